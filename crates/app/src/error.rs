@@ -1,0 +1,144 @@
+//! Errors of the use-cases. Each carries a stable `code()` and a `Kind` that the
+//! server maps to an HTTP status; internal details are kept for the log only.
+
+use model::{PathError, UnknownName};
+
+/// What class of failure, for the edge to choose a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    BadRequest,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    RangeNotSatisfiable,
+    TooManyRequests,
+    Internal,
+}
+
+/// A use-case failure.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Path(#[from] PathError),
+    #[error("{0}")]
+    UnknownName(#[from] UnknownName),
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("the e-mail or password is wrong")]
+    InvalidCredentials,
+    #[error("this account needs a one-time code from its authenticator app")]
+    MfaRequired,
+    #[error("the one-time code is wrong or was already used")]
+    InvalidTotp,
+    #[error("too many failed sign-ins; the account is locked for a while")]
+    AccountLocked,
+    #[error("the session or token is missing, wrong or expired")]
+    Unauthenticated,
+    #[error("{message}")]
+    Forbidden {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("not found")]
+    NotFound,
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("the content is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the upload was interrupted: {0}")]
+    BodyAborted(String),
+    #[error("the range is outside the content of {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("stored content failed its integrity check")]
+    Integrity,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The stable code sent to API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Path(e) => e.code(),
+            AppError::UnknownName(_) => "unknown_name",
+            AppError::Invalid { code, .. } => code,
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::MfaRequired => "mfa_required",
+            AppError::InvalidTotp => "invalid_totp",
+            AppError::AccountLocked => "account_locked",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge { .. } => "payload_too_large",
+            AppError::BodyAborted(_) => "body_aborted",
+            AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            AppError::Integrity => "integrity_error",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The class of failure.
+    pub fn kind(&self) -> Kind {
+        match self {
+            AppError::Path(_) | AppError::UnknownName(_) | AppError::Invalid { .. } => {
+                Kind::BadRequest
+            }
+            AppError::BodyAborted(_) => Kind::BadRequest,
+            AppError::InvalidCredentials | AppError::MfaRequired | AppError::InvalidTotp => {
+                Kind::Unauthenticated
+            }
+            AppError::Unauthenticated => Kind::Unauthenticated,
+            AppError::AccountLocked => Kind::TooManyRequests,
+            AppError::Forbidden { .. } => Kind::Forbidden,
+            AppError::NotFound => Kind::NotFound,
+            AppError::Conflict(_) => Kind::Conflict,
+            AppError::TooLarge { .. } => Kind::PayloadTooLarge,
+            AppError::RangeNotSatisfiable { .. } => Kind::RangeNotSatisfiable,
+            AppError::Integrity | AppError::Internal(_) => Kind::Internal,
+        }
+    }
+
+    /// The reason code of a denial, for the audit log.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AppError::Forbidden { reason, .. } => reason,
+            other => other.code(),
+        }
+    }
+
+    /// A bad-request error with its own code.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An internal failure; `detail` goes to the log, never to the caller.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        AppError::Internal(detail.to_string())
+    }
+}
+
+impl From<store::StoreError> for AppError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Conflict(what) => AppError::Conflict(what),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<vault::VaultError> for AppError {
+    fn from(e: vault::VaultError) -> Self {
+        match e {
+            vault::VaultError::Integrity { .. } | vault::VaultError::BadHeader(_) => {
+                AppError::Integrity
+            }
+            other => AppError::internal(other),
+        }
+    }
+}

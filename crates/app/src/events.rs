@@ -1,0 +1,109 @@
+//! The events seam: every security-relevant fact becomes an [`Event`] written in
+//! the same transaction as the change it records. The ledger issue makes this
+//! seam tamper-evident; callers do not change.
+
+use model::{Event, Outcome};
+use store::Tx;
+
+use crate::AppError;
+use crate::authz::Principal;
+
+/// Facts about the request, attached to every event it causes.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub source_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// One event about to be recorded.
+pub(crate) struct Fact<'a> {
+    pub actor: Option<&'a Principal>,
+    pub action: &'a str,
+    pub target: String,
+    pub outcome: Outcome,
+    pub reason: Option<&'a str>,
+    pub detail: serde_json::Value,
+}
+
+impl<'a> Fact<'a> {
+    /// An allowed action by `actor` on `target`.
+    pub fn allowed(actor: Option<&'a Principal>, action: &'a str, target: String) -> Self {
+        Fact {
+            actor,
+            action,
+            target,
+            outcome: Outcome::Allowed,
+            reason: None,
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    /// A denied or failed attempt, with its reason code.
+    pub fn denied(
+        actor: Option<&'a Principal>,
+        action: &'a str,
+        target: String,
+        reason: &'a str,
+    ) -> Self {
+        Fact {
+            actor,
+            action,
+            target,
+            outcome: Outcome::Denied,
+            reason: Some(reason),
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    /// Adds detail facts (never secrets).
+    pub fn with(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+/// Appends the event inside `tx`; it commits or rolls back with the change.
+pub(crate) async fn record(
+    tx: &mut Tx,
+    meta: &RequestMeta,
+    now_ms: i64,
+    fact: Fact<'_>,
+) -> Result<i64, AppError> {
+    let event = Event {
+        seq: 0,
+        time_ms: now_ms,
+        actor_user: fact.actor.map(|p| p.user_id),
+        actor_party: fact.actor.map(|p| p.party_id),
+        action: fact.action.to_owned(),
+        target: fact.target,
+        outcome: fact.outcome,
+        reason: fact.reason.map(str::to_owned),
+        source_addr: meta.source_addr.clone(),
+        user_agent: meta.user_agent.clone(),
+        request_id: meta.request_id.clone(),
+        mark_id: None,
+        detail: fact.detail,
+    };
+    Ok(tx.append_event(&event).await?)
+}
+
+impl crate::App {
+    /// Events after `after`, oldest first (auditors, security officers, admins).
+    pub async fn list_events(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>, AppError> {
+        self.check_system(meta, p, crate::authz::Action::EventRead)
+            .await?;
+        Ok(self
+            .store()
+            .read()
+            .await?
+            .list_events(after, limit.clamp(1, 1000))
+            .await?)
+    }
+}

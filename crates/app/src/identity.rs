@@ -1,0 +1,834 @@
+//! Who is who: parties, users, sign-in with password and TOTP, lockout,
+//! sessions and API tokens, invitations, TOTP enrolment.
+
+use model::*;
+use serde_json::json;
+
+use crate::authz::{Action, Principal};
+use crate::events::{Fact, RequestMeta, record};
+use crate::secrets::{base32, ct_eq, new_token, random, sha256};
+use crate::{App, AppError, passwords, totp};
+
+/// A successful sign-in: the bearer secret is shown once.
+#[derive(Debug)]
+pub struct Login {
+    pub token: String,
+    /// For browser sessions: the CSRF token to embed in forms.
+    pub csrf: Option<String>,
+    pub session: Session,
+    pub user: User,
+}
+
+/// A new party.
+#[derive(Clone, Debug)]
+pub struct NewParty {
+    pub name: String,
+    pub country: Option<String>,
+}
+
+/// Changes to a party.
+#[derive(Clone, Debug, Default)]
+pub struct PartyPatch {
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub status: Option<PartyStatus>,
+}
+
+/// A new user created directly by an admin.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub party_id: PartyId,
+    pub system_role: SystemRole,
+    pub password: Option<String>,
+}
+
+/// Changes to a user.
+#[derive(Clone, Debug, Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub system_role: Option<SystemRole>,
+    pub disabled: Option<bool>,
+}
+
+/// A TOTP secret to show once to the user.
+#[derive(Clone, Debug)]
+pub struct TotpEnrolment {
+    pub secret_base32: String,
+    pub otpauth_uri: String,
+}
+
+const CSRF_CONTEXT: &str = "csrf";
+
+fn normalize_email(raw: &str) -> Result<String, AppError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::invalid(
+            "invalid_email",
+            "the e-mail address is not valid",
+        ))
+    }
+}
+
+fn check_name(field: &'static str, raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "invalid_name",
+            format!("`{field}` must be 1 to 200 characters without control characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_country(raw: Option<String>) -> Result<Option<String>, AppError> {
+    match raw {
+        None => Ok(None),
+        Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Ok(Some(c.to_ascii_uppercase()))
+        }
+        Some(_) => Err(AppError::invalid(
+            "invalid_country",
+            "`country` must be an ISO 3166-1 alpha-2 code",
+        )),
+    }
+}
+
+impl App {
+    // ---------------------------------------------------------------- sign-in
+
+    /// Signs in with e-mail, password and (when enrolled) a TOTP code.
+    pub async fn login(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        password: &str,
+        code: Option<&str>,
+        kind: SessionKind,
+    ) -> Result<Login, AppError> {
+        let now = self.now();
+        let email = email.trim().to_lowercase();
+        let mut tx = self.store().begin().await?;
+        let Some(mut user) = tx.get_user_by_email(&email).await? else {
+            passwords::verify(password.to_owned(), None).await?;
+            let target = format!("user:{}", email.chars().take(254).collect::<String>());
+            record(
+                &mut tx,
+                meta,
+                now,
+                Fact::denied(None, "auth.login", target, "unknown_user"),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::InvalidCredentials);
+        };
+        let result = self.check_login(&mut user, password, code, now).await;
+        let fact = match &result {
+            Ok(mfa) => Fact::allowed(None, "auth.login", format!("user:{}", user.id))
+                .with(json!({"mfa": mfa, "kind": kind.as_str()})),
+            Err(e) => Fact::denied(None, "auth.login", format!("user:{}", user.id), e.reason()),
+        };
+        let principal = self.principal_for(&mut tx, &user, false).await?;
+        let fact = Fact {
+            actor: Some(&principal),
+            ..fact
+        };
+        tx.update_user(&user).await?;
+        record(&mut tx, meta, now, fact).await?;
+        let login = match result {
+            Ok(mfa) => self.open_session(&mut tx, &user, kind, mfa, now).await,
+            Err(e) => Err(e),
+        };
+        tx.commit().await?;
+        login
+    }
+
+    /// Verifies the credentials and updates the user's failure counters; returns
+    /// whether a second factor was used.
+    async fn check_login(
+        &self,
+        user: &mut User,
+        password: &str,
+        code: Option<&str>,
+        now: i64,
+    ) -> Result<bool, AppError> {
+        if user.locked_until_ms.is_some_and(|until| until > now) {
+            return Err(AppError::AccountLocked);
+        }
+        let ok = passwords::verify(password.to_owned(), user.password_hash.clone()).await?;
+        if !ok || user.disabled {
+            return Err(self.count_failure(user, now, AppError::InvalidCredentials));
+        }
+        if !user.totp_enabled {
+            user.failed_logins = 0;
+            return Ok(false);
+        }
+        let Some(code) = code else {
+            return Err(AppError::MfaRequired);
+        };
+        let secret = self.totp_secret(user)?;
+        match totp::verify(&secret, code, now, user.totp_last_step) {
+            Some(step) => {
+                user.totp_last_step = step;
+                user.failed_logins = 0;
+                Ok(true)
+            }
+            None => Err(self.count_failure(user, now, AppError::InvalidTotp)),
+        }
+    }
+
+    fn count_failure(&self, user: &mut User, now: i64, error: AppError) -> AppError {
+        user.failed_logins += 1;
+        if user.failed_logins >= self.settings().max_failed_logins {
+            user.failed_logins = 0;
+            user.locked_until_ms = Some(now + self.settings().lockout_ms);
+            return AppError::AccountLocked;
+        }
+        error
+    }
+
+    async fn open_session(
+        &self,
+        tx: &mut store::Tx,
+        user: &User,
+        kind: SessionKind,
+        mfa: bool,
+        now: i64,
+    ) -> Result<Login, AppError> {
+        let (token, token_hash) = new_token()?;
+        let (csrf, csrf_hash) = match kind {
+            SessionKind::Browser => {
+                let (c, _) = new_token()?;
+                let h = sha256(format!("{CSRF_CONTEXT}:{c}").as_bytes());
+                (Some(c), Some(h))
+            }
+            SessionKind::Api => (None, None),
+        };
+        let ttl = match kind {
+            SessionKind::Browser => self.settings().browser_session_ttl_ms,
+            SessionKind::Api => self.settings().api_token_ttl_ms,
+        };
+        let session = Session {
+            id: SessionId::from_random(random()?),
+            token_hash,
+            user_id: user.id,
+            kind,
+            mfa,
+            csrf_hash,
+            name: None,
+            created_ms: now,
+            expires_ms: now + ttl,
+            revoked: false,
+        };
+        tx.insert_session(&session).await?;
+        Ok(Login {
+            token,
+            csrf,
+            session,
+            user: user.clone(),
+        })
+    }
+
+    /// Resolves a bearer secret to its principal. A revoked or expired session, a
+    /// disabled user, or an unknown token: `Unauthenticated`.
+    pub async fn authenticate(&self, token: &str) -> Result<(Principal, Session), AppError> {
+        let now = self.now();
+        let mut tx = self.store().read().await?;
+        let session = tx
+            .get_session_by_hash(&sha256(token.as_bytes()))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if session.revoked || session.expires_ms <= now {
+            return Err(AppError::Unauthenticated);
+        }
+        let user = tx
+            .get_user(session.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if user.disabled {
+            return Err(AppError::Unauthenticated);
+        }
+        let principal = self.principal_for(&mut tx, &user, session.mfa).await?;
+        Ok((principal, session))
+    }
+
+    /// Whether `csrf` is the token bound to this browser session.
+    pub fn csrf_matches(session: &Session, csrf: &str) -> bool {
+        let presented = sha256(format!("{CSRF_CONTEXT}:{csrf}").as_bytes());
+        session
+            .csrf_hash
+            .as_deref()
+            .is_some_and(|stored| ct_eq(stored, &presented))
+    }
+
+    /// Ends the caller's session.
+    pub async fn logout(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        session: &Session,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store().begin().await?;
+        tx.revoke_session(session.id).await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "auth.logout", format!("session:{}", session.id)),
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
+    pub(crate) async fn principal_for(
+        &self,
+        tx: &mut store::Tx,
+        user: &User,
+        mfa: bool,
+    ) -> Result<Principal, AppError> {
+        let party = tx
+            .get_party(user.party_id)
+            .await?
+            .ok_or_else(|| AppError::internal("user without party"))?;
+        Ok(Principal {
+            user_id: user.id,
+            email: user.email.clone(),
+            party_id: party.id,
+            party_kind: party.kind,
+            party_status: party.status,
+            system_role: user.system_role,
+            disabled: user.disabled,
+            mfa_required: user.mfa_required,
+            mfa,
+        })
+    }
+
+    // ---------------------------------------------------------------- TOTP
+
+    fn totp_secret(&self, user: &User) -> Result<Vec<u8>, AppError> {
+        let sealed = user
+            .totp_secret_sealed
+            .as_deref()
+            .ok_or_else(|| AppError::internal("totp enabled without secret"))?;
+        Ok(self
+            .keyring()?
+            .open_secret(sealed, format!("totp:{}", user.id).as_bytes())?)
+    }
+
+    /// Starts TOTP enrolment: a new secret, sealed at rest, shown once.
+    pub async fn totp_begin(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<TotpEnrolment, AppError> {
+        self.check_system(meta, p, Action::TotpEnroll).await?;
+        let secret = random::<20>()?;
+        let sealed = self.keyring()?.seal_secret(
+            &secret,
+            format!("totp:{}", p.user_id).as_bytes(),
+            random()?,
+        )?;
+        let mut tx = self.store().begin().await?;
+        let mut user = tx
+            .get_user(p.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if user.totp_enabled {
+            return Err(AppError::invalid(
+                "totp_already_enabled",
+                "an authenticator is already enrolled",
+            ));
+        }
+        user.totp_secret_sealed = Some(sealed);
+        tx.update_user(&user).await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "auth.totp_begin", format!("user:{}", p.user_id)),
+        )
+        .await?;
+        tx.commit().await?;
+        let secret_base32 = base32(&secret);
+        let otpauth_uri = totp::otpauth_uri("Custody", &user.email, &secret_base32);
+        Ok(TotpEnrolment {
+            secret_base32,
+            otpauth_uri,
+        })
+    }
+
+    /// Confirms enrolment with a first code; the old session is replaced by a
+    /// new one that counts as multi-factor.
+    pub async fn totp_confirm(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        session: &Session,
+        code: &str,
+    ) -> Result<Login, AppError> {
+        self.check_system(meta, p, Action::TotpEnroll).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut user = tx
+            .get_user(p.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if user.totp_enabled || user.totp_secret_sealed.is_none() {
+            return Err(AppError::invalid(
+                "totp_not_pending",
+                "start enrolment first",
+            ));
+        }
+        let Some(step) = totp::verify(&self.totp_secret(&user)?, code, now, user.totp_last_step)
+        else {
+            record(
+                &mut tx,
+                meta,
+                now,
+                Fact::denied(
+                    Some(p),
+                    "auth.totp_confirm",
+                    format!("user:{}", p.user_id),
+                    "invalid_totp",
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::InvalidTotp);
+        };
+        user.totp_enabled = true;
+        user.totp_last_step = step;
+        tx.update_user(&user).await?;
+        tx.revoke_session(session.id).await?;
+        let login = self
+            .open_session(&mut tx, &user, session.kind, true, now)
+            .await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "auth.totp_enabled", format!("user:{}", p.user_id)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(login)
+    }
+
+    // ---------------------------------------------------------------- parties
+
+    /// Every party (owner staff only).
+    pub async fn list_parties(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<Vec<Party>, AppError> {
+        self.check_system(meta, p, Action::PartyList).await?;
+        Ok(self.store().read().await?.list_parties().await?)
+    }
+
+    /// One party: owner staff see any; others only their own.
+    pub async fn get_party(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: PartyId,
+    ) -> Result<Party, AppError> {
+        if id != p.party_id {
+            self.check_system(meta, p, Action::PartyList)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+        }
+        self.store()
+            .read()
+            .await?
+            .get_party(id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Creates an external party (active).
+    pub async fn create_party(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        new: NewParty,
+    ) -> Result<Party, AppError> {
+        self.check_system(meta, p, Action::PartyCreate).await?;
+        let now = self.now();
+        let party = Party {
+            id: PartyId::from_random(random()?),
+            name: check_name("name", &new.name)?,
+            kind: PartyKind::External,
+            country: check_country(new.country)?,
+            status: PartyStatus::Active,
+            created_ms: now,
+        };
+        let mut tx = self.store().begin().await?;
+        tx.insert_party(&party).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "party.create", format!("party:{}", party.id))
+                .with(json!({"name": party.name})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(party)
+    }
+
+    /// Changes a party; suspending or offboarding takes effect on the next request.
+    pub async fn update_party(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: PartyId,
+        patch: PartyPatch,
+    ) -> Result<Party, AppError> {
+        self.check_system(meta, p, Action::PartyUpdate).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut party = tx.get_party(id).await?.ok_or(AppError::NotFound)?;
+        if let Some(name) = patch.name {
+            party.name = check_name("name", &name)?;
+        }
+        if patch.country.is_some() {
+            party.country = check_country(patch.country)?;
+        }
+        if let Some(status) = patch.status {
+            if party.kind == PartyKind::Owner && status != PartyStatus::Active {
+                return Err(AppError::invalid(
+                    "owner_party_status",
+                    "the owner party stays active",
+                ));
+            }
+            party.status = status;
+        }
+        tx.update_party(&party).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "party.update", format!("party:{id}"))
+                .with(json!({"status": party.status})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(party)
+    }
+
+    // ---------------------------------------------------------------- users
+
+    /// Users, optionally of one party (owner staff only).
+    pub async fn list_users(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        party: Option<PartyId>,
+    ) -> Result<Vec<User>, AppError> {
+        self.check_system(meta, p, Action::UserList).await?;
+        Ok(self.store().read().await?.list_users(party).await?)
+    }
+
+    /// One user: owner staff see any; others only themselves.
+    pub async fn get_user(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: UserId,
+    ) -> Result<User, AppError> {
+        if id != p.user_id {
+            self.check_system(meta, p, Action::UserList)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+        }
+        self.store()
+            .read()
+            .await?
+            .get_user(id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Creates a user directly (admin).
+    pub async fn create_user(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        new: NewUser,
+    ) -> Result<User, AppError> {
+        self.check_system(meta, p, Action::UserCreate).await?;
+        let hash = match new.password {
+            Some(pw) => {
+                passwords::check_rules(&pw)?;
+                Some(passwords::hash(pw).await?)
+            }
+            None => None,
+        };
+        let mut tx = self.store().begin().await?;
+        let user = self
+            .insert_user(
+                &mut tx,
+                &new.email,
+                &new.display_name,
+                new.party_id,
+                new.system_role,
+                hash,
+            )
+            .await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "user.create", format!("user:{}", user.id))
+                .with(json!({"email": user.email, "role": user.system_role})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub(crate) async fn insert_user(
+        &self,
+        tx: &mut store::Tx,
+        email: &str,
+        name: &str,
+        party_id: PartyId,
+        role: SystemRole,
+        hash: Option<String>,
+    ) -> Result<User, AppError> {
+        let party = tx
+            .get_party(party_id)
+            .await?
+            .ok_or_else(|| AppError::invalid("unknown_party", "the party does not exist"))?;
+        if party.kind == PartyKind::External && role != SystemRole::Member {
+            return Err(AppError::invalid(
+                "role_not_allowed",
+                "users of external parties can only be members",
+            ));
+        }
+        let user = User {
+            id: UserId::from_random(random()?),
+            party_id,
+            email: normalize_email(email)?,
+            display_name: check_name("display_name", name)?,
+            system_role: role,
+            password_hash: hash,
+            totp_secret_sealed: None,
+            totp_enabled: false,
+            totp_last_step: 0,
+            mfa_required: party.kind == PartyKind::External
+                && self.settings().external_mfa_required,
+            disabled: false,
+            failed_logins: 0,
+            locked_until_ms: None,
+            created_ms: self.now(),
+        };
+        tx.insert_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Changes a user (admin). Disabling revokes every session at once.
+    pub async fn update_user(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: UserId,
+        patch: UserPatch,
+    ) -> Result<User, AppError> {
+        self.check_system(meta, p, Action::UserUpdate).await?;
+        let mut tx = self.store().begin().await?;
+        let mut user = tx.get_user(id).await?.ok_or(AppError::NotFound)?;
+        if let Some(name) = patch.display_name {
+            user.display_name = check_name("display_name", &name)?;
+        }
+        if let Some(role) = patch.system_role {
+            user.system_role = role;
+        }
+        if let Some(disabled) = patch.disabled {
+            if disabled && id == p.user_id {
+                return Err(AppError::invalid(
+                    "cannot_disable_self",
+                    "you cannot disable your own account",
+                ));
+            }
+            user.disabled = disabled;
+            if disabled {
+                tx.revoke_user_sessions(id).await?;
+            }
+        }
+        tx.update_user(&user).await?;
+        let detail = json!({"role": user.system_role, "disabled": user.disabled});
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "user.update", format!("user:{id}")).with(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Revokes every session and token of a user (admin), or the caller's own.
+    pub async fn revoke_sessions(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: UserId,
+    ) -> Result<u64, AppError> {
+        if id != p.user_id {
+            self.check_system(meta, p, Action::UserUpdate).await?;
+        }
+        let mut tx = self.store().begin().await?;
+        let n = tx.revoke_user_sessions(id).await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "user.sessions_revoked", format!("user:{id}"))
+                .with(json!({"count": n})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    // ---------------------------------------------------------------- invitations
+
+    /// Invites a person to a party; returns the single-use secret for the link.
+    pub async fn invite(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        email: &str,
+        display_name: &str,
+        party_id: PartyId,
+        role: SystemRole,
+    ) -> Result<(Invitation, String), AppError> {
+        self.check_system(meta, p, Action::InvitationCreate).await?;
+        let now = self.now();
+        let (token, token_hash) = new_token()?;
+        let inv = Invitation {
+            id: InvitationId::from_random(random()?),
+            token_hash,
+            email: normalize_email(email)?,
+            display_name: check_name("display_name", display_name)?,
+            party_id,
+            system_role: role,
+            invited_by: p.user_id,
+            created_ms: now,
+            expires_ms: now + self.settings().invitation_ttl_ms,
+            accepted_ms: None,
+        };
+        let mut tx = self.store().begin().await?;
+        if tx.get_party(party_id).await?.is_none() {
+            return Err(AppError::invalid(
+                "unknown_party",
+                "the party does not exist",
+            ));
+        }
+        if tx.get_user_by_email(&inv.email).await?.is_some() {
+            return Err(AppError::Conflict("a user with this e-mail"));
+        }
+        tx.insert_invitation(&inv).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(
+                Some(p),
+                "invitation.create",
+                format!("invitation:{}", inv.id),
+            )
+            .with(json!({"email": inv.email, "party": party_id})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((inv, token))
+    }
+
+    /// Accepts an invitation: creates the user with `password`. Single use; an
+    /// expired, used or unknown token is `NotFound`.
+    pub async fn accept_invitation(
+        &self,
+        meta: &RequestMeta,
+        token: &str,
+        password: &str,
+    ) -> Result<User, AppError> {
+        passwords::check_rules(password)?;
+        let hash = passwords::hash(password.to_owned()).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let inv = tx.get_invitation_by_hash(&sha256(token.as_bytes())).await?;
+        let Some(inv) = inv.filter(|i| i.accepted_ms.is_none() && i.expires_ms > now) else {
+            record(
+                &mut tx,
+                meta,
+                now,
+                Fact::denied(
+                    None,
+                    "invitation.accept",
+                    "invitation:unknown".into(),
+                    "invalid_invitation",
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::NotFound);
+        };
+        if !tx.accept_invitation(inv.id, now).await? {
+            return Err(AppError::NotFound);
+        }
+        let user = self
+            .insert_user(
+                &mut tx,
+                &inv.email,
+                &inv.display_name,
+                inv.party_id,
+                inv.system_role,
+                Some(hash),
+            )
+            .await?;
+        let principal = self.principal_for(&mut tx, &user, false).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(
+                Some(&principal),
+                "invitation.accept",
+                format!("invitation:{}", inv.id),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for (raw, ok) in [
+            ("Alice@Example.COM ", Some("alice@example.com")),
+            ("no-at-sign", None),
+            ("a@nodot", None),
+            ("@example.com", None),
+            ("a b@example.com", None),
+        ] {
+            assert_eq!(normalize_email(raw).ok().as_deref(), ok, "{raw:?}");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The use-cases of Custody: sign-in, parties and users, rooms and grants,
+//! uploads and downloads. Knows neither HTTP nor SQL: it speaks to `store` for
+//! metadata and `vault` for content, asks `authz::authorize` before every
+//! action, and records every security-relevant fact through `events`.
+
+pub mod authz;
+mod bootstrap;
+mod error;
+pub mod events;
+mod files;
+mod identity;
+mod keys;
+mod passwords;
+mod rooms;
+pub mod secrets;
+pub mod totp;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+pub use bootstrap::Bootstrap;
+pub use error::{AppError, Kind};
+pub use events::RequestMeta;
+pub use files::{Download, FileInfo, VersionInfo};
+pub use identity::{Login, NewParty, NewUser, PartyPatch, TotpEnrolment, UserPatch};
+pub use keys::{Rotation, rotate_keys};
+pub use rooms::{NewGrant, RoomInfo};
+
+use vault::{BlobStore, Keyring};
+
+/// The source of time; injected so that tests control it.
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Tunables of the use-cases (the binary fills them from the configuration).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Lifetime of a browser session.
+    pub browser_session_ttl_ms: i64,
+    /// Lifetime of an API token issued by `POST /auth/login`.
+    pub api_token_ttl_ms: i64,
+    /// Failed sign-ins before the account locks.
+    pub max_failed_logins: i64,
+    /// How long a locked account stays locked.
+    pub lockout_ms: i64,
+    /// Lifetime of an invitation link.
+    pub invitation_ttl_ms: i64,
+    /// Whether users of external parties must use TOTP.
+    pub external_mfa_required: bool,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Plaintext bytes per encrypted chunk.
+    pub chunk_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            browser_session_ttl_ms: 12 * 3600 * 1000,
+            api_token_ttl_ms: 30 * 24 * 3600 * 1000,
+            max_failed_logins: 5,
+            lockout_ms: 15 * 60 * 1000,
+            invitation_ttl_ms: 7 * 24 * 3600 * 1000,
+            external_mfa_required: true,
+            max_upload_bytes: 64 * 1024 * 1024 * 1024,
+            chunk_size: vault::DEFAULT_CHUNK_SIZE,
+        }
+    }
+}
+
+/// The application: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: store::Store,
+    keyring: RwLock<Keyring>,
+    key_dir: PathBuf,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl App {
+    /// Assembles the application from its parts.
+    pub fn new(
+        store: store::Store,
+        keyring: Keyring,
+        key_dir: PathBuf,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> App {
+        let inner = Inner {
+            store,
+            keyring: RwLock::new(keyring),
+            key_dir,
+            blobs,
+            clock,
+            settings,
+        };
+        App {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The metadata store.
+    pub fn store(&self) -> &store::Store {
+        &self.inner.store
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    fn keyring(&self) -> Result<std::sync::RwLockReadGuard<'_, Keyring>, AppError> {
+        self.inner
+            .keyring
+            .read()
+            .map_err(|_| AppError::internal("keyring lock poisoned"))
+    }
+
+    /// Reloads the key-encryption keys from disk (after `custody keys rotate`).
+    pub fn reload_keys(&self) -> Result<(), AppError> {
+        let fresh = Keyring::load(&self.inner.key_dir)?;
+        let mut guard = self
+            .inner
+            .keyring
+            .write()
+            .map_err(|_| AppError::internal("keyring lock poisoned"))?;
+        *guard = fresh;
+        Ok(())
+    }
+}

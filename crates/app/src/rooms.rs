@@ -1,0 +1,437 @@
+//! Rooms and grants, and the two helpers through which every use-case asks the
+//! authorization seam: `check_system` and `room_access`.
+
+use model::*;
+use serde_json::json;
+
+use crate::authz::{Action, Context, Decision, Principal, Resource, authorize};
+use crate::events::{Fact, RequestMeta, record};
+use crate::secrets::random;
+use crate::{App, AppError};
+
+/// A room as the caller sees it, with the caller's effective role.
+#[derive(Clone, Debug)]
+pub struct RoomInfo {
+    pub room: Room,
+    pub role: Option<RoomRole>,
+}
+
+/// A grant about to be made.
+#[derive(Clone, Debug)]
+pub struct NewGrant {
+    pub subject_kind: SubjectKind,
+    pub subject_id: uuid::Uuid,
+    pub role: RoomRole,
+    pub expires_ms: Option<i64>,
+    pub reason: String,
+}
+
+/// The caller's role in `room` from unexpired grants, and whether an expired one exists.
+fn effective_role(grants: &[Grant], room: RoomId, now: i64) -> (Option<RoomRole>, bool) {
+    let in_room = grants.iter().filter(|g| g.room_id == room);
+    let (live, expired): (Vec<&Grant>, Vec<&Grant>) =
+        in_room.partition(|g| g.expires_ms.is_none_or(|e| e > now));
+    (live.iter().map(|g| g.role).max(), !expired.is_empty())
+}
+
+impl App {
+    /// Asks the seam about a platform-wide action; a denial is recorded.
+    pub(crate) async fn check_system(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        action: Action,
+    ) -> Result<(), AppError> {
+        self.enforce(meta, p, action, &Resource::System, "system".into())
+            .await
+    }
+
+    async fn enforce(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        action: Action,
+        res: &Resource,
+        target: String,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let ctx = Context {
+            now_ms: now,
+            source_addr: meta.source_addr.clone(),
+        };
+        let (error, reason) = match authorize(p, action, res, &ctx) {
+            Decision::Allow => return Ok(()),
+            Decision::Deny { reason, message } => (AppError::Forbidden { reason, message }, reason),
+            Decision::Hide { reason } => (AppError::NotFound, reason),
+        };
+        let mut tx = self.store().begin().await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::denied(Some(p), action.as_str(), target, reason),
+        )
+        .await?;
+        tx.commit().await?;
+        Err(error)
+    }
+
+    /// Loads a room and checks `action` on it. Unknown rooms and rooms the caller
+    /// may not see are both `NotFound`.
+    pub(crate) async fn room_access(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+        action: Action,
+    ) -> Result<RoomInfo, AppError> {
+        let mut tx = self.store().read().await?;
+        let room = tx.get_room(id).await?;
+        let grants = tx.grants_for(p.user_id, p.party_id).await?;
+        drop(tx);
+        let (role, expired_grant) = effective_role(&grants, id, self.now());
+        let target = format!("room:{id}");
+        let Some(room) = room else {
+            self.enforce(
+                meta,
+                p,
+                action,
+                &Resource::Room {
+                    id,
+                    classification: Classification::Restricted,
+                    role: None,
+                    expired_grant: false,
+                },
+                target,
+            )
+            .await?;
+            return Err(AppError::NotFound);
+        };
+        let res = Resource::Room {
+            id,
+            classification: room.classification,
+            role,
+            expired_grant,
+        };
+        // Seeing the room comes first: a caller who may not see it learns nothing more.
+        if action != Action::RoomView {
+            self.enforce_visible(meta, p, &res, &target, action).await?;
+        }
+        self.enforce(meta, p, action, &res, target).await?;
+        Ok(RoomInfo { room, role })
+    }
+
+    async fn enforce_visible(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        res: &Resource,
+        target: &str,
+        action: Action,
+    ) -> Result<(), AppError> {
+        let ctx = Context {
+            now_ms: self.now(),
+            source_addr: meta.source_addr.clone(),
+        };
+        match authorize(p, Action::RoomView, res, &ctx) {
+            Decision::Hide { reason } | Decision::Deny { reason, .. } => {
+                let mut tx = self.store().begin().await?;
+                record(
+                    &mut tx,
+                    meta,
+                    ctx.now_ms,
+                    Fact::denied(Some(p), action.as_str(), target.to_owned(), reason),
+                )
+                .await?;
+                tx.commit().await?;
+                Err(AppError::NotFound)
+            }
+            Decision::Allow => Ok(()),
+        }
+    }
+
+    /// Rooms the caller may see, with the caller's role in each.
+    pub async fn list_rooms(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<Vec<RoomInfo>, AppError> {
+        self.check_system(meta, p, Action::RoomList).await?;
+        let mut tx = self.store().read().await?;
+        let rooms = tx.list_rooms().await?;
+        let grants = tx.grants_for(p.user_id, p.party_id).await?;
+        let ctx = Context {
+            now_ms: self.now(),
+            source_addr: meta.source_addr.clone(),
+        };
+        let visible = rooms.into_iter().filter_map(|room| {
+            let (role, expired_grant) = effective_role(&grants, room.id, ctx.now_ms);
+            let res = Resource::Room {
+                id: room.id,
+                classification: room.classification,
+                role,
+                expired_grant,
+            };
+            (authorize(p, Action::RoomView, &res, &ctx) == Decision::Allow)
+                .then_some(RoomInfo { room, role })
+        });
+        Ok(visible.collect())
+    }
+
+    /// Creates a room; its creator becomes its manager.
+    pub async fn create_room(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        name: &str,
+        classification: Classification,
+    ) -> Result<RoomInfo, AppError> {
+        self.check_system(meta, p, Action::RoomCreate).await?;
+        let now = self.now();
+        let room = Room {
+            id: RoomId::from_random(random()?),
+            name: room_name(name)?,
+            classification,
+            created_by: p.user_id,
+            created_ms: now,
+        };
+        let grant = Grant {
+            id: GrantId::from_random(random()?),
+            room_id: room.id,
+            subject_kind: SubjectKind::User,
+            subject_id: p.user_id.0,
+            role: RoomRole::Manager,
+            expires_ms: None,
+            granted_by: p.user_id,
+            reason: "room creator".into(),
+            created_ms: now,
+        };
+        let mut tx = self.store().begin().await?;
+        tx.insert_room(&room).await?;
+        tx.insert_grant(&grant).await?;
+        let detail = json!({"name": room.name, "classification": classification});
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "room.create", format!("room:{}", room.id)).with(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RoomInfo {
+            room,
+            role: Some(RoomRole::Manager),
+        })
+    }
+
+    /// One room.
+    pub async fn get_room(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+    ) -> Result<RoomInfo, AppError> {
+        self.room_access(meta, p, id, Action::RoomView).await
+    }
+
+    /// Renames or reclassifies a room.
+    pub async fn update_room(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+        name: Option<&str>,
+        classification: Option<Classification>,
+    ) -> Result<RoomInfo, AppError> {
+        let mut info = self.room_access(meta, p, id, Action::RoomUpdate).await?;
+        if let Some(name) = name {
+            info.room.name = room_name(name)?;
+        }
+        if let Some(c) = classification {
+            info.room.classification = c;
+        }
+        let mut tx = self.store().begin().await?;
+        tx.update_room(&info.room).await?;
+        let detail = json!({"name": info.room.name, "classification": info.room.classification});
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "room.update", format!("room:{id}")).with(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    /// Deletes a room (its content stays encrypted at rest for the record).
+    pub async fn delete_room(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+    ) -> Result<(), AppError> {
+        self.room_access(meta, p, id, Action::RoomDelete).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.delete_room(id, now).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "room.delete", format!("room:{id}")),
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Grants of a room.
+    pub async fn list_grants(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+    ) -> Result<Vec<Grant>, AppError> {
+        self.room_access(meta, p, room, Action::GrantList).await?;
+        Ok(self.store().read().await?.list_grants(room).await?)
+    }
+
+    /// Grants a role in a room to a user or a whole party.
+    pub async fn create_grant(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+        new: NewGrant,
+    ) -> Result<Grant, AppError> {
+        self.room_access(meta, p, room, Action::GrantCreate).await?;
+        let now = self.now();
+        if new.expires_ms.is_some_and(|e| e <= now) {
+            return Err(AppError::invalid(
+                "expiry_in_past",
+                "`expires_at` must be in the future",
+            ));
+        }
+        let reason = new.reason.trim().to_owned();
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            return Err(AppError::invalid(
+                "reason_required",
+                "a grant needs a `reason` of 1 to 1000 characters",
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        let exists = match new.subject_kind {
+            SubjectKind::User => tx.get_user(UserId(new.subject_id)).await?.is_some(),
+            SubjectKind::Party => tx.get_party(PartyId(new.subject_id)).await?.is_some(),
+        };
+        if !exists {
+            return Err(AppError::invalid(
+                "unknown_subject",
+                format!("no {} with id `{}`", new.subject_kind, new.subject_id),
+            ));
+        }
+        let grant = Grant {
+            id: GrantId::from_random(random()?),
+            room_id: room,
+            subject_kind: new.subject_kind,
+            subject_id: new.subject_id,
+            role: new.role,
+            expires_ms: new.expires_ms,
+            granted_by: p.user_id,
+            reason,
+            created_ms: now,
+        };
+        tx.insert_grant(&grant).await?;
+        let detail = json!({"subject": format!("{}:{}", grant.subject_kind, grant.subject_id), "role": grant.role, "expires_ms": grant.expires_ms, "reason": grant.reason});
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "grant.create", format!("grant:{}", grant.id)).with(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(grant)
+    }
+
+    /// Revokes a grant; it stops counting on the next request.
+    pub async fn revoke_grant(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+        grant: GrantId,
+    ) -> Result<(), AppError> {
+        self.room_access(meta, p, room, Action::GrantRevoke).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let found = tx
+            .get_grant(grant)
+            .await?
+            .filter(|g| g.room_id == room)
+            .ok_or(AppError::NotFound)?;
+        tx.revoke_grant(found.id, now).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "grant.revoke", format!("grant:{grant}")),
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+}
+
+fn room_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "invalid_name",
+            "`name` must be 1 to 200 characters without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(room: RoomId, role: RoomRole, expires_ms: Option<i64>) -> Grant {
+        Grant {
+            id: GrantId::from_random(random().unwrap()),
+            room_id: room,
+            subject_kind: SubjectKind::User,
+            subject_id: uuid::Uuid::nil(),
+            role,
+            expires_ms,
+            granted_by: UserId(uuid::Uuid::nil()),
+            reason: "test".into(),
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn effective_role_takes_the_highest_live_grant() {
+        let (a, b) = (RoomId::from_random([1; 16]), RoomId::from_random([2; 16]));
+        let grants = vec![
+            grant(a, RoomRole::Viewer, None),
+            grant(a, RoomRole::Manager, Some(100)),
+            grant(a, RoomRole::Downloader, Some(1_000)),
+            grant(b, RoomRole::Manager, None),
+        ];
+        assert_eq!(
+            effective_role(&grants, a, 500),
+            (Some(RoomRole::Downloader), true)
+        );
+        assert_eq!(
+            effective_role(&grants, a, 50),
+            (Some(RoomRole::Manager), false)
+        );
+        assert_eq!(
+            effective_role(&grants, a, 5_000),
+            (Some(RoomRole::Viewer), true)
+        );
+        assert_eq!(effective_role(&[], a, 0), (None, false));
+    }
+}

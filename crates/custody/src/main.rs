@@ -1,0 +1,119 @@
+//! The `custody` binary: `serve` runs the server; `keys rotate` re-wraps every
+//! data key; the client commands (`login`, `rooms`, `ls`, `put`, `get`) speak to
+//! a server over HTTPS.
+
+mod config;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Share intellectual property with external parties and keep control of it.
+#[derive(Parser)]
+#[command(name = "custody", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings shared by commands that open the data directory.
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Configuration file (TOML). Every setting is documented in docs/configuration.md.
+    #[arg(long, env = "CUSTODY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (database, blobs, keys, TLS). Default `data`. Env `CUSTODY_DATA_DIR`.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTPS server. On an empty data directory: creates the database, the
+    /// key-encryption key (0600), a self-signed certificate and the first admin
+    /// (`CUSTODY_ADMIN_EMAIL`, `CUSTODY_ADMIN_PASSWORD`; else a generated password is printed once).
+    Serve {
+        #[command(flatten)]
+        args: ServerArgs,
+        /// Address to listen on. Default `127.0.0.1:8443`. Env `CUSTODY_LISTEN`.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Key-encryption key management.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new key-encryption key and re-wrap every data key and secret under it (content is not rewritten).
+    Rotate {
+        #[command(flatten)]
+        args: ServerArgs,
+    },
+}
+
+fn load_config(args: ServerArgs, listen: Option<String>) -> anyhow::Result<config::Config> {
+    let mut file = config::ConfigFile::load(args.config.as_deref())?;
+    if args.data_dir.is_some() {
+        file.data_dir = args.data_dir;
+    }
+    if listen.is_some() {
+        file.listen = listen;
+    }
+    file.validate()
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { args, listen } => serve::run(load_config(args, listen)?).await,
+        Command::Keys {
+            command: KeysCommand::Rotate { args },
+        } => {
+            let config = load_config(args, None)?;
+            let opened = serve::open(&config).await?;
+            let now = app::Clock::now_ms(&app::SystemClock);
+            let r = app::rotate_keys(&opened.store, &config.data_dir.join("keys"), now)
+                .await
+                .map_err(|e| anyhow::anyhow!("key rotation failed: {e}"))?;
+            println!(
+                "new key-encryption key `{}`: re-wrapped {} data keys and {} secrets",
+                r.new_kek_id, r.rewrapped_keys, r.resealed_secrets
+            );
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

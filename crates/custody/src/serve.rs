@@ -1,0 +1,158 @@
+//! `custody serve`: prepare the data directory (database, blobs, keys, TLS,
+//! first admin) and run the HTTPS server until interrupted.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use crate::config::Config;
+
+/// Everything `serve` and the offline commands open from the data directory.
+pub struct Opened {
+    pub app: app::App,
+    pub store: store::Store,
+}
+
+/// Creates the data directory (mode 0700) or checks that others cannot read it.
+fn data_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the data directory `{}`", dir.display()))?;
+    }
+    let mode = std::fs::metadata(dir)
+        .with_context(|| format!("cannot read `{}`", dir.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "the data directory `{}` is accessible to group or others (mode {:o}); run `chmod 700` on it",
+            dir.display(),
+            mode & 0o777
+        );
+    }
+    Ok(())
+}
+
+fn keyring(dir: &Path) -> anyhow::Result<vault::Keyring> {
+    if dir.join("current").exists() {
+        return vault::Keyring::load(dir).with_context(|| {
+            format!("cannot load the key-encryption keys in `{}`", dir.display())
+        });
+    }
+    let key = app::secrets::random::<32>().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ring = vault::Keyring::init(dir, "k1", key).with_context(|| {
+        format!(
+            "cannot create the key-encryption key in `{}`",
+            dir.display()
+        )
+    })?;
+    tracing::info!(dir = %dir.display(), "created the key-encryption key");
+    Ok(ring)
+}
+
+/// Opens (creating on first use) the store, the keys and the blobs.
+pub async fn open(config: &Config) -> anyhow::Result<Opened> {
+    data_dir(&config.data_dir)?;
+    let key_dir = config.data_dir.join("keys");
+    let ring = keyring(&key_dir)?;
+    let store = store::Store::connect(&config.database_url)
+        .await
+        .context("cannot open the metadata database")?;
+    let blobs = vault::DiskBlobStore::open(&config.data_dir.join("blobs"))
+        .context("cannot open the blob directory")?;
+    let app = app::App::new(
+        store.clone(),
+        ring,
+        key_dir,
+        Arc::new(blobs),
+        Arc::new(app::SystemClock),
+        config.settings.clone(),
+    );
+    Ok(Opened { app, store })
+}
+
+fn tls(config: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let (cert, key) = match &config.tls {
+        Some((c, k)) => (c.clone(), k.clone()),
+        None => {
+            let dir = config.data_dir.join("tls");
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .context("cannot create the TLS directory")?;
+            let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+            let names = vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "::1".to_owned(),
+            ];
+            if server::tls::ensure_self_signed(&c, &k, names)? {
+                tracing::info!(cert = %c.display(), "generated a self-signed TLS certificate");
+            }
+            (c, k)
+        }
+    };
+    let fingerprint = server::tls::fingerprint(&cert)?;
+    println!("tls certificate sha256 fingerprint: {fingerprint}");
+    Ok(server::tls::server_config(&cert, &key)?)
+}
+
+async fn bootstrap(app: &app::App, owner_name: &str) -> anyhow::Result<()> {
+    let email =
+        std::env::var("CUSTODY_ADMIN_EMAIL").unwrap_or_else(|_| "admin@custody.local".into());
+    let password = std::env::var("CUSTODY_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let outcome = app
+        .bootstrap(owner_name, &email, password)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the first admin: {e}"))?;
+    if let Some(email) = outcome.admin_email {
+        println!("created the first admin `{email}`");
+    }
+    if let Some(pw) = outcome.generated_password {
+        println!("generated admin password (shown once, store it now): {pw}");
+    }
+    Ok(())
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let opened = open(&config).await?;
+    let removed = opened
+        .app
+        .remove_orphans()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot clean interrupted uploads: {e}"))?;
+    if removed > 0 {
+        tracing::warn!(removed, "removed blobs left by interrupted uploads");
+    }
+    bootstrap(&opened.app, &config.owner_name).await?;
+    let tls = tls(&config)?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on `{}`", config.listen))?;
+    listener.set_nonblocking(true)?;
+    println!("listening on https://{}", listener.local_addr()?);
+    server::serve_listener(opened.app, listener, tls, shutdown_signal())
+        .await
+        .context("the server failed")?;
+    opened.store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

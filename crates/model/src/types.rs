@@ -1,0 +1,232 @@
+//! The closed vocabularies of the domain and the records that carry them.
+//! Times are Unix milliseconds (`i64`), supplied by the caller.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::*;
+
+/// An unknown name for one of the closed vocabularies below.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+macro_rules! name_enum {
+    ($(#[$doc:meta])* $name:ident, $kind:literal { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The stable name, as stored and as sent over the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            /// Parses the stable name.
+            pub fn parse(s: &str) -> Result<Self, UnknownName> {
+                match s {
+                    $($text => Ok($name::$variant),)*
+                    _ => Err(UnknownName { kind: $kind, value: s.chars().take(64).collect() }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+name_enum!(
+    /// Whether a party is the platform's owner or an outside organization.
+    PartyKind, "party kind" { Owner = "owner", External = "external" }
+);
+name_enum!(
+    /// Lifecycle of a party.
+    PartyStatus, "party status" {
+        Prospective = "prospective", Active = "active", Suspended = "suspended", Offboarded = "offboarded",
+    }
+);
+name_enum!(
+    /// A user's role across the whole platform.
+    SystemRole, "system role" {
+        Admin = "admin", SecurityOfficer = "security_officer", Auditor = "auditor", Member = "member",
+    }
+);
+name_enum!(
+    /// Sensitivity of a room, in increasing order.
+    Classification, "classification" {
+        Public = "public", Internal = "internal", Confidential = "confidential", Restricted = "restricted",
+    }
+);
+name_enum!(
+    /// A role in one room, in increasing order of power: each includes the ones before.
+    RoomRole, "room role" {
+        Viewer = "viewer", Downloader = "downloader", Contributor = "contributor", Manager = "manager",
+    }
+);
+name_enum!(
+    /// What a grant is given to.
+    SubjectKind, "subject kind" { User = "user", Party = "party" }
+);
+name_enum!(
+    /// Browser session or API token.
+    SessionKind, "session kind" { Browser = "browser", Api = "api" }
+);
+name_enum!(
+    /// Whether an audited attempt was allowed.
+    Outcome, "outcome" { Allowed = "allowed", Denied = "denied" }
+);
+
+/// An organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: PartyId,
+    pub name: String,
+    pub kind: PartyKind,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
+    pub status: PartyStatus,
+    pub created_ms: i64,
+}
+
+/// A person, with the security state the platform keeps about them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub party_id: PartyId,
+    /// Lower-cased e-mail address; unique.
+    pub email: String,
+    pub display_name: String,
+    pub system_role: SystemRole,
+    /// PHC string of the argon2id hash; `None` until the user sets a password.
+    pub password_hash: Option<String>,
+    /// TOTP secret sealed by the app layer (never stored in clear).
+    pub totp_secret_sealed: Option<Vec<u8>>,
+    pub totp_enabled: bool,
+    /// The last TOTP time step accepted, so a code cannot be replayed.
+    pub totp_last_step: i64,
+    /// Whether this user must use TOTP to sign in.
+    pub mfa_required: bool,
+    pub disabled: bool,
+    pub failed_logins: i64,
+    pub locked_until_ms: Option<i64>,
+    pub created_ms: i64,
+}
+
+/// A browser session or an API token. Only the SHA-256 of the secret is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub token_hash: Vec<u8>,
+    pub user_id: UserId,
+    pub kind: SessionKind,
+    /// Whether a second factor was verified for this session.
+    pub mfa: bool,
+    /// SHA-256 of the CSRF token bound to a browser session.
+    pub csrf_hash: Option<Vec<u8>>,
+    pub name: Option<String>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub revoked: bool,
+}
+
+/// A single-use invitation to join a party.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub token_hash: Vec<u8>,
+    pub email: String,
+    pub display_name: String,
+    pub party_id: PartyId,
+    pub system_role: SystemRole,
+    pub invited_by: UserId,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub accepted_ms: Option<i64>,
+}
+
+/// A data room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Room {
+    pub id: RoomId,
+    pub name: String,
+    pub classification: Classification,
+    pub created_by: UserId,
+    pub created_ms: i64,
+}
+
+/// A role in a room given to a user or to every user of a party.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: GrantId,
+    pub room_id: RoomId,
+    pub subject_kind: SubjectKind,
+    /// A `UserId` or a `PartyId`, depending on `subject_kind`.
+    pub subject_id: uuid::Uuid,
+    pub role: RoomRole,
+    pub expires_ms: Option<i64>,
+    pub granted_by: UserId,
+    pub reason: String,
+    pub created_ms: i64,
+}
+
+/// A file in a room: a path and its versions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct File {
+    pub id: FileId,
+    pub room_id: RoomId,
+    pub path: String,
+    pub created_ms: i64,
+    /// The newest version, if any version is complete.
+    pub current: Option<Version>,
+}
+
+/// One immutable, completely written version of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub id: VersionId,
+    pub file_id: FileId,
+    /// 1, 2, 3 … per file.
+    pub number: i64,
+    pub blob_id: BlobId,
+    pub size: i64,
+    pub sha256: Vec<u8>,
+    /// The data key, wrapped by the key-encryption key `kek_id`.
+    pub wrapped_key: Vec<u8>,
+    pub kek_id: String,
+    pub uploaded_by: UserId,
+    pub created_ms: i64,
+}
+
+/// One audited fact. `seq` is assigned by the store and totally orders events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: i64,
+    pub time_ms: i64,
+    pub actor_user: Option<UserId>,
+    pub actor_party: Option<PartyId>,
+    /// Dotted action name, e.g. `file.download`, `auth.login`.
+    pub action: String,
+    /// What the action was on, e.g. `room:<id>`, `file:<id>`, `user:<email>`.
+    pub target: String,
+    pub outcome: Outcome,
+    /// Reason code for a denial or failure.
+    pub reason: Option<String>,
+    pub source_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    /// The watermark id issued for a download (reserved for watermarking).
+    pub mark_id: Option<String>,
+    /// Extra facts as a JSON object (sizes, digests, roles…); never secrets.
+    pub detail: serde_json::Value,
+}

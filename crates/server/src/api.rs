@@ -1,0 +1,92 @@
+//! The REST API under `/api/v1`. Each handler does four things: extract,
+//! authorize (inside the use-case, through the one authorization seam, before
+//! anything else), call the use-case, respond.
+
+mod auth;
+mod events;
+mod files;
+mod parties;
+mod rooms;
+
+use std::str::FromStr;
+
+use axum::http::StatusCode;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use app::App;
+
+use crate::error::ApiError;
+
+/// Parses an id from the path; a malformed id is simply not found.
+pub(crate) fn id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found"))
+}
+
+/// Parses one of the model's names (roles, classifications…).
+pub(crate) fn name<T>(
+    parse: impl Fn(&str) -> Result<T, model::UnknownName>,
+    raw: &str,
+) -> Result<T, ApiError> {
+    parse(raw).map_err(|e| ApiError::from(app::AppError::from(e)))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    servers((url = "/api/v1")),
+    info(title = "Custody API", description = "Share intellectual property with external parties and keep control of it."),
+    paths(files::put_file),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI description.
+pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::totp_enrol))
+        .routes(routes!(auth::totp_confirm))
+        .routes(routes!(parties::list_parties, parties::create_party))
+        .routes(routes!(parties::get_party, parties::patch_party))
+        .routes(routes!(parties::list_users, parties::create_user))
+        .routes(routes!(parties::get_user, parties::patch_user))
+        .routes(routes!(parties::revoke_sessions))
+        .routes(routes!(parties::create_invitation))
+        .routes(routes!(parties::accept_invitation))
+        .routes(routes!(rooms::list_rooms, rooms::create_room))
+        .routes(routes!(
+            rooms::get_room,
+            rooms::patch_room,
+            rooms::delete_room
+        ))
+        .routes(routes!(rooms::list_grants, rooms::create_grant))
+        .routes(routes!(rooms::revoke_grant))
+        .routes(routes!(files::list_files))
+        .routes(routes!(files::get_file, files::delete_file))
+        .routes(routes!(files::get_content))
+        .routes(routes!(files::list_versions))
+        .routes(routes!(events::list_events))
+        .route(
+            "/rooms/{id}/files/{*path}",
+            axum::routing::put(files::put_file),
+        )
+        .split_for_parts()
+}

@@ -1,0 +1,94 @@
+//! Sign-in, sign-out, the caller's own account, TOTP enrolment.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use app::App;
+use model::SessionKind;
+
+use crate::auth::{Authed, Meta};
+use crate::dto::*;
+use crate::error::{ApiError, ApiJson, ErrorBody};
+
+fn login_response(login: app::Login) -> LoginResponse {
+    LoginResponse {
+        token: login.token,
+        expires_at: rfc3339(login.session.expires_ms),
+        mfa: login.session.mfa,
+        user: UserDto::from(&login.user),
+    }
+}
+
+/// Signs in and returns an API token.
+#[utoipa::path(post, path = "/auth/login", request_body = LoginRequest, tag = "auth",
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "invalid_credentials, mfa_required or invalid_totp"), (status = 429, body = ErrorBody, description = "account_locked")))]
+pub async fn login(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let login = app
+        .login(
+            &meta,
+            &req.email,
+            &req.password,
+            req.totp.as_deref(),
+            SessionKind::Api,
+        )
+        .await?;
+    Ok(Json(login_response(login)))
+}
+
+/// Ends the current session or revokes the current token.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<StatusCode, ApiError> {
+    app.logout(&meta, &a.principal, &a.session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)))]
+pub async fn me(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<UserDto>, ApiError> {
+    let user = app
+        .get_user(&meta, &a.principal, a.principal.user_id)
+        .await?;
+    Ok(Json(UserDto::from(&user)))
+}
+
+/// Starts TOTP enrolment: the secret is shown once.
+#[utoipa::path(post, path = "/auth/totp", tag = "auth", security(("bearer" = [])), responses((status = 200, body = TotpEnrolmentDto), (status = 400, body = ErrorBody)))]
+pub async fn totp_enrol(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<TotpEnrolmentDto>, ApiError> {
+    let e = app.totp_begin(&meta, &a.principal).await?;
+    Ok(Json(TotpEnrolmentDto {
+        secret: e.secret_base32,
+        otpauth_uri: e.otpauth_uri,
+    }))
+}
+
+/// Confirms TOTP enrolment with a first code; returns a new multi-factor token
+/// and revokes the one used for this call.
+#[utoipa::path(post, path = "/auth/totp/confirm", request_body = TotpConfirm, tag = "auth", security(("bearer" = [])), responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+pub async fn totp_confirm(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(req): ApiJson<TotpConfirm>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let login = app
+        .totp_confirm(&meta, &a.principal, &a.session, &req.code)
+        .await?;
+    Ok(Json(login_response(login)))
+}

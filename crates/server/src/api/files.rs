@@ -1,0 +1,182 @@
+//! Files: streamed upload, streamed (ranged) download, metadata and versions.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::Deserialize;
+
+use app::App;
+use model::{FileId, RoomId, VersionId};
+
+use super::id;
+use crate::auth::{Authed, Meta};
+use crate::dto::*;
+use crate::error::{ApiError, ErrorBody};
+
+/// Files of a room with their newest version.
+#[utoipa::path(get, path = "/rooms/{id}/files", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = FileList), (status = 404, body = ErrorBody)))]
+pub async fn list_files(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+) -> Result<Json<FileList>, ApiError> {
+    let files = app
+        .list_files(&meta, &a.principal, id::<RoomId>(&raw)?)
+        .await?;
+    Ok(Json(FileList {
+        items: files.iter().map(FileDto::from).collect(),
+    }))
+}
+
+/// Uploads the request body as a new version of `path` (streamed; any size up
+/// to the configured limit). Concurrent uploads to one path become successive versions.
+#[utoipa::path(put, path = "/rooms/{id}/files/{path}", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path), ("path" = String, Path, description = "room-relative path; segments percent-encoded, `/` kept")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileDto), (status = 400, body = ErrorBody, description = "path_traversal, path_absolute, path_control_character…"), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn put_file(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path((room, path)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<FileDto>), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let file = app
+        .upload(
+            &meta,
+            &a.principal,
+            id::<RoomId>(&room)?,
+            &path,
+            declared,
+            body.into_data_stream(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(FileDto::from(&file))))
+}
+
+/// One file's metadata.
+#[utoipa::path(get, path = "/files/{id}", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = FileDto), (status = 404, body = ErrorBody)))]
+pub async fn get_file(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+) -> Result<Json<FileDto>, ApiError> {
+    let file = app
+        .get_file(&meta, &a.principal, id::<FileId>(&raw)?)
+        .await?;
+    Ok(Json(FileDto::from(&file)))
+}
+
+/// Deletes a file.
+#[utoipa::path(delete, path = "/files/{id}", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_file(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_file(&meta, &a.principal, id::<FileId>(&raw)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every version of a file, newest first.
+#[utoipa::path(get, path = "/files/{id}/versions", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = VersionList), (status = 404, body = ErrorBody)))]
+pub async fn list_versions(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+) -> Result<Json<VersionList>, ApiError> {
+    let versions = app
+        .list_versions(&meta, &a.principal, id::<FileId>(&raw)?)
+        .await?;
+    Ok(Json(VersionList {
+        items: versions.iter().map(VersionDto::from).collect(),
+    }))
+}
+
+/// Which version to read.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ContentQuery {
+    /// A version id; the newest when absent.
+    pub version: Option<String>,
+}
+
+/// The content, streamed; `Range: bytes=…` gives 206 with only the chunks needed
+/// decrypted. `Repr-Digest` carries the SHA-256 of the whole content.
+#[utoipa::path(get, path = "/files/{id}/content", tag = "files", security(("bearer" = [])), params(("id" = String, Path), ContentQuery),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 206, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 416, body = ErrorBody), (status = 500, body = ErrorBody, description = "integrity_error")))]
+pub async fn get_content(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+    Query(q): Query<ContentQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let version = q.version.as_deref().map(id::<VersionId>).transpose()?;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let download = app
+        .download(&meta, &a.principal, id::<FileId>(&raw)?, version, range)
+        .await?;
+    Ok(content_response(download))
+}
+
+fn content_response(d: app::Download) -> Response {
+    let size = u64::try_from(d.info.size).unwrap_or(0);
+    let (status, length) = match d.range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end + 1 - start),
+        None => (StatusCode::OK, size),
+    };
+    let mut response = (status, Body::from_stream(d.body)).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let digest = base64::engine::general_purpose::STANDARD.encode(&d.info.sha256);
+    if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{digest}:")) {
+        h.insert("repr-digest", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&d.info.sha256))) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some((start, end)) = d.range
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}"))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    let name: String = d
+        .info
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("file")
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{name}")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}

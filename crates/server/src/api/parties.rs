@@ -1,0 +1,228 @@
+//! Parties, users and invitations.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use app::{App, NewParty, NewUser, PartyPatch, UserPatch};
+use model::{PartyId, PartyStatus, SystemRole, UserId};
+
+use super::{id, name};
+use crate::auth::{Authed, Meta};
+use crate::dto::*;
+use crate::error::{ApiError, ApiJson, ErrorBody};
+
+/// Every party.
+#[utoipa::path(get, path = "/parties", tag = "parties", security(("bearer" = [])), responses((status = 200, body = PartyList), (status = 403, body = ErrorBody)))]
+pub async fn list_parties(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<PartyList>, ApiError> {
+    let parties = app.list_parties(&meta, &a.principal).await?;
+    Ok(Json(PartyList {
+        items: parties.iter().map(PartyDto::from).collect(),
+    }))
+}
+
+/// Registers an external party.
+#[utoipa::path(post, path = "/parties", request_body = CreateParty, tag = "parties", security(("bearer" = [])), responses((status = 201, body = PartyDto), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_party(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(req): ApiJson<CreateParty>,
+) -> Result<(StatusCode, Json<PartyDto>), ApiError> {
+    let party = app
+        .create_party(
+            &meta,
+            &a.principal,
+            NewParty {
+                name: req.name,
+                country: req.country,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(PartyDto::from(&party))))
+}
+
+/// One party.
+#[utoipa::path(get, path = "/parties/{id}", tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyDto), (status = 404, body = ErrorBody)))]
+pub async fn get_party(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+) -> Result<Json<PartyDto>, ApiError> {
+    let party = app
+        .get_party(&meta, &a.principal, id::<PartyId>(&raw)?)
+        .await?;
+    Ok(Json(PartyDto::from(&party)))
+}
+
+/// Renames, relocates, suspends or offboards a party.
+#[utoipa::path(patch, path = "/parties/{id}", request_body = PatchParty, tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyDto), (status = 404, body = ErrorBody)))]
+pub async fn patch_party(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+    ApiJson(req): ApiJson<PatchParty>,
+) -> Result<Json<PartyDto>, ApiError> {
+    let status = req
+        .status
+        .as_deref()
+        .map(|s| name(PartyStatus::parse, s))
+        .transpose()?;
+    let patch = PartyPatch {
+        name: req.name,
+        country: req.country,
+        status,
+    };
+    let party = app
+        .update_party(&meta, &a.principal, id::<PartyId>(&raw)?, patch)
+        .await?;
+    Ok(Json(PartyDto::from(&party)))
+}
+
+/// Every user.
+#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])), responses((status = 200, body = UserList), (status = 403, body = ErrorBody)))]
+pub async fn list_users(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<UserList>, ApiError> {
+    let users = app.list_users(&meta, &a.principal, None).await?;
+    Ok(Json(UserList {
+        items: users.iter().map(UserDto::from).collect(),
+    }))
+}
+
+/// Creates a user directly (an invitation is the usual way).
+#[utoipa::path(post, path = "/users", request_body = CreateUser, tag = "users", security(("bearer" = [])), responses((status = 201, body = UserDto), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_user(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(req): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+    let new = NewUser {
+        email: req.email,
+        display_name: req.display_name,
+        party_id: req.party_id.parse().map_err(|_| {
+            ApiError::from(app::AppError::invalid(
+                "unknown_party",
+                "the party does not exist",
+            ))
+        })?,
+        system_role: name(SystemRole::parse, &req.system_role)?,
+        password: req.password,
+    };
+    let user = app.create_user(&meta, &a.principal, new).await?;
+    Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = UserDto), (status = 404, body = ErrorBody)))]
+pub async fn get_user(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+) -> Result<Json<UserDto>, ApiError> {
+    let user = app
+        .get_user(&meta, &a.principal, id::<UserId>(&raw)?)
+        .await?;
+    Ok(Json(UserDto::from(&user)))
+}
+
+/// Changes a user; `disabled: true` ends every session at once.
+#[utoipa::path(patch, path = "/users/{id}", request_body = PatchUser, tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = UserDto), (status = 404, body = ErrorBody)))]
+pub async fn patch_user(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+    ApiJson(req): ApiJson<PatchUser>,
+) -> Result<Json<UserDto>, ApiError> {
+    let system_role = req
+        .system_role
+        .as_deref()
+        .map(|s| name(SystemRole::parse, s))
+        .transpose()?;
+    let patch = UserPatch {
+        display_name: req.display_name,
+        system_role,
+        disabled: req.disabled,
+    };
+    let user = app
+        .update_user(&meta, &a.principal, id::<UserId>(&raw)?, patch)
+        .await?;
+    Ok(Json(UserDto::from(&user)))
+}
+
+/// Revokes every session and token of a user.
+#[utoipa::path(post, path = "/users/{id}/revoke-sessions", tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn revoke_sessions(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.revoke_sessions(&meta, &a.principal, id::<UserId>(&raw)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Invites a person into a party; the link's secret is returned once.
+#[utoipa::path(post, path = "/invitations", request_body = CreateInvitation, tag = "users", security(("bearer" = [])), responses((status = 201, body = InvitationDto), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_invitation(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(req): ApiJson<CreateInvitation>,
+) -> Result<(StatusCode, Json<InvitationDto>), ApiError> {
+    let role = req
+        .system_role
+        .as_deref()
+        .map(|s| name(SystemRole::parse, s))
+        .transpose()?
+        .unwrap_or(SystemRole::Member);
+    let party = req.party_id.parse().map_err(|_| {
+        ApiError::from(app::AppError::invalid(
+            "unknown_party",
+            "the party does not exist",
+        ))
+    })?;
+    let (inv, token) = app
+        .invite(
+            &meta,
+            &a.principal,
+            &req.email,
+            &req.display_name,
+            party,
+            role,
+        )
+        .await?;
+    let dto = InvitationDto {
+        id: inv.id.to_string(),
+        email: inv.email,
+        party_id: inv.party_id.to_string(),
+        expires_at: rfc3339(inv.expires_ms),
+        accept_path: format!("/invite/{token}"),
+        token,
+    };
+    Ok((StatusCode::CREATED, Json(dto)))
+}
+
+/// Accepts an invitation by setting a password. Single use.
+#[utoipa::path(post, path = "/invitations/{token}/accept", request_body = AcceptInvitation, tag = "users", params(("token" = String, Path)), responses((status = 201, body = UserDto), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
+pub async fn accept_invitation(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Path(token): Path<String>,
+    ApiJson(req): ApiJson<AcceptInvitation>,
+) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+    let user = app.accept_invitation(&meta, &token, &req.password).await?;
+    Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
+}

@@ -1,0 +1,368 @@
+//! The JSON shapes of the REST API. Requests refuse unknown fields; times are
+//! RFC 3339; enum values are the model's stable names.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// RFC 3339 text of a Unix-milliseconds time.
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Unix milliseconds of an RFC 3339 text.
+pub fn parse_rfc3339(field: &str, text: &str) -> Result<i64, ApiError> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_time",
+            format!("`{field}` must be an RFC 3339 time"),
+        )
+    })?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_time",
+            format!("`{field}` is out of range"),
+        )
+    })
+}
+
+macro_rules! list_of {
+    ($name:ident, $item:ty) => {
+        /// A list.
+        #[derive(Serialize, ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+        }
+    };
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// The 6-digit code of the authenticator app, when enrolled.
+    pub totp: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token; shown once.
+    pub token: String,
+    pub expires_at: String,
+    /// Whether this session used a second factor.
+    pub mfa: bool,
+    pub user: UserDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub system_role: String,
+    pub party_id: String,
+    pub disabled: bool,
+    pub totp_enabled: bool,
+    pub mfa_required: bool,
+    pub created_at: String,
+}
+list_of!(UserList, UserDto);
+
+impl From<&model::User> for UserDto {
+    fn from(u: &model::User) -> Self {
+        UserDto {
+            id: u.id.to_string(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            system_role: u.system_role.as_str().into(),
+            party_id: u.party_id.to_string(),
+            disabled: u.disabled,
+            totp_enabled: u.totp_enabled,
+            mfa_required: u.mfa_required,
+            created_at: rfc3339(u.created_ms),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub display_name: String,
+    pub party_id: String,
+    /// admin, security_officer, auditor or member.
+    pub system_role: String,
+    pub password: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUser {
+    pub display_name: Option<String>,
+    pub system_role: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PartyDto {
+    pub id: String,
+    pub name: String,
+    /// owner or external.
+    pub kind: String,
+    pub country: Option<String>,
+    /// prospective, active, suspended or offboarded.
+    pub status: String,
+    pub created_at: String,
+}
+list_of!(PartyList, PartyDto);
+
+impl From<&model::Party> for PartyDto {
+    fn from(p: &model::Party) -> Self {
+        PartyDto {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            kind: p.kind.as_str().into(),
+            country: p.country.clone(),
+            status: p.status.as_str().into(),
+            created_at: rfc3339(p.created_ms),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateParty {
+    pub name: String,
+    pub country: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchParty {
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitation {
+    pub email: String,
+    pub display_name: String,
+    pub party_id: String,
+    /// Defaults to member.
+    pub system_role: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationDto {
+    pub id: String,
+    pub email: String,
+    pub party_id: String,
+    pub expires_at: String,
+    /// The single-use secret of the invitation link; shown once.
+    pub token: String,
+    /// The page where the invitee sets a password.
+    pub accept_path: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrolmentDto {
+    /// Base32 secret for manual entry.
+    pub secret: String,
+    /// `otpauth://` URI for a QR code.
+    pub otpauth_uri: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpConfirm {
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoomDto {
+    pub id: String,
+    pub name: String,
+    /// public, internal, confidential or restricted.
+    pub classification: String,
+    pub created_at: String,
+    /// The caller's role in the room, if any.
+    pub role: Option<String>,
+}
+list_of!(RoomList, RoomDto);
+
+impl From<&app::RoomInfo> for RoomDto {
+    fn from(r: &app::RoomInfo) -> Self {
+        RoomDto {
+            id: r.room.id.to_string(),
+            name: r.room.name.clone(),
+            classification: r.room.classification.as_str().into(),
+            created_at: rfc3339(r.room.created_ms),
+            role: r.role.map(|x| x.as_str().to_owned()),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoom {
+    pub name: String,
+    pub classification: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRoom {
+    pub name: Option<String>,
+    pub classification: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GrantDto {
+    pub id: String,
+    pub room_id: String,
+    /// user or party.
+    pub subject_kind: String,
+    pub subject_id: String,
+    /// viewer, downloader, contributor or manager.
+    pub role: String,
+    pub expires_at: Option<String>,
+    pub granted_by: String,
+    pub reason: String,
+    pub created_at: String,
+}
+list_of!(GrantList, GrantDto);
+
+impl From<&model::Grant> for GrantDto {
+    fn from(g: &model::Grant) -> Self {
+        GrantDto {
+            id: g.id.to_string(),
+            room_id: g.room_id.to_string(),
+            subject_kind: g.subject_kind.as_str().into(),
+            subject_id: g.subject_id.to_string(),
+            role: g.role.as_str().into(),
+            expires_at: g.expires_ms.map(rfc3339),
+            granted_by: g.granted_by.to_string(),
+            reason: g.reason.clone(),
+            created_at: rfc3339(g.created_ms),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrant {
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub role: String,
+    pub expires_at: Option<String>,
+    /// Why the access is needed (kept for reviews).
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FileDto {
+    pub id: String,
+    pub room_id: String,
+    pub path: String,
+    pub size: i64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    pub version: i64,
+    pub version_id: String,
+    pub updated_at: String,
+}
+list_of!(FileList, FileDto);
+
+impl From<&app::FileInfo> for FileDto {
+    fn from(f: &app::FileInfo) -> Self {
+        FileDto {
+            id: f.id.to_string(),
+            room_id: f.room_id.to_string(),
+            path: f.path.clone(),
+            size: f.size,
+            sha256: hex::encode(&f.sha256),
+            version: f.version,
+            version_id: f.version_id.to_string(),
+            updated_at: rfc3339(f.updated_ms),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionDto {
+    pub id: String,
+    pub number: i64,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub created_at: String,
+}
+list_of!(VersionList, VersionDto);
+
+impl From<&app::VersionInfo> for VersionDto {
+    fn from(v: &app::VersionInfo) -> Self {
+        VersionDto {
+            id: v.id.to_string(),
+            number: v.number,
+            size: v.size,
+            sha256: hex::encode(&v.sha256),
+            uploaded_by: v.uploaded_by.to_string(),
+            created_at: rfc3339(v.created_ms),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventDto {
+    pub seq: i64,
+    pub time: String,
+    pub actor_user: Option<String>,
+    pub actor_party: Option<String>,
+    pub action: String,
+    pub target: String,
+    /// allowed or denied.
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub source_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+list_of!(EventList, EventDto);
+
+impl From<&model::Event> for EventDto {
+    fn from(e: &model::Event) -> Self {
+        EventDto {
+            seq: e.seq,
+            time: rfc3339(e.time_ms),
+            actor_user: e.actor_user.map(|u| u.to_string()),
+            actor_party: e.actor_party.map(|p| p.to_string()),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            outcome: e.outcome.as_str().into(),
+            reason: e.reason.clone(),
+            source_addr: e.source_addr.clone(),
+            user_agent: e.user_agent.clone(),
+            request_id: e.request_id.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The HTTP edge of Custody: the REST API under `/api/v1` with its OpenAPI
+//! description, the server-rendered web UI, and HTTPS. **The only crate that
+//! knows HTTP.** It maps requests to `app` use-cases and failures to stable
+//! error codes; it holds no business rule of its own.
+
+mod api;
+pub mod auth;
+mod dto;
+mod error;
+mod middleware;
+pub mod tls;
+mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+pub use error::{ApiError, ErrorBody};
+
+use app::App;
+
+/// Largest JSON or form body accepted (uploads stream and have their own limit).
+pub const JSON_BODY_LIMIT: usize = 256 * 1024;
+
+/// The whole router: API, OpenAPI document, web UI. Usable without a socket.
+pub fn router(app: App) -> Router {
+    let (api, openapi) = api::router();
+    let openapi = Arc::new(openapi);
+    let api = api.route(
+        "/openapi.json",
+        get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+    );
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(web::router())
+        .fallback(middleware::not_found)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        .with_state(app)
+}
+
+/// Serves `router` over HTTPS on `listen` until `shutdown` resolves.
+pub async fn serve(
+    app: App,
+    listen: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let on_shutdown = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        on_shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    axum_server::bind_rustls(listen, config)
+        .handle(handle)
+        .serve(router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .await
+}
+
+/// Binds first, then serves: returns the bound address (for `--listen 127.0.0.1:0`).
+pub async fn serve_listener(
+    app: App,
+    listener: std::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let on_shutdown = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        on_shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .await
+}

@@ -1,0 +1,52 @@
+//! The schema migrations of each backend, embedded in the binary and applied at
+//! connect by sqlx's migrator: each in its own transaction, recorded in
+//! `_sqlx_migrations`, so connecting again applies nothing twice.
+
+use std::borrow::Cow;
+
+use sqlx::AnyPool;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::{Backend, StoreError};
+
+/// `(version, description, sql)` of every SQLite migration, in order. Do not
+/// change a released entry: add a new one.
+const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+
+/// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
+/// change a released entry: add a new one.
+const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+/// Applies the migrations of `backend` that the database has not seen yet.
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let table = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    let migrations = table
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(sql),
+                false,
+            )
+        })
+        .collect();
+    let mut conn = pool.acquire().await?;
+    Migrator::with_migrations(migrations)
+        .run_direct(None, &mut *conn, false)
+        .await?;
+    tracing::debug!(?backend, "metadata schema up to date");
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The transaction and every query the product runs. The queries live in one
+//! submodule per group of tables; this file holds the transaction itself and the
+//! helpers they share.
+
+mod accounts;
+mod events;
+mod files;
+mod rooms;
+
+use model::*;
+use sqlx::AnyConnection;
+use sqlx::any::{AnyArguments, AnyQueryResult};
+use sqlx::query::Query;
+use sqlx::{Any, Transaction};
+
+use crate::{Backend, StoreError};
+
+/// An open transaction. All reads and writes go through it.
+///
+/// A write that fails with [`StoreError::Conflict`] leaves the transaction usable
+/// on both backends (PostgreSQL runs such writes under a savepoint), so the caller
+/// can still record the failure and commit.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+/// A version about to be recorded; the store assigns its number.
+#[derive(Clone, Debug)]
+pub struct NewVersion {
+    pub id: VersionId,
+    pub blob_id: BlobId,
+    pub size: i64,
+    pub sha256: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+    pub kek_id: String,
+    pub uploaded_by: UserId,
+    pub created_ms: i64,
+}
+
+impl Tx {
+    pub(crate) fn new(inner: Transaction<'static, Any>, backend: Backend) -> Tx {
+        Tx { inner, backend }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    /// The connection the transaction runs on.
+    fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+
+    /// Runs a write that may break a uniqueness rule. On PostgreSQL a failed
+    /// statement aborts the whole transaction, so the write runs under a savepoint
+    /// that is rolled back on failure: the transaction stays usable, as on SQLite.
+    async fn execute_guarded(
+        &mut self,
+        query: Query<'static, Any, AnyArguments>,
+    ) -> Result<AnyQueryResult, sqlx::Error> {
+        if self.backend != Backend::Postgres {
+            return query.execute(self.conn()).await;
+        }
+        sql("SAVEPOINT store_guard").execute(self.conn()).await?;
+        match query.execute(self.conn()).await {
+            Ok(done) => {
+                sql("RELEASE SAVEPOINT store_guard")
+                    .execute(self.conn())
+                    .await?;
+                Ok(done)
+            }
+            Err(err) => {
+                sql("ROLLBACK TO SAVEPOINT store_guard")
+                    .execute(self.conn())
+                    .await?;
+                Err(err)
+            }
+        }
+    }
+}
+
+/// A statement over the `Any` driver; placeholders are `$1, $2 …` on both backends.
+fn sql(text: &'static str) -> Query<'static, Any, AnyArguments> {
+    sqlx::query(text)
+}
+
+/// Converts a boolean to the 0/1 it is stored as.
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// Fails with "row not found" when an update touched nothing.
+fn touched(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::Database(sqlx::Error::RowNotFound))
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps a unique violation to [`StoreError::Conflict`]: the label of the first
+/// `(marker, label)` whose marker appears in the violated constraint's name or the
+/// error message (an empty marker always matches). Other errors pass through.
+fn unique(err: sqlx::Error, labels: &[(&str, &'static str)]) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        let constraint = db.constraint().unwrap_or_default();
+        let message = db.message();
+        let hit = labels
+            .iter()
+            .find(|(marker, _)| constraint.contains(marker) || message.contains(marker));
+        if let Some(&(_, label)) = hit {
+            return StoreError::Conflict(label);
+        }
+    }
+    StoreError::Database(err)
+}
