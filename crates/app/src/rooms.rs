@@ -92,19 +92,12 @@ impl App {
         let (role, expired_grant) = effective_role(&grants, id, self.now());
         let target = format!("room:{id}");
         let Some(room) = room else {
-            self.enforce(
-                meta,
-                p,
-                action,
-                &Resource::Room {
-                    id,
-                    classification: Classification::Restricted,
-                    role: None,
-                    expired_grant: false,
-                },
-                target,
-            )
-            .await?;
+            // An account that may do nothing is told so for every room alike;
+            // anyone else learns only that there is nothing here.
+            self.enforce(meta, p, Action::RoomList, &Resource::System, target.clone())
+                .await?;
+            self.record_denial(meta, p, action, target, "not_found")
+                .await?;
             return Err(AppError::NotFound);
         };
         let res = Resource::Room {
@@ -134,20 +127,29 @@ impl App {
             source_addr: meta.source_addr.clone(),
         };
         match authorize(p, Action::RoomView, res, &ctx) {
-            Decision::Hide { reason } | Decision::Deny { reason, .. } => {
-                let mut tx = self.store().begin().await?;
-                record(
-                    &mut tx,
-                    meta,
-                    ctx.now_ms,
-                    Fact::denied(Some(p), action.as_str(), target.to_owned(), reason),
-                )
-                .await?;
-                tx.commit().await?;
+            // Only a hidden room is "not found"; a visible one that denies the
+            // action answers 403 with its reason from `enforce` below.
+            Decision::Hide { reason } => {
+                self.record_denial(meta, p, action, target.to_owned(), reason)
+                    .await?;
                 Err(AppError::NotFound)
             }
-            Decision::Allow => Ok(()),
+            Decision::Deny { .. } | Decision::Allow => Ok(()),
         }
+    }
+
+    async fn record_denial(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        action: Action,
+        target: String,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store().begin().await?;
+        let fact = Fact::denied(Some(p), action.as_str(), target, reason);
+        record(&mut tx, meta, self.now(), fact).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Rooms the caller may see, with the caller's role in each.

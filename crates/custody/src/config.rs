@@ -177,6 +177,53 @@ mod tests {
         }
     }
 
+    /// Every key of the file is documented in docs/configuration.md. The exhaustive
+    /// destructuring stops the build when a field is added without updating the list.
+    #[test]
+    fn every_setting_is_documented() {
+        let ConfigFile {
+            data_dir: _,
+            listen: _,
+            database_url: _,
+            tls_cert: _,
+            tls_key: _,
+            owner_name: _,
+            max_upload_bytes: _,
+            session_minutes: _,
+            token_days: _,
+            max_failed_logins: _,
+            lockout_minutes: _,
+            invitation_days: _,
+            external_mfa_required: _,
+            chunk_size: _,
+        } = ConfigFile::default();
+        let keys = [
+            "data_dir",
+            "listen",
+            "database_url",
+            "tls_cert",
+            "tls_key",
+            "owner_name",
+            "max_upload_bytes",
+            "session_minutes",
+            "token_days",
+            "max_failed_logins",
+            "lockout_minutes",
+            "invitation_days",
+            "external_mfa_required",
+            "chunk_size",
+        ];
+        let docs = include_str!("../../../docs/configuration.md");
+        for key in keys {
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "docs/configuration.md lacks `{key}`"
+            );
+            let env = format!("CUSTODY_{}", key.to_uppercase());
+            assert!(docs.contains(&env), "docs/configuration.md lacks {env}");
+        }
+    }
+
     #[test]
     fn config_files() {
         let table = [

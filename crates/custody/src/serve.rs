@@ -63,6 +63,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
     let store = store::Store::connect(&config.database_url)
         .await
         .context("cannot open the metadata database")?;
+    restrict_database_files(&config.data_dir)?;
     let blobs = vault::DiskBlobStore::open(&config.data_dir.join("blobs"))
         .context("cannot open the blob directory")?;
     let app = app::App::new(
@@ -74,6 +75,18 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
         config.settings.clone(),
     );
     Ok(Opened { app, store })
+}
+
+/// The SQLite files hold metadata (names, e-mails, wrapped keys): owner only.
+fn restrict_database_files(dir: &Path) -> anyhow::Result<()> {
+    for name in ["custody.db", "custody.db-wal", "custody.db-shm"] {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict `{}`", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn tls(config: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {

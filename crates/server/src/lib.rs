@@ -8,6 +8,7 @@ pub mod auth;
 mod dto;
 mod error;
 mod middleware;
+pub mod throttle;
 pub mod tls;
 mod web;
 
@@ -37,6 +38,10 @@ pub fn router(app: App) -> Router {
         .nest("/api/v1", api)
         .merge(web::router())
         .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::Extension(
+            Arc::new(throttle::LoginThrottle::default()),
+        ))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_id))

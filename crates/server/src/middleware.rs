@@ -75,3 +75,12 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found")
 }
+
+/// A known route with another method answers the JSON error format.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not accept this method",
+    )
+}

@@ -1,6 +1,9 @@
 //! Sign-in, sign-out, the caller's own account, TOTP enrolment.
 
 use axum::Json;
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -10,6 +13,7 @@ use model::SessionKind;
 use crate::auth::{Authed, Meta};
 use crate::dto::*;
 use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::throttle::LoginThrottle;
 
 fn login_response(login: app::Login) -> LoginResponse {
     LoginResponse {
@@ -25,9 +29,18 @@ fn login_response(login: app::Login) -> LoginResponse {
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "invalid_credentials, mfa_required or invalid_totp"), (status = 429, body = ErrorBody, description = "account_locked")))]
 pub async fn login(
     State(app): State<App>,
+    Extension(throttle): Extension<Arc<LoginThrottle>>,
     Meta(meta): Meta,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let ip = meta.source_addr.as_deref().and_then(|a| a.parse().ok());
+    if ip.is_some_and(|ip| !throttle.allow(ip)) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many sign-in attempts from this address; wait a minute",
+        ));
+    }
     let login = app
         .login(
             &meta,

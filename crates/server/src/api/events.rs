@@ -1,14 +1,14 @@
 //! The audit events, for auditors, security officers and admins.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 
 use app::App;
 
 use crate::auth::{Authed, Meta};
 use crate::dto::*;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ApiQuery, ErrorBody};
 
 /// Paging of the event list.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -26,7 +26,7 @@ pub async fn list_events(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Query(q): Query<EventQuery>,
+    ApiQuery(q): ApiQuery<EventQuery>,
 ) -> Result<Json<EventList>, ApiError> {
     let events = app
         .list_events(

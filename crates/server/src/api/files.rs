@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -14,7 +14,7 @@ use model::{FileId, RoomId, VersionId};
 use super::id;
 use crate::auth::{Authed, Meta};
 use crate::dto::*;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 
 /// Files of a room with their newest version.
 #[utoipa::path(get, path = "/rooms/{id}/files", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = FileList), (status = 404, body = ErrorBody)))]
@@ -22,7 +22,7 @@ pub async fn list_files(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<FileList>, ApiError> {
     let files = app
         .list_files(&meta, &a.principal, id::<RoomId>(&raw)?)
@@ -42,7 +42,7 @@ pub async fn put_file(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path((room, path)): Path<(String, String)>,
+    ApiPath((room, path)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<FileDto>), ApiError> {
@@ -69,7 +69,7 @@ pub async fn get_file(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<FileDto>, ApiError> {
     let file = app
         .get_file(&meta, &a.principal, id::<FileId>(&raw)?)
@@ -83,7 +83,7 @@ pub async fn delete_file(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     app.delete_file(&meta, &a.principal, id::<FileId>(&raw)?)
         .await?;
@@ -96,7 +96,7 @@ pub async fn list_versions(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<VersionList>, ApiError> {
     let versions = app
         .list_versions(&meta, &a.principal, id::<FileId>(&raw)?)
@@ -122,8 +122,8 @@ pub async fn get_content(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
-    Query(q): Query<ContentQuery>,
+    ApiPath(raw): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ContentQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let version = q.version.as_deref().map(id::<VersionId>).transpose()?;

@@ -1,7 +1,7 @@
 //! Parties, users and invitations.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use app::{App, NewParty, NewUser, PartyPatch, UserPatch};
@@ -10,7 +10,7 @@ use model::{PartyId, PartyStatus, SystemRole, UserId};
 use super::{id, name};
 use crate::auth::{Authed, Meta};
 use crate::dto::*;
-use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 
 /// Every party.
 #[utoipa::path(get, path = "/parties", tag = "parties", security(("bearer" = [])), responses((status = 200, body = PartyList), (status = 403, body = ErrorBody)))]
@@ -52,7 +52,7 @@ pub async fn get_party(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<PartyDto>, ApiError> {
     let party = app
         .get_party(&meta, &a.principal, id::<PartyId>(&raw)?)
@@ -66,7 +66,7 @@ pub async fn patch_party(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<PatchParty>,
 ) -> Result<Json<PartyDto>, ApiError> {
     let status = req
@@ -128,7 +128,7 @@ pub async fn get_user(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<UserDto>, ApiError> {
     let user = app
         .get_user(&meta, &a.principal, id::<UserId>(&raw)?)
@@ -142,7 +142,7 @@ pub async fn patch_user(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<PatchUser>,
 ) -> Result<Json<UserDto>, ApiError> {
     let system_role = req
@@ -167,7 +167,7 @@ pub async fn revoke_sessions(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     app.revoke_sessions(&meta, &a.principal, id::<UserId>(&raw)?)
         .await?;
@@ -220,7 +220,7 @@ pub async fn create_invitation(
 pub async fn accept_invitation(
     State(app): State<App>,
     Meta(meta): Meta,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<AcceptInvitation>,
 ) -> Result<(StatusCode, Json<UserDto>), ApiError> {
     let user = app.accept_invitation(&meta, &token, &req.password).await?;

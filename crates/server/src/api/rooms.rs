@@ -1,7 +1,7 @@
 //! Rooms and grants.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use app::{App, NewGrant};
@@ -10,7 +10,7 @@ use model::{Classification, GrantId, RoomId, RoomRole, SubjectKind};
 use super::{id, name};
 use crate::auth::{Authed, Meta};
 use crate::dto::*;
-use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 
 /// Rooms the caller may see.
 #[utoipa::path(get, path = "/rooms", tag = "rooms", security(("bearer" = [])), responses((status = 200, body = RoomList), (status = 401, body = ErrorBody)))]
@@ -46,7 +46,7 @@ pub async fn get_room(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<RoomDto>, ApiError> {
     let room = app
         .get_room(&meta, &a.principal, id::<RoomId>(&raw)?)
@@ -60,7 +60,7 @@ pub async fn patch_room(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<PatchRoom>,
 ) -> Result<Json<RoomDto>, ApiError> {
     let classification = req
@@ -86,7 +86,7 @@ pub async fn delete_room(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     app.delete_room(&meta, &a.principal, id::<RoomId>(&raw)?)
         .await?;
@@ -99,7 +99,7 @@ pub async fn list_grants(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<GrantList>, ApiError> {
     let grants = app
         .list_grants(&meta, &a.principal, id::<RoomId>(&raw)?)
@@ -115,7 +115,7 @@ pub async fn create_grant(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<CreateGrant>,
 ) -> Result<(StatusCode, Json<GrantDto>), ApiError> {
     let new = NewGrant {
@@ -146,7 +146,7 @@ pub async fn revoke_grant(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
-    Path((room, grant)): Path<(String, String)>,
+    ApiPath((room, grant)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     app.revoke_grant(
         &meta,

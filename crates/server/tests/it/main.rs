@@ -1,0 +1,18 @@
+//! The API test suite of the server, driven through the axum router without a
+//! socket: authorization matrix, cross-party isolation, bad input, sign-in,
+//! CSRF, files, audit events and the OpenAPI document.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on the first surprise"
+)]
+
+mod authz;
+mod cross_party;
+mod csrf;
+mod events;
+mod files;
+mod input;
+mod openapi;
+mod signin;
+mod util;
