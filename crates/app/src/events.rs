@@ -1,6 +1,6 @@
 //! The events seam: every security-relevant fact becomes an [`Event`] written in
-//! the same transaction as the change it records. The ledger issue makes this
-//! seam tamper-evident; callers do not change.
+//! the same transaction as the change it records, and becomes a leaf of the
+//! tamper-evident ledger in that transaction too (`crate::ledger::append`).
 
 use model::{Event, Outcome};
 use store::Tx;
@@ -63,7 +63,8 @@ impl<'a> Fact<'a> {
     }
 }
 
-/// Appends the event inside `tx`; it commits or rolls back with the change.
+/// Appends the event and its ledger leaf inside `tx`; both commit or roll back
+/// with the change.
 pub(crate) async fn record(
     tx: &mut Tx,
     meta: &RequestMeta,
@@ -85,7 +86,9 @@ pub(crate) async fn record(
         mark_id: None,
         detail: fact.detail,
     };
-    Ok(tx.append_event(&event).await?)
+    let seq = tx.append_event(&event).await?;
+    crate::ledger::append(tx, seq, &event).await?;
+    Ok(seq)
 }
 
 impl crate::App {

@@ -10,14 +10,17 @@ pub mod events;
 mod files;
 mod identity;
 mod keys;
+pub mod ledger;
 mod passwords;
 mod rooms;
 pub mod secrets;
 pub mod totp;
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
+pub use crate::ledger::{ConsistencyProof, InclusionProof};
+pub use ::ledger::ExportEntry as LedgerEntry;
 pub use bootstrap::Bootstrap;
 pub use error::{AppError, Kind};
 pub use events::RequestMeta;
@@ -95,6 +98,8 @@ struct Inner {
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    /// The ledger's checkpoint signer: set by `with_ledger_signer`, else loaded on first use.
+    ledger_signer: OnceLock<::ledger::Signer>,
 }
 
 impl App {
@@ -114,6 +119,7 @@ impl App {
             blobs,
             clock,
             settings,
+            ledger_signer: OnceLock::new(),
         };
         App {
             inner: Arc::new(inner),

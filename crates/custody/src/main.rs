@@ -2,7 +2,9 @@
 //! data key; the client commands (`login`, `rooms`, `ls`, `put`, `get`) speak to
 //! a server over HTTPS.
 
+mod cli;
 mod config;
+mod ledger_cmd;
 mod serve;
 
 use std::path::PathBuf;
@@ -29,11 +31,31 @@ struct ServerArgs {
     data_dir: Option<PathBuf>,
 }
 
+/// Every setting of `serve`, shown by `custody serve --help` (docs/configuration.md explains each).
+const SERVE_SETTINGS: &str = "\
+Settings (TOML key / environment variable, default):
+  data_dir               CUSTODY_DATA_DIR               data
+  listen                 CUSTODY_LISTEN                 127.0.0.1:8443
+  database_url           CUSTODY_DATABASE_URL           sqlite://<data_dir>/custody.db (or postgres://…)
+  tls_cert, tls_key      CUSTODY_TLS_CERT, _TLS_KEY     self-signed, generated in <data_dir>/tls
+  owner_name             CUSTODY_OWNER_NAME             Owner
+  max_upload_bytes       CUSTODY_MAX_UPLOAD_BYTES       68719476736
+  session_minutes        CUSTODY_SESSION_MINUTES        720
+  token_days             CUSTODY_TOKEN_DAYS             30
+  max_failed_logins      CUSTODY_MAX_FAILED_LOGINS      5
+  lockout_minutes        CUSTODY_LOCKOUT_MINUTES        15
+  invitation_days        CUSTODY_INVITATION_DAYS        7
+  external_mfa_required  CUSTODY_EXTERNAL_MFA_REQUIRED  true
+  chunk_size             CUSTODY_CHUNK_SIZE             1048576
+Bootstrap (environment only): CUSTODY_ADMIN_EMAIL (admin@custody.local), CUSTODY_ADMIN_PASSWORD (generated when absent).
+Logging: CUSTODY_LOG (info).";
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTPS server. On an empty data directory: creates the database, the
     /// key-encryption key (0600), a self-signed certificate and the first admin
     /// (`CUSTODY_ADMIN_EMAIL`, `CUSTODY_ADMIN_PASSWORD`; else a generated password is printed once).
+    #[command(after_long_help = SERVE_SETTINGS)]
     Serve {
         #[command(flatten)]
         args: ServerArgs,
@@ -46,6 +68,13 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The tamper-evident ledger: verify an export offline.
+    Ledger {
+        #[command(subcommand)]
+        command: ledger_cmd::LedgerCommand,
+    },
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -86,6 +115,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Ledger { command } => ledger_cmd::run(command),
+        Command::Client(cmd) => cli::run(cmd).await,
     }
 }
 

@@ -151,21 +151,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on `{}`", config.listen))?;
     listener.set_nonblocking(true)?;
+    let shutdown = shutdown_signal()?;
     println!("listening on https://{}", listener.local_addr()?);
-    server::serve_listener(opened.app, listener, tls, shutdown_signal())
+    server::serve_listener(opened.app, listener, tls, shutdown)
         .await
         .context("the server failed")?;
     opened.store.close().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+/// Registers the SIGTERM and SIGINT handlers now (before the server announces
+/// itself), and returns a future that resolves on the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }

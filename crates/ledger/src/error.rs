@@ -6,7 +6,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong in the ledger.
 ///
-/// Variants up to [`LedgerError::BadKey`] are caused by the input (a proof, a
+/// Variants up to [`LedgerError::BadLeaf`] are caused by the input (a proof, a
 /// note, a key text supplied by someone); the rest are internal faults of the
 /// node store (see [`LedgerError::is_internal`]).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -53,6 +53,9 @@ pub enum LedgerError {
     /// A signer or verifier key text is malformed.
     #[error("malformed key: {0}")]
     BadKey(&'static str),
+    /// Leaf bytes or an export line do not follow the leaf encoding.
+    #[error("malformed leaf: {0}")]
+    BadLeaf(&'static str),
     /// The node store lacks a node that the tree size says must exist.
     #[error("node store lacks node at level {level} index {index}")]
     MissingNode {
@@ -82,6 +85,7 @@ impl LedgerError {
             Self::BadSignature => "ledger_bad_signature",
             Self::UnknownKey(_) => "ledger_unknown_key",
             Self::BadKey(_) => "ledger_bad_key",
+            Self::BadLeaf(_) => "ledger_bad_leaf",
             Self::MissingNode { .. } => "ledger_missing_node",
             Self::TreeFull => "ledger_tree_full",
             Self::Store(_) => "ledger_store",
@@ -116,6 +120,7 @@ mod tests {
             LedgerError::BadSignature,
             LedgerError::UnknownKey("k".into()),
             LedgerError::BadKey("x"),
+            LedgerError::BadLeaf("x"),
             LedgerError::MissingNode { level: 0, index: 0 },
             LedgerError::TreeFull,
             LedgerError::Store("x".into()),

@@ -5,7 +5,7 @@
 //! perfect subtrees so appends and proofs cost O(log n) reads ([`tree`]);
 //! proofs are verified as RFC 9162 specifies ([`proof`]); tree heads are C2SP
 //! `tlog-checkpoint` bodies ([`checkpoint`]) signed as C2SP `signed-note`s with
-//! Ed25519 ([`note`]). The crate reads no clock and draws no randomness: keys
+//! Ed25519 ([`note`]); events are encoded as leaves by [`leaf`]. The crate reads no clock and draws no randomness: keys
 //! are passed in.
 
 #![cfg_attr(
@@ -15,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod error;
+pub mod leaf;
 pub mod merkle;
 pub mod note;
 pub mod proof;
@@ -24,6 +25,7 @@ pub mod tree;
 
 pub use checkpoint::Checkpoint;
 pub use error::LedgerError;
+pub use leaf::{EventLeaf, ExportEntry};
 pub use merkle::{Hash, empty_root, leaf_hash, node_hash};
 pub use note::{Signer, Verifier};
 pub use proof::{verify_consistency, verify_inclusion};

@@ -5,6 +5,7 @@
 mod auth;
 mod events;
 mod files;
+mod ledger;
 mod parties;
 mod rooms;
 
@@ -84,6 +85,11 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::get_content))
         .routes(routes!(files::list_versions))
         .routes(routes!(events::list_events))
+        .routes(routes!(ledger::checkpoint))
+        .routes(routes!(ledger::verifier_key))
+        .routes(routes!(ledger::entries))
+        .routes(routes!(ledger::inclusion_proof))
+        .routes(routes!(ledger::consistency_proof))
         .route(
             "/rooms/{id}/files/{*path}",
             axum::routing::put(files::put_file),

@@ -1,8 +1,164 @@
-//! The server-rendered web UI (filled in below).
+//! The server-rendered web UI: sign-in (with TOTP and its enrolment), the rooms
+//! a user may see, browsing a room, uploading (with a progress bar through the
+//! API, or a no-JS multipart form) and downloading. Pages are HTML rendered with
+//! maud; the one stylesheet and one script are compiled into the binary.
+//!
+//! Like the API, each handler extracts, lets the use-case authorize through the
+//! one seam, calls it, and responds; this module decides no permission. Pages
+//! authenticate with the session cookie; form posts carry the CSRF token in a
+//! `csrf` field, checked here (`check_csrf`) before anything else.
 
-use app::App;
+mod assets;
+mod layout;
+mod rooms;
+mod session;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+
+use app::{App, AppError};
+use model::Session;
+
+use crate::auth::{Authed, FormCsrf};
 
 /// The web UI routes.
-pub fn router() -> axum::Router<App> {
-    axum::Router::new()
+pub fn router() -> Router<App> {
+    // Form posts check the token of their `csrf` field themselves (`check_csrf`).
+    let forms = Router::new()
+        .route("/logout", post(session::logout))
+        .route("/totp", post(session::totp_begin))
+        .route("/totp/confirm", post(session::totp_confirm))
+        .route(
+            "/rooms/{id}/upload",
+            post(rooms::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .layer(Extension(FormCsrf));
+    Router::new()
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/totp", get(session::totp_page))
+        .route("/", get(rooms::list))
+        .route("/rooms/{id}", get(rooms::browse))
+        .route("/files/{id}/download", get(rooms::download))
+        .route("/assets/app.css", get(assets::css))
+        .route("/assets/app.js", get(assets::js))
+        .merge(forms)
+}
+
+/// The signed-in user of a page. Without a valid session cookie the page
+/// redirects to the sign-in form instead of answering an API error.
+pub struct Viewer {
+    pub authed: Authed,
+    /// The CSRF token from the page's cookie, embedded in the page's forms.
+    pub csrf: String,
+}
+
+impl FromRequestParts<App> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        match Authed::from_request_parts(parts, app).await {
+            Ok(authed) if authed.via_cookie => {
+                let csrf = crate::auth::cookie(parts, crate::auth::CSRF_COOKIE)
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok(Viewer { authed, csrf })
+            }
+            Ok(_) => Err(Redirect::to("/login").into_response()),
+            Err(e) => {
+                let response = e.into_response();
+                if response.status() == StatusCode::UNAUTHORIZED {
+                    Err(Redirect::to("/login").into_response())
+                } else {
+                    Err(response)
+                }
+            }
+        }
+    }
+}
+
+/// A failure on its way to a browser: an HTML page, or a redirect where the
+/// user has something to do first (sign in, enrol an authenticator).
+pub enum WebError {
+    App(AppError),
+    Csrf,
+}
+
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> Self {
+        WebError::App(e)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let e = match self {
+            WebError::Csrf => {
+                return error_page(
+                    StatusCode::FORBIDDEN,
+                    "the form has expired or did not come from this site; reload the page and try again",
+                );
+            }
+            WebError::App(e) => e,
+        };
+        match &e {
+            AppError::Unauthenticated => return Redirect::to("/login").into_response(),
+            AppError::Forbidden {
+                reason: "mfa_enrollment_required",
+                ..
+            } => return Redirect::to("/totp").into_response(),
+            _ => {}
+        }
+        let message = match &e {
+            AppError::NotFound => "not found".to_owned(),
+            AppError::Internal(_) | AppError::Integrity => {
+                "something went wrong on the server; try again later".to_owned()
+            }
+            other => other.to_string(),
+        };
+        // The API's mapping gives the status (and logs internal details).
+        let status = crate::error::ApiError::from(e).into_response().status();
+        error_page(status, &message)
+    }
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    (status, layout::error(status, message)).into_response()
+}
+
+/// Checks the CSRF token of a form against the session.
+pub fn check_csrf(session: &Session, presented: &str) -> Result<(), WebError> {
+    if App::csrf_matches(session, presented) {
+        Ok(())
+    } else {
+        Err(WebError::Csrf)
+    }
+}
+
+/// Sets the two session cookies of a browser session (appended: one
+/// `Set-Cookie` header each).
+fn session_cookies(
+    token: &str,
+    csrf: &str,
+    max_age_s: i64,
+) -> AppendHeaders<[(header::HeaderName, String); 2]> {
+    AppendHeaders([
+        (
+            header::SET_COOKIE,
+            format!(
+                "{}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={max_age_s}",
+                crate::auth::SESSION_COOKIE
+            ),
+        ),
+        (
+            header::SET_COOKIE,
+            format!(
+                "{}={csrf}; Secure; SameSite=Strict; Path=/; Max-Age={max_age_s}",
+                crate::auth::CSRF_COOKIE
+            ),
+        ),
+    ])
 }

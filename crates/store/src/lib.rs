@@ -13,7 +13,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 
 pub use error::StoreError;
-pub use tx::{NewVersion, Tx};
+pub use tx::{LedgerLeaf, LedgerNode, NewVersion, StoredCheckpoint, Tx};
 
 /// Which database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,19 +11,33 @@ use crate::{Backend, StoreError};
 
 /// `(version, description, sql)` of every SQLite migration, in order. Do not
 /// change a released entry: add a new one.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "ledger",
+        include_str!("../migrations/sqlite/0002_ledger.sql"),
+    ),
+];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
 /// change a released entry: add a new one.
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "ledger",
+        include_str!("../migrations/postgres/0002_ledger.sql"),
+    ),
+];
 
 /// Applies the migrations of `backend` that the database has not seen yet.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

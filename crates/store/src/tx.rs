@@ -5,6 +5,7 @@
 mod accounts;
 mod events;
 mod files;
+mod ledger;
 mod rooms;
 
 use model::*;
@@ -14,6 +15,8 @@ use sqlx::query::Query;
 use sqlx::{Any, Transaction};
 
 use crate::{Backend, StoreError};
+
+pub use ledger::{LedgerLeaf, LedgerNode, StoredCheckpoint};
 
 /// An open transaction. All reads and writes go through it.
 ///

@@ -38,6 +38,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("/files/{id}/content", "GET"),
     ("/files/{id}/versions", "GET"),
     ("/events", "GET"),
+    ("/ledger/checkpoint", "GET"),
+    ("/ledger/verifier-key", "GET"),
+    ("/ledger/entries", "GET"),
+    ("/ledger/proof/inclusion", "GET"),
+    ("/ledger/proof/consistency", "GET"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

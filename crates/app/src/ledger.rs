@@ -1,0 +1,609 @@
+//! The tamper-evident ledger as a use-case: appending each event's leaf in the
+//! transaction that records the event, signing checkpoints (each proved
+//! consistent with the previous one before it is stored), and serving entries,
+//! proofs and the verifier key to auditors, security officers and admins.
+//!
+//! The Merkle arithmetic is the `ledger` crate's. It runs against hashes
+//! fetched from the store: first against a recording store that answers a
+//! placeholder and notes which `(level, index)` nodes it asked for (the
+//! algorithms' reads depend only on sizes and indices), then, once those nodes
+//! are fetched, against them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use ::ledger::{
+    Checkpoint, EventLeaf, ExportEntry, Hash, HashStore, LedgerError, Signer, leaf_hash,
+};
+use model::Event;
+use store::Tx;
+
+use crate::authz::{Action, Principal};
+use crate::events::RequestMeta;
+use crate::{App, AppError};
+
+/// The key name (and so the checkpoint origin) of a signer created on first use.
+pub const DEFAULT_LEDGER_NAME: &str = "custody.local/ledger";
+/// The signer key file in the key directory: the signed-note signer key text.
+pub const SIGNER_KEY_FILE: &str = "ledger-signer.key";
+/// Most entries one call returns.
+pub const MAX_ENTRIES: u64 = 10_000;
+
+/// An inclusion proof of leaf `index` in the tree of `size` leaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub size: u64,
+    pub root: Hash,
+    pub hashes: Vec<Hash>,
+}
+
+/// A consistency proof from the tree of `old` leaves to that of `new` leaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    pub old: u64,
+    pub new: u64,
+    pub hashes: Vec<Hash>,
+}
+
+/// The leaf of a recorded event.
+pub(crate) fn leaf_of(event: &Event) -> Result<EventLeaf, AppError> {
+    Ok(EventLeaf {
+        time_ms: event.time_ms,
+        actor_user: event.actor_user.map(|id| id.to_string()),
+        actor_party: event.actor_party.map(|id| id.to_string()),
+        action: event.action.clone(),
+        target: event.target.clone(),
+        outcome: event.outcome.as_str().to_owned(),
+        reason: event.reason.clone(),
+        source_addr: event.source_addr.clone(),
+        user_agent: event.user_agent.clone(),
+        request_id: event.request_id.clone(),
+        mark_id: event.mark_id.clone(),
+        detail_json: ::ledger::leaf::canonical_json(&event.detail).map_err(internal)?,
+    })
+}
+
+/// Appends the leaf of `event` (recorded as `seq`) inside `tx`; returns its index.
+pub(crate) async fn append(tx: &mut Tx, seq: i64, event: &Event) -> Result<u64, AppError> {
+    let bytes = leaf_of(event)?.encode().map_err(internal)?;
+    let hash = leaf_hash(&bytes);
+    let index = tx.ledger_reserve().await?;
+    let nodes = with_nodes(tx, |s| ::ledger::append(s, index, hash)).await?;
+    tx.ledger_insert(index, seq, &bytes, &hash, &nodes).await?;
+    Ok(index)
+}
+
+/// Answers a placeholder and records what was asked.
+#[derive(Default)]
+struct Recording(RefCell<Vec<(u8, u64)>>);
+
+impl HashStore for Recording {
+    fn get(&self, level: u8, index: u64) -> Result<Option<Hash>, LedgerError> {
+        self.0.borrow_mut().push((level, index));
+        Ok(Some([0; 32]))
+    }
+}
+
+/// Nodes fetched from the store.
+struct Fetched(HashMap<(u8, u64), Hash>);
+
+impl HashStore for Fetched {
+    fn get(&self, level: u8, index: u64) -> Result<Option<Hash>, LedgerError> {
+        Ok(self.0.get(&(level, index)).copied())
+    }
+}
+
+/// Runs `f` against the stored nodes it needs, fetched in one pass.
+async fn with_nodes<T>(
+    tx: &mut Tx,
+    f: impl Fn(&dyn HashStore) -> Result<T, LedgerError>,
+) -> Result<T, AppError> {
+    let recording = Recording::default();
+    f(&recording).map_err(from_ledger)?;
+    let wanted = recording.0.into_inner();
+    let nodes = tx.ledger_nodes(&wanted).await?;
+    let fetched = Fetched(nodes.into_iter().map(|(l, i, h)| ((l, i), h)).collect());
+    f(&fetched).map_err(from_ledger)
+}
+
+/// Client-caused ledger errors are bad requests; the rest are internal.
+fn from_ledger(e: LedgerError) -> AppError {
+    if e.is_internal() {
+        internal(e)
+    } else {
+        AppError::invalid(e.code(), e.to_string())
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("ledger: {e}"))
+}
+
+fn out_of_range(what: &str, size: u64, current: u64) -> AppError {
+    AppError::invalid(
+        "ledger_index_out_of_range",
+        format!("{what} {size} is beyond the ledger's {current} entries"),
+    )
+}
+
+/// Loads the signer key text in `<key_dir>/ledger-signer.key`, creating it
+/// (mode 0600, a random seed, key name `name`) when missing. Refuses a file
+/// that group or others may read.
+pub fn load_or_create_signer(key_dir: &Path, name: &str) -> Result<Signer, AppError> {
+    let path = key_dir.join(SIGNER_KEY_FILE);
+    if !path.exists() {
+        let signer = Signer::from_seed(name, crate::secrets::random()?).map_err(internal)?;
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match created {
+            Ok(mut file) => {
+                let text = format!("{}\n", signer.to_key_text());
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| internal(format!("cannot write `{}`: {e}", path.display())))?;
+                tracing::info!(path = %path.display(), "created the ledger signing key");
+                return Ok(signer);
+            }
+            // Another process created it meanwhile: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(internal(format!("cannot create `{}`: {e}", path.display()))),
+        }
+    }
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| internal(format!("cannot read `{}`: {e}", path.display())))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(internal(format!(
+            "`{}` is readable by group or others; run `chmod 600` on it",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| internal(format!("cannot read `{}`: {e}", path.display())))?;
+    Signer::parse(text.trim_end()).map_err(internal)
+}
+
+impl App {
+    /// Sets the ledger's signing key (name = checkpoint origin, Ed25519 seed).
+    /// Without it, the key in `<key dir>/ledger-signer.key` is used, created
+    /// on first use.
+    pub fn with_ledger_signer(self, name: &str, seed: [u8; 32]) -> Result<App, AppError> {
+        let signer = Signer::from_seed(name, seed).map_err(internal)?;
+        self.inner
+            .ledger_signer
+            .set(signer)
+            .map_err(|_| AppError::internal("the ledger signer is already set"))?;
+        Ok(self)
+    }
+
+    fn ledger_signer(&self) -> Result<&Signer, AppError> {
+        if let Some(signer) = self.inner.ledger_signer.get() {
+            return Ok(signer);
+        }
+        let loaded = load_or_create_signer(&self.inner.key_dir, DEFAULT_LEDGER_NAME)?;
+        // A concurrent first use loaded the same file; either value will do.
+        let _ = self.inner.ledger_signer.set(loaded);
+        self.inner
+            .ledger_signer
+            .get()
+            .ok_or_else(|| AppError::internal("ledger signer unset"))
+    }
+
+    /// The verifier key text of the ledger (signed-note `name+id+key` form).
+    pub async fn ledger_verifier_key(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<String, AppError> {
+        self.check_system(meta, p, Action::EventRead).await?;
+        Ok(self.ledger_signer()?.verifier().to_key_text())
+    }
+
+    /// A signed checkpoint of the ledger as it is now (see [`App::sign_checkpoint`]).
+    pub async fn ledger_checkpoint(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<String, AppError> {
+        self.check_system(meta, p, Action::EventRead).await?;
+        self.sign_checkpoint().await
+    }
+
+    /// The signed checkpoint of the current size: the stored one when the log
+    /// has not grown, else a new one, stored after proving the log consistent
+    /// with the latest stored checkpoint. An inconsistency (a rewritten log)
+    /// is an internal error, logged with the sizes involved.
+    pub async fn sign_checkpoint(&self) -> Result<String, AppError> {
+        let signer = self.ledger_signer()?;
+        let mut tx = self.store().read().await?;
+        let size = tx.ledger_size().await?;
+        let latest = tx.latest_checkpoint().await?;
+        if let Some(stored) = &latest
+            && stored.size == size
+        {
+            return Ok(stored.note.clone());
+        }
+        let root = with_nodes(&mut tx, |s| ::ledger::root(s, size)).await?;
+        if let Some(stored) = latest {
+            let body = signer.verifier().verify(&stored.note).map_err(|e| {
+                internal(format!(
+                    "stored checkpoint {} does not verify: {e}",
+                    stored.size
+                ))
+            })?;
+            let old = Checkpoint::parse(&body).map_err(internal)?;
+            let proof = with_nodes(&mut tx, |s| ::ledger::consistency_proof(s, old.size, size))
+                .await
+                .map_err(|e| internal(format!("checkpoint {}: {e}", old.size)))?;
+            ::ledger::verify_consistency(old.size, size, &old.root, &root, &proof).map_err(
+                |e| {
+                    internal(format!(
+                        "the log of size {size} is not consistent with checkpoint {}: {e}",
+                        old.size
+                    ))
+                },
+            )?;
+        }
+        drop(tx);
+        let body = Checkpoint {
+            origin: signer.name().to_owned(),
+            size,
+            root,
+            extensions: Vec::new(),
+        }
+        .to_note_body()
+        .map_err(internal)?;
+        let note = signer.sign(&body).map_err(internal)?;
+        let mut tx = self.store().begin().await?;
+        tx.insert_checkpoint(size, &note, self.now()).await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    pub async fn ledger_inclusion_proof(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        index: u64,
+        size: u64,
+    ) -> Result<InclusionProof, AppError> {
+        self.check_system(meta, p, Action::EventRead).await?;
+        let mut tx = self.store().read().await?;
+        let current = tx.ledger_size().await?;
+        if size > current {
+            return Err(out_of_range("tree size", size, current));
+        }
+        let hashes = with_nodes(&mut tx, |s| ::ledger::inclusion_proof(s, index, size)).await?;
+        let root = with_nodes(&mut tx, |s| ::ledger::root(s, size)).await?;
+        Ok(InclusionProof {
+            index,
+            size,
+            root,
+            hashes,
+        })
+    }
+
+    /// The consistency proof from the tree of `old` leaves to that of `new`.
+    pub async fn ledger_consistency_proof(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        old: u64,
+        new: u64,
+    ) -> Result<ConsistencyProof, AppError> {
+        self.check_system(meta, p, Action::EventRead).await?;
+        let mut tx = self.store().read().await?;
+        let current = tx.ledger_size().await?;
+        if new > current {
+            return Err(out_of_range("tree size", new, current));
+        }
+        let hashes = with_nodes(&mut tx, |s| ::ledger::consistency_proof(s, old, new)).await?;
+        Ok(ConsistencyProof { old, new, hashes })
+    }
+
+    /// The entries with `from <= index < to` (at most [`MAX_ENTRIES`]), as
+    /// export lines. Entries past the end of the log are simply absent.
+    pub async fn ledger_entries(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<ExportEntry>, AppError> {
+        self.check_system(meta, p, Action::EventRead).await?;
+        if to < from {
+            return Err(AppError::invalid(
+                "ledger_size_order",
+                format!("`to` {to} is smaller than `from` {from}"),
+            ));
+        }
+        if to - from > MAX_ENTRIES {
+            return Err(AppError::invalid(
+                "ledger_range_too_large",
+                format!("at most {MAX_ENTRIES} entries per call"),
+            ));
+        }
+        let leaves = self.store().read().await?.ledger_leaves(from, to).await?;
+        leaves
+            .into_iter()
+            .map(|(index, bytes, stored_hash)| {
+                if leaf_hash(&bytes) != stored_hash {
+                    return Err(internal(format!("entry {index}: stored hash differs")));
+                }
+                ExportEntry::new(index, &bytes).map_err(|e| internal(format!("entry {index}: {e}")))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ::ledger::{MemoryStore, Verifier, verify_consistency, verify_inclusion};
+    use model::*;
+
+    use super::*;
+    use crate::events::{Fact, record};
+
+    /// A fixed clock.
+    struct At(i64);
+
+    impl crate::Clock for At {
+        fn now_ms(&self) -> i64 {
+            self.0
+        }
+    }
+
+    const SEED: [u8; 32] = [7; 32];
+
+    async fn app(dir: &Path) -> App {
+        let url = format!("sqlite://{}", dir.join("meta.db").display());
+        let store = store::Store::connect(&url).await.unwrap();
+        let key_dir = dir.join("keys");
+        let ring = vault::Keyring::init(&key_dir, "k1", [1; 32]).unwrap();
+        let blobs = vault::DiskBlobStore::open(&dir.join("blobs")).unwrap();
+        App::new(
+            store,
+            ring,
+            key_dir,
+            Arc::new(blobs),
+            Arc::new(At(1_700_000_000_000)),
+            crate::Settings::default(),
+        )
+        .with_ledger_signer("test.example/ledger", SEED)
+        .unwrap()
+    }
+
+    fn principal(role: SystemRole, kind: PartyKind) -> Principal {
+        Principal {
+            user_id: UserId::from_random([1; 16]),
+            email: "a@example.com".into(),
+            party_id: PartyId::from_random([2; 16]),
+            party_kind: kind,
+            party_status: PartyStatus::Active,
+            system_role: role,
+            disabled: false,
+            mfa_required: false,
+            mfa: true,
+        }
+    }
+
+    fn auditor() -> Principal {
+        principal(SystemRole::Auditor, PartyKind::Owner)
+    }
+
+    async fn record_events(app: &App, n: usize) {
+        let actor = auditor();
+        for i in 0..n {
+            let mut tx = app.store().begin().await.unwrap();
+            let meta = RequestMeta {
+                source_addr: Some("192.0.2.1".into()),
+                user_agent: None,
+                request_id: Some(format!("r{i}")),
+            };
+            let fact = Fact::allowed(Some(&actor), "test.event", format!("thing:{i}"))
+                .with(serde_json::json!({"z": i, "a": [i, "x"]}));
+            record(&mut tx, &meta, 1_000 + i as i64, fact)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+
+    fn verify_note(app_key: &str, note: &str) -> Checkpoint {
+        let verifier = Verifier::parse(app_key).unwrap();
+        Checkpoint::parse(&verifier.verify(note).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_event_is_a_leaf_and_checkpoints_prove_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        let (meta, who) = (RequestMeta::default(), auditor());
+        record_events(&app, 6).await;
+        let key = app.ledger_verifier_key(&meta, &who).await.unwrap();
+        assert!(key.starts_with("test.example/ledger+"), "{key}");
+
+        let first = app.ledger_checkpoint(&meta, &who).await.unwrap();
+        let cp1 = verify_note(&key, &first);
+        assert_eq!((cp1.origin.as_str(), cp1.size), ("test.example/ledger", 6));
+        let again = app.ledger_checkpoint(&meta, &who).await.unwrap();
+        assert_eq!(again, first, "an unchanged log reuses its checkpoint");
+
+        record_events(&app, 11).await;
+        let cp2 = verify_note(&key, &app.ledger_checkpoint(&meta, &who).await.unwrap());
+        assert_eq!(cp2.size, 17);
+
+        // The entries are the events, in order, and rebuild the signed root.
+        let entries = app.ledger_entries(&meta, &who, 0, 100).await.unwrap();
+        let events = app.list_events(&meta, &who, 0, 100).await.unwrap();
+        assert_eq!((entries.len(), events.len()), (17, 17));
+        let mut tree = MemoryStore::new();
+        for (i, (entry, event)) in entries.iter().zip(&events).enumerate() {
+            let bytes = entry.leaf_bytes().unwrap();
+            assert_eq!(entry.index, i as u64);
+            assert_eq!(bytes, leaf_of(event).unwrap().encode().unwrap());
+            assert_eq!(entry.event["detail"], event.detail);
+            tree.push(leaf_hash(&bytes)).unwrap();
+        }
+        assert_eq!(::ledger::root(&tree, 17).unwrap(), cp2.root);
+        assert_eq!(::ledger::root(&tree, 6).unwrap(), cp1.root);
+
+        for index in 0..17 {
+            let p = app
+                .ledger_inclusion_proof(&meta, &who, index, 17)
+                .await
+                .unwrap();
+            let leaf = leaf_hash(&entries[index as usize].leaf_bytes().unwrap());
+            verify_inclusion(&leaf, index, 17, &p.hashes, &cp2.root).unwrap();
+            assert_eq!(p.root, cp2.root);
+        }
+        let c = app
+            .ledger_consistency_proof(&meta, &who, 6, 17)
+            .await
+            .unwrap();
+        verify_consistency(6, 17, &cp1.root, &cp2.root, &c.hashes).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rewritten_log_is_refused_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        record_events(&app, 3).await;
+        // A checkpoint of size 3 over a different history, by the same key.
+        let signer = Signer::from_seed("test.example/ledger", SEED).unwrap();
+        let forged = Checkpoint {
+            origin: signer.name().into(),
+            size: 3,
+            root: [9; 32],
+            extensions: vec![],
+        };
+        let note = signer.sign(&forged.to_note_body().unwrap()).unwrap();
+        let mut tx = app.store().begin().await.unwrap();
+        tx.insert_checkpoint(3, &note, 1).await.unwrap();
+        tx.commit().await.unwrap();
+        record_events(&app, 1).await;
+        let got = app.sign_checkpoint().await.map_err(|e| e.to_string());
+        let detail = match app.sign_checkpoint().await {
+            Err(AppError::Internal(detail)) => detail,
+            other => panic!("expected an internal error, got {other:?}"),
+        };
+        assert_eq!(got, Err("internal error".into()));
+        assert!(
+            detail.contains("not consistent with checkpoint 3"),
+            "{detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_requests_and_callers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        record_events(&app, 5).await;
+        let meta = RequestMeta::default();
+        let check = |got: Result<(), AppError>, want: &str| {
+            assert_eq!(got.map_err(|e| e.code()), Err(want));
+        };
+        let who = auditor();
+        check(
+            app.ledger_inclusion_proof(&meta, &who, 5, 5)
+                .await
+                .map(|_| ()),
+            "ledger_index_out_of_range",
+        );
+        check(
+            app.ledger_inclusion_proof(&meta, &who, 0, 6)
+                .await
+                .map(|_| ()),
+            "ledger_index_out_of_range",
+        );
+        check(
+            app.ledger_inclusion_proof(&meta, &who, 0, 0)
+                .await
+                .map(|_| ()),
+            "ledger_index_out_of_range",
+        );
+        check(
+            app.ledger_consistency_proof(&meta, &who, 3, 2)
+                .await
+                .map(|_| ()),
+            "ledger_size_order",
+        );
+        check(
+            app.ledger_consistency_proof(&meta, &who, 1, 6)
+                .await
+                .map(|_| ()),
+            "ledger_index_out_of_range",
+        );
+        check(
+            app.ledger_entries(&meta, &who, 3, 2).await.map(|_| ()),
+            "ledger_size_order",
+        );
+        check(
+            app.ledger_entries(&meta, &who, 0, 10_001).await.map(|_| ()),
+            "ledger_range_too_large",
+        );
+        let member = principal(SystemRole::Member, PartyKind::Owner);
+        check(
+            app.ledger_checkpoint(&meta, &member).await.map(|_| ()),
+            "forbidden",
+        );
+        check(
+            app.ledger_verifier_key(&meta, &member).await.map(|_| ()),
+            "forbidden",
+        );
+        check(
+            app.ledger_entries(&meta, &member, 0, 1).await.map(|_| ()),
+            "forbidden",
+        );
+        let outsider = principal(SystemRole::Admin, PartyKind::External);
+        check(
+            app.ledger_entries(&meta, &outsider, 0, 1).await.map(|_| ()),
+            "forbidden",
+        );
+        // Each refusal was itself recorded, and so became a leaf.
+        let tail = app.ledger_entries(&meta, &who, 4, 100).await.unwrap();
+        let outcomes: Vec<_> = tail.iter().map(|e| e.event["outcome"].clone()).collect();
+        assert_eq!(
+            outcomes,
+            ["allowed", "denied", "denied", "denied", "denied"]
+        );
+    }
+
+    #[test]
+    fn append_reads_the_left_siblings_of_the_new_leaf() {
+        // The nodes an append reads: (l, (n >> l) - 1) while (n >> l) is odd.
+        for n in 0..600u64 {
+            let recording = Recording::default();
+            ::ledger::append(&recording, n, [0; 32]).unwrap();
+            let want: Vec<(u8, u64)> = (0..64u8)
+                .take_while(|&l| (n >> l) & 1 == 1)
+                .map(|l| (l, (n >> l) - 1))
+                .collect();
+            assert_eq!(recording.0.into_inner(), want, "size {n}");
+        }
+    }
+
+    #[test]
+    fn signer_key_file_is_created_private_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = load_or_create_signer(dir.path(), "a.example/log").unwrap();
+        let path = dir.path().join(SIGNER_KEY_FILE);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let loaded = load_or_create_signer(dir.path(), "ignored").unwrap();
+        assert_eq!(loaded.to_key_text(), created.to_key_text());
+        assert_eq!(loaded.name(), "a.example/log");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = load_or_create_signer(dir.path(), "x").map_err(|e| e.to_string());
+        assert_eq!(refused.err().as_deref(), Some("internal error"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The tamper-evident ledger, for auditors, security officers and admins:
+//! signed checkpoints, the verifier key, entries as JSON lines carrying each
+//! leaf's exact bytes, and inclusion and consistency proofs (docs/ledger.md).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use app::App;
+use app::ledger::MAX_ENTRIES;
+
+use crate::auth::{Authed, Meta};
+use crate::error::{ApiError, ApiQuery, ErrorBody};
+
+/// A response body with its content type.
+fn typed(content_type: &'static str, body: String) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn base64_all(hashes: &[[u8; 32]]) -> Vec<String> {
+    hashes.iter().map(|h| STANDARD.encode(h)).collect()
+}
+
+/// The signed checkpoint of the ledger as it is now (a C2SP signed note);
+/// signed afresh when the log has grown since the last one.
+#[utoipa::path(get, path = "/ledger/checkpoint", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = ErrorBody)))]
+pub async fn checkpoint(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Response, ApiError> {
+    let note = app.ledger_checkpoint(&meta, &a.principal).await?;
+    Ok(typed("text/plain; charset=utf-8", note))
+}
+
+/// The key that verifies checkpoints, in the signed-note `name+id+key` form.
+#[utoipa::path(get, path = "/ledger/verifier-key", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 403, body = ErrorBody)))]
+pub async fn verifier_key(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Response, ApiError> {
+    let key = app.ledger_verifier_key(&meta, &a.principal).await?;
+    Ok(typed("text/plain; charset=utf-8", format!("{key}\n")))
+}
+
+/// A range of entries.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    /// First index (default 0).
+    pub from: Option<u64>,
+    /// One past the last index (default `from` + 10000; at most 10000 per call).
+    pub to: Option<u64>,
+}
+
+/// Entries `from <= index < to` as JSON lines, one object per entry:
+/// `{index, leaf (base64 of the exact leaf bytes), leaf_hash (hex), event}`.
+#[utoipa::path(get, path = "/ledger/entries", params(EntriesQuery), tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = String, content_type = "application/x-ndjson"), (status = 400, body = ErrorBody, description = "ledger_range_too_large, ledger_size_order"), (status = 403, body = ErrorBody)))]
+pub async fn entries(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiQuery(q): ApiQuery<EntriesQuery>,
+) -> Result<Response, ApiError> {
+    let from = q.from.unwrap_or(0);
+    let to = q.to.unwrap_or_else(|| from.saturating_add(MAX_ENTRIES));
+    let entries = app.ledger_entries(&meta, &a.principal, from, to).await?;
+    let mut body = String::new();
+    for entry in entries {
+        let line = entry
+            .to_line()
+            .map_err(|e| ApiError::from(app::AppError::internal(e)))?;
+        body.push_str(&line);
+        body.push('\n');
+    }
+    Ok(typed("application/x-ndjson", body))
+}
+
+/// Which leaf, in which tree.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// The leaf index.
+    pub index: u64,
+    /// The tree size (a checkpoint's size).
+    pub size: u64,
+}
+
+/// An RFC 9162 inclusion proof; hashes in standard base64, bottom up.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InclusionDto {
+    pub index: u64,
+    pub size: u64,
+    /// The root of the tree of `size` leaves (base64).
+    pub root: String,
+    pub hashes: Vec<String>,
+}
+
+/// The proof that leaf `index` is in the tree of `size` leaves.
+#[utoipa::path(get, path = "/ledger/proof/inclusion", params(InclusionQuery), tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = InclusionDto), (status = 400, body = ErrorBody, description = "ledger_index_out_of_range"), (status = 403, body = ErrorBody)))]
+pub async fn inclusion_proof(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
+) -> Result<Json<InclusionDto>, ApiError> {
+    let p = app
+        .ledger_inclusion_proof(&meta, &a.principal, q.index, q.size)
+        .await?;
+    Ok(Json(InclusionDto {
+        index: p.index,
+        size: p.size,
+        root: STANDARD.encode(p.root),
+        hashes: base64_all(&p.hashes),
+    }))
+}
+
+/// Which two tree sizes.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The older (smaller) tree size.
+    pub old: u64,
+    /// The newer tree size.
+    pub new: u64,
+}
+
+/// An RFC 9162 consistency proof; hashes in standard base64, bottom up.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConsistencyDto {
+    pub old: u64,
+    pub new: u64,
+    pub hashes: Vec<String>,
+}
+
+/// The proof that the tree of `new` leaves extends the tree of `old` leaves.
+#[utoipa::path(get, path = "/ledger/proof/consistency", params(ConsistencyQuery), tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = ConsistencyDto), (status = 400, body = ErrorBody, description = "ledger_index_out_of_range, ledger_size_order"), (status = 403, body = ErrorBody)))]
+pub async fn consistency_proof(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
+) -> Result<Json<ConsistencyDto>, ApiError> {
+    let p = app
+        .ledger_consistency_proof(&meta, &a.principal, q.old, q.new)
+        .await?;
+    Ok(Json(ConsistencyDto {
+        old: p.old,
+        new: p.new,
+        hashes: base64_all(&p.hashes),
+    }))
+}

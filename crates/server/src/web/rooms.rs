@@ -1,0 +1,341 @@
+//! Rooms and their files: the list of rooms a user may see, browsing a room by
+//! folder (folders are derived from path prefixes), uploading (a multipart form
+//! streamed into the use-case, never buffered) and downloading.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use app::{App, AppError, FileInfo, RoomInfo};
+use model::{FileId, RoomId};
+
+use super::layout::{self, Header};
+use super::{Viewer, WebError, check_csrf};
+use crate::auth::Meta;
+
+fn parse_id<T: FromStr>(raw: &str) -> Result<T, WebError> {
+    raw.parse().map_err(|_| WebError::App(AppError::NotFound))
+}
+
+/// Percent-encodes a query value or a path segment (unreserved characters kept).
+fn escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn room_href(room: RoomId, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("/rooms/{room}")
+    } else {
+        format!("/rooms/{room}?prefix={}", escape(prefix))
+    }
+}
+
+fn badge(classification: model::Classification) -> Markup {
+    let class = format!("badge badge-{}", classification.as_str());
+    html! { span class=(class) { (classification.as_str()) } }
+}
+
+/// `GET /`: the rooms the user may see.
+pub async fn list(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Viewer { authed, csrf }: Viewer,
+) -> Result<Markup, WebError> {
+    let rooms = app.list_rooms(&meta, &authed.principal).await?;
+    let header = Header {
+        email: &authed.principal.email,
+        csrf: &csrf,
+    };
+    Ok(layout::page("Rooms", Some(header), rooms_table(&rooms)))
+}
+
+fn rooms_table(rooms: &[RoomInfo]) -> Markup {
+    html! {
+        h1 { "Data rooms" }
+        @if rooms.is_empty() {
+            p.empty { "You have no rooms yet. A room manager will grant you access." }
+        } @else {
+            table.listing #rooms {
+                thead { tr { th { "Room" } th { "Classification" } th { "Your role" } th { "Created" } } }
+                tbody {
+                    @for r in rooms {
+                        tr {
+                            td { a.room-link href=(room_href(r.room.id, "")) { (r.room.name) } }
+                            td { (badge(r.room.classification)) }
+                            td { (r.role.map(|x| x.as_str()).unwrap_or("oversight")) }
+                            td.muted { (layout::time(r.room.created_ms)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Which folder of a room to show.
+#[derive(Deserialize)]
+pub struct BrowseQuery {
+    #[serde(default)]
+    prefix: String,
+}
+
+/// A folder prefix: empty (the room's top) or ending in `/`.
+fn normalize_prefix(raw: &str) -> String {
+    let trimmed = raw.trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("{trimmed}/")
+    }
+}
+
+/// What lies directly under `prefix`: the sub-folder names and the files.
+fn entries<'a>(files: &'a [FileInfo], prefix: &str) -> (BTreeSet<&'a str>, Vec<&'a FileInfo>) {
+    let mut folders = BTreeSet::new();
+    let mut here = Vec::new();
+    for f in files {
+        let Some(rest) = f.path.strip_prefix(prefix) else {
+            continue;
+        };
+        match rest.split_once('/') {
+            Some((folder, _)) => {
+                folders.insert(folder);
+            }
+            None => here.push(f),
+        }
+    }
+    here.sort_by(|a, b| a.path.cmp(&b.path));
+    (folders, here)
+}
+
+/// `GET /rooms/{id}?prefix=dir/`: one folder of a room, and the upload form.
+pub async fn browse(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Viewer { authed, csrf }: Viewer,
+    Path(raw): Path<String>,
+    Query(q): Query<BrowseQuery>,
+) -> Result<Markup, WebError> {
+    let id: RoomId = parse_id(&raw)?;
+    let info = app.get_room(&meta, &authed.principal, id).await?;
+    let files = app.list_files(&meta, &authed.principal, id).await?;
+    let prefix = normalize_prefix(&q.prefix);
+    let header = Header {
+        email: &authed.principal.email,
+        csrf: &csrf,
+    };
+    let body = html! {
+        (breadcrumbs(&info, &prefix))
+        div.titlebar {
+            h1 { (info.room.name) }
+            (badge(info.room.classification))
+        }
+        (listing(&files, id, &prefix))
+        (upload_form(id, &prefix, &csrf))
+    };
+    Ok(layout::page(&info.room.name, Some(header), body))
+}
+
+fn breadcrumbs(info: &RoomInfo, prefix: &str) -> Markup {
+    let mut so_far = String::new();
+    let parts: Vec<(&str, String)> = prefix
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            so_far.push_str(part);
+            so_far.push('/');
+            (part, room_href(info.room.id, &so_far))
+        })
+        .collect();
+    html! {
+        nav.crumbs aria-label="Location" {
+            a href="/" { "Rooms" }
+            span.sep { "/" }
+            a href=(room_href(info.room.id, "")) { (info.room.name) }
+            @for (part, href) in &parts {
+                span.sep { "/" }
+                a href=(href) { (part) }
+            }
+        }
+    }
+}
+
+fn listing(files: &[FileInfo], room: RoomId, prefix: &str) -> Markup {
+    let (folders, here) = entries(files, prefix);
+    html! {
+        @if folders.is_empty() && here.is_empty() {
+            p.empty #no-files { "This folder is empty." }
+        } @else {
+            table.listing #files {
+                thead { tr { th { "Name" } th.num { "Size" } th.num { "Version" } th { "Updated" } th {} } }
+                tbody {
+                    @for folder in &folders {
+                        tr.folder {
+                            td { a href=(room_href(room, &format!("{prefix}{folder}/"))) { span.icon { "▸" } (folder) "/" } }
+                            td {} td {} td {} td {}
+                        }
+                    }
+                    @for f in &here {
+                        tr.file {
+                            td.name { (f.path.strip_prefix(prefix).unwrap_or(&f.path)) }
+                            td.num { (layout::size(f.size)) }
+                            td.num { "v" (f.version) }
+                            td.muted { (layout::time(f.updated_ms)) }
+                            td.actions { a.download href=(format!("/files/{}/download", f.id)) download { "Download" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn upload_form(room: RoomId, prefix: &str, csrf: &str) -> Markup {
+    let action = format!("/rooms/{room}/upload");
+    html! {
+        section.card.upload {
+            h2 { "Upload" }
+            form #upload-form method="post" action=(action) enctype="multipart/form-data"
+                data-room=(room.to_string()) data-prefix=(prefix) {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="prefix" value=(prefix);
+                input #file-input type="file" name="file" required;
+                button.primary #upload-button type="submit" { "Upload" }
+                progress #upload-progress max="100" value="0" hidden {}
+                span #upload-status role="status" {}
+            }
+            p.muted { "Files go into " code { "/" (prefix) } "; a file with the same name becomes a new version." }
+        }
+    }
+}
+
+/// `POST /rooms/{id}/upload`: the no-JS upload. Fields in order: `csrf`,
+/// `prefix`, `file`; the file streams into the use-case.
+pub async fn upload(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Viewer { authed, .. }: Viewer,
+    Path(raw): Path<String>,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    let id: RoomId = parse_id(&raw)?;
+    let mut csrf_ok = false;
+    let mut prefix = String::new();
+    while let Some(field) = form.next_field().await.map_err(bad_form)? {
+        match field.name().unwrap_or_default() {
+            "csrf" => {
+                let value = field.text().await.map_err(bad_form)?;
+                check_csrf(&authed.session, &value)?;
+                csrf_ok = true;
+            }
+            "prefix" => prefix = normalize_prefix(&field.text().await.map_err(bad_form)?),
+            "file" if csrf_ok => {
+                let name = field.file_name().unwrap_or_default();
+                let name = name.rsplit(['/', '\\']).next().unwrap_or_default();
+                let path = format!("{prefix}{name}");
+                app.upload(&meta, &authed.principal, id, &path, None, Box::pin(field))
+                    .await?;
+                return Ok(Redirect::to(&room_href(id, &prefix)).into_response());
+            }
+            _ => return Err(WebError::Csrf),
+        }
+    }
+    Err(AppError::invalid("file_missing", "choose a file to upload").into())
+}
+
+fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
+    AppError::invalid("invalid_form", format!("the upload form is malformed: {e}")).into()
+}
+
+/// `GET /files/{id}/download`: the newest version, streamed as an attachment.
+pub async fn download(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Viewer { authed, .. }: Viewer,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
+    let id: FileId = parse_id(&raw)?;
+    let d = app
+        .download(&meta, &authed.principal, id, None, None)
+        .await?;
+    let size = u64::try_from(d.info.size).unwrap_or(0);
+    let name = escape(d.info.path.rsplit('/').next().unwrap_or("file"));
+    let mut response = (StatusCode::OK, Body::from_stream(d.body)).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{name}")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> FileInfo {
+        FileInfo {
+            id: FileId::from_random([1; 16]),
+            room_id: RoomId::from_random([2; 16]),
+            path: path.to_owned(),
+            size: 1,
+            sha256: vec![],
+            version: 1,
+            version_id: model::VersionId::from_random([3; 16]),
+            updated_ms: 0,
+        }
+    }
+
+    fn check(prefix: &str, want_folders: &[&str], want_files: &[&str]) {
+        let files: Vec<FileInfo> = ["a.txt", "docs/b.pdf", "docs/specs/c.step", "z/d"]
+            .into_iter()
+            .map(file)
+            .collect();
+        let (folders, here) = entries(&files, prefix);
+        assert_eq!(
+            folders.into_iter().collect::<Vec<_>>(),
+            want_folders,
+            "{prefix}"
+        );
+        let names: Vec<&str> = here.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(names, want_files, "{prefix}");
+    }
+
+    #[test]
+    fn folders_come_from_path_prefixes() {
+        check("", &["docs", "z"], &["a.txt"]);
+        check("docs/", &["specs"], &["docs/b.pdf"]);
+        check("docs/specs/", &[], &["docs/specs/c.step"]);
+        check("nowhere/", &[], &[]);
+    }
+
+    #[test]
+    fn prefixes_are_normalized() {
+        for (raw, want) in [
+            ("", ""),
+            ("/", ""),
+            ("docs", "docs/"),
+            ("/docs/x/", "docs/x/"),
+        ] {
+            assert_eq!(normalize_prefix(raw), want, "{raw}");
+        }
+    }
+}

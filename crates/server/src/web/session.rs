@@ -1,0 +1,246 @@
+//! Sign-in, sign-out and TOTP enrolment pages. A successful sign-in sets the
+//! session cookie (HttpOnly) and the CSRF cookie (readable by the page's script);
+//! failures re-render the form with a message that never tells whether the
+//! e-mail exists.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use app::{App, AppError, Login};
+use model::SessionKind;
+
+use super::layout::{self, Header};
+use super::{Viewer, WebError, check_csrf, session_cookies};
+use crate::auth::Meta;
+
+/// The sign-in form as posted.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    totp: String,
+}
+
+/// A form that carries only its CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// The TOTP confirmation form.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    csrf: String,
+    code: String,
+}
+
+fn login_form(email: &str, message: Option<&str>) -> Markup {
+    layout::page(
+        "Sign in",
+        None,
+        html! {
+            section.card.narrow {
+                h1 { "Sign in" }
+                @if let Some(m) = message {
+                    p.error #login-error role="alert" { (m) }
+                }
+                form.stack method="post" action="/login" {
+                    label { "E-mail" input #email type="email" name="email" value=(email) autocomplete="username" required autofocus; }
+                    label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
+                    label {
+                        "One-time code"
+                        input #totp type="text" name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" placeholder="6 digits, if your account uses an authenticator";
+                    }
+                    button.primary #sign-in type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// `GET /login`.
+pub async fn login_page() -> Markup {
+    login_form("", None)
+}
+
+/// The message for a refused sign-in, or `None` when the failure is not the user's.
+fn login_refusal(e: &AppError) -> Option<(StatusCode, &'static str)> {
+    match e {
+        AppError::InvalidCredentials => {
+            Some((StatusCode::UNAUTHORIZED, "The e-mail or password is wrong."))
+        }
+        AppError::MfaRequired => Some((
+            StatusCode::UNAUTHORIZED,
+            "This account needs the one-time code from its authenticator app.",
+        )),
+        AppError::InvalidTotp => Some((
+            StatusCode::UNAUTHORIZED,
+            "The one-time code is wrong or was already used. Wait for the next code and try again.",
+        )),
+        AppError::AccountLocked => Some((
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins: the account is locked for a while.",
+        )),
+        _ => None,
+    }
+}
+
+/// `POST /login`.
+pub async fn login(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
+    let result = app
+        .login(
+            &meta,
+            &form.email,
+            &form.password,
+            code,
+            SessionKind::Browser,
+        )
+        .await;
+    match result {
+        Ok(login) => Ok(signed_in(&app, &login)),
+        Err(e) => match login_refusal(&e) {
+            Some((status, message)) => {
+                Ok((status, login_form(&form.email, Some(message))).into_response())
+            }
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// Sets the cookies of a new browser session and sends the user on: to the
+/// rooms, or to TOTP enrolment when the account must enrol before anything else.
+fn signed_in(app: &App, login: &Login) -> Response {
+    let csrf = login.csrf.as_deref().unwrap_or_default();
+    let max_age = app.settings().browser_session_ttl_ms / 1000;
+    let next = if login.user.mfa_required && !login.session.mfa {
+        "/totp"
+    } else {
+        "/"
+    };
+    (
+        session_cookies(&login.token, csrf, max_age),
+        Redirect::to(next),
+    )
+        .into_response()
+}
+
+/// `POST /logout`: ends the session and clears the cookies.
+pub async fn logout(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Viewer { authed, .. }: Viewer,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&authed.session, &form.csrf)?;
+    app.logout(&meta, &authed.principal, &authed.session)
+        .await?;
+    let cleared = session_cookies("", "", 0);
+    Ok((cleared, Redirect::to("/login")).into_response())
+}
+
+/// `GET /totp`: explains enrolment and offers to start it.
+pub async fn totp_page(Viewer { authed, csrf }: Viewer) -> Markup {
+    let header = Header {
+        email: &authed.principal.email,
+        csrf: &csrf,
+    };
+    layout::page(
+        "Authenticator app",
+        Some(header),
+        html! {
+            section.card.narrow {
+                h1 { "Set up an authenticator app" }
+                p { "This account signs in with a one-time code from an authenticator app (TOTP). Start, add the secret to your app, then confirm with the code it shows." }
+                form method="post" action="/totp" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.primary #totp-start type="submit" { "Start" }
+                }
+            }
+        },
+    )
+}
+
+fn confirm_form(csrf: &str, message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(m) = message {
+            p.error role="alert" { (m) }
+        }
+        form.stack method="post" action="/totp/confirm" {
+            input type="hidden" name="csrf" value=(csrf);
+            label { "Code from the app" input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required; }
+            button.primary #totp-confirm type="submit" { "Confirm" }
+        }
+    }
+}
+
+/// `POST /totp`: creates the secret and shows it once, with the confirmation form.
+pub async fn totp_begin(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Viewer { authed, csrf }: Viewer,
+    Form(form): Form<CsrfForm>,
+) -> Result<Markup, WebError> {
+    check_csrf(&authed.session, &form.csrf)?;
+    let enrolment = app.totp_begin(&meta, &authed.principal).await?;
+    let header = Header {
+        email: &authed.principal.email,
+        csrf: &csrf,
+    };
+    Ok(layout::page(
+        "Authenticator app",
+        Some(header),
+        html! {
+            section.card.narrow {
+                h1 { "Add this account to your app" }
+                p { "Enter this secret in your authenticator app (it is shown only now):" }
+                p { code.secret #totp-secret { (enrolment.secret_base32) } }
+                p.muted { "Or open this link on a device with the app:" }
+                p { a.uri href=(enrolment.otpauth_uri) { (enrolment.otpauth_uri) } }
+                (confirm_form(&csrf, None))
+            }
+        },
+    ))
+}
+
+/// `POST /totp/confirm`: on the right code the session is replaced by a
+/// multi-factor one, whose cookies replace the old ones.
+pub async fn totp_confirm(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Viewer { authed, csrf }: Viewer,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&authed.session, &form.csrf)?;
+    let result = app
+        .totp_confirm(&meta, &authed.principal, &authed.session, &form.code)
+        .await;
+    match result {
+        Ok(login) => Ok(signed_in(&app, &login)),
+        Err(AppError::InvalidTotp) => {
+            let header = Header {
+                email: &authed.principal.email,
+                csrf: &csrf,
+            };
+            let message = "The code is wrong or was already used. Check the app's clock and try the next code.";
+            let body = html! {
+                section.card.narrow {
+                    h1 { "Confirm your authenticator app" }
+                    (confirm_form(&csrf, Some(message)))
+                }
+            };
+            let page = layout::page("Authenticator app", Some(header), body);
+            Ok((StatusCode::UNAUTHORIZED, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,216 @@
+//! The web UI in a real headless Chromium: sign in with password and TOTP,
+//! see the room, upload a file through the progress-bar script, download it
+//! byte for byte; a wrong code is refused with a clear message; an external
+//! user who must use TOTP is led through enrolment first.
+
+use app::{NewGrant, NewParty, NewUser, RequestMeta};
+use model::{RoomRole, SubjectKind, SystemRole};
+
+use crate::util::{self, EMAIL, PASSWORD, ROOM, Site};
+use crate::webdriver::{self, Browser, Driver};
+
+/// A fresh browser profile and download directory, removed at the end.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("downloads")).unwrap();
+        Scratch { dir }
+    }
+
+    async fn browser(&self, driver: &Driver) -> Browser {
+        let (profile, downloads) = (self.dir.path().join("profile"), self.downloads());
+        driver.session(&profile, &downloads).await
+    }
+
+    fn downloads(&self) -> std::path::PathBuf {
+        self.dir.path().join("downloads")
+    }
+}
+
+async fn sign_in(b: &Browser, site: &Site, email: &str, code: &str) {
+    b.goto(&site.url("/login")).await;
+    b.type_into(&b.find("#email").await, email).await;
+    b.type_into(&b.find("#password").await, PASSWORD).await;
+    if !code.is_empty() {
+        b.type_into(&b.find("#totp").await, code).await;
+    }
+    b.click(&b.find("#sign-in").await).await;
+}
+
+async fn wait_for(b: &Browser, what: &str, css: &str) {
+    let probe = format!("return document.querySelector('{css}') !== null");
+    b.wait_until(what, &probe).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signs_in_with_totp_uploads_and_downloads_a_file() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+    let b = scratch.browser(&driver).await;
+
+    // Pages need a session: the rooms list redirects to the sign-in form.
+    b.goto(&site.url("/")).await;
+    assert!(b.url().await.ends_with("/login"), "at {}", b.url().await);
+
+    sign_in(&b, &site, EMAIL, &util::next_code(&site.totp_secret)).await;
+    wait_for(&b, "the rooms list", "#rooms").await;
+    assert_eq!(b.text(&b.find(".account .email").await).await, EMAIL);
+    let room_link = b.find("a.room-link").await;
+    assert_eq!(b.text(&room_link).await, ROOM);
+    let badge = b.text(&b.find("#rooms .badge").await).await;
+    assert_eq!(badge.to_lowercase(), "confidential");
+
+    b.click(&room_link).await;
+    wait_for(&b, "the room page", "#upload-form").await;
+    assert!(b.source().await.contains("This folder is empty"));
+
+    let data = util::content(3 * 1024 * 1024 + 123);
+    let name = "blade-profile-v3.step";
+    let local = scratch.dir.path().join(name);
+    std::fs::write(&local, &data).unwrap();
+    let input = b.find("#file-input").await;
+    b.type_into(&input, &local.display().to_string()).await;
+    b.click(&b.find("#upload-button").await).await;
+    // The script PUTs the file, fills the bar, then reloads the listing and
+    // says the upload finished.
+    let listed = format!(
+        "return Array.from(document.querySelectorAll('#files td.name')).some(td => td.textContent === '{name}')"
+    );
+    b.wait_until("the uploaded file in the listing", &listed)
+        .await;
+    let status = b.text(&b.find("#upload-status").await).await;
+    assert_eq!(status, format!("Uploaded {name}."));
+    let progress = b
+        .script("const p = document.querySelector('#upload-progress'); return [p.hidden, p.value];")
+        .await;
+    assert_eq!(progress, serde_json::json!([false, 100]), "progress bar");
+    let row = b.text(&b.find("#files tr.file").await).await;
+    assert!(row.contains("3.1 MB") && row.contains("v1"), "row: {row}");
+
+    let png = b.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::create_dir_all(util::target_dir()).unwrap();
+    std::fs::write(util::target_dir().join("web-ui-room.png"), &png).unwrap();
+
+    b.click(&b.find("a.download").await).await;
+    let got = webdriver::wait_for_download(&scratch.downloads(), name).await;
+    let bytes = std::fs::read(&got).unwrap();
+    assert!(
+        bytes == data,
+        "the {} downloaded bytes differ from the {} uploaded",
+        bytes.len(),
+        data.len()
+    );
+
+    // The upload went through the use-case: the room holds one version.
+    let admin = site.admin().await;
+    let meta = RequestMeta::default();
+    let files = site.app.list_files(&meta, &admin, site.room).await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!((files[0].path.as_str(), files[0].version), (name, 1));
+
+    // Signing out ends the session: the rooms list asks to sign in again.
+    b.click(&b.find(".account button").await).await;
+    wait_for(&b, "the sign-in page", "#sign-in").await;
+    b.goto(&site.url("/")).await;
+    assert!(b.url().await.ends_with("/login"), "at {}", b.url().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_totp_code_shows_a_clear_message() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+    let b = scratch.browser(&driver).await;
+
+    sign_in(&b, &site, EMAIL, &util::wrong_code(&site.totp_secret)).await;
+    wait_for(&b, "the error", "#login-error").await;
+    let message = b.text(&b.find("#login-error").await).await;
+    assert!(
+        message.starts_with("The one-time code is wrong"),
+        "message: {message}"
+    );
+    assert_eq!(b.value(&b.find("#email").await).await, EMAIL, "e-mail kept");
+    // No session was opened: the rooms list still asks to sign in.
+    b.goto(&site.url("/")).await;
+    assert!(b.url().await.ends_with("/login"), "at {}", b.url().await);
+
+    // Without the code the form says one is needed.
+    sign_in(&b, &site, EMAIL, "").await;
+    wait_for(&b, "the error", "#login-error").await;
+    let message = b.text(&b.find("#login-error").await).await;
+    assert!(message.contains("needs the one-time code"), "{message}");
+
+    // An unknown e-mail reads like a wrong password.
+    sign_in(&b, &site, "nobody@else.example", "").await;
+    wait_for(&b, "the error", "#login-error").await;
+    let message = b.text(&b.find("#login-error").await).await;
+    assert_eq!(message, "The e-mail or password is wrong.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_user_enrols_totp_before_seeing_rooms() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let party = site
+        .app
+        .create_party(
+            &meta,
+            &admin,
+            NewParty {
+                name: "Blade Works Ltd".into(),
+                country: Some("DE".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let email = "engineer@bladeworks.example";
+    let new_user = NewUser {
+        email: email.into(),
+        display_name: "Vendor Engineer".into(),
+        party_id: party.id,
+        system_role: SystemRole::Member,
+        password: Some(PASSWORD.into()),
+    };
+    let user = site.app.create_user(&meta, &admin, new_user).await.unwrap();
+    let grant = NewGrant {
+        subject_kind: SubjectKind::User,
+        subject_id: user.id.0,
+        role: RoomRole::Downloader,
+        expires_ms: None,
+        reason: "blade redesign work package".into(),
+    };
+    site.app
+        .create_grant(&meta, &admin, site.room, grant)
+        .await
+        .unwrap();
+
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+    let b = scratch.browser(&driver).await;
+    sign_in(&b, &site, email, "").await;
+    wait_for(&b, "the enrolment page", "#totp-start").await;
+    // Nothing else is open until the account has enrolled.
+    b.goto(&site.url("/")).await;
+    wait_for(&b, "the enrolment page", "#totp-start").await;
+    assert!(b.url().await.ends_with("/totp"), "at {}", b.url().await);
+
+    b.click(&b.find("#totp-start").await).await;
+    wait_for(&b, "the secret", "#totp-secret").await;
+    let secret = util::base32_decode(&b.text(&b.find("#totp-secret").await).await);
+    assert!(b.source().await.contains("otpauth://totp/Custody:"));
+    b.type_into(&b.find("#code").await, &util::current_code(&secret))
+        .await;
+    b.click(&b.find("#totp-confirm").await).await;
+    wait_for(&b, "the rooms list", "#rooms").await;
+    let role = b.text(&b.find("#rooms tbody tr").await).await;
+    assert!(role.contains(ROOM) && role.contains("downloader"), "{role}");
+}

@@ -1,0 +1,17 @@
+//! End-to-end tests of the web UI over real HTTPS. `browser` drives a real
+//! headless Chromium through chromedriver (sign-in with TOTP, enrolment,
+//! browsing, upload with the progress bar, download); `http` checks with a
+//! plain HTTP client what a browser does not show (content types, the no-JS
+//! upload form, CSRF, cookie attributes). A missing Chromium is a failure that
+//! says to run `scripts/test`, never a skip.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly; clippy only exempts `#[test]` functions"
+)]
+
+mod browser;
+mod http;
+mod util;
+mod webdriver;

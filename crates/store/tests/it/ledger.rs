@@ -1,0 +1,176 @@
+//! Conformance of the ledger tables: the sequencer hands out gap-free indices
+//! even to concurrent appenders, stored nodes rebuild the same tree as the
+//! `ledger` crate's in-memory store, and checkpoints are kept one per size.
+
+use std::collections::HashMap;
+
+use ledger::{Hash, HashStore, LedgerError, MemoryStore, leaf_hash};
+use store::{Store, StoreError, Tx};
+
+use crate::util::for_each_backend;
+
+/// Nodes fetched from the store, as the `ledger` crate reads them.
+struct Fetched(HashMap<(u8, u64), Hash>);
+
+impl HashStore for Fetched {
+    fn get(&self, level: u8, index: u64) -> Result<Option<Hash>, LedgerError> {
+        Ok(self.0.get(&(level, index)).copied())
+    }
+}
+
+async fn fetch(tx: &mut Tx, wanted: &[(u8, u64)]) -> Result<Fetched, StoreError> {
+    let nodes = tx.ledger_nodes(wanted).await?;
+    Ok(Fetched(
+        nodes.into_iter().map(|(l, i, h)| ((l, i), h)).collect(),
+    ))
+}
+
+/// Records an event and appends its leaf, as the events seam does.
+async fn append(tx: &mut Tx, leaf: &[u8]) -> Result<u64, StoreError> {
+    let seq = tx.append_event(&crate::event("ledger.test", None)).await?;
+    let index = tx.ledger_reserve().await?;
+    let wanted: Vec<(u8, u64)> = (0..64u8)
+        .take_while(|&l| (index >> l) & 1 == 1)
+        .map(|l| (l, (index >> l) - 1))
+        .collect();
+    let fetched = fetch(tx, &wanted).await?;
+    let hash = leaf_hash(leaf);
+    let nodes = ledger::append(&fetched, index, hash).unwrap();
+    tx.ledger_insert(index, seq, leaf, &hash, &nodes).await?;
+    Ok(index)
+}
+
+/// The root of the first `size` leaves, read from the store.
+async fn stored_root(store: &Store, size: u64) -> Hash {
+    let mut tx = store.read().await.unwrap();
+    let wanted: Vec<(u8, u64)> = (0..64u8)
+        .rev()
+        .filter(|&l| (size >> l) & 1 == 1)
+        .scan(0u64, |pos, l| {
+            let node = (l, *pos >> l);
+            *pos += 1 << l;
+            Some(node)
+        })
+        .collect();
+    let fetched = fetch(&mut tx, &wanted).await.unwrap();
+    ledger::root(&fetched, size).unwrap()
+}
+
+fn leaf(i: u64) -> Vec<u8> {
+    format!("leaf {i}").into_bytes()
+}
+
+#[tokio::test]
+async fn ledger_appends_rebuild_the_reference_tree() {
+    for_each_backend(|store| async move {
+        let mut reference = MemoryStore::new();
+        for i in 0..21u64 {
+            let mut tx = store.begin().await.unwrap();
+            assert_eq!(append(&mut tx, &leaf(i)).await.unwrap(), i);
+            tx.commit().await.unwrap();
+            reference.push(leaf_hash(&leaf(i))).unwrap();
+            let want = ledger::root(&reference, i + 1).unwrap();
+            assert_eq!(stored_root(&store, i + 1).await, want, "size {}", i + 1);
+        }
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.ledger_size().await.unwrap(), 21);
+        let leaves = tx.ledger_leaves(3, 6).await.unwrap();
+        let want: Vec<_> = (3..6).map(|i| (i, leaf(i), leaf_hash(&leaf(i)))).collect();
+        assert_eq!(leaves, want);
+        assert_eq!(tx.ledger_leaves(20, 100).await.unwrap().len(), 1);
+        assert_eq!(tx.ledger_leaves(21, 100).await.unwrap(), vec![]);
+        assert_eq!(tx.ledger_leaves(5, 5).await.unwrap(), vec![]);
+        // Nodes asked for that are not stored are left out, order is kept.
+        let got = tx
+            .ledger_nodes(&[(4, 0), (2, 9), (0, 20), (0, 21)])
+            .await
+            .unwrap();
+        let keys: Vec<_> = got.iter().map(|&(l, i, _)| (l, i)).collect();
+        assert_eq!(keys, vec![(4, 0), (0, 20)]);
+        assert_eq!(got[1].2, leaf_hash(&leaf(20)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_rolled_back_append_leaves_no_gap() {
+    for_each_backend(|store| async move {
+        {
+            let mut tx = store.begin().await.unwrap();
+            assert_eq!(append(&mut tx, b"ghost").await.unwrap(), 0);
+        }
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.ledger_size().await.unwrap(), 0);
+        assert_eq!(append(&mut tx, b"real").await.unwrap(), 0);
+        assert_eq!(append(&mut tx, b"second in one tx").await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let leaves = tx.ledger_leaves(0, 10).await.unwrap();
+        assert_eq!(leaves.len(), 2);
+        assert_eq!(leaves[0].1, b"real".to_vec());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ledger_concurrent_appends_are_gap_free() {
+    const TASKS: u64 = 8;
+    const EACH: u64 = 5;
+    for_each_backend(|store| async move {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    for i in 0..EACH {
+                        let mut tx = store.begin().await?;
+                        got.push(append(&mut tx, &leaf(t * 100 + i)).await?);
+                        tx.commit().await?;
+                    }
+                    Ok::<_, StoreError>(got)
+                })
+            })
+            .collect();
+        let mut indices = Vec::new();
+        for task in tasks {
+            indices.extend(task.await.unwrap().unwrap());
+        }
+        indices.sort_unstable();
+        let n = TASKS * EACH;
+        assert_eq!(indices, (0..n).collect::<Vec<_>>());
+
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.ledger_size().await.unwrap(), n);
+        let leaves = tx.ledger_leaves(0, n).await.unwrap();
+        drop(tx);
+        let mut reference = MemoryStore::new();
+        for (i, (index, bytes, hash)) in leaves.iter().enumerate() {
+            assert_eq!(*index, i as u64);
+            assert_eq!(*hash, leaf_hash(bytes));
+            reference.push(*hash).unwrap();
+        }
+        let want = ledger::root(&reference, n).unwrap();
+        assert_eq!(stored_root(&store, n).await, want);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ledger_checkpoints_one_per_size() {
+    for_each_backend(|store| async move {
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.latest_checkpoint().await.unwrap(), None);
+        assert!(tx.insert_checkpoint(3, "note three\n", 10).await.unwrap());
+        assert!(tx.insert_checkpoint(7, "note seven\n", 20).await.unwrap());
+        assert!(!tx.insert_checkpoint(7, "another\n", 30).await.unwrap());
+        assert!(tx.insert_checkpoint(5, "note five\n", 40).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let latest = tx.latest_checkpoint().await.unwrap().unwrap();
+        assert_eq!(
+            (latest.size, latest.note.as_str(), latest.created_ms),
+            (7, "note seven\n", 20)
+        );
+    })
+    .await;
+}
