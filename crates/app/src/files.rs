@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use model::*;
 use serde_json::json;
-use vault::{BlobReader, BlobWriter, ChunkCipher, DataKey, Header, Layout, StreamSealer};
+use vault::{BlobReader, ChunkCipher, DataKey, Header, Layout, StreamSealer};
 
 use crate::authz::{Action, Principal};
 use crate::events::{Fact, RequestMeta, record};
@@ -77,6 +77,8 @@ impl From<&Version> for VersionInfo {
 
 /// Bytes gathered before one write to the blob store.
 const WRITE_BATCH: usize = 4 << 20;
+/// Pieces (uploads) or chunks (downloads) in flight between two pipeline stages.
+const PIPELINE_DEPTH: usize = 8;
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
@@ -86,16 +88,68 @@ async fn blocking<T: Send + 'static>(
         .map_err(AppError::internal)?
 }
 
-async fn write_batch(
-    mut w: Box<dyn BlobWriter>,
-    mut buf: Vec<u8>,
-) -> Result<(Box<dyn BlobWriter>, Vec<u8>), AppError> {
-    blocking(move || {
-        w.write_all(&buf)?;
-        buf.clear();
-        Ok((w, buf))
-    })
-    .await
+/// What the receiving side of an upload hands to the writing side.
+enum Piece {
+    Data(Bytes),
+    /// The body ended normally: seal the last chunk and commit. Without it the
+    /// upload is abandoned and the partial blob removed.
+    End,
+}
+
+/// Forwards the body to the writer, enforcing the size limit.
+async fn feed_pieces<S, E>(
+    body: &mut S,
+    feed: &tokio::sync::mpsc::Sender<Piece>,
+    limit: u64,
+) -> Result<(), AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let mut total = 0u64;
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|e| AppError::BodyAborted(e.to_string()))?;
+        total += piece.len() as u64;
+        if total > limit {
+            return Err(AppError::TooLarge { limit });
+        }
+        if feed.send(Piece::Data(piece)).await.is_err() {
+            // The writer stopped; its own error is what the caller will see.
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The writing side of an upload, on a blocking thread: hash, seal, write,
+/// and on `End` fsync and commit. Dropping the writer removes the partial blob.
+fn seal_and_write(
+    blobs: &dyn vault::BlobStore,
+    blob_id: [u8; 16],
+    mut sealer: StreamSealer,
+    mut pieces: tokio::sync::mpsc::Receiver<Piece>,
+) -> Result<(u64, [u8; 32]), AppError> {
+    let mut writer = blobs.create(blob_id)?;
+    let mut out = Vec::with_capacity(WRITE_BATCH + (2 << 20));
+    out.extend_from_slice(&sealer.header_bytes());
+    loop {
+        match pieces.blocking_recv() {
+            Some(Piece::Data(piece)) => {
+                sealer.push(&piece, &mut out)?;
+                if out.len() >= WRITE_BATCH {
+                    writer.write_all(&out)?;
+                    out.clear();
+                }
+            }
+            Some(Piece::End) => {
+                let digest = sealer.finish(&mut out)?;
+                writer.write_all(&out)?;
+                writer.commit()?;
+                return Ok(digest);
+            }
+            None => return Err(AppError::BodyAborted("the upload was abandoned".into())),
+        }
+    }
 }
 
 /// Parses an HTTP `Range` header against a size: `Ok(None)` means "send it all"
@@ -189,7 +243,9 @@ impl App {
         }
     }
 
-    /// Encrypts the stream into a new blob, fsyncs and commits it; returns (size, sha256).
+    /// Encrypts the stream into a new blob, fsyncs and commits it; returns
+    /// (size, sha256). Receiving runs here while hashing, sealing and writing run
+    /// on a blocking thread fed through a bounded channel, so the stages overlap.
     async fn write_blob<S, E>(
         &self,
         blob_id: [u8; 16],
@@ -205,27 +261,21 @@ impl App {
             chunk_size: self.settings().chunk_size,
             blob_id,
         };
-        let mut sealer = StreamSealer::new(key, header)?;
+        let sealer = StreamSealer::new(key, header)?;
         let blobs = self.inner.blobs.clone();
-        let mut writer = blocking(move || Ok(blobs.create(blob_id)?)).await?;
-        let mut out = Vec::with_capacity(WRITE_BATCH + (1 << 20));
-        out.extend_from_slice(&sealer.header_bytes());
-        let mut total = 0u64;
-        while let Some(piece) = body.next().await {
-            let piece = piece.map_err(|e| AppError::BodyAborted(e.to_string()))?;
-            total += piece.len() as u64;
-            if total > limit {
-                return Err(AppError::TooLarge { limit });
-            }
-            sealer.push(&piece, &mut out)?;
-            if out.len() >= WRITE_BATCH {
-                (writer, out) = write_batch(writer, out).await?;
-            }
+        let (feed, pieces) = tokio::sync::mpsc::channel::<Piece>(PIPELINE_DEPTH);
+        let worker = tokio::task::spawn_blocking(move || {
+            seal_and_write(blobs.as_ref(), blob_id, sealer, pieces)
+        });
+        let fed = feed_pieces(&mut body, &feed, limit).await;
+        if fed.is_ok() {
+            // The worker may have stopped on its own error; it is reported below.
+            let _ = feed.send(Piece::End).await;
         }
-        let digest = sealer.finish(&mut out)?;
-        let (writer, _) = write_batch(writer, out).await?;
-        blocking(move || Ok(writer.commit()?)).await?;
-        Ok(digest)
+        drop(feed);
+        let written = worker.await.map_err(AppError::internal)?;
+        fed?;
+        written
     }
 
     #[expect(
@@ -397,21 +447,18 @@ impl App {
         };
         let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));
         let reader = Reader {
-            io: Some((reader, cipher)),
+            reader,
+            cipher,
             layout,
-            next: 0,
-            last: 0,
             start,
             end,
-            hash: range
-                .is_none()
-                .then(|| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256)),
-            expected: v.sha256.clone(),
+            check: range.is_none().then(|| v.sha256.clone()),
         };
-        let mut reader = reader.positioned(size);
-        let first = match reader.next_piece().await {
-            Ok(piece) => piece,
-            Err(e) => return Err(self.integrity_event(meta, p, &file, &v, e).await),
+        let mut chunks = reader.spawn(size);
+        let first = match chunks.recv().await {
+            Some(Ok(piece)) => Some(piece),
+            Some(Err(e)) => return Err(self.integrity_event(meta, p, &file, &v, e).await),
+            None => None,
         };
         let mut tx = self.store().begin().await?;
         let detail = json!({"version": v.number, "range": range.map(|(a, b)| format!("{a}-{b}")), "sha256": hex::encode(&v.sha256)});
@@ -429,7 +476,7 @@ impl App {
             file.clone(),
             v.clone(),
             first,
-            reader,
+            chunks,
         );
         Ok(Download {
             info: info(&file, &v),
@@ -445,11 +492,11 @@ impl App {
         file: File,
         v: Version,
         first: Option<Bytes>,
-        reader: Reader,
+        chunks: tokio::sync::mpsc::Receiver<Result<Bytes, AppError>>,
     ) -> BoxStream<'static, Result<Bytes, AppError>> {
         let app = self.clone();
         let head = stream::iter(first.map(Ok));
-        let rest = stream::unfold(Some(reader), move |state| {
+        let rest = stream::unfold(Some(chunks), move |state| {
             let (app, meta, p, file, v) = (
                 app.clone(),
                 meta.clone(),
@@ -458,10 +505,9 @@ impl App {
                 v.clone(),
             );
             async move {
-                let mut reader = state?;
-                match reader.next_piece().await {
-                    Ok(Some(piece)) => Some((Ok(piece), Some(reader))),
-                    Ok(None) => None,
+                let mut chunks = state?;
+                match chunks.recv().await? {
+                    Ok(piece) => Some((Ok(piece), Some(chunks))),
                     Err(e) => Some((
                         Err(app.integrity_event(&meta, &p, &file, &v, e).await),
                         None,
@@ -548,63 +594,67 @@ impl App {
     }
 }
 
-/// Reads and decrypts chunk after chunk of one blob for one byte range.
+/// Reads and decrypts chunk after chunk of one blob for one byte range, on a
+/// blocking thread that runs ahead of the network by a bounded number of chunks.
 struct Reader {
-    /// Taken while a blocking thread reads a chunk, put back after.
-    io: Option<(Box<dyn BlobReader>, ChunkCipher)>,
+    reader: Box<dyn BlobReader>,
+    cipher: ChunkCipher,
     layout: Layout,
-    next: u64,
-    last: u64,
     start: u64,
     end: u64,
-    hash: Option<aws_lc_rs::digest::Context>,
-    expected: Vec<u8>,
+    /// The recorded SHA-256, checked when the whole content is read.
+    check: Option<Vec<u8>>,
 }
 
 impl Reader {
-    fn positioned(mut self, size: u64) -> Self {
-        if size == 0 {
-            (self.next, self.last) = (0, 0);
+    /// Starts the producer; the receiver yields the plaintext pieces in order,
+    /// or one error after which nothing more comes.
+    fn spawn(self, size: u64) -> tokio::sync::mpsc::Receiver<Result<Bytes, AppError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(PIPELINE_DEPTH.min(4));
+        let chunks = if size == 0 {
+            0..=0
         } else {
-            let chunks = self.layout.chunks_for_range(self.start, self.end);
-            (self.next, self.last) = (*chunks.start(), *chunks.end());
-        }
-        self
+            self.layout.chunks_for_range(self.start, self.end)
+        };
+        tokio::task::spawn_blocking(move || self.produce(chunks, &tx));
+        rx
     }
 
-    /// The next piece of plaintext within the range, or `None` at the end.
-    async fn next_piece(&mut self) -> Result<Option<Bytes>, AppError> {
-        if self.next > self.last {
-            return Ok(None);
+    fn produce(
+        self,
+        chunks: std::ops::RangeInclusive<u64>,
+        tx: &tokio::sync::mpsc::Sender<Result<Bytes, AppError>>,
+    ) {
+        let mut hash = self
+            .check
+            .as_ref()
+            .map(|_| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256));
+        let last = *chunks.end();
+        for index in chunks {
+            let piece =
+                vault::read_chunk_in_place(self.reader.as_ref(), &self.cipher, &self.layout, index)
+                    .map_err(AppError::from)
+                    .and_then(|plain| {
+                        if let Some(ctx) = hash.as_mut() {
+                            ctx.update(&plain);
+                        }
+                        if index == last {
+                            self.check_digest(hash.take())?;
+                        }
+                        Ok(self.slice(index, plain))
+                    });
+            let failed = piece.is_err();
+            if tx.blocking_send(piece).is_err() || failed {
+                return;
+            }
         }
-        let index = self.next;
-        let (reader, cipher) = self
-            .io
-            .take()
-            .ok_or_else(|| AppError::internal("reader used after failure"))?;
-        let layout = self.layout;
-        let (io, plain) = blocking(move || {
-            let plain = vault::read_chunk(reader.as_ref(), &cipher, &layout, index);
-            Ok(((reader, cipher), plain))
-        })
-        .await?;
-        self.io = Some(io);
-        let plain = plain?;
-        self.next += 1;
-        if let Some(ctx) = self.hash.as_mut() {
-            ctx.update(&plain);
-        }
-        if self.next > self.last {
-            self.check_digest()?;
-        }
-        Ok(Some(self.slice(index, plain)))
     }
 
-    fn check_digest(&mut self) -> Result<(), AppError> {
-        let Some(ctx) = self.hash.take() else {
+    fn check_digest(&self, hash: Option<aws_lc_rs::digest::Context>) -> Result<(), AppError> {
+        let (Some(ctx), Some(expected)) = (hash, &self.check) else {
             return Ok(());
         };
-        if ctx.finish().as_ref() == self.expected.as_slice() {
+        if ctx.finish().as_ref() == expected.as_slice() {
             Ok(())
         } else {
             Err(AppError::Integrity)

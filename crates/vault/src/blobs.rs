@@ -80,6 +80,29 @@ pub fn read_chunk(
     cipher.open_chunk(index, layout.is_last(index), &ciphertext)
 }
 
+/// Like [`read_chunk`], with one allocation: the chunk is read and opened in place.
+pub fn read_chunk_in_place(
+    reader: &dyn BlobReader,
+    cipher: &ChunkCipher,
+    layout: &Layout,
+    index: u64,
+) -> Result<Vec<u8>, VaultError> {
+    let count = layout.chunk_count();
+    if index >= count {
+        return Err(VaultError::ChunkIndex {
+            chunk: index,
+            count,
+        });
+    }
+    if reader.len() != layout.ciphertext_len() {
+        return Err(VaultError::Integrity { chunk: count - 1 });
+    }
+    let mut buf = vec![0u8; layout.chunk_ciphertext_len(index)];
+    reader.read_at(layout.chunk_offset(index), &mut buf)?;
+    cipher.open_chunk_in_place(index, layout.is_last(index), &mut buf)?;
+    Ok(buf)
+}
+
 /// Blobs as files: committed at `root/<2 hex>/<32 hex>`, in progress under `root/tmp/`.
 #[derive(Debug)]
 pub struct DiskBlobStore {

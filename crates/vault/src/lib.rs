@@ -10,7 +10,9 @@ pub mod format;
 pub mod keys;
 pub mod stream;
 
-pub use blobs::{BlobReader, BlobStore, BlobWriter, DiskBlobStore, read_chunk, read_header};
+pub use blobs::{
+    BlobReader, BlobStore, BlobWriter, DiskBlobStore, read_chunk, read_chunk_in_place, read_header,
+};
 pub use error::VaultError;
 pub use format::{DEFAULT_CHUNK_SIZE, FORMAT_VERSION, HEADER_LEN, Header, Layout, MAGIC, TAG_LEN};
 pub use keys::{DataKey, Keyring};

@@ -34,7 +34,14 @@ fn read_all(
     let cipher = ChunkCipher::new(&DataKey::from_bytes(key), &header)?;
     let mut out = Vec::new();
     for index in 0..layout.chunk_count() {
-        out.extend(read_chunk(&reader, &cipher, &layout, index)?);
+        let copied = read_chunk(&reader, &cipher, &layout, index);
+        let in_place = vault::read_chunk_in_place(&reader, &cipher, &layout, index);
+        // Both ways of opening a chunk must agree on every tampered blob.
+        assert_eq!(
+            copied.as_ref().map_err(VaultError::code),
+            in_place.as_ref().map_err(VaultError::code)
+        );
+        out.extend(copied?);
     }
     Ok(out)
 }
