@@ -13,5 +13,6 @@
 
 mod browser;
 mod http;
+mod tls;
 mod util;
 mod webdriver;
