@@ -154,52 +154,42 @@ fn json_rejection(r: JsonRejection) -> ApiError {
     }
 }
 
-/// `Path` whose rejections use our error format (a malformed id is not found).
-pub struct ApiPath<T>(pub T);
+/// Declares an extractor wrapping one of axum's whose rejection becomes our
+/// error format with `code`.
+macro_rules! api_extractor {
+    ($(#[$doc:meta])* $name:ident, $inner:ident, $code:literal, $what:literal) => {
+        $(#[$doc])*
+        pub struct $name<T>(pub T);
 
-impl<T, S> axum::extract::FromRequestParts<S> for ApiPath<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+        impl<T, S> axum::extract::FromRequestParts<S> for $name<T>
+        where
+            T: DeserializeOwned + Send,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
-            Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_path_parameter",
-                format!("the URL path is not valid: {}", e.body_text()),
-            )),
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                match axum::extract::$inner::<T>::from_request_parts(parts, state).await {
+                    Ok(axum::extract::$inner(v)) => Ok($name(v)),
+                    Err(e) => Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        $code,
+                        format!(concat!("the ", $what, " is not valid: {}"), e.body_text()),
+                    )),
+                }
+            }
         }
-    }
+    };
 }
 
-/// `Query` whose rejections use our error format.
-pub struct ApiQuery<T>(pub T);
-
-impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                format!("the query string is not valid: {}", e.body_text()),
-            )),
-        }
-    }
-}
+api_extractor!(
+    /// `Path` whose rejections use our error format.
+    ApiPath, Path, "invalid_path_parameter", "URL path"
+);
+api_extractor!(
+    /// `Query` whose rejections use our error format.
+    ApiQuery, Query, "invalid_query", "query string"
+);

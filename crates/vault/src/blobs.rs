@@ -65,18 +65,7 @@ pub fn read_chunk(
     layout: &Layout,
     index: u64,
 ) -> Result<Vec<u8>, VaultError> {
-    let count = layout.chunk_count();
-    if index >= count {
-        return Err(VaultError::ChunkIndex {
-            chunk: index,
-            count,
-        });
-    }
-    if reader.len() != layout.ciphertext_len() {
-        return Err(VaultError::Integrity { chunk: count - 1 });
-    }
-    let mut ciphertext = vec![0u8; layout.chunk_ciphertext_len(index)];
-    reader.read_at(layout.chunk_offset(index), &mut ciphertext)?;
+    let ciphertext = read_ciphertext(reader, layout, index)?;
     cipher.open_chunk(index, layout.is_last(index), &ciphertext)
 }
 
@@ -84,6 +73,17 @@ pub fn read_chunk(
 pub fn read_chunk_in_place(
     reader: &dyn BlobReader,
     cipher: &ChunkCipher,
+    layout: &Layout,
+    index: u64,
+) -> Result<Vec<u8>, VaultError> {
+    let mut buf = read_ciphertext(reader, layout, index)?;
+    cipher.open_chunk_in_place(index, layout.is_last(index), &mut buf)?;
+    Ok(buf)
+}
+
+/// The sealed bytes (ciphertext and tag) of chunk `index`, after the length checks.
+fn read_ciphertext(
+    reader: &dyn BlobReader,
     layout: &Layout,
     index: u64,
 ) -> Result<Vec<u8>, VaultError> {
@@ -99,7 +99,6 @@ pub fn read_chunk_in_place(
     }
     let mut buf = vec![0u8; layout.chunk_ciphertext_len(index)];
     reader.read_at(layout.chunk_offset(index), &mut buf)?;
-    cipher.open_chunk_in_place(index, layout.is_last(index), &mut buf)?;
     Ok(buf)
 }
 
