@@ -25,6 +25,10 @@ pub enum Action {
     UserUpdate,
     InvitationCreate,
     EventRead,
+    /// Remove personal data from a recorded event (the leaf hash stays).
+    EventRedact,
+    /// Recompute and check the stored ledger.
+    LedgerAudit,
     RoomList,
     RoomCreate,
     RoomView,
@@ -55,6 +59,8 @@ impl Action {
             UserUpdate => "user.update",
             InvitationCreate => "invitation.create",
             EventRead => "event.read",
+            EventRedact => "event.redact",
+            LedgerAudit => "ledger.audit",
             RoomList => "room.list",
             RoomCreate => "room.create",
             RoomView => "room.view",
@@ -197,6 +203,8 @@ fn system(p: &Principal, action: Action) -> Decision {
             owner && p.system_role == Admin
         }
         EventRead => owner && matches!(p.system_role, Admin | SecurityOfficer | Auditor),
+        // Rewriting or re-checking the evidence is kept apart from reading it.
+        EventRedact | LedgerAudit => owner && p.system_role == Admin,
         RoomCreate => owner && matches!(p.system_role, Admin | Member),
         _ => false,
     };

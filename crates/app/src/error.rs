@@ -53,7 +53,7 @@ pub enum AppError {
     RangeNotSatisfiable { size: u64 },
     #[error("stored content failed its integrity check")]
     Integrity,
-    #[error("internal error")]
+    #[error("internal error: {0}")]
     Internal(String),
 }
 

@@ -5,6 +5,11 @@
 use model::{Event, Outcome};
 use store::Tx;
 
+pub use store::EventFilter;
+
+/// Most events one search returns.
+pub const MAX_SEARCH: i64 = 1000;
+
 use crate::AppError;
 use crate::authz::Principal;
 
@@ -109,4 +114,38 @@ impl crate::App {
             .list_events(after, limit.clamp(1, 1000))
             .await?)
     }
+
+    /// The events `filter` keeps, oldest first, at most [`MAX_SEARCH`] per call
+    /// (auditors, security officers, admins).
+    pub async fn search_events(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        mut filter: EventFilter,
+    ) -> Result<Vec<Event>, AppError> {
+        self.check_system(meta, p, crate::authz::Action::EventRead)
+            .await?;
+        check_filter(&filter)?;
+        filter.limit = filter.limit.clamp(1, MAX_SEARCH);
+        Ok(self.store().read().await?.search_events(&filter).await?)
+    }
+}
+
+/// Refuses a filter that can match nothing for a reason the caller should know.
+pub(crate) fn check_filter(filter: &EventFilter) -> Result<(), AppError> {
+    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
+        && to < from
+    {
+        return Err(AppError::invalid(
+            "bad_time_range",
+            "`to` is earlier than `from`",
+        ));
+    }
+    if filter.action.is_some() && filter.action_prefix.is_some() {
+        return Err(AppError::invalid(
+            "bad_filter",
+            "give an exact action or an action prefix, not both",
+        ));
+    }
+    Ok(())
 }

@@ -366,7 +366,8 @@ impl App {
             tx.commit().await?;
             return Err(AppError::NotFound);
         };
-        self.room_access(meta, p, file.room_id, action).await?;
+        self.room_access_for(meta, p, file.room_id, action, format!("file:{id}"))
+            .await?;
         let current = file.current.clone().ok_or(AppError::NotFound)?;
         Ok((file, current))
     }

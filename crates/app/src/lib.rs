@@ -14,6 +14,7 @@ pub mod ledger;
 mod passwords;
 mod rooms;
 pub mod secrets;
+pub mod siem;
 pub mod totp;
 
 use std::path::PathBuf;

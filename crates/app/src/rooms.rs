@@ -85,12 +85,25 @@ impl App {
         id: RoomId,
         action: Action,
     ) -> Result<RoomInfo, AppError> {
+        self.room_access_for(meta, p, id, action, format!("room:{id}"))
+            .await
+    }
+
+    /// Like `room_access`, recording a denial against `target` (e.g. the file
+    /// inside the room that the action was on).
+    pub(crate) async fn room_access_for(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+        action: Action,
+        target: String,
+    ) -> Result<RoomInfo, AppError> {
         let mut tx = self.store().read().await?;
         let room = tx.get_room(id).await?;
         let grants = tx.grants_for(p.user_id, p.party_id).await?;
         drop(tx);
         let (role, expired_grant) = effective_role(&grants, id, self.now());
-        let target = format!("room:{id}");
         let Some(room) = room else {
             // An account that may do nothing is told so for every room alike;
             // anyone else learns only that there is nothing here.

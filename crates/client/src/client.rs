@@ -192,6 +192,26 @@ impl Client {
         Ok(items.items)
     }
 
+    /// An evidence bundle of the ledger (`GET /ledger/bundle`) for the event
+    /// filters `query` (`(name, value)` pairs), as the exact JSON text served.
+    pub async fn ledger_bundle(&self, query: &[(String, String)]) -> Result<String, ClientError> {
+        let pairs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode_segment(k), encode_segment(v)))
+            .collect();
+        let route = format!("/ledger/bundle?{}", pairs.join("&"));
+        let response = self.send(self.request(Method::GET, &route)).await?;
+        let bytes = read_limited(response, MAX_JSON_BODY).await?;
+        if bytes.len() >= MAX_JSON_BODY {
+            return Err(ClientError::BadResponse {
+                detail: format!("the bundle is larger than {MAX_JSON_BODY} bytes"),
+            });
+        }
+        String::from_utf8(bytes).map_err(|_| ClientError::BadResponse {
+            detail: "the bundle is not UTF-8".into(),
+        })
+    }
+
     /// Delete a file (all its versions, as the server's retention rules allow).
     pub async fn delete_file(&self, file: &FileId) -> Result<(), ClientError> {
         let route = format!("/files/{}", encode_segment(file.as_str()));

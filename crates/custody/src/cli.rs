@@ -128,7 +128,7 @@ pub async fn run(cmd: ClientCommand) -> anyhow::Result<()> {
 
 /// A client error as the user sees it: the server's code and message for a
 /// refusal, the error itself otherwise.
-fn explain(e: ClientError) -> anyhow::Error {
+pub(crate) fn explain(e: ClientError) -> anyhow::Error {
     let trust_failure = e.is_trust_failure();
     let err = match e {
         ClientError::Api {
@@ -182,9 +182,15 @@ fn trust_of(fingerprint: Option<&str>, ca_file: Option<&Path>) -> anyhow::Result
 /// `CUSTODY_FINGERPRINT` / `CUSTODY_CA_FILE`) or else the profile. The profile's
 /// token and trust are used only for the profile's own server.
 fn connect() -> anyhow::Result<Client> {
+    connect_to(None)
+}
+
+/// [`connect`] to `url` when given (else `CUSTODY_URL`, else the profile's).
+pub(crate) fn connect_to(url: Option<String>) -> anyhow::Result<Client> {
     let path = profile::path()?;
     let saved = Profile::load(&path)?;
-    let url = env("CUSTODY_URL")
+    let url = url
+        .or_else(|| env("CUSTODY_URL"))
         .or_else(|| saved.as_ref().map(|p| p.url.clone()))
         .ok_or_else(|| anyhow!("no server: run `custody login` or set `CUSTODY_URL`"))?;
     let saved = saved.filter(|p| same_server(&p.url, &url));

@@ -41,6 +41,18 @@ pub struct ConfigFile {
     pub external_mfa_required: Option<bool>,
     /// Plaintext bytes per encrypted chunk (power of two, 4096..=16777216). Default 1048576. Env `CUSTODY_CHUNK_SIZE`.
     pub chunk_size: Option<u32>,
+    /// Append every audit event as a JSON line to this file (`-`: standard output). Default none. Env `CUSTODY_SIEM_JSON_PATH`.
+    pub siem_json_path: Option<PathBuf>,
+    /// Send every audit event as RFC 5424 syslog to `tcp://HOST:PORT` or `tls://HOST:PORT`. Default none. Env `CUSTODY_SIEM_SYSLOG_URL`.
+    pub siem_syslog_url: Option<String>,
+    /// PEM CA certificates that a `tls://` syslog collector must chain to. Env `CUSTODY_SIEM_SYSLOG_CA_FILE`.
+    pub siem_syslog_ca_file: Option<PathBuf>,
+    /// SHA-256 fingerprint of the `tls://` collector's certificate, instead of a CA file. Env `CUSTODY_SIEM_SYSLOG_FINGERPRINT`.
+    pub siem_syslog_fingerprint: Option<String>,
+    /// Syslog facility: a name (`authpriv`, `local0` …) or 0-23. Default `authpriv`. Env `CUSTODY_SIEM_FACILITY`.
+    pub siem_facility: Option<String>,
+    /// Seconds between ledger checkpoints signed while the log grows (each proven consistent with the previous). Default 60. Env `CUSTODY_LEDGER_CHECKPOINT_SECONDS`.
+    pub ledger_checkpoint_seconds: Option<u64>,
 }
 
 /// Checked settings the server runs with.
@@ -52,6 +64,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub owner_name: String,
     pub settings: app::Settings,
+    pub siem: app::siem::SiemSettings,
+    pub ledger_checkpoint: std::time::Duration,
 }
 
 macro_rules! env_override {
@@ -92,6 +106,20 @@ impl ConfigFile {
         env_override!(file, invitation_days, "CUSTODY_INVITATION_DAYS");
         env_override!(file, external_mfa_required, "CUSTODY_EXTERNAL_MFA_REQUIRED");
         env_override!(file, chunk_size, "CUSTODY_CHUNK_SIZE");
+        env_override!(file, siem_json_path, "CUSTODY_SIEM_JSON_PATH");
+        env_override!(file, siem_syslog_url, "CUSTODY_SIEM_SYSLOG_URL");
+        env_override!(file, siem_syslog_ca_file, "CUSTODY_SIEM_SYSLOG_CA_FILE");
+        env_override!(
+            file,
+            siem_syslog_fingerprint,
+            "CUSTODY_SIEM_SYSLOG_FINGERPRINT"
+        );
+        env_override!(file, siem_facility, "CUSTODY_SIEM_FACILITY");
+        env_override!(
+            file,
+            ledger_checkpoint_seconds,
+            "CUSTODY_LEDGER_CHECKPOINT_SECONDS"
+        );
         Ok(file)
     }
 
@@ -149,16 +177,88 @@ impl ConfigFile {
             max_upload_bytes: self.max_upload_bytes.unwrap_or(defaults.max_upload_bytes),
             chunk_size,
         };
+        let siem = siem_settings(
+            self.siem_json_path,
+            self.siem_syslog_url,
+            self.siem_syslog_ca_file,
+            self.siem_syslog_fingerprint,
+            self.siem_facility,
+        )?;
         let owner_name = self.owner_name.unwrap_or_else(|| "Owner".into());
+        let ledger_checkpoint = match self.ledger_checkpoint_seconds {
+            None => app::ledger::DEFAULT_CHECKPOINT_SECONDS,
+            Some(n) if (1..=86_400).contains(&n) => n,
+            Some(n) => bail!("`ledger_checkpoint_seconds` must be from 1 to 86400, not `{n}`"),
+        };
+        let ledger_checkpoint = std::time::Duration::from_secs(ledger_checkpoint);
         Ok(Config {
+            ledger_checkpoint,
             data_dir,
             listen,
             database_url,
             tls,
             owner_name,
             settings,
+            siem,
         })
     }
+}
+
+/// Checks the SIEM export settings: a `tls://` url needs exactly one of a CA
+/// file and a fingerprint; trust settings without a `tls://` url are refused.
+fn siem_settings(
+    json_path: Option<PathBuf>,
+    url: Option<String>,
+    ca_file: Option<PathBuf>,
+    fingerprint: Option<String>,
+    facility: Option<String>,
+) -> anyhow::Result<app::siem::SiemSettings> {
+    use app::siem::{Facility, JsonTarget, SyslogSettings, SyslogUrl, Transport, Trust};
+    let json = json_path.map(|p| {
+        if p.as_os_str() == "-" {
+            JsonTarget::Stdout
+        } else {
+            JsonTarget::File(p)
+        }
+    });
+    let facility = match facility {
+        Some(f) => Facility::parse(&f).context("bad `siem_facility`")?,
+        None => Facility::default(),
+    };
+    let fingerprint = fingerprint
+        .map(|f| app::siem::parse_fingerprint(&f))
+        .transpose()
+        .context("bad `siem_syslog_fingerprint`")?;
+    let Some(url) = url else {
+        if ca_file.is_some() || fingerprint.is_some() {
+            bail!(
+                "`siem_syslog_ca_file` and `siem_syslog_fingerprint` need a `tls://` `siem_syslog_url`"
+            );
+        }
+        return Ok(app::siem::SiemSettings { json, syslog: None });
+    };
+    let url = SyslogUrl::parse(&url).context("bad `siem_syslog_url`")?;
+    let trust = match (url.transport, ca_file, fingerprint) {
+        (Transport::Tcp, None, None) => None,
+        (Transport::Tcp, _, _) => {
+            bail!(
+                "`siem_syslog_ca_file` and `siem_syslog_fingerprint` need a `tls://` `siem_syslog_url`"
+            )
+        }
+        (Transport::Tls, Some(ca), None) => Some(Trust::CaFile(ca)),
+        (Transport::Tls, None, Some(pin)) => Some(Trust::Fingerprint(pin)),
+        (Transport::Tls, _, _) => bail!(
+            "a `tls://` `siem_syslog_url` needs one of `siem_syslog_ca_file` and `siem_syslog_fingerprint`"
+        ),
+    };
+    Ok(app::siem::SiemSettings {
+        json,
+        syslog: Some(SyslogSettings {
+            url,
+            trust,
+            facility,
+        }),
+    })
 }
 
 #[cfg(test)]
@@ -196,6 +296,12 @@ mod tests {
             invitation_days: _,
             external_mfa_required: _,
             chunk_size: _,
+            siem_json_path: _,
+            siem_syslog_url: _,
+            siem_syslog_ca_file: _,
+            siem_syslog_fingerprint: _,
+            siem_facility: _,
+            ledger_checkpoint_seconds: _,
         } = ConfigFile::default();
         let keys = [
             "data_dir",
@@ -212,6 +318,12 @@ mod tests {
             "invitation_days",
             "external_mfa_required",
             "chunk_size",
+            "siem_json_path",
+            "siem_syslog_url",
+            "siem_syslog_ca_file",
+            "siem_syslog_fingerprint",
+            "siem_facility",
+            "ledger_checkpoint_seconds",
         ];
         let docs = include_str!("../../../docs/configuration.md");
         for key in keys {
@@ -225,6 +337,59 @@ mod tests {
     }
 
     #[test]
+    fn siem_settings_resolve() {
+        use app::siem::{JsonTarget, Transport, Trust};
+        fn check(toml_text: &str, want: &str) {
+            let file: ConfigFile = toml::from_str(toml_text).unwrap();
+            let siem = file.validate().unwrap().siem;
+            let json = match &siem.json {
+                None => "none".to_owned(),
+                Some(JsonTarget::Stdout) => "stdout".to_owned(),
+                Some(JsonTarget::File(p)) => p.display().to_string(),
+            };
+            let syslog = match &siem.syslog {
+                None => "none".to_owned(),
+                Some(s) => {
+                    let transport = match s.url.transport {
+                        Transport::Tcp => "tcp",
+                        Transport::Tls => "tls",
+                    };
+                    let trust = match &s.trust {
+                        None => "-".to_owned(),
+                        Some(Trust::CaFile(p)) => p.display().to_string(),
+                        Some(Trust::Fingerprint(f)) => format!("{:02x}..", f[0]),
+                    };
+                    format!(
+                        "{transport} {}:{} {trust} {}",
+                        s.url.host,
+                        s.url.port,
+                        s.facility.code()
+                    )
+                }
+            };
+            assert_eq!(format!("{json} / {syslog}"), want, "{toml_text}");
+        }
+        let pin = "ab".repeat(32);
+        let table = [
+            (String::new(), "none / none"),
+            ("siem_json_path = \"-\"".to_owned(), "stdout / none"),
+            ("siem_json_path = \"/var/log/c.jsonl\"".to_owned(), "/var/log/c.jsonl / none"),
+            ("siem_syslog_url = \"tcp://h\"".to_owned(), "none / tcp h:514 - 10"),
+            (
+                "siem_syslog_url = \"tls://h\"\nsiem_syslog_ca_file = \"ca.pem\"\nsiem_facility = \"local3\"".to_owned(),
+                "none / tls h:6514 ca.pem 19",
+            ),
+            (
+                format!("siem_syslog_url = \"tls://h:7000\"\nsiem_syslog_fingerprint = \"{pin}\""),
+                "none / tls h:7000 ab.. 10",
+            ),
+        ];
+        for (text, want) in &table {
+            check(text, want);
+        }
+    }
+
+    #[test]
     fn config_files() {
         let table = [
             ("", Ok("127.0.0.1:8443")),
@@ -234,6 +399,24 @@ mod tests {
             ("tls_cert = \"a.pem\"", Err("go together")),
             ("chunk_size = 1000", Err("power of two")),
             ("session_minutes = -5", Err("positive")),
+            (
+                "siem_syslog_url = \"tcp://siem.example:514\"",
+                Ok("127.0.0.1:8443"),
+            ),
+            (
+                "siem_syslog_url = \"udp://siem.example\"",
+                Err("bad `siem_syslog_url`"),
+            ),
+            (
+                "siem_syslog_url = \"tls://siem.example\"",
+                Err("needs one of"),
+            ),
+            (
+                "siem_syslog_url = \"tls://s\"\nsiem_syslog_ca_file = \"ca.pem\"\nsiem_syslog_fingerprint = \"00\"",
+                Err("bad `siem_syslog_fingerprint`"),
+            ),
+            ("siem_syslog_ca_file = \"ca.pem\"", Err("need a `tls://`")),
+            ("siem_facility = \"local9\"", Err("bad `siem_facility`")),
         ];
         for (text, want) in table {
             check(text, want);

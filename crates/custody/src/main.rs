@@ -47,6 +47,12 @@ Settings (TOML key / environment variable, default):
   invitation_days        CUSTODY_INVITATION_DAYS        7
   external_mfa_required  CUSTODY_EXTERNAL_MFA_REQUIRED  true
   chunk_size             CUSTODY_CHUNK_SIZE             1048576
+  ledger_checkpoint_seconds CUSTODY_LEDGER_CHECKPOINT_SECONDS 60
+  siem_json_path         CUSTODY_SIEM_JSON_PATH         none (`-`: standard output); audit events as JSON lines
+  siem_syslog_url        CUSTODY_SIEM_SYSLOG_URL        none; RFC 5424 to tcp://HOST:PORT or tls://HOST:PORT
+  siem_syslog_ca_file    CUSTODY_SIEM_SYSLOG_CA_FILE    none; CA file for tls://
+  siem_syslog_fingerprint  CUSTODY_SIEM_SYSLOG_FINGERPRINT  none; pinned collector certificate for tls://
+  siem_facility          CUSTODY_SIEM_FACILITY          authpriv
 Bootstrap (environment only): CUSTODY_ADMIN_EMAIL (admin@custody.local), CUSTODY_ADMIN_PASSWORD (generated when absent).
 Logging: CUSTODY_LOG (info).";
 
@@ -68,7 +74,7 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// The tamper-evident ledger: verify an export offline.
+    /// The tamper-evident ledger: export and verify evidence, check the stored log.
     Ledger {
         #[command(subcommand)]
         command: ledger_cmd::LedgerCommand,
@@ -115,7 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Ledger { command } => ledger_cmd::run(command),
+        Command::Ledger { command } => ledger_cmd::run(command).await,
         Command::Client(cmd) => cli::run(cmd).await,
     }
 }

@@ -147,6 +147,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(removed, "removed blobs left by interrupted uploads");
     }
     bootstrap(&opened.app, &config.owner_name).await?;
+    let _checkpointer =
+        app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
+    let options = app::siem::ForwarderOptions::default();
+    let _siem = app::siem::spawn(
+        &opened.app,
+        &config.siem,
+        &config.data_dir.join("siem"),
+        &options,
+    )
+    .map_err(|e| anyhow::anyhow!("cannot start the siem export: {e:?}"))?;
     let tls = tls(&config)?;
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on `{}`", config.listen))?;

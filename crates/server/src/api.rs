@@ -85,11 +85,15 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::get_content))
         .routes(routes!(files::list_versions))
         .routes(routes!(events::list_events))
+        .routes(routes!(events::redact_event))
         .routes(routes!(ledger::checkpoint))
         .routes(routes!(ledger::verifier_key))
         .routes(routes!(ledger::entries))
         .routes(routes!(ledger::inclusion_proof))
         .routes(routes!(ledger::consistency_proof))
+        .routes(routes!(ledger::checkpoints))
+        .routes(routes!(ledger::bundle))
+        .routes(routes!(ledger::audit))
         .route(
             "/rooms/{id}/files/{*path}",
             axum::routing::put(files::put_file),

@@ -15,4 +15,25 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another writer held the write lock for too long.
+    #[error("the database stayed locked by another writer")]
+    Busy,
+    /// Committed data could not be made durable (a failed sync); the store
+    /// refuses further work until it is reopened.
+    #[error("cannot make the database durable: {0}")]
+    Durability(String),
+}
+
+impl StoreError {
+    /// A stable code for logs and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Conflict(_) => "store_conflict",
+            StoreError::Corrupt(_) => "store_corrupt",
+            StoreError::Database(_) => "store_database",
+            StoreError::Migrate(_) => "store_migrate",
+            StoreError::Busy => "store_busy",
+            StoreError::Durability(_) => "store_durability",
+        }
+    }
 }

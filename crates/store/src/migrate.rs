@@ -22,6 +22,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "ledger",
         include_str!("../migrations/sqlite/0002_ledger.sql"),
     ),
+    (
+        3,
+        "ledger audit",
+        include_str!("../migrations/sqlite/0003_ledger_audit.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -36,6 +41,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "ledger",
         include_str!("../migrations/postgres/0002_ledger.sql"),
+    ),
+    (
+        3,
+        "ledger audit",
+        include_str!("../migrations/postgres/0003_ledger_audit.sql"),
     ),
 ];
 

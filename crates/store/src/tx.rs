@@ -5,8 +5,10 @@
 mod accounts;
 mod events;
 mod files;
+mod import;
 mod ledger;
 mod rooms;
+mod siem;
 
 use model::*;
 use sqlx::AnyConnection;
@@ -14,9 +16,13 @@ use sqlx::any::{AnyArguments, AnyQueryResult};
 use sqlx::query::Query;
 use sqlx::{Any, Transaction};
 
+use std::sync::Arc;
+
+use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
-pub use ledger::{LedgerLeaf, LedgerNode, StoredCheckpoint};
+pub use events::EventFilter;
+pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, Redaction, StoredCheckpoint};
 
 /// An open transaction. All reads and writes go through it.
 ///
@@ -26,6 +32,15 @@ pub use ledger::{LedgerLeaf, LedgerNode, StoredCheckpoint};
 pub struct Tx {
     inner: Transaction<'static, Any>,
     backend: Backend,
+    /// An SQLite write transaction: its place in the write queue and the
+    /// group commit it joins.
+    group: Option<GroupCommit>,
+}
+
+/// What an SQLite write transaction holds until it commits.
+pub(crate) struct GroupCommit {
+    pub(crate) durability: Arc<Durability>,
+    pub(crate) gate: tokio::sync::OwnedMutexGuard<()>,
 }
 
 /// A version about to be recorded; the store assigns its number.
@@ -42,13 +57,34 @@ pub struct NewVersion {
 }
 
 impl Tx {
-    pub(crate) fn new(inner: Transaction<'static, Any>, backend: Backend) -> Tx {
-        Tx { inner, backend }
+    pub(crate) fn new(
+        inner: Transaction<'static, Any>,
+        backend: Backend,
+        group: Option<GroupCommit>,
+    ) -> Tx {
+        Tx {
+            inner,
+            backend,
+            group,
+        }
     }
 
+    /// Commits; returns once the transaction is durable. An SQLite write
+    /// transaction lets the next writer in as soon as `COMMIT` returns, then
+    /// waits for a WAL sync that started after it (one sync serves every
+    /// commit that returned before it began).
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.inner.commit().await?;
-        Ok(())
+        let Tx { inner, group, .. } = self;
+        let Some(GroupCommit { durability, gate }) = group else {
+            inner.commit().await?;
+            return Ok(());
+        };
+        let ticket = durability.issue();
+        inner.commit().await?;
+        let need = ticket.number();
+        drop(ticket);
+        drop(gate);
+        durability.wait(need).await
     }
 
     /// The connection the transaction runs on.

@@ -8,6 +8,7 @@
     reason = "test helpers outside #[test] functions may unwrap"
 )]
 
+mod ledger_kill;
 mod util;
 
 use std::fs;
@@ -520,7 +521,10 @@ async fn keys_rotate_rewraps_without_rewriting_content() {
     assert_eq!(hash_blobs(&data), before, "the blobs are untouched");
     let keks = files_under(&data.join("keys"))
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "key"))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with("kek-") && name.ends_with(".key")
+        })
         .count();
     assert_eq!(keks, 2);
 

@@ -1,6 +1,8 @@
 //! The tamper-evident ledger, for auditors, security officers and admins:
 //! signed checkpoints, the verifier key, entries as JSON lines carrying each
-//! leaf's exact bytes, and inclusion and consistency proofs (docs/ledger.md).
+//! leaf's exact bytes, inclusion and consistency proofs, the stored
+//! checkpoints, evidence bundles (docs/ledger.md), and the audit of the stored
+//! log (admins).
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use app::App;
-use app::ledger::MAX_ENTRIES;
+use app::ledger::{AuditReport, Bundle, MAX_ENTRIES};
 
 use crate::auth::{Authed, Meta};
 use crate::error::{ApiError, ApiQuery, ErrorBody};
@@ -65,7 +67,9 @@ pub struct EntriesQuery {
 }
 
 /// Entries `from <= index < to` as JSON lines, one object per entry:
-/// `{index, leaf (base64 of the exact leaf bytes), leaf_hash (hex), event}`.
+/// `{index, leaf (base64 of the exact leaf bytes), leaf_hash (hex), event}`,
+/// and `redacted: true` on a redacted entry (its `leaf_hash` is then that of
+/// the original bytes).
 #[utoipa::path(get, path = "/ledger/entries", params(EntriesQuery), tag = "ledger", security(("bearer" = [])),
     responses((status = 200, body = String, content_type = "application/x-ndjson"), (status = 400, body = ErrorBody, description = "ledger_range_too_large, ledger_size_order"), (status = 403, body = ErrorBody)))]
 pub async fn entries(
@@ -79,8 +83,7 @@ pub async fn entries(
     let entries = app.ledger_entries(&meta, &a.principal, from, to).await?;
     let mut body = String::new();
     for entry in entries {
-        let line = entry
-            .to_line()
+        let line = serde_json::to_string(&entry)
             .map_err(|e| ApiError::from(app::AppError::internal(e)))?;
         body.push_str(&line);
         body.push('\n');
@@ -163,4 +166,80 @@ pub async fn consistency_proof(
         new: p.new,
         hashes: base64_all(&p.hashes),
     }))
+}
+
+/// Which stored checkpoints.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsQuery {
+    /// Only checkpoints of at least this size (default 0).
+    pub from_size: Option<u64>,
+}
+
+/// A stored signed checkpoint.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckpointDto {
+    pub size: u64,
+    /// The signed note.
+    pub note: String,
+    pub created_at: String,
+}
+/// A list of stored checkpoints.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckpointList {
+    pub items: Vec<CheckpointDto>,
+}
+
+/// The stored checkpoints, smallest first (at most 1000 per call).
+#[utoipa::path(get, path = "/ledger/checkpoints", params(CheckpointsQuery), tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = CheckpointList), (status = 403, body = ErrorBody)))]
+pub async fn checkpoints(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiQuery(q): ApiQuery<CheckpointsQuery>,
+) -> Result<Json<CheckpointList>, ApiError> {
+    let stored = app
+        .ledger_checkpoints(&meta, &a.principal, q.from_size.unwrap_or(0))
+        .await?;
+    Ok(Json(CheckpointList {
+        items: stored
+            .into_iter()
+            .map(|c| CheckpointDto {
+                size: c.size,
+                note: c.note,
+                created_at: crate::dto::rfc3339(c.created_ms),
+            })
+            .collect(),
+    }))
+}
+
+/// An evidence bundle of the events the filters select (as `GET /events`;
+/// `limit` up to 10000, default 10000): each entry's exact leaf bytes and its
+/// inclusion proof against one freshly signed checkpoint, the checkpoint and
+/// the verifier key. `custody ledger verify --bundle` checks it offline.
+#[utoipa::path(get, path = "/ledger/bundle", params(super::events::EventQuery), tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn bundle(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiQuery(q): ApiQuery<super::events::EventQuery>,
+) -> Result<Json<Bundle>, ApiError> {
+    let filter = q.filter(i64::try_from(MAX_ENTRIES).unwrap_or(i64::MAX))?;
+    Ok(Json(app.ledger_bundle(&meta, &a.principal, filter).await?))
+}
+
+/// Re-checks the whole stored log: every leaf hash from the stored bytes,
+/// every stored node, every checkpoint's root, every event row against its
+/// leaf. The answer lists the faults, the lowest leaf index first; the audit
+/// is itself recorded.
+#[utoipa::path(post, path = "/ledger/audit", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<AuditReport>, ApiError> {
+    Ok(Json(app.ledger_audit(&meta, &a.principal).await?))
 }

@@ -128,7 +128,7 @@ async fn actions_leave_events() {
             "file.download",
             "denied",
             Some("room_role_insufficient"),
-            format!("room:{room}"),
+            format!("file:{file}"),
         ),
         expect(
             "file.upload",

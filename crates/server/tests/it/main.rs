@@ -13,6 +13,7 @@ mod csrf;
 mod events;
 mod files;
 mod input;
+mod ledger;
 mod openapi;
 mod signin;
 mod util;

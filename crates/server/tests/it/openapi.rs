@@ -43,6 +43,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("/ledger/entries", "GET"),
     ("/ledger/proof/inclusion", "GET"),
     ("/ledger/proof/consistency", "GET"),
+    ("/ledger/checkpoints", "GET"),
+    ("/ledger/bundle", "GET"),
+    ("/ledger/audit", "POST"),
+    ("/events/{seq}/redact", "POST"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,10 @@
 //! `list_events(after, …)` never skips an event that commits later with a smaller
 //! `seq`. The lock is held until commit: append events last in a transaction.
 //! SQLite needs nothing, its writers being serialized already.
+//!
+//! [`Tx::search_events`] serves auditors' searches: every filter is optional,
+//! the SQL is assembled from fixed fragments (values are always bound), and
+//! migration 0003 indexes what the filters need.
 
 use sqlx::any::AnyRow;
 
@@ -35,6 +39,53 @@ fn event(row: &AnyRow) -> Result<Event, StoreError> {
         detail: serde_json::from_str(&detail)
             .map_err(|e| StoreError::Corrupt(format!("column `detail`: {e}")))?,
     })
+}
+
+/// What an event search keeps; every field is optional and they combine with
+/// AND. Paging is by `seq`: events with `seq > after`, ascending, at most `limit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// The acting user.
+    pub actor: Option<UserId>,
+    /// Events by a user of the party, about the party, or about one of its users.
+    pub party: Option<PartyId>,
+    /// Events about the room, one of its files (deleted ones too) or grants.
+    pub room: Option<RoomId>,
+    /// Events about the file.
+    pub file: Option<FileId>,
+    /// The exact action name.
+    pub action: Option<String>,
+    /// Actions starting with this text (e.g. `file.`).
+    pub action_prefix: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// `time_ms >= from_ms`.
+    pub from_ms: Option<i64>,
+    /// `time_ms < to_ms`.
+    pub to_ms: Option<i64>,
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// A query text assembled from fixed fragments and its bound values, numbered
+/// `$1, $2 …` in order (a value used twice is bound twice).
+#[derive(Default)]
+struct Search {
+    text: String,
+    values: Vec<Bound>,
+}
+
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+impl Search {
+    /// Appends `fragment`; each of its `?` marks stands for the next of `values`.
+    fn push(&mut self, fragment: &'static str, values: Vec<Bound>) {
+        let start = self.values.len();
+        self.values.extend(values);
+        self.text.push_str(&numbered(fragment, start));
+    }
 }
 
 impl Tx {
@@ -82,4 +133,134 @@ impl Tx {
             .map(event)
             .collect()
     }
+
+    /// The events `filter` keeps, ascending by `seq`.
+    pub async fn search_events(&mut self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        use Bound::{Int, Text};
+        let mut q = Search::default();
+        q.push(
+            "SELECT * FROM events WHERE seq > ?",
+            vec![Int(filter.after)],
+        );
+        if let Some(user) = filter.actor {
+            q.push(" AND actor_user = ?", vec![Text(user.to_string())]);
+        }
+        if let Some(party) = filter.party {
+            let p = party.to_string();
+            q.push(
+                " AND (actor_party = ? OR target = ? OR target IN \
+                 (SELECT 'user:' || id FROM users WHERE party_id = ?))",
+                vec![Text(p.clone()), Text(format!("party:{p}")), Text(p)],
+            );
+        }
+        if let Some(room) = filter.room {
+            let r = room.to_string();
+            q.push(
+                " AND (target = ? OR target IN (SELECT 'file:' || id FROM files WHERE room_id = ?) \
+                 OR target IN (SELECT 'grant:' || id FROM grants WHERE room_id = ?))",
+                vec![Text(format!("room:{r}")), Text(r.clone()), Text(r)],
+            );
+        }
+        if let Some(file) = filter.file {
+            q.push(" AND target = ?", vec![Text(format!("file:{file}"))]);
+        }
+        if let Some(action) = &filter.action {
+            q.push(" AND action = ?", vec![Text(action.clone())]);
+        }
+        if let Some(prefix) = &filter.action_prefix {
+            // substr counts characters on both backends; LIKE would not be exact
+            // (SQLite folds ASCII case, `_` and `%` are wildcards).
+            let chars = i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX);
+            q.push(
+                " AND substr(action, 1, CAST(? AS INTEGER)) = ?",
+                vec![Int(chars), Text(prefix.clone())],
+            );
+        }
+        if let Some(outcome) = filter.outcome {
+            q.push(" AND outcome = ?", vec![Text(outcome.as_str().to_owned())]);
+        }
+        if let Some(from) = filter.from_ms {
+            q.push(" AND time_ms >= ?", vec![Int(from)]);
+        }
+        if let Some(to) = filter.to_ms {
+            q.push(" AND time_ms < ?", vec![Int(to)]);
+        }
+        q.push(" ORDER BY seq LIMIT ?", vec![Int(filter.limit.max(0))]);
+        // Only the fixed fragments above make up the text; values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q.text));
+        for value in q.values {
+            query = match value {
+                Text(t) => query.bind(t),
+                Int(i) => query.bind(i),
+            };
+        }
+        query
+            .fetch_all(self.conn())
+            .await?
+            .iter()
+            .map(event)
+            .collect()
+    }
+
+    /// The event recorded as `seq`, if any.
+    pub async fn event(&mut self, seq: i64) -> Result<Option<Event>, StoreError> {
+        sql("SELECT * FROM events WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(event)
+            .transpose()
+    }
+
+    /// The events recorded as `seqs` (those that exist), ascending by `seq`.
+    pub async fn events_by_seq(&mut self, seqs: &[i64]) -> Result<Vec<Event>, StoreError> {
+        let mut found = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let text = format!("SELECT * FROM events WHERE seq IN ({marks})");
+            // The text is made of fixed words and `?` marks only.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(numbered(&text, 0)));
+            for &seq in chunk {
+                query = query.bind(seq);
+            }
+            let rows = query.fetch_all(self.conn()).await?;
+            for row in &rows {
+                found.push(event(row)?);
+            }
+        }
+        found.sort_by_key(|e| e.seq);
+        Ok(found)
+    }
+
+    /// Replaces the personal data of event `seq` by the redacted `event`
+    /// (source address, user agent and detail; the other columns stay).
+    pub async fn redact_event_row(&mut self, seq: i64, event: &Event) -> Result<(), StoreError> {
+        let detail = serde_json::to_string(&event.detail)
+            .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?;
+        let done =
+            sql("UPDATE events SET source_addr = $1, user_agent = $2, detail = $3 WHERE seq = $4")
+                .bind(event.source_addr.clone())
+                .bind(event.user_agent.clone())
+                .bind(detail)
+                .bind(seq)
+                .execute(self.conn())
+                .await?;
+        super::touched(done.rows_affected())
+    }
+}
+
+/// Replaces the `?` marks of `text` by `$n` placeholders, numbered from `after + 1`.
+fn numbered(text: &str, after: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut n = after;
+    for c in text.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

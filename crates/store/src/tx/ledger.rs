@@ -20,6 +20,54 @@ pub type LedgerNode = (u8, u64, [u8; 32]);
 /// One stored leaf: `(index, leaf bytes, leaf hash)`.
 pub type LedgerLeaf = (u64, Vec<u8>, [u8; 32]);
 
+/// One stored leaf with the event it records and whether it was redacted
+/// (then `leaf_hash` is the hash of the original bytes, not of `leaf`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafRow {
+    pub index: u64,
+    pub event_seq: i64,
+    pub leaf: Vec<u8>,
+    pub leaf_hash: [u8; 32],
+    pub redacted: bool,
+}
+
+/// A recorded redaction of leaf `index` (event `event_seq`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redaction {
+    pub index: u64,
+    pub event_seq: i64,
+    pub reason: String,
+    pub redacted_by: String,
+    pub redacted_ms: i64,
+}
+
+/// The columns of a [`LeafRow`], from `ledger_leaves l LEFT JOIN ledger_redactions r`.
+const LEAF_COLUMNS: &str = "l.idx, l.event_seq, l.leaf, l.leaf_hash, r.idx AS redacted_idx \
+     FROM ledger_leaves l LEFT JOIN ledger_redactions r ON r.idx = l.idx";
+
+fn leaf_row(row: &sqlx::any::AnyRow) -> Result<LeafRow, StoreError> {
+    Ok(LeafRow {
+        index: from_db("idx", row.int("idx")?)?,
+        event_seq: row.int("event_seq")?,
+        leaf: row.bytes("leaf")?,
+        leaf_hash: hash("leaf_hash", row.bytes("leaf_hash")?)?,
+        redacted: row.opt_int("redacted_idx")?.is_some(),
+    })
+}
+
+fn checkpoint_row(row: &sqlx::any::AnyRow) -> Result<StoredCheckpoint, StoreError> {
+    Ok(StoredCheckpoint {
+        size: from_db("size", row.int("size")?)?,
+        note: row.text("note")?,
+        created_ms: row.int("created_ms")?,
+    })
+}
+
+/// A statement whose text was assembled from fixed fragments only.
+fn assembled(text: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(text))
+}
+
 /// A stored signed checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCheckpoint {
@@ -68,18 +116,31 @@ impl Tx {
         &mut self,
         wanted: &[(u8, u64)],
     ) -> Result<Vec<LedgerNode>, StoreError> {
-        let mut found = Vec::with_capacity(wanted.len());
-        for &(level, index) in wanted {
-            let row = sql("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2")
-                .bind(i64::from(level))
-                .bind(to_db(index)?)
-                .fetch_optional(self.conn())
-                .await?;
-            if let Some(row) = row {
-                found.push((level, index, hash("hash", row.bytes("hash")?)?));
+        // One query per 64 nodes (a proof needs at most 128): each round trip
+        // to the database costs more than the lookup itself.
+        let mut stored = std::collections::HashMap::with_capacity(wanted.len());
+        for group in wanted.chunks(64) {
+            let text = (0..group.len())
+                .map(|i| format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let text = format!("SELECT level, idx, hash FROM ledger_nodes WHERE {text}");
+            // Only placeholders are formatted into the text.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+            for &(level, index) in group {
+                query = query.bind(i64::from(level)).bind(to_db(index)?);
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                let level = u8::try_from(row.int("level")?)
+                    .map_err(|_| StoreError::Corrupt("column `level`: out of range".into()))?;
+                let index = from_db("idx", row.int("idx")?)?;
+                stored.insert((level, index), hash("hash", row.bytes("hash")?)?);
             }
         }
-        Ok(found)
+        Ok(wanted
+            .iter()
+            .filter_map(|&(level, index)| stored.get(&(level, index)).map(|&h| (level, index, h)))
+            .collect())
     }
 
     /// Stores leaf `index` (recording event `event_seq`) and the nodes its
@@ -158,13 +219,152 @@ impl Tx {
             sql("SELECT size, note, created_ms FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
                 .fetch_optional(self.conn())
                 .await?;
-        row.map(|row| {
-            Ok(StoredCheckpoint {
-                size: from_db("size", row.int("size")?)?,
-                note: row.text("note")?,
-                created_ms: row.int("created_ms")?,
-            })
+        row.as_ref().map(checkpoint_row).transpose()
+    }
+
+    /// Stored checkpoints with `size >= from_size`, ascending, at most `limit`.
+    pub async fn list_checkpoints(
+        &mut self,
+        from_size: u64,
+        limit: i64,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        sql(
+            "SELECT size, note, created_ms FROM ledger_checkpoints WHERE size >= $1 \
+             ORDER BY size LIMIT $2",
+        )
+        .bind(to_db(from_size)?)
+        .bind(limit.max(0))
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(checkpoint_row)
+        .collect()
+    }
+
+    /// Leaf rows with `from <= index < to`, ascending, with their redaction mark.
+    pub async fn ledger_leaf_rows(
+        &mut self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<LeafRow>, StoreError> {
+        let text = format!("SELECT {LEAF_COLUMNS} WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx");
+        assembled(text)
+            .bind(to_db(from)?)
+            .bind(to_db(to)?)
+            .fetch_all(self.conn())
+            .await?
+            .iter()
+            .map(leaf_row)
+            .collect()
+    }
+
+    /// The leaf rows of the events `seqs` (events without a leaf are left out),
+    /// ascending by index.
+    pub async fn ledger_leaves_of_events(
+        &mut self,
+        seqs: &[i64],
+    ) -> Result<Vec<LeafRow>, StoreError> {
+        let mut found = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let text = format!(
+                "SELECT {LEAF_COLUMNS} WHERE l.event_seq IN ({})",
+                marks.join(", ")
+            );
+            let mut query = assembled(text);
+            for &seq in chunk {
+                query = query.bind(seq);
+            }
+            for row in &query.fetch_all(self.conn()).await? {
+                found.push(leaf_row(row)?);
+            }
+        }
+        found.sort_by_key(|r| r.index);
+        Ok(found)
+    }
+
+    /// Stored nodes after `(level, index)` in `(level, index)` order (from the
+    /// first when `after` is `None`), at most `limit`.
+    pub async fn ledger_nodes_page(
+        &mut self,
+        after: Option<(u8, u64)>,
+        limit: i64,
+    ) -> Result<Vec<LedgerNode>, StoreError> {
+        let (level, index) = match after {
+            Some((l, i)) => (i64::from(l), to_db(i)?),
+            None => (-1, 0),
+        };
+        sql("SELECT level, idx, hash FROM ledger_nodes \
+             WHERE level > $1 OR (level = $2 AND idx > $3) ORDER BY level, idx LIMIT $4")
+        .bind(level)
+        .bind(level)
+        .bind(index)
+        .bind(limit.max(0))
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|row| {
+            let level = u8::try_from(row.int("level")?)
+                .map_err(|_| StoreError::Corrupt("column `level`: out of range".into()))?;
+            let idx = from_db("idx", row.int("idx")?)?;
+            Ok((level, idx, hash("hash", row.bytes("hash")?)?))
         })
-        .transpose()
+        .collect()
+    }
+
+    /// The smallest `seq >= from_seq` of an event that has no leaf, if any.
+    pub async fn first_event_without_leaf(
+        &mut self,
+        from_seq: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = sql("SELECT MIN(seq) AS seq FROM events WHERE seq >= $1 \
+                       AND seq NOT IN (SELECT event_seq FROM ledger_leaves)")
+        .bind(from_seq)
+        .fetch_one(self.conn())
+        .await?;
+        row.opt_int("seq")
+    }
+
+    /// Replaces the bytes of leaf `index` by their redaction (its stored leaf
+    /// hash, that of the original bytes, stays) and records the redaction.
+    pub async fn ledger_redact(&mut self, r: &Redaction, leaf: &[u8]) -> Result<(), StoreError> {
+        let done = sql("UPDATE ledger_leaves SET leaf = $1 WHERE idx = $2 AND event_seq = $3")
+            .bind(leaf.to_vec())
+            .bind(to_db(r.index)?)
+            .bind(r.event_seq)
+            .execute(self.conn())
+            .await?;
+        super::touched(done.rows_affected())?;
+        let insert = sql(
+            "INSERT INTO ledger_redactions (idx, event_seq, reason, redacted_by, redacted_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(to_db(r.index)?)
+        .bind(r.event_seq)
+        .bind(r.reason.clone())
+        .bind(r.redacted_by.clone())
+        .bind(r.redacted_ms);
+        self.execute_guarded(insert)
+            .await
+            .map_err(|e| super::unique(e, &[("", "redaction")]))?;
+        Ok(())
+    }
+
+    /// Every recorded redaction, ascending by index.
+    pub async fn ledger_redactions(&mut self) -> Result<Vec<Redaction>, StoreError> {
+        sql("SELECT idx, event_seq, reason, redacted_by, redacted_ms FROM ledger_redactions ORDER BY idx")
+            .fetch_all(self.conn())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Redaction {
+                    index: from_db("idx", row.int("idx")?)?,
+                    event_seq: row.int("event_seq")?,
+                    reason: row.text("reason")?,
+                    redacted_by: row.text("redacted_by")?,
+                    redacted_ms: row.int("redacted_ms")?,
+                })
+            })
+            .collect()
     }
 }

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Benchmarks the tamper-evident ledger and writes the figures between the
+# `ledger` markers of docs/BENCHMARKS.md (other sections are kept):
+#   (a) fsync-durable audited events per second, 32 concurrent writers through
+#       the app (event row + ledger leaf + nodes per transaction, group commit)
+#       on SQLite, against plain SQLite (`sqlite3`, one row per transaction,
+#       WAL, synchronous=FULL) on the same disk in the same run;
+#   (b) inclusion-proof latency through the app at 1 million entries, then at
+#       10 million when the time per size says it fits the time budget;
+#   (c) `custody ledger verify` of a 1-million-entry export and its checkpoint.
+# Builds the release binaries once, uses a scratch directory on a real disk and
+# no network, and aborts itself after BENCH_TIMEOUT seconds (default 570).
+#
+# Environment: BENCH_DIR (parent of the scratch directory, default /var/tmp),
+# BENCH_SECONDS (length of (a), default 10), BENCH_WRITERS (default 32),
+# BENCH_PROOFS (proofs per size, default 10000), BENCH_BIG (the large size of
+# (b), default 10000000), BENCH_NO_BUILD=1 (reuse target/release as is).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+TIMEOUT=${BENCH_TIMEOUT:-570}
+SECONDS_A=${BENCH_SECONDS:-10}
+WRITERS=${BENCH_WRITERS:-32}
+PROOFS=${BENCH_PROOFS:-10000}
+BIG=${BENCH_BIG:-10000000}
+EXPORT_SIZE=1000000
+BASE_TX=2000
+DOC=docs/BENCHMARKS.md
+BIN=$ROOT/target/release/custody
+LB=$ROOT/target/release/examples/ledger_bench
+
+log() { echo "bench/ledger: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+now() { date +%s.%N; }
+val() { awk -v k="$1" '$1==k {print $2}' <<<"$2"; }
+fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN {printf "%.*f", d, v}'; }
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+ensure_packages() {
+    command -v sqlite3 >/dev/null && return
+    log "installing sqlite3"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq sqlite3 >/dev/null
+}
+
+build() {
+    if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then return; fi
+    log "building release binaries (a no-op when up to date)"
+    cargo build --release -q -p custody
+    cargo build --release -q -p app --example ledger_bench
+}
+
+W=
+WATCHDOG=
+cleanup() {
+    set +e
+    if [ -n "$WATCHDOG" ]; then pkill -P "$WATCHDOG" 2>/dev/null; kill "$WATCHDOG" 2>/dev/null; fi
+    [ -n "$W" ] && rm -rf "$W"
+}
+
+# ---------------------------------------------------------------- (a) appends
+
+bench_baseline() {
+    log "(a) baseline: sqlite3, $BASE_TX transactions of one row, WAL, synchronous=FULL"
+    sqlite3 "$W/base.db" "PRAGMA journal_mode=WAL;" "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);" >/dev/null
+    {
+        echo "PRAGMA synchronous=FULL;"
+        for _ in $(seq 1 "$BASE_TX"); do
+            echo "BEGIN IMMEDIATE; INSERT INTO t (v) VALUES (randomblob(200)); COMMIT;"
+        done
+    } >"$W/base.sql"
+    local t0 t1
+    t0=$(now)
+    sqlite3 "$W/base.db" <"$W/base.sql"
+    t1=$(now)
+    BASE=$(awk -v n="$BASE_TX" -v a="$t0" -v b="$t1" 'BEGIN {print n/(b-a)}')
+    log "(a) baseline: $(fmt "$BASE") transactions/s"
+}
+
+bench_appends() {
+    log "(a) Custody: $WRITERS writers for $SECONDS_A s through the app, group commit"
+    A_OUT=$("$LB" appends "$W/appends" "$SECONDS_A" "$WRITERS")
+    log "$(tr '\n' ' ' <<<"$A_OUT")"
+    APPENDS=$(val appends_per_sec "$A_OUT")
+    A_COMMITS=$(val commits "$A_OUT")
+    A_SYNCS=$(val wal_syncs "$A_OUT")
+    A_SECS=$(val seconds "$A_OUT")
+    rm -rf "$W/appends"
+}
+
+# ---------------------------------------------------------------- (b) proofs
+
+# Builds a tree of $1 leaves and times $PROOFS proofs; appends a table row.
+proofs_at() {
+    local size=$1 out
+    log "(b) inclusion proofs at $size entries (bulk-loading the stored nodes first)"
+    out=$("$LB" proofs "$W/proofs" "$size" "$PROOFS")
+    log "$(tr '\n' ' ' <<<"$out")"
+    rm -rf "$W/proofs"
+    LAST_BUILD=$(val build_seconds "$out")
+    LAST_P99=$(val p99_ms "$out")
+    B_ROWS+="| $(printf "%'d" "$size") | $(printf "%'d" "$(val nodes "$out")") | $(fmt "$(val db_bytes "$out")" 0 | awk '{printf "%.0f MB", $1/1e6}') | $(val build_seconds "$out") s | $(val proofs "$out") | $(val p50_ms "$out") ms | $(val p99_ms "$out") ms | $(val max_ms "$out") ms |"$'\n'
+}
+
+bench_proofs() {
+    B_ROWS=
+    B_NOTE=
+    local t0 left need
+    t0=$(now)
+    proofs_at 1000000
+    local small_secs
+    small_secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN {print b-a}')
+    left=$(awk -v start="$START" -v t="$TIMEOUT" -v n="$(now)" 'BEGIN {print t-(n-start)-30}')
+    # The build grows a little faster than linearly (deeper B-trees): allow 30 %.
+    need=$(awk -v s="$small_secs" -v k="$((BIG / 1000000))" 'BEGIN {print s*k*1.3}')
+    if awk -v n="$need" -v l="$left" 'BEGIN {exit !(n < l)}'; then
+        proofs_at "$BIG"
+        BIG_DONE=1
+    else
+        BIG_DONE=0
+        B_NOTE="$(printf "%'d" "$BIG") entries were not built: at $(fmt "$small_secs" 0) s per million (build + proofs) the projection, $(fmt "$need" 0) s, exceeds the $(fmt "$left" 0) s left of the time budget."
+        log "(b) $B_NOTE"
+    fi
+}
+
+# ---------------------------------------------------------------- (c) verify
+
+bench_verify() {
+    log "(c) writing a $EXPORT_SIZE-entry export and its checkpoint"
+    local out t0 t1 i times=()
+    out=$("$LB" export "$W/export" "$EXPORT_SIZE")
+    C_BYTES=$(val export_bytes "$out")
+    for i in 1 2 3; do
+        t0=$(now)
+        C_SAID=$("$BIN" ledger verify --entries "$W/export/entries.jsonl" \
+            --checkpoint "$W/export/checkpoint.txt" --key "$W/export/verifier.key")
+        t1=$(now)
+        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')")
+    done
+    VERIFY=$(printf '%s\n' "${times[@]}" | median)
+    C_RSS=$(/usr/bin/time -f %M "$BIN" ledger verify --entries "$W/export/entries.jsonl" \
+        --checkpoint "$W/export/checkpoint.txt" --key "$W/export/verifier.key" 2>&1 >/dev/null | tail -1)
+    log "(c) verify: median $(fmt "$VERIFY" 2) s of ${times[*]}; said: $C_SAID"
+    rm -rf "$W/export"
+}
+
+# ---------------------------------------------------------------- report
+
+verdict() { awk -v ok="$1" 'BEGIN {print ok ? "PASS" : "MISS"}'; }
+
+write_doc() {
+    local tmp="$W/section.md" ratio
+    ratio=$(awk -v a="$APPENDS" -v b="$BASE" 'BEGIN {printf "%.1f", a/b}')
+    {
+        echo "<!-- ledger:begin -->"
+        echo "## Ledger (\`bench/ledger.sh\`)"
+        echo
+        echo "Written by \`bench/ledger.sh\`; do not edit by hand."
+        echo
+        echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); Custody \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')\`"
+        echo "- Machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo | awk '{print $1, $2}'), Linux $(uname -r), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo); load average at start $LOAD_START (other work on the machine skews every figure)"
+        echo "- Disk: scratch directory under \`${BENCH_DIR:-/var/tmp}\` ($(df -T "${BENCH_DIR:-/var/tmp}" | awk 'NR==2 {print $2}')); SQLite $(sqlite3 --version | awk '{print $1}')"
+        echo
+        echo "| measurement | Custody | reference | ratio | target | result |"
+        echo "|---|---:|---:|---:|---:|---|"
+        echo "| (a) fsync-durable audited events/s, $WRITERS writers | $(fmt "$APPENDS") /s | $(fmt "$BASE") /s plain SQLite, FULL | ${ratio}× | ≥ 20,000 /s | $(verdict "$(awk -v a="$APPENDS" 'BEGIN {print a >= 20000}')") |"
+        if [ "$BIG_DONE" = 1 ]; then
+            echo "| (b) inclusion proof p99 at $(printf "%'d" "$BIG") entries | $LAST_P99 ms | — | — | < 1 ms | $(verdict "$(awk -v p="$LAST_P99" 'BEGIN {print p < 1}')") |"
+        else
+            echo "| (b) inclusion proof p99 at 1,000,000 entries (10M not built) | $P99_1M ms | — | — | < 1 ms | $(verdict "$(awk -v p="$P99_1M" 'BEGIN {print p < 1}')") |"
+        fi
+        echo "| (c) \`custody ledger verify\`, $(printf "%'d" "$EXPORT_SIZE") entries | $(fmt "$VERIFY" 2) s | — | — | < 3 s | $(verdict "$(awk -v v="$VERIFY" 'BEGIN {print v < 3}')") |"
+        echo
+        echo "How each figure is taken:"
+        echo
+        echo "- (a) \`target/release/examples/ledger_bench appends DIR $SECONDS_A $WRITERS\`: $WRITERS tokio tasks" \
+            "each call the app in a loop with a request the policy refuses (a member asking for the ledger's" \
+            "verifier key); the app records the refusal through \`events::record\` in its own transaction" \
+            "(event row, sequencer, ledger leaf and nodes) and \`commit\` returns after the WAL's \`fdatasync\`." \
+            "$(fmt "$A_COMMITS") commits shared $(fmt "$A_SYNCS") WAL syncs in $(fmt "$A_SECS" 1) s" \
+            "($(awk -v c="$A_COMMITS" -v s="$A_SYNCS" 'BEGIN {printf "%.1f", c/s}') commits per sync), after 1 s of warm-up." \
+            "Reference: \`sqlite3\` running $BASE_TX transactions of one 200-byte row each, WAL," \
+            "\`synchronous=FULL\` (one WAL sync per commit, what Custody did before), same disk."
+        echo "- (b) \`ledger_bench proofs DIR SIZE $PROOFS\`: the stored nodes of a tree of synthetic leaves are" \
+            "computed with \`ledger::append\` and bulk-inserted (no leaf rows), then \`App::ledger_inclusion_proof\`" \
+            "(authorization, read transaction, the \`ledger\` crate's reads against SQLite) for random leaves," \
+            "each proof verified against the root; 100 warm-up proofs are not counted."
+        echo
+        echo "| entries | stored nodes | database | build | proofs | p50 | p99 | max |"
+        echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+        printf '%s' "$B_ROWS"
+        [ -n "$B_NOTE" ] && { echo; echo "$B_NOTE"; }
+        echo
+        echo "- (c) \`custody ledger verify --entries --checkpoint --key\` (release) on an export written by" \
+            "\`ledger_bench export\` ($(fmt "$C_BYTES" | awk '{printf "%.0f MB", $1/1e6}'), lines as" \
+            "\`GET /api/v1/ledger/entries\` serves them, download-shaped events), median of 3 runs; peak RSS" \
+            "$(awk -v k="$C_RSS" 'BEGIN {printf "%.0f MiB", k/1024}'). It said: \`$C_SAID\`."
+        echo "<!-- ledger:end -->"
+    } >"$tmp"
+    mkdir -p docs
+    if [ ! -f "$DOC" ]; then
+        printf '# Benchmarks\n\nEach section is written by a script under `bench/` (`bench/run.sh` runs them all).\nRatios compare Custody with a reference tool measured in the same run on the same machine.\n\n' >"$DOC"
+    fi
+    if grep -q '<!-- ledger:begin -->' "$DOC"; then
+        awk -v f="$tmp" '
+            /<!-- ledger:begin -->/ {while ((getline l < f) > 0) print l; skip=1; next}
+            /<!-- ledger:end -->/ {skip=0; next}
+            !skip {print}' "$DOC" >"$W/doc.md"
+        cat "$W/doc.md" >"$DOC"
+    else
+        { echo; cat "$tmp"; } >>"$DOC"
+    fi
+    log "wrote $DOC"
+    cat "$tmp" >&2
+}
+
+main() {
+    ensure_packages
+    build
+    [ -x "$BIN" ] && [ -x "$LB" ] || die "release binaries missing"
+    W=$(mktemp -d -p "${BENCH_DIR:-/var/tmp}" custody-ledger-bench.XXXXXX)
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    exec 3>&2
+    ( sleep "$TIMEOUT" && { log "timed out after $TIMEOUT s" 2>&3; kill -TERM $$; } ) 2>/dev/null &
+    WATCHDOG=$!
+    START=$(now)
+    LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+    log "scratch directory $W; load average $LOAD_START"
+
+    bench_verify
+    bench_baseline
+    bench_appends
+    P99_1M=
+    bench_proofs
+    P99_1M=$(awk -F'|' 'NR==1 {gsub(/ ms| /, "", $8); print $8}' <<<"$B_ROWS")
+    write_doc
+}
+
+main "$@"

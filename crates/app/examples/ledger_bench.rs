@@ -1,0 +1,308 @@
+//! The ledger benchmark's measuring program (`bench/ledger.sh` runs it in
+//! release). Each subcommand prints `name value` lines:
+//!
+//! - `appends DIR SECONDS WRITERS`: fsync-durable audited events per second,
+//!   `WRITERS` tasks recording events through the app (a denied request is
+//!   recorded by `events::record` in its own store transaction: event row,
+//!   ledger leaf and nodes), on SQLite in `DIR`;
+//! - `proofs DIR SIZE COUNT`: bulk-loads the stored nodes of a tree of `SIZE`
+//!   synthetic leaves (computed with the `ledger` crate's own append), then
+//!   times `COUNT` inclusion proofs of random leaves through the app;
+//! - `export DIR SIZE`: writes `entries.jsonl`, `checkpoint.txt` and
+//!   `verifier.key` of a `SIZE`-entry export, as the API serves them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark program: any failure aborts the run"
+)]
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use app::authz::Principal;
+use app::{App, AppError, RequestMeta, Settings, SystemClock};
+use ledger::{Checkpoint, EventLeaf, ExportEntry, Hash, HashStore, LedgerError, MemoryStore};
+use model::{PartyId, PartyKind, PartyStatus, SystemRole, UserId};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_default();
+    let num = |i: usize| arg(i).parse::<u64>().expect("a number argument");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    match arg(0) {
+        "appends" => runtime.block_on(appends(Path::new(arg(1)), num(2), num(3))),
+        "proofs" => runtime.block_on(proofs(Path::new(arg(1)), num(2), num(3))),
+        "export" => export(Path::new(arg(1)), num(2)),
+        _ => {
+            eprintln!(
+                "usage: ledger_bench appends DIR SECONDS WRITERS | proofs DIR SIZE COUNT | export DIR SIZE"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The app on a fresh SQLite data directory under `dir`.
+async fn app(dir: &Path) -> App {
+    std::fs::create_dir_all(dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("meta.db").display());
+    let store = store::Store::connect(&url).await.unwrap();
+    let key_dir = dir.join("keys");
+    let ring = vault::Keyring::init(&key_dir, "k1", [1; 32]).unwrap();
+    let blobs = vault::DiskBlobStore::open(&dir.join("blobs")).unwrap();
+    App::new(
+        store,
+        ring,
+        key_dir,
+        Arc::new(blobs),
+        Arc::new(SystemClock),
+        Settings::default(),
+    )
+    .with_ledger_signer("bench.example/ledger", [3; 32])
+    .unwrap()
+}
+
+fn principal(role: SystemRole, n: u8) -> Principal {
+    Principal {
+        user_id: UserId::from_random([n; 16]),
+        email: format!("user{n}@example.test"),
+        party_id: PartyId::from_random([0xaa; 16]),
+        party_kind: PartyKind::Owner,
+        party_status: PartyStatus::Active,
+        system_role: role,
+        disabled: false,
+        mfa_required: false,
+        mfa: true,
+    }
+}
+
+/// Records one audited event: a member asking for the ledger's verifier key is
+/// refused, and the refusal is recorded (and appended to the ledger) in its
+/// own transaction, committed durably before the call returns.
+async fn one_event(app: &App, member: &Principal, meta: &RequestMeta) {
+    match app.ledger_verifier_key(meta, member).await {
+        Err(AppError::Forbidden { .. }) => {}
+        other => panic!("expected a recorded refusal, got {other:?}"),
+    }
+}
+
+async fn appends(dir: &Path, seconds: u64, writers: u64) {
+    let app = app(dir).await;
+    let done = Arc::new(AtomicU64::new(0));
+    let warmup = Duration::from_secs(1);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (app, done) = (app.clone(), done.clone());
+            tokio::spawn(async move {
+                let member = principal(SystemRole::Member, u8::try_from(w % 200).unwrap_or(0));
+                let meta = RequestMeta {
+                    source_addr: Some("127.0.0.1".into()),
+                    user_agent: Some("ledger_bench".into()),
+                    request_id: Some(format!("w{w}")),
+                };
+                while start.elapsed() < warmup {
+                    one_event(&app, &member, &meta).await;
+                }
+                let end = warmup + Duration::from_secs(seconds);
+                while start.elapsed() < end {
+                    one_event(&app, &member, &meta).await;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    // Counters at the start of the measured interval.
+    tokio::time::sleep_until((start + warmup).into()).await;
+    let at_start = app.store().durability_stats().unwrap_or_default();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = start.elapsed() - warmup;
+    let stats = app.store().durability_stats().unwrap_or_default();
+    let n = done.load(Ordering::Relaxed);
+    let size = app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .ledger_size()
+        .await
+        .unwrap();
+    let auditor = principal(SystemRole::Auditor, 250);
+    let events = app
+        .list_events(&RequestMeta::default(), &auditor, 0, 1)
+        .await
+        .unwrap();
+    assert!(!events.is_empty());
+    println!("writers {writers}");
+    println!("appends {n}");
+    println!("seconds {:.3}", elapsed.as_secs_f64());
+    println!("appends_per_sec {:.0}", n as f64 / elapsed.as_secs_f64());
+    println!("commits {}", stats.commits - at_start.commits);
+    println!("wal_syncs {}", stats.syncs - at_start.syncs);
+    println!("ledger_size {size}");
+}
+
+/// The last stored node of each level: all `ledger::append` reads when the
+/// leaves come in order.
+#[derive(Default)]
+struct Frontier(Vec<Option<(u64, Hash)>>);
+
+impl HashStore for Frontier {
+    fn get(&self, level: u8, index: u64) -> Result<Option<Hash>, LedgerError> {
+        Ok(self
+            .0
+            .get(usize::from(level))
+            .copied()
+            .flatten()
+            .filter(|&(i, _)| i == index)
+            .map(|(_, h)| h))
+    }
+}
+
+/// The synthetic leaf hash of leaf `i`.
+fn synthetic_leaf(i: u64) -> Hash {
+    ledger::leaf_hash(&i.to_be_bytes())
+}
+
+async fn proofs(dir: &Path, size: u64, count: u64) {
+    let app = app(dir).await;
+    let started = Instant::now();
+    // A thread computes the nodes while this task inserts them.
+    let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<ledger::StoredNode>>(4);
+    let producer = std::thread::spawn(move || {
+        let mut frontier = Frontier::default();
+        let mut batch = Vec::with_capacity(200_000);
+        for i in 0..size {
+            for node in ledger::append(&frontier, i, synthetic_leaf(i)).unwrap() {
+                let level = usize::from(node.0);
+                if frontier.0.len() <= level {
+                    frontier.0.resize(level + 1, None);
+                }
+                frontier.0[level] = Some((node.1, node.2));
+                batch.push(node);
+            }
+            if batch.len() >= 200_000 {
+                send.blocking_send(std::mem::take(&mut batch)).unwrap();
+            }
+        }
+        send.blocking_send(batch).unwrap();
+    });
+    let mut nodes = 0u64;
+    while let Some(batch) = recv.recv().await {
+        let mut tx = app.store().begin().await.unwrap();
+        tx.ledger_import_nodes(&batch).await.unwrap();
+        tx.commit().await.unwrap();
+        nodes += batch.len() as u64;
+    }
+    producer.join().unwrap();
+    let mut tx = app.store().begin().await.unwrap();
+    tx.ledger_import_size(size).await.unwrap();
+    tx.commit().await.unwrap();
+    let build = started.elapsed();
+    let db_bytes = std::fs::metadata(dir.join("meta.db")).map_or(0, |m| m.len());
+
+    let (meta, auditor) = (RequestMeta::default(), principal(SystemRole::Auditor, 251));
+    // The proofs verify against the root of the tree of synthetic leaves.
+    let first = app
+        .ledger_inclusion_proof(&meta, &auditor, 0, size)
+        .await
+        .unwrap();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut times = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for k in 0..count + 100 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let index = rng % size;
+        let t = Instant::now();
+        let proof = app
+            .ledger_inclusion_proof(&meta, &auditor, index, size)
+            .await
+            .unwrap();
+        let took = t.elapsed();
+        ledger::verify_inclusion(
+            &synthetic_leaf(index),
+            index,
+            size,
+            &proof.hashes,
+            &first.root,
+        )
+        .unwrap();
+        // The first 100 warm the caches.
+        if k >= 100 {
+            times.push(took);
+        }
+    }
+    times.sort();
+    let pct = |p: f64| {
+        let at = ((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1;
+        times.get(at).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    println!("size {size}");
+    println!("nodes {nodes}");
+    println!("build_seconds {:.1}", build.as_secs_f64());
+    println!("db_bytes {db_bytes}");
+    println!("proofs {}", times.len());
+    println!("p50_ms {:.3}", pct(0.50));
+    println!("p99_ms {:.3}", pct(0.99));
+    println!("max_ms {:.3}", pct(1.0));
+}
+
+/// The leaf bytes of synthetic event `i`, shaped like a real download event.
+fn event_leaf(i: u64) -> Vec<u8> {
+    EventLeaf {
+        time_ms: 1_700_000_000_000 + i64::try_from(i).unwrap_or(0),
+        actor_user: Some(format!("0f1e2d3c-4b5a-4978-8695-{:012x}", i)),
+        actor_party: Some("6a0c3f5e-1d2b-4c8a-9e7f-0123456789ab".into()),
+        action: "file.download".into(),
+        target: format!("file:{:08x}-0000-4000-8000-000000000000", i),
+        outcome: "allowed".into(),
+        reason: None,
+        source_addr: Some("192.0.2.7".into()),
+        user_agent: Some("custody-cli/0.1".into()),
+        request_id: Some(format!("req-{i}")),
+        mark_id: None,
+        detail_json: format!(r#"{{"bytes":{},"version":1}}"#, i * 7 + 1),
+    }
+    .encode()
+    .unwrap()
+}
+
+fn export(dir: &Path, size: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(dir.join("entries.jsonl")).unwrap());
+    let mut tree = MemoryStore::new();
+    for i in 0..size {
+        let bytes = event_leaf(i);
+        tree.push(ledger::leaf_hash(&bytes)).unwrap();
+        let line = ExportEntry::new(i, &bytes).unwrap().to_line().unwrap();
+        out.write_all(line.as_bytes()).unwrap();
+        out.write_all(b"\n").unwrap();
+    }
+    out.flush().unwrap();
+    let signer = ledger::Signer::from_seed("bench.example/ledger", [5; 32]).unwrap();
+    let body = Checkpoint {
+        origin: signer.name().to_owned(),
+        size,
+        root: ledger::root(&tree, size).unwrap(),
+        extensions: Vec::new(),
+    }
+    .to_note_body()
+    .unwrap();
+    std::fs::write(dir.join("checkpoint.txt"), signer.sign(&body).unwrap()).unwrap();
+    let key = format!("{}\n", signer.verifier().to_key_text());
+    std::fs::write(dir.join("verifier.key"), key).unwrap();
+    let bytes = std::fs::metadata(dir.join("entries.jsonl")).map_or(0, |m| m.len());
+    println!("entries {size}");
+    println!("export_bytes {bytes}");
+}
