@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod ledger_cmd;
+mod scan_cmd;
 mod serve;
 
 use std::path::PathBuf;
@@ -79,6 +80,9 @@ enum Command {
         #[command(subcommand)]
         command: ledger_cmd::LedgerCommand,
     },
+    /// Scan files and directories for secrets, personal data and markings,
+    /// without a server (exit 0 clean, 1 found at or above `--fail-on`, 2 error).
+    Scan(scan_cmd::ScanArgs),
     #[command(flatten)]
     Client(cli::ClientCommand),
 }
@@ -122,6 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ledger { command } => ledger_cmd::run(command).await,
+        Command::Scan(args) => scan_cmd::run(args),
         Command::Client(cmd) => cli::run(cmd).await,
     }
 }

@@ -9,6 +9,7 @@
 )]
 
 mod ledger_kill;
+mod scan;
 mod util;
 
 use std::fs;

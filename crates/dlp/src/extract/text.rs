@@ -1,0 +1,110 @@
+//! Decoding bytes to text: UTF-8 (with or without BOM), UTF-16 LE/BE with a
+//! BOM or recognised by its zero bytes, Latin-1 as the fallback; binary
+//! content is reduced to its printable runs, as `strings` does.
+
+/// The shortest printable run kept from binary content.
+const MIN_RUN: usize = 6;
+
+/// Decodes `bytes` to text, guessing the encoding.
+pub fn decode_text(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xff\xfe") {
+        return utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xfe\xff") {
+        return utf16(rest, u16::from_be_bytes);
+    }
+    if let Ok(s) = std::str::from_utf8(bytes)
+        && !s.contains('\0')
+    {
+        return s.to_owned();
+    }
+    match utf16_guess(bytes) {
+        Some(true) => return utf16(bytes, u16::from_le_bytes),
+        Some(false) => return utf16(bytes, u16::from_be_bytes),
+        None => {}
+    }
+    let head = bytes.get(..8192).unwrap_or(bytes);
+    if memchr::memchr(0, head).is_some() {
+        return printable_runs(bytes);
+    }
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Guesses UTF-16 without a BOM from where the zero bytes of ASCII text fall:
+/// `Some(true)` little-endian, `Some(false)` big-endian.
+fn utf16_guess(bytes: &[u8]) -> Option<bool> {
+    let head = bytes.get(..4096).unwrap_or(bytes);
+    let pairs = head.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let (mut even, mut odd) = (0usize, 0usize);
+    for pair in head.chunks_exact(2) {
+        if let [a, b] = pair {
+            even += usize::from(*a == 0);
+            odd += usize::from(*b == 0);
+        }
+    }
+    if odd * 10 > pairs * 4 && even * 20 < pairs {
+        Some(true)
+    } else if even * 10 > pairs * 4 && odd * 20 < pairs {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
+    let units = bytes.chunks_exact(2).filter_map(|p| match p {
+        [a, b] => Some(unit([*a, *b])),
+        _ => None,
+    });
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// The runs of at least [`MIN_RUN`] printable ASCII bytes, one per line.
+fn printable_runs(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for run in bytes.split(|b| !(b.is_ascii_graphic() || *b == b' ' || *b == b'\t')) {
+        if run.len() >= MIN_RUN {
+            out.extend(run.iter().map(|&b| char::from(b)));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn le(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn be(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_be_bytes).collect()
+    }
+
+    #[test]
+    fn encodings_are_detected() {
+        let check = |bytes: Vec<u8>, expected: &str| assert_eq!(decode_text(&bytes), expected);
+        check(b"plain ascii".to_vec(), "plain ascii");
+        check("café ☕".as_bytes().to_vec(), "café ☕");
+        check([b"\xef\xbb\xbf".to_vec(), b"bom".to_vec()].concat(), "bom");
+        check([vec![0xff, 0xfe], le("wide ünï")].concat(), "wide ünï");
+        check([vec![0xfe, 0xff], be("wide ünï")].concat(), "wide ünï");
+        check(le("no bom little endian"), "no bom little endian");
+        check(be("no bom big endian"), "no bom big endian");
+        check(b"caf\xe9 cr\xe8me".to_vec(), "café crème");
+        check(
+            b"\x00\x01\x02secret_in_binary\x00\xff\x00ab\x00".to_vec(),
+            "secret_in_binary\n",
+        );
+    }
+}

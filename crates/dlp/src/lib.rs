@@ -1,0 +1,23 @@
+//! Data-loss prevention for Custody: text extraction from untrusted files
+//! and archives with limits of its own, detectors for credentials, personal
+//! data, classification markings and administrator-defined terms, and
+//! fingerprints of registered documents to recognise excerpts of them.
+//!
+//! Pure: no clock, no randomness, no I/O except the bytes the caller passes.
+//! Findings never carry a matched value, only a redacted snippet.
+
+mod checks;
+mod custom;
+mod error;
+mod extract;
+mod finding;
+mod fingerprint;
+mod rules;
+mod scanner;
+
+pub use custom::{CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
+pub use error::DlpError;
+pub use extract::{Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract};
+pub use finding::{Finding, Location, Severity, redact};
+pub use fingerprint::{DocMatch, FingerprintConfig, Registry};
+pub use scanner::{DetectorInfo, Report, ScanConfig, Scanner};

@@ -1,0 +1,789 @@
+//! The labelled corpus: planted secrets of every supported format, valid and
+//! invalid personal identifiers, classification markings, decoys that look
+//! like secrets but are not, and every supported container — each case with
+//! the set of detectors that must fire on it. Values are generated here,
+//! fake but format-valid, so no credential-shaped string is committed.
+//!
+//! Documentation examples published by vendors (`AKIAIOSFODNN7EXAMPLE`, the
+//! jwt.io sample, Stripe's documented test key) and placeholders
+//! (`your_api_key`, `xxxx…`, `changeme`) are decoys: they are public and
+//! never valid, so they are not reported.
+
+use crate::util::{self, ALNUM, B64, HEX, LOWER, Rng, UPPER, URLSAFE};
+
+/// One labelled input.
+pub struct Case {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub expected: Vec<&'static str>,
+}
+
+fn case(
+    cases: &mut Vec<Case>,
+    name: impl Into<String>,
+    text: impl Into<String>,
+    expected: &[&'static str],
+) {
+    cases.push(Case {
+        name: name.into(),
+        bytes: text.into().into_bytes(),
+        expected: expected.to_vec(),
+    });
+}
+
+fn password(rng: &mut Rng) -> String {
+    format!(
+        "{}{}!{}",
+        rng.from(UPPER, 3),
+        rng.from(ALNUM, 10),
+        rng.digits(2)
+    )
+}
+
+fn pem_body(rng: &mut Rng, lines: usize) -> String {
+    (0..lines)
+        .map(|_| rng.from(B64, 64))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn jwt(rng: &mut Rng) -> String {
+    use base64::Engine;
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = e.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = e.encode(format!(r#"{{"sub":"{}","iat":1700000000}}"#, rng.digits(8)));
+    format!("{header}.{payload}.{}", rng.from(URLSAFE, 43))
+}
+
+/// Every planted secret format: (expected detector, line of text).
+fn secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
+    let b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let uuid = |r: &mut Rng| {
+        format!(
+            "{}-{}-{}-{}-{}",
+            r.from(HEX, 8),
+            r.from(HEX, 4),
+            r.from(HEX, 4),
+            r.from(HEX, 4),
+            r.from(HEX, 12)
+        )
+    };
+    let mut v = vec![
+        (
+            "aws.access_key_id",
+            format!("aws_access_key_id = AKIA{}", rng.from(b32, 16)),
+        ),
+        (
+            "aws.access_key_id",
+            format!("role session ASIA{} expires soon", rng.from(b32, 16)),
+        ),
+        (
+            "aws.secret_access_key",
+            format!("aws_secret_access_key = {}", rng.from(ALNUM, 40)),
+        ),
+        (
+            "gcp.api_key",
+            format!("const mapsKey = \"AIza{}\";", rng.from(URLSAFE, 35)),
+        ),
+        (
+            "gcp.oauth_client_secret",
+            format!("\"client_secret\": \"GOCSPX-{}\"", rng.from(URLSAFE, 28)),
+        ),
+        (
+            "azure.storage_connection_string",
+            format!(
+                "DefaultEndpointsProtocol=https;AccountName=acmedata;AccountKey={}==;EndpointSuffix=core.windows.net",
+                rng.from(B64, 86)
+            ),
+        ),
+        (
+            "azure.storage_account_key",
+            format!("AZURE_STORAGE_KEY={}==", rng.from(B64, 86)),
+        ),
+        (
+            "azure.sas_token",
+            format!(
+                "https://acme.blob.core.windows.net/drawings?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2026-01-01T00:00:00Z&spr=https&sig={}%3D",
+                rng.from(ALNUM, 43)
+            ),
+        ),
+        (
+            "github.classic_pat",
+            format!("GH_TOKEN=ghp_{}", rng.from(ALNUM, 36)),
+        ),
+        (
+            "github.oauth_token",
+            format!("oauth: gho_{}", rng.from(ALNUM, 36)),
+        ),
+        (
+            "github.app_token",
+            format!("installation token ghs_{}", rng.from(ALNUM, 36)),
+        ),
+        (
+            "github.refresh_token",
+            format!("refresh ghr_{}", rng.from(ALNUM, 36)),
+        ),
+        (
+            "github.fine_grained_pat",
+            format!("github_pat_{}_{}", rng.from(ALNUM, 22), rng.from(ALNUM, 59)),
+        ),
+        (
+            "gitlab.pat",
+            format!("private-token: glpat-{}", rng.from(ALNUM, 20)),
+        ),
+        (
+            "gitlab.runner_token",
+            format!("runner token glrt-{}", rng.from(ALNUM, 20)),
+        ),
+        (
+            "gitlab.deploy_token",
+            format!("deploy gldt-{}", rng.from(ALNUM, 20)),
+        ),
+        (
+            "npm.token",
+            format!(
+                "//registry.npmjs.org/:_authToken=npm_{}",
+                rng.from(ALNUM, 36)
+            ),
+        ),
+        (
+            "pypi.token",
+            format!("password = pypi-AgEIcHlwaS5vcmc{}", rng.from(URLSAFE, 70)),
+        ),
+        (
+            "dockerhub.pat",
+            format!("docker login -u ci -p dckr_pat_{}", rng.from(URLSAFE, 27)),
+        ),
+        (
+            "slack.token",
+            format!(
+                "SLACK_BOT=xoxb-{}-{}-{}",
+                rng.digits(11),
+                rng.digits(12),
+                rng.from(ALNUM, 24)
+            ),
+        ),
+        (
+            "slack.app_token",
+            format!(
+                "xapp-1-A{}-{}-{}",
+                rng.from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10),
+                rng.digits(13),
+                rng.from(HEX, 64)
+            ),
+        ),
+        (
+            "slack.webhook",
+            format!(
+                "https://hooks.slack.com/services/T{}/B{}/{}",
+                rng.from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 8),
+                rng.from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10),
+                rng.from(ALNUM, 24)
+            ),
+        ),
+        (
+            "stripe.live_key",
+            format!("Stripe.apiKey = \"sk_live_{}\";", rng.from(ALNUM, 24)),
+        ),
+        (
+            "stripe.live_key",
+            format!("restricted rk_live_{}", rng.from(ALNUM, 32)),
+        ),
+        (
+            "stripe.test_key",
+            format!("STRIPE_KEY=sk_test_{}", rng.from(ALNUM, 24)),
+        ),
+        (
+            "twilio.api_key",
+            format!("TWILIO_API_KEY=SK{}", rng.from(HEX, 32)),
+        ),
+        (
+            "twilio.auth_token",
+            format!("TWILIO_AUTH_TOKEN={}", rng.from(HEX, 32)),
+        ),
+        (
+            "sendgrid.api_key",
+            format!(
+                "SENDGRID=SG.{}.{}",
+                rng.from(URLSAFE, 22),
+                rng.from(URLSAFE, 43)
+            ),
+        ),
+        (
+            "mailgun.api_key",
+            format!("mailgun key-{}", rng.from(HEX, 32)),
+        ),
+        (
+            "mailchimp.api_key",
+            format!("mc = {}-us14", rng.from(HEX, 32)),
+        ),
+        ("heroku.api_key", format!("HEROKU_API_KEY={}", uuid(rng))),
+        (
+            "heroku.platform_key",
+            format!("HRKU-{}", rng.from(URLSAFE, 60)),
+        ),
+        (
+            "shopify.token",
+            format!("X-Shopify-Access-Token: shpat_{}", rng.from(HEX, 32)),
+        ),
+        (
+            "square.token",
+            format!("SQUARE=sq0atp-{}", rng.from(URLSAFE, 22)),
+        ),
+        (
+            "square.token",
+            format!("square access EAAA{}", rng.from(ALNUM, 60)),
+        ),
+        (
+            "discord.bot_token",
+            format!(
+                "DISCORD_BOT_TOKEN=M{}.{}.{}",
+                rng.from(ALNUM, 23),
+                rng.from(ALNUM, 6),
+                rng.from(URLSAFE, 27)
+            ),
+        ),
+        (
+            "discord.webhook",
+            format!(
+                "https://discord.com/api/webhooks/{}/{}",
+                rng.digits(18),
+                rng.from(URLSAFE, 68)
+            ),
+        ),
+        (
+            "telegram.bot_token",
+            format!("bot = {}:AA{}", rng.digits(9), rng.from(URLSAFE, 33)),
+        ),
+        (
+            "openai.api_key",
+            format!("OPENAI_API_KEY=sk-proj-{}", rng.from(URLSAFE, 100)),
+        ),
+        (
+            "openai.api_key",
+            format!(
+                "openai.api_key = 'sk-{}T3BlbkFJ{}'",
+                rng.from(ALNUM, 20),
+                rng.from(ALNUM, 20)
+            ),
+        ),
+        (
+            "anthropic.api_key",
+            format!("ANTHROPIC_API_KEY=sk-ant-api03-{}", rng.from(URLSAFE, 93)),
+        ),
+        (
+            "huggingface.token",
+            format!("hf auth hf_{}", rng.from(&format!("{UPPER}{LOWER}"), 34)),
+        ),
+        (
+            "vault.token",
+            format!("VAULT_TOKEN=hvs.{}", rng.from(URLSAFE, 90)),
+        ),
+        (
+            "terraform.api_token",
+            format!(
+                "token = \"{}.atlasv1.{}\"",
+                rng.from(ALNUM, 14),
+                rng.from(ALNUM, 64)
+            ),
+        ),
+        (
+            "datadog.api_key",
+            format!("DD_API_KEY={}", rng.from(HEX, 32)),
+        ),
+        (
+            "newrelic.key",
+            format!(
+                "NEW_RELIC=NRAK-{}",
+                rng.from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 27)
+            ),
+        ),
+        (
+            "sentry.dsn",
+            format!(
+                "SENTRY_DSN=https://{}@o{}.ingest.sentry.io/{}",
+                rng.from(HEX, 32),
+                rng.digits(6),
+                rng.digits(7)
+            ),
+        ),
+        (
+            "sentry.auth_token",
+            format!("SENTRY_AUTH=sntrys_{}", rng.from(ALNUM, 64)),
+        ),
+        ("jwt", format!("Authorization: Bearer {}", jwt(rng))),
+        (
+            "pem.rsa_private_key",
+            format!(
+                "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
+                pem_body(rng, 12)
+            ),
+        ),
+        (
+            "pem.ec_private_key",
+            format!(
+                "-----BEGIN EC PRIVATE KEY-----\n{}\n-----END EC PRIVATE KEY-----",
+                pem_body(rng, 3)
+            ),
+        ),
+        (
+            "pem.dsa_private_key",
+            format!(
+                "-----BEGIN DSA PRIVATE KEY-----\n{}\n-----END DSA PRIVATE KEY-----",
+                pem_body(rng, 6)
+            ),
+        ),
+        (
+            "pem.rsa_private_key",
+            format!(
+                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,{}\n\n{}\n-----END RSA PRIVATE KEY-----",
+                rng.from("0123456789ABCDEF", 32),
+                pem_body(rng, 12)
+            ),
+        ),
+        (
+            "pem.encrypted_private_key",
+            format!(
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{}\n-----END ENCRYPTED PRIVATE KEY-----",
+                pem_body(rng, 10)
+            ),
+        ),
+        (
+            "pem.pkcs8_private_key",
+            format!(
+                "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+                pem_body(rng, 10)
+            ),
+        ),
+        (
+            "openssh.private_key",
+            format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----",
+                pem_body(rng, 7)
+            ),
+        ),
+        (
+            "pgp.private_key",
+            format!(
+                "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{}\n={}\n-----END PGP PRIVATE KEY BLOCK-----",
+                pem_body(rng, 8),
+                rng.from(B64, 4)
+            ),
+        ),
+        (
+            "putty.private_key",
+            format!(
+                "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\n{}\n{}\nPrivate-Lines: 1\n{}\nPrivate-MAC: {}\n",
+                rng.from(B64, 64),
+                rng.from(B64, 20),
+                rng.from(B64, 44),
+                rng.from(HEX, 64)
+            ),
+        ),
+        (
+            "db.postgres_url",
+            format!(
+                "DATABASE_URL=postgres://app:{}@db.internal:5432/prod",
+                password(rng)
+            ),
+        ),
+        (
+            "db.mysql_url",
+            format!("url: mysql://report:{}@10.0.3.4/erp", password(rng)),
+        ),
+        (
+            "db.mongodb_url",
+            format!(
+                "MONGO=mongodb+srv://svc:{}@cluster0.abcde.mongodb.net/app",
+                password(rng)
+            ),
+        ),
+        (
+            "db.redis_url",
+            format!("REDIS_URL=redis://:{}@cache.internal:6379/0", password(rng)),
+        ),
+        (
+            "db.amqp_url",
+            format!(
+                "broker = amqp://worker:{}@mq.internal:5672/vhost",
+                password(rng)
+            ),
+        ),
+        (
+            "db.jdbc_password",
+            format!(
+                "jdbc:sqlserver://db.internal:1433;databaseName=erp;user=sa;password={};",
+                password(rng)
+            ),
+        ),
+        (
+            "db.odbc_password",
+            format!(
+                "Driver={{ODBC Driver 18 for SQL Server}};Server=tcp:db,1433;Uid=app;Pwd={};",
+                password(rng)
+            ),
+        ),
+        (
+            "url.basic_auth",
+            format!(
+                "git remote add origin https://deploy:{}@git.acme-internal.net/cad.git",
+                password(rng)
+            ),
+        ),
+        (
+            "generic.secret_assignment",
+            format!("client_secret: \"{}\"", rng.from(ALNUM, 32)),
+        ),
+        (
+            "generic.secret_assignment",
+            format!("export SERVICE_TOKEN={}", rng.from(URLSAFE, 40)),
+        ),
+        (
+            "generic.secret_assignment",
+            format!("db_password = '{}'", password(rng)),
+        ),
+        (
+            "generic.secret_assignment",
+            format!("  \"apiKey\": \"{}\",", rng.from(HEX, 40)),
+        ),
+    ];
+    let sa = format!(
+        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"acme-cad\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{}\\n-----END PRIVATE KEY-----\\n\",\n  \"client_id\": \"{}\"\n}}",
+        (0..8)
+            .map(|_| rng.from(B64, 64))
+            .collect::<Vec<_>>()
+            .join("\\n"),
+        rng.digits(21)
+    );
+    v.push(("gcp.service_account_key", sa));
+    v
+}
+
+/// Values that look like secrets and are not.
+fn decoys(rng: &mut Rng) -> Vec<String> {
+    let png = rng.from(B64, 3000);
+    vec![
+        "# AWS documentation\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned(),
+        "curl https://api.stripe.com/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc:".to_owned(),
+        "jwt.io sample: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c".to_owned(),
+        "password = \"changeme\"\napi_key: \"<your-api-key>\"\ntoken = ${GITHUB_TOKEN}\nsecret = os.environ[\"APP_SECRET\"]\npassword: ********".to_owned(),
+        format!("GITHUB_TOKEN=ghp_{}", "x".repeat(36)),
+        "let token = tokenizer.next_token();\nconst password_field = form.password;\nif (secret_len > max_secret_len) return;".to_owned(),
+        format!("password_hash = \"$argon2id$v=19$m=19456,t=2,p=1${}${}\"", rng.from(B64, 22), rng.from(B64, 43)),
+        format!("[[package]]\nname = \"serde\"\nversion = \"1.0.228\"\nchecksum = \"{}\"", rng.from(HEX, 64)),
+        format!("\"integrity\": \"sha512-{}==\"", rng.from(B64, 86)),
+        format!("resolved \"https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz#{}\"", rng.from(HEX, 40)),
+        format!("id: {}-{}-4{}-a{}-{}\nrequest_id = {}", rng.from(HEX, 8), rng.from(HEX, 4), rng.from(HEX, 3), rng.from(HEX, 3), rng.from(HEX, 12), rng.from(HEX, 32)),
+        format!("commit {}\nAuthor: dev\n\nsha256sum: {}  release.tar.gz", rng.from(HEX, 40), rng.from(HEX, 64)),
+        format!("<img src=\"data:image/png;base64,{png}\">"),
+        "DATABASE_URL=postgres://app:${DB_PASSWORD}@db:5432/prod\nredis://localhost:6379\nhttps://user@host.example.net/path".to_owned(),
+        "The confidential nature of the trade was a secret to nobody; see the proprietary lemma in section 4.".to_owned(),
+        "Released on 2024-01-15 as version 1.2.3.4 from 192.168.100.200 under order PO-20240115-0042, ISBN 978-3-16-148410-0.".to_owned(),
+        "Contact user@example.com or logo@2x.png for details.".to_owned(),
+        "Invoice 12345678 total 4711.00 EUR, batch 99887766, part 0042-7781-3.".to_owned(),
+    ]
+}
+
+/// Personal data: (expected detectors, text).
+fn personal(rng: &mut Rng) -> Vec<(Vec<&'static str>, String)> {
+    let mut v: Vec<(Vec<&'static str>, String)> = Vec::new();
+    for prefix in ["4", "51", "2221", "6011", "3530"] {
+        let body = format!("{prefix}{}", rng.digits(15 - prefix.len()));
+        let card = util::with_luhn(&body);
+        let spaced: String = card
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ");
+        v.push((vec!["pii.card_number"], format!("Card: {spaced} exp 12/27")));
+        let last = card.chars().last().unwrap().to_digit(10).unwrap();
+        let bad = format!("{}{}", &card[..15], (last + 1) % 10);
+        v.push((vec![], format!("Card: {bad} exp 12/27")));
+    }
+    let amex = util::with_luhn(&format!("37{}", rng.digits(12)));
+    v.push((
+        vec!["pii.card_number"],
+        format!("amex {}-{}-{}", &amex[..4], &amex[4..10], &amex[10..]),
+    ));
+    for (country, bban) in [
+        ("DE", rng.digits(18)),
+        ("GB", format!("WEST{}", rng.digits(14))),
+        ("FR", rng.digits(23)),
+        ("NL", format!("ABNA{}", rng.digits(10))),
+        ("ES", rng.digits(20)),
+    ] {
+        let iban = util::iban(country, &bban);
+        let grouped: String = iban
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ");
+        v.push((vec!["pii.iban"], format!("IBAN: {grouped}")));
+        let mut bad: Vec<char> = iban.chars().collect();
+        let i = bad.len() - 1;
+        bad[i] = if bad[i] == '1' { '2' } else { '1' };
+        v.push((
+            vec![],
+            format!("IBAN: {}", bad.into_iter().collect::<String>()),
+        ));
+    }
+    for _ in 0..3 {
+        let ssn = format!(
+            "{}-{:02}-{:04}",
+            100 + rng.below(565),
+            1 + rng.below(98),
+            1 + rng.below(9998)
+        );
+        v.push((vec!["pii.us_ssn"], format!("SSN {ssn}")));
+    }
+    for bad in ["666-12-3456", "000-45-6789", "912-34-5678", "123-00-4567"] {
+        v.push((vec![], format!("SSN {bad}")));
+    }
+    v.push((
+        vec!["pii.uk_nino"],
+        format!(
+            "NI number: AB {} {} {} C",
+            rng.digits(2),
+            rng.digits(2),
+            rng.digits(2)
+        ),
+    ));
+    v.push((vec!["pii.uk_nino"], format!("nino JT{}A", rng.digits(6))));
+    v.push((
+        vec![],
+        format!("ref GB{}A and QQ{}D", rng.digits(6), rng.digits(6)),
+    ));
+    for _ in 0..3 {
+        let body = format!(
+            "{}{}{:02}{:02}{}{}",
+            1 + rng.below(2),
+            rng.digits(2),
+            1 + rng.below(12),
+            1 + rng.below(95),
+            rng.digits(3),
+            rng.digits(3)
+        );
+        let key = 97 - body.parse::<u64>().unwrap() % 97;
+        v.push((
+            vec!["pii.fr_nir"],
+            format!(
+                "N° sécu : {} {} {} {} {} {} {key:02}",
+                &body[..1],
+                &body[1..3],
+                &body[3..5],
+                &body[5..7],
+                &body[7..10],
+                &body[10..]
+            ),
+        ));
+        v.push((vec![], format!("N° sécu : {body}{:02}", (key + 1) % 97)));
+    }
+    for _ in 0..3 {
+        let id = steuer_id(rng);
+        v.push((vec!["pii.de_steuer_id"], format!("Steuer-ID: {id}")));
+        let bad = format!(
+            "{}{}",
+            &id[..10],
+            (id[10..].parse::<u32>().unwrap() + 1) % 10
+        );
+        v.push((vec![], format!("Steuer-ID: {bad}")));
+    }
+    for _ in 0..3 {
+        let n: u32 = rng.digits(8).parse().unwrap();
+        let letter = "TRWAGMYFPDXBNJZSQVHLCKE".as_bytes()[(n % 23) as usize] as char;
+        v.push((vec!["pii.es_dni"], format!("DNI {n:08}{letter}")));
+        let wrong = "TRWAGMYFPDXBNJZSQVHLCKE".as_bytes()[((n + 1) % 23) as usize] as char;
+        v.push((vec![], format!("DNI {n:08}{wrong}")));
+    }
+    let nie: u32 = rng.digits(7).parse().unwrap();
+    let letter = "TRWAGMYFPDXBNJZSQVHLCKE".as_bytes()[((10_000_000 + nie) % 23) as usize] as char;
+    v.push((vec!["pii.es_dni"], format!("NIE Y{nie:07}{letter}")));
+    v.push((
+        vec!["pii.email"],
+        "Reach jane.doe@acme-industries.de today".to_owned(),
+    ));
+    v.push((vec!["pii.email"], "cc: m.rossi+cad@fornitore.it".to_owned()));
+    for phone in [
+        "+49 30 12345678",
+        "+1 415 555 0132",
+        "(212) 555-0100",
+        "01 42 68 53 00",
+        "020 7946 0958",
+        "+44 20 7946 0958",
+    ] {
+        v.push((vec!["pii.phone"], format!("Tel: {phone}")));
+    }
+    v
+}
+
+/// A valid Steuer-ID: one digit twice in the first ten, the check digit last.
+fn steuer_id(rng: &mut Rng) -> String {
+    let mut digits: Vec<u32> = (0..10).collect();
+    for i in (1..10).rev() {
+        let j = rng.below(i + 1);
+        digits.swap(i, j);
+    }
+    if digits[0] == 0 {
+        digits.swap(0, 1);
+    }
+    digits[9] = digits[3];
+    let mut product = 10;
+    for &d in &digits {
+        let mut sum = (d + product) % 10;
+        if sum == 0 {
+            sum = 10;
+        }
+        product = (sum * 2) % 11;
+    }
+    digits.push((11 - product) % 10);
+    digits
+        .iter()
+        .map(|d| char::from_digit(*d, 10).unwrap())
+        .collect()
+}
+
+fn markings() -> Vec<(Vec<&'static str>, String)> {
+    vec![
+        (
+            vec!["marking.confidential"],
+            "CONFIDENTIAL — do not distribute".to_owned(),
+        ),
+        (
+            vec!["marking.confidential"],
+            "Proprietary and Confidential. Acme Industries GmbH.".to_owned(),
+        ),
+        (
+            vec!["marking.proprietary"],
+            "PROPRIETARY INFORMATION of Acme".to_owned(),
+        ),
+        (
+            vec!["marking.trade_secret"],
+            "TRADE SECRET: curing profile for the composite layup".to_owned(),
+        ),
+        (vec!["marking.internal"], "FOR INTERNAL USE ONLY".to_owned()),
+        (
+            vec!["marking.itar"],
+            "This document contains ITAR-controlled technical data.".to_owned(),
+        ),
+        (
+            vec!["marking.export_control"],
+            "Export classification ECCN: 5E002".to_owned(),
+        ),
+        (
+            vec!["marking.export_control"],
+            "Classification: EAR99".to_owned(),
+        ),
+        (
+            vec!["marking.export_control"],
+            "Controlled under the EAR as 3A001.a.1".to_owned(),
+        ),
+    ]
+}
+
+/// Every labelled case.
+pub fn cases() -> Vec<Case> {
+    let mut rng = Rng(0x5eed_0001);
+    let mut cases = Vec::new();
+    for (i, (id, line)) in secrets(&mut rng).into_iter().enumerate() {
+        case(
+            &mut cases,
+            format!("secret-{i}-{id}.cfg"),
+            format!("# settings\n{line}\n"),
+            &[id],
+        );
+    }
+    for (i, text) in decoys(&mut rng).into_iter().enumerate() {
+        case(&mut cases, format!("decoy-{i}.txt"), text, &[]);
+    }
+    for (i, (expected, text)) in personal(&mut rng).into_iter().chain(markings()).enumerate() {
+        case(&mut cases, format!("data-{i}.txt"), text, &expected);
+    }
+    containers(&mut rng, &mut cases);
+    cases
+}
+
+/// The same kinds of content inside every supported container.
+fn containers(rng: &mut Rng, cases: &mut Vec<Case>) {
+    let ghp = format!("token: ghp_{}", rng.from(ALNUM, 36));
+    let card = util::with_luhn(&format!("4{}", rng.digits(14)));
+    let env = format!("STRIPE_KEY=sk_live_{}\n", rng.from(ALNUM, 24));
+    let mut push = |name: &str, bytes: Vec<u8>, expected: &[&'static str]| {
+        cases.push(Case {
+            name: name.to_owned(),
+            bytes,
+            expected: expected.to_vec(),
+        });
+    };
+    push(
+        "bundle.zip",
+        util::zip(&[
+            ("config/.env", env.as_bytes()),
+            ("readme.txt", b"nothing here"),
+        ]),
+        &["stripe.live_key"],
+    );
+    let inner = util::zip(&[("deep/notes.txt", ghp.as_bytes())]);
+    push(
+        "outer.zip",
+        util::zip(&[("inner.zip", &inner)]),
+        &["github.classic_pat"],
+    );
+    push(
+        "src.tar",
+        util::tar(&[("src/app.env", env.as_bytes())]),
+        &["stripe.live_key"],
+    );
+    push(
+        "src.tar.gz",
+        util::gzip(&util::tar(&[("a/b.txt", ghp.as_bytes())])),
+        &["github.classic_pat"],
+    );
+    push(
+        "log.txt.gz",
+        util::gzip(format!("customer card {card}\n").as_bytes()),
+        &["pii.card_number"],
+    );
+    push(
+        "spec.docx",
+        util::docx(&["Design review", "PROPRIETARY INFORMATION", &ghp]),
+        &["marking.proprietary", "github.classic_pat"],
+    );
+    push(
+        "customers.xlsx",
+        util::xlsx(&["Name", "Card", &card]),
+        &["pii.card_number"],
+    );
+    push(
+        "deck.pptx",
+        util::pptx(&["Roadmap", "TRADE SECRET"]),
+        &["marking.trade_secret"],
+    );
+    push("memo.odt", util::odt(&["Memo", &env]), &["stripe.live_key"]);
+    push(
+        "drawing.pdf",
+        util::pdf(&[&["Bracket drawing rev C"], &["CONFIDENTIAL", "ECCN: 9E003"]]),
+        &["marking.confidential", "marking.export_control"],
+    );
+    push(
+        "mail.eml",
+        util::eml(
+            "Here is the key, see attached",
+            ("keys.txt", env.as_bytes()),
+        ),
+        &["pii.email", "stripe.live_key"],
+    );
+    push(
+        "wide.txt",
+        util::utf16le(&format!("notes\r\n{ghp}\r\n")),
+        &["github.classic_pat"],
+    );
+    push(
+        "latin1.txt",
+        [b"Caf\xe9 cr\xe8me\n".to_vec(), env.into_bytes()].concat(),
+        &["stripe.live_key"],
+    );
+}
