@@ -7,6 +7,7 @@ mod config;
 mod ledger_cmd;
 mod scan_cmd;
 mod serve;
+mod trace_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +84,8 @@ enum Command {
     /// Scan files and directories for secrets, personal data and markings,
     /// without a server (exit 0 clean, 1 found at or above `--fail-on`, 2 error).
     Scan(scan_cmd::ScanArgs),
+    /// Read the watermark a file carries and print its mark id, kind and confidence.
+    Trace(trace_cmd::TraceArgs),
     #[command(flatten)]
     Client(cli::ClientCommand),
 }
@@ -126,6 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ledger { command } => ledger_cmd::run(command).await,
+        Command::Trace(args) => trace_cmd::run(args),
         Command::Scan(args) => scan_cmd::run(args),
         Command::Client(cmd) => cli::run(cmd).await,
     }

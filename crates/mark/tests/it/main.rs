@@ -1,0 +1,15 @@
+//! The integration tests of the mark crate, in one binary: images (forensic
+//! robustness, false positives, visible stamp), PDF (structure, rendering,
+//! survival through qpdf and Ghostscript), text, and hostile input.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] functions may unwrap"
+)]
+
+mod images;
+mod limits;
+mod pdf;
+mod text;
+mod util;
