@@ -3,6 +3,7 @@
 //! metadata and `vault` for content, asks `authz::authorize` before every
 //! action, and records every security-relevant fact through `events`.
 
+mod agreements;
 pub mod authz;
 mod bootstrap;
 mod error;
@@ -12,6 +13,7 @@ mod identity;
 mod keys;
 pub mod ledger;
 mod passwords;
+pub mod policies;
 mod rooms;
 pub mod secrets;
 pub mod siem;
@@ -22,12 +24,14 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 pub use crate::ledger::{ConsistencyProof, InclusionProof};
 pub use ::ledger::ExportEntry as LedgerEntry;
+pub use agreements::NewAgreement;
 pub use bootstrap::Bootstrap;
 pub use error::{AppError, Kind};
 pub use events::RequestMeta;
 pub use files::{Download, FileInfo, VersionInfo};
 pub use identity::{Login, NewParty, NewUser, PartyPatch, TotpEnrolment, UserPatch};
 pub use keys::{Rotation, rotate_keys};
+pub use policies::{SimTarget, Simulation};
 pub use rooms::{NewGrant, RoomInfo};
 
 use vault::{BlobStore, Keyring};
@@ -101,6 +105,11 @@ struct Inner {
     settings: Settings,
     /// The ledger's checkpoint signer: set by `with_ledger_signer`, else loaded on first use.
     ledger_signer: OnceLock<::ledger::Signer>,
+    /// The policy set in force, parsed once and swapped whole; `None` when the
+    /// built-in policies failed to load (every decision then fails closed).
+    policies: arc_swap::ArcSwapOption<policy::Policies>,
+    /// Why the built-in policies failed to load, if they did.
+    policy_error: Option<String>,
 }
 
 impl App {
@@ -113,6 +122,8 @@ impl App {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> App {
+        // Parsed and validated against the schema once, here, at start.
+        let loaded = policy::Policies::defaults().map(Arc::new);
         let inner = Inner {
             store,
             keyring: RwLock::new(keyring),
@@ -121,6 +132,8 @@ impl App {
             clock,
             settings,
             ledger_signer: OnceLock::new(),
+            policies: arc_swap::ArcSwapOption::new(loaded.as_ref().ok().cloned()),
+            policy_error: loaded.err().map(|e| e.to_string()),
         };
         App {
             inner: Arc::new(inner),
@@ -139,6 +152,11 @@ impl App {
 
     fn now(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    /// The time now, from the injected clock (for the edges' "as of now" views).
+    pub fn now_ms(&self) -> i64 {
+        self.now()
     }
 
     fn keyring(&self) -> Result<std::sync::RwLockReadGuard<'_, Keyring>, AppError> {

@@ -4,6 +4,7 @@
 use model::*;
 use serde_json::json;
 
+use crate::agreements::{agreement_facts, requirements_valid};
 use crate::authz::{Action, Context, Decision, Principal, Resource, authorize};
 use crate::events::{Fact, RequestMeta, record};
 use crate::secrets::random;
@@ -14,6 +15,9 @@ use crate::{App, AppError};
 pub struct RoomInfo {
     pub room: Room,
     pub role: Option<RoomRole>,
+    /// The agreements (kinds or template names) an external party must have
+    /// signed, and in term, to reach the room's content.
+    pub required_agreements: Vec<String>,
 }
 
 /// A grant about to be made.
@@ -27,7 +31,7 @@ pub struct NewGrant {
 }
 
 /// The caller's role in `room` from unexpired grants, and whether an expired one exists.
-fn effective_role(grants: &[Grant], room: RoomId, now: i64) -> (Option<RoomRole>, bool) {
+pub(crate) fn effective_role(grants: &[Grant], room: RoomId, now: i64) -> (Option<RoomRole>, bool) {
     let in_room = grants.iter().filter(|g| g.room_id == room);
     let (live, expired): (Vec<&Grant>, Vec<&Grant>) =
         in_room.partition(|g| g.expires_ms.is_none_or(|e| e > now));
@@ -42,24 +46,33 @@ impl App {
         p: &Principal,
         action: Action,
     ) -> Result<(), AppError> {
-        self.enforce(meta, p, action, &Resource::System, "system".into())
+        let ctx = self.context(meta);
+        self.enforce(meta, p, action, &Resource::System, &ctx, "system".into())
             .await
     }
 
-    async fn enforce(
+    /// The request facts every decision sees.
+    pub(crate) fn context(&self, meta: &RequestMeta) -> Context {
+        Context {
+            now_ms: self.now(),
+            source_addr: meta.source_addr.clone(),
+            ..Context::default()
+        }
+    }
+
+    /// Asks the seam; a denial is recorded (in its own transaction) and returned
+    /// as 403 with its reason, or as 404 when the caller may not see the resource.
+    pub(crate) async fn enforce(
         &self,
         meta: &RequestMeta,
         p: &Principal,
         action: Action,
         res: &Resource,
+        ctx: &Context,
         target: String,
     ) -> Result<(), AppError> {
-        let now = self.now();
-        let ctx = Context {
-            now_ms: now,
-            source_addr: meta.source_addr.clone(),
-        };
-        let (error, reason) = match authorize(p, action, res, &ctx) {
+        let now = ctx.now_ms;
+        let (error, reason) = match authorize(&*self.policies()?, p, action, res, ctx) {
             Decision::Allow => return Ok(()),
             Decision::Deny { reason, message } => (AppError::Forbidden { reason, message }, reason),
             Decision::Hide { reason } => (AppError::NotFound, reason),
@@ -102,29 +115,52 @@ impl App {
         let mut tx = self.store().read().await?;
         let room = tx.get_room(id).await?;
         let grants = tx.grants_for(p.user_id, p.party_id).await?;
+        let required = tx.room_requirements(id).await?;
+        let agreements = if required.is_empty() {
+            vec![]
+        } else {
+            tx.list_agreements(Some(p.party_id)).await?
+        };
         drop(tx);
-        let (role, expired_grant) = effective_role(&grants, id, self.now());
+        let mut ctx = self.context(meta);
+        let (role, expired_grant) = effective_role(&grants, id, ctx.now_ms);
         let Some(room) = room else {
             // An account that may do nothing is told so for every room alike;
             // anyone else learns only that there is nothing here.
-            self.enforce(meta, p, Action::RoomList, &Resource::System, target.clone())
-                .await?;
+            self.enforce(
+                meta,
+                p,
+                Action::RoomList,
+                &Resource::System,
+                &ctx,
+                target.clone(),
+            )
+            .await?;
             self.record_denial(meta, p, action, target, "not_found")
                 .await?;
             return Err(AppError::NotFound);
         };
+        let facts = agreement_facts(&required, &agreements, ctx.now_ms);
+        ctx.agreements_in_force = facts.in_force;
+        ctx.agreements_lapsed = facts.lapsed;
         let res = Resource::Room {
             id,
             classification: room.classification,
             role,
             expired_grant,
+            required_agreements: facts.requirements,
         };
         // Seeing the room comes first: a caller who may not see it learns nothing more.
         if action != Action::RoomView {
-            self.enforce_visible(meta, p, &res, &target, action).await?;
+            self.enforce_visible(meta, p, &res, &ctx, &target, action)
+                .await?;
         }
-        self.enforce(meta, p, action, &res, target).await?;
-        Ok(RoomInfo { room, role })
+        self.enforce(meta, p, action, &res, &ctx, target).await?;
+        Ok(RoomInfo {
+            room,
+            role,
+            required_agreements: required,
+        })
     }
 
     async fn enforce_visible(
@@ -132,14 +168,11 @@ impl App {
         meta: &RequestMeta,
         p: &Principal,
         res: &Resource,
+        ctx: &Context,
         target: &str,
         action: Action,
     ) -> Result<(), AppError> {
-        let ctx = Context {
-            now_ms: self.now(),
-            source_addr: meta.source_addr.clone(),
-        };
-        match authorize(p, Action::RoomView, res, &ctx) {
+        match authorize(&*self.policies()?, p, Action::RoomView, res, ctx) {
             // Only a hidden room is "not found"; a visible one that denies the
             // action answers 403 with its reason from `enforce` below.
             Decision::Hide { reason } => {
@@ -175,20 +208,38 @@ impl App {
         let mut tx = self.store().read().await?;
         let rooms = tx.list_rooms().await?;
         let grants = tx.grants_for(p.user_id, p.party_id).await?;
-        let ctx = Context {
-            now_ms: self.now(),
-            source_addr: meta.source_addr.clone(),
+        let mut required = tx.all_room_requirements().await?;
+        let agreements = if required.is_empty() {
+            vec![]
+        } else {
+            tx.list_agreements(Some(p.party_id)).await?
         };
+        drop(tx);
+        let policies = self.policies()?;
+        let base = self.context(meta);
         let visible = rooms.into_iter().filter_map(|room| {
-            let (role, expired_grant) = effective_role(&grants, room.id, ctx.now_ms);
+            let (role, expired_grant) = effective_role(&grants, room.id, base.now_ms);
+            let keys = required.remove(&room.id).unwrap_or_default();
+            let facts = agreement_facts(&keys, &agreements, base.now_ms);
+            let ctx = Context {
+                agreements_in_force: facts.in_force,
+                agreements_lapsed: facts.lapsed,
+                ..base.clone()
+            };
             let res = Resource::Room {
                 id: room.id,
                 classification: room.classification,
                 role,
                 expired_grant,
+                required_agreements: facts.requirements,
             };
-            (authorize(p, Action::RoomView, &res, &ctx) == Decision::Allow)
-                .then_some(RoomInfo { room, role })
+            (authorize(&policies, p, Action::RoomView, &res, &ctx) == Decision::Allow).then_some(
+                RoomInfo {
+                    room,
+                    role,
+                    required_agreements: keys,
+                },
+            )
         });
         Ok(visible.collect())
     }
@@ -236,6 +287,7 @@ impl App {
         Ok(RoomInfo {
             room,
             role: Some(RoomRole::Manager),
+            required_agreements: vec![],
         })
     }
 
@@ -249,7 +301,7 @@ impl App {
         self.room_access(meta, p, id, Action::RoomView).await
     }
 
-    /// Renames or reclassifies a room.
+    /// Renames or reclassifies a room, or replaces the agreements it requires.
     pub async fn update_room(
         &self,
         meta: &RequestMeta,
@@ -257,6 +309,7 @@ impl App {
         id: RoomId,
         name: Option<&str>,
         classification: Option<Classification>,
+        required_agreements: Option<Vec<String>>,
     ) -> Result<RoomInfo, AppError> {
         let mut info = self.room_access(meta, p, id, Action::RoomUpdate).await?;
         if let Some(name) = name {
@@ -265,9 +318,14 @@ impl App {
         if let Some(c) = classification {
             info.room.classification = c;
         }
+        if let Some(required) = required_agreements {
+            info.required_agreements = requirements_valid(required)?;
+        }
         let mut tx = self.store().begin().await?;
         tx.update_room(&info.room).await?;
-        let detail = json!({"name": info.room.name, "classification": info.room.classification});
+        tx.set_room_requirements(id, &info.required_agreements)
+            .await?;
+        let detail = json!({"name": info.room.name, "classification": info.room.classification, "required_agreements": info.required_agreements});
         record(
             &mut tx,
             meta,

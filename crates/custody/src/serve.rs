@@ -74,6 +74,9 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
         Arc::new(app::SystemClock),
         config.settings.clone(),
     );
+    app.policies()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot start without valid authorization policies")?;
     Ok(Opened { app, store })
 }
 

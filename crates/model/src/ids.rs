@@ -54,6 +54,8 @@ typed_id!(
     InvitationId,
     /// A browser session or API token.
     SessionId,
+    /// An agreement (NDA, IP assignment, licence) issued to a party.
+    AgreementId,
 );
 
 #[cfg(test)]

@@ -208,6 +208,90 @@ pub struct Version {
     pub created_ms: i64,
 }
 
+name_enum!(
+    /// What an agreement is.
+    AgreementKind, "agreement kind" {
+        Nda = "nda", IpAssignment = "ip_assignment", Licence = "licence",
+    }
+);
+name_enum!(
+    /// The stored lifecycle of an agreement. `expired` is never stored: an
+    /// active agreement is expired from its end date on (see `Agreement::status_at`).
+    AgreementStatus, "agreement status" {
+        Draft = "draft", AwaitingSignature = "awaiting_signature", Active = "active",
+        Expired = "expired", Terminated = "terminated",
+    }
+);
+
+/// The terms of an agreement (what a licence permits); empty for an NDA.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementTerms {
+    /// Field-of-use tags, e.g. `automotive`.
+    #[serde(default)]
+    pub field_of_use: Vec<String>,
+    /// ISO 3166-1 alpha-2 country codes where the licence applies.
+    #[serde(default)]
+    pub territories: Vec<String>,
+    /// Action names the agreement permits, e.g. `file.download`.
+    #[serde(default)]
+    pub permitted_actions: Vec<String>,
+}
+
+/// A signature: who signed the exact text with this SHA-256, when, from where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    pub user_id: UserId,
+    pub text_sha256: String,
+    pub signed_ms: i64,
+    pub source_addr: Option<String>,
+}
+
+/// An agreement issued to a party, made from a template (a named text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub id: AgreementId,
+    pub party_id: PartyId,
+    pub kind: AgreementKind,
+    /// The template the text comes from, e.g. `mutual-nda-2026`.
+    pub template: String,
+    pub title: String,
+    pub text: String,
+    /// Lowercase hex SHA-256 of `text`.
+    pub text_sha256: String,
+    pub terms: AgreementTerms,
+    /// As stored: never `Expired`.
+    pub status: AgreementStatus,
+    pub effective_ms: i64,
+    pub end_ms: Option<i64>,
+    pub created_by: UserId,
+    pub created_ms: i64,
+    pub signature: Option<Signature>,
+    pub terminated_ms: Option<i64>,
+}
+
+impl Agreement {
+    /// The status at `now_ms`: an active agreement past its end is `Expired`.
+    pub fn status_at(&self, now_ms: i64) -> AgreementStatus {
+        match self.status {
+            AgreementStatus::Active if self.end_ms.is_some_and(|end| end <= now_ms) => {
+                AgreementStatus::Expired
+            }
+            s => s,
+        }
+    }
+
+    /// Whether the agreement binds at `now_ms`: signed, not terminated, and in
+    /// term (effective ≤ now < end).
+    pub fn in_force(&self, now_ms: i64) -> bool {
+        self.status_at(now_ms) == AgreementStatus::Active && self.effective_ms <= now_ms
+    }
+
+    /// Whether a room requirement (`kind` or template name) is met by this agreement.
+    pub fn satisfies(&self, requirement: &str) -> bool {
+        self.kind.as_str() == requirement || self.template == requirement
+    }
+}
+
 /// One audited fact. `seq` is assigned by the store and totally orders events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

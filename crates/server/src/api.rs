@@ -2,11 +2,13 @@
 //! authorize (inside the use-case, through the one authorization seam, before
 //! anything else), call the use-case, respond.
 
+mod agreements;
 mod auth;
 mod events;
 mod files;
 mod ledger;
 mod parties;
+mod policies;
 mod rooms;
 
 use std::str::FromStr;
@@ -94,6 +96,15 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger::checkpoints))
         .routes(routes!(ledger::bundle))
         .routes(routes!(ledger::audit))
+        .routes(routes!(
+            agreements::list_agreements,
+            agreements::create_agreement
+        ))
+        .routes(routes!(agreements::get_agreement))
+        .routes(routes!(agreements::sign_agreement))
+        .routes(routes!(agreements::terminate_agreement))
+        .routes(routes!(policies::list_policies))
+        .routes(routes!(policies::simulate))
         .route(
             "/rooms/{id}/files/{*path}",
             axum::routing::put(files::put_file),

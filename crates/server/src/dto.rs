@@ -204,6 +204,9 @@ pub struct RoomDto {
     pub created_at: String,
     /// The caller's role in the room, if any.
     pub role: Option<String>,
+    /// Agreements (kinds such as `nda`, or template names) an external party
+    /// must have signed, and in term, to reach the room's content.
+    pub required_agreements: Vec<String>,
 }
 list_of!(RoomList, RoomDto);
 
@@ -215,6 +218,7 @@ impl From<&app::RoomInfo> for RoomDto {
             classification: r.room.classification.as_str().into(),
             created_at: rfc3339(r.room.created_ms),
             role: r.role.map(|x| x.as_str().to_owned()),
+            required_agreements: r.required_agreements.clone(),
         }
     }
 }
@@ -231,6 +235,9 @@ pub struct CreateRoom {
 pub struct PatchRoom {
     pub name: Option<String>,
     pub classification: Option<String>,
+    /// Replaces the agreements the room requires: agreement kinds (`nda`,
+    /// `ip_assignment`, `licence`) or template names (e.g. `mutual-nda-2026`).
+    pub required_agreements: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]

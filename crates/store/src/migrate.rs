@@ -27,6 +27,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "ledger audit",
         include_str!("../migrations/sqlite/0003_ledger_audit.sql"),
     ),
+    (
+        4,
+        "agreements",
+        include_str!("../migrations/sqlite/0004_agreements.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -46,6 +51,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "ledger audit",
         include_str!("../migrations/postgres/0003_ledger_audit.sql"),
+    ),
+    (
+        4,
+        "agreements",
+        include_str!("../migrations/postgres/0004_agreements.sql"),
     ),
 ];
 

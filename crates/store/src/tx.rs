@@ -3,6 +3,7 @@
 //! helpers they share.
 
 mod accounts;
+mod agreements;
 mod events;
 mod files;
 mod import;

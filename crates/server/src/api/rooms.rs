@@ -54,7 +54,7 @@ pub async fn get_room(
     Ok(Json(RoomDto::from(&room)))
 }
 
-/// Renames or reclassifies a room.
+/// Renames or reclassifies a room, or replaces the agreements it requires.
 #[utoipa::path(patch, path = "/rooms/{id}", request_body = PatchRoom, tag = "rooms", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = RoomDto), (status = 404, body = ErrorBody)))]
 pub async fn patch_room(
     State(app): State<App>,
@@ -75,6 +75,7 @@ pub async fn patch_room(
             id::<RoomId>(&raw)?,
             req.name.as_deref(),
             classification,
+            req.required_agreements,
         )
         .await?;
     Ok(Json(RoomDto::from(&room)))

@@ -7,6 +7,7 @@
     reason = "tests fail loudly on the first surprise"
 )]
 
+mod agreements;
 mod authz;
 mod cross_party;
 mod csrf;

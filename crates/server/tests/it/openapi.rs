@@ -47,6 +47,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("/ledger/bundle", "GET"),
     ("/ledger/audit", "POST"),
     ("/events/{seq}/redact", "POST"),
+    ("/agreements", "GET"),
+    ("/agreements", "POST"),
+    ("/agreements/{id}", "GET"),
+    ("/agreements/{id}/sign", "POST"),
+    ("/agreements/{id}/terminate", "POST"),
+    ("/policies", "GET"),
+    ("/policies/simulate", "POST"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests may unwrap")]
 
+mod agreements;
 mod durability;
 mod ledger;
 mod util;

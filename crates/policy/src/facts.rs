@@ -1,0 +1,285 @@
+//! What a decision is about — the caller, the resource, the request — as the
+//! use-cases know it, and the small Cedar entity slice built from it for one
+//! request (a handful of entities: the user, the party, the room or agreement
+//! and its role groups; the actions come from the schema).
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    Context as CedarContext, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    RestrictedExpression, Schema,
+};
+use model::{
+    AgreementId, Classification, PartyId, PartyKind, PartyStatus, RoomId, RoomRole, SystemRole,
+    UserId,
+};
+
+use crate::PolicyError;
+
+/// The authenticated caller, as the policy sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub email: String,
+    pub party_id: PartyId,
+    pub party_kind: PartyKind,
+    pub party_status: PartyStatus,
+    pub system_role: SystemRole,
+    pub disabled: bool,
+    /// Whether this user must present a second factor.
+    pub mfa_required: bool,
+    /// Whether this session presented one.
+    pub mfa: bool,
+}
+
+/// An agreement a room requires: the key it is matched by (an agreement kind
+/// such as `nda`, or a template name) and the title a denial names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    pub key: String,
+    pub title: String,
+}
+
+/// What the action is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// The platform itself (parties, users, the room list, the audit log, policies).
+    System,
+    /// One room, with the caller's effective role in it.
+    Room {
+        id: RoomId,
+        classification: Classification,
+        role: Option<RoomRole>,
+        expired_grant: bool,
+        /// The agreements the room requires of an external party.
+        required_agreements: Vec<Requirement>,
+    },
+    /// One agreement, issued to `party_id`.
+    Agreement {
+        id: AgreementId,
+        party_id: PartyId,
+        kind: String,
+        status: String,
+    },
+}
+
+/// Facts about the request that policies may use, computed from the live state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    pub now_ms: i64,
+    pub source_addr: Option<String>,
+    /// Requirement keys the caller's party has signed and that are in term now.
+    pub agreements_in_force: Vec<String>,
+    /// Requirement keys whose signed agreement ended or was terminated, with
+    /// no other one in force.
+    pub agreements_lapsed: Vec<String>,
+}
+
+/// The entity type names, parsed once.
+pub(crate) struct Types {
+    user: EntityTypeName,
+    party: EntityTypeName,
+    room: EntityTypeName,
+    room_role: EntityTypeName,
+    agreement: EntityTypeName,
+    system: EntityTypeName,
+}
+
+impl Types {
+    pub(crate) fn new() -> Result<Types, PolicyError> {
+        let name = |n: &str| {
+            EntityTypeName::from_str(n).map_err(|e| PolicyError::Schema(format!("`{n}`: {e}")))
+        };
+        Ok(Types {
+            user: name("Custody::User")?,
+            party: name("Custody::Party")?,
+            room: name("Custody::Room")?,
+            room_role: name("Custody::RoomRole")?,
+            agreement: name("Custody::Agreement")?,
+            system: name("Custody::System")?,
+        })
+    }
+
+    fn uid(&self, ty: &EntityTypeName, id: &str) -> EntityUid {
+        EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+    }
+}
+
+/// One request's principal, resource and entities.
+pub(crate) struct Slice {
+    pub(crate) principal: EntityUid,
+    pub(crate) resource: EntityUid,
+    /// The same as `resource`, kept for choosing the policies after `resource`
+    /// moves into the request.
+    pub(crate) resource_uid: EntityUid,
+    pub(crate) entities: Entities,
+}
+
+fn string(s: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(s.to_owned())
+}
+
+fn strings(items: impl IntoIterator<Item = impl AsRef<str>>) -> RestrictedExpression {
+    RestrictedExpression::new_set(items.into_iter().map(|s| string(s.as_ref())))
+}
+
+fn entity(
+    uid: EntityUid,
+    attrs: Vec<(&str, RestrictedExpression)>,
+    parents: HashSet<EntityUid>,
+) -> Result<Entity, PolicyError> {
+    let attrs: HashMap<String, RestrictedExpression> =
+        attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    Entity::new(uid, attrs, parents).map_err(|e| PolicyError::Request(e.to_string()))
+}
+
+fn role_uid(t: &Types, room: RoomId, role: RoomRole) -> EntityUid {
+    t.uid(&t.room_role, &format!("{room}/{role}"))
+}
+
+/// Builds the entity slice of one request, checked against the schema, which
+/// also supplies the action entities (with their groups already closed).
+pub(crate) fn slice(
+    t: &Types,
+    schema: &Schema,
+    p: &Principal,
+    res: &Resource,
+) -> Result<Slice, PolicyError> {
+    let party = t.uid(&t.party, &p.party_id.to_string());
+    let principal = t.uid(&t.user, &p.user_id.to_string());
+    let mut user_parents = HashSet::from([party.clone()]);
+    let mut out = vec![entity(
+        party.clone(),
+        vec![
+            ("kind", string(p.party_kind.as_str())),
+            ("status", string(p.party_status.as_str())),
+        ],
+        HashSet::new(),
+    )?];
+    let resource = match res {
+        Resource::System => {
+            let uid = t.uid(&t.system, "custody");
+            out.push(entity(uid.clone(), vec![], HashSet::new())?);
+            uid
+        }
+        Resource::Room {
+            id,
+            classification,
+            role,
+            required_agreements,
+            ..
+        } => {
+            // manager ∈ contributor ∈ downloader ∈ viewer: the role groups of this room.
+            let mut weaker: Option<EntityUid> = None;
+            for r in RoomRole::ALL {
+                let uid = role_uid(t, *id, *r);
+                out.push(entity(
+                    uid.clone(),
+                    vec![],
+                    weaker.iter().cloned().collect(),
+                )?);
+                weaker = Some(uid);
+            }
+            if let Some(role) = role {
+                user_parents.insert(role_uid(t, *id, *role));
+            }
+            let uid = t.uid(&t.room, &id.to_string());
+            let group = |r| RestrictedExpression::new_entity_uid(role_uid(t, *id, r));
+            out.push(entity(
+                uid.clone(),
+                vec![
+                    ("classification", string(classification.as_str())),
+                    ("viewers", group(RoomRole::Viewer)),
+                    ("downloaders", group(RoomRole::Downloader)),
+                    ("contributors", group(RoomRole::Contributor)),
+                    ("managers", group(RoomRole::Manager)),
+                    (
+                        "required_agreements",
+                        strings(required_agreements.iter().map(|r| r.key.as_str())),
+                    ),
+                ],
+                HashSet::new(),
+            )?);
+            uid
+        }
+        Resource::Agreement {
+            id,
+            party_id,
+            kind,
+            status,
+        } => {
+            let uid = t.uid(&t.agreement, &id.to_string());
+            let owner = t.uid(&t.party, &party_id.to_string());
+            out.push(entity(
+                uid.clone(),
+                vec![
+                    ("party", RestrictedExpression::new_entity_uid(owner)),
+                    ("kind", string(kind)),
+                    ("status", string(status)),
+                ],
+                HashSet::new(),
+            )?);
+            uid
+        }
+    };
+    out.push(entity(
+        principal.clone(),
+        vec![
+            ("system_role", string(p.system_role.as_str())),
+            ("disabled", RestrictedExpression::new_bool(p.disabled)),
+            (
+                "mfa_required",
+                RestrictedExpression::new_bool(p.mfa_required),
+            ),
+            ("party", RestrictedExpression::new_entity_uid(party)),
+        ],
+        user_parents,
+    )?);
+    let entities = Entities::from_entities(out, Some(schema))
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
+    Ok(Slice {
+        principal,
+        resource_uid: resource.clone(),
+        resource,
+        entities,
+    })
+}
+
+/// The Cedar context of one request.
+pub(crate) fn context(
+    p: &Principal,
+    res: &Resource,
+    ctx: &Context,
+) -> Result<CedarContext, PolicyError> {
+    let expired_grant = matches!(
+        res,
+        Resource::Room {
+            expired_grant: true,
+            ..
+        }
+    );
+    let mut pairs = vec![
+        ("mfa".to_owned(), RestrictedExpression::new_bool(p.mfa)),
+        (
+            "now_ms".to_owned(),
+            RestrictedExpression::new_long(ctx.now_ms),
+        ),
+        (
+            "expired_grant".to_owned(),
+            RestrictedExpression::new_bool(expired_grant),
+        ),
+        (
+            "agreements_in_force".to_owned(),
+            strings(&ctx.agreements_in_force),
+        ),
+        (
+            "agreements_lapsed".to_owned(),
+            strings(&ctx.agreements_lapsed),
+        ),
+    ];
+    if let Some(addr) = &ctx.source_addr {
+        pairs.push(("source_addr".to_owned(), string(addr)));
+    }
+    CedarContext::from_pairs(pairs).map_err(|e| PolicyError::Request(e.to_string()))
+}

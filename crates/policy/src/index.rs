@@ -1,0 +1,105 @@
+//! The policies that can apply to a request, chosen by its scope before Cedar
+//! evaluates anything. Cedar evaluates every policy of the set it is given, one
+//! by one; a policy whose action scope excludes the request's action, or whose
+//! resource scope names another entity type or another entity, cannot apply, so
+//! each (action, resource type) gets the set of the others — and, for policies
+//! scoped to one resource (`resource == Custody::Room::"…"`), each such resource
+//! its own set. The decision is the one the whole set gives. In these sets the
+//! action scope, already decided, is widened to `action` (Cedar would otherwise
+//! check it again, through the action groups, for every policy).
+
+use std::collections::{HashMap, HashSet};
+
+use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicySet, ResourceConstraint};
+
+use crate::PolicyError;
+
+/// The resource types a request can be on.
+pub(crate) const RESOURCE_TYPES: [&str; 3] =
+    ["Custody::System", "Custody::Room", "Custody::Agreement"];
+
+/// The policies of one (action, resource type).
+#[derive(Default)]
+struct Scoped {
+    /// Policies that apply to any resource of the type.
+    generic: PolicySet,
+    /// For each resource named by a `resource ==` scope: `generic` plus those.
+    by_resource: HashMap<EntityUid, PolicySet>,
+}
+
+/// The policy set, split by scope.
+pub(crate) struct Index {
+    /// By action name, then by the position of the type in [`RESOURCE_TYPES`].
+    by_action: HashMap<String, Vec<Scoped>>,
+}
+
+impl Index {
+    /// Splits `set`; `ancestors` gives each action's groups (and itself).
+    pub(crate) fn new(
+        set: &PolicySet,
+        ancestors: &HashMap<String, HashSet<EntityUid>>,
+    ) -> Result<Index, PolicyError> {
+        let mut by_action = HashMap::new();
+        for (action, groups) in ancestors {
+            let mut per_type = Vec::with_capacity(RESOURCE_TYPES.len());
+            for ty in RESOURCE_TYPES {
+                per_type.push(scoped(set, groups, ty)?);
+            }
+            by_action.insert(action.clone(), per_type);
+        }
+        Ok(Index { by_action })
+    }
+
+    /// The policies that can apply to `action` on `resource` (of `RESOURCE_TYPES[ty]`).
+    pub(crate) fn get(&self, action: &str, ty: usize, resource: &EntityUid) -> Option<&PolicySet> {
+        let scoped = self.by_action.get(action)?.get(ty)?;
+        Some(scoped.by_resource.get(resource).unwrap_or(&scoped.generic))
+    }
+}
+
+fn scoped(set: &PolicySet, groups: &HashSet<EntityUid>, ty: &str) -> Result<Scoped, PolicyError> {
+    let mut out = Scoped::default();
+    let mut specific: Vec<(EntityUid, &Policy)> = Vec::new();
+    for policy in set.policies() {
+        let action_fits = match policy.action_constraint() {
+            ActionConstraint::Any => true,
+            ActionConstraint::Eq(a) => groups.contains(&a),
+            ActionConstraint::In(list) => list.iter().any(|a| groups.contains(a)),
+        };
+        if !action_fits {
+            continue;
+        }
+        match policy.resource_constraint() {
+            ResourceConstraint::Any | ResourceConstraint::In(_) => add(&mut out.generic, policy)?,
+            ResourceConstraint::Is(t) | ResourceConstraint::IsIn(t, _) => {
+                if t.to_string() == ty {
+                    add(&mut out.generic, policy)?;
+                }
+            }
+            ResourceConstraint::Eq(uid) => {
+                if uid.type_name().to_string() == ty {
+                    specific.push((uid, policy));
+                }
+            }
+        }
+    }
+    for (uid, policy) in specific {
+        let set = match out.by_resource.get_mut(&uid) {
+            Some(set) => set,
+            None => out.by_resource.entry(uid).or_insert(out.generic.clone()),
+        };
+        add(set, policy)?;
+    }
+    Ok(out)
+}
+
+fn add(set: &mut PolicySet, policy: &Policy) -> Result<(), PolicyError> {
+    let id = policy.id().clone();
+    let bad = |e: String| PolicyError::Id(format!("`{id}`: {e}"));
+    let mut json = policy.to_json().map_err(|e| bad(e.to_string()))?;
+    if let Some(scope) = json.get_mut("action") {
+        *scope = serde_json::json!({"op": "All"});
+    }
+    let widened = Policy::from_json(Some(id.clone()), json).map_err(|e| bad(e.to_string()))?;
+    set.add(widened).map_err(|e| bad(e.to_string()))
+}

@@ -1,0 +1,475 @@
+//! Custody's authorization policies, in Cedar: the schema (what a policy may
+//! name), the default policies (deny by default, least privilege), the entity
+//! slice built for each request, and decisions that say why — the reason code,
+//! a sentence naming the unmet condition, and the ids of the policies that
+//! determined it. Pure: no clock, no I/O; the caller passes every fact in.
+//!
+//! A [`Policies`] is parsed and validated once and then shared; each decision
+//! builds a few entities and evaluates the cached policy sets. A default denial
+//! (no permit applied, no forbid applied) is explained by a second policy set,
+//! `cedar/explain.cedar`, whose permits each name one unmet condition.
+
+mod error;
+mod facts;
+mod index;
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Effect, EntityUid, Policy, PolicyId, PolicySet, Request, Schema, ValidationMode,
+    Validator,
+};
+use model::RoomRole;
+
+pub use error::PolicyError;
+pub use facts::{Context, Principal, Requirement, Resource};
+
+/// The Cedar schema. Do not rename an entity, attribute or action without a
+/// migration of stored custom policies.
+pub const SCHEMA: &str = include_str!("cedar/schema.cedarschema");
+/// The default policies.
+pub const DEFAULT_POLICIES: &str = include_str!("cedar/defaults.cedar");
+/// The explanations of default denials.
+pub const EXPLANATIONS: &str = include_str!("cedar/explain.cedar");
+
+/// Every reason code a decision may carry (a policy's `@reason` must be one).
+pub const REASONS: &[&str] = &[
+    "user_disabled",
+    "party_inactive",
+    "mfa_enrollment_required",
+    "role_forbids",
+    "room_role_insufficient",
+    "room_role_missing",
+    "grant_expired",
+    "no_grant",
+    "not_found",
+    "agreement_missing",
+    "agreement_expired",
+    "policy_forbids",
+    "policy_error",
+];
+
+/// A decision. A denial carries a stable reason code and a sentence for the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The caller may see that the resource exists but may not do this.
+    Deny {
+        reason: &'static str,
+        message: String,
+    },
+    /// The caller may not know the resource exists.
+    Hide {
+        reason: &'static str,
+    },
+}
+
+/// A decision with the ids of the policies that determined it (the permits
+/// that allowed, the forbid or explanation that denied) and of any policy that
+/// could not be evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub policies: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// One policy as text, for listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyText {
+    pub id: String,
+    /// `permit` or `forbid`.
+    pub effect: &'static str,
+    /// `default`, `custom` or `explanation`.
+    pub origin: &'static str,
+    pub text: String,
+}
+
+/// What the annotations of one policy say.
+struct Meta {
+    reason: &'static str,
+    priority: i64,
+    message: String,
+    hide: bool,
+}
+
+/// A validated, parsed policy set with its explanations: built once, shared.
+pub struct Policies {
+    schema: Schema,
+    types: facts::Types,
+    actions: HashMap<String, EntityUid>,
+    /// The least room role whose group holds each room action.
+    needed: HashMap<String, RoomRole>,
+    rules: index::Index,
+    explain: PolicySet,
+    meta: HashMap<String, Meta>,
+    texts: Vec<PolicyText>,
+    authorizer: Authorizer,
+}
+
+impl Policies {
+    /// The default policies.
+    pub fn defaults() -> Result<Policies, PolicyError> {
+        Policies::with_custom("")
+    }
+
+    /// The default policies plus `custom` (Cedar text; every policy with a
+    /// unique `@id`), validated together against the schema.
+    pub fn with_custom(custom: &str) -> Result<Policies, PolicyError> {
+        let (schema, _warnings) =
+            Schema::from_cedarschema_str(SCHEMA).map_err(|e| PolicyError::Schema(e.to_string()))?;
+        let mut meta = HashMap::new();
+        let mut texts = Vec::new();
+        let mut rules = PolicySet::new();
+        load(
+            &mut rules,
+            &mut meta,
+            &mut texts,
+            DEFAULT_POLICIES,
+            "default",
+        )?;
+        load(&mut rules, &mut meta, &mut texts, custom, "custom")?;
+        let mut explain = PolicySet::new();
+        load(
+            &mut explain,
+            &mut meta,
+            &mut texts,
+            EXPLANATIONS,
+            "explanation",
+        )?;
+        let validator = Validator::new(schema.clone());
+        for set in [&rules, &explain] {
+            let result = validator.validate(set, ValidationMode::Strict);
+            if !result.validation_passed() {
+                let errors: Vec<String> =
+                    result.validation_errors().map(|e| e.to_string()).collect();
+                return Err(PolicyError::Invalid(errors.join("; ")));
+            }
+        }
+        let (actions, needed, ancestors) = actions(&schema)?;
+        let types = facts::Types::new()?;
+        Ok(Policies {
+            schema,
+            types,
+            actions,
+            needed,
+            rules: index::Index::new(&rules, &ancestors)?,
+            explain,
+            meta,
+            texts,
+            authorizer: Authorizer::new(),
+        })
+    }
+
+    /// The policies in force and the explanations, as text.
+    pub fn list(&self) -> &[PolicyText] {
+        &self.texts
+    }
+
+    /// Whether the schema declares `action`.
+    pub fn knows_action(&self, action: &str) -> bool {
+        self.actions.contains_key(action)
+    }
+
+    /// Decides `action` by `p` on `res`.
+    pub fn decide(&self, p: &Principal, action: &str, res: &Resource, ctx: &Context) -> Decision {
+        self.explain(p, action, res, ctx).decision
+    }
+
+    /// Decides and says which policies determined the decision. Fails closed: a
+    /// request that cannot be built, or a policy that cannot be evaluated, denies.
+    pub fn explain(&self, p: &Principal, action: &str, res: &Resource, ctx: &Context) -> Verdict {
+        match self.evaluate(p, action, res, ctx) {
+            Ok(verdict) => verdict,
+            Err(e) => Verdict {
+                decision: Decision::Deny {
+                    reason: "policy_error",
+                    message: format!("`{action}` could not be decided"),
+                },
+                policies: vec![],
+                errors: vec![e.to_string()],
+            },
+        }
+    }
+
+    fn evaluate(
+        &self,
+        p: &Principal,
+        action: &str,
+        res: &Resource,
+        ctx: &Context,
+    ) -> Result<Verdict, PolicyError> {
+        let Some(action_uid) = self.actions.get(action) else {
+            return Ok(Verdict {
+                decision: Decision::Deny {
+                    reason: "role_forbids",
+                    message: format!("`{action}` is not an action"),
+                },
+                policies: vec![],
+                errors: vec![],
+            });
+        };
+        let slice = facts::slice(&self.types, &self.schema, p, res)?;
+        let context = facts::context(p, res, ctx)?;
+        let request = Request::new(
+            slice.principal,
+            action_uid.clone(),
+            slice.resource,
+            context,
+            None,
+        )
+        .map_err(|e| PolicyError::Request(e.to_string()))?;
+        let ty = match res {
+            Resource::System => 0,
+            Resource::Room { .. } => 1,
+            Resource::Agreement { .. } => 2,
+        };
+        let rules = self
+            .rules
+            .get(action, ty, &slice.resource_uid)
+            .ok_or_else(|| PolicyError::Request(format!("no policies indexed for `{action}`")))?;
+        let response = self
+            .authorizer
+            .is_authorized(&request, rules, &slice.entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        let determining: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        if !errors.is_empty() {
+            return Ok(Verdict {
+                decision: Decision::Deny {
+                    reason: "policy_error",
+                    message: format!("`{action}` could not be decided"),
+                },
+                policies: determining,
+                errors,
+            });
+        }
+        if response.decision() == cedar_policy::Decision::Allow {
+            return Ok(Verdict {
+                decision: Decision::Allow,
+                policies: determining,
+                errors,
+            });
+        }
+        let (policies, chosen) = if determining.is_empty() {
+            let why = self
+                .authorizer
+                .is_authorized(&request, &self.explain, &slice.entities);
+            let ids: Vec<String> = why
+                .diagnostics()
+                .reason()
+                .map(ToString::to_string)
+                .collect();
+            let chosen = self.first(&ids).map(|(id, _)| id.to_owned());
+            (chosen.clone().into_iter().collect(), chosen)
+        } else {
+            let chosen = self.first(&determining).map(|(id, _)| id.to_owned());
+            (determining.clone(), chosen)
+        };
+        let chosen = chosen.and_then(|id| self.meta.get(&id).map(|m| (id, m)));
+        let decision = match chosen {
+            Some((_, m)) if m.hide => Decision::Hide { reason: m.reason },
+            Some((_, m)) => Decision::Deny {
+                reason: m.reason,
+                message: fill(
+                    &m.message,
+                    p,
+                    action,
+                    res,
+                    ctx,
+                    m.reason,
+                    self.needed.get(action),
+                ),
+            },
+            None => Decision::Deny {
+                reason: "role_forbids",
+                message: format!("no policy allows `{action}`"),
+            },
+        };
+        Ok(Verdict {
+            decision,
+            policies,
+            errors,
+        })
+    }
+
+    /// The policy with the lowest priority among `ids`.
+    fn first<'a>(&'a self, ids: &'a [String]) -> Option<(&'a str, &'a Meta)> {
+        ids.iter()
+            .filter_map(|id| self.meta.get(id).map(|m| (id.as_str(), m)))
+            .min_by_key(|(id, m)| (m.priority, *id))
+    }
+}
+
+/// Parses `text` into `set`, renaming every policy to its `@id`.
+fn load(
+    set: &mut PolicySet,
+    meta: &mut HashMap<String, Meta>,
+    texts: &mut Vec<PolicyText>,
+    text: &str,
+    origin: &'static str,
+) -> Result<(), PolicyError> {
+    let parsed = PolicySet::from_str(text).map_err(|e| PolicyError::Parse(e.to_string()))?;
+    let mut seen: HashSet<String> = meta.keys().cloned().collect();
+    let mut policies: Vec<&Policy> = parsed.policies().collect();
+    policies.sort_by_key(|p| p.id().to_string());
+    for policy in policies {
+        let id = policy
+            .annotation("id")
+            .ok_or_else(|| PolicyError::Id(format!("a {origin} policy has none")))?
+            .to_owned();
+        if !seen.insert(id.clone()) {
+            return Err(PolicyError::Id(format!("`{id}` is used twice")));
+        }
+        let renamed = policy.new_id(PolicyId::new(&id));
+        let effect = match renamed.effect() {
+            Effect::Permit => "permit",
+            Effect::Forbid => "forbid",
+        };
+        if effect == "forbid" || origin == "explanation" {
+            meta.insert(id.clone(), annotations(&renamed, &id)?);
+        }
+        texts.push(PolicyText {
+            id: id.clone(),
+            effect,
+            origin,
+            text: renamed.to_string(),
+        });
+        set.add(renamed)
+            .map_err(|e| PolicyError::Id(format!("`{id}`: {e}")))?;
+    }
+    Ok(())
+}
+
+fn annotations(policy: &Policy, id: &str) -> Result<Meta, PolicyError> {
+    let bad = |detail: String| PolicyError::Annotation {
+        id: id.to_owned(),
+        detail,
+    };
+    let reason = policy.annotation("reason").unwrap_or("policy_forbids");
+    let reason = REASONS
+        .iter()
+        .copied()
+        .find(|r| *r == reason)
+        .ok_or_else(|| bad(format!("unknown reason `{reason}`")))?;
+    let priority = match policy.annotation("priority") {
+        None => 1000,
+        Some(p) => p
+            .parse()
+            .map_err(|_| bad(format!("`@priority` must be an integer, not `{p}`")))?,
+    };
+    let message = policy.annotation("message").map_or_else(
+        || format!("policy `{id}` forbids `{{action}}`"),
+        str::to_owned,
+    );
+    let hide = match policy.annotation("hide") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(bad(format!(
+                "`@hide` must be `true` or `false`, not `{other}`"
+            )));
+        }
+    };
+    Ok(Meta {
+        reason,
+        priority,
+        message,
+        hide,
+    })
+}
+
+/// Every action of the schema by name, the least room role of each room
+/// action, and each action's groups (with itself).
+#[expect(clippy::type_complexity, reason = "three maps built in one pass")]
+fn actions(
+    schema: &Schema,
+) -> Result<
+    (
+        HashMap<String, EntityUid>,
+        HashMap<String, RoomRole>,
+        HashMap<String, HashSet<EntityUid>>,
+    ),
+    PolicyError,
+> {
+    let entities = schema
+        .action_entities()
+        .map_err(|e| PolicyError::Schema(e.to_string()))?;
+    let mut names = HashMap::new();
+    let mut needed = HashMap::new();
+    let mut groups = HashMap::new();
+    for entity in entities.iter() {
+        let uid = entity.uid();
+        let name = uid.id().unescaped().to_owned();
+        let mut mine: HashSet<EntityUid> = HashSet::from([uid.clone()]);
+        for ancestor in entities.ancestors(&uid).into_iter().flatten() {
+            mine.insert(ancestor.clone());
+            let group = ancestor.id().unescaped();
+            if let Some(role) = group.strip_prefix("role.") {
+                let role = RoomRole::parse(role).map_err(|e| PolicyError::Schema(e.to_string()))?;
+                needed.insert(name.clone(), role);
+            }
+        }
+        groups.insert(name.clone(), mine);
+        names.insert(name, uid);
+    }
+    Ok((names, needed, groups))
+}
+
+/// Fills the `{…}` placeholders of a policy's message from the request.
+fn fill(
+    template: &str,
+    p: &Principal,
+    action: &str,
+    res: &Resource,
+    ctx: &Context,
+    reason: &str,
+    needed: Option<&RoomRole>,
+) -> String {
+    let (role, agreement) = match res {
+        Resource::Room {
+            role,
+            required_agreements,
+            ..
+        } => {
+            let unmet = required_agreements.iter().find(|r| {
+                if reason == "agreement_expired" {
+                    ctx.agreements_lapsed.contains(&r.key)
+                } else {
+                    !ctx.agreements_in_force.contains(&r.key)
+                }
+            });
+            (
+                role.map_or("none", RoomRole::as_str),
+                unmet.map_or("", |r| r.title.as_str()),
+            )
+        }
+        _ => ("none", ""),
+    };
+    template
+        .replace("{action}", action)
+        .replace("{role}", role)
+        .replace("{needed}", needed.map_or("a room role", |r| r.as_str()))
+        .replace("{system_role}", p.system_role.as_str())
+        .replace("{party_status}", p.party_status.as_str())
+        .replace("{agreement}", agreement)
+}
+
+impl Policies {
+    /// Builds the entity slice of a request, validated against the schema.
+    #[cfg(test)]
+    fn checked_slice(&self, p: &Principal, res: &Resource) -> Result<(), PolicyError> {
+        facts::slice(&self.types, &self.schema, p, res).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests;

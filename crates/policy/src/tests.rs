@@ -1,0 +1,460 @@
+//! Decisions of the default policies, table-driven through one `check` helper.
+
+use model::*;
+
+use super::*;
+
+fn principal(kind: PartyKind, role: SystemRole) -> Principal {
+    Principal {
+        user_id: UserId::from_random([1; 16]),
+        email: "a@example.com".into(),
+        party_id: PartyId::from_random([kind as u8 + 2; 16]),
+        party_kind: kind,
+        party_status: PartyStatus::Active,
+        system_role: role,
+        disabled: false,
+        mfa_required: kind == PartyKind::External,
+        mfa: true,
+    }
+}
+
+fn room(role: Option<RoomRole>, required: &[&str]) -> Resource {
+    Resource::Room {
+        id: RoomId::from_random([3; 16]),
+        classification: Classification::Confidential,
+        role,
+        expired_grant: false,
+        required_agreements: required
+            .iter()
+            .map(|k| Requirement {
+                key: (*k).to_owned(),
+                title: format!("{k} title"),
+            })
+            .collect(),
+    }
+}
+
+fn ctx(in_force: &[&str], lapsed: &[&str]) -> Context {
+    Context {
+        now_ms: 1_000,
+        source_addr: Some("192.0.2.1".into()),
+        agreements_in_force: in_force.iter().map(|s| (*s).to_owned()).collect(),
+        agreements_lapsed: lapsed.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+fn defaults() -> Policies {
+    Policies::defaults().unwrap()
+}
+
+/// Outcome in short: "allow", "hide:<reason>", or the deny reason.
+fn check(pol: &Policies, p: &Principal, action: &str, res: &Resource, c: &Context, want: &str) {
+    let got = match pol.decide(p, action, res, c) {
+        Decision::Allow => "allow".to_owned(),
+        Decision::Hide { reason } => format!("hide:{reason}"),
+        Decision::Deny { reason, .. } => reason.to_owned(),
+    };
+    assert_eq!(
+        got, want,
+        "{:?} {:?} {action} on {res:?}",
+        p.party_kind, p.system_role
+    );
+}
+
+#[test]
+fn room_roles_are_ordered() {
+    let pol = defaults();
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let table = [
+        (None, "room.view", "hide:no_grant"),
+        (None, "file.download", "hide:no_grant"),
+        (Some(RoomRole::Viewer), "room.view", "allow"),
+        (Some(RoomRole::Viewer), "file.list", "allow"),
+        (
+            Some(RoomRole::Viewer),
+            "file.download",
+            "room_role_insufficient",
+        ),
+        (Some(RoomRole::Downloader), "file.download", "allow"),
+        (
+            Some(RoomRole::Downloader),
+            "file.upload",
+            "room_role_insufficient",
+        ),
+        (Some(RoomRole::Contributor), "file.upload", "allow"),
+        (
+            Some(RoomRole::Contributor),
+            "grant.create",
+            "room_role_insufficient",
+        ),
+        (Some(RoomRole::Manager), "grant.create", "allow"),
+        (Some(RoomRole::Manager), "file.delete", "allow"),
+        (Some(RoomRole::Manager), "file.view", "allow"),
+        (Some(RoomRole::Manager), "party.create", "role_forbids"),
+    ];
+    for (role, action, want) in table {
+        check(&pol, &ext, action, &room(role, &[]), &ctx(&[], &[]), want);
+    }
+}
+
+#[test]
+fn system_roles() {
+    use SystemRole::*;
+    let pol = defaults();
+    let table = [
+        (PartyKind::Owner, Admin, "user.create", "allow"),
+        (
+            PartyKind::Owner,
+            SecurityOfficer,
+            "user.create",
+            "role_forbids",
+        ),
+        (PartyKind::Owner, Auditor, "event.read", "allow"),
+        (PartyKind::Owner, Member, "event.read", "role_forbids"),
+        (PartyKind::Owner, Member, "room.create", "allow"),
+        (PartyKind::Owner, Admin, "event.redact", "allow"),
+        (
+            PartyKind::Owner,
+            SecurityOfficer,
+            "event.redact",
+            "role_forbids",
+        ),
+        (PartyKind::Owner, Admin, "policy.simulate", "allow"),
+        (PartyKind::Owner, Auditor, "policy.simulate", "role_forbids"),
+        (PartyKind::External, Admin, "user.create", "role_forbids"),
+        (PartyKind::External, Member, "room.create", "role_forbids"),
+        (PartyKind::External, Member, "room.list", "allow"),
+        (PartyKind::External, Member, "agreement.list", "allow"),
+        (
+            PartyKind::External,
+            Member,
+            "no.such_action",
+            "role_forbids",
+        ),
+    ];
+    for (kind, role, action, want) in table {
+        let p = principal(kind, role);
+        check(&pol, &p, action, &Resource::System, &ctx(&[], &[]), want);
+    }
+}
+
+#[test]
+fn admin_manages_rooms_but_reads_content_only_through_a_grant() {
+    let pol = defaults();
+    let c = ctx(&[], &[]);
+    let admin = principal(PartyKind::Owner, SystemRole::Admin);
+    let auditor = principal(PartyKind::Owner, SystemRole::Auditor);
+    let table = [
+        (&admin, None, "grant.create", "allow"),
+        (&admin, None, "file.download", "room_role_missing"),
+        (&admin, Some(RoomRole::Downloader), "file.download", "allow"),
+        (&auditor, None, "file.list", "allow"),
+        (&auditor, None, "grant.create", "room_role_missing"),
+    ];
+    for (p, role, action, want) in table {
+        check(&pol, p, action, &room(role, &[]), &c, want);
+    }
+}
+
+#[test]
+fn account_state_denies_everything_but_totp_enrolment() {
+    let pol = defaults();
+    let c = ctx(&[], &[]);
+    let base = principal(PartyKind::External, SystemRole::Member);
+    let no_mfa = Principal {
+        mfa: false,
+        ..base.clone()
+    };
+    let suspended = Principal {
+        party_status: PartyStatus::Suspended,
+        ..base.clone()
+    };
+    let disabled = Principal {
+        disabled: true,
+        party_status: PartyStatus::Suspended,
+        ..base.clone()
+    };
+    let manager = room(Some(RoomRole::Manager), &[]);
+    let table = [
+        (
+            &no_mfa,
+            "room.list",
+            &Resource::System,
+            "mfa_enrollment_required",
+        ),
+        (&no_mfa, "auth.totp_enroll", &Resource::System, "allow"),
+        (&no_mfa, "file.list", &manager, "mfa_enrollment_required"),
+        (&suspended, "file.download", &manager, "party_inactive"),
+        // Several forbid policies apply: the lowest @priority is reported.
+        (&disabled, "room.list", &Resource::System, "user_disabled"),
+    ];
+    for (p, action, res, want) in table {
+        check(&pol, p, action, res, &c, want);
+    }
+}
+
+#[test]
+fn expired_grant_hides_the_room_with_its_own_reason() {
+    let pol = defaults();
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let res = Resource::Room {
+        id: RoomId::from_random([3; 16]),
+        classification: Classification::Internal,
+        role: None,
+        expired_grant: true,
+        required_agreements: vec![],
+    };
+    assert_eq!(
+        pol.decide(&ext, "room.view", &res, &ctx(&[], &[])),
+        Decision::Hide {
+            reason: "grant_expired"
+        }
+    );
+}
+
+#[test]
+fn agreements_gate_room_content_for_external_parties() {
+    let pol = defaults();
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let staff = principal(PartyKind::Owner, SystemRole::Member);
+    let dl = Some(RoomRole::Downloader);
+    /// (who, required, in force, lapsed, action, outcome)
+    type Row<'a> = (
+        &'a Principal,
+        &'a [&'a str],
+        &'a [&'a str],
+        &'a [&'a str],
+        &'a str,
+        &'a str,
+    );
+    let table: &[Row] = &[
+        // (who, required, in force, lapsed, action, outcome)
+        (&ext, &[], &[], &[], "file.download", "allow"),
+        (
+            &ext,
+            &["nda"],
+            &[],
+            &[],
+            "file.download",
+            "agreement_missing",
+        ),
+        (&ext, &["nda"], &["nda"], &[], "file.download", "allow"),
+        (
+            &ext,
+            &["nda", "licence"],
+            &["nda"],
+            &[],
+            "file.list",
+            "agreement_missing",
+        ),
+        (
+            &ext,
+            &["nda", "licence"],
+            &["licence", "nda"],
+            &[],
+            "file.view",
+            "allow",
+        ),
+        (
+            &ext,
+            &["nda"],
+            &[],
+            &["nda"],
+            "file.download",
+            "agreement_expired",
+        ),
+        (
+            &ext,
+            &["nda"],
+            &["other"],
+            &[],
+            "file.upload",
+            "agreement_missing",
+        ),
+        // Seeing the room itself is not gated: the caller learns what to sign.
+        (&ext, &["nda"], &[], &[], "room.view", "allow"),
+        // The owner's own staff sign nothing.
+        (&staff, &["nda"], &[], &[], "file.download", "allow"),
+    ];
+    for (p, required, in_force, lapsed, action, want) in table {
+        let res = room(dl, required);
+        check(&pol, p, action, &res, &ctx(in_force, lapsed), want);
+    }
+}
+
+#[test]
+fn denial_names_the_unmet_agreement_and_the_policy() {
+    let pol = defaults();
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let res = room(Some(RoomRole::Viewer), &["nda", "licence"]);
+    let v = pol.explain(&ext, "file.list", &res, &ctx(&["nda"], &[]));
+    assert_eq!(
+        v.decision,
+        Decision::Deny {
+            reason: "agreement_missing",
+            message: "your party has not signed the agreement `licence title`".into()
+        }
+    );
+    assert_eq!(v.policies, vec!["agreement.missing".to_owned()]);
+    let v = pol.explain(&ext, "file.download", &res, &ctx(&["nda", "licence"], &[]));
+    assert_eq!(
+        v.decision,
+        Decision::Deny {
+            reason: "room_role_insufficient",
+            message: "your role in this room is `viewer`; `file.download` needs `downloader`"
+                .into()
+        }
+    );
+    assert_eq!(
+        v.policies,
+        vec!["explain.room_role_insufficient".to_owned()]
+    );
+    let v = pol.explain(&ext, "file.list", &res, &ctx(&["nda", "licence"], &[]));
+    assert_eq!(v.decision, Decision::Allow);
+    assert_eq!(v.policies, vec!["room.viewer".to_owned()]);
+}
+
+#[test]
+fn agreements_are_seen_by_their_party_and_the_owner_staff_only() {
+    let pol = defaults();
+    let c = ctx(&[], &[]);
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let other = Principal {
+        party_id: PartyId::from_random([9; 16]),
+        ..ext.clone()
+    };
+    let admin = principal(PartyKind::Owner, SystemRole::Admin);
+    let member = principal(PartyKind::Owner, SystemRole::Member);
+    let agreement = Resource::Agreement {
+        id: AgreementId::from_random([4; 16]),
+        party_id: ext.party_id,
+        kind: "nda".into(),
+        status: "awaiting_signature".into(),
+    };
+    let table = [
+        (&ext, "agreement.view", "allow"),
+        (&ext, "agreement.sign", "allow"),
+        (&ext, "agreement.terminate", "role_forbids"),
+        (&other, "agreement.view", "hide:not_found"),
+        (&other, "agreement.sign", "hide:not_found"),
+        (&admin, "agreement.view", "allow"),
+        (&admin, "agreement.sign", "hide:not_found"),
+        (&admin, "agreement.terminate", "allow"),
+        (&member, "agreement.view", "hide:not_found"),
+    ];
+    for (p, action, want) in table {
+        check(&pol, p, action, &agreement, &c, want);
+    }
+}
+
+#[test]
+fn custom_policies_are_validated_and_can_only_restrict_with_a_known_reason() {
+    let check_load = |text: &str, want: &str| {
+        let got = match Policies::with_custom(text) {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(got, want, "{text}");
+    };
+    check_load("", "ok");
+    check_load("permit(principal, action, resource);", "policy_id_invalid");
+    check_load(
+        "@id(\"room.viewer\") permit(principal, action, resource);",
+        "policy_id_invalid",
+    );
+    check_load(
+        "@id(\"x\") permit(principal, action, resource) when { principal.nope };",
+        "policy_invalid",
+    );
+    check_load("@id(\"x\") permit(principal,", "policy_parse_error");
+    check_load(
+        "@id(\"x\") @reason(\"made_up\") forbid(principal, action, resource);",
+        "policy_annotation_invalid",
+    );
+    check_load(
+        "@id(\"no_restricted\") @reason(\"policy_forbids\") forbid(principal, action, resource is Custody::Room) when { resource.classification == \"restricted\" };",
+        "ok",
+    );
+}
+
+#[test]
+fn a_custom_forbid_reports_its_reason_and_message() {
+    let pol = Policies::with_custom(
+        "@id(\"no_restricted_downloads\") @reason(\"policy_forbids\") \
+         @message(\"`{action}` is not allowed in restricted rooms\") \
+         forbid(principal, action == Custody::Action::\"file.download\", resource is Custody::Room) \
+         when { resource.classification == \"restricted\" };",
+    )
+    .unwrap();
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let mut res = room(Some(RoomRole::Manager), &[]);
+    check(&pol, &ext, "file.download", &res, &ctx(&[], &[]), "allow");
+    if let Resource::Room { classification, .. } = &mut res {
+        *classification = Classification::Restricted;
+    }
+    let v = pol.explain(&ext, "file.download", &res, &ctx(&[], &[]));
+    assert_eq!(
+        v.decision,
+        Decision::Deny {
+            reason: "policy_forbids",
+            message: "`file.download` is not allowed in restricted rooms".into()
+        }
+    );
+    assert_eq!(v.policies, vec!["no_restricted_downloads".to_owned()]);
+    assert!(
+        pol.list()
+            .iter()
+            .any(|t| t.id == "no_restricted_downloads" && t.origin == "custom")
+    );
+}
+
+#[test]
+fn slice_conforms_to_the_schema() {
+    let pol = defaults();
+    let p = principal(PartyKind::External, SystemRole::Member);
+    let resources = [
+        Resource::System,
+        room(None, &[]),
+        room(Some(RoomRole::Contributor), &["nda", "eu-licence"]),
+        Resource::Agreement {
+            id: AgreementId::from_random([4; 16]),
+            party_id: p.party_id,
+            kind: "nda".into(),
+            status: "active".into(),
+        },
+    ];
+    for res in resources {
+        assert!(pol.checked_slice(&p, &res).is_ok(), "{res:?}");
+    }
+}
+
+#[test]
+fn a_room_scoped_policy_applies_to_its_room_and_action_only() {
+    let target = RoomId::from_random([3; 16]);
+    let pol = Policies::with_custom(&format!(
+        "@id(\"freeze_room\") @reason(\"policy_forbids\") @message(\"this room is frozen\") \
+         forbid(principal, action in [Custody::Action::\"file.upload\", Custody::Action::\"file.delete\"], \
+         resource == Custody::Room::\"{target}\");"
+    ))
+    .unwrap();
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let c = ctx(&[], &[]);
+    let other = Resource::Room {
+        id: RoomId::from_random([8; 16]),
+        classification: Classification::Confidential,
+        role: Some(RoomRole::Manager),
+        expired_grant: false,
+        required_agreements: vec![],
+    };
+    let frozen = room(Some(RoomRole::Manager), &[]);
+    let table = [
+        (&frozen, "file.upload", "policy_forbids"),
+        (&frozen, "file.delete", "policy_forbids"),
+        (&frozen, "file.download", "allow"),
+        (&other, "file.upload", "allow"),
+        (&other, "file.delete", "allow"),
+    ];
+    for (res, action, want) in table {
+        check(&pol, &ext, action, res, &c, want);
+    }
+}
