@@ -8,7 +8,8 @@
 //! leaf hash, every inclusion proof to the checkpoint's root). `export` fetches
 //! a bundle from a server; `check` audits the stored log of a data directory.
 
-use std::io::BufRead;
+use std::borrow::Cow;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -16,7 +17,9 @@ use app::ledger::{BUNDLE_FORMAT, Bundle, BundleEntry, is_redaction};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Subcommand;
-use ledger::{Checkpoint, EventLeaf, LedgerError, MemoryStore, Verifier, leaf_hash};
+use ledger::{Checkpoint, EventLeaf, LeafView, LedgerError, RootBuilder, Verifier, leaf_hash};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 /// The event filters `export` passes on.
 const FILTERS: &[&str] = &[
@@ -104,7 +107,7 @@ pub async fn run(command: LedgerCommand) -> anyhow::Result<()> {
             let note = read(&checkpoint)?;
             let file = std::fs::File::open(&entries)
                 .with_context(|| format!("cannot open `{}`", entries.display()))?;
-            let size = verify(key.trim_end(), &note, std::io::BufReader::new(file))?;
+            let size = verify(key.trim_end(), &note, file)?;
             println!("ok: {size} entries verify against checkpoint of size {size}");
             Ok(())
         }
@@ -308,10 +311,27 @@ fn check_bundle_entry(entry: &BundleEntry, checkpoint: &Checkpoint) -> anyhow::R
 
 /// A hash from exactly 64 lowercase hex digits.
 fn hash_of_hex(text: &str) -> Option<ledger::Hash> {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+    let digits = text.as_bytes();
+    if digits.len() != 64 {
         return None;
     }
-    hex::decode(text).ok()?.try_into().ok()
+    let mut hash = [0u8; 32];
+    for (slot, pair) in hash.iter_mut().zip(digits.chunks_exact(2)) {
+        let [high, low] = pair else {
+            return None;
+        };
+        *slot = (nibble(*high)? << 4) | nibble(*low)?;
+    }
+    Some(hash)
+}
+
+/// The value of one lowercase hex digit.
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -320,20 +340,22 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 /// Verifies the export read from `entries`; returns the checkpoint size.
 /// Redacted entries count by the original leaf hash they carry.
-fn verify(key: &str, note: &str, entries: impl BufRead) -> anyhow::Result<u64> {
+fn verify(key: &str, note: &str, entries: impl Read) -> anyhow::Result<u64> {
     let checkpoint = signed_checkpoint(key, note)?;
     let size = checkpoint.size;
-    let mut tree = MemoryStore::new();
-    let mut lines = entries.lines();
-    // Lines are parsed and checked in parallel, a batch at a time; the
+    let mut tree = RootBuilder::new();
+    let mut blocks = Blocks::new(entries, VERIFY_BLOCK);
+    // Lines are parsed and checked in parallel, a block at a time; the
     // results are then taken in order, so the first fault reported is the
     // first in the file, as with one thread.
     loop {
-        let batch: Vec<_> = lines.by_ref().take(VERIFY_BATCH).collect();
-        if batch.is_empty() {
+        let block = blocks
+            .next_block()
+            .with_context(|| format!("cannot read entry {}", tree.size()))?;
+        if block.is_empty() {
             break;
         }
-        for line in check_lines(batch) {
+        for line in check_lines(block) {
             let next = tree.size();
             let (index, hash) = match line {
                 Line::Unreadable(e) => {
@@ -349,15 +371,85 @@ fn verify(key: &str, note: &str, entries: impl BufRead) -> anyhow::Result<u64> {
     if tree.size() < size {
         bail!("entry {} missing", tree.size());
     }
-    let root = ledger::root(&tree, size).context("cannot compute the root")?;
-    if root != checkpoint.root {
+    if tree.root() != checkpoint.root {
         bail!("root mismatch: the entries do not produce the checkpoint's root");
     }
     Ok(size)
 }
 
-/// Export lines checked per batch by [`check_lines`].
-const VERIFY_BATCH: usize = 16_384;
+/// Bytes of the export read and checked at a time (grown for a longer line).
+const VERIFY_BLOCK: usize = 8 << 20;
+
+/// The export read in large blocks, each handed out as a run of whole lines.
+struct Blocks<R> {
+    reader: R,
+    buf: Vec<u8>,
+    /// Bytes of `buf` read.
+    filled: usize,
+    /// Bytes of `buf` handed out by the last [`Blocks::next_block`].
+    taken: usize,
+    eof: bool,
+    /// A read error, reported once the whole lines before it are handed out.
+    failed: Option<std::io::Error>,
+}
+
+impl<R: Read> Blocks<R> {
+    fn new(reader: R, capacity: usize) -> Self {
+        Blocks {
+            reader,
+            buf: vec![0; capacity.max(1)],
+            filled: 0,
+            taken: 0,
+            eof: false,
+            failed: None,
+        }
+    }
+
+    /// The next whole lines (at the end of the input, the last may lack its
+    /// newline); empty at the end.
+    fn next_block(&mut self) -> std::io::Result<&[u8]> {
+        self.buf.copy_within(self.taken..self.filled, 0);
+        self.filled -= self.taken;
+        self.taken = 0;
+        loop {
+            if let Some(e) = self.failed.take() {
+                return Err(e);
+            }
+            self.fill();
+            let read = self.buf.get(..self.filled).unwrap_or_default();
+            let cut = match memchr::memrchr(b'\n', read) {
+                _ if self.eof => Some(self.filled),
+                Some(at) => Some(at + 1),
+                None if self.failed.is_some() => Some(0),
+                None => None,
+            };
+            match cut {
+                Some(cut) if cut > 0 || self.eof || self.failed.is_none() => {
+                    self.taken = cut;
+                    return Ok(self.buf.get(..cut).unwrap_or_default());
+                }
+                Some(_) => {}
+                // A line longer than the buffer: make room for more.
+                None => self.buf.resize(self.buf.len() * 2, 0),
+            }
+        }
+    }
+
+    /// Reads until the buffer is full, the input ends or a read fails.
+    fn fill(&mut self) {
+        while !self.eof && self.failed.is_none() {
+            let Some(free) = self.buf.get_mut(self.filled..).filter(|f| !f.is_empty()) else {
+                return;
+            };
+            match self.reader.read(free) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => self.failed = Some(e),
+            }
+        }
+    }
+}
 
 /// One export line, parsed and its leaf checked (all but its position).
 enum Line {
@@ -369,45 +461,97 @@ enum Line {
     },
 }
 
-fn check_line(line: std::io::Result<String>) -> Line {
-    let line = match line {
-        Ok(line) => line,
-        Err(e) => return Line::Unreadable(e),
+/// An export line as it is parsed for verification: the fields of a
+/// [`BundleEntry`], borrowed from the line where JSON allows it, the event
+/// kept as its text until the leaf is decoded to compare it with.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportLine<'a> {
+    index: u64,
+    #[serde(borrow)]
+    leaf: Cow<'a, str>,
+    #[serde(borrow)]
+    leaf_hash: Cow<'a, str>,
+    #[serde(default)]
+    redacted: bool,
+    #[serde(borrow)]
+    event: &'a RawValue,
+    #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "accepted as in a bundle entry; an export has no proofs"
+    )]
+    proof: Option<Vec<String>>,
+}
+
+/// Checks one line (without its newline); `bytes` is a buffer to reuse.
+fn check_line(line: &[u8], bytes: &mut Vec<u8>) -> Line {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Ok(line) = std::str::from_utf8(line) else {
+        return Line::Unreadable(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ));
     };
-    match serde_json::from_str::<BundleEntry>(&line) {
+    match serde_json::from_str::<ExportLine<'_>>(line) {
         Ok(entry) => Line::Parsed {
             index: entry.index,
-            hash: check_leaf(&entry),
+            hash: check_export_leaf(&entry, bytes),
         },
         Err(_) => Line::Invalid,
     }
 }
 
-/// [`check_line`] on every line, on every core, results in order.
-fn check_lines(batch: Vec<std::io::Result<String>>) -> Vec<Line> {
+/// [`check_line`] on every line of `block`, on every core, results in order.
+fn check_lines(block: &[u8]) -> Vec<Line> {
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let per = batch.len().div_ceil(workers).max(1);
-    let mut parts: Vec<Vec<std::io::Result<String>>> = Vec::with_capacity(workers);
-    let mut rest = batch.into_iter();
-    loop {
-        let part: Vec<_> = rest.by_ref().take(per).collect();
-        if part.is_empty() {
-            break;
-        }
+    let mut parts = Vec::with_capacity(workers);
+    let mut rest = block;
+    for k in (1..=workers).rev() {
+        // Each part ends at the first newline after its share of the rest.
+        let target = rest.len() / k;
+        let cut = match rest
+            .get(target..)
+            .and_then(|tail| memchr::memchr(b'\n', tail))
+        {
+            Some(at) if k > 1 => target + at + 1,
+            _ => rest.len(),
+        };
+        let (part, tail) = rest.split_at(cut);
         parts.push(part);
+        rest = tail;
     }
+    let check_part = |part: &[u8]| {
+        let mut bytes = Vec::new();
+        let mut checked = Vec::new();
+        let mut rest = part;
+        // A part ends with a newline except at the end of the input.
+        while !rest.is_empty() {
+            let (line, tail) = match memchr::memchr(b'\n', rest) {
+                Some(at) => (rest.get(..at), rest.get(at + 1..)),
+                None => (Some(rest), None),
+            };
+            checked.push(check_line(line.unwrap_or_default(), &mut bytes));
+            rest = tail.unwrap_or_default();
+        }
+        checked
+    };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(check_line).collect::<Vec<_>>()))
+        let (last, others) = parts.split_last().unwrap_or((&block, &[]));
+        let handles: Vec<_> = others
+            .iter()
+            .map(|part| scope.spawn(|| check_part(part)))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(lines) => lines,
+        let last = check_part(last);
+        let mut lines = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => lines.extend(part),
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+            }
+        }
+        lines.extend(last);
+        lines
     })
 }
 
@@ -449,11 +593,36 @@ fn check_leaf(entry: &BundleEntry) -> anyhow::Result<ledger::Hash> {
     Ok(hash)
 }
 
+/// [`check_leaf`] of an export line, with the same checks in the same order
+/// and the same messages: the leaf is decoded without copying its fields and
+/// the event compared as it is parsed.
+fn check_export_leaf(entry: &ExportLine<'_>, bytes: &mut Vec<u8>) -> anyhow::Result<ledger::Hash> {
+    let i = entry.index;
+    bytes.clear();
+    STANDARD
+        .decode_vec(entry.leaf.as_bytes(), bytes)
+        .map_err(|_| anyhow::anyhow!("entry {i}: leaf is not valid base64"))?;
+    let hash = hash_of_hex(&entry.leaf_hash)
+        .ok_or_else(|| anyhow::anyhow!("entry {i}: leaf hash is not 64 lowercase hex digits"))?;
+    if !entry.redacted && leaf_hash(bytes) != hash {
+        bail!("entry {i}: leaf hash does not match its bytes");
+    }
+    let leaf = LeafView::decode(bytes)
+        .map_err(|e| anyhow::anyhow!("entry {i}: leaf bytes do not decode: {e}"))?;
+    if entry.redacted && !is_redaction(&leaf.to_owned()) {
+        bail!("entry {i}: marked redacted but its bytes are not a redaction");
+    }
+    if !leaf.matches_event_json(entry.event.get()) {
+        bail!("entry {i}: event does not match the decoding of its leaf bytes");
+    }
+    Ok(hash)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests may unwrap")]
 
-    use ledger::{ExportEntry, Signer};
+    use ledger::{ExportEntry, MemoryStore, Signer};
 
     use super::*;
 
@@ -531,6 +700,99 @@ mod tests {
                 assert!(err.starts_with(prefix), "{what}: {err}");
             }
         }
+    }
+
+    /// A reader of `text` in pieces of at most `piece` bytes that fails after
+    /// `fail_at` bytes, if given.
+    struct Pieces<'a> {
+        text: &'a [u8],
+        piece: usize,
+        fail_at: Option<usize>,
+        read: usize,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.fail_at.is_some_and(|at| self.read >= at) {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let limit = self.fail_at.map_or(usize::MAX, |at| at - self.read);
+            let n = self.text.len().min(buf.len()).min(self.piece).min(limit);
+            buf[..n].copy_from_slice(&self.text[..n]);
+            self.text = &self.text[n..];
+            self.read += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn blocks_hand_out_whole_lines() {
+        let text = "one\ntwo\r\na line longer than the buffer\n\nlast";
+        // (buffer capacity, read piece, failing after, blocks, error)
+        type Case<'a> = (usize, usize, Option<usize>, &'a [&'a str], Option<&'a str>);
+        let cases: &[Case] = &[
+            (1 << 20, 1 << 20, None, &[text], None),
+            (
+                8,
+                3,
+                None,
+                &[
+                    "one\n",
+                    "two\r\n",
+                    "a line longer than the buffer\n\n",
+                    "last",
+                ],
+                None,
+            ),
+            (8, 8, Some(10), &["one\n", "two\r\n"], Some("disk on fire")),
+            (64, 64, Some(2), &[], Some("disk on fire")),
+        ];
+        for &(capacity, piece, fail_at, want, error) in cases {
+            let reader = Pieces {
+                text: text.as_bytes(),
+                piece,
+                fail_at,
+                read: 0,
+            };
+            let mut blocks = Blocks::new(reader, capacity);
+            let mut got = Vec::new();
+            let end = loop {
+                match blocks.next_block() {
+                    Ok([]) => break None,
+                    Ok(block) => got.push(String::from_utf8(block.to_vec()).unwrap()),
+                    Err(e) => break Some(e.to_string()),
+                }
+            };
+            assert_eq!(got, want, "capacity {capacity}, piece {piece}");
+            assert_eq!(end.as_deref(), error, "capacity {capacity}, piece {piece}");
+        }
+    }
+
+    #[test]
+    fn line_endings_and_bad_text_are_handled_as_by_lines() {
+        let (honest, note, key) = export(1);
+        let verify_text =
+            |text: Vec<u8>| verify(&key, &note, text.as_slice()).map_err(|e| format!("{e:#}"));
+        let joined = |sep: &str, last: &str| {
+            let mut text = honest.join(sep);
+            text.push_str(last);
+            text.into_bytes()
+        };
+        assert_eq!(verify_text(joined("\r\n", "\r\n")), Ok(N), "crlf");
+        assert_eq!(verify_text(joined("\n", "")), Ok(N), "no final newline");
+        assert_eq!(
+            verify_text(joined("\n", "\n\n")),
+            Err("entry 20: not a valid export line".into()),
+            "empty last line"
+        );
+        let mut bad = joined("\n", "\n");
+        let at = honest[..3].iter().map(|l| l.len() + 1).sum::<usize>() + 20;
+        bad[at] = 0xff;
+        assert_eq!(
+            verify_text(bad),
+            Err("cannot read entry 3: stream did not contain valid UTF-8".into()),
+            "invalid utf-8"
+        );
     }
 
     #[test]

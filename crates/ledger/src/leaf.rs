@@ -15,6 +15,8 @@ use serde_json::Value;
 use crate::error::LedgerError;
 use crate::merkle::{Hash, leaf_hash};
 
+mod event_json;
+
 /// The first byte of a version 1 leaf; do not change.
 pub const LEAF_VERSION: u8 = 0x01;
 /// Presence byte of an absent field; do not change.
@@ -86,43 +88,7 @@ impl EventLeaf {
     /// byte 0 or 1, required fields present, text valid UTF-8, the detail
     /// canonical JSON, and nothing may follow the last field.
     pub fn decode(bytes: &[u8]) -> Result<EventLeaf, LedgerError> {
-        let mut r = Reader { rest: bytes };
-        if r.take(1)? != [LEAF_VERSION] {
-            return Err(LedgerError::BadLeaf("unknown leaf version"));
-        }
-        let time = r.take(8)?;
-        let time_ms = i64::from_be_bytes(
-            time.try_into()
-                .map_err(|_| LedgerError::BadLeaf("truncated leaf"))?,
-        );
-        let mut opt = || r.field();
-        let (actor_user, actor_party) = (opt()?, opt()?);
-        let (action, target, outcome) = (opt()?, opt()?, opt()?);
-        let (reason, source_addr, user_agent) = (opt()?, opt()?, opt()?);
-        let (request_id, mark_id, detail_json) = (opt()?, opt()?, opt()?);
-        if !r.rest.is_empty() {
-            return Err(LedgerError::BadLeaf("trailing bytes after the last field"));
-        }
-        let leaf = EventLeaf {
-            time_ms,
-            actor_user,
-            actor_party,
-            action: required(action)?,
-            target: required(target)?,
-            outcome: required(outcome)?,
-            reason,
-            source_addr,
-            user_agent,
-            request_id,
-            mark_id,
-            detail_json: required(detail_json)?,
-        };
-        let detail: Value = serde_json::from_str(&leaf.detail_json)
-            .map_err(|_| LedgerError::BadLeaf("detail is not valid json"))?;
-        if canonical_json(&detail)? != leaf.detail_json {
-            return Err(LedgerError::BadLeaf("detail is not canonical json"));
-        }
-        Ok(leaf)
+        LeafView::decode(bytes).map(|view| view.to_owned())
     }
 
     /// The decoded event as a JSON object: the fields by name, absent ones as
@@ -147,8 +113,95 @@ impl EventLeaf {
     }
 }
 
-fn required(field: Option<String>) -> Result<String, LedgerError> {
+fn required(field: Option<&str>) -> Result<&str, LedgerError> {
     field.ok_or(LedgerError::BadLeaf("required field absent"))
+}
+
+/// A decoded leaf that borrows its text from the leaf bytes, with its detail
+/// parsed: what [`EventLeaf::decode`] checks, without copying the fields
+/// (a verifier decodes a million of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafView<'a> {
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    pub actor_user: Option<&'a str>,
+    pub actor_party: Option<&'a str>,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+    pub source_addr: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub mark_id: Option<&'a str>,
+    pub detail_json: &'a str,
+    /// `detail_json` parsed.
+    pub detail: Value,
+}
+
+impl<'a> LeafView<'a> {
+    /// Decodes leaf bytes as strictly as [`EventLeaf::decode`] (which is this
+    /// decoding, copied).
+    pub fn decode(bytes: &'a [u8]) -> Result<LeafView<'a>, LedgerError> {
+        let mut r = Reader { rest: bytes };
+        if r.take(1)? != [LEAF_VERSION] {
+            return Err(LedgerError::BadLeaf("unknown leaf version"));
+        }
+        let time = r.take(8)?;
+        let time_ms = i64::from_be_bytes(
+            time.try_into()
+                .map_err(|_| LedgerError::BadLeaf("truncated leaf"))?,
+        );
+        let mut opt = || r.field();
+        let (actor_user, actor_party) = (opt()?, opt()?);
+        let (action, target, outcome) = (opt()?, opt()?, opt()?);
+        let (reason, source_addr, user_agent) = (opt()?, opt()?, opt()?);
+        let (request_id, mark_id, detail_json) = (opt()?, opt()?, opt()?);
+        if !r.rest.is_empty() {
+            return Err(LedgerError::BadLeaf("trailing bytes after the last field"));
+        }
+        let (action, target, outcome) = (required(action)?, required(target)?, required(outcome)?);
+        let detail_json = required(detail_json)?;
+        let detail: Value = serde_json::from_str(detail_json)
+            .map_err(|_| LedgerError::BadLeaf("detail is not valid json"))?;
+        if !is_canonical(&detail, detail_json)? {
+            return Err(LedgerError::BadLeaf("detail is not canonical json"));
+        }
+        Ok(LeafView {
+            time_ms,
+            actor_user,
+            actor_party,
+            action,
+            target,
+            outcome,
+            reason,
+            source_addr,
+            user_agent,
+            request_id,
+            mark_id,
+            detail_json,
+            detail,
+        })
+    }
+
+    /// The owned event.
+    pub fn to_owned(&self) -> EventLeaf {
+        let own = |field: Option<&str>| field.map(str::to_owned);
+        EventLeaf {
+            time_ms: self.time_ms,
+            actor_user: own(self.actor_user),
+            actor_party: own(self.actor_party),
+            action: self.action.to_owned(),
+            target: self.target.to_owned(),
+            outcome: self.outcome.to_owned(),
+            reason: own(self.reason),
+            source_addr: own(self.source_addr),
+            user_agent: own(self.user_agent),
+            request_id: own(self.request_id),
+            mark_id: own(self.mark_id),
+            detail_json: self.detail_json.to_owned(),
+        }
+    }
 }
 
 /// A cursor over leaf bytes.
@@ -166,7 +219,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn field(&mut self) -> Result<Option<String>, LedgerError> {
+    fn field(&mut self) -> Result<Option<&'a str>, LedgerError> {
         match self.take(1)? {
             [ABSENT] => Ok(None),
             [PRESENT] => {
@@ -179,7 +232,7 @@ impl<'a> Reader<'a> {
                     .map_err(|_| LedgerError::BadLeaf("field too long for this machine"))?;
                 let text = std::str::from_utf8(self.take(len)?)
                     .map_err(|_| LedgerError::BadLeaf("field is not valid utf-8"))?;
-                Ok(Some(text.to_owned()))
+                Ok(Some(text))
             }
             _ => Err(LedgerError::BadLeaf("presence byte is neither 0 nor 1")),
         }
@@ -191,44 +244,61 @@ impl<'a> Reader<'a> {
 /// writes them. The same as serde_json's compact output with its default
 /// (sorted) map, whatever features the build enables.
 pub fn canonical_json(value: &Value) -> Result<String, LedgerError> {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out)?;
-    Ok(out)
+    String::from_utf8(out).map_err(|_| LedgerError::BadLeaf("detail cannot be serialized"))
 }
 
-fn write_canonical(value: &Value, out: &mut String) -> Result<(), LedgerError> {
+/// Whether `text` is the canonical JSON of `value`, written into a buffer
+/// that is reused on each thread.
+fn is_canonical(value: &Value, text: &str) -> Result<bool, LedgerError> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let mut out = buffer.take();
+        out.clear();
+        let same = write_canonical(value, &mut out).map(|()| out == text.as_bytes());
+        buffer.replace(out);
+        same
+    })
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Result<(), LedgerError> {
     match value {
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out)?;
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Object(map) => {
             let mut members: Vec<(&String, &Value)> = map.iter().collect();
             members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            out.push(b'{');
             for (i, (key, item)) in members.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&scalar(&Value::String(key.clone()))?);
-                out.push(':');
+                scalar(key, out)?;
+                out.push(b':');
                 write_canonical(item, out)?;
             }
-            out.push('}');
+            out.push(b'}');
         }
-        scalar_value => out.push_str(&scalar(scalar_value)?),
+        scalar_value => scalar(scalar_value, out)?,
     }
     Ok(())
 }
 
-fn scalar(value: &Value) -> Result<String, LedgerError> {
-    serde_json::to_string(value).map_err(|_| LedgerError::BadLeaf("detail cannot be serialized"))
+/// A string or scalar as serde_json writes it.
+fn scalar<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), LedgerError> {
+    serde_json::to_writer(out, value)
+        .map_err(|_| LedgerError::BadLeaf("detail cannot be serialized"))
 }
 
 /// One line of a ledger export (JSON lines): a leaf's index, its exact bytes

@@ -25,10 +25,11 @@ pub mod tree;
 
 pub use checkpoint::Checkpoint;
 pub use error::LedgerError;
-pub use leaf::{EventLeaf, ExportEntry};
+pub use leaf::{EventLeaf, ExportEntry, LeafView};
 pub use merkle::{Hash, empty_root, leaf_hash, node_hash};
 pub use note::{Signer, Verifier};
 pub use proof::{verify_consistency, verify_inclusion};
 pub use tree::{
-    HashStore, MemoryStore, StoredNode, append, consistency_proof, inclusion_proof, root,
+    HashStore, MemoryStore, RootBuilder, StoredNode, append, consistency_proof, inclusion_proof,
+    root,
 };

@@ -140,6 +140,54 @@ fn subtree<S: HashStore + ?Sized>(store: &S, start: u64, end: u64) -> Result<Has
     Ok(folded.unwrap_or_else(empty_root))
 }
 
+/// The root of a tree fed its leaf hashes in order, kept as the stack of its
+/// perfect subtrees (largest first): O(log n) memory, one node hash per
+/// completed subtree, for verifying an export without storing its leaves.
+#[derive(Debug, Default, Clone)]
+pub struct RootBuilder {
+    stack: Vec<Hash>,
+    size: u64,
+}
+
+impl RootBuilder {
+    /// The builder of the empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of leaves pushed so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends one leaf hash, merging the perfect subtrees it completes.
+    pub fn push(&mut self, leaf: Hash) -> Result<(), LedgerError> {
+        let next = self.size.checked_add(1).ok_or(LedgerError::TreeFull)?;
+        let mut hash = leaf;
+        let mut completed = self.size;
+        while completed & 1 == 1 {
+            let left = self
+                .stack
+                .pop()
+                .ok_or_else(|| LedgerError::Store("subtree stack out of step".into()))?;
+            hash = node_hash(&left, &hash);
+            completed >>= 1;
+        }
+        self.stack.push(hash);
+        self.size = next;
+        Ok(())
+    }
+
+    /// The root of the tree of the leaves pushed so far.
+    pub fn root(&self) -> Hash {
+        let mut parts = self.stack.iter().rev().copied();
+        let Some(last) = parts.next() else {
+            return empty_root();
+        };
+        parts.fold(last, |right, left| node_hash(&left, &right))
+    }
+}
+
 /// An in-memory [`HashStore`], one vector of hashes per level.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
@@ -337,6 +385,29 @@ mod tests {
                 let got = consistency_proof(&store, m as u64, size).unwrap();
                 assert_eq!(got, ref_consistency(m, &leaves[..n]), "proof {m} to {n}");
             }
+        }
+    }
+
+    #[test]
+    fn root_builder_matches_naive_reference_up_to_70() {
+        let leaves = numbered_leaves(70);
+        let mut builder = RootBuilder::new();
+        assert_eq!(builder.root(), empty_root());
+        for (n, leaf) in leaves.iter().enumerate() {
+            builder.push(*leaf).unwrap();
+            assert_eq!(builder.size(), n as u64 + 1);
+            assert_eq!(builder.root(), ref_root(&leaves[..=n]), "root {}", n + 1);
+            assert!(
+                builder.stack.len() <= 7,
+                "size {}: stack {}",
+                n + 1,
+                builder.stack.len()
+            );
+        }
+        let mut vectors = RootBuilder::new();
+        for (leaf, want) in vector_leaves().into_iter().zip(VECTOR_ROOTS) {
+            vectors.push(leaf).unwrap();
+            assert_eq!(vectors.root(), h(want));
         }
     }
 
