@@ -13,6 +13,8 @@ pub enum Kind {
     Conflict,
     PayloadTooLarge,
     RangeNotSatisfiable,
+    /// Well-formed but refused for its content (HTTP 422).
+    Unprocessable,
     TooManyRequests,
     Internal,
 }
@@ -51,6 +53,14 @@ pub enum AppError {
     BodyAborted(String),
     #[error("the range is outside the content of {size} bytes")]
     RangeNotSatisfiable { size: u64 },
+    /// Data-loss prevention refused the content: `detector` found a critical
+    /// secret at `line` (1-based, in the decoded text).
+    #[error("{message}")]
+    Blocked {
+        detector: String,
+        line: u64,
+        message: String,
+    },
     #[error("stored content failed its integrity check")]
     Integrity,
     #[error("internal error: {0}")]
@@ -75,6 +85,7 @@ impl AppError {
             AppError::TooLarge { .. } => "payload_too_large",
             AppError::BodyAborted(_) => "body_aborted",
             AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            AppError::Blocked { .. } => "dlp_blocked",
             AppError::Integrity => "integrity_error",
             AppError::Internal(_) => "internal",
         }
@@ -97,6 +108,7 @@ impl AppError {
             AppError::Conflict(_) => Kind::Conflict,
             AppError::TooLarge { .. } => Kind::PayloadTooLarge,
             AppError::RangeNotSatisfiable { .. } => Kind::RangeNotSatisfiable,
+            AppError::Blocked { .. } => Kind::Unprocessable,
             AppError::Integrity | AppError::Internal(_) => Kind::Internal,
         }
     }

@@ -13,6 +13,7 @@ use vault::{BlobReader, ChunkCipher, DataKey, Header, Layout, StreamSealer};
 
 use crate::authz::{Action, Principal};
 use crate::events::{Fact, RequestMeta, record};
+use crate::inspect::Inspector;
 use crate::secrets::random;
 use crate::{App, AppError};
 
@@ -121,13 +122,15 @@ where
     Ok(())
 }
 
-/// The writing side of an upload, on a blocking thread: hash, seal, write,
-/// and on `End` fsync and commit. Dropping the writer removes the partial blob.
+/// The writing side of an upload, on a blocking thread: inspect (when given an
+/// inspector), hash, seal, write, and on `End` fsync and commit. Dropping the
+/// writer removes the partial blob, so a blocked upload leaves nothing behind.
 fn seal_and_write(
     blobs: &dyn vault::BlobStore,
     blob_id: [u8; 16],
     mut sealer: StreamSealer,
     mut pieces: tokio::sync::mpsc::Receiver<Piece>,
+    mut inspector: Option<Inspector>,
 ) -> Result<(u64, [u8; 32]), AppError> {
     let mut writer = blobs.create(blob_id)?;
     let mut out = Vec::with_capacity(WRITE_BATCH + (2 << 20));
@@ -135,6 +138,9 @@ fn seal_and_write(
     loop {
         match pieces.blocking_recv() {
             Some(Piece::Data(piece)) => {
+                if let Some(ins) = inspector.as_mut() {
+                    ins.push(&piece)?;
+                }
                 sealer.push(&piece, &mut out)?;
                 if out.len() >= WRITE_BATCH {
                     writer.write_all(&out)?;
@@ -142,6 +148,9 @@ fn seal_and_write(
                 }
             }
             Some(Piece::End) => {
+                if let Some(ins) = inspector.as_mut() {
+                    ins.finish()?;
+                }
                 let digest = sealer.finish(&mut out)?;
                 writer.write_all(&out)?;
                 writer.commit()?;
@@ -203,8 +212,14 @@ impl App {
                 .upload_refused(meta, p, target, AppError::TooLarge { limit })
                 .await);
         }
+        // Only rooms shared with an external party are inspected.
+        let inspector = if self.shared_externally(room).await? {
+            Some(Inspector::new(self.scanner()?))
+        } else {
+            None
+        };
         let (blob_id, key) = (random::<16>()?, DataKey::from_bytes(random()?));
-        let written = match self.write_blob(blob_id, &key, body, limit).await {
+        let written = match self.write_blob(blob_id, &key, body, limit, inspector).await {
             Ok(w) => w,
             Err(e) => return Err(self.upload_refused(meta, p, target, e).await),
         };
@@ -218,6 +233,41 @@ impl App {
         result
     }
 
+    /// Whether a live grant on `room` names an external party or one of its users.
+    async fn shared_externally(&self, room: RoomId) -> Result<bool, AppError> {
+        let now = self.now();
+        let mut tx = self.store().read().await?;
+        let grants = tx.list_grants(room).await?;
+        for g in grants
+            .iter()
+            .filter(|g| g.expires_ms.is_none_or(|e| e > now))
+        {
+            let party = match g.subject_kind {
+                SubjectKind::Party => PartyId(g.subject_id),
+                SubjectKind::User => match tx.get_user(UserId(g.subject_id)).await? {
+                    Some(user) => user.party_id,
+                    None => continue,
+                },
+            };
+            let kind = tx.get_party(party).await?.map(|p| p.kind);
+            if kind == Some(PartyKind::External) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The data-loss-prevention scanner, compiled on first use.
+    fn scanner(&self) -> Result<std::sync::Arc<dlp::Scanner>, AppError> {
+        if let Some(s) = self.inner.scanner.get() {
+            return Ok(s.clone());
+        }
+        let built = std::sync::Arc::new(
+            dlp::Scanner::new(dlp::ScanConfig::default()).map_err(AppError::internal)?,
+        );
+        Ok(self.inner.scanner.get_or_init(|| built).clone())
+    }
+
     async fn upload_refused(
         &self,
         meta: &RequestMeta,
@@ -225,15 +275,13 @@ impl App {
         target: String,
         error: AppError,
     ) -> AppError {
+        let mut fact = Fact::denied(Some(p), "file.upload", target, error.code());
+        if let AppError::Blocked { detector, line, .. } = &error {
+            fact = fact.with(json!({"detector": detector, "line": line}));
+        }
         let recorded = async {
             let mut tx = self.store().begin().await?;
-            record(
-                &mut tx,
-                meta,
-                self.now(),
-                Fact::denied(Some(p), "file.upload", target, error.code()),
-            )
-            .await?;
+            record(&mut tx, meta, self.now(), fact).await?;
             tx.commit().await?;
             Ok::<(), AppError>(())
         };
@@ -252,6 +300,7 @@ impl App {
         key: &DataKey,
         mut body: S,
         limit: u64,
+        inspector: Option<Inspector>,
     ) -> Result<(u64, [u8; 32]), AppError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
@@ -265,7 +314,7 @@ impl App {
         let blobs = self.inner.blobs.clone();
         let (feed, pieces) = tokio::sync::mpsc::channel::<Piece>(PIPELINE_DEPTH);
         let worker = tokio::task::spawn_blocking(move || {
-            seal_and_write(blobs.as_ref(), blob_id, sealer, pieces)
+            seal_and_write(blobs.as_ref(), blob_id, sealer, pieces, inspector)
         });
         let fed = feed_pieces(&mut body, &feed, limit).await;
         if fed.is_ok() {

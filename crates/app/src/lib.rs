@@ -10,6 +10,7 @@ mod error;
 pub mod events;
 mod files;
 mod identity;
+mod inspect;
 mod keys;
 pub mod ledger;
 mod passwords;
@@ -110,6 +111,8 @@ struct Inner {
     policies: arc_swap::ArcSwapOption<policy::Policies>,
     /// Why the built-in policies failed to load, if they did.
     policy_error: Option<String>,
+    /// The data-loss-prevention scanner, compiled on first use.
+    scanner: OnceLock<Arc<dlp::Scanner>>,
 }
 
 impl App {
@@ -134,6 +137,7 @@ impl App {
             ledger_signer: OnceLock::new(),
             policies: arc_swap::ArcSwapOption::new(loaded.as_ref().ok().cloned()),
             policy_error: loaded.err().map(|e| e.to_string()),
+            scanner: OnceLock::new(),
         };
         App {
             inner: Arc::new(inner),

@@ -11,6 +11,7 @@ mod agreements;
 mod authz;
 mod cross_party;
 mod csrf;
+mod dlp;
 mod events;
 mod files;
 mod input;
