@@ -14,6 +14,7 @@
 # BENCH_NO_BUILD=1 (reuse target/release as is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 
 MIB=${BENCH_MIB:-1024}
@@ -498,19 +499,7 @@ write_doc() {
         fi
         echo "<!-- core:end -->"
     } >"$tmp"
-    mkdir -p docs
-    if [ ! -f "$DOC" ]; then
-        printf '# Benchmarks\n\nEach section is written by a script under `bench/` (`bench/run.sh` runs them all).\nRatios compare Custody with a reference tool measured in the same run on the same machine.\n' >"$DOC"
-    fi
-    if grep -q '<!-- core:begin -->' "$DOC"; then
-        awk -v f="$tmp" '
-            /<!-- core:begin -->/ {while ((getline l < f) > 0) print l; skip=1; next}
-            /<!-- core:end -->/ {skip=0; next}
-            !skip {print}' "$DOC" >"$W/doc.md"
-        cat "$W/doc.md" >"$DOC"
-    else
-        { echo; cat "$tmp"; } >>"$DOC"
-    fi
+    splice_section core "$tmp"
     log "wrote $DOC"
     cat "$tmp" >&2
 }

@@ -17,6 +17,7 @@
 # (b), default 10000000), BENCH_NO_BUILD=1 (reuse target/release as is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 
 TIMEOUT=${BENCH_TIMEOUT:-570}
@@ -199,19 +200,7 @@ write_doc() {
             "$(awk -v k="$C_RSS" 'BEGIN {printf "%.0f MiB", k/1024}'). It said: \`$C_SAID\`."
         echo "<!-- ledger:end -->"
     } >"$tmp"
-    mkdir -p docs
-    if [ ! -f "$DOC" ]; then
-        printf '# Benchmarks\n\nEach section is written by a script under `bench/` (`bench/run.sh` runs them all).\nRatios compare Custody with a reference tool measured in the same run on the same machine.\n\n' >"$DOC"
-    fi
-    if grep -q '<!-- ledger:begin -->' "$DOC"; then
-        awk -v f="$tmp" '
-            /<!-- ledger:begin -->/ {while ((getline l < f) > 0) print l; skip=1; next}
-            /<!-- ledger:end -->/ {skip=0; next}
-            !skip {print}' "$DOC" >"$W/doc.md"
-        cat "$W/doc.md" >"$DOC"
-    else
-        { echo; cat "$tmp"; } >>"$DOC"
-    fi
+    splice_section ledger "$tmp"
     log "wrote $DOC"
     cat "$tmp" >&2
 }

@@ -11,6 +11,7 @@
 # BENCH_NO_BUILD=1 (reuse target/release as is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 ROOT=$PWD
 RUNS=${BENCH_RUNS:-5}
 NULL=${BENCH_NULL:-2000}
@@ -90,14 +91,6 @@ tmp="$W/section.md"
         "(Ghostscript drops the custom information-dictionary entry; the stamp's text survives)."
     echo "<!-- mark:end -->"
 } >"$tmp"
-if grep -q '<!-- mark:begin -->' "$DOC"; then
-    awk -v f="$tmp" '
-        /<!-- mark:begin -->/ {while ((getline l < f) > 0) print l; skip=1; next}
-        /<!-- mark:end -->/ {skip=0; next}
-        !skip {print}' "$DOC" >"$W/doc.md"
-    cat "$W/doc.md" >"$DOC"
-else
-    { echo; cat "$tmp"; } >>"$DOC"
-fi
+splice_section mark "$tmp"
 log "wrote $DOC"
 cat "$tmp" >&2

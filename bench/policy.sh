@@ -10,6 +10,7 @@
 # target/release as is). The release build of cedar-policy takes minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DECISIONS=${BENCH_DECISIONS:-200000}
 DOC=docs/BENCHMARKS.md
 EX=target/release/examples/policy_bench
@@ -59,13 +60,5 @@ indexing: ${LOAD%, }.
 $ROWS
 <!-- policy:end -->
 MD
-if grep -q '<!-- policy:begin -->' "$DOC"; then
-    awk -v f="$SECTION" '
-        /<!-- policy:begin -->/ {while ((getline l < f) > 0) print l; skip=1; next}
-        /<!-- policy:end -->/ {skip=0; next}
-        !skip {print}' "$DOC" >"$DOC.tmp"
-    mv "$DOC.tmp" "$DOC"
-else
-    { echo; cat "$SECTION"; } >>"$DOC"
-fi
+splice_section policy "$SECTION"
 log "wrote the policy section of $DOC"
