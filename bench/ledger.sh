@@ -85,6 +85,7 @@ bench_appends() {
     A_OUT=$("$LB" appends "$W/appends" "$SECONDS_A" "$WRITERS")
     log "$(tr '\n' ' ' <<<"$A_OUT")"
     APPENDS=$(val appends_per_sec "$A_OUT")
+    APPENDS_N=$(val appends "$A_OUT")
     A_COMMITS=$(val commits "$A_OUT")
     A_SYNCS=$(val wal_syncs "$A_OUT")
     A_SECS=$(val seconds "$A_OUT")
@@ -178,9 +179,11 @@ write_doc() {
         echo
         echo "- (a) \`target/release/examples/ledger_bench appends DIR $SECONDS_A $WRITERS\`: $WRITERS tokio tasks" \
             "each call the app in a loop with a request the policy refuses (a member asking for the ledger's" \
-            "verifier key); the app records the refusal through \`events::record\` in its own transaction" \
-            "(event row, sequencer, ledger leaf and nodes) and \`commit\` returns after the WAL's \`fdatasync\`." \
-            "$(fmt "$A_COMMITS") commits shared $(fmt "$A_SYNCS") WAL syncs in $(fmt "$A_SECS" 1) s" \
+            "verifier key); the app records the refusal through its recorder, which writes every event waiting" \
+            "when a batch starts in one transaction (multi-row inserts of the event rows, one reservation of leaf indices, multi-row" \
+            "inserts of the leaves and nodes) and answers each caller after the WAL's \`fdatasync\`." \
+            "$(fmt "$APPENDS_N") events in $(fmt "$A_COMMITS") commits ($(awk -v a="$APPENDS_N" -v c="$A_COMMITS" 'BEGIN {printf "%.1f", a/c}') events per commit)" \
+            "shared $(fmt "$A_SYNCS") WAL syncs in $(fmt "$A_SECS" 1) s" \
             "($(awk -v c="$A_COMMITS" -v s="$A_SYNCS" 'BEGIN {printf "%.1f", c/s}') commits per sync), after 1 s of warm-up." \
             "Reference: \`sqlite3\` running $BASE_TX transactions of one 200-byte row each, WAL," \
             "\`synchronous=FULL\` (one WAL sync per commit, what Custody did before), same disk."

@@ -349,10 +349,8 @@ impl App {
                 target.clone(),
             )
             .await?;
-            let mut tx = self.store().begin().await?;
             let fact = Fact::denied(Some(p), action.as_str(), target, "not_found");
-            record(&mut tx, meta, ctx.now_ms, fact).await?;
-            tx.commit().await?;
+            self.record_alone(meta, fact).await?;
             return Err(AppError::NotFound);
         };
         self.enforce(meta, p, action, &resource(&agreement), &ctx, target)

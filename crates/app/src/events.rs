@@ -2,8 +2,12 @@
 //! the same transaction as the change it records, and becomes a leaf of the
 //! tamper-evident ledger in that transaction too (`crate::ledger::append`).
 
+mod recorder;
+
 use model::{Event, Outcome};
 use store::Tx;
+
+pub(crate) use recorder::Recorder;
 
 pub use store::EventFilter;
 
@@ -68,15 +72,9 @@ impl<'a> Fact<'a> {
     }
 }
 
-/// Appends the event and its ledger leaf inside `tx`; both commit or roll back
-/// with the change.
-pub(crate) async fn record(
-    tx: &mut Tx,
-    meta: &RequestMeta,
-    now_ms: i64,
-    fact: Fact<'_>,
-) -> Result<i64, AppError> {
-    let event = Event {
+/// The event `fact` describes, as of `now_ms`.
+fn event_of(meta: &RequestMeta, now_ms: i64, fact: Fact<'_>) -> Event {
+    Event {
         seq: 0,
         time_ms: now_ms,
         actor_user: fact.actor.map(|p| p.user_id),
@@ -90,13 +88,42 @@ pub(crate) async fn record(
         request_id: meta.request_id.clone(),
         mark_id: None,
         detail: fact.detail,
-    };
+    }
+}
+
+/// The event of `fact` with no request facts, at time 5 (unit tests).
+#[cfg(test)]
+pub(crate) fn event_for_tests(fact: Fact<'_>) -> Event {
+    event_of(&RequestMeta::default(), 5, fact)
+}
+
+/// Appends the event and its ledger leaf inside `tx`; both commit or roll back
+/// with the change.
+pub(crate) async fn record(
+    tx: &mut Tx,
+    meta: &RequestMeta,
+    now_ms: i64,
+    fact: Fact<'_>,
+) -> Result<i64, AppError> {
+    let event = event_of(meta, now_ms, fact);
     let seq = tx.append_event(&event).await?;
     crate::ledger::append(tx, seq, &event).await?;
     Ok(seq)
 }
 
 impl crate::App {
+    /// Records an event that is a transaction of its own (a download, a view,
+    /// a refusal): it joins the recorder's next batch, and this returns its
+    /// `seq` once it is durable.
+    pub(crate) async fn record_alone(
+        &self,
+        meta: &RequestMeta,
+        fact: Fact<'_>,
+    ) -> Result<i64, AppError> {
+        let event = event_of(meta, self.now(), fact);
+        self.inner.recorder.record(self.store(), event).await
+    }
+
     /// Events after `after`, oldest first (auditors, security officers, admins).
     pub async fn list_events(
         &self,

@@ -279,14 +279,8 @@ impl App {
         if let AppError::Blocked { detector, line, .. } = &error {
             fact = fact.with(json!({"detector": detector, "line": line}));
         }
-        let recorded = async {
-            let mut tx = self.store().begin().await?;
-            record(&mut tx, meta, self.now(), fact).await?;
-            tx.commit().await?;
-            Ok::<(), AppError>(())
-        };
-        match recorded.await {
-            Ok(()) => error,
+        match self.record_alone(meta, fact).await {
+            Ok(_) => error,
             Err(e) => e,
         }
     }
@@ -404,15 +398,8 @@ impl App {
     ) -> Result<(File, Version), AppError> {
         let file = self.store().read().await?.get_file(id).await?;
         let Some(file) = file else {
-            let mut tx = self.store().begin().await?;
-            record(
-                &mut tx,
-                meta,
-                self.now(),
-                Fact::denied(Some(p), action.as_str(), format!("file:{id}"), "not_found"),
-            )
-            .await?;
-            tx.commit().await?;
+            let fact = Fact::denied(Some(p), action.as_str(), format!("file:{id}"), "not_found");
+            self.record_alone(meta, fact).await?;
             return Err(AppError::NotFound);
         };
         self.room_access_for(meta, p, file.room_id, action, format!("file:{id}"))
@@ -510,16 +497,9 @@ impl App {
             Some(Err(e)) => return Err(self.integrity_event(meta, p, &file, &v, e).await),
             None => None,
         };
-        let mut tx = self.store().begin().await?;
         let detail = json!({"version": v.number, "range": range.map(|(a, b)| format!("{a}-{b}")), "sha256": hex::encode(&v.sha256)});
-        record(
-            &mut tx,
-            meta,
-            self.now(),
-            Fact::allowed(Some(p), "file.download", format!("file:{id}")).with(detail),
-        )
-        .await?;
-        tx.commit().await?;
+        let fact = Fact::allowed(Some(p), "file.download", format!("file:{id}")).with(detail);
+        self.record_alone(meta, fact).await?;
         let body = self.body_stream(
             meta.clone(),
             p.clone(),

@@ -27,7 +27,7 @@ use serde_json::Value;
 use store::{EventFilter, LeafRow, Tx};
 
 use crate::authz::{Action, Principal};
-use crate::events::{Fact, RequestMeta, record};
+use crate::events::{Fact, RequestMeta};
 use crate::{App, AppError};
 
 /// The key name (and so the checkpoint origin) of a signer created on first use.
@@ -233,6 +233,55 @@ pub(crate) async fn append(tx: &mut Tx, seq: i64, event: &Event) -> Result<u64, 
     Ok(index)
 }
 
+/// The leaf bytes of `event` and their RFC 6962 leaf hash.
+pub(crate) fn encode_leaf(event: &Event) -> Result<(Vec<u8>, Hash), AppError> {
+    let bytes = leaf_of(event)?.encode().map_err(internal)?;
+    let hash = leaf_hash(&bytes);
+    Ok((bytes, hash))
+}
+
+/// Appends many encoded leaves (`(event seq, leaf bytes, leaf hash)`, in `seq`
+/// order) inside `tx` with a few statements: one reservation of the indices,
+/// one read of the tree's right frontier, multi-row inserts of the leaves and
+/// nodes. Returns the index of the first leaf; the others follow in order.
+pub(crate) async fn append_many(
+    tx: &mut Tx,
+    items: Vec<(i64, Vec<u8>, Hash)>,
+) -> Result<u64, AppError> {
+    let n = u64::try_from(items.len()).map_err(internal)?;
+    if n == 0 {
+        return Err(internal("append_many: empty batch"));
+    }
+    let first = tx.ledger_reserve_many(n).await?;
+    // What appends of `first..` read that this batch does not compute: the
+    // perfect subtrees on the right edge of the tree of `first` leaves.
+    let frontier: Vec<(u8, u64)> = (0..64u8)
+        .filter(|&l| (first >> l) & 1 == 1)
+        .map(|l| (l, (first >> l) - 1))
+        .collect();
+    let mut known: HashMap<(u8, u64), Hash> = tx
+        .ledger_nodes(&frontier)
+        .await?
+        .into_iter()
+        .map(|(l, i, h)| ((l, i), h))
+        .collect();
+    let mut leaves = Vec::with_capacity(items.len());
+    let mut nodes = Vec::with_capacity(items.len() * 2);
+    for (index, (seq, bytes, hash)) in (first..).zip(items) {
+        let made = ::ledger::append(&Overlay(&known), index, hash).map_err(from_ledger)?;
+        known.extend(made.iter().map(|&(l, i, h)| ((l, i), h)));
+        nodes.extend_from_slice(&made);
+        leaves.push(store::NewLeaf {
+            index,
+            event_seq: seq,
+            leaf: bytes,
+            leaf_hash: hash,
+        });
+    }
+    tx.ledger_insert_many(&leaves, &nodes).await?;
+    Ok(first)
+}
+
 /// Answers a placeholder and records what was asked.
 #[derive(Default)]
 struct Recording(RefCell<Vec<(u8, u64)>>);
@@ -248,6 +297,15 @@ impl HashStore for Recording {
 struct Fetched(HashMap<(u8, u64), Hash>);
 
 impl HashStore for Fetched {
+    fn get(&self, level: u8, index: u64) -> Result<Option<Hash>, LedgerError> {
+        Ok(self.0.get(&(level, index)).copied())
+    }
+}
+
+/// Nodes read before a batch plus those the batch computed so far.
+struct Overlay<'a>(&'a HashMap<(u8, u64), Hash>);
+
+impl HashStore for Overlay<'_> {
     fn get(&self, level: u8, index: u64) -> Result<Option<Hash>, LedgerError> {
         Ok(self.0.get(&(level, index)).copied())
     }
@@ -587,11 +645,9 @@ impl App {
             entry.proof = Some(proof.iter().map(|h| STANDARD.encode(h)).collect());
             entries.push(entry);
         }
-        let mut tx = self.store().begin().await?;
         let detail = serde_json::json!({"entries": entries.len(), "size": size});
         let fact = Fact::allowed(Some(p), "ledger.export", "system".into()).with(detail);
-        record(&mut tx, meta, self.now(), fact).await?;
-        tx.commit().await?;
+        self.record_alone(meta, fact).await?;
         Ok(Bundle {
             format: BUNDLE_FORMAT.to_owned(),
             verifier_key: verifier.to_key_text(),
@@ -892,5 +948,112 @@ mod tests {
             refused.starts_with("internal error") && refused.contains("chmod 600"),
             "{refused}"
         );
+    }
+
+    /// The stored ledger and a tree rebuilt from its entries agree, and the
+    /// audit finds nothing.
+    async fn assert_sound(app: &App, size: u64) {
+        let (meta, who) = (RequestMeta::default(), auditor());
+        let report = app.audit_ledger().await.unwrap();
+        assert!(report.faults.is_empty(), "{:?}", report.faults);
+        assert_eq!(report.size, size);
+        let entries = app.ledger_entries(&meta, &who, 0, size).await.unwrap();
+        let mut tree = MemoryStore::new();
+        for entry in &entries {
+            tree.push(leaf_hash(&entry.leaf_bytes().unwrap())).unwrap();
+        }
+        let key = app.ledger_verifier_key(&meta, &who).await.unwrap();
+        let cp = verify_note(&key, &app.ledger_checkpoint(&meta, &who).await.unwrap());
+        assert_eq!(cp.size, size);
+        assert_eq!(::ledger::root(&tree, size).unwrap(), cp.root);
+    }
+
+    #[tokio::test]
+    async fn batches_of_any_size_at_any_tree_shape_store_the_same_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        let actor = auditor();
+        // (single appends, then one batch of): covers batches starting at
+        // sizes with every low bit pattern up to 5 bits and crossing powers of two.
+        let steps: &[(usize, usize)] = &[
+            (0, 1),
+            (0, 2),
+            (1, 1),
+            (0, 3),
+            (2, 7),
+            (1, 16),
+            (3, 33),
+            (0, 64),
+            (5, 2),
+            (1, 127),
+        ];
+        let mut size = 0u64;
+        for (step, &(singles, batch)) in steps.iter().enumerate() {
+            record_events(&app, singles).await;
+            let mut tx = app.store().begin().await.unwrap();
+            let mut items = Vec::new();
+            for i in 0..batch {
+                let fact = Fact::allowed(Some(&actor), "test.batch", format!("step:{step}:{i}"));
+                let event = crate::events::event_for_tests(fact);
+                let seq = tx.append_event(&event).await.unwrap();
+                let (bytes, hash) = encode_leaf(&event).unwrap();
+                items.push((seq, bytes, hash));
+            }
+            let first = append_many(&mut tx, items).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(first, size + singles as u64, "step {step}");
+            size += (singles + batch) as u64;
+            assert_sound(&app, size).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_events_alone_and_with_changes_share_one_sound_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path()).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..48 {
+            let app = app.clone();
+            tasks.spawn(async move {
+                let actor = auditor();
+                let mut seqs = Vec::new();
+                for i in 0..6 {
+                    let meta = RequestMeta {
+                        request_id: Some(format!("t{t}-{i}")),
+                        ..RequestMeta::default()
+                    };
+                    let target = format!("thing:{t}:{i}");
+                    let seq = if t % 8 == 0 {
+                        // An event in a transaction of its own making.
+                        let mut tx = app.store().begin().await.unwrap();
+                        let fact = Fact::allowed(Some(&actor), "test.tx", target);
+                        let seq = record(&mut tx, &meta, 5, fact).await.unwrap();
+                        tx.commit().await.unwrap();
+                        seq
+                    } else {
+                        let fact = Fact::allowed(Some(&actor), "test.alone", target);
+                        app.record_alone(&meta, fact).await.unwrap()
+                    };
+                    seqs.push((seq, format!("t{t}-{i}")));
+                }
+                seqs
+            });
+        }
+        let mut acknowledged = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            acknowledged.extend(done.unwrap());
+        }
+        assert_eq!(acknowledged.len(), 48 * 6);
+        assert_sound(&app, 48 * 6).await;
+        // Every acknowledged seq is the event its caller recorded.
+        let (meta, who) = (RequestMeta::default(), auditor());
+        let events = app.list_events(&meta, &who, 0, 1000).await.unwrap();
+        let by_seq: HashMap<i64, Option<String>> = events
+            .iter()
+            .map(|e| (e.seq, e.request_id.clone()))
+            .collect();
+        for (seq, request) in &acknowledged {
+            assert_eq!(by_seq.get(seq), Some(&Some(request.clone())), "seq {seq}");
+        }
     }
 }

@@ -113,6 +113,8 @@ struct Inner {
     policy_error: Option<String>,
     /// The data-loss-prevention scanner, compiled on first use.
     scanner: OnceLock<Arc<dlp::Scanner>>,
+    /// Writes events that are a transaction of their own in shared batches.
+    recorder: events::Recorder,
 }
 
 impl App {
@@ -138,6 +140,7 @@ impl App {
             policies: arc_swap::ArcSwapOption::new(loaded.as_ref().ok().cloned()),
             policy_error: loaded.err().map(|e| e.to_string()),
             scanner: OnceLock::new(),
+            recorder: events::Recorder::default(),
         };
         App {
             inner: Arc::new(inner),

@@ -71,21 +71,13 @@ impl App {
         ctx: &Context,
         target: String,
     ) -> Result<(), AppError> {
-        let now = ctx.now_ms;
         let (error, reason) = match authorize(&*self.policies()?, p, action, res, ctx) {
             Decision::Allow => return Ok(()),
             Decision::Deny { reason, message } => (AppError::Forbidden { reason, message }, reason),
             Decision::Hide { reason } => (AppError::NotFound, reason),
         };
-        let mut tx = self.store().begin().await?;
-        record(
-            &mut tx,
-            meta,
-            now,
-            Fact::denied(Some(p), action.as_str(), target, reason),
-        )
-        .await?;
-        tx.commit().await?;
+        let fact = Fact::denied(Some(p), action.as_str(), target, reason);
+        self.record_alone(meta, fact).await?;
         Err(error)
     }
 
@@ -192,10 +184,9 @@ impl App {
         target: String,
         reason: &str,
     ) -> Result<(), AppError> {
-        let mut tx = self.store().begin().await?;
         let fact = Fact::denied(Some(p), action.as_str(), target, reason);
-        record(&mut tx, meta, self.now(), fact).await?;
-        Ok(tx.commit().await?)
+        self.record_alone(meta, fact).await?;
+        Ok(())
     }
 
     /// Rooms the caller may see, with the caller's role in each.

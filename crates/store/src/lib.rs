@@ -30,7 +30,8 @@ use crate::durability::Durability;
 pub use durability::DurabilityStats;
 pub use error::StoreError;
 pub use tx::{
-    EventFilter, LeafRow, LedgerLeaf, LedgerNode, NewVersion, Redaction, StoredCheckpoint, Tx,
+    EventFilter, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction, StoredCheckpoint,
+    Tx,
 };
 
 /// Which database is behind the store.

@@ -23,7 +23,7 @@ use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
 pub use events::EventFilter;
-pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, Redaction, StoredCheckpoint};
+pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};
 
 /// An open transaction. All reads and writes go through it.
 ///

@@ -15,7 +15,7 @@ use store::{LeafRow, Tx};
 
 use super::{AuditReport, internal, is_redaction, leaf_of};
 use crate::authz::{Action, Principal};
-use crate::events::{Fact, RequestMeta, record};
+use crate::events::{Fact, RequestMeta};
 use crate::{App, AppError};
 
 /// Nodes read per query.
@@ -35,10 +35,8 @@ impl App {
         let detail = serde_json::json!({
             "size": report.size, "faults": report.faults.len(), "first_fault": first,
         });
-        let mut tx = self.store().begin().await?;
         let fact = Fact::allowed(Some(p), "ledger.audit", "system".into()).with(detail);
-        record(&mut tx, meta, self.now(), fact).await?;
-        tx.commit().await?;
+        self.record_alone(meta, fact).await?;
         Ok(report)
     }
 

@@ -21,7 +21,11 @@ use model::*;
 /// different versions must agree on it.
 const EVENT_LOCK_KEY: i64 = 0x6375_7374_6f64_7901;
 
-fn event(row: &AnyRow) -> Result<Event, StoreError> {
+/// Events per multi-row insert: 12 bound values each, well under both
+/// backends' limits (SQLite 32,766, PostgreSQL 65,535).
+const EVENT_ROWS: usize = 1024;
+
+pub(super) fn event(row: &AnyRow) -> Result<Event, StoreError> {
     let detail = row.text("detail")?;
     Ok(Event {
         seq: row.int("seq")?,
@@ -119,6 +123,77 @@ impl Tx {
         .fetch_one(self.conn())
         .await?;
         row.int("seq")
+    }
+
+    /// Appends many events with multi-row inserts and returns their `seq`s in
+    /// the order given. Event writers are serialized (SQLite's write lock, the
+    /// advisory lock on PostgreSQL), so one statement's rows get consecutive
+    /// `seq`s in the order of its `VALUES`; the returned rows are matched back
+    /// by sorting and each is checked against the event it should be.
+    pub async fn append_events(&mut self, events: &[Event]) -> Result<Vec<i64>, StoreError> {
+        if self.backend == Backend::Postgres {
+            sql("SELECT pg_advisory_xact_lock($1)")
+                .bind(EVENT_LOCK_KEY)
+                .execute(self.conn())
+                .await?;
+        }
+        let mut seqs = Vec::with_capacity(events.len());
+        for group in events.chunks(EVENT_ROWS) {
+            let tuples: Vec<String> = (0..group.len())
+                .map(|r| {
+                    let marks: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let text = format!(
+                "INSERT INTO events (time_ms, actor_user, actor_party, action, target, \
+                 outcome, reason, source_addr, user_agent, request_id, mark_id, detail) \
+                 VALUES {} RETURNING seq, action, target",
+                tuples.join(", ")
+            );
+            // Only numbered placeholders are formatted into the text.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+            for event in group {
+                let detail = serde_json::to_string(&event.detail)
+                    .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?;
+                query = query
+                    .bind(event.time_ms)
+                    .bind(event.actor_user.map(|id| id.to_string()))
+                    .bind(event.actor_party.map(|id| id.to_string()))
+                    .bind(event.action.clone())
+                    .bind(event.target.clone())
+                    .bind(event.outcome.as_str())
+                    .bind(event.reason.clone())
+                    .bind(event.source_addr.clone())
+                    .bind(event.user_agent.clone())
+                    .bind(event.request_id.clone())
+                    .bind(event.mark_id.clone())
+                    .bind(detail);
+            }
+            let mut rows = query
+                .fetch_all(self.conn())
+                .await?
+                .iter()
+                .map(|row| Ok((row.int("seq")?, row.text("action")?, row.text("target")?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            rows.sort_unstable_by_key(|r| r.0);
+            if rows.len() != group.len() {
+                return Err(StoreError::Corrupt(format!(
+                    "inserted {} events, got {} back",
+                    group.len(),
+                    rows.len()
+                )));
+            }
+            for (event, (seq, action, target)) in group.iter().zip(rows) {
+                if action != event.action || target != event.target {
+                    return Err(StoreError::Corrupt(format!(
+                        "event {seq} came back out of order from a multi-row insert"
+                    )));
+                }
+                seqs.push(seq);
+            }
+        }
+        Ok(seqs)
     }
 
     /// Events with `seq > after`, ascending, at most `limit` (none when `limit` is

@@ -68,6 +68,30 @@ fn assembled(text: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::
     sqlx::query(sqlx::AssertSqlSafe(text))
 }
 
+/// A leaf about to be stored by [`Tx::ledger_insert_many`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLeaf {
+    pub index: u64,
+    pub event_seq: i64,
+    pub leaf: Vec<u8>,
+    pub leaf_hash: [u8; 32],
+}
+
+/// Rows per multi-row insert: far below both backends' limits on bound values
+/// (SQLite 32,766, PostgreSQL 65,535) at four values a row.
+const INSERT_ROWS: usize = 512;
+
+/// `($1, $2, …), (…), …`: `rows` tuples of `width` numbered placeholders.
+fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A stored signed checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCheckpoint {
@@ -99,6 +123,18 @@ impl Tx {
             .await?;
         let size = from_db("size", row.int("size")?)?;
         size.checked_sub(1)
+            .ok_or_else(|| StoreError::Corrupt("ledger size did not grow".into()))
+    }
+
+    /// Reserves the next `n` leaf indices (`n` > 0) and returns the first; the
+    /// same sequencer and lock as [`Tx::ledger_reserve`].
+    pub async fn ledger_reserve_many(&mut self, n: u64) -> Result<u64, StoreError> {
+        let row = sql("UPDATE ledger_state SET size = size + $1 WHERE id = 1 RETURNING size")
+            .bind(to_db(n)?)
+            .fetch_one(self.conn())
+            .await?;
+        let size = from_db("size", row.int("size")?)?;
+        size.checked_sub(n)
             .ok_or_else(|| StoreError::Corrupt("ledger size did not grow".into()))
     }
 
@@ -167,6 +203,45 @@ impl Tx {
                 .bind(node.to_vec())
                 .execute(self.conn())
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores many leaves and the nodes their appends computed with a few
+    /// multi-row statements (a batch of events shares one transaction).
+    pub async fn ledger_insert_many(
+        &mut self,
+        leaves: &[NewLeaf],
+        nodes: &[LedgerNode],
+    ) -> Result<(), StoreError> {
+        for group in leaves.chunks(INSERT_ROWS) {
+            let text = format!(
+                "INSERT INTO ledger_leaves (idx, event_seq, leaf, leaf_hash) VALUES {}",
+                placeholders(group.len(), 4)
+            );
+            let mut query = assembled(text);
+            for leaf in group {
+                query = query
+                    .bind(to_db(leaf.index)?)
+                    .bind(leaf.event_seq)
+                    .bind(leaf.leaf.clone())
+                    .bind(leaf.leaf_hash.to_vec());
+            }
+            query.execute(self.conn()).await?;
+        }
+        for group in nodes.chunks(INSERT_ROWS) {
+            let text = format!(
+                "INSERT INTO ledger_nodes (level, idx, hash) VALUES {}",
+                placeholders(group.len(), 3)
+            );
+            let mut query = assembled(text);
+            for &(level, idx, node) in group {
+                query = query
+                    .bind(i64::from(level))
+                    .bind(to_db(idx)?)
+                    .bind(node.to_vec());
+            }
+            query.execute(self.conn()).await?;
         }
         Ok(())
     }

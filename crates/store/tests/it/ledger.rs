@@ -330,3 +330,60 @@ async fn events_are_searched_and_leaves_redacted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ledger_batched_appends_match_single_ones() {
+    for_each_backend(|store| async move {
+        let mut reference = MemoryStore::new();
+        let mut next = 0u64;
+        // (single appends, then one batch of): batches start at sizes with
+        // various low-bit patterns.
+        for (singles, batch) in [(0u64, 1u64), (1, 2), (0, 5), (2, 8), (1, 17)] {
+            let mut tx = store.begin().await.unwrap();
+            for _ in 0..singles {
+                assert_eq!(append(&mut tx, &leaf(next)).await.unwrap(), next);
+                reference.push(leaf_hash(&leaf(next))).unwrap();
+                next += 1;
+            }
+            let events: Vec<_> = (0..batch)
+                .map(|i| crate::event(&format!("batch.{}", next + i), None))
+                .collect();
+            let seqs = tx.append_events(&events).await.unwrap();
+            assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+            let first = tx.ledger_reserve_many(batch).await.unwrap();
+            assert_eq!(first, next);
+            let wanted: Vec<(u8, u64)> = (0..64u8)
+                .filter(|&l| (first >> l) & 1 == 1)
+                .map(|l| (l, (first >> l) - 1))
+                .collect();
+            let mut known = fetch(&mut tx, &wanted).await.unwrap();
+            let (mut leaves, mut nodes) = (vec![], vec![]);
+            for (k, &seq) in seqs.iter().enumerate() {
+                let index = first + k as u64;
+                let hash = leaf_hash(&leaf(index));
+                let made = ledger::append(&known, index, hash).unwrap();
+                known.0.extend(made.iter().map(|&(l, i, h)| ((l, i), h)));
+                nodes.extend(made);
+                leaves.push(store::NewLeaf {
+                    index,
+                    event_seq: seq,
+                    leaf: leaf(index),
+                    leaf_hash: hash,
+                });
+                reference.push(hash).unwrap();
+            }
+            tx.ledger_insert_many(&leaves, &nodes).await.unwrap();
+            tx.commit().await.unwrap();
+            next += batch;
+            let want = ledger::root(&reference, next).unwrap();
+            assert_eq!(stored_root(&store, next).await, want, "size {next}");
+            // Every batched event is stored under the seq it was given.
+            let mut tx = store.read().await.unwrap();
+            for (event, &seq) in events.iter().zip(&seqs) {
+                let stored = tx.event(seq).await.unwrap().unwrap();
+                assert_eq!(stored.action, event.action);
+            }
+        }
+    })
+    .await;
+}
