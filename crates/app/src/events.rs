@@ -33,6 +33,8 @@ pub(crate) struct Fact<'a> {
     pub outcome: Outcome,
     pub reason: Option<&'a str>,
     pub detail: serde_json::Value,
+    /// The mark id of the copy or page this event issued.
+    pub mark_id: Option<String>,
 }
 
 impl<'a> Fact<'a> {
@@ -45,6 +47,7 @@ impl<'a> Fact<'a> {
             outcome: Outcome::Allowed,
             reason: None,
             detail: serde_json::Value::Null,
+            mark_id: None,
         }
     }
 
@@ -62,12 +65,19 @@ impl<'a> Fact<'a> {
             outcome: Outcome::Denied,
             reason: Some(reason),
             detail: serde_json::Value::Null,
+            mark_id: None,
         }
     }
 
     /// Adds detail facts (never secrets).
     pub fn with(mut self, detail: serde_json::Value) -> Self {
         self.detail = detail;
+        self
+    }
+
+    /// Names the mark id of the copy or page this event issued.
+    pub fn marked(mut self, mark_id: String) -> Self {
+        self.mark_id = Some(mark_id);
         self
     }
 }
@@ -86,7 +96,7 @@ fn event_of(meta: &RequestMeta, now_ms: i64, fact: Fact<'_>) -> Event {
         source_addr: meta.source_addr.clone(),
         user_agent: meta.user_agent.clone(),
         request_id: meta.request_id.clone(),
-        mark_id: None,
+        mark_id: fact.mark_id,
         detail: fact.detail,
     }
 }

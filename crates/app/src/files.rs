@@ -48,6 +48,9 @@ pub struct Download {
     pub range: Option<(u64, u64)>,
     /// The plaintext bytes; an error mid-stream means the rest must not be sent.
     pub body: BoxStream<'static, Result<Bytes, AppError>>,
+    /// The mark id of a copy marked for its recipient (then `info.size` and
+    /// `info.sha256` are those of the marked copy).
+    pub mark_id: Option<String>,
 }
 
 fn info(file: &File, v: &Version) -> FileInfo {
@@ -61,6 +64,12 @@ fn info(file: &File, v: &Version) -> FileInfo {
         version_id: v.id,
         updated_ms: v.created_ms,
     }
+}
+
+/// A marked copy, or why the original goes out instead.
+enum Marked {
+    Copy(Download),
+    Original(&'static str),
 }
 
 impl From<&Version> for VersionInfo {
@@ -396,16 +405,29 @@ impl App {
         id: FileId,
         action: Action,
     ) -> Result<(File, Version), AppError> {
+        let (file, current, _) = self.file_access_in(meta, p, id, action).await?;
+        Ok((file, current))
+    }
+
+    /// Like `file_access`, with the caller's place in the file's room.
+    pub(crate) async fn file_access_in(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: FileId,
+        action: Action,
+    ) -> Result<(File, Version, crate::RoomInfo), AppError> {
         let file = self.store().read().await?.get_file(id).await?;
         let Some(file) = file else {
             let fact = Fact::denied(Some(p), action.as_str(), format!("file:{id}"), "not_found");
             self.record_alone(meta, fact).await?;
             return Err(AppError::NotFound);
         };
-        self.room_access_for(meta, p, file.room_id, action, format!("file:{id}"))
+        let room = self
+            .room_access_for(meta, p, file.room_id, action, format!("file:{id}"))
             .await?;
         let current = file.current.clone().ok_or(AppError::NotFound)?;
-        Ok((file, current))
+        Ok((file, current, room))
     }
 
     /// One file's metadata.
@@ -463,7 +485,9 @@ impl App {
         version: Option<VersionId>,
         range_header: Option<&str>,
     ) -> Result<Download, AppError> {
-        let (file, current) = self.file_access(meta, p, id, Action::FileDownload).await?;
+        let (file, current, room) = self
+            .file_access_in(meta, p, id, Action::FileDownload)
+            .await?;
         let v = match version {
             None => current,
             Some(vid) => self
@@ -476,6 +500,27 @@ impl App {
                 .ok_or(AppError::NotFound)?,
         };
         let size = u64::try_from(v.size).map_err(AppError::internal)?;
+        let policy = self
+            .store()
+            .read()
+            .await?
+            .room_delivery(file.room_id)
+            .await?
+            .unwrap_or_default();
+        let mut unmarked = None;
+        match crate::delivery::mode_for(&policy, room.role) {
+            Delivery::Original => {}
+            Delivery::ViewOnly => {
+                let target = format!("file:{id}");
+                let fact = Fact::denied(Some(p), "file.download", target, "view_only");
+                self.record_alone(meta, fact).await?;
+                return Err(crate::delivery::view_only());
+            }
+            Delivery::Marked => match self.marked_copy(meta, p, &file, &v, &policy).await? {
+                Marked::Copy(d) => return Ok(d),
+                Marked::Original(why) => unmarked = Some(why),
+            },
+        }
         let range = resolve_range(range_header, size)?;
         let opened = self.open_blob(&v, size).await;
         let (reader, cipher, layout) = match opened {
@@ -497,7 +542,10 @@ impl App {
             Some(Err(e)) => return Err(self.integrity_event(meta, p, &file, &v, e).await),
             None => None,
         };
-        let detail = json!({"version": v.number, "range": range.map(|(a, b)| format!("{a}-{b}")), "sha256": hex::encode(&v.sha256)});
+        let mut detail = json!({"version": v.number, "range": range.map(|(a, b)| format!("{a}-{b}")), "sha256": hex::encode(&v.sha256), "delivery": "original"});
+        if let Some(why) = unmarked {
+            detail["unmarkable"] = json!(why);
+        }
         let fact = Fact::allowed(Some(p), "file.download", format!("file:{id}")).with(detail);
         self.record_alone(meta, fact).await?;
         let body = self.body_stream(
@@ -512,6 +560,139 @@ impl App {
             info: info(&file, &v),
             range,
             body,
+            mark_id: None,
+        })
+    }
+
+    /// A copy of version `v` marked for `p` with a fresh mark id, recorded in
+    /// the download's event; or the room's fallback when the file cannot be
+    /// marked: a refusal (recorded) or the original.
+    async fn marked_copy(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        file: &File,
+        v: &Version,
+        policy: &DeliveryPolicy,
+    ) -> Result<Marked, AppError> {
+        let size = u64::try_from(v.size).map_err(AppError::internal)?;
+        let target = format!("file:{}", file.id);
+        let marked = if size > crate::delivery::MAX_MARKED_BYTES {
+            Err(("mark_too_large", "it is larger than 64 MiB".to_owned()))
+        } else {
+            let plain = self.read_whole(meta, p, file, v, size).await?;
+            let issue = self.issue_for(p).await?;
+            let key = self.mark_key()?.clone();
+            let name = file.path.rsplit('/').next().unwrap_or("file").to_owned();
+            let mark_id = issue.mark_id.to_string();
+            tokio::task::spawn_blocking(move || {
+                mark::mark(
+                    &plain,
+                    &name,
+                    &issue,
+                    &mark::Style::default(),
+                    &key,
+                    &mark::Limits::default(),
+                )
+            })
+            .await
+            .map_err(AppError::internal)?
+            .map(|bytes| (mark_id, bytes))
+            .map_err(|e| (e.code(), e.to_string()))
+        };
+        let (mark_id, bytes) = match marked {
+            Ok(done) => done,
+            Err((code, why)) => {
+                return match crate::delivery::unmarkable(policy, &why) {
+                    None => Ok(Marked::Original(code)),
+                    Some(refusal) => {
+                        let fact = Fact::denied(Some(p), "file.download", target, "unmarkable")
+                            .with(json!({"version": v.number, "mark_error": code}));
+                        self.record_alone(meta, fact).await?;
+                        Err(refusal)
+                    }
+                };
+            }
+        };
+        let sha256 = crate::secrets::sha256(&bytes);
+        let detail = json!({
+            "version": v.number, "sha256": hex::encode(&v.sha256), "delivery": "marked",
+            "marked_sha256": hex::encode(&sha256),
+        });
+        let fact = Fact::allowed(Some(p), "file.download", target)
+            .with(detail)
+            .marked(mark_id.clone());
+        self.record_alone(meta, fact).await?;
+        let mut described = info(file, v);
+        described.size = i64::try_from(bytes.len()).map_err(AppError::internal)?;
+        described.sha256 = sha256;
+        Ok(Marked::Copy(Download {
+            info: described,
+            range: None,
+            body: stream::iter([Ok(Bytes::from(bytes))]).boxed(),
+            mark_id: Some(mark_id),
+        }))
+    }
+
+    /// The whole plaintext of `v`, its SHA-256 checked; a failed check is
+    /// recorded like a failed download.
+    pub(crate) async fn read_whole(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        file: &File,
+        v: &Version,
+        size: u64,
+    ) -> Result<Vec<u8>, AppError> {
+        let (reader, cipher, layout) = match self.open_blob(v, size).await {
+            Ok(o) => o,
+            Err(e) => return Err(self.integrity_event(meta, p, file, v, e).await),
+        };
+        let reader = Reader {
+            reader,
+            cipher,
+            layout,
+            start: 0,
+            end: size.saturating_sub(1),
+            check: Some(v.sha256.clone()),
+        };
+        let mut chunks = reader.spawn(size);
+        let mut plain = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        while let Some(piece) = chunks.recv().await {
+            match piece {
+                Ok(bytes) => plain.extend_from_slice(&bytes),
+                Err(e) => return Err(self.integrity_event(meta, p, file, v, e).await),
+            }
+        }
+        Ok(plain)
+    }
+
+    /// A new issue of a mark to `p`: who (name, e-mail, party), now, and a
+    /// fresh random mark id.
+    pub(crate) async fn issue_for(&self, p: &Principal) -> Result<mark::Issue, AppError> {
+        let mut tx = self.store().read().await?;
+        let name = tx
+            .get_user(p.user_id)
+            .await?
+            .map(|u| u.display_name)
+            .unwrap_or_default();
+        let party = tx
+            .get_party(p.party_id)
+            .await?
+            .map(|party| party.name)
+            .unwrap_or_default();
+        drop(tx);
+        let issued_at =
+            mark::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.now()) * 1_000_000)
+                .map_err(AppError::internal)?;
+        Ok(mark::Issue {
+            recipient: mark::Recipient {
+                name,
+                email: p.email.clone(),
+                party,
+            },
+            issued_at,
+            mark_id: mark::MarkId(u64::from_be_bytes(crate::secrets::random::<8>()?)),
         })
     }
 

@@ -14,8 +14,6 @@ mod redact;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use ::ledger::{Checkpoint, EventLeaf, Hash, HashStore, LedgerError, Signer, leaf_hash};
@@ -351,38 +349,11 @@ fn out_of_range(what: &str, size: u64, current: u64) -> AppError {
 /// that group or others may read.
 pub fn load_or_create_signer(key_dir: &Path, name: &str) -> Result<Signer, AppError> {
     let path = key_dir.join(SIGNER_KEY_FILE);
-    if !path.exists() {
+    let text = crate::secrets::load_or_create_private_file(&path, || {
         let signer = Signer::from_seed(name, crate::secrets::random()?).map_err(internal)?;
-        let created = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path);
-        match created {
-            Ok(mut file) => {
-                let text = format!("{}\n", signer.to_key_text());
-                file.write_all(text.as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| internal(format!("cannot write `{}`: {e}", path.display())))?;
-                tracing::info!(path = %path.display(), "created the ledger signing key");
-                return Ok(signer);
-            }
-            // Another process created it meanwhile: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(internal(format!("cannot create `{}`: {e}", path.display()))),
-        }
-    }
-    let meta = std::fs::metadata(&path)
-        .map_err(|e| internal(format!("cannot read `{}`: {e}", path.display())))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(internal(format!(
-            "`{}` is readable by group or others; run `chmod 600` on it",
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| internal(format!("cannot read `{}`: {e}", path.display())))?;
-    Signer::parse(text.trim_end()).map_err(internal)
+        Ok(signer.to_key_text())
+    })?;
+    Signer::parse(&text).map_err(internal)
 }
 
 impl App {
@@ -681,6 +652,7 @@ pub fn spawn_checkpointer(app: App, every: std::time::Duration) -> tokio::task::
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
     use std::sync::Arc;
 
     use ::ledger::{MemoryStore, Verifier, verify_consistency, verify_inclusion};

@@ -6,6 +6,7 @@
 mod agreements;
 pub mod authz;
 mod bootstrap;
+pub mod delivery;
 mod error;
 pub mod events;
 mod files;
@@ -19,6 +20,7 @@ mod rooms;
 pub mod secrets;
 pub mod siem;
 pub mod totp;
+pub mod viewer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -27,6 +29,7 @@ pub use crate::ledger::{ConsistencyProof, InclusionProof};
 pub use ::ledger::ExportEntry as LedgerEntry;
 pub use agreements::NewAgreement;
 pub use bootstrap::Bootstrap;
+pub use delivery::TraceReport;
 pub use error::{AppError, Kind};
 pub use events::RequestMeta;
 pub use files::{Download, FileInfo, VersionInfo};
@@ -115,6 +118,8 @@ struct Inner {
     scanner: OnceLock<Arc<dlp::Scanner>>,
     /// Writes events that are a transaction of their own in shared batches.
     recorder: events::Recorder,
+    /// The key of the forensic image marks, loaded on first use.
+    mark_key: OnceLock<mark::MarkKey>,
 }
 
 impl App {
@@ -141,6 +146,7 @@ impl App {
             policy_error: loaded.err().map(|e| e.to_string()),
             scanner: OnceLock::new(),
             recorder: events::Recorder::default(),
+            mark_key: OnceLock::new(),
         };
         App {
             inner: Arc::new(inner),

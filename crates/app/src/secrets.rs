@@ -1,6 +1,10 @@
 //! Random tokens, digests, constant-time comparison and base32: the small
 //! cryptographic helpers every use-case shares.
 
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -89,4 +93,44 @@ mod tests {
         assert!(ct_eq(&ha, &sha256(a.as_bytes())));
         assert!(!ct_eq(&ha, &sha256(b.as_bytes())));
     }
+}
+
+/// Reads a secret key file, creating it with `make()`'s text (mode 0600,
+/// synced) when it does not exist; refuses one that group or others can read.
+/// When another process creates it first, theirs is read.
+pub fn load_or_create_private_file(
+    path: &Path,
+    make: impl FnOnce() -> Result<String, AppError>,
+) -> Result<String, AppError> {
+    let io = |what: &str, e: std::io::Error| {
+        AppError::internal(format!("cannot {what} `{}`: {e}", path.display()))
+    };
+    if !path.exists() {
+        let text = make()?;
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(mut file) => {
+                file.write_all(format!("{text}\n").as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| io("write", e))?;
+                tracing::info!(path = %path.display(), "created a key file");
+                return Ok(text);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io("create", e)),
+        }
+    }
+    let meta = std::fs::metadata(path).map_err(|e| io("read", e))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(AppError::internal(format!(
+            "`{}` is readable by group or others; run `chmod 600` on it",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| io("read", e))?;
+    Ok(text.trim_end().to_owned())
 }

@@ -236,3 +236,37 @@ pub fn stamp_visible(p: &mut Pixels, lines: &[String], style: &Style) -> Result<
     }
     Ok(())
 }
+
+/// Draws one line of `text` in `color`, `px_height` pixels per em, with the
+/// top-left corner of its line box at (`x`, `y`), clipped to the pixels (for
+/// pages of text rendered as images).
+pub fn draw_text_line(
+    p: &mut Pixels,
+    x: u32,
+    y: u32,
+    px_height: f32,
+    text: &str,
+    color: [u8; 3],
+) -> Result<(), MarkError> {
+    let (x, y) = (x as usize, y as usize);
+    let room = p.width.saturating_sub(x);
+    // At most one character per pixel column left: more than any visible text
+    // needs, and it bounds the mask whatever the length of the line.
+    let line: String = text.chars().take(room).collect();
+    let mask = glyphs::raster(&[line], px_height.clamp(1.0, 512.0), 0)?;
+    for my in 0..mask.height.min(p.height.saturating_sub(y)) {
+        for mx in 0..mask.width.min(room) {
+            let a = f32::from(mask.get(mx, my)) / 255.0;
+            if a <= 0.0 {
+                continue;
+            }
+            let base = ((y + my) * p.width + x + mx) * p.channels;
+            for (c, &col) in color.iter().enumerate() {
+                if let Some(v) = p.data.get_mut(base + c) {
+                    *v = (f32::from(*v) + (f32::from(col) - f32::from(*v)) * a).round() as u8;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -87,6 +87,41 @@ name_enum!(
     Outcome, "outcome" { Allowed = "allowed", Denied = "denied" }
 );
 
+name_enum!(
+    /// What a download hands out: the original bytes, a copy marked for its
+    /// recipient, or nothing (the view-only viewer only).
+    Delivery, "delivery" { Original = "original", Marked = "marked", ViewOnly = "view_only" }
+);
+name_enum!(
+    /// What a download gets when its file cannot be marked.
+    Unmarkable, "unmarkable action" { Deny = "deny", Original = "original" }
+);
+
+/// How a room's copies leave it, per room role (viewers always use the viewer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryPolicy {
+    pub downloader: Delivery,
+    pub contributor: Delivery,
+    /// Managers, and admins acting without a grant.
+    pub manager: Delivery,
+    /// When a file cannot be marked (format, malformed, encrypted, too large).
+    pub unmarkable: Unmarkable,
+}
+
+impl Default for DeliveryPolicy {
+    /// Every copy a downloader or contributor takes is marked; managers get
+    /// originals; a file that cannot be marked is not handed out.
+    fn default() -> Self {
+        DeliveryPolicy {
+            downloader: Delivery::Marked,
+            contributor: Delivery::Marked,
+            manager: Delivery::Original,
+            unmarkable: Unmarkable::Deny,
+        }
+    }
+}
+
 /// An organization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Party {

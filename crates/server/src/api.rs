@@ -7,6 +7,9 @@ mod auth;
 mod events;
 mod files;
 mod ledger;
+mod marks;
+
+pub(crate) use marks::page_response;
 mod parties;
 mod policies;
 mod rooms;
@@ -82,6 +85,10 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(rooms::list_grants, rooms::create_grant))
         .routes(routes!(rooms::revoke_grant))
+        .routes(routes!(marks::get_delivery, marks::put_delivery))
+        .routes(routes!(marks::trace))
+        .routes(routes!(marks::pages))
+        .routes(routes!(marks::page))
         .routes(routes!(files::list_files))
         .routes(routes!(files::get_file, files::delete_file))
         .routes(routes!(files::get_content))

@@ -350,6 +350,8 @@ pub struct EventDto {
     pub source_addr: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The mark id of the copy or page this event issued (16 hex digits).
+    pub mark_id: Option<String>,
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
@@ -369,6 +371,7 @@ impl From<&model::Event> for EventDto {
             source_addr: e.source_addr.clone(),
             user_agent: e.user_agent.clone(),
             request_id: e.request_id.clone(),
+            mark_id: e.mark_id.clone(),
             detail: e.detail.clone(),
         }
     }

@@ -12,6 +12,7 @@ mod assets;
 mod layout;
 mod rooms;
 mod session;
+mod viewer;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
@@ -43,6 +44,8 @@ pub fn router() -> Router<App> {
         .route("/", get(rooms::list))
         .route("/rooms/{id}", get(rooms::browse))
         .route("/files/{id}/download", get(rooms::download))
+        .route("/files/{id}/view", get(viewer::view))
+        .route("/files/{id}/pages/{page}", get(viewer::page))
         .route("/assets/app.css", get(assets::css))
         .route("/assets/app.js", get(assets::js))
         .merge(forms)

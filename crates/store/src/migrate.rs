@@ -32,6 +32,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "agreements",
         include_str!("../migrations/sqlite/0004_agreements.sql"),
     ),
+    (
+        5,
+        "delivery",
+        include_str!("../migrations/sqlite/0005_delivery.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -56,6 +61,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "agreements",
         include_str!("../migrations/postgres/0004_agreements.sql"),
+    ),
+    (
+        5,
+        "delivery",
+        include_str!("../migrations/postgres/0005_delivery.sql"),
     ),
 ];
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agreements;
+mod delivery;
 mod events;
 mod files;
 mod import;

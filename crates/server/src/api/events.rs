@@ -35,6 +35,8 @@ pub struct EventQuery {
     pub from: Option<String>,
     /// Only events before this time (RFC 3339).
     pub to: Option<String>,
+    /// Only the events that issued the copy or page carrying this mark id (16 hex digits).
+    pub mark: Option<String>,
     /// Only events with a greater sequence number.
     pub after: Option<i64>,
     /// At most this many (1–1000, default 100).
@@ -84,6 +86,17 @@ impl EventQuery {
             outcome,
             from_ms: time_ms("from", self.from)?,
             to_ms: time_ms("to", self.to)?,
+            mark_id: self
+                .mark
+                .map(|m| {
+                    let ok = m.len() == 16 && m.bytes().all(|b| b.is_ascii_hexdigit());
+                    if ok {
+                        Ok(m.to_ascii_lowercase())
+                    } else {
+                        Err(bad_filter(format!("`mark`: `{m}` is not 16 hex digits")))
+                    }
+                })
+                .transpose()?,
             after: self.after.unwrap_or(0),
             limit: self.limit.unwrap_or(default_limit),
         })

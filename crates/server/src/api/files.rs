@@ -16,6 +16,9 @@ use crate::auth::{Authed, Meta};
 use crate::dto::*;
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 
+/// The response header naming the mark id of a copy marked for its recipient.
+pub const MARK_ID_HEADER: &str = "custody-mark-id";
+
 /// Files of a room with their newest version.
 #[utoipa::path(get, path = "/rooms/{id}/files", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = FileList), (status = 404, body = ErrorBody)))]
 pub async fn list_files(
@@ -151,6 +154,14 @@ fn content_response(d: app::Download) -> Response {
     let digest = base64::engine::general_purpose::STANDARD.encode(&d.info.sha256);
     if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{digest}:")) {
         h.insert("repr-digest", v);
+    }
+    if let Some(mark) = d
+        .mark_id
+        .as_deref()
+        .and_then(|m| HeaderValue::from_str(m).ok())
+    {
+        // A copy marked for its recipient: its digest is not the file's listed one.
+        h.insert(MARK_ID_HEADER, mark);
     }
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&d.info.sha256))) {
         h.insert(header::ETAG, v);

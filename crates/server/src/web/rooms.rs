@@ -195,7 +195,11 @@ fn listing(files: &[FileInfo], room: RoomId, prefix: &str) -> Markup {
                             td.num { (layout::size(f.size)) }
                             td.num { "v" (f.version) }
                             td.muted { (layout::time(f.updated_ms)) }
-                            td.actions { a.download href=(format!("/files/{}/download", f.id)) download { "Download" } }
+                            td.actions {
+                                a.view href=(format!("/files/{}/view", f.id)) { "View" }
+                                " "
+                                a.download href=(format!("/files/{}/download", f.id)) download { "Download" }
+                            }
                         }
                     }
                 }

@@ -16,6 +16,7 @@ mod events;
 mod files;
 mod input;
 mod ledger;
+mod marks;
 mod openapi;
 mod signin;
 mod util;

@@ -214,3 +214,111 @@ async fn external_user_enrols_totp_before_seeing_rooms() {
     let role = b.text(&b.find("#rooms tbody tr").await).await;
     assert!(role.contains(ROOM) && role.contains("downloader"), "{role}");
 }
+
+/// A one-page PDF with a few lines of text, assembled by hand.
+fn drawing_pdf() -> Vec<u8> {
+    let text = "BT /F1 28 Tf 72 700 Td (Bracket B-7, rev C) Tj 0 -40 Td (Tolerance 0.02 mm) Tj ET";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+         /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
+            .to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = vec![];
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 6\n0000000000 65535 f \n");
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_of_the_viewer_traces_back_to_its_viewer() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let meta = RequestMeta::default();
+    let admin = site.admin().await;
+    // A member of the owner's staff who may only view the room.
+    let viewer = site
+        .app
+        .create_user(
+            &meta,
+            &admin,
+            NewUser {
+                email: "reviewer@owner.example".into(),
+                display_name: "Rita Reviewer".into(),
+                party_id: admin.party_id,
+                system_role: SystemRole::Member,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let grant = NewGrant {
+        subject_kind: SubjectKind::User,
+        subject_id: viewer.id.0,
+        role: RoomRole::Viewer,
+        expires_ms: None,
+        reason: "design review".into(),
+    };
+    site.app
+        .create_grant(&meta, &admin, site.room, grant)
+        .await
+        .unwrap();
+    let file = site
+        .app
+        .upload(
+            &meta,
+            &admin,
+            site.room,
+            "drawings/bracket.pdf",
+            None,
+            futures_util::stream::iter([Ok::<_, std::io::Error>(
+                bytes::Bytes::from(drawing_pdf()),
+            )]),
+        )
+        .await
+        .unwrap();
+
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+    let b = scratch.browser(&driver).await;
+    b.set_window(1400, 2100).await;
+    sign_in(&b, &site, "reviewer@owner.example", "").await;
+    wait_for(&b, "the rooms list", "#rooms").await;
+    b.goto(&site.url(&format!("/files/{}/view", file.id))).await;
+    b.wait_until(
+        "the first page to load",
+        "const i = document.querySelector('img.page'); return i !== null && i.complete && i.naturalWidth > 0",
+    )
+    .await;
+    let shot = b.screenshot().await;
+
+    // The screenshot (not the served image) carries the page's mark.
+    let key = site.app.mark_key().unwrap();
+    let found = mark::trace(&shot, Some(key), &mark::Limits::default())
+        .unwrap()
+        .expect("the screenshot carries a readable mark");
+    let filter = app::events::EventFilter {
+        mark_id: Some(found.mark_id.to_string()),
+        limit: 10,
+        ..Default::default()
+    };
+    let events = site.app.search_events(&meta, &admin, filter).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].action, "file.view");
+    assert_eq!(events[0].actor_user, Some(viewer.id));
+    assert_eq!(events[0].target, format!("file:{}", file.id));
+}

@@ -273,6 +273,12 @@ impl Browser {
             .await
     }
 
+    /// Resizes the window (the viewport follows).
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await;
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         let b64 = self.get("/screenshot").await;

@@ -66,6 +66,8 @@ pub struct EventFilter {
     pub from_ms: Option<i64>,
     /// `time_ms < to_ms`.
     pub to_ms: Option<i64>,
+    /// Events that issued the copy or page carrying this mark id.
+    pub mark_id: Option<String>,
     pub after: i64,
     pub limit: i64,
 }
@@ -259,6 +261,9 @@ impl Tx {
         }
         if let Some(to) = filter.to_ms {
             q.push(" AND time_ms < ?", vec![Int(to)]);
+        }
+        if let Some(mark) = &filter.mark_id {
+            q.push(" AND mark_id = ?", vec![Text(mark.clone())]);
         }
         q.push(" ORDER BY seq LIMIT ?", vec![Int(filter.limit.max(0))]);
         // Only the fixed fragments above make up the text; values are bound.

@@ -1,0 +1,180 @@
+//! Server-side rendering of files, page by page, to pixels that carry the
+//! recipient's visible and forensic marks: what the view-only viewer streams to
+//! a browser instead of the original bytes.
+//!
+//! | content | pages | how a page is drawn |
+//! |---|---|---|
+//! | PDF | the document's pages | poppler's `pdftoppm`, fed on standard input, under a timeout and a pixel cap |
+//! | PNG, JPEG, WebP | 1 | decoded by `mark::image::decode` under its pixel limit |
+//! | text, source code | [`LINES_PER_PAGE`] lines a page | drawn with the embedded font on an A4 canvas |
+//!
+//! The plaintext never touches the disk: the PDF goes to the renderer through a
+//! pipe and the pixels come back through another. Hostile input ends in a
+//! [`RenderError`] with a stable code, never in a crash or an unbounded
+//! allocation. [`mark_page`] then stamps and marks a page, [`to_png`] encodes it.
+//!
+//! The PDF parse (to count pages and read the page box), image decoding, text
+//! drawing and marking are CPU work done on the calling task; a server runs them
+//! where blocking is allowed (`spawn_blocking`, `block_in_place`).
+
+mod error;
+mod pdf;
+mod text;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mark::image::{ImageFormat, Pixels};
+use mark::{Format, Issue, MarkKey, Style};
+
+pub use error::RenderError;
+
+/// The resolution of rendered pages unless configured otherwise.
+pub const DEFAULT_DPI: u32 = 150;
+/// Lines of a text file shown on one page.
+pub const LINES_PER_PAGE: usize = 60;
+
+/// Bounds on untrusted input and on the work one page may cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderLimits {
+    /// Input size, image pixels, PDF pages and decompressed PDF streams (mark's defaults).
+    pub input: mark::Limits,
+    /// Most pixels in a rendered PDF page (default 16 Mi, 4096 × 4096): a larger
+    /// page is rendered at a lower resolution so that it fits.
+    pub max_page_pixels: u64,
+    /// Lowest resolution a large page is scaled down to (default 18 dpi, a
+    /// quarter of a point per pixel); a page that does not fit even then is refused.
+    pub min_dpi: u32,
+    /// Longest time the PDF renderer may take for one page (default 20 s); it is killed then.
+    pub timeout: Duration,
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        Self {
+            input: mark::Limits::default(),
+            max_page_pixels: 1 << 24,
+            min_dpi: 18,
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RenderLimits {
+    fn check_input(&self, len: usize) -> Result<(), RenderError> {
+        let len = len as u64;
+        if len > self.input.max_input_bytes {
+            return Err(RenderError::TooLarge {
+                what: "input size",
+                limit: self.input.max_input_bytes,
+                actual: len,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Renders pages of PDFs, images and text files to pixels.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    dpi: u32,
+    limits: RenderLimits,
+    pdftoppm: PathBuf,
+}
+
+impl Renderer {
+    /// A renderer drawing pages at `dpi` (clamped to 18–600) that runs the
+    /// `pdftoppm` program (a path, or a name looked up in `PATH`) for PDFs.
+    pub fn new(dpi: u32, limits: RenderLimits, pdftoppm: impl Into<PathBuf>) -> Self {
+        Self {
+            dpi: dpi.clamp(18, 600),
+            limits,
+            pdftoppm: pdftoppm.into(),
+        }
+    }
+
+    /// The resolution pages are drawn at.
+    pub fn dpi(&self) -> u32 {
+        self.dpi
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &RenderLimits {
+        &self.limits
+    }
+
+    /// How many pages `content` has: a PDF's pages, 1 for an image, and for
+    /// text one page per [`LINES_PER_PAGE`] lines (at least 1).
+    pub async fn page_count(&self, content: &[u8]) -> Result<u32, RenderError> {
+        self.limits.check_input(content.len())?;
+        match Format::sniff(content) {
+            Some(Format::Pdf) => pdf::page_count(content, &self.limits),
+            Some(Format::Image(_)) => Ok(1),
+            Some(Format::Text) => Ok(text::page_count(as_text(content)?)),
+            None => Err(unsupported("the content")),
+        }
+    }
+
+    /// Renders page `page` (1-based) of `content` to pixels (RGB, or RGBA for
+    /// an image with alpha). `file_name` names the file in messages and in the
+    /// footer of text pages.
+    pub async fn render_page(
+        &self,
+        content: &[u8],
+        file_name: &str,
+        page: u32,
+    ) -> Result<Pixels, RenderError> {
+        self.limits.check_input(content.len())?;
+        match Format::sniff(content) {
+            Some(Format::Pdf) => {
+                pdf::render_page(&self.pdftoppm, content, page, self.dpi, &self.limits).await
+            }
+            Some(Format::Image(_)) => {
+                if page != 1 {
+                    return Err(RenderError::NoSuchPage { page, pages: 1 });
+                }
+                Ok(mark::image::decode(content, &self.limits.input)?)
+            }
+            Some(Format::Text) => text::render_page(as_text(content)?, file_name, page, self.dpi),
+            None => Err(unsupported(&format!("`{file_name}`"))),
+        }
+    }
+}
+
+fn as_text(content: &[u8]) -> Result<&str, RenderError> {
+    std::str::from_utf8(content)
+        .map_err(|_| RenderError::Unsupported("text content is not valid utf-8".into()))
+}
+
+fn unsupported(what: &str) -> RenderError {
+    RenderError::Unsupported(format!(
+        "{what} is not a pdf, png, jpeg, webp or utf-8 text file"
+    ))
+}
+
+/// Applies the recipient's visible stamp and the forensic mark of
+/// `issue.mark_id` (keyed by `key`) to a rendered page, in place.
+pub fn mark_page(
+    pixels: &mut Pixels,
+    issue: &Issue,
+    style: &Style,
+    key: &MarkKey,
+) -> Result<(), RenderError> {
+    style.validate()?;
+    mark::image::stamp_visible(pixels, &issue.lines(), style)?;
+    mark::image::forensic::embed(
+        &mut pixels.data,
+        pixels.width,
+        pixels.height,
+        pixels.channels,
+        key,
+        issue.mark_id,
+        style.forensic_strength,
+    );
+    Ok(())
+}
+
+/// Encodes a page as PNG (lossless, so the forensic mark is kept whole).
+pub fn to_png(pixels: &Pixels) -> Result<Vec<u8>, RenderError> {
+    mark::image::encode(pixels, ImageFormat::Png).map_err(|e| RenderError::Failed(e.to_string()))
+}

@@ -1,0 +1,195 @@
+//! Watermarked delivery: a room's delivery policy (original, marked or
+//! view-only per role), and tracing a leaked copy back to the download that
+//! issued it, with the ledger evidence.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use app::{App, TraceReport};
+use model::{Delivery, DeliveryPolicy, FileId, RoomId, Unmarkable};
+
+use super::{id, name};
+use crate::auth::{Authed, Meta};
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+
+/// Largest file accepted for tracing, in bytes.
+const MAX_TRACE_BYTES: usize = 256 << 20;
+
+/// How a room's copies leave it, per room role (viewers always use the viewer).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryDto {
+    /// `original`, `marked` or `view_only`.
+    pub downloader: String,
+    pub contributor: String,
+    /// Managers, and admins acting without a grant.
+    pub manager: String,
+    /// When a file cannot be marked: `deny` or `original`.
+    pub unmarkable: String,
+}
+
+impl From<DeliveryPolicy> for DeliveryDto {
+    fn from(p: DeliveryPolicy) -> Self {
+        DeliveryDto {
+            downloader: p.downloader.as_str().into(),
+            contributor: p.contributor.as_str().into(),
+            manager: p.manager.as_str().into(),
+            unmarkable: p.unmarkable.as_str().into(),
+        }
+    }
+}
+
+impl DeliveryDto {
+    fn policy(&self) -> Result<DeliveryPolicy, ApiError> {
+        Ok(DeliveryPolicy {
+            downloader: name(Delivery::parse, &self.downloader)?,
+            contributor: name(Delivery::parse, &self.contributor)?,
+            manager: name(Delivery::parse, &self.manager)?,
+            unmarkable: name(Unmarkable::parse, &self.unmarkable)?,
+        })
+    }
+}
+
+/// The room's delivery policy (room managers, admins).
+#[utoipa::path(get, path = "/rooms/{id}/delivery", tag = "rooms", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = DeliveryDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_delivery(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<DeliveryDto>, ApiError> {
+    let policy = app
+        .room_delivery(&meta, &a.principal, id::<RoomId>(&raw)?)
+        .await?;
+    Ok(Json(policy.into()))
+}
+
+/// Sets the room's delivery policy (room managers, admins); recorded as `room.delivery`.
+#[utoipa::path(put, path = "/rooms/{id}/delivery", tag = "rooms", security(("bearer" = [])), params(("id" = String, Path)), request_body = DeliveryDto, responses((status = 200, body = DeliveryDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_delivery(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(req): ApiJson<DeliveryDto>,
+) -> Result<Json<DeliveryDto>, ApiError> {
+    let policy = req.policy()?;
+    let set = app
+        .set_room_delivery(&meta, &a.principal, id::<RoomId>(&raw)?, policy)
+        .await?;
+    Ok(Json(set.into()))
+}
+
+/// What a traced copy carries and who received it.
+#[derive(Serialize, ToSchema)]
+pub struct TraceDto {
+    /// The mark id (16 hex digits).
+    pub mark_id: String,
+    /// Which mark it was read from (`pdf-metadata`, `image-forensic`, …).
+    pub kind: String,
+    /// 1 − the bound on the chance of this reading on unmarked content.
+    pub confidence: f64,
+    pub detail: String,
+    /// The events that issued this mark (the download or page view), decoded.
+    #[schema(value_type = Vec<Object>)]
+    pub issued_by: Vec<serde_json::Value>,
+    /// An evidence bundle of those events with inclusion proofs, a signed
+    /// checkpoint and the verifier key (`custody ledger verify --bundle`);
+    /// absent when no event carries the mark.
+    #[schema(value_type = Option<Object>)]
+    pub evidence: Option<serde_json::Value>,
+}
+
+/// Reads the mark a file carries and names the download that issued it
+/// (security officers, auditors, admins). The body is the file, at most 256 MiB.
+#[utoipa::path(post, path = "/trace", tag = "ledger", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = TraceDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody, description = "no_mark: the file carries no readable mark"), (status = 413, body = ErrorBody)))]
+pub async fn trace(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    body: Body,
+) -> Result<Json<TraceDto>, ApiError> {
+    let content = axum::body::to_bytes(body, MAX_TRACE_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "a traced file is at most 256 MiB",
+            )
+        })?;
+    let report: TraceReport = app
+        .trace_copy(&meta, &a.principal, content.to_vec())
+        .await?;
+    let evidence = report
+        .evidence
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| ApiError::from(app::AppError::internal(e)))?;
+    Ok(Json(TraceDto {
+        mark_id: report.mark_id,
+        kind: report.kind.into(),
+        confidence: report.confidence,
+        detail: report.detail,
+        issued_by: report.issued_by,
+        evidence,
+    }))
+}
+
+/// How many pages the viewer shows.
+#[derive(Serialize, ToSchema)]
+pub struct PagesDto {
+    pub pages: u32,
+}
+
+/// How many pages the view-only viewer shows for the file (anyone who may view it).
+#[utoipa::path(get, path = "/files/{id}/pages", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PagesDto), (status = 400, body = ErrorBody, description = "render_unsupported, render_encrypted, render_malformed…"), (status = 404, body = ErrorBody)))]
+pub async fn pages(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<PagesDto>, ApiError> {
+    let pages = app
+        .page_count(&meta, &a.principal, id::<FileId>(&raw)?)
+        .await?;
+    Ok(Json(PagesDto { pages }))
+}
+
+/// One page rendered on the server and marked for the viewer (PNG); the
+/// original bytes never leave. Each call is a `file.view` event with the
+/// page's own mark id (`Custody-Mark-Id`).
+#[utoipa::path(get, path = "/files/{id}/pages/{page}", tag = "files", security(("bearer" = [])), params(("id" = String, Path), ("page" = u32, Path, description = "from 1")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 400, body = ErrorBody, description = "render_no_such_page, render_unsupported…"), (status = 404, body = ErrorBody)))]
+pub async fn page(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath((raw, page)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    // A page number that is not one is simply a page that does not exist.
+    let page: u32 = page.parse().unwrap_or(0);
+    let image = app
+        .view_page(&meta, &a.principal, id::<FileId>(&raw)?, page)
+        .await?;
+    Ok(page_response(image))
+}
+
+/// The response carrying a rendered page.
+pub(crate) fn page_response(image: app::viewer::PageImage) -> Response {
+    let mut response = (StatusCode::OK, image.png).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&image.mark_id) {
+        h.insert(super::files::MARK_ID_HEADER, v);
+    }
+    response
+}
