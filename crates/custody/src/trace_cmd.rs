@@ -62,7 +62,9 @@ fn read_key(path: &Path) -> anyhow::Result<mark::MarkKey> {
             path.display()
         );
     }
-    Ok(mark::MarkKey::derive(&material))
+    // The server's `mark.key` is hex text and a newline; the key is derived
+    // from the content without surrounding whitespace, as the server does.
+    Ok(mark::MarkKey::derive(material.trim_ascii()))
 }
 
 #[cfg(test)]

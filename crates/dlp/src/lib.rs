@@ -20,4 +20,5 @@ pub use error::DlpError;
 pub use extract::{Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract};
 pub use finding::{Finding, Location, Severity, redact};
 pub use fingerprint::{DocMatch, FingerprintConfig, Registry};
+pub use rules::{BuiltinPattern, builtin_patterns};
 pub use scanner::{DetectorInfo, Report, ScanConfig, Scanner};

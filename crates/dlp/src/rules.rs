@@ -41,6 +41,52 @@ pub(crate) enum Check {
     Marking,
 }
 
+impl Check {
+    /// What the check verifies, in a few words (`none` when the pattern decides).
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Check::None => "not a placeholder",
+            Check::Random => "entropy for its charset, not a reference or placeholder",
+            Check::Jwt => "header decodes to JSON naming an algorithm",
+            Check::Card => "Luhn and issuer length",
+            Check::Iban => "country length and mod-97",
+            Check::UsSsn => "area, group and serial ranges",
+            Check::UkNino => "prefix letters and suffix",
+            Check::FrNir => "month and mod-97 key",
+            Check::DeSteuerId => "digit repetition and ISO 7064 check digit",
+            Check::EsDni => "mod-23 letter",
+            Check::Email => "not a documentation domain or image name",
+            Check::Phone => "8 to 15 digits, not all the same",
+            Check::Marking => "none",
+        }
+    }
+}
+
+/// A built-in detector's confirming pattern and what runs after it, for
+/// tools that compare the engine with a plain regular-expression search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltinPattern {
+    /// The detector id.
+    pub id: &'static str,
+    /// The pattern (Rust `regex` syntax) the engine runs near a trigger.
+    pub pattern: &'static str,
+    /// What the matched value must pass afterwards (`none` when the pattern
+    /// decides).
+    pub check: &'static str,
+}
+
+/// The patterns of every built-in detector, in the engine's order.
+pub fn builtin_patterns() -> Vec<BuiltinPattern> {
+    RULES
+        .iter()
+        .map(|r| BuiltinPattern {
+            id: r.id,
+            pattern: r.pattern,
+            check: r.check.describe(),
+        })
+        .collect()
+}
+
 /// One built-in detector.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {

@@ -77,9 +77,10 @@ pub struct NewLeaf {
     pub leaf_hash: [u8; 32],
 }
 
-/// Rows per multi-row insert: far below both backends' limits on bound values
-/// (SQLite 32,766, PostgreSQL 65,535) at four values a row.
-const INSERT_ROWS: usize = 512;
+/// Rows per multi-row insert. Small on purpose (see `EVENT_ROWS` in
+/// `events.rs`): each statement size is prepared once, and binding costs grow
+/// with the square of a statement's size.
+const INSERT_ROWS: usize = 32;
 
 /// `($1, $2, …), (…), …`: `rows` tuples of `width` numbered placeholders.
 fn placeholders(rows: usize, width: usize) -> String {
