@@ -60,41 +60,6 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn check(input: &[u8], want: &str) {
-        assert_eq!(base32(input), want, "{input:?}");
-    }
-
-    #[test]
-    fn base32_rfc4648_vectors() {
-        // RFC 4648 section 10, padding removed.
-        for (input, want) in [
-            ("", ""),
-            ("f", "MY"),
-            ("fo", "MZXQ"),
-            ("foo", "MZXW6"),
-            ("foob", "MZXW6YQ"),
-            ("fooba", "MZXW6YTB"),
-            ("foobar", "MZXW6YTBOI"),
-        ] {
-            check(input.as_bytes(), want);
-        }
-    }
-
-    #[test]
-    fn tokens_differ_and_hash_matches() {
-        let (a, ha) = new_token().unwrap();
-        let (b, _) = new_token().unwrap();
-        assert_ne!(a, b);
-        assert_eq!(ha, sha256(a.as_bytes()));
-        assert!(ct_eq(&ha, &sha256(a.as_bytes())));
-        assert!(!ct_eq(&ha, &sha256(b.as_bytes())));
-    }
-}
-
 /// Reads a secret key file, creating it with `make()`'s text (mode 0600,
 /// synced) when it does not exist; refuses one that group or others can read.
 /// When another process creates it first, theirs is read.
@@ -133,4 +98,39 @@ pub fn load_or_create_private_file(
     }
     let text = std::fs::read_to_string(path).map_err(|e| io("read", e))?;
     Ok(text.trim_end().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &[u8], want: &str) {
+        assert_eq!(base32(input), want, "{input:?}");
+    }
+
+    #[test]
+    fn base32_rfc4648_vectors() {
+        // RFC 4648 section 10, padding removed.
+        for (input, want) in [
+            ("", ""),
+            ("f", "MY"),
+            ("fo", "MZXQ"),
+            ("foo", "MZXW6"),
+            ("foob", "MZXW6YQ"),
+            ("fooba", "MZXW6YTB"),
+            ("foobar", "MZXW6YTBOI"),
+        ] {
+            check(input.as_bytes(), want);
+        }
+    }
+
+    #[test]
+    fn tokens_differ_and_hash_matches() {
+        let (a, ha) = new_token().unwrap();
+        let (b, _) = new_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(ha, sha256(a.as_bytes()));
+        assert!(ct_eq(&ha, &sha256(a.as_bytes())));
+        assert!(!ct_eq(&ha, &sha256(b.as_bytes())));
+    }
 }
