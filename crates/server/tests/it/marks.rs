@@ -66,7 +66,7 @@ fn pdf(pages: usize) -> Vec<u8> {
 /// A 640×480 PNG of a smooth scene.
 fn png() -> Vec<u8> {
     let (w, h) = (640usize, 480usize);
-    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    let mut rgb = Vec::with_capacity(w * h * 3);
     for y in 0..h {
         for x in 0..w {
             let v =
@@ -164,10 +164,7 @@ async fn downloads_follow_the_rooms_delivery_policy() {
             b"fn main() {\n    println!(\"bracket\");\n}\n".repeat(20),
         ),
         ("photo.png", png()),
-        (
-            "data.bin",
-            vec![0u8, 159, 146, 150, 255, 0, 1, 2].repeat(64),
-        ),
+        ("data.bin", [0u8, 159, 146, 150, 255, 0, 1, 2].repeat(64)),
     ];
     let mut ids = vec![];
     for (name, content) in &files {
