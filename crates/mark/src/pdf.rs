@@ -21,11 +21,12 @@
 
 use std::fmt::Write as _;
 
-use lopdf::{
-    Dictionary, Document, LoadOptions, Object, ObjectId, Stream, StringFormat, dictionary,
-};
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 
 use crate::{Issue, Limits, MarkError, MarkId, Placement, Style, glyphs};
+use object_streams::Refused;
+
+mod object_streams;
 
 /// The information-dictionary key carrying the mark token. Do not change.
 pub const INFO_KEY: &[u8] = b"CustodyMark";
@@ -35,15 +36,25 @@ fn bad(e: impl std::fmt::Display) -> MarkError {
     MarkError::BadPdf(e.to_string())
 }
 
-/// Parses a PDF under the limits; refuses encrypted documents.
+/// Parses a PDF under the limits, object streams checked before they are
+/// expanded (`pdf/object_streams.rs`); refuses encrypted documents.
 pub fn load(bytes: &[u8], limits: &Limits) -> Result<Document, MarkError> {
     limits.check_input(bytes.len())?;
     let max = usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX);
-    let doc = match Document::load_mem_with_options(
-        bytes,
-        LoadOptions::with_max_decompressed_size(max),
-    ) {
-        Ok(d) => d,
+    let doc = match object_streams::load(bytes, max) {
+        Ok(Ok(d)) => d,
+        Ok(Err(Refused::Overlap(n))) => {
+            return Err(bad(format_args!(
+                "object stream {n} has overlapping or unordered objects"
+            )));
+        }
+        Ok(Err(Refused::Budget { limit, actual })) => {
+            return Err(MarkError::TooLarge {
+                what: "decompressed object streams",
+                limit,
+                actual,
+            });
+        }
         Err(e) => {
             if contains(bytes, b"/Encrypt") {
                 return Err(MarkError::EncryptedPdf);

@@ -32,7 +32,10 @@ pub(super) fn zip(x: &mut Extractor<'_>, path: &str, bytes: &[u8], depth: u32) {
                 f.name()
                     .map(|n| n.into_owned())
                     .unwrap_or_else(|_| format!("member-{index}")),
-                f.compressed_size(),
+                // The declared size is the archive's to claim: a member cannot
+                // hold more compressed bytes than the whole archive, and the
+                // expansion ratio is measured against what it can hold.
+                f.compressed_size().min(bytes.len() as u64),
                 f.encrypted(),
                 f.is_dir() || f.is_symlink(),
             ),

@@ -9,5 +9,6 @@
 
 mod code;
 mod corpus;
+mod fuzz_regressions;
 mod scan;
 mod util;

@@ -8,6 +8,7 @@
     reason = "test helpers outside #[test] functions may unwrap"
 )]
 
+mod fuzz_regressions;
 mod images;
 mod limits;
 mod pdf;
