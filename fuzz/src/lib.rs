@@ -3,7 +3,7 @@
 //! entry point of `dlp` or `mark`, and the fixed issue, key, style and limits
 //! of the mark targets.
 //!
-//! Every target is `run(TARGET, data)`. The dlp targets (but the text and
+//! Every target is `run(TARGET, data)`. The dlp targets (except the text and
 //! scanner ones) turn their input into a named file for `dlp::extract`: the
 //! container's signature is put in front of inputs without one, and the Office
 //! and OpenDocument targets wrap their input, an XML part, in a stored ZIP, so
@@ -17,7 +17,7 @@ use std::io::Write;
 use std::panic::PanicHookInfo;
 use std::sync::{Mutex, Once, OnceLock};
 
-/// Every dlp target, in the order scripts/fuzz runs them.
+/// Every dlp target.
 pub const DLP_TARGETS: [&str; 10] = [
     "dlp_text",
     "dlp_pdf",

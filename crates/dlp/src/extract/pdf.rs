@@ -4,11 +4,11 @@
 //! images (scans) have no text to find: OCR is out of scope.
 //!
 //! The document is one member for the limits: everything decompressed for it
-//! — the streams read while loading are bounded one by one (and object
-//! streams are checked before they are expanded, [`object_streams`]), then the content
-//! of every page (a stream shared by many pages is decoded, and counted, once
-//! per page) and every font's encoding map — comes to at most the expansion
-//! ratio times the file's size and is counted against the total. Each font's
+//! — the streams read while loading, each on its own (object streams are
+//! also checked before they are expanded, [`object_streams`]), then the
+//! content of every page (a stream shared by many pages is decoded, and
+//! counted, once per page) and every font's encoding map — comes to at most
+//! the expansion ratio times the file's size and is counted against the total. Each font's
 //! encoding is resolved once per document. The page tree is walked once (a
 //! walk per page made a file of a few thousand pages take minutes).
 //!
@@ -81,43 +81,8 @@ impl Decoded<'_> {
 
 fn pages(x: &mut Extractor<'_>, path: &str, bytes: &[u8]) {
     let (budget, ratio_bound) = x.member_budget(bytes.len() as u64);
-    let doc = match object_streams::load(bytes, usize::try_from(budget).unwrap_or(usize::MAX)) {
-        Ok(Ok(d)) => d,
-        Ok(Err(refused)) => {
-            let (kind, detail) = match refused {
-                Refused::Overlap(n) => (
-                    ProblemKind::Corrupt,
-                    format!("object stream {n} has overlapping or unordered objects"),
-                ),
-                Refused::Budget { limit, .. } => (
-                    ProblemKind::Bomb,
-                    format!("its object streams decompress to more than {limit} bytes"),
-                ),
-            };
-            x.problem(path.to_owned(), kind, detail);
-            return;
-        }
-        Err(e) => {
-            let message = e.to_string();
-            let kind = if matches!(
-                e,
-                lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { .. })
-            ) {
-                ProblemKind::Bomb
-            } else if message.to_ascii_lowercase().contains("decrypt")
-                || message.contains("password")
-            {
-                ProblemKind::Encrypted
-            } else {
-                ProblemKind::Corrupt
-            };
-            x.problem(
-                path.to_owned(),
-                kind,
-                format!("cannot read the pdf: {message}"),
-            );
-            return;
-        }
+    let Some(doc) = load(x, path, bytes, budget) else {
+        return;
     };
     let mut decoded = Decoded {
         left: budget,
@@ -136,19 +101,16 @@ fn pages(x: &mut Extractor<'_>, path: &str, bytes: &[u8]) {
             }
             Err(PageError::Budget) => {
                 let (kind, detail) = if ratio_bound {
-                    (
-                        ProblemKind::Bomb,
-                        format!(
-                            "its pages decompress to more than {} times the document's size of {} bytes",
-                            x.limits.max_ratio,
-                            bytes.len()
-                        ),
-                    )
+                    let ratio = x.limits.max_ratio;
+                    let detail = format!(
+                        "its pages decompress to more than {ratio} times its size of {} bytes",
+                        bytes.len()
+                    );
+                    (ProblemKind::Bomb, detail)
                 } else {
-                    (
-                        ProblemKind::TotalBytes,
-                        format!("more than {} bytes extracted", x.limits.max_total_bytes),
-                    )
+                    let total = x.limits.max_total_bytes;
+                    let detail = format!("more than {total} bytes extracted");
+                    (ProblemKind::TotalBytes, detail)
                 };
                 x.problem(ppath, kind, detail);
                 return;
@@ -160,6 +122,41 @@ fn pages(x: &mut Extractor<'_>, path: &str, bytes: &[u8]) {
             ),
         }
     }
+}
+
+/// Loads the document, each stream within `budget`; `None` (and a problem
+/// recorded) when it cannot be read.
+fn load(x: &mut Extractor<'_>, path: &str, bytes: &[u8], budget: u64) -> Option<Document> {
+    let (kind, detail) =
+        match object_streams::load(bytes, usize::try_from(budget).unwrap_or(usize::MAX)) {
+            Ok(Ok(doc)) => return Some(doc),
+            Ok(Err(Refused::Overlap(n))) => (
+                ProblemKind::Corrupt,
+                format!("object stream {n} has overlapping or unordered objects"),
+            ),
+            Ok(Err(Refused::Budget { limit, .. })) => (
+                ProblemKind::Bomb,
+                format!("its object streams decompress to more than {limit} bytes"),
+            ),
+            Err(e) => {
+                let message = e.to_string();
+                let kind = if matches!(
+                    e,
+                    lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { .. })
+                ) {
+                    ProblemKind::Bomb
+                } else if message.to_ascii_lowercase().contains("decrypt")
+                    || message.contains("password")
+                {
+                    ProblemKind::Encrypted
+                } else {
+                    ProblemKind::Corrupt
+                };
+                (kind, format!("cannot read the pdf: {message}"))
+            }
+        };
+    x.problem(path.to_owned(), kind, detail);
+    None
 }
 
 /// The text of one page, its decoding charged to `decoded`.
