@@ -430,7 +430,8 @@ by_kind() {
         }' "$W/ids.txt" "$1"
 }
 
-# Screenshots: traced at scales the detector searches (within 1 %) and elsewhere.
+# Screenshots: traced at scales within 1 % of the detector's fixed candidates, and
+# elsewhere (where only its scale estimation can find them).
 screenshot_scales() {
     awk '
         NR == FNR {step[$1] = $2; fit[$1] = $3; next}
@@ -439,14 +440,14 @@ screenshot_scales() {
             for (i = 4; i <= NF; i++) { split($i, p, "="); kv[p[1]] = p[2] }
             s = ($1 ~ /step/) ? step[$2] : fit[$2]
             on = 0
-            n_s = split("1.0 0.5 0.75 0.8 0.9 0.6667 0.6 1.25 1.5 2.0 0.4", sc, " ")
+            n_s = split("1.0 0.5 0.75 0.6667 0.6 0.4", sc, " ")
             for (j = 1; j <= n_s; j++) if (s / sc[j] > 0.99 && s / sc[j] < 1.01) on = 1
             g = on ? "on" : "off"
             n[g]++
             if (kv["found"] == 1 && kv["id"] == $3) ok[g]++
         }
         END {
-            printf "%d/%d traced at a scale within 1 %% of one the detector searches; %d/%d at other scales",
+            printf "%d/%d traced at a scale within 1 %% of a fixed candidate of the detector (1, 0.5, 0.75, 2/3, 0.6, 0.4); %d/%d at other scales (read at an estimated scale)",
                 ok["on"] + 0, n["on"] + 0, ok["off"] + 0, n["off"] + 0
         }' "$W/scales.txt" "$1"
 }
@@ -542,16 +543,19 @@ log "writing $DOC"
     echo
     echo "## Why the misses"
     echo
-    echo "- Custody, screenshots: the detector resamples the suspect at 11 candidate scales (1, 0.4, 0.5, 0.6, 2/3, 0.75," \
-        "0.8, 0.9, 1.25, 1.5, 2; \`SCALES\` in crates/mark/src/image/forensic.rs) and folds it modulo the 256-pixel tile." \
-        "A scale more than about 0.5–1 % from a candidate (the wider the image, the less) drifts the fold by more than a cell across the" \
-        "image and the sync peak is lost; the screenshot lines above split the captures on exactly that. Zoom steps of" \
-        "110 % and 175 % are not candidates, and a fitted zoom almost never is. Reading arbitrary scales needs the scale" \
-        "estimated first (the tile's period shows in the autocorrelation of the residual) or a fine scale search, and the" \
-        "false-positive bound recomputed for the grids it adds: a change to the detector, not a parameter."
+    echo "- Custody, screenshots: the detector folds the suspect modulo the 256-pixel tile at a candidate scale; a scale" \
+        "more than about 0.5–1 % off drifts the fold by more than a cell across the image and the sync peak is lost. Besides" \
+        "its fixed candidates (1, 0.5, 0.75, 2/3, 0.6, 0.4; \`SCALES\` in crates/mark/src/image/forensic.rs) it estimates the" \
+        "scale from the copy itself (crates/mark/src/image/forensic/scale.rs): the tile repeats every 256·s pixels, so the" \
+        "autocorrelation of the clipped residual's band sums peaks at that period and its multiples in both directions; the" \
+        "best four periods are tried (and ±0.2 % about one whose sync is found but whose payload does not check). Where it" \
+        "still misses, the mark's period did not rank among the best four (the host has a strong period of its own near" \
+        "the mark's, such as the ruled grid of a line drawing whose comb hides or shifts the mark's peak, or other" \
+        "structure of the capture outranks it), or the payload does not check at a found sync."
     echo "- Custody, brightness +10 %: × 1.1 sends every value from 232 up to 255, which erases the mark on white and" \
-        "near-white areas; a text page is mostly such paper, and what the strokes carry is too little. Line drawings and" \
-        "everything darker keep the mark."
+        "near-white paper; no invisible mark on paper survives that. The detector therefore also reads a page whose" \
+        "background is saturated (30 % of its pixels or more at 255) from its ink alone: ink has one level on such a page," \
+        "so the ink pixels' offsets from it are the mark without the strokes' edges (which drown it in the ordinary residual)."
     echo "- dwtDct: with its default scales (0, 36, 36) it embeds in the U chroma plane only, by quantising the largest" \
         "coefficient of 4×4 blocks of the Haar DWT's approximation band (the DCT its name promises is not applied:" \
         "upstream issue #39); it has no synchronisation, so any change of size, crop or resampling loses every bit, and" \
@@ -584,7 +588,7 @@ log "writing $DOC"
     echo "Custody's figures are Rust in process (\`mark_robust time\`: the forensic embed alone, then" \
         "\`mark::mark\` with the visible stamp and PNG encoding); dwtDct's are Python with OpenCV and PyWavelets" \
         "(\`encode\`/\`decode\`, then with \`cv2.imread\`/\`cv2.imwrite\`). A marked image's detect stops at the first" \
-        "grid that reads; an unmarked one searches all 32 grids (see docs/BENCHMARKS.md)."
+        "grid that reads; an unmarked one goes through the whole search, the scale estimation included (see docs/BENCHMARKS.md)."
 } >"$W/doc.md"
 mkdir -p docs
 mv "$W/doc.md" "$DOC"

@@ -3,7 +3,9 @@
 //! detector on many unmarked images and keys, and stamping a 100-page PDF.
 //! Writes `key=value` lines on standard output and sample files into OUT_DIR
 //! (`stamp.pdf` — the stamp alone on a blank page, for `qpdf --overlay` —,
-//! `plain100.pdf`, `stamped100.pdf`, `marked.png`).
+//! `plain100.pdf`, `stamped100.pdf`, `scene.png` — the 1920×1080 image the
+//! forensic figures are measured on, for the comparison with another
+//! watermarker —, `marked.png`).
 //!
 //! Usage: `mark_bench OUT_DIR [NULL_IMAGES]`, or `mark_bench trace FILE`
 //! (prints `kind=… mark_id=…` of the mark a file carries, `kind=none` if none).
@@ -181,6 +183,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let file_trace = best_ms(3, || {
         let _ = mark::trace(&marked_png, Some(&key), &limits);
     });
+    std::fs::write(out.join("scene.png"), &png)?;
     std::fs::write(out.join("marked.png"), &marked_png)?;
     println!("embed_ms={embed:.1}");
     println!("detect_ms={detect:.1}");
@@ -202,7 +205,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         false_ids += usize::from(r.mark_id.is_some());
     }
     println!("null_images={null_images}");
-    println!("null_offsets={}", null_images * 524_288);
+    println!("null_offsets={}", null_images * forensic::offsets_tried());
     println!("null_max_score={max:.2}");
     println!("null_ids_read={false_ids}");
     println!("null_seconds={:.1}", t.elapsed().as_secs_f64());

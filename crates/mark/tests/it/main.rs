@@ -1,5 +1,5 @@
 //! The integration tests of the mark crate, in one binary: images (forensic
-//! robustness, false positives, visible stamp), PDF (structure, rendering,
+//! robustness, false positives, visible stamp; the regressions of issue 6), PDF (structure, rendering,
 //! survival through qpdf and Ghostscript), text, and hostile input.
 
 #![allow(
@@ -8,6 +8,7 @@
     reason = "test helpers outside #[test] functions may unwrap"
 )]
 
+mod attacks;
 mod fuzz_regressions;
 mod images;
 mod limits;
