@@ -1,10 +1,14 @@
 //! The ledger benchmark's measuring program (`bench/ledger.sh` runs it in
 //! release). Each subcommand prints `name value` lines:
 //!
-//! - `appends DIR SECONDS WRITERS`: fsync-durable audited events per second,
-//!   `WRITERS` tasks recording events through the app (a denied request is
-//!   recorded by `events::record` in its own store transaction: event row,
-//!   ledger leaf and nodes), on SQLite in `DIR`;
+//! - `appends DIR SECONDS WRITERS [direct|refused]`: fsync-durable audited
+//!   events per second, `WRITERS` tasks recording events through the app's
+//!   recorder (each event a transaction of its own, batched with the others
+//!   waiting: event row, ledger leaf and nodes), on SQLite in `DIR`. `direct`
+//!   (the default) records a download-like event through the events seam
+//!   (`App::record_alone`); `refused` makes a request the policy refuses (a
+//!   member asking for the ledger's verifier key), so each event also costs a
+//!   Cedar decision;
 //! - `proofs DIR SIZE COUNT`: bulk-loads the stored nodes of a tree of `SIZE`
 //!   synthetic leaves (computed with the `ledger` crate's own append), then
 //!   times `COUNT` inclusion proofs of random leaves through the app;
@@ -24,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use app::authz::Principal;
+use app::events::Fact;
 use app::{App, AppError, RequestMeta, Settings, SystemClock};
 use ledger::{Checkpoint, EventLeaf, ExportEntry, Hash, HashStore, LedgerError, MemoryStore};
 use model::{PartyId, PartyKind, PartyStatus, SystemRole, UserId};
@@ -37,12 +42,19 @@ fn main() {
         .build()
         .unwrap();
     match arg(0) {
-        "appends" => runtime.block_on(appends(Path::new(arg(1)), num(2), num(3))),
+        "appends" => {
+            let refused = match arg(4) {
+                "" | "direct" => false,
+                "refused" => true,
+                other => panic!("unknown appends mode `{other}`"),
+            };
+            runtime.block_on(appends(Path::new(arg(1)), num(2), num(3), refused));
+        }
         "proofs" => runtime.block_on(proofs(Path::new(arg(1)), num(2), num(3))),
         "export" => export(Path::new(arg(1)), num(2)),
         _ => {
             eprintln!(
-                "usage: ledger_bench appends DIR SECONDS WRITERS | proofs DIR SIZE COUNT | export DIR SIZE"
+                "usage: ledger_bench appends DIR SECONDS WRITERS [direct|refused] | proofs DIR SIZE COUNT | export DIR SIZE"
             );
             std::process::exit(2);
         }
@@ -86,14 +98,20 @@ fn principal(role: SystemRole, n: u8) -> Principal {
 /// Records one audited event: a member asking for the ledger's verifier key is
 /// refused, and the refusal is recorded (and appended to the ledger) in its
 /// own transaction, committed durably before the call returns.
-async fn one_event(app: &App, member: &Principal, meta: &RequestMeta) {
+async fn one_event(app: &App, member: &Principal, meta: &RequestMeta, refused: bool) {
+    if !refused {
+        let detail = serde_json::json!({"version": 3, "bytes": 1_048_576, "delivery": "marked"});
+        let fact = Fact::allowed(Some(member), "file.download", "file:bench".into()).with(detail);
+        app.record_alone(meta, fact).await.unwrap();
+        return;
+    }
     match app.ledger_verifier_key(meta, member).await {
         Err(AppError::Forbidden { .. }) => {}
         other => panic!("expected a recorded refusal, got {other:?}"),
     }
 }
 
-async fn appends(dir: &Path, seconds: u64, writers: u64) {
+async fn appends(dir: &Path, seconds: u64, writers: u64, refused: bool) {
     let app = app(dir).await;
     let done = Arc::new(AtomicU64::new(0));
     let warmup = Duration::from_secs(1);
@@ -109,11 +127,11 @@ async fn appends(dir: &Path, seconds: u64, writers: u64) {
                     request_id: Some(format!("w{w}")),
                 };
                 while start.elapsed() < warmup {
-                    one_event(&app, &member, &meta).await;
+                    one_event(&app, &member, &meta, refused).await;
                 }
                 let end = warmup + Duration::from_secs(seconds);
                 while start.elapsed() < end {
-                    one_event(&app, &member, &meta).await;
+                    one_event(&app, &member, &meta, refused).await;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -143,6 +161,7 @@ async fn appends(dir: &Path, seconds: u64, writers: u64) {
         .unwrap();
     assert!(!events.is_empty());
     println!("writers {writers}");
+    println!("mode {}", if refused { "refused" } else { "direct" });
     println!("appends {n}");
     println!("seconds {:.3}", elapsed.as_secs_f64());
     println!("appends_per_sec {:.0}", n as f64 / elapsed.as_secs_f64());

@@ -54,6 +54,8 @@ pub enum Action {
     AgreementTerminate,
     PolicyRead,
     PolicySimulate,
+    /// Changing the policy set (admins, unless the policies say otherwise).
+    PolicyApply,
 }
 
 impl Action {
@@ -91,6 +93,7 @@ impl Action {
         Action::AgreementTerminate,
         Action::PolicyRead,
         Action::PolicySimulate,
+        Action::PolicyApply,
     ];
 
     /// The stable name, as recorded in events and named in the Cedar schema.
@@ -129,6 +132,7 @@ impl Action {
             AgreementTerminate => "agreement.terminate",
             PolicyRead => "policy.read",
             PolicySimulate => "policy.simulate",
+            PolicyApply => "policy.apply",
         }
     }
 

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use model::{Delivery, DeliveryPolicy, RoomId, RoomRole, Unmarkable};
+use model::{Delivery, DeliveryPolicy, RoomId, RoomRole, Unmarkable, UserId};
 
 use crate::authz::{Action, Principal};
 use crate::events::RequestMeta;
@@ -124,8 +124,21 @@ pub struct TraceReport {
     pub detail: String,
     /// The events that issued the mark, as the ledger's entries decode them.
     pub issued_by: Vec<serde_json::Value>,
+    /// Who received the copy: the actor of each issuing event, in order, as
+    /// the accounts stand now (`None` for an event without a user).
+    pub recipients: Vec<Option<Recipient>>,
     /// Those events with inclusion proofs, a signed checkpoint and the verifier key.
     pub evidence: Option<crate::ledger::Bundle>,
+}
+
+/// The user an issuing event names, with the party, as stored now.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Recipient {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub party_id: String,
+    pub party_name: String,
 }
 
 impl App {
@@ -174,10 +187,31 @@ impl App {
             };
             Some(self.ledger_bundle(meta, p, filter).await?)
         };
-        let issued_by = match &evidence {
+        let issued_by: Vec<serde_json::Value> = match &evidence {
             Some(b) => b.entries.iter().map(|e| e.event.clone()).collect(),
             None => vec![],
         };
+        let mut recipients = Vec::with_capacity(issued_by.len());
+        let mut tx = self.store().read().await?;
+        for event in &issued_by {
+            let user = match event["actor_user"].as_str().map(str::parse::<UserId>) {
+                Some(Ok(id)) => tx.get_user(id).await?,
+                _ => None,
+            };
+            let Some(user) = user else {
+                recipients.push(None);
+                continue;
+            };
+            let party = tx.get_party(user.party_id).await?;
+            recipients.push(Some(Recipient {
+                user_id: user.id.to_string(),
+                email: user.email,
+                name: user.display_name,
+                party_id: user.party_id.to_string(),
+                party_name: party.map(|p| p.name).unwrap_or_default(),
+            }));
+        }
+        drop(tx);
         let detail = serde_json::json!({
             "mark_id": mark_id, "kind": reading.kind.name(), "issues_found": issued_by.len(),
         });
@@ -190,6 +224,7 @@ impl App {
             confidence: reading.confidence,
             detail: reading.detail,
             issued_by,
+            recipients,
             evidence,
         })
     }

@@ -26,7 +26,7 @@ pub struct RequestMeta {
 }
 
 /// One event about to be recorded.
-pub(crate) struct Fact<'a> {
+pub struct Fact<'a> {
     pub actor: Option<&'a Principal>,
     pub action: &'a str,
     pub target: String,
@@ -124,12 +124,9 @@ pub(crate) async fn record(
 impl crate::App {
     /// Records an event that is a transaction of its own (a download, a view,
     /// a refusal): it joins the recorder's next batch, and this returns its
-    /// `seq` once it is durable.
-    pub(crate) async fn record_alone(
-        &self,
-        meta: &RequestMeta,
-        fact: Fact<'_>,
-    ) -> Result<i64, AppError> {
+    /// `seq` once it is durable. The events seam for what changes nothing but
+    /// the log; it decides nothing (the caller has authorized the request).
+    pub async fn record_alone(&self, meta: &RequestMeta, fact: Fact<'_>) -> Result<i64, AppError> {
         let event = event_of(meta, self.now(), fact);
         self.inner.recorder.record(self.store(), event).await
     }

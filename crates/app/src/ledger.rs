@@ -251,21 +251,39 @@ pub(crate) async fn append_many(
         return Err(internal("append_many: empty batch"));
     }
     let first = tx.ledger_reserve_many(n).await?;
-    // What appends of `first..` read that this batch does not compute: the
-    // perfect subtrees on the right edge of the tree of `first` leaves.
-    let frontier: Vec<(u8, u64)> = (0..64u8)
-        .filter(|&l| (first >> l) & 1 == 1)
-        .map(|l| (l, (first >> l) - 1))
-        .collect();
-    let mut known: HashMap<(u8, u64), Hash> = tx
-        .ledger_nodes(&frontier)
-        .await?
+    let frontier = tx.ledger_nodes(&store::ledger_frontier(first)).await?;
+    let (seqs, leaves): (Vec<i64>, Vec<(Vec<u8>, Hash)>) = items
         .into_iter()
-        .map(|(l, i, h)| ((l, i), h))
-        .collect();
+        .map(|(seq, bytes, hash)| (seq, (bytes, hash)))
+        .unzip();
+    let (leaves, nodes) = batch_leaves(&seqs, first, &frontier, leaves)?;
+    tx.ledger_insert_many(&leaves, &nodes).await?;
+    Ok(first)
+}
+
+/// The rows of a batch of leaves (`(leaf bytes, leaf hash)` of the events
+/// `seqs`, in order) appended from index `first`, and the nodes their appends
+/// compute, given the stored hashes of [`store::ledger_frontier`]`(first)`:
+/// the perfect subtrees on the right edge of the tree of `first` leaves, all
+/// that these appends read and do not compute themselves.
+pub(crate) fn batch_leaves(
+    seqs: &[i64],
+    first: u64,
+    frontier: &[store::LedgerNode],
+    items: Vec<(Vec<u8>, Hash)>,
+) -> Result<(Vec<store::NewLeaf>, Vec<store::LedgerNode>), AppError> {
+    if seqs.len() != items.len() {
+        return Err(internal(format!(
+            "{} leaves for {} events",
+            items.len(),
+            seqs.len()
+        )));
+    }
+    let mut known: HashMap<(u8, u64), Hash> =
+        frontier.iter().map(|&(l, i, h)| ((l, i), h)).collect();
     let mut leaves = Vec::with_capacity(items.len());
     let mut nodes = Vec::with_capacity(items.len() * 2);
-    for (index, (seq, bytes, hash)) in (first..).zip(items) {
+    for ((index, &seq), (bytes, hash)) in (first..).zip(seqs).zip(items) {
         let made = ::ledger::append(&Overlay(&known), index, hash).map_err(from_ledger)?;
         known.extend(made.iter().map(|&(l, i, h)| ((l, i), h)));
         nodes.extend_from_slice(&made);
@@ -276,8 +294,7 @@ pub(crate) async fn append_many(
             leaf_hash: hash,
         });
     }
-    tx.ledger_insert_many(&leaves, &nodes).await?;
-    Ok(first)
+    Ok((leaves, nodes))
 }
 
 /// Answers a placeholder and records what was asked.
@@ -322,6 +339,24 @@ async fn with_nodes<T>(
     let nodes = tx.ledger_nodes(&wanted).await?;
     let fetched = Fetched(nodes.into_iter().map(|(l, i, h)| ((l, i), h)).collect());
     f(&fetched).map_err(from_ledger)
+}
+
+/// [`with_nodes`] on a [`store::LedgerView`] (the SQLite read path): the
+/// store's errors fail the read, the ledger's are the answer.
+fn view_nodes<T>(
+    view: &mut dyn store::LedgerView,
+    f: impl Fn(&dyn HashStore) -> Result<T, LedgerError>,
+) -> Result<Result<T, AppError>, store::StoreError> {
+    let recording = Recording::default();
+    if let Err(e) = f(&recording) {
+        return Ok(Err(from_ledger(e)));
+    }
+    let mut wanted = recording.0.into_inner();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let nodes = view.nodes(&wanted)?;
+    let fetched = Fetched(nodes.into_iter().map(|(l, i, h)| ((l, i), h)).collect());
+    Ok(f(&fetched).map_err(from_ledger))
 }
 
 /// Client-caused ledger errors are bad requests; the rest are internal.
@@ -462,13 +497,33 @@ impl App {
         size: u64,
     ) -> Result<InclusionProof, AppError> {
         self.check_system(meta, p, Action::EventRead).await?;
-        let mut tx = self.store().read().await?;
-        let current = tx.ledger_size().await?;
-        if size > current {
-            return Err(out_of_range("tree size", size, current));
-        }
-        let hashes = with_nodes(&mut tx, |s| ::ledger::inclusion_proof(s, index, size)).await?;
-        let root = with_nodes(&mut tx, |s| ::ledger::root(s, size)).await?;
+        let proof = move |s: &dyn HashStore| {
+            Ok((
+                ::ledger::inclusion_proof(s, index, size)?,
+                ::ledger::root(s, size)?,
+            ))
+        };
+        let read = self
+            .store()
+            .read_ledger(move |view| {
+                let current = view.size()?;
+                if size > current {
+                    return Ok(Err(out_of_range("tree size", size, current)));
+                }
+                view_nodes(view, proof)
+            })
+            .await?;
+        let (hashes, root) = match read {
+            Some(done) => done?,
+            None => {
+                let mut tx = self.store().read().await?;
+                let current = tx.ledger_size().await?;
+                if size > current {
+                    return Err(out_of_range("tree size", size, current));
+                }
+                with_nodes(&mut tx, proof).await?
+            }
+        };
         Ok(InclusionProof {
             index,
             size,
@@ -486,12 +541,28 @@ impl App {
         new: u64,
     ) -> Result<ConsistencyProof, AppError> {
         self.check_system(meta, p, Action::EventRead).await?;
-        let mut tx = self.store().read().await?;
-        let current = tx.ledger_size().await?;
-        if new > current {
-            return Err(out_of_range("tree size", new, current));
-        }
-        let hashes = with_nodes(&mut tx, |s| ::ledger::consistency_proof(s, old, new)).await?;
+        let proof = move |s: &dyn HashStore| ::ledger::consistency_proof(s, old, new);
+        let read = self
+            .store()
+            .read_ledger(move |view| {
+                let current = view.size()?;
+                if new > current {
+                    return Ok(Err(out_of_range("tree size", new, current)));
+                }
+                view_nodes(view, proof)
+            })
+            .await?;
+        let hashes = match read {
+            Some(done) => done?,
+            None => {
+                let mut tx = self.store().read().await?;
+                let current = tx.ledger_size().await?;
+                if new > current {
+                    return Err(out_of_range("tree size", new, current));
+                }
+                with_nodes(&mut tx, proof).await?
+            }
+        };
         Ok(ConsistencyProof { old, new, hashes })
     }
 

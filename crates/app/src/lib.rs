@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod siem;
 pub mod totp;
 pub mod viewer;
+pub mod whatif;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -35,8 +36,11 @@ pub use events::RequestMeta;
 pub use files::{Download, FileInfo, VersionInfo};
 pub use identity::{Login, NewParty, NewUser, PartyPatch, TotpEnrolment, UserPatch};
 pub use keys::{Rotation, rotate_keys};
-pub use policies::{SimTarget, Simulation};
+pub use policies::{
+    PolicyChange, PolicyProposal, PolicyState, PolicyVersion, SimTarget, Simulation,
+};
 pub use rooms::{NewGrant, RoomInfo};
+pub use whatif::{DecisionChange, WhatIf, WhatIfDecision};
 
 use vault::{BlobStore, Keyring};
 

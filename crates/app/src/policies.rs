@@ -1,16 +1,23 @@
 //! The policy set in force — parsed and validated once, held behind an atomic
 //! swap — and the administration use-cases over it: listing the active
-//! policies and simulating a decision for any user. Adding and editing custom
-//! policies (validated, versioned, replayed against recorded requests before
-//! they go live) is the follow-up; it will call [`App::install_policies`].
+//! policies, simulating a decision for any user, and changing the set safely.
+//!
+//! A change is custom Cedar text plus the ids of the default policies it
+//! switches off. It is validated against the schema, refused when no active
+//! user could change policies under it any more (`policy_lockout`), stored as
+//! a new numbered version together with its `policy.change` event in one
+//! transaction, and only then swapped in. At start the newest stored version
+//! is installed ([`App::load_stored_policies`]); a stored version that no
+//! longer validates stops the start instead of falling back to anything.
 
 use std::sync::Arc;
 
 use model::*;
+use serde_json::json;
 
 use crate::agreements::agreement_facts;
-use crate::authz::{Action, Context, Policies, Principal, Resource, Verdict};
-use crate::events::RequestMeta;
+use crate::authz::{Action, Context, Decision, Policies, Principal, Resource, Verdict};
+use crate::events::{Fact, RequestMeta, record};
 use crate::{App, AppError};
 
 /// One policy as text.
@@ -38,6 +45,80 @@ pub struct Simulation {
     pub source_addr: Option<String>,
 }
 
+/// A policy set as an administrator proposes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyProposal {
+    /// The custom policies, Cedar text (every policy with a unique `@id`).
+    pub custom: String,
+    /// The ids of the default policies to switch off.
+    pub disabled: Vec<String>,
+}
+
+/// A change to apply.
+#[derive(Clone, Debug)]
+pub struct PolicyChange {
+    pub proposal: PolicyProposal,
+    pub comment: String,
+    /// The version the change was written against (0 before the first): the
+    /// change is refused as a conflict when another was applied since.
+    pub expected_version: i64,
+}
+
+/// One stored version of the policy set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// 1 for the first change, then one more for each.
+    pub number: i64,
+    pub custom: String,
+    pub disabled: Vec<String>,
+    pub author: UserId,
+    pub created_ms: i64,
+    pub comment: String,
+    /// Lowercase hex SHA-256 of `custom`, as recorded in the `policy.change` event.
+    pub custom_sha256: String,
+}
+
+/// The policy set in force: its version (0: the defaults, never changed) and
+/// what it is made of.
+#[derive(Clone, Debug)]
+pub struct PolicyState {
+    pub version: i64,
+    pub disabled: Vec<String>,
+    pub policies: Vec<PolicyText>,
+}
+
+/// Lowercase hex SHA-256 of `text`.
+fn text_sha256(text: &str) -> String {
+    hex::encode(crate::secrets::sha256(text.as_bytes()))
+}
+
+/// Copies a stored version out of the store's row (the store's type stays inside it).
+macro_rules! version_of {
+    ($v:expr) => {{
+        let v = $v;
+        PolicyVersion {
+            custom_sha256: text_sha256(&v.custom),
+            number: v.number,
+            custom: v.custom,
+            disabled: v.disabled,
+            author: v.author,
+            created_ms: v.created_ms,
+            comment: v.comment,
+        }
+    }};
+}
+
+/// Builds and validates a proposed set; a refusal is a 400 naming each problem.
+pub(crate) fn build(proposal: &PolicyProposal) -> Result<Policies, AppError> {
+    Policies::with_changes(&proposal.custom, &proposal.disabled).map_err(|e| {
+        let code = match e {
+            policy::PolicyError::Disable { .. } => "policy_disable_invalid",
+            _ => "policy_invalid",
+        };
+        AppError::invalid(code, e.to_string())
+    })
+}
+
 impl App {
     /// The policy set in force. Fails (and so every request fails closed) only
     /// when the built-in policies could not be loaded at start.
@@ -58,6 +139,32 @@ impl App {
         self.inner.policies.store(Some(Arc::new(policies)));
     }
 
+    /// Installs the newest stored version of the policy set, if it is not the
+    /// one in force already, and returns its number (0: none stored, the
+    /// defaults stay). Called at start and then periodically (another node may
+    /// have applied a change). A stored version that no longer validates (the
+    /// schema changed under it) is an error naming it, and the set in force
+    /// stays: at start the caller must refuse to start rather than run on the
+    /// defaults.
+    pub async fn load_stored_policies(&self) -> Result<i64, AppError> {
+        let latest = self.store().read().await?.latest_policy_version().await?;
+        let Some(v) = latest else {
+            return Ok(0);
+        };
+        if self.policies().is_ok_and(|p| p.version() == v.number) {
+            return Ok(v.number);
+        }
+        let policies = Policies::with_changes(&v.custom, &v.disabled).map_err(|e| {
+            AppError::internal(format!(
+                "stored policy version {} no longer validates: {e}",
+                v.number
+            ))
+        })?;
+        self.install_policies(policies.at_version(v.number));
+        tracing::info!(version = v.number, "installed the stored policy version");
+        Ok(v.number)
+    }
+
     /// The active policies and the explanations of denials, as text.
     pub async fn list_policies(
         &self,
@@ -66,6 +173,140 @@ impl App {
     ) -> Result<Vec<PolicyText>, AppError> {
         self.check_system(meta, p, Action::PolicyRead).await?;
         Ok(self.policies()?.list().to_vec())
+    }
+
+    /// The set in force on this node with its version number.
+    pub async fn policy_state(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<PolicyState, AppError> {
+        self.check_system(meta, p, Action::PolicyRead).await?;
+        let policies = self.policies()?;
+        Ok(PolicyState {
+            version: policies.version(),
+            disabled: policies.disabled().to_vec(),
+            policies: policies.list().to_vec(),
+        })
+    }
+
+    /// Every stored version, newest first.
+    pub async fn policy_versions(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<Vec<PolicyVersion>, AppError> {
+        self.check_system(meta, p, Action::PolicyRead).await?;
+        let rows = self.store().read().await?.list_policy_versions().await?;
+        Ok(rows.into_iter().map(|v| version_of!(v)).collect())
+    }
+
+    /// Stored version `number`.
+    pub async fn policy_version(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        number: i64,
+    ) -> Result<PolicyVersion, AppError> {
+        self.check_system(meta, p, Action::PolicyRead).await?;
+        let row = self.store().read().await?.policy_version(number).await?;
+        row.map(|v| version_of!(v)).ok_or(AppError::NotFound)
+    }
+
+    /// Validates a proposed set and checks that it locks nobody out, without
+    /// changing anything; returns its policies as they would be listed. (The
+    /// what-if does the same before it replays.)
+    pub async fn propose_policies(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        proposal: &PolicyProposal,
+    ) -> Result<Vec<PolicyText>, AppError> {
+        self.check_system(meta, p, Action::PolicySimulate).await?;
+        Ok(self.proposed(meta, proposal).await?.list().to_vec())
+    }
+
+    /// A proposed set, validated and checked for lockout (the caller authorized).
+    pub(crate) async fn proposed(
+        &self,
+        meta: &RequestMeta,
+        proposal: &PolicyProposal,
+    ) -> Result<Policies, AppError> {
+        let candidate = build(proposal)?;
+        let mut tx = self.store().read().await?;
+        self.check_lockout(&mut tx, meta, &candidate).await?;
+        Ok(candidate)
+    }
+
+    /// Applies a change: validated, checked for lockout, stored as the next
+    /// version with its `policy.change` event in one transaction, then swapped
+    /// in atomically. Refused as a conflict when `expected_version` is stale.
+    pub async fn apply_policies(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        change: PolicyChange,
+    ) -> Result<PolicyVersion, AppError> {
+        self.check_system(meta, p, Action::PolicyApply).await?;
+        let candidate = build(&change.proposal)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let current = tx.latest_policy_version().await?.map_or(0, |v| v.number);
+        if current != change.expected_version {
+            return Err(AppError::Conflict("a newer policy version"));
+        }
+        self.check_lockout(&mut tx, meta, &candidate).await?;
+        let number = current + 1;
+        let PolicyProposal { custom, disabled } = change.proposal;
+        tx.insert_policy_version(number, &custom, &disabled, p.user_id, now, &change.comment)
+            .await?;
+        let sha = text_sha256(&custom);
+        let detail = json!({
+            "version": number,
+            "sha256": sha,
+            "disabled": disabled,
+            "comment": change.comment,
+        });
+        let fact = Fact::allowed(Some(p), "policy.change", format!("policy_version:{number}"));
+        record(&mut tx, meta, now, fact.with(detail)).await?;
+        tx.commit().await?;
+        self.install_policies(candidate.at_version(number));
+        Ok(PolicyVersion {
+            number,
+            custom,
+            disabled,
+            author: p.user_id,
+            created_ms: now,
+            comment: change.comment,
+            custom_sha256: sha,
+        })
+    }
+
+    /// Refuses `candidate` when no active user could still change policies
+    /// under it (decided as a session with a second factor, from the address
+    /// of this request).
+    async fn check_lockout(
+        &self,
+        tx: &mut store::Tx,
+        meta: &RequestMeta,
+        candidate: &Policies,
+    ) -> Result<(), AppError> {
+        let ctx = self.context(meta);
+        for user in tx.list_users(None).await? {
+            if user.disabled {
+                continue;
+            }
+            let who = self.principal_for(tx, &user, true).await?;
+            let decision =
+                candidate.decide(&who, Action::PolicyApply.as_str(), &Resource::System, &ctx);
+            if decision == Decision::Allow {
+                return Ok(());
+            }
+        }
+        Err(AppError::invalid(
+            "policy_lockout",
+            "under these policies no active user could change policies any more",
+        ))
     }
 
     /// Decides `sim` with the live state, as if its user had asked, and names
@@ -82,50 +323,103 @@ impl App {
             AppError::invalid("unknown_user", format!("no user with id `{}`", sim.user))
         })?;
         let who = self.principal_for(&mut tx, &user, sim.mfa).await?;
-        let mut ctx = Context {
+        let ctx = Context {
             now_ms: sim.at_ms.unwrap_or_else(|| self.now()),
             source_addr: sim.source_addr,
             ..Context::default()
         };
-        let unknown = |what: &str, id: String| {
-            AppError::invalid("unknown_resource", format!("no {what} with id `{id}`"))
-        };
-        let res = match sim.target {
-            SimTarget::System => Resource::System,
-            SimTarget::Agreement(id) => {
-                let a = tx
-                    .get_agreement(id)
-                    .await?
-                    .ok_or_else(|| unknown("agreement", id.to_string()))?;
-                Resource::Agreement {
-                    id,
-                    party_id: a.party_id,
-                    kind: a.kind.as_str().to_owned(),
-                    status: a.status.as_str().to_owned(),
-                }
-            }
-            SimTarget::Room(id) => {
-                let room = tx
-                    .get_room(id)
-                    .await?
-                    .ok_or_else(|| unknown("room", id.to_string()))?;
-                let grants = tx.grants_for(who.user_id, who.party_id).await?;
-                let required = tx.room_requirements(id).await?;
-                let agreements = tx.list_agreements(Some(who.party_id)).await?;
-                let (role, expired_grant) = crate::rooms::effective_role(&grants, id, ctx.now_ms);
-                let facts = agreement_facts(&required, &agreements, ctx.now_ms);
-                ctx.agreements_in_force = facts.in_force;
-                ctx.agreements_lapsed = facts.lapsed;
-                Resource::Room {
-                    id,
-                    classification: room.classification,
-                    role,
-                    expired_grant,
-                    required_agreements: facts.requirements,
-                }
-            }
-        };
+        let (res, ctx) = request_facts(&mut tx, &who, &sim.target, ctx)
+            .await?
+            .map_err(|(what, id)| {
+                AppError::invalid("unknown_resource", format!("no {what} with id `{id}`"))
+            })?;
         drop(tx);
         Ok(self.policies()?.explain(&who, &sim.action, &res, &ctx))
     }
+}
+
+/// The resource and the context of a request by `who` on `target`, from the
+/// live state at `ctx.now_ms`: the caller's role in a room from its grants,
+/// and the agreements in force. `Err((what, id))` when the target does not exist.
+pub(crate) async fn request_facts(
+    tx: &mut store::Tx,
+    who: &Principal,
+    target: &SimTarget,
+    ctx: Context,
+) -> Result<Result<(Resource, Context), (&'static str, String)>, AppError> {
+    let res = match *target {
+        SimTarget::System => Resource::System,
+        SimTarget::Agreement(id) => {
+            let Some(a) = tx.get_agreement(id).await? else {
+                return Ok(Err(("agreement", id.to_string())));
+            };
+            Resource::Agreement {
+                id,
+                party_id: a.party_id,
+                kind: a.kind.as_str().to_owned(),
+                status: a.status.as_str().to_owned(),
+            }
+        }
+        SimTarget::Room(id) => {
+            let Some(room) = tx.get_room(id).await? else {
+                return Ok(Err(("room", id.to_string())));
+            };
+            let rows = RoomRows {
+                room: &room,
+                required: &tx.room_requirements(id).await?,
+                grants: &tx.grants_for(who.user_id, who.party_id).await?,
+                agreements: &tx.list_agreements(Some(who.party_id)).await?,
+            };
+            return Ok(Ok(room_facts(&rows, ctx)));
+        }
+    };
+    Ok(Ok((res, ctx)))
+}
+
+/// The stored rows a request on a room is decided from: the room, what it
+/// requires, the caller's grants and the agreements of the caller's party.
+pub(crate) struct RoomRows<'a> {
+    pub room: &'a Room,
+    pub required: &'a [String],
+    pub grants: &'a [Grant],
+    pub agreements: &'a [Agreement],
+}
+
+/// The room resource and the context of a request at `ctx.now_ms`: the
+/// caller's role from unexpired grants, the agreements in force and lapsed.
+pub(crate) fn room_facts(rows: &RoomRows<'_>, mut ctx: Context) -> (Resource, Context) {
+    let id = rows.room.id;
+    let (role, expired_grant) = crate::rooms::effective_role(rows.grants, id, ctx.now_ms);
+    let facts = agreement_facts(rows.required, rows.agreements, ctx.now_ms);
+    ctx.agreements_in_force = facts.in_force;
+    ctx.agreements_lapsed = facts.lapsed;
+    let res = Resource::Room {
+        id,
+        classification: rows.room.classification,
+        role,
+        expired_grant,
+        required_agreements: facts.requirements,
+    };
+    (res, ctx)
+}
+
+/// Starts the background task that keeps this node's policy set the newest
+/// stored version: every `every`, a version applied on another node is
+/// installed here too. A failure is logged and the set in force kept. The
+/// binary spawns it once; dropping the handle does not stop it.
+pub fn spawn_refresher(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match app.load_stored_policies().await {
+                Ok(_) => {}
+                Err(AppError::Internal(detail)) => {
+                    tracing::error!(%detail, "cannot install the stored policy version");
+                }
+                Err(e) => tracing::error!(error = %e, "cannot install the stored policy version"),
+            }
+        }
+    })
 }

@@ -212,6 +212,26 @@ impl Client {
         })
     }
 
+    /// Sends a leaked copy to `POST /trace`: the server reads its mark and
+    /// names the events that issued it, with an evidence bundle. Returns the
+    /// exact JSON text served.
+    pub async fn trace(&self, content: Vec<u8>) -> Result<String, ClientError> {
+        let builder = self
+            .request(Method::POST, "/trace")
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(content);
+        let response = self.send(builder).await?;
+        let bytes = read_limited(response, MAX_JSON_BODY).await?;
+        if bytes.len() >= MAX_JSON_BODY {
+            return Err(ClientError::BadResponse {
+                detail: format!("the trace report is larger than {MAX_JSON_BODY} bytes"),
+            });
+        }
+        String::from_utf8(bytes).map_err(|_| ClientError::BadResponse {
+            detail: "the trace report is not UTF-8".into(),
+        })
+    }
+
     /// Delete a file (all its versions, as the server's retention rules allow).
     pub async fn delete_file(&self, file: &FileId) -> Result<(), ClientError> {
         let route = format!("/files/{}", encode_segment(file.as_str()));

@@ -7,6 +7,7 @@ mod api;
 mod client;
 mod error;
 mod path;
+mod policies;
 mod progress;
 mod transfer;
 mod trust;
@@ -17,6 +18,7 @@ pub use api::{
 pub use client::Client;
 pub use error::ClientError;
 pub use path::{encode_path, encode_segment};
+pub use policies::{Decision, DecisionChange, Policy, PolicySet, PolicyVersion, WhatIfReport};
 pub use progress::Progress;
 pub use trust::{
     Trust, certificate_fingerprint, fetch_fingerprint, format_fingerprint, parse_fingerprint,

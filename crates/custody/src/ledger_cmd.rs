@@ -164,7 +164,7 @@ fn filters(events: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// Writes `bytes` to `path` through a temporary file renamed into place.
-fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -232,7 +232,7 @@ impl std::fmt::Display for Summary {
     }
 }
 
-fn parse_bundle(text: &str) -> anyhow::Result<Bundle> {
+pub(crate) fn parse_bundle(text: &str) -> anyhow::Result<Bundle> {
     let value: serde_json::Value = serde_json::from_str(text).context("the bundle is not JSON")?;
     let format = value["format"].as_str().unwrap_or_default();
     if format != BUNDLE_FORMAT {

@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod ledger_cmd;
+mod policy_cmd;
 mod scan_cmd;
 mod serve;
 mod trace_cmd;
@@ -81,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: ledger_cmd::LedgerCommand,
     },
+    /// The authorization policies of a server (admins): list, show, what-if, apply.
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
     /// Scan files and directories for secrets, personal data and markings,
     /// without a server (exit 0 clean, 1 found at or above `--fail-on`, 2 error).
     Scan(scan_cmd::ScanArgs),
@@ -129,7 +135,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ledger { command } => ledger_cmd::run(command).await,
-        Command::Trace(args) => trace_cmd::run(args),
+        Command::Policy { command } => policy_cmd::run(command).await,
+        Command::Trace(args) => trace_cmd::run(args).await,
         Command::Scan(args) => scan_cmd::run(args),
         Command::Client(cmd) => cli::run(cmd).await,
     }

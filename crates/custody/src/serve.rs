@@ -55,6 +55,9 @@ fn keyring(dir: &Path) -> anyhow::Result<vault::Keyring> {
     Ok(ring)
 }
 
+/// How often a node installs a policy version applied on another node.
+const POLICY_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Opens (creating on first use) the store, the keys and the blobs.
 pub async fn open(config: &Config) -> anyhow::Result<Opened> {
     data_dir(&config.data_dir)?;
@@ -75,6 +78,10 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
         config.settings.clone(),
     );
     app.policies()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot start without valid authorization policies")?;
+    app.load_stored_policies()
+        .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot start without valid authorization policies")?;
     Ok(Opened { app, store })
@@ -152,6 +159,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap(&opened.app, &config.owner_name).await?;
     let _checkpointer =
         app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
+    let _policies = app::policies::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
     let options = app::siem::ForwarderOptions::default();
     let _siem = app::siem::spawn(
         &opened.app,

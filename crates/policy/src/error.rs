@@ -1,5 +1,7 @@
 //! The one error type of the policy crate, with stable codes.
 
+use crate::Problem;
+
 /// Why a policy set could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -18,6 +20,12 @@ pub enum PolicyError {
     /// A forbid or explanation policy lacks `@reason`, or an annotation is malformed.
     #[error("bad annotation on policy `{id}`: {detail}")]
     Annotation { id: String, detail: String },
+    /// Custom policy text was refused: every problem, located in the text.
+    #[error("{}", list(.0))]
+    Text(Vec<Problem>),
+    /// A default policy named to be switched off is unknown or may not be.
+    #[error("cannot switch off `{id}`: {detail}")]
+    Disable { id: String, detail: String },
     /// The request facts could not be turned into Cedar entities (a defect).
     #[error("the request could not be built: {0}")]
     Request(String),
@@ -32,7 +40,15 @@ impl PolicyError {
             PolicyError::Invalid(_) => "policy_invalid",
             PolicyError::Id(_) => "policy_id_invalid",
             PolicyError::Annotation { .. } => "policy_annotation_invalid",
+            PolicyError::Text(_) => "policy_invalid",
+            PolicyError::Disable { .. } => "policy_disable_invalid",
             PolicyError::Request(_) => "policy_request_invalid",
         }
     }
+}
+
+/// The problems, one after the other.
+fn list(problems: &[Problem]) -> String {
+    let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    all.join("; ")
 }

@@ -9,6 +9,7 @@
 //! (no permit applied, no forbid applied) is explained by a second policy set,
 //! `cedar/explain.cedar`, whose permits each name one unmet condition.
 
+mod custom;
 mod error;
 mod facts;
 mod index;
@@ -22,6 +23,7 @@ use cedar_policy::{
 };
 use model::RoomRole;
 
+pub use custom::Problem;
 pub use error::PolicyError;
 pub use facts::{Context, Principal, Requirement, Resource};
 
@@ -75,6 +77,14 @@ pub struct Verdict {
     pub errors: Vec<String>,
 }
 
+/// The type of resource an action is decided on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceType {
+    System,
+    Room,
+    Agreement,
+}
+
 /// One policy as text, for listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyText {
@@ -105,6 +115,12 @@ pub struct Policies {
     explain: PolicySet,
     meta: HashMap<String, Meta>,
     texts: Vec<PolicyText>,
+    /// The custom text this set was built with.
+    custom: String,
+    /// The default policies switched off.
+    disabled: Vec<String>,
+    /// The stored version this set is (0: the defaults, never changed).
+    version: i64,
     authorizer: Authorizer,
 }
 
@@ -117,34 +133,47 @@ impl Policies {
     /// The default policies plus `custom` (Cedar text; every policy with a
     /// unique `@id`), validated together against the schema.
     pub fn with_custom(custom: &str) -> Result<Policies, PolicyError> {
+        Policies::with_changes(custom, &[])
+    }
+
+    /// The default policies without those whose `@id` is in `disabled`, plus
+    /// `custom`, validated together against the schema. A default policy may
+    /// be replaced by a custom one of the same `@id` (to tighten it). Refused:
+    /// switching off an unknown, explanation or `@locked` policy; custom text
+    /// that does not parse, lacks or reuses an `@id`, carries a bad annotation,
+    /// names what the schema does not declare, or permits everything (which
+    /// would switch off deny-by-default) — each problem located in `custom`.
+    pub fn with_changes(custom: &str, disabled: &[String]) -> Result<Policies, PolicyError> {
         let (schema, _warnings) =
             Schema::from_cedarschema_str(SCHEMA).map_err(|e| PolicyError::Schema(e.to_string()))?;
         let mut meta = HashMap::new();
         let mut texts = Vec::new();
         let mut rules = PolicySet::new();
-        load(
-            &mut rules,
-            &mut meta,
-            &mut texts,
-            DEFAULT_POLICIES,
-            "default",
-        )?;
-        load(&mut rules, &mut meta, &mut texts, custom, "custom")?;
+        let off: HashSet<&str> = disabled.iter().map(String::as_str).collect();
+        let mut source = Source {
+            text: DEFAULT_POLICIES,
+            origin: "default",
+            off: &off,
+        };
+        let defaults = load(&mut rules, &mut meta, &mut texts, &source)?;
+        if let Some(id) = off.iter().find(|id| !defaults.contains(**id)) {
+            return Err(PolicyError::Disable {
+                id: (*id).to_owned(),
+                detail: "there is no default policy with this id".into(),
+            });
+        }
+        source.text = custom;
+        source.origin = "custom";
+        load(&mut rules, &mut meta, &mut texts, &source)?;
         let mut explain = PolicySet::new();
-        load(
-            &mut explain,
-            &mut meta,
-            &mut texts,
-            EXPLANATIONS,
-            "explanation",
-        )?;
+        source.text = EXPLANATIONS;
+        source.origin = "explanation";
+        load(&mut explain, &mut meta, &mut texts, &source)?;
         let validator = Validator::new(schema.clone());
         for set in [&rules, &explain] {
             let result = validator.validate(set, ValidationMode::Strict);
             if !result.validation_passed() {
-                let errors: Vec<String> =
-                    result.validation_errors().map(|e| e.to_string()).collect();
-                return Err(PolicyError::Invalid(errors.join("; ")));
+                return Err(invalid(&result, custom, &texts));
             }
         }
         let (actions, needed, ancestors) = actions(&schema)?;
@@ -158,13 +187,51 @@ impl Policies {
             explain,
             meta,
             texts,
+            custom: custom.to_owned(),
+            disabled: disabled.to_vec(),
+            version: 0,
             authorizer: Authorizer::new(),
         })
+    }
+
+    /// This set, labelled as stored version `version`.
+    pub fn at_version(mut self, version: i64) -> Policies {
+        self.version = version;
+        self
+    }
+
+    /// The stored version this set is (0: the defaults, never changed).
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// The custom text this set was built with.
+    pub fn custom(&self) -> &str {
+        &self.custom
+    }
+
+    /// The ids of the default policies this set switches off.
+    pub fn disabled(&self) -> &[String] {
+        &self.disabled
     }
 
     /// The policies in force and the explanations, as text.
     pub fn list(&self) -> &[PolicyText] {
         &self.texts
+    }
+
+    /// The resource type the schema says `action` applies to; `None` for an
+    /// unknown action or an action group.
+    pub fn resource_type(&self, action: &str) -> Option<ResourceType> {
+        let uid = self.actions.get(action)?;
+        let mut types = self.schema.resources_for_action(uid)?;
+        let ty = types.next()?.to_string();
+        match ty.as_str() {
+            "Custody::System" => Some(ResourceType::System),
+            "Custody::Room" => Some(ResourceType::Room),
+            "Custody::Agreement" => Some(ResourceType::Agreement),
+            _ => None,
+        }
     }
 
     /// Whether the schema declares `action`.
@@ -309,25 +376,74 @@ impl Policies {
     }
 }
 
-/// Parses `text` into `set`, renaming every policy to its `@id`.
+/// A policy text to load: where it comes from, and (for the defaults) the
+/// ids of the policies to leave out.
+struct Source<'a> {
+    text: &'a str,
+    /// `default`, `custom` or `explanation`.
+    origin: &'static str,
+    off: &'a HashSet<&'a str>,
+}
+
+impl Source<'_> {
+    /// `e`, as a located problem when it is about custom text.
+    fn fault(&self, policy: &Policy, id: Option<&str>, e: PolicyError) -> PolicyError {
+        if self.origin != "custom" {
+            return e;
+        }
+        let problem = Problem::on(self.text, policy, id.map(str::to_owned), e.to_string());
+        PolicyError::Text(vec![problem])
+    }
+}
+
+/// Parses the text of `src` into `set`, renaming every policy to its `@id`;
+/// returns the ids of every policy of the text (those left out too).
 fn load(
     set: &mut PolicySet,
     meta: &mut HashMap<String, Meta>,
     texts: &mut Vec<PolicyText>,
-    text: &str,
-    origin: &'static str,
-) -> Result<(), PolicyError> {
-    let parsed = PolicySet::from_str(text).map_err(|e| PolicyError::Parse(e.to_string()))?;
-    let mut seen: HashSet<String> = meta.keys().cloned().collect();
+    src: &Source<'_>,
+) -> Result<HashSet<String>, PolicyError> {
+    let origin = src.origin;
+    let parsed = PolicySet::from_str(src.text).map_err(|e| {
+        if origin == "custom" {
+            let problems = e.iter().map(|e| Problem::of(src.text, e, None)).collect();
+            PolicyError::Text(problems)
+        } else {
+            PolicyError::Parse(e.to_string())
+        }
+    })?;
+    let mut seen: HashSet<String> = texts.iter().map(|t| t.id.clone()).collect();
+    let mut ids = HashSet::new();
     let mut policies: Vec<&Policy> = parsed.policies().collect();
     policies.sort_by_key(|p| p.id().to_string());
     for policy in policies {
         let id = policy
             .annotation("id")
-            .ok_or_else(|| PolicyError::Id(format!("a {origin} policy has none")))?
+            .ok_or_else(|| {
+                let e = PolicyError::Id(format!("a {origin} policy has none"));
+                src.fault(policy, None, e)
+            })?
             .to_owned();
+        ids.insert(id.clone());
+        if origin == "default" && src.off.contains(id.as_str()) {
+            if policy.annotation("locked") == Some("true") {
+                return Err(PolicyError::Disable {
+                    id,
+                    detail: "it is part of the base that cannot be switched off".into(),
+                });
+            }
+            continue;
+        }
         if !seen.insert(id.clone()) {
-            return Err(PolicyError::Id(format!("`{id}` is used twice")));
+            let e = PolicyError::Id(format!("`{id}` is used twice"));
+            return Err(src.fault(policy, Some(&id), e));
+        }
+        if origin == "custom" && custom::permits_everything(policy) {
+            let e = PolicyError::Id(format!(
+                "`{id}` permits every action to everyone; deny-by-default cannot be switched off"
+            ));
+            return Err(src.fault(policy, Some(&id), e));
         }
         let renamed = policy.new_id(PolicyId::new(&id));
         let effect = match renamed.effect() {
@@ -335,7 +451,8 @@ fn load(
             Effect::Forbid => "forbid",
         };
         if effect == "forbid" || origin == "explanation" {
-            meta.insert(id.clone(), annotations(&renamed, &id)?);
+            let m = annotations(&renamed, &id).map_err(|e| src.fault(policy, Some(&id), e))?;
+            meta.insert(id.clone(), m);
         }
         texts.push(PolicyText {
             id: id.clone(),
@@ -346,7 +463,27 @@ fn load(
         set.add(renamed)
             .map_err(|e| PolicyError::Id(format!("`{id}`: {e}")))?;
     }
-    Ok(())
+    Ok(ids)
+}
+
+/// The validation errors of `result`: located problems when they are about
+/// custom policies (the defaults and explanations validate on their own).
+fn invalid(
+    result: &cedar_policy::ValidationResult,
+    custom: &str,
+    texts: &[PolicyText],
+) -> PolicyError {
+    let is_custom = |id: &str| texts.iter().any(|t| t.id == id && t.origin == "custom");
+    let errors: Vec<&cedar_policy::ValidationError> = result.validation_errors().collect();
+    if !errors.is_empty() && errors.iter().all(|e| is_custom(e.policy_id().as_ref())) {
+        let problems = errors
+            .iter()
+            .map(|e| Problem::of(custom, *e, Some(e.policy_id().to_string())))
+            .collect();
+        return PolicyError::Text(problems);
+    }
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    PolicyError::Invalid(errors.join("; "))
 }
 
 fn annotations(policy: &Policy, id: &str) -> Result<Meta, PolicyError> {

@@ -347,34 +347,140 @@ fn agreements_are_seen_by_their_party_and_the_owner_staff_only() {
     }
 }
 
+/// What loading `custom` with `disabled` switched off gives: "ok", or the
+/// error code and, for located problems, each as "line:column policy: message".
+fn load_outcome(custom: &str, disabled: &[&str]) -> String {
+    let disabled: Vec<String> = disabled.iter().map(|s| (*s).to_owned()).collect();
+    match Policies::with_changes(custom, &disabled) {
+        Ok(_) => "ok".to_owned(),
+        Err(PolicyError::Text(problems)) => {
+            let all: Vec<String> = problems
+                .iter()
+                .map(|p| {
+                    let id = p.policy.as_deref().unwrap_or("-");
+                    format!("{}:{} {id}: {}", p.line, p.column, p.message)
+                })
+                .collect();
+            format!("policy_invalid {}", all.join(" | "))
+        }
+        Err(e) => e.code().to_owned(),
+    }
+}
+
 #[test]
 fn custom_policies_are_validated_and_can_only_restrict_with_a_known_reason() {
-    let check_load = |text: &str, want: &str| {
-        let got = match Policies::with_custom(text) {
-            Ok(_) => "ok",
-            Err(e) => e.code(),
-        };
-        assert_eq!(got, want, "{text}");
-    };
-    check_load("", "ok");
-    check_load("permit(principal, action, resource);", "policy_id_invalid");
-    check_load(
-        "@id(\"room.viewer\") permit(principal, action, resource);",
-        "policy_id_invalid",
-    );
-    check_load(
-        "@id(\"x\") permit(principal, action, resource) when { principal.nope };",
-        "policy_invalid",
-    );
-    check_load("@id(\"x\") permit(principal,", "policy_parse_error");
-    check_load(
-        "@id(\"x\") @reason(\"made_up\") forbid(principal, action, resource);",
-        "policy_annotation_invalid",
-    );
-    check_load(
-        "@id(\"no_restricted\") @reason(\"policy_forbids\") forbid(principal, action, resource is Custody::Room) when { resource.classification == \"restricted\" };",
-        "ok",
-    );
+    // (custom text, switched off, outcome: its start, or all of it when it is a code).
+    let table: &[(&str, &[&str], &str)] = &[
+        ("", &[], "ok"),
+        (
+            "permit(principal, action, resource);",
+            &[],
+            "policy_invalid 1:1 -: every policy needs a unique `@id` annotation: a custom policy has none",
+        ),
+        (
+            "@id(\"room.viewer\") forbid(principal, action, resource);",
+            &[],
+            "policy_invalid 1:1 room.viewer: every policy needs a unique `@id` annotation: `room.viewer` is used twice",
+        ),
+        (
+            "\n\n  @id(\"x\") permit(principal, action, resource) when { principal.nope };",
+            &[],
+            "policy_invalid 3:55 x: for policy `x`, attribute `nope` on entity type `Custody::User` not found",
+        ),
+        (
+            "@id(\"x\")\npermit(principal,",
+            &[],
+            "policy_invalid 2:18 -: unexpected end of input",
+        ),
+        (
+            "@id(\"x\") permit(principal, action == Custody::Action::\"file.explode\", resource);",
+            &[],
+            "policy_invalid 1:",
+        ),
+        (
+            "@id(\"x\") permit(principal is Custody::Usr, action, resource);",
+            &[],
+            "policy_invalid 1:",
+        ),
+        (
+            "@id(\"x\") @reason(\"made_up\") forbid(principal, action, resource);",
+            &[],
+            "policy_invalid 1:1 x: bad annotation on policy `x`: unknown reason `made_up`",
+        ),
+        (
+            "@id(\"open\") permit(principal, action, resource);",
+            &[],
+            "policy_invalid 1:1 open: every policy needs a unique `@id` annotation: `open` permits every action to everyone; deny-by-default cannot be switched off",
+        ),
+        (
+            "@id(\"no_restricted\") @reason(\"policy_forbids\") forbid(principal, action, resource is Custody::Room) when { resource.classification == \"restricted\" };",
+            &[],
+            "ok",
+        ),
+        ("", &["room.admin_manages", "account.mfa_required"], "ok"),
+        ("", &["account.disabled"], "policy_disable_invalid"),
+        ("", &["explain.no_grant"], "policy_disable_invalid"),
+        ("", &["room.nothing"], "policy_disable_invalid"),
+        (
+            "@id(\"room.admin_manages\") permit(principal, action == Custody::Action::\"room.view\", resource is Custody::Room) when { principal.system_role == \"admin\" };",
+            &["room.admin_manages"],
+            "ok",
+        ),
+    ];
+    for (custom, disabled, want) in table {
+        let got = load_outcome(custom, disabled);
+        assert!(
+            got.starts_with(want),
+            "{custom:?} {disabled:?}\n got: {got}\nwant: {want}"
+        );
+    }
+}
+
+#[test]
+fn unknown_names_are_named_in_the_problem() {
+    let table = [
+        (
+            "@id(\"x\") permit(principal, action == Custody::Action::\"file.explode\", resource);",
+            "file.explode",
+        ),
+        (
+            "@id(\"x\") permit(principal is Custody::Usr, action, resource);",
+            "Custody::Usr",
+        ),
+    ];
+    for (custom, name) in table {
+        let got = load_outcome(custom, &[]);
+        assert!(got.contains(name), "{custom}: {got}");
+    }
+}
+
+#[test]
+fn switching_off_and_replacing_a_default_policy_changes_decisions() {
+    let admin = principal(PartyKind::Owner, SystemRole::Admin);
+    let no_grant = room(None, &[]);
+    let c = ctx(&[], &[]);
+    let off = vec!["room.admin_manages".to_owned()];
+    let table: &[(&str, &str, &str)] = &[
+        // (custom, action, outcome) with `room.admin_manages` switched off
+        ("", "room.update", "room_role_missing"),
+        ("", "room.view", "allow"),
+        (
+            "@id(\"room.admin_manages\") permit(principal, action == Custody::Action::\"room.update\", resource is Custody::Room) when { principal.system_role == \"admin\" };",
+            "room.update",
+            "allow",
+        ),
+        (
+            "@id(\"room.admin_manages\") permit(principal, action == Custody::Action::\"room.update\", resource is Custody::Room) when { principal.system_role == \"admin\" };",
+            "grant.create",
+            "room_role_missing",
+        ),
+    ];
+    for (custom, action, want) in table {
+        let pol = Policies::with_changes(custom, &off).unwrap();
+        assert_eq!(pol.disabled(), off.as_slice());
+        assert_eq!(pol.custom(), *custom);
+        check(&pol, &admin, action, &no_grant, &c, want);
+    }
 }
 
 #[test]
@@ -456,5 +562,24 @@ fn a_room_scoped_policy_applies_to_its_room_and_action_only() {
     ];
     for (res, action, want) in table {
         check(&pol, &ext, action, res, &c, want);
+    }
+}
+
+#[test]
+fn each_action_is_decided_on_the_resource_type_the_schema_gives_it() {
+    let pol = defaults();
+    let table = [
+        ("policy.apply", Some(ResourceType::System)),
+        ("room.create", Some(ResourceType::System)),
+        ("room.view", Some(ResourceType::Room)),
+        ("file.download", Some(ResourceType::Room)),
+        ("grant.revoke", Some(ResourceType::Room)),
+        ("agreement.sign", Some(ResourceType::Agreement)),
+        ("agreement.terminate", Some(ResourceType::Agreement)),
+        ("room.content", None),
+        ("room.explode", None),
+    ];
+    for (action, want) in table {
+        assert_eq!(pol.resource_type(action), want, "{action}");
     }
 }

@@ -110,8 +110,11 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(agreements::get_agreement))
         .routes(routes!(agreements::sign_agreement))
         .routes(routes!(agreements::terminate_agreement))
-        .routes(routes!(policies::list_policies))
+        .routes(routes!(policies::list_policies, policies::apply))
         .routes(routes!(policies::simulate))
+        .routes(routes!(policies::what_if))
+        .routes(routes!(policies::list_versions))
+        .routes(routes!(policies::get_version))
         .route(
             "/rooms/{id}/files/{*path}",
             axum::routing::put(files::put_file),

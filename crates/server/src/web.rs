@@ -10,8 +10,10 @@
 
 mod assets;
 mod layout;
+mod policies;
 mod rooms;
 mod session;
+mod trace;
 mod viewer;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -33,9 +35,15 @@ pub fn router() -> Router<App> {
         .route("/logout", post(session::logout))
         .route("/totp", post(session::totp_begin))
         .route("/totp/confirm", post(session::totp_confirm))
+        .route("/policies/whatif", post(policies::whatif))
+        .route("/policies/apply", post(policies::apply))
         .route(
             "/rooms/{id}/upload",
             post(rooms::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/trace",
+            post(trace::trace).layer(DefaultBodyLimit::max(trace::MAX_TRACE_BYTES + (1 << 20))),
         )
         .layer(Extension(FormCsrf));
     Router::new()
@@ -43,6 +51,8 @@ pub fn router() -> Router<App> {
         .route("/totp", get(session::totp_page))
         .route("/", get(rooms::list))
         .route("/rooms/{id}", get(rooms::browse))
+        .route("/policies", get(policies::page))
+        .route("/trace", get(trace::page))
         .route("/files/{id}/download", get(rooms::download))
         .route("/files/{id}/view", get(viewer::view))
         .route("/files/{id}/pages/{page}", get(viewer::page))

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database failed, seen through the batch writer's own connection.
+    #[error("database error: {0}")]
+    Native(String),
     /// A migration failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -30,10 +33,16 @@ impl StoreError {
         match self {
             StoreError::Conflict(_) => "store_conflict",
             StoreError::Corrupt(_) => "store_corrupt",
-            StoreError::Database(_) => "store_database",
+            StoreError::Database(_) | StoreError::Native(_) => "store_database",
             StoreError::Migrate(_) => "store_migrate",
             StoreError::Busy => "store_busy",
             StoreError::Durability(_) => "store_durability",
         }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Native(e.to_string())
     }
 }

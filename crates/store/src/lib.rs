@@ -11,9 +11,11 @@
 //! serves every commit record written before it; `commit_delay` can widen the
 //! groups), so nothing is added there.
 
+mod batch;
 mod durability;
 mod error;
 mod migrate;
+mod reader;
 mod row;
 mod tx;
 
@@ -27,8 +29,10 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 
 use crate::durability::Durability;
+pub use batch::{BuildLeaves, ledger_frontier};
 pub use durability::DurabilityStats;
 pub use error::StoreError;
+pub use reader::LedgerView;
 pub use tx::{
     EventFilter, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction, StoredCheckpoint,
     Tx,
@@ -64,6 +68,12 @@ pub struct Store {
     backend: Backend,
     /// SQLite only: the in-process write queue and the group commit.
     sqlite: Option<Group>,
+    /// SQLite only: the database file (`None` in memory), for the batch writer.
+    sqlite_path: Option<PathBuf>,
+    /// SQLite only: the batch writer's thread and connection (`batch.rs`).
+    writer: Arc<batch::Writer>,
+    /// SQLite only: the ledger reader's thread and connection (`reader.rs`).
+    reader: Arc<reader::Reader>,
 }
 
 /// What SQLite write transactions share.
@@ -85,17 +95,23 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
-        let (url, sqlite) = match backend {
+        let (url, sqlite, sqlite_path) = match backend {
             Backend::Sqlite => {
                 let url = sqlite_create_if_missing(url);
                 prepare_sqlite(&url).await?;
+                let file = sqlite_file(&url)?;
+                let wal = file.as_ref().map(|file| {
+                    let mut wal = file.as_os_str().to_owned();
+                    wal.push("-wal");
+                    PathBuf::from(wal)
+                });
                 let group = Group {
                     gate: Arc::new(tokio::sync::Mutex::new(())),
-                    durability: Durability::new(wal_path(&url)?),
+                    durability: Durability::new(wal),
                 };
-                (url, Some(group))
+                (url, Some(group), file)
             }
-            Backend::Postgres => (url.to_owned(), None),
+            Backend::Postgres => (url.to_owned(), None, None),
         };
         let pool = AnyPoolOptions::new()
             // SQLite connections are in-process: no liveness ping per acquire.
@@ -123,6 +139,9 @@ impl Store {
             pool,
             backend,
             sqlite,
+            sqlite_path,
+            writer: Arc::default(),
+            reader: Arc::default(),
         })
     }
 
@@ -192,15 +211,13 @@ fn sqlite_create_if_missing(url: &str) -> String {
     }
 }
 
-/// The `-wal` file beside the database of an SQLite url; `None` in memory.
-fn wal_path(url: &str) -> Result<Option<PathBuf>, StoreError> {
+/// The database file of an SQLite url; `None` in memory.
+fn sqlite_file(url: &str) -> Result<Option<PathBuf>, StoreError> {
     if url.contains(":memory:") || url.contains("mode=memory") {
         return Ok(None);
     }
     let options = SqliteConnectOptions::from_str(url)?;
-    let mut wal = options.get_filename().as_os_str().to_owned();
-    wal.push("-wal");
-    Ok(Some(PathBuf::from(wal)))
+    Ok(Some(options.get_filename().to_path_buf()))
 }
 
 /// Switches the database to WAL once, on a lone connection: changing the journal

@@ -37,6 +37,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "delivery",
         include_str!("../migrations/sqlite/0005_delivery.sql"),
     ),
+    (
+        6,
+        "policies",
+        include_str!("../migrations/sqlite/0006_policies.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -66,6 +71,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "delivery",
         include_str!("../migrations/postgres/0005_delivery.sql"),
+    ),
+    (
+        6,
+        "policies",
+        include_str!("../migrations/postgres/0006_policies.sql"),
     ),
 ];
 

@@ -9,6 +9,7 @@ mod events;
 mod files;
 mod import;
 mod ledger;
+mod policies;
 mod rooms;
 mod siem;
 

@@ -5,9 +5,9 @@
 //! nodes), and SQLite runs write transactions one at a time, so their
 //! statements, not the disk, bounded the rate. The recorder is one task per
 //! [`crate::App`] that takes every such event waiting when it starts a batch,
-//! writes them all in one transaction (a multi-row insert of the event rows, one reservation of
-//! leaf indices, multi-row inserts of the leaves and nodes) and answers each
-//! caller once that transaction is durable. Callers wait as before: nothing
+//! writes them all in one transaction ([`store::Store::append_batch`]: on
+//! SQLite a connection and thread of its own that runs prepared statements
+//! row by row) and answers each caller once that transaction is durable. Callers wait as before: nothing
 //! is handed out before its event is in the log.
 //!
 //! Order still comes from the database: the batch takes the same sequencer
@@ -127,7 +127,8 @@ async fn write_and_answer(store: &store::Store, batch: Vec<Pending>) {
         items.push((p.leaf, p.hash));
         events.push(p.event);
     }
-    match write(store, &events, items).await {
+    let count = events.len();
+    match write(store, events, items).await {
         Ok(seqs) => {
             for (reply, seq) in replies.into_iter().zip(seqs) {
                 // A caller that gave up no longer needs its answer.
@@ -135,7 +136,7 @@ async fn write_and_answer(store: &store::Store, batch: Vec<Pending>) {
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, events = events.len(), "recording a batch of events failed");
+            tracing::error!(error = %e, events = count, "recording a batch of events failed");
             let message = e.to_string();
             for reply in replies {
                 let _ = reply.send(Err(message.clone()));
@@ -144,21 +145,15 @@ async fn write_and_answer(store: &store::Store, batch: Vec<Pending>) {
     }
 }
 
-/// The batch's transaction: every event row, then every leaf; returns the
-/// `seq`s in batch order.
+/// The batch's transaction (`store::Store::append_batch`): every event row,
+/// then every leaf; returns the `seq`s in batch order.
 async fn write(
     store: &store::Store,
-    events: &[Event],
+    events: Vec<Event>,
     items: Vec<(Vec<u8>, Hash)>,
 ) -> Result<Vec<i64>, AppError> {
-    let mut tx = store.begin().await?;
-    let seqs = tx.append_events(events).await?;
-    let leaves = seqs
-        .iter()
-        .zip(items)
-        .map(|(&seq, (leaf, hash))| (seq, leaf, hash))
-        .collect();
-    crate::ledger::append_many(&mut tx, leaves).await?;
-    tx.commit().await?;
-    Ok(seqs)
+    let build: store::BuildLeaves = Box::new(move |seqs, first, frontier| {
+        crate::ledger::batch_leaves(seqs, first, frontier, items).map_err(|e| e.to_string())
+    });
+    Ok(store.append_batch(events, build).await?)
 }

@@ -4,7 +4,11 @@
 //! its event in `GET /api/v1/events` and its leaf in the ledger; the ledger's
 //! indices run 0..size without a gap, every entry's bytes give its hash, the
 //! entries rebuild the signed checkpoint's root, and inclusion proofs from the
-//! server verify against it. 10 rounds with `CUSTODY_SLOW_TESTS=1`, else 3.
+//! server verify against it. Other clients download a file meanwhile: each
+//! download's event is a transaction of its own, written by the recorder's
+//! batches (`store::Store::append_batch`); every download answered (its
+//! `x-request-id` known) must have its event and leaf too. 10 rounds with
+//! `CUSTODY_SLOW_TESTS=1`, else 3.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -19,6 +23,9 @@ use crate::util::*;
 /// Concurrent clients creating rooms.
 const WRITERS: usize = 12;
 
+/// Concurrent clients downloading a file.
+const READERS: usize = 12;
+
 #[tokio::test]
 async fn acknowledged_events_survive_sigkill_in_the_ledger() {
     let rounds = if std::env::var("CUSTODY_SLOW_TESTS").as_deref() == Ok("1") {
@@ -29,13 +36,31 @@ async fn acknowledged_events_survive_sigkill_in_the_ledger() {
     let scratch = Scratch::new();
     let mut server = scratch.serve();
     let acknowledged = Arc::new(Mutex::new(BTreeSet::<String>::new()));
+    let downloads = Arc::new(Mutex::new(BTreeSet::<String>::new()));
     let mut kills = Vec::new();
+    let sample = scratch.path("sample.bin");
+    std::fs::write(&sample, b"downloaded while the server is killed").unwrap();
     for round in 0..rounds {
         let admin = server.admin().await;
+        let room = admin
+            .create_room(&format!("downloads {round}"), "internal")
+            .await
+            .unwrap();
+        let file = admin
+            .put_file(&room.id, "sample.bin", &sample, client::Progress::Hidden)
+            .await
+            .unwrap();
         let at_start = acknowledged.lock().unwrap().len();
-        let writers: Vec<_> = (0..WRITERS)
+        let downloads_at_start = downloads.lock().unwrap().len();
+        let mut writers: Vec<_> = (0..WRITERS)
             .map(|w| tokio::spawn(create_rooms(admin.clone(), round, w, acknowledged.clone())))
             .collect();
+        let url = format!("{}/api/v1/files/{}/content", server.url, file.id);
+        let token = admin.token().unwrap().to_owned();
+        writers.extend(
+            (0..READERS)
+                .map(|_| tokio::spawn(download(url.clone(), token.clone(), downloads.clone()))),
+        );
         // A random moment between 300 ms and 1.3 s into the load.
         let bytes = random_bytes(2);
         let wait = 300 + u64::from(u16::from_le_bytes([bytes[0], bytes[1]])) % 1000;
@@ -45,17 +70,49 @@ async fn acknowledged_events_survive_sigkill_in_the_ledger() {
             w.abort();
         }
         let acked = acknowledged.lock().unwrap().clone();
-        kills.push((wait, acked.len() - at_start));
+        let downloaded = downloads.lock().unwrap().clone();
+        kills.push((
+            wait,
+            acked.len() - at_start,
+            downloaded.len() - downloads_at_start,
+        ));
 
         server = scratch.serve();
         let admin = server.admin().await;
-        check_ledger(&server, &admin, &acked, round).await;
+        check_ledger(&server, &admin, &acked, &downloaded, round).await;
     }
     let total = acknowledged.lock().unwrap().len();
+    let total_downloads = downloads.lock().unwrap().len();
     eprintln!(
-        "{rounds} SIGKILL rounds (kill after ms, rooms acknowledged in the round): {kills:?}; {total} rooms acknowledged in all, every one in the ledger"
+        "{rounds} SIGKILL rounds (kill after ms, rooms created, downloads answered in the round): {kills:?}; {total} rooms and {total_downloads} downloads acknowledged in all, every one in the ledger"
     );
     assert!(total > rounds, "the load acknowledged too little: {total}");
+    assert!(
+        total_downloads > rounds,
+        "the load downloaded too little: {total_downloads}"
+    );
+}
+
+/// Downloads `url` until aborted; records the request id of each download
+/// answered (its event is durable before the answer starts).
+async fn download(url: String, token: String, acked: Arc<Mutex<BTreeSet<String>>>) {
+    let http = raw_http();
+    loop {
+        let Ok(response) = http.get(&url).bearer_auth(&token).send().await else {
+            continue;
+        };
+        if response.status() != reqwest::StatusCode::OK {
+            continue;
+        }
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(id) = id {
+            acked.lock().unwrap().insert(id);
+        }
+    }
 }
 
 /// Creates rooms until aborted; records the id of each acknowledged one.
@@ -74,7 +131,13 @@ async fn create_rooms(
 }
 
 /// Checks the restarted server's events and ledger against what was acknowledged.
-async fn check_ledger(server: &Server, admin: &Client, acked: &BTreeSet<String>, round: usize) {
+async fn check_ledger(
+    server: &Server,
+    admin: &Client,
+    acked: &BTreeSet<String>,
+    downloaded: &BTreeSet<String>,
+    round: usize,
+) {
     let http = raw_http();
     let token = admin.token().unwrap().to_owned();
     let get = |path: String| {
@@ -118,6 +181,7 @@ async fn check_ledger(server: &Server, admin: &Client, acked: &BTreeSet<String>,
 
     let mut tree = MemoryStore::new();
     let mut in_ledger = BTreeMap::new();
+    let mut downloads_in_ledger = BTreeSet::new();
     let mut from = 0;
     while from < size {
         let to = (from + 10_000).min(size);
@@ -141,6 +205,11 @@ async fn check_ledger(server: &Server, admin: &Client, acked: &BTreeSet<String>,
             if entry.event["action"] == "room.create" {
                 let target = entry.event["target"].as_str().unwrap().to_owned();
                 in_ledger.insert(target, (entry.index, hash));
+            }
+            if entry.event["action"] == "file.download"
+                && let Some(id) = entry.event["request_id"].as_str()
+            {
+                downloads_in_ledger.insert(id.to_owned());
             }
         }
         from = to;
@@ -170,6 +239,11 @@ async fn check_ledger(server: &Server, admin: &Client, acked: &BTreeSet<String>,
             "round {round}: acknowledged {target} has no leaf"
         );
     }
+    let lost: Vec<_> = downloaded.difference(&downloads_in_ledger).collect();
+    assert!(
+        lost.is_empty(),
+        "round {round}: answered downloads without a leaf: {lost:?}"
+    );
     // Inclusion proofs from the server of some acknowledged rooms' leaves.
     for id in acked.iter().rev().take(5) {
         let (index, hash) = in_ledger[&format!("room:{id}")];

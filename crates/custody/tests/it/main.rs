@@ -9,7 +9,9 @@
 )]
 
 mod ledger_kill;
+mod policy;
 mod scan;
+mod trace_online;
 mod util;
 
 use std::fs;

@@ -98,6 +98,11 @@ pub struct TraceDto {
     /// The events that issued this mark (the download or page view), decoded.
     #[schema(value_type = Vec<Object>)]
     pub issued_by: Vec<serde_json::Value>,
+    /// Who received the copy: for each issuing event, its user and party as
+    /// the accounts stand now (`user_id`, `email`, `name`, `party_id`,
+    /// `party_name`), or null.
+    #[schema(value_type = Vec<Object>)]
+    pub recipients: Vec<Option<serde_json::Value>>,
     /// An evidence bundle of those events with inclusion proofs, a signed
     /// checkpoint and the verifier key (`custody ledger verify --bundle`);
     /// absent when no event carries the mark.
@@ -133,8 +138,15 @@ pub async fn trace(
         .map(serde_json::to_value)
         .transpose()
         .map_err(|e| ApiError::from(app::AppError::internal(e)))?;
+    let recipients = report
+        .recipients
+        .iter()
+        .map(|r| r.as_ref().map(serde_json::to_value).transpose())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::from(app::AppError::internal(e)))?;
     Ok(Json(TraceDto {
         mark_id: report.mark_id,
+        recipients,
         kind: report.kind.into(),
         confidence: report.confidence,
         detail: report.detail,

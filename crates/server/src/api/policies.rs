@@ -1,16 +1,20 @@
-//! The authorization policies: the active set as text, and a simulation of any
-//! decision for any user (admins). Editing policies is a follow-up.
+//! The authorization policies (admins): the active set as text, a simulation
+//! of any decision for any user, the stored versions, a what-if replay of a
+//! proposed set against recorded requests, and applying a new version.
 
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use app::{App, AppError, SimTarget, Simulation};
+use app::{
+    App, AppError, DecisionChange, PolicyChange, PolicyProposal, PolicyVersion, SimTarget,
+    Simulation, WhatIf, WhatIfDecision,
+};
 
 use crate::auth::{Authed, Meta};
-use crate::dto::parse_rfc3339;
-use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::dto::{parse_rfc3339, rfc3339};
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 
 /// One policy.
 #[derive(Serialize, ToSchema)]
@@ -28,6 +32,10 @@ pub struct PolicyDto {
 /// The active policies.
 #[derive(Serialize, ToSchema)]
 pub struct PolicyList {
+    /// The stored version in force (0: the defaults, never changed).
+    pub version: i64,
+    /// The default policies switched off.
+    pub disabled: Vec<String>,
     pub items: Vec<PolicyDto>,
 }
 
@@ -92,9 +100,12 @@ pub async fn list_policies(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<PolicyList>, ApiError> {
-    let texts = app.list_policies(&meta, &a.principal).await?;
+    let state = app.policy_state(&meta, &a.principal).await?;
     Ok(Json(PolicyList {
-        items: texts
+        version: state.version,
+        disabled: state.disabled,
+        items: state
+            .policies
             .into_iter()
             .map(|t| PolicyDto {
                 id: t.id,
@@ -157,4 +168,205 @@ pub async fn simulate(
         policies: verdict.policies,
         errors: verdict.errors,
     }))
+}
+
+/// One stored version of the policy set.
+#[derive(Serialize, ToSchema)]
+pub struct PolicyVersionDto {
+    pub version: i64,
+    /// The custom policies, Cedar text.
+    pub custom: String,
+    /// Lowercase hex SHA-256 of `custom` (as in the `policy.change` event).
+    pub custom_sha256: String,
+    /// The default policies switched off.
+    pub disabled: Vec<String>,
+    /// The user who applied it.
+    pub author: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub comment: String,
+}
+
+impl From<PolicyVersion> for PolicyVersionDto {
+    fn from(v: PolicyVersion) -> Self {
+        PolicyVersionDto {
+            version: v.number,
+            custom: v.custom,
+            custom_sha256: v.custom_sha256,
+            disabled: v.disabled,
+            author: v.author.to_string(),
+            created_at: rfc3339(v.created_ms),
+            comment: v.comment,
+        }
+    }
+}
+
+/// The stored versions, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct PolicyVersionList {
+    pub items: Vec<PolicyVersionDto>,
+}
+
+/// A new version of the policy set.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyPolicies {
+    /// The custom policies, Cedar text (every policy with a unique `@id`).
+    pub custom: String,
+    /// Ids of default policies to switch off.
+    #[serde(default)]
+    pub disabled: Vec<String>,
+    #[serde(default)]
+    pub comment: String,
+    /// The version this change was written against (0 before the first);
+    /// 409 when another version was applied since.
+    pub expected_version: i64,
+}
+
+/// A proposed set to replay recorded requests against.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhatIfRequest {
+    pub custom: String,
+    #[serde(default)]
+    pub disabled: Vec<String>,
+    /// Replay the access events of this many days up to now (1 to 366).
+    pub days: i64,
+}
+
+/// A decision as the caller would meet it.
+#[derive(Serialize, ToSchema)]
+pub struct DecisionDto {
+    /// allow, deny or hide.
+    pub decision: String,
+    pub reason: Option<String>,
+    /// Ids of the policies that determined it.
+    pub policies: Vec<String>,
+}
+
+/// One recorded request whose decision would change.
+#[derive(Serialize, ToSchema)]
+pub struct ChangeDto {
+    /// The event's sequence number.
+    pub seq: i64,
+    /// RFC 3339.
+    pub time: String,
+    pub user: String,
+    pub action: String,
+    pub target: String,
+    /// Under the set in force.
+    pub before: DecisionDto,
+    /// Under the proposed set.
+    pub after: DecisionDto,
+}
+
+/// What a proposed set would change.
+#[derive(Serialize, ToSchema)]
+pub struct WhatIfResponse {
+    /// RFC 3339 start of the window replayed.
+    pub from: String,
+    /// Access events decided again.
+    pub replayed: u64,
+    /// Access events whose user or target no longer exists.
+    pub skipped: u64,
+    /// The decisions that change, oldest first.
+    pub changes: Vec<ChangeDto>,
+}
+
+fn decision(d: WhatIfDecision) -> DecisionDto {
+    DecisionDto {
+        decision: d.decision.to_owned(),
+        reason: d.reason.map(str::to_owned),
+        policies: d.policies,
+    }
+}
+
+impl From<WhatIf> for WhatIfResponse {
+    fn from(w: WhatIf) -> Self {
+        let change = |c: DecisionChange| ChangeDto {
+            seq: c.seq,
+            time: rfc3339(c.time_ms),
+            user: c.user.to_string(),
+            action: c.action,
+            target: c.target,
+            before: decision(c.before),
+            after: decision(c.after),
+        };
+        WhatIfResponse {
+            from: rfc3339(w.from_ms),
+            replayed: w.replayed,
+            skipped: w.skipped,
+            changes: w.changes.into_iter().map(change).collect(),
+        }
+    }
+}
+
+/// The stored versions of the policy set, newest first (admins).
+#[utoipa::path(get, path = "/policies/versions", tag = "policies", security(("bearer" = [])), responses((status = 200, body = PolicyVersionList), (status = 403, body = ErrorBody)))]
+pub async fn list_versions(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<PolicyVersionList>, ApiError> {
+    let versions = app.policy_versions(&meta, &a.principal).await?;
+    Ok(Json(PolicyVersionList {
+        items: versions.into_iter().map(PolicyVersionDto::from).collect(),
+    }))
+}
+
+/// One stored version of the policy set (admins).
+#[utoipa::path(get, path = "/policies/versions/{n}", tag = "policies", security(("bearer" = [])), params(("n" = i64, Path)), responses((status = 200, body = PolicyVersionDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_version(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<PolicyVersionDto>, ApiError> {
+    let number = super::id::<i64>(&raw)?;
+    let version = app.policy_version(&meta, &a.principal, number).await?;
+    Ok(Json(version.into()))
+}
+
+/// Applies a new version of the policy set: validated against the schema
+/// (400 `policy_invalid` naming line and column), refused when no active
+/// user could change policies under it (400 `policy_lockout`) or when
+/// `expected_version` is stale (409), recorded as a `policy.change` event,
+/// and in force from the next request (admins).
+#[utoipa::path(put, path = "/policies", request_body = ApplyPolicies, tag = "policies", security(("bearer" = [])), responses((status = 200, body = PolicyVersionDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn apply(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(req): ApiJson<ApplyPolicies>,
+) -> Result<Json<PolicyVersionDto>, ApiError> {
+    let change = PolicyChange {
+        proposal: PolicyProposal {
+            custom: req.custom,
+            disabled: req.disabled,
+        },
+        comment: req.comment,
+        expected_version: req.expected_version,
+    };
+    let version = app.apply_policies(&meta, &a.principal, change).await?;
+    Ok(Json(version.into()))
+}
+
+/// Replays the access events of the last `days` days under the set in force
+/// and under a proposed set, and lists every decision that would change.
+/// Nothing is changed (admins).
+#[utoipa::path(post, path = "/policies/whatif", request_body = WhatIfRequest, tag = "policies", security(("bearer" = [])), responses((status = 200, body = WhatIfResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn what_if(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(req): ApiJson<WhatIfRequest>,
+) -> Result<Json<WhatIfResponse>, ApiError> {
+    let proposal = PolicyProposal {
+        custom: req.custom,
+        disabled: req.disabled,
+    };
+    let report = app
+        .what_if(&meta, &a.principal, &proposal, req.days)
+        .await?;
+    Ok(Json(report.into()))
 }

@@ -18,5 +18,6 @@ mod input;
 mod ledger;
 mod marks;
 mod openapi;
+mod policies_admin;
 mod signin;
 mod util;

@@ -58,7 +58,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("/agreements/{id}/sign", "POST"),
     ("/agreements/{id}/terminate", "POST"),
     ("/policies", "GET"),
+    ("/policies", "PUT"),
     ("/policies/simulate", "POST"),
+    ("/policies/whatif", "POST"),
+    ("/policies/versions", "GET"),
+    ("/policies/versions/{n}", "GET"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -321,4 +321,42 @@ async fn a_screenshot_of_the_viewer_traces_back_to_its_viewer() {
     assert_eq!(events[0].action, "file.view");
     assert_eq!(events[0].actor_user, Some(viewer.id));
     assert_eq!(events[0].target, format!("file:{}", file.id));
+
+    // The same screenshot through the web UI's trace page, by the admin in a
+    // browser of their own: it names the viewer, with the ledger evidence.
+    let officer = Scratch::new();
+    let ob = officer.browser(&driver).await;
+    sign_in(&ob, &site, util::EMAIL, &util::next_code(&site.totp_secret)).await;
+    wait_for(&ob, "the admin's rooms list", "#rooms").await;
+    ob.goto(&site.url("/trace")).await;
+    let leaked = officer.dir.path().join("leaked-screenshot.png");
+    std::fs::write(&leaked, &shot).unwrap();
+    ob.type_into(&ob.find("#trace-file").await, &leaked.display().to_string())
+        .await;
+    ob.click(&ob.find("#trace-button").await).await;
+    wait_for(&ob, "the trace report", "#trace-result").await;
+    let mark_id = ob.text(&ob.find("#trace-mark-id").await).await;
+    assert_eq!(mark_id, found.mark_id.to_string());
+    let issues = ob.text(&ob.find("#trace-issues tbody").await).await;
+    for want in [
+        "Rita Reviewer <reviewer@owner.example>",
+        "file.view",
+        &file.id.to_string(),
+    ] {
+        assert!(
+            issues.contains(want),
+            "`{want}` missing from the report: {issues}"
+        );
+    }
+    let entries = ob.text(&ob.find("#trace-entries").await).await;
+    assert!(entries.contains("inclusion proof of"), "{entries}");
+    let href = ob
+        .script("return document.querySelector('#trace-evidence').getAttribute('href')")
+        .await;
+    assert!(
+        href.as_str()
+            .unwrap_or_default()
+            .starts_with("data:application/json;base64,"),
+        "{href}"
+    );
 }

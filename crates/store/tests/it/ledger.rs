@@ -387,3 +387,107 @@ async fn ledger_batched_appends_match_single_ones() {
     })
     .await;
 }
+
+/// The `BuildLeaves` of a batch of `leaf(index)` leaves, as the app computes them.
+fn build_batch() -> store::BuildLeaves {
+    Box::new(|seqs, first, frontier| {
+        let mut known = Fetched(frontier.iter().map(|&(l, i, h)| ((l, i), h)).collect());
+        let (mut leaves, mut nodes) = (vec![], vec![]);
+        for (index, &seq) in (first..).zip(seqs) {
+            let hash = leaf_hash(&leaf(index));
+            let made = ledger::append(&known, index, hash).map_err(|e| e.to_string())?;
+            known.0.extend(made.iter().map(|&(l, i, h)| ((l, i), h)));
+            nodes.extend(made);
+            leaves.push(store::NewLeaf {
+                index,
+                event_seq: seq,
+                leaf: leaf(index),
+                leaf_hash: hash,
+            });
+        }
+        Ok((leaves, nodes))
+    })
+}
+
+#[tokio::test]
+async fn ledger_frontier_is_the_right_edge() {
+    // (size, its perfect subtrees on the right edge, largest first)
+    let table: &[(u64, &[(u8, u64)])] = &[
+        (0, &[]),
+        (1, &[(0, 0)]),
+        (2, &[(1, 0)]),
+        (3, &[(1, 0), (0, 2)]),
+        (6, &[(2, 0), (1, 2)]),
+        (13, &[(3, 0), (2, 2), (0, 12)]),
+    ];
+    for &(size, want) in table {
+        assert_eq!(store::ledger_frontier(size), want, "size {size}");
+    }
+}
+
+#[tokio::test]
+async fn ledger_append_batch_matches_single_ones() {
+    for_each_backend(|store| async move {
+        let mut reference = MemoryStore::new();
+        let mut next = 0u64;
+        // (single appends in a transaction, then a batch of; whether the
+        // batch's build fails): batches start at sizes with various low-bit
+        // patterns, and a failed batch leaves nothing behind.
+        let table = [
+            (0u64, 1u64, false),
+            (1, 2, false),
+            (0, 5, true),
+            (0, 5, false),
+            (2, 8, false),
+            (1, 17, true),
+            (1, 17, false),
+            (3, 64, false),
+        ];
+        for (singles, batch, fails) in table {
+            let mut tx = store.begin().await.unwrap();
+            for _ in 0..singles {
+                assert_eq!(append(&mut tx, &leaf(next)).await.unwrap(), next);
+                reference.push(leaf_hash(&leaf(next))).unwrap();
+                next += 1;
+            }
+            tx.commit().await.unwrap();
+            let events: Vec<_> = (0..batch)
+                .map(|i| crate::event(&format!("batch.{}", next + i), None))
+                .collect();
+            let build: store::BuildLeaves = if fails {
+                Box::new(|_, _, _| Err("refused".to_owned()))
+            } else {
+                build_batch()
+            };
+            let outcome = store.append_batch(events.clone(), build).await;
+            let mut tx = store.read().await.unwrap();
+            if fails {
+                let err = outcome.unwrap_err();
+                assert_eq!(err.code(), "store_corrupt", "{err}");
+                assert_eq!(tx.ledger_size().await.unwrap(), next, "nothing reserved");
+                continue;
+            }
+            let seqs = outcome.unwrap();
+            assert_eq!(seqs.len(), events.len());
+            assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+            for index in next..next + batch {
+                reference.push(leaf_hash(&leaf(index))).unwrap();
+            }
+            next += batch;
+            assert_eq!(tx.ledger_size().await.unwrap(), next);
+            // Every batched event is stored under the seq it was given, and
+            // its leaf records that seq.
+            for (event, &seq) in events.iter().zip(&seqs) {
+                let stored = tx.event(seq).await.unwrap().unwrap();
+                assert_eq!(stored.action, event.action);
+            }
+            let leaves = tx.ledger_leaf_rows(next - batch, next).await.unwrap();
+            let recorded: Vec<i64> = leaves.iter().map(|l| l.event_seq).collect();
+            assert_eq!(recorded, seqs);
+            drop(tx);
+            let want = ledger::root(&reference, next).unwrap();
+            assert_eq!(stored_root(&store, next).await, want, "size {next}");
+        }
+    })
+    .await;
+}

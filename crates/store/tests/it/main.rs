@@ -6,6 +6,7 @@
 mod agreements;
 mod durability;
 mod ledger;
+mod policies;
 mod util;
 
 use model::*;

@@ -1,0 +1,185 @@
+//! Ledger reads on one snapshot from synchronous code: the Merkle arithmetic
+//! of a proof runs between its reads ([`Store::read_ledger`]).
+//!
+//! On SQLite the reads run on a read-only connection of their own, owned by
+//! one thread with its statements prepared once, so a proof is one hand-off
+//! to that thread instead of one per statement through sqlx's worker (each
+//! hop a thread wake-up, which cost more than SQLite's reads). Like
+//! [`Store::read`], nothing read is handed back before every commit the
+//! snapshot sees is durable: the group-commit ticket to wait for is noted
+//! right after the snapshot's first read, and waited for before returning.
+//!
+//! On PostgreSQL (and an in-memory SQLite database) there is no such path:
+//! [`Store::read_ledger`] answers `None` and the caller reads through a
+//! [`crate::Tx`].
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use crate::durability::Durability;
+use crate::{LedgerNode, Store, StoreError};
+
+/// The ledger tables on one snapshot.
+pub trait LedgerView {
+    /// The number of leaves.
+    fn size(&mut self) -> Result<u64, StoreError>;
+    /// The stored hashes of the nodes asked for, in the order asked; nodes
+    /// not stored are left out.
+    fn nodes(&mut self, wanted: &[(u8, u64)]) -> Result<Vec<LedgerNode>, StoreError>;
+}
+
+/// A job for the reader thread.
+type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
+
+/// The SQLite ledger reader: a thread with its own read-only connection,
+/// started on first use.
+#[derive(Default)]
+pub(crate) struct Reader {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reader")
+    }
+}
+
+/// SQLite's page cache of the reader connection, in KiB: the upper levels of
+/// the node table's B-tree stay in it.
+const CACHE_KIB: i64 = 64 * 1024;
+
+impl Reader {
+    fn queue(&self, path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
+        let mut jobs = self
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sender) = jobs.as_ref() {
+            return Ok(sender.clone());
+        }
+        let mut conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(crate::BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.pragma_update(None, "query_only", true)?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("store-ledger-read".into())
+            .spawn(move || {
+                while let Ok(job) = receiver.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| StoreError::Native(format!("starting the ledger reader: {e}")))?;
+        *jobs = Some(sender.clone());
+        Ok(sender)
+    }
+
+    fn reset(&self) {
+        let mut jobs = self
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *jobs = None;
+    }
+}
+
+/// The view of one read transaction on the reader's connection.
+struct SqliteView<'a, 'c> {
+    tx: &'a rusqlite::Transaction<'c>,
+    durability: &'a Arc<Durability>,
+    /// The latest group-commit ticket when the snapshot was taken.
+    latest: Option<u64>,
+}
+
+impl SqliteView<'_, '_> {
+    /// Notes the ticket to wait for after the snapshot's first read.
+    fn taken(&mut self) {
+        if self.latest.is_none() {
+            self.latest = Some(self.durability.latest());
+        }
+    }
+}
+
+impl LedgerView for SqliteView<'_, '_> {
+    fn size(&mut self) -> Result<u64, StoreError> {
+        let size: i64 = self
+            .tx
+            .prepare_cached("SELECT size FROM ledger_state WHERE id = 1")?
+            .query_row([], |row| row.get(0))?;
+        self.taken();
+        u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("ledger size {size}")))
+    }
+
+    fn nodes(&mut self, wanted: &[(u8, u64)]) -> Result<Vec<LedgerNode>, StoreError> {
+        let mut found = Vec::with_capacity(wanted.len());
+        let mut query = self
+            .tx
+            .prepare_cached("SELECT hash FROM ledger_nodes WHERE level = ?1 AND idx = ?2")?;
+        for &(level, index) in wanted {
+            let index_db = i64::try_from(index)
+                .map_err(|_| StoreError::Corrupt(format!("ledger index {index} out of range")))?;
+            let stored: Option<Vec<u8>> = query
+                .query_row(params![level, index_db], |row| row.get(0))
+                .optional()?;
+            if let Some(bytes) = stored {
+                let hash = <[u8; 32]>::try_from(bytes)
+                    .map_err(|_| StoreError::Corrupt("column `hash`: not 32 bytes".into()))?;
+                found.push((level, index, hash));
+            }
+        }
+        drop(query);
+        self.taken();
+        Ok(found)
+    }
+}
+
+impl Store {
+    /// Runs `f` over the ledger tables on one snapshot, from synchronous
+    /// code, and returns what it returns once every commit the snapshot saw
+    /// is durable. `None` where the backend has no such path (PostgreSQL, an
+    /// in-memory SQLite database): read through [`Store::read`] then.
+    pub async fn read_ledger<T, F>(&self, f: F) -> Result<Option<T>, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn LedgerView) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (Some(group), Some(path)) = (&self.sqlite, self.sqlite_path.as_deref()) else {
+            return Ok(None);
+        };
+        group.durability.check()?;
+        let (reply, answer) = oneshot::channel();
+        let durability = group.durability.clone();
+        let job: Job = Box::new(move |conn| {
+            let outcome: Result<(T, u64), StoreError> = (|| {
+                let tx = conn.transaction()?;
+                let mut view = SqliteView {
+                    tx: &tx,
+                    durability: &durability,
+                    latest: None,
+                };
+                let value = f(&mut view)?;
+                let latest = view.latest.unwrap_or_else(|| durability.latest());
+                tx.rollback()?;
+                Ok((value, latest))
+            })();
+            // A caller that gave up no longer needs the answer.
+            let _ = reply.send(outcome);
+        });
+        if self.reader.queue(path)?.send(job).is_err() {
+            self.reader.reset();
+            return Err(StoreError::Native("the ledger reader stopped".into()));
+        }
+        let (value, latest) = answer.await.map_err(|_| {
+            self.reader.reset();
+            StoreError::Native("the ledger reader stopped before answering".into())
+        })??;
+        group.durability.wait(latest).await?;
+        Ok(Some(value))
+    }
+}
