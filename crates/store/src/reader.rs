@@ -13,6 +13,7 @@
 //! [`Store::read_ledger`] answers `None` and the caller reads through a
 //! [`crate::Tx`].
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -32,7 +33,23 @@ pub trait LedgerView {
 }
 
 /// A job for the reader thread.
-type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut rusqlite::Connection, &mut NodeCache) + Send>;
+
+/// Stored nodes of level [`CACHED_LEVEL`] and above, kept by the reader
+/// thread between proofs. A stored node never changes (a perfect subtree's
+/// hash is final, and a redaction keeps the leaf hash), so a cached one is
+/// always right; only nodes read from a snapshot, hence committed, enter.
+/// Emptied when it reaches [`CACHE_NODES`].
+#[derive(Default)]
+pub(crate) struct NodeCache(HashMap<(u8, u64), [u8; 32]>);
+
+/// The lowest level cached: a proof in a tree of `n` leaves needs about
+/// log2(n) nodes, all but the lowest few of them shared with other proofs.
+const CACHED_LEVEL: u8 = 6;
+
+/// Most nodes cached (about 64 bytes each): 1/64 of the nodes of a tree of
+/// 64 million leaves.
+const CACHE_NODES: usize = 1 << 20;
 
 /// The SQLite ledger reader: a thread with its own read-only connection,
 /// started on first use.
@@ -71,8 +88,9 @@ impl Reader {
         std::thread::Builder::new()
             .name("store-ledger-read".into())
             .spawn(move || {
+                let mut cache = NodeCache::default();
                 while let Ok(job) = receiver.recv() {
-                    job(&mut conn);
+                    job(&mut conn, &mut cache);
                 }
             })
             .map_err(|e| StoreError::Native(format!("starting the ledger reader: {e}")))?;
@@ -93,6 +111,7 @@ impl Reader {
 struct SqliteView<'a, 'c> {
     tx: &'a rusqlite::Transaction<'c>,
     durability: &'a Arc<Durability>,
+    cache: &'a mut NodeCache,
     /// The latest group-commit ticket when the snapshot was taken.
     latest: Option<u64>,
 }
@@ -122,6 +141,10 @@ impl LedgerView for SqliteView<'_, '_> {
             .tx
             .prepare_cached("SELECT hash FROM ledger_nodes WHERE level = ?1 AND idx = ?2")?;
         for &(level, index) in wanted {
+            if let Some(&hash) = self.cache.0.get(&(level, index)) {
+                found.push((level, index, hash));
+                continue;
+            }
             let index_db = i64::try_from(index)
                 .map_err(|_| StoreError::Corrupt(format!("ledger index {index} out of range")))?;
             let stored: Option<Vec<u8>> = query
@@ -130,6 +153,12 @@ impl LedgerView for SqliteView<'_, '_> {
             if let Some(bytes) = stored {
                 let hash = <[u8; 32]>::try_from(bytes)
                     .map_err(|_| StoreError::Corrupt("column `hash`: not 32 bytes".into()))?;
+                if level >= CACHED_LEVEL {
+                    if self.cache.0.len() >= CACHE_NODES {
+                        self.cache.0.clear();
+                    }
+                    self.cache.0.insert((level, index), hash);
+                }
                 found.push((level, index, hash));
             }
         }
@@ -155,12 +184,13 @@ impl Store {
         group.durability.check()?;
         let (reply, answer) = oneshot::channel();
         let durability = group.durability.clone();
-        let job: Job = Box::new(move |conn| {
+        let job: Job = Box::new(move |conn, cache| {
             let outcome: Result<(T, u64), StoreError> = (|| {
                 let tx = conn.transaction()?;
                 let mut view = SqliteView {
                     tx: &tx,
                     durability: &durability,
+                    cache,
                     latest: None,
                 };
                 let value = f(&mut view)?;

@@ -278,30 +278,54 @@ pub fn detect(y: &[f32], w: usize, h: usize, key: &MarkKey) -> ImageReading {
         },
         scale_peak: f32::NEG_INFINITY,
     };
-    // The scale of the file as issued first, then the estimated scales, then the other fixed ones.
+    // The scale of the file as issued first, then the estimated scales, then
+    // the other fixed ones. Estimating the scales takes about as long as the
+    // fixed scales' search, so the two run side by side (a second thread); a
+    // read at an estimated scale wins over one at a fixed scale, as if they
+    // ran in that order.
     let (first, rest) = SCALES.split_first().unwrap_or((&1.0, &[]));
     if search.scale(*first) {
         return search.best;
     }
-    for s in scale::candidates(y, w, h, ESTIMATES) {
-        if SCALES.iter().any(|&f| (s / f - 1.0).abs() < 0.002) {
-            continue;
-        }
-        if search.scale(s) {
-            return search.best;
-        }
-        // The sync was found but the payload did not check: try the scales about it.
-        if search.scale_peak >= THRESHOLD {
-            for f in REFINE {
-                if search.scale(s * f) {
-                    return search.best;
+    let (fixed, estimated) = std::thread::scope(|scope| {
+        let estimated = scope.spawn(|| {
+            let mut near = search.fork();
+            for s in scale::candidates(y, w, h, ESTIMATES) {
+                if SCALES.iter().any(|&f| (s / f - 1.0).abs() < 0.002) {
+                    continue;
+                }
+                if near.scale(s) {
+                    break;
+                }
+                // The sync was found but the payload did not check: try the scales about it.
+                if near.scale_peak >= THRESHOLD && REFINE.iter().any(|f| near.scale(s * f)) {
+                    break;
                 }
             }
+            near.best
+        });
+        let mut fixed = search.fork();
+        for &s in rest {
+            if fixed.scale(s) {
+                break;
+            }
         }
+        // A panic of the estimating thread is the search's own: pass it on.
+        let estimated = estimated
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (fixed.best, estimated)
+    });
+    if estimated.mark_id.is_some() {
+        return estimated;
     }
-    for &s in rest {
-        if search.scale(s) {
-            return search.best;
+    if fixed.mark_id.is_some() {
+        return fixed;
+    }
+    // Nothing read: the strongest sync seen anywhere.
+    for reading in [estimated, fixed] {
+        if reading.score > search.best.score {
+            search.best = reading;
         }
     }
     // A page brightened until its paper saturated keeps the mark in its ink only.
@@ -365,7 +389,22 @@ struct Search<'a> {
     scale_peak: f32,
 }
 
-impl Search<'_> {
+impl<'a> Search<'a> {
+    /// A search of the same image and key with nothing found yet.
+    fn fork(&self) -> Search<'a> {
+        Search {
+            best: ImageReading {
+                mark_id: None,
+                score: f32::NEG_INFINITY,
+                scale: 1.0,
+                bits: vec![false; PAYLOAD_BITS],
+                false_positive_bound: 1.0,
+            },
+            scale_peak: f32::NEG_INFINITY,
+            ..*self
+        }
+    }
+
     /// Tries the grids of scale `s`; true once an id is read.
     fn scale(&mut self, s: f32) -> bool {
         self.scale_peak = f32::NEG_INFINITY;
