@@ -48,6 +48,9 @@
 
 mod scale;
 
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex32;
 
@@ -279,51 +282,82 @@ pub fn detect(y: &[f32], w: usize, h: usize, key: &MarkKey) -> ImageReading {
         scale_peak: f32::NEG_INFINITY,
     };
     // The scale of the file as issued first, then the estimated scales, then
-    // the other fixed ones. Estimating the scales takes about as long as the
-    // fixed scales' search, so the two run side by side (a second thread); a
-    // read at an estimated scale wins over one at a fixed scale, as if they
-    // ran in that order.
+    // the other fixed ones, as if in that order: a read at an estimated scale
+    // wins over one at a fixed scale. Estimating the scales takes about as
+    // long as the fixed scales' search, so the two run side by side (a second
+    // thread), and the estimated scales are shared out once known.
     let (first, rest) = SCALES.split_first().unwrap_or((&1.0, &[]));
     if search.scale(*first) {
         return search.best;
     }
-    let (fixed, estimated) = std::thread::scope(|scope| {
-        let estimated = scope.spawn(|| {
-            let mut near = search.fork();
-            for s in scale::candidates(y, w, h, ESTIMATES) {
-                if SCALES.iter().any(|&f| (s / f - 1.0).abs() < 0.002) {
-                    continue;
-                }
-                if near.scale(s) {
-                    break;
-                }
-                // The sync was found but the payload did not check: try the scales about it.
-                if near.scale_peak >= THRESHOLD && REFINE.iter().any(|f| near.scale(s * f)) {
-                    break;
-                }
-            }
-            near.best
-        });
-        let mut fixed = search.fork();
-        for &s in rest {
-            if fixed.scale(s) {
-                break;
+    // Estimated scales not searched yet, with their rank; `None` until the
+    // estimate is done. The estimating thread takes them from the front, this
+    // one from the back once its fixed scales are done (if the estimate is
+    // ready by then: it never waits for it).
+    let pending: Mutex<Option<VecDeque<(usize, f32)>>> = Mutex::new(None);
+    let take = |front: bool| {
+        let mut queue = pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let queue = queue.as_mut()?;
+        if front {
+            queue.pop_front()
+        } else {
+            queue.pop_back()
+        }
+    };
+    // Searches estimated scales until one reads; its rank.
+    let search_estimates = |near: &mut Search<'_>, front: bool| {
+        while let Some((rank, s)) = take(front) {
+            // The sync found but the payload not checking: the scales about it.
+            if near.scale(s)
+                || (near.scale_peak >= THRESHOLD && REFINE.iter().any(|f| near.scale(s * f)))
+            {
+                return Some(rank);
             }
         }
+        None
+    };
+    let (estimated, fixed) = std::thread::scope(|scope| {
+        let estimating = scope.spawn(|| {
+            let found: VecDeque<(usize, f32)> = scale::candidates(y, w, h, ESTIMATES)
+                .into_iter()
+                .filter(|&s| !SCALES.iter().any(|&f| (s / f - 1.0).abs() < 0.002))
+                .enumerate()
+                .collect();
+            *pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(found);
+            let mut near = search.fork();
+            let read = search_estimates(&mut near, true);
+            (read, near.best)
+        });
+        let mut fixed = search.fork();
+        let fixed_read = rest.iter().any(|&s| fixed.scale(s));
+        let mut helping = search.fork();
+        let helped = if fixed_read {
+            None
+        } else {
+            search_estimates(&mut helping, false)
+        };
         // A panic of the estimating thread is the search's own: pass it on.
-        let estimated = estimated
+        let (read, near) = estimating
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (fixed.best, estimated)
+        let estimated = [(read, near), (helped, helping.best)];
+        (estimated, (fixed_read, fixed.best))
     });
-    if estimated.mark_id.is_some() {
-        return estimated;
+    // A read at an estimated scale first (the best ranked), then at a fixed one.
+    let mut reads: Vec<(usize, &ImageReading)> = estimated
+        .iter()
+        .filter_map(|(rank, reading)| rank.map(|r| (r, reading)))
+        .collect();
+    reads.sort_by_key(|&(rank, _)| rank);
+    if let Some(&(_, reading)) = reads.first() {
+        return reading.clone();
     }
-    if fixed.mark_id.is_some() {
+    let (fixed_read, fixed) = fixed;
+    if fixed_read {
         return fixed;
     }
     // Nothing read: the strongest sync seen anywhere.
-    for reading in [estimated, fixed] {
+    for reading in estimated.into_iter().map(|(_, r)| r).chain([fixed]) {
         if reading.score > search.best.score {
             search.best = reading;
         }
