@@ -551,10 +551,16 @@ fn resample_rows(y: &[f32], w: usize, f: f32, ox: f32) -> Option<(Vec<f32>, usiz
         return None;
     }
     let xs = spans(cw, f, ox, w);
+    // Every span lies within a row (`spans` clamps to `w`): checked once here
+    // so that the loop below indexes without a check per cell.
+    if xs.iter().any(|&(a, b)| a >= b || b > w) {
+        return None;
+    }
     let mut rows = vec![0f32; (y.len() / w) * cw];
     for (src, dst) in y.chunks_exact(w).zip(rows.chunks_exact_mut(cw)) {
         for (d, &(a, b)) in dst.iter_mut().zip(&xs) {
-            *d = src.get(a..b)?.iter().sum::<f32>() / (b - a) as f32;
+            let cell = src.get(a..b).unwrap_or_default();
+            *d = cell.iter().sum::<f32>() / (b - a) as f32;
         }
     }
     Some((rows, cw))
@@ -591,10 +597,42 @@ fn fold_rows(rows: &[f32], cw: usize, h: usize, f: f32, oy: f32) -> Option<Vec<f
         );
         let centre = cells.get(cy * cw..(cy + 1) * cw)?;
         let tile_row = acc.get_mut((cy % TILE) * TILE..(cy % TILE + 1) * TILE)?;
-        for cx in 1..cw - 1 {
-            let s = up.get(cx)? + mid.get(cx)? + down.get(cx)?;
-            let r = centre.get(cx)? - s / 9.0;
-            *tile_row.get_mut(cx % TILE)? += r.clamp(-RESIDUAL_CLIP, RESIDUAL_CLIP);
+        // The inner cells of the row, folded onto the tile's columns in runs
+        // of at most TILE cells (cell cx lands on column cx % TILE).
+        fn inner(v: &[f32], cw: usize) -> &[f32] {
+            v.get(1..cw - 1).unwrap_or_default()
+        }
+        let mut cx = 1;
+        let (up, mid, down, centre) = (
+            inner(up, cw),
+            inner(mid, cw),
+            inner(down, cw),
+            inner(centre, cw),
+        );
+        let mut at = 0;
+        while at < centre.len() {
+            let col = cx % TILE;
+            let run = (TILE - col).min(centre.len() - at);
+            let end = at + run;
+            let cols = tile_row.get_mut(col..col + run)?;
+            let rows = (
+                up.get(at..end)?,
+                mid.get(at..end)?,
+                down.get(at..end)?,
+                centre.get(at..end)?,
+            );
+            for ((((t, u), m), d), c) in cols
+                .iter_mut()
+                .zip(rows.0)
+                .zip(rows.1)
+                .zip(rows.2)
+                .zip(rows.3)
+            {
+                let r = c - (u + m + d) / 9.0;
+                *t += r.clamp(-RESIDUAL_CLIP, RESIDUAL_CLIP);
+            }
+            at = end;
+            cx += run;
         }
     }
     Some(acc)
