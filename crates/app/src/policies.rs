@@ -92,10 +92,8 @@ fn text_sha256(text: &str) -> String {
     hex::encode(crate::secrets::sha256(text.as_bytes()))
 }
 
-/// Copies a stored version out of the store's row (the store's type stays inside it).
-macro_rules! version_of {
-    ($v:expr) => {{
-        let v = $v;
+impl From<store::StoredPolicyVersion> for PolicyVersion {
+    fn from(v: store::StoredPolicyVersion) -> Self {
         PolicyVersion {
             custom_sha256: text_sha256(&v.custom),
             number: v.number,
@@ -105,7 +103,7 @@ macro_rules! version_of {
             created_ms: v.created_ms,
             comment: v.comment,
         }
-    }};
+    }
 }
 
 /// Builds and validates a proposed set; a refusal is a 400 naming each problem.
@@ -198,7 +196,7 @@ impl App {
     ) -> Result<Vec<PolicyVersion>, AppError> {
         self.check_system(meta, p, Action::PolicyRead).await?;
         let rows = self.store().read().await?.list_policy_versions().await?;
-        Ok(rows.into_iter().map(|v| version_of!(v)).collect())
+        Ok(rows.into_iter().map(PolicyVersion::from).collect())
     }
 
     /// Stored version `number`.
@@ -210,7 +208,7 @@ impl App {
     ) -> Result<PolicyVersion, AppError> {
         self.check_system(meta, p, Action::PolicyRead).await?;
         let row = self.store().read().await?.policy_version(number).await?;
-        row.map(|v| version_of!(v)).ok_or(AppError::NotFound)
+        row.map(PolicyVersion::from).ok_or(AppError::NotFound)
     }
 
     /// Validates a proposed set and checks that it locks nobody out, without

@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use reader::LedgerView;
 pub use tx::{
     EventFilter, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction, StoredCheckpoint,
-    Tx,
+    StoredPolicyVersion, Tx,
 };
 
 /// Which database is behind the store.

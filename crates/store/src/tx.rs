@@ -26,6 +26,7 @@ use crate::{Backend, StoreError};
 
 pub use events::EventFilter;
 pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};
+pub use policies::PolicyVersion as StoredPolicyVersion;
 
 /// An open transaction. All reads and writes go through it.
 ///
