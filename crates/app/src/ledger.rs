@@ -503,27 +503,7 @@ impl App {
                 ::ledger::root(s, size)?,
             ))
         };
-        let read = self
-            .store()
-            .read_ledger(move |view| {
-                let current = view.size()?;
-                if size > current {
-                    return Ok(Err(out_of_range("tree size", size, current)));
-                }
-                view_nodes(view, proof)
-            })
-            .await?;
-        let (hashes, root) = match read {
-            Some(done) => done?,
-            None => {
-                let mut tx = self.store().read().await?;
-                let current = tx.ledger_size().await?;
-                if size > current {
-                    return Err(out_of_range("tree size", size, current));
-                }
-                with_nodes(&mut tx, proof).await?
-            }
-        };
+        let (hashes, root) = self.prove(size, proof).await?;
         Ok(InclusionProof {
             index,
             size,
@@ -542,28 +522,39 @@ impl App {
     ) -> Result<ConsistencyProof, AppError> {
         self.check_system(meta, p, Action::EventRead).await?;
         let proof = move |s: &dyn HashStore| ::ledger::consistency_proof(s, old, new);
+        let hashes = self.prove(new, proof).await?;
+        Ok(ConsistencyProof { old, new, hashes })
+    }
+
+    /// Runs `proof` against the stored nodes it needs, on one snapshot of a
+    /// log of at least `size` entries (else `ledger_index_out_of_range`): on
+    /// SQLite through the store's ledger reader, elsewhere in a read
+    /// transaction.
+    async fn prove<T: Send + 'static>(
+        &self,
+        size: u64,
+        proof: impl Fn(&dyn HashStore) -> Result<T, LedgerError> + Clone + Send + 'static,
+    ) -> Result<T, AppError> {
+        let on_reader = proof.clone();
         let read = self
             .store()
             .read_ledger(move |view| {
                 let current = view.size()?;
-                if new > current {
-                    return Ok(Err(out_of_range("tree size", new, current)));
+                if size > current {
+                    return Ok(Err(out_of_range("tree size", size, current)));
                 }
-                view_nodes(view, proof)
+                view_nodes(view, on_reader)
             })
             .await?;
-        let hashes = match read {
-            Some(done) => done?,
-            None => {
-                let mut tx = self.store().read().await?;
-                let current = tx.ledger_size().await?;
-                if new > current {
-                    return Err(out_of_range("tree size", new, current));
-                }
-                with_nodes(&mut tx, proof).await?
-            }
-        };
-        Ok(ConsistencyProof { old, new, hashes })
+        if let Some(done) = read {
+            return done;
+        }
+        let mut tx = self.store().read().await?;
+        let current = tx.ledger_size().await?;
+        if size > current {
+            return Err(out_of_range("tree size", size, current));
+        }
+        with_nodes(&mut tx, proof).await
     }
 
     /// The entries with `from <= index < to` (at most [`MAX_ENTRIES`]), as

@@ -16,12 +16,12 @@
 //! connection cannot reach) the batch is an ordinary [`crate::Tx`].
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Arc;
 
 use model::Event;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use tokio::sync::oneshot;
 
+use crate::conn_thread::ConnThread;
 use crate::durability::Durability;
 use crate::{LedgerNode, NewLeaf, Store, StoreError};
 
@@ -45,61 +45,18 @@ pub fn ledger_frontier(size: u64) -> Vec<(u8, u64)> {
         .collect()
 }
 
-/// One batch for the writer thread.
-struct Job {
-    events: Vec<Event>,
-    build: BuildLeaves,
-    durability: Arc<Durability>,
-    reply: oneshot::Sender<Result<Committed, StoreError>>,
-}
-
 /// A committed batch: its `seq`s and the group-commit ticket to wait for.
 struct Committed {
     seqs: Vec<i64>,
     ticket: u64,
 }
 
-/// The SQLite batch writer: a thread with its own connection, started on
-/// first use.
-#[derive(Default)]
-pub(crate) struct Writer {
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
-}
+/// The SQLite batch writer: a thread with its own connection.
+pub(crate) type Writer = ConnThread<()>;
 
-impl std::fmt::Debug for Writer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Writer")
-    }
-}
-
-impl Writer {
-    /// The queue of the writer thread, started (connection opened) if needed.
-    fn queue(&self, path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
-        let mut jobs = self
-            .jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(sender) = jobs.as_ref() {
-            return Ok(sender.clone());
-        }
-        let conn = open(path)?;
-        let (sender, receiver) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("store-batch".into())
-            .spawn(move || run(conn, &receiver))
-            .map_err(|e| StoreError::Native(format!("starting the batch writer: {e}")))?;
-        *jobs = Some(sender.clone());
-        Ok(sender)
-    }
-
-    /// Forgets the thread (it ends once its queue is dropped).
-    fn reset(&self) {
-        let mut jobs = self
-            .jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *jobs = None;
-    }
+/// The batch writer of a new store.
+pub(crate) fn writer() -> Writer {
+    ConnThread::new("batch writer", open)
 }
 
 /// The writer's connection, with the settings of the pool's connections.
@@ -113,21 +70,6 @@ fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
-}
-
-/// The writer thread: one batch after the other until the store is dropped.
-fn run(mut conn: rusqlite::Connection, jobs: &mpsc::Receiver<Job>) {
-    while let Ok(job) = jobs.recv() {
-        let Job {
-            events,
-            build,
-            durability,
-            reply,
-        } = job;
-        let result = write(&mut conn, &events, build, &durability);
-        // A caller that gave up no longer needs the answer.
-        let _ = reply.send(result);
-    }
 }
 
 /// The batch's transaction: the event rows, the reservation of leaf indices,
@@ -242,21 +184,13 @@ impl Store {
         let gate = tokio::time::timeout(crate::BUSY_TIMEOUT, group.gate.clone().lock_owned())
             .await
             .map_err(|_| StoreError::Busy)?;
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            events,
-            build,
-            durability: group.durability.clone(),
-            reply,
-        };
-        if self.writer.queue(path)?.send(job).is_err() {
-            self.writer.reset();
-            return Err(StoreError::Native("the batch writer stopped".into()));
-        }
-        let committed = answer.await.map_err(|_| {
-            self.writer.reset();
-            StoreError::Native("the batch writer stopped before answering".into())
-        });
+        let durability = group.durability.clone();
+        let committed = self
+            .writer
+            .run(path, move |conn, ()| {
+                write(conn, &events, build, &durability)
+            })
+            .await;
         // The next writer may start once `COMMIT` has returned (or failed).
         drop(gate);
         let Committed { seqs, ticket } = committed??;

@@ -12,6 +12,7 @@
 //! groups), so nothing is added there.
 
 mod batch;
+mod conn_thread;
 mod durability;
 mod error;
 mod migrate;
@@ -140,8 +141,8 @@ impl Store {
             backend,
             sqlite,
             sqlite_path,
-            writer: Arc::default(),
-            reader: Arc::default(),
+            writer: Arc::new(batch::writer()),
+            reader: Arc::new(reader::reader()),
         })
     }
 

@@ -15,11 +15,11 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
-use tokio::sync::oneshot;
 
+use crate::conn_thread::ConnThread;
 use crate::durability::Durability;
 use crate::{LedgerNode, Store, StoreError};
 
@@ -31,9 +31,6 @@ pub trait LedgerView {
     /// not stored are left out.
     fn nodes(&mut self, wanted: &[(u8, u64)]) -> Result<Vec<LedgerNode>, StoreError>;
 }
-
-/// A job for the reader thread.
-type Job = Box<dyn FnOnce(&mut rusqlite::Connection, &mut NodeCache) + Send>;
 
 /// Stored nodes of level [`CACHED_LEVEL`] and above, kept by the reader
 /// thread between proofs. A stored node never changes (a perfect subtree's
@@ -51,60 +48,29 @@ const CACHED_LEVEL: u8 = 6;
 /// 64 million leaves.
 const CACHE_NODES: usize = 1 << 20;
 
-/// The SQLite ledger reader: a thread with its own read-only connection,
-/// started on first use.
-#[derive(Default)]
-pub(crate) struct Reader {
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
-}
+/// The SQLite ledger reader: a thread with its own read-only connection
+/// and its node cache.
+pub(crate) type Reader = ConnThread<NodeCache>;
 
-impl std::fmt::Debug for Reader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Reader")
-    }
+/// The ledger reader of a new store.
+pub(crate) fn reader() -> Reader {
+    ConnThread::new("ledger reader", open)
 }
 
 /// SQLite's page cache of the reader connection, in KiB: the upper levels of
 /// the node table's B-tree stay in it.
 const CACHE_KIB: i64 = 64 * 1024;
 
-impl Reader {
-    fn queue(&self, path: &Path) -> Result<mpsc::Sender<Job>, StoreError> {
-        let mut jobs = self
-            .jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(sender) = jobs.as_ref() {
-            return Ok(sender.clone());
-        }
-        let mut conn = rusqlite::Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(crate::BUSY_TIMEOUT)?;
-        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-        conn.pragma_update(None, "query_only", true)?;
-        let (sender, receiver) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("store-ledger-read".into())
-            .spawn(move || {
-                let mut cache = NodeCache::default();
-                while let Ok(job) = receiver.recv() {
-                    job(&mut conn, &mut cache);
-                }
-            })
-            .map_err(|e| StoreError::Native(format!("starting the ledger reader: {e}")))?;
-        *jobs = Some(sender.clone());
-        Ok(sender)
-    }
-
-    fn reset(&self) {
-        let mut jobs = self
-            .jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *jobs = None;
-    }
+/// The reader's connection: read-only, `query_only`, a larger page cache.
+fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(crate::BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
 }
 
 /// The view of one read transaction on the reader's connection.
@@ -182,10 +148,10 @@ impl Store {
             return Ok(None);
         };
         group.durability.check()?;
-        let (reply, answer) = oneshot::channel();
         let durability = group.durability.clone();
-        let job: Job = Box::new(move |conn, cache| {
-            let outcome: Result<(T, u64), StoreError> = (|| {
+        let (value, latest) = self
+            .reader
+            .run(path, move |conn, cache| {
                 let tx = conn.transaction()?;
                 let mut view = SqliteView {
                     tx: &tx,
@@ -196,19 +162,9 @@ impl Store {
                 let value = f(&mut view)?;
                 let latest = view.latest.unwrap_or_else(|| durability.latest());
                 tx.rollback()?;
-                Ok((value, latest))
-            })();
-            // A caller that gave up no longer needs the answer.
-            let _ = reply.send(outcome);
-        });
-        if self.reader.queue(path)?.send(job).is_err() {
-            self.reader.reset();
-            return Err(StoreError::Native("the ledger reader stopped".into()));
-        }
-        let (value, latest) = answer.await.map_err(|_| {
-            self.reader.reset();
-            StoreError::Native("the ledger reader stopped before answering".into())
-        })??;
+                Ok::<_, StoreError>((value, latest))
+            })
+            .await??;
         group.durability.wait(latest).await?;
         Ok(Some(value))
     }

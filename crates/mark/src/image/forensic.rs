@@ -255,6 +255,19 @@ pub struct ImageReading {
     pub false_positive_bound: f64,
 }
 
+impl ImageReading {
+    /// Nothing found yet: no id, no sync.
+    fn nothing() -> ImageReading {
+        ImageReading {
+            mark_id: None,
+            score: f32::NEG_INFINITY,
+            scale: 1.0,
+            bits: vec![false; PAYLOAD_BITS],
+            false_positive_bound: 1.0,
+        }
+    }
+}
+
 /// Looks for the mark of `key` in a luminance plane.
 pub fn detect(y: &[f32], w: usize, h: usize, key: &MarkKey) -> ImageReading {
     let layout = layout(key);
@@ -272,13 +285,7 @@ pub fn detect(y: &[f32], w: usize, h: usize, key: &MarkKey) -> ImageReading {
         sync_f: &sync_f,
         fwd: fwd.as_ref(),
         inv: inv.as_ref(),
-        best: ImageReading {
-            mark_id: None,
-            score: f32::NEG_INFINITY,
-            scale: 1.0,
-            bits: vec![false; PAYLOAD_BITS],
-            false_positive_bound: 1.0,
-        },
+        best: ImageReading::nothing(),
         scale_peak: f32::NEG_INFINITY,
     };
     // The scale of the file as issued first, then the estimated scales, then
@@ -427,13 +434,7 @@ impl<'a> Search<'a> {
     /// A search of the same image and key with nothing found yet.
     fn fork(&self) -> Search<'a> {
         Search {
-            best: ImageReading {
-                mark_id: None,
-                score: f32::NEG_INFINITY,
-                scale: 1.0,
-                bits: vec![false; PAYLOAD_BITS],
-                false_positive_bound: 1.0,
-            },
+            best: ImageReading::nothing(),
             scale_peak: f32::NEG_INFINITY,
             ..*self
         }
