@@ -20,3 +20,35 @@ splice_section() {
         { echo; cat "$section"; } >>"$doc"
     fi
 }
+
+# as_root CMD…: runs CMD as root (directly, or through sudo).
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# apt_install PKG…: installs Debian packages, quietly.
+apt_install() {
+    log "installing $*"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+# ensure_iwm_venv VENV VERSION: a Python venv with invisible-watermark VERSION
+# for its dwtDct method (the reference of bench/mark.sh and bench/robustness.sh).
+# The package imports torch at load time for the rivaGan method only, so it is
+# installed without dependencies and only what dwtDct uses is added (its callers
+# stand in an empty `torch` module).
+ensure_iwm_venv() {
+    local venv=$1 version=$2
+    if "$venv/bin/python" -c 'import sys, types; sys.modules["torch"] = types.ModuleType("torch")
+import importlib.metadata as m, cv2, pywt, imwatermark; assert m.version("invisible-watermark") == sys.argv[1]' \
+        "$version" 2>/dev/null; then
+        return
+    fi
+    log "creating the venv $venv (invisible-watermark $version, opencv-python-headless)"
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        apt_install python3-venv
+        python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install -q --disable-pip-version-check opencv-python-headless PyWavelets numpy
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "invisible-watermark==$version"
+}

@@ -27,32 +27,15 @@ VENV=${ROBUST_VENV:-/var/tmp/custody-robust-venv}
 IWM_VERSION=0.2.0
 
 log() { echo "bench/mark: $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v qpdf >/dev/null || missing+=(qpdf)
 command -v gs >/dev/null || missing+=(ghostscript)
 if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
 fi
-# The reference for (a): invisible-watermark's dwtDct, in the venv of
-# bench/robustness.sh (installed the same way: without its dependencies, since
-# it imports torch only for another method, and with what dwtDct uses).
-if ! "$VENV/bin/python" -c 'import sys, types; sys.modules["torch"] = types.ModuleType("torch")
-import importlib.metadata as m, cv2, pywt, imwatermark; assert m.version("invisible-watermark") == sys.argv[1]' \
-    "$IWM_VERSION" 2>/dev/null; then
-    log "creating the venv $VENV (invisible-watermark $IWM_VERSION, opencv-python-headless)"
-    rm -rf "$VENV"
-    if ! python3 -m venv "$VENV" 2>/dev/null; then
-        as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
-        python3 -m venv "$VENV"
-    fi
-    "$VENV/bin/pip" install -q --disable-pip-version-check opencv-python-headless PyWavelets numpy
-    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "invisible-watermark==$IWM_VERSION"
-fi
+# The reference: invisible-watermark's dwtDct (bench/lib.sh).
+ensure_iwm_venv "$VENV" "$IWM_VERSION"
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     log "building the release example"
     cargo build --release -p mark --example mark_bench >&2

@@ -34,7 +34,7 @@ TARGET=95
 IWM_VERSION=0.2.0
 
 log() { echo "bench/robustness: $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+. bench/lib.sh
 
 missing=()
 [ -x "$IM" ] || missing+=(imagemagick)
@@ -43,27 +43,11 @@ command -v gs >/dev/null || missing+=(ghostscript)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
 fi
 
-# The comparison: invisible-watermark's dwtDct. Its package imports torch at load
-# time for the rivaGan method only, so it is installed without dependencies and
-# only what dwtDct uses is added (the driver below stands in an empty `torch`).
-if ! "$VENV/bin/python" -c 'import sys, types; sys.modules["torch"] = types.ModuleType("torch")
-import importlib.metadata as m, cv2, pywt, imwatermark; assert m.version("invisible-watermark") == sys.argv[1]' \
-    "$IWM_VERSION" 2>/dev/null; then
-    log "creating the venv $VENV (invisible-watermark $IWM_VERSION, opencv-python-headless)"
-    rm -rf "$VENV"
-    if ! python3 -m venv "$VENV" 2>/dev/null; then
-        as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
-        python3 -m venv "$VENV"
-    fi
-    "$VENV/bin/pip" install -q --disable-pip-version-check opencv-python-headless PyWavelets numpy
-    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "invisible-watermark==$IWM_VERSION"
-fi
+# The reference: invisible-watermark's dwtDct (bench/lib.sh).
+ensure_iwm_venv "$VENV" "$IWM_VERSION"
 PY=$VENV/bin/python
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then

@@ -24,9 +24,7 @@ use std::fmt::Write as _;
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 
 use crate::{Issue, Limits, MarkError, MarkId, Placement, Style, glyphs};
-use object_streams::Refused;
-
-mod object_streams;
+use pdfload::Refused;
 
 /// The information-dictionary key carrying the mark token. Do not change.
 pub const INFO_KEY: &[u8] = b"CustodyMark";
@@ -37,11 +35,11 @@ fn bad(e: impl std::fmt::Display) -> MarkError {
 }
 
 /// Parses a PDF under the limits, object streams checked before they are
-/// expanded (`pdf/object_streams.rs`); refuses encrypted documents.
+/// expanded (the `pdfload` crate); refuses encrypted documents.
 pub fn load(bytes: &[u8], limits: &Limits) -> Result<Document, MarkError> {
     limits.check_input(bytes.len())?;
     let max = usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX);
-    let doc = match object_streams::load(bytes, max) {
+    let doc = match pdfload::load(bytes, max) {
         Ok(Ok(d)) => d,
         Ok(Err(Refused::Overlap(n))) => {
             return Err(bad(format_args!(

@@ -5,7 +5,7 @@
 //!
 //! The document is one member for the limits: everything decompressed for it
 //! — the streams read while loading, each on its own (object streams are
-//! also checked before they are expanded, [`object_streams`]), then the
+//! also checked before they are expanded, [`pdfload`]), then the
 //! content of every page (a stream shared by many pages is decoded, and
 //! counted, once per page) and every font's encoding map — comes to at most
 //! the expansion ratio times the file's size and is counted against the total. Each font's
@@ -23,9 +23,7 @@ use lopdf::content::Content;
 use lopdf::{DecompressError, Dictionary, Document, Encoding, Object, ObjectId};
 
 use super::{Extractor, ProblemKind};
-use object_streams::Refused;
-
-mod object_streams;
+use pdfload::Refused;
 
 /// Extracts the text of each page.
 pub(super) fn pdf(x: &mut Extractor<'_>, path: &str, bytes: &[u8]) {
@@ -127,34 +125,33 @@ fn pages(x: &mut Extractor<'_>, path: &str, bytes: &[u8]) {
 /// Loads the document, each stream within `budget`; `None` (and a problem
 /// recorded) when it cannot be read.
 fn load(x: &mut Extractor<'_>, path: &str, bytes: &[u8], budget: u64) -> Option<Document> {
-    let (kind, detail) =
-        match object_streams::load(bytes, usize::try_from(budget).unwrap_or(usize::MAX)) {
-            Ok(Ok(doc)) => return Some(doc),
-            Ok(Err(Refused::Overlap(n))) => (
-                ProblemKind::Corrupt,
-                format!("object stream {n} has overlapping or unordered objects"),
-            ),
-            Ok(Err(Refused::Budget { limit, .. })) => (
-                ProblemKind::Bomb,
-                format!("its object streams decompress to more than {limit} bytes"),
-            ),
-            Err(e) => {
-                let message = e.to_string();
-                let kind = if matches!(
-                    e,
-                    lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { .. })
-                ) {
-                    ProblemKind::Bomb
-                } else if message.to_ascii_lowercase().contains("decrypt")
-                    || message.contains("password")
-                {
-                    ProblemKind::Encrypted
-                } else {
-                    ProblemKind::Corrupt
-                };
-                (kind, format!("cannot read the pdf: {message}"))
-            }
-        };
+    let (kind, detail) = match pdfload::load(bytes, usize::try_from(budget).unwrap_or(usize::MAX)) {
+        Ok(Ok(doc)) => return Some(doc),
+        Ok(Err(Refused::Overlap(n))) => (
+            ProblemKind::Corrupt,
+            format!("object stream {n} has overlapping or unordered objects"),
+        ),
+        Ok(Err(Refused::Budget { limit, .. })) => (
+            ProblemKind::Bomb,
+            format!("its object streams decompress to more than {limit} bytes"),
+        ),
+        Err(e) => {
+            let message = e.to_string();
+            let kind = if matches!(
+                e,
+                lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { .. })
+            ) {
+                ProblemKind::Bomb
+            } else if message.to_ascii_lowercase().contains("decrypt")
+                || message.contains("password")
+            {
+                ProblemKind::Encrypted
+            } else {
+                ProblemKind::Corrupt
+            };
+            (kind, format!("cannot read the pdf: {message}"))
+        }
+    };
     x.problem(path.to_owned(), kind, detail);
     None
 }

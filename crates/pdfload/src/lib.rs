@@ -1,4 +1,4 @@
-//! Object streams checked before lopdf expands them. lopdf parses each object
+//! Loading untrusted PDFs with lopdf: object streams checked before lopdf expands them. lopdf parses each object
 //! of an object stream from its offset to wherever that object ends, so
 //! offsets that repeat, go backwards or point into another object let a
 //! kilobyte file expand to gigabytes of objects (found by probing the fuzz
@@ -15,8 +15,8 @@
 //! feature is off), so the state of the current load lives in a thread-local,
 //! set by [`load`] and taken back when the load returns.
 //!
-//! The same check is in the dlp crate (`extract/pdf/object_streams.rs`); the
-//! two crates share no PDF code.
+//! Used by `dlp` (text extraction) and `mark` (stamping, tracing): both load
+//! untrusted PDFs through [`load`].
 
 use std::cell::Cell;
 
@@ -29,7 +29,7 @@ const FLOOR: u64 = 1 << 20;
 
 /// Why a load was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Refused {
+pub enum Refused {
     /// An object stream whose objects overlap or are out of order.
     Overlap(u32),
     /// Object streams decompressing to more than `limit` bytes (`actual` at least).
@@ -55,10 +55,7 @@ thread_local! {
 
 /// Loads `bytes`, each stream decompressing to at most `max_stream` bytes,
 /// with object streams checked; `Ok(Err(_))` when a check refused the file.
-pub(super) fn load(
-    bytes: &[u8],
-    max_stream: usize,
-) -> Result<Result<Document, Refused>, lopdf::Error> {
+pub fn load(bytes: &[u8], max_stream: usize) -> Result<Result<Document, Refused>, lopdf::Error> {
     let limit = (bytes.len() as u64)
         .saturating_mul(RATIO)
         .saturating_add(FLOOR);
