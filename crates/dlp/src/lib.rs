@@ -6,6 +6,7 @@
 //! Pure: no clock, no randomness, no I/O except the bytes the caller passes.
 //! Findings never carry a matched value, only a redacted snippet.
 
+mod anchors;
 mod checks;
 mod custom;
 mod error;
