@@ -94,6 +94,8 @@ fn principal(role: SystemRole, n: u8) -> Principal {
         disabled: false,
         mfa_required: false,
         mfa: true,
+        training_until_ms: None,
+        certified_until_ms: None,
     }
 }
 

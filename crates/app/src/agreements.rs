@@ -36,6 +36,62 @@ pub struct NewAgreement {
     pub draft: bool,
 }
 
+/// A template about to be written (created, or replacing the one of its name).
+#[derive(Clone, Debug)]
+pub struct NewTemplate {
+    pub name: String,
+    pub kind: AgreementKind,
+    pub title: String,
+    pub text: String,
+    pub terms: AgreementTerms,
+    /// Term of an agreement issued from it, in days; open-ended when `None`.
+    pub duration_days: Option<i64>,
+}
+
+/// Longest term of a template, in days (100 years).
+const MAX_DURATION_DAYS: i64 = 36_500;
+const DAY_MS: i64 = 86_400_000;
+
+/// Checks an agreement's terms: field-of-use tags, ISO country codes and the
+/// names of room actions; returns them normalised (sorted, no repeats).
+fn terms_valid(mut terms: AgreementTerms) -> Result<AgreementTerms, AppError> {
+    terms.field_of_use =
+        tags(&terms.field_of_use).map_err(|e| AppError::invalid(e.code(), e.to_string()))?;
+    if terms.territories.len() > 250 {
+        return Err(AppError::invalid(
+            "invalid_terms",
+            "at most 250 territories",
+        ));
+    }
+    if let Some(bad) = terms.territories.iter().find(|c| !is_country(c)) {
+        return Err(AppError::invalid(
+            "invalid_terms",
+            format!(
+                "territory `{}` is not an ISO 3166-1 alpha-2 country code (two capital letters)",
+                bad.chars().take(8).collect::<String>()
+            ),
+        ));
+    }
+    terms.territories.sort();
+    terms.territories.dedup();
+    if let Some(bad) = terms
+        .permitted_actions
+        .iter()
+        .find(|a| Action::parse(a).is_none())
+    {
+        return Err(AppError::invalid(
+            "invalid_terms",
+            format!(
+                "`{}` is not an action",
+                bad.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    terms.permitted_actions.sort();
+    terms.permitted_actions.dedup();
+    Ok(terms)
+}
+
 /// What the policy needs about a room's required agreements for one party.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct AgreementFacts {
@@ -174,6 +230,7 @@ impl App {
                 format!("`text` must be 1 to {MAX_TEXT} bytes"),
             ));
         }
+        let terms = terms_valid(new.terms)?;
         let effective_ms = new.effective_ms.unwrap_or(now);
         if new.end_ms.is_some_and(|end| end <= effective_ms) {
             return Err(AppError::invalid(
@@ -197,7 +254,7 @@ impl App {
             title,
             text_sha256: hex::encode(sha256(new.text.as_bytes())),
             text: new.text,
-            terms: new.terms,
+            terms,
             status: if new.draft {
                 AgreementStatus::Draft
             } else {
@@ -226,6 +283,197 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(agreement)
+    }
+
+    /// The agreement templates (owner staff).
+    pub async fn list_templates(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<Vec<AgreementTemplate>, AppError> {
+        self.check_system(meta, p, Action::TemplateList).await?;
+        Ok(self.store().read().await?.list_templates().await?)
+    }
+
+    /// Creates a template, or replaces the one of the same name (admins).
+    /// Agreements already issued keep the text they were issued with.
+    pub async fn put_template(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        new: NewTemplate,
+    ) -> Result<AgreementTemplate, AppError> {
+        self.check_system(meta, p, Action::TemplateUpdate).await?;
+        if !is_template_name(&new.name) || AgreementKind::parse(&new.name).is_ok() {
+            return Err(AppError::invalid(
+                "invalid_template",
+                "`name` must be 1 to 64 of `a-z`, `0-9` and `-`, and not an agreement kind",
+            ));
+        }
+        let title = text_field(&new.title, "title", 200)?;
+        if new.text.trim().is_empty() || new.text.len() > MAX_TEXT {
+            return Err(AppError::invalid(
+                "invalid_field",
+                format!("`text` must be 1 to {MAX_TEXT} bytes"),
+            ));
+        }
+        if new
+            .duration_days
+            .is_some_and(|d| !(1..=MAX_DURATION_DAYS).contains(&d))
+        {
+            return Err(AppError::invalid(
+                "invalid_term",
+                format!("`duration_days` must be 1 to {MAX_DURATION_DAYS}"),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let existing = tx.get_template(&new.name).await?;
+        let template = AgreementTemplate {
+            name: new.name,
+            kind: new.kind,
+            title,
+            text: new.text,
+            terms: terms_valid(new.terms)?,
+            duration_days: new.duration_days,
+            created_by: existing.as_ref().map_or(p.user_id, |t| t.created_by),
+            created_ms: existing.as_ref().map_or(now, |t| t.created_ms),
+            updated_ms: now,
+        };
+        if existing.is_some() {
+            tx.update_template(&template).await?;
+        } else {
+            tx.insert_template(&template).await?;
+        }
+        let detail = json!({
+            "kind": template.kind, "title": template.title,
+            "text_sha256": hex::encode(sha256(template.text.as_bytes())),
+            "terms": template.terms, "duration_days": template.duration_days,
+        });
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(
+                Some(p),
+                "template.update",
+                format!("template:{}", template.name),
+            )
+            .with(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(template)
+    }
+
+    /// Issues an agreement to a party from a template: its kind, title, text
+    /// and terms, in term from `effective_ms` (default now) for the template's
+    /// duration.
+    pub async fn issue_from_template(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        party_id: PartyId,
+        template: &str,
+        effective_ms: Option<i64>,
+        draft: bool,
+    ) -> Result<Agreement, AppError> {
+        self.check_system(meta, p, Action::AgreementCreate).await?;
+        let found = self.store().read().await?.get_template(template).await?;
+        let t = found.ok_or_else(|| {
+            AppError::invalid(
+                "unknown_template",
+                format!(
+                    "no agreement template named `{}`",
+                    template.chars().take(64).collect::<String>()
+                ),
+            )
+        })?;
+        let effective = effective_ms.unwrap_or_else(|| self.now());
+        let end_ms = t
+            .duration_days
+            .map(|d| effective.saturating_add(d.saturating_mul(DAY_MS)));
+        let new = NewAgreement {
+            party_id,
+            kind: t.kind,
+            template: t.name,
+            title: t.title,
+            text: t.text,
+            terms: t.terms,
+            effective_ms: Some(effective),
+            end_ms,
+            draft,
+        };
+        self.create_agreement(meta, p, new).await
+    }
+
+    /// Offers a draft agreement for signature (admins).
+    pub async fn offer_agreement(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: AgreementId,
+    ) -> Result<Agreement, AppError> {
+        self.check_system(meta, p, Action::AgreementCreate).await?;
+        let mut agreement = self
+            .agreement_access(meta, p, id, Action::AgreementView)
+            .await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        if !tx.offer_agreement(id).await? {
+            return Err(AppError::invalid(
+                "not_a_draft",
+                format!("this agreement is `{}`", agreement.status_at(now)),
+            ));
+        }
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "agreement.offer", format!("agreement:{id}"))
+                .with(json!({"party": agreement.party_id, "title": agreement.title})),
+        )
+        .await?;
+        tx.commit().await?;
+        agreement.status = AgreementStatus::AwaitingSignature;
+        Ok(agreement)
+    }
+
+    /// The agreements awaiting the signature of the caller's party that a
+    /// room requires and that are not yet met: what the web UI shows instead
+    /// of an error. Owner staff and parties with nothing to sign get none.
+    pub async fn agreements_to_sign(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+    ) -> Result<Vec<Agreement>, AppError> {
+        if p.party_kind == PartyKind::Owner {
+            return Ok(vec![]);
+        }
+        // Seeing the room is what entitles the caller to know what it requires.
+        let info = self.room_access(meta, p, room, Action::RoomView).await?;
+        let now = self.now();
+        let mine = self
+            .store()
+            .read()
+            .await?
+            .list_agreements(Some(p.party_id))
+            .await?;
+        let facts = agreement_facts(&info.required_agreements, &mine, now);
+        let unmet: Vec<&String> = info
+            .required_agreements
+            .iter()
+            .filter(|k| !facts.in_force.contains(k))
+            .collect();
+        Ok(mine
+            .into_iter()
+            .filter(|a| {
+                a.status == AgreementStatus::AwaitingSignature
+                    && a.end_ms.is_none_or(|end| end > now)
+                    && unmet.iter().any(|k| a.satisfies(k))
+            })
+            .collect())
     }
 
     /// One agreement, with its text.

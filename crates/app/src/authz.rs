@@ -56,6 +56,19 @@ pub enum Action {
     PolicySimulate,
     /// Changing the policy set (admins, unless the policies say otherwise).
     PolicyApply,
+    /// Reviewing data-loss findings: the quarantine, the custom rules
+    /// (security officers and admins of the owner party).
+    DlpReview,
+    /// Reading and setting a room's data-loss policy (room managers, admins).
+    DlpPolicy,
+    /// Reading one's own notifications.
+    Notifications,
+    ZoneList,
+    ZoneUpdate,
+    TemplateList,
+    TemplateUpdate,
+    /// Changing what a room demands of external parties.
+    RoomConditions,
 }
 
 impl Action {
@@ -94,6 +107,14 @@ impl Action {
         Action::PolicyRead,
         Action::PolicySimulate,
         Action::PolicyApply,
+        Action::DlpReview,
+        Action::DlpPolicy,
+        Action::Notifications,
+        Action::ZoneList,
+        Action::ZoneUpdate,
+        Action::TemplateList,
+        Action::TemplateUpdate,
+        Action::RoomConditions,
     ];
 
     /// The stable name, as recorded in events and named in the Cedar schema.
@@ -133,6 +154,14 @@ impl Action {
             PolicyRead => "policy.read",
             PolicySimulate => "policy.simulate",
             PolicyApply => "policy.apply",
+            DlpReview => "dlp.review",
+            DlpPolicy => "dlp.policy",
+            Notifications => "auth.notifications",
+            ZoneList => "zone.list",
+            ZoneUpdate => "zone.update",
+            TemplateList => "template.list",
+            TemplateUpdate => "template.update",
+            RoomConditions => "room.conditions",
         }
     }
 

@@ -54,6 +54,8 @@ impl App {
                     country: None,
                     status: PartyStatus::Active,
                     created_ms: now,
+                    certification: None,
+                    certified_until_ms: None,
                 };
                 tx.insert_party(&party).await?;
                 party

@@ -61,6 +61,16 @@ pub enum AppError {
         line: u64,
         message: String,
     },
+    /// Data-loss prevention needs a justification for the content (HTTP 422).
+    #[error("{message}")]
+    JustificationRequired { message: String },
+    /// The upload was stored but is held for review by the room's data-loss
+    /// policy (the web form's answer; the API answers 202).
+    #[error(
+        "the upload is held for review: the room's data-loss policy quarantines what it \
+         contains; a security officer will release or reject it"
+    )]
+    Quarantined,
     #[error("stored content failed its integrity check")]
     Integrity,
     #[error("internal error: {0}")]
@@ -86,6 +96,8 @@ impl AppError {
             AppError::BodyAborted(_) => "body_aborted",
             AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             AppError::Blocked { .. } => "dlp_blocked",
+            AppError::JustificationRequired { .. } => "dlp_justification_required",
+            AppError::Quarantined => "dlp_quarantined",
             AppError::Integrity => "integrity_error",
             AppError::Internal(_) => "internal",
         }
@@ -108,7 +120,9 @@ impl AppError {
             AppError::Conflict(_) => Kind::Conflict,
             AppError::TooLarge { .. } => Kind::PayloadTooLarge,
             AppError::RangeNotSatisfiable { .. } => Kind::RangeNotSatisfiable,
-            AppError::Blocked { .. } => Kind::Unprocessable,
+            AppError::Blocked { .. }
+            | AppError::JustificationRequired { .. }
+            | AppError::Quarantined => Kind::Unprocessable,
             AppError::Integrity | AppError::Internal(_) => Kind::Internal,
         }
     }

@@ -12,8 +12,9 @@ use serde_json::json;
 use vault::{BlobReader, ChunkCipher, DataKey, Header, Layout, StreamSealer};
 
 use crate::authz::{Action, Principal};
+use crate::dlp_policy::{DlpAction, HeldUpload, scan_detail};
 use crate::events::{Fact, RequestMeta, record};
-use crate::inspect::Inspector;
+use crate::inspect::{Background, Gate, Inspector, Scanned};
 use crate::secrets::random;
 use crate::{App, AppError};
 
@@ -64,6 +65,23 @@ fn info(file: &File, v: &Version) -> FileInfo {
         version_id: v.id,
         updated_ms: v.created_ms,
     }
+}
+
+/// What became of an upload.
+#[derive(Debug)]
+pub enum Uploaded {
+    /// Stored as the file's newest version.
+    Stored(FileInfo),
+    /// Stored, but held for review by the room's data-loss policy.
+    Held(HeldUpload),
+}
+
+/// The data-loss outcome of an upload that was scanned.
+struct Inbound {
+    found: Scanned,
+    digest: String,
+    action: DlpAction,
+    justification: Option<String>,
 }
 
 /// A marked copy, or why the original goes out instead.
@@ -131,24 +149,31 @@ where
     Ok(())
 }
 
-/// The writing side of an upload, on a blocking thread: inspect (when given an
-/// inspector), hash, seal, write, and on `End` fsync and commit. Dropping the
+/// A written blob: (size, SHA-256, what the inspector found).
+type Written = (u64, [u8; 32], Option<Scanned>);
+
+/// The writing side of an upload, on a blocking thread: hash, seal, write
+/// (while the inspector, when given one, scans on a thread of its own), and on
+/// `End` wait for the inspector's verdict, then fsync and commit. Dropping the
 /// writer removes the partial blob, so a blocked upload leaves nothing behind.
 fn seal_and_write(
     blobs: &dyn vault::BlobStore,
     blob_id: [u8; 16],
     mut sealer: StreamSealer,
     mut pieces: tokio::sync::mpsc::Receiver<Piece>,
-    mut inspector: Option<Inspector>,
-) -> Result<(u64, [u8; 32]), AppError> {
+    inspector: Option<Inspector>,
+) -> Result<Written, AppError> {
     let mut writer = blobs.create(blob_id)?;
+    let mut inspector = inspector
+        .map(|ins| Background::start(ins, PIPELINE_DEPTH))
+        .transpose()?;
     let mut out = Vec::with_capacity(WRITE_BATCH + (2 << 20));
     out.extend_from_slice(&sealer.header_bytes());
     loop {
         match pieces.blocking_recv() {
             Some(Piece::Data(piece)) => {
                 if let Some(ins) = inspector.as_mut() {
-                    ins.push(&piece)?;
+                    ins.push(piece.clone())?;
                 }
                 sealer.push(&piece, &mut out)?;
                 if out.len() >= WRITE_BATCH {
@@ -157,13 +182,11 @@ fn seal_and_write(
                 }
             }
             Some(Piece::End) => {
-                if let Some(ins) = inspector.as_mut() {
-                    ins.finish()?;
-                }
-                let digest = sealer.finish(&mut out)?;
+                let found = inspector.take().map(Background::finish).transpose()?;
+                let (size, sha) = sealer.finish(&mut out)?;
                 writer.write_all(&out)?;
                 writer.commit()?;
-                return Ok(digest);
+                return Ok((size, sha, found));
             }
             None => return Err(AppError::BodyAborted("the upload was abandoned".into())),
         }
@@ -198,7 +221,8 @@ pub fn resolve_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64
 }
 
 impl App {
-    /// Stores `body` as a new version of `path` in `room`.
+    /// Stores `body` as a new version of `path` in `room`; an upload the
+    /// room's data-loss policy holds for review is [`AppError::Quarantined`].
     pub async fn upload<S, E>(
         &self,
         meta: &RequestMeta,
@@ -212,8 +236,40 @@ impl App {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
+        let uploaded = self
+            .upload_with(meta, p, room, raw_path, declared_len, body, None)
+            .await?;
+        match uploaded {
+            Uploaded::Stored(info) => Ok(info),
+            Uploaded::Held(_) => Err(AppError::Quarantined),
+        }
+    }
+
+    /// Stores `body` as a new version of `path` in `room`, scanned as it
+    /// streams under the room's inbound data-loss policy: blocked (nothing
+    /// stored), refused without a `justification` where one is needed, held
+    /// for review, or stored (with a notification).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the pieces of one upload request"
+    )]
+    pub async fn upload_with<S, E>(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+        raw_path: &str,
+        declared_len: Option<u64>,
+        body: S,
+        justification: Option<&str>,
+    ) -> Result<Uploaded, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
         let path = FilePath::parse(raw_path)?;
         self.room_access(meta, p, room, Action::FileUpload).await?;
+        let justification = crate::dlp_policy::justification(justification)?;
         let limit = self.settings().max_upload_bytes;
         let target = format!("room:{room}/{path}");
         if declared_len.is_some_and(|n| n > limit) {
@@ -221,19 +277,33 @@ impl App {
                 .upload_refused(meta, p, target, AppError::TooLarge { limit })
                 .await);
         }
-        // Only rooms shared with an external party are inspected.
-        let inspector = if self.shared_externally(room).await? {
-            Some(Inspector::new(self.scanner()?))
+        // Rooms whose inbound policy allows everything are not inspected.
+        let policy = self.dlp_policy_of(room).await?.policy.inbound;
+        let (inspector, digest) = if policy.allows_all() {
+            (None, String::new())
         } else {
-            None
+            let rules = self.ruleset().await?;
+            let gate = Gate {
+                policy: policy.clone(),
+                justified: justification.is_some(),
+            };
+            let ins = Inspector::new(rules.scanner.clone(), path.as_str(), Some(gate));
+            (Some(ins), rules.digest)
         };
         let (blob_id, key) = (random::<16>()?, DataKey::from_bytes(random()?));
-        let written = match self.write_blob(blob_id, &key, body, limit, inspector).await {
+        let (size, sha, found) = match self.write_blob(blob_id, &key, body, limit, inspector).await
+        {
             Ok(w) => w,
             Err(e) => return Err(self.upload_refused(meta, p, target, e).await),
         };
+        let inbound = found.map(|found| Inbound {
+            action: policy.decide(found.max_severity, found.uninspectable.is_some()),
+            found,
+            digest,
+            justification,
+        });
         let result = self
-            .record_version(meta, p, room, &path, blob_id, &key, written)
+            .record_version(meta, p, room, &path, blob_id, &key, (size, sha), inbound)
             .await;
         if result.is_err() {
             let blobs = self.inner.blobs.clone();
@@ -243,7 +313,7 @@ impl App {
     }
 
     /// Whether a live grant on `room` names an external party or one of its users.
-    async fn shared_externally(&self, room: RoomId) -> Result<bool, AppError> {
+    pub(crate) async fn shared_externally(&self, room: RoomId) -> Result<bool, AppError> {
         let now = self.now();
         let mut tx = self.store().read().await?;
         let grants = tx.list_grants(room).await?;
@@ -264,17 +334,6 @@ impl App {
             }
         }
         Ok(false)
-    }
-
-    /// The data-loss-prevention scanner, compiled on first use.
-    fn scanner(&self) -> Result<std::sync::Arc<dlp::Scanner>, AppError> {
-        if let Some(s) = self.inner.scanner.get() {
-            return Ok(s.clone());
-        }
-        let built = std::sync::Arc::new(
-            dlp::Scanner::new(dlp::ScanConfig::default()).map_err(AppError::internal)?,
-        );
-        Ok(self.inner.scanner.get_or_init(|| built).clone())
     }
 
     async fn upload_refused(
@@ -304,7 +363,7 @@ impl App {
         mut body: S,
         limit: u64,
         inspector: Option<Inspector>,
-    ) -> Result<(u64, [u8; 32]), AppError>
+    ) -> Result<Written, AppError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
@@ -343,7 +402,8 @@ impl App {
         blob_id: [u8; 16],
         key: &DataKey,
         (size, sha): (u64, [u8; 32]),
-    ) -> Result<FileInfo, AppError> {
+        inbound: Option<Inbound>,
+    ) -> Result<Uploaded, AppError> {
         let (wrapped_key, kek_id) = {
             let ring = self.keyring()?;
             (ring.wrap(key, random()?)?, ring.current_id().to_owned())
@@ -360,18 +420,45 @@ impl App {
             created_ms: now,
         };
         let mut tx = self.store().begin().await?;
+        if let Some(ib) = inbound
+            .as_ref()
+            .filter(|i| i.action == DlpAction::Quarantine)
+        {
+            let held = self
+                .hold_version(meta, p, &mut tx, room, path, &new, ib)
+                .await?;
+            tx.commit().await?;
+            return Ok(Uploaded::Held(held));
+        }
         let file_id = tx
             .ensure_file(room, path.as_str(), FileId::from_random(random()?), now)
             .await?;
         let version = tx.insert_version(file_id, &new).await?;
-        let detail = json!({"path": path.as_str(), "version": version.number, "size": size, "sha256": hex::encode(sha)});
-        record(
-            &mut tx,
-            meta,
-            now,
-            Fact::allowed(Some(p), "file.upload", format!("file:{file_id}")).with(detail),
-        )
-        .await?;
+        let target = format!("file:{file_id}");
+        let mut detail = json!({"path": path.as_str(), "version": version.number, "size": size, "sha256": hex::encode(sha)});
+        if let Some(ib) = &inbound {
+            let verdict = crate::dlp_policy::stored(&version, &ib.found, &ib.digest, now);
+            tx.put_dlp_verdict(&verdict).await?;
+            detail["dlp"] = scan_detail(&ib.found, &ib.digest, ib.action);
+        }
+        let upload = Fact::allowed(Some(p), "file.upload", target.clone()).with(detail);
+        record(&mut tx, meta, now, upload).await?;
+        if let Some(ib) = &inbound {
+            let mut detail = scan_detail(&ib.found, &ib.digest, ib.action);
+            detail["version"] = json!(version.number);
+            detail["direction"] = json!("inbound");
+            let decision = match (ib.action, &ib.justification) {
+                (DlpAction::Notify, _) => Some(Fact::allowed(Some(p), "dlp.notify", target)),
+                (DlpAction::Justify, Some(text)) => {
+                    detail["justification"] = json!(text);
+                    Some(Fact::allowed(Some(p), "dlp.justified", target))
+                }
+                _ => None,
+            };
+            if let Some(fact) = decision {
+                record(&mut tx, meta, now, fact.with(detail)).await?;
+            }
+        }
         tx.commit().await?;
         let file = File {
             id: file_id,
@@ -380,7 +467,59 @@ impl App {
             created_ms: now,
             current: None,
         };
-        Ok(info(&file, &version))
+        Ok(Uploaded::Stored(info(&file, &version)))
+    }
+
+    /// Records `new` as held for review (under a hidden file), with its verdict,
+    /// the upload's event and `dlp.hold`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces of one upload"
+    )]
+    async fn hold_version(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        tx: &mut store::Tx,
+        room: RoomId,
+        path: &FilePath,
+        new: &store::NewVersion,
+        ib: &Inbound,
+    ) -> Result<HeldUpload, AppError> {
+        let now = new.created_ms;
+        let scan = scan_detail(&ib.found, &ib.digest, ib.action);
+        let reason = serde_json::to_string(&scan).map_err(AppError::internal)?;
+        let hidden = FileId::from_random(random()?);
+        let version = tx
+            .insert_held_version(room, path.as_str(), hidden, new, &reason)
+            .await?;
+        let verdict = crate::dlp_policy::stored(&version, &ib.found, &ib.digest, now);
+        tx.put_dlp_verdict(&verdict).await?;
+        let detail = json!({
+            "path": path.as_str(), "size": new.size, "sha256": hex::encode(&new.sha256),
+            "held": true, "version_id": new.id.to_string(), "dlp": scan,
+        });
+        let upload = Fact::allowed(Some(p), "file.upload", format!("room:{room}/{path}"));
+        record(tx, meta, now, upload.with(detail)).await?;
+        let mut hold = scan_detail(&ib.found, &ib.digest, ib.action);
+        hold["room"] = json!(room.to_string());
+        hold["path"] = json!(path.as_str());
+        let fact = Fact::allowed(Some(p), "dlp.hold", format!("version:{}", new.id));
+        record(tx, meta, now, fact.with(hold)).await?;
+        Ok(HeldUpload {
+            version_id: new.id,
+            room_id: room,
+            path: path.as_str().to_owned(),
+            size: new.size,
+            sha256: new.sha256.clone(),
+            uploaded_by: p.user_id,
+            created_ms: now,
+            reason: scan,
+            state: store::HoldState::Held.as_str(),
+            decided_by: None,
+            decided_ms: None,
+            note: None,
+        })
     }
 
     /// Files of a room with their newest version.
@@ -485,6 +624,21 @@ impl App {
         version: Option<VersionId>,
         range_header: Option<&str>,
     ) -> Result<Download, AppError> {
+        self.download_with(meta, p, id, version, range_header, None)
+            .await
+    }
+
+    /// [`App::download`] under the room's outbound data-loss policy, with the
+    /// caller's justification for content whose action is `justify`.
+    pub async fn download_with(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: FileId,
+        version: Option<VersionId>,
+        range_header: Option<&str>,
+        justification: Option<&str>,
+    ) -> Result<Download, AppError> {
         let (file, current, room) = self
             .file_access_in(meta, p, id, Action::FileDownload)
             .await?;
@@ -499,6 +653,8 @@ impl App {
                 .filter(|v| v.file_id == id)
                 .ok_or(AppError::NotFound)?,
         };
+        self.check_outbound(meta, p, (&file, &v), "file.download", justification)
+            .await?;
         let size = u64::try_from(v.size).map_err(AppError::internal)?;
         let policy = self
             .store()
@@ -667,6 +823,31 @@ impl App {
         Ok(plain)
     }
 
+    /// The plaintext of `v` chunk by chunk, its SHA-256 checked at the end;
+    /// a blob that fails to open is recorded like a failed download.
+    pub(crate) async fn plaintext(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        file: &File,
+        v: &Version,
+    ) -> Result<tokio::sync::mpsc::Receiver<Result<Bytes, AppError>>, AppError> {
+        let size = u64::try_from(v.size).map_err(AppError::internal)?;
+        let (reader, cipher, layout) = match self.open_blob(v, size).await {
+            Ok(o) => o,
+            Err(e) => return Err(self.integrity_event(meta, p, file, v, e).await),
+        };
+        let reader = Reader {
+            reader,
+            cipher,
+            layout,
+            start: 0,
+            end: size.saturating_sub(1),
+            check: Some(v.sha256.clone()),
+        };
+        Ok(reader.spawn(size))
+    }
+
     /// A new issue of a mark to `p`: who (name, e-mail, party), now, and a
     /// fresh random mark id.
     pub(crate) async fn issue_for(&self, p: &Principal) -> Result<mark::Issue, AppError> {
@@ -729,7 +910,7 @@ impl App {
         head.chain(rest).boxed()
     }
 
-    async fn integrity_event(
+    pub(crate) async fn integrity_event(
         &self,
         meta: &RequestMeta,
         p: &Principal,

@@ -308,6 +308,8 @@ impl App {
             disabled: user.disabled,
             mfa_required: user.mfa_required,
             mfa,
+            training_until_ms: user.training_until_ms,
+            certified_until_ms: party.certified_until_ms,
         })
     }
 
@@ -470,6 +472,8 @@ impl App {
             country: check_country(new.country)?,
             status: PartyStatus::Active,
             created_ms: now,
+            certification: None,
+            certified_until_ms: None,
         };
         let mut tx = self.store().begin().await?;
         tx.insert_party(&party).await?;
@@ -631,6 +635,7 @@ impl App {
             failed_logins: 0,
             locked_until_ms: None,
             created_ms: self.now(),
+            training_until_ms: None,
         };
         tx.insert_user(&user).await?;
         Ok(user)

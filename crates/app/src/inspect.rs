@@ -1,43 +1,162 @@
-//! Data-loss prevention on the upload path: the plaintext is scanned as it
-//! streams, in batches that keep the previous batch's last 16 KiB as overlap so
-//! a secret split across pieces is still seen. A critical finding (private
-//! keys, cloud credentials) aborts the upload with [`AppError::Blocked`]; the
-//! error carries only the detector id, the line and dlp's own message.
+//! Data-loss prevention of content as it streams: an upload's plaintext on its
+//! way to the vault, or a stored version's plaintext when its verdict must be
+//! renewed. The text is scanned in batches that keep the previous batch's last
+//! 16 KiB as overlap so a secret split across pieces is still seen (a finding
+//! seen twice in the overlap is counted once). Documents and containers (by
+//! name or magic: zip, Office, ODF, PDF, gzip, tar, e-mail) are also kept in
+//! memory up to [`EXTRACT_CAP`] and run through dlp's extractor at the end —
+//! no second pass over the disk; a larger one is uninspectable.
+//!
+//! With a gate (uploads), a finding whose action is `block` stops the stream
+//! at once with [`AppError::Blocked`], so nothing is stored; the error carries
+//! only the detector id, where it is and dlp's own message.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use dlp::{Finding, Scanner, Severity};
 
 use crate::AppError;
+use crate::dlp_policy::{DirectionPolicy, DlpAction};
 
 /// Bytes of the previous batch scanned again with the next one.
 const OVERLAP: usize = 16 << 10;
 /// Bytes gathered before one scan (the overlap included).
 const SCAN_BATCH: usize = 1 << 20;
+/// Largest document or container extracted (it is held in memory).
+pub const EXTRACT_CAP: usize = 64 << 20;
+/// Bytes seen before deciding whether the content is a document.
+const SNIFF: usize = 512;
+/// The reason recorded for a document larger than [`EXTRACT_CAP`].
+pub const TOO_LARGE: &str = "too_large";
 
-/// Scans one upload's plaintext as it arrives.
+/// Name endings of the documents and containers the extractor opens.
+const DOC_EXTENSIONS: &[&str] = &[
+    ".zip", ".jar", ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm", ".odt", ".ods", ".odp",
+    ".pdf", ".gz", ".tgz", ".tar", ".eml",
+];
+
+/// Whether content named `name` starting with `head` is a document or container.
+fn is_document(name: &str, head: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    DOC_EXTENSIONS.iter().any(|e| lower.ends_with(e))
+        || head.starts_with(b"PK\x03\x04")
+        || head.starts_with(b"PK\x05\x06")
+        || head.starts_with(b"%PDF")
+        || head.starts_with(b"\x1f\x8b")
+        || head.get(257..262) == Some(b"ustar".as_slice())
+}
+
+/// The most telling finding: where it is and what it says (redacted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Top {
+    pub detector: String,
+    pub severity: Severity,
+    pub message: String,
+    /// The member of a container, when it was found in one.
+    pub item: Option<String>,
+    /// 1-based line in the decoded text.
+    pub line: u64,
+}
+
+/// What one inspection found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scanned {
+    /// The highest severity of the content's findings (extraction problems
+    /// aside).
+    pub max_severity: Option<Severity>,
+    /// Findings per detector id.
+    pub detectors: BTreeMap<String, i64>,
+    /// Why (part of) the content could not be inspected: an extraction
+    /// problem's detector id, or [`TOO_LARGE`].
+    pub uninspectable: Option<String>,
+    /// The first finding of the highest severity.
+    pub top: Option<Top>,
+}
+
+impl Scanned {
+    fn add(&mut self, f: &Finding, item: Option<&str>, line: u64) {
+        *self.detectors.entry(f.detector.clone()).or_default() += 1;
+        if f.detector.starts_with("extract.") {
+            self.uninspectable.get_or_insert_with(|| f.detector.clone());
+            return;
+        }
+        if self.max_severity.is_none_or(|s| f.severity > s) {
+            self.max_severity = Some(f.severity);
+            self.top = Some(Top {
+                detector: f.detector.clone(),
+                severity: f.severity,
+                message: f.message.clone(),
+                item: item.map(str::to_owned),
+                line,
+            });
+        }
+    }
+
+    /// Folds in the findings of the extracted text: counts per detector are
+    /// the larger of the two passes (the stream saw some of the same text).
+    fn merge(&mut self, other: Scanned) {
+        for (id, n) in other.detectors {
+            let mine = self.detectors.entry(id).or_default();
+            *mine = (*mine).max(n);
+        }
+        if self.uninspectable.is_none() {
+            self.uninspectable = other.uninspectable;
+        }
+        if other.max_severity > self.max_severity {
+            self.max_severity = other.max_severity;
+            self.top = other.top;
+        }
+    }
+}
+
+/// Stops an upload as soon as a finding's action is `block`, and at its end
+/// when the whole verdict's action is `block`, or `justify` without a reason.
+pub(crate) struct Gate {
+    pub policy: DirectionPolicy,
+    /// Whether the uploader gave a justification.
+    pub justified: bool,
+}
+
+/// Scans one stream of plaintext as it arrives.
 pub(crate) struct Inspector {
     scanner: Arc<Scanner>,
+    name: String,
+    gate: Option<Gate>,
     /// The overlap kept from the last scan followed by bytes not yet scanned.
     buf: Vec<u8>,
     /// How many bytes at the start of `buf` were already scanned.
     scanned: usize,
     /// Line breaks in the bytes before `buf`.
     lines_before: u64,
+    /// Findings of the last batch, to count those in the overlap once.
+    seen: HashSet<(String, u64, String)>,
+    /// The whole content while it may still be extracted.
+    whole: Option<Vec<u8>>,
+    /// Whether the content is a document (decided after [`SNIFF`] bytes).
+    document: Option<bool>,
+    found: Scanned,
 }
 
 impl Inspector {
-    pub(crate) fn new(scanner: Arc<Scanner>) -> Self {
+    pub(crate) fn new(scanner: Arc<Scanner>, name: &str, gate: Option<Gate>) -> Self {
         Inspector {
             scanner,
+            name: name.rsplit('/').next().unwrap_or(name).to_owned(),
+            gate,
             buf: Vec::new(),
             scanned: 0,
             lines_before: 0,
+            seen: HashSet::new(),
+            whole: Some(Vec::new()),
+            document: None,
+            found: Scanned::default(),
         }
     }
 
     /// Takes the next piece; scans once a batch is full.
     pub(crate) fn push(&mut self, piece: &[u8]) -> Result<(), AppError> {
+        self.keep(piece);
         self.buf.extend_from_slice(piece);
         if self.buf.len() >= SCAN_BATCH {
             self.scan()?;
@@ -45,19 +164,89 @@ impl Inspector {
         Ok(())
     }
 
-    /// Scans what is left at the end of the body.
-    pub(crate) fn finish(&mut self) -> Result<(), AppError> {
+    /// Scans what is left at the end of the stream and extracts a document.
+    pub(crate) fn finish(mut self) -> Result<Scanned, AppError> {
         if self.buf.len() > self.scanned {
             self.scan()?;
         }
-        Ok(())
+        if let Some(whole) = self.whole.take()
+            && (self.document == Some(true) || is_document(&self.name, &whole))
+        {
+            let report = self.scanner.scan(&self.name, &whole);
+            let mut extracted = Scanned::default();
+            for f in &report.findings {
+                let item = (f.location.path != self.name).then_some(f.location.path.as_str());
+                extracted.add(f, item, u64::from(f.location.line));
+            }
+            self.found.merge(extracted);
+        }
+        if let Some(gate) = &self.gate {
+            let found = &self.found;
+            match gate
+                .policy
+                .decide(found.max_severity, found.uninspectable.is_some())
+            {
+                DlpAction::Block => {
+                    return Err(match &found.top {
+                        Some(top) if gate.policy.for_severity(top.severity) == DlpAction::Block => {
+                            blocked(top)
+                        }
+                        _ => uninspectable_blocked(found),
+                    });
+                }
+                DlpAction::Justify if !gate.justified => {
+                    return Err(crate::dlp_policy::justification_required("upload", found));
+                }
+                _ => {}
+            }
+        }
+        Ok(self.found)
+    }
+
+    /// Keeps the content for extraction while it may be a document below the cap.
+    fn keep(&mut self, piece: &[u8]) {
+        let Some(whole) = self.whole.as_mut() else {
+            return;
+        };
+        if whole.len() + piece.len() > EXTRACT_CAP {
+            let head = if whole.is_empty() { piece } else { whole };
+            let document = self
+                .document
+                .unwrap_or_else(|| is_document(&self.name, head));
+            self.whole = None;
+            if document {
+                self.found.uninspectable = Some(TOO_LARGE.to_owned());
+            }
+            return;
+        }
+        whole.extend_from_slice(piece);
+        if self.document.is_none() && whole.len() >= SNIFF {
+            let document = is_document(&self.name, whole);
+            self.document = Some(document);
+            if !document {
+                self.whole = None;
+            }
+        }
     }
 
     fn scan(&mut self) -> Result<(), AppError> {
         let text = String::from_utf8_lossy(&self.buf);
-        let findings = self.scanner.scan_text("upload", &text);
-        if let Some(f) = findings.iter().find(|f| f.severity == Severity::Critical) {
-            return Err(blocked(f, self.lines_before));
+        let findings = self.scanner.scan_text(&self.name, &text);
+        let mut seen = HashSet::new();
+        for f in &findings {
+            let line = self.lines_before + u64::from(f.location.line);
+            let key = (f.detector.clone(), line, f.snippet.clone());
+            if !self.seen.contains(&key) {
+                self.found.add(f, None, line);
+            }
+            seen.insert(key);
+        }
+        self.seen = seen;
+        if let Some(gate) = &self.gate
+            && let Some(top) = &self.found.top
+            && gate.policy.for_severity(top.severity) == DlpAction::Block
+        {
+            return Err(blocked(top));
         }
         let drop = self.buf.len().saturating_sub(OVERLAP);
         let dropped = self.buf.get(..drop).unwrap_or_default();
@@ -68,17 +257,97 @@ impl Inspector {
     }
 }
 
-/// The error for a critical finding `f` in a window after `lines_before` lines.
-fn blocked(f: &Finding, lines_before: u64) -> AppError {
-    let line = lines_before + u64::from(f.location.line);
+/// An inspector on a thread of its own, fed the pieces the writer seals, so
+/// that scanning overlaps sealing and writing instead of adding to them.
+pub(crate) struct Background {
+    feed: Option<std::sync::mpsc::SyncSender<bytes::Bytes>>,
+    worker: Option<std::thread::JoinHandle<Result<Scanned, AppError>>>,
+}
+
+impl Background {
+    /// Starts `ins` on its own thread; at most `depth` pieces wait for it.
+    pub(crate) fn start(mut ins: Inspector, depth: usize) -> Result<Background, AppError> {
+        let (feed, pieces) = std::sync::mpsc::sync_channel::<bytes::Bytes>(depth);
+        let worker = std::thread::Builder::new()
+            .name("dlp-inspect".into())
+            .spawn(move || {
+                for piece in pieces {
+                    ins.push(&piece)?;
+                }
+                ins.finish()
+            })
+            .map_err(AppError::internal)?;
+        Ok(Background {
+            feed: Some(feed),
+            worker: Some(worker),
+        })
+    }
+
+    /// Hands over the next piece; fails with the inspector's error once it
+    /// stopped (a blocking finding).
+    pub(crate) fn push(&mut self, piece: bytes::Bytes) -> Result<(), AppError> {
+        let sent = self.feed.as_ref().map(|f| f.send(piece));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            _ => Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| AppError::internal("the inspector stopped early"))),
+        }
+    }
+
+    /// Waits for the inspector to scan the rest and returns what it found.
+    pub(crate) fn finish(mut self) -> Result<Scanned, AppError> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<Scanned, AppError> {
+        self.feed = None;
+        match self.worker.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(AppError::internal("the inspector panicked")),
+            None => Err(AppError::internal("the inspector was already joined")),
+        }
+    }
+}
+
+/// Where a finding is, for a person: `line 4`, or `line 4 of `a.zip!/b.txt``.
+pub(crate) fn place(top: &Top) -> String {
+    match &top.item {
+        Some(item) => format!("line {} of `{item}`", top.line),
+        None => format!("line {}", top.line),
+    }
+}
+
+/// The error for content blocked because it cannot be inspected.
+fn uninspectable_blocked(found: &Scanned) -> AppError {
+    let why = found.uninspectable.clone().unwrap_or_default();
     AppError::Blocked {
-        detector: f.detector.clone(),
-        line,
+        detector: why.clone(),
+        line: 0,
         message: format!(
-            "the upload was blocked: it contains a secret ({what}, `{id}`, line {line}); \
+            "the upload was blocked: it cannot be inspected (`{why}`), and the room's \
+             data-loss policy blocks what it cannot inspect"
+        ),
+    }
+}
+
+/// The error for the blocking finding `top`.
+pub(crate) fn blocked(top: &Top) -> AppError {
+    let what = if top.severity == Severity::Critical {
+        "a secret"
+    } else {
+        "sensitive content"
+    };
+    AppError::Blocked {
+        detector: top.detector.clone(),
+        line: top.line,
+        message: format!(
+            "the upload was blocked: it contains {what} ({message}, `{id}`, {place}); \
              remove it before sharing with an external party",
-            what = f.message,
-            id = f.detector,
+            message = top.message,
+            id = top.detector,
+            place = place(top),
         ),
     }
 }
@@ -99,22 +368,82 @@ mod tests {
         format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\n")
     }
 
-    /// The detector and line that blocked an upload, if one did.
-    type Outcome = Option<(String, u64)>;
+    /// The detector and line that blocked an upload, or the findings' counts.
+    type Outcome = Result<BTreeMap<String, i64>, (String, u64)>;
 
-    /// Feeds `pieces` and returns the blocking detector and line, if any.
-    fn run(pieces: &[Vec<u8>]) -> Outcome {
-        let scanner = Arc::new(Scanner::new(dlp::ScanConfig::default()).unwrap());
-        let mut ins = Inspector::new(scanner);
+    fn scanner() -> Arc<Scanner> {
+        Arc::new(Scanner::new(dlp::ScanConfig::default()).unwrap())
+    }
+
+    /// Feeds `pieces` (named `name`) through an inspector that blocks critical
+    /// findings when `gated`.
+    fn run(name: &str, pieces: &[Vec<u8>], gated: bool) -> Outcome {
+        let gate = gated.then(|| Gate {
+            policy: crate::dlp_policy::DlpPolicy::default_for(true).inbound,
+            justified: false,
+        });
+        let mut ins = Inspector::new(scanner(), name, gate);
         let result = pieces
             .iter()
             .try_for_each(|p| ins.push(p))
             .and_then(|()| ins.finish());
         match result {
-            Ok(()) => None,
-            Err(AppError::Blocked { detector, line, .. }) => Some((detector, line)),
+            Ok(found) => Ok(found.detectors),
+            Err(AppError::Blocked { detector, line, .. }) => Err((detector, line)),
             Err(e) => panic!("unexpected error {e}"),
         }
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = (crc >> 1) ^ (0xEDB8_8320 & 0u32.wrapping_sub(crc & 1));
+            }
+        }
+        !crc
+    }
+
+    /// A zip archive of one stored (uncompressed) member.
+    fn zip_of(name: &str, content: &[u8]) -> Vec<u8> {
+        let (crc, len, name_len) = (crc32(content), content.len() as u32, name.len() as u16);
+        let mut out = Vec::new();
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        for v in [20u16, 0, 0, 0, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, len, len] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(content);
+        let central = out.len() as u32;
+        out.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        for v in [20u16, 20, 0, 0, 0, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, len, len] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [name_len, 0, 0, 0, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        let central_len = out.len() as u32 - central;
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        for v in [0u16, 0, 1, 1] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [central_len, central] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
     }
 
     #[test]
@@ -124,26 +453,69 @@ mod tests {
         let whole = format!("{filler}{key}");
         let bytes = whole.as_bytes();
         let split_at = filler.len() + 40; // inside the key
-        let cases: Vec<(&str, Vec<Vec<u8>>, Outcome)> = vec![
-            ("clean", vec![filler.clone().into_bytes()], None),
+        let blocked = Err(("pem.rsa_private_key".to_owned(), 50_001));
+        let one_key = Ok(BTreeMap::from([("pem.rsa_private_key".to_owned(), 1)]));
+        let cases: Vec<(&str, Vec<Vec<u8>>, bool, Outcome)> = vec![
+            (
+                "clean",
+                vec![filler.clone().into_bytes()],
+                true,
+                Ok(BTreeMap::new()),
+            ),
             (
                 "key in one piece",
                 vec![bytes.to_vec()],
-                Some(("pem.rsa_private_key".into(), 50_001)),
+                true,
+                blocked.clone(),
             ),
             (
                 "key split across pieces",
                 vec![bytes[..split_at].to_vec(), bytes[split_at..].to_vec()],
-                Some(("pem.rsa_private_key".into(), 50_001)),
+                true,
+                blocked.clone(),
             ),
             (
                 "small pieces",
                 bytes.chunks(7_000).map(<[u8]>::to_vec).collect(),
-                Some(("pem.rsa_private_key".into(), 50_001)),
+                true,
+                blocked,
+            ),
+            (
+                "ungated: counted once though scanned in two batches",
+                bytes.chunks(7_000).map(<[u8]>::to_vec).collect(),
+                false,
+                one_key,
             ),
         ];
-        for (name, pieces, want) in cases {
-            assert_eq!(run(&pieces), want, "{name}");
+        for (name, pieces, gated, want) in cases {
+            assert_eq!(run("notes.txt", &pieces, gated), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn documents_are_extracted_in_memory() {
+        let zipped = zip_of("inner/deploy.txt", pem().as_bytes());
+        let clean = zip_of("inner/notes.txt", &b"nothing to see here\n".repeat(100));
+        let cases: Vec<(&str, &str, Vec<u8>, Outcome)> = vec![
+            (
+                "a key inside a zip is found",
+                "bundle.bin",
+                zipped.clone(),
+                Err(("pem.rsa_private_key".to_owned(), 2)),
+            ),
+            (
+                "a truncated zip is uninspectable, not a crash",
+                "bundle.zip",
+                clean.get(..clean.len() - 30).unwrap_or_default().to_vec(),
+                Ok(BTreeMap::from([("extract.corrupt".to_owned(), 1)])),
+            ),
+        ];
+        for (label, name, bytes, want) in cases {
+            let got = run(name, &[bytes], true);
+            match (&got, &want) {
+                (Err((d, _)), Err((w, _))) => assert_eq!(d, w, "{label}"),
+                _ => assert_eq!(got, want, "{label}"),
+            }
         }
     }
 }

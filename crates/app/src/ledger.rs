@@ -763,6 +763,8 @@ mod tests {
             disabled: false,
             mfa_required: false,
             mfa: true,
+            training_until_ms: None,
+            certified_until_ms: None,
         }
     }
 

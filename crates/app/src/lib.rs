@@ -6,9 +6,12 @@
 mod agreements;
 pub mod authz;
 mod bootstrap;
+mod conditions;
 pub mod delivery;
+pub mod dlp_policy;
 mod error;
 pub mod events;
+mod expiry;
 mod files;
 mod identity;
 mod inspect;
@@ -28,18 +31,19 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 pub use crate::ledger::{ConsistencyProof, InclusionProof};
 pub use ::ledger::ExportEntry as LedgerEntry;
-pub use agreements::NewAgreement;
+pub use agreements::{NewAgreement, NewTemplate};
 pub use bootstrap::Bootstrap;
 pub use delivery::TraceReport;
 pub use error::{AppError, Kind};
 pub use events::RequestMeta;
-pub use files::{Download, FileInfo, VersionInfo};
+pub use expiry::spawn_sweeper;
+pub use files::{Download, FileInfo, Uploaded, VersionInfo};
 pub use identity::{Login, NewParty, NewUser, PartyPatch, TotpEnrolment, UserPatch};
 pub use keys::{Rotation, rotate_keys};
 pub use policies::{
     PolicyChange, PolicyProposal, PolicyState, PolicyVersion, SimTarget, Simulation,
 };
-pub use rooms::{NewGrant, RoomInfo};
+pub use rooms::{NewGrant, RoomInfo, RoomPatch};
 pub use whatif::{DecisionChange, WhatIf, WhatIfDecision};
 
 use vault::{BlobStore, Keyring};
@@ -81,6 +85,12 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// Plaintext bytes per encrypted chunk.
     pub chunk_size: u32,
+    /// The request header that carries the client's address when Custody runs
+    /// behind a reverse proxy (e.g. `x-forwarded-for`); off when `None`.
+    pub client_address_header: Option<String>,
+    /// The proxies whose `client_address_header` is believed: the header is
+    /// read only on connections from these ranges.
+    pub trusted_proxies: Vec<model::Cidr>,
 }
 
 impl Default for Settings {
@@ -94,6 +104,8 @@ impl Default for Settings {
             external_mfa_required: true,
             max_upload_bytes: 64 * 1024 * 1024 * 1024,
             chunk_size: vault::DEFAULT_CHUNK_SIZE,
+            client_address_header: None,
+            trusted_proxies: vec![],
         }
     }
 }
@@ -118,12 +130,14 @@ struct Inner {
     policies: arc_swap::ArcSwapOption<policy::Policies>,
     /// Why the built-in policies failed to load, if they did.
     policy_error: Option<String>,
-    /// The data-loss-prevention scanner, compiled on first use.
-    scanner: OnceLock<Arc<dlp::Scanner>>,
+    /// The data-loss-prevention scanner, recompiled when the custom rules change.
+    scanner: dlp_policy::Scanners,
     /// Writes events that are a transaction of their own in shared batches.
     recorder: events::Recorder,
     /// The key of the forensic image marks, loaded on first use.
     mark_key: OnceLock<mark::MarkKey>,
+    /// The network zones, read at start and re-read with the policies.
+    zones: arc_swap::ArcSwap<Vec<model::NetworkZone>>,
 }
 
 impl App {
@@ -148,9 +162,10 @@ impl App {
             ledger_signer: OnceLock::new(),
             policies: arc_swap::ArcSwapOption::new(loaded.as_ref().ok().cloned()),
             policy_error: loaded.err().map(|e| e.to_string()),
-            scanner: OnceLock::new(),
+            scanner: dlp_policy::Scanners::default(),
             recorder: events::Recorder::default(),
             mark_key: OnceLock::new(),
+            zones: arc_swap::ArcSwap::from_pointee(vec![]),
         };
         App {
             inner: Arc::new(inner),

@@ -321,11 +321,12 @@ impl App {
             AppError::invalid("unknown_user", format!("no user with id `{}`", sim.user))
         })?;
         let who = self.principal_for(&mut tx, &user, sim.mfa).await?;
-        let ctx = Context {
+        let mut ctx = Context {
             now_ms: sim.at_ms.unwrap_or_else(|| self.now()),
             source_addr: sim.source_addr,
             ..Context::default()
         };
+        self.locate(&mut ctx);
         let (res, ctx) = request_facts(&mut tx, &who, &sim.target, ctx)
             .await?
             .map_err(|(what, id)| {
@@ -384,19 +385,24 @@ pub(crate) struct RoomRows<'a> {
 }
 
 /// The room resource and the context of a request at `ctx.now_ms`: the
-/// caller's role from unexpired grants, the agreements in force and lapsed.
+/// caller's role from unexpired grants, the agreements in force and lapsed,
+/// what they allow (field of use, territories), and the room's access window.
+/// `ctx` already carries the request's zone.
 pub(crate) fn room_facts(rows: &RoomRows<'_>, mut ctx: Context) -> (Resource, Context) {
     let id = rows.room.id;
     let (role, expired_grant) = crate::rooms::effective_role(rows.grants, id, ctx.now_ms);
     let facts = agreement_facts(rows.required, rows.agreements, ctx.now_ms);
     ctx.agreements_in_force = facts.in_force;
     ctx.agreements_lapsed = facts.lapsed;
+    crate::conditions::room_conditions(&mut ctx, rows.room, rows.required, rows.agreements);
     let res = Resource::Room {
         id,
         classification: rows.room.classification,
         role,
         expired_grant,
         required_agreements: facts.requirements,
+        tags: rows.room.tags.clone(),
+        window: rows.room.access_window.as_ref().map(AccessWindow::describe),
     };
     (res, ctx)
 }
@@ -417,6 +423,9 @@ pub fn spawn_refresher(app: App, every: std::time::Duration) -> tokio::task::Joi
                     tracing::error!(%detail, "cannot install the stored policy version");
                 }
                 Err(e) => tracing::error!(error = %e, "cannot install the stored policy version"),
+            }
+            if let Err(e) = app.load_zones().await {
+                tracing::error!(error = %e, "cannot re-read the network zones");
             }
         }
     })

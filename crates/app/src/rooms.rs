@@ -4,9 +4,10 @@
 use model::*;
 use serde_json::json;
 
-use crate::agreements::{agreement_facts, requirements_valid};
+use crate::agreements::requirements_valid;
 use crate::authz::{Action, Context, Decision, Principal, Resource, authorize};
 use crate::events::{Fact, RequestMeta, record};
+use crate::policies::{RoomRows, room_facts};
 use crate::secrets::random;
 use crate::{App, AppError};
 
@@ -18,6 +19,29 @@ pub struct RoomInfo {
     /// The agreements (kinds or template names) an external party must have
     /// signed, and in term, to reach the room's content.
     pub required_agreements: Vec<String>,
+}
+
+/// Changes to a room; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct RoomPatch {
+    pub name: Option<String>,
+    pub classification: Option<Classification>,
+    /// Replaces the agreements the room requires.
+    pub required_agreements: Option<Vec<String>>,
+    /// Replaces the field-of-use tags.
+    pub tags: Option<Vec<String>>,
+    /// Sets (`Some(Some(_))`) or removes (`Some(None)`) the access window.
+    pub access_window: Option<Option<AccessWindow>>,
+}
+
+impl RoomPatch {
+    /// Whether the patch changes what the room demands of external parties.
+    fn changes_conditions(&self) -> bool {
+        self.classification.is_some()
+            || self.required_agreements.is_some()
+            || self.tags.is_some()
+            || self.access_window.is_some()
+    }
 }
 
 /// A grant about to be made.
@@ -53,11 +77,13 @@ impl App {
 
     /// The request facts every decision sees.
     pub(crate) fn context(&self, meta: &RequestMeta) -> Context {
-        Context {
+        let mut ctx = Context {
             now_ms: self.now(),
             source_addr: meta.source_addr.clone(),
             ..Context::default()
-        }
+        };
+        self.locate(&mut ctx);
+        ctx
     }
 
     /// Asks the seam; a denial is recorded (in its own transaction) and returned
@@ -108,14 +134,15 @@ impl App {
         let room = tx.get_room(id).await?;
         let grants = tx.grants_for(p.user_id, p.party_id).await?;
         let required = tx.room_requirements(id).await?;
-        let agreements = if required.is_empty() {
+        // The owner's staff sign nothing; an external party's agreements
+        // decide what it may reach.
+        let agreements = if required.is_empty() && p.party_kind == PartyKind::Owner {
             vec![]
         } else {
             tx.list_agreements(Some(p.party_id)).await?
         };
         drop(tx);
-        let mut ctx = self.context(meta);
-        let (role, expired_grant) = effective_role(&grants, id, ctx.now_ms);
+        let ctx = self.context(meta);
         let Some(room) = room else {
             // An account that may do nothing is told so for every room alike;
             // anyone else learns only that there is nothing here.
@@ -132,15 +159,16 @@ impl App {
                 .await?;
             return Err(AppError::NotFound);
         };
-        let facts = agreement_facts(&required, &agreements, ctx.now_ms);
-        ctx.agreements_in_force = facts.in_force;
-        ctx.agreements_lapsed = facts.lapsed;
-        let res = Resource::Room {
-            id,
-            classification: room.classification,
-            role,
-            expired_grant,
-            required_agreements: facts.requirements,
+        let rows = RoomRows {
+            room: &room,
+            required: &required,
+            grants: &grants,
+            agreements: &agreements,
+        };
+        let (res, ctx) = room_facts(&rows, ctx);
+        let role = match &res {
+            Resource::Room { role, .. } => *role,
+            _ => None,
         };
         // Seeing the room comes first: a caller who may not see it learns nothing more.
         if action != Action::RoomView {
@@ -200,7 +228,7 @@ impl App {
         let rooms = tx.list_rooms().await?;
         let grants = tx.grants_for(p.user_id, p.party_id).await?;
         let mut required = tx.all_room_requirements().await?;
-        let agreements = if required.is_empty() {
+        let agreements = if required.is_empty() && p.party_kind == PartyKind::Owner {
             vec![]
         } else {
             tx.list_agreements(Some(p.party_id)).await?
@@ -209,20 +237,17 @@ impl App {
         let policies = self.policies()?;
         let base = self.context(meta);
         let visible = rooms.into_iter().filter_map(|room| {
-            let (role, expired_grant) = effective_role(&grants, room.id, base.now_ms);
             let keys = required.remove(&room.id).unwrap_or_default();
-            let facts = agreement_facts(&keys, &agreements, base.now_ms);
-            let ctx = Context {
-                agreements_in_force: facts.in_force,
-                agreements_lapsed: facts.lapsed,
-                ..base.clone()
+            let rows = RoomRows {
+                room: &room,
+                required: &keys,
+                grants: &grants,
+                agreements: &agreements,
             };
-            let res = Resource::Room {
-                id: room.id,
-                classification: room.classification,
-                role,
-                expired_grant,
-                required_agreements: facts.requirements,
+            let (res, ctx) = room_facts(&rows, base.clone());
+            let role = match &res {
+                Resource::Room { role, .. } => *role,
+                _ => None,
             };
             (authorize(&policies, p, Action::RoomView, &res, &ctx) == Decision::Allow).then_some(
                 RoomInfo {
@@ -251,6 +276,8 @@ impl App {
             classification,
             created_by: p.user_id,
             created_ms: now,
+            tags: vec![],
+            access_window: None,
         };
         let grant = Grant {
             id: GrantId::from_random(random()?),
@@ -292,31 +319,49 @@ impl App {
         self.room_access(meta, p, id, Action::RoomView).await
     }
 
-    /// Renames or reclassifies a room, or replaces the agreements it requires.
+    /// Renames a room, or changes what it demands of external parties: its
+    /// classification, the agreements it requires, its field-of-use tags and
+    /// its access window (the owner's managers and admins only: an external
+    /// manager cannot loosen them).
     pub async fn update_room(
         &self,
         meta: &RequestMeta,
         p: &Principal,
         id: RoomId,
-        name: Option<&str>,
-        classification: Option<Classification>,
-        required_agreements: Option<Vec<String>>,
+        patch: RoomPatch,
     ) -> Result<RoomInfo, AppError> {
         let mut info = self.room_access(meta, p, id, Action::RoomUpdate).await?;
-        if let Some(name) = name {
+        if patch.changes_conditions() {
+            self.room_access(meta, p, id, Action::RoomConditions)
+                .await?;
+        }
+        if let Some(name) = &patch.name {
             info.room.name = room_name(name)?;
         }
-        if let Some(c) = classification {
+        if let Some(c) = patch.classification {
             info.room.classification = c;
         }
-        if let Some(required) = required_agreements {
+        if let Some(required) = patch.required_agreements {
             info.required_agreements = requirements_valid(required)?;
+        }
+        if let Some(raw) = &patch.tags {
+            info.room.tags = tags(raw).map_err(|e| AppError::invalid(e.code(), e.to_string()))?;
+        }
+        if let Some(window) = patch.access_window {
+            info.room.access_window = window
+                .map(AccessWindow::validated)
+                .transpose()
+                .map_err(|e| AppError::invalid(e.code(), e.to_string()))?;
         }
         let mut tx = self.store().begin().await?;
         tx.update_room(&info.room).await?;
         tx.set_room_requirements(id, &info.required_agreements)
             .await?;
-        let detail = json!({"name": info.room.name, "classification": info.room.classification, "required_agreements": info.required_agreements});
+        let detail = json!({
+            "name": info.room.name, "classification": info.room.classification,
+            "required_agreements": info.required_agreements, "tags": info.room.tags,
+            "access_window": info.room.access_window,
+        });
         record(
             &mut tx,
             meta,

@@ -294,11 +294,13 @@ impl App {
         let Some(Some(who)) = cache.users.get(&user).cloned() else {
             return Ok(Replay::Skipped);
         };
-        let ctx = Context {
+        let mut ctx = Context {
             now_ms: event.time_ms,
             source_addr: event.source_addr.clone(),
             ..Context::default()
         };
+        // The zones in force now: the recorded address is placed as it would be today.
+        self.locate(&mut ctx);
         let ty = sets.current.resource_type(action.as_str());
         let Some((res, ctx)) = cache.facts(tx, &who, ty, &event.target, ctx).await? else {
             return Ok(Replay::Skipped);

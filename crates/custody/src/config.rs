@@ -53,6 +53,12 @@ pub struct ConfigFile {
     pub siem_facility: Option<String>,
     /// Seconds between ledger checkpoints signed while the log grows (each proven consistent with the previous). Default 60. Env `CUSTODY_LEDGER_CHECKPOINT_SECONDS`.
     pub ledger_checkpoint_seconds: Option<u64>,
+    /// The header a reverse proxy puts the client's address in (e.g. `x-forwarded-for`); read only on connections from `trusted_proxies`. Default none (the peer address is the client's). Env `CUSTODY_CLIENT_ADDRESS_HEADER`.
+    pub client_address_header: Option<String>,
+    /// CIDR ranges of the reverse proxies whose `client_address_header` is believed, comma-separated in the environment. Default none. Env `CUSTODY_TRUSTED_PROXIES`.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds between sweeps that record expired agreements, grants, certifications and trainings and notify the people concerned (access ends at the end itself, sweep or not). Default 300. Env `CUSTODY_EXPIRY_SWEEP_SECONDS`.
+    pub expiry_sweep_seconds: Option<u64>,
 }
 
 /// Checked settings the server runs with.
@@ -66,6 +72,7 @@ pub struct Config {
     pub settings: app::Settings,
     pub siem: app::siem::SiemSettings,
     pub ledger_checkpoint: std::time::Duration,
+    pub expiry_sweep: std::time::Duration,
 }
 
 macro_rules! env_override {
@@ -120,6 +127,11 @@ impl ConfigFile {
             ledger_checkpoint_seconds,
             "CUSTODY_LEDGER_CHECKPOINT_SECONDS"
         );
+        env_override!(file, client_address_header, "CUSTODY_CLIENT_ADDRESS_HEADER");
+        if let Ok(raw) = std::env::var("CUSTODY_TRUSTED_PROXIES") {
+            file.trusted_proxies = Some(raw.split(',').map(|r| r.trim().to_owned()).collect());
+        }
+        env_override!(file, expiry_sweep_seconds, "CUSTODY_EXPIRY_SWEEP_SECONDS");
         Ok(file)
     }
 
@@ -176,7 +188,28 @@ impl ConfigFile {
                 .unwrap_or(defaults.external_mfa_required),
             max_upload_bytes: self.max_upload_bytes.unwrap_or(defaults.max_upload_bytes),
             chunk_size,
+            client_address_header: proxy_header(self.client_address_header)?,
+            trusted_proxies: self
+                .trusted_proxies
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    r.parse::<model::Cidr>()
+                        .with_context(|| "`trusted_proxies` holds a bad range".to_owned())
+                })
+                .collect::<anyhow::Result<_>>()?,
         };
+        if settings.client_address_header.is_some() && settings.trusted_proxies.is_empty() {
+            bail!(
+                "`client_address_header` needs `trusted_proxies`: the proxies whose header is believed"
+            );
+        }
+        let expiry_sweep = match self.expiry_sweep_seconds {
+            None => 300,
+            Some(n) if (1..=86_400).contains(&n) => n,
+            Some(n) => bail!("`expiry_sweep_seconds` must be from 1 to 86400, not `{n}`"),
+        };
+        let expiry_sweep = std::time::Duration::from_secs(expiry_sweep);
         let siem = siem_settings(
             self.siem_json_path,
             self.siem_syslog_url,
@@ -193,6 +226,7 @@ impl ConfigFile {
         let ledger_checkpoint = std::time::Duration::from_secs(ledger_checkpoint);
         Ok(Config {
             ledger_checkpoint,
+            expiry_sweep,
             data_dir,
             listen,
             database_url,
@@ -202,6 +236,16 @@ impl ConfigFile {
             siem,
         })
     }
+}
+
+/// A header name: lowercase ASCII letters, digits and `-`.
+fn proxy_header(raw: Option<String>) -> anyhow::Result<Option<String>> {
+    let Some(h) = raw else { return Ok(None) };
+    let h = h.trim().to_ascii_lowercase();
+    if h.is_empty() || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        bail!("`client_address_header` must be a header name such as `x-forwarded-for`");
+    }
+    Ok(Some(h))
 }
 
 /// Checks the SIEM export settings: a `tls://` url needs exactly one of a CA
@@ -302,6 +346,9 @@ mod tests {
             siem_syslog_fingerprint: _,
             siem_facility: _,
             ledger_checkpoint_seconds: _,
+            client_address_header: _,
+            trusted_proxies: _,
+            expiry_sweep_seconds: _,
         } = ConfigFile::default();
         let keys = [
             "data_dir",
@@ -324,6 +371,9 @@ mod tests {
             "siem_syslog_fingerprint",
             "siem_facility",
             "ledger_checkpoint_seconds",
+            "client_address_header",
+            "trusted_proxies",
+            "expiry_sweep_seconds",
         ];
         let docs = include_str!("../../../docs/configuration.md");
         for key in keys {
@@ -417,6 +467,26 @@ mod tests {
             ),
             ("siem_syslog_ca_file = \"ca.pem\"", Err("need a `tls://`")),
             ("siem_facility = \"local9\"", Err("bad `siem_facility`")),
+            (
+                "client_address_header = \"X-Forwarded-For\"\ntrusted_proxies = [\"10.0.0.0/8\"]",
+                Ok("127.0.0.1:8443"),
+            ),
+            (
+                "client_address_header = \"x-forwarded-for\"",
+                Err("needs `trusted_proxies`"),
+            ),
+            (
+                "client_address_header = \"x forwarded\"",
+                Err("must be a header name"),
+            ),
+            (
+                "trusted_proxies = [\"10.0.0.1/8\"]",
+                Err("`trusted_proxies` holds a bad range"),
+            ),
+            (
+                "expiry_sweep_seconds = 0",
+                Err("`expiry_sweep_seconds` must be"),
+            ),
         ];
         for (text, want) in table {
             check(text, want);

@@ -84,6 +84,10 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot start without valid authorization policies")?;
+    app.load_zones()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot read the network zones")?;
     Ok(Opened { app, store })
 }
 
@@ -160,6 +164,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _checkpointer =
         app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
     let _policies = app::policies::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
+    let _sweeper = app::spawn_sweeper(opened.app.clone(), config.expiry_sweep);
     let options = app::siem::ForwarderOptions::default();
     let _siem = app::siem::spawn(
         &opened.app,

@@ -56,6 +56,8 @@ typed_id!(
     SessionId,
     /// An agreement (NDA, IP assignment, licence) issued to a party.
     AgreementId,
+    /// A message to one user (e.g. that an agreement has expired).
+    NotificationId,
 );
 
 #[cfg(test)]

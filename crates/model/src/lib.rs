@@ -2,10 +2,15 @@
 //! (roles, classifications, statuses, actions) and validated values such as
 //! file paths. No I/O, no clock, no randomness.
 
+mod conditions;
 mod ids;
 mod path;
 mod types;
 
+pub use conditions::{
+    AccessWindow, Cidr, ConditionError, MAX_TAGS, MAX_ZONE_RANGES, MAX_ZONES, NetworkZone,
+    is_country, tags, zone_of,
+};
 pub use ids::*;
 pub use path::{FilePath, PathError};
 pub use types::*;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::conditions::AccessWindow;
 use crate::ids::*;
 
 /// An unknown name for one of the closed vocabularies below.
@@ -132,6 +133,12 @@ pub struct Party {
     pub country: Option<String>,
     pub status: PartyStatus,
     pub created_ms: i64,
+    /// The security certification the party holds (e.g. `ISO/IEC 27001`), as
+    /// recorded by an admin; rooms classified confidential or above require a
+    /// valid one of an external party.
+    pub certification: Option<String>,
+    /// Until when the certification is valid (exclusive).
+    pub certified_until_ms: Option<i64>,
 }
 
 /// A person, with the security state the platform keeps about them.
@@ -156,6 +163,10 @@ pub struct User {
     pub failed_logins: i64,
     pub locked_until_ms: Option<i64>,
     pub created_ms: i64,
+    /// Until when the user's security training is current (exclusive), as
+    /// recorded by an admin; rooms classified confidential or above require it
+    /// of users of external parties.
+    pub training_until_ms: Option<i64>,
 }
 
 /// A browser session or an API token. Only the SHA-256 of the secret is kept.
@@ -198,6 +209,11 @@ pub struct Room {
     pub classification: Classification,
     pub created_by: UserId,
     pub created_ms: i64,
+    /// Field-of-use tags: an external party reaches the content only under an
+    /// agreement in force whose field of use covers every one.
+    pub tags: Vec<String>,
+    /// When external parties may reach the content; always when `None`.
+    pub access_window: Option<AccessWindow>,
 }
 
 /// A role in a room given to a user or to every user of a party.
@@ -348,4 +364,72 @@ pub struct Event {
     pub mark_id: Option<String>,
     /// Extra facts as a JSON object (sizes, digests, roles…); never secrets.
     pub detail: serde_json::Value,
+}
+
+/// The text and terms agreements of one kind are issued from; rooms may
+/// require an agreement by its template's name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementTemplate {
+    /// Lowercase letters, digits and `-`, e.g. `mutual-nda-2026`; unique.
+    pub name: String,
+    pub kind: AgreementKind,
+    pub title: String,
+    pub text: String,
+    pub terms: AgreementTerms,
+    /// The term of an agreement issued from it; open-ended when `None`.
+    pub duration_days: Option<i64>,
+    pub created_by: UserId,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// A message to one user, shown in the web UI until read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub user_id: UserId,
+    pub created_ms: i64,
+    /// The event kind it is about, e.g. `agreement.expire`.
+    pub kind: String,
+    /// What it is about, e.g. `agreement:<id>`.
+    pub subject: String,
+    pub message: String,
+    pub read_ms: Option<i64>,
+}
+
+/// Something with an end that the expiry sweep records once it has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExpiryKind {
+    Agreement,
+    Grant,
+    Certification,
+    Training,
+}
+
+impl ExpiryKind {
+    pub const ALL: [ExpiryKind; 4] = [
+        ExpiryKind::Agreement,
+        ExpiryKind::Grant,
+        ExpiryKind::Certification,
+        ExpiryKind::Training,
+    ];
+
+    /// The stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiryKind::Agreement => "agreement",
+            ExpiryKind::Grant => "grant",
+            ExpiryKind::Certification => "certification",
+            ExpiryKind::Training => "training",
+        }
+    }
+}
+
+/// An end that has passed and was not yet recorded: `subject_id` is the
+/// agreement, grant, party (certification) or user (training).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    pub kind: ExpiryKind,
+    pub subject_id: uuid::Uuid,
+    pub until_ms: i64,
 }

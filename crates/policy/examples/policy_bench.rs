@@ -7,10 +7,12 @@
 //!
 //! Usage: policy_bench [DECISIONS [MIX]]: DECISIONS default 200000; MIX is the
 //! kind of the 100 custom policies: `scoped` (each on one room, the usual
-//! room-specific rule), `generic` (attribute conditions on any room: every one
-//! is evaluated on every content request — the worst case), `mixed` (50 of
-//! each, the default) or `none`. Requests are drawn by a fixed-seed generator,
-//! so every run asks the same questions.
+//! room-specific rule), `generic` (attribute conditions on any room, which the
+//! pre-filter proves false from the request's own facts), `opaque` (conditions
+//! on any room whose leading comparison holds and whose rest Cedar must
+//! evaluate on every content request — the worst case), `mixed` (50 scoped, 50
+//! generic, the default) or `none`. Requests are drawn by a fixed-seed
+//! generator, so every run asks the same questions.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -48,7 +50,7 @@ fn room_id(n: u64) -> RoomId {
     RoomId::from_random(uuid(3, n))
 }
 
-fn custom_policies(scoped: u64, generic: u64) -> String {
+fn custom_policies(scoped: u64, generic: u64, opaque: u64) -> String {
     let mut text = String::new();
     for i in 0..scoped {
         text.push_str(&format!(
@@ -65,6 +67,13 @@ fn custom_policies(scoped: u64, generic: u64) -> String {
              when {{ resource.classification == \"restricted\" && principal.party.status == \"x{i}\" }};\n"
         ));
     }
+    for i in 0..opaque {
+        text.push_str(&format!(
+            "@id(\"custom.opaque.{i}\") @reason(\"policy_forbids\")\n\
+             forbid (principal, action in Custody::Action::\"room.content\", resource is Custody::Room)\n\
+             when {{ principal.party.status == \"active\" && resource.required_agreements.contains(\"k{i}\") }};\n"
+        ));
+    }
     text
 }
 
@@ -76,11 +85,12 @@ fn main() {
     let t = Instant::now();
     let mix = std::env::args().nth(2).unwrap_or_else(|| "mixed".into());
     let custom = match mix.as_str() {
-        "scoped" => custom_policies(100, 0),
-        "generic" => custom_policies(0, 100),
-        "mixed" => custom_policies(50, 50),
+        "scoped" => custom_policies(100, 0, 0),
+        "generic" => custom_policies(0, 100, 0),
+        "opaque" => custom_policies(0, 0, 100),
+        "mixed" => custom_policies(50, 50, 0),
         "none" => String::new(),
-        other => panic!("MIX is scoped, generic, mixed or none, not {other}"),
+        other => panic!("MIX is scoped, generic, opaque, mixed or none, not {other}"),
     };
     let policies = Policies::with_custom(&custom).expect("policies load");
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -124,6 +134,9 @@ fn main() {
             disabled: false,
             mfa_required: party != 0,
             mfa: true,
+            // Trained and certified: confidential rooms stay open to them.
+            training_until_ms: Some(i64::MAX),
+            certified_until_ms: Some(i64::MAX),
         };
         let room = draw.next(ROOMS);
         let nda = room.is_multiple_of(4);
@@ -144,6 +157,8 @@ fn main() {
                 } else {
                     vec![]
                 },
+                tags: vec![],
+                window: None,
             }
         };
         let signed = draw.next(2) == 0;
@@ -152,6 +167,7 @@ fn main() {
             source_addr: Some("192.0.2.1".into()),
             agreements_in_force: if signed { vec!["nda".into()] } else { vec![] },
             agreements_lapsed: vec![],
+            ..Context::default()
         };
         let t = Instant::now();
         let d = policies.decide(&p, action, &res, &ctx);

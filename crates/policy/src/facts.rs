@@ -31,6 +31,10 @@ pub struct Principal {
     pub mfa_required: bool,
     /// Whether this session presented one.
     pub mfa: bool,
+    /// Until when the user's security training is current.
+    pub training_until_ms: Option<i64>,
+    /// Until when the party's security certification is valid.
+    pub certified_until_ms: Option<i64>,
 }
 
 /// An agreement a room requires: the key it is matched by (an agreement kind
@@ -54,6 +58,10 @@ pub enum Resource {
         expired_grant: bool,
         /// The agreements the room requires of an external party.
         required_agreements: Vec<Requirement>,
+        /// Field-of-use tags the agreements of an external party must cover.
+        tags: Vec<String>,
+        /// The room's access window in words, when it has one.
+        window: Option<String>,
     },
     /// One agreement, issued to `party_id`.
     Agreement {
@@ -74,6 +82,17 @@ pub struct Context {
     /// Requirement keys whose signed agreement ended or was terminated, with
     /// no other one in force.
     pub agreements_lapsed: Vec<String>,
+    /// The network zone the request comes from, and its country code.
+    pub zone: Option<String>,
+    pub zone_country: Option<String>,
+    /// Whether an agreement in force that the room requires limits its
+    /// territories, and the countries every such agreement allows.
+    pub territory_limited: bool,
+    pub territories: Vec<String>,
+    /// Field-of-use tags of the agreements in force of the caller's party.
+    pub fields_of_use: Vec<String>,
+    /// Whether the room has an access window and now is outside it.
+    pub outside_access_window: bool,
 }
 
 /// The entity type names, parsed once.
@@ -138,11 +157,15 @@ fn role_uid(t: &Types, room: RoomId, role: RoomRole) -> EntityUid {
     t.uid(&t.room_role, &format!("{room}/{role}"))
 }
 
-/// Builds the entity slice of one request, checked against the schema, which
-/// also supplies the action entities (with their groups already closed).
+/// Builds the entity slice of one request, with `action`, the entity of the
+/// request's action (from the schema, its groups already closed). Checked
+/// against `schema` when given; decisions pass none: the slice is built here
+/// to the schema, and a test checks it, so checking it on every request (and
+/// adding every action of the schema) would only take time.
 pub(crate) fn slice(
     t: &Types,
-    schema: &Schema,
+    schema: Option<&Schema>,
+    action: &Entity,
     p: &Principal,
     res: &Resource,
 ) -> Result<Slice, PolicyError> {
@@ -154,6 +177,10 @@ pub(crate) fn slice(
         vec![
             ("kind", string(p.party_kind.as_str())),
             ("status", string(p.party_status.as_str())),
+            (
+                "certified_until_ms",
+                RestrictedExpression::new_long(p.certified_until_ms.unwrap_or(0)),
+            ),
         ],
         HashSet::new(),
     )?];
@@ -168,6 +195,7 @@ pub(crate) fn slice(
             classification,
             role,
             required_agreements,
+            tags,
             ..
         } => {
             // manager ∈ contributor ∈ downloader ∈ viewer: the role groups of this room.
@@ -198,6 +226,7 @@ pub(crate) fn slice(
                         "required_agreements",
                         strings(required_agreements.iter().map(|r| r.key.as_str())),
                     ),
+                    ("tags", strings(tags)),
                 ],
                 HashSet::new(),
             )?);
@@ -233,11 +262,16 @@ pub(crate) fn slice(
                 RestrictedExpression::new_bool(p.mfa_required),
             ),
             ("party", RestrictedExpression::new_entity_uid(party)),
+            (
+                "training_until_ms",
+                RestrictedExpression::new_long(p.training_until_ms.unwrap_or(0)),
+            ),
         ],
         user_parents,
     )?);
-    let entities = Entities::from_entities(out, Some(schema))
-        .map_err(|e| PolicyError::Request(e.to_string()))?;
+    out.push(action.clone());
+    let entities =
+        Entities::from_entities(out, schema).map_err(|e| PolicyError::Request(e.to_string()))?;
     Ok(Slice {
         principal,
         resource_uid: resource.clone(),
@@ -276,6 +310,21 @@ pub(crate) fn context(
         (
             "agreements_lapsed".to_owned(),
             strings(&ctx.agreements_lapsed),
+        ),
+        ("zone".to_owned(), string(ctx.zone.as_deref().unwrap_or(""))),
+        (
+            "zone_country".to_owned(),
+            string(ctx.zone_country.as_deref().unwrap_or("")),
+        ),
+        (
+            "territory_limited".to_owned(),
+            RestrictedExpression::new_bool(ctx.territory_limited),
+        ),
+        ("territories".to_owned(), strings(&ctx.territories)),
+        ("fields_of_use".to_owned(), strings(&ctx.fields_of_use)),
+        (
+            "outside_access_window".to_owned(),
+            RestrictedExpression::new_bool(ctx.outside_access_window),
         ),
     ];
     if let Some(addr) = &ctx.source_addr {

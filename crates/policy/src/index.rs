@@ -6,25 +6,27 @@
 //! scoped to one resource (`resource == Custody::Room::"…"`), each such resource
 //! its own set. The decision is the one the whole set gives. In these sets the
 //! action scope, already decided, is widened to `action` (Cedar would otherwise
-//! check it again, through the action groups, for every policy).
+//! check it again, through the action groups, for every policy). Each set is
+//! then [`Guarded`]: the policies a request's facts prove false are left out
+//! of it per request (`prefilter.rs`).
 
 use std::collections::{HashMap, HashSet};
 
 use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicySet, ResourceConstraint};
 
 use crate::PolicyError;
+use crate::prefilter::Guarded;
 
 /// The resource types a request can be on.
 pub(crate) const RESOURCE_TYPES: [&str; 3] =
     ["Custody::System", "Custody::Room", "Custody::Agreement"];
 
 /// The policies of one (action, resource type).
-#[derive(Default)]
 struct Scoped {
     /// Policies that apply to any resource of the type.
-    generic: PolicySet,
+    generic: Guarded,
     /// For each resource named by a `resource ==` scope: `generic` plus those.
-    by_resource: HashMap<EntityUid, PolicySet>,
+    by_resource: HashMap<EntityUid, Guarded>,
 }
 
 /// The policy set, split by scope.
@@ -51,14 +53,15 @@ impl Index {
     }
 
     /// The policies that can apply to `action` on `resource` (of `RESOURCE_TYPES[ty]`).
-    pub(crate) fn get(&self, action: &str, ty: usize, resource: &EntityUid) -> Option<&PolicySet> {
+    pub(crate) fn get(&self, action: &str, ty: usize, resource: &EntityUid) -> Option<&Guarded> {
         let scoped = self.by_action.get(action)?.get(ty)?;
         Some(scoped.by_resource.get(resource).unwrap_or(&scoped.generic))
     }
 }
 
 fn scoped(set: &PolicySet, groups: &HashSet<EntityUid>, ty: &str) -> Result<Scoped, PolicyError> {
-    let mut out = Scoped::default();
+    let mut generic = PolicySet::new();
+    let mut by_resource: HashMap<EntityUid, PolicySet> = HashMap::new();
     let mut specific: Vec<(EntityUid, &Policy)> = Vec::new();
     for policy in set.policies() {
         let action_fits = match policy.action_constraint() {
@@ -70,10 +73,10 @@ fn scoped(set: &PolicySet, groups: &HashSet<EntityUid>, ty: &str) -> Result<Scop
             continue;
         }
         match policy.resource_constraint() {
-            ResourceConstraint::Any | ResourceConstraint::In(_) => add(&mut out.generic, policy)?,
+            ResourceConstraint::Any | ResourceConstraint::In(_) => add(&mut generic, policy)?,
             ResourceConstraint::Is(t) | ResourceConstraint::IsIn(t, _) => {
                 if t.to_string() == ty {
-                    add(&mut out.generic, policy)?;
+                    add(&mut generic, policy)?;
                 }
             }
             ResourceConstraint::Eq(uid) => {
@@ -84,13 +87,20 @@ fn scoped(set: &PolicySet, groups: &HashSet<EntityUid>, ty: &str) -> Result<Scop
         }
     }
     for (uid, policy) in specific {
-        let set = match out.by_resource.get_mut(&uid) {
+        let set = match by_resource.get_mut(&uid) {
             Some(set) => set,
-            None => out.by_resource.entry(uid).or_insert(out.generic.clone()),
+            None => by_resource.entry(uid).or_insert(generic.clone()),
         };
         add(set, policy)?;
     }
-    Ok(out)
+    let by_resource = by_resource
+        .into_iter()
+        .map(|(uid, set)| Ok((uid, Guarded::new(set)?)))
+        .collect::<Result<_, PolicyError>>()?;
+    Ok(Scoped {
+        generic: Guarded::new(generic)?,
+        by_resource,
+    })
 }
 
 fn add(set: &mut PolicySet, policy: &Policy) -> Result<(), PolicyError> {

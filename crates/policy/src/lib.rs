@@ -8,18 +8,21 @@
 //! builds a few entities and evaluates the cached policy sets. A default denial
 //! (no permit applied, no forbid applied) is explained by a second policy set,
 //! `cedar/explain.cedar`, whose permits each name one unmet condition.
+//! Before Cedar evaluates a set, the policies that the request's own facts
+//! prove false are left out (`prefilter.rs`); the decision is the same.
 
 mod custom;
 mod error;
 mod facts;
 mod index;
+mod prefilter;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Effect, EntityUid, Policy, PolicyId, PolicySet, Request, Schema, ValidationMode,
-    Validator,
+    Authorizer, Effect, Entity, EntityUid, Policy, PolicyId, PolicySet, Request, Schema,
+    ValidationMode, Validator,
 };
 use model::RoomRole;
 
@@ -48,6 +51,11 @@ pub const REASONS: &[&str] = &[
     "not_found",
     "agreement_missing",
     "agreement_expired",
+    "field_of_use_not_covered",
+    "territory_not_covered",
+    "training_required",
+    "certification_required",
+    "outside_access_window",
     "policy_forbids",
     "policy_error",
 ];
@@ -109,10 +117,12 @@ pub struct Policies {
     schema: Schema,
     types: facts::Types,
     actions: HashMap<String, EntityUid>,
+    /// The entity of each action, with its groups, for the slice.
+    action_entities: HashMap<String, Entity>,
     /// The least room role whose group holds each room action.
     needed: HashMap<String, RoomRole>,
     rules: index::Index,
-    explain: PolicySet,
+    explain: prefilter::Guarded,
     meta: HashMap<String, Meta>,
     texts: Vec<PolicyText>,
     /// The custom text this set was built with.
@@ -177,14 +187,16 @@ impl Policies {
             }
         }
         let (actions, needed, ancestors) = actions(&schema)?;
+        let action_entities = action_entities(&schema)?;
         let types = facts::Types::new()?;
         Ok(Policies {
             schema,
             types,
             actions,
+            action_entities,
             needed,
             rules: index::Index::new(&rules, &ancestors)?,
-            explain,
+            explain: prefilter::Guarded::new(explain)?,
             meta,
             texts,
             custom: custom.to_owned(),
@@ -247,7 +259,21 @@ impl Policies {
     /// Decides and says which policies determined the decision. Fails closed: a
     /// request that cannot be built, or a policy that cannot be evaluated, denies.
     pub fn explain(&self, p: &Principal, action: &str, res: &Resource, ctx: &Context) -> Verdict {
-        match self.evaluate(p, action, res, ctx) {
+        self.verdict(p, action, res, ctx, true)
+    }
+
+    /// [`Policies::explain`] when `fast`; otherwise the reference evaluation
+    /// (which the tests compare with it): the slice checked against the
+    /// schema, and Cedar evaluating every policy that can apply.
+    fn verdict(
+        &self,
+        p: &Principal,
+        action: &str,
+        res: &Resource,
+        ctx: &Context,
+        fast: bool,
+    ) -> Verdict {
+        match self.evaluate(p, action, res, ctx, fast) {
             Ok(verdict) => verdict,
             Err(e) => Verdict {
                 decision: Decision::Deny {
@@ -266,6 +292,7 @@ impl Policies {
         action: &str,
         res: &Resource,
         ctx: &Context,
+        fast: bool,
     ) -> Result<Verdict, PolicyError> {
         let Some(action_uid) = self.actions.get(action) else {
             return Ok(Verdict {
@@ -277,7 +304,13 @@ impl Policies {
                 errors: vec![],
             });
         };
-        let slice = facts::slice(&self.types, &self.schema, p, res)?;
+        let action_entity = self
+            .action_entities
+            .get(action)
+            .ok_or_else(|| PolicyError::Request(format!("`{action}` has no entity")))?;
+        // The reference evaluation checks the slice against the schema.
+        let schema = (!fast).then_some(&self.schema);
+        let slice = facts::slice(&self.types, schema, action_entity, p, res)?;
         let context = facts::context(p, res, ctx)?;
         let request = Request::new(
             slice.principal,
@@ -296,19 +329,23 @@ impl Policies {
             .rules
             .get(action, ty, &slice.resource_uid)
             .ok_or_else(|| PolicyError::Request(format!("no policies indexed for `{action}`")))?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, rules, &slice.entities);
-        let errors: Vec<String> = response
+        let response = self.authorizer.is_authorized(
+            &request,
+            rules.choose(&request, &slice.entities, fast).set(),
+            &slice.entities,
+        );
+        let mut errors: Vec<String> = response
             .diagnostics()
             .errors()
             .map(|e| e.to_string())
             .collect();
-        let determining: Vec<String> = response
+        errors.sort_unstable();
+        let mut determining: Vec<String> = response
             .diagnostics()
             .reason()
             .map(ToString::to_string)
             .collect();
+        determining.sort_unstable();
         if !errors.is_empty() {
             return Ok(Verdict {
                 decision: Decision::Deny {
@@ -327,9 +364,11 @@ impl Policies {
             });
         }
         let (policies, chosen) = if determining.is_empty() {
-            let why = self
-                .authorizer
-                .is_authorized(&request, &self.explain, &slice.entities);
+            let why = self.authorizer.is_authorized(
+                &request,
+                self.explain.choose(&request, &slice.entities, fast).set(),
+                &slice.entities,
+            );
             let ids: Vec<String> = why
                 .diagnostics()
                 .reason()
@@ -561,6 +600,17 @@ fn actions(
     Ok((names, needed, groups))
 }
 
+/// The entity of every action of the schema (with its groups), by name.
+fn action_entities(schema: &Schema) -> Result<HashMap<String, Entity>, PolicyError> {
+    let entities = schema
+        .action_entities()
+        .map_err(|e| PolicyError::Schema(e.to_string()))?;
+    Ok(entities
+        .iter()
+        .map(|e| (e.uid().id().unescaped().to_owned(), e.clone()))
+        .collect())
+}
+
 /// Fills the `{…}` placeholders of a policy's message from the request.
 fn fill(
     template: &str,
@@ -571,18 +621,26 @@ fn fill(
     reason: &str,
     needed: Option<&RoomRole>,
 ) -> String {
+    let mut classification = "";
+    let mut tags = String::new();
+    let mut window = "";
     let (role, agreement) = match res {
         Resource::Room {
             role,
             required_agreements,
+            classification: c,
+            tags: t,
+            window: w,
             ..
         } => {
-            let unmet = required_agreements.iter().find(|r| {
-                if reason == "agreement_expired" {
-                    ctx.agreements_lapsed.contains(&r.key)
-                } else {
-                    !ctx.agreements_in_force.contains(&r.key)
-                }
+            classification = c.as_str();
+            tags = t.join(", ");
+            window = w.as_deref().unwrap_or("");
+            let unmet = required_agreements.iter().find(|r| match reason {
+                "agreement_expired" => ctx.agreements_lapsed.contains(&r.key),
+                // The territory is limited by agreements in force.
+                "territory_not_covered" => ctx.agreements_in_force.contains(&r.key),
+                _ => !ctx.agreements_in_force.contains(&r.key),
             });
             (
                 role.map_or("none", RoomRole::as_str),
@@ -591,6 +649,10 @@ fn fill(
         }
         _ => ("none", ""),
     };
+    let zone = match (&ctx.zone, &ctx.zone_country) {
+        (Some(z), Some(c)) => format!("network zone `{z}`, {c}"),
+        _ => "an address outside every known network zone".to_owned(),
+    };
     template
         .replace("{action}", action)
         .replace("{role}", role)
@@ -598,13 +660,27 @@ fn fill(
         .replace("{system_role}", p.system_role.as_str())
         .replace("{party_status}", p.party_status.as_str())
         .replace("{agreement}", agreement)
+        .replace("{classification}", classification)
+        .replace("{tags}", &tags)
+        .replace("{window}", window)
+        .replace("{zone}", &zone)
 }
 
 impl Policies {
-    /// Builds the entity slice of a request, validated against the schema.
+    /// Builds the entity slice of a request on `res` (with an action on its
+    /// type), validated against the schema.
     #[cfg(test)]
     fn checked_slice(&self, p: &Principal, res: &Resource) -> Result<(), PolicyError> {
-        facts::slice(&self.types, &self.schema, p, res).map(|_| ())
+        let action = match res {
+            Resource::System => "room.list",
+            Resource::Room { .. } => "file.download",
+            Resource::Agreement { .. } => "agreement.view",
+        };
+        let entity = self
+            .action_entities
+            .get(action)
+            .ok_or_else(|| PolicyError::Request(format!("`{action}` has no entity")))?;
+        facts::slice(&self.types, Some(&self.schema), entity, p, res).map(|_| ())
     }
 }
 

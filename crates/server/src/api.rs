@@ -4,6 +4,8 @@
 
 mod agreements;
 mod auth;
+mod conditions;
+mod dlp;
 mod events;
 mod files;
 mod ledger;
@@ -86,6 +88,13 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(rooms::list_grants, rooms::create_grant))
         .routes(routes!(rooms::revoke_grant))
         .routes(routes!(marks::get_delivery, marks::put_delivery))
+        .routes(routes!(dlp::get_room_dlp, dlp::put_room_dlp))
+        .routes(routes!(dlp::list_quarantine))
+        .routes(routes!(dlp::held_content))
+        .routes(routes!(dlp::release))
+        .routes(routes!(dlp::reject))
+        .routes(routes!(dlp::list_rules, dlp::add_rule))
+        .routes(routes!(dlp::remove_rule))
         .routes(routes!(marks::trace))
         .routes(routes!(marks::pages))
         .routes(routes!(marks::page))
@@ -115,6 +124,21 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(policies::what_if))
         .routes(routes!(policies::list_versions))
         .routes(routes!(policies::get_version))
+        .routes(routes!(conditions::list_zones, conditions::put_zones))
+        .routes(routes!(
+            conditions::put_training,
+            conditions::delete_training
+        ))
+        .routes(routes!(
+            conditions::put_certification,
+            conditions::delete_certification
+        ))
+        .routes(routes!(conditions::list_templates))
+        .routes(routes!(conditions::put_template))
+        .routes(routes!(conditions::issue_from_template))
+        .routes(routes!(conditions::offer_agreement))
+        .routes(routes!(conditions::list_notifications))
+        .routes(routes!(conditions::read_notification))
         .route(
             "/rooms/{id}/files/{*path}",
             axum::routing::put(files::put_file),

@@ -100,19 +100,48 @@ pub struct FormCsrf;
 impl FromRequestParts<App> for Meta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _app: &App) -> Result<Self, Self::Rejection> {
-        Ok(Meta(meta_of(parts)))
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Ok(Meta(meta_of(parts, app.settings())))
     }
 }
 
 /// The request facts recorded with every event.
 pub struct Meta(pub RequestMeta);
 
-fn meta_of(parts: &Parts) -> RequestMeta {
-    let source_addr = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+/// The client's address: the peer's, or — when the peer is a trusted reverse
+/// proxy and a client address header is configured — the right-most address
+/// in that header that is not itself a trusted proxy (earlier entries can be
+/// forged by the client). A header that does not parse gives no address, so
+/// the request is in no network zone rather than in the proxy's.
+fn client_addr(parts: &Parts, settings: &app::Settings) -> Option<String> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let trusted = |ip: std::net::IpAddr| settings.trusted_proxies.iter().any(|c| c.contains(ip));
+    let Some(header) = &settings.client_address_header else {
+        return Some(peer.to_string());
+    };
+    if !trusted(peer) {
+        return Some(peer.to_string());
+    }
+    let mut values = Vec::new();
+    for v in parts.headers.get_all(header.as_str()) {
+        values.push(v.to_str().ok()?);
+    }
+    if values.is_empty() {
+        return Some(peer.to_string());
+    }
+    let joined = values.join(",");
+    for item in joined.rsplit(',') {
+        let ip: std::net::IpAddr = item.trim().parse().ok()?;
+        if !trusted(ip) {
+            return Some(ip.to_string());
+        }
+    }
+    // Every hop is a trusted proxy: the first one is the client.
+    joined.split(',').next().map(|s| s.trim().to_owned())
+}
+
+fn meta_of(parts: &Parts, settings: &app::Settings) -> RequestMeta {
+    let source_addr = client_addr(parts, settings);
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)

@@ -74,6 +74,8 @@ pub struct UserDto {
     pub totp_enabled: bool,
     pub mfa_required: bool,
     pub created_at: String,
+    /// Until when the user's security training is current.
+    pub training_until: Option<String>,
 }
 list_of!(UserList, UserDto);
 
@@ -89,6 +91,7 @@ impl From<&model::User> for UserDto {
             totp_enabled: u.totp_enabled,
             mfa_required: u.mfa_required,
             created_at: rfc3339(u.created_ms),
+            training_until: u.training_until_ms.map(rfc3339),
         }
     }
 }
@@ -122,6 +125,9 @@ pub struct PartyDto {
     /// prospective, active, suspended or offboarded.
     pub status: String,
     pub created_at: String,
+    /// The security certification the party holds, and until when.
+    pub certification: Option<String>,
+    pub certified_until: Option<String>,
 }
 list_of!(PartyList, PartyDto);
 
@@ -134,6 +140,8 @@ impl From<&model::Party> for PartyDto {
             country: p.country.clone(),
             status: p.status.as_str().into(),
             created_at: rfc3339(p.created_ms),
+            certification: p.certification.clone(),
+            certified_until: p.certified_until_ms.map(rfc3339),
         }
     }
 }
@@ -207,8 +215,59 @@ pub struct RoomDto {
     /// Agreements (kinds such as `nda`, or template names) an external party
     /// must have signed, and in term, to reach the room's content.
     pub required_agreements: Vec<String>,
+    /// Field-of-use tags an external party's agreements must cover.
+    pub tags: Vec<String>,
+    /// When external parties may reach the content; always when absent.
+    pub access_window: Option<AccessWindowDto>,
 }
 list_of!(RoomList, RoomDto);
+
+/// When a room's content may be reached by external parties.
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AccessWindowDto {
+    /// ISO weekdays, 1 = Monday … 7 = Sunday.
+    pub days: Vec<u8>,
+    /// `HH:MM`, local time at `utc_offset_min`.
+    pub start: String,
+    /// `HH:MM` after `start`; `24:00` is the end of the day.
+    pub end: String,
+    /// Minutes east of UTC (e.g. 60 for CET).
+    #[serde(default)]
+    pub utc_offset_min: i32,
+}
+
+impl From<&model::AccessWindow> for AccessWindowDto {
+    fn from(w: &model::AccessWindow) -> Self {
+        AccessWindowDto {
+            days: w.days.clone(),
+            start: w.start.clone(),
+            end: w.end.clone(),
+            utc_offset_min: w.utc_offset_min,
+        }
+    }
+}
+
+impl From<AccessWindowDto> for model::AccessWindow {
+    fn from(w: AccessWindowDto) -> Self {
+        model::AccessWindow {
+            days: w.days,
+            start: w.start,
+            end: w.end,
+            utc_offset_min: w.utc_offset_min,
+        }
+    }
+}
+
+/// `null` → `Some(None)` (remove), a value → `Some(Some(_))`, absent (with
+/// `#[serde(default)]`) → `None` (keep).
+fn set_or_clear<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
 
 impl From<&app::RoomInfo> for RoomDto {
     fn from(r: &app::RoomInfo) -> Self {
@@ -219,6 +278,8 @@ impl From<&app::RoomInfo> for RoomDto {
             created_at: rfc3339(r.room.created_ms),
             role: r.role.map(|x| x.as_str().to_owned()),
             required_agreements: r.required_agreements.clone(),
+            tags: r.room.tags.clone(),
+            access_window: r.room.access_window.as_ref().map(AccessWindowDto::from),
         }
     }
 }
@@ -238,6 +299,12 @@ pub struct PatchRoom {
     /// Replaces the agreements the room requires: agreement kinds (`nda`,
     /// `ip_assignment`, `licence`) or template names (e.g. `mutual-nda-2026`).
     pub required_agreements: Option<Vec<String>>,
+    /// Replaces the field-of-use tags (lowercase, e.g. `automotive`).
+    pub tags: Option<Vec<String>>,
+    /// Sets the access window; `null` removes it.
+    #[serde(default, deserialize_with = "set_or_clear")]
+    #[schema(value_type = Option<AccessWindowDto>)]
+    pub access_window: Option<Option<AccessWindowDto>>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -8,9 +8,11 @@
 //! authenticate with the session cookie; form posts carry the CSRF token in a
 //! `csrf` field, checked here (`check_csrf`) before anything else.
 
+mod agreements;
 mod assets;
 mod layout;
 mod policies;
+mod quarantine;
 mod rooms;
 mod session;
 mod trace;
@@ -37,6 +39,10 @@ pub fn router() -> Router<App> {
         .route("/totp/confirm", post(session::totp_confirm))
         .route("/policies/whatif", post(policies::whatif))
         .route("/policies/apply", post(policies::apply))
+        .route("/quarantine/{version}/release", post(quarantine::release))
+        .route("/quarantine/{version}/reject", post(quarantine::reject))
+        .route("/agreements/{id}/sign", post(agreements::sign))
+        .route("/notifications/{id}/read", post(agreements::read))
         .route(
             "/rooms/{id}/upload",
             post(rooms::upload).layer(DefaultBodyLimit::disable()),
@@ -52,7 +58,9 @@ pub fn router() -> Router<App> {
         .route("/", get(rooms::list))
         .route("/rooms/{id}", get(rooms::browse))
         .route("/policies", get(policies::page))
+        .route("/quarantine", get(quarantine::page))
         .route("/trace", get(trace::page))
+        .route("/notifications", get(agreements::notifications))
         .route("/files/{id}/download", get(rooms::download))
         .route("/files/{id}/view", get(viewer::view))
         .route("/files/{id}/pages/{page}", get(viewer::page))

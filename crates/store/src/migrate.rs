@@ -42,6 +42,12 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "policies",
         include_str!("../migrations/sqlite/0006_policies.sql"),
     ),
+    (7, "dlp", include_str!("../migrations/sqlite/0007_dlp.sql")),
+    (
+        8,
+        "conditions",
+        include_str!("../migrations/sqlite/0008_conditions.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -76,6 +82,16 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "policies",
         include_str!("../migrations/postgres/0006_policies.sql"),
+    ),
+    (
+        7,
+        "dlp",
+        include_str!("../migrations/postgres/0007_dlp.sql"),
+    ),
+    (
+        8,
+        "conditions",
+        include_str!("../migrations/postgres/0008_conditions.sql"),
     ),
 ];
 

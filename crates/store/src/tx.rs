@@ -4,7 +4,9 @@
 
 mod accounts;
 mod agreements;
+mod conditions;
 mod delivery;
+mod dlp;
 mod events;
 mod files;
 mod import;
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
+pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};
 pub use policies::PolicyVersion as StoredPolicyVersion;

@@ -57,6 +57,8 @@ fn actor() -> Principal {
         disabled: false,
         mfa_required: false,
         mfa: true,
+        training_until_ms: None,
+        certified_until_ms: None,
     }
 }
 

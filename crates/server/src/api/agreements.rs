@@ -65,7 +65,7 @@ pub struct AgreementDto {
 }
 
 impl AgreementDto {
-    fn new(a: &Agreement, now_ms: i64) -> AgreementDto {
+    pub(crate) fn new(a: &Agreement, now_ms: i64) -> AgreementDto {
         AgreementDto {
             id: a.id.to_string(),
             party_id: a.party_id.to_string(),

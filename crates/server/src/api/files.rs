@@ -40,7 +40,7 @@ pub async fn list_files(
 #[utoipa::path(put, path = "/rooms/{id}/files/{path}", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path), ("path" = String, Path, description = "room-relative path; segments percent-encoded, `/` kept")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = FileDto), (status = 400, body = ErrorBody, description = "path_traversal, path_absolute, path_control_character…"), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = FileDto), (status = 202, body = super::dlp::HeldDto, description = "stored but held for review by the room's data-loss policy"), (status = 400, body = ErrorBody, description = "path_traversal, path_absolute, path_control_character…"), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "dlp_blocked, dlp_justification_required (give `Custody-Justification`)")))]
 pub async fn put_file(
     State(app): State<App>,
     Meta(meta): Meta,
@@ -48,22 +48,37 @@ pub async fn put_file(
     ApiPath((room, path)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<FileDto>), ApiError> {
+) -> Result<Response, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let file = app
-        .upload(
+    let uploaded = app
+        .upload_with(
             &meta,
             &a.principal,
             id::<RoomId>(&room)?,
             &path,
             declared,
             body.into_data_stream(),
+            justification(&headers),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(FileDto::from(&file))))
+    Ok(match uploaded {
+        app::Uploaded::Stored(file) => {
+            (StatusCode::CREATED, Json(FileDto::from(&file))).into_response()
+        }
+        app::Uploaded::Held(held) => {
+            (StatusCode::ACCEPTED, Json(super::dlp::HeldDto::from(&held))).into_response()
+        }
+    })
+}
+
+/// The caller's data-loss justification (`Custody-Justification`), if any.
+fn justification(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(app::dlp_policy::JUSTIFICATION_HEADER)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// One file's metadata.
@@ -132,7 +147,14 @@ pub async fn get_content(
     let version = q.version.as_deref().map(id::<VersionId>).transpose()?;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let download = app
-        .download(&meta, &a.principal, id::<FileId>(&raw)?, version, range)
+        .download_with(
+            &meta,
+            &a.principal,
+            id::<FileId>(&raw)?,
+            version,
+            range,
+            justification(&headers),
+        )
         .await?;
     Ok(content_response(download))
 }

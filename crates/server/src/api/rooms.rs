@@ -68,15 +68,15 @@ pub async fn patch_room(
         .as_deref()
         .map(|c| name(Classification::parse, c))
         .transpose()?;
+    let patch = app::RoomPatch {
+        name: req.name,
+        classification,
+        required_agreements: req.required_agreements,
+        tags: req.tags,
+        access_window: req.access_window.map(|w| w.map(model::AccessWindow::from)),
+    };
     let room = app
-        .update_room(
-            &meta,
-            &a.principal,
-            id::<RoomId>(&raw)?,
-            req.name.as_deref(),
-            classification,
-            req.required_agreements,
-        )
+        .update_room(&meta, &a.principal, id::<RoomId>(&raw)?, patch)
         .await?;
     Ok(Json(RoomDto::from(&room)))
 }

@@ -28,6 +28,7 @@ pub fn page(title: &str, header: Option<Header<'_>>, body: Markup) -> Markup {
                     a.brand href="/" { span.logo { "◆" } " Custody" }
                     @if let Some(h) = header {
                         div.account {
+                            a.notifications-link href="/notifications" { "Notifications" }
                             span.email { (h.email) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(h.csrf);

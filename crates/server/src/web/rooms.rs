@@ -56,11 +56,23 @@ pub async fn list(
     Viewer { authed, csrf }: Viewer,
 ) -> Result<Markup, WebError> {
     let rooms = app.list_rooms(&meta, &authed.principal).await?;
+    let unread = app
+        .notifications(&meta, &authed.principal, true)
+        .await?
+        .len();
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
     };
-    Ok(layout::page("Rooms", Some(header), rooms_table(&rooms)))
+    let body = html! {
+        @if unread > 0 {
+            p.notice #unread-notifications role="status" {
+                a href="/notifications" { (unread) " unread notification" @if unread > 1 { "s" } }
+            }
+        }
+        (rooms_table(&rooms))
+    };
+    Ok(layout::page("Rooms", Some(header), body))
 }
 
 fn rooms_table(rooms: &[RoomInfo]) -> Markup {
@@ -126,13 +138,29 @@ fn entries<'a>(files: &'a [FileInfo], prefix: &str) -> (BTreeSet<&'a str>, Vec<&
 pub async fn browse(
     State(app): State<App>,
     Meta(meta): Meta,
-    Viewer { authed, csrf }: Viewer,
+    viewer: Viewer,
     Path(raw): Path<String>,
     Query(q): Query<BrowseQuery>,
 ) -> Result<Markup, WebError> {
     let id: RoomId = parse_id(&raw)?;
-    let info = app.get_room(&meta, &authed.principal, id).await?;
-    let files = app.list_files(&meta, &authed.principal, id).await?;
+    let info = app.get_room(&meta, &viewer.authed.principal, id).await?;
+    let files = match app.list_files(&meta, &viewer.authed.principal, id).await {
+        Ok(files) => files,
+        // Closed for want of a signature: show what to sign, not an error.
+        Err(AppError::Forbidden {
+            reason: reason @ ("agreement_missing" | "agreement_expired"),
+            message,
+        }) => {
+            if let Some(page) =
+                super::agreements::sign_instead(&app, &meta, &viewer, id, &message).await?
+            {
+                return Ok(page);
+            }
+            return Err(AppError::Forbidden { reason, message }.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Viewer { authed, csrf } = viewer;
     let prefix = normalize_prefix(&q.prefix);
     let header = Header {
         email: &authed.principal.email,

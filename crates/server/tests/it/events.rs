@@ -88,6 +88,33 @@ async fn actions_leave_events() {
         204,
     )
     .await;
+    // Restricted: the external manager needs current training and a certified party.
+    ctx.must(
+        &manager.token,
+        "DELETE",
+        &format!("/files/{file}"),
+        Value::Null,
+        403,
+    )
+    .await;
+    let until = json!({"valid_until": rfc3339(ctx.now() + 86_400_000)});
+    ctx.must(
+        &ctx.admin,
+        "PUT",
+        &format!("/users/{}/training", manager.id),
+        until.clone(),
+        200,
+    )
+    .await;
+    let cert = json!({"name": "ISO/IEC 27001", "valid_until": rfc3339(ctx.now() + 86_400_000)});
+    ctx.must(
+        &ctx.admin,
+        "PUT",
+        &format!("/parties/{party}/certification"),
+        cert,
+        200,
+    )
+    .await;
     ctx.must(
         &manager.token,
         "DELETE",
@@ -150,6 +177,24 @@ async fn actions_leave_events() {
         ),
         expect("event.read", "denied", Some("role_forbids"), "system"),
         expect("room.update", "allowed", None, format!("room:{room}")),
+        expect(
+            "file.delete",
+            "denied",
+            Some("training_required"),
+            format!("file:{file}"),
+        ),
+        expect(
+            "user.training",
+            "allowed",
+            None,
+            format!("user:{}", manager.id),
+        ),
+        expect(
+            "party.certification",
+            "allowed",
+            None,
+            format!("party:{party}"),
+        ),
         expect("grant.revoke", "allowed", None, format!("grant:{g}")),
         expect("file.delete", "allowed", None, format!("file:{file}")),
         expect("auth.logout", "allowed", None, "session:"),

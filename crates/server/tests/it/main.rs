@@ -9,6 +9,7 @@
 
 mod agreements;
 mod authz;
+mod conditions;
 mod cross_party;
 mod csrf;
 mod dlp;

@@ -112,6 +112,8 @@ pub struct Case {
     pub headers: Vec<(&'static str, String)>,
     /// Whether to send `Content-Length` for raw bodies.
     pub no_length: bool,
+    /// The peer address the request comes from (none, as without a socket, when unset).
+    pub peer: Option<std::net::SocketAddr>,
     pub want_status: u16,
     /// The error code, for error answers.
     pub want_code: Option<&'static str>,
@@ -219,6 +221,11 @@ impl Ctx {
 
     /// A fresh App on `backend`, bootstrapped, the admin signed in.
     pub async fn on(backend: Backend) -> Ctx {
+        Ctx::with(backend, |_| {}).await
+    }
+
+    /// Like [`Ctx::on`], with settings changed by `change`.
+    pub async fn with(backend: Backend, change: impl FnOnce(&mut app::Settings)) -> Ctx {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("c.db").display()),
@@ -229,11 +236,12 @@ impl Ctx {
         let keyring = vault::Keyring::init(&keys, "k1", [7; 32]).expect("keyring");
         let blobs = vault::DiskBlobStore::open(&dir.path().join("blobs")).expect("blobs");
         let clock = Arc::new(ManualClock(AtomicI64::new(T0)));
-        let settings = app::Settings {
+        let mut settings = app::Settings {
             max_upload_bytes: UPLOAD_LIMIT,
             chunk_size: CHUNK,
             ..app::Settings::default()
         };
+        change(&mut settings);
         let app = app::App::new(
             store,
             keyring,
@@ -286,6 +294,9 @@ impl Ctx {
         }
         for (name, value) in &case.headers {
             req = req.header(*name, value);
+        }
+        if let Some(peer) = case.peer {
+            req = req.extension(axum::extract::ConnectInfo(peer));
         }
         let body = match &case.body {
             Payload::None => Body::empty(),
@@ -439,7 +450,9 @@ impl Ctx {
 
     /// Creates a room as `who`; returns its id.
     pub async fn room(&self, who: &str, name: &str) -> String {
-        let body = json!({"name": name, "classification": "confidential"});
+        // Internal: confidential rooms also ask external users for training
+        // and certification (tests/it/conditions.rs).
+        let body = json!({"name": name, "classification": "internal"});
         let r = self.must(who, "POST", "/rooms", body, 201).await;
         r["id"].as_str().unwrap_or_default().to_owned()
     }

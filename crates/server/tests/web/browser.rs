@@ -360,3 +360,124 @@ async fn a_screenshot_of_the_viewer_traces_back_to_its_viewer() {
         "{href}"
     );
 }
+
+const NDA_TEXT: &str = "Mutual non-disclosure agreement.\nEach party keeps the other's drawings secret for five years.";
+
+/// A room that requires an NDA shows the NDA to sign instead of an error;
+/// signing it in the browser records the hash of the exact text shown and
+/// opens the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let party = site
+        .app
+        .create_party(
+            &meta,
+            &admin,
+            NewParty {
+                name: "Rotor Design GmbH".into(),
+                country: Some("DE".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let email = "designer@rotor.example";
+    let new_user = NewUser {
+        email: email.into(),
+        display_name: "Rotor Designer".into(),
+        party_id: party.id,
+        system_role: SystemRole::Member,
+        password: Some(PASSWORD.into()),
+    };
+    let user = site.app.create_user(&meta, &admin, new_user).await.unwrap();
+    let room = site
+        .app
+        .create_room(
+            &meta,
+            &admin,
+            "Turbine RFQ",
+            model::Classification::Internal,
+        )
+        .await
+        .unwrap()
+        .room
+        .id;
+    let patch = app::RoomPatch {
+        required_agreements: Some(vec!["nda".into()]),
+        ..app::RoomPatch::default()
+    };
+    site.app
+        .update_room(&meta, &admin, room, patch)
+        .await
+        .unwrap();
+    let grant = NewGrant {
+        subject_kind: SubjectKind::User,
+        subject_id: user.id.0,
+        role: RoomRole::Downloader,
+        expires_ms: None,
+        reason: "turbine quote".into(),
+    };
+    site.app
+        .create_grant(&meta, &admin, room, grant)
+        .await
+        .unwrap();
+    let nda = app::NewAgreement {
+        party_id: party.id,
+        kind: model::AgreementKind::Nda,
+        template: "mutual-nda-2026".into(),
+        title: "Mutual NDA 2026".into(),
+        text: NDA_TEXT.into(),
+        terms: model::AgreementTerms::default(),
+        effective_ms: None,
+        end_ms: None,
+        draft: false,
+    };
+    let nda = site.app.create_agreement(&meta, &admin, nda).await.unwrap();
+
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+    let b = scratch.browser(&driver).await;
+    sign_in(&b, &site, email, "").await;
+    wait_for(&b, "the enrolment page", "#totp-start").await;
+    b.click(&b.find("#totp-start").await).await;
+    wait_for(&b, "the secret", "#totp-secret").await;
+    let secret = util::base32_decode(&b.text(&b.find("#totp-secret").await).await);
+    b.type_into(&b.find("#code").await, &util::current_code(&secret))
+        .await;
+    b.click(&b.find("#totp-confirm").await).await;
+    wait_for(&b, "the rooms list", "#rooms").await;
+
+    // The room's page: the agreement to sign, not an error.
+    b.goto(&site.url(&format!("/rooms/{room}"))).await;
+    wait_for(&b, "the agreement to sign", "#sign-required").await;
+    let denial = b.text(&b.find("#denial").await).await;
+    assert_eq!(
+        denial,
+        "your party has not signed the agreement `Mutual NDA 2026`"
+    );
+    assert_eq!(
+        b.text(&b.find(".agreement-title").await).await,
+        "Mutual NDA 2026"
+    );
+    let shown = b.text(&b.find(".agreement-text").await).await;
+    assert_eq!(shown, NDA_TEXT);
+    // The box must be ticked: the browser keeps the form until it is.
+    b.click(&b.find(".sign-button").await).await;
+    assert!(
+        b.url().await.ends_with(&format!("/rooms/{room}")),
+        "still on the room page"
+    );
+    assert!(b.source().await.contains("sign-required"), "not signed yet");
+    b.click(&b.find(".agree").await).await;
+    b.click(&b.find(".sign-button").await).await;
+    wait_for(&b, "the room's files", "#no-files").await;
+
+    // The signature names the signer and the hash of the text shown.
+    let signed = site.app.get_agreement(&meta, &admin, nda.id).await.unwrap();
+    let signature = signed.signature.expect("signed");
+    assert_eq!(signature.user_id, user.id);
+    assert_eq!(signature.text_sha256, nda.text_sha256);
+    assert_eq!(signature.source_addr.as_deref(), Some("127.0.0.1"));
+}

@@ -15,6 +15,8 @@ fn party(row: &AnyRow) -> Result<Party, StoreError> {
         country: row.opt_text("country")?,
         status: row.name("status", PartyStatus::parse)?,
         created_ms: row.int("created_ms")?,
+        certification: row.opt_text("certification")?,
+        certified_until_ms: row.opt_int("certified_until_ms")?,
     })
 }
 
@@ -42,6 +44,7 @@ fn user(row: &AnyRow) -> Result<User, StoreError> {
         failed_logins: row.int("failed_logins")?,
         locked_until_ms: row.opt_int("locked_until_ms")?,
         created_ms: row.int("created_ms")?,
+        training_until_ms: row.opt_int("training_until_ms")?,
     })
 }
 
@@ -82,15 +85,17 @@ impl Tx {
     // ---- parties
     pub async fn insert_party(&mut self, party: &Party) -> Result<(), StoreError> {
         let query = sql(
-            "INSERT INTO parties (id, name, kind, country, status, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO parties (id, name, kind, country, status, created_ms, certification, \
+             certified_until_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(party.id.to_string())
         .bind(party.name.clone())
         .bind(party.kind.as_str())
         .bind(party.country.clone())
         .bind(party.status.as_str())
-        .bind(party.created_ms);
+        .bind(party.created_ms)
+        .bind(party.certification.clone())
+        .bind(party.certified_until_ms);
         self.execute_guarded(query)
             .await
             .map_err(|e| unique(e, PARTY_CONFLICTS))?;
@@ -117,13 +122,16 @@ impl Tx {
             .collect()
     }
 
-    /// Updates name, country, status.
+    /// Updates name, country, status and certification.
     pub async fn update_party(&mut self, party: &Party) -> Result<(), StoreError> {
-        let query = sql("UPDATE parties SET name = $2, country = $3, status = $4 WHERE id = $1")
-            .bind(party.id.to_string())
-            .bind(party.name.clone())
-            .bind(party.country.clone())
-            .bind(party.status.as_str());
+        let query = sql("UPDATE parties SET name = $2, country = $3, status = $4, \
+             certification = $5, certified_until_ms = $6 WHERE id = $1")
+        .bind(party.id.to_string())
+        .bind(party.name.clone())
+        .bind(party.country.clone())
+        .bind(party.status.as_str())
+        .bind(party.certification.clone())
+        .bind(party.certified_until_ms);
         let done = self
             .execute_guarded(query)
             .await
@@ -148,8 +156,8 @@ impl Tx {
         let query = sql(
             "INSERT INTO users (id, party_id, email, display_name, system_role, password_hash, \
              totp_secret_sealed, totp_enabled, totp_last_step, mfa_required, disabled, \
-             failed_logins, locked_until_ms, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             failed_logins, locked_until_ms, created_ms, training_until_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(user.id.to_string())
         .bind(user.party_id.to_string())
@@ -164,7 +172,8 @@ impl Tx {
         .bind(flag(user.disabled))
         .bind(user.failed_logins)
         .bind(user.locked_until_ms)
-        .bind(user.created_ms);
+        .bind(user.created_ms)
+        .bind(user.training_until_ms);
         self.execute_guarded(query)
             .await
             .map_err(|e| unique(e, USER_CONFLICTS))?;
@@ -213,7 +222,7 @@ impl Tx {
             "UPDATE users SET email = $2, display_name = $3, system_role = $4, \
              password_hash = $5, totp_secret_sealed = $6, totp_enabled = $7, \
              totp_last_step = $8, mfa_required = $9, disabled = $10, failed_logins = $11, \
-             locked_until_ms = $12 WHERE id = $1",
+             locked_until_ms = $12, training_until_ms = $13 WHERE id = $1",
         )
         .bind(user.id.to_string())
         .bind(user.email.to_lowercase())
@@ -226,7 +235,8 @@ impl Tx {
         .bind(flag(user.mfa_required))
         .bind(flag(user.disabled))
         .bind(user.failed_logins)
-        .bind(user.locked_until_ms);
+        .bind(user.locked_until_ms)
+        .bind(user.training_until_ms);
         let done = self
             .execute_guarded(query)
             .await

@@ -124,6 +124,17 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Offers a draft for signature; false when it is no longer a draft.
+    pub async fn offer_agreement(&mut self, id: AgreementId) -> Result<bool, StoreError> {
+        let done = sql("UPDATE agreements SET status = $2 WHERE id = $1 AND status = $3")
+            .bind(id.to_string())
+            .bind(AgreementStatus::AwaitingSignature.as_str())
+            .bind(AgreementStatus::Draft.as_str())
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Terminates an agreement that is not terminated yet.
     pub async fn terminate_agreement(
         &mut self,

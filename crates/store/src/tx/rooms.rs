@@ -8,13 +8,37 @@ use crate::row::RowExt;
 use model::*;
 
 fn room(row: &AnyRow) -> Result<Room, StoreError> {
+    let tags: Vec<String> = serde_json::from_str(&row.text("tags")?)
+        .map_err(|e| StoreError::Corrupt(format!("column `tags`: {e}")))?;
+    let access_window = match row.opt_text("access_window")? {
+        None => None,
+        Some(json) => Some(
+            serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("column `access_window`: {e}")))?,
+        ),
+    };
     Ok(Room {
         id: row.parsed("id")?,
         name: row.text("name")?,
         classification: row.name("classification", Classification::parse)?,
         created_by: row.parsed("created_by")?,
         created_ms: row.int("created_ms")?,
+        tags,
+        access_window,
     })
+}
+
+/// The JSON columns of a room's conditions: tags and access window.
+fn room_conditions(room: &Room) -> Result<(String, Option<String>), StoreError> {
+    let tags =
+        serde_json::to_string(&room.tags).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
+    let window = room
+        .access_window
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("access window: {e}")))?;
+    Ok((tags, window))
 }
 
 fn grant(row: &AnyRow) -> Result<Grant, StoreError> {
@@ -34,15 +58,18 @@ fn grant(row: &AnyRow) -> Result<Grant, StoreError> {
 impl Tx {
     // ---- rooms
     pub async fn insert_room(&mut self, room: &Room) -> Result<(), StoreError> {
+        let (tags, window) = room_conditions(room)?;
         sql(
-            "INSERT INTO rooms (id, name, classification, created_by, created_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO rooms (id, name, classification, created_by, created_ms, tags, \
+             access_window) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(room.id.to_string())
         .bind(room.name.clone())
         .bind(room.classification.as_str())
         .bind(room.created_by.to_string())
         .bind(room.created_ms)
+        .bind(tags)
+        .bind(window)
         .execute(self.conn())
         .await
         .map_err(|e| unique(e, &[("", "room")]))?;
@@ -70,13 +97,18 @@ impl Tx {
             .collect()
     }
 
-    /// Updates name and classification.
+    /// Updates name, classification, tags and access window.
     pub async fn update_room(&mut self, room: &Room) -> Result<(), StoreError> {
-        let done = sql("UPDATE rooms SET name = $2, classification = $3 \
-             WHERE id = $1 AND deleted_ms IS NULL")
+        let (tags, window) = room_conditions(room)?;
+        let done = sql(
+            "UPDATE rooms SET name = $2, classification = $3, tags = $4, access_window = $5 \
+             WHERE id = $1 AND deleted_ms IS NULL",
+        )
         .bind(room.id.to_string())
         .bind(room.name.clone())
         .bind(room.classification.as_str())
+        .bind(tags)
+        .bind(window)
         .execute(self.conn())
         .await?;
         touched(done.rows_affected())

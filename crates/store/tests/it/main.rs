@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests may unwrap")]
 
 mod agreements;
+mod conditions;
+mod dlp;
 mod durability;
 mod ledger;
 mod policies;

@@ -152,6 +152,8 @@ pub fn party(name: &str, kind: PartyKind) -> Party {
         country: Some("FR".into()),
         status: PartyStatus::Active,
         created_ms: 1_000,
+        certification: None,
+        certified_until_ms: None,
     }
 }
 
@@ -171,6 +173,7 @@ pub fn user(party: PartyId, email: &str) -> User {
         failed_logins: 0,
         locked_until_ms: None,
         created_ms: 2_000,
+        training_until_ms: None,
     }
 }
 
@@ -181,6 +184,8 @@ pub fn room(name: &str, created_by: UserId) -> Room {
         classification: Classification::Confidential,
         created_by,
         created_ms: 3_000,
+        tags: vec![],
+        access_window: None,
     }
 }
 

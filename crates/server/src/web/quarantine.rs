@@ -1,0 +1,136 @@
+//! The quarantine page (security officers and admins of the owner party): the
+//! uploads a room's data-loss policy holds for review, each with the findings'
+//! redacted summary and two buttons, release (the version becomes the newest
+//! of its file) and reject (never shown). Whether the caller may review is the
+//! use-cases' decision (`App::list_quarantine`, `App::review_held`).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use app::dlp_policy::{HeldUpload, Review};
+use app::{App, AppError};
+use model::VersionId;
+
+use super::layout::{self, Header};
+use super::{Viewer, WebError, check_csrf};
+use crate::auth::Meta;
+
+/// A release or rejection as posted.
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `GET /quarantine`.
+pub async fn page(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+) -> Result<Markup, WebError> {
+    let held = app
+        .list_quarantine(&meta, &viewer.authed.principal, false)
+        .await?;
+    Ok(render(&viewer, &held))
+}
+
+/// `POST /quarantine/{version}/release`.
+pub async fn release(
+    state: State<App>,
+    meta: Meta,
+    viewer: Viewer,
+    version: Path<String>,
+    form: Form<ReviewForm>,
+) -> Result<Response, WebError> {
+    decide(state, meta, viewer, version, form, Review::Release).await
+}
+
+/// `POST /quarantine/{version}/reject`.
+pub async fn reject(
+    state: State<App>,
+    meta: Meta,
+    viewer: Viewer,
+    version: Path<String>,
+    form: Form<ReviewForm>,
+) -> Result<Response, WebError> {
+    decide(state, meta, viewer, version, form, Review::Reject).await
+}
+
+async fn decide(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(form): Form<ReviewForm>,
+    review: Review,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, &form.csrf)?;
+    let version: VersionId = raw.parse().map_err(|_| AppError::NotFound)?;
+    let note = Some(form.note.as_str()).filter(|n| !n.trim().is_empty());
+    app.review_held(&meta, &viewer.authed.principal, version, review, note)
+        .await?;
+    Ok(Redirect::to("/quarantine").into_response())
+}
+
+/// The findings of a hold, for people: `pem.rsa_private_key ×1, …`.
+fn findings(h: &HeldUpload) -> String {
+    let mut parts: Vec<String> = h.reason["detectors"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(id, n)| format!("{id} ×{n}"))
+        .collect();
+    if let Some(why) = h.reason["uninspectable"].as_str() {
+        parts.push(format!("uninspectable: {why}"));
+    }
+    parts.join(", ")
+}
+
+fn render(viewer: &Viewer, held: &[HeldUpload]) -> Markup {
+    let header = Header {
+        email: &viewer.authed.principal.email,
+        csrf: &viewer.csrf,
+    };
+    let body = html! {
+        section.card {
+            h1 { "Quarantine" }
+            p { "Uploads that a room's data-loss policy holds for review. Release one to make it the newest version of its file; reject it to keep it from everyone (it stays encrypted for the record)." }
+            @if held.is_empty() {
+                p #quarantine-empty { "Nothing is waiting for review." }
+            } @else {
+                table #quarantine {
+                    thead { tr { th { "File" } th { "Room" } th { "Size" } th { "Held" } th { "Severity" } th { "Findings" } th { "Decision" } } }
+                    tbody {
+                        @for h in held {
+                            tr id=(format!("held-{}", h.version_id)) {
+                                td { code { (h.path) } }
+                                td { code { (h.room_id) } }
+                                td { (layout::size(h.size)) }
+                                td { (layout::time(h.created_ms)) }
+                                td { (h.reason["max_severity"].as_str().unwrap_or("-")) }
+                                td { (findings(h)) }
+                                td {
+                                    form.inline method="post" action=(format!("/quarantine/{}/release", h.version_id)) {
+                                        input type="hidden" name="csrf" value=(viewer.csrf);
+                                        input type="text" name="note" placeholder="note" maxlength="1000";
+                                        button.release type="submit" { "Release" }
+                                    }
+                                    form.inline method="post" action=(format!("/quarantine/{}/reject", h.version_id)) {
+                                        input type="hidden" name="csrf" value=(viewer.csrf);
+                                        input type="hidden" name="note" value="";
+                                        button.reject type="submit" { "Reject" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout::page("Quarantine", Some(header), body)
+}
