@@ -24,6 +24,15 @@ pub(crate) struct LicenceFacts {
     pub territory_limited: bool,
     /// The countries every such agreement allows.
     pub territories: Vec<String>,
+    /// Whether an agreement in force that meets a requirement of the room
+    /// names the actions it permits.
+    pub actions_limited: bool,
+    /// The actions every such agreement permits.
+    pub permitted_actions: Vec<String>,
+    /// Each requirement met by an agreement in force that limits territories
+    /// or actions, with what it allows (for a denial's message).
+    pub territory_limits: Vec<(String, Vec<String>)>,
+    pub action_limits: Vec<(String, Vec<String>)>,
 }
 
 /// The licence facts of `agreements` (one party's) at `now_ms` for a room
@@ -35,26 +44,46 @@ pub(crate) fn licence_facts(
 ) -> LicenceFacts {
     let mut facts = LicenceFacts::default();
     let mut territories: Option<Vec<String>> = None;
+    let mut actions: Option<Vec<String>> = None;
     for a in agreements.iter().filter(|a| a.in_force(now_ms)) {
         facts
             .fields_of_use
             .extend(a.terms.field_of_use.iter().cloned());
-        let limits = !a.terms.territories.is_empty() && required.iter().any(|r| a.satisfies(r));
-        if limits {
-            territories = Some(match territories {
-                None => a.terms.territories.clone(),
-                Some(t) => t
-                    .into_iter()
-                    .filter(|c| a.terms.territories.contains(c))
-                    .collect(),
-            });
+        let Some(key) = required.iter().find(|r| a.satisfies(r)) else {
+            continue;
+        };
+        if !a.terms.territories.is_empty() {
+            facts
+                .territory_limits
+                .push((key.clone(), a.terms.territories.clone()));
         }
+        if !a.terms.permitted_actions.is_empty() {
+            facts
+                .action_limits
+                .push((key.clone(), a.terms.permitted_actions.clone()));
+        }
+        intersect(&mut territories, &a.terms.territories);
+        intersect(&mut actions, &a.terms.permitted_actions);
     }
+    facts.actions_limited = actions.is_some();
+    facts.permitted_actions = actions.unwrap_or_default();
     facts.fields_of_use.sort();
     facts.fields_of_use.dedup();
     facts.territory_limited = territories.is_some();
     facts.territories = territories.unwrap_or_default();
     facts
+}
+
+/// Narrows `acc` to the items of `limit`, when `limit` names any (an empty
+/// list limits nothing).
+fn intersect(acc: &mut Option<Vec<String>>, limit: &[String]) {
+    if limit.is_empty() {
+        return;
+    }
+    *acc = Some(match acc.take() {
+        None => limit.to_vec(),
+        Some(have) => have.into_iter().filter(|x| limit.contains(x)).collect(),
+    });
 }
 
 /// Puts the room-specific facts of `room` into `ctx`: the licence facts and
@@ -69,6 +98,10 @@ pub(crate) fn room_conditions(
     ctx.fields_of_use = licence.fields_of_use;
     ctx.territory_limited = licence.territory_limited;
     ctx.territories = licence.territories;
+    ctx.actions_limited = licence.actions_limited;
+    ctx.permitted_actions = licence.permitted_actions;
+    ctx.territory_limits = licence.territory_limits;
+    ctx.action_limits = licence.action_limits;
     ctx.outside_access_window = room
         .access_window
         .as_ref()
@@ -270,6 +303,42 @@ mod tests {
             created_ms: 0,
             signature: None,
             terminated_ms: None,
+        }
+    }
+
+    #[test]
+    fn permitted_actions_intersect_over_required_licences() {
+        let with = |template: &str, actions: &[&str]| {
+            let mut a = licence(template, &[], &[], None);
+            a.terms.permitted_actions = actions.iter().map(|x| (*x).to_owned()).collect();
+            a
+        };
+        let a = with("lic-a", &["file.list", "file.view"]);
+        let b = with("lic-bb", &["file.view", "file.download"]);
+        let open = with("lic-ccc", &[]);
+        let req = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        type Case<'a> = (&'a str, Vec<String>, Vec<Agreement>, Option<&'a [&'a str]>);
+        let cases: [Case; 4] = [
+            (
+                "one licence",
+                req(&["lic-a"]),
+                vec![a.clone()],
+                Some(&["file.list", "file.view"]),
+            ),
+            (
+                "both required",
+                req(&["lic-a", "lic-bb"]),
+                vec![a.clone(), b.clone()],
+                Some(&["file.view"]),
+            ),
+            ("not required", req(&["nda"]), vec![a.clone()], None),
+            ("no limit named", req(&["lic-ccc"]), vec![open], None),
+        ];
+        for (case, required, agreements, want) in cases {
+            let got = licence_facts(&required, &agreements, 0);
+            let got = got.actions_limited.then_some(got.permitted_actions);
+            let want = want.map(|w| w.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{case}");
         }
     }
 

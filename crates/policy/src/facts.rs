@@ -93,6 +93,15 @@ pub struct Context {
     pub fields_of_use: Vec<String>,
     /// Whether the room has an access window and now is outside it.
     pub outside_access_window: bool,
+    /// Whether an agreement in force that the room requires names the
+    /// actions it permits, and the actions every such agreement permits.
+    pub actions_limited: bool,
+    pub permitted_actions: Vec<String>,
+    /// For a denial's message (not given to the policies): each required
+    /// agreement in force that limits territories or actions, by requirement
+    /// key, with what it allows.
+    pub territory_limits: Vec<(String, Vec<String>)>,
+    pub action_limits: Vec<(String, Vec<String>)>,
 }
 
 /// The entity type names, parsed once.
@@ -283,6 +292,7 @@ pub(crate) fn slice(
 /// The Cedar context of one request.
 pub(crate) fn context(
     p: &Principal,
+    action: &str,
     res: &Resource,
     ctx: &Context,
 ) -> Result<CedarContext, PolicyError> {
@@ -325,6 +335,15 @@ pub(crate) fn context(
         (
             "outside_access_window".to_owned(),
             RestrictedExpression::new_bool(ctx.outside_access_window),
+        ),
+        ("action_name".to_owned(), string(action)),
+        (
+            "actions_limited".to_owned(),
+            RestrictedExpression::new_bool(ctx.actions_limited),
+        ),
+        (
+            "permitted_actions".to_owned(),
+            strings(&ctx.permitted_actions),
         ),
     ];
     if let Some(addr) = &ctx.source_addr {

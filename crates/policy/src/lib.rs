@@ -56,6 +56,7 @@ pub const REASONS: &[&str] = &[
     "training_required",
     "certification_required",
     "outside_access_window",
+    "action_not_licensed",
     "policy_forbids",
     "policy_error",
 ];
@@ -311,7 +312,7 @@ impl Policies {
         // The reference evaluation checks the slice against the schema.
         let schema = (!fast).then_some(&self.schema);
         let slice = facts::slice(&self.types, schema, action_entity, p, res)?;
-        let context = facts::context(p, res, ctx)?;
+        let context = facts::context(p, action, res, ctx)?;
         let request = Request::new(
             slice.principal,
             action_uid.clone(),
@@ -636,10 +637,17 @@ fn fill(
             classification = c.as_str();
             tags = t.join(", ");
             window = w.as_deref().unwrap_or("");
+            // The requirement whose agreement excludes what was asked.
+            let excludes = |limits: &[(String, Vec<String>)], key: &str, asked: &str| {
+                limits
+                    .iter()
+                    .any(|(k, allowed)| k == key && !allowed.iter().any(|a| a == asked))
+            };
+            let country = ctx.zone_country.as_deref().unwrap_or("");
             let unmet = required_agreements.iter().find(|r| match reason {
                 "agreement_expired" => ctx.agreements_lapsed.contains(&r.key),
-                // The territory is limited by agreements in force.
-                "territory_not_covered" => ctx.agreements_in_force.contains(&r.key),
+                "territory_not_covered" => excludes(&ctx.territory_limits, &r.key, country),
+                "action_not_licensed" => excludes(&ctx.action_limits, &r.key, action),
                 _ => !ctx.agreements_in_force.contains(&r.key),
             });
             (

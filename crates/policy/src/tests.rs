@@ -303,6 +303,7 @@ struct Cond {
     trained: bool,
     certified: bool,
     outside_window: bool,
+    actions: Option<&'static [&'static str]>,
 }
 
 const MET: Cond = Cond {
@@ -315,6 +316,7 @@ const MET: Cond = Cond {
     trained: false,
     certified: false,
     outside_window: false,
+    actions: None,
 };
 
 #[test]
@@ -470,6 +472,26 @@ fn licence_place_training_and_window_conditions() {
             "outside_access_window|only Mon 08:00-18:00 UTC+00:00",
         ),
         (
+            "action outside the licence",
+            PartyKind::External,
+            Cond {
+                actions: Some(&["file.list", "file.view"]),
+                ..MET
+            },
+            "file.download",
+            "action_not_licensed|`Licence 7` does not permit `file.download`",
+        ),
+        (
+            "action inside the licence",
+            PartyKind::External,
+            Cond {
+                actions: Some(&["file.list", "file.view"]),
+                ..MET
+            },
+            "file.view",
+            "allow",
+        ),
+        (
             "owner staff have no window",
             PartyKind::Owner,
             Cond {
@@ -506,6 +528,17 @@ fn licence_place_training_and_window_conditions() {
             territories: strings(c.territories),
             fields_of_use: strings(c.fields_of_use),
             outside_access_window: c.outside_window,
+            actions_limited: c.actions.is_some(),
+            permitted_actions: strings(c.actions.unwrap_or_default()),
+            action_limits: c
+                .actions
+                .map(|a| vec![("licence".to_owned(), strings(a))])
+                .unwrap_or_default(),
+            territory_limits: if c.territory_limited {
+                vec![("licence".to_owned(), strings(c.territories))]
+            } else {
+                vec![]
+            },
             ..Context::default()
         };
         let got = match pol.decide(&p, action, &res, &cx) {

@@ -121,7 +121,8 @@ async fn conditions_scenario(ctx: &Ctx) {
     .await;
     ctx.grant(&curator.token, &room, "user", &lead.id, "manager", None)
         .await;
-    ctx.upload(&curator.token, &room, "gearbox.step", b"solid")
+    let file = ctx
+        .upload(&curator.token, &room, "gearbox.step", b"solid")
         .await;
     let e = engineer.token.as_str();
 
@@ -416,6 +417,58 @@ async fn conditions_scenario(ctx: &Ctx) {
     )
     .await;
     expect(ctx, "renewed training", e, &room, PARIS, "ok", "").await;
+
+    // Permitted actions: a required view-only licence lets the files be
+    // listed and viewed, not downloaded.
+    let template = json!({"kind": "licence", "title": "View-only licence", "text": "View only.",
+        "terms": {"permitted_actions": ["file.list", "file.view"]}});
+    ctx.must(
+        &ctx.admin,
+        "PUT",
+        "/agreement-templates/view-only",
+        template,
+        200,
+    )
+    .await;
+    let issued = ctx
+        .must(
+            &ctx.admin,
+            "POST",
+            "/agreement-templates/view-only/issue",
+            json!({"party_id": party}),
+            201,
+        )
+        .await;
+    let view_only = issued["id"].as_str().unwrap_or_default().to_owned();
+    let sign = json!({"text_sha256": hex::encode(sha256(b"View only."))});
+    ctx.must(
+        e,
+        "POST",
+        &format!("/agreements/{view_only}/sign"),
+        sign,
+        200,
+    )
+    .await;
+    let both = json!({"required_agreements": ["gearbox-licence", "view-only"]});
+    ctx.must(&curator.token, "PATCH", &path, both, 200).await;
+    expect(ctx, "listing is licensed", e, &room, PARIS, "ok", "").await;
+    let file_id = file["id"].as_str().unwrap_or_default();
+    let r = ctx
+        .send(&Case {
+            who: Some(e.to_owned()),
+            method: "GET",
+            path: format!("{V1}/files/{file_id}/content"),
+            peer: Some(PARIS.0.parse().unwrap()),
+            ..Case::default()
+        })
+        .await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["message"],
+        "the agreement `View-only licence` does not permit `file.download`"
+    );
+    let back = json!({"required_agreements": ["gearbox-licence"]});
+    ctx.must(&curator.token, "PATCH", &path, back, 200).await;
     ctx.advance(60 * DAY);
     expect(
         ctx,
