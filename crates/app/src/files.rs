@@ -576,7 +576,9 @@ impl App {
         p: &Principal,
         id: FileId,
     ) -> Result<FileInfo, AppError> {
-        let (file, current) = self.file_access(meta, p, id, Action::FileView).await?;
+        // Metadata: what listing the room shows (`file.view` is reading the
+        // content in the viewer, which owner staff may not do without a grant).
+        let (file, current) = self.file_access(meta, p, id, Action::FileList).await?;
         Ok(info(&file, &current))
     }
 
@@ -587,7 +589,7 @@ impl App {
         p: &Principal,
         id: FileId,
     ) -> Result<Vec<VersionInfo>, AppError> {
-        self.file_access(meta, p, id, Action::FileView).await?;
+        self.file_access(meta, p, id, Action::FileList).await?;
         let versions = self.store().read().await?.list_versions(id).await?;
         Ok(versions.iter().map(VersionInfo::from).collect())
     }

@@ -1,14 +1,33 @@
 //! The authorization matrix: every endpoint of `api.rs` × every kind of caller
-//! → the status and error code it must answer. Account-state denials (suspended
-//! party, TOTP not enrolled) are 403 with their reason in the message; a room or
-//! record the caller may not see is 404, never 403. Runs on SQLite, and on
-//! PostgreSQL when one is reachable.
+//! → the status and error code it must answer, and for a denial the reason
+//! its audit event records. Account-state denials (suspended party, TOTP not
+//! enrolled) are 403 with their reason in the message; a room or record the
+//! caller may not see is 404, never 403.
+//!
+//! The room of the matrix is classified `confidential`, tagged `automotive`
+//! and requires a licence limited to France; the regular external callers
+//! meet every condition (training, certification, a signed licence covering
+//! the tag, requests from a French network zone). Each condition column is an
+//! external contributor for whom exactly one condition is unmet: it is refused
+//! the content with that condition's reason, and allowed everything else.
+//! Runs on SQLite, and on PostgreSQL when one is reachable.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
 use crate::util::*;
+
+const DAY: i64 = 86_400_000;
+/// A client address in the `paris` zone (FR, which the licence covers).
+const PARIS: &str = "203.0.113.7:40000";
+/// A client address in the `berlin` zone (DE, which the licence excludes).
+const BERLIN: &str = "198.51.100.7:40000";
+const LICENCE_TEXT: &str = "Licence of the matrix drawings for automotive work in France.";
+/// A word that a custom DLP rule finds with high severity.
+const HOLD_WORD: &str = "zebracorn";
+const NDA_TEXT: &str = "Keep the matrix drawings secret.";
 
 /// The kinds of caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,12 +52,28 @@ enum Who {
     Disabled,
     /// External member (manager grant) who has not enrolled TOTP.
     PreTotp,
+    // The condition columns: external contributors, one condition unmet each.
+    /// The party was offered the required licence but has not signed it.
+    NoAgreement,
+    /// The party signed the required licence; it has ended.
+    AgreementEnded,
+    /// The party's licence in force covers `aerospace`, not the room's `automotive`.
+    TagsUncovered,
+    /// Requests from Berlin (DE); the licence covers FR only.
+    OutOfTerritory,
+    /// No security training.
+    Untrained,
+    /// The party holds no security certification.
+    Uncertified,
+    /// Works in the closed room: the same conditions, plus an access window
+    /// (Wednesdays 09:00–10:00 UTC) that the matrix's Sunday is outside.
+    OutsideWindow,
 }
 
 use Who::*;
 
 /// The column order of [`TABLE`].
-const WHO: [Who; 14] = [
+const WHO: [Who; 21] = [
     Admin,
     SecurityOfficer,
     Auditor,
@@ -53,32 +88,144 @@ const WHO: [Who; 14] = [
     Suspended,
     Disabled,
     PreTotp,
+    NoAgreement,
+    AgreementEnded,
+    TagsUncovered,
+    OutOfTerritory,
+    Untrained,
+    Uncertified,
+    OutsideWindow,
 ];
 
-/// Status, error code, and a piece of the message.
-#[derive(Clone, Copy, Debug)]
-struct Want(u16, Option<&'static str>, Option<&'static str>);
+/// The condition columns.
+const CONDITIONS: [Who; 7] = [
+    NoAgreement,
+    AgreementEnded,
+    TagsUncovered,
+    OutOfTerritory,
+    Untrained,
+    Uncertified,
+    OutsideWindow,
+];
 
-const OK: Want = Want(200, None, None);
-const NEW: Want = Want(201, None, None);
-const GONE: Want = Want(204, None, None);
-const NF: Want = Want(404, Some("not_found"), None);
+/// Status, error code, a piece of the message, and the reason the newest
+/// denial event of the caller must record.
+#[derive(Clone, Copy, Debug)]
+struct Want(
+    u16,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const OK: Want = Want(200, None, None, None);
+const NEW: Want = Want(201, None, None, None);
+const GONE: Want = Want(204, None, None, None);
+const NF: Want = Want(404, Some("not_found"), None, None);
+/// A room hidden from a caller without a grant.
+const HID: Want = Want(404, Some("not_found"), None, Some("no_grant"));
+/// A room hidden from a caller whose grant has expired.
+const GEXP: Want = Want(404, Some("not_found"), None, Some("grant_expired"));
+/// Another party's agreement.
+const ANF: Want = Want(404, Some("not_found"), None, Some("not_found"));
 /// The system role does not allow the action.
-const ROLE: Want = Want(403, Some("forbidden"), Some("does not allow"));
+const ROLE: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("does not allow"),
+    Some("role_forbids"),
+);
 /// The room role is too low.
-const LOW: Want = Want(403, Some("forbidden"), Some("your role in this room"));
+const LOW: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("your role in this room"),
+    Some("room_role_insufficient"),
+);
 /// Owner staff who see the room but hold no role in it.
-const NOROLE: Want = Want(403, Some("forbidden"), Some("no role in this room"));
-const OFF: Want = Want(403, Some("forbidden"), Some("suspended"));
-const MFA: Want = Want(403, Some("forbidden"), Some("enrol"));
-const OUT: Want = Want(401, Some("unauthenticated"), None);
-const TOTP_ON: Want = Want(400, Some("totp_already_enabled"), None);
+const NOROLE: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("no role in this room"),
+    Some("room_role_missing"),
+);
+const OFF: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("suspended"),
+    Some("party_inactive"),
+);
+const MFA: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("enrol"),
+    Some("mfa_enrollment_required"),
+);
+const OUT: Want = Want(401, Some("unauthenticated"), None, None);
+const TOTP_ON: Want = Want(400, Some("totp_already_enabled"), None, None);
+/// Signing in without the one-time code of an enrolled account.
+const CODE: Want = Want(401, Some("mfa_required"), None, None);
+/// Signing in to a disabled account: the same as a wrong password.
+const NOLOGIN: Want = Want(401, Some("invalid_credentials"), None, None);
+/// Confirming an enrolment that was never begun (accounts already enrolled).
+const NOTPEND: Want = Want(400, Some("totp_not_pending"), None, None);
+/// A wrong first code when confirming enrolment.
+const BADCODE: Want = Want(401, Some("invalid_totp"), None, None);
+/// Tracing a file that carries no mark (allowed, but nothing to find).
+const NOMARK: Want = Want(400, Some("no_mark"), None, None);
+// The unmet conditions, each with its reason.
+const AGR: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("has not signed"),
+    Some("agreement_missing"),
+);
+const LAPSED: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("no longer in term"),
+    Some("agreement_expired"),
+);
+const TAGS: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("(automotive)"),
+    Some("field_of_use_not_covered"),
+);
+const TERR: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("network zone `berlin`, DE"),
+    Some("territory_not_covered"),
+);
+const TRAIN: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("require current security training"),
+    Some("training_required"),
+);
+const CERT: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("valid security certification"),
+    Some("certification_required"),
+);
+const WIN: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("can be reached only"),
+    Some("outside_access_window"),
+);
 
 /// Every endpoint (and target) of the matrix.
 #[derive(Clone, Copy, Debug)]
 enum Ep {
+    /// Signing in as oneself without a one-time code (no bearer needed).
+    Login,
     Me,
     TotpBegin,
+    /// Confirming enrolment with a wrong code.
+    TotpConfirm,
     ListParties,
     CreateParty,
     /// A party the caller does not belong to.
@@ -93,6 +240,12 @@ enum Ep {
     PatchUser,
     RevokeSessions,
     CreateInvitation,
+    /// An invitation token that does not exist (no bearer needed).
+    AcceptInvitation,
+    PutTraining,
+    DeleteTraining,
+    PutCertification,
+    DeleteCertification,
     ListRooms,
     CreateRoom,
     GetRoom,
@@ -101,114 +254,483 @@ enum Ep {
     ListGrants,
     CreateGrant,
     RevokeGrant,
+    GetDelivery,
+    PutDelivery,
+    GetRoomDlp,
+    PutRoomDlp,
     ListFiles,
     PutFile,
     GetFile,
     ListVersions,
     GetContent,
+    Pages,
+    Page,
     DeleteFile,
+    ListAgreements,
+    CreateAgreement,
+    /// Another party's agreement (the bystander's).
+    GetAgreement,
+    /// The caller's party's licence (owner callers: the regular party's).
+    GetOwnAgreement,
+    /// A fresh agreement of the caller's party (owner callers: another party's).
+    SignAgreement,
+    /// Likewise.
+    TerminateAgreement,
+    OfferAgreement,
+    ListTemplates,
+    PutTemplate,
+    IssueTemplate,
+    ListZones,
+    PutZones,
+    ListNotifications,
+    /// Another user's notification.
+    ReadNotification,
     Events,
+    RedactEvent,
+    Checkpoint,
+    VerifierKey,
+    Entries,
+    InclusionProof,
+    ConsistencyProof,
+    Checkpoints,
+    Bundle,
+    LedgerAudit,
+    Trace,
+    ListPolicies,
+    ApplyPolicies,
+    Simulate,
+    WhatIf,
+    PolicyVersions,
+    /// Version 1, which the admin's cell of `ApplyPolicies` stored.
+    PolicyVersion,
+    Quarantine,
+    /// A fresh upload held for review (each of the three).
+    HeldContent,
+    Release,
+    Reject,
+    ListRules,
+    AddRule,
+    RemoveRule,
+    /// Last: it ends the caller's session.
+    Logout,
 }
 
 #[rustfmt::skip]
-const TABLE: &[(Ep, [Want; 14])] = &[
-    //                   Admin   SecOff  Auditor Member  Viewer   Downl.   Contrib. Manager  PartyG.  NoGrant Expired Susp. Disabled PreTotp
-    (Ep::Me,             [OK,    OK,     OK,     OK,     OK,      OK,      OK,      OK,      OK,      OK,     OK,     OK,   OUT, OK]),
-    (Ep::TotpBegin,      [OK,    OK,     OK,     OK,     TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF, OUT, OK]),
-    (Ep::ListParties,    [OK,    OK,     OK,     ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::CreateParty,    [NEW,   ROLE,   ROLE,   ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::GetParty,       [OK,    OK,     OK,     NF,     NF,      NF,      NF,      NF,      NF,      NF,     NF,     NF,   OUT, NF]),
-    (Ep::GetOwnParty,    [OK,    OK,     OK,     OK,     OK,      OK,      OK,      OK,      OK,      OK,     OK,     OK,   OUT, OK]),
-    (Ep::PatchParty,     [OK,    ROLE,   ROLE,   ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::ListUsers,      [OK,    OK,     OK,     ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::CreateUser,     [NEW,   ROLE,   ROLE,   ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::GetUser,        [OK,    OK,     OK,     NF,     NF,      NF,      NF,      NF,      NF,      NF,     NF,     NF,   OUT, NF]),
-    (Ep::GetSelf,        [OK,    OK,     OK,     OK,     OK,      OK,      OK,      OK,      OK,      OK,     OK,     OK,   OUT, OK]),
-    (Ep::PatchUser,      [OK,    ROLE,   ROLE,   ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::RevokeSessions, [GONE,  ROLE,   ROLE,   ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::CreateInvitation, [NEW, ROLE,   ROLE,   ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::ListRooms,      [OK,    OK,     OK,     OK,     OK,      OK,      OK,      OK,      OK,      OK,     OK,     OFF,  OUT, MFA]),
-    (Ep::CreateRoom,     [NEW,   ROLE,   ROLE,   NEW,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
-    (Ep::GetRoom,        [OK,    OK,     OK,     NF,     OK,      OK,      OK,      OK,      OK,      NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::PatchRoom,      [OK,    NOROLE, NOROLE, NF,     LOW,     LOW,     LOW,     OK,      LOW,     NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::DeleteRoom,     [GONE,  NOROLE, NOROLE, NF,     LOW,     LOW,     LOW,     GONE,    LOW,     NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::ListGrants,     [OK,    OK,     OK,     NF,     LOW,     LOW,     LOW,     OK,      LOW,     NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::CreateGrant,    [NEW,   NOROLE, NOROLE, NF,     LOW,     LOW,     LOW,     NEW,     LOW,     NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::RevokeGrant,    [GONE,  NOROLE, NOROLE, NF,     LOW,     LOW,     LOW,     GONE,    LOW,     NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::ListFiles,      [OK,    OK,     OK,     NF,     OK,      OK,      OK,      OK,      OK,      NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::PutFile,        [NOROLE, NOROLE, NOROLE, NF,    LOW,     LOW,     NEW,     NEW,     LOW,     NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::GetFile,        [OK,    OK,     OK,     NF,     OK,      OK,      OK,      OK,      OK,      NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::ListVersions,   [OK,    OK,     OK,     NF,     OK,      OK,      OK,      OK,      OK,      NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::GetContent,     [NOROLE, NOROLE, NOROLE, NF,    LOW,     OK,      OK,      OK,      OK,      NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::DeleteFile,     [NOROLE, NOROLE, NOROLE, NF,    LOW,     LOW,     LOW,     GONE,    LOW,     NF,     NF,     OFF,  OUT, MFA]),
-    (Ep::Events,         [OK,    OK,     OK,     ROLE,   ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,   ROLE,   OFF,  OUT, MFA]),
+const TABLE: &[(Ep, [Want; 21])] = &[
+    //                         Admin    SecOff   Auditor  Member   Viewer   Downl.   Contrib.  Manager  PartyG.  NoGrant  Expired  Susp.  Disabl.  PreTotp  NoAgr.   Ended    Tags     Territ.  Untrain.  Uncert.  Window
+    (Ep::Login,               [OK,      OK,      OK,      OK,      CODE,    CODE,    CODE,     CODE,    CODE,    CODE,    CODE,    CODE,  NOLOGIN, OK,      CODE,    CODE,    CODE,    CODE,    CODE,     CODE,    CODE]),
+    (Ep::Me,                  [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::TotpBegin,           [OK,      OK,      OK,      OK,      TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF,   OUT,     OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON]),
+    (Ep::TotpConfirm,         [BADCODE, BADCODE, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,   OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND]),
+    (Ep::ListParties,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::CreateParty,         [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::GetParty,            [OK,      OK,      OK,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::GetOwnParty,         [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::PatchParty,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListUsers,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::CreateUser,          [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::GetUser,             [OK,      OK,      OK,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::GetSelf,             [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::PatchUser,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::RevokeSessions,      [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::CreateInvitation,    [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::AcceptInvitation,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::PutTraining,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::DeleteTraining,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::PutCertification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::DeleteCertification, [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListRooms,           [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::CreateRoom,          [NEW,     ROLE,    ROLE,    NEW,     ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::GetRoom,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::PatchRoom,           [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::DeleteRoom,          [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::ListGrants,          [OK,      OK,      OK,      HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::CreateGrant,         [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::GetDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::ListFiles,           [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::PutFile,             [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::GetFile,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::ListVersions,        [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::GetContent,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    // Owner staff see file metadata without a room role, never content: the
+    // viewer's pages are `file.view`, refused as `GetContent` is.
+    (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::Page,                [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::DeleteFile,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::ListAgreements,      [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::CreateAgreement,     [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::GetAgreement,        [OK,      OK,      OK,      ANF,     ANF,     ANF,     ANF,      ANF,     ANF,     ANF,     ANF,     OFF,   OUT,     MFA,     ANF,     ANF,     ANF,     ANF,     ANF,      ANF,     ANF]),
+    (Ep::GetOwnAgreement,     [OK,      OK,      OK,      ANF,     OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::SignAgreement,       [ANF,     ANF,     ANF,     ANF,     OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::TerminateAgreement,  [OK,      ANF,     ANF,     ANF,     ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::OfferAgreement,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListTemplates,       [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::PutTemplate,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::IssueTemplate,       [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListZones,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::PutZones,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListNotifications,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::ReadNotification,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     MFA,     NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::Events,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::RedactEvent,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Checkpoint,          [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::VerifierKey,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Entries,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::InclusionProof,      [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ConsistencyProof,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Checkpoints,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Bundle,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::LedgerAudit,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Trace,               [NOMARK,  NOMARK,  NOMARK,  ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListPolicies,        [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ApplyPolicies,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Simulate,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::WhatIf,              [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::PolicyVersions,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::PolicyVersion,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Quarantine,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::HeldContent,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Release,             [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Reject,              [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
 ];
+
+impl Ep {
+    /// The route of the endpoint: method and path template under `/api/v1`,
+    /// as the OpenAPI document names it.
+    fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Ep::Login => ("POST", "/auth/login"),
+            Ep::Me => ("GET", "/auth/me"),
+            Ep::TotpBegin => ("POST", "/auth/totp"),
+            Ep::TotpConfirm => ("POST", "/auth/totp/confirm"),
+            Ep::ListParties => ("GET", "/parties"),
+            Ep::CreateParty => ("POST", "/parties"),
+            Ep::GetParty | Ep::GetOwnParty => ("GET", "/parties/{id}"),
+            Ep::PatchParty => ("PATCH", "/parties/{id}"),
+            Ep::ListUsers => ("GET", "/users"),
+            Ep::CreateUser => ("POST", "/users"),
+            Ep::GetUser | Ep::GetSelf => ("GET", "/users/{id}"),
+            Ep::PatchUser => ("PATCH", "/users/{id}"),
+            Ep::RevokeSessions => ("POST", "/users/{id}/revoke-sessions"),
+            Ep::CreateInvitation => ("POST", "/invitations"),
+            Ep::AcceptInvitation => ("POST", "/invitations/{token}/accept"),
+            Ep::PutTraining => ("PUT", "/users/{id}/training"),
+            Ep::DeleteTraining => ("DELETE", "/users/{id}/training"),
+            Ep::PutCertification => ("PUT", "/parties/{id}/certification"),
+            Ep::DeleteCertification => ("DELETE", "/parties/{id}/certification"),
+            Ep::ListRooms => ("GET", "/rooms"),
+            Ep::CreateRoom => ("POST", "/rooms"),
+            Ep::GetRoom => ("GET", "/rooms/{id}"),
+            Ep::PatchRoom => ("PATCH", "/rooms/{id}"),
+            Ep::DeleteRoom => ("DELETE", "/rooms/{id}"),
+            Ep::ListGrants => ("GET", "/rooms/{id}/grants"),
+            Ep::CreateGrant => ("POST", "/rooms/{id}/grants"),
+            Ep::RevokeGrant => ("DELETE", "/rooms/{id}/grants/{grant_id}"),
+            Ep::GetDelivery => ("GET", "/rooms/{id}/delivery"),
+            Ep::PutDelivery => ("PUT", "/rooms/{id}/delivery"),
+            Ep::GetRoomDlp => ("GET", "/rooms/{id}/dlp"),
+            Ep::PutRoomDlp => ("PUT", "/rooms/{id}/dlp"),
+            Ep::ListFiles => ("GET", "/rooms/{id}/files"),
+            Ep::PutFile => ("PUT", "/rooms/{id}/files/{path}"),
+            Ep::GetFile => ("GET", "/files/{id}"),
+            Ep::ListVersions => ("GET", "/files/{id}/versions"),
+            Ep::GetContent => ("GET", "/files/{id}/content"),
+            Ep::Pages => ("GET", "/files/{id}/pages"),
+            Ep::Page => ("GET", "/files/{id}/pages/{page}"),
+            Ep::DeleteFile => ("DELETE", "/files/{id}"),
+            Ep::ListAgreements => ("GET", "/agreements"),
+            Ep::CreateAgreement => ("POST", "/agreements"),
+            Ep::GetAgreement | Ep::GetOwnAgreement => ("GET", "/agreements/{id}"),
+            Ep::SignAgreement => ("POST", "/agreements/{id}/sign"),
+            Ep::TerminateAgreement => ("POST", "/agreements/{id}/terminate"),
+            Ep::OfferAgreement => ("POST", "/agreements/{id}/offer"),
+            Ep::ListTemplates => ("GET", "/agreement-templates"),
+            Ep::PutTemplate => ("PUT", "/agreement-templates/{name}"),
+            Ep::IssueTemplate => ("POST", "/agreement-templates/{name}/issue"),
+            Ep::ListZones => ("GET", "/zones"),
+            Ep::PutZones => ("PUT", "/zones"),
+            Ep::ListNotifications => ("GET", "/notifications"),
+            Ep::ReadNotification => ("POST", "/notifications/{id}/read"),
+            Ep::Events => ("GET", "/events"),
+            Ep::RedactEvent => ("POST", "/events/{seq}/redact"),
+            Ep::Checkpoint => ("GET", "/ledger/checkpoint"),
+            Ep::VerifierKey => ("GET", "/ledger/verifier-key"),
+            Ep::Entries => ("GET", "/ledger/entries"),
+            Ep::InclusionProof => ("GET", "/ledger/proof/inclusion"),
+            Ep::ConsistencyProof => ("GET", "/ledger/proof/consistency"),
+            Ep::Checkpoints => ("GET", "/ledger/checkpoints"),
+            Ep::Bundle => ("GET", "/ledger/bundle"),
+            Ep::LedgerAudit => ("POST", "/ledger/audit"),
+            Ep::Trace => ("POST", "/trace"),
+            Ep::ListPolicies => ("GET", "/policies"),
+            Ep::ApplyPolicies => ("PUT", "/policies"),
+            Ep::Simulate => ("POST", "/policies/simulate"),
+            Ep::WhatIf => ("POST", "/policies/whatif"),
+            Ep::PolicyVersions => ("GET", "/policies/versions"),
+            Ep::PolicyVersion => ("GET", "/policies/versions/{n}"),
+            Ep::Quarantine => ("GET", "/dlp/quarantine"),
+            Ep::HeldContent => ("GET", "/dlp/quarantine/{version}/content"),
+            Ep::Release => ("POST", "/dlp/quarantine/{version}/release"),
+            Ep::Reject => ("POST", "/dlp/quarantine/{version}/reject"),
+            Ep::ListRules => ("GET", "/dlp/rules"),
+            Ep::AddRule => ("POST", "/dlp/rules"),
+            Ep::RemoveRule => ("DELETE", "/dlp/rules/{id}"),
+            Ep::Logout => ("POST", "/auth/logout"),
+        }
+    }
+}
+
+/// Whether `path` (its query aside) is an instance of the route `template`;
+/// the last placeholder of a template may take several segments.
+fn on_route(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let (want, got): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), path.split('/').collect());
+    let last_takes_rest = template.ends_with("{path}");
+    let lengths_fit = want.len() == got.len() || (last_takes_rest && got.len() > want.len());
+    lengths_fit
+        && want
+            .iter()
+            .zip(&got)
+            .all(|(w, g)| (w.starts_with('{') && !g.is_empty()) || w == g)
+}
 
 /// The fixtures the matrix runs against.
 struct World {
     users: HashMap<Who, User>,
-    /// Owner member who created the room (its manager); not a matrix column.
+    /// Owner member who created the rooms (their manager); not a matrix column.
     curator: User,
-    /// External member of a fourth party: the target of user look-ups and grants.
+    /// External member of a party of its own: the target of user look-ups and grants.
     bystander: User,
     partner: String,
     room: String,
     file: String,
+    /// The room of the `OutsideWindow` column: the matrix room's conditions
+    /// and grants, plus an access window that is closed.
+    closed_room: String,
+    closed_file: String,
+    /// The licence issued to each external party, by party id.
+    licences: HashMap<String, String>,
+    /// A notification of the bystander.
+    notification: String,
+    /// An event that the admin may redact.
+    redactable: i64,
+}
+
+/// The zones of the matrix.
+fn zones() -> Value {
+    json!({"items": [
+        {"name": "paris", "country": "FR", "ranges": ["203.0.113.0/24"]},
+        {"name": "berlin", "country": "DE", "ranges": ["198.51.100.0/24"]},
+    ]})
+}
+
+/// The `id` of a JSON answer.
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The parties of the matrix (ids).
+struct Parties {
+    /// The regular party: certified, its licence signed.
+    acme: String,
+    partner: String,
+    suspended: String,
+    /// The bystander's.
+    other: String,
+    unsigned: String,
+    lapsed: String,
+    narrow: String,
+    uncertified: String,
+}
+
+impl Parties {
+    async fn create(ctx: &Ctx) -> Parties {
+        Parties {
+            acme: ctx.party("Acme").await,
+            partner: ctx.party("Partner").await,
+            suspended: ctx.party("Suspended Co").await,
+            other: ctx.party("Other").await,
+            unsigned: ctx.party("Unsigned Co").await,
+            lapsed: ctx.party("Lapsed Co").await,
+            narrow: ctx.party("Narrow Co").await,
+            uncertified: ctx.party("Uncertified Co").await,
+        }
+    }
+}
+
+/// A user of each column, signed in.
+async fn callers(ctx: &Ctx, p: &Parties) -> HashMap<Who, User> {
+    // A session of its own, so that the logout row leaves `ctx.admin` alone.
+    let login = ctx.login_ok(ADMIN_EMAIL, None).await;
+    let admin = User {
+        id: login["user"]["id"].as_str().unwrap_or_default().to_owned(),
+        email: ADMIN_EMAIL.into(),
+        party: ctx.owner_party.clone(),
+        token: login["token"].as_str().unwrap_or_default().to_owned(),
+        totp: None,
+    };
+    let mut users = HashMap::from([(Admin, admin)]);
+    for (who, role) in [
+        (SecurityOfficer, "security_officer"),
+        (Auditor, "auditor"),
+        (Member, "member"),
+        (Disabled, "member"),
+    ] {
+        users.insert(who, ctx.staff(role).await);
+    }
+    for who in [
+        Viewer,
+        Downloader,
+        Contributor,
+        Manager,
+        NoGrant,
+        Expired,
+        OutOfTerritory,
+        Untrained,
+        OutsideWindow,
+    ] {
+        users.insert(who, ctx.external(&p.acme).await);
+    }
+    users.insert(PreTotp, ctx.user_in(&p.acme, "member", false).await);
+    for (who, party) in [
+        (PartyGrant, &p.partner),
+        (Suspended, &p.suspended),
+        (NoAgreement, &p.unsigned),
+        (AgreementEnded, &p.lapsed),
+        (TagsUncovered, &p.narrow),
+        (Uncertified, &p.uncertified),
+    ] {
+        users.insert(who, ctx.external(party).await);
+    }
+    users
+}
+
+/// Trains every external caller but the untrained one, and certifies every
+/// party but the uncertified one (and the bystander's).
+async fn train_and_certify(ctx: &Ctx, users: &HashMap<Who, User>, p: &Parties) {
+    let year = json!({"valid_until": rfc3339(ctx.now() + 365 * DAY)});
+    for (who, user) in users {
+        if user.party != ctx.owner_party && *who != Untrained {
+            let path = format!("/users/{}/training", user.id);
+            ctx.must(&ctx.admin, "PUT", &path, year.clone(), 200).await;
+        }
+    }
+    for party in [
+        &p.acme,
+        &p.partner,
+        &p.suspended,
+        &p.unsigned,
+        &p.lapsed,
+        &p.narrow,
+    ] {
+        let path = format!("/parties/{party}/certification");
+        let mut body = year.clone();
+        body["name"] = json!("TISAX AL3");
+        ctx.must(&ctx.admin, "PUT", &path, body, 200).await;
+    }
+}
+
+/// Issues a licence (FR only) to each external party: signed by the regular
+/// parties, offered but unsigned, ending at once, or covering another field of
+/// use. Returns the licence of each party.
+async fn issue_licences(
+    ctx: &Ctx,
+    users: &HashMap<Who, User>,
+    p: &Parties,
+) -> HashMap<String, String> {
+    let year = Some(ctx.now() + 365 * DAY);
+    let now = Some(ctx.now() + 1000);
+    let mut licences = HashMap::new();
+    for (party, field, end, signer) in [
+        (&p.acme, "automotive", year, Some(Viewer)),
+        (&p.partner, "automotive", year, Some(PartyGrant)),
+        (&p.uncertified, "automotive", year, Some(Uncertified)),
+        (&p.suspended, "automotive", year, None),
+        (&p.other, "automotive", year, None),
+        (&p.unsigned, "automotive", year, None),
+        (&p.lapsed, "automotive", now, Some(AgreementEnded)),
+        (&p.narrow, "aerospace", year, Some(TagsUncovered)),
+    ] {
+        let terms = json!({"field_of_use": [field], "territories": ["FR"]});
+        let id = agreement(ctx, party, "licence", LICENCE_TEXT, terms, end, false).await;
+        if let Some(who) = signer {
+            sign(ctx, &users[&who], &id, LICENCE_TEXT).await;
+        }
+        licences.insert(party.clone(), id);
+    }
+    licences
 }
 
 impl World {
     async fn build(ctx: &Ctx) -> World {
-        let admin_me = ctx
-            .must(&ctx.admin, "GET", "/auth/me", Value::Null, 200)
-            .await;
-        let admin = User {
-            id: admin_me["id"].as_str().unwrap_or_default().to_owned(),
-            email: ADMIN_EMAIL.into(),
-            party: ctx.owner_party.clone(),
-            token: ctx.admin.clone(),
-            totp: None,
-        };
-        let (acme, partner) = (ctx.party("Acme").await, ctx.party("Partner").await);
-        let (susp, other) = (ctx.party("Suspended Co").await, ctx.party("Other").await);
-        let mut users = HashMap::from([(Admin, admin)]);
-        for (who, role) in [
-            (SecurityOfficer, "security_officer"),
-            (Auditor, "auditor"),
-            (Member, "member"),
-            (Disabled, "member"),
-        ] {
-            users.insert(who, ctx.staff(role).await);
-        }
-        for who in [Viewer, Downloader, Contributor, Manager, NoGrant, Expired] {
-            users.insert(who, ctx.external(&acme).await);
-        }
-        users.insert(PreTotp, ctx.user_in(&acme, "member", false).await);
-        users.insert(PartyGrant, ctx.external(&partner).await);
-        users.insert(Suspended, ctx.external(&susp).await);
+        let p = Parties::create(ctx).await;
+        let users = callers(ctx, &p).await;
         let curator = ctx.staff("member").await;
-        let bystander = ctx.external(&other).await;
+        let bystander = ctx.external(&p.other).await;
+        ctx.must(&ctx.admin, "PUT", "/zones", zones(), 200).await;
+        train_and_certify(ctx, &users, &p).await;
+        // The bystander's training ends at once (for a notification).
+        let soon = json!({"valid_until": rfc3339(ctx.now() + 1000)});
+        let path = format!("/users/{}/training", bystander.id);
+        ctx.must(&ctx.admin, "PUT", &path, soon, 200).await;
+        let licences = issue_licences(ctx, &users, &p).await;
+        let rule = json!({"id": "matrix.hold", "message": "a code name", "severity": "high",
+            "kind": {"keywords": [HOLD_WORD]}});
+        ctx.must(&ctx.admin, "POST", "/dlp/rules", rule, 201).await;
+        let nda = json!({"kind": "nda", "title": "Matrix NDA", "text": NDA_TEXT});
+        let path = "/agreement-templates/matrix-nda";
+        ctx.must(&ctx.admin, "PUT", path, nda, 200).await;
+
         let mut w = World {
             users,
             curator,
             bystander,
-            partner,
+            partner: p.partner,
             room: String::new(),
             file: String::new(),
+            closed_room: String::new(),
+            closed_file: String::new(),
+            licences,
+            notification: String::new(),
+            redactable: 0,
         };
-        w.room = w.fresh_room(ctx).await;
+        // Each room moves the clock 2 s: the short licence and training end.
+        w.room = w.fresh_room(ctx, false).await;
+        w.closed_room = w.fresh_room(ctx, true).await;
+        let c = &w.curator.token;
+        let file = ctx.upload(c, &w.room, "docs/spec.txt", b"the spec").await;
+        w.file = id_of(&file);
         let file = ctx
-            .upload(&w.curator.token, &w.room, "docs/spec.txt", b"the spec")
+            .upload(c, &w.closed_room, "docs/spec.txt", b"the spec")
             .await;
-        w.file = file["id"].as_str().unwrap_or_default().to_owned();
+        w.closed_file = id_of(&file);
+
+        assert!(
+            ctx.app.sweep_expiries().await.unwrap_or(0) > 0,
+            "nothing ended"
+        );
+        let by = &w.bystander.token;
+        let mine = ctx
+            .must(by, "GET", "/notifications", Value::Null, 200)
+            .await;
+        w.notification = id_of(&mine["items"][0]);
+        assert!(!w.notification.is_empty(), "no notification: {mine}");
+        let path = format!("/events?actor={}&limit=1", w.bystander.id);
+        let first = ctx.must(&ctx.admin, "GET", &path, Value::Null, 200).await;
+        w.redactable = first["items"][0]["seq"].as_i64().unwrap_or_default();
+
         let suspend = json!({"status": "suspended"});
-        ctx.must(
-            &ctx.admin,
-            "PATCH",
-            &format!("/parties/{susp}"),
-            suspend,
-            200,
-        )
-        .await;
+        let path = format!("/parties/{}", p.suspended);
+        ctx.must(&ctx.admin, "PATCH", &path, suspend, 200).await;
         let disabled = &w.users[&Disabled].id;
         let off = json!({"disabled": true});
         ctx.must(&ctx.admin, "PATCH", &format!("/users/{disabled}"), off, 200)
@@ -216,12 +738,22 @@ impl World {
         w
     }
 
-    /// A room made by the curator with every column's grant; the expiring
-    /// grant has expired when this returns.
-    async fn fresh_room(&self, ctx: &Ctx) -> String {
+    /// A confidential room made by the curator, tagged `automotive`, requiring
+    /// a licence, with every column's grant (closed: with an access window the
+    /// matrix's Sunday is outside); the expiring grant has expired when this
+    /// returns.
+    async fn fresh_room(&self, ctx: &Ctx, closed: bool) -> String {
         let c = &self.curator.token;
-        let room = ctx.room(c, &format!("Room {}", ctx.unique())).await;
-        for (who, role) in [
+        let name = format!("Room {}", ctx.unique());
+        let body = json!({"name": name, "classification": "confidential"});
+        let room = id_of(&ctx.must(c, "POST", "/rooms", body, 201).await);
+        let mut conditions = json!({"tags": ["automotive"], "required_agreements": ["licence"]});
+        if closed {
+            conditions["access_window"] = json!({"days": [3], "start": "09:00", "end": "10:00"});
+        }
+        let path = format!("/rooms/{room}");
+        ctx.must(c, "PATCH", &path, conditions, 200).await;
+        let roles = [
             (Viewer, "viewer"),
             (Downloader, "downloader"),
             (Contributor, "contributor"),
@@ -229,7 +761,9 @@ impl World {
             (Suspended, "manager"),
             (Disabled, "manager"),
             (PreTotp, "manager"),
-        ] {
+        ];
+        let conditions = CONDITIONS.map(|who| (who, "contributor"));
+        for (who, role) in roles.into_iter().chain(conditions) {
             let id = &self.users[&who].id;
             ctx.grant(c, &room, "user", id, role, None).await;
         }
@@ -242,124 +776,410 @@ impl World {
         room
     }
 
-    /// The request of `ep` as `who` (creating what a destructive call consumes).
-    async fn request(&self, ctx: &Ctx, ep: Ep, who: Who) -> (&'static str, String, Value) {
+    /// A fresh upload of the curator held for review (the matrix room is
+    /// shared externally: its default inbound policy holds high findings);
+    /// returns its version id.
+    async fn held(&self, ctx: &Ctx) -> String {
+        let path = format!("held/{}.txt", ctx.unique());
+        let content = format!("{HOLD_WORD} details\n").into_bytes();
+        let r = ctx
+            .put(&self.curator.token, &self.room, &path, content)
+            .await;
+        assert_eq!(r.status.as_u16(), 202, "held upload: {}", r.text());
+        r.json()["version_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The room and file `who` works on.
+    fn room_of(&self, who: Who) -> (&str, &str) {
+        if who == OutsideWindow {
+            (&self.closed_room, &self.closed_file)
+        } else {
+            (&self.room, &self.file)
+        }
+    }
+
+    /// The party whose agreements `who` acts on: its own when external and
+    /// active, else the bystander's.
+    fn agreement_party(&self, ctx: &Ctx, who: Who) -> &str {
         let me = &self.users[&who];
-        let (room, file, by) = (&self.room, &self.file, &self.bystander);
+        if me.party == ctx.owner_party || who == Suspended {
+            &self.bystander.party
+        } else {
+            &me.party
+        }
+    }
+
+    /// The request of `ep` as `who` (creating what a destructive call consumes).
+    async fn request(&self, ctx: &Ctx, ep: Ep, who: Who) -> (&'static str, String, Payload) {
+        let me = &self.users[&who];
+        let (room, file) = self.room_of(who);
+        let by = &self.bystander;
         let n = ctx.unique();
-        let none = Value::Null;
+        let admin = &ctx.admin;
+        let none = Payload::None;
+        let j = Payload::Json;
         match ep {
+            Ep::Login => (
+                "POST",
+                "/auth/login".into(),
+                j(json!({"email": me.email, "password": PASSWORD})),
+            ),
             Ep::Me => ("GET", "/auth/me".into(), none),
             Ep::TotpBegin => ("POST", "/auth/totp".into(), none),
+            Ep::TotpConfirm => (
+                "POST",
+                "/auth/totp/confirm".into(),
+                j(json!({"code": "000000"})),
+            ),
             Ep::ListParties => ("GET", "/parties".into(), none),
-            Ep::CreateParty => ("POST", "/parties".into(), json!({"name": format!("P{n}")})),
+            Ep::CreateParty => (
+                "POST",
+                "/parties".into(),
+                j(json!({"name": format!("P{n}")})),
+            ),
             Ep::GetParty => ("GET", format!("/parties/{}", by.party), none),
             Ep::GetOwnParty => ("GET", format!("/parties/{}", me.party), none),
             Ep::PatchParty => (
                 "PATCH",
                 format!("/parties/{}", by.party),
-                json!({"name": "Other"}),
+                j(json!({"name": "Other"})),
             ),
             Ep::ListUsers => ("GET", "/users".into(), none),
             Ep::CreateUser => (
                 "POST",
                 "/users".into(),
-                json!({"email": format!("new{n}@owner.example"), "display_name": "New",
+                j(
+                    json!({"email": format!("new{n}@owner.example"), "display_name": "New",
                     "party_id": ctx.owner_party, "system_role": "member"}),
+                ),
             ),
             Ep::GetUser => ("GET", format!("/users/{}", by.id), none),
             Ep::GetSelf => ("GET", format!("/users/{}", me.id), none),
             Ep::PatchUser => (
                 "PATCH",
                 format!("/users/{}", by.id),
-                json!({"display_name": "By Stander"}),
+                j(json!({"display_name": "By Stander"})),
             ),
             Ep::RevokeSessions => ("POST", format!("/users/{}/revoke-sessions", by.id), none),
             Ep::CreateInvitation => (
                 "POST",
                 "/invitations".into(),
-                json!({"email": format!("inv{n}@acme.example"), "display_name": "Invitee",
+                j(
+                    json!({"email": format!("inv{n}@acme.example"), "display_name": "Invitee",
                     "party_id": by.party}),
+                ),
+            ),
+            Ep::AcceptInvitation => (
+                "POST",
+                format!("/invitations/nope{n}/accept"),
+                j(json!({"password": PASSWORD})),
+            ),
+            Ep::PutTraining => (
+                "PUT",
+                format!("/users/{}/training", by.id),
+                j(json!({"valid_until": rfc3339(ctx.now() + DAY)})),
+            ),
+            Ep::DeleteTraining => ("DELETE", format!("/users/{}/training", by.id), none),
+            Ep::PutCertification => (
+                "PUT",
+                format!("/parties/{}/certification", by.party),
+                j(json!({"name": "ISO 27001", "valid_until": rfc3339(ctx.now() + DAY)})),
+            ),
+            Ep::DeleteCertification => (
+                "DELETE",
+                format!("/parties/{}/certification", by.party),
+                none,
             ),
             Ep::ListRooms => ("GET", "/rooms".into(), none),
             Ep::CreateRoom => (
                 "POST",
                 "/rooms".into(),
-                json!({"name": format!("R{n}"), "classification": "internal"}),
+                j(json!({"name": format!("R{n}"), "classification": "internal"})),
             ),
             Ep::GetRoom => ("GET", format!("/rooms/{room}"), none),
-            Ep::PatchRoom => ("PATCH", format!("/rooms/{room}"), json!({"name": "Room R"})),
-            Ep::DeleteRoom => (
-                "DELETE",
-                format!("/rooms/{}", self.fresh_room(ctx).await),
-                none,
+            Ep::PatchRoom => (
+                "PATCH",
+                format!("/rooms/{room}"),
+                j(json!({"name": "Room R"})),
             ),
+            Ep::DeleteRoom => {
+                let fresh = self.fresh_room(ctx, who == OutsideWindow).await;
+                ("DELETE", format!("/rooms/{fresh}"), none)
+            }
             Ep::ListGrants => ("GET", format!("/rooms/{room}/grants"), none),
             Ep::CreateGrant => (
                 "POST",
                 format!("/rooms/{room}/grants"),
-                json!({"subject_kind": "user", "subject_id": by.id, "role": "viewer",
+                j(
+                    json!({"subject_kind": "user", "subject_id": by.id, "role": "viewer",
                     "reason": "matrix"}),
+                ),
             ),
             Ep::RevokeGrant => {
                 let c = &self.curator.token;
                 let g = ctx.grant(c, room, "user", &by.id, "viewer", None).await;
                 ("DELETE", format!("/rooms/{room}/grants/{g}"), none)
             }
+            Ep::GetDelivery => ("GET", format!("/rooms/{room}/delivery"), none),
+            Ep::PutDelivery => {
+                let path = format!("/rooms/{room}/delivery");
+                let now = ctx.must(admin, "GET", &path, Value::Null, 200).await;
+                ("PUT", path, j(now))
+            }
+            Ep::GetRoomDlp => ("GET", format!("/rooms/{room}/dlp"), none),
+            Ep::PutRoomDlp => {
+                let path = format!("/rooms/{room}/dlp");
+                let now = ctx.must(admin, "GET", &path, Value::Null, 200).await;
+                ("PUT", path, j(now["policy"].clone()))
+            }
             Ep::ListFiles => ("GET", format!("/rooms/{room}/files"), none),
-            Ep::PutFile => unreachable!("sent as raw bytes"),
+            Ep::PutFile => (
+                "PUT",
+                format!("/rooms/{room}/files/up/{who:?}.txt"),
+                Payload::Raw(Some("application/octet-stream"), b"hello".to_vec()),
+            ),
             Ep::GetFile => ("GET", format!("/files/{file}"), none),
             Ep::ListVersions => ("GET", format!("/files/{file}/versions"), none),
             Ep::GetContent => ("GET", format!("/files/{file}/content"), none),
+            Ep::Pages => ("GET", format!("/files/{file}/pages"), none),
+            Ep::Page => ("GET", format!("/files/{file}/pages/1"), none),
             Ep::DeleteFile => {
                 let path = format!("tmp/{n}.txt");
                 let f = ctx.upload(&self.curator.token, room, &path, b"x").await;
-                let id = f["id"].as_str().unwrap_or_default();
-                ("DELETE", format!("/files/{id}"), none)
+                ("DELETE", format!("/files/{}", id_of(&f)), none)
             }
+            Ep::ListAgreements => ("GET", "/agreements".into(), none),
+            Ep::CreateAgreement => (
+                "POST",
+                "/agreements".into(),
+                j(
+                    json!({"party_id": by.party, "kind": "nda", "template": "matrix-nda",
+                    "title": "NDA", "text": NDA_TEXT}),
+                ),
+            ),
+            Ep::GetAgreement => (
+                "GET",
+                format!("/agreements/{}", self.licences[&by.party]),
+                none,
+            ),
+            Ep::GetOwnAgreement => {
+                let party = if me.party == ctx.owner_party {
+                    &self.users[&Viewer].party
+                } else {
+                    &me.party
+                };
+                ("GET", format!("/agreements/{}", self.licences[party]), none)
+            }
+            Ep::SignAgreement => {
+                let party = self.agreement_party(ctx, who);
+                let id = agreement(ctx, party, "nda", NDA_TEXT, json!({}), None, false).await;
+                let hash = hex::encode(sha256(NDA_TEXT.as_bytes()));
+                let body = json!({"text_sha256": hash});
+                ("POST", format!("/agreements/{id}/sign"), j(body))
+            }
+            Ep::TerminateAgreement => {
+                let party = self.agreement_party(ctx, who);
+                let id = agreement(ctx, party, "nda", NDA_TEXT, json!({}), None, false).await;
+                ("POST", format!("/agreements/{id}/terminate"), none)
+            }
+            Ep::OfferAgreement => {
+                let id = agreement(ctx, &by.party, "nda", NDA_TEXT, json!({}), None, true).await;
+                ("POST", format!("/agreements/{id}/offer"), none)
+            }
+            Ep::ListTemplates => ("GET", "/agreement-templates".into(), none),
+            Ep::PutTemplate => (
+                "PUT",
+                format!("/agreement-templates/scratch-{n}"),
+                j(json!({"kind": "nda", "title": "Scratch", "text": "Scratch."})),
+            ),
+            Ep::IssueTemplate => (
+                "POST",
+                "/agreement-templates/matrix-nda/issue".into(),
+                j(json!({"party_id": by.party})),
+            ),
+            Ep::ListZones => ("GET", "/zones".into(), none),
+            Ep::PutZones => ("PUT", "/zones".into(), j(zones())),
+            Ep::ListNotifications => ("GET", "/notifications".into(), none),
+            Ep::ReadNotification => (
+                "POST",
+                format!("/notifications/{}/read", self.notification),
+                none,
+            ),
             Ep::Events => ("GET", "/events?limit=1".into(), none),
+            Ep::RedactEvent => (
+                "POST",
+                format!("/events/{}/redact", self.redactable),
+                j(json!({"reason": "matrix"})),
+            ),
+            Ep::Checkpoint => ("GET", "/ledger/checkpoint".into(), none),
+            Ep::VerifierKey => ("GET", "/ledger/verifier-key".into(), none),
+            Ep::Entries => ("GET", "/ledger/entries?from=0&to=1".into(), none),
+            Ep::InclusionProof => ("GET", "/ledger/proof/inclusion?index=0&size=2".into(), none),
+            Ep::ConsistencyProof => ("GET", "/ledger/proof/consistency?old=1&new=2".into(), none),
+            Ep::Checkpoints => ("GET", "/ledger/checkpoints".into(), none),
+            Ep::Bundle => ("GET", format!("/ledger/bundle?file={file}"), none),
+            Ep::LedgerAudit => ("POST", "/ledger/audit".into(), none),
+            Ep::Trace => (
+                "POST",
+                "/trace".into(),
+                Payload::Raw(Some("application/octet-stream"), b"no mark here".to_vec()),
+            ),
+            Ep::ListPolicies => ("GET", "/policies".into(), none),
+            Ep::ApplyPolicies => {
+                let now = ctx.must(admin, "GET", "/policies", Value::Null, 200).await;
+                let body = json!({"custom": "", "comment": "matrix",
+                    "expected_version": now["version"]});
+                ("PUT", "/policies".into(), j(body))
+            }
+            Ep::Simulate => (
+                "POST",
+                "/policies/simulate".into(),
+                j(json!({"principal": me.id, "action": "room.view",
+                    "resource": {"type": "room", "id": room}})),
+            ),
+            Ep::WhatIf => (
+                "POST",
+                "/policies/whatif".into(),
+                j(json!({"custom": "", "days": 1})),
+            ),
+            Ep::PolicyVersions => ("GET", "/policies/versions".into(), none),
+            Ep::PolicyVersion => ("GET", "/policies/versions/1".into(), none),
+            Ep::Quarantine => ("GET", "/dlp/quarantine".into(), none),
+            Ep::HeldContent => {
+                let v = self.held(ctx).await;
+                ("GET", format!("/dlp/quarantine/{v}/content"), none)
+            }
+            Ep::Release => {
+                let v = self.held(ctx).await;
+                let body = j(json!({"note": "matrix"}));
+                ("POST", format!("/dlp/quarantine/{v}/release"), body)
+            }
+            Ep::Reject => {
+                let v = self.held(ctx).await;
+                let body = j(json!({"note": "matrix"}));
+                ("POST", format!("/dlp/quarantine/{v}/reject"), body)
+            }
+            Ep::ListRules => ("GET", "/dlp/rules".into(), none),
+            Ep::AddRule => (
+                "POST",
+                "/dlp/rules".into(),
+                j(
+                    json!({"id": format!("matrix.a{n}"), "message": "a code name",
+                    "severity": "low", "kind": {"keywords": [format!("zqxjv{n}")]}}),
+                ),
+            ),
+            Ep::RemoveRule => {
+                let id = format!("matrix.r{n}");
+                let rule = json!({"id": id, "message": "a code name",
+                    "severity": "low", "kind": {"keywords": [format!("zqxjw{n}")]}});
+                ctx.must(admin, "POST", "/dlp/rules", rule, 201).await;
+                ("DELETE", format!("/dlp/rules/{id}"), none)
+            }
+            Ep::Logout => ("POST", "/auth/logout".into(), none),
         }
+    }
+}
+
+/// Issues an agreement to `party` as the admin (`end_ms`: its end); returns its id.
+async fn agreement(
+    ctx: &Ctx,
+    party: &str,
+    kind: &str,
+    text: &str,
+    terms: Value,
+    end_ms: Option<i64>,
+    draft: bool,
+) -> String {
+    let mut body = json!({"party_id": party, "kind": kind, "template": format!("matrix-{kind}"),
+        "title": format!("Matrix {kind}"), "text": text, "terms": terms, "draft": draft});
+    if let Some(end) = end_ms {
+        body["end_at"] = json!(rfc3339(end));
+    }
+    id_of(&ctx.must(&ctx.admin, "POST", "/agreements", body, 201).await)
+}
+
+/// Signs agreement `id` as `user`, who read `text`.
+async fn sign(ctx: &Ctx, user: &User, id: &str, text: &str) {
+    let body = json!({"text_sha256": hex::encode(sha256(text.as_bytes()))});
+    let path = format!("/agreements/{id}/sign");
+    ctx.must(&user.token, "POST", &path, body, 200).await;
+}
+
+/// The sequence number of the newest event.
+async fn newest_seq(ctx: &Ctx, mut after: i64) -> i64 {
+    loop {
+        let path = format!("/events?after={after}&limit=1000");
+        let page = ctx.must(&ctx.admin, "GET", &path, Value::Null, 200).await;
+        match page["items"].as_array().and_then(|items| items.last()) {
+            Some(last) => after = last["seq"].as_i64().unwrap_or(i64::MAX),
+            None => return after,
+        }
+    }
+}
+
+/// The newest denial of `user` after `after` must record `reason`.
+async fn check_reason(ctx: &Ctx, user: &User, after: i64, reason: &str) -> Result<(), String> {
+    let path = format!(
+        "/events?actor={}&outcome=denied&after={after}&limit=1000",
+        user.id
+    );
+    let page = ctx.must(&ctx.admin, "GET", &path, Value::Null, 200).await;
+    let newest = page["items"].as_array().and_then(|items| items.last());
+    let Some(event) = newest else {
+        return Err(format!("no denial event (want reason `{reason}`)"));
+    };
+    match event["reason"].as_str() {
+        Some(got) if got == reason => Ok(()),
+        got => Err(format!("denial reason {got:?} want `{reason}`")),
     }
 }
 
 async fn run_matrix(ctx: &Ctx) {
     let w = World::build(ctx).await;
+    rooms_listed(ctx, &w).await;
     let mut failures = Vec::new();
     let mut count = 0;
+    let mut cursor = 0;
     for (ep, wants) in TABLE {
         for (who, want) in WHO.iter().zip(wants) {
-            let token = w.users[who].token.clone();
-            let case = if matches!(ep, Ep::PutFile) {
-                Case {
-                    method: "PUT",
-                    path: format!("{V1}/rooms/{}/files/up/{who:?}.txt", w.room),
-                    body: Payload::Raw(Some("application/octet-stream"), b"hello".to_vec()),
-                    ..Case::default()
-                }
-            } else {
-                let (method, path, body) = w.request(ctx, *ep, *who).await;
-                let body = if body.is_null() {
-                    Payload::None
-                } else {
-                    Payload::Json(body)
-                };
-                Case {
-                    method,
-                    path: format!("{V1}{path}"),
-                    body,
-                    ..Case::default()
-                }
+            let (method, path, body) = w.request(ctx, *ep, *who).await;
+            let (route_method, template) = ep.route();
+            assert!(
+                method == route_method && on_route(template, &path),
+                "{ep:?}: {method} {path} is not {route_method} {template}"
+            );
+            let peer = match (ep, who) {
+                // Sign-ins are throttled per address.
+                (Ep::Login, _) => None,
+                (_, OutOfTerritory) => Some(BERLIN),
+                _ => Some(PARIS),
             };
             let case = Case {
                 label: format!("{who:?} ({ep:?})"),
-                who: Some(token),
+                who: Some(w.users[who].token.clone()),
+                method,
+                path: format!("{V1}{path}"),
+                body,
+                peer: peer.and_then(|p| p.parse::<SocketAddr>().ok()),
                 want_status: want.0,
                 want_code: want.1,
                 want_message: want.2,
-                ..case
+                ..Case::default()
             };
+            if want.3.is_some() {
+                cursor = newest_seq(ctx, cursor).await;
+            }
             count += 1;
-            if let Err(e) = try_check(ctx, &case).await {
+            let mut result = try_check(ctx, &case).await.map(|_| ());
+            if let (Ok(()), Some(reason)) = (&result, want.3) {
+                result = check_reason(ctx, &w.users[who], cursor, reason)
+                    .await
+                    .map_err(|e| format!("{method} {} as {}: {e}", case.path, case.label));
+            }
+            if let Err(e) = result {
                 failures.push(e);
             }
         }
@@ -371,12 +1191,12 @@ async fn run_matrix(ctx: &Ctx) {
         failures.len(),
         failures.join("\n")
     );
-    rooms_listed(ctx, &w).await;
 }
 
-/// `GET /rooms` lists the room exactly for those who may see it, with their role.
+/// `GET /rooms` lists the room exactly for those who may see it, with their
+/// role; an unmet condition does not hide it.
 async fn rooms_listed(ctx: &Ctx, w: &World) {
-    let table = [
+    let mut table = vec![
         (Admin, Some(None)),
         (Auditor, Some(None)),
         (Member, None),
@@ -386,6 +1206,7 @@ async fn rooms_listed(ctx: &Ctx, w: &World) {
         (NoGrant, None),
         (Expired, None),
     ];
+    table.extend(CONDITIONS.map(|who| (who, Some(Some("contributor")))));
     for (who, want) in table {
         let list = ctx
             .must(&w.users[&who].token, "GET", "/rooms", Value::Null, 200)
@@ -395,6 +1216,47 @@ async fn rooms_listed(ctx: &Ctx, w: &World) {
         let got = found.map(|r| r["role"].as_str());
         assert_eq!(got, want, "{who:?} lists the room as {found:?}");
     }
+}
+
+/// The matrix has a row for every route of the OpenAPI document, and only those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_covers_every_route() {
+    let ctx = Ctx::new().await;
+    let doc = ctx
+        .send(&Case {
+            method: "GET",
+            path: format!("{V1}/openapi.json"),
+            ..Case::default()
+        })
+        .await
+        .json();
+    let methods = ["get", "put", "post", "delete", "patch"];
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            methods
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(|m| (m.to_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(documented.len() > 50, "{doc}");
+    let rows: BTreeSet<(String, String)> = TABLE
+        .iter()
+        .map(|(ep, _)| {
+            let (method, path) = ep.route();
+            (method.to_owned(), path.to_owned())
+        })
+        .collect();
+    let missing: Vec<_> = documented.difference(&rows).collect();
+    let unknown: Vec<_> = rows.difference(&documented).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "routes without a matrix row: {missing:?}; rows of no route: {unknown:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,14 +1,26 @@
 //! Isolation between parties: a user of party A who guesses the ids of party
-//! B's rooms, files, grants, users and party learns nothing — the answer is the
-//! same as for an id that does not exist, and the body carries none of B's data.
+//! B's rooms, files, grants, users, party, agreements, notifications and held
+//! uploads learns nothing — the answer is the same as for an id that does not
+//! exist, and the body carries none of B's data. Runs on SQLite, and on
+//! PostgreSQL when one is reachable.
 
 use serde_json::{Value, json};
 
 use crate::util::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn party_a_cannot_reach_party_b() {
-    let ctx = Ctx::new().await;
+async fn party_a_cannot_reach_party_b_sqlite() {
+    party_a_cannot_reach_party_b(&Ctx::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn party_a_cannot_reach_party_b_postgres() {
+    if let Some(url) = postgres().await {
+        party_a_cannot_reach_party_b(&Ctx::on(Backend::Postgres(url)).await).await;
+    }
+}
+
+async fn party_a_cannot_reach_party_b(ctx: &Ctx) {
     let curator = ctx.staff("member").await;
     let (pa, pb) = (ctx.party("Alpha").await, ctx.party("Beta").await);
     let (a, b) = (ctx.external(&pa).await, ctx.external(&pb).await);
@@ -28,6 +40,39 @@ async fn party_a_cannot_reach_party_b() {
     );
     ctx.upload(&a.token, &room_a, "alpha.txt", b"alpha").await;
     let ghost = "00000000-0000-4000-8000-000000000000";
+    // B's agreement (awaiting B's signature) and a notification of B's user.
+    let nda = "Beta keeps the plans secret.";
+    let agreement_b = ctx
+        .must(
+            &ctx.admin,
+            "POST",
+            "/agreements",
+            json!({"party_id": pb, "kind": "nda", "template": "beta-nda",
+                "title": "Beta NDA", "text": nda}),
+            201,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let soon = json!({"valid_until": rfc3339(ctx.now() + 1000)});
+    let training_b = format!("/users/{}/training", b.id);
+    ctx.must(&ctx.admin, "PUT", &training_b, soon, 200).await;
+    ctx.advance(2000);
+    assert_eq!(ctx.app.sweep_expiries().await.unwrap_or(0), 1);
+    let notes = ctx
+        .must(&b.token, "GET", "/notifications", Value::Null, 200)
+        .await;
+    let note_b = notes["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!note_b.is_empty(), "{notes}");
+    let sign_body = json!({"text_sha256": hex::encode(sha256(nda.as_bytes()))});
+    let training = json!({"valid_until": rfc3339(ctx.now() + 1000)});
+    let cert = json!({"name": "TISAX", "valid_until": rfc3339(ctx.now() + 1000)});
+    let template = json!({"kind": "nda", "title": "T", "text": "x"});
+    let review = json!({"note": "x"});
     let grant_body =
         json!({"subject_kind": "user", "subject_id": a.id, "role": "viewer", "reason": "x"});
     // (method, path with B's id, path with an id that does not exist, body, status, code)
@@ -179,6 +224,161 @@ async fn party_a_cannot_reach_party_b() {
             403,
             "forbidden",
         ),
+        // Agreements, notifications, delivery, DLP and pages of B: not found.
+        (
+            "GET",
+            format!("/agreements/{agreement_b}"),
+            format!("/agreements/{ghost}"),
+            Value::Null,
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            format!("/agreements/{agreement_b}/sign"),
+            format!("/agreements/{ghost}/sign"),
+            sign_body,
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            format!("/agreements/{agreement_b}/terminate"),
+            format!("/agreements/{ghost}/terminate"),
+            Value::Null,
+            404,
+            "not_found",
+        ),
+        (
+            "POST",
+            format!("/notifications/{note_b}/read"),
+            format!("/notifications/{ghost}/read"),
+            Value::Null,
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            format!("/rooms/{room_b}/delivery"),
+            format!("/rooms/{ghost}/delivery"),
+            Value::Null,
+            404,
+            "not_found",
+        ),
+        (
+            "PUT",
+            format!("/rooms/{room_b}/delivery"),
+            format!("/rooms/{ghost}/delivery"),
+            json!({"downloader": "original", "contributor": "original",
+                "manager": "original", "unmarkable": "original"}),
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            format!("/rooms/{room_b}/dlp"),
+            format!("/rooms/{ghost}/dlp"),
+            Value::Null,
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            format!("/files/{file_b}/pages"),
+            format!("/files/{ghost}/pages"),
+            Value::Null,
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            format!("/files/{file_b}/pages/1"),
+            format!("/files/{ghost}/pages/1"),
+            Value::Null,
+            404,
+            "not_found",
+        ),
+        // Admin-only endpoints that take B's ids: refused by system role first.
+        (
+            "POST",
+            format!("/agreements/{agreement_b}/offer"),
+            format!("/agreements/{ghost}/offer"),
+            Value::Null,
+            403,
+            "forbidden",
+        ),
+        (
+            "PUT",
+            training_b.clone(),
+            format!("/users/{ghost}/training"),
+            training,
+            403,
+            "forbidden",
+        ),
+        (
+            "DELETE",
+            training_b.clone(),
+            format!("/users/{ghost}/training"),
+            Value::Null,
+            403,
+            "forbidden",
+        ),
+        (
+            "PUT",
+            format!("/parties/{pb}/certification"),
+            format!("/parties/{ghost}/certification"),
+            cert,
+            403,
+            "forbidden",
+        ),
+        (
+            "DELETE",
+            format!("/parties/{pb}/certification"),
+            format!("/parties/{ghost}/certification"),
+            Value::Null,
+            403,
+            "forbidden",
+        ),
+        (
+            "PUT",
+            "/agreement-templates/beta-nda".into(),
+            "/agreement-templates/no-such-template".into(),
+            template,
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/agreement-templates/beta-nda/issue".into(),
+            "/agreement-templates/no-such-template/issue".into(),
+            json!({"party_id": pb}),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            format!("/dlp/quarantine/{version_b}/release"),
+            format!("/dlp/quarantine/{ghost}/release"),
+            review.clone(),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            format!("/dlp/quarantine/{version_b}/reject"),
+            format!("/dlp/quarantine/{ghost}/reject"),
+            review,
+            403,
+            "forbidden",
+        ),
+        (
+            "GET",
+            format!("/ledger/bundle?file={file_b}"),
+            format!("/ledger/bundle?file={ghost}"),
+            Value::Null,
+            403,
+            "forbidden",
+        ),
     ];
     let secrets = [
         room_b.as_str(),
@@ -186,6 +386,8 @@ async fn party_a_cannot_reach_party_b() {
         grant_b.as_str(),
         &b.id,
         &pb,
+        &agreement_b,
+        &note_b,
         "Beta",
         "beta",
     ];
@@ -193,7 +395,7 @@ async fn party_a_cannot_reach_party_b() {
         let mut bodies = Vec::new();
         for path in [real, fake] {
             let r = check(
-                &ctx,
+                ctx,
                 Case {
                     label: "party A member".into(),
                     who: Some(a.token.clone()),
@@ -245,6 +447,14 @@ async fn party_a_cannot_reach_party_b() {
         )
         .await;
     assert!(!files.to_string().contains("beta"), "{files}");
+    for list in ["/agreements", "/notifications"] {
+        let mine = ctx.must(&a.token, "GET", list, Value::Null, 200).await;
+        let text = mine.to_string();
+        assert!(
+            !text.contains(&agreement_b) && !text.contains(&note_b) && !text.contains("Beta"),
+            "{list} shows B's: {text}"
+        );
+    }
     // B's file is intact after A's attempts.
     ctx.must(
         &b.token,
