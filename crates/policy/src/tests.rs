@@ -631,7 +631,7 @@ fn agreements_are_seen_by_their_party_and_the_owner_staff_only() {
         (&other, "agreement.view", "hide:not_found"),
         (&other, "agreement.sign", "hide:not_found"),
         (&admin, "agreement.view", "allow"),
-        (&admin, "agreement.sign", "hide:not_found"),
+        (&admin, "agreement.sign", "role_forbids"),
         (&admin, "agreement.terminate", "allow"),
         (&member, "agreement.view", "hide:not_found"),
     ];
