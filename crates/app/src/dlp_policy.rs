@@ -22,7 +22,6 @@ mod rules;
 
 use std::sync::{Arc, Mutex};
 
-use dlp::Severity;
 use model::{File, RoomId, Version};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,7 +31,7 @@ use crate::events::{Fact, RequestMeta, record};
 use crate::inspect::{Inspector, Scanned, TOO_LARGE, place};
 use crate::{App, AppError};
 
-pub use dlp::{CustomKind, CustomRule};
+pub use dlp::{CustomKind, CustomRule, Severity};
 pub use review::{HeldUpload, Review};
 
 /// The header (API) that carries a justification for content whose action is

@@ -13,6 +13,7 @@
 
 mod browser;
 mod http;
+mod quarantine;
 mod tls;
 mod util;
 mod webdriver;
