@@ -52,6 +52,10 @@ impl App {
         id: FileId,
     ) -> Result<(model::File, model::Version, Vec<u8>), AppError> {
         let (file, v, _) = self.file_access_in(meta, p, id, Action::FileView).await?;
+        // A view takes the content out as a download does: the room's
+        // outbound DLP policy decides on the version's verdict.
+        self.check_outbound(meta, p, (&file, &v), "file.view", None)
+            .await?;
         let size = u64::try_from(v.size).map_err(AppError::internal)?;
         if size > MAX_VIEWED_BYTES {
             return Err(AppError::invalid(

@@ -34,6 +34,9 @@ pub struct Client {
     /// The base URL with any trailing `/` removed from its path.
     base: String,
     token: Option<String>,
+    /// Sent as `Custody-Justification` with uploads and downloads, for rooms
+    /// whose data-loss policy asks for one.
+    justification: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -83,7 +86,12 @@ impl Client {
                 detail: e.to_string(),
             })?;
         let base = parsed.as_str().trim_end_matches('/').to_owned();
-        Ok(Self { http, base, token })
+        Ok(Self {
+            http,
+            base,
+            token,
+            justification: None,
+        })
     }
 
     /// Use `token` as the bearer for later requests (after [`Client::login`]).
@@ -101,8 +109,17 @@ impl Client {
         format!("{}{API_PREFIX}{route}", self.base)
     }
 
+    /// Sends `reason` as the data-loss justification of later transfers.
+    pub fn with_justification(mut self, reason: Option<String>) -> Self {
+        self.justification = reason;
+        self
+    }
+
     pub(crate) fn request(&self, method: Method, route: &str) -> RequestBuilder {
-        let builder = self.http.request(method, self.url(route));
+        let mut builder = self.http.request(method, self.url(route));
+        if let Some(reason) = &self.justification {
+            builder = builder.header("custody-justification", reason.as_str());
+        }
         match &self.token {
             Some(token) => builder.bearer_auth(token),
             None => builder,

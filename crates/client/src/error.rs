@@ -60,6 +60,13 @@ pub enum ClientError {
         request_id: Option<String>,
     },
 
+    /// The upload was stored but the room's data-loss policy holds it until a
+    /// security officer releases it: nobody can download it until then.
+    #[error(
+        "the upload was stored as version {version} but is held for review by the room's data-loss policy ({why}); a security officer must release it before anyone can use it"
+    )]
+    Held { version: String, why: String },
+
     /// The server answered with a body this client does not understand.
     #[error("unexpected server response: {detail}")]
     BadResponse { detail: String },
@@ -91,6 +98,7 @@ impl ClientError {
             Self::Http { .. } => "http",
             Self::Truncated { .. } => "truncated",
             Self::Api { .. } => "api",
+            Self::Held { .. } => "held",
             Self::BadResponse { .. } => "bad_response",
             Self::Integrity { .. } => "integrity",
             Self::Io { .. } => "io",

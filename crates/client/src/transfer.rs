@@ -62,7 +62,16 @@ impl Client {
             .body(body);
         let result = self.send(request).await;
         bar.finish_and_clear();
-        let info: FileInfo = decode(result?).await?;
+        let response = result?;
+        if response.status() == reqwest::StatusCode::ACCEPTED {
+            let held: serde_json::Value = decode(response).await?;
+            let why = held_reason(&held["reason"]);
+            return Err(ClientError::Held {
+                version: held["version_id"].as_str().unwrap_or("?").to_owned(),
+                why,
+            });
+        }
+        let info: FileInfo = decode(response).await?;
         let sent = match digest_rx.await {
             Ok(sent) => sent,
             // An empty body is never polled.
@@ -124,6 +133,25 @@ impl Client {
         }
         partial.commit(out).await?;
         Ok(info)
+    }
+}
+
+/// Why the server held an upload, in words: what could not be inspected, or
+/// the severity and detectors of the findings (ids only, never the content).
+fn held_reason(reason: &serde_json::Value) -> String {
+    if let Some(why) = reason["uninspectable"].as_str() {
+        return format!("it could not be inspected: {why}");
+    }
+    let detectors: Vec<String> = reason["detectors"]
+        .as_object()
+        .map(|m| m.iter().map(|(id, n)| format!("{id} x{n}")).collect())
+        .unwrap_or_default();
+    match reason["max_severity"].as_str() {
+        Some(severity) if !detectors.is_empty() => {
+            format!("{severity} findings: {}", detectors.join(", "))
+        }
+        Some(severity) => format!("{severity} findings"),
+        None => "the room's policy".to_owned(),
     }
 }
 

@@ -48,6 +48,10 @@ pub enum ClientCommand {
         local: PathBuf,
         /// Path inside the room. Default: the local file name.
         remote: Option<String>,
+        /// Why this content may leave or enter despite what the room's
+        /// data-loss policy found, for rooms whose policy asks for one.
+        #[arg(long)]
+        justification: Option<String>,
     },
     /// Download the newest version of a file, with a progress bar.
     ///
@@ -58,6 +62,10 @@ pub enum ClientCommand {
         file: String,
         /// Where to write the content.
         out_file: PathBuf,
+        /// Why this content may leave despite what the room's data-loss policy
+        /// found, for rooms whose policy asks for one.
+        #[arg(long)]
+        justification: Option<String>,
     },
 }
 
@@ -121,8 +129,13 @@ pub async fn run(cmd: ClientCommand) -> anyhow::Result<()> {
             room,
             local,
             remote,
-        } => put(RoomId::from(room), &local, remote).await,
-        ClientCommand::Get { file, out_file } => get(FileId::from(file), &out_file).await,
+            justification,
+        } => put(RoomId::from(room), &local, remote, justification).await,
+        ClientCommand::Get {
+            file,
+            out_file,
+            justification,
+        } => get(FileId::from(file), &out_file, justification).await,
     }
 }
 
@@ -354,7 +367,12 @@ async fn ls(room: RoomId) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn put(room: RoomId, local: &Path, remote: Option<String>) -> anyhow::Result<()> {
+async fn put(
+    room: RoomId,
+    local: &Path,
+    remote: Option<String>,
+    justification: Option<String>,
+) -> anyhow::Result<()> {
     let remote = match remote {
         Some(r) => r,
         None => local
@@ -369,6 +387,7 @@ async fn put(room: RoomId, local: &Path, remote: Option<String>) -> anyhow::Resu
             })?,
     };
     let info = connect()?
+        .with_justification(justification)
         .put_file(&room, &remote, local, Progress::Auto)
         .await
         .map_err(explain)?;
@@ -380,8 +399,9 @@ async fn put(room: RoomId, local: &Path, remote: Option<String>) -> anyhow::Resu
     Ok(())
 }
 
-async fn get(file: FileId, out: &Path) -> anyhow::Result<()> {
+async fn get(file: FileId, out: &Path, justification: Option<String>) -> anyhow::Result<()> {
     let info = connect()?
+        .with_justification(justification)
         .get_file(&file, out, Progress::Auto)
         .await
         .map_err(explain)?;

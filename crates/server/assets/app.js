@@ -35,6 +35,10 @@ function setupUpload(form) {
     xhr.open("PUT", url);
     xhr.setRequestHeader("x-csrf-token", csrfToken());
     xhr.setRequestHeader("content-type", "application/octet-stream");
+    const why = document.getElementById("justification");
+    if (why && why.value.trim() !== "") {
+      xhr.setRequestHeader("custody-justification", why.value.trim());
+    }
     bar.hidden = false;
     bar.value = 0;
     button.disabled = true;
@@ -45,6 +49,13 @@ function setupUpload(form) {
       }
     });
     xhr.addEventListener("load", () => {
+      if (xhr.status === 202) {
+        // Stored, but held by the room's data-loss policy: not listed yet.
+        bar.value = 100;
+        status.textContent = file.name + " is held for review by a security officer before anyone can use it.";
+        button.disabled = false;
+        return;
+      }
       if (xhr.status >= 200 && xhr.status < 300) {
         bar.value = 100;
         status.textContent = "Uploaded " + file.name + ".";

@@ -8,6 +8,7 @@
     reason = "test helpers outside #[test] functions may unwrap"
 )]
 
+mod dlp_cli;
 mod ledger_kill;
 mod policy;
 mod scan;

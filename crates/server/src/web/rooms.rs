@@ -245,6 +245,8 @@ fn upload_form(room: RoomId, prefix: &str, csrf: &str) -> Markup {
                 data-room=(room.to_string()) data-prefix=(prefix) {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="prefix" value=(prefix);
+                input #justification type="text" name="justification" maxlength="500"
+                    placeholder="Justification, if the room's data-loss policy asks for one";
                 input #file-input type="file" name="file" required;
                 button.primary #upload-button type="submit" { "Upload" }
                 progress #upload-progress max="100" value="0" hidden {}
@@ -267,6 +269,7 @@ pub async fn upload(
     let id: RoomId = parse_id(&raw)?;
     let mut csrf_ok = false;
     let mut prefix = String::new();
+    let mut justification = String::new();
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
         match field.name().unwrap_or_default() {
             "csrf" => {
@@ -275,12 +278,30 @@ pub async fn upload(
                 csrf_ok = true;
             }
             "prefix" => prefix = normalize_prefix(&field.text().await.map_err(bad_form)?),
+            "justification" => justification = field.text().await.map_err(bad_form)?,
             "file" if csrf_ok => {
                 let name = field.file_name().unwrap_or_default();
                 let name = name.rsplit(['/', '\\']).next().unwrap_or_default();
                 let path = format!("{prefix}{name}");
-                app.upload(&meta, &authed.principal, id, &path, None, Box::pin(field))
+                let name = name.to_owned();
+                let why = Some(justification.trim()).filter(|j| !j.is_empty());
+                let uploaded = app
+                    .upload_with(
+                        &meta,
+                        &authed.principal,
+                        id,
+                        &path,
+                        None,
+                        Box::pin(field),
+                        why,
+                    )
                     .await?;
+                if let app::Uploaded::Held(_) = uploaded {
+                    let message = format!(
+                        "`{name}` was stored but is held for review by the room's data-loss policy: a security officer must release it before anyone can use it"
+                    );
+                    return Err(AppError::invalid("dlp_quarantined", message).into());
+                }
                 return Ok(Redirect::to(&room_href(id, &prefix)).into_response());
             }
             _ => return Err(WebError::Csrf),
