@@ -142,6 +142,13 @@ const LOW: Want = Want(
     Some("your role in this room"),
     Some("room_role_insufficient"),
 );
+/// What a room demands of external parties is the owner's side's to set.
+const OWN: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("only the owner's managers and admins"),
+    Some("role_forbids"),
+);
 /// Owner staff who see the room but hold no role in it.
 const NOROLE: Want = Want(
     403,
@@ -349,8 +356,8 @@ const TABLE: &[(Ep, [Want; 21])] = &[
     (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
     (Ep::GetDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
     (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
     (Ep::ListFiles,           [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
     (Ep::PutFile,             [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
     (Ep::GetFile,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
