@@ -12,10 +12,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicySet, ResourceConstraint};
+use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicyId, PolicySet, ResourceConstraint};
 
 use crate::PolicyError;
-use crate::prefilter::Guarded;
+use crate::prefilter::{Forms, Guarded};
 
 /// The resource types a request can be on.
 pub(crate) const RESOURCE_TYPES: [&str; 3] =
@@ -42,10 +42,23 @@ impl Index {
         ancestors: &HashMap<String, HashSet<EntityUid>>,
     ) -> Result<Index, PolicyError> {
         let mut by_action = HashMap::new();
+        // Each policy is widened once, whatever the number of sets it is in.
+        let mut forms = Forms::new();
+        let mut widened = HashMap::new();
+        for policy in set.policies() {
+            let (json, policy) = widen(policy)?;
+            forms.insert(policy.id().to_string(), json);
+            widened.insert(policy.id().clone(), policy);
+        }
+        let mut all = Widened {
+            set,
+            widened,
+            forms,
+        };
         for (action, groups) in ancestors {
             let mut per_type = Vec::with_capacity(RESOURCE_TYPES.len());
             for ty in RESOURCE_TYPES {
-                per_type.push(scoped(set, groups, ty)?);
+                per_type.push(scoped(&mut all, groups, ty)?);
             }
             by_action.insert(action.clone(), per_type);
         }
@@ -59,7 +72,32 @@ impl Index {
     }
 }
 
-fn scoped(set: &PolicySet, groups: &HashSet<EntityUid>, ty: &str) -> Result<Scoped, PolicyError> {
+/// The policy set with each policy widened, and their JSON forms.
+struct Widened<'a> {
+    set: &'a PolicySet,
+    widened: HashMap<PolicyId, Policy>,
+    forms: Forms,
+}
+
+impl Widened<'_> {
+    /// Adds the widened `policy` to `to`.
+    fn add(&self, to: &mut PolicySet, policy: &Policy) -> Result<(), PolicyError> {
+        let id = policy.id();
+        let bad = |e: String| PolicyError::Id(format!("`{id}`: {e}"));
+        let widened = self
+            .widened
+            .get(id)
+            .ok_or_else(|| bad("not widened".into()))?;
+        to.add(widened.clone()).map_err(|e| bad(e.to_string()))
+    }
+}
+
+fn scoped(
+    all: &mut Widened<'_>,
+    groups: &HashSet<EntityUid>,
+    ty: &str,
+) -> Result<Scoped, PolicyError> {
+    let set = all.set;
     let mut generic = PolicySet::new();
     let mut by_resource: HashMap<EntityUid, PolicySet> = HashMap::new();
     let mut specific: Vec<(EntityUid, &Policy)> = Vec::new();
@@ -73,10 +111,10 @@ fn scoped(set: &PolicySet, groups: &HashSet<EntityUid>, ty: &str) -> Result<Scop
             continue;
         }
         match policy.resource_constraint() {
-            ResourceConstraint::Any | ResourceConstraint::In(_) => add(&mut generic, policy)?,
+            ResourceConstraint::Any | ResourceConstraint::In(_) => all.add(&mut generic, policy)?,
             ResourceConstraint::Is(t) | ResourceConstraint::IsIn(t, _) => {
                 if t.to_string() == ty {
-                    add(&mut generic, policy)?;
+                    all.add(&mut generic, policy)?;
                 }
             }
             ResourceConstraint::Eq(uid) => {
@@ -91,25 +129,27 @@ fn scoped(set: &PolicySet, groups: &HashSet<EntityUid>, ty: &str) -> Result<Scop
             Some(set) => set,
             None => by_resource.entry(uid).or_insert(generic.clone()),
         };
-        add(set, policy)?;
+        all.add(set, policy)?;
     }
     let by_resource = by_resource
         .into_iter()
-        .map(|(uid, set)| Ok((uid, Guarded::new(set)?)))
+        .map(|(uid, set)| Ok((uid, Guarded::new(set, &mut all.forms)?)))
         .collect::<Result<_, PolicyError>>()?;
     Ok(Scoped {
-        generic: Guarded::new(generic)?,
+        generic: Guarded::new(generic, &mut all.forms)?,
         by_resource,
     })
 }
 
-fn add(set: &mut PolicySet, policy: &Policy) -> Result<(), PolicyError> {
+/// `policy` with its action scope widened to any action, and its JSON form.
+fn widen(policy: &Policy) -> Result<(serde_json::Value, Policy), PolicyError> {
     let id = policy.id().clone();
     let bad = |e: String| PolicyError::Id(format!("`{id}`: {e}"));
     let mut json = policy.to_json().map_err(|e| bad(e.to_string()))?;
     if let Some(scope) = json.get_mut("action") {
         *scope = serde_json::json!({"op": "All"});
     }
-    let widened = Policy::from_json(Some(id.clone()), json).map_err(|e| bad(e.to_string()))?;
-    set.add(widened).map_err(|e| bad(e.to_string()))
+    let widened =
+        Policy::from_json(Some(id.clone()), json.clone()).map_err(|e| bad(e.to_string()))?;
+    Ok((json, widened))
 }

@@ -197,7 +197,7 @@ impl Policies {
             action_entities,
             needed,
             rules: index::Index::new(&rules, &ancestors)?,
-            explain: prefilter::Guarded::new(explain)?,
+            explain: prefilter::Guarded::new(explain, &mut prefilter::Forms::new())?,
             meta,
             texts,
             custom: custom.to_owned(),

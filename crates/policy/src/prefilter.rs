@@ -123,18 +123,30 @@ impl Chosen<'_> {
     }
 }
 
+/// The JSON form of policies by id, converted once for all the sets that
+/// hold them (their conditions are the same in every set).
+pub(crate) type Forms = HashMap<String, Json>;
+
 impl Guarded {
-    /// The guards of every policy of `set`.
-    pub(crate) fn new(set: PolicySet) -> Result<Guarded, PolicyError> {
+    /// The guards of every policy of `set`, from their JSON form in `forms`
+    /// (added there when missing).
+    pub(crate) fn new(set: PolicySet, forms: &mut Forms) -> Result<Guarded, PolicyError> {
         let mut paths = Vec::new();
         let mut members = Vec::new();
         for policy in set.policies() {
-            let json = policy
-                .to_json()
-                .map_err(|e| PolicyError::Id(format!("`{}`: {e}", policy.id())))?;
+            let id = policy.id().to_string();
+            let json = match forms.get(&id) {
+                Some(json) => json,
+                None => {
+                    let json = policy
+                        .to_json()
+                        .map_err(|e| PolicyError::Id(format!("`{id}`: {e}")))?;
+                    forms.entry(id).or_insert(json)
+                }
+            };
             members.push(Member {
                 policy: policy.clone(),
-                guards: guards(&json, &mut paths),
+                guards: guards(json, &mut paths),
             });
         }
         Ok(Guarded {
@@ -479,7 +491,7 @@ mod tests {
         )])
         .unwrap();
         let request = Request::new(user.clone(), action, user, context, None).unwrap();
-        let guarded = Guarded::new(set).unwrap();
+        let guarded = Guarded::new(set, &mut Forms::new()).unwrap();
         let chosen = guarded.choose(&request, &entities, true);
         let mut ids: Vec<String> = chosen
             .set()
