@@ -464,6 +464,48 @@ impl App {
         justification: Option<&str>,
     ) -> Result<(), AppError> {
         let policy = self.dlp_policy_of(file.room_id).await?.policy.outbound;
+        self.check_outbound_under(meta, p, (file, v), action, justification, &policy)
+            .await
+    }
+
+    /// Sharing a room with an external party takes every file in it out: each
+    /// current version is decided under the room's outbound policy as it will
+    /// be once shared (the room's own, or the default for shared rooms); the
+    /// grant's reason is the justification a `justify` asks for.
+    pub(crate) async fn check_share(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let set = self.dlp_policy_of(room).await?;
+        let policy = if set.set {
+            set.policy.outbound
+        } else {
+            DlpPolicy::default_for(true).outbound
+        };
+        if policy.allows_all() {
+            return Ok(());
+        }
+        let files = self.store().read().await?.list_files(room).await?;
+        for file in &files {
+            let Some(v) = &file.current else { continue };
+            self.check_outbound_under(meta, p, (file, v), "grant.create", Some(reason), &policy)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn check_outbound_under(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        (file, v): (&File, &Version),
+        action: &'static str,
+        justification: Option<&str>,
+        policy: &DirectionPolicy,
+    ) -> Result<(), AppError> {
         if policy.allows_all() {
             return Ok(());
         }

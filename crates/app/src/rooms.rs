@@ -439,6 +439,26 @@ impl App {
                 format!("no {} with id `{}`", new.subject_kind, new.subject_id),
             ));
         }
+        let party = match new.subject_kind {
+            SubjectKind::Party => Some(PartyId(new.subject_id)),
+            SubjectKind::User => tx
+                .get_user(UserId(new.subject_id))
+                .await?
+                .map(|u| u.party_id),
+        };
+        let external = match party {
+            Some(id) => tx
+                .get_party(id)
+                .await?
+                .is_some_and(|party| party.kind == PartyKind::External),
+            None => false,
+        };
+        if external {
+            // The room's content is about to leave: its outbound DLP policy decides.
+            drop(tx);
+            self.check_share(meta, p, room, &reason).await?;
+            tx = self.store().begin().await?;
+        }
         let grant = Grant {
             id: GrantId::from_random(random()?),
             room_id: room,

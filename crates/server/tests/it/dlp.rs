@@ -903,3 +903,81 @@ async fn outbound_rescans_when_the_ruleset_changes() {
         }
     }
 }
+
+/// Sharing a room with an external party takes its files out: a grant to an
+/// external party or its user is decided under the room's outbound policy as
+/// it will be once shared — a private key blocks the grant, naming the file;
+/// a `justify` finding takes the grant's reason as the justification. Grants
+/// to the owner's own people are not checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharing_a_room_externally_is_an_outbound_decision() {
+    let ctx = Ctx::new().await;
+    let room = ctx.room(&ctx.admin, "Internal tools").await;
+    let file = ctx
+        .upload(&ctx.admin, &room, "ops/deploy.txt", &with_key())
+        .await;
+    let party = ctx.party("Tooling Vendor").await;
+    let colleague = ctx.staff("member").await;
+    let grant = |kind: &str, subject: &str, reason: &str| json!({"subject_kind": kind, "subject_id": subject, "role": "viewer", "reason": reason});
+    let path = format!("/rooms/{room}/grants");
+    ctx.must(
+        &ctx.admin,
+        "POST",
+        &path,
+        grant("user", &colleague.id, "team"),
+        201,
+    )
+    .await;
+    let r = ctx
+        .must(
+            &ctx.admin,
+            "POST",
+            &path,
+            grant("party", &party, "tool support"),
+            422,
+        )
+        .await;
+    assert_eq!(r["error"]["code"], "dlp_blocked", "{r}");
+    let denied = events_of(&ctx, "grant.create")
+        .await
+        .into_iter()
+        .find(|e| e["outcome"] == "denied")
+        .unwrap_or(Value::Null);
+    assert_eq!(denied["reason"], "dlp_blocked", "{denied}");
+    assert_eq!(
+        denied["target"],
+        format!("file:{}", file["id"].as_str().unwrap_or_default())
+    );
+    let grants = ctx.must(&ctx.admin, "GET", &path, Value::Null, 200).await;
+    assert_eq!(
+        grants["items"].as_array().map(Vec::len),
+        Some(2),
+        "creator and colleague only"
+    );
+
+    // Without the key, a high finding asks a justification: the grant's reason.
+    let id = file["id"].as_str().unwrap_or_default();
+    ctx.must(
+        &ctx.admin,
+        "DELETE",
+        &format!("/files/{id}"),
+        Value::Null,
+        204,
+    )
+    .await;
+    add_rule(&ctx, "acme.zebra", "zebracorn", "high").await;
+    ctx.upload(&ctx.admin, &room, "plans.txt", b"zebracorn timeline")
+        .await;
+    ctx.must(
+        &ctx.admin,
+        "POST",
+        &path,
+        grant("party", &party, "tool support"),
+        201,
+    )
+    .await;
+    let justified = events_of(&ctx, "dlp.justified").await;
+    assert_eq!(justified.len(), 1, "{justified:?}");
+    assert_eq!(justified[0]["detail"]["justification"], "tool support");
+    assert_eq!(justified[0]["detail"]["via"], "grant.create");
+}
