@@ -207,19 +207,14 @@ pub(crate) fn slice(
             tags,
             ..
         } => {
-            // manager ∈ contributor ∈ downloader ∈ viewer: the role groups of this room.
-            let mut weaker: Option<EntityUid> = None;
+            // The role groups of this room (manager ∈ contributor ∈ downloader
+            // ∈ viewer) are not entities of the slice: the user is given its own
+            // role's group and every weaker one as direct parents, which is all
+            // `principal in resource.viewers` and the like need.
             for r in RoomRole::ALL {
-                let uid = role_uid(t, *id, *r);
-                out.push(entity(
-                    uid.clone(),
-                    vec![],
-                    weaker.iter().cloned().collect(),
-                )?);
-                weaker = Some(uid);
-            }
-            if let Some(role) = role {
-                user_parents.insert(role_uid(t, *id, *role));
+                if role.is_some_and(|mine| *r <= mine) {
+                    user_parents.insert(role_uid(t, *id, *r));
+                }
             }
             let uid = t.uid(&t.room, &id.to_string());
             let group = |r| RestrictedExpression::new_entity_uid(role_uid(t, *id, r));
