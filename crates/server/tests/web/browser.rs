@@ -155,32 +155,41 @@ async fn wrong_totp_code_shows_a_clear_message() {
     assert_eq!(message, "The e-mail or password is wrong.");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn external_user_enrols_totp_before_seeing_rooms() {
-    webdriver::require_browser();
-    let site = util::start_site().await;
+/// A new external party and one member of it (password [`PASSWORD`]), made by the admin.
+async fn external_user(
+    site: &Site,
+    party: &str,
+    email: &str,
+    name: &str,
+) -> (model::Party, model::User) {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let new_party = NewParty {
+        name: party.into(),
+        country: Some("DE".into()),
+    };
     let party = site
         .app
-        .create_party(
-            &meta,
-            &admin,
-            NewParty {
-                name: "Blade Works Ltd".into(),
-                country: Some("DE".into()),
-            },
-        )
+        .create_party(&meta, &admin, new_party)
         .await
         .unwrap();
-    let email = "engineer@bladeworks.example";
     let new_user = NewUser {
         email: email.into(),
-        display_name: "Vendor Engineer".into(),
+        display_name: name.into(),
         party_id: party.id,
         system_role: SystemRole::Member,
         password: Some(PASSWORD.into()),
     };
     let user = site.app.create_user(&meta, &admin, new_user).await.unwrap();
+    (party, user)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_user_enrols_totp_before_seeing_rooms() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let email = "engineer@bladeworks.example";
+    let (_, user) = external_user(&site, "Blade Works Ltd", email, "Vendor Engineer").await;
     let grant = NewGrant {
         subject_kind: SubjectKind::User,
         subject_id: user.id.0,
@@ -371,27 +380,8 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
     webdriver::require_browser();
     let site = util::start_site().await;
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let party = site
-        .app
-        .create_party(
-            &meta,
-            &admin,
-            NewParty {
-                name: "Rotor Design GmbH".into(),
-                country: Some("DE".into()),
-            },
-        )
-        .await
-        .unwrap();
     let email = "designer@rotor.example";
-    let new_user = NewUser {
-        email: email.into(),
-        display_name: "Rotor Designer".into(),
-        party_id: party.id,
-        system_role: SystemRole::Member,
-        password: Some(PASSWORD.into()),
-    };
-    let user = site.app.create_user(&meta, &admin, new_user).await.unwrap();
+    let (party, user) = external_user(&site, "Rotor Design GmbH", email, "Rotor Designer").await;
     let room = site
         .app
         .create_room(
