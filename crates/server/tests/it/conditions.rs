@@ -74,6 +74,21 @@ async fn expect(
     );
 }
 
+/// Writes the template `name`, issues it to `party` and has `signer` sign it.
+async fn sign_from_template(ctx: &Ctx, name: &str, template: Value, party: &str, signer: &str) {
+    let text = template["text"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/agreement-templates/{name}");
+    ctx.must(&ctx.admin, "PUT", &path, template, 200).await;
+    let issue = json!({"party_id": party});
+    let issued = ctx
+        .must(&ctx.admin, "POST", &format!("{path}/issue"), issue, 201)
+        .await;
+    let id = issued["id"].as_str().unwrap_or_default();
+    let sign = json!({"text_sha256": hex::encode(sha256(text.as_bytes()))});
+    ctx.must(signer, "POST", &format!("/agreements/{id}/sign"), sign, 200)
+        .await;
+}
+
 const HERE: (&str, Option<&str>) = ("192.0.2.9:40000", None);
 const PARIS: (&str, Option<&str>) = ("203.0.113.7:40000", None);
 const BERLIN: (&str, Option<&str>) = ("198.51.100.7:40000", None);
@@ -422,33 +437,7 @@ async fn conditions_scenario(ctx: &Ctx) {
     // listed and viewed, not downloaded.
     let template = json!({"kind": "licence", "title": "View-only licence", "text": "View only.",
         "terms": {"permitted_actions": ["file.list", "file.view"]}});
-    ctx.must(
-        &ctx.admin,
-        "PUT",
-        "/agreement-templates/view-only",
-        template,
-        200,
-    )
-    .await;
-    let issued = ctx
-        .must(
-            &ctx.admin,
-            "POST",
-            "/agreement-templates/view-only/issue",
-            json!({"party_id": party}),
-            201,
-        )
-        .await;
-    let view_only = issued["id"].as_str().unwrap_or_default().to_owned();
-    let sign = json!({"text_sha256": hex::encode(sha256(b"View only."))});
-    ctx.must(
-        e,
-        "POST",
-        &format!("/agreements/{view_only}/sign"),
-        sign,
-        200,
-    )
-    .await;
+    sign_from_template(ctx, "view-only", template, &party, e).await;
     let both = json!({"required_agreements": ["gearbox-licence", "view-only"]});
     ctx.must(&curator.token, "PATCH", &path, both, 200).await;
     expect(ctx, "listing is licensed", e, &room, PARIS, "ok", "").await;
@@ -504,33 +493,7 @@ async fn client_address_from_trusted_proxies_only() {
         .await;
     let template = json!({"kind": "licence", "title": "FR only", "text": "FR only.",
         "terms": {"territories": ["FR"]}});
-    ctx.must(
-        &ctx.admin,
-        "PUT",
-        "/agreement-templates/fr-only",
-        template,
-        200,
-    )
-    .await;
-    let issued = ctx
-        .must(
-            &ctx.admin,
-            "POST",
-            "/agreement-templates/fr-only/issue",
-            json!({"party_id": party}),
-            201,
-        )
-        .await;
-    let id = issued["id"].as_str().unwrap_or_default().to_owned();
-    let sign = json!({"text_sha256": hex::encode(sha256(b"FR only."))});
-    ctx.must(
-        &engineer.token,
-        "POST",
-        &format!("/agreements/{id}/sign"),
-        sign,
-        200,
-    )
-    .await;
+    sign_from_template(&ctx, "fr-only", template, &party, &engineer.token).await;
     ctx.must(
         &curator.token,
         "PATCH",
