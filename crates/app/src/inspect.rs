@@ -30,34 +30,6 @@ const SNIFF: usize = 512;
 /// The reason recorded for a document larger than [`EXTRACT_CAP`].
 pub const TOO_LARGE: &str = "too_large";
 
-/// Invalid UTF-8 bytes per thousand above which a batch is binary.
-const BINARY_PER_MILLE: usize = 10;
-/// Shortest run of printable bytes kept from binary content.
-const MIN_RUN: usize = 8;
-
-/// The text scanned for a batch: the batch itself when it is (nearly) valid
-/// UTF-8; else, like `strings`, its runs of at least [`MIN_RUN`] printable
-/// ASCII bytes, one per line — binary content (where the detectors can only
-/// find embedded ASCII anyway) costs one pass instead of a scan of the
-/// replacement characters its lossy decoding would give (about 30 MB/s).
-fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    let invalid: usize = bytes.utf8_chunks().map(|c| c.invalid().len()).sum();
-    if invalid * 1000 <= bytes.len() * BINARY_PER_MILLE {
-        return String::from_utf8_lossy(bytes);
-    }
-    let printable = |b: &u8| (0x20..0x7f).contains(b) || matches!(b, b'\t' | b'\n' | b'\r');
-    let mut out = String::new();
-    for run in bytes.split(|b| !printable(b)) {
-        if run.len() >= MIN_RUN
-            && let Ok(text) = std::str::from_utf8(run)
-        {
-            out.push_str(text);
-            out.push('\n');
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
 /// Name endings of the documents and containers the extractor opens.
 const DOC_EXTENSIONS: &[&str] = &[
     ".zip", ".jar", ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm", ".odt", ".ods", ".odp",
@@ -258,7 +230,7 @@ impl Inspector {
     }
 
     fn scan(&mut self) -> Result<(), AppError> {
-        let text = text_of(&self.buf);
+        let text = dlp::stream_text(&self.buf);
         let findings = self.scanner.scan_text(&self.name, &text);
         let mut seen = HashSet::new();
         for f in &findings {
@@ -278,7 +250,7 @@ impl Inspector {
         }
         let drop = self.buf.len().saturating_sub(OVERLAP);
         let dropped = self.buf.get(..drop).unwrap_or_default();
-        self.lines_before += dropped.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.lines_before += memchr::memchr_iter(b'\n', dropped).count() as u64;
         self.buf.drain(..drop);
         self.scanned = self.buf.len();
         Ok(())
@@ -544,8 +516,6 @@ mod tests {
                 _ => assert_eq!(got, want, "{label}"),
             }
         }
-        assert!(text_of(&[0xff; 4096]).is_empty());
-        assert_eq!(text_of("héllo wörld".as_bytes()), "héllo wörld");
     }
 
     #[test]

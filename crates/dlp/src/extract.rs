@@ -12,7 +12,7 @@ mod office;
 mod pdf;
 mod text;
 
-pub use text::decode_text;
+pub use text::{decode_text, stream_text};
 
 /// The limits that keep extraction bounded. Time is the caller's to bound.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,9 @@ mod scanner;
 
 pub use custom::{CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
 pub use error::DlpError;
-pub use extract::{Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract};
+pub use extract::{
+    Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract, stream_text,
+};
 pub use finding::{Finding, Location, Severity, redact};
 pub use fingerprint::{DocMatch, FingerprintConfig, Registry};
 pub use rules::{BuiltinPattern, builtin_patterns};

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 
 use crate::DlpError;
 use crate::anchors::Anchors;
@@ -125,10 +125,15 @@ impl Scanner {
         let mut anchor_rules: Vec<Vec<usize>> = Vec::new();
         let (mut digit_rules, mut at_rules) = (Vec::new(), Vec::new());
         for (i, rule) in RULES.iter().enumerate() {
-            let regex = Regex::new(rule.pattern).map_err(|e| DlpError::BadRegex {
-                rule: rule.id.to_owned(),
-                reason: e.to_string(),
-            })?;
+            // The formats are ASCII: ASCII classes keep each automaton small
+            // (a Unicode `\w{0,30}` alone is thousands of states).
+            let regex = RegexBuilder::new(rule.pattern)
+                .unicode(false)
+                .build()
+                .map_err(|e| DlpError::BadRegex {
+                    rule: rule.id.to_owned(),
+                    reason: e.to_string(),
+                })?;
             let group = regex.capture_names().position(|n| n == Some("s"));
             rules.push(Compiled {
                 rule: *rule,

@@ -2,6 +2,11 @@
 //! BOM or recognised by its zero bytes, Latin-1 as the fallback; binary
 //! content is reduced to its printable runs, as `strings` does.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
 /// The shortest printable run kept from binary content.
 const MIN_RUN: usize = 6;
 
@@ -31,6 +36,62 @@ pub fn decode_text(bytes: &[u8]) -> String {
         return printable_runs(bytes);
     }
     bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Invalid UTF-8 bytes per thousand above which a piece of a stream is binary.
+const BINARY_PER_MILLE: usize = 10;
+/// The shortest printable run kept from a binary piece of a stream.
+const STREAM_MIN_RUN: usize = 8;
+
+/// The text the detectors read in one piece of a stream (an upload as it
+/// arrives): the piece itself when it is (nearly) valid UTF-8; else, like
+/// `strings`, its runs of at least 8 printable ASCII bytes (line breaks
+/// included), one per line. Binary content, where the detectors can only find
+/// embedded ASCII anyway, then costs one pass of a small automaton instead of a
+/// scan of the replacement characters its lossy decoding would give.
+pub fn stream_text(bytes: &[u8]) -> Cow<'_, str> {
+    if mostly_utf8(bytes) {
+        return String::from_utf8_lossy(bytes);
+    }
+    let mut out = String::new();
+    for run in printable_stream_runs().find_iter(bytes) {
+        if let Ok(text) = std::str::from_utf8(run.as_bytes()) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether at most [`BINARY_PER_MILLE`] of `bytes` are invalid UTF-8; stops
+/// counting as soon as the answer is known.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let allowed = bytes.len() * BINARY_PER_MILLE / 1000;
+    let (mut invalid, mut rest) = (0usize, bytes);
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(_) => return true,
+            Err(e) => {
+                let valid = e.valid_up_to();
+                let bad = e.error_len().unwrap_or(rest.len() - valid);
+                invalid += bad;
+                if invalid > allowed {
+                    return false;
+                }
+                rest = rest.get(valid + bad..).unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// Runs of printable ASCII (tab and line breaks included) long enough to keep.
+fn printable_stream_runs() -> &'static Regex {
+    static RUNS: LazyLock<Regex> = LazyLock::new(|| {
+        #[expect(clippy::expect_used, reason = "a constant pattern that compiles")]
+        Regex::new(&format!(r"(?-u)[\t\n\r\x20-\x7e]{{{STREAM_MIN_RUN},}}"))
+            .expect("the printable-run pattern compiles")
+    });
+    &RUNS
 }
 
 /// Guesses UTF-16 without a BOM from where the zero bytes of ASCII text fall:
@@ -106,5 +167,36 @@ mod tests {
             b"\x00\x01\x02secret_in_binary\x00\xff\x00ab\x00".to_vec(),
             "secret_in_binary\n",
         );
+    }
+
+    #[test]
+    fn stream_pieces_are_text_or_printable_runs() {
+        let check = |bytes: &[u8], expected: &str| {
+            assert_eq!(
+                stream_text(bytes),
+                expected,
+                "{:?}",
+                &bytes[..bytes.len().min(40)]
+            );
+        };
+        let mut noisy = "key = value\n".repeat(100).into_bytes();
+        noisy.extend([0xff; 5]);
+        let mut binary = vec![0xff; 600];
+        binary.splice(
+            100..100,
+            b"short\x00embedded secret\r\nline two\x01".iter().copied(),
+        );
+        check(b"", "");
+        check("héllo wörld".as_bytes(), "héllo wörld");
+        check(&[0xff; 4096], "");
+        // A few invalid bytes in text are replaced, not a reason to drop it.
+        check(
+            &noisy,
+            &format!("{}{}", "key = value\n".repeat(100), "\u{fffd}".repeat(5)),
+        );
+        // A character cut at the end of a piece is not binary either.
+        let cut = [b"plain words ".repeat(20), vec![0xc3]].concat();
+        check(&cut, &format!("{}\u{fffd}", "plain words ".repeat(20)));
+        check(&binary, "embedded secret\r\nline two\n");
     }
 }
