@@ -1,11 +1,13 @@
 //! Sign-in, sign-out and TOTP enrolment pages. A successful sign-in sets the
 //! session cookie (HttpOnly) and the CSRF cookie (readable by the page's script);
 //! failures re-render the form with a message that never tells whether the
-//! e-mail exists.
+//! e-mail exists. A sign-in form posted from another site is refused (login
+//! CSRF: a page elsewhere signing the browser into the attacker's account, so
+//! that what the victim then uploads lands in it).
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -94,8 +96,15 @@ fn login_refusal(e: &AppError) -> Option<(StatusCode, &'static str)> {
 pub async fn login(
     State(app): State<App>,
     Meta(meta): Meta,
+    uri: Uri,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
+    if cross_site(&headers, &uri) {
+        let message = "This sign-in form was sent from another site. Open Custody's own sign-in page and sign in there.";
+        let page = login_form(&form.email, Some(message));
+        return Ok((StatusCode::FORBIDDEN, page).into_response());
+    }
     let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
     let result = app
         .login(
@@ -114,6 +123,29 @@ pub async fn login(
             }
             None => Err(e.into()),
         },
+    }
+}
+
+/// Whether a request comes from a page of another site. Browsers say so in
+/// `Sec-Fetch-Site`, or else name the page's origin in `Origin`, which must
+/// then be this server as the browser addressed it (`Host`, or the authority
+/// of an HTTP/2 request). A client that sends neither is no browser that a
+/// page of another site could drive.
+fn cross_site(headers: &HeaderMap, uri: &Uri) -> bool {
+    let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("?"));
+    if let Some(site) = text("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = text("origin") else {
+        return false;
+    };
+    let host = text("host").or_else(|| uri.authority().map(|a| a.as_str()));
+    let addressed = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match (addressed, host) {
+        (Some(addressed), Some(host)) => !addressed.eq_ignore_ascii_case(host),
+        _ => true,
     }
 }
 

@@ -87,3 +87,74 @@ async fn cookie_sessions_need_the_csrf_token() {
     let rooms = check(&ctx, get).await.json();
     assert_eq!(rooms["items"].as_array().map(Vec::len), Some(2), "{rooms}");
 }
+
+/// Request headers of a table row.
+type Headers = Vec<(&'static str, String)>;
+
+/// Login CSRF: the sign-in form signs in unless the browser says it was posted
+/// from a page of another site (`Sec-Fetch-Site`, else `Origin` against the
+/// host the browser addressed); then it is refused and sets no cookie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_form_is_refused_from_other_sites() {
+    const HOST: &str = "custody.example:8443";
+    let ctx = Ctx::new().await;
+    let form = format!(
+        "email={}&password={}",
+        ADMIN_EMAIL.replace('@', "%40"),
+        PASSWORD.replace(' ', "+")
+    );
+    let at_host = |origin: &str| vec![("host", HOST.to_owned()), ("origin", origin.to_owned())];
+    let fetch_site = |site: &str| vec![("sec-fetch-site", site.to_owned())];
+    let table: Vec<(&str, Headers, u16)> = vec![
+        ("no browser headers", vec![], 303),
+        ("same origin", at_host("https://custody.example:8443"), 303),
+        (
+            "same origin, other case",
+            at_host("https://Custody.Example:8443"),
+            303,
+        ),
+        (
+            "fetch metadata: same origin",
+            fetch_site("same-origin"),
+            303,
+        ),
+        ("fetch metadata: typed by the user", fetch_site("none"), 303),
+        (
+            "fetch metadata: another site",
+            fetch_site("cross-site"),
+            403,
+        ),
+        (
+            "fetch metadata: same site, other origin",
+            fetch_site("same-site"),
+            403,
+        ),
+        ("another origin", at_host("https://evil.example"), 403),
+        ("another port", at_host("https://custody.example:9443"), 403),
+        ("an opaque origin", at_host("null"), 403),
+        (
+            "an origin and no host",
+            vec![("origin", "https://custody.example:8443".to_owned())],
+            403,
+        ),
+    ];
+    for (label, headers, want) in table {
+        let case = Case {
+            label: label.into(),
+            method: "POST",
+            path: "/login".into(),
+            body: Payload::Raw(
+                Some("application/x-www-form-urlencoded"),
+                form.clone().into_bytes(),
+            ),
+            headers,
+            ..Case::default()
+        };
+        let resp = ctx.send(&case).await;
+        assert_eq!(resp.status.as_u16(), want, "{label}: {}", resp.text());
+        assert_eq!(resp.header("set-cookie").is_some(), want == 303, "{label}");
+        if want == 403 {
+            assert!(resp.text().contains("from another site"), "{label}");
+        }
+    }
+}
