@@ -54,6 +54,7 @@ fn run_dlp(target: &str, data: &[u8]) {
     match target {
         "dlp_text" => {
             let _ = dlp::decode_text(data);
+            let _ = dlp::stream_text(data);
         }
         "dlp_scan" => {
             let _ = scanner().map(|s| s.scan("input", data));
