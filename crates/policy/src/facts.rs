@@ -3,7 +3,7 @@
 //! request (a handful of entities: the user, the party, the room or agreement
 //! and its role groups; the actions come from the schema).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 
 use cedar_policy::{
@@ -157,9 +157,8 @@ fn entity(
     attrs: Vec<(&str, RestrictedExpression)>,
     parents: HashSet<EntityUid>,
 ) -> Result<Entity, PolicyError> {
-    let attrs: HashMap<String, RestrictedExpression> =
-        attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    Entity::new(uid, attrs, parents).map_err(|e| PolicyError::Request(e.to_string()))
+    let attrs = attrs.into_iter().map(|(k, v)| (k.to_owned(), v));
+    Entity::new_with_tags(uid, attrs, parents, []).map_err(|e| PolicyError::Request(e.to_string()))
 }
 
 fn role_uid(t: &Types, room: RoomId, role: RoomRole) -> EntityUid {
