@@ -8,9 +8,10 @@
 //! Usage: policy_bench [DECISIONS [MIX]]: DECISIONS default 200000; MIX is the
 //! kind of the 100 custom policies: `scoped` (each on one room, the usual
 //! room-specific rule), `generic` (attribute conditions on any room, which the
-//! pre-filter proves false from the request's own facts), `opaque` (conditions
-//! on any room whose leading comparison holds and whose rest Cedar must
-//! evaluate on every content request — the worst case), `mixed` (50 scoped, 50
+//! pre-filter proves false from the request's own facts), `sets` (the same with
+//! a set attribute tested for a literal), `opaque` (conditions on any room
+//! whose leading comparison holds and whose next compares two attributes, which
+//! Cedar must evaluate on every content request — the worst case), `mixed` (50 scoped, 50
 //! generic, the default) or `none`. Requests are drawn by a fixed-seed
 //! generator, so every run asks the same questions.
 #![allow(
@@ -50,7 +51,7 @@ fn room_id(n: u64) -> RoomId {
     RoomId::from_random(uuid(3, n))
 }
 
-fn custom_policies(scoped: u64, generic: u64, opaque: u64) -> String {
+fn custom_policies(scoped: u64, generic: u64, sets: u64, opaque: u64) -> String {
     let mut text = String::new();
     for i in 0..scoped {
         text.push_str(&format!(
@@ -67,11 +68,18 @@ fn custom_policies(scoped: u64, generic: u64, opaque: u64) -> String {
              when {{ resource.classification == \"restricted\" && principal.party.status == \"x{i}\" }};\n"
         ));
     }
+    for i in 0..sets {
+        text.push_str(&format!(
+            "@id(\"custom.sets.{i}\") @reason(\"policy_forbids\")\n\
+             forbid (principal, action in Custody::Action::\"room.content\", resource is Custody::Room)\n\
+             when {{ principal.party.status == \"active\" && resource.required_agreements.contains(\"k{i}\") }};\n"
+        ));
+    }
     for i in 0..opaque {
         text.push_str(&format!(
             "@id(\"custom.opaque.{i}\") @reason(\"policy_forbids\")\n\
              forbid (principal, action in Custody::Action::\"room.content\", resource is Custody::Room)\n\
-             when {{ principal.party.status == \"active\" && resource.required_agreements.contains(\"k{i}\") }};\n"
+             when {{ principal.party.status == \"active\" && resource.tags.contains(context.action_name) && context.now_ms > {i} }};\n"
         ));
     }
     text
@@ -85,12 +93,13 @@ fn main() {
     let t = Instant::now();
     let mix = std::env::args().nth(2).unwrap_or_else(|| "mixed".into());
     let custom = match mix.as_str() {
-        "scoped" => custom_policies(100, 0, 0),
-        "generic" => custom_policies(0, 100, 0),
-        "opaque" => custom_policies(0, 0, 100),
-        "mixed" => custom_policies(50, 50, 0),
+        "scoped" => custom_policies(100, 0, 0, 0),
+        "generic" => custom_policies(0, 100, 0, 0),
+        "sets" => custom_policies(0, 0, 100, 0),
+        "opaque" => custom_policies(0, 0, 0, 100),
+        "mixed" => custom_policies(50, 50, 0, 0),
         "none" => String::new(),
-        other => panic!("MIX is scoped, generic, opaque, mixed or none, not {other}"),
+        other => panic!("MIX is scoped, generic, sets, opaque, mixed or none, not {other}"),
     };
     let policies = Policies::with_custom(&custom).expect("policies load");
     let load_ms = t.elapsed().as_secs_f64() * 1e3;

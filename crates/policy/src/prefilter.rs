@@ -8,7 +8,9 @@
 //! From each policy's JSON form, its *guards*: the leading conditions that
 //! compare an attribute path (`principal.party.status`, `resource.classification`,
 //! `context.mfa`, …) with literals — `==`, `!=`, `!`, a set literal's
-//! `contains`, or the path alone as a boolean. Cedar evaluates a policy's
+//! `contains`, a set attribute's `contains` of a literal
+//! (`resource.tags.contains("aero")`), `<`, `<=`, `>`, `>=` of an integer
+//! attribute and an integer, or the path alone as a boolean. Cedar evaluates a policy's
 //! conditions left to right and stops at the first false one (`when` clauses
 //! are conjunctions, an `unless` clause is the negation of a disjunction), so
 //! when the path of each guard up to one that fails can be read from the
@@ -49,12 +51,14 @@ struct Path {
     attrs: Vec<String>,
 }
 
-/// A literal a guard compares with, and a value read from a request.
+/// A literal a guard compares with, and a value read from a request (a set
+/// only of such values).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Val {
     Bool(bool),
     Long(i64),
     Str(String),
+    Set(Vec<Val>),
 }
 
 /// What a guard asks of its path's value.
@@ -66,6 +70,12 @@ enum Test {
     OneOf(Vec<Val>),
     /// `path` itself, which must then be a boolean.
     IsTrue,
+    /// `path.contains(literal)`, `path` a set.
+    Has(Val),
+    /// `path < n` (`path <= n` is `path < n + 1`), `path` an integer.
+    Below(i64),
+    /// `path > n` (`path >= n` is `path > n - 1`), `path` an integer.
+    Above(i64),
 }
 
 /// One guard: the policy can only be satisfied if `test` on the value of
@@ -85,7 +95,10 @@ impl Guard {
             (Test::Eq(lit), v) => lit == v,
             (Test::OneOf(lits), v) => lits.contains(v),
             (Test::IsTrue, Val::Bool(b)) => *b,
-            (Test::IsTrue, _) => return None,
+            (Test::Has(lit), Val::Set(items)) => items.contains(lit),
+            (Test::Below(n), Val::Long(v)) => v < n,
+            (Test::Above(n), Val::Long(v)) => v > n,
+            (Test::IsTrue | Test::Has(_) | Test::Below(_) | Test::Above(_), _) => return None,
         };
         Some(result != self.holds)
     }
@@ -303,9 +316,32 @@ fn guard(e: &Json, holds: bool, paths: &mut Vec<Path>) -> Option<Guard> {
         }
         "!" => return guard(arg.get("arg")?, !holds, paths),
         "contains" => {
-            let set = arg.get("left")?.get("Set")?.as_array()?;
-            let lits = set.iter().map(literal).collect::<Option<Vec<Val>>>()?;
-            (path(arg.get("right")?)?, Test::OneOf(lits), holds)
+            let (left, right) = (arg.get("left")?, arg.get("right")?);
+            match left.get("Set").and_then(Json::as_array) {
+                Some(set) => {
+                    let lits = set.iter().map(literal).collect::<Option<Vec<Val>>>()?;
+                    (path(right)?, Test::OneOf(lits), holds)
+                }
+                None => (path(left)?, Test::Has(literal(right)?), holds),
+            }
+        }
+        "<" | "<=" | ">" | ">=" => {
+            let (left, right) = (arg.get("left")?, arg.get("right")?);
+            // With the literal on the left, `n < path` is `path > n`, and so on.
+            let (p, n, op) = match (path(left), literal(right)) {
+                (Some(p), Some(Val::Long(n))) => (p, n, op.as_str()),
+                _ => match (literal(left)?, path(right)?) {
+                    (Val::Long(n), p) => (p, n, mirror(op)),
+                    _ => return None,
+                },
+            };
+            let test = match op {
+                "<" => Test::Below(n),
+                "<=" => Test::Below(n.checked_add(1)?),
+                ">" => Test::Above(n),
+                _ => Test::Above(n.checked_sub(1)?),
+            };
+            (p, test, holds)
         }
         "." => (path(e)?, Test::IsTrue, holds),
         _ => return None,
@@ -322,6 +358,16 @@ fn guard(e: &Json, holds: bool, paths: &mut Vec<Path>) -> Option<Guard> {
         test,
         holds,
     })
+}
+
+/// The comparison that reads the same with its operands swapped.
+fn mirror(op: &str) -> &'static str {
+    match op {
+        "<" => ">",
+        "<=" => ">=",
+        ">" => "<",
+        _ => "<=",
+    }
 }
 
 /// `e` as an attribute path from `principal`, `resource` or `context`.
@@ -356,7 +402,7 @@ fn literal(e: &Json) -> Option<Val> {
 }
 
 /// The value of `path` in `request`, if it can be read and is a boolean,
-/// an integer or a string.
+/// an integer, a string or a set of those.
 fn read(path: &Path, request: &Request, entities: &Entities) -> Option<Val> {
     let (first, rest) = path.attrs.split_first()?;
     let mut cur = match path.var {
@@ -371,10 +417,22 @@ fn read(path: &Path, request: &Request, entities: &Entities) -> Option<Val> {
             _ => return None,
         };
     }
-    match cur {
+    value(cur)
+}
+
+fn value(v: EvalResult) -> Option<Val> {
+    match v {
         EvalResult::Bool(b) => Some(Val::Bool(b)),
         EvalResult::Long(n) => Some(Val::Long(n)),
         EvalResult::String(s) => Some(Val::Str(s)),
+        EvalResult::Set(set) => set
+            .iter()
+            .map(|item| match item {
+                EvalResult::Set(_) => None,
+                other => value(other.clone()),
+            })
+            .collect::<Option<Vec<Val>>>()
+            .map(Val::Set),
         _ => None,
     }
 }
@@ -434,14 +492,34 @@ mod tests {
                     r#"Principal.system_role OneOf([Str("admin"), Str("auditor")]) true"#,
                 ],
             ),
+            // A set attribute's `contains` of a literal; integer comparisons,
+            // either way round, `<=` and `>=` as `<` and `>`.
+            (
+                r#"forbid(principal, action, resource) when { resource.tags.contains("aero") && context.now_ms < 0 && 5 <= context.now_ms } unless { context.now_ms >= 9 || 3 > principal.training_until_ms };"#,
+                &[
+                    r#"Resource.tags Has(Str("aero")) true"#,
+                    "Context.now_ms Below(0) true",
+                    "Context.now_ms Above(4) true",
+                    "Context.now_ms Above(8) false",
+                    "Principal.training_until_ms Below(3) false",
+                ],
+            ),
             // Guards stop at the first condition of another shape.
             (
-                r#"forbid(principal, action, resource) when { context.now_ms < 0 && principal.disabled };"#,
+                r#"forbid(principal, action, resource) when { context.now_ms * 2 < 0 && principal.disabled };"#,
                 &[],
             ),
             (
-                r#"forbid(principal, action, resource) when { principal.disabled && context.now_ms < 0 && context.mfa };"#,
+                r#"forbid(principal, action, resource) when { principal.disabled && context.zone like "p*" && context.mfa };"#,
                 &["Principal.disabled IsTrue true"],
+            ),
+            (
+                r#"forbid(principal, action, resource) when { context.territories.contains(context.zone_country) && context.mfa };"#,
+                &[],
+            ),
+            (
+                r#"forbid(principal, action, resource) when { context.now_ms <= 9223372036854775807 && context.mfa };"#,
+                &[],
             ),
             // `unless { a || b }`: neither a nor b may hold.
             (
@@ -477,7 +555,7 @@ mod tests {
         let entities = Entities::from_json_value(
             serde_json::json!([{
                 "uid": {"type": "User", "id": "u"},
-                "attrs": {"status": status, "party": {"__entity": {"type": "Party", "id": "gone"}}},
+                "attrs": {"status": status, "tags": ["t", "u"], "party": {"__entity": {"type": "Party", "id": "gone"}}},
                 "parents": []
             }]),
             None,
@@ -510,13 +588,18 @@ mod tests {
             forbid(principal, action, resource) when { context.n < 0 && principal.status == "x" };
             forbid(principal, action, resource) when { principal.party.kind == "x" };
             forbid(principal, action, resource) unless { principal.status == "active" || context.n > 0 };
+            forbid(principal, action, resource) when { principal.tags.contains("t") && context.n <= 1 };
+            forbid(principal, action, resource) when { principal.status.contains("t") };
+            forbid(principal, action, resource) when { 2 < context.n && principal.tags.contains("u") };
         "#;
-        // policy3 reads a missing entity and policy2 compares first: Cedar decides them.
+        // policy3 reads a missing entity and policy6 asks a string's
+        // `contains` (an error): Cedar decides them.
         let table: &[(&str, i64, &[&str])] = &[
-            ("active", 1, &["policy1", "policy2", "policy3"]),
-            ("active", 2, &["policy2", "policy3"]),
-            ("x", 1, &["policy0", "policy2", "policy3", "policy4"]),
-            ("y", 5, &["policy2", "policy3", "policy4"]),
+            ("active", 1, &["policy1", "policy3", "policy5", "policy6"]),
+            ("active", 2, &["policy3", "policy6"]),
+            ("x", 1, &["policy0", "policy3", "policy5", "policy6"]),
+            ("y", 5, &["policy3", "policy6", "policy7"]),
+            ("y", -1, &["policy3", "policy4", "policy5", "policy6"]),
         ];
         for (status, n, want) in table {
             assert_eq!(kept(text, status, *n), *want, "{status} {n}");

@@ -927,6 +927,10 @@ const ANY_CONDITIONS: &[&str] = &[
     "principal.training_until_ms == 0",
     "principal.party.certified_until_ms <= context.now_ms",
     r#"context.territories.contains(context.zone_country)"#,
+    "context.now_ms >= 2000",
+    "5000 > context.now_ms",
+    "!(context.now_ms <= 1000)",
+    r#"context.permitted_actions.contains("file.download")"#,
 ];
 
 /// Conditions a custom policy on rooms may carry besides those.
@@ -939,6 +943,8 @@ const ROOM_CONDITIONS: &[&str] = &[
     "context.agreements_in_force.containsAll(resource.required_agreements)",
     r#"resource.tags.contains("aero")"#,
     "context.fields_of_use.containsAll(resource.tags)",
+    r#"resource.required_agreements.contains("nda")"#,
+    r#"!resource.tags.contains("sea")"#,
 ];
 
 /// The room that room-scoped custom policies name.
