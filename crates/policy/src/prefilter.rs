@@ -425,6 +425,8 @@ fn value(v: EvalResult) -> Option<Val> {
         EvalResult::Bool(b) => Some(Val::Bool(b)),
         EvalResult::Long(n) => Some(Val::Long(n)),
         EvalResult::String(s) => Some(Val::Str(s)),
+        // A set of sets is not read: Cedar compares sets regardless of
+        // order, `Val::Set` in order.
         EvalResult::Set(set) => set
             .iter()
             .map(|item| match item {

@@ -33,7 +33,7 @@ pub fn decode_text(bytes: &[u8]) -> String {
     }
     let head = bytes.get(..8192).unwrap_or(bytes);
     if memchr::memchr(0, head).is_some() {
-        return printable_runs(bytes);
+        return runs(&FILE_RUNS, bytes);
     }
     bytes.iter().map(|&b| char::from(b)).collect()
 }
@@ -50,17 +50,11 @@ const STREAM_MIN_RUN: usize = 8;
 /// embedded ASCII anyway, then costs one pass of a small automaton instead of a
 /// scan of the replacement characters its lossy decoding would give.
 pub fn stream_text(bytes: &[u8]) -> Cow<'_, str> {
-    if mostly_utf8(bytes) {
-        return String::from_utf8_lossy(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) if mostly_utf8(bytes) => String::from_utf8_lossy(bytes),
+        Err(_) => Cow::Owned(runs(&STREAM_RUNS, bytes)),
     }
-    let mut out = String::new();
-    for run in printable_stream_runs().find_iter(bytes) {
-        if let Ok(text) = std::str::from_utf8(run.as_bytes()) {
-            out.push_str(text);
-            out.push('\n');
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// Whether at most [`BINARY_PER_MILLE`] of `bytes` are invalid UTF-8; stops
@@ -84,14 +78,29 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
     }
 }
 
-/// Runs of printable ASCII (tab and line breaks included) long enough to keep.
-fn printable_stream_runs() -> &'static Regex {
-    static RUNS: LazyLock<Regex> = LazyLock::new(|| {
-        #[expect(clippy::expect_used, reason = "a constant pattern that compiles")]
-        Regex::new(&format!(r"(?-u)[\t\n\r\x20-\x7e]{{{STREAM_MIN_RUN},}}"))
-            .expect("the printable-run pattern compiles")
-    });
-    &RUNS
+/// Runs of at least [`MIN_RUN`] printable ASCII bytes (tab included) in a file.
+static FILE_RUNS: LazyLock<Regex> = LazyLock::new(|| run_pattern(r"\t\x20-\x7e", MIN_RUN));
+/// Runs of at least [`STREAM_MIN_RUN`] printable ASCII bytes (tab and line
+/// breaks included) in a piece of a stream.
+static STREAM_RUNS: LazyLock<Regex> =
+    LazyLock::new(|| run_pattern(r"\t\n\r\x20-\x7e", STREAM_MIN_RUN));
+
+/// A run of at least `min` bytes of the class `class`.
+fn run_pattern(class: &str, min: usize) -> Regex {
+    #[expect(clippy::expect_used, reason = "constant patterns that compile")]
+    Regex::new(&format!("(?-u)[{class}]{{{min},}}")).expect("a printable-run pattern compiles")
+}
+
+/// The matches of `pattern` in `bytes` (printable ASCII), one per line.
+fn runs(pattern: &Regex, bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for run in pattern.find_iter(bytes) {
+        if let Ok(text) = std::str::from_utf8(run.as_bytes()) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Guesses UTF-16 without a BOM from where the zero bytes of ASCII text fall:
@@ -126,18 +135,6 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
     char::decode_utf16(units)
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
-}
-
-/// The runs of at least [`MIN_RUN`] printable ASCII bytes, one per line.
-fn printable_runs(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for run in bytes.split(|b| !(b.is_ascii_graphic() || *b == b' ' || *b == b'\t')) {
-        if run.len() >= MIN_RUN {
-            out.extend(run.iter().map(|&b| char::from(b)));
-            out.push('\n');
-        }
-    }
-    out
 }
 
 #[cfg(test)]
