@@ -68,12 +68,23 @@ impl<S: Default + 'static> ConnThread<S> {
         }
         let mut conn = (self.open)(path)?;
         let (sender, receiver) = mpsc::channel::<Job<S>>();
+        let (name, open, path) = (self.name, self.open, path.to_owned());
         std::thread::Builder::new()
             .name(format!("store {}", self.name))
             .spawn(move || {
                 let mut state = S::default();
                 while let Ok(job) = receiver.recv() {
                     job(&mut conn, &mut state);
+                    if !outside_transaction(&conn) {
+                        match open(&path) {
+                            Ok(fresh) => conn = fresh,
+                            Err(e) => {
+                                // The next use starts another thread.
+                                tracing::error!(error = %e, "cannot reopen the {name}'s connection");
+                                return;
+                            }
+                        }
+                    }
                 }
             })
             .map_err(|e| StoreError::Native(format!("starting the {}: {e}", self.name)))?;
@@ -84,5 +95,60 @@ impl<S: Default + 'static> ConnThread<S> {
     /// Forgets the thread (it ends once its queue is dropped).
     fn reset(&self) {
         *self.jobs.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// Whether `conn` is outside any transaction after a job, rolling back one
+/// the job left open. A job's transaction rolls back when dropped, but SQLite
+/// may have ended it already (a failed `COMMIT` on a full disk) or refuse
+/// the rollback: a connection still inside a transaction is replaced, so
+/// the next job never starts inside the last one's.
+fn outside_transaction(conn: &rusqlite::Connection) -> bool {
+    if conn.is_autocommit() {
+        return true;
+    }
+    if let Err(e) = conn.execute_batch("ROLLBACK") {
+        tracing::warn!(error = %e, "cannot roll back a transaction left open");
+    }
+    conn.is_autocommit()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests may unwrap")]
+
+    use super::*;
+
+    fn open(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+        Ok(rusqlite::Connection::open(path)?)
+    }
+
+    /// Runs `job` on a thread, then reports whether the next job starts
+    /// outside a transaction.
+    async fn check(job: fn(&mut rusqlite::Connection), what: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let thread = ConnThread::<()>::new("test thread", open);
+        thread.run(&path, move |conn, ()| job(conn)).await.unwrap();
+        let next = thread.run(&path, |conn, ()| conn.is_autocommit());
+        assert!(next.await.unwrap(), "{what}");
+    }
+
+    #[tokio::test]
+    async fn a_job_never_leaves_its_transaction_to_the_next() {
+        check(|_| {}, "no transaction").await;
+        check(
+            |conn| conn.execute_batch("BEGIN; CREATE TABLE t (x)").unwrap(),
+            "a transaction left open",
+        )
+        .await;
+        check(
+            |conn| {
+                let tx = conn.transaction().unwrap();
+                std::mem::forget(tx);
+            },
+            "a transaction forgotten",
+        )
+        .await;
     }
 }

@@ -36,6 +36,15 @@ pub use policies::PolicyVersion as StoredPolicyVersion;
 /// A write that fails with [`StoreError::Conflict`] leaves the transaction usable
 /// on both backends (PostgreSQL runs such writes under a savepoint), so the caller
 /// can still record the failure and commit.
+///
+/// A transaction that ends without a successful `commit` (dropped, or its
+/// `COMMIT` failed) has its `ROLLBACK` queued on its connection, and the pool
+/// hands the connection out again only once sqlx counts no transaction on it
+/// (`lib.rs`, `released_outside_transaction`): when that rollback fails,
+/// the connection is closed. SQLite ends a transaction itself when its
+/// `COMMIT` (or a write) fails for a full disk or an I/O error, then refuses
+/// the `ROLLBACK`, and sqlx went on counting a transaction that no longer
+/// existed: every later `BEGIN` on that connection failed.
 pub struct Tx {
     inner: Transaction<'static, Any>,
     backend: Backend,
@@ -79,7 +88,9 @@ impl Tx {
     /// Commits; returns once the transaction is durable. An SQLite write
     /// transaction lets the next writer in as soon as `COMMIT` returns, then
     /// waits for a WAL sync that started after it (one sync serves every
-    /// commit that returned before it began).
+    /// commit that returned before it began). A failed `COMMIT` is never
+    /// acknowledged and waits for no sync; its rollback is queued (see
+    /// [`Tx`]).
     pub async fn commit(self) -> Result<(), StoreError> {
         let Tx { inner, group, .. } = self;
         let Some(GroupCommit { durability, gate }) = group else {
@@ -162,5 +173,5 @@ fn unique(err: sqlx::Error, labels: &[(&str, &'static str)]) -> StoreError {
             return StoreError::Conflict(label);
         }
     }
-    StoreError::Database(err)
+    StoreError::from(err)
 }

@@ -9,6 +9,7 @@ mod dlp;
 mod durability;
 mod ledger;
 mod policies;
+mod regression;
 mod util;
 
 use model::*;
