@@ -1,5 +1,7 @@
 //! Key rotation: a new key-encryption key becomes current and every data key
-//! and sealed secret is re-wrapped under it. Content is never rewritten.
+//! and sealed secret is re-wrapped under it. Content is never rewritten. Also the
+//! application's other key files (ledger signer, mark key): made on a first start,
+//! installed from the key directory at every start.
 
 use std::path::Path;
 
@@ -7,9 +9,11 @@ use serde_json::json;
 use store::Store;
 use vault::Keyring;
 
-use crate::AppError;
+use crate::delivery::MARK_KEY_FILE;
 use crate::events::{Fact, RequestMeta, record};
+use crate::ledger::{DEFAULT_LEDGER_NAME, SIGNER_KEY_FILE};
 use crate::secrets::random;
+use crate::{App, AppError};
 
 /// Versions re-wrapped per transaction.
 const BATCH: usize = 500;
@@ -76,4 +80,54 @@ async fn reseal_secrets(store: &Store, ring: &Keyring) -> Result<usize, AppError
     }
     tx.commit().await?;
     Ok(count)
+}
+
+impl App {
+    /// The key files the application keeps in the key directory beside the
+    /// key-encryption keys: the ledger signer and the mark key.
+    pub const KEY_FILES: [&'static str; 2] = [SIGNER_KEY_FILE, MARK_KEY_FILE];
+
+    /// The bytes of a new key file `name` (one of [`App::KEY_FILES`]), made on a
+    /// first start only.
+    pub fn new_key_file(name: &str) -> Result<Vec<u8>, AppError> {
+        match name {
+            SIGNER_KEY_FILE => crate::ledger::new_signer_file(DEFAULT_LEDGER_NAME),
+            MARK_KEY_FILE => Ok(format!("{}\n", hex::encode(random::<32>()?)).into_bytes()),
+            _ => Err(AppError::internal(format!(
+                "`{name}` is not a key file of the application"
+            ))),
+        }
+    }
+
+    /// Installs the ledger signer and the mark key from the bytes of their files,
+    /// loaded with the key directory at start, so that neither is ever created on
+    /// first use.
+    pub fn with_key_files(self, signer: &[u8], mark_key: &[u8]) -> Result<App, AppError> {
+        let signer = crate::ledger::signer_from_file(signer)?;
+        let mark_key = mark::MarkKey::derive(mark_key.trim_ascii());
+        let taken = || AppError::internal("the ledger signer or the mark key is already set");
+        self.inner.ledger_signer.set(signer).map_err(|_| taken())?;
+        self.inner.mark_key.set(mark_key).map_err(|_| taken())?;
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_key_files_read_back() {
+        let signer = App::new_key_file(SIGNER_KEY_FILE).unwrap();
+        assert!(signer.ends_with(b"\n"));
+        let parsed = crate::ledger::signer_from_file(&signer).unwrap();
+        assert_eq!(parsed.name(), DEFAULT_LEDGER_NAME);
+        let mark = App::new_key_file(MARK_KEY_FILE).unwrap();
+        assert_eq!(mark.len(), 65);
+        assert!(mark.ends_with(b"\n"));
+        assert_ne!(App::new_key_file(MARK_KEY_FILE).unwrap(), mark);
+        let other = App::new_key_file("kek-k1.key").unwrap_err();
+        assert_eq!(other.code(), "internal");
+        assert!(crate::ledger::signer_from_file(b"garbage\n").is_err());
+    }
 }

@@ -379,22 +379,39 @@ fn out_of_range(what: &str, size: u64, current: u64) -> AppError {
     )
 }
 
+/// The bytes of a new signer key file: the signer key text of a random seed
+/// with key name `name`, and a newline.
+pub fn new_signer_file(name: &str) -> Result<Vec<u8>, AppError> {
+    let signer = Signer::from_seed(name, crate::secrets::random()?).map_err(internal)?;
+    Ok(format!("{}\n", signer.to_key_text()).into_bytes())
+}
+
+/// The signer of a signer key file's bytes.
+pub fn signer_from_file(bytes: &[u8]) -> Result<Signer, AppError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| internal(format!("`{SIGNER_KEY_FILE}` is not utf-8")))?;
+    Signer::parse(text.trim_end()).map_err(internal)
+}
+
 /// Loads the signer key text in `<key_dir>/ledger-signer.key`, creating it
 /// (mode 0600, a random seed, key name `name`) when missing. Refuses a file
-/// that group or others may read.
+/// that group or others may read. For an `App` whose embedding loaded no key
+/// directory; `custody serve` creates the file with the first key-encryption key
+/// and refuses to start without it.
 pub fn load_or_create_signer(key_dir: &Path, name: &str) -> Result<Signer, AppError> {
     let path = key_dir.join(SIGNER_KEY_FILE);
     let text = crate::secrets::load_or_create_private_file(&path, || {
-        let signer = Signer::from_seed(name, crate::secrets::random()?).map_err(internal)?;
-        Ok(signer.to_key_text())
+        let file = new_signer_file(name)?;
+        let text = String::from_utf8(file).map_err(internal)?;
+        Ok(text.trim_end().to_owned())
     })?;
-    Signer::parse(&text).map_err(internal)
+    signer_from_file(text.as_bytes())
 }
 
 impl App {
     /// Sets the ledger's signing key (name = checkpoint origin, Ed25519 seed).
-    /// Without it, the key in `<key dir>/ledger-signer.key` is used, created
-    /// on first use.
+    /// Without it (or `with_key_files`), the key in
+    /// `<key dir>/ledger-signer.key` is used, created on first use.
     pub fn with_ledger_signer(self, name: &str, seed: [u8; 32]) -> Result<App, AppError> {
         let signer = Signer::from_seed(name, seed).map_err(internal)?;
         self.inner

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod keydir;
 mod ledger_cmd;
 mod policy_cmd;
 mod scan_cmd;

@@ -1,5 +1,6 @@
 //! `custody serve`: prepare the data directory (database, blobs, keys, TLS,
-//! first admin) and run the HTTPS server until interrupted.
+//! first admin) and run the HTTPS server until interrupted. The key directory is
+//! created or checked by `keydir.rs`.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
@@ -38,45 +39,27 @@ fn data_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn keyring(dir: &Path) -> anyhow::Result<vault::Keyring> {
-    if dir.join("current").exists() {
-        return vault::Keyring::load(dir).with_context(|| {
-            format!("cannot load the key-encryption keys in `{}`", dir.display())
-        });
-    }
-    let key = app::secrets::random::<32>().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ring = vault::Keyring::init(dir, "k1", key).with_context(|| {
-        format!(
-            "cannot create the key-encryption key in `{}`",
-            dir.display()
-        )
-    })?;
-    tracing::info!(dir = %dir.display(), "created the key-encryption key");
-    Ok(ring)
-}
-
 /// How often a node installs a policy version applied on another node.
 const POLICY_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Opens (creating on first use) the store, the keys and the blobs.
+/// Opens (creating on a first start) the store, the blobs and the key directory;
+/// an inconsistent key directory is refused (`keydir.rs`).
 pub async fn open(config: &Config) -> anyhow::Result<Opened> {
     data_dir(&config.data_dir)?;
-    let key_dir = config.data_dir.join("keys");
-    let ring = keyring(&key_dir)?;
     let store = store::Store::connect(&config.database_url)
         .await
         .context("cannot open the metadata database")?;
     restrict_database_files(&config.data_dir)?;
     let blobs = vault::DiskBlobStore::open(&config.data_dir.join("blobs"))
         .context("cannot open the blob directory")?;
-    let app = app::App::new(
-        store.clone(),
-        ring,
-        key_dir,
-        Arc::new(blobs),
-        Arc::new(app::SystemClock),
+    let key_dir = config.data_dir.join("keys");
+    let keys = crate::keydir::open(&key_dir, &store, &blobs).await?;
+    let app = crate::keydir::app_with(
+        keys,
+        &key_dir,
+        (store.clone(), Arc::new(blobs)),
         config.settings.clone(),
-    );
+    )?;
     app.policies()
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot start without valid authorization policies")?;

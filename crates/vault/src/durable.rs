@@ -1,5 +1,6 @@
-//! Crash-safe file helpers shared by the keyring and the disk blob store: private
-//! directories, private files written through a temp file, and directory fsync.
+//! Crash-safe file helpers shared by the key directory and the disk blob store:
+//! private directories, private files written through a temp file (replacing, or
+//! never replacing for key files), and directory fsync.
 
 use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -53,6 +54,26 @@ pub(crate) fn write_file_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Res
     sync_dir(dir)
 }
 
+/// Creates `dir/name` holding `bytes` (mode 0600) and never replaces an existing
+/// file: a fresh 0600 temp file `dir/.name.<pid>-<n>.tmp`, fsynced, hard-linked to
+/// `dir/name` (which fails with `AlreadyExists` if the name exists), the temp file
+/// removed, then `dir` fsynced. A crash leaves no `name` or a complete one.
+pub(crate) fn create_file_no_replace(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+    let written = create_private_file(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| fs::hard_link(&tmp, dir.join(name)));
+    let removed = remove_if_present(&tmp);
+    linked?;
+    removed?;
+    sync_dir(dir)
+}
+
 /// Removes a file, treating "already gone" as success.
 pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
@@ -103,6 +124,22 @@ mod tests {
         assert_eq!(fs::read(scratch.0.join("f")).unwrap(), b"two");
         assert_eq!(mode_of(&scratch.0.join("f")), 0o600);
         assert!(!scratch.0.join(".f.tmp").exists());
+    }
+
+    #[test]
+    fn no_replace_write_never_touches_an_existing_file() {
+        let scratch = ScratchDir::new("durable");
+        create_file_no_replace(&scratch.0, "k", b"one").unwrap();
+        assert_eq!(fs::read(scratch.0.join("k")).unwrap(), b"one");
+        assert_eq!(mode_of(&scratch.0.join("k")), 0o600);
+        let err = create_file_no_replace(&scratch.0, "k", b"two").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(scratch.0.join("k")).unwrap(), b"one");
+        let names: Vec<_> = fs::read_dir(&scratch.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["k"], "no temp file is left");
     }
 
     #[test]

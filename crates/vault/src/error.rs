@@ -45,9 +45,55 @@ pub enum VaultError {
     /// A key file or the key directory grants access to group or other.
     #[error("`{}` is accessible to group or other, expected mode 0600 or 0700", path.display())]
     KeyFilePermissions { path: PathBuf },
-    /// A key file or the `current` file has the wrong shape.
+    /// A key file, the manifest or the `current` file has the wrong shape.
     #[error("bad key file `{}`: {reason}", path.display())]
     BadKeyFile { path: PathBuf, reason: String },
+    /// A key file would be created where a file exists (key files are never replaced).
+    #[error("`{}` already exists; a key file is never replaced", path.display())]
+    KeyFileExists { path: PathBuf },
+    /// A key file the manifest lists is missing.
+    #[error(
+        "`{}` is listed in the key manifest but missing: restore it from backup; \
+         without it, what it protects cannot be read",
+        path.display()
+    )]
+    KeyMissing { path: PathBuf },
+    /// A key file's bytes do not give its check value in the manifest.
+    #[error(
+        "`{}` does not match its check value in the key manifest (damaged or replaced): \
+         restore the original from backup",
+        path.display()
+    )]
+    KeyMismatch { path: PathBuf },
+    /// A key file the manifest does not list.
+    #[error(
+        "`{}` is not listed in the key manifest; it may be left by an interrupted rotation: \
+         unless `current` names it, nothing was encrypted under it and it can be moved out \
+         of the key directory",
+        path.display()
+    )]
+    KeyUnlisted { path: PathBuf },
+    /// A name the key directory may not hold.
+    #[error("unexpected `{}` in the key directory: move it elsewhere", path.display())]
+    UnexpectedKeyFile { path: PathBuf },
+    /// No `current` in a key directory that holds key files.
+    #[error(
+        "`{}` is missing but the key directory holds {holds}: write the id of the newest \
+         key-encryption key ({newest}) and a newline into it (mode 0600), or restore the \
+         key directory from backup",
+        path.display()
+    )]
+    CurrentMissing {
+        path: PathBuf,
+        holds: String,
+        newest: String,
+    },
+    /// No manifest in a key directory loaded while running.
+    #[error(
+        "`{}` is missing: restart the server, which checks the key directory and writes it",
+        path.display()
+    )]
+    ManifestMissing { path: PathBuf },
 
     // ---- blobs and i/o
     /// No committed blob with this id.
@@ -77,6 +123,13 @@ impl VaultError {
             VaultError::KeyringExists { .. } => "vault_keyring_exists",
             VaultError::KeyFilePermissions { .. } => "vault_key_file_permissions",
             VaultError::BadKeyFile { .. } => "vault_bad_key_file",
+            VaultError::KeyFileExists { .. } => "vault_key_file_exists",
+            VaultError::KeyMissing { .. } => "vault_key_missing",
+            VaultError::KeyMismatch { .. } => "vault_key_mismatch",
+            VaultError::KeyUnlisted { .. } => "vault_key_unlisted",
+            VaultError::UnexpectedKeyFile { .. } => "vault_unexpected_key_file",
+            VaultError::CurrentMissing { .. } => "vault_current_missing",
+            VaultError::ManifestMissing { .. } => "vault_manifest_missing",
             VaultError::NotFound => "vault_not_found",
             VaultError::BlobExists => "vault_blob_exists",
             VaultError::Io(_) => "vault_io",
@@ -113,5 +166,24 @@ mod tests {
             "`/k/kek-a.key` is accessible to group or other, expected mode 0600 or 0700",
         );
         check(VaultError::NotFound, "vault_not_found", "blob not found");
+        check(
+            VaultError::KeyMissing {
+                path: "/k/kek-a.key".into(),
+            },
+            "vault_key_missing",
+            "`/k/kek-a.key` is listed in the key manifest but missing: restore it from backup; \
+             without it, what it protects cannot be read",
+        );
+        check(
+            VaultError::CurrentMissing {
+                path: "/k/current".into(),
+                holds: "`kek-a.key`".into(),
+                newest: "`a`".into(),
+            },
+            "vault_current_missing",
+            "`/k/current` is missing but the key directory holds `kek-a.key`: write the id of \
+             the newest key-encryption key (`a`) and a newline into it (mode 0600), or restore \
+             the key directory from backup",
+        );
     }
 }

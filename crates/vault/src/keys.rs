@@ -1,6 +1,7 @@
 //! Envelope keys: per-blob data keys, and the keyring of key-encryption keys (KEKs)
 //! that wraps them and seals small secrets. KEKs live one per file in a private
-//! directory; rotation adds a KEK and makes it current while old ones keep unwrapping.
+//! directory checked against its manifest (`keydir.rs`); rotation adds a KEK and
+//! makes it current while old ones keep unwrapping.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,11 +11,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::durable;
 use crate::error::VaultError;
 use crate::format::TAG_LEN;
+use crate::keydir::{self, CURRENT_FILE, KeyDir};
 
 /// Version byte of wrapped keys. Do not change.
 pub const WRAP_VERSION: u8 = 1;
@@ -27,9 +28,8 @@ pub const SECRET_VERSION: u8 = 1;
 /// AAD label of sealed secrets, followed by version, id length, id, context. Do not change.
 pub const SECRET_LABEL: &[u8] = b"custody/vault/sealed-secret/v1\0";
 
-const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
-const CURRENT_FILE: &str = "current";
 const MAX_ID_LEN: usize = 64;
 
 /// A 256-bit data key that encrypts one blob. Zeroized on drop, never printed.
@@ -79,64 +79,51 @@ impl fmt::Debug for Keyring {
 }
 
 impl Keyring {
-    /// Creates `dir` (mode 0700) holding a first KEK `kek-<id>.key` (mode 0600) and a
-    /// `current` file naming it. Refuses a directory that already has a keyring.
+    /// Creates the key directory `dir` (mode 0700, missing or empty) holding a first
+    /// KEK `kek-<id>.key` (mode 0600), the manifest and a `current` file naming it.
+    /// Refuses a directory that holds anything.
     pub fn init(dir: &Path, id: &str, key: [u8; KEY_LEN]) -> Result<Keyring, VaultError> {
-        check_id(id)?;
-        durable::create_private_dir(dir)?;
-        check_private(dir, &fs::metadata(dir)?)?;
-        if dir.join(CURRENT_FILE).try_exists()? {
-            return Err(VaultError::KeyringExists {
-                path: dir.to_owned(),
-            });
-        }
-        let mut ring = Keyring {
-            keks: BTreeMap::new(),
-            current: String::new(),
-        };
-        ring.add(dir, id, key)?;
-        Ok(ring)
+        KeyDir::create(dir, id, key, &[]).map(KeyDir::into_keyring)
     }
 
-    /// Loads every `kek-<id>.key` in `dir` and the current id, refusing any key file or
-    /// directory that grants access to group or other.
+    /// Loads the KEKs of `dir` and the current id while running: the directory
+    /// and every file private, every KEK the manifest lists present with its check
+    /// value, none unlisted, `current` naming a listed one.
     pub fn load(dir: &Path) -> Result<Keyring, VaultError> {
-        check_private(dir, &fs::metadata(dir)?)?;
-        let mut keks = BTreeMap::new();
-        for entry in fs::read_dir(dir)? {
-            let name = entry?.file_name();
-            let Some(id) = name.to_str().and_then(kek_id_of_file) else {
-                continue;
-            };
-            let path = dir.join(&name);
-            check_id(id).map_err(|_| bad_file(&path, "file name holds an invalid key id"))?;
-            keks.insert(id.to_owned(), read_kek(&path)?);
-        }
-        let current = read_current(dir)?;
-        if !keks.contains_key(&current) {
-            let reason = format!("current key `{current}` has no key file");
-            return Err(bad_file(&dir.join(CURRENT_FILE), &reason));
-        }
-        Ok(Keyring { keks, current })
+        keydir::load_keyring(dir)
     }
 
-    /// Adds a new KEK (same file rules as `init`) and makes it current.
+    /// The keyring of these KEKs (id, 32 bytes), with `current` current.
+    pub(crate) fn from_keys<'a>(
+        keys: impl IntoIterator<Item = (String, &'a [u8])>,
+        current: &str,
+    ) -> Result<Keyring, VaultError> {
+        let mut keks = BTreeMap::new();
+        for (id, bytes) in keys {
+            let raw = <&[u8; KEY_LEN]>::try_from(bytes)
+                .map_err(|_| VaultError::Malformed("key-encryption key"))?;
+            keks.insert(id, aead_key(raw)?);
+        }
+        if !keks.contains_key(current) {
+            return Err(VaultError::UnknownKek(current.to_owned()));
+        }
+        Ok(Keyring {
+            keks,
+            current: current.to_owned(),
+        })
+    }
+
+    /// Adds a new KEK and makes it current: its key file (never replacing one),
+    /// then its manifest line, then `current`, then memory.
     pub fn rotate(&mut self, dir: &Path, id: &str, key: [u8; KEY_LEN]) -> Result<(), VaultError> {
         check_id(id)?;
-        if self.keks.contains_key(id) || dir.join(kek_file_name(id)).try_exists()? {
+        let key = Zeroizing::new(key);
+        if self.keks.contains_key(id) {
             return Err(VaultError::KekExists(id.to_owned()));
         }
-        self.add(dir, id, key)
-    }
-
-    /// Writes the key file, then `current`, then updates memory.
-    fn add(&mut self, dir: &Path, id: &str, mut key: [u8; KEY_LEN]) -> Result<(), VaultError> {
-        let written = durable::write_file_atomic(dir, &kek_file_name(id), &key);
-        let aead = aead_key(&key);
-        key.zeroize();
-        written?;
-        durable::write_file_atomic(dir, CURRENT_FILE, format!("{id}\n").as_bytes())?;
-        self.keks.insert(id.to_owned(), aead?);
+        let aead = aead_key(&key)?;
+        keydir::add_kek(dir, id, &key)?;
+        self.keks.insert(id.to_owned(), aead);
         self.current = id.to_owned();
         Ok(())
     }
@@ -273,7 +260,7 @@ fn secret_aad(prefix: &[u8], context: &[u8]) -> Vec<u8> {
 }
 
 /// Refuses ids outside `[a-z0-9-]{1,64}`.
-fn check_id(id: &str) -> Result<(), VaultError> {
+pub(crate) fn check_id(id: &str) -> Result<(), VaultError> {
     let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
     if (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| allowed(&b)) {
         Ok(())
@@ -282,15 +269,15 @@ fn check_id(id: &str) -> Result<(), VaultError> {
     }
 }
 
-fn kek_file_name(id: &str) -> String {
+pub(crate) fn kek_file_name(id: &str) -> String {
     format!("kek-{id}.key")
 }
 
-fn kek_id_of_file(name: &str) -> Option<&str> {
+pub(crate) fn kek_id_of_file(name: &str) -> Option<&str> {
     name.strip_prefix("kek-")?.strip_suffix(".key")
 }
 
-fn bad_file(path: &Path, reason: &str) -> VaultError {
+pub(crate) fn bad_file(path: &Path, reason: &str) -> VaultError {
     VaultError::BadKeyFile {
         path: path.to_owned(),
         reason: reason.to_owned(),
@@ -298,7 +285,7 @@ fn bad_file(path: &Path, reason: &str) -> VaultError {
 }
 
 /// Refuses a file or directory whose mode grants anything to group or other.
-fn check_private(path: &Path, meta: &fs::Metadata) -> Result<(), VaultError> {
+pub(crate) fn check_private(path: &Path, meta: &fs::Metadata) -> Result<(), VaultError> {
     if meta.mode() & 0o077 != 0 {
         return Err(VaultError::KeyFilePermissions {
             path: path.to_owned(),
@@ -308,7 +295,7 @@ fn check_private(path: &Path, meta: &fs::Metadata) -> Result<(), VaultError> {
 }
 
 /// Opens a private regular file and reads at most `limit + 1` bytes of it.
-fn read_private(path: &Path, limit: usize) -> Result<Vec<u8>, VaultError> {
+pub(crate) fn read_private(path: &Path, limit: usize) -> Result<Vec<u8>, VaultError> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     check_private(path, &meta)?;
@@ -320,21 +307,7 @@ fn read_private(path: &Path, limit: usize) -> Result<Vec<u8>, VaultError> {
     Ok(bytes)
 }
 
-fn read_kek(path: &Path) -> Result<LessSafeKey, VaultError> {
-    let mut bytes = read_private(path, KEY_LEN)?;
-    let key = match <[u8; KEY_LEN]>::try_from(bytes.as_slice()) {
-        Ok(mut raw) => {
-            let key = aead_key(&raw);
-            raw.zeroize();
-            key
-        }
-        Err(_) => Err(bad_file(path, "expected exactly 32 bytes")),
-    };
-    bytes.zeroize();
-    key
-}
-
-fn read_current(dir: &Path) -> Result<String, VaultError> {
+pub(crate) fn read_current(dir: &Path) -> Result<String, VaultError> {
     let path = dir.join(CURRENT_FILE);
     let bytes = read_private(&path, MAX_ID_LEN + 1)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| bad_file(&path, "not utf-8"))?;
@@ -514,7 +487,10 @@ mod tests {
             |d| fs::rename(d.join("kek-k1.key"), d.join("kek-K1.key")).unwrap(),
             "vault_bad_key_file",
         );
-        check_load_fails(|d| fs::remove_file(d.join("current")).unwrap(), "vault_io");
+        check_load_fails(
+            |d| fs::remove_file(d.join("current")).unwrap(),
+            "vault_current_missing",
+        );
     }
 
     #[test]

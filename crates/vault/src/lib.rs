@@ -7,6 +7,7 @@ pub mod blobs;
 mod durable;
 pub mod error;
 pub mod format;
+pub mod keydir;
 pub mod keys;
 pub mod stream;
 
@@ -15,5 +16,6 @@ pub use blobs::{
 };
 pub use error::VaultError;
 pub use format::{DEFAULT_CHUNK_SIZE, FORMAT_VERSION, HEADER_LEN, Header, Layout, MAGIC, TAG_LEN};
+pub use keydir::KeyDir;
 pub use keys::{DataKey, Keyring};
 pub use stream::{ChunkCipher, StreamSealer};

@@ -9,6 +9,7 @@
 )]
 
 mod dlp_cli;
+mod keydir;
 mod ledger_kill;
 mod policy;
 mod scan;
