@@ -73,6 +73,9 @@ pub enum AppError {
     Quarantined,
     #[error("stored content failed its integrity check")]
     Integrity,
+    /// The disk under the data directory is full; nothing was stored.
+    #[error("the server is out of storage space; try again later")]
+    StorageFull,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -99,6 +102,7 @@ impl AppError {
             AppError::JustificationRequired { .. } => "dlp_justification_required",
             AppError::Quarantined => "dlp_quarantined",
             AppError::Integrity => "integrity_error",
+            AppError::StorageFull => "storage_full",
             AppError::Internal(_) => "internal",
         }
     }
@@ -123,7 +127,7 @@ impl AppError {
             AppError::Blocked { .. }
             | AppError::JustificationRequired { .. }
             | AppError::Quarantined => Kind::Unprocessable,
-            AppError::Integrity | AppError::Internal(_) => Kind::Internal,
+            AppError::Integrity | AppError::StorageFull | AppError::Internal(_) => Kind::Internal,
         }
     }
 
@@ -153,6 +157,7 @@ impl From<store::StoreError> for AppError {
     fn from(e: store::StoreError) -> Self {
         match e {
             store::StoreError::Conflict(what) => AppError::Conflict(what),
+            store::StoreError::Full(detail) => storage_full(&detail),
             other => AppError::internal(other),
         }
     }
@@ -164,7 +169,16 @@ impl From<vault::VaultError> for AppError {
             vault::VaultError::Integrity { .. } | vault::VaultError::BadHeader(_) => {
                 AppError::Integrity
             }
+            vault::VaultError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                storage_full(&e)
+            }
             other => AppError::internal(other),
         }
     }
+}
+
+/// A full disk: the caller learns only that; the cause goes to the log.
+fn storage_full(detail: &dyn std::fmt::Display) -> AppError {
+    tracing::error!(%detail, "out of storage space");
+    AppError::StorageFull
 }

@@ -955,7 +955,15 @@ impl App {
         let blobs = self.inner.blobs.clone();
         let blob_id = *v.blob_id.0.as_bytes();
         blocking(move || {
-            let reader = blobs.open(blob_id)?;
+            let reader = blobs.open(blob_id).map_err(|e| match e {
+                // Recorded but gone from the blob store: the content is lost.
+                vault::VaultError::NotFound => {
+                    let blob = hex::encode(blob_id);
+                    tracing::error!(%blob, "the blob of a stored version is missing");
+                    AppError::Integrity
+                }
+                other => AppError::from(other),
+            })?;
             let mut head = [0u8; vault::HEADER_LEN];
             reader.read_at(0, &mut head)?;
             let header = Header::decode(&head)?;

@@ -8,6 +8,7 @@
     reason = "test helpers outside #[test] functions may unwrap"
 )]
 
+mod diskfull;
 mod dlp_cli;
 mod keydir;
 mod ledger_kill;
