@@ -126,7 +126,7 @@ impl Store {
                     Ok(())
                 })
             })
-            .after_release(|conn, _meta| Box::pin(released_outside_transaction(conn)))
+            .before_acquire(|conn, _meta| Box::pin(std::future::ready(Ok(reusable(conn)))))
             .connect(&url)
             .await?;
         migrate::run(&pool, backend).await?;
@@ -203,23 +203,20 @@ impl Store {
     }
 }
 
-/// Whether a connection coming back to the pool may be handed out again: not
-/// while sqlx counts a transaction on it. A transaction that ended without
-/// a successful commit queued its `ROLLBACK` on the connection; when that
-/// rollback fails (SQLite refuses it after ending the transaction itself on
+/// Whether an idle connection may be handed out again: not while sqlx counts
+/// a transaction on it. A transaction that ended without a successful commit
+/// queued its `ROLLBACK` on the connection, and the pool's ping on release ran
+/// after it, so the count is settled here without a round trip. When that
+/// rollback failed (SQLite refuses it after ending the transaction itself on
 /// a full disk or an I/O error), the connection's next `BEGIN` would fail
-/// ("begin_with at non-zero transaction depth"): it is closed instead, and
-/// the pool opens another.
-async fn released_outside_transaction(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
-    if conn.is_in_transaction() {
-        // One round trip: the queued rollback runs before it is answered.
-        conn.ping().await?;
-    }
+/// ("begin_with at non-zero transaction depth"): the pool closes it instead
+/// and opens another.
+fn reusable(conn: &AnyConnection) -> bool {
     let clean = !conn.is_in_transaction();
     if !clean {
         tracing::warn!("closing a database connection left inside a transaction");
     }
-    Ok(clean)
+    clean
 }
 
 /// Adds `mode=rwc` to an SQLite url that names no mode, so the file is created.

@@ -40,7 +40,7 @@ pub use policies::PolicyVersion as StoredPolicyVersion;
 /// A transaction that ends without a successful `commit` (dropped, or its
 /// `COMMIT` failed) has its `ROLLBACK` queued on its connection, and the pool
 /// hands the connection out again only once sqlx counts no transaction on it
-/// (`lib.rs`, `released_outside_transaction`): when that rollback fails,
+/// (`lib.rs`, `reusable`): when that rollback fails,
 /// the connection is closed. SQLite ends a transaction itself when its
 /// `COMMIT` (or a write) fails for a full disk or an I/O error, then refuses
 /// the `ROLLBACK`, and sqlx went on counting a transaction that no longer
