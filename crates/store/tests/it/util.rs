@@ -60,24 +60,27 @@ fn rethrow(backend: &str, outcome: Result<(), tokio::task::JoinError>) {
 }
 
 /// Warns (once per run, past the test harness's output capture) that the
-/// PostgreSQL half did not run; fails instead when `CI=true`.
+/// PostgreSQL half did NOT run; fails instead when `CI=true`. The one skip policy
+/// of every suite that needs PostgreSQL (server's `tests/it/util.rs` too).
 fn postgres_unreachable() {
     static WARN: Once = Once::new();
+    let base = std::env::var("CUSTODY_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
+    let message = format!("NOT RUN: postgres unreachable at {base}");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{message}: required when CI=true"
+    );
     WARN.call_once(|| {
         let warning = format!(
             "\n\
              ==========================================================================\n\
-             POSTGRESQL NOT REACHABLE — the PostgreSQL half of the conformance suite\n\
-             did NOT run. Set CUSTODY_TEST_PG_URL (default {DEFAULT_PG_URL}).\n\
+             {message} — the PostgreSQL half\n\
+             of the conformance suite did NOT run (set CUSTODY_TEST_PG_URL).\n\
              ==========================================================================\n\n"
         );
         // Written to the stream itself: `eprintln!` would be captured and hidden.
         let _ = std::io::stderr().write_all(warning.as_bytes());
     });
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "postgresql is required when CI=true"
-    );
 }
 
 /// A schema of its own for one test, on the test PostgreSQL server.
