@@ -70,6 +70,10 @@ impl App {
         policy: DeliveryPolicy,
     ) -> Result<DeliveryPolicy, AppError> {
         self.room_access(meta, p, id, Action::RoomUpdate).await?;
+        // Watermarking is an owner-side condition: an external manager may
+        // read it, not switch it off.
+        self.room_access(meta, p, id, Action::RoomConditions)
+            .await?;
         let mut tx = self.store().begin().await?;
         tx.set_room_delivery(id, &policy).await?;
         let detail = serde_json::to_value(policy).map_err(AppError::internal)?;

@@ -16,6 +16,10 @@ pub enum Kind {
     /// Well-formed but refused for its content (HTTP 422).
     Unprocessable,
     TooManyRequests,
+    /// Shed under load; the caller may retry shortly (HTTP 503).
+    Unavailable,
+    /// The server's storage is full; nothing was stored (HTTP 507).
+    InsufficientStorage,
     Internal,
 }
 
@@ -71,6 +75,8 @@ pub enum AppError {
          contains; a security officer will release or reject it"
     )]
     Quarantined,
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     #[error("stored content failed its integrity check")]
     Integrity,
     /// The disk under the data directory is full; nothing was stored.
@@ -101,6 +107,7 @@ impl AppError {
             AppError::Blocked { .. } => "dlp_blocked",
             AppError::JustificationRequired { .. } => "dlp_justification_required",
             AppError::Quarantined => "dlp_quarantined",
+            AppError::Busy => "server_busy",
             AppError::Integrity => "integrity_error",
             AppError::StorageFull => "storage_full",
             AppError::Internal(_) => "internal",
@@ -127,7 +134,9 @@ impl AppError {
             AppError::Blocked { .. }
             | AppError::JustificationRequired { .. }
             | AppError::Quarantined => Kind::Unprocessable,
-            AppError::Integrity | AppError::StorageFull | AppError::Internal(_) => Kind::Internal,
+            AppError::Busy => Kind::Unavailable,
+            AppError::StorageFull => Kind::InsufficientStorage,
+            AppError::Integrity | AppError::Internal(_) => Kind::Internal,
         }
     }
 

@@ -105,6 +105,8 @@ impl From<&Version> for VersionInfo {
 
 /// Bytes gathered before one write to the blob store.
 const WRITE_BATCH: usize = 4 << 20;
+/// Most files one page of a listing holds.
+pub const MAX_PAGE: i64 = 1000;
 /// Pieces (uploads) or chunks (downloads) in flight between two pipeline stages.
 const PIPELINE_DEPTH: usize = 8;
 
@@ -522,7 +524,8 @@ impl App {
         })
     }
 
-    /// Files of a room with their newest version.
+    /// Every file of a room with its newest version (use-cases that need
+    /// them all; listings for people go by [`App::list_files_page`]).
     pub async fn list_files(
         &self,
         meta: &RequestMeta,
@@ -535,6 +538,30 @@ impl App {
             .iter()
             .filter_map(|f| f.current.as_ref().map(|v| info(f, v)))
             .collect())
+    }
+
+    /// A page of a room's files with their newest version: at most `limit`
+    /// (1 to [`MAX_PAGE`]) whose path sorts after `after`, and the cursor of
+    /// the next page when there may be more.
+    pub async fn list_files_page(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<FileInfo>, Option<String>), AppError> {
+        self.room_access(meta, p, room, Action::FileList).await?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut tx = self.store().read().await?;
+        let files = tx.list_files_page(room, after, limit).await?;
+        let full = i64::try_from(files.len()).unwrap_or(i64::MAX) >= limit;
+        let next = full.then(|| files.last().map(|f| f.path.clone())).flatten();
+        let page = files
+            .iter()
+            .filter_map(|f| f.current.as_ref().map(|v| info(f, v)))
+            .collect();
+        Ok((page, next))
     }
 
     async fn file_access(

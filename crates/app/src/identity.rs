@@ -78,12 +78,27 @@ fn normalize_email(raw: &str) -> Result<String, AppError> {
     }
 }
 
+/// Only the owner party's users may hold a system role other than member
+/// (admin, security officer, auditor are the owner's own functions).
+fn check_role_for(party: &Party, role: SystemRole) -> Result<(), AppError> {
+    if party.kind == PartyKind::External && role != SystemRole::Member {
+        return Err(AppError::invalid(
+            "role_not_allowed",
+            "users of external parties can only be members",
+        ));
+    }
+    Ok(())
+}
+
 fn check_name(field: &'static str, raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    let bad = |c: char| c.is_control() || model::invisible(c);
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(bad) {
         return Err(AppError::invalid(
             "invalid_name",
-            format!("`{field}` must be 1 to 200 characters without control characters"),
+            format!(
+                "`{field}` must be 1 to 200 characters without control or bidirectional characters"
+            ),
         ));
     }
     Ok(name.to_owned())
@@ -106,6 +121,12 @@ impl App {
     // ---------------------------------------------------------------- sign-in
 
     /// Signs in with e-mail, password and (when enrolled) a TOTP code.
+    ///
+    /// The password is checked before any write transaction starts (a hash
+    /// takes tens of milliseconds and waits its turn among at most a few; a
+    /// flood beyond that queue is shed with `server_busy`), so that a flood of
+    /// wrong passwords never holds the write lock. An address with no account
+    /// locks after as many failures as a known one, with the same answer.
     pub async fn login(
         &self,
         meta: &RequestMeta,
@@ -115,22 +136,38 @@ impl App {
         kind: SessionKind,
     ) -> Result<Login, AppError> {
         let now = self.now();
-        let email = email.trim().to_lowercase();
+        let email: String = email.trim().to_lowercase().chars().take(254).collect();
+        let found = self.store().read().await?.get_user_by_email(&email).await?;
+        let Some(found) = found else {
+            return Err(self.refuse_unknown(meta, &email, password, now).await);
+        };
+        if found.locked_until_ms.is_some_and(|until| until > now) {
+            let fact = Fact::denied(
+                None,
+                "auth.login",
+                format!("user:{}", found.id),
+                "account_locked",
+            );
+            self.record_alone(meta, fact).await?;
+            return Err(AppError::AccountLocked);
+        }
+        let password_ok = passwords::verify_login(
+            &self.inner.login_admission,
+            password.to_owned(),
+            found.password_hash.clone(),
+        )
+        .await?;
         let mut tx = self.store().begin().await?;
-        let Some(mut user) = tx.get_user_by_email(&email).await? else {
-            passwords::verify(password.to_owned(), None).await?;
-            let target = format!("user:{}", email.chars().take(254).collect::<String>());
-            record(
-                &mut tx,
-                meta,
-                now,
-                Fact::denied(None, "auth.login", target, "unknown_user"),
-            )
-            .await?;
-            tx.commit().await?;
+        // Re-read in the write transaction: counters may have moved meanwhile.
+        let Some(mut user) = tx.get_user(found.id).await? else {
             return Err(AppError::InvalidCredentials);
         };
-        let result = self.check_login(&mut user, password, code, now).await;
+        let result = if user.password_hash == found.password_hash {
+            self.check_login(&mut user, password_ok, code, now)
+        } else {
+            // The password changed while this one was being checked.
+            Err(AppError::InvalidCredentials)
+        };
         let fact = match &result {
             Ok(mfa) => Fact::allowed(None, "auth.login", format!("user:{}", user.id))
                 .with(json!({"mfa": mfa, "kind": kind.as_str()})),
@@ -151,20 +188,59 @@ impl App {
         login
     }
 
-    /// Verifies the credentials and updates the user's failure counters; returns
-    /// whether a second factor was used.
-    async fn check_login(
+    /// Refuses a sign-in to an address with no account, doing the work a
+    /// known account's refusal does (a hash, unless locked) and counting the
+    /// failure towards the same lockout; the refusal is recorded on its own.
+    async fn refuse_unknown(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        password: &str,
+        now: i64,
+    ) -> AppError {
+        let unknown = &self.inner.unknown_logins;
+        let error = if unknown.locked(email, now) {
+            AppError::AccountLocked
+        } else {
+            match passwords::verify_login(&self.inner.login_admission, password.to_owned(), None)
+                .await
+            {
+                Err(e) => return e,
+                Ok(_) => {
+                    let settings = self.settings();
+                    let max = settings.max_failed_logins;
+                    if unknown.fail(email, now, max, settings.lockout_ms) {
+                        AppError::AccountLocked
+                    } else {
+                        AppError::InvalidCredentials
+                    }
+                }
+            }
+        };
+        let reason = match error {
+            AppError::AccountLocked => "account_locked",
+            _ => "unknown_user",
+        };
+        let fact = Fact::denied(None, "auth.login", format!("user:{email}"), reason);
+        match self.record_alone(meta, fact).await {
+            Ok(_) => error,
+            Err(e) => e,
+        }
+    }
+
+    /// Applies a checked password (and the TOTP code) to the user's failure
+    /// counters; returns whether a second factor was used.
+    fn check_login(
         &self,
         user: &mut User,
-        password: &str,
+        password_ok: bool,
         code: Option<&str>,
         now: i64,
     ) -> Result<bool, AppError> {
         if user.locked_until_ms.is_some_and(|until| until > now) {
             return Err(AppError::AccountLocked);
         }
-        let ok = passwords::verify(password.to_owned(), user.password_hash.clone()).await?;
-        if !ok || user.disabled {
+        if !password_ok || user.disabled {
             return Err(self.count_failure(user, now, AppError::InvalidCredentials));
         }
         if !user.totp_enabled {
@@ -613,12 +689,7 @@ impl App {
             .get_party(party_id)
             .await?
             .ok_or_else(|| AppError::invalid("unknown_party", "the party does not exist"))?;
-        if party.kind == PartyKind::External && role != SystemRole::Member {
-            return Err(AppError::invalid(
-                "role_not_allowed",
-                "users of external parties can only be members",
-            ));
-        }
+        check_role_for(&party, role)?;
         let user = User {
             id: UserId::from_random(random()?),
             party_id,
@@ -656,6 +727,11 @@ impl App {
             user.display_name = check_name("display_name", &name)?;
         }
         if let Some(role) = patch.system_role {
+            let party = tx
+                .get_party(user.party_id)
+                .await?
+                .ok_or_else(|| AppError::internal("user without party"))?;
+            check_role_for(&party, role)?;
             user.system_role = role;
         }
         if let Some(disabled) = patch.disabled {
@@ -735,12 +811,13 @@ impl App {
             accepted_ms: None,
         };
         let mut tx = self.store().begin().await?;
-        if tx.get_party(party_id).await?.is_none() {
+        let Some(party) = tx.get_party(party_id).await? else {
             return Err(AppError::invalid(
                 "unknown_party",
                 "the party does not exist",
             ));
-        }
+        };
+        check_role_for(&party, role)?;
         if tx.get_user_by_email(&inv.email).await?.is_some() {
             return Err(AppError::Conflict("a user with this e-mail"));
         }

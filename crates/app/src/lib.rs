@@ -17,6 +17,7 @@ mod identity;
 mod inspect;
 mod keys;
 pub mod ledger;
+mod lockout;
 mod passwords;
 pub mod policies;
 mod rooms;
@@ -37,7 +38,7 @@ pub use delivery::TraceReport;
 pub use error::{AppError, Kind};
 pub use events::RequestMeta;
 pub use expiry::spawn_sweeper;
-pub use files::{Download, FileInfo, Uploaded, VersionInfo};
+pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
 pub use identity::{Login, NewParty, NewUser, PartyPatch, TotpEnrolment, UserPatch};
 pub use keys::{Rotation, rotate_keys};
 pub use policies::{
@@ -138,6 +139,10 @@ struct Inner {
     mark_key: OnceLock<mark::MarkKey>,
     /// The network zones, read at start and re-read with the policies.
     zones: arc_swap::ArcSwap<Vec<model::NetworkZone>>,
+    /// Failure counters of sign-ins to addresses that have no account.
+    unknown_logins: lockout::UnknownAccounts,
+    /// Sign-ins admitted to wait for a password hash (the rest are shed).
+    login_admission: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -166,6 +171,8 @@ impl App {
             recorder: events::Recorder::default(),
             mark_key: OnceLock::new(),
             zones: arc_swap::ArcSwap::from_pointee(vec![]),
+            unknown_logins: lockout::UnknownAccounts::default(),
+            login_admission: passwords::login_admission(),
         };
         App {
             inner: Arc::new(inner),

@@ -20,6 +20,14 @@ use crate::secrets::random;
 /// Hashes computed at once.
 const HASHERS: usize = 2;
 static HASHING: Semaphore = Semaphore::const_new(HASHERS);
+/// Sign-ins that may wait for a hasher at once (per `App`); a sign-in beyond
+/// them is shed with `server_busy` at once rather than queued without end.
+pub(crate) const LOGIN_QUEUE: usize = 32;
+
+/// The admission of sign-ins to the hashers: [`HASHERS`] + [`LOGIN_QUEUE`].
+pub(crate) fn login_admission() -> Semaphore {
+    Semaphore::new(HASHERS + LOGIN_QUEUE)
+}
 /// Blocks (1 KiB each) reserved for a hash's working memory: 33 MiB.
 const RESERVED_BLOCKS: usize = 33 << 10;
 /// Most working memory a stored hash may ask for (1 GiB).
@@ -76,6 +84,17 @@ pub async fn verify(password: String, phc: Option<String>) -> Result<bool, AppEr
         Ok(matches(password.as_bytes(), target) && phc.is_some())
     })
     .await
+}
+
+/// [`verify`] for a sign-in: shed with [`AppError::Busy`] when [`LOGIN_QUEUE`]
+/// sign-ins already wait for a hasher.
+pub(crate) async fn verify_login(
+    admission: &Semaphore,
+    password: String,
+    phc: Option<String>,
+) -> Result<bool, AppError> {
+    let _admitted = admission.try_acquire().map_err(|_| AppError::Busy)?;
+    verify(password, phc).await
 }
 
 /// Runs `f` on a blocking thread once one of the [`HASHERS`] is free.

@@ -402,7 +402,39 @@ impl App {
         room: RoomId,
     ) -> Result<Vec<Grant>, AppError> {
         self.room_access(meta, p, room, Action::GrantList).await?;
-        Ok(self.store().read().await?.list_grants(room).await?)
+        let mut tx = self.store().read().await?;
+        let grants = tx.list_grants(room).await?;
+        if p.party_kind == PartyKind::Owner {
+            return Ok(grants);
+        }
+        // An external manager sees its own party's access, not who else
+        // (the owner's staff, other suppliers) is in the room.
+        let mut own = Vec::with_capacity(grants.len());
+        for grant in grants {
+            if subject_party(&mut tx, grant.subject_kind, grant.subject_id).await?
+                == Some(p.party_id)
+            {
+                own.push(grant);
+            }
+        }
+        Ok(own)
+    }
+
+    /// Granting to, or revoking the access of, someone outside the caller's
+    /// own party is the owner's side's (`room.conditions`): an external
+    /// manager manages its own party's access only.
+    async fn check_subject_party(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+        subject: Option<PartyId>,
+    ) -> Result<(), AppError> {
+        if subject != Some(p.party_id) {
+            self.room_access(meta, p, room, Action::RoomConditions)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Grants a role in a room to a user or a whole party.
@@ -439,13 +471,12 @@ impl App {
                 format!("no {} with id `{}`", new.subject_kind, new.subject_id),
             ));
         }
-        let party = match new.subject_kind {
-            SubjectKind::Party => Some(PartyId(new.subject_id)),
-            SubjectKind::User => tx
-                .get_user(UserId(new.subject_id))
-                .await?
-                .map(|u| u.party_id),
-        };
+        let party = subject_party(&mut tx, new.subject_kind, new.subject_id).await?;
+        if party != Some(p.party_id) {
+            drop(tx);
+            self.check_subject_party(meta, p, room, party).await?;
+            tx = self.store().begin().await?;
+        }
         let external = match party {
             Some(id) => tx
                 .get_party(id)
@@ -499,6 +530,12 @@ impl App {
             .await?
             .filter(|g| g.room_id == room)
             .ok_or(AppError::NotFound)?;
+        let party = subject_party(&mut tx, found.subject_kind, found.subject_id).await?;
+        if party != Some(p.party_id) {
+            drop(tx);
+            self.check_subject_party(meta, p, room, party).await?;
+            tx = self.store().begin().await?;
+        }
         tx.revoke_grant(found.id, now).await?;
         record(
             &mut tx,
@@ -511,12 +548,25 @@ impl App {
     }
 }
 
+/// The party a grant's subject is or belongs to (`None` for an unknown one).
+async fn subject_party(
+    tx: &mut store::Tx,
+    kind: SubjectKind,
+    id: uuid::Uuid,
+) -> Result<Option<PartyId>, AppError> {
+    Ok(match kind {
+        SubjectKind::Party => Some(PartyId(id)),
+        SubjectKind::User => tx.get_user(UserId(id)).await?.map(|u| u.party_id),
+    })
+}
+
 fn room_name(raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    let bad = |c: char| c.is_control() || model::invisible(c);
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(bad) {
         return Err(AppError::invalid(
             "invalid_name",
-            "`name` must be 1 to 200 characters without control characters",
+            "`name` must be 1 to 200 characters without control or bidirectional characters",
         ));
     }
     Ok(name.to_owned())

@@ -136,6 +136,14 @@ pub(crate) struct Items<T> {
     pub(crate) items: Vec<T>,
 }
 
+/// A page of a room's files: `next` is the `after` of the next page.
+#[derive(Deserialize)]
+pub(crate) struct FilePage {
+    pub(crate) items: Vec<FileInfo>,
+    #[serde(default)]
+    pub(crate) next: Option<String>,
+}
+
 /// The `{error: {...}}` envelope of every error answer.
 #[derive(Deserialize)]
 pub(crate) struct ErrorEnvelope {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ClientError;
 use crate::api::{
-    CreateRoomRequest, ErrorEnvelope, FileId, FileInfo, FileVersion, Items, LoginRequest,
+    CreateRoomRequest, ErrorEnvelope, FileId, FileInfo, FilePage, FileVersion, Items, LoginRequest,
     LoginResponse, Room, RoomId,
 };
 use crate::path::encode_segment;
@@ -104,8 +104,14 @@ impl Client {
         self.token.as_deref()
     }
 
+    /// The pinned HTTPS client itself, for tools that send requests of their
+    /// own (the benchmarks); what is sent through it carries no token.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The full URL of an API route; `route` starts with `/` and is already encoded.
-    pub(crate) fn url(&self, route: &str) -> String {
+    pub fn url(&self, route: &str) -> String {
         format!("{}{API_PREFIX}{route}", self.base)
     }
 
@@ -189,11 +195,24 @@ impl Client {
         self.json(self.request(Method::GET, &route)).await
     }
 
-    /// The current version of every file in a room.
+    /// The current version of every file in a room (every page of the listing).
     pub async fn list_files(&self, room: &RoomId) -> Result<Vec<FileInfo>, ClientError> {
         let route = format!("/rooms/{}/files", encode_segment(room.as_str()));
-        let items: Items<FileInfo> = self.json(self.request(Method::GET, &route)).await?;
-        Ok(items.items)
+        let mut files = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page_route = match &after {
+                Some(after) => format!("{route}?after={}", encode_segment(after)),
+                None => route.clone(),
+            };
+            let page: FilePage = self.json(self.request(Method::GET, &page_route)).await?;
+            files.extend(page.items);
+            match page.next {
+                // A cursor that does not move on would loop for ever.
+                Some(next) if after.as_ref() != Some(&next) => after = Some(next),
+                _ => return Ok(files),
+            }
+        }
     }
 
     /// The current version of one file.

@@ -12,5 +12,5 @@ pub use conditions::{
     is_country, tags, zone_of,
 };
 pub use ids::*;
-pub use path::{FilePath, PathError};
+pub use path::{FilePath, PathError, invisible};
 pub use types::*;

@@ -1,7 +1,15 @@
 //! File paths inside a room: relative, `/`-separated, no traversal, no control
 //! characters, bounded lengths. Parsing is the only way to obtain a `FilePath`.
+//!
+//! Names people could confuse are refused or made one: a path is stored in
+//! Unicode normalization form C (so `café` typed as `e` + combining accent and
+//! as `é` name one file), and bidirectional controls (which show `gpj.exe` as
+//! `exe.jpg`), invisible characters and segments ending in a dot or a space
+//! (which several systems drop) are refused.
 
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest accepted path, in bytes.
 pub const MAX_PATH_BYTES: usize = 4096;
@@ -25,6 +33,10 @@ pub enum PathError {
     SegmentTooLong,
     #[error("the path is longer than {MAX_PATH_BYTES} bytes")]
     TooLong,
+    #[error("the path contains a bidirectional control or invisible character")]
+    InvisibleCharacter,
+    #[error("a path segment ends with a dot or a space")]
+    TrailingDotOrSpace,
 }
 
 impl PathError {
@@ -38,6 +50,8 @@ impl PathError {
             PathError::ControlCharacter => "path_control_character",
             PathError::SegmentTooLong => "path_segment_too_long",
             PathError::TooLong => "path_too_long",
+            PathError::InvisibleCharacter => "path_invisible_character",
+            PathError::TrailingDotOrSpace => "path_trailing_dot_or_space",
         }
     }
 }
@@ -47,8 +61,13 @@ impl PathError {
 pub struct FilePath(String);
 
 impl FilePath {
-    /// Checks `raw` and returns it as a `FilePath`.
+    /// Checks `raw` and returns it, in normalization form C, as a `FilePath`.
     pub fn parse(raw: &str) -> Result<Self, PathError> {
+        if raw.len() > MAX_PATH_BYTES {
+            return Err(PathError::TooLong);
+        }
+        let normal: String = raw.nfc().collect();
+        let raw = normal.as_str();
         if raw.is_empty() {
             return Err(PathError::Empty);
         }
@@ -61,11 +80,17 @@ impl FilePath {
         if raw.chars().any(|c| c.is_control() || c == '\\') {
             return Err(PathError::ControlCharacter);
         }
+        if raw.chars().any(invisible) {
+            return Err(PathError::InvisibleCharacter);
+        }
         for segment in raw.split('/') {
             match segment {
                 "" => return Err(PathError::EmptySegment),
                 "." | ".." => return Err(PathError::Traversal),
                 s if s.len() > MAX_SEGMENT_BYTES => return Err(PathError::SegmentTooLong),
+                s if s.ends_with(|c: char| c == '.' || c.is_whitespace()) => {
+                    return Err(PathError::TrailingDotOrSpace);
+                }
                 _ => {}
             }
         }
@@ -81,6 +106,18 @@ impl FilePath {
     pub fn file_name(&self) -> &str {
         self.0.rsplit('/').next().unwrap_or(&self.0)
     }
+}
+
+/// Bidirectional controls (embeddings, overrides, isolates, marks) and
+/// characters that show nothing (zero-width space, word joiner, byte order
+/// mark, soft hyphen, invisible operators). Zero-width (non-)joiners stay:
+/// some scripts need them in ordinary words. Names of people, parties and
+/// rooms refuse them too.
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        | '\u{00AD}' | '\u{180E}' | '\u{200B}' | '\u{2060}'..='\u{2064}' | '\u{206A}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 fn looks_like_drive(raw: &str) -> bool {
@@ -116,7 +153,24 @@ mod tests {
             ("a.txt", Ok("a.txt")),
             ("dir/sub/a.txt", Ok("dir/sub/a.txt")),
             ("ünïcødé/文件.pdf", Ok("ünïcødé/文件.pdf")),
-            ("..a/b..", Ok("..a/b..")),
+            ("..a/b", Ok("..a/b")),
+            ("a/b..", Err("path_trailing_dot_or_space")),
+            ("a./b", Err("path_trailing_dot_or_space")),
+            ("café.txt ", Err("path_trailing_dot_or_space")),
+            ("café.txt\u{3000}", Err("path_trailing_dot_or_space")),
+            (" leading.txt", Ok(" leading.txt")),
+            ("cafe\u{301}.txt", Ok("caf\u{e9}.txt")),
+            ("caf\u{e9}.txt", Ok("caf\u{e9}.txt")),
+            ("Ångström/x", Ok("\u{c5}ngstr\u{f6}m/x")),
+            ("invoice\u{202E}gpj.exe", Err("path_invisible_character")),
+            ("a\u{2066}b", Err("path_invisible_character")),
+            ("a\u{200F}b", Err("path_invisible_character")),
+            ("a\u{200B}b", Err("path_invisible_character")),
+            ("\u{FEFF}a", Err("path_invisible_character")),
+            (
+                "\u{645}\u{6cc}\u{200C}\u{62e}\u{648}\u{627}\u{647}\u{645}",
+                Ok("\u{645}\u{6cc}\u{200C}\u{62e}\u{648}\u{627}\u{647}\u{645}"),
+            ),
             ("", Err("path_empty")),
             ("/etc/passwd", Err("path_absolute")),
             ("C:/x", Err("path_absolute")),

@@ -362,7 +362,24 @@ pub struct FileDto {
     pub version_id: String,
     pub updated_at: String,
 }
-list_of!(FileList, FileDto);
+/// A page of a room's files, in path order.
+#[derive(Serialize, ToSchema)]
+pub struct FileList {
+    pub items: Vec<FileDto>,
+    /// The `after` of the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Which page of a room's files to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FileListQuery {
+    /// Files whose path sorts after this one (the `next` of the previous page).
+    pub after: Option<String>,
+    /// At most this many files (1 to 1000; default 1000).
+    pub limit: Option<i64>,
+}
 
 impl From<&app::FileInfo> for FileDto {
     fn from(f: &app::FileInfo) -> Self {

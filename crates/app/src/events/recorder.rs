@@ -41,7 +41,8 @@ struct Pending {
     event: Event,
     leaf: Vec<u8>,
     hash: Hash,
-    reply: oneshot::Sender<Result<i64, String>>,
+    /// The seq, or why the batch failed (and whether the disk was full).
+    reply: oneshot::Sender<Result<i64, (bool, String)>>,
 }
 
 /// The handle to the recording task, started on first use.
@@ -73,7 +74,8 @@ impl Recorder {
         }
         match answer.await {
             Ok(Ok(seq)) => Ok(seq),
-            Ok(Err(e)) => Err(AppError::internal(format!("recording the event: {e}"))),
+            Ok(Err((true, _))) => Err(AppError::StorageFull),
+            Ok(Err((false, e))) => Err(AppError::internal(format!("recording the event: {e}"))),
             Err(_) => Err(AppError::internal(
                 "recording the event: the recorder stopped before answering",
             )),
@@ -137,9 +139,9 @@ async fn write_and_answer(store: &store::Store, batch: Vec<Pending>) {
         }
         Err(e) => {
             tracing::error!(error = %e, events = count, "recording a batch of events failed");
-            let message = e.to_string();
+            let failure = (matches!(e, AppError::StorageFull), e.to_string());
             for reply in replies {
-                let _ = reply.send(Err(message.clone()));
+                let _ = reply.send(Err(failure.clone()));
             }
         }
     }

@@ -225,9 +225,9 @@ async fn a_full_disk_recovers_without_a_restart() {
         acked.len()
     );
     assert!(!acked.is_empty());
-    // A full disk says so: 500 with the stable code `storage_full`.
+    // A full disk says so: 507 with the stable code `storage_full`.
     assert!(
-        refusals.keys().any(|k| k == "room: 500 storage_full"),
+        refusals.keys().any(|k| k == "room: 507 storage_full"),
         "{refusals:?}"
     );
 

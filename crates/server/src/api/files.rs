@@ -19,19 +19,29 @@ use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 /// The response header naming the mark id of a copy marked for its recipient.
 pub const MARK_ID_HEADER: &str = "custody-mark-id";
 
-/// Files of a room with their newest version.
-#[utoipa::path(get, path = "/rooms/{id}/files", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = FileList), (status = 404, body = ErrorBody)))]
+/// Files of a room with their newest version, a page at a time in path order
+/// (follow `next` as `after` until it is absent).
+#[utoipa::path(get, path = "/rooms/{id}/files", tag = "files", security(("bearer" = [])), params(("id" = String, Path), FileListQuery), responses((status = 200, body = FileList), (status = 404, body = ErrorBody)))]
 pub async fn list_files(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
     ApiPath(raw): ApiPath<String>,
+    ApiQuery(q): ApiQuery<FileListQuery>,
 ) -> Result<Json<FileList>, ApiError> {
-    let files = app
-        .list_files(&meta, &a.principal, id::<RoomId>(&raw)?)
+    let limit = q.limit.unwrap_or(app::MAX_PAGE);
+    let (files, next) = app
+        .list_files_page(
+            &meta,
+            &a.principal,
+            id::<RoomId>(&raw)?,
+            q.after.as_deref(),
+            limit,
+        )
         .await?;
     Ok(Json(FileList {
         items: files.iter().map(FileDto::from).collect(),
+        next,
     }))
 }
 

@@ -5,10 +5,12 @@
 //! CSRF: a page elsewhere signing the browser into the attacker's account, so
 //! that what the victim then uploads lands in it).
 
-use axum::Form;
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -18,6 +20,7 @@ use model::SessionKind;
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf, session_cookies};
 use crate::auth::Meta;
+use crate::throttle::LoginThrottle;
 
 /// The sign-in form as posted.
 #[derive(Deserialize)]
@@ -88,6 +91,10 @@ fn login_refusal(e: &AppError) -> Option<(StatusCode, &'static str)> {
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed sign-ins: the account is locked for a while.",
         )),
+        AppError::Busy => Some((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy with other sign-ins. Try again in a moment.",
+        )),
         _ => None,
     }
 }
@@ -95,6 +102,7 @@ fn login_refusal(e: &AppError) -> Option<(StatusCode, &'static str)> {
 /// `POST /login`.
 pub async fn login(
     State(app): State<App>,
+    Extension(throttle): Extension<Arc<LoginThrottle>>,
     Meta(meta): Meta,
     uri: Uri,
     headers: HeaderMap,
@@ -104,6 +112,12 @@ pub async fn login(
         let message = "This sign-in form was sent from another site. Open Custody's own sign-in page and sign in there.";
         let page = login_form(&form.email, Some(message));
         return Ok((StatusCode::FORBIDDEN, page).into_response());
+    }
+    let ip = meta.source_addr.as_deref().and_then(|a| a.parse().ok());
+    if ip.is_some_and(|ip| !throttle.allow(ip)) {
+        let message = "Too many sign-in attempts from this address. Wait a minute and try again.";
+        let page = login_form(&form.email, Some(message));
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
     let result = app

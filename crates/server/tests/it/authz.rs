@@ -259,8 +259,14 @@ enum Ep {
     PatchRoom,
     DeleteRoom,
     ListGrants,
+    /// To a user of another party (the bystander).
     CreateGrant,
+    /// To a user of the caller's own party (owner callers: an owner engineer).
+    CreateGrantOwnParty,
+    /// The bystander's grant.
     RevokeGrant,
+    /// An owner engineer's grant.
+    RevokeOwnerSideGrant,
     GetDelivery,
     PutDelivery,
     GetRoomDlp,
@@ -352,10 +358,15 @@ const TABLE: &[(Ep, [Want; 21])] = &[
     (Ep::PatchRoom,           [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
     (Ep::DeleteRoom,          [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
     (Ep::ListGrants,          [OK,      OK,      OK,      HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::CreateGrant,         [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    // An external manager manages its own party's access only: granting to
+    // another party, or revoking the owner's side's grants, is the owner's.
+    (Ep::CreateGrant,         [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::CreateGrantOwnParty, [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::RevokeOwnerSideGrant,[GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
     (Ep::GetDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    // Watermarking is an owner-side condition: an external manager reads it only.
+    (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
     (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
     (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
     (Ep::ListFiles,           [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
@@ -439,8 +450,10 @@ impl Ep {
             Ep::PatchRoom => ("PATCH", "/rooms/{id}"),
             Ep::DeleteRoom => ("DELETE", "/rooms/{id}"),
             Ep::ListGrants => ("GET", "/rooms/{id}/grants"),
-            Ep::CreateGrant => ("POST", "/rooms/{id}/grants"),
-            Ep::RevokeGrant => ("DELETE", "/rooms/{id}/grants/{grant_id}"),
+            Ep::CreateGrant | Ep::CreateGrantOwnParty => ("POST", "/rooms/{id}/grants"),
+            Ep::RevokeGrant | Ep::RevokeOwnerSideGrant => {
+                ("DELETE", "/rooms/{id}/grants/{grant_id}")
+            }
             Ep::GetDelivery => ("GET", "/rooms/{id}/delivery"),
             Ep::PutDelivery => ("PUT", "/rooms/{id}/delivery"),
             Ep::GetRoomDlp => ("GET", "/rooms/{id}/dlp"),
@@ -517,6 +530,11 @@ struct World {
     curator: User,
     /// External member of a party of its own: the target of user look-ups and grants.
     bystander: User,
+    /// Owner member with no column: the target of owner-side grants.
+    engineer: User,
+    /// External member of the regular party with no column: the target of
+    /// grants an external manager makes to its own party.
+    acme_spare: User,
     partner: String,
     room: String,
     file: String,
@@ -683,6 +701,8 @@ impl World {
         let users = callers(ctx, &p).await;
         let curator = ctx.staff("member").await;
         let bystander = ctx.external(&p.other).await;
+        let engineer = ctx.staff("member").await;
+        let acme_spare = ctx.external(&p.acme).await;
         ctx.must(&ctx.admin, "PUT", "/zones", zones(), 200).await;
         train_and_certify(ctx, &users, &p).await;
         // The bystander's training ends at once (for a notification).
@@ -701,6 +721,8 @@ impl World {
             users,
             curator,
             bystander,
+            engineer,
+            acme_spare,
             partner: p.partner,
             room: String::new(),
             file: String::new(),
@@ -925,9 +947,25 @@ impl World {
                     "reason": "matrix"}),
                 ),
             ),
+            Ep::CreateGrantOwnParty => {
+                let mate = if me.party == ctx.owner_party {
+                    &self.engineer
+                } else {
+                    &self.acme_spare
+                };
+                let body = json!({"subject_kind": "user", "subject_id": mate.id,
+                    "role": "viewer", "reason": "matrix"});
+                ("POST", format!("/rooms/{room}/grants"), j(body))
+            }
             Ep::RevokeGrant => {
                 let c = &self.curator.token;
                 let g = ctx.grant(c, room, "user", &by.id, "viewer", None).await;
+                ("DELETE", format!("/rooms/{room}/grants/{g}"), none)
+            }
+            Ep::RevokeOwnerSideGrant => {
+                let c = &self.curator.token;
+                let id = &self.engineer.id;
+                let g = ctx.grant(c, room, "user", id, "viewer", None).await;
                 ("DELETE", format!("/rooms/{room}/grants/{g}"), none)
             }
             Ep::GetDelivery => ("GET", format!("/rooms/{room}/delivery"), none),

@@ -15,6 +15,7 @@ mod csrf;
 mod dlp;
 mod events;
 mod files;
+mod hardening;
 mod input;
 mod ledger;
 mod marks;

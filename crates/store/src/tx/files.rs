@@ -163,6 +163,27 @@ impl Tx {
             .collect()
     }
 
+    /// At most `limit` files of a room whose path sorts after `after` (all
+    /// when `None`), in path order: a page of a listing.
+    pub async fn list_files_page(
+        &mut self,
+        room: RoomId,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<File>, StoreError> {
+        sql(select_files!(
+            "f.room_id = $1 AND f.path > $2 ORDER BY f.path LIMIT $3"
+        ))
+        .bind(room.to_string())
+        .bind(after.unwrap_or_default().to_owned())
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(file)
+        .collect()
+    }
+
     /// Versions of a live file, newest first (none for a deleted file).
     pub async fn list_versions(&mut self, file: FileId) -> Result<Vec<Version>, StoreError> {
         sql(
