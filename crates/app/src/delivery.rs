@@ -145,23 +145,49 @@ pub struct Recipient {
     pub party_name: String,
 }
 
+/// Proof that the caller may trace a copy, decided before the copy is read:
+/// a caller who may not trace is refused without the server reading the
+/// upload. Only [`App::permit_trace`] makes one; [`App::trace_copy`] takes it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TracePermit {
+    /// The largest copy the mark reader takes, in bytes: the edge reads no more.
+    pub max_bytes: u64,
+}
+
 impl App {
+    /// Decides whether `p` may trace a copy (security officers, auditors,
+    /// admins); a denial is recorded like any other.
+    pub async fn permit_trace(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<TracePermit, AppError> {
+        self.check_system(meta, p, Action::EventRead).await?;
+        Ok(TracePermit {
+            max_bytes: mark::Limits::default().max_input_bytes,
+        })
+    }
+
     /// Reads the mark `content` carries and finds the events that issued it,
-    /// with the ledger evidence (security officers, auditors, admins).
-    /// Recorded as `mark.trace`.
+    /// with the ledger evidence. The caller was permitted first
+    /// ([`App::permit_trace`]). Recorded as `mark.trace`.
     pub async fn trace_copy(
         &self,
         meta: &RequestMeta,
         p: &Principal,
+        permit: TracePermit,
         content: Vec<u8>,
     ) -> Result<TraceReport, AppError> {
-        self.check_system(meta, p, Action::EventRead).await?;
+        let TracePermit { max_bytes, .. } = permit;
+        let limits = mark::Limits {
+            max_input_bytes: max_bytes,
+            ..mark::Limits::default()
+        };
         let key = self.mark_key()?.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            mark::trace(&content, Some(&key), &mark::Limits::default())
-        })
-        .await
-        .map_err(AppError::internal)?;
+        let read = tokio::task::spawn_blocking(move || mark::trace(&content, Some(&key), &limits))
+            .await
+            .map_err(AppError::internal)?;
         let reading = match read {
             Ok(Some(t)) => t,
             Ok(None) => {

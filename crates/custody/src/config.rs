@@ -59,6 +59,18 @@ pub struct ConfigFile {
     pub trusted_proxies: Option<Vec<String>>,
     /// Seconds between sweeps that record expired agreements, grants, certifications and trainings and notify the people concerned (access ends at the end itself, sweep or not). Default 300. Env `CUSTODY_EXPIRY_SWEEP_SECONDS`.
     pub expiry_sweep_seconds: Option<u64>,
+    /// Seconds a TLS handshake may take. Default 10. Env `CUSTODY_TLS_HANDSHAKE_SECONDS`.
+    pub tls_handshake_seconds: Option<u64>,
+    /// Seconds a request head may take to arrive. Default 10. Env `CUSTODY_HEADER_READ_SECONDS`.
+    pub header_read_seconds: Option<u64>,
+    /// Seconds a connection stays open with no request in flight. Default 60. Env `CUSTODY_IDLE_SECONDS`.
+    pub idle_seconds: Option<u64>,
+    /// Seconds a request body may send nothing before the request is aborted. Default 30. Env `CUSTODY_BODY_PROGRESS_SECONDS`.
+    pub body_progress_seconds: Option<u64>,
+    /// Most connections open at once. Default 10000. Env `CUSTODY_MAX_CONNECTIONS`.
+    pub max_connections: Option<usize>,
+    /// Most connections open at once from one client address (an IPv6 /64 is one). Default 256. Env `CUSTODY_MAX_CONNECTIONS_PER_ADDRESS`.
+    pub max_connections_per_address: Option<usize>,
 }
 
 /// Checked settings the server runs with.
@@ -73,6 +85,8 @@ pub struct Config {
     pub siem: app::siem::SiemSettings,
     pub ledger_checkpoint: std::time::Duration,
     pub expiry_sweep: std::time::Duration,
+    /// The connection limits of the HTTPS edge.
+    pub edge: server::Limits,
 }
 
 macro_rules! env_override {
@@ -132,6 +146,16 @@ impl ConfigFile {
             file.trusted_proxies = Some(raw.split(',').map(|r| r.trim().to_owned()).collect());
         }
         env_override!(file, expiry_sweep_seconds, "CUSTODY_EXPIRY_SWEEP_SECONDS");
+        env_override!(file, tls_handshake_seconds, "CUSTODY_TLS_HANDSHAKE_SECONDS");
+        env_override!(file, header_read_seconds, "CUSTODY_HEADER_READ_SECONDS");
+        env_override!(file, idle_seconds, "CUSTODY_IDLE_SECONDS");
+        env_override!(file, body_progress_seconds, "CUSTODY_BODY_PROGRESS_SECONDS");
+        env_override!(file, max_connections, "CUSTODY_MAX_CONNECTIONS");
+        env_override!(
+            file,
+            max_connections_per_address,
+            "CUSTODY_MAX_CONNECTIONS_PER_ADDRESS"
+        );
         Ok(file)
     }
 
@@ -224,7 +248,16 @@ impl ConfigFile {
             Some(n) => bail!("`ledger_checkpoint_seconds` must be from 1 to 86400, not `{n}`"),
         };
         let ledger_checkpoint = std::time::Duration::from_secs(ledger_checkpoint);
+        let edge = edge_limits(
+            self.tls_handshake_seconds,
+            self.header_read_seconds,
+            self.idle_seconds,
+            self.body_progress_seconds,
+            self.max_connections,
+            self.max_connections_per_address,
+        )?;
         Ok(Config {
+            edge,
             ledger_checkpoint,
             expiry_sweep,
             data_dir,
@@ -236,6 +269,47 @@ impl ConfigFile {
             siem,
         })
     }
+}
+
+/// The connection limits: timeouts of 1 to 3600 seconds, caps of at least 1
+/// (and per address no more than in all).
+fn edge_limits(
+    handshake: Option<u64>,
+    header_read: Option<u64>,
+    idle: Option<u64>,
+    body_progress: Option<u64>,
+    max_connections: Option<usize>,
+    per_address: Option<usize>,
+) -> anyhow::Result<server::Limits> {
+    let defaults = server::Limits::default();
+    let seconds = |v: Option<u64>, default: std::time::Duration, field: &str| match v {
+        None => Ok(default),
+        Some(n) if (1..=3600).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+        Some(n) => bail!("`{field}` must be from 1 to 3600, not `{n}`"),
+    };
+    let max_connections = max_connections.unwrap_or(defaults.max_connections);
+    if max_connections == 0 {
+        bail!("`max_connections` must be at least 1");
+    }
+    let max_connections_per_address =
+        per_address.unwrap_or(defaults.max_connections_per_address.min(max_connections));
+    if !(1..=max_connections).contains(&max_connections_per_address) {
+        bail!(
+            "`max_connections_per_address` must be from 1 to `max_connections` ({max_connections}), not `{max_connections_per_address}`"
+        );
+    }
+    Ok(server::Limits {
+        handshake: seconds(handshake, defaults.handshake, "tls_handshake_seconds")?,
+        header_read: seconds(header_read, defaults.header_read, "header_read_seconds")?,
+        idle: seconds(idle, defaults.idle, "idle_seconds")?,
+        body_progress: seconds(
+            body_progress,
+            defaults.body_progress,
+            "body_progress_seconds",
+        )?,
+        max_connections,
+        max_connections_per_address,
+    })
 }
 
 /// A header name: lowercase ASCII letters, digits and `-`.
@@ -349,6 +423,12 @@ mod tests {
             client_address_header: _,
             trusted_proxies: _,
             expiry_sweep_seconds: _,
+            tls_handshake_seconds: _,
+            header_read_seconds: _,
+            idle_seconds: _,
+            body_progress_seconds: _,
+            max_connections: _,
+            max_connections_per_address: _,
         } = ConfigFile::default();
         let keys = [
             "data_dir",
@@ -374,6 +454,12 @@ mod tests {
             "client_address_header",
             "trusted_proxies",
             "expiry_sweep_seconds",
+            "tls_handshake_seconds",
+            "header_read_seconds",
+            "idle_seconds",
+            "body_progress_seconds",
+            "max_connections",
+            "max_connections_per_address",
         ];
         let docs = include_str!("../../../docs/configuration.md");
         for key in keys {
@@ -486,6 +572,19 @@ mod tests {
             (
                 "expiry_sweep_seconds = 0",
                 Err("`expiry_sweep_seconds` must be"),
+            ),
+            (
+                "idle_seconds = 5\nmax_connections = 100\nmax_connections_per_address = 10",
+                Ok("127.0.0.1:8443"),
+            ),
+            (
+                "header_read_seconds = 0",
+                Err("`header_read_seconds` must be"),
+            ),
+            ("max_connections = 0", Err("`max_connections` must be")),
+            (
+                "max_connections = 10\nmax_connections_per_address = 11",
+                Err("`max_connections_per_address` must be"),
             ),
         ];
         for (text, want) in table {

@@ -162,7 +162,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     listener.set_nonblocking(true)?;
     let shutdown = shutdown_signal()?;
     println!("listening on https://{}", listener.local_addr()?);
-    server::serve_listener(opened.app, listener, tls, shutdown)
+    server::serve_listener_with(opened.app, listener, tls, config.edge.clone(), shutdown)
         .await
         .context("the server failed")?;
     opened.store.close().await;

@@ -6,7 +6,9 @@
 mod api;
 pub mod auth;
 mod dto;
+mod edge;
 mod error;
+mod limited;
 mod middleware;
 pub mod throttle;
 pub mod tls;
@@ -19,6 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 
+pub use edge::Limits;
 pub use error::{ApiError, ErrorBody};
 
 use app::App;
@@ -53,37 +56,32 @@ pub async fn serve(
     app: App,
     listen: SocketAddr,
     tls: Arc<rustls::ServerConfig>,
+    limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let on_shutdown = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        on_shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-    axum_server::bind_rustls(listen, config)
-        .handle(handle)
-        .serve(router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .await
+    let listener = std::net::TcpListener::bind(listen)?;
+    serve_listener_with(app, listener, tls, limits, shutdown).await
 }
 
-/// Binds first, then serves: returns the bound address (for `--listen 127.0.0.1:0`).
+/// Binds first, then serves: returns the bound address (for `--listen
+/// 127.0.0.1:0`). The connection limits are the defaults.
 pub async fn serve_listener(
     app: App,
     listener: std::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let on_shutdown = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        on_shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-    axum_server::from_tcp_rustls(listener, config)?
-        .handle(handle)
-        .serve(router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .await
+    serve_listener_with(app, listener, tls, Limits::default(), shutdown).await
+}
+
+/// [`serve_listener`] with the connection limits given: handshake, request
+/// head, idle and body-progress timeouts, and the connection caps (`edge`).
+pub async fn serve_listener_with(
+    app: App,
+    listener: std::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    edge::serve(router(app), listener, tls, limits, shutdown).await
 }

@@ -165,8 +165,22 @@ pub async fn get_content(
             range,
             justification(&headers),
         )
-        .await?;
-    Ok(content_response(download))
+        .await;
+    match download {
+        Ok(d) => Ok(content_response(d)),
+        Err(e @ app::AppError::RangeNotSatisfiable { size }) => Ok(unsatisfiable(e, size)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// 416 with `Content-Range: bytes */<size>` (RFC 9110 §15.5.17), so that the
+/// client learns the size it can ask within.
+fn unsatisfiable(e: app::AppError, size: u64) -> Response {
+    let mut response = ApiError::from(e).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+        response.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    response
 }
 
 fn content_response(d: app::Download) -> Response {

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,9 +16,7 @@ use model::{Delivery, DeliveryPolicy, FileId, RoomId, Unmarkable};
 use super::{id, name};
 use crate::auth::{Authed, Meta};
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-
-/// Largest file accepted for tracing, in bytes.
-const MAX_TRACE_BYTES: usize = 256 << 20;
+use crate::limited;
 
 /// How a room's copies leave it, per room role (viewers always use the viewer).
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -111,7 +109,8 @@ pub struct TraceDto {
 }
 
 /// Reads the mark a file carries and names the download that issued it
-/// (security officers, auditors, admins). The body is the file, at most 256 MiB.
+/// (security officers, auditors, admins). Whether the caller may trace is
+/// decided before the body is read; the body is the file, at most 256 MiB.
 #[utoipa::path(post, path = "/trace", tag = "ledger", security(("bearer" = [])),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = TraceDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody, description = "no_mark: the file carries no readable mark"), (status = 413, body = ErrorBody)))]
@@ -119,20 +118,22 @@ pub async fn trace(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<TraceDto>, ApiError> {
-    let content = axum::body::to_bytes(body, MAX_TRACE_BYTES)
+    let permit = app.permit_trace(&meta, &a.principal).await?;
+    let max = permit.max_bytes;
+    let content = limited::read(body.into_data_stream(), limited::declared(&headers), max)
         .await
-        .map_err(|_| {
-            ApiError::new(
+        .map_err(|short| match short {
+            limited::Short::TooLarge => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                "a traced file is at most 256 MiB",
-            )
+                format!("a traced file is at most {} MiB", max >> 20),
+            ),
+            limited::Short::Failed(e) => app::AppError::BodyAborted(e).into(),
         })?;
-    let report: TraceReport = app
-        .trace_copy(&meta, &a.principal, content.to_vec())
-        .await?;
+    let report: TraceReport = app.trace_copy(&meta, &a.principal, permit, content).await?;
     let evidence = report
         .evidence
         .map(serde_json::to_value)

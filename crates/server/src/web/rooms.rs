@@ -18,6 +18,7 @@ use model::{FileId, RoomId};
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf};
 use crate::auth::Meta;
+use crate::limited;
 
 fn parse_id<T: FromStr>(raw: &str) -> Result<T, WebError> {
     raw.parse().map_err(|_| WebError::App(AppError::NotFound))
@@ -273,12 +274,12 @@ pub async fn upload(
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
         match field.name().unwrap_or_default() {
             "csrf" => {
-                let value = field.text().await.map_err(bad_form)?;
+                let value = limited::text(field).await.map_err(short)?;
                 check_csrf(&authed.session, &value)?;
                 csrf_ok = true;
             }
-            "prefix" => prefix = normalize_prefix(&field.text().await.map_err(bad_form)?),
-            "justification" => justification = field.text().await.map_err(bad_form)?,
+            "prefix" => prefix = normalize_prefix(&limited::text(field).await.map_err(short)?),
+            "justification" => justification = limited::text(field).await.map_err(short)?,
             "file" if csrf_ok => {
                 let name = field.file_name().unwrap_or_default();
                 let name = name.rsplit(['/', '\\']).next().unwrap_or_default();
@@ -312,6 +313,23 @@ pub async fn upload(
 
 fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
     AppError::invalid("invalid_form", format!("the upload form is malformed: {e}")).into()
+}
+
+/// A text field read with its cap: more than a few KiB is refused, not read.
+fn short(s: limited::Short) -> WebError {
+    match s {
+        limited::Short::TooLarge => AppError::invalid(
+            "form_field_too_large",
+            format!(
+                "a text field of the upload form is at most {} bytes",
+                limited::MAX_FORM_TEXT
+            ),
+        )
+        .into(),
+        limited::Short::Failed(e) => {
+            AppError::invalid("invalid_form", format!("the upload form is malformed: {e}")).into()
+        }
+    }
 }
 
 /// `GET /files/{id}/download`: the newest version, streamed as an attachment.

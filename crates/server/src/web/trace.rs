@@ -7,7 +7,7 @@
 //! caller may trace is the use-case's decision (`App::trace_copy`).
 
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -18,9 +18,14 @@ use app::{App, AppError, TraceReport};
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf};
 use crate::auth::Meta;
+use crate::limited;
 
 /// The largest file traced, as through the API.
 pub const MAX_TRACE_BYTES: usize = 256 << 20;
+
+/// What a trace form may hold besides the file: the token, the boundaries and
+/// the part headers.
+const FORM_OVERHEAD: u64 = 64 << 10;
 
 /// `GET /trace`: the upload form.
 pub async fn page(viewer: Viewer) -> Markup {
@@ -28,39 +33,42 @@ pub async fn page(viewer: Viewer) -> Markup {
 }
 
 /// `POST /trace` (multipart: `csrf`, then `file`): the report, or the form
-/// again with the reason the file could not be traced.
+/// again with the reason the file could not be traced. Whether the caller may
+/// trace is decided after the CSRF token and before the file is read.
 pub async fn trace(
     State(app): State<App>,
     Meta(meta): Meta,
     viewer: Viewer,
+    headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
-    let mut csrf_ok = false;
-    let mut content = None;
-    while let Some(field) = form.next_field().await.map_err(bad_form)? {
-        match field.name().unwrap_or_default() {
-            "csrf" => {
-                let value = field.text().await.map_err(bad_form)?;
-                check_csrf(&viewer.authed.session, &value)?;
-                csrf_ok = true;
-            }
-            "file" if csrf_ok => {
-                content = Some(field.bytes().await.map_err(bad_form)?);
-                break;
-            }
-            _ => return Err(WebError::Csrf),
-        }
-    }
-    let Some(content) = content else {
-        return Err(AppError::invalid("file_missing", "choose a file to trace").into());
+    let Some(field) = form.next_field().await.map_err(bad_form)? else {
+        return Err(WebError::Csrf);
     };
-    if content.len() > MAX_TRACE_BYTES {
-        return Err(
-            AppError::invalid("payload_too_large", "a traced file is at most 256 MiB").into(),
-        );
+    if field.name() != Some("csrf") {
+        return Err(WebError::Csrf);
     }
+    let token = limited::text(field).await.map_err(short)?;
+    check_csrf(&viewer.authed.session, &token)?;
+    let permit = app.permit_trace(&meta, &viewer.authed.principal).await?;
+    let max = permit.max_bytes;
+    let too_large = || WebError::from(AppError::TooLarge { limit: max });
+    // The form around the file (token, boundaries, part headers) is small.
+    if limited::declared(&headers).is_some_and(|n| n > max + FORM_OVERHEAD) {
+        return Err(too_large());
+    }
+    let content = match form.next_field().await.map_err(bad_form)? {
+        Some(field) if field.name() == Some("file") => {
+            limited::read(field, None, max).await.map_err(|s| match s {
+                limited::Short::TooLarge => too_large(),
+                other => short(other),
+            })?
+        }
+        Some(_) => return Err(WebError::Csrf),
+        None => return Err(AppError::invalid("file_missing", "choose a file to trace").into()),
+    };
     match app
-        .trace_copy(&meta, &viewer.authed.principal, content.to_vec())
+        .trace_copy(&meta, &viewer.authed.principal, permit, content)
         .await
     {
         Ok(report) => Ok(render(&viewer, Some(&report), None).into_response()),
@@ -76,6 +84,22 @@ pub async fn trace(
 
 fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
     AppError::invalid("invalid_form", format!("the trace form is malformed: {e}")).into()
+}
+
+fn short(s: limited::Short) -> WebError {
+    match s {
+        limited::Short::TooLarge => AppError::invalid(
+            "form_field_too_large",
+            format!(
+                "a text field of the trace form is at most {} bytes",
+                limited::MAX_FORM_TEXT
+            ),
+        )
+        .into(),
+        limited::Short::Failed(e) => {
+            AppError::invalid("invalid_form", format!("the trace form is malformed: {e}")).into()
+        }
+    }
 }
 
 fn render(viewer: &Viewer, report: Option<&TraceReport>, error: Option<&str>) -> Markup {

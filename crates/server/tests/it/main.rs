@@ -13,6 +13,7 @@ mod conditions;
 mod cross_party;
 mod csrf;
 mod dlp;
+mod edge;
 mod events;
 mod files;
 mod hardening;
