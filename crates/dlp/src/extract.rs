@@ -5,6 +5,11 @@
 //! (`archive.zip!/dir/member.txt`, `report.pdf#page=3`); what could not be
 //! expanded (a zip bomb, a too-deep nesting, an encrypted member) becomes a
 //! [`Problem`], never an expansion.
+//!
+//! Memory: [`extract`] returns every item at once; the scanner uses
+//! [`extract_each`], which hands each item over as soon as it is extracted, so
+//! what is held at once is the input, the member being read (at most
+//! [`Limits::max_item_bytes`]) and the containers it is nested in.
 
 mod archive;
 mod mail;
@@ -28,6 +33,10 @@ pub struct Limits {
     /// …once it has produced more than this many bytes (small members compress
     /// well without being bombs).
     pub ratio_floor_bytes: u64,
+    /// The most bytes one member may decompress to: it is held in memory
+    /// (twice, as bytes then as text) while it is scanned. A larger member is
+    /// not expanded and becomes a problem.
+    pub max_item_bytes: u64,
 }
 
 impl Default for Limits {
@@ -38,6 +47,7 @@ impl Default for Limits {
             max_total_bytes: 512 << 20,
             max_ratio: 200,
             ratio_floor_bytes: 1 << 20,
+            max_item_bytes: 32 << 20,
         }
     }
 }
@@ -62,6 +72,8 @@ pub enum ProblemKind {
     Entries,
     /// More extracted bytes than the total limit.
     TotalBytes,
+    /// A member larger than the limit of one item.
+    ItemBytes,
     /// A member or page is encrypted and cannot be inspected.
     Encrypted,
     /// A container or document is malformed.
@@ -76,6 +88,7 @@ impl ProblemKind {
             Self::Depth => "extract.depth",
             Self::Entries => "extract.entries",
             Self::TotalBytes => "extract.total_bytes",
+            Self::ItemBytes => "extract.item_bytes",
             Self::Encrypted => "extract.encrypted",
             Self::Corrupt => "extract.corrupt",
         }
@@ -105,22 +118,38 @@ pub struct Extraction {
 /// Extracts the text of `bytes`, named `name` (a file name; its extension
 /// helps recognise e-mail), within `limits`.
 pub fn extract(name: &str, bytes: &[u8], limits: &Limits) -> Extraction {
+    let mut items = Vec::new();
+    let problems = extract_each(name, bytes, limits, &mut |item| items.push(item));
+    Extraction { items, problems }
+}
+
+/// Extracts as [`extract`] does, handing each item to `found` as soon as it is
+/// extracted instead of keeping them all; returns the problems.
+pub fn extract_each(
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    found: &mut dyn FnMut(Item),
+) -> Vec<Problem> {
     let mut x = Extractor {
         limits,
-        out: Extraction::default(),
+        found,
+        problems: Vec::new(),
         entries: 0,
         total: 0,
     };
     if x.account(name, bytes.len() as u64) {
         x.visit(name.to_owned(), bytes, 0);
     }
-    x.out
+    x.problems
 }
 
-/// The state of one extraction: limits and what has been spent of them.
+/// The state of one extraction: limits, what has been spent of them, where
+/// items go and the problems met.
 pub(crate) struct Extractor<'l> {
     limits: &'l Limits,
-    out: Extraction,
+    found: &'l mut dyn FnMut(Item),
+    problems: Vec<Problem>,
     entries: usize,
     total: u64,
 }
@@ -207,13 +236,13 @@ impl Extractor<'_> {
     /// Records a text item.
     fn item(&mut self, path: String, text: String) {
         if !text.trim().is_empty() {
-            self.out.items.push(Item { path, text });
+            (self.found)(Item { path, text });
         }
     }
 
     /// Records a problem.
     fn problem(&mut self, path: String, kind: ProblemKind, detail: String) {
-        self.out.problems.push(Problem { path, kind, detail });
+        self.problems.push(Problem { path, kind, detail });
     }
 
     /// Counts one more entry of `bytes` bytes against the limits; false (and a
@@ -257,7 +286,8 @@ impl Extractor<'_> {
     }
 
     /// Reads a decompressing reader for a member of `compressed` bytes,
-    /// within the budget; `None` (and a problem recorded) when it overflows.
+    /// within the budget and the limit of one item; `None` (and a problem
+    /// recorded) when it overflows.
     fn read_bounded(
         &mut self,
         path: &str,
@@ -266,6 +296,8 @@ impl Extractor<'_> {
     ) -> Option<Vec<u8>> {
         use std::io::Read;
         let (budget, ratio_bound) = self.member_budget(compressed);
+        let item_bound = self.limits.max_item_bytes < budget;
+        let budget = budget.min(self.limits.max_item_bytes);
         let mut out = Vec::new();
         if let Err(e) = reader.take(budget.saturating_add(1)).read_to_end(&mut out) {
             self.problem(
@@ -276,7 +308,13 @@ impl Extractor<'_> {
             return None;
         }
         if out.len() as u64 > budget {
-            if ratio_bound {
+            if item_bound {
+                self.problem(
+                    path.to_owned(),
+                    ProblemKind::ItemBytes,
+                    format!("member larger than {} bytes", self.limits.max_item_bytes),
+                );
+            } else if ratio_bound {
                 self.problem(
                     path.to_owned(),
                     ProblemKind::Bomb,

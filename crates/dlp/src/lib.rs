@@ -19,9 +19,11 @@ mod scanner;
 pub use custom::{CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
 pub use error::DlpError;
 pub use extract::{
-    Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract, stream_text,
+    Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract, extract_each, stream_text,
 };
 pub use finding::{Finding, Location, Severity, redact};
 pub use fingerprint::{DocMatch, FingerprintConfig, Registry};
 pub use rules::{BuiltinPattern, builtin_patterns};
-pub use scanner::{DetectorInfo, Report, ScanConfig, Scanner};
+pub use scanner::{
+    DEFAULT_MAX_FINDINGS, DEFAULT_MAX_ITEM_FINDINGS, DetectorInfo, Report, ScanConfig, Scanner,
+};

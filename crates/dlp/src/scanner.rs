@@ -7,8 +7,18 @@
 //! costs those passes alone. Overlapping findings are resolved by rank (the
 //! more specific detector wins); values are checked (Luhn, mod-97, entropy,
 //! placeholders) and redacted before anything leaves the engine.
+//!
+//! Memory stays bounded whatever the content: an item longer than [`SEGMENT`]
+//! is scanned a segment at a time (with [`SEGMENT_OVERLAP`] of context either
+//! side, each finding owned by the segment its value starts in), so the
+//! triggers and matches held at once are those of one segment; every finding
+//! is counted, but only the first [`DEFAULT_MAX_ITEM_FINDINGS`] of an item
+//! and [`DEFAULT_MAX_FINDINGS`] of a file are kept with their location and
+//! snippet (a zip of 64 members of 1 MiB of `ITAR` lines has 13 million
+//! findings; kept whole they took 3.6 GB).
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
@@ -34,6 +44,20 @@ const DIGIT_RUN: usize = 64;
 /// some 10–30 % faster than with whole-text passes (on a busy machine).
 const BLOCK: usize = 64 << 10;
 
+/// The longest text scanned at once: a longer item is scanned in segments of
+/// this size, so the windows and matches of one segment are all that is held.
+const SEGMENT: usize = 1 << 20;
+/// Text scanned again either side of a segment, so a match that starts in
+/// one segment and ends in the next (up to this long) is seen whole.
+const SEGMENT_OVERLAP: usize = 16 << 10;
+
+/// Findings of one item (a file, or one member of a container) kept with
+/// their location unless configured otherwise; the rest are counted.
+pub const DEFAULT_MAX_ITEM_FINDINGS: usize = 100;
+/// Findings of one scan kept with their location unless configured
+/// otherwise (extraction problems aside, which are all kept).
+pub const DEFAULT_MAX_FINDINGS: usize = 1_000;
+
 /// How a scanner is set up.
 #[derive(Debug, Clone, Default)]
 pub struct ScanConfig {
@@ -43,6 +67,13 @@ pub struct ScanConfig {
     pub custom: Vec<CustomRule>,
     /// Compiled-size bound for custom regular expressions (0: the default, 1 MiB).
     pub regex_size_limit: usize,
+    /// Findings kept with their location per item, a file or one member of a
+    /// container (0: the default, [`DEFAULT_MAX_ITEM_FINDINGS`]); the rest
+    /// are counted in [`Report::counts`].
+    pub max_item_findings: usize,
+    /// Findings kept with their location per scan (0: the default,
+    /// [`DEFAULT_MAX_FINDINGS`]).
+    pub max_findings: usize,
 }
 
 /// A detector, as listed for reports (SARIF `rules`).
@@ -59,17 +90,41 @@ pub struct DetectorInfo {
 /// The result of scanning one input.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
-    /// Every finding, by item and position.
+    /// The findings kept, by item and position: the first
+    /// [`ScanConfig::max_item_findings`] of each item, at most
+    /// [`ScanConfig::max_findings`] in all, then every extraction problem.
     pub findings: Vec<Finding>,
     /// How many text items were extracted and scanned.
     pub items: usize,
+    /// Every finding counted per detector id, kept or not.
+    pub counts: BTreeMap<String, u64>,
+    /// How many findings there were, kept or not.
+    pub total: u64,
+    /// How many of them were counted but not kept (`total` less the findings kept).
+    pub truncated: u64,
+    /// The first finding of the highest severity of the detectors
+    /// (extraction problems aside), kept or not.
+    pub worst: Option<Finding>,
 }
 
 impl Report {
     /// The highest severity found, if anything was.
     pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        let worst = self.worst.as_ref().map(|f| f.severity);
+        self.findings.iter().map(|f| f.severity).max().max(worst)
     }
+}
+
+/// Findings as a scan gathers them: every one counted, the first kept.
+struct Tally {
+    /// Findings per detector, by index (built-in then custom).
+    counts: Vec<u64>,
+    findings: Vec<Finding>,
+    worst: Option<Finding>,
+    total: u64,
+    /// Findings kept under the cap (not those kept for their place).
+    kept: usize,
+    cap: usize,
 }
 
 struct Compiled {
@@ -104,6 +159,8 @@ pub struct Scanner {
     /// Keyword and dictionary terms of the custom rules, and the rule of each.
     terms: Option<Terms>,
     limits: Limits,
+    max_item_findings: usize,
+    max_findings: usize,
 }
 
 /// A confirmed match before it becomes a finding.
@@ -171,6 +228,7 @@ impl Scanner {
         })?;
 
         let (custom, terms) = compile_custom(&config, rules.len())?;
+        let or_default = |n: usize, default: usize| if n == 0 { default } else { n };
         Ok(Self {
             rules,
             anchors,
@@ -180,6 +238,8 @@ impl Scanner {
             custom,
             terms,
             limits: config.limits,
+            max_item_findings: or_default(config.max_item_findings, DEFAULT_MAX_ITEM_FINDINGS),
+            max_findings: or_default(config.max_findings, DEFAULT_MAX_FINDINGS),
         })
     }
 
@@ -204,14 +264,74 @@ impl Scanner {
         builtin.chain(custom).chain(problems).collect()
     }
 
-    /// Extracts the text of `bytes` (named `name`) and scans every item.
+    /// Extracts the text of `bytes` (named `name`) and scans every item as
+    /// it is extracted. Every finding is counted; the first of each item and
+    /// of the file are kept (see [`ScanConfig::max_item_findings`]).
     pub fn scan(&self, name: &str, bytes: &[u8]) -> Report {
-        let extraction = extract::extract(name, bytes, &self.limits);
-        let mut findings = Vec::new();
-        for item in &extraction.items {
-            findings.extend(self.scan_text(&item.path, &item.text));
+        let mut tally = self.tally(self.max_findings);
+        let mut items = 0;
+        let problems = extract::extract_each(name, bytes, &self.limits, &mut |item| {
+            items += 1;
+            self.scan_item(
+                &item.path,
+                &item.text,
+                &mut tally,
+                self.max_item_findings,
+                &[],
+            );
+        });
+        self.report(tally, items, &problems)
+    }
+
+    /// Scans one text item, found at `path`, and returns every finding (none
+    /// is dropped: the caller bounds the text).
+    pub fn scan_text(&self, path: &str, text: &str) -> Vec<Finding> {
+        let mut tally = self.tally(usize::MAX);
+        self.scan_item(path, text, &mut tally, usize::MAX, &[]);
+        tally.findings
+    }
+
+    /// Scans one piece of a stream (see [`crate::stream_text`]), found at
+    /// `path`: every finding counted, the first
+    /// [`ScanConfig::max_item_findings`] kept, and kept as well those whose
+    /// value starts in one of the byte ranges `whole` of `text` (a stream's
+    /// overlap with the pieces before and after, to count a finding seen in
+    /// both once).
+    pub fn scan_piece(&self, path: &str, text: &str, whole: &[Range<usize>]) -> Report {
+        let mut tally = self.tally(self.max_item_findings);
+        self.scan_item(path, text, &mut tally, self.max_item_findings, whole);
+        self.report(tally, 1, &[])
+    }
+
+    fn tally(&self, cap: usize) -> Tally {
+        Tally {
+            counts: vec![0; self.rules.len() + self.custom.len()],
+            findings: Vec::new(),
+            worst: None,
+            total: 0,
+            kept: 0,
+            cap,
         }
-        for p in &extraction.problems {
+    }
+
+    /// The report of a tally, with the extraction problems.
+    fn report(&self, tally: Tally, items: usize, problems: &[extract::Problem]) -> Report {
+        let Tally {
+            counts: by_index,
+            mut findings,
+            worst,
+            mut total,
+            ..
+        } = tally;
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for (i, n) in by_index.into_iter().enumerate() {
+            if let (true, Some((id, _, _))) = (n > 0, self.detector(i)) {
+                *counts.entry(id.to_owned()).or_default() += n;
+            }
+        }
+        for p in problems {
+            *counts.entry(p.kind.detector().to_owned()).or_default() += 1;
+            total += 1;
             findings.push(Finding {
                 detector: p.kind.detector().to_owned(),
                 severity: problem_severity(p.kind),
@@ -225,19 +345,90 @@ impl Scanner {
                 snippet: String::new(),
             });
         }
+        let truncated = total.saturating_sub(findings.len() as u64);
         Report {
             findings,
-            items: extraction.items.len(),
+            items,
+            counts,
+            total,
+            truncated,
+            worst,
         }
     }
 
-    /// Scans one text item, found at `path`.
-    pub fn scan_text(&self, path: &str, text: &str) -> Vec<Finding> {
+    /// Scans one item a segment at a time into `tally`, keeping its first
+    /// `item_cap` findings and those whose value starts in `whole`.
+    fn scan_item(
+        &self,
+        path: &str,
+        text: &str,
+        tally: &mut Tally,
+        item_cap: usize,
+        whole: &[Range<usize>],
+    ) {
+        let mut lines = LineCounter::new(text);
+        let mut kept = 0;
+        for (own, view) in segments(text) {
+            let Some(slice) = text.get(view.clone()) else {
+                continue;
+            };
+            let last = own.end == text.len();
+            let mut hits: Vec<Hit> = self
+                .hits(slice)
+                .into_iter()
+                .map(|h| h.shifted(view.start))
+                .filter(|h| h.value.0 >= own.start && (h.value.0 < own.end || last))
+                .collect();
+            hits.sort_by_key(|h| (h.value.0, h.detector));
+            for h in hits {
+                let Some(count) = tally.counts.get_mut(h.detector) else {
+                    continue;
+                };
+                *count += 1;
+                tally.total += 1;
+                let Some((_, _, severity)) = self.detector(h.detector) else {
+                    continue;
+                };
+                let capped = kept < item_cap && tally.kept < tally.cap;
+                let placed = whole.iter().any(|r| r.contains(&h.value.0));
+                let worse = tally.worst.as_ref().is_none_or(|w| severity > w.severity);
+                if !(capped || placed || worse) {
+                    continue;
+                }
+                let Some(f) = self.finding(path, text, &mut lines, &h) else {
+                    continue;
+                };
+                if worse {
+                    tally.worst = Some(f.clone());
+                }
+                if capped {
+                    kept += 1;
+                    tally.kept += 1;
+                }
+                if capped || placed {
+                    tally.findings.push(f);
+                }
+            }
+        }
+    }
+
+    /// The confirmed, non-overlapping matches in `text`.
+    fn hits(&self, text: &str) -> Vec<Hit> {
         let windows = self.triggers(text.as_bytes(), BLOCK);
         let mut hits = self.confirm(text, windows);
         hits.extend(self.custom_hits(text));
-        let hits = resolve_overlaps(hits);
-        self.findings(path, text, hits)
+        resolve_overlaps(hits)
+    }
+
+    /// The id, message and severity of detector `i` (built-in, then custom).
+    fn detector(&self, i: usize) -> Option<(&str, &str, Severity)> {
+        match self.rules.get(i) {
+            Some(c) => Some((c.rule.id, c.rule.message, c.rule.severity)),
+            None => self
+                .custom
+                .get(i - self.rules.len())
+                .map(|c| (c.rule.id.as_str(), c.rule.message.as_str(), c.rule.severity)),
+        }
     }
 
     /// The windows (rule, start, end) around every trigger, the passes run
@@ -393,45 +584,68 @@ impl Scanner {
         hits
     }
 
-    /// Turns hits into findings: positions, messages, redacted values.
-    fn findings(&self, path: &str, text: &str, mut hits: Vec<Hit>) -> Vec<Finding> {
-        hits.sort_by_key(|h| (h.value.0, h.detector));
-        let mut lines = LineCounter::new(text);
-        let mut out = Vec::with_capacity(hits.len());
-        for h in hits {
-            let (line, column) = lines.at(h.value.0);
-            let value = text.get(h.value.0..h.value.1).unwrap_or("");
-            let (detector, message, severity, confidence) = match self.rules.get(h.detector) {
-                Some(c) => (
-                    c.rule.id.to_owned(),
-                    c.rule.message.to_owned(),
-                    c.rule.severity,
-                    confidence(&c.rule, value),
-                ),
-                None => match self.custom.get(h.detector - self.rules.len()) {
-                    Some(c) => (
-                        c.rule.id.clone(),
-                        c.rule.message.clone(),
-                        c.rule.severity,
-                        0.9,
-                    ),
-                    None => continue,
-                },
-            };
-            out.push(Finding {
-                detector,
-                severity,
-                confidence,
-                location: Location {
-                    path: path.to_owned(),
-                    line,
-                    column,
-                },
-                message,
-                snippet: redact(value),
-            });
+    /// A hit as a finding: position, message, redacted value. `lines` has
+    /// not been asked about a later position.
+    fn finding(
+        &self,
+        path: &str,
+        text: &str,
+        lines: &mut LineCounter<'_>,
+        h: &Hit,
+    ) -> Option<Finding> {
+        let (line, column) = lines.at(h.value.0);
+        let value = text.get(h.value.0..h.value.1).unwrap_or("");
+        let (detector, message, severity) = self.detector(h.detector)?;
+        let confidence = match self.rules.get(h.detector) {
+            Some(c) => confidence(&c.rule, value),
+            None => 0.9,
+        };
+        Some(Finding {
+            detector: detector.to_owned(),
+            severity,
+            confidence,
+            location: Location {
+                path: path.to_owned(),
+                line,
+                column,
+            },
+            message: message.to_owned(),
+            snippet: redact(value),
+        })
+    }
+}
+
+impl Hit {
+    /// The hit with its offsets moved by `by` (from a segment to its item).
+    fn shifted(self, by: usize) -> Hit {
+        Hit {
+            start: self.start + by,
+            end: self.end + by,
+            value: (self.value.0 + by, self.value.1 + by),
+            ..self
         }
-        out
+    }
+}
+
+/// The segments an item is scanned in: the part each owns (the findings whose
+/// value starts there) and the part it reads (with the overlap either side).
+fn segments(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
+    let len = text.len();
+    let mut out = Vec::with_capacity(len / SEGMENT + 1);
+    let mut start = 0;
+    loop {
+        let end = if len - start <= SEGMENT + SEGMENT_OVERLAP {
+            len
+        } else {
+            ceil_char(text, start + SEGMENT)
+        };
+        let view = floor_char(text, start.saturating_sub(SEGMENT_OVERLAP))
+            ..ceil_char(text, end.saturating_add(SEGMENT_OVERLAP).min(len));
+        out.push((start..end, view));
+        if end >= len {
+            return out;
+        }
+        start = end;
     }
 }
 
@@ -737,11 +951,12 @@ fn compile_custom(
     Ok((custom, ac))
 }
 
-const PROBLEM_KINDS: [extract::ProblemKind; 6] = [
+const PROBLEM_KINDS: [extract::ProblemKind; 7] = [
     extract::ProblemKind::Bomb,
     extract::ProblemKind::Depth,
     extract::ProblemKind::Entries,
     extract::ProblemKind::TotalBytes,
+    extract::ProblemKind::ItemBytes,
     extract::ProblemKind::Encrypted,
     extract::ProblemKind::Corrupt,
 ];
@@ -752,6 +967,7 @@ fn problem_severity(kind: extract::ProblemKind) -> Severity {
         extract::ProblemKind::Depth
         | extract::ProblemKind::Entries
         | extract::ProblemKind::TotalBytes
+        | extract::ProblemKind::ItemBytes
         | extract::ProblemKind::Encrypted => Severity::Medium,
         extract::ProblemKind::Corrupt => Severity::Low,
     }
@@ -763,6 +979,7 @@ fn problem_message(kind: extract::ProblemKind) -> &'static str {
         extract::ProblemKind::Depth => "nesting too deep, not expanded",
         extract::ProblemKind::Entries => "too many entries, the rest not scanned",
         extract::ProblemKind::TotalBytes => "too much extracted content, the rest not scanned",
+        extract::ProblemKind::ItemBytes => "a member too large to inspect, not scanned",
         extract::ProblemKind::Encrypted => "encrypted content cannot be inspected",
         extract::ProblemKind::Corrupt => "malformed content, partly or not scanned",
     }

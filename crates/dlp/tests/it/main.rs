@@ -7,6 +7,7 @@
     reason = "corpus generators and helpers outside #[test] functions may unwrap"
 )]
 
+mod bounds;
 mod code;
 mod corpus;
 mod fuzz_regressions;
