@@ -10,9 +10,18 @@
 //! With a gate (uploads), a finding whose action is `block` stops the stream
 //! at once with [`AppError::Blocked`], so nothing is stored; the error carries
 //! only the detector id, where it is and dlp's own message.
+//!
+//! Memory: dlp counts every finding but keeps only the first of each piece and
+//! of each member (and those in a piece's overlaps, to count them once), so a
+//! file of millions of findings costs its counts per detector; at most
+//! [`EXTRACTIONS`] documents are extracted at once (each holds a member of up
+//! to 32 MiB twice, as bytes and as text), the others wait up to
+//! [`EXTRACTION_WAIT`] and then fail with [`AppError::Busy`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use dlp::{Finding, Scanner, Severity};
 
@@ -29,6 +38,55 @@ pub const EXTRACT_CAP: usize = 64 << 20;
 const SNIFF: usize = 512;
 /// The reason recorded for a document larger than [`EXTRACT_CAP`].
 pub const TOO_LARGE: &str = "too_large";
+/// Documents extracted at once, in the whole process.
+pub const EXTRACTIONS: usize = 2;
+/// Longest wait for a turn to extract before the inspection fails as busy.
+pub const EXTRACTION_WAIT: Duration = Duration::from_secs(120);
+
+/// The turns to extract a document: a counting semaphore for the threads
+/// inspections run on (which are not async).
+struct Turns {
+    taken: Mutex<usize>,
+    freed: Condvar,
+}
+
+static TURNS: Turns = Turns {
+    taken: Mutex::new(0),
+    freed: Condvar::new(),
+};
+
+/// A turn to extract, given back when dropped.
+struct Turn;
+
+impl Turns {
+    /// Waits up to `wait` for one of the [`EXTRACTIONS`] turns.
+    fn take(&'static self, wait: Duration) -> Result<Turn, AppError> {
+        let deadline = Instant::now() + wait;
+        let mut taken = self.taken.lock().map_err(AppError::internal)?;
+        while *taken >= EXTRACTIONS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(AppError::Busy);
+            }
+            taken = self
+                .freed
+                .wait_timeout(taken, left)
+                .map_err(AppError::internal)?
+                .0;
+        }
+        *taken += 1;
+        Ok(Turn)
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Ok(mut taken) = TURNS.taken.lock() {
+            *taken = taken.saturating_sub(1);
+        }
+        TURNS.freed.notify_one();
+    }
+}
 
 /// Name endings of the documents and containers the extractor opens.
 const DOC_EXTENSIONS: &[&str] = &[
@@ -75,12 +133,17 @@ pub struct Scanned {
 }
 
 impl Scanned {
-    fn add(&mut self, f: &Finding, item: Option<&str>, line: u64) {
-        *self.detectors.entry(f.detector.clone()).or_default() += 1;
-        if f.detector.starts_with("extract.") {
-            self.uninspectable.get_or_insert_with(|| f.detector.clone());
-            return;
+    /// Counts `n` findings of detector `id`.
+    fn count(&mut self, id: &str, n: u64) {
+        if n > 0 {
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            let mine = self.detectors.entry(id.to_owned()).or_default();
+            *mine = mine.saturating_add(n);
         }
+    }
+
+    /// Takes `f` as the top finding if it is more severe than the top so far.
+    fn consider(&mut self, f: &Finding, item: Option<&str>, line: u64) {
         if self.max_severity.is_none_or(|s| f.severity > s) {
             self.max_severity = Some(f.severity);
             self.top = Some(Top {
@@ -172,11 +235,23 @@ impl Inspector {
         if let Some(whole) = self.whole.take()
             && (self.document == Some(true) || is_document(&self.name, &whole))
         {
-            let report = self.scanner.scan(&self.name, &whole);
+            let report = {
+                let _turn = TURNS.take(EXTRACTION_WAIT)?;
+                self.scanner.scan(&self.name, &whole)
+            };
+            drop(whole);
             let mut extracted = Scanned::default();
-            for f in &report.findings {
+            for (id, n) in &report.counts {
+                extracted.count(id, *n);
+            }
+            extracted.uninspectable = report
+                .findings
+                .iter()
+                .find(|f| f.detector.starts_with("extract."))
+                .map(|f| f.detector.clone());
+            if let Some(f) = &report.worst {
                 let item = (f.location.path != self.name).then_some(f.location.path.as_str());
-                extracted.add(f, item, u64::from(f.location.line));
+                extracted.consider(f, item, u64::from(f.location.line));
             }
             self.found.merge(extracted);
         }
@@ -231,15 +306,38 @@ impl Inspector {
 
     fn scan(&mut self) -> Result<(), AppError> {
         let text = dlp::stream_text(&self.buf);
-        let findings = self.scanner.scan_text(&self.name, &text);
+        // The overlaps with the last batch (this one's start) and with the
+        // next (this one's end) in the text: the same bytes when the piece is
+        // UTF-8, fewer as printable runs, at most three times as many when
+        // invalid bytes were replaced.
+        let widen = if matches!(text, Cow::Borrowed(_)) {
+            1
+        } else {
+            3
+        };
+        let overlaps = [
+            0..self.scanned.saturating_mul(widen),
+            text.len().saturating_sub(OVERLAP.saturating_mul(widen))..text.len(),
+        ];
+        let report = self.scanner.scan_piece(&self.name, &text, &overlaps);
+        let mut counts = report.counts;
         let mut seen = HashSet::new();
-        for f in &findings {
+        for f in &report.findings {
             let line = self.lines_before + u64::from(f.location.line);
             let key = (f.detector.clone(), line, f.snippet.clone());
-            if !self.seen.contains(&key) {
-                self.found.add(f, None, line);
+            if self.seen.contains(&key)
+                && let Some(n) = counts.get_mut(&f.detector)
+            {
+                *n = n.saturating_sub(1);
             }
             seen.insert(key);
+        }
+        for (id, n) in &counts {
+            self.found.count(id, *n);
+        }
+        if let Some(f) = &report.worst {
+            let line = self.lines_before + u64::from(f.location.line);
+            self.found.consider(f, None, line);
         }
         self.seen = seen;
         if let Some(gate) = &self.gate
@@ -516,6 +614,38 @@ mod tests {
                 _ => assert_eq!(got, want, "{label}"),
             }
         }
+    }
+
+    #[test]
+    fn millions_of_findings_are_counted_once_across_batches() {
+        // 3 MiB of markings, fed in pieces of every size: scanned in batches
+        // of 1 MiB with overlaps, each line counted once.
+        let lines = 3 * 209_715;
+        let text = b"ITAR\n".repeat(lines);
+        let whole = Ok(BTreeMap::from([("marking.itar".to_owned(), lines as i64)]));
+        for piece in [4_096, 65_536, 1 << 20, 3 << 20] {
+            let pieces: Vec<Vec<u8>> = text.chunks(piece).map(<[u8]>::to_vec).collect();
+            assert_eq!(
+                run("markings.txt", &pieces, false),
+                whole,
+                "pieces of {piece}"
+            );
+        }
+        let zipped = zip_of("inner/markings.txt", &text[..1 << 20]);
+        let members = Ok(BTreeMap::from([("marking.itar".to_owned(), 209_715)]));
+        assert_eq!(run("markings.zip", &[zipped], false), members);
+    }
+
+    #[test]
+    fn extractions_wait_for_a_turn_then_fail_as_busy() {
+        let turns: Vec<Turn> = (0..EXTRACTIONS)
+            .map(|_| TURNS.take(Duration::from_secs(30)).unwrap())
+            .collect();
+        let busy = TURNS.take(Duration::from_millis(20)).map(|_| ());
+        assert!(matches!(busy, Err(AppError::Busy)), "{busy:?}");
+        let waiter = std::thread::spawn(|| TURNS.take(Duration::from_secs(10)).map(|_| ()));
+        drop(turns);
+        assert!(waiter.join().unwrap().is_ok());
     }
 
     #[test]
