@@ -770,20 +770,10 @@ impl App {
             let key = self.mark_key()?.clone();
             let name = file.path.rsplit('/').next().unwrap_or("file").to_owned();
             let mark_id = issue.mark_id.to_string();
-            tokio::task::spawn_blocking(move || {
-                mark::mark(
-                    &plain,
-                    &name,
-                    &issue,
-                    &mark::Style::default(),
-                    &key,
-                    &mark::Limits::default(),
-                )
-            })
-            .await
-            .map_err(AppError::internal)?
-            .map(|bytes| (mark_id, bytes))
-            .map_err(|e| (e.code(), e.to_string()))
+            crate::viewer::mark_copy(plain, name, issue, key)
+                .await?
+                .map(|bytes| (mark_id, bytes))
+                .map_err(|e| (e.code(), e.to_string()))
         };
         let (mark_id, bytes) = match marked {
             Ok(done) => done,

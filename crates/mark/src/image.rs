@@ -70,6 +70,16 @@ fn bad(e: impl std::fmt::Display) -> MarkError {
     MarkError::BadImage(e.to_string())
 }
 
+/// The width and height an image's header declares (nothing is decoded):
+/// what decoding it would allocate, known before deciding to.
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), MarkError> {
+    image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(bad)?
+        .into_dimensions()
+        .map_err(bad)
+}
+
 /// Decodes `bytes`, refusing more than `limits.max_pixels` before allocating them.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Pixels, MarkError> {
     limits.check_input(bytes.len())?;
@@ -79,7 +89,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Pixels, MarkError> {
             .with_guessed_format()
             .map_err(bad)
     };
-    let (w, h) = reader()?.into_dimensions().map_err(bad)?;
+    let (w, h) = dimensions(bytes)?;
     let pixels = u64::from(w) * u64::from(h);
     if pixels > limits.max_pixels {
         return Err(MarkError::TooLarge {

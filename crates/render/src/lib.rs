@@ -15,7 +15,11 @@
 //!
 //! The PDF parse (to count pages and read the page box), image decoding, text
 //! drawing and marking are CPU work done on the calling task; a server runs them
-//! where blocking is allowed (`spawn_blocking`, `block_in_place`).
+//! where blocking is allowed (`spawn_blocking`, `block_in_place`): images and
+//! text are drawn by [`Renderer::draw_page`], a blocking call, and
+//! [`Renderer::page_bytes`] says from the content's header how much memory a
+//! page will take, so a server can bound the pages drawn at once by memory
+//! (a 50-Mpx image decodes to 200 MB).
 
 mod error;
 mod pdf;
@@ -117,7 +121,8 @@ impl Renderer {
 
     /// Renders page `page` (1-based) of `content` to pixels (RGB, or RGBA for
     /// an image with alpha). `file_name` names the file in messages and in the
-    /// footer of text pages.
+    /// footer of text pages. Images and text are drawn on the calling task
+    /// ([`Renderer::draw_page`]).
     pub async fn render_page(
         &self,
         content: &[u8],
@@ -129,6 +134,30 @@ impl Renderer {
             Some(Format::Pdf) => {
                 pdf::render_page(&self.pdftoppm, content, page, self.dpi, &self.limits).await
             }
+            _ => self.draw_page(content, file_name, page),
+        }
+    }
+
+    /// Whether pages of `content` are drawn in process by
+    /// [`Renderer::draw_page`] (images and text), not by the PDF renderer.
+    pub fn is_drawn(content: &[u8]) -> bool {
+        matches!(
+            Format::sniff(content),
+            Some(Format::Image(_) | Format::Text)
+        )
+    }
+
+    /// Draws page `page` of an image or text file: a blocking call (decoding
+    /// a 50-Mpx image takes seconds). A PDF is refused: its pages come from
+    /// [`Renderer::render_page`].
+    pub fn draw_page(
+        &self,
+        content: &[u8],
+        file_name: &str,
+        page: u32,
+    ) -> Result<Pixels, RenderError> {
+        self.limits.check_input(content.len())?;
+        match Format::sniff(content) {
             Some(Format::Image(_)) => {
                 if page != 1 {
                     return Err(RenderError::NoSuchPage { page, pages: 1 });
@@ -136,7 +165,26 @@ impl Renderer {
                 Ok(mark::image::decode(content, &self.limits.input)?)
             }
             Some(Format::Text) => text::render_page(as_text(content)?, file_name, page, self.dpi),
-            None => Err(unsupported(&format!("`{file_name}`"))),
+            Some(Format::Pdf) | None => Err(unsupported(&format!("`{file_name}`"))),
+        }
+    }
+
+    /// The most bytes one page of `content` takes as pixels, read from its
+    /// header without decoding: an image's width × height × 4, a PDF page's
+    /// pixel cap × 3, an A4 text page at the resolution × 3. Content that is
+    /// none of these (or a header that cannot be read) takes nothing: it is
+    /// refused before anything is allocated.
+    pub fn page_bytes(&self, content: &[u8]) -> u64 {
+        match Format::sniff(content) {
+            Some(Format::Image(_)) => {
+                mark::image::dimensions(content).map_or(0, |(w, h)| u64::from(w) * u64::from(h) * 4)
+            }
+            Some(Format::Pdf) => self.limits.max_page_pixels.saturating_mul(3),
+            Some(Format::Text) => {
+                let side = |mm: f64| (mm / 25.4 * f64::from(self.dpi)).round() as u64;
+                side(210.0) * side(297.0) * 3
+            }
+            None => 0,
         }
     }
 }

@@ -171,13 +171,16 @@ fn tile(layout: &Layout, amp: impl Fn(i16) -> f32) -> Vec<f32> {
 
 /// Luminance (BT.601) of interleaved 8-bit pixels with `channels` channels.
 pub fn luma(px: &[u8], channels: usize) -> Vec<f32> {
-    px.chunks_exact(channels)
-        .map(|p| match p {
-            [r, g, b, ..] => 0.299 * f32::from(*r) + 0.587 * f32::from(*g) + 0.114 * f32::from(*b),
-            [l, ..] => f32::from(*l),
-            [] => 0.0,
-        })
-        .collect()
+    px.chunks_exact(channels).map(luma_of).collect()
+}
+
+/// The luminance of one pixel.
+fn luma_of(p: &[u8]) -> f32 {
+    match p {
+        [r, g, b, ..] => 0.299 * f32::from(*r) + 0.587 * f32::from(*g) + 0.114 * f32::from(*b),
+        [l, ..] => f32::from(*l),
+        [] => 0.0,
+    }
 }
 
 /// Adds the mark for `id` to interleaved pixels (`channels` = 3 or 4; alpha untouched).
@@ -196,8 +199,13 @@ pub fn embed(
         let one = o == SYNC || bits.get(o as usize).copied().unwrap_or(false);
         if one { 1.0 } else { -1.0 }
     });
-    let y = luma(px, channels);
-    let gain = activity_gain(&y, w, h, strength);
+    // The luminance is read where it is needed, not kept as a plane: a
+    // plane of f32 would cost more memory than the pixels themselves.
+    let y = |i: usize| {
+        px.get(i * channels..(i + 1) * channels)
+            .map_or(0.0, luma_of)
+    };
+    let gain = activity_gain(y, w, h, strength);
     let gw = w.div_ceil(16);
     for yy in 0..h {
         let ty = (yy / 2) % TILE;
@@ -219,7 +227,7 @@ pub fn embed(
 }
 
 /// Per 16×16-pixel block: strength × clamp(σ / 8, 0.5, 1.6): busier blocks hide more.
-fn activity_gain(y: &[f32], w: usize, h: usize, strength: f32) -> Vec<f32> {
+fn activity_gain(y: impl Fn(usize) -> f32, w: usize, h: usize, strength: f32) -> Vec<f32> {
     let (gw, gh) = (w.div_ceil(16), h.div_ceil(16));
     let mut out = Vec::with_capacity(gw * gh);
     for by in 0..gh {
@@ -227,7 +235,7 @@ fn activity_gain(y: &[f32], w: usize, h: usize, strength: f32) -> Vec<f32> {
             let (mut s, mut s2, mut n) = (0f32, 0f32, 0f32);
             for yy in by * 16..((by + 1) * 16).min(h) {
                 for xx in bx * 16..((bx + 1) * 16).min(w) {
-                    let v = y.get(yy * w + xx).copied().unwrap_or(0.0);
+                    let v = y(yy * w + xx);
                     s += v;
                     s2 += v * v;
                     n += 1.0;
