@@ -12,6 +12,7 @@ mod diskfull;
 mod dlp_cli;
 mod keydir;
 mod ledger_kill;
+mod memory;
 mod policy;
 mod scan;
 mod trace_online;
