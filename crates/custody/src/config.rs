@@ -309,6 +309,8 @@ fn edge_limits(
         )?,
         max_connections,
         max_connections_per_address,
+        // Filled in from the trusted proxies by `server::serve`.
+        uncapped: vec![],
     })
 }
 

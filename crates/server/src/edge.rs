@@ -58,6 +58,10 @@ pub struct Limits {
     pub max_connections: usize,
     /// Most connections open at once from one client address.
     pub max_connections_per_address: usize,
+    /// Peers the per-address cap does not apply to: the trusted reverse
+    /// proxies, through which every client of a deployment behind one comes
+    /// (the total cap still applies).
+    pub uncapped: Vec<model::Cidr>,
 }
 
 impl Default for Limits {
@@ -69,6 +73,7 @@ impl Default for Limits {
             body_progress: Duration::from_secs(30),
             max_connections: 10_000,
             max_connections_per_address: 256,
+            uncapped: vec![],
         }
     }
 }
@@ -495,6 +500,7 @@ struct Admitted {
 struct Registry {
     max_total: usize,
     max_per_address: usize,
+    uncapped: Vec<model::Cidr>,
     table: Mutex<Table>,
     /// Signalled when the last connection closes.
     empty: Notify,
@@ -528,6 +534,7 @@ impl Registry {
         Registry {
             max_total: limits.max_connections.max(1),
             max_per_address: limits.max_connections_per_address.max(1),
+            uncapped: limits.uncapped.clone(),
             table: Mutex::new(Table::default()),
             empty: Notify::new(),
         }
@@ -543,7 +550,8 @@ impl Registry {
         let address = client_address(ip);
         let mut t = self.table();
         let from_address = t.addresses.get(&address);
-        if from_address.map_or(0, |a| a.open) >= self.max_per_address {
+        let capped = !self.uncapped.iter().any(|c| c.contains(ip));
+        if capped && from_address.map_or(0, |a| a.open) >= self.max_per_address {
             let victim = from_address.and_then(|a| a.idle.values().next().copied())?;
             t.evict(victim);
         }
@@ -704,13 +712,15 @@ fn warn_on_descriptor_limit(max_connections: usize) {
 mod tests {
     use super::*;
 
-    /// Runs `steps` on a registry with caps 3 in all and 2 per address; each
+    /// Runs `steps` on a registry with caps 3 in all and 2 per address (none
+    /// for the trusted proxies of 10.9.0.0/16); each
     /// step is `+ADDR` (connect: the id admitted, or `refused`), `busy N`,
     /// `idle N` or `close N`, and `want` lists what each step gave.
     fn check(steps: &[&str], want: &[&str]) {
         let registry = Registry::new(&Limits {
             max_connections: 3,
             max_connections_per_address: 2,
+            uncapped: vec!["10.9.0.0/16".parse().unwrap()],
             ..Limits::default()
         });
         let mut evicted: Vec<(u64, Arc<Notify>)> = vec![];
@@ -761,7 +771,7 @@ mod tests {
 
     #[test]
     fn caps_close_the_longest_idle_connection_first() {
-        let table: [(&[&str], &[&str]); 5] = [
+        let table: [(&[&str], &[&str]); 6] = [
             // Under the caps: everyone in (ids and ranks share one counter).
             (&["+ 10.0.0.1", "+ 10.0.0.2"], &["#1", "#3"]),
             // The third from one address closes its longest idle one.
@@ -786,6 +796,19 @@ mod tests {
                     "+ 10.0.0.4",
                 ],
                 &["#1", "#3", "#5", "#8", "closed #3"],
+            ),
+            // A trusted proxy carries every client: only the total cap holds it.
+            (
+                &[
+                    "+ 10.9.0.1",
+                    "+ 10.9.0.1",
+                    "busy 1",
+                    "busy 3",
+                    "+ 10.9.0.1",
+                    "busy 5",
+                    "+ 10.9.0.1",
+                ],
+                &["#1", "#3", "#5", "refused"],
             ),
             // A closed connection frees its place; an IPv6 /64 is one address.
             (

@@ -83,5 +83,9 @@ pub async fn serve_listener_with(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = Limits {
+        uncapped: app.settings().trusted_proxies.clone(),
+        ..limits
+    };
     edge::serve(router(app), listener, tls, limits, shutdown).await
 }
