@@ -10,14 +10,14 @@
 # Target (issue 12): under 600 flooding clients the probes succeed, p50 < 200 ms,
 # no 500s, on both backends.
 #
-# Environment: BENCH_CLIENTS (600), BENCH_PROBES (40), BENCH_NO_BUILD=1 (reuse
+# Environment: BENCH_CLIENTS (600), BENCH_PROBES (300), BENCH_NO_BUILD=1 (reuse
 # the release build as is), CARGO_TARGET_DIR (default target),
 # BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 CLIENTS=${BENCH_CLIENTS:-600}
-PROBES=${BENCH_PROBES:-40}
+PROBES=${BENCH_PROBES:-300}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 TARGET=${CARGO_TARGET_DIR:-target}/release
 log() { echo "bench/login_flood: $*" >&2; }
@@ -29,7 +29,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
 fi
 # Every flood client holds a connection; the driver and the server each need
 # more descriptors than the usual 1024.
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 WORK=$(mktemp -d)
 SERVER_PID=

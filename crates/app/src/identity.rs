@@ -61,6 +61,9 @@ pub struct TotpEnrolment {
 
 const CSRF_CONTEXT: &str = "csrf";
 
+/// The least time a refused sign-in takes to answer.
+pub const REFUSAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn normalize_email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
@@ -127,7 +130,28 @@ impl App {
     /// flood beyond that queue is shed with `server_busy`), so that a flood of
     /// wrong passwords never holds the write lock. An address with no account
     /// locks after as many failures as a known one, with the same answer.
+    ///
+    /// A refused sign-in is answered no sooner than [`REFUSAL_FLOOR`] after it
+    /// arrived, whatever refused it (wrong password, unknown address, lockout,
+    /// a full queue): a client that floods sign-ins waits between tries instead
+    /// of looping on instant refusals, and the time of an answer tells nothing.
     pub async fn login(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        password: &str,
+        code: Option<&str>,
+        kind: SessionKind,
+    ) -> Result<Login, AppError> {
+        let arrived = tokio::time::Instant::now();
+        let result = self.login_now(meta, email, password, code, kind).await;
+        if result.is_err() {
+            tokio::time::sleep_until(arrived + REFUSAL_FLOOR).await;
+        }
+        result
+    }
+
+    async fn login_now(
         &self,
         meta: &RequestMeta,
         email: &str,

@@ -2,7 +2,9 @@
 //! and the password rules.
 //!
 //! Each hash needs its parameters' memory (19 MiB at the defaults). Hashes run
-//! at most [`HASHERS`] at a time, so a flood of sign-ins queues instead of
+//! at most [`hashers`] at a time — half the cores, at least one and at most
+//! two, so that a flood of sign-ins leaves the other half of the machine to
+//! everything else —, so a flood of sign-ins queues instead of
 //! allocating 19 MiB per request. The working memory is requested with a
 //! capacity above glibc's largest dynamic mmap threshold (32 MiB; only the
 //! pages argon2 uses are ever touched): freeing a smaller mapped block would
@@ -12,21 +14,29 @@
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::sync::LazyLock;
+
 use tokio::sync::Semaphore;
 
 use crate::AppError;
 use crate::secrets::random;
 
 /// Hashes computed at once.
-const HASHERS: usize = 2;
-static HASHING: Semaphore = Semaphore::const_new(HASHERS);
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(hashers()));
+
+/// Hashes computed at once: half the cores, at least one, at most two.
+fn hashers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get() / 2)
+        .clamp(1, 2)
+}
 /// Sign-ins that may wait for a hasher at once (per `App`); a sign-in beyond
 /// them is shed with `server_busy` at once rather than queued without end.
 pub(crate) const LOGIN_QUEUE: usize = 32;
 
-/// The admission of sign-ins to the hashers: [`HASHERS`] + [`LOGIN_QUEUE`].
+/// The admission of sign-ins to the hashers: [`hashers`] + [`LOGIN_QUEUE`].
 pub(crate) fn login_admission() -> Semaphore {
-    Semaphore::new(HASHERS + LOGIN_QUEUE)
+    Semaphore::new(hashers() + LOGIN_QUEUE)
 }
 /// Blocks (1 KiB each) reserved for a hash's working memory: 33 MiB.
 const RESERVED_BLOCKS: usize = 33 << 10;
@@ -97,7 +107,7 @@ pub(crate) async fn verify_login(
     verify(password, phc).await
 }
 
-/// Runs `f` on a blocking thread once one of the [`HASHERS`] is free.
+/// Runs `f` on a blocking thread once one of the [`hashers`] is free.
 async fn off_thread<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
