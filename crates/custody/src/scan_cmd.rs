@@ -81,21 +81,28 @@ fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
         collect(path, &mut files)?;
     }
     let mut findings = Vec::new();
+    // Findings beyond the scanner's caps are counted, not kept: the exit
+    // status still follows the worst of them, and the report says how many.
+    let mut unlisted = 0;
+    let mut worst = None;
     for file in &files {
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
-        findings.extend(scanner.scan(&file.to_string_lossy(), &bytes).findings);
+        let report = scanner.scan(&file.to_string_lossy(), &bytes);
+        unlisted += report.truncated;
+        worst = worst.max(report.max_severity());
+        findings.extend(report.findings);
     }
     let threshold = Severity::from(args.fail_on);
     let out = match args.format {
-        Format::Text => text(&findings, files.len()),
-        Format::Json => {
-            serde_json::to_string_pretty(&json!({ "files": files.len(), "findings": findings }))?
-        }
+        Format::Text => text(&findings, files.len(), unlisted),
+        Format::Json => serde_json::to_string_pretty(
+            &json!({ "files": files.len(), "findings": findings, "unlisted": unlisted }),
+        )?,
         Format::Sarif => serde_json::to_string_pretty(&sarif(&scanner.detectors(), &findings))?,
     };
     println!("{out}");
-    Ok(findings.iter().any(|f| f.severity >= threshold))
+    Ok(worst.is_some_and(|w| w >= threshold))
 }
 
 /// The files under `path`, in name order.
@@ -118,12 +125,15 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn text(findings: &[Finding], files: usize) -> String {
+fn text(findings: &[Finding], files: usize, unlisted: u64) -> String {
     let mut lines: Vec<String> = findings.iter().map(ToString::to_string).collect();
-    lines.push(format!(
-        "scanned {files} files: {} findings",
-        findings.len()
-    ));
+    let mut summary = format!("scanned {files} files: {} findings", findings.len());
+    if unlisted > 0 {
+        summary.push_str(&format!(
+            " listed, and {unlisted} more counted but not listed"
+        ));
+    }
+    lines.push(summary);
     lines.join("\n")
 }
 

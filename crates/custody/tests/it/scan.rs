@@ -74,3 +74,33 @@ fn scan_exit_status_follows_the_threshold() {
     let (code, _, _) = run(&["--format", "xml", &root]);
     assert_eq!(code, Some(2));
 }
+
+/// The scanner keeps the first findings of a file and counts the rest; the
+/// exit status must follow the worst finding even when it was not kept, and
+/// the report must say how many were not listed.
+#[test]
+fn regression_findings_beyond_the_cap_still_decide_the_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ["sk_", "live_", &"Zq7Xw2Lp9Rt4".repeat(2)].concat();
+    let mut text = String::new();
+    for n in 0..1500 {
+        text.push_str(&format!("contact person{n}@fornitore.it\n"));
+    }
+    text.push_str(&format!("STRIPE_KEY={key}\n"));
+    let file = dir.path().join("dump.txt");
+    fs::write(&file, text).unwrap();
+    let out = command()
+        .args(["scan", "--fail-on", "high"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        stdout.lines().last().unwrap_or("")
+    );
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(summary.contains("more counted but not listed"), "{summary}");
+}
