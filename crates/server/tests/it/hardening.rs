@@ -25,6 +25,21 @@ fn web_login(email: &str, password: &str, peer: &str, want_status: u16) -> Case 
     }
 }
 
+/// A room of the admin's and an owner member who contributes to it.
+async fn contributor_room(ctx: &Ctx, name: &str) -> (String, User) {
+    let room = ctx.room(&ctx.admin, name).await;
+    let me = ctx.staff("member").await;
+    ctx.grant(&ctx.admin, &room, "user", &me.id, "contributor", None)
+        .await;
+    (room, me)
+}
+
+/// The first page of `room`'s files as `me` sees it.
+async fn list_files(ctx: &Ctx, me: &User, room: &str) -> Value {
+    let path = format!("/rooms/{room}/files");
+    ctx.must(&me.token, "GET", &path, Value::Null, 200).await
+}
+
 /// Web sign-ins share the API's per-address throttle: one address cannot try
 /// many accounts through the form (30 a minute).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,10 +123,7 @@ async fn regression_lockout_does_not_reveal_which_accounts_exist() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn regression_sign_in_flood_neither_queues_without_end_nor_blocks_writes() {
     let ctx = std::sync::Arc::new(Ctx::new().await);
-    let room = ctx.room(&ctx.admin, "Flood").await;
-    let me = ctx.staff("member").await;
-    ctx.grant(&ctx.admin, &room, "user", &me.id, "contributor", None)
-        .await;
+    let (room, me) = contributor_room(&ctx, "Flood").await;
     let mut flood = tokio::task::JoinSet::new();
     for n in 0..150 {
         let ctx = ctx.clone();
@@ -264,10 +276,7 @@ async fn regression_external_manager_manages_its_own_party_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_confusable_file_names() {
     let ctx = Ctx::new().await;
-    let room = ctx.room(&ctx.admin, "Names").await;
-    let me = ctx.staff("member").await;
-    ctx.grant(&ctx.admin, &room, "user", &me.id, "contributor", None)
-        .await;
+    let (room, me) = contributor_room(&ctx, "Names").await;
     let nfc = ctx.upload(&me.token, &room, "caf%C3%A9.txt", b"one").await;
     let nfd = ctx.upload(&me.token, &room, "cafe%CC%81.txt", b"two").await;
     assert_eq!(nfc["id"], nfd["id"], "one file: {nfc} {nfd}");
@@ -282,15 +291,7 @@ async fn regression_confusable_file_names() {
         assert_eq!(r.status.as_u16(), 400, "{path}: {}", r.text());
         assert_eq!(r.json()["error"]["code"], json!(code), "{path}");
     }
-    let list = ctx
-        .must(
-            &me.token,
-            "GET",
-            &format!("/rooms/{room}/files"),
-            Value::Null,
-            200,
-        )
-        .await;
+    let list = list_files(&ctx, &me, &room).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
     // Names people read: rooms, parties, users.
     let spoof = "Q3 report\u{202E}fdp.exe";
@@ -315,10 +316,7 @@ async fn regression_confusable_file_names() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_file_listing_is_paginated() {
     let ctx = Ctx::new().await;
-    let room = ctx.room(&ctx.admin, "Many").await;
-    let me = ctx.staff("member").await;
-    ctx.grant(&ctx.admin, &room, "user", &me.id, "contributor", None)
-        .await;
+    let (room, me) = contributor_room(&ctx, "Many").await;
     let mut want = Vec::new();
     for n in [3, 1, 4, 0, 2] {
         let path = format!("f{n}.txt");
@@ -348,15 +346,7 @@ async fn regression_file_listing_is_paginated() {
     }
     assert_eq!(got, want);
     assert_eq!(pages, 3);
-    let all = ctx
-        .must(
-            &me.token,
-            "GET",
-            &format!("/rooms/{room}/files"),
-            Value::Null,
-            200,
-        )
-        .await;
+    let all = list_files(&ctx, &me, &room).await;
     assert_eq!(all["items"].as_array().map(Vec::len), Some(5));
     assert!(all.get("next").is_none(), "{all}");
     let bad = ctx
