@@ -63,8 +63,11 @@ Logging: CUSTODY_LOG (info).";
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTPS server. On an empty data directory: creates the database, the
-    /// key-encryption key (0600), a self-signed certificate and the first admin
-    /// (`CUSTODY_ADMIN_EMAIL`, `CUSTODY_ADMIN_PASSWORD`; else a generated password is printed once).
+    /// keys (key-encryption, ledger signer and mark keys, 0600, listed in
+    /// `keys/manifest`), a self-signed certificate and the first admin
+    /// (`CUSTODY_ADMIN_EMAIL`, `CUSTODY_ADMIN_PASSWORD`; else a generated password is
+    /// printed once). Keys are never created over existing data: a key directory that
+    /// does not match the data refuses to start, saying what is wrong.
     #[command(after_long_help = SERVE_SETTINGS)]
     Serve {
         #[command(flatten)]
