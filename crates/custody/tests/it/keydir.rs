@@ -70,12 +70,7 @@ fn snapshot(keys: &Path) -> (Option<u32>, BTreeMap<String, (u32, String)>) {
 /// Runs `custody serve` on `data` and returns its exit status, stdout and stderr;
 /// fails the test if it starts listening.
 fn serve_expecting_refusal(data: &Path) -> (std::process::ExitStatus, String, String) {
-    let mut child = command()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("CUSTODY_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("CUSTODY_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdin(Stdio::null())
+    let mut child = serve_command(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -153,18 +153,26 @@ pub struct Server {
 
 static STARTS: AtomicU64 = AtomicU64::new(0);
 
+/// `custody serve` on `data`, on a free port, with the test admin's
+/// bootstrap credentials and no standard input.
+pub fn serve_command(data: &Path) -> Command {
+    let mut serve = command();
+    serve
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("CUSTODY_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("CUSTODY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdin(Stdio::null());
+    serve
+}
+
 impl Server {
     fn start(data: &Path, logs: &Path) -> Server {
         let log = logs.join(format!(
             "server-{}.log",
             STARTS.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut child = command()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .env("CUSTODY_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("CUSTODY_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdin(Stdio::null())
+        let mut child = serve_command(data)
             .stdout(Stdio::piped())
             .stderr(fs::File::create(&log).unwrap())
             .spawn()
