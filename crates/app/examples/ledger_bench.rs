@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use app::authz::Principal;
 use app::events::Fact;
-use app::{App, AppError, RequestMeta, Settings, SystemClock};
+use app::{App, AppError, Audit, InclusionProof, RequestMeta, Settings, SystemClock, act};
 use ledger::{Checkpoint, EventLeaf, ExportEntry, Hash, HashStore, LedgerError, MemoryStore};
 use model::{PartyId, PartyKind, PartyStatus, SystemRole, UserId};
 
@@ -109,7 +109,11 @@ async fn one_event(app: &App, member: &Principal, meta: &RequestMeta, refused: b
         app.record_alone(meta, fact).await.unwrap();
         return;
     }
-    match app.ledger_verifier_key(meta, member).await {
+    let asked = match app.system(meta, member, act::EventRead).await {
+        Ok(auth) => Audit(app).ledger_verifier_key(auth).await,
+        Err(e) => Err(e),
+    };
+    match asked {
         Err(AppError::Forbidden { .. }) => {}
         other => panic!("expected a recorded refusal, got {other:?}"),
     }
@@ -158,11 +162,9 @@ async fn appends(dir: &Path, seconds: u64, writers: u64, refused: bool) {
         .ledger_size()
         .await
         .unwrap();
-    let auditor = principal(SystemRole::Auditor, 250);
-    let events = app
-        .list_events(&RequestMeta::default(), &auditor, 0, 1)
-        .await
-        .unwrap();
+    let (meta, auditor) = (RequestMeta::default(), principal(SystemRole::Auditor, 250));
+    let auth = app.system(&meta, &auditor, act::EventRead).await.unwrap();
+    let events = Audit(&app).list_events(auth, 0, 1).await.unwrap();
     assert!(!events.is_empty());
     println!("writers {writers}");
     println!("mode {}", if refused { "refused" } else { "direct" });
@@ -235,10 +237,7 @@ async fn proofs(dir: &Path, size: u64, count: u64) {
 
     let (meta, auditor) = (RequestMeta::default(), principal(SystemRole::Auditor, 251));
     // The proofs verify against the root of the tree of synthetic leaves.
-    let first = app
-        .ledger_inclusion_proof(&meta, &auditor, 0, size)
-        .await
-        .unwrap();
+    let first = inclusion(&app, &meta, &auditor, 0, size).await;
     println!("size {size}");
     println!("nodes {nodes}");
     println!("build_seconds {:.1}", build.as_secs_f64());
@@ -263,6 +262,22 @@ async fn proofs(dir: &Path, size: u64, count: u64) {
     }
 }
 
+/// An inclusion proof as the API serves one: the seam decides, then the
+/// use-case proves.
+async fn inclusion(
+    app: &App,
+    meta: &RequestMeta,
+    auditor: &Principal,
+    index: u64,
+    size: u64,
+) -> InclusionProof {
+    let auth = app.system(meta, auditor, act::EventRead).await.unwrap();
+    Audit(app)
+        .ledger_inclusion_proof(auth, index, size)
+        .await
+        .unwrap()
+}
+
 /// Times `count` inclusion proofs of random leaves (after 100 not counted),
 /// each verified against `root`; sorted. `seed` picks the leaves.
 async fn time_proofs(
@@ -282,10 +297,7 @@ async fn time_proofs(
         rng ^= rng << 17;
         let index = rng % size;
         let t = Instant::now();
-        let proof = app
-            .ledger_inclusion_proof(meta, auditor, index, size)
-            .await
-            .unwrap();
+        let proof = inclusion(app, meta, auditor, index, size).await;
         let took = t.elapsed();
         ledger::verify_inclusion(&synthetic_leaf(index), index, size, &proof.hashes, root).unwrap();
         // The first 100 warm the caches.

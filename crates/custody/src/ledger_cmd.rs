@@ -186,8 +186,7 @@ async fn check(args: crate::ServerArgs) -> anyhow::Result<()> {
         bail!("no data directory `{}`", config.data_dir.display());
     }
     let opened = crate::serve::open(&config).await?;
-    let report = opened
-        .app
+    let report = app::Audit(&opened.app)
         .audit_ledger()
         .await
         .map_err(|e| anyhow::anyhow!("cannot audit the ledger: {e}"))?;

@@ -119,7 +119,7 @@ async fn bootstrap(app: &app::App, owner_name: &str) -> anyhow::Result<()> {
     let password = std::env::var("CUSTODY_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
-    let outcome = app
+    let outcome = app::Identity(app)
         .bootstrap(owner_name, &email, password)
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the first admin: {e}"))?;
@@ -135,8 +135,7 @@ async fn bootstrap(app: &app::App, owner_name: &str) -> anyhow::Result<()> {
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let opened = open(&config).await?;
-    let removed = opened
-        .app
+    let removed = app::Files(&opened.app)
         .remove_orphans()
         .await
         .map_err(|e| anyhow::anyhow!("cannot clean interrupted uploads: {e}"))?;
@@ -146,7 +145,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap(&opened.app, &config.owner_name).await?;
     let _checkpointer =
         app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
-    let _policies = app::policies::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
+    let _policies = app::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
     let _sweeper = app::spawn_sweeper(opened.app.clone(), config.expiry_sweep);
     let options = app::siem::ForwarderOptions::default();
     let _siem = app::siem::spawn(

@@ -1,7 +1,8 @@
 //! What a decision is about — the caller, the resource, the request — as the
 //! use-cases know it, and the small Cedar entity slice built from it for one
 //! request (a handful of entities: the user, the party, the room or agreement
-//! and its role groups; the actions come from the schema).
+//! and its role groups, or the user or party acted on; the actions come from
+//! the schema).
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -48,7 +49,8 @@ pub struct Requirement {
 /// What the action is on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resource {
-    /// The platform itself (parties, users, the room list, the audit log, policies).
+    /// The platform itself (the lists of parties and users, the room list, the
+    /// audit log, policies).
     System,
     /// One room, with the caller's effective role in it.
     Room {
@@ -69,6 +71,18 @@ pub enum Resource {
         party_id: PartyId,
         kind: String,
         status: String,
+    },
+    /// One user (to view it, to revoke its sessions), with the facts of its
+    /// party: what a request by that user would be decided on (its `mfa`
+    /// is not used). The caller itself when `user_id` is the caller's.
+    User(Principal),
+    /// One party (to view it).
+    Party {
+        id: PartyId,
+        kind: PartyKind,
+        status: PartyStatus,
+        /// Until when its security certification is valid.
+        certified_until_ms: Option<i64>,
     },
 }
 
@@ -161,6 +175,53 @@ fn entity(
     Entity::new_with_tags(uid, attrs, parents, []).map_err(|e| PolicyError::Request(e.to_string()))
 }
 
+/// The entity of a party.
+fn party_entity(
+    uid: EntityUid,
+    kind: PartyKind,
+    status: PartyStatus,
+    certified_until_ms: Option<i64>,
+) -> Result<Entity, PolicyError> {
+    entity(
+        uid,
+        vec![
+            ("kind", string(kind.as_str())),
+            ("status", string(status.as_str())),
+            (
+                "certified_until_ms",
+                RestrictedExpression::new_long(certified_until_ms.unwrap_or(0)),
+            ),
+        ],
+        HashSet::new(),
+    )
+}
+
+/// The entity of user `u` of the party `party`, with `parents`.
+fn user_entity(
+    uid: EntityUid,
+    u: &Principal,
+    party: EntityUid,
+    parents: HashSet<EntityUid>,
+) -> Result<Entity, PolicyError> {
+    entity(
+        uid,
+        vec![
+            ("system_role", string(u.system_role.as_str())),
+            ("disabled", RestrictedExpression::new_bool(u.disabled)),
+            (
+                "mfa_required",
+                RestrictedExpression::new_bool(u.mfa_required),
+            ),
+            ("party", RestrictedExpression::new_entity_uid(party)),
+            (
+                "training_until_ms",
+                RestrictedExpression::new_long(u.training_until_ms.unwrap_or(0)),
+            ),
+        ],
+        parents,
+    )
+}
+
 fn role_uid(t: &Types, room: RoomId, role: RoomRole) -> EntityUid {
     t.uid(&t.room_role, &format!("{room}/{role}"))
 }
@@ -180,17 +241,11 @@ pub(crate) fn slice(
     let party = t.uid(&t.party, &p.party_id.to_string());
     let principal = t.uid(&t.user, &p.user_id.to_string());
     let mut user_parents = HashSet::from([party.clone()]);
-    let mut out = vec![entity(
+    let mut out = vec![party_entity(
         party.clone(),
-        vec![
-            ("kind", string(p.party_kind.as_str())),
-            ("status", string(p.party_status.as_str())),
-            (
-                "certified_until_ms",
-                RestrictedExpression::new_long(p.certified_until_ms.unwrap_or(0)),
-            ),
-        ],
-        HashSet::new(),
+        p.party_kind,
+        p.party_status,
+        p.certified_until_ms,
     )?];
     let resource = match res {
         Resource::System => {
@@ -254,24 +309,46 @@ pub(crate) fn slice(
             )?);
             uid
         }
+        // Oneself: the resource is the principal's own entity.
+        Resource::User(target) if target.user_id == p.user_id => principal.clone(),
+        Resource::User(target) => {
+            let owner = t.uid(&t.party, &target.party_id.to_string());
+            if target.party_id != p.party_id {
+                out.push(party_entity(
+                    owner.clone(),
+                    target.party_kind,
+                    target.party_status,
+                    target.certified_until_ms,
+                )?);
+            }
+            let uid = t.uid(&t.user, &target.user_id.to_string());
+            out.push(user_entity(
+                uid.clone(),
+                target,
+                owner.clone(),
+                HashSet::from([owner]),
+            )?);
+            uid
+        }
+        // One's own party is already in the slice.
+        Resource::Party { id, .. } if *id == p.party_id => party.clone(),
+        Resource::Party {
+            id,
+            kind,
+            status,
+            certified_until_ms,
+        } => {
+            let uid = t.uid(&t.party, &id.to_string());
+            out.push(party_entity(
+                uid.clone(),
+                *kind,
+                *status,
+                *certified_until_ms,
+            )?);
+            uid
+        }
     };
-    out.push(entity(
-        principal.clone(),
-        vec![
-            ("system_role", string(p.system_role.as_str())),
-            ("disabled", RestrictedExpression::new_bool(p.disabled)),
-            (
-                "mfa_required",
-                RestrictedExpression::new_bool(p.mfa_required),
-            ),
-            ("party", RestrictedExpression::new_entity_uid(party)),
-            (
-                "training_until_ms",
-                RestrictedExpression::new_long(p.training_until_ms.unwrap_or(0)),
-            ),
-        ],
-        user_parents,
-    )?);
+    out.push(user_entity(principal.clone(), p, party, user_parents)?);
     out.push(action.clone());
     let entities =
         Entities::from_entities(out, schema).map_err(|e| PolicyError::Request(e.to_string()))?;

@@ -18,8 +18,13 @@ use crate::PolicyError;
 use crate::prefilter::{Forms, Guarded};
 
 /// The resource types a request can be on.
-pub(crate) const RESOURCE_TYPES: [&str; 3] =
-    ["Custody::System", "Custody::Room", "Custody::Agreement"];
+pub(crate) const RESOURCE_TYPES: [&str; 5] = [
+    "Custody::System",
+    "Custody::Room",
+    "Custody::Agreement",
+    "Custody::User",
+    "Custody::Party",
+];
 
 /// The policies of one (action, resource type).
 struct Scoped {

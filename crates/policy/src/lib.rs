@@ -234,12 +234,24 @@ impl Policies {
     }
 
     /// The resource type the schema says `action` applies to; `None` for an
-    /// unknown action or an action group.
+    /// unknown action or an action group. An action on the platform that also
+    /// applies to one user or party (`user.list`, `party.list`, `user.update`)
+    /// is a platform action here: its denials are recorded against the
+    /// platform, and simulations and what-if replays decide it there.
     pub fn resource_type(&self, action: &str) -> Option<ResourceType> {
         let uid = self.actions.get(action)?;
-        let mut types = self.schema.resources_for_action(uid)?;
-        let ty = types.next()?.to_string();
-        match ty.as_str() {
+        let types: Vec<String> = self
+            .schema
+            .resources_for_action(uid)?
+            .map(ToString::to_string)
+            .collect();
+        let system = "Custody::System";
+        let ty = if types.iter().any(|t| t == system) {
+            system
+        } else {
+            types.first()?.as_str()
+        };
+        match ty {
             "Custody::System" => Some(ResourceType::System),
             "Custody::Room" => Some(ResourceType::Room),
             "Custody::Agreement" => Some(ResourceType::Agreement),
@@ -321,10 +333,13 @@ impl Policies {
             None,
         )
         .map_err(|e| PolicyError::Request(e.to_string()))?;
+        // The position of the resource's type in `index::RESOURCE_TYPES`.
         let ty = match res {
             Resource::System => 0,
             Resource::Room { .. } => 1,
             Resource::Agreement { .. } => 2,
+            Resource::User(_) => 3,
+            Resource::Party { .. } => 4,
         };
         let rules = self
             .rules
@@ -683,6 +698,8 @@ impl Policies {
             Resource::System => "room.list",
             Resource::Room { .. } => "file.download",
             Resource::Agreement { .. } => "agreement.view",
+            Resource::User(_) => "user.list",
+            Resource::Party { .. } => "party.list",
         };
         let entity = self
             .action_entities

@@ -822,9 +822,159 @@ fn slice_conforms_to_the_schema() {
             status: "active".into(),
         },
     ];
-    for res in resources {
+    let colleague = Principal {
+        user_id: UserId::from_random([6; 16]),
+        ..p.clone()
+    };
+    let stranger = other_party_user(&p);
+    let records = [
+        user(&p),
+        user(&colleague),
+        user(&stranger),
+        party(&p),
+        party(&stranger),
+    ];
+    for res in resources.into_iter().chain(records) {
         assert!(pol.checked_slice(&p, &res).is_ok(), "{res:?}");
     }
+}
+
+/// `u` as the resource of a decision about a user.
+fn user(u: &Principal) -> Resource {
+    Resource::User(u.clone())
+}
+
+/// The party of `u` as the resource of a decision about a party.
+fn party(u: &Principal) -> Resource {
+    Resource::Party {
+        id: u.party_id,
+        kind: u.party_kind,
+        status: u.party_status,
+        certified_until_ms: u.certified_until_ms,
+    }
+}
+
+/// A user of another (owner-side, when `p`'s is external) party than `p`'s.
+fn other_party_user(p: &Principal) -> Principal {
+    Principal {
+        user_id: UserId::from_random([5; 16]),
+        email: "b@example.com".into(),
+        party_id: PartyId::from_random([9; 16]),
+        party_kind: PartyKind::Owner,
+        system_role: SystemRole::Admin,
+        mfa_required: false,
+        ..p.clone()
+    }
+}
+
+#[test]
+fn self_access_is_open_to_oneself_whatever_the_role_or_account_state() {
+    use PartyKind::*;
+    use SystemRole::*;
+    let pol = defaults();
+    let c = ctx(&[], &[]);
+    // Another user than the owner-side callers below.
+    let ext = Principal {
+        user_id: UserId::from_random([4; 16]),
+        ..principal(External, Member)
+    };
+    let pre_totp = Principal {
+        mfa: false,
+        ..ext.clone()
+    };
+    let suspended = Principal {
+        party_status: PartyStatus::Suspended,
+        ..ext.clone()
+    };
+    let disabled = Principal {
+        disabled: true,
+        ..ext.clone()
+    };
+    let colleague = Principal {
+        user_id: UserId::from_random([6; 16]),
+        ..ext.clone()
+    };
+    let stranger = other_party_user(&ext);
+    let member = principal(Owner, Member);
+    let auditor = principal(Owner, Auditor);
+    let admin = principal(Owner, Admin);
+    let table = [
+        // Oneself: viewed, sessions ended, own party viewed.
+        (&ext, "user.list", user(&ext), "allow"),
+        (&ext, "user.update", user(&ext), "allow"),
+        (&ext, "party.list", party(&ext), "allow"),
+        (&member, "user.update", user(&member), "allow"),
+        (&pre_totp, "user.list", user(&pre_totp), "allow"),
+        (&pre_totp, "user.update", user(&pre_totp), "allow"),
+        (&pre_totp, "party.list", party(&pre_totp), "allow"),
+        (&suspended, "user.list", user(&suspended), "allow"),
+        (&suspended, "user.update", user(&suspended), "allow"),
+        (&suspended, "party.list", party(&suspended), "allow"),
+        (&disabled, "user.list", user(&disabled), "user_disabled"),
+        // Others: hidden from viewing, refused for their sessions.
+        (&ext, "user.list", user(&colleague), "hide:role_forbids"),
+        (&ext, "user.list", user(&stranger), "hide:role_forbids"),
+        (&ext, "party.list", party(&stranger), "hide:role_forbids"),
+        (&member, "user.list", user(&ext), "hide:role_forbids"),
+        (&member, "party.list", party(&ext), "hide:role_forbids"),
+        (&ext, "user.update", user(&colleague), "role_forbids"),
+        (
+            &pre_totp,
+            "user.list",
+            user(&stranger),
+            "mfa_enrollment_required",
+        ),
+        (&suspended, "user.update", user(&stranger), "party_inactive"),
+        // The owner's staff view anyone; only admins end others' sessions.
+        (&auditor, "user.list", user(&ext), "allow"),
+        (&auditor, "party.list", party(&ext), "allow"),
+        (&auditor, "user.update", user(&ext), "role_forbids"),
+        (&admin, "user.list", user(&ext), "allow"),
+        (&admin, "user.update", user(&ext), "allow"),
+        // The platform-wide lists stay the staff's.
+        (&ext, "user.list", Resource::System, "role_forbids"),
+        (&ext, "party.list", Resource::System, "role_forbids"),
+        (&ext, "user.update", Resource::System, "role_forbids"),
+        (&auditor, "user.list", Resource::System, "allow"),
+    ];
+    for (p, action, res, want) in table {
+        check(&pol, p, action, &res, &c, want);
+    }
+    let v = pol.explain(&pre_totp, "party.list", &party(&pre_totp), &c);
+    assert_eq!(v.policies, vec!["self.party".to_owned()]);
+    let v = pol.explain(&ext, "user.update", &user(&colleague), &c);
+    assert_eq!(v.policies, vec!["explain.user_role".to_owned()]);
+    assert!(
+        matches!(&v.decision, Decision::Deny { message, .. } if message == "your role `member` does not allow `user.update`"),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn switching_off_self_access_leaves_oneself_to_the_staff_policies() {
+    let pol =
+        Policies::with_changes("", &["self.user".to_owned(), "self.party".to_owned()]).unwrap();
+    let ext = principal(PartyKind::External, SystemRole::Member);
+    let c = ctx(&[], &[]);
+    check(
+        &pol,
+        &ext,
+        "user.list",
+        &user(&ext),
+        &c,
+        "hide:role_forbids",
+    );
+    check(&pol, &ext, "user.update", &user(&ext), &c, "role_forbids");
+    check(
+        &pol,
+        &ext,
+        "party.list",
+        &party(&ext),
+        &c,
+        "hide:role_forbids",
+    );
+    let auditor = principal(PartyKind::Owner, SystemRole::Auditor);
+    check(&pol, &auditor, "user.list", &user(&auditor), &c, "allow");
 }
 
 #[test]
@@ -871,6 +1021,11 @@ fn each_action_is_decided_on_the_resource_type_the_schema_gives_it() {
         ("grant.revoke", Some(ResourceType::Room)),
         ("agreement.sign", Some(ResourceType::Agreement)),
         ("agreement.terminate", Some(ResourceType::Agreement)),
+        // Also decided on one user or party (self-access), but platform
+        // actions for simulations and what-if replays.
+        ("user.list", Some(ResourceType::System)),
+        ("party.list", Some(ResourceType::System)),
+        ("user.update", Some(ResourceType::System)),
         ("room.content", None),
         ("room.explode", None),
     ];
@@ -992,16 +1147,7 @@ fn random_policy(d: &mut Draw, i: usize) -> String {
 
 /// A random request on `action`, of the resource type the schema gives it.
 fn random_request(d: &mut Draw, pol: &Policies, action: &str) -> (Principal, Resource, Context) {
-    let kind = *d.pick(PartyKind::ALL);
-    let p = Principal {
-        party_status: *d.pick(PartyStatus::ALL),
-        disabled: d.chance(8),
-        mfa_required: d.chance(2),
-        mfa: !d.chance(4),
-        training_until_ms: *d.pick(&[None, Some(0), Some(2_000_000_000_000)]),
-        certified_until_ms: *d.pick(&[None, Some(0), Some(2_000_000_000_000)]),
-        ..principal(kind, *d.pick(SystemRole::ALL))
-    };
+    let p = random_principal(d);
     let keys = ["nda", "licence"];
     let some =
         |d: &mut Draw| -> Vec<&str> { keys.iter().copied().filter(|_| d.chance(2)).collect() };
@@ -1069,6 +1215,20 @@ fn random_request(d: &mut Draw, pol: &Policies, action: &str) -> (Principal, Res
     (p, res, c)
 }
 
+/// A random caller: any party kind, status and system role, any account state.
+fn random_principal(d: &mut Draw) -> Principal {
+    let kind = *d.pick(PartyKind::ALL);
+    Principal {
+        party_status: *d.pick(PartyStatus::ALL),
+        disabled: d.chance(8),
+        mfa_required: d.chance(2),
+        mfa: !d.chance(4),
+        training_until_ms: *d.pick(&[None, Some(0), Some(2_000_000_000_000)]),
+        certified_until_ms: *d.pick(&[None, Some(0), Some(2_000_000_000_000)]),
+        ..principal(kind, *d.pick(SystemRole::ALL))
+    }
+}
+
 /// The decision path (slice unchecked, pre-filter) against the reference
 /// (slice checked against the schema, every policy evaluated by Cedar): the
 /// same decision, determining policies and errors, on random policy sets and
@@ -1127,6 +1287,123 @@ fn a_pre_filtered_decision_is_cedars_full_decision() {
         "policy_forbids by a custom policy",
         "party_inactive",
         "room_role_insufficient",
+    ] {
+        assert!(outcomes.contains_key(want), "no `{want}` in {outcomes:?}");
+    }
+}
+
+/// Conditions a custom policy on users may carry.
+const USER_CONDITIONS: &[&str] = &[
+    r#"resource.system_role == "admin""#,
+    "resource.disabled",
+    "!resource.mfa_required",
+    r#"resource.party.kind == "owner""#,
+    r#"resource.party.status != "active""#,
+    "resource.training_until_ms == 0",
+    "resource == principal",
+    "principal in resource.party",
+];
+
+/// Conditions a custom policy on parties may carry.
+const PARTY_CONDITIONS: &[&str] = &[
+    r#"resource.kind == "owner""#,
+    r#"resource.status != "active""#,
+    "resource.certified_until_ms <= context.now_ms",
+    "principal in resource",
+];
+
+/// A random custom policy `@id("records.{i}")` on users or parties.
+fn random_record_policy(d: &mut Draw, i: usize) -> String {
+    let effect = if d.chance(3) { "permit" } else { "forbid" };
+    let (scope, pool) = match d.next(3) {
+        0 => (
+            r#"action in [Custody::Action::"user.list", Custody::Action::"user.update"], resource is Custody::User"#,
+            USER_CONDITIONS,
+        ),
+        1 => (
+            r#"action == Custody::Action::"party.list", resource is Custody::Party"#,
+            PARTY_CONDITIONS,
+        ),
+        _ => ("action, resource", ANY_CONDITIONS),
+    };
+    let parts: Vec<String> = (0..=d.next(3))
+        .map(|_| {
+            let pool = if d.chance(2) { pool } else { ANY_CONDITIONS };
+            format!("({})", d.pick(pool))
+        })
+        .collect();
+    let (kind, join) = if d.chance(3) {
+        ("unless", " || ")
+    } else {
+        ("when", " && ")
+    };
+    format!(
+        "@id(\"records.{i}\") @reason(\"policy_forbids\")\n{effect} (principal, {scope}) {kind} {{ {} }};\n",
+        parts.join(join)
+    )
+}
+
+/// The pre-filtered decision against the reference on requests about one
+/// user or party (oneself, a colleague, another party's user; one's own
+/// party or another), under random custom policies on those records.
+#[test]
+fn a_pre_filtered_decision_on_a_user_or_party_is_cedars_full_decision() {
+    let actions = ["user.list", "user.update", "party.list"];
+    let mut d = Draw(0x9E37_79B9_7F4A_7C15);
+    let mut outcomes: HashMap<String, usize> = HashMap::new();
+    for set in 0..12 {
+        let custom: String = (0..d.next(20))
+            .map(|i| random_record_policy(&mut d, i))
+            .collect();
+        let pol = Policies::with_custom(&custom)
+            .unwrap_or_else(|e| panic!("set {set} does not load: {e}\n{custom}"));
+        for _ in 0..200 {
+            let action = *d.pick(&actions);
+            let p = random_principal(&mut d);
+            let mut target = random_principal(&mut d);
+            match d.next(3) {
+                0 => target = p.clone(),
+                1 => {
+                    target.user_id = UserId::from_random([6; 16]);
+                    target.party_id = p.party_id;
+                    target.party_kind = p.party_kind;
+                    target.party_status = p.party_status;
+                    target.certified_until_ms = p.certified_until_ms;
+                }
+                _ => {
+                    target.user_id = UserId::from_random([5; 16]);
+                    target.party_id = PartyId::from_random([9; 16]);
+                }
+            }
+            let res = match (action, d.next(4)) {
+                (_, 0) => Resource::System,
+                ("party.list", _) => party(&target),
+                _ => user(&target),
+            };
+            let c = ctx(&[], &[]);
+            let fast = pol.verdict(&p, action, &res, &c, true);
+            let reference = pol.verdict(&p, action, &res, &c, false);
+            assert_eq!(fast, reference, "{custom}\n{p:?}\n{action} on {res:?}");
+            assert!(pol.checked_slice(&p, &res).is_ok(), "{p:?} {res:?}");
+            let outcome = match &fast.decision {
+                Decision::Allow => "allow",
+                Decision::Hide { .. } => "hide",
+                Decision::Deny { reason, .. } => reason,
+            };
+            let by = if fast.policies.iter().any(|id| id.starts_with("records.")) {
+                " by a custom policy"
+            } else {
+                ""
+            };
+            *outcomes.entry(format!("{outcome}{by}")).or_default() += 1;
+        }
+    }
+    for want in [
+        "allow",
+        "allow by a custom policy",
+        "hide",
+        "role_forbids",
+        "policy_forbids by a custom policy",
     ] {
         assert!(outcomes.contains_key(want), "no `{want}` in {outcomes:?}");
     }

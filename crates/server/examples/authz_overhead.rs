@@ -64,16 +64,19 @@ async fn open_app(dir: &std::path::Path) -> app::App {
 /// Signs `email` in and enrols TOTP; returns the multi-factor API token.
 async fn sign_in_with_totp(app: &app::App, email: &str) -> String {
     let meta = RequestMeta::default();
-    let login = app
+    let id = app::Identity(app);
+    let login = id
         .login(&meta, email, PASSWORD, None, SessionKind::Api)
         .await
         .unwrap();
-    let (p, session) = app.authenticate(&login.token).await.unwrap();
-    let enrolment = app.totp_begin(&meta, &p).await.unwrap();
+    let (p, session) = id.authenticate(&login.token).await.unwrap();
+    let auth = app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
+    let enrolment = id.totp_begin(auth).await.unwrap();
     let secret = base32_decode(&enrolment.secret_base32);
     let step = app::totp::step_of(app::SystemClock.now_ms());
     let code = format!("{:06}", app::totp::code_at(&secret, step, 6));
-    let login = app.totp_confirm(&meta, &p, &session, &code).await.unwrap();
+    let auth = app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
+    let login = id.totp_confirm(auth, &session, &code).await.unwrap();
     login.token
 }
 
@@ -85,15 +88,19 @@ type Granted = Vec<(RoomId, Classification, RoomRole)>;
 async fn populate(app: &app::App) -> (String, String, Granted) {
     let meta = RequestMeta::default();
     let admin_email = "admin@owner.example";
-    app.bootstrap("Owner Corp", admin_email, Some(PASSWORD.into()))
+    let id = app::Identity(app);
+    id.bootstrap("Owner Corp", admin_email, Some(PASSWORD.into()))
         .await
         .unwrap();
     let admin_token = sign_in_with_totp(app, admin_email).await;
-    let (admin, _) = app.authenticate(&admin_token).await.unwrap();
-    let party = app
+    let (admin, _) = id.authenticate(&admin_token).await.unwrap();
+    let auth = app
+        .system(&meta, &admin, app::act::PartyCreate)
+        .await
+        .unwrap();
+    let party = id
         .create_party(
-            &meta,
-            &admin,
+            auth,
             NewParty {
                 name: "Supplier GmbH".into(),
                 country: None,
@@ -102,10 +109,13 @@ async fn populate(app: &app::App) -> (String, String, Granted) {
         .await
         .unwrap();
     let user_email = "engineer@supplier.example";
-    let user = app
+    let auth = app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
+    let user = id
         .create_user(
-            &meta,
-            &admin,
+            auth,
             NewUser {
                 email: user_email.into(),
                 display_name: "Some Engineer".into(),
@@ -119,8 +129,12 @@ async fn populate(app: &app::App) -> (String, String, Granted) {
     let mut granted = Vec::new();
     for i in 0..ROOMS {
         let classification = Classification::ALL[i % Classification::ALL.len()];
-        let room = app
-            .create_room(&meta, &admin, &format!("Room {i}"), classification)
+        let auth = app
+            .system(&meta, &admin, app::act::RoomCreate)
+            .await
+            .unwrap();
+        let room = app::Rooms(app)
+            .create_room(auth, &format!("Room {i}"), classification)
             .await
             .unwrap();
         if i % (ROOMS / GRANTED) == 0 {
@@ -132,9 +146,11 @@ async fn populate(app: &app::App) -> (String, String, Granted) {
                 expires_ms: None,
                 reason: "benchmark".into(),
             };
-            app.create_grant(&meta, &admin, room.room.id, grant)
+            let auth = app
+                .room(&meta, &admin, room.room.id, app::act::GrantCreate)
                 .await
                 .unwrap();
+            app::Rooms(app).create_grant(auth, grant).await.unwrap();
             granted.push((room.room.id, classification, role));
         }
     }
@@ -199,7 +215,7 @@ async fn check_facts(
     p: &Principal,
     granted: &[(RoomId, Classification, RoomRole)],
 ) {
-    let (admin, _) = app.authenticate(admin_token).await.unwrap();
+    let (admin, _) = app::Identity(app).authenticate(admin_token).await.unwrap();
     let policies = app.policies().unwrap();
     for &(id, classification, role) in granted {
         let (res, ctx) = facts(id, classification, role);
@@ -211,10 +227,12 @@ async fn check_facts(
             at_ms: Some(ctx.now_ms),
             source_addr: ctx.source_addr.clone(),
         };
-        let by_app = app
-            .simulate(&RequestMeta::default(), &admin, sim)
+        let meta = RequestMeta::default();
+        let auth = app
+            .system(&meta, &admin, app::act::PolicySimulate)
             .await
             .unwrap();
+        let by_app = app::Policies(app).simulate(auth, sim).await.unwrap();
         let alone = policies.explain(p, Action::RoomView.as_str(), &res, &ctx);
         assert_eq!(by_app, alone, "room {id}");
         assert_eq!(alone.decision, Decision::Allow, "room {id}");
@@ -237,7 +255,7 @@ async fn main() {
         granted.len(),
         t.elapsed().as_secs_f64()
     );
-    let (p, _) = app.authenticate(&token).await.unwrap();
+    let (p, _) = app::Identity(&app).authenticate(&token).await.unwrap();
     check_facts(&app, &admin_token, &p, &granted).await;
     let base = serve(&app, dir.path());
     let http = reqwest::Client::builder()

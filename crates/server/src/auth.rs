@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 
 use app::authz::Principal;
-use app::{App, RequestMeta};
+use app::{App, Identity, RequestMeta};
 use model::{Session, SessionKind};
 
 use crate::error::ApiError;
@@ -66,7 +66,7 @@ impl FromRequestParts<App> for Authed {
                 None => return Err(app::AppError::Unauthenticated.into()),
             },
         };
-        let (principal, session) = app.authenticate(&token).await?;
+        let (principal, session) = Identity(app).authenticate(&token).await?;
         if via_cookie && session.kind != SessionKind::Browser {
             return Err(app::AppError::Unauthenticated.into());
         }
@@ -77,7 +77,7 @@ impl FromRequestParts<App> for Authed {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !App::csrf_matches(&session, presented) {
+            if !Identity::csrf_matches(&session, presented) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "csrf_failed",

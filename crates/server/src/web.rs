@@ -25,7 +25,7 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
-use app::{App, AppError};
+use app::{App, AppError, Identity};
 use model::Session;
 
 use crate::auth::{Authed, FormCsrf};
@@ -152,7 +152,7 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 
 /// Checks the CSRF token of a form against the session.
 pub fn check_csrf(session: &Session, presented: &str) -> Result<(), WebError> {
-    if App::csrf_matches(session, presented) {
+    if Identity::csrf_matches(session, presented) {
         Ok(())
     } else {
         Err(WebError::Csrf)

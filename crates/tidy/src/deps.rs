@@ -1,6 +1,8 @@
 //! Which crate may depend on what: only `store` knows SQL, only the edges know
-//! HTTP, and the pure libraries stay free of the runtime and of the layers above
-//! them. Each exception names the crate, the dependency, the table and the reason.
+//! HTTP, the pure libraries stay free of the runtime and of the layers above
+//! them, and the domain crates of the use-cases stand apart (each on the kernel,
+//! never on one another). Each exception names the crate, the dependency, the
+//! table and the reason.
 
 use crate::manifest::{Kind, Package};
 
@@ -109,6 +111,28 @@ pub const IMPURE: &[&str] = &[
     "custody",
     "siem",
     "render",
+    "kernel",
+    "identity",
+    "content",
+    "governance",
+    "audit",
+];
+
+/// The domain crates of the use-cases: each depends on the kernel and on the
+/// libraries below it, never on another domain nor on anything above.
+pub const DOMAINS: &[&str] = &["identity", "content", "governance", "audit"];
+
+/// What a domain crate (and the kernel) must not depend on: the other domains
+/// and every layer above them.
+pub const ABOVE_DOMAINS: &[&str] = &[
+    "identity",
+    "content",
+    "governance",
+    "audit",
+    "app",
+    "server",
+    "client",
+    "custody",
 ];
 
 /// Only `store` (and the listed test-only exceptions) depends on SQL crates.
@@ -144,6 +168,19 @@ pub fn pure_libraries_stay_pure(packages: &[Package]) -> Vec<String> {
         &[Kind::Normal, Kind::Build],
         &[],
         "pure libraries stay pure",
+    )
+}
+
+/// No domain crate depends on another domain crate (or on a layer above the
+/// domains), and the kernel on none of them: domains meet only in the kernel.
+pub fn domains_stand_apart(packages: &[Package]) -> Vec<String> {
+    forbidden(
+        packages,
+        |name| DOMAINS.contains(&name) || name == "kernel",
+        ABOVE_DOMAINS,
+        &[Kind::Normal, Kind::Build],
+        &[],
+        "domains stand apart",
     )
 }
 
@@ -188,6 +225,37 @@ mod tests {
     fn check(rule: fn(&[Package]) -> Vec<String>, manifest: &str, expected: &[&str]) {
         let package = parse_manifest(manifest).unwrap();
         assert_eq!(rule(&[package]), expected, "{manifest}");
+    }
+
+    #[test]
+    fn a_domain_on_another_domain_fails() {
+        let rule = domains_stand_apart;
+        check(
+            rule,
+            "[package]\nname = \"content\"\n[dependencies]\nkernel.workspace = true\ngovernance.workspace = true\n",
+            &["domains stand apart: `content` has `governance` in [dependencies]"],
+        );
+        check(
+            rule,
+            "[package]\nname = \"kernel\"\n[dependencies]\nidentity.workspace = true\n",
+            &["domains stand apart: `kernel` has `identity` in [dependencies]"],
+        );
+        check(
+            rule,
+            "[package]\nname = \"audit\"\n[dependencies]\nserver.workspace = true\n",
+            &["domains stand apart: `audit` has `server` in [dependencies]"],
+        );
+        // On the kernel, or another domain only for its tests: allowed.
+        check(
+            rule,
+            "[package]\nname = \"audit\"\n[dependencies]\nkernel.workspace = true\n[dev-dependencies]\ncontent.workspace = true\n",
+            &[],
+        );
+        check(
+            rule,
+            "[package]\nname = \"server\"\n[dependencies]\ncontent.workspace = true\n",
+            &[],
+        );
     }
 
     #[test]

@@ -1,5 +1,43 @@
 //! Rules on the text of every `.rs` file: it opens with a `//!` paragraph saying
-//! what it is for, and no test is switched off or passes by panicking.
+//! what it is for, and no test is switched off or passes by panicking; in the
+//! domain crates, every public use-case takes the authorization seam's proof
+//! (`Authorized<…>`) and no service type carries more than [`MAX_USE_CASES`].
+
+use std::collections::BTreeMap;
+
+/// Most public use-cases one service type may carry.
+pub const MAX_USE_CASES: usize = 30;
+
+/// Public async functions of the domain crates that take no proof, and why:
+/// they run before anyone is signed in, or on no one's behalf.
+pub const NO_PROOF: &[(&str, &str)] = &[
+    ("login", "signs in: there is no caller yet"),
+    (
+        "authenticate",
+        "turns a token into a caller: there is no caller yet",
+    ),
+    ("logout", "ends the caller's own session, which it presents"),
+    (
+        "accept_invitation",
+        "the invitation's secret is the permission",
+    ),
+    (
+        "bootstrap",
+        "creates the first administrator of an empty store",
+    ),
+    ("remove_orphans", "start-up maintenance, on no one's behalf"),
+    ("sweep_expiries", "the expiry sweep, on no one's behalf"),
+    ("step", "the SIEM forwarder, on no one's behalf"),
+    ("run", "the SIEM forwarder, on no one's behalf"),
+    (
+        "audit_ledger",
+        "`custody ledger check`: the operator's offline check of the data directory",
+    ),
+    (
+        "trace_copy",
+        "takes a `TracePermit`, which carries the seam's proof",
+    ),
+];
 
 /// Attributes that make a test not run, or pass by panicking: a test that cannot
 /// run fails under `CI=true` instead, and a panic is asserted on its message.
@@ -43,6 +81,84 @@ pub fn check_file(path: &str, text: &str) -> Vec<String> {
     problems
 }
 
+/// The text before the file's first `#[cfg(test)]` item at the start of a line
+/// (test modules sit at the end of a file).
+fn non_test(text: &str) -> &str {
+    text.find("\n#[cfg(test)]").map_or(text, |at| &text[..at])
+}
+
+/// One message per `pub async fn` of `text` whose signature (up to its body's
+/// `{`) names no `Authorized<` proof, unless its name is in `exempt`.
+pub fn use_cases_take_the_proof(path: &str, text: &str, exempt: &[(&str, &str)]) -> Vec<String> {
+    let code = non_test(text);
+    let mut problems = Vec::new();
+    for (at, _) in code.match_indices("pub async fn ") {
+        let line_start = code[..at].rfind('\n').map_or(0, |n| n + 1);
+        if code[line_start..at].trim_start().starts_with("//") {
+            continue;
+        }
+        let rest = &code[at + "pub async fn ".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let signature = rest.find('{').map_or(rest, |end| &rest[..end]);
+        if signature.contains("Authorized<") || exempt.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let line = code[..at].matches('\n').count() + 1;
+        problems.push(format!(
+            "{path}:{line}: public use-case `{name}` takes no `Authorized<…>` proof"
+        ));
+    }
+    problems
+}
+
+/// The public functions of each `impl` block's type in `files` (one crate),
+/// summed over the files: one message per type with more than `max`.
+pub fn services_stay_small(files: &[(String, String)], max: usize) -> Vec<String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, text) in files {
+        let mut current: Option<String> = None;
+        for line in non_test(text).lines() {
+            if let Some(head) = line.strip_prefix("impl") {
+                current = impl_type(head);
+            } else if line.starts_with('}') {
+                current = None;
+            } else if let Some(ty) = &current
+                && (line.starts_with("    pub fn ") || line.starts_with("    pub async fn "))
+            {
+                *counts.entry(ty.clone()).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n > max)
+        .map(|(ty, n)| format!("`{ty}` has {n} public functions (at most {max})"))
+        .collect()
+}
+
+/// The type an `impl` line (after `impl`) is for: the last path segment
+/// before `{`, without generics; `None` for a trait impl (`… for …`).
+fn impl_type(head: &str) -> Option<String> {
+    let head = head.split('{').next()?.trim();
+    if head.contains(" for ") {
+        return None;
+    }
+    let head = head.strip_prefix('<').map_or(head, |rest| {
+        rest.split_once('>').map_or(rest, |(_, after)| after)
+    });
+    let name: String = head
+        .trim()
+        .rsplit("::")
+        .next()?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +188,43 @@ mod tests {
         check("/// Outer doc.\nfn f() {}\n", &[missing]);
         check("#![no_std]\n//! After the attribute.\n", &[missing]);
         check("\n//! After a blank line.\n", &[missing]);
+    }
+
+    #[test]
+    fn a_use_case_without_the_proof_fails() {
+        let file = "//! Rooms.\n\nimpl Rooms<'_> {\n    pub async fn get_room(\n        &self,\n        auth: Authorized<'_, act::RoomView, RoomInfo>,\n    ) -> Result<RoomInfo, AppError> {\n        todo()\n    }\n\n    pub async fn delete_room(&self, meta: &RequestMeta, p: &Principal, id: RoomId) -> Result<(), AppError> {\n        todo()\n    }\n\n    pub async fn login(&self, email: &str) -> Result<(), AppError> {\n        todo()\n    }\n    // pub async fn in_a_comment(&self) {}\n}\n\n#[cfg(test)]\nmod tests {\n    pub async fn helper() {}\n}\n";
+        assert_eq!(
+            use_cases_take_the_proof("f.rs", file, &[("login", "no caller yet")]),
+            ["f.rs:11: public use-case `delete_room` takes no `Authorized<…>` proof"]
+        );
+        assert_eq!(use_cases_take_the_proof("f.rs", file, NO_PROOF).len(), 1);
+    }
+
+    #[test]
+    fn a_service_with_too_many_use_cases_fails() {
+        let methods = |n: usize| {
+            (0..n)
+                .map(|i| {
+                    format!("    pub async fn f{i}(&self) {{}}\n    fn private{i}(&self) {{}}\n")
+                })
+                .collect::<String>()
+        };
+        let a = format!(
+            "//! A.\nimpl Files<'_> {{\n{}}}\nimpl<'a> Rooms<'a> {{\n{}}}\n",
+            methods(2),
+            methods(1)
+        );
+        let b = format!(
+            "//! B.\nimpl Files<'_> {{\n{}}}\nimpl Default for Files<'_> {{\n{}}}\n",
+            methods(2),
+            methods(9)
+        );
+        let files = vec![("a.rs".to_owned(), a), ("b.rs".to_owned(), b)];
+        assert_eq!(services_stay_small(&files, 4), Vec::<String>::new());
+        assert_eq!(
+            services_stay_small(&files, 3),
+            ["`Files` has 4 public functions (at most 3)"]
+        );
     }
 
     #[test]

@@ -94,10 +94,22 @@ pub fn check(root: &Path) -> Result<Vec<String>, TidyError> {
     let mut problems = deps::only_store_knows_sql(&manifests);
     problems.extend(deps::only_edges_know_http(&manifests));
     problems.extend(deps::pure_libraries_stay_pure(&manifests));
+    problems.extend(deps::domains_stand_apart(&manifests));
     let architecture = read(&root.join("ARCHITECTURE.md"))?;
     problems.extend(graph::check_architecture(&architecture, &metadata(root)?));
     for (path, text) in rust_files(root, &root.join("crates"))? {
         problems.extend(source::check_file(&path, &text));
+    }
+    for domain in deps::DOMAINS {
+        let files = rust_files(root, &root.join("crates").join(domain).join("src"))?;
+        for (path, text) in &files {
+            problems.extend(source::use_cases_take_the_proof(
+                path,
+                text,
+                source::NO_PROOF,
+            ));
+        }
+        problems.extend(source::services_stay_small(&files, source::MAX_USE_CASES));
     }
     Ok(problems)
 }

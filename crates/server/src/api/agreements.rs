@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use app::{App, AppError, NewAgreement};
+use app::{Agreements, App, AppError, NewAgreement, act};
 use model::{Agreement, AgreementId, AgreementKind, AgreementTerms, PartyId};
 
 use super::{id, name};
@@ -138,7 +138,8 @@ pub async fn list_agreements(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<AgreementList>, ApiError> {
-    let items = app.list_agreements(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::AgreementList).await?;
+    let items = Agreements(&app).list_agreements(auth).await?;
     let now = app.now_ms();
     Ok(Json(AgreementList {
         items: items.iter().map(|x| AgreementDto::new(x, now)).collect(),
@@ -182,7 +183,10 @@ pub async fn create_agreement(
             .transpose()?,
         draft: req.draft,
     };
-    let made = app.create_agreement(&meta, &a.principal, new).await?;
+    let auth = app
+        .system(&meta, &a.principal, act::AgreementCreate)
+        .await?;
+    let made = Agreements(&app).create_agreement(auth, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(AgreementDto::new(&made, app.now_ms())),
@@ -197,9 +201,11 @@ pub async fn get_agreement(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<AgreementDto>, ApiError> {
-    let found = app
-        .get_agreement(&meta, &a.principal, id::<AgreementId>(&raw)?)
+    let agreement_id = id::<AgreementId>(&raw)?;
+    let auth = app
+        .agreement(&meta, &a.principal, agreement_id, act::AgreementView)
         .await?;
+    let found = Agreements(&app).get_agreement(auth).await?;
     Ok(Json(AgreementDto::new(&found, app.now_ms())))
 }
 
@@ -212,13 +218,12 @@ pub async fn sign_agreement(
     ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<SignAgreement>,
 ) -> Result<Json<AgreementDto>, ApiError> {
-    let signed = app
-        .sign_agreement(
-            &meta,
-            &a.principal,
-            id::<AgreementId>(&raw)?,
-            &req.text_sha256,
-        )
+    let agreement_id = id::<AgreementId>(&raw)?;
+    let auth = app
+        .agreement(&meta, &a.principal, agreement_id, act::AgreementSign)
+        .await?;
+    let signed = Agreements(&app)
+        .sign_agreement(auth, &req.text_sha256)
         .await?;
     Ok(Json(AgreementDto::new(&signed, app.now_ms())))
 }
@@ -231,8 +236,10 @@ pub async fn terminate_agreement(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<AgreementDto>, ApiError> {
-    let ended = app
-        .terminate_agreement(&meta, &a.principal, id::<AgreementId>(&raw)?)
+    let agreement_id = id::<AgreementId>(&raw)?;
+    let auth = app
+        .agreement(&meta, &a.principal, agreement_id, act::AgreementTerminate)
         .await?;
+    let ended = Agreements(&app).terminate_agreement(auth).await?;
     Ok(Json(AgreementDto::new(&ended, app.now_ms())))
 }

@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use app::App;
+use app::{App, Identity, act};
 use model::SessionKind;
 
 use crate::auth::{Authed, Meta};
@@ -41,7 +41,7 @@ pub async fn login(
             "too many sign-in attempts from this address; wait a minute",
         ));
     }
-    let login = app
+    let login = Identity(&app)
         .login(
             &meta,
             &req.email,
@@ -60,7 +60,9 @@ pub async fn logout(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<StatusCode, ApiError> {
-    app.logout(&meta, &a.principal, &a.session).await?;
+    Identity(&app)
+        .logout(&meta, &a.principal, &a.session)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -71,9 +73,9 @@ pub async fn me(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<UserDto>, ApiError> {
-    let user = app
-        .get_user(&meta, &a.principal, a.principal.user_id)
-        .await?;
+    let me = a.principal.user_id;
+    let auth = app.user(&meta, &a.principal, me, act::UserList).await?;
+    let user = Identity(&app).get_user(auth).await?;
     Ok(Json(UserDto::from(&user)))
 }
 
@@ -84,7 +86,8 @@ pub async fn totp_enrol(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<TotpEnrolmentDto>, ApiError> {
-    let e = app.totp_begin(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::TotpEnroll).await?;
+    let e = Identity(&app).totp_begin(auth).await?;
     Ok(Json(TotpEnrolmentDto {
         secret: e.secret_base32,
         otpauth_uri: e.otpauth_uri,
@@ -100,8 +103,9 @@ pub async fn totp_confirm(
     a: Authed,
     ApiJson(req): ApiJson<TotpConfirm>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let login = app
-        .totp_confirm(&meta, &a.principal, &a.session, &req.code)
+    let auth = app.system(&meta, &a.principal, act::TotpEnroll).await?;
+    let login = Identity(&app)
+        .totp_confirm(auth, &a.session, &req.code)
         .await?;
     Ok(Json(login_response(login)))
 }

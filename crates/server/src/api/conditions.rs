@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use app::{App, AppError, NewTemplate};
+use app::{Agreements, App, AppError, NewTemplate, Policies, act};
 use model::{
     AgreementId, AgreementKind, AgreementTemplate, AgreementTerms, Cidr, NetworkZone, Notification,
     NotificationId, PartyId, UserId,
@@ -63,7 +63,8 @@ pub async fn list_zones(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<ZoneList>, ApiError> {
-    let zones = app.list_zones(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::ZoneList).await?;
+    let zones = Policies(&app).list_zones(auth).await?;
     Ok(Json(zone_list(&zones)))
 }
 
@@ -91,7 +92,8 @@ pub async fn put_zones(
             ranges,
         });
     }
-    let zones = app.set_zones(&meta, &a.principal, zones).await?;
+    let auth = app.system(&meta, &a.principal, act::ZoneUpdate).await?;
+    let zones = Policies(&app).set_zones(auth, zones).await?;
     Ok(Json(zone_list(&zones)))
 }
 
@@ -113,8 +115,10 @@ pub async fn put_training(
     ApiJson(req): ApiJson<Training>,
 ) -> Result<Json<UserDto>, ApiError> {
     let until = parse_rfc3339("valid_until", &req.valid_until)?;
-    let user = app
-        .set_training(&meta, &a.principal, id::<UserId>(&raw)?, Some(until))
+    let user_id = id::<UserId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::UserUpdate).await?;
+    let user = Policies(&app)
+        .set_training(auth, user_id, Some(until))
         .await?;
     Ok(Json(UserDto::from(&user)))
 }
@@ -127,9 +131,9 @@ pub async fn delete_training(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<UserDto>, ApiError> {
-    let user = app
-        .set_training(&meta, &a.principal, id::<UserId>(&raw)?, None)
-        .await?;
+    let user_id = id::<UserId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::UserUpdate).await?;
+    let user = Policies(&app).set_training(auth, user_id, None).await?;
     Ok(Json(UserDto::from(&user)))
 }
 
@@ -153,13 +157,10 @@ pub async fn put_certification(
     ApiJson(req): ApiJson<Certification>,
 ) -> Result<Json<PartyDto>, ApiError> {
     let until = parse_rfc3339("valid_until", &req.valid_until)?;
-    let party = app
-        .set_certification(
-            &meta,
-            &a.principal,
-            id::<PartyId>(&raw)?,
-            Some((req.name, until)),
-        )
+    let party_id = id::<PartyId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::PartyUpdate).await?;
+    let party = Policies(&app)
+        .set_certification(auth, party_id, Some((req.name, until)))
         .await?;
     Ok(Json(PartyDto::from(&party)))
 }
@@ -172,8 +173,10 @@ pub async fn delete_certification(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<PartyDto>, ApiError> {
-    let party = app
-        .set_certification(&meta, &a.principal, id::<PartyId>(&raw)?, None)
+    let party_id = id::<PartyId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::PartyUpdate).await?;
+    let party = Policies(&app)
+        .set_certification(auth, party_id, None)
         .await?;
     Ok(Json(PartyDto::from(&party)))
 }
@@ -240,7 +243,8 @@ pub async fn list_templates(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<TemplateList>, ApiError> {
-    let items = app.list_templates(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::TemplateList).await?;
+    let items = Agreements(&app).list_templates(auth).await?;
     Ok(Json(TemplateList {
         items: items.iter().map(TemplateDto::from).collect(),
     }))
@@ -267,7 +271,8 @@ pub async fn put_template(
         },
         duration_days: req.duration_days,
     };
-    let t = app.put_template(&meta, &a.principal, new).await?;
+    let auth = app.system(&meta, &a.principal, act::TemplateUpdate).await?;
+    let t = Agreements(&app).put_template(auth, new).await?;
     Ok(Json(TemplateDto::from(&t)))
 }
 
@@ -303,8 +308,11 @@ pub async fn issue_from_template(
         .as_deref()
         .map(|t| parse_rfc3339("effective_at", t))
         .transpose()?;
-    let made = app
-        .issue_from_template(&meta, &a.principal, party, &template, effective, req.draft)
+    let auth = app
+        .system(&meta, &a.principal, act::AgreementCreate)
+        .await?;
+    let made = Agreements(&app)
+        .issue_from_template(auth, party, &template, effective, req.draft)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -320,9 +328,11 @@ pub async fn offer_agreement(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<AgreementDto>, ApiError> {
-    let made = app
-        .offer_agreement(&meta, &a.principal, id::<AgreementId>(&raw)?)
+    let agreement_id = id::<AgreementId>(&raw)?;
+    let auth = app
+        .system(&meta, &a.principal, act::AgreementCreate)
         .await?;
+    let made = Agreements(&app).offer_agreement(auth, agreement_id).await?;
     Ok(Json(AgreementDto::new(&made, app.now_ms())))
 }
 
@@ -375,7 +385,8 @@ pub async fn list_notifications(
     a: Authed,
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> Result<Json<NotificationList>, ApiError> {
-    let items = app.notifications(&meta, &a.principal, q.unread).await?;
+    let auth = app.system(&meta, &a.principal, act::Notifications).await?;
+    let items = Agreements(&app).notifications(auth, q.unread).await?;
     Ok(Json(NotificationList {
         items: items.iter().map(NotificationDto::from).collect(),
     }))
@@ -389,7 +400,10 @@ pub async fn read_notification(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.read_notification(&meta, &a.principal, id::<NotificationId>(&raw)?)
+    let notification_id = id::<NotificationId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::Notifications).await?;
+    Agreements(&app)
+        .read_notification(auth, notification_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

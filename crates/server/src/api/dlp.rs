@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use app::dlp_policy::{
     CustomRule, DirectionPolicy, DlpAction, DlpPolicy, HeldUpload, Review, RoomDlp,
 };
-use app::{App, AppError};
+use app::{App, AppError, Rooms, act};
 use model::{RoomId, VersionId};
 
 use super::id;
@@ -96,9 +96,10 @@ pub async fn get_room_dlp(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<RoomDlpDto>, ApiError> {
-    let got = app
-        .room_dlp(&meta, &a.principal, id::<RoomId>(&raw)?)
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::DlpPolicy)
         .await?;
+    let got = Rooms(&app).room_dlp(auth).await?;
     Ok(Json(got.into()))
 }
 
@@ -115,9 +116,10 @@ pub async fn put_room_dlp(
         inbound: req.inbound.policy()?,
         outbound: req.outbound.policy()?,
     };
-    let set = app
-        .set_room_dlp(&meta, &a.principal, id::<RoomId>(&raw)?, policy)
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::DlpPolicy)
         .await?;
+    let set = Rooms(&app).set_room_dlp(auth, policy).await?;
     Ok(Json(set.into()))
 }
 
@@ -193,7 +195,8 @@ pub async fn list_quarantine(
     a: Authed,
     ApiQuery(q): ApiQuery<QuarantineQuery>,
 ) -> Result<Json<HeldList>, ApiError> {
-    let held = app.list_quarantine(&meta, &a.principal, q.all).await?;
+    let auth = app.system(&meta, &a.principal, act::DlpReview).await?;
+    let held = Rooms(&app).list_quarantine(auth, q.all).await?;
     Ok(Json(HeldList {
         items: held.iter().map(HeldDto::from).collect(),
     }))
@@ -207,14 +210,10 @@ async fn review(
     review: Review,
     req: ReviewDto,
 ) -> Result<Json<HeldDto>, ApiError> {
-    let decided = app
-        .review_held(
-            meta,
-            &a.principal,
-            id::<VersionId>(raw)?,
-            review,
-            req.note.as_deref(),
-        )
+    let version = id::<VersionId>(raw)?;
+    let auth = app.system(meta, &a.principal, act::DlpReview).await?;
+    let decided = Rooms(app)
+        .review_held(auth, version, review, req.note.as_deref())
         .await?;
     Ok(Json(HeldDto::from(&decided)))
 }
@@ -229,9 +228,9 @@ pub async fn held_content(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let d = app
-        .held_content(&meta, &a.principal, id::<VersionId>(&raw)?)
-        .await?;
+    let version = id::<VersionId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::DlpReview).await?;
+    let d = Rooms(&app).held_content(auth, version).await?;
     let size = u64::try_from(d.info.size).unwrap_or(0);
     let mut response = (StatusCode::OK, Body::from_stream(d.body)).into_response();
     let h = response.headers_mut();
@@ -290,7 +289,8 @@ pub async fn list_rules(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<RuleList>, ApiError> {
-    let items = app.dlp_rules(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::DlpReview).await?;
+    let items = Rooms(&app).dlp_rules(auth).await?;
     Ok(Json(RuleList { items }))
 }
 
@@ -303,7 +303,8 @@ pub async fn add_rule(
     a: Authed,
     ApiJson(rule): ApiJson<CustomRule>,
 ) -> Result<(StatusCode, Json<CustomRule>), ApiError> {
-    let added = app.add_dlp_rule(&meta, &a.principal, rule).await?;
+    let auth = app.system(&meta, &a.principal, act::PolicyApply).await?;
+    let added = Rooms(&app).add_dlp_rule(auth, rule).await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -315,6 +316,7 @@ pub async fn remove_rule(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.remove_dlp_rule(&meta, &a.principal, &raw).await?;
+    let auth = app.system(&meta, &a.principal, act::PolicyApply).await?;
+    Rooms(&app).remove_dlp_rule(auth, &raw).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use app::events::EventFilter;
-use app::{App, AppError};
+use app::{App, AppError, Audit, act};
 
 use crate::auth::{Authed, Meta};
 use crate::dto::*;
@@ -113,7 +113,8 @@ pub async fn list_events(
     ApiQuery(q): ApiQuery<EventQuery>,
 ) -> Result<Json<EventList>, ApiError> {
     let filter = q.filter(100)?;
-    let events = app.search_events(&meta, &a.principal, filter).await?;
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    let events = Audit(&app).search_events(auth, filter).await?;
     Ok(Json(EventList {
         items: events.iter().map(EventDto::from).collect(),
     }))
@@ -152,9 +153,8 @@ pub async fn redact_event(
     ApiJson(body): ApiJson<RedactRequest>,
 ) -> Result<Json<RedactionDto>, ApiError> {
     let seq: i64 = super::id(&seq)?;
-    let done = app
-        .redact_event(&meta, &a.principal, seq, &body.reason)
-        .await?;
+    let auth = app.system(&meta, &a.principal, act::EventRedact).await?;
+    let done = Audit(&app).redact_event(auth, seq, &body.reason).await?;
     Ok(Json(RedactionDto {
         seq: done.seq,
         index: done.index,

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
 
-use app::App;
-use model::{FileId, RoomId, VersionId};
+use app::{App, Files, act};
+use model::{FileId, FilePath, RoomId, VersionId};
 
 use super::id;
 use crate::auth::{Authed, Meta};
@@ -30,14 +30,11 @@ pub async fn list_files(
     ApiQuery(q): ApiQuery<FileListQuery>,
 ) -> Result<Json<FileList>, ApiError> {
     let limit = q.limit.unwrap_or(app::MAX_PAGE);
-    let (files, next) = app
-        .list_files_page(
-            &meta,
-            &a.principal,
-            id::<RoomId>(&raw)?,
-            q.after.as_deref(),
-            limit,
-        )
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::FileList)
+        .await?;
+    let (files, next) = Files(&app)
+        .list_files_page(auth, q.after.as_deref(), limit)
         .await?;
     Ok(Json(FileList {
         items: files.iter().map(FileDto::from).collect(),
@@ -63,11 +60,13 @@ pub async fn put_file(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let uploaded = app
+    let room = id::<RoomId>(&room)?;
+    // The path is checked before the seam is asked, as it always was.
+    let path = FilePath::parse(&path).map_err(app::AppError::from)?;
+    let auth = app.room(&meta, &a.principal, room, act::FileUpload).await?;
+    let uploaded = Files(&app)
         .upload_with(
-            &meta,
-            &a.principal,
-            id::<RoomId>(&room)?,
+            auth,
             &path,
             declared,
             body.into_data_stream(),
@@ -99,9 +98,10 @@ pub async fn get_file(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<FileDto>, ApiError> {
-    let file = app
-        .get_file(&meta, &a.principal, id::<FileId>(&raw)?)
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::FileList)
         .await?;
+    let file = Files(&app).get_file(auth).await?;
     Ok(Json(FileDto::from(&file)))
 }
 
@@ -113,8 +113,10 @@ pub async fn delete_file(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.delete_file(&meta, &a.principal, id::<FileId>(&raw)?)
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::FileDelete)
         .await?;
+    Files(&app).delete_file(auth).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -126,9 +128,10 @@ pub async fn list_versions(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<VersionList>, ApiError> {
-    let versions = app
-        .list_versions(&meta, &a.principal, id::<FileId>(&raw)?)
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::FileList)
         .await?;
+    let versions = Files(&app).list_versions(auth).await?;
     Ok(Json(VersionList {
         items: versions.iter().map(VersionDto::from).collect(),
     }))
@@ -156,15 +159,11 @@ pub async fn get_content(
 ) -> Result<Response, ApiError> {
     let version = q.version.as_deref().map(id::<VersionId>).transpose()?;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let download = app
-        .download_with(
-            &meta,
-            &a.principal,
-            id::<FileId>(&raw)?,
-            version,
-            range,
-            justification(&headers),
-        )
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::FileDownload)
+        .await?;
+    let download = Files(&app)
+        .download_with(auth, version, range, justification(&headers))
         .await;
     match download {
         Ok(d) => Ok(content_response(d)),

@@ -12,8 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use app::App;
 use app::ledger::{AuditReport, Bundle, MAX_ENTRIES};
+use app::{App, Audit, act};
 
 use crate::auth::{Authed, Meta};
 use crate::error::{ApiError, ApiQuery, ErrorBody};
@@ -40,7 +40,8 @@ pub async fn checkpoint(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Response, ApiError> {
-    let note = app.ledger_checkpoint(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    let note = Audit(&app).ledger_checkpoint(auth).await?;
     Ok(typed("text/plain; charset=utf-8", note))
 }
 
@@ -52,7 +53,8 @@ pub async fn verifier_key(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Response, ApiError> {
-    let key = app.ledger_verifier_key(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    let key = Audit(&app).ledger_verifier_key(auth).await?;
     Ok(typed("text/plain; charset=utf-8", format!("{key}\n")))
 }
 
@@ -80,7 +82,8 @@ pub async fn entries(
 ) -> Result<Response, ApiError> {
     let from = q.from.unwrap_or(0);
     let to = q.to.unwrap_or_else(|| from.saturating_add(MAX_ENTRIES));
-    let entries = app.ledger_entries(&meta, &a.principal, from, to).await?;
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    let entries = Audit(&app).ledger_entries(auth, from, to).await?;
     let mut body = String::new();
     for entry in entries {
         let line = serde_json::to_string(&entry)
@@ -120,8 +123,9 @@ pub async fn inclusion_proof(
     a: Authed,
     ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Json<InclusionDto>, ApiError> {
-    let p = app
-        .ledger_inclusion_proof(&meta, &a.principal, q.index, q.size)
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    let p = Audit(&app)
+        .ledger_inclusion_proof(auth, q.index, q.size)
         .await?;
     Ok(Json(InclusionDto {
         index: p.index,
@@ -158,8 +162,9 @@ pub async fn consistency_proof(
     a: Authed,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyDto>, ApiError> {
-    let p = app
-        .ledger_consistency_proof(&meta, &a.principal, q.old, q.new)
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    let p = Audit(&app)
+        .ledger_consistency_proof(auth, q.old, q.new)
         .await?;
     Ok(Json(ConsistencyDto {
         old: p.old,
@@ -199,8 +204,9 @@ pub async fn checkpoints(
     a: Authed,
     ApiQuery(q): ApiQuery<CheckpointsQuery>,
 ) -> Result<Json<CheckpointList>, ApiError> {
-    let stored = app
-        .ledger_checkpoints(&meta, &a.principal, q.from_size.unwrap_or(0))
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    let stored = Audit(&app)
+        .ledger_checkpoints(auth, q.from_size.unwrap_or(0))
         .await?;
     Ok(Json(CheckpointList {
         items: stored
@@ -227,7 +233,8 @@ pub async fn bundle(
     ApiQuery(q): ApiQuery<super::events::EventQuery>,
 ) -> Result<Json<Bundle>, ApiError> {
     let filter = q.filter(i64::try_from(MAX_ENTRIES).unwrap_or(i64::MAX))?;
-    Ok(Json(app.ledger_bundle(&meta, &a.principal, filter).await?))
+    let auth = app.system(&meta, &a.principal, act::EventRead).await?;
+    Ok(Json(Audit(&app).ledger_bundle(auth, filter).await?))
 }
 
 /// Re-checks the whole stored log: every leaf hash from the stored bytes,
@@ -241,5 +248,6 @@ pub async fn audit(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<AuditReport>, ApiError> {
-    Ok(Json(app.ledger_audit(&meta, &a.principal).await?))
+    let auth = app.system(&meta, &a.principal, act::LedgerAudit).await?;
+    Ok(Json(Audit(&app).ledger_audit(auth).await?))
 }

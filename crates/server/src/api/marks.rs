@@ -61,9 +61,15 @@ pub async fn get_delivery(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<DeliveryDto>, ApiError> {
-    let policy = app
-        .room_delivery(&meta, &a.principal, id::<RoomId>(&raw)?)
+    let auth = app
+        .room(
+            &meta,
+            &a.principal,
+            id::<RoomId>(&raw)?,
+            app::act::RoomUpdate,
+        )
         .await?;
+    let policy = app::Rooms(&app).room_delivery(auth).await?;
     Ok(Json(policy.into()))
 }
 
@@ -77,9 +83,15 @@ pub async fn put_delivery(
     ApiJson(req): ApiJson<DeliveryDto>,
 ) -> Result<Json<DeliveryDto>, ApiError> {
     let policy = req.policy()?;
-    let set = app
-        .set_room_delivery(&meta, &a.principal, id::<RoomId>(&raw)?, policy)
+    let auth = app
+        .room(
+            &meta,
+            &a.principal,
+            id::<RoomId>(&raw)?,
+            app::act::RoomUpdate,
+        )
         .await?;
+    let set = app::Rooms(&app).set_room_delivery(auth, policy).await?;
     Ok(Json(set.into()))
 }
 
@@ -121,7 +133,8 @@ pub async fn trace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<TraceDto>, ApiError> {
-    let permit = app.permit_trace(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, app::act::EventRead).await?;
+    let permit = app::Audit(&app).permit_trace(auth);
     let max = permit.max_bytes;
     let content = limited::read(body.into_data_stream(), limited::declared(&headers), max)
         .await
@@ -133,7 +146,7 @@ pub async fn trace(
             ),
             limited::Short::Failed(e) => app::AppError::BodyAborted(e).into(),
         })?;
-    let report: TraceReport = app.trace_copy(&meta, &a.principal, permit, content).await?;
+    let report: TraceReport = app::Audit(&app).trace_copy(permit, content).await?;
     let evidence = report
         .evidence
         .map(serde_json::to_value)
@@ -170,9 +183,10 @@ pub async fn pages(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<PagesDto>, ApiError> {
-    let pages = app
-        .page_count(&meta, &a.principal, id::<FileId>(&raw)?)
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, app::act::FileView)
         .await?;
+    let pages = app::Files(&app).page_count(auth).await?;
     Ok(Json(PagesDto { pages }))
 }
 
@@ -189,9 +203,10 @@ pub async fn page(
 ) -> Result<Response, ApiError> {
     // A page number that is not one is simply a page that does not exist.
     let page: u32 = page.parse().unwrap_or(0);
-    let image = app
-        .view_page(&meta, &a.principal, id::<FileId>(&raw)?, page)
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, app::act::FileView)
         .await?;
+    let image = app::Files(&app).view_page(auth, page).await?;
     Ok(page_response(image))
 }
 

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use app::{App, NewParty, NewUser, PartyPatch, UserPatch};
+use app::{App, Identity, NewParty, NewUser, PartyPatch, UserPatch, act};
 use model::{PartyId, PartyStatus, SystemRole, UserId};
 
 use super::{id, name};
@@ -19,7 +19,8 @@ pub async fn list_parties(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<PartyList>, ApiError> {
-    let parties = app.list_parties(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::PartyList).await?;
+    let parties = Identity(&app).list_parties(auth).await?;
     Ok(Json(PartyList {
         items: parties.iter().map(PartyDto::from).collect(),
     }))
@@ -33,10 +34,10 @@ pub async fn create_party(
     a: Authed,
     ApiJson(req): ApiJson<CreateParty>,
 ) -> Result<(StatusCode, Json<PartyDto>), ApiError> {
-    let party = app
+    let auth = app.system(&meta, &a.principal, act::PartyCreate).await?;
+    let party = Identity(&app)
         .create_party(
-            &meta,
-            &a.principal,
+            auth,
             NewParty {
                 name: req.name,
                 country: req.country,
@@ -54,9 +55,10 @@ pub async fn get_party(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<PartyDto>, ApiError> {
-    let party = app
-        .get_party(&meta, &a.principal, id::<PartyId>(&raw)?)
+    let auth = app
+        .party(&meta, &a.principal, id::<PartyId>(&raw)?, act::PartyList)
         .await?;
+    let party = Identity(&app).get_party(auth).await?;
     Ok(Json(PartyDto::from(&party)))
 }
 
@@ -79,9 +81,9 @@ pub async fn patch_party(
         country: req.country,
         status,
     };
-    let party = app
-        .update_party(&meta, &a.principal, id::<PartyId>(&raw)?, patch)
-        .await?;
+    let id = id::<PartyId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::PartyUpdate).await?;
+    let party = Identity(&app).update_party(auth, id, patch).await?;
     Ok(Json(PartyDto::from(&party)))
 }
 
@@ -92,7 +94,8 @@ pub async fn list_users(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<UserList>, ApiError> {
-    let users = app.list_users(&meta, &a.principal, None).await?;
+    let auth = app.system(&meta, &a.principal, act::UserList).await?;
+    let users = Identity(&app).list_users(auth, None).await?;
     Ok(Json(UserList {
         items: users.iter().map(UserDto::from).collect(),
     }))
@@ -118,7 +121,8 @@ pub async fn create_user(
         system_role: name(SystemRole::parse, &req.system_role)?,
         password: req.password,
     };
-    let user = app.create_user(&meta, &a.principal, new).await?;
+    let auth = app.system(&meta, &a.principal, act::UserCreate).await?;
+    let user = Identity(&app).create_user(auth, new).await?;
     Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
 }
 
@@ -130,9 +134,10 @@ pub async fn get_user(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<UserDto>, ApiError> {
-    let user = app
-        .get_user(&meta, &a.principal, id::<UserId>(&raw)?)
+    let auth = app
+        .user(&meta, &a.principal, id::<UserId>(&raw)?, act::UserList)
         .await?;
+    let user = Identity(&app).get_user(auth).await?;
     Ok(Json(UserDto::from(&user)))
 }
 
@@ -155,9 +160,9 @@ pub async fn patch_user(
         system_role,
         disabled: req.disabled,
     };
-    let user = app
-        .update_user(&meta, &a.principal, id::<UserId>(&raw)?, patch)
-        .await?;
+    let id = id::<UserId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::UserUpdate).await?;
+    let user = Identity(&app).update_user(auth, id, patch).await?;
     Ok(Json(UserDto::from(&user)))
 }
 
@@ -169,8 +174,10 @@ pub async fn revoke_sessions(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.revoke_sessions(&meta, &a.principal, id::<UserId>(&raw)?)
+    let auth = app
+        .user(&meta, &a.principal, id::<UserId>(&raw)?, act::UserUpdate)
         .await?;
+    Identity(&app).revoke_sessions(auth).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,15 +201,11 @@ pub async fn create_invitation(
             "the party does not exist",
         ))
     })?;
-    let (inv, token) = app
-        .invite(
-            &meta,
-            &a.principal,
-            &req.email,
-            &req.display_name,
-            party,
-            role,
-        )
+    let auth = app
+        .system(&meta, &a.principal, act::InvitationCreate)
+        .await?;
+    let (inv, token) = Identity(&app)
+        .invite(auth, &req.email, &req.display_name, party, role)
         .await?;
     let dto = InvitationDto {
         id: inv.id.to_string(),
@@ -223,6 +226,8 @@ pub async fn accept_invitation(
     ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<AcceptInvitation>,
 ) -> Result<(StatusCode, Json<UserDto>), ApiError> {
-    let user = app.accept_invitation(&meta, &token, &req.password).await?;
+    let user = Identity(&app)
+        .accept_invitation(&meta, &token, &req.password)
+        .await?;
     Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
 }

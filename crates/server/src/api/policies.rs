@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use app::{
-    App, AppError, DecisionChange, PolicyChange, PolicyProposal, PolicyVersion, SimTarget,
-    Simulation, WhatIf, WhatIfDecision,
+    App, AppError, DecisionChange, Policies, PolicyChange, PolicyProposal, PolicyVersion,
+    SimTarget, Simulation, WhatIf, WhatIfDecision, act,
 };
 
 use crate::auth::{Authed, Meta};
@@ -100,7 +100,8 @@ pub async fn list_policies(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<PolicyList>, ApiError> {
-    let state = app.policy_state(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::PolicyRead).await?;
+    let state = Policies(&app).policy_state(auth).await?;
     Ok(Json(PolicyList {
         version: state.version,
         disabled: state.disabled,
@@ -155,7 +156,8 @@ pub async fn simulate(
             .transpose()?,
         source_addr: req.context.source_addr,
     };
-    let verdict = app.simulate(&meta, &a.principal, sim).await?;
+    let auth = app.system(&meta, &a.principal, act::PolicySimulate).await?;
+    let verdict = Policies(&app).simulate(auth, sim).await?;
     let (decision, reason, message) = match verdict.decision {
         app::authz::Decision::Allow => ("allow", None, None),
         app::authz::Decision::Deny { reason, message } => ("deny", Some(reason), Some(message)),
@@ -308,7 +310,8 @@ pub async fn list_versions(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<PolicyVersionList>, ApiError> {
-    let versions = app.policy_versions(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::PolicyRead).await?;
+    let versions = Policies(&app).policy_versions(auth).await?;
     Ok(Json(PolicyVersionList {
         items: versions.into_iter().map(PolicyVersionDto::from).collect(),
     }))
@@ -323,7 +326,8 @@ pub async fn get_version(
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<PolicyVersionDto>, ApiError> {
     let number = super::id::<i64>(&raw)?;
-    let version = app.policy_version(&meta, &a.principal, number).await?;
+    let auth = app.system(&meta, &a.principal, act::PolicyRead).await?;
+    let version = Policies(&app).policy_version(auth, number).await?;
     Ok(Json(version.into()))
 }
 
@@ -347,7 +351,8 @@ pub async fn apply(
         comment: req.comment,
         expected_version: req.expected_version,
     };
-    let version = app.apply_policies(&meta, &a.principal, change).await?;
+    let auth = app.system(&meta, &a.principal, act::PolicyApply).await?;
+    let version = Policies(&app).apply_policies(auth, change).await?;
     Ok(Json(version.into()))
 }
 
@@ -365,8 +370,7 @@ pub async fn what_if(
         custom: req.custom,
         disabled: req.disabled,
     };
-    let report = app
-        .what_if(&meta, &a.principal, &proposal, req.days)
-        .await?;
+    let auth = app.system(&meta, &a.principal, act::PolicySimulate).await?;
+    let report = Policies(&app).what_if(auth, &proposal, req.days).await?;
     Ok(Json(report.into()))
 }

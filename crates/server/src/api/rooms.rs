@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use app::{App, NewGrant};
+use app::{App, NewGrant, Rooms, act};
 use model::{Classification, GrantId, RoomId, RoomRole, SubjectKind};
 
 use super::{id, name};
@@ -19,7 +19,8 @@ pub async fn list_rooms(
     Meta(meta): Meta,
     a: Authed,
 ) -> Result<Json<RoomList>, ApiError> {
-    let rooms = app.list_rooms(&meta, &a.principal).await?;
+    let auth = app.system(&meta, &a.principal, act::RoomList).await?;
+    let rooms = Rooms(&app).list_rooms(auth).await?;
     Ok(Json(RoomList {
         items: rooms.iter().map(RoomDto::from).collect(),
     }))
@@ -34,8 +35,9 @@ pub async fn create_room(
     ApiJson(req): ApiJson<CreateRoom>,
 ) -> Result<(StatusCode, Json<RoomDto>), ApiError> {
     let classification = name(Classification::parse, &req.classification)?;
-    let room = app
-        .create_room(&meta, &a.principal, &req.name, classification)
+    let auth = app.system(&meta, &a.principal, act::RoomCreate).await?;
+    let room = Rooms(&app)
+        .create_room(auth, &req.name, classification)
         .await?;
     Ok((StatusCode::CREATED, Json(RoomDto::from(&room))))
 }
@@ -48,9 +50,10 @@ pub async fn get_room(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<RoomDto>, ApiError> {
-    let room = app
-        .get_room(&meta, &a.principal, id::<RoomId>(&raw)?)
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::RoomView)
         .await?;
+    let room = Rooms(&app).get_room(auth).await?;
     Ok(Json(RoomDto::from(&room)))
 }
 
@@ -75,9 +78,10 @@ pub async fn patch_room(
         tags: req.tags,
         access_window: req.access_window.map(|w| w.map(model::AccessWindow::from)),
     };
-    let room = app
-        .update_room(&meta, &a.principal, id::<RoomId>(&raw)?, patch)
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::RoomUpdate)
         .await?;
+    let room = Rooms(&app).update_room(auth, patch).await?;
     Ok(Json(RoomDto::from(&room)))
 }
 
@@ -89,8 +93,10 @@ pub async fn delete_room(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.delete_room(&meta, &a.principal, id::<RoomId>(&raw)?)
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::RoomDelete)
         .await?;
+    Rooms(&app).delete_room(auth).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -102,9 +108,10 @@ pub async fn list_grants(
     a: Authed,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<GrantList>, ApiError> {
-    let grants = app
-        .list_grants(&meta, &a.principal, id::<RoomId>(&raw)?)
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::GrantList)
         .await?;
+    let grants = Rooms(&app).list_grants(auth).await?;
     Ok(Json(GrantList {
         items: grants.iter().map(GrantDto::from).collect(),
     }))
@@ -135,9 +142,10 @@ pub async fn create_grant(
             .transpose()?,
         reason: req.reason,
     };
-    let grant = app
-        .create_grant(&meta, &a.principal, id::<RoomId>(&raw)?, new)
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::GrantCreate)
         .await?;
+    let grant = Rooms(&app).create_grant(auth, new).await?;
     Ok((StatusCode::CREATED, Json(GrantDto::from(&grant))))
 }
 
@@ -149,12 +157,10 @@ pub async fn revoke_grant(
     a: Authed,
     ApiPath((room, grant)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    app.revoke_grant(
-        &meta,
-        &a.principal,
-        id::<RoomId>(&room)?,
-        id::<GrantId>(&grant)?,
-    )
-    .await?;
+    let (room, grant) = (id::<RoomId>(&room)?, id::<GrantId>(&grant)?);
+    let auth = app
+        .room(&meta, &a.principal, room, act::GrantRevoke)
+        .await?;
+    Rooms(&app).revoke_grant(auth, grant).await?;
     Ok(StatusCode::NO_CONTENT)
 }

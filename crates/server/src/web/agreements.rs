@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use app::{App, AppError, RequestMeta};
-use model::{Agreement, AgreementId, NotificationId, RoomId};
+use app::{Agreements, App, AppError, RequestMeta, act};
+use model::{Agreement, AgreementId, NotificationId, PartyKind, RoomId};
 
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf};
@@ -29,7 +29,12 @@ pub async fn sign_instead(
     message: &str,
 ) -> Result<Option<Markup>, WebError> {
     let p = &viewer.authed.principal;
-    let to_sign = app.agreements_to_sign(meta, p, room).await?;
+    // Owner staff sign nothing: the room is not even asked about.
+    if p.party_kind == PartyKind::Owner {
+        return Ok(None);
+    }
+    let auth = app.room(meta, p, room, act::RoomView).await?;
+    let to_sign = Agreements(app).agreements_to_sign(auth).await?;
     if to_sign.is_empty() {
         return Ok(None);
     }
@@ -102,7 +107,11 @@ pub async fn sign(
             "tick the box to confirm that you have read the agreement",
         )));
     }
-    app.sign_agreement(&meta, &viewer.authed.principal, id, &form.text_sha256)
+    let auth = app
+        .agreement(&meta, &viewer.authed.principal, id, act::AgreementSign)
+        .await?;
+    Agreements(&app)
+        .sign_agreement(auth, &form.text_sha256)
         .await?;
     // Only a room id goes into the redirect: never an address from the form.
     let back = form
@@ -119,7 +128,8 @@ pub async fn notifications(
     viewer: Viewer,
 ) -> Result<Markup, WebError> {
     let p = &viewer.authed.principal;
-    let items = app.notifications(&meta, p, false).await?;
+    let auth = app.system(&meta, p, act::Notifications).await?;
+    let items = Agreements(&app).notifications(auth, false).await?;
     let header = Header {
         email: &p.email,
         csrf: &viewer.csrf,
@@ -166,7 +176,9 @@ pub async fn read(
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, &form.csrf)?;
     let id: NotificationId = raw.parse().map_err(|_| WebError::App(AppError::NotFound))?;
-    app.read_notification(&meta, &viewer.authed.principal, id)
+    let auth = app
+        .system(&meta, &viewer.authed.principal, act::Notifications)
         .await?;
+    Agreements(&app).read_notification(auth, id).await?;
     Ok(Redirect::to("/notifications").into_response())
 }

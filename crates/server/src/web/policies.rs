@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use app::{App, AppError, PolicyChange, PolicyProposal, PolicyState, PolicyVersion, WhatIf};
+use app::{
+    App, AppError, Policies, PolicyChange, PolicyProposal, PolicyState, PolicyVersion, WhatIf, act,
+};
 
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf};
@@ -68,8 +70,7 @@ pub async fn page(
     Meta(meta): Meta,
     viewer: Viewer,
 ) -> Result<Markup, WebError> {
-    let state = app.policy_state(&meta, &viewer.authed.principal).await?;
-    let versions = app.policy_versions(&meta, &viewer.authed.principal).await?;
+    let (state, versions) = policy_pages(&app, &meta, &viewer.authed.principal).await?;
     let draft = Draft {
         custom: versions
             .first()
@@ -94,11 +95,12 @@ pub async fn whatif(
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, &form.csrf)?;
     let p = &viewer.authed.principal;
-    let state = app.policy_state(&meta, p).await?;
-    let versions = app.policy_versions(&meta, p).await?;
+    let (state, versions) = policy_pages(&app, &meta, p).await?;
     let days = form.days.unwrap_or(DEFAULT_DAYS);
     let mut draft = draft_of(&form, days);
-    match app.what_if(&meta, p, &form.proposal(), days).await {
+    // A denial is the error page; only a refused proposal shows in the form.
+    let auth = app.system(&meta, p, act::PolicySimulate).await?;
+    match Policies(&app).what_if(auth, &form.proposal(), days).await {
         Ok(report) => draft.whatif = Some(report),
         Err(e) => draft.error = Some(refusal(e)?),
     }
@@ -124,7 +126,8 @@ pub async fn apply(
         comment: form.comment.clone(),
         expected_version: form.expected_version,
     };
-    let e = match app.apply_policies(&meta, p, change).await {
+    let auth = app.system(&meta, p, act::PolicyApply).await?;
+    let e = match Policies(&app).apply_policies(auth, change).await {
         Ok(_) => return Ok(Redirect::to("/policies").into_response()),
         Err(e) => e,
     };
@@ -134,11 +137,23 @@ pub async fn apply(
         StatusCode::BAD_REQUEST
     };
     let message = refusal(e)?;
-    let state = app.policy_state(&meta, p).await?;
-    let versions = app.policy_versions(&meta, p).await?;
+    let (state, versions) = policy_pages(&app, &meta, p).await?;
     let mut draft = draft_of(&form, form.days.unwrap_or(DEFAULT_DAYS));
     draft.error = Some(message);
     Ok((status, render(&viewer, &state, &versions, &draft)).into_response())
+}
+
+/// The set in force and the stored versions, each read under its own decision.
+async fn policy_pages(
+    app: &App,
+    meta: &app::RequestMeta,
+    p: &app::Principal,
+) -> Result<(PolicyState, Vec<PolicyVersion>), WebError> {
+    let auth = app.system(meta, p, act::PolicyRead).await?;
+    let state = Policies(app).policy_state(auth).await?;
+    let auth = app.system(meta, p, act::PolicyRead).await?;
+    let versions = Policies(app).policy_versions(auth).await?;
+    Ok((state, versions))
 }
 
 fn draft_of(form: &ChangeForm, days: i64) -> Draft {

@@ -2,7 +2,8 @@
 //! uploads a room's data-loss policy holds for review, each with the findings'
 //! redacted summary and two buttons, release (the version becomes the newest
 //! of its file) and reject (never shown). Whether the caller may review is the
-//! use-cases' decision (`App::list_quarantine`, `App::review_held`).
+//! seam's decision (`dlp.review`) before `Rooms::list_quarantine` and
+//! `Rooms::review_held`.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -32,9 +33,10 @@ pub async fn page(
     Meta(meta): Meta,
     viewer: Viewer,
 ) -> Result<Markup, WebError> {
-    let held = app
-        .list_quarantine(&meta, &viewer.authed.principal, false)
+    let auth = app
+        .system(&meta, &viewer.authed.principal, app::act::DlpReview)
         .await?;
+    let held = app::Rooms(&app).list_quarantine(auth, false).await?;
     Ok(render(&viewer, &held))
 }
 
@@ -71,7 +73,11 @@ async fn decide(
     check_csrf(&viewer.authed.session, &form.csrf)?;
     let version: VersionId = raw.parse().map_err(|_| AppError::NotFound)?;
     let note = Some(form.note.as_str()).filter(|n| !n.trim().is_empty());
-    app.review_held(&meta, &viewer.authed.principal, version, review, note)
+    let auth = app
+        .system(&meta, &viewer.authed.principal, app::act::DlpReview)
+        .await?;
+    app::Rooms(&app)
+        .review_held(auth, version, review, note)
         .await?;
     Ok(Redirect::to("/quarantine").into_response())
 }

@@ -14,7 +14,7 @@ use axum::{Extension, Form};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use app::{App, AppError, Login};
+use app::{App, AppError, Identity, Login, act};
 use model::SessionKind;
 
 use super::layout::{self, Header};
@@ -120,7 +120,7 @@ pub async fn login(
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
-    let result = app
+    let result = Identity(&app)
         .login(
             &meta,
             &form.email,
@@ -188,7 +188,8 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     check_csrf(&authed.session, &form.csrf)?;
-    app.logout(&meta, &authed.principal, &authed.session)
+    Identity(&app)
+        .logout(&meta, &authed.principal, &authed.session)
         .await?;
     let cleared = session_cookies("", "", 0);
     Ok((cleared, Redirect::to("/login")).into_response())
@@ -237,7 +238,10 @@ pub async fn totp_begin(
     Form(form): Form<CsrfForm>,
 ) -> Result<Markup, WebError> {
     check_csrf(&authed.session, &form.csrf)?;
-    let enrolment = app.totp_begin(&meta, &authed.principal).await?;
+    let auth = app
+        .system(&meta, &authed.principal, act::TotpEnroll)
+        .await?;
+    let enrolment = Identity(&app).totp_begin(auth).await?;
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
@@ -267,9 +271,14 @@ pub async fn totp_confirm(
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
     check_csrf(&authed.session, &form.csrf)?;
-    let result = app
-        .totp_confirm(&meta, &authed.principal, &authed.session, &form.code)
-        .await;
+    let result = match app.system(&meta, &authed.principal, act::TotpEnroll).await {
+        Ok(auth) => {
+            Identity(&app)
+                .totp_confirm(auth, &authed.session, &form.code)
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(login) => Ok(signed_in(&app, &login)),
         Err(AppError::InvalidTotp) => {

@@ -4,7 +4,8 @@
 //! recipient, party, time and file version — and the ledger evidence: each
 //! issuing event's entry and inclusion proof, and the evidence bundle to save
 //! (it verifies offline with `custody ledger verify --bundle`). Whether the
-//! caller may trace is the use-case's decision (`App::trace_copy`).
+//! caller may trace is the seam's decision (`event.read`), asked before the
+//! file is read; `Audit::trace_copy` takes the permit made of it.
 
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use maud::{Markup, html};
 
-use app::{App, AppError, TraceReport};
+use app::{App, AppError, Audit, TraceReport, act};
 
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf};
@@ -50,7 +51,10 @@ pub async fn trace(
     }
     let token = limited::text(field).await.map_err(short)?;
     check_csrf(&viewer.authed.session, &token)?;
-    let permit = app.permit_trace(&meta, &viewer.authed.principal).await?;
+    let auth = app
+        .system(&meta, &viewer.authed.principal, act::EventRead)
+        .await?;
+    let permit = Audit(&app).permit_trace(auth);
     let max = permit.max_bytes;
     let too_large = || WebError::from(AppError::TooLarge { limit: max });
     // The form around the file (token, boundaries, part headers) is small.
@@ -67,10 +71,7 @@ pub async fn trace(
         Some(_) => return Err(WebError::Csrf),
         None => return Err(AppError::invalid("file_missing", "choose a file to trace").into()),
     };
-    match app
-        .trace_copy(&meta, &viewer.authed.principal, permit, content)
-        .await
-    {
+    match Audit(&app).trace_copy(permit, content).await {
         Ok(report) => Ok(render(&viewer, Some(&report), None).into_response()),
         // The file carries no readable mark (or is not a format marks live
         // in): the form again, with why.

@@ -27,8 +27,14 @@ pub async fn view(
     Path(raw): Path<String>,
 ) -> Result<Markup, WebError> {
     let id = file_id(&raw)?;
-    let info = app.get_file(&meta, &authed.principal, id).await?;
-    let pages = app.page_count(&meta, &authed.principal, id).await?;
+    let auth = app
+        .file(&meta, &authed.principal, id, app::act::FileList)
+        .await?;
+    let info = app::Files(&app).get_file(auth).await?;
+    let auth = app
+        .file(&meta, &authed.principal, id, app::act::FileView)
+        .await?;
+    let pages = app::Files(&app).page_count(auth).await?;
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
@@ -64,6 +70,9 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let id = file_id(&raw)?;
     let page: u32 = page.parse().unwrap_or(0);
-    let image = app.view_page(&meta, &authed.principal, id, page).await?;
+    let auth = app
+        .file(&meta, &authed.principal, id, app::act::FileView)
+        .await?;
+    let image = app::Files(&app).view_page(auth, page).await?;
     Ok(crate::api::page_response(image))
 }

@@ -324,8 +324,13 @@ enum Ep {
     ListRules,
     AddRule,
     RemoveRule,
-    /// Last: it ends the caller's session.
+    /// It ends the caller's session.
     Logout,
+    /// The caller's own: self-access, open whatever the role or account
+    /// state (`self.user`). Last: it ends every session of the caller
+    /// (`ctx.admin`'s too, for the admin's column), so it is asked with a
+    /// spare session ([`World::spare`]) that `Logout` left alone.
+    RevokeOwnSessions,
 }
 
 #[rustfmt::skip]
@@ -418,6 +423,7 @@ const TABLE: &[(Ep, [Want; 21])] = &[
     (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
+    (Ep::RevokeOwnSessions,   [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
 ];
 
 impl Ep {
@@ -437,7 +443,7 @@ impl Ep {
             Ep::CreateUser => ("POST", "/users"),
             Ep::GetUser | Ep::GetSelf => ("GET", "/users/{id}"),
             Ep::PatchUser => ("PATCH", "/users/{id}"),
-            Ep::RevokeSessions => ("POST", "/users/{id}/revoke-sessions"),
+            Ep::RevokeSessions | Ep::RevokeOwnSessions => ("POST", "/users/{id}/revoke-sessions"),
             Ep::CreateInvitation => ("POST", "/invitations"),
             Ep::AcceptInvitation => ("POST", "/invitations/{token}/accept"),
             Ep::PutTraining => ("PUT", "/users/{id}/training"),
@@ -548,6 +554,9 @@ struct World {
     notification: String,
     /// An event that the admin may redact.
     redactable: i64,
+    /// A second session of each caller, signed in before its party was
+    /// suspended or its account disabled: the token of `RevokeOwnSessions`.
+    spare: HashMap<Who, String>,
 }
 
 /// The zones of the matrix.
@@ -637,6 +646,22 @@ async fn callers(ctx: &Ctx, p: &Parties) -> HashMap<Who, User> {
         users.insert(who, ctx.external(party).await);
     }
     users
+}
+
+/// A second session of each caller (signed in, when enrolled, with the next
+/// step's one-time code: the current one may be spent).
+async fn spare_sessions(ctx: &Ctx, users: &HashMap<Who, User>) -> HashMap<Who, String> {
+    let mut spare = HashMap::new();
+    for (who, user) in users {
+        let code = user.totp.as_deref().map(|secret| {
+            let next = app::totp::step_of(ctx.now()) + 1;
+            format!("{:06}", app::totp::code_at(secret, next, 6))
+        });
+        let login = ctx.login_ok(&user.email, code.as_deref()).await;
+        let token = login["token"].as_str().unwrap_or_default().to_owned();
+        spare.insert(*who, token);
+    }
+    spare
 }
 
 /// Trains every external caller but the untrained one, and certifies every
@@ -731,6 +756,7 @@ impl World {
             licences,
             notification: String::new(),
             redactable: 0,
+            spare: HashMap::new(),
         };
         // Each room moves the clock 2 s: the short licence and training end.
         w.room = w.fresh_room(ctx, false).await;
@@ -744,7 +770,11 @@ impl World {
         w.closed_file = id_of(&file);
 
         assert!(
-            ctx.app.sweep_expiries().await.unwrap_or(0) > 0,
+            app::Agreements(&ctx.app)
+                .sweep_expiries()
+                .await
+                .unwrap_or(0)
+                > 0,
             "nothing ended"
         );
         let by = &w.bystander.token;
@@ -756,6 +786,7 @@ impl World {
         let path = format!("/events?actor={}&limit=1", w.bystander.id);
         let first = ctx.must(&ctx.admin, "GET", &path, Value::Null, 200).await;
         w.redactable = first["items"][0]["seq"].as_i64().unwrap_or_default();
+        w.spare = spare_sessions(ctx, &w.users).await;
 
         let suspend = json!({"status": "suspended"});
         let path = format!("/parties/{}", p.suspended);
@@ -819,6 +850,15 @@ impl World {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// The token `who` asks `ep` with: its spare session for the row that
+    /// revokes every session of its own, else its matrix session.
+    fn token(&self, ep: Ep, who: Who) -> String {
+        match ep {
+            Ep::RevokeOwnSessions => self.spare[&who].clone(),
+            _ => self.users[&who].token.clone(),
+        }
     }
 
     /// The room and file `who` works on.
@@ -893,6 +933,7 @@ impl World {
                 j(json!({"display_name": "By Stander"})),
             ),
             Ep::RevokeSessions => ("POST", format!("/users/{}/revoke-sessions", by.id), none),
+            Ep::RevokeOwnSessions => ("POST", format!("/users/{}/revoke-sessions", me.id), none),
             Ep::CreateInvitation => (
                 "POST",
                 "/invitations".into(),
@@ -1204,7 +1245,7 @@ async fn run_matrix(ctx: &Ctx) {
             };
             let case = Case {
                 label: format!("{who:?} ({ep:?})"),
-                who: Some(w.users[who].token.clone()),
+                who: Some(w.token(*ep, *who)),
                 method,
                 path: format!("{V1}{path}"),
                 body,

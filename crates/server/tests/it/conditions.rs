@@ -368,8 +368,12 @@ async fn conditions_scenario(ctx: &Ctx) {
     );
 
     // The sweep records it once and tells the user and the owner's admins.
-    assert_eq!(ctx.app.sweep_expiries().await.unwrap(), 1);
-    assert_eq!(ctx.app.sweep_expiries().await.unwrap(), 0, "recorded once");
+    assert_eq!(app::Agreements(&ctx.app).sweep_expiries().await.unwrap(), 1);
+    assert_eq!(
+        app::Agreements(&ctx.app).sweep_expiries().await.unwrap(),
+        0,
+        "recorded once"
+    );
     let expired: Vec<Value> = ctx
         .events()
         .await
@@ -469,7 +473,7 @@ async fn conditions_scenario(ctx: &Ctx) {
         "Gearbox licence FR",
     )
     .await;
-    assert_eq!(ctx.app.sweep_expiries().await.unwrap(), 1);
+    assert_eq!(app::Agreements(&ctx.app).sweep_expiries().await.unwrap(), 1);
     let mine = ctx
         .must(e, "GET", "/notifications?unread=true", Value::Null, 200)
         .await;

@@ -59,7 +59,13 @@ async fn party_a_cannot_reach_party_b(ctx: &Ctx) {
     let training_b = format!("/users/{}/training", b.id);
     ctx.must(&ctx.admin, "PUT", &training_b, soon, 200).await;
     ctx.advance(2000);
-    assert_eq!(ctx.app.sweep_expiries().await.unwrap_or(0), 1);
+    assert_eq!(
+        app::Agreements(&ctx.app)
+            .sweep_expiries()
+            .await
+            .unwrap_or(0),
+        1
+    );
     let notes = ctx
         .must(&b.token, "GET", "/notifications", Value::Null, 200)
         .await;

@@ -38,8 +38,7 @@ fn post_room(
 async fn cookie_sessions_need_the_csrf_token() {
     let ctx = Ctx::new().await;
     let meta = app::RequestMeta::default();
-    let browser = ctx
-        .app
+    let browser = app::Identity(&ctx.app)
         .login(&meta, ADMIN_EMAIL, PASSWORD, None, SessionKind::Browser)
         .await
         .expect("browser login");

@@ -800,8 +800,7 @@ async fn the_quarantine_page_releases_through_its_form() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let browser = ctx
-        .app
+    let browser = app::Identity(&ctx.app)
         .login(
             &app::RequestMeta::default(),
             ADMIN_EMAIL,

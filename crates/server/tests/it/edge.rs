@@ -59,8 +59,7 @@ async fn answer(ctx: &Ctx, req: Request<Body>, label: &str) -> (u16, String) {
 async fn browser(ctx: &Ctx, email: &str, totp: Option<&[u8]>) -> (String, String) {
     ctx.advance(30_000);
     let code = totp.map(|s| ctx.code(s));
-    let login = ctx
-        .app
+    let login = app::Identity(&ctx.app)
         .login(
             &app::RequestMeta::default(),
             email,

@@ -613,7 +613,8 @@ async fn the_audit_names_the_first_tampered_row() {
         tamper(&url, statements).await;
         // What `custody ledger check` runs; the API would also record the
         // audit, which a truncated log refuses (its next index is taken).
-        let report = serde_json::to_value(ctx.app.audit_ledger().await.unwrap()).unwrap();
+        let report =
+            serde_json::to_value(app::Audit(&ctx.app).audit_ledger().await.unwrap()).unwrap();
         let first = report["faults"][0]["message"].as_str();
         match want {
             None => assert_eq!(report["faults"], json!([]), "{what}"),

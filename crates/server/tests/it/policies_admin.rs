@@ -439,8 +439,7 @@ async fn what_if_scenario(ctx: &Ctx) {
 
 /// A browser session of `email`: its cookie header and CSRF token.
 async fn browser(ctx: &Ctx, email: &str) -> (String, String) {
-    let login = ctx
-        .app
+    let login = app::Identity(&ctx.app)
         .login(
             &app::RequestMeta::default(),
             email,

@@ -262,7 +262,8 @@ impl Ctx {
             clock.clone(),
             settings,
         );
-        app.bootstrap("Owner Corp", ADMIN_EMAIL, Some(PASSWORD.into()))
+        app::Identity(&app)
+            .bootstrap("Owner Corp", ADMIN_EMAIL, Some(PASSWORD.into()))
             .await
             .expect("bootstrap");
         let router = server::router(app.clone());

@@ -111,7 +111,12 @@ async fn signs_in_with_totp_uploads_and_downloads_a_file() {
     // The upload went through the use-case: the room holds one version.
     let admin = site.admin().await;
     let meta = RequestMeta::default();
-    let files = site.app.list_files(&meta, &admin, site.room).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::FileList)
+        .await
+        .unwrap();
+    let files = app::Files(&site.app).list_files(auth).await.unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!((files[0].path.as_str(), files[0].version), (name, 1));
 
@@ -167,9 +172,13 @@ async fn external_user(
         name: party.into(),
         country: Some("DE".into()),
     };
-    let party = site
+    let auth = site
         .app
-        .create_party(&meta, &admin, new_party)
+        .system(&meta, &admin, app::act::PartyCreate)
+        .await
+        .unwrap();
+    let party = app::Identity(&site.app)
+        .create_party(auth, new_party)
         .await
         .unwrap();
     let new_user = NewUser {
@@ -179,7 +188,15 @@ async fn external_user(
         system_role: SystemRole::Member,
         password: Some(PASSWORD.into()),
     };
-    let user = site.app.create_user(&meta, &admin, new_user).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
+    let user = app::Identity(&site.app)
+        .create_user(auth, new_user)
+        .await
+        .unwrap();
     (party, user)
 }
 
@@ -197,8 +214,13 @@ async fn external_user_enrols_totp_before_seeing_rooms() {
         expires_ms: None,
         reason: "blade redesign work package".into(),
     };
-    site.app
-        .create_grant(&meta, &admin, site.room, grant)
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::GrantCreate)
+        .await
+        .unwrap();
+    app::Rooms(&site.app)
+        .create_grant(auth, grant)
         .await
         .unwrap();
 
@@ -260,11 +282,14 @@ async fn a_screenshot_of_the_viewer_traces_back_to_its_viewer() {
     let meta = RequestMeta::default();
     let admin = site.admin().await;
     // A member of the owner's staff who may only view the room.
-    let viewer = site
+    let auth = site
         .app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
+    let viewer = app::Identity(&site.app)
         .create_user(
-            &meta,
-            &admin,
+            auth,
             NewUser {
                 email: "reviewer@owner.example".into(),
                 display_name: "Rita Reviewer".into(),
@@ -282,17 +307,24 @@ async fn a_screenshot_of_the_viewer_traces_back_to_its_viewer() {
         expires_ms: None,
         reason: "design review".into(),
     };
-    site.app
-        .create_grant(&meta, &admin, site.room, grant)
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::GrantCreate)
         .await
         .unwrap();
-    let file = site
+    app::Rooms(&site.app)
+        .create_grant(auth, grant)
+        .await
+        .unwrap();
+    let auth = site
         .app
+        .room(&meta, &admin, site.room, app::act::FileUpload)
+        .await
+        .unwrap();
+    let file = app::Files(&site.app)
         .upload(
-            &meta,
-            &admin,
-            site.room,
-            "drawings/bracket.pdf",
+            auth,
+            &model::FilePath::parse("drawings/bracket.pdf").unwrap(),
             None,
             futures_util::stream::iter([Ok::<_, std::io::Error>(
                 bytes::Bytes::from(drawing_pdf()),
@@ -325,7 +357,15 @@ async fn a_screenshot_of_the_viewer_traces_back_to_its_viewer() {
         limit: 10,
         ..Default::default()
     };
-    let events = site.app.search_events(&meta, &admin, filter).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::EventRead)
+        .await
+        .unwrap();
+    let events = app::Audit(&site.app)
+        .search_events(auth, filter)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].action, "file.view");
     assert_eq!(events[0].actor_user, Some(viewer.id));
@@ -382,14 +422,13 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
     let email = "designer@rotor.example";
     let (party, user) = external_user(&site, "Rotor Design GmbH", email, "Rotor Designer").await;
-    let room = site
+    let auth = site
         .app
-        .create_room(
-            &meta,
-            &admin,
-            "Turbine RFQ",
-            model::Classification::Internal,
-        )
+        .system(&meta, &admin, app::act::RoomCreate)
+        .await
+        .unwrap();
+    let room = app::Rooms(&site.app)
+        .create_room(auth, "Turbine RFQ", model::Classification::Internal)
         .await
         .unwrap()
         .room
@@ -398,8 +437,13 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
         required_agreements: Some(vec!["nda".into()]),
         ..app::RoomPatch::default()
     };
-    site.app
-        .update_room(&meta, &admin, room, patch)
+    let auth = site
+        .app
+        .room(&meta, &admin, room, app::act::RoomUpdate)
+        .await
+        .unwrap();
+    app::Rooms(&site.app)
+        .update_room(auth, patch)
         .await
         .unwrap();
     let grant = NewGrant {
@@ -409,8 +453,13 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
         expires_ms: None,
         reason: "turbine quote".into(),
     };
-    site.app
-        .create_grant(&meta, &admin, room, grant)
+    let auth = site
+        .app
+        .room(&meta, &admin, room, app::act::GrantCreate)
+        .await
+        .unwrap();
+    app::Rooms(&site.app)
+        .create_grant(auth, grant)
         .await
         .unwrap();
     let nda = app::NewAgreement {
@@ -424,7 +473,15 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
         end_ms: None,
         draft: false,
     };
-    let nda = site.app.create_agreement(&meta, &admin, nda).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::AgreementCreate)
+        .await
+        .unwrap();
+    let nda = app::Agreements(&site.app)
+        .create_agreement(auth, nda)
+        .await
+        .unwrap();
 
     let scratch = Scratch::new();
     let driver = Driver::start().await;
@@ -465,7 +522,15 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
     wait_for(&b, "the room's files", "#no-files").await;
 
     // The signature names the signer and the hash of the text shown.
-    let signed = site.app.get_agreement(&meta, &admin, nda.id).await.unwrap();
+    let auth = site
+        .app
+        .agreement(&meta, &admin, nda.id, app::act::AgreementView)
+        .await
+        .unwrap();
+    let signed = app::Agreements(&site.app)
+        .get_agreement(auth)
+        .await
+        .unwrap();
     let signature = signed.signature.expect("signed");
     assert_eq!(signature.user_id, user.id);
     assert_eq!(signature.text_sha256, nda.text_sha256);

@@ -126,7 +126,12 @@ async fn form_upload_streams_the_file_and_needs_the_csrf_token() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let files = site.app.list_files(&meta, &admin, site.room).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::FileList)
+        .await
+        .unwrap();
+    let files = app::Files(&site.app).list_files(auth).await.unwrap();
     assert!(files.is_empty(), "{files:?}");
 
     let (ct, body) = multipart(csrf, "wing spar.bin", &data);
@@ -141,7 +146,12 @@ async fn form_upload_streams_the_file_and_needs_the_csrf_token() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let want = format!("/rooms/{}?prefix=specs%2F", site.room);
     assert_eq!(r.headers()[LOCATION], want.as_str());
-    let files = site.app.list_files(&meta, &admin, site.room).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::FileList)
+        .await
+        .unwrap();
+    let files = app::Files(&site.app).list_files(auth).await.unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].path, "specs/wing spar.bin");
     assert_eq!(files[0].size, 200_000);

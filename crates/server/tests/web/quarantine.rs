@@ -30,33 +30,46 @@ async fn a_held_upload_is_released_from_the_quarantine_page() {
         severity: Severity::High,
         kind: CustomKind::Keywords(vec!["zebracorn".into()]),
     };
-    site.app.add_dlp_rule(&meta, &admin, rule).await.unwrap();
+    let rooms = app::Rooms(&site.app);
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::PolicyApply)
+        .await
+        .unwrap();
+    rooms.add_dlp_rule(auth, rule).await.unwrap();
     let policy = DlpPolicy {
         inbound: direction(DlpAction::Quarantine),
         outbound: direction(DlpAction::Allow),
     };
-    site.app
-        .set_room_dlp(&meta, &admin, site.room, policy)
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::DlpPolicy)
         .await
         .unwrap();
+    rooms.set_room_dlp(auth, policy).await.unwrap();
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
         b"the zebracorn schedule\n",
     ))]);
-    let uploaded = site
+    let files = app::Files(&site.app);
+    let path = model::FilePath::parse("plans/held.txt").unwrap();
+    let auth = site
         .app
-        .upload_with(&meta, &admin, site.room, "plans/held.txt", None, body, None)
+        .room(&meta, &admin, site.room, app::act::FileUpload)
+        .await
+        .unwrap();
+    let uploaded = files
+        .upload_with(auth, &path, None, body, None)
         .await
         .unwrap();
     let Uploaded::Held(held) = uploaded else {
         panic!("the upload was not held: {uploaded:?}");
     };
-    assert!(
-        site.app
-            .list_files(&meta, &admin, site.room)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::FileList)
+        .await
+        .unwrap();
+    assert!(files.list_files(auth).await.unwrap().is_empty());
 
     let scratch = tempfile::tempdir().unwrap();
     let driver = Driver::start().await;
@@ -99,12 +112,25 @@ async fn a_held_upload_is_released_from_the_quarantine_page() {
     )
     .await;
 
-    let files = site.app.list_files(&meta, &admin, site.room).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::FileList)
+        .await
+        .unwrap();
+    let files = app::Files(&site.app).list_files(auth).await.unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(
         (files[0].path.as_str(), files[0].version_id),
         ("plans/held.txt", held.version_id)
     );
-    let decided = site.app.list_quarantine(&meta, &admin, true).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::DlpReview)
+        .await
+        .unwrap();
+    let decided = app::Rooms(&site.app)
+        .list_quarantine(auth, true)
+        .await
+        .unwrap();
     assert_eq!(decided[0].note.as_deref(), Some("cleared by legal"));
 }

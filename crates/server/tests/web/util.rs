@@ -30,7 +30,11 @@ pub struct Site {
 impl Site {
     /// The admin as a principal, for calling use-cases directly.
     pub async fn admin(&self) -> app::authz::Principal {
-        self.app.authenticate(&self.admin_token).await.unwrap().0
+        app::Identity(&self.app)
+            .authenticate(&self.admin_token)
+            .await
+            .unwrap()
+            .0
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -119,24 +123,28 @@ async fn open_app(dir: &std::path::Path) -> app::App {
 /// Bootstraps the admin, enrols TOTP for it, and creates the room; returns
 /// the secret, a multi-factor API token and the room.
 async fn prepare(app: &app::App) -> (Vec<u8>, String, RoomId) {
-    app.bootstrap("Owner Corp", EMAIL, Some(PASSWORD.into()))
+    let id = app::Identity(app);
+    id.bootstrap("Owner Corp", EMAIL, Some(PASSWORD.into()))
         .await
         .unwrap();
     let meta = RequestMeta::default();
-    let login = app
+    let login = id
         .login(&meta, EMAIL, PASSWORD, None, SessionKind::Api)
         .await
         .unwrap();
-    let (p, session) = app.authenticate(&login.token).await.unwrap();
-    let enrolment = app.totp_begin(&meta, &p).await.unwrap();
+    let (p, session) = id.authenticate(&login.token).await.unwrap();
+    let auth = app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
+    let enrolment = id.totp_begin(auth).await.unwrap();
     let secret = base32_decode(&enrolment.secret_base32);
-    let login = app
-        .totp_confirm(&meta, &p, &session, &current_code(&secret))
+    let auth = app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
+    let login = id
+        .totp_confirm(auth, &session, &current_code(&secret))
         .await
         .unwrap();
-    let (p, _) = app.authenticate(&login.token).await.unwrap();
-    let room = app
-        .create_room(&meta, &p, ROOM, model::Classification::Confidential)
+    let (p, _) = id.authenticate(&login.token).await.unwrap();
+    let auth = app.system(&meta, &p, app::act::RoomCreate).await.unwrap();
+    let room = app::Rooms(app)
+        .create_room(auth, ROOM, model::Classification::Confidential)
         .await
         .unwrap();
     (secret, login.token, room.room.id)

@@ -1,0 +1,185 @@
+//! The tamper-evident ledger served to auditors, security officers and admins
+//! (`event.read`): the verifier key, signed checkpoints, entries with their
+//! exact leaf bytes, inclusion and consistency proofs, the stored checkpoints
+//! and evidence bundles; plus the audit of the stored log and redaction
+//! (admins). The mechanics (appending leaves, signing checkpoints, proving
+//! against stored nodes) are the kernel's (`kernel::ledger`).
+
+mod audit;
+mod redact;
+
+use ::ledger::{Checkpoint, HashStore, leaf_hash};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use kernel::authz::{Authorized, System, act};
+use kernel::events::{EventFilter, Fact, check_filter};
+use kernel::ledger::{BUNDLE_FORMAT, Bundle, BundleEntry, MAX_ENTRIES, StoredCheckpoint};
+use kernel::{AppError, ConsistencyProof, InclusionProof};
+
+use crate::Audit;
+
+/// An internal error of the ledger, its detail prefixed as the kernel's are.
+pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("ledger: {e}"))
+}
+
+impl Audit<'_> {
+    /// The verifier key text of the ledger (signed-note `name+id+key` form).
+    pub async fn ledger_verifier_key(
+        &self,
+        _auth: Authorized<'_, act::EventRead, System>,
+    ) -> Result<String, AppError> {
+        Ok(self.ledger_signer()?.verifier().to_key_text())
+    }
+
+    /// A signed checkpoint of the ledger as it is now (see
+    /// [`kernel::App::sign_checkpoint`]).
+    pub async fn ledger_checkpoint(
+        &self,
+        _auth: Authorized<'_, act::EventRead, System>,
+    ) -> Result<String, AppError> {
+        self.sign_checkpoint().await
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    pub async fn ledger_inclusion_proof(
+        &self,
+        _auth: Authorized<'_, act::EventRead, System>,
+        index: u64,
+        size: u64,
+    ) -> Result<InclusionProof, AppError> {
+        let proof = move |s: &dyn HashStore| {
+            Ok((
+                ::ledger::inclusion_proof(s, index, size)?,
+                ::ledger::root(s, size)?,
+            ))
+        };
+        let (hashes, root) = self.prove(size, proof).await?;
+        Ok(InclusionProof {
+            index,
+            size,
+            root,
+            hashes,
+        })
+    }
+
+    /// The consistency proof from the tree of `old` leaves to that of `new`.
+    pub async fn ledger_consistency_proof(
+        &self,
+        _auth: Authorized<'_, act::EventRead, System>,
+        old: u64,
+        new: u64,
+    ) -> Result<ConsistencyProof, AppError> {
+        let proof = move |s: &dyn HashStore| ::ledger::consistency_proof(s, old, new);
+        let hashes = self.prove(new, proof).await?;
+        Ok(ConsistencyProof { old, new, hashes })
+    }
+
+    /// The entries with `from <= index < to` (at most [`MAX_ENTRIES`]), as
+    /// export lines. Entries past the end of the log are simply absent.
+    pub async fn ledger_entries(
+        &self,
+        _auth: Authorized<'_, act::EventRead, System>,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<BundleEntry>, AppError> {
+        if to < from {
+            return Err(AppError::invalid(
+                "ledger_size_order",
+                format!("`to` {to} is smaller than `from` {from}"),
+            ));
+        }
+        if to - from > MAX_ENTRIES {
+            return Err(AppError::invalid(
+                "ledger_range_too_large",
+                format!("at most {MAX_ENTRIES} entries per call"),
+            ));
+        }
+        let rows = self
+            .store()
+            .read()
+            .await?
+            .ledger_leaf_rows(from, to)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                if !row.redacted && leaf_hash(&row.leaf) != row.leaf_hash {
+                    return Err(internal(format!(
+                        "entry {}: stored hash differs",
+                        row.index
+                    )));
+                }
+                BundleEntry::of_row(row)
+            })
+            .collect()
+    }
+
+    /// Stored checkpoints with `size >= from_size`, smallest first, at most 1000.
+    pub async fn ledger_checkpoints(
+        &self,
+        _auth: Authorized<'_, act::EventRead, System>,
+        from_size: u64,
+    ) -> Result<Vec<StoredCheckpoint>, AppError> {
+        let mut tx = self.store().read().await?;
+        Ok(tx.list_checkpoints(from_size, 1000).await?)
+    }
+
+    /// An evidence bundle of the events `filter` keeps (at most [`MAX_ENTRIES`]):
+    /// each entry with its inclusion proof against a checkpoint signed now.
+    /// The export is itself recorded (`ledger.export`).
+    pub async fn ledger_bundle(
+        &self,
+        auth: Authorized<'_, act::EventRead, System>,
+        mut filter: EventFilter,
+    ) -> Result<Bundle, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        check_filter(&filter)?;
+        filter.limit = filter
+            .limit
+            .clamp(1, i64::try_from(MAX_ENTRIES).unwrap_or(i64::MAX));
+        let mut tx = self.store().read().await?;
+        let seqs: Vec<i64> = tx
+            .search_events(&filter)
+            .await?
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        let rows = tx.ledger_leaves_of_events(&seqs).await?;
+        drop(tx);
+        // Signed after the search: every selected leaf is below its size.
+        let note = self.sign_checkpoint().await?;
+        let verifier = self.ledger_signer()?.verifier();
+        let checkpoint =
+            Checkpoint::parse(&verifier.verify(&note).map_err(internal)?).map_err(internal)?;
+        let size = checkpoint.size;
+        let indices: Vec<u64> = rows.iter().map(|row| row.index).collect();
+        let proofs = self
+            .prove(size, move |s: &dyn HashStore| {
+                indices
+                    .iter()
+                    .map(|&index| ::ledger::inclusion_proof(s, index, size))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for (row, proof) in rows.iter().zip(proofs) {
+            ::ledger::verify_inclusion(&row.leaf_hash, row.index, size, &proof, &checkpoint.root)
+                .map_err(|e| internal(format!("entry {}: {e}", row.index)))?;
+            let mut entry = BundleEntry::of_row(row)?;
+            entry.proof = Some(proof.iter().map(|h| STANDARD.encode(h)).collect());
+            entries.push(entry);
+        }
+        let detail = serde_json::json!({"entries": entries.len(), "size": size});
+        let fact = Fact::allowed(Some(p), "ledger.export", "system".into()).with(detail);
+        self.record_alone(meta, fact).await?;
+        Ok(Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            verifier_key: verifier.to_key_text(),
+            checkpoint: note,
+            entries,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

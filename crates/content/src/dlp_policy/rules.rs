@@ -1,0 +1,72 @@
+//! The administrators' custom detectors (keywords, dictionaries, regular
+//! expressions), kept in the store and compiled into the scanner in force: a
+//! change alters the ruleset digest, so stored verdicts are renewed on their
+//! next outbound use. Listing needs `dlp.review`; changes are admin only
+//! (`policy.apply`), recorded as `dlp.rule_add` and `dlp.rule_remove`.
+
+use dlp::CustomRule;
+use kernel::events::{Fact, record};
+use kernel::{AppError, Authorized, System, act};
+
+use crate::Rooms;
+
+impl Rooms<'_> {
+    /// The custom detectors, by id.
+    pub async fn dlp_rules(
+        &self,
+        auth: Authorized<'_, act::DlpReview, System>,
+    ) -> Result<Vec<CustomRule>, AppError> {
+        let _ = auth.into_parts();
+        self.store()
+            .read()
+            .await?
+            .dlp_rules()
+            .await?
+            .iter()
+            .map(|(id, text)| {
+                serde_json::from_str(text)
+                    .map_err(|e| AppError::internal(format!("custom rule `{id}`: {e}")))
+            })
+            .collect()
+    }
+
+    /// Adds a custom detector after compiling it (a bad id, an empty list, a
+    /// regular expression that does not parse or is too large are refused).
+    pub async fn add_dlp_rule(
+        &self,
+        auth: Authorized<'_, act::PolicyApply, System>,
+        rule: CustomRule,
+    ) -> Result<CustomRule, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let config = dlp::ScanConfig {
+            custom: vec![rule.clone()],
+            ..dlp::ScanConfig::default()
+        };
+        dlp::Scanner::new(config).map_err(|e| AppError::invalid(e.code(), e.to_string()))?;
+        let text = serde_json::to_string(&rule).map_err(AppError::internal)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.insert_dlp_rule(&rule.id, &text, p.user_id, now).await?;
+        let detail = serde_json::to_value(&rule).map_err(AppError::internal)?;
+        let fact = Fact::allowed(Some(p), "dlp.rule_add", format!("dlp_rule:{}", rule.id));
+        record(&mut tx, meta, now, fact.with(detail)).await?;
+        tx.commit().await?;
+        Ok(rule)
+    }
+
+    /// Removes a custom detector.
+    pub async fn remove_dlp_rule(
+        &self,
+        auth: Authorized<'_, act::PolicyApply, System>,
+        id: &str,
+    ) -> Result<(), AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let mut tx = self.store().begin().await?;
+        if !tx.delete_dlp_rule(id).await? {
+            return Err(AppError::NotFound);
+        }
+        let fact = Fact::allowed(Some(p), "dlp.rule_remove", format!("dlp_rule:{id}"));
+        record(&mut tx, meta, self.now(), fact).await?;
+        Ok(tx.commit().await?)
+    }
+}

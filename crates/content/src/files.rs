@@ -1,0 +1,1091 @@
+//! Uploads and downloads: content streams through the vault in constant memory.
+//! An upload becomes a version only after its blob is completely written and
+//! fsynced and the metadata transaction (with its event) commits. A download
+//! decrypts only the chunks the requested range needs; every chunk is
+//! authenticated before a byte of it leaves, and a full read is checked against
+//! the recorded SHA-256.
+
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use kernel::authz::Principal;
+use kernel::events::{Fact, RequestMeta, record};
+use kernel::secrets::random;
+use kernel::{App, AppError, Authorized, FileAccess, RoomInfo, act};
+use model::*;
+use serde_json::json;
+use vault::{BlobReader, ChunkCipher, DataKey, Header, Layout, StreamSealer};
+
+use crate::Files;
+use crate::dlp_policy::{DlpAction, HeldUpload, scan_detail};
+use crate::inspect::{Background, Gate, Inspector, Scanned};
+
+/// A file as the API shows it: its newest version's facts.
+#[derive(Clone, Debug)]
+pub struct FileInfo {
+    pub id: FileId,
+    pub room_id: RoomId,
+    pub path: String,
+    pub size: i64,
+    pub sha256: Vec<u8>,
+    pub version: i64,
+    pub version_id: VersionId,
+    pub updated_ms: i64,
+}
+
+/// One version as the API shows it.
+#[derive(Clone, Debug)]
+pub struct VersionInfo {
+    pub id: VersionId,
+    pub number: i64,
+    pub size: i64,
+    pub sha256: Vec<u8>,
+    pub uploaded_by: UserId,
+    pub created_ms: i64,
+}
+
+/// A download about to stream.
+pub struct Download {
+    pub info: FileInfo,
+    /// The inclusive byte range served, when the caller asked for one.
+    pub range: Option<(u64, u64)>,
+    /// The plaintext bytes; an error mid-stream means the rest must not be sent.
+    pub body: BoxStream<'static, Result<Bytes, AppError>>,
+    /// The mark id of a copy marked for its recipient (then `info.size` and
+    /// `info.sha256` are those of the marked copy).
+    pub mark_id: Option<String>,
+}
+
+fn info(file: &File, v: &Version) -> FileInfo {
+    FileInfo {
+        id: file.id,
+        room_id: file.room_id,
+        path: file.path.clone(),
+        size: v.size,
+        sha256: v.sha256.clone(),
+        version: v.number,
+        version_id: v.id,
+        updated_ms: v.created_ms,
+    }
+}
+
+/// What became of an upload.
+#[derive(Debug)]
+pub enum Uploaded {
+    /// Stored as the file's newest version.
+    Stored(FileInfo),
+    /// Stored, but held for review by the room's data-loss policy.
+    Held(HeldUpload),
+}
+
+/// The data-loss outcome of an upload that was scanned.
+struct Inbound {
+    found: Scanned,
+    digest: String,
+    action: DlpAction,
+    justification: Option<String>,
+}
+
+/// A marked copy, or why the original goes out instead.
+enum Marked {
+    Copy(Download),
+    Original(&'static str),
+}
+
+impl From<&Version> for VersionInfo {
+    fn from(v: &Version) -> Self {
+        VersionInfo {
+            id: v.id,
+            number: v.number,
+            size: v.size,
+            sha256: v.sha256.clone(),
+            uploaded_by: v.uploaded_by,
+            created_ms: v.created_ms,
+        }
+    }
+}
+
+/// Bytes gathered before one write to the blob store.
+const WRITE_BATCH: usize = 4 << 20;
+/// Most files one page of a listing holds.
+pub const MAX_PAGE: i64 = 1000;
+/// Pieces (uploads) or chunks (downloads) in flight between two pipeline stages.
+const PIPELINE_DEPTH: usize = 8;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// What the receiving side of an upload hands to the writing side.
+enum Piece {
+    Data(Bytes),
+    /// The body ended normally: seal the last chunk and commit. Without it the
+    /// upload is abandoned and the partial blob removed.
+    End,
+}
+
+/// Forwards the body to the writer, enforcing the size limit.
+async fn feed_pieces<S, E>(
+    body: &mut S,
+    feed: &tokio::sync::mpsc::Sender<Piece>,
+    limit: u64,
+) -> Result<(), AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let mut total = 0u64;
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|e| AppError::BodyAborted(e.to_string()))?;
+        total += piece.len() as u64;
+        if total > limit {
+            return Err(AppError::TooLarge { limit });
+        }
+        if feed.send(Piece::Data(piece)).await.is_err() {
+            // The writer stopped; its own error is what the caller will see.
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// A written blob: (size, SHA-256, what the inspector found).
+type Written = (u64, [u8; 32], Option<Scanned>);
+
+/// The writing side of an upload, on a blocking thread: hash, seal, write
+/// (while the inspector, when given one, scans on a thread of its own), and on
+/// `End` wait for the inspector's verdict, then fsync and commit. Dropping the
+/// writer removes the partial blob, so a blocked upload leaves nothing behind.
+fn seal_and_write(
+    blobs: &dyn vault::BlobStore,
+    blob_id: [u8; 16],
+    mut sealer: StreamSealer,
+    mut pieces: tokio::sync::mpsc::Receiver<Piece>,
+    inspector: Option<Inspector>,
+) -> Result<Written, AppError> {
+    let mut writer = blobs.create(blob_id)?;
+    let mut inspector = inspector
+        .map(|ins| Background::start(ins, PIPELINE_DEPTH))
+        .transpose()?;
+    let mut out = Vec::with_capacity(WRITE_BATCH + (2 << 20));
+    out.extend_from_slice(&sealer.header_bytes());
+    loop {
+        match pieces.blocking_recv() {
+            Some(Piece::Data(piece)) => {
+                if let Some(ins) = inspector.as_mut() {
+                    ins.push(piece.clone())?;
+                }
+                sealer.push(&piece, &mut out)?;
+                if out.len() >= WRITE_BATCH {
+                    writer.write_all(&out)?;
+                    out.clear();
+                }
+            }
+            Some(Piece::End) => {
+                let found = inspector.take().map(Background::finish).transpose()?;
+                let (size, sha) = sealer.finish(&mut out)?;
+                writer.write_all(&out)?;
+                writer.commit()?;
+                return Ok((size, sha, found));
+            }
+            None => return Err(AppError::BodyAborted("the upload was abandoned".into())),
+        }
+    }
+}
+
+/// Parses an HTTP `Range` header against a size: `Ok(None)` means "send it all"
+/// (absent or not a single byte range, which RFC 9110 lets a server ignore).
+pub fn resolve_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, AppError> {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let parse = |s: &str| s.trim().parse::<u64>().ok();
+    let range = match (a.trim().is_empty(), parse(a), parse(b)) {
+        (true, _, Some(n)) if n > 0 => Some((size.saturating_sub(n), size.saturating_sub(1))),
+        (false, Some(start), None) if b.trim().is_empty() => Some((start, size.saturating_sub(1))),
+        (false, Some(start), Some(end)) if end >= start => {
+            Some((start, end.min(size.saturating_sub(1))))
+        }
+        _ => return Ok(None),
+    };
+    match range {
+        Some((start, _)) if start >= size => Err(AppError::RangeNotSatisfiable { size }),
+        other => Ok(other),
+    }
+}
+
+impl Files<'_> {
+    /// Stores `body` as a new version of `path` in the room; an upload the
+    /// room's data-loss policy holds for review is [`AppError::Quarantined`].
+    /// The path is parsed (`FilePath::parse`) before the seam is asked.
+    pub async fn upload<S, E>(
+        &self,
+        auth: Authorized<'_, act::FileUpload, RoomInfo>,
+        path: &FilePath,
+        declared_len: Option<u64>,
+        body: S,
+    ) -> Result<FileInfo, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let uploaded = self
+            .upload_with(auth, path, declared_len, body, None)
+            .await?;
+        match uploaded {
+            Uploaded::Stored(info) => Ok(info),
+            Uploaded::Held(_) => Err(AppError::Quarantined),
+        }
+    }
+
+    /// Stores `body` as a new version of `path` in `room`, scanned as it
+    /// streams under the room's inbound data-loss policy: blocked (nothing
+    /// stored), refused without a `justification` where one is needed, held
+    /// for review, or stored (with a notification). The path is parsed
+    /// (`FilePath::parse`) before the seam is asked.
+    pub async fn upload_with<S, E>(
+        &self,
+        auth: Authorized<'_, act::FileUpload, RoomInfo>,
+        path: &FilePath,
+        declared_len: Option<u64>,
+        body: S,
+        justification: Option<&str>,
+    ) -> Result<Uploaded, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let (meta, p, info) = auth.into_parts();
+        let room = info.room.id;
+        let justification = crate::dlp_policy::justification(justification)?;
+        let limit = self.settings().max_upload_bytes;
+        let target = format!("room:{room}/{path}");
+        if declared_len.is_some_and(|n| n > limit) {
+            return Err(self
+                .upload_refused(meta, p, target, AppError::TooLarge { limit })
+                .await);
+        }
+        // Rooms whose inbound policy allows everything are not inspected.
+        let policy = crate::dlp_policy::dlp_policy_of(self, room)
+            .await?
+            .policy
+            .inbound;
+        let (inspector, digest) = if policy.allows_all() {
+            (None, String::new())
+        } else {
+            let rules = crate::dlp_policy::ruleset(self).await?;
+            let gate = Gate {
+                policy: policy.clone(),
+                justified: justification.is_some(),
+            };
+            let ins = Inspector::new(rules.scanner.clone(), path.as_str(), Some(gate));
+            (Some(ins), rules.digest)
+        };
+        let (blob_id, key) = (random::<16>()?, DataKey::from_bytes(random()?));
+        let (size, sha, found) = match self.write_blob(blob_id, &key, body, limit, inspector).await
+        {
+            Ok(w) => w,
+            Err(e) => return Err(self.upload_refused(meta, p, target, e).await),
+        };
+        let inbound = found.map(|found| Inbound {
+            action: policy.decide(found.max_severity, found.uninspectable.is_some()),
+            found,
+            digest,
+            justification,
+        });
+        let result = self
+            .record_version(meta, p, room, path, blob_id, &key, (size, sha), inbound)
+            .await;
+        if result.is_err() {
+            let blobs = self.blobs();
+            let _ = blocking(move || Ok(blobs.remove(blob_id)?)).await;
+        }
+        result
+    }
+
+    async fn upload_refused(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        target: String,
+        error: AppError,
+    ) -> AppError {
+        let mut fact = Fact::denied(Some(p), "file.upload", target, error.code());
+        if let AppError::Blocked { detector, line, .. } = &error {
+            fact = fact.with(json!({"detector": detector, "line": line}));
+        }
+        match self.record_alone(meta, fact).await {
+            Ok(_) => error,
+            Err(e) => e,
+        }
+    }
+
+    /// Encrypts the stream into a new blob, fsyncs and commits it; returns
+    /// (size, sha256). Receiving runs here while hashing, sealing and writing run
+    /// on a blocking thread fed through a bounded channel, so the stages overlap.
+    async fn write_blob<S, E>(
+        &self,
+        blob_id: [u8; 16],
+        key: &DataKey,
+        mut body: S,
+        limit: u64,
+        inspector: Option<Inspector>,
+    ) -> Result<Written, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let header = Header {
+            chunk_size: self.settings().chunk_size,
+            blob_id,
+        };
+        let sealer = StreamSealer::new(key, header)?;
+        let blobs = self.blobs();
+        let (feed, pieces) = tokio::sync::mpsc::channel::<Piece>(PIPELINE_DEPTH);
+        let worker = tokio::task::spawn_blocking(move || {
+            seal_and_write(blobs.as_ref(), blob_id, sealer, pieces, inspector)
+        });
+        let fed = feed_pieces(&mut body, &feed, limit).await;
+        if fed.is_ok() {
+            // The worker may have stopped on its own error; it is reported below.
+            let _ = feed.send(Piece::End).await;
+        }
+        drop(feed);
+        let written = worker.await.map_err(AppError::internal)?;
+        fed?;
+        written
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces of one upload"
+    )]
+    async fn record_version(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        room: RoomId,
+        path: &FilePath,
+        blob_id: [u8; 16],
+        key: &DataKey,
+        (size, sha): (u64, [u8; 32]),
+        inbound: Option<Inbound>,
+    ) -> Result<Uploaded, AppError> {
+        let (wrapped_key, kek_id) = {
+            let ring = self.keyring()?;
+            (ring.wrap(key, random()?)?, ring.current_id().to_owned())
+        };
+        let now = self.now();
+        let new = store::NewVersion {
+            id: VersionId::from_random(random()?),
+            blob_id: BlobId(uuid::Uuid::from_bytes(blob_id)),
+            size: i64::try_from(size).map_err(AppError::internal)?,
+            sha256: sha.to_vec(),
+            wrapped_key,
+            kek_id,
+            uploaded_by: p.user_id,
+            created_ms: now,
+        };
+        let mut tx = self.store().begin().await?;
+        if let Some(ib) = inbound
+            .as_ref()
+            .filter(|i| i.action == DlpAction::Quarantine)
+        {
+            let held = self
+                .hold_version(meta, p, &mut tx, room, path, &new, ib)
+                .await?;
+            tx.commit().await?;
+            return Ok(Uploaded::Held(held));
+        }
+        let file_id = tx
+            .ensure_file(room, path.as_str(), FileId::from_random(random()?), now)
+            .await?;
+        let version = tx.insert_version(file_id, &new).await?;
+        let target = format!("file:{file_id}");
+        let mut detail = json!({"path": path.as_str(), "version": version.number, "size": size, "sha256": hex::encode(sha)});
+        if let Some(ib) = &inbound {
+            let verdict = crate::dlp_policy::stored(&version, &ib.found, &ib.digest, now);
+            tx.put_dlp_verdict(&verdict).await?;
+            detail["dlp"] = scan_detail(&ib.found, &ib.digest, ib.action);
+        }
+        let upload = Fact::allowed(Some(p), "file.upload", target.clone()).with(detail);
+        record(&mut tx, meta, now, upload).await?;
+        if let Some(ib) = &inbound {
+            let mut detail = scan_detail(&ib.found, &ib.digest, ib.action);
+            detail["version"] = json!(version.number);
+            detail["direction"] = json!("inbound");
+            let decision = match (ib.action, &ib.justification) {
+                (DlpAction::Notify, _) => Some(Fact::allowed(Some(p), "dlp.notify", target)),
+                (DlpAction::Justify, Some(text)) => {
+                    detail["justification"] = json!(text);
+                    Some(Fact::allowed(Some(p), "dlp.justified", target))
+                }
+                _ => None,
+            };
+            if let Some(fact) = decision {
+                record(&mut tx, meta, now, fact.with(detail)).await?;
+            }
+        }
+        tx.commit().await?;
+        let file = File {
+            id: file_id,
+            room_id: room,
+            path: path.as_str().to_owned(),
+            created_ms: now,
+            current: None,
+        };
+        Ok(Uploaded::Stored(info(&file, &version)))
+    }
+
+    /// Records `new` as held for review (under a hidden file), with its verdict,
+    /// the upload's event and `dlp.hold`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces of one upload"
+    )]
+    async fn hold_version(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        tx: &mut store::Tx,
+        room: RoomId,
+        path: &FilePath,
+        new: &store::NewVersion,
+        ib: &Inbound,
+    ) -> Result<HeldUpload, AppError> {
+        let now = new.created_ms;
+        let scan = scan_detail(&ib.found, &ib.digest, ib.action);
+        let reason = serde_json::to_string(&scan).map_err(AppError::internal)?;
+        let hidden = FileId::from_random(random()?);
+        let version = tx
+            .insert_held_version(room, path.as_str(), hidden, new, &reason)
+            .await?;
+        let verdict = crate::dlp_policy::stored(&version, &ib.found, &ib.digest, now);
+        tx.put_dlp_verdict(&verdict).await?;
+        let detail = json!({
+            "path": path.as_str(), "size": new.size, "sha256": hex::encode(&new.sha256),
+            "held": true, "version_id": new.id.to_string(), "dlp": scan,
+        });
+        let upload = Fact::allowed(Some(p), "file.upload", format!("room:{room}/{path}"));
+        record(tx, meta, now, upload.with(detail)).await?;
+        let mut hold = scan_detail(&ib.found, &ib.digest, ib.action);
+        hold["room"] = json!(room.to_string());
+        hold["path"] = json!(path.as_str());
+        let fact = Fact::allowed(Some(p), "dlp.hold", format!("version:{}", new.id));
+        record(tx, meta, now, fact.with(hold)).await?;
+        Ok(HeldUpload {
+            version_id: new.id,
+            room_id: room,
+            path: path.as_str().to_owned(),
+            size: new.size,
+            sha256: new.sha256.clone(),
+            uploaded_by: p.user_id,
+            created_ms: now,
+            reason: scan,
+            state: store::HoldState::Held.as_str(),
+            decided_by: None,
+            decided_ms: None,
+            note: None,
+        })
+    }
+
+    /// Every file of a room with its newest version (use-cases that need
+    /// them all; listings for people go by [`Files::list_files_page`]).
+    pub async fn list_files(
+        &self,
+        auth: Authorized<'_, act::FileList, RoomInfo>,
+    ) -> Result<Vec<FileInfo>, AppError> {
+        let (_, _, target) = auth.into_parts();
+        let room = target.room.id;
+        let files = self.store().read().await?.list_files(room).await?;
+        Ok(files
+            .iter()
+            .filter_map(|f| f.current.as_ref().map(|v| info(f, v)))
+            .collect())
+    }
+
+    /// A page of a room's files with their newest version: at most `limit`
+    /// (1 to [`MAX_PAGE`]) whose path sorts after `after`, and the cursor of
+    /// the next page when there may be more.
+    pub async fn list_files_page(
+        &self,
+        auth: Authorized<'_, act::FileList, RoomInfo>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<FileInfo>, Option<String>), AppError> {
+        let (_, _, target) = auth.into_parts();
+        let room = target.room.id;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut tx = self.store().read().await?;
+        let files = tx.list_files_page(room, after, limit).await?;
+        let full = i64::try_from(files.len()).unwrap_or(i64::MAX) >= limit;
+        let next = full.then(|| files.last().map(|f| f.path.clone())).flatten();
+        let page = files
+            .iter()
+            .filter_map(|f| f.current.as_ref().map(|v| info(f, v)))
+            .collect();
+        Ok((page, next))
+    }
+
+    /// One file's metadata. Its proof is `file.list`: metadata is what
+    /// listing the room shows (`file.view` is reading the content in the
+    /// viewer, which owner staff may not do without a grant).
+    pub async fn get_file(
+        &self,
+        auth: Authorized<'_, act::FileList, FileAccess>,
+    ) -> Result<FileInfo, AppError> {
+        let (_, _, access) = auth.into_parts();
+        Ok(info(&access.file, &access.current))
+    }
+
+    /// Every version of a file, newest first.
+    pub async fn list_versions(
+        &self,
+        auth: Authorized<'_, act::FileList, FileAccess>,
+    ) -> Result<Vec<VersionInfo>, AppError> {
+        let (_, _, access) = auth.into_parts();
+        let id = access.file.id;
+        let versions = self.store().read().await?.list_versions(id).await?;
+        Ok(versions.iter().map(VersionInfo::from).collect())
+    }
+
+    /// Deletes a file (its versions stay encrypted at rest for the record).
+    pub async fn delete_file(
+        &self,
+        auth: Authorized<'_, act::FileDelete, FileAccess>,
+    ) -> Result<(), AppError> {
+        let (meta, p, FileAccess { file, .. }) = auth.into_parts();
+        let id = file.id;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.delete_file(id, now).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "file.delete", format!("file:{id}"))
+                .with(json!({"path": file.path})),
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Opens a version for reading (authorized by its proof): checks the
+    /// blob, records the download, and verifies the first chunk before
+    /// anything is sent.
+    pub async fn download(
+        &self,
+        auth: Authorized<'_, act::FileDownload, FileAccess>,
+        version: Option<VersionId>,
+        range_header: Option<&str>,
+    ) -> Result<Download, AppError> {
+        self.download_with(auth, version, range_header, None).await
+    }
+
+    /// [`Files::download`] under the room's outbound data-loss policy, with the
+    /// caller's justification for content whose action is `justify`.
+    pub async fn download_with(
+        &self,
+        auth: Authorized<'_, act::FileDownload, FileAccess>,
+        version: Option<VersionId>,
+        range_header: Option<&str>,
+        justification: Option<&str>,
+    ) -> Result<Download, AppError> {
+        let (meta, p, access) = auth.into_parts();
+        let FileAccess {
+            file,
+            current,
+            room,
+        } = access;
+        let id = file.id;
+        let v = match version {
+            None => current,
+            Some(vid) => self
+                .store()
+                .read()
+                .await?
+                .get_version(vid)
+                .await?
+                .filter(|v| v.file_id == id)
+                .ok_or(AppError::NotFound)?,
+        };
+        crate::dlp_policy::check_outbound(
+            self,
+            meta,
+            p,
+            (&file, &v),
+            "file.download",
+            justification,
+        )
+        .await?;
+        let size = u64::try_from(v.size).map_err(AppError::internal)?;
+        let policy = self
+            .store()
+            .read()
+            .await?
+            .room_delivery(file.room_id)
+            .await?
+            .unwrap_or_default();
+        let mut unmarked = None;
+        match crate::delivery::mode_for(&policy, room.role) {
+            Delivery::Original => {}
+            Delivery::ViewOnly => {
+                let target = format!("file:{id}");
+                let fact = Fact::denied(Some(p), "file.download", target, "view_only");
+                self.record_alone(meta, fact).await?;
+                return Err(crate::delivery::view_only());
+            }
+            Delivery::Marked => match self.marked_copy(meta, p, &file, &v, &policy).await? {
+                Marked::Copy(d) => return Ok(d),
+                Marked::Original(why) => unmarked = Some(why),
+            },
+        }
+        let range = resolve_range(range_header, size)?;
+        let opened = open_blob(self, &v, size).await;
+        let (reader, cipher, layout) = match opened {
+            Ok(o) => o,
+            Err(e) => return Err(integrity_event(self, meta, p, &file, &v, e).await),
+        };
+        let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));
+        let reader = Reader {
+            reader,
+            cipher,
+            layout,
+            start,
+            end,
+            check: range.is_none().then(|| v.sha256.clone()),
+        };
+        let mut chunks = reader.spawn(size);
+        let first = match chunks.recv().await {
+            Some(Ok(piece)) => Some(piece),
+            Some(Err(e)) => return Err(integrity_event(self, meta, p, &file, &v, e).await),
+            None => None,
+        };
+        let mut detail = json!({"version": v.number, "range": range.map(|(a, b)| format!("{a}-{b}")), "sha256": hex::encode(&v.sha256), "delivery": "original"});
+        if let Some(why) = unmarked {
+            detail["unmarkable"] = json!(why);
+        }
+        let fact = Fact::allowed(Some(p), "file.download", format!("file:{id}")).with(detail);
+        self.record_alone(meta, fact).await?;
+        let body = self.body_stream(
+            meta.clone(),
+            p.clone(),
+            file.clone(),
+            v.clone(),
+            first,
+            chunks,
+        );
+        Ok(Download {
+            info: info(&file, &v),
+            range,
+            body,
+            mark_id: None,
+        })
+    }
+
+    /// A copy of version `v` marked for `p` with a fresh mark id, recorded in
+    /// the download's event; or the room's fallback when the file cannot be
+    /// marked: a refusal (recorded) or the original.
+    async fn marked_copy(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        file: &File,
+        v: &Version,
+        policy: &DeliveryPolicy,
+    ) -> Result<Marked, AppError> {
+        let size = u64::try_from(v.size).map_err(AppError::internal)?;
+        let target = format!("file:{}", file.id);
+        let marked = if size > crate::delivery::MAX_MARKED_BYTES {
+            Err(("mark_too_large", "it is larger than 64 MiB".to_owned()))
+        } else {
+            let plain = self.read_whole(meta, p, file, v, size).await?;
+            let issue = self.issue_for(p).await?;
+            let key = self.mark_key()?.clone();
+            let name = file.path.rsplit('/').next().unwrap_or("file").to_owned();
+            let mark_id = issue.mark_id.to_string();
+            crate::viewer::mark_copy(plain, name, issue, key)
+                .await?
+                .map(|bytes| (mark_id, bytes))
+                .map_err(|e| (e.code(), e.to_string()))
+        };
+        let (mark_id, bytes) = match marked {
+            Ok(done) => done,
+            Err((code, why)) => {
+                return match crate::delivery::unmarkable(policy, &why) {
+                    None => Ok(Marked::Original(code)),
+                    Some(refusal) => {
+                        let fact = Fact::denied(Some(p), "file.download", target, "unmarkable")
+                            .with(json!({"version": v.number, "mark_error": code}));
+                        self.record_alone(meta, fact).await?;
+                        Err(refusal)
+                    }
+                };
+            }
+        };
+        let sha256 = kernel::secrets::sha256(&bytes);
+        let detail = json!({
+            "version": v.number, "sha256": hex::encode(&v.sha256), "delivery": "marked",
+            "marked_sha256": hex::encode(&sha256),
+        });
+        let fact = Fact::allowed(Some(p), "file.download", target)
+            .with(detail)
+            .marked(mark_id.clone());
+        self.record_alone(meta, fact).await?;
+        let mut described = info(file, v);
+        described.size = i64::try_from(bytes.len()).map_err(AppError::internal)?;
+        described.sha256 = sha256;
+        Ok(Marked::Copy(Download {
+            info: described,
+            range: None,
+            body: stream::iter([Ok(Bytes::from(bytes))]).boxed(),
+            mark_id: Some(mark_id),
+        }))
+    }
+
+    /// The whole plaintext of `v`, its SHA-256 checked; a failed check is
+    /// recorded like a failed download.
+    pub(crate) async fn read_whole(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        file: &File,
+        v: &Version,
+        size: u64,
+    ) -> Result<Vec<u8>, AppError> {
+        let (reader, cipher, layout) = match open_blob(self, v, size).await {
+            Ok(o) => o,
+            Err(e) => return Err(integrity_event(self, meta, p, file, v, e).await),
+        };
+        let reader = Reader {
+            reader,
+            cipher,
+            layout,
+            start: 0,
+            end: size.saturating_sub(1),
+            check: Some(v.sha256.clone()),
+        };
+        let mut chunks = reader.spawn(size);
+        let mut plain = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        while let Some(piece) = chunks.recv().await {
+            match piece {
+                Ok(bytes) => plain.extend_from_slice(&bytes),
+                Err(e) => return Err(integrity_event(self, meta, p, file, v, e).await),
+            }
+        }
+        Ok(plain)
+    }
+
+    /// A new issue of a mark to `p`: who (name, e-mail, party), now, and a
+    /// fresh random mark id.
+    pub(crate) async fn issue_for(&self, p: &Principal) -> Result<mark::Issue, AppError> {
+        let mut tx = self.store().read().await?;
+        let name = tx
+            .get_user(p.user_id)
+            .await?
+            .map(|u| u.display_name)
+            .unwrap_or_default();
+        let party = tx
+            .get_party(p.party_id)
+            .await?
+            .map(|party| party.name)
+            .unwrap_or_default();
+        drop(tx);
+        let issued_at =
+            mark::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.now()) * 1_000_000)
+                .map_err(AppError::internal)?;
+        Ok(mark::Issue {
+            recipient: mark::Recipient {
+                name,
+                email: p.email.clone(),
+                party,
+            },
+            issued_at,
+            mark_id: mark::MarkId(u64::from_be_bytes(random::<8>()?)),
+        })
+    }
+
+    fn body_stream(
+        &self,
+        meta: RequestMeta,
+        p: Principal,
+        file: File,
+        v: Version,
+        first: Option<Bytes>,
+        chunks: tokio::sync::mpsc::Receiver<Result<Bytes, AppError>>,
+    ) -> BoxStream<'static, Result<Bytes, AppError>> {
+        let app = self.0.clone();
+        let head = stream::iter(first.map(Ok));
+        let rest = stream::unfold(Some(chunks), move |state| {
+            let (app, meta, p, file, v) = (
+                app.clone(),
+                meta.clone(),
+                p.clone(),
+                file.clone(),
+                v.clone(),
+            );
+            async move {
+                let mut chunks = state?;
+                match chunks.recv().await? {
+                    Ok(piece) => Some((Ok(piece), Some(chunks))),
+                    Err(e) => Some((
+                        Err(integrity_event(&app, &meta, &p, &file, &v, e).await),
+                        None,
+                    )),
+                }
+            }
+        });
+        head.chain(rest).boxed()
+    }
+}
+
+/// Whether a live grant on `room` names an external party or one of its users.
+pub(crate) async fn shared_externally(app: &App, room: RoomId) -> Result<bool, AppError> {
+    let now = app.now();
+    let mut tx = app.store().read().await?;
+    let grants = tx.list_grants(room).await?;
+    for g in grants
+        .iter()
+        .filter(|g| g.expires_ms.is_none_or(|e| e > now))
+    {
+        let party = match g.subject_kind {
+            SubjectKind::Party => PartyId(g.subject_id),
+            SubjectKind::User => match tx.get_user(UserId(g.subject_id)).await? {
+                Some(user) => user.party_id,
+                None => continue,
+            },
+        };
+        let kind = tx.get_party(party).await?.map(|p| p.kind);
+        if kind == Some(PartyKind::External) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The plaintext of `v` chunk by chunk, its SHA-256 checked at the end;
+/// a blob that fails to open is recorded like a failed download.
+pub(crate) async fn plaintext(
+    app: &App,
+    meta: &RequestMeta,
+    p: &Principal,
+    file: &File,
+    v: &Version,
+) -> Result<tokio::sync::mpsc::Receiver<Result<Bytes, AppError>>, AppError> {
+    let size = u64::try_from(v.size).map_err(AppError::internal)?;
+    let (reader, cipher, layout) = match open_blob(app, v, size).await {
+        Ok(o) => o,
+        Err(e) => return Err(integrity_event(app, meta, p, file, v, e).await),
+    };
+    let reader = Reader {
+        reader,
+        cipher,
+        layout,
+        start: 0,
+        end: size.saturating_sub(1),
+        check: Some(v.sha256.clone()),
+    };
+    Ok(reader.spawn(size))
+}
+
+/// Records that stored content failed its check (in a transaction of its
+/// own, as a denied `file.download`) and returns the error.
+pub(crate) async fn integrity_event(
+    app: &App,
+    meta: &RequestMeta,
+    p: &Principal,
+    file: &File,
+    v: &Version,
+    error: AppError,
+) -> AppError {
+    tracing::error!(file = %file.id, version = %v.id, error = %error, "stored content failed its check");
+    let recorded = async {
+        let mut tx = app.store().begin().await?;
+        let detail = json!({"version": v.number, "blob": v.blob_id.to_string()});
+        record(
+            &mut tx,
+            meta,
+            app.now(),
+            Fact::denied(
+                Some(p),
+                "file.download",
+                format!("file:{}", file.id),
+                error.code(),
+            )
+            .with(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<(), AppError>(())
+    };
+    if let Err(e) = recorded.await {
+        tracing::error!(error = %e, "could not record the integrity failure");
+    }
+    error
+}
+
+async fn open_blob(
+    app: &App,
+    v: &Version,
+    size: u64,
+) -> Result<(Box<dyn BlobReader>, ChunkCipher, Layout), AppError> {
+    let key = unwrap_key(app, v)?;
+    let blobs = app.blobs();
+    let blob_id = *v.blob_id.0.as_bytes();
+    blocking(move || {
+        let reader = blobs.open(blob_id).map_err(|e| match e {
+            // Recorded but gone from the blob store: the content is lost.
+            vault::VaultError::NotFound => {
+                let blob = hex::encode(blob_id);
+                tracing::error!(%blob, "the blob of a stored version is missing");
+                AppError::Integrity
+            }
+            other => AppError::from(other),
+        })?;
+        let mut head = [0u8; vault::HEADER_LEN];
+        reader.read_at(0, &mut head)?;
+        let header = Header::decode(&head)?;
+        let layout = Layout {
+            chunk_size: header.chunk_size,
+            plaintext_len: size,
+        };
+        if header.blob_id != blob_id || reader.len() != layout.ciphertext_len() {
+            return Err(AppError::Integrity);
+        }
+        let cipher = ChunkCipher::new(&key, &header)?;
+        Ok((reader, cipher, layout))
+    })
+    .await
+}
+
+fn unwrap_key(app: &App, v: &Version) -> Result<DataKey, AppError> {
+    let first = app.keyring()?.unwrap(&v.kek_id, &v.wrapped_key);
+    match first {
+        Err(vault::VaultError::UnknownKek(_)) => {
+            app.reload_keys()?;
+            Ok(app.keyring()?.unwrap(&v.kek_id, &v.wrapped_key)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Reads and decrypts chunk after chunk of one blob for one byte range, on a
+/// blocking thread that runs ahead of the network by a bounded number of chunks.
+struct Reader {
+    reader: Box<dyn BlobReader>,
+    cipher: ChunkCipher,
+    layout: Layout,
+    start: u64,
+    end: u64,
+    /// The recorded SHA-256, checked when the whole content is read.
+    check: Option<Vec<u8>>,
+}
+
+impl Reader {
+    /// Starts the producer; the receiver yields the plaintext pieces in order,
+    /// or one error after which nothing more comes.
+    fn spawn(self, size: u64) -> tokio::sync::mpsc::Receiver<Result<Bytes, AppError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(PIPELINE_DEPTH.min(4));
+        let chunks = if size == 0 {
+            0..=0
+        } else {
+            self.layout.chunks_for_range(self.start, self.end)
+        };
+        tokio::task::spawn_blocking(move || self.produce(chunks, &tx));
+        rx
+    }
+
+    fn produce(
+        self,
+        chunks: std::ops::RangeInclusive<u64>,
+        tx: &tokio::sync::mpsc::Sender<Result<Bytes, AppError>>,
+    ) {
+        let mut hash = self
+            .check
+            .as_ref()
+            .map(|_| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256));
+        let last = *chunks.end();
+        for index in chunks {
+            let piece =
+                vault::read_chunk_in_place(self.reader.as_ref(), &self.cipher, &self.layout, index)
+                    .map_err(AppError::from)
+                    .and_then(|plain| {
+                        if let Some(ctx) = hash.as_mut() {
+                            ctx.update(&plain);
+                        }
+                        if index == last {
+                            self.check_digest(hash.take())?;
+                        }
+                        Ok(self.slice(index, plain))
+                    });
+            let failed = piece.is_err();
+            if tx.blocking_send(piece).is_err() || failed {
+                return;
+            }
+        }
+    }
+
+    fn check_digest(&self, hash: Option<aws_lc_rs::digest::Context>) -> Result<(), AppError> {
+        let (Some(ctx), Some(expected)) = (hash, &self.check) else {
+            return Ok(());
+        };
+        if ctx.finish().as_ref() == expected.as_slice() {
+            Ok(())
+        } else {
+            Err(AppError::Integrity)
+        }
+    }
+
+    fn slice(&self, index: u64, plain: Vec<u8>) -> Bytes {
+        let chunk_start = index * u64::from(self.layout.chunk_size);
+        let from = self
+            .start
+            .saturating_sub(chunk_start)
+            .min(plain.len() as u64) as usize;
+        let to = (self.end + 1)
+            .saturating_sub(chunk_start)
+            .min(plain.len() as u64) as usize;
+        Bytes::from(plain).slice(from..to.max(from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Want = Result<Option<(u64, u64)>, &'static str>;
+
+    fn check(header: Option<&str>, size: u64, want: Want) {
+        let got = resolve_range(header, size).map_err(|e| e.code());
+        assert_eq!(got, want, "{header:?} of {size}");
+    }
+
+    #[test]
+    fn ranges() {
+        let table: Vec<(Option<&str>, u64, Want)> = vec![
+            (None, 100, Ok(None)),
+            (Some("bytes=0-9"), 100, Ok(Some((0, 9)))),
+            (Some("bytes=90-"), 100, Ok(Some((90, 99)))),
+            (Some("bytes=-10"), 100, Ok(Some((90, 99)))),
+            (Some("bytes=-1000"), 100, Ok(Some((0, 99)))),
+            (Some("bytes=50-1000"), 100, Ok(Some((50, 99)))),
+            (Some("bytes=100-"), 100, Err("range_not_satisfiable")),
+            (Some("bytes=9-0"), 100, Ok(None)),
+            (Some("bytes=0-1,5-6"), 100, Ok(None)),
+            (Some("items=0-1"), 100, Ok(None)),
+            (Some("bytes=x-y"), 100, Ok(None)),
+        ];
+        for (h, size, want) in table {
+            check(h, size, want);
+        }
+    }
+}

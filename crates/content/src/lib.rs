@@ -1,0 +1,46 @@
+//! The content use-cases: rooms and who may enter them, the files inside and
+//! how copies leave. Two services over the kernel's [`App`]: [`Rooms`] (rooms,
+//! grants, a room's delivery and data-loss policies, the quarantine review,
+//! the custom data-loss rules) and [`Files`] (uploads, listings, versions,
+//! deletion, downloads, the viewer's pages, orphaned blobs). Every use-case
+//! that reads or changes protected state takes the seam's proof
+//! (`kernel::Authorized`) for its action; content streams through the vault
+//! in constant memory and is scanned by the data-loss inspector (`inspect`)
+//! on its way in and out.
+
+pub mod delivery;
+pub mod dlp_policy;
+mod files;
+mod inspect;
+mod orphans;
+mod rooms;
+pub mod viewer;
+
+use kernel::App;
+
+pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
+pub use rooms::{NewGrant, RoomPatch};
+
+/// Rooms and access to them: rooms, grants, a room's delivery and data-loss
+/// policies, the quarantine review and the custom data-loss rules.
+#[derive(Clone, Copy)]
+pub struct Rooms<'a>(pub &'a App);
+
+impl std::ops::Deref for Rooms<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+/// The files of the rooms: uploads, listings, versions, deletion, downloads
+/// and the viewer's pages; at start, the removal of blobs no version names.
+#[derive(Clone, Copy)]
+pub struct Files<'a>(pub &'a App);
+
+impl std::ops::Deref for Files<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}

@@ -1,0 +1,23 @@
+//! The governance use-cases: what the owner demands of the parties it shares
+//! with, and how the rules of access are changed. Two services over the
+//! kernel's [`App`](kernel::App), each use-case taking the seam's proof:
+//! [`Agreements`] (agreements issued to parties, their templates, each user's
+//! notifications and the expiry sweep that writes them) and [`Policies`] (the
+//! policy set's administration — list, versions, propose, apply, simulate,
+//! what-if — and the facts behind the access conditions: network zones,
+//! training, certification). Two background tasks take the `App` itself:
+//! [`spawn_sweeper`] and [`spawn_refresher`].
+
+mod agreements;
+mod conditions;
+mod expiry;
+mod policies;
+mod whatif;
+
+pub use agreements::{Agreements, NewAgreement, NewTemplate};
+pub use expiry::spawn_sweeper;
+pub use policies::{
+    Policies, PolicyChange, PolicyProposal, PolicyState, PolicyText, PolicyVersion, Simulation,
+    spawn_refresher,
+};
+pub use whatif::{DecisionChange, MAX_DAYS, WhatIf, WhatIfDecision};

@@ -1,0 +1,904 @@
+//! Who is who: parties, users, sign-in with password and TOTP, lockout,
+//! sessions and API tokens, invitations, TOTP enrolment.
+
+use model::*;
+use serde_json::json;
+
+use kernel::AppError;
+use kernel::authz::{Authorized, Principal, System, act};
+use kernel::events::{Fact, RequestMeta, record};
+use kernel::facts::principal_for;
+use kernel::secrets::{base32, ct_eq, new_token, random, sha256};
+
+use crate::lockout::UnknownAccounts;
+use crate::passwords::LoginAdmission;
+use crate::{Identity, passwords, totp};
+
+/// A successful sign-in: the bearer secret is shown once.
+#[derive(Debug)]
+pub struct Login {
+    pub token: String,
+    /// For browser sessions: the CSRF token to embed in forms.
+    pub csrf: Option<String>,
+    pub session: Session,
+    pub user: User,
+}
+
+/// A new party.
+#[derive(Clone, Debug)]
+pub struct NewParty {
+    pub name: String,
+    pub country: Option<String>,
+}
+
+/// Changes to a party.
+#[derive(Clone, Debug, Default)]
+pub struct PartyPatch {
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub status: Option<PartyStatus>,
+}
+
+/// A new user created directly by an admin.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub party_id: PartyId,
+    pub system_role: SystemRole,
+    pub password: Option<String>,
+}
+
+/// Changes to a user.
+#[derive(Clone, Debug, Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub system_role: Option<SystemRole>,
+    pub disabled: Option<bool>,
+}
+
+/// A TOTP secret to show once to the user.
+#[derive(Clone, Debug)]
+pub struct TotpEnrolment {
+    pub secret_base32: String,
+    pub otpauth_uri: String,
+}
+
+const CSRF_CONTEXT: &str = "csrf";
+
+/// What sign-in keeps per application (a slot of the `App`): the failure
+/// counters of addresses that have no account, and the admission of sign-ins
+/// to the password hashers.
+#[derive(Default)]
+struct SignIns {
+    unknown: UnknownAccounts,
+    admission: LoginAdmission,
+}
+
+/// The least time a refused sign-in takes to answer.
+pub const REFUSAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn normalize_email(raw: &str) -> Result<String, AppError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::invalid(
+            "invalid_email",
+            "the e-mail address is not valid",
+        ))
+    }
+}
+
+/// Only the owner party's users may hold a system role other than member
+/// (admin, security officer, auditor are the owner's own functions).
+fn check_role_for(party: &Party, role: SystemRole) -> Result<(), AppError> {
+    if party.kind == PartyKind::External && role != SystemRole::Member {
+        return Err(AppError::invalid(
+            "role_not_allowed",
+            "users of external parties can only be members",
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(field: &'static str, raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    let bad = |c: char| c.is_control() || model::invisible(c);
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(bad) {
+        return Err(AppError::invalid(
+            "invalid_name",
+            format!(
+                "`{field}` must be 1 to 200 characters without control or bidirectional characters"
+            ),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_country(raw: Option<String>) -> Result<Option<String>, AppError> {
+    match raw {
+        None => Ok(None),
+        Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Ok(Some(c.to_ascii_uppercase()))
+        }
+        Some(_) => Err(AppError::invalid(
+            "invalid_country",
+            "`country` must be an ISO 3166-1 alpha-2 code",
+        )),
+    }
+}
+
+impl Identity<'_> {
+    // ---------------------------------------------------------------- sign-in
+
+    /// Signs in with e-mail, password and (when enrolled) a TOTP code.
+    ///
+    /// The password is checked before any write transaction starts (a hash
+    /// takes tens of milliseconds and waits its turn among at most a few; a
+    /// flood beyond that queue is shed with `server_busy`), so that a flood of
+    /// wrong passwords never holds the write lock. An address with no account
+    /// locks after as many failures as a known one, with the same answer.
+    ///
+    /// A refused sign-in is answered no sooner than [`REFUSAL_FLOOR`] after it
+    /// arrived, whatever refused it (wrong password, unknown address, lockout,
+    /// a full queue): a client that floods sign-ins waits between tries instead
+    /// of looping on instant refusals, and the time of an answer tells nothing.
+    pub async fn login(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        password: &str,
+        code: Option<&str>,
+        kind: SessionKind,
+    ) -> Result<Login, AppError> {
+        let arrived = tokio::time::Instant::now();
+        let result = self.login_now(meta, email, password, code, kind).await;
+        if result.is_err() {
+            tokio::time::sleep_until(arrived + REFUSAL_FLOOR).await;
+        }
+        result
+    }
+
+    async fn login_now(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        password: &str,
+        code: Option<&str>,
+        kind: SessionKind,
+    ) -> Result<Login, AppError> {
+        let now = self.now();
+        let email: String = email.trim().to_lowercase().chars().take(254).collect();
+        let found = self.store().read().await?.get_user_by_email(&email).await?;
+        let Some(found) = found else {
+            return Err(self.refuse_unknown(meta, &email, password, now).await);
+        };
+        if found.locked_until_ms.is_some_and(|until| until > now) {
+            let fact = Fact::denied(
+                None,
+                "auth.login",
+                format!("user:{}", found.id),
+                "account_locked",
+            );
+            self.record_alone(meta, fact).await?;
+            return Err(AppError::AccountLocked);
+        }
+        let password_ok = passwords::verify_login(
+            &self.slot::<SignIns>().admission,
+            password.to_owned(),
+            found.password_hash.clone(),
+        )
+        .await?;
+        let mut tx = self.store().begin().await?;
+        // Re-read in the write transaction: counters may have moved meanwhile.
+        let Some(mut user) = tx.get_user(found.id).await? else {
+            return Err(AppError::InvalidCredentials);
+        };
+        let result = if user.password_hash == found.password_hash {
+            self.check_login(&mut user, password_ok, code, now)
+        } else {
+            // The password changed while this one was being checked.
+            Err(AppError::InvalidCredentials)
+        };
+        let fact = match &result {
+            Ok(mfa) => Fact::allowed(None, "auth.login", format!("user:{}", user.id))
+                .with(json!({"mfa": mfa, "kind": kind.as_str()})),
+            Err(e) => Fact::denied(None, "auth.login", format!("user:{}", user.id), e.reason()),
+        };
+        let principal = principal_for(&mut tx, &user, false).await?;
+        let fact = Fact {
+            actor: Some(&principal),
+            ..fact
+        };
+        tx.update_user(&user).await?;
+        record(&mut tx, meta, now, fact).await?;
+        let login = match result {
+            Ok(mfa) => self.open_session(&mut tx, &user, kind, mfa, now).await,
+            Err(e) => Err(e),
+        };
+        tx.commit().await?;
+        login
+    }
+
+    /// Refuses a sign-in to an address with no account, doing the work a
+    /// known account's refusal does (a hash, unless locked) and counting the
+    /// failure towards the same lockout; the refusal is recorded on its own.
+    async fn refuse_unknown(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        password: &str,
+        now: i64,
+    ) -> AppError {
+        let state = self.slot::<SignIns>();
+        let unknown = &state.unknown;
+        let error = if unknown.locked(email, now) {
+            AppError::AccountLocked
+        } else {
+            match passwords::verify_login(&state.admission, password.to_owned(), None).await {
+                Err(e) => return e,
+                Ok(_) => {
+                    let settings = self.settings();
+                    let max = settings.max_failed_logins;
+                    if unknown.fail(email, now, max, settings.lockout_ms) {
+                        AppError::AccountLocked
+                    } else {
+                        AppError::InvalidCredentials
+                    }
+                }
+            }
+        };
+        let reason = match error {
+            AppError::AccountLocked => "account_locked",
+            _ => "unknown_user",
+        };
+        let fact = Fact::denied(None, "auth.login", format!("user:{email}"), reason);
+        match self.record_alone(meta, fact).await {
+            Ok(_) => error,
+            Err(e) => e,
+        }
+    }
+
+    /// Applies a checked password (and the TOTP code) to the user's failure
+    /// counters; returns whether a second factor was used.
+    fn check_login(
+        &self,
+        user: &mut User,
+        password_ok: bool,
+        code: Option<&str>,
+        now: i64,
+    ) -> Result<bool, AppError> {
+        if user.locked_until_ms.is_some_and(|until| until > now) {
+            return Err(AppError::AccountLocked);
+        }
+        if !password_ok || user.disabled {
+            return Err(self.count_failure(user, now, AppError::InvalidCredentials));
+        }
+        if !user.totp_enabled {
+            user.failed_logins = 0;
+            return Ok(false);
+        }
+        let Some(code) = code else {
+            return Err(AppError::MfaRequired);
+        };
+        let secret = self.totp_secret(user)?;
+        match totp::verify(&secret, code, now, user.totp_last_step) {
+            Some(step) => {
+                user.totp_last_step = step;
+                user.failed_logins = 0;
+                Ok(true)
+            }
+            None => Err(self.count_failure(user, now, AppError::InvalidTotp)),
+        }
+    }
+
+    fn count_failure(&self, user: &mut User, now: i64, error: AppError) -> AppError {
+        user.failed_logins += 1;
+        if user.failed_logins >= self.settings().max_failed_logins {
+            user.failed_logins = 0;
+            user.locked_until_ms = Some(now + self.settings().lockout_ms);
+            return AppError::AccountLocked;
+        }
+        error
+    }
+
+    async fn open_session(
+        &self,
+        tx: &mut store::Tx,
+        user: &User,
+        kind: SessionKind,
+        mfa: bool,
+        now: i64,
+    ) -> Result<Login, AppError> {
+        let (token, token_hash) = new_token()?;
+        let (csrf, csrf_hash) = match kind {
+            SessionKind::Browser => {
+                let (c, _) = new_token()?;
+                let h = sha256(format!("{CSRF_CONTEXT}:{c}").as_bytes());
+                (Some(c), Some(h))
+            }
+            SessionKind::Api => (None, None),
+        };
+        let ttl = match kind {
+            SessionKind::Browser => self.settings().browser_session_ttl_ms,
+            SessionKind::Api => self.settings().api_token_ttl_ms,
+        };
+        let session = Session {
+            id: SessionId::from_random(random()?),
+            token_hash,
+            user_id: user.id,
+            kind,
+            mfa,
+            csrf_hash,
+            name: None,
+            created_ms: now,
+            expires_ms: now + ttl,
+            revoked: false,
+        };
+        tx.insert_session(&session).await?;
+        Ok(Login {
+            token,
+            csrf,
+            session,
+            user: user.clone(),
+        })
+    }
+
+    /// Resolves a bearer secret to its principal. A revoked or expired session, a
+    /// disabled user, or an unknown token: `Unauthenticated`.
+    pub async fn authenticate(&self, token: &str) -> Result<(Principal, Session), AppError> {
+        let now = self.now();
+        let mut tx = self.store().read().await?;
+        let session = tx
+            .get_session_by_hash(&sha256(token.as_bytes()))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if session.revoked || session.expires_ms <= now {
+            return Err(AppError::Unauthenticated);
+        }
+        let user = tx
+            .get_user(session.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if user.disabled {
+            return Err(AppError::Unauthenticated);
+        }
+        let principal = principal_for(&mut tx, &user, session.mfa).await?;
+        Ok((principal, session))
+    }
+
+    /// Whether `csrf` is the token bound to this browser session.
+    pub fn csrf_matches(session: &Session, csrf: &str) -> bool {
+        let presented = sha256(format!("{CSRF_CONTEXT}:{csrf}").as_bytes());
+        session
+            .csrf_hash
+            .as_deref()
+            .is_some_and(|stored| ct_eq(stored, &presented))
+    }
+
+    /// Ends the caller's session.
+    pub async fn logout(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        session: &Session,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store().begin().await?;
+        tx.revoke_session(session.id).await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "auth.logout", format!("session:{}", session.id)),
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
+    // ---------------------------------------------------------------- TOTP
+
+    fn totp_secret(&self, user: &User) -> Result<Vec<u8>, AppError> {
+        let sealed = user
+            .totp_secret_sealed
+            .as_deref()
+            .ok_or_else(|| AppError::internal("totp enabled without secret"))?;
+        Ok(self
+            .keyring()?
+            .open_secret(sealed, format!("totp:{}", user.id).as_bytes())?)
+    }
+
+    /// Starts TOTP enrolment: a new secret, sealed at rest, shown once.
+    pub async fn totp_begin(
+        &self,
+        auth: Authorized<'_, act::TotpEnroll, System>,
+    ) -> Result<TotpEnrolment, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let secret = random::<20>()?;
+        let sealed = self.keyring()?.seal_secret(
+            &secret,
+            format!("totp:{}", p.user_id).as_bytes(),
+            random()?,
+        )?;
+        let mut tx = self.store().begin().await?;
+        let mut user = tx
+            .get_user(p.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if user.totp_enabled {
+            return Err(AppError::invalid(
+                "totp_already_enabled",
+                "an authenticator is already enrolled",
+            ));
+        }
+        user.totp_secret_sealed = Some(sealed);
+        tx.update_user(&user).await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "auth.totp_begin", format!("user:{}", p.user_id)),
+        )
+        .await?;
+        tx.commit().await?;
+        let secret_base32 = base32(&secret);
+        let otpauth_uri = totp::otpauth_uri("Custody", &user.email, &secret_base32);
+        Ok(TotpEnrolment {
+            secret_base32,
+            otpauth_uri,
+        })
+    }
+
+    /// Confirms enrolment with a first code; the old session is replaced by a
+    /// new one that counts as multi-factor.
+    pub async fn totp_confirm(
+        &self,
+        auth: Authorized<'_, act::TotpEnroll, System>,
+        session: &Session,
+        code: &str,
+    ) -> Result<Login, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut user = tx
+            .get_user(p.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if user.totp_enabled || user.totp_secret_sealed.is_none() {
+            return Err(AppError::invalid(
+                "totp_not_pending",
+                "start enrolment first",
+            ));
+        }
+        let Some(step) = totp::verify(&self.totp_secret(&user)?, code, now, user.totp_last_step)
+        else {
+            record(
+                &mut tx,
+                meta,
+                now,
+                Fact::denied(
+                    Some(p),
+                    "auth.totp_confirm",
+                    format!("user:{}", p.user_id),
+                    "invalid_totp",
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::InvalidTotp);
+        };
+        user.totp_enabled = true;
+        user.totp_last_step = step;
+        tx.update_user(&user).await?;
+        tx.revoke_session(session.id).await?;
+        let login = self
+            .open_session(&mut tx, &user, session.kind, true, now)
+            .await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "auth.totp_enabled", format!("user:{}", p.user_id)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(login)
+    }
+
+    // ---------------------------------------------------------------- parties
+
+    /// Every party (owner staff only).
+    pub async fn list_parties(
+        &self,
+        _auth: Authorized<'_, act::PartyList, System>,
+    ) -> Result<Vec<Party>, AppError> {
+        Ok(self.store().read().await?.list_parties().await?)
+    }
+
+    /// One party, decided on that party: owner staff see any, others only
+    /// their own (`self.party`).
+    pub async fn get_party(
+        &self,
+        auth: Authorized<'_, act::PartyList, PartyId>,
+    ) -> Result<Party, AppError> {
+        let (_, _, id) = auth.into_parts();
+        self.store()
+            .read()
+            .await?
+            .get_party(id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Creates an external party (active).
+    pub async fn create_party(
+        &self,
+        auth: Authorized<'_, act::PartyCreate, System>,
+        new: NewParty,
+    ) -> Result<Party, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let now = self.now();
+        let party = Party {
+            id: PartyId::from_random(random()?),
+            name: check_name("name", &new.name)?,
+            kind: PartyKind::External,
+            country: check_country(new.country)?,
+            status: PartyStatus::Active,
+            created_ms: now,
+            certification: None,
+            certified_until_ms: None,
+        };
+        let mut tx = self.store().begin().await?;
+        tx.insert_party(&party).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "party.create", format!("party:{}", party.id))
+                .with(json!({"name": party.name})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(party)
+    }
+
+    /// Changes a party; suspending or offboarding takes effect on the next request.
+    pub async fn update_party(
+        &self,
+        auth: Authorized<'_, act::PartyUpdate, System>,
+        id: PartyId,
+        patch: PartyPatch,
+    ) -> Result<Party, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut party = tx.get_party(id).await?.ok_or(AppError::NotFound)?;
+        if let Some(name) = patch.name {
+            party.name = check_name("name", &name)?;
+        }
+        if patch.country.is_some() {
+            party.country = check_country(patch.country)?;
+        }
+        if let Some(status) = patch.status {
+            if party.kind == PartyKind::Owner && status != PartyStatus::Active {
+                return Err(AppError::invalid(
+                    "owner_party_status",
+                    "the owner party stays active",
+                ));
+            }
+            party.status = status;
+        }
+        tx.update_party(&party).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), "party.update", format!("party:{id}"))
+                .with(json!({"status": party.status})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(party)
+    }
+
+    // ---------------------------------------------------------------- users
+
+    /// Users, optionally of one party (owner staff only).
+    pub async fn list_users(
+        &self,
+        _auth: Authorized<'_, act::UserList, System>,
+        party: Option<PartyId>,
+    ) -> Result<Vec<User>, AppError> {
+        Ok(self.store().read().await?.list_users(party).await?)
+    }
+
+    /// One user, decided on that user: owner staff see any, others only
+    /// themselves (`self.user`).
+    pub async fn get_user(
+        &self,
+        auth: Authorized<'_, act::UserList, UserId>,
+    ) -> Result<User, AppError> {
+        let (_, _, id) = auth.into_parts();
+        self.store()
+            .read()
+            .await?
+            .get_user(id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Creates a user directly (admin).
+    pub async fn create_user(
+        &self,
+        auth: Authorized<'_, act::UserCreate, System>,
+        new: NewUser,
+    ) -> Result<User, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let hash = match new.password {
+            Some(pw) => {
+                passwords::check_rules(&pw)?;
+                Some(passwords::hash(pw).await?)
+            }
+            None => None,
+        };
+        let mut tx = self.store().begin().await?;
+        let user = self
+            .insert_user(
+                &mut tx,
+                &new.email,
+                &new.display_name,
+                new.party_id,
+                new.system_role,
+                hash,
+            )
+            .await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "user.create", format!("user:{}", user.id))
+                .with(json!({"email": user.email, "role": user.system_role})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub(crate) async fn insert_user(
+        &self,
+        tx: &mut store::Tx,
+        email: &str,
+        name: &str,
+        party_id: PartyId,
+        role: SystemRole,
+        hash: Option<String>,
+    ) -> Result<User, AppError> {
+        let party = tx
+            .get_party(party_id)
+            .await?
+            .ok_or_else(|| AppError::invalid("unknown_party", "the party does not exist"))?;
+        check_role_for(&party, role)?;
+        let user = User {
+            id: UserId::from_random(random()?),
+            party_id,
+            email: normalize_email(email)?,
+            display_name: check_name("display_name", name)?,
+            system_role: role,
+            password_hash: hash,
+            totp_secret_sealed: None,
+            totp_enabled: false,
+            totp_last_step: 0,
+            mfa_required: party.kind == PartyKind::External
+                && self.settings().external_mfa_required,
+            disabled: false,
+            failed_logins: 0,
+            locked_until_ms: None,
+            created_ms: self.now(),
+            training_until_ms: None,
+        };
+        tx.insert_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Changes a user (admin). Disabling revokes every session at once.
+    pub async fn update_user(
+        &self,
+        auth: Authorized<'_, act::UserUpdate, System>,
+        id: UserId,
+        patch: UserPatch,
+    ) -> Result<User, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let mut tx = self.store().begin().await?;
+        let mut user = tx.get_user(id).await?.ok_or(AppError::NotFound)?;
+        if let Some(name) = patch.display_name {
+            user.display_name = check_name("display_name", &name)?;
+        }
+        if let Some(role) = patch.system_role {
+            let party = tx
+                .get_party(user.party_id)
+                .await?
+                .ok_or_else(|| AppError::internal("user without party"))?;
+            check_role_for(&party, role)?;
+            user.system_role = role;
+        }
+        if let Some(disabled) = patch.disabled {
+            if disabled && id == p.user_id {
+                return Err(AppError::invalid(
+                    "cannot_disable_self",
+                    "you cannot disable your own account",
+                ));
+            }
+            user.disabled = disabled;
+            if disabled {
+                tx.revoke_user_sessions(id).await?;
+            }
+        }
+        tx.update_user(&user).await?;
+        let detail = json!({"role": user.system_role, "disabled": user.disabled});
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "user.update", format!("user:{id}")).with(detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Revokes every session and token of a user, decided on that user:
+    /// admins revoke anyone's, everyone their own (`self.user`).
+    pub async fn revoke_sessions(
+        &self,
+        auth: Authorized<'_, act::UserUpdate, UserId>,
+    ) -> Result<u64, AppError> {
+        let (meta, p, id) = auth.into_parts();
+        let mut tx = self.store().begin().await?;
+        let n = tx.revoke_user_sessions(id).await?;
+        record(
+            &mut tx,
+            meta,
+            self.now(),
+            Fact::allowed(Some(p), "user.sessions_revoked", format!("user:{id}"))
+                .with(json!({"count": n})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    // ---------------------------------------------------------------- invitations
+
+    /// Invites a person to a party; returns the single-use secret for the link.
+    pub async fn invite(
+        &self,
+        auth: Authorized<'_, act::InvitationCreate, System>,
+        email: &str,
+        display_name: &str,
+        party_id: PartyId,
+        role: SystemRole,
+    ) -> Result<(Invitation, String), AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let now = self.now();
+        let (token, token_hash) = new_token()?;
+        let inv = Invitation {
+            id: InvitationId::from_random(random()?),
+            token_hash,
+            email: normalize_email(email)?,
+            display_name: check_name("display_name", display_name)?,
+            party_id,
+            system_role: role,
+            invited_by: p.user_id,
+            created_ms: now,
+            expires_ms: now + self.settings().invitation_ttl_ms,
+            accepted_ms: None,
+        };
+        let mut tx = self.store().begin().await?;
+        let Some(party) = tx.get_party(party_id).await? else {
+            return Err(AppError::invalid(
+                "unknown_party",
+                "the party does not exist",
+            ));
+        };
+        check_role_for(&party, role)?;
+        if tx.get_user_by_email(&inv.email).await?.is_some() {
+            return Err(AppError::Conflict("a user with this e-mail"));
+        }
+        tx.insert_invitation(&inv).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(
+                Some(p),
+                "invitation.create",
+                format!("invitation:{}", inv.id),
+            )
+            .with(json!({"email": inv.email, "party": party_id})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((inv, token))
+    }
+
+    /// Accepts an invitation: creates the user with `password`. Single use; an
+    /// expired, used or unknown token is `NotFound`.
+    pub async fn accept_invitation(
+        &self,
+        meta: &RequestMeta,
+        token: &str,
+        password: &str,
+    ) -> Result<User, AppError> {
+        passwords::check_rules(password)?;
+        let hash = passwords::hash(password.to_owned()).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let inv = tx.get_invitation_by_hash(&sha256(token.as_bytes())).await?;
+        let Some(inv) = inv.filter(|i| i.accepted_ms.is_none() && i.expires_ms > now) else {
+            record(
+                &mut tx,
+                meta,
+                now,
+                Fact::denied(
+                    None,
+                    "invitation.accept",
+                    "invitation:unknown".into(),
+                    "invalid_invitation",
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::NotFound);
+        };
+        if !tx.accept_invitation(inv.id, now).await? {
+            return Err(AppError::NotFound);
+        }
+        let user = self
+            .insert_user(
+                &mut tx,
+                &inv.email,
+                &inv.display_name,
+                inv.party_id,
+                inv.system_role,
+                Some(hash),
+            )
+            .await?;
+        let principal = principal_for(&mut tx, &user, false).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(
+                Some(&principal),
+                "invitation.accept",
+                format!("invitation:{}", inv.id),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for (raw, ok) in [
+            ("Alice@Example.COM ", Some("alice@example.com")),
+            ("no-at-sign", None),
+            ("a@nodot", None),
+            ("@example.com", None),
+            ("a b@example.com", None),
+        ] {
+            assert_eq!(normalize_email(raw).ok().as_deref(), ok, "{raw:?}");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Who is who: parties and users, sign-in with password and TOTP, lockout,
+//! sessions and API tokens, invitations, TOTP enrolment, and the first
+//! start's owner party and admin. One service over the kernel's [`App`],
+//! [`Identity`]. Every use-case that reads or changes protected state takes
+//! the seam's proof (`kernel::Authorized`) for its action — viewing a user or
+//! a party, and revoking a user's sessions, are decided on that user or
+//! party, the caller's own included (the `self.*` policies); sign-in,
+//! authentication, invitation acceptance and the first start come before
+//! any caller exists and take none. Passwords are hashed with argon2id off
+//! the async threads (`passwords`); the per-application sign-in state
+//! (unknown addresses' lockout, admission to the hashers) is a slot of the
+//! [`App`].
+
+mod bootstrap;
+mod identity;
+mod lockout;
+mod passwords;
+pub mod totp;
+
+use kernel::App;
+
+pub use bootstrap::Bootstrap;
+pub use identity::{Login, NewParty, NewUser, PartyPatch, TotpEnrolment, UserPatch};
+
+/// Parties, users, sign-in, sessions, TOTP enrolment, invitations and the
+/// first start.
+#[derive(Clone, Copy)]
+pub struct Identity<'a>(pub &'a App);
+
+impl std::ops::Deref for Identity<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,325 @@
+//! The authorization seam: every use-case asks [`authorize`] — (principal,
+//! action, resource, context) → decision with a reason — before it does
+//! anything. The rules are Cedar policies in the `policy` crate (schema,
+//! default policies, explanations of denials: docs/policy.md); this module
+//! names the actions and hands every request to the policy set in force.
+//!
+//! What the default policies say (deny by default):
+//! - a disabled user, or a user of a party that is not active, may do nothing;
+//! - a session without MFA, for a user who must use MFA, may do nothing but
+//!   enrol TOTP;
+//! - room actions need a room role (from unexpired grants) covering the action,
+//!   except the management actions an admin holds over every room;
+//! - an external party reaches a room's content only while the agreements the
+//!   room requires are signed by the party and in term;
+//! - a caller who may not even see a room is told "not found", never "forbidden".
+//!
+//! The seam's answer is a proof: [`Authorized`], which only this crate can make
+//! (`crate::seam`), names the action in its type and carries the caller and the
+//! resource it was decided on. Every use-case that reads or changes protected
+//! state takes one, so a use-case that skips the decision does not compile.
+
+use std::marker::PhantomData;
+
+use crate::events::RequestMeta;
+
+pub use policy::{Context, Decision, Policies, Principal, Requirement, Resource, Verdict};
+
+/// Everything the platform does that needs permission. Each is a Cedar action
+/// of the same name (`as_str`) in the policy schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    PartyList,
+    PartyCreate,
+    PartyUpdate,
+    UserList,
+    UserCreate,
+    UserUpdate,
+    InvitationCreate,
+    EventRead,
+    /// Removing personal data from a recorded event (admin only).
+    EventRedact,
+    /// Re-checking the whole stored ledger (admin only).
+    LedgerAudit,
+    RoomList,
+    RoomCreate,
+    RoomView,
+    RoomUpdate,
+    RoomDelete,
+    GrantList,
+    GrantCreate,
+    GrantRevoke,
+    FileList,
+    FileView,
+    FileDownload,
+    FileUpload,
+    FileDelete,
+    TotpEnroll,
+    SessionSelf,
+    AgreementList,
+    AgreementCreate,
+    AgreementView,
+    AgreementSign,
+    AgreementTerminate,
+    PolicyRead,
+    PolicySimulate,
+    /// Changing the policy set (admins, unless the policies say otherwise).
+    PolicyApply,
+    /// Reviewing data-loss findings: the quarantine, the custom rules
+    /// (security officers and admins of the owner party).
+    DlpReview,
+    /// Reading and setting a room's data-loss policy (room managers, admins).
+    DlpPolicy,
+    /// Reading one's own notifications.
+    Notifications,
+    ZoneList,
+    ZoneUpdate,
+    TemplateList,
+    TemplateUpdate,
+    /// Changing what a room demands of external parties.
+    RoomConditions,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: &'static [Action] = &[
+        Action::PartyList,
+        Action::PartyCreate,
+        Action::PartyUpdate,
+        Action::UserList,
+        Action::UserCreate,
+        Action::UserUpdate,
+        Action::InvitationCreate,
+        Action::EventRead,
+        Action::EventRedact,
+        Action::LedgerAudit,
+        Action::RoomList,
+        Action::RoomCreate,
+        Action::RoomView,
+        Action::RoomUpdate,
+        Action::RoomDelete,
+        Action::GrantList,
+        Action::GrantCreate,
+        Action::GrantRevoke,
+        Action::FileList,
+        Action::FileView,
+        Action::FileDownload,
+        Action::FileUpload,
+        Action::FileDelete,
+        Action::TotpEnroll,
+        Action::SessionSelf,
+        Action::AgreementList,
+        Action::AgreementCreate,
+        Action::AgreementView,
+        Action::AgreementSign,
+        Action::AgreementTerminate,
+        Action::PolicyRead,
+        Action::PolicySimulate,
+        Action::PolicyApply,
+        Action::DlpReview,
+        Action::DlpPolicy,
+        Action::Notifications,
+        Action::ZoneList,
+        Action::ZoneUpdate,
+        Action::TemplateList,
+        Action::TemplateUpdate,
+        Action::RoomConditions,
+    ];
+
+    /// The stable name, as recorded in events and named in the Cedar schema.
+    pub fn as_str(self) -> &'static str {
+        use Action::*;
+        match self {
+            PartyList => "party.list",
+            PartyCreate => "party.create",
+            PartyUpdate => "party.update",
+            UserList => "user.list",
+            UserCreate => "user.create",
+            UserUpdate => "user.update",
+            InvitationCreate => "invitation.create",
+            EventRead => "event.read",
+            EventRedact => "event.redact",
+            LedgerAudit => "ledger.audit",
+            RoomList => "room.list",
+            RoomCreate => "room.create",
+            RoomView => "room.view",
+            RoomUpdate => "room.update",
+            RoomDelete => "room.delete",
+            GrantList => "grant.list",
+            GrantCreate => "grant.create",
+            GrantRevoke => "grant.revoke",
+            FileList => "file.list",
+            FileView => "file.view",
+            FileDownload => "file.download",
+            FileUpload => "file.upload",
+            FileDelete => "file.delete",
+            TotpEnroll => "auth.totp_enroll",
+            SessionSelf => "auth.session",
+            AgreementList => "agreement.list",
+            AgreementCreate => "agreement.create",
+            AgreementView => "agreement.view",
+            AgreementSign => "agreement.sign",
+            AgreementTerminate => "agreement.terminate",
+            PolicyRead => "policy.read",
+            PolicySimulate => "policy.simulate",
+            PolicyApply => "policy.apply",
+            DlpReview => "dlp.review",
+            DlpPolicy => "dlp.policy",
+            Notifications => "auth.notifications",
+            ZoneList => "zone.list",
+            ZoneUpdate => "zone.update",
+            TemplateList => "template.list",
+            TemplateUpdate => "template.update",
+            RoomConditions => "room.conditions",
+        }
+    }
+
+    /// The action of a stable name.
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.as_str() == name)
+    }
+}
+
+/// An action as a type: what an [`Authorized`] proof was decided for.
+pub trait Act: Copy + Send + Sync + 'static {
+    const ACTION: Action;
+}
+
+macro_rules! acts {
+    ($($name:ident),* $(,)?) => {
+        /// One zero-sized type per [`Action`], to name it in an [`Authorized`] proof.
+        pub mod act {
+            $(
+                #[doc = concat!("The action [`super::Action::", stringify!($name), "`].")]
+                #[derive(Clone, Copy, Debug, Default)]
+                pub struct $name;
+                impl super::Act for $name {
+                    const ACTION: super::Action = super::Action::$name;
+                }
+            )*
+        }
+    };
+}
+
+acts!(
+    PartyList,
+    PartyCreate,
+    PartyUpdate,
+    UserList,
+    UserCreate,
+    UserUpdate,
+    InvitationCreate,
+    EventRead,
+    EventRedact,
+    LedgerAudit,
+    RoomList,
+    RoomCreate,
+    RoomView,
+    RoomUpdate,
+    RoomDelete,
+    GrantList,
+    GrantCreate,
+    GrantRevoke,
+    FileList,
+    FileView,
+    FileDownload,
+    FileUpload,
+    FileDelete,
+    TotpEnroll,
+    SessionSelf,
+    AgreementList,
+    AgreementCreate,
+    AgreementView,
+    AgreementSign,
+    AgreementTerminate,
+    PolicyRead,
+    PolicySimulate,
+    PolicyApply,
+    DlpReview,
+    DlpPolicy,
+    Notifications,
+    ZoneList,
+    ZoneUpdate,
+    TemplateList,
+    TemplateUpdate,
+    RoomConditions,
+);
+
+/// The platform itself, as the resource of a platform-wide decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct System;
+
+/// The proof that the seam allowed `principal` the action `A` on `target`, for
+/// the request `meta`. Made only by the seam (its fields are private to this
+/// crate); the use-cases take it by value, so each decision serves one call.
+#[must_use = "a decision that is not used is a use-case that was not run"]
+pub struct Authorized<'a, A: Act, R> {
+    pub(crate) meta: &'a RequestMeta,
+    pub(crate) principal: &'a Principal,
+    pub(crate) target: R,
+    pub(crate) act: PhantomData<A>,
+}
+
+impl<'a, A: Act, R> Authorized<'a, A, R> {
+    /// Made by the seam only.
+    pub(crate) fn new(meta: &'a RequestMeta, principal: &'a Principal, target: R) -> Self {
+        Authorized {
+            meta,
+            principal,
+            target,
+            act: PhantomData,
+        }
+    }
+
+    /// The action that was allowed.
+    pub fn action(&self) -> Action {
+        A::ACTION
+    }
+
+    /// The request facts.
+    pub fn meta(&self) -> &'a RequestMeta {
+        self.meta
+    }
+
+    /// Who was allowed.
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+
+    /// What the decision was made on.
+    pub fn target(&self) -> &R {
+        &self.target
+    }
+
+    /// The request facts, the caller, and what the decision was made on.
+    pub fn into_parts(self) -> (&'a RequestMeta, &'a Principal, R) {
+        (self.meta, self.principal, self.target)
+    }
+}
+
+/// THE authorization function. Every endpoint's action is checked here before
+/// the handler body runs, against the policy set in force.
+pub fn authorize(
+    policies: &Policies,
+    p: &Principal,
+    action: Action,
+    resource: &Resource,
+    ctx: &Context,
+) -> Decision {
+    policies.decide(p, action.as_str(), resource, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_declares_every_action_and_nothing_unknown_is_an_action() {
+        let policies = Policies::defaults().unwrap();
+        for action in Action::ALL {
+            assert!(policies.knows_action(action.as_str()), "{action:?}");
+            assert_eq!(Action::parse(action.as_str()), Some(*action));
+        }
+        assert_eq!(Action::parse("room.explode"), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! The events seam: every security-relevant fact becomes an [`Event`] written in
+//! the same transaction as the change it records, and becomes a leaf of the
+//! tamper-evident ledger in that transaction too (`crate::ledger::append`).
+
+mod recorder;
+
+use model::{Event, Outcome};
+use store::Tx;
+
+pub(crate) use recorder::Recorder;
+
+pub use store::EventFilter;
+
+/// Most events one search returns.
+pub const MAX_SEARCH: i64 = 1000;
+
+use crate::AppError;
+use crate::authz::Principal;
+
+/// Facts about the request, attached to every event it causes.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub source_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// One event about to be recorded.
+pub struct Fact<'a> {
+    pub actor: Option<&'a Principal>,
+    pub action: &'a str,
+    pub target: String,
+    pub outcome: Outcome,
+    pub reason: Option<&'a str>,
+    pub detail: serde_json::Value,
+    /// The mark id of the copy or page this event issued.
+    pub mark_id: Option<String>,
+}
+
+impl<'a> Fact<'a> {
+    /// An allowed action by `actor` on `target`.
+    pub fn allowed(actor: Option<&'a Principal>, action: &'a str, target: String) -> Self {
+        Fact {
+            actor,
+            action,
+            target,
+            outcome: Outcome::Allowed,
+            reason: None,
+            detail: serde_json::Value::Null,
+            mark_id: None,
+        }
+    }
+
+    /// A denied or failed attempt, with its reason code.
+    pub fn denied(
+        actor: Option<&'a Principal>,
+        action: &'a str,
+        target: String,
+        reason: &'a str,
+    ) -> Self {
+        Fact {
+            actor,
+            action,
+            target,
+            outcome: Outcome::Denied,
+            reason: Some(reason),
+            detail: serde_json::Value::Null,
+            mark_id: None,
+        }
+    }
+
+    /// Adds detail facts (never secrets).
+    pub fn with(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// Names the mark id of the copy or page this event issued.
+    pub fn marked(mut self, mark_id: String) -> Self {
+        self.mark_id = Some(mark_id);
+        self
+    }
+}
+
+/// The event `fact` describes, as of `now_ms`.
+fn event_of(meta: &RequestMeta, now_ms: i64, fact: Fact<'_>) -> Event {
+    Event {
+        seq: 0,
+        time_ms: now_ms,
+        actor_user: fact.actor.map(|p| p.user_id),
+        actor_party: fact.actor.map(|p| p.party_id),
+        action: fact.action.to_owned(),
+        target: fact.target,
+        outcome: fact.outcome,
+        reason: fact.reason.map(str::to_owned),
+        source_addr: meta.source_addr.clone(),
+        user_agent: meta.user_agent.clone(),
+        request_id: meta.request_id.clone(),
+        mark_id: fact.mark_id,
+        detail: fact.detail,
+    }
+}
+
+/// Appends the event and its ledger leaf inside `tx`; both commit or roll back
+/// with the change. The domains record every state change through it, in the
+/// change's own transaction.
+pub async fn record(
+    tx: &mut Tx,
+    meta: &RequestMeta,
+    now_ms: i64,
+    fact: Fact<'_>,
+) -> Result<i64, AppError> {
+    let event = event_of(meta, now_ms, fact);
+    let seq = tx.append_event(&event).await?;
+    crate::ledger::append(tx, seq, &event).await?;
+    Ok(seq)
+}
+
+impl crate::App {
+    /// Records an event that is a transaction of its own (a download, a view,
+    /// a refusal): it joins the recorder's next batch, and this returns its
+    /// `seq` once it is durable. The events seam for what changes nothing but
+    /// the log; it decides nothing (the caller has authorized the request).
+    pub async fn record_alone(&self, meta: &RequestMeta, fact: Fact<'_>) -> Result<i64, AppError> {
+        let event = event_of(meta, self.now(), fact);
+        self.inner.recorder.record(self.store(), event).await
+    }
+}
+
+/// Refuses a filter that can match nothing for a reason the caller should know.
+pub fn check_filter(filter: &EventFilter) -> Result<(), AppError> {
+    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
+        && to < from
+    {
+        return Err(AppError::invalid(
+            "bad_time_range",
+            "`to` is earlier than `from`",
+        ));
+    }
+    if filter.action.is_some() && filter.action_prefix.is_some() {
+        return Err(AppError::invalid(
+            "bad_filter",
+            "give an exact action or an action prefix, not both",
+        ));
+    }
+    Ok(())
+}

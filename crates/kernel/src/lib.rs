@@ -1,0 +1,244 @@
+//! The kernel of Custody's use-cases: what every domain needs and nothing
+//! more. The context ([`App`]: store, vault keys and blobs, clock, settings,
+//! the policy set and network zones in force), the caller's request facts,
+//! [`AppError`], the authorization seam and its proof ([`authz::Authorized`],
+//! made only by [`seam`]), the facts decisions are made from ([`facts`]), and
+//! the events recorder with the ledger it feeds. Knows neither HTTP nor SQL.
+//! The use-cases live in the domain crates (identity, content, governance,
+//! audit), which depend on this crate and never on each other.
+
+pub mod authz;
+mod error;
+pub mod events;
+pub mod facts;
+mod keys;
+pub mod ledger;
+mod seam;
+pub mod secrets;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
+
+pub use crate::ledger::{ConsistencyProof, InclusionProof};
+pub use ::ledger::ExportEntry as LedgerEntry;
+pub use authz::{Act, Action, Authorized, Principal, System, act};
+pub use error::{AppError, Kind};
+pub use events::{Fact, RequestMeta};
+pub use facts::SimTarget;
+pub use keys::{Rotation, rotate_keys};
+pub use seam::{FileAccess, RoomInfo};
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use vault::{BlobStore, Keyring};
+
+/// The file under the key directory that holds the mark key.
+pub const MARK_KEY_FILE: &str = "mark.key";
+
+/// The source of time; injected so that tests control it.
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Tunables of the use-cases (the binary fills them from the configuration).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Lifetime of a browser session.
+    pub browser_session_ttl_ms: i64,
+    /// Lifetime of an API token issued by `POST /auth/login`.
+    pub api_token_ttl_ms: i64,
+    /// Failed sign-ins before the account locks.
+    pub max_failed_logins: i64,
+    /// How long a locked account stays locked.
+    pub lockout_ms: i64,
+    /// Lifetime of an invitation link.
+    pub invitation_ttl_ms: i64,
+    /// Whether users of external parties must use TOTP.
+    pub external_mfa_required: bool,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Plaintext bytes per encrypted chunk.
+    pub chunk_size: u32,
+    /// The request header that carries the client's address when Custody runs
+    /// behind a reverse proxy (e.g. `x-forwarded-for`); off when `None`.
+    pub client_address_header: Option<String>,
+    /// The proxies whose `client_address_header` is believed: the header is
+    /// read only on connections from these ranges.
+    pub trusted_proxies: Vec<model::Cidr>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            browser_session_ttl_ms: 12 * 3600 * 1000,
+            api_token_ttl_ms: 30 * 24 * 3600 * 1000,
+            max_failed_logins: 5,
+            lockout_ms: 15 * 60 * 1000,
+            invitation_ttl_ms: 7 * 24 * 3600 * 1000,
+            external_mfa_required: true,
+            max_upload_bytes: 64 * 1024 * 1024 * 1024,
+            chunk_size: vault::DEFAULT_CHUNK_SIZE,
+            client_address_header: None,
+            trusted_proxies: vec![],
+        }
+    }
+}
+
+/// The application: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: store::Store,
+    keyring: RwLock<Keyring>,
+    key_dir: PathBuf,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    /// The ledger's checkpoint signer: set by `with_ledger_signer`, else loaded on first use.
+    ledger_signer: OnceLock<::ledger::Signer>,
+    /// The policy set in force, parsed once and swapped whole; `None` when the
+    /// built-in policies failed to load (every decision then fails closed).
+    policies: arc_swap::ArcSwapOption<policy::Policies>,
+    /// Why the built-in policies failed to load, if they did.
+    policy_error: Option<String>,
+    /// Writes events that are a transaction of their own in shared batches.
+    recorder: events::Recorder,
+    /// The key of the forensic image marks, loaded on first use.
+    mark_key: OnceLock<mark::MarkKey>,
+    /// The network zones, read at start and re-read with the policies.
+    zones: arc_swap::ArcSwap<Vec<model::NetworkZone>>,
+    /// State a domain keeps per application (its caches, counters, limits),
+    /// one value per type, made on first use.
+    slots: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl App {
+    /// Assembles the application from its parts.
+    pub fn new(
+        store: store::Store,
+        keyring: Keyring,
+        key_dir: PathBuf,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> App {
+        // Parsed and validated against the schema once, here, at start.
+        let loaded = policy::Policies::defaults().map(Arc::new);
+        let inner = Inner {
+            store,
+            keyring: RwLock::new(keyring),
+            key_dir,
+            blobs,
+            clock,
+            settings,
+            ledger_signer: OnceLock::new(),
+            policies: arc_swap::ArcSwapOption::new(loaded.as_ref().ok().cloned()),
+            policy_error: loaded.err().map(|e| e.to_string()),
+            recorder: events::Recorder::default(),
+            mark_key: OnceLock::new(),
+            zones: arc_swap::ArcSwap::from_pointee(vec![]),
+            slots: Mutex::new(HashMap::new()),
+        };
+        App {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The metadata store.
+    pub fn store(&self) -> &store::Store {
+        &self.inner.store
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The time now, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The time now, from the injected clock (for the edges' "as of now" views).
+    pub fn now_ms(&self) -> i64 {
+        self.now()
+    }
+
+    /// The content store.
+    pub fn blobs(&self) -> Arc<dyn BlobStore> {
+        self.inner.blobs.clone()
+    }
+
+    /// The domain state of type `T` kept for this application, made with
+    /// `T::default()` on first use and shared by every clone of the `App`.
+    pub fn slot<T: Any + Send + Sync + Default>(&self) -> Arc<T> {
+        let mut slots = self
+            .inner
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = slots
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(entry).downcast::<T>() {
+            Ok(found) => found,
+            // Unreachable: the map is keyed by the value's own type.
+            Err(_) => Arc::new(T::default()),
+        }
+    }
+
+    /// The key of the forensic image marks (loaded or created on first use).
+    pub fn mark_key(&self) -> Result<&mark::MarkKey, AppError> {
+        if let Some(key) = self.inner.mark_key.get() {
+            return Ok(key);
+        }
+        let key = load_or_create_mark_key(&self.inner.key_dir)?;
+        Ok(self.inner.mark_key.get_or_init(|| key))
+    }
+
+    /// The key-encryption keys in force.
+    pub fn keyring(&self) -> Result<std::sync::RwLockReadGuard<'_, Keyring>, AppError> {
+        self.inner
+            .keyring
+            .read()
+            .map_err(|_| AppError::internal("keyring lock poisoned"))
+    }
+
+    /// Reloads the key-encryption keys from disk (after `custody keys rotate`).
+    pub fn reload_keys(&self) -> Result<(), AppError> {
+        let fresh = Keyring::load(&self.inner.key_dir)?;
+        let mut guard = self
+            .inner
+            .keyring
+            .write()
+            .map_err(|_| AppError::internal("keyring lock poisoned"))?;
+        *guard = fresh;
+        Ok(())
+    }
+}
+
+/// Loads the mark key, creating it (32 random bytes, hex, 0600) on first use.
+pub fn load_or_create_mark_key(key_dir: &std::path::Path) -> Result<mark::MarkKey, AppError> {
+    let text = crate::secrets::load_or_create_private_file(&key_dir.join(MARK_KEY_FILE), || {
+        Ok(hex::encode(crate::secrets::random::<32>()?))
+    })?;
+    Ok(mark::MarkKey::derive(text.trim().as_bytes()))
+}

@@ -1,0 +1,476 @@
+//! The authorization seam: the one place that decides, through the policy set
+//! in force, whether a caller may do an action on a resource, records every
+//! refusal, and hands out the proof ([`Authorized`]) that the use-cases take.
+//! A caller who may not even see a resource is told "not found", never
+//! "forbidden"; a store failure while deciding is an internal error, never a
+//! "not found".
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use model::*;
+
+use crate::authz::{
+    Act, Action, Authorized, Context, Decision, Policies, Principal, Resource, System, authorize,
+};
+use crate::events::{Fact, RequestMeta};
+use crate::facts::{RoomRows, principal_for, room_facts};
+use crate::{App, AppError};
+
+/// A room as the caller sees it, with the caller's effective role.
+#[derive(Clone, Debug)]
+pub struct RoomInfo {
+    pub room: Room,
+    pub role: Option<RoomRole>,
+    /// The agreements (kinds or template names) an external party must have
+    /// signed, and in term, to reach the room's content.
+    pub required_agreements: Vec<String>,
+}
+
+impl App {
+    /// Asks the seam about a platform-wide action; a denial is recorded.
+    async fn check_system(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        action: Action,
+    ) -> Result<(), AppError> {
+        let ctx = self.context(meta);
+        self.enforce(meta, p, action, &Resource::System, &ctx, "system".into())
+            .await
+    }
+
+    /// The request facts every decision sees.
+    pub fn context(&self, meta: &RequestMeta) -> Context {
+        let mut ctx = Context {
+            now_ms: self.now(),
+            source_addr: meta.source_addr.clone(),
+            ..Context::default()
+        };
+        self.locate(&mut ctx);
+        ctx
+    }
+
+    /// Asks the seam; a denial is recorded (in its own transaction) and returned
+    /// as 403 with its reason, or as 404 when the caller may not see the resource.
+    pub async fn enforce(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        action: Action,
+        res: &Resource,
+        ctx: &Context,
+        target: String,
+    ) -> Result<(), AppError> {
+        let (error, reason) = match authorize(&*self.policies()?, p, action, res, ctx) {
+            Decision::Allow => return Ok(()),
+            Decision::Deny { reason, message } => (AppError::Forbidden { reason, message }, reason),
+            Decision::Hide { reason } => (AppError::NotFound, reason),
+        };
+        let fact = Fact::denied(Some(p), action.as_str(), target, reason);
+        self.record_alone(meta, fact).await?;
+        Err(error)
+    }
+
+    /// Loads a room and checks `action` on it. Unknown rooms and rooms the caller
+    /// may not see are both `NotFound`.
+    async fn room_access(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+        action: Action,
+    ) -> Result<RoomInfo, AppError> {
+        self.room_access_for(meta, p, id, action, format!("room:{id}"))
+            .await
+    }
+
+    /// Like `room_access`, recording a denial against `target` (e.g. the file
+    /// inside the room that the action was on).
+    async fn room_access_for(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+        action: Action,
+        target: String,
+    ) -> Result<RoomInfo, AppError> {
+        let mut tx = self.store().read().await?;
+        let room = tx.get_room(id).await?;
+        let grants = tx.grants_for(p.user_id, p.party_id).await?;
+        let required = tx.room_requirements(id).await?;
+        // The owner's staff sign nothing; an external party's agreements
+        // decide what it may reach.
+        let agreements = if required.is_empty() && p.party_kind == PartyKind::Owner {
+            vec![]
+        } else {
+            tx.list_agreements(Some(p.party_id)).await?
+        };
+        drop(tx);
+        let ctx = self.context(meta);
+        let Some(room) = room else {
+            // An account that may do nothing is told so for every room alike;
+            // anyone else learns only that there is nothing here.
+            self.enforce(
+                meta,
+                p,
+                Action::RoomList,
+                &Resource::System,
+                &ctx,
+                target.clone(),
+            )
+            .await?;
+            self.record_denial(meta, p, action, target, "not_found")
+                .await?;
+            return Err(AppError::NotFound);
+        };
+        let rows = RoomRows {
+            room: &room,
+            required: &required,
+            grants: &grants,
+            agreements: &agreements,
+        };
+        let (res, ctx) = room_facts(&rows, ctx);
+        let role = match &res {
+            Resource::Room { role, .. } => *role,
+            _ => None,
+        };
+        // Seeing the room comes first: a caller who may not see it learns nothing more.
+        if action != Action::RoomView {
+            self.enforce_visible(meta, p, &res, &ctx, &target, action)
+                .await?;
+        }
+        self.enforce(meta, p, action, &res, &ctx, target).await?;
+        Ok(RoomInfo {
+            room,
+            role,
+            required_agreements: required,
+        })
+    }
+
+    async fn enforce_visible(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        res: &Resource,
+        ctx: &Context,
+        target: &str,
+        action: Action,
+    ) -> Result<(), AppError> {
+        match authorize(&*self.policies()?, p, Action::RoomView, res, ctx) {
+            // Only a hidden room is "not found"; a visible one that denies the
+            // action answers 403 with its reason from `enforce` below.
+            Decision::Hide { reason } => {
+                self.record_denial(meta, p, action, target.to_owned(), reason)
+                    .await?;
+                Err(AppError::NotFound)
+            }
+            Decision::Deny { .. } | Decision::Allow => Ok(()),
+        }
+    }
+
+    async fn record_denial(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        action: Action,
+        target: String,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let fact = Fact::denied(Some(p), action.as_str(), target, reason);
+        self.record_alone(meta, fact).await?;
+        Ok(())
+    }
+
+    /// Loads an agreement and checks `action` on it; unknown agreements and
+    /// those the caller may not see are both `NotFound`.
+    async fn agreement_access(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: AgreementId,
+        action: Action,
+    ) -> Result<Agreement, AppError> {
+        let found = self.store().read().await?.get_agreement(id).await?;
+        let target = format!("agreement:{id}");
+        let ctx = self.context(meta);
+        let Some(agreement) = found else {
+            self.enforce(
+                meta,
+                p,
+                Action::RoomList,
+                &Resource::System,
+                &ctx,
+                target.clone(),
+            )
+            .await?;
+            let fact = Fact::denied(Some(p), action.as_str(), target, "not_found");
+            self.record_alone(meta, fact).await?;
+            return Err(AppError::NotFound);
+        };
+        self.enforce(meta, p, action, &resource(&agreement), &ctx, target)
+            .await?;
+        Ok(agreement)
+    }
+
+    /// Loads a file and checks `action` on its room; unknown files and files in
+    /// rooms the caller may not see are both `NotFound`.
+    async fn file_access_in(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: FileId,
+        action: Action,
+    ) -> Result<(File, Version, RoomInfo), AppError> {
+        let file = self.store().read().await?.get_file(id).await?;
+        let Some(file) = file else {
+            let fact = Fact::denied(Some(p), action.as_str(), format!("file:{id}"), "not_found");
+            self.record_alone(meta, fact).await?;
+            return Err(AppError::NotFound);
+        };
+        let room = self
+            .room_access_for(meta, p, file.room_id, action, format!("file:{id}"))
+            .await?;
+        let current = file.current.clone().ok_or(AppError::NotFound)?;
+        Ok((file, current, room))
+    }
+
+    /// The network zones in force on this node.
+    pub fn zones(&self) -> Arc<Vec<NetworkZone>> {
+        self.inner.zones.load_full()
+    }
+
+    /// Re-reads the zones from the store (another node may have changed them).
+    pub async fn load_zones(&self) -> Result<(), AppError> {
+        let zones = self.store().read().await?.list_zones().await?;
+        self.inner.zones.store(Arc::new(zones));
+        Ok(())
+    }
+
+    /// Puts `zones` in force on this node, atomically (after the change that
+    /// stored them committed).
+    pub fn install_zones(&self, zones: Vec<NetworkZone>) {
+        self.inner.zones.store(Arc::new(zones));
+    }
+
+    /// Puts the zone of the request's address into `ctx` (the zones in force
+    /// now; a simulation or a replay places its address as a request would be).
+    pub fn locate(&self, ctx: &mut Context) {
+        let ip: Option<IpAddr> = ctx.source_addr.as_deref().and_then(|a| a.parse().ok());
+        let zones = self.inner.zones.load();
+        let zone = ip.and_then(|ip| zone_of(&zones, ip));
+        ctx.zone = zone.map(|z| z.name.clone());
+        ctx.zone_country = zone.map(|z| z.country.clone());
+    }
+
+    /// The policy set in force. Fails (and so every request fails closed) only
+    /// when the built-in policies could not be loaded at start.
+    pub fn policies(&self) -> Result<Arc<Policies>, AppError> {
+        self.inner.policies.load_full().ok_or_else(|| {
+            let why = self
+                .inner
+                .policy_error
+                .as_deref()
+                .unwrap_or("none installed");
+            AppError::internal(format!("the authorization policies failed to load: {why}"))
+        })
+    }
+
+    /// Replaces the policy set in force, atomically; requests already deciding
+    /// finish on the old one.
+    pub fn install_policies(&self, policies: Policies) {
+        self.inner.policies.store(Some(Arc::new(policies)));
+    }
+
+    /// Installs the newest stored version of the policy set, if it is not the
+    /// one in force already, and returns its number (0: none stored, the
+    /// defaults stay). Called at start and then periodically (another node may
+    /// have applied a change). A stored version that no longer validates (the
+    /// schema changed under it) is an error naming it, and the set in force
+    /// stays: at start the caller must refuse to start rather than run on the
+    /// defaults.
+    pub async fn load_stored_policies(&self) -> Result<i64, AppError> {
+        let latest = self.store().read().await?.latest_policy_version().await?;
+        let Some(v) = latest else {
+            return Ok(0);
+        };
+        if self.policies().is_ok_and(|p| p.version() == v.number) {
+            return Ok(v.number);
+        }
+        let policies = Policies::with_changes(&v.custom, &v.disabled).map_err(|e| {
+            AppError::internal(format!(
+                "stored policy version {} no longer validates: {e}",
+                v.number
+            ))
+        })?;
+        self.install_policies(policies.at_version(v.number));
+        tracing::info!(version = v.number, "installed the stored policy version");
+        Ok(v.number)
+    }
+}
+
+/// A file and its newest version, with the caller's place in its room.
+#[derive(Clone, Debug)]
+pub struct FileAccess {
+    pub file: File,
+    pub current: Version,
+    pub room: RoomInfo,
+}
+
+/// The proofs: each asks the policy set in force and, when it allows, hands
+/// the use-case an [`Authorized`] for exactly that action.
+impl App {
+    /// A platform-wide action.
+    pub async fn system<'a, A: Act>(
+        &self,
+        meta: &'a RequestMeta,
+        p: &'a Principal,
+        _: A,
+    ) -> Result<Authorized<'a, A, System>, AppError> {
+        self.check_system(meta, p, A::ACTION).await?;
+        Ok(Authorized::new(meta, p, System))
+    }
+
+    /// An action on a room (unknown and hidden rooms are both `NotFound`).
+    pub async fn room<'a, A: Act>(
+        &self,
+        meta: &'a RequestMeta,
+        p: &'a Principal,
+        id: RoomId,
+        _: A,
+    ) -> Result<Authorized<'a, A, RoomInfo>, AppError> {
+        let info = self.room_access(meta, p, id, A::ACTION).await?;
+        Ok(Authorized::new(meta, p, info))
+    }
+
+    /// An action on a room, a denial recorded against `target` (the thing in
+    /// the room the action is on, e.g. `file:<id>` or `grant:<id>`).
+    pub async fn room_for<'a, A: Act>(
+        &self,
+        meta: &'a RequestMeta,
+        p: &'a Principal,
+        id: RoomId,
+        target: String,
+        _: A,
+    ) -> Result<Authorized<'a, A, RoomInfo>, AppError> {
+        let info = self.room_access_for(meta, p, id, A::ACTION, target).await?;
+        Ok(Authorized::new(meta, p, info))
+    }
+
+    /// An action on a file, decided on its room.
+    pub async fn file<'a, A: Act>(
+        &self,
+        meta: &'a RequestMeta,
+        p: &'a Principal,
+        id: FileId,
+        _: A,
+    ) -> Result<Authorized<'a, A, FileAccess>, AppError> {
+        let (file, current, room) = self.file_access_in(meta, p, id, A::ACTION).await?;
+        Ok(Authorized::new(
+            meta,
+            p,
+            FileAccess {
+                file,
+                current,
+                room,
+            },
+        ))
+    }
+
+    /// An action on an agreement (unknown and hidden ones are both `NotFound`).
+    pub async fn agreement<'a, A: Act>(
+        &self,
+        meta: &'a RequestMeta,
+        p: &'a Principal,
+        id: AgreementId,
+        _: A,
+    ) -> Result<Authorized<'a, A, Agreement>, AppError> {
+        let agreement = self.agreement_access(meta, p, id, A::ACTION).await?;
+        Ok(Authorized::new(meta, p, agreement))
+    }
+
+    /// An action on one user (`user.list`: viewing it; `user.update`:
+    /// revoking its sessions), decided on the stored user, the caller's own
+    /// included (`self.user`). A user that does not exist is decided on the
+    /// platform. A denied view is `NotFound`, whatever its reason.
+    pub async fn user<'a, A: Act>(
+        &self,
+        meta: &'a RequestMeta,
+        p: &'a Principal,
+        id: UserId,
+        _: A,
+    ) -> Result<Authorized<'a, A, UserId>, AppError> {
+        let mut tx = self.store().read().await?;
+        let res = match tx.get_user(id).await? {
+            Some(user) => Resource::User(principal_for(&mut tx, &user, false).await?),
+            None => Resource::System,
+        };
+        drop(tx);
+        self.record_access(meta, p, A::ACTION, &res).await?;
+        Ok(Authorized::new(meta, p, id))
+    }
+
+    /// An action on one party (`party.list`: viewing it), decided on the
+    /// stored party, the caller's own included (`self.party`). A party that
+    /// does not exist is decided on the platform. A denied view is
+    /// `NotFound`, whatever its reason.
+    pub async fn party<'a, A: Act>(
+        &self,
+        meta: &'a RequestMeta,
+        p: &'a Principal,
+        id: PartyId,
+        _: A,
+    ) -> Result<Authorized<'a, A, PartyId>, AppError> {
+        let found = self.store().read().await?.get_party(id).await?;
+        let res = match found {
+            Some(party) => Resource::Party {
+                id,
+                kind: party.kind,
+                status: party.status,
+                certified_until_ms: party.certified_until_ms,
+            },
+            None => Resource::System,
+        };
+        self.record_access(meta, p, A::ACTION, &res).await?;
+        Ok(Authorized::new(meta, p, id))
+    }
+}
+
+impl App {
+    /// Asks the seam about `action` on one user or party (`res`; the platform
+    /// when it does not exist). A denial is recorded against `system`, as the
+    /// platform-wide check that decided these requests before recorded it; a
+    /// denied view (`user.list`, `party.list`) is then `NotFound`, so that a
+    /// caller who may not see the record learns neither that it exists nor
+    /// why. A failure to decide or to record is the internal error it is.
+    async fn record_access(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        action: Action,
+        res: &Resource,
+    ) -> Result<(), AppError> {
+        let ctx = self.context(meta);
+        let decided = self
+            .enforce(meta, p, action, res, &ctx, "system".into())
+            .await;
+        match decided {
+            Err(AppError::Forbidden { .. })
+                if matches!(action, Action::UserList | Action::PartyList) =>
+            {
+                Err(AppError::NotFound)
+            }
+            other => other,
+        }
+    }
+}
+
+/// An agreement as the policy sees it.
+fn resource(a: &Agreement) -> Resource {
+    Resource::Agreement {
+        id: a.id,
+        party_id: a.party_id,
+        kind: a.kind.as_str().to_owned(),
+        status: a.status.as_str().to_owned(),
+    }
+}
