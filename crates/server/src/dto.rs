@@ -456,7 +456,9 @@ pub struct EventDto {
     pub request_id: Option<String>,
     /// The mark id of the copy or page this event issued (16 hex digits).
     pub mark_id: Option<String>,
-    #[schema(value_type = Object)]
+    /// What the action was about; `null` when the event carries nothing more
+    /// (or its personal data was redacted).
+    #[schema(value_type = Option<Object>)]
     pub detail: serde_json::Value,
 }
 list_of!(EventList, EventDto);
