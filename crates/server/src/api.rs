@@ -10,6 +10,7 @@ mod events;
 mod files;
 mod ledger;
 mod marks;
+mod openapi;
 
 pub(crate) use marks::page_response;
 mod parties;
@@ -64,8 +65,31 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The finishing pass over the whole document, once every route is in it
+/// (`openapi::finish`). It works on the document as JSON.
+struct Finish;
+
+impl utoipa::Modify for Finish {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let finished = serde_json::to_value(&*doc).and_then(|mut json| {
+            openapi::finish(&mut json);
+            serde_json::from_value(json)
+        });
+        match finished {
+            Ok(finished) => *doc = finished,
+            Err(e) => tracing::error!(error = %e, "cannot finish the OpenAPI document"),
+        }
+    }
+}
+
 /// The API routes and their OpenAPI description.
 pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = routes().split_for_parts();
+    utoipa::Modify::modify(&Finish, &mut doc);
+    (router, doc)
+}
+
+fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -143,5 +167,19 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
             "/rooms/{id}/files/{*path}",
             axum::routing::put(files::put_file),
         )
-        .split_for_parts()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The finishing pass works on JSON and reads the result back: it must
+    /// read back, and nothing of it may be lost on the way.
+    #[test]
+    fn the_finished_document_survives_its_json_round_trip() {
+        let generated = super::routes().split_for_parts().1;
+        let mut json = serde_json::to_value(&generated).expect("to JSON");
+        super::openapi::finish(&mut json);
+        let back: utoipa::openapi::OpenApi =
+            serde_json::from_value(json.clone()).expect("from JSON");
+        assert_eq!(serde_json::to_value(&back).expect("to JSON"), json);
+    }
 }

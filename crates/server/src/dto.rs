@@ -34,6 +34,25 @@ pub fn parse_rfc3339(field: &str, text: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// The largest index or size the ledger stores (its rows hold signed 64-bit
+/// integers).
+pub const MAX_LEDGER_INDEX: u64 = i64::MAX as u64;
+
+/// An optional ledger index or size from the query string: a number up to
+/// [`MAX_LEDGER_INDEX`]; a larger one is refused with the other malformed
+/// parameters (400 `invalid_query`).
+pub fn ledger_index<'de, D>(d: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    match Option::<u64>::deserialize(d)? {
+        Some(n) if n > MAX_LEDGER_INDEX => Err(serde::de::Error::custom(format!(
+            "`{n}` is larger than {MAX_LEDGER_INDEX}"
+        ))),
+        other => Ok(other),
+    }
+}
+
 macro_rules! list_of {
     ($name:ident, $item:ty) => {
         /// A list.
@@ -374,6 +393,7 @@ pub struct FileList {
 /// Which page of a room's files to list.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FileListQuery {
     /// Files whose path sorts after this one (the `next` of the previous page).
     pub after: Option<String>,
@@ -436,7 +456,9 @@ pub struct EventDto {
     pub request_id: Option<String>,
     /// The mark id of the copy or page this event issued (16 hex digits).
     pub mark_id: Option<String>,
-    #[schema(value_type = Object)]
+    /// What the action was about; `null` when the event carries nothing more
+    /// (or its personal data was redacted).
+    #[schema(value_type = Option<Object>)]
     pub detail: serde_json::Value,
 }
 list_of!(EventList, EventDto);

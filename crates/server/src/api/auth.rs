@@ -80,7 +80,7 @@ pub async fn me(
 }
 
 /// Starts TOTP enrolment: the secret is shown once.
-#[utoipa::path(post, path = "/auth/totp", tag = "auth", security(("bearer" = [])), responses((status = 200, body = TotpEnrolmentDto), (status = 400, body = ErrorBody)))]
+#[utoipa::path(post, path = "/auth/totp", tag = "auth", security(("bearer" = [])), responses((status = 200, body = TotpEnrolmentDto), (status = 400, body = ErrorBody, description = "totp_already_enabled")))]
 pub async fn totp_enrol(
     State(app): State<App>,
     Meta(meta): Meta,

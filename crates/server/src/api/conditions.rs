@@ -371,6 +371,7 @@ pub struct NotificationList {
 /// Which notifications to list.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// Only those not yet read.
     #[serde(default)]

@@ -172,6 +172,7 @@ pub struct HeldList {
 /// Which holds to list.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct QuarantineQuery {
     /// Also the decided ones.
     #[serde(default)]

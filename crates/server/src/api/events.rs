@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 /// Which events, and which page of them. Filters combine with AND.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// The acting user's id.
     pub actor: Option<String>,

@@ -140,6 +140,7 @@ pub async fn list_versions(
 /// Which version to read.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ContentQuery {
     /// A version id; the newest when absent.
     pub version: Option<String>,

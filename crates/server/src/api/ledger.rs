@@ -61,10 +61,15 @@ pub async fn verifier_key(
 /// A range of entries.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
     /// First index (default 0).
+    #[serde(default, deserialize_with = "crate::dto::ledger_index")]
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     pub from: Option<u64>,
     /// One past the last index (default `from` + 10000; at most 10000 per call).
+    #[serde(default, deserialize_with = "crate::dto::ledger_index")]
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     pub to: Option<u64>,
 }
 
@@ -97,6 +102,7 @@ pub async fn entries(
 /// Which leaf, in which tree.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// The leaf index.
     pub index: u64,
@@ -138,6 +144,7 @@ pub async fn inclusion_proof(
 /// Which two tree sizes.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The older (smaller) tree size.
     pub old: u64,
@@ -176,8 +183,11 @@ pub async fn consistency_proof(
 /// Which stored checkpoints.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CheckpointsQuery {
     /// Only checkpoints of at least this size (default 0).
+    #[serde(default, deserialize_with = "crate::dto::ledger_index")]
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     pub from_size: Option<u64>,
 }
 

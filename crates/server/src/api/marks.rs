@@ -111,7 +111,7 @@ pub struct TraceDto {
     /// Who received the copy: for each issuing event, its user and party as
     /// the accounts stand now (`user_id`, `email`, `name`, `party_id`,
     /// `party_name`), or null.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Option<Object>>)]
     pub recipients: Vec<Option<serde_json::Value>>,
     /// An evidence bundle of those events with inclusion proofs, a signed
     /// checkpoint and the verifier key (`custody ledger verify --bundle`);

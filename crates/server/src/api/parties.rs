@@ -63,7 +63,7 @@ pub async fn get_party(
 }
 
 /// Renames, relocates, suspends or offboards a party.
-#[utoipa::path(patch, path = "/parties/{id}", request_body = PatchParty, tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyDto), (status = 404, body = ErrorBody)))]
+#[utoipa::path(patch, path = "/parties/{id}", request_body = PatchParty, tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "conflict: another party has this name")))]
 pub async fn patch_party(
     State(app): State<App>,
     Meta(meta): Meta,

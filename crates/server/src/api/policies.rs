@@ -304,7 +304,7 @@ impl From<WhatIf> for WhatIfResponse {
 }
 
 /// The stored versions of the policy set, newest first (admins).
-#[utoipa::path(get, path = "/policies/versions", tag = "policies", security(("bearer" = [])), responses((status = 200, body = PolicyVersionList), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/policies/versions", operation_id = "list_policy_versions", tag = "policies", security(("bearer" = [])), responses((status = 200, body = PolicyVersionList), (status = 403, body = ErrorBody)))]
 pub async fn list_versions(
     State(app): State<App>,
     Meta(meta): Meta,

@@ -1,7 +1,13 @@
 //! The OpenAPI document: valid JSON, OpenAPI 3.x, and exactly the routes of
-//! `api.rs` with their methods.
+//! `api.rs` with their methods; every operation documents the failures it can
+//! answer with the error body's schema and codes; and every query parameter
+//! the document declares is checked: a malformed one is 400 `invalid_query`.
+//! (`scripts/api-fuzz` validates the document against the OpenAPI 3.1 schema
+//! and fuzzes every operation against it.)
 
 use std::collections::BTreeSet;
+
+use serde_json::Value;
 
 use crate::util::*;
 
@@ -86,11 +92,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("/notifications/{id}/read", "POST"),
 ];
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openapi_lists_every_route() {
-    let ctx = Ctx::new().await;
+/// The HTTP methods an OpenAPI path item may hold.
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+/// The document, as an anonymous caller gets it.
+async fn document(ctx: &Ctx) -> Value {
     let r = check(
-        &ctx,
+        ctx,
         Case {
             label: "anonymous".into(),
             method: "GET",
@@ -100,23 +110,57 @@ async fn openapi_lists_every_route() {
         },
     )
     .await;
-    let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("OpenAPI is JSON");
-    let version = doc["openapi"].as_str().unwrap_or_default();
-    assert!(version.starts_with("3."), "openapi {version:?}");
-    let methods = [
-        "get", "put", "post", "delete", "patch", "head", "options", "trace",
-    ];
-    let got: BTreeSet<(String, String)> = doc["paths"]
+    serde_json::from_slice(&r.body).expect("OpenAPI is JSON")
+}
+
+/// Every operation of `doc`: `(path, method, operation)`.
+fn operations(doc: &Value) -> Vec<(String, &'static str, &Value)> {
+    doc["paths"]
         .as_object()
         .into_iter()
         .flatten()
         .flat_map(|(path, item)| {
-            methods
+            METHODS
                 .iter()
-                .filter(|m| item.get(**m).is_some())
-                .map(|m| (path.clone(), m.to_uppercase()))
+                .filter_map(|m| item.get(*m).map(|op| (path.clone(), *m, op)))
                 .collect::<Vec<_>>()
         })
+        .collect()
+}
+
+/// The parameters of `op` that are `in` one place (`path`, `query`).
+fn params<'a>(op: &'a Value, place: &str) -> Vec<&'a Value> {
+    op["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["in"] == place)
+        .collect()
+}
+
+/// `path` with each `{name}` replaced by an id that names nothing.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "00000000-0000-4000-8000-000000000000"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_every_route() {
+    let ctx = Ctx::new().await;
+    let doc = document(&ctx).await;
+    let version = doc["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3."), "openapi {version:?}");
+    let got: BTreeSet<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|(path, method, _)| (path, method.to_uppercase()))
         .collect();
     let want: BTreeSet<(String, String)> = ROUTES
         .iter()
@@ -150,4 +194,177 @@ async fn openapi_lists_every_route() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+/// What the document must say of one operation, given what it takes.
+fn operation_faults(path: &str, method: &str, op: &Value) -> Vec<String> {
+    let mut faults = Vec::new();
+    let responses = op["responses"].as_object().cloned().unwrap_or_default();
+    let secured = op["security"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
+    });
+    let json_body = op["requestBody"]["content"]["application/json"].is_object();
+    let mut want = vec!["500"];
+    if secured {
+        want.extend(["401", "403"]);
+    }
+    if !params(op, "path").is_empty() {
+        want.extend(["400", "404"]);
+    }
+    if !params(op, "query").is_empty() {
+        want.push("400");
+    }
+    if json_body {
+        want.extend(["400", "413", "415"]);
+    }
+    for status in want {
+        if !responses.contains_key(status) {
+            faults.push(format!("no {status}"));
+        }
+    }
+    for (status, response) in &responses {
+        if response["description"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+        {
+            faults.push(format!("{status} has no description"));
+        }
+        if status.starts_with('4') || status.starts_with('5') {
+            let schema = &response["content"]["application/json"]["schema"]["$ref"];
+            if schema != "#/components/schemas/ErrorBody" {
+                faults.push(format!("{status} is not an ErrorBody"));
+            }
+            if response["x-error-codes"]
+                .as_array()
+                .is_none_or(|c| c.is_empty())
+            {
+                faults.push(format!("{status} names no x-error-codes"));
+            }
+        }
+    }
+    for p in params(op, "path") {
+        let name = p["name"].as_str().unwrap_or_default();
+        if !path.contains(&format!("{{{name}}}")) {
+            faults.push(format!("path parameter `{name}` is not in the path"));
+        }
+    }
+    faults
+        .into_iter()
+        .map(|f| format!("{} {path}: {f}", method.to_uppercase()))
+        .collect()
+}
+
+/// Every operation documents each failure the shared layers can answer (401
+/// and 403 when secured, 404 for an id in the path, 400/413/415 for a JSON
+/// body…) with a description, the `ErrorBody` schema and its codes; operation
+/// ids are unique; and what may be `null` is typed so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_every_failure() {
+    let ctx = Ctx::new().await;
+    let doc = document(&ctx).await;
+    let mut faults = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (path, method, op) in operations(&doc) {
+        faults.extend(operation_faults(&path, method, op));
+        let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+        if !ids.insert(id.clone()) {
+            faults.push(format!("operation id `{id}` is not unique"));
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+    let detail = &doc["components"]["schemas"]["EventDto"]["properties"]["detail"]["type"];
+    assert_eq!(
+        detail,
+        &serde_json::json!(["object", "null"]),
+        "EventDto.detail"
+    );
+}
+
+/// A request whose query parameter `name` is `value`, as the admin.
+fn query_case(ctx: &Ctx, path: &str, method: &'static str, query: String) -> Case {
+    Case {
+        label: "admin".into(),
+        who: Some(ctx.admin.clone()),
+        method,
+        path: format!("{V1}{}?{query}", concrete(path)),
+        want_status: 400,
+        want_code: Some("invalid_query"),
+        ..Case::default()
+    }
+}
+
+/// Regression: `GET /ledger/entries?from=abc` was said to answer 200 with the
+/// default range (issue 13), and `?from=9223372036854775808` answered 500.
+/// Every query parameter the document types as a number or a boolean refuses
+/// a value of another type or just past its documented bounds, and every
+/// operation with query parameters refuses one it does not know, with 400
+/// `invalid_query`, before anything else is done. The table is the document's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_entries_with_a_malformed_from_is_400() {
+    let ctx = Ctx::new().await;
+    let doc = document(&ctx).await;
+    let mut cases = Vec::new();
+    for (path, method, op) in operations(&doc) {
+        let query = params(op, "query");
+        if query.is_empty() {
+            continue;
+        }
+        let method = match method {
+            "get" => "GET",
+            other => panic!("a query parameter on `{other} {path}`: extend this table"),
+        };
+        cases.push(query_case(&ctx, &path, method, "colour=red".into()));
+        for p in query {
+            let types = &p["schema"]["type"];
+            let typed = ["integer", "number", "boolean"]
+                .iter()
+                .any(|t| types == t || types.as_array().is_some_and(|a| a.contains(&(*t).into())));
+            if !typed {
+                continue;
+            }
+            let name = p["name"].as_str().unwrap_or_default();
+            cases.push(query_case(&ctx, &path, method, format!("{name}=abc")));
+            // Just past the bounds the document gives.
+            let bound = |key: &str| p["schema"][key].as_i64().map(i128::from);
+            if let Some(min) = bound("minimum") {
+                cases.push(query_case(
+                    &ctx,
+                    &path,
+                    method,
+                    format!("{name}={}", min - 1),
+                ));
+            }
+            if let Some(max) = bound("maximum") {
+                cases.push(query_case(
+                    &ctx,
+                    &path,
+                    method,
+                    format!("{name}={}", max + 1),
+                ));
+            }
+        }
+    }
+    for bug in ["from=abc", "from=9223372036854775808"] {
+        assert!(
+            cases
+                .iter()
+                .any(|c| c.path == format!("{V1}/ledger/entries?{bug}")),
+            "the table lost the case `{bug}`"
+        );
+    }
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(e) = try_check(&ctx, case).await {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
