@@ -108,8 +108,18 @@ pub struct DiskBlobStore {
     root: PathBuf,
 }
 
-const TMP_DIR: &str = "tmp";
+/// The directory of blobs being written, under the root (do not change: the disk
+/// layout of docs/vault-format.md §7, shared with `DiskBlobs`).
+pub(crate) const TMP_DIR: &str = "tmp";
 const PARTIAL_SUFFIX: &str = ".partial";
+
+/// A fresh partial-file name for blob `id`, unique within this process (one counter
+/// for both disk backends) and across processes.
+pub(crate) fn partial_name(id: &[u8; 16]) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{}-{n}{PARTIAL_SUFFIX}", hex(id), std::process::id())
+}
 
 impl DiskBlobStore {
     /// Opens (creating with mode 0700) `root` and `root/tmp`.
@@ -131,10 +141,7 @@ impl DiskBlobStore {
 
     /// A fresh partial-file path, unique within this process and across processes.
     fn partial_path(&self, id: &[u8; 16]) -> PathBuf {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{}-{}-{n}{PARTIAL_SUFFIX}", hex(id), std::process::id());
-        self.root.join(TMP_DIR).join(name)
+        self.root.join(TMP_DIR).join(partial_name(id))
     }
 
     /// Committed ids in one shard directory.
@@ -211,7 +218,7 @@ impl BlobStore for DiskBlobStore {
     }
 }
 
-fn not_found(err: io::Error) -> VaultError {
+pub(crate) fn not_found(err: io::Error) -> VaultError {
     if err.kind() == io::ErrorKind::NotFound {
         VaultError::NotFound
     } else {
@@ -281,17 +288,17 @@ impl BlobReader for DiskBlobReader {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn is_lower_hex(text: &str) -> bool {
+pub(crate) fn is_lower_hex(text: &str) -> bool {
     text.bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Parses a 32-character lowercase hex blob file name.
-fn parse_id(name: &str) -> Option<[u8; 16]> {
+pub(crate) fn parse_id(name: &str) -> Option<[u8; 16]> {
     if name.len() != 32 || !is_lower_hex(name) {
         return None;
     }

@@ -99,9 +99,16 @@ pub enum VaultError {
     /// No committed blob with this id.
     #[error("blob not found")]
     NotFound,
-    /// A committed blob with this id already exists.
+    /// A committed blob with this id already exists (blobs are written once).
     #[error("blob already exists")]
     BlobExists,
+    /// A byte range that is inverted or reaches past the end of the blob.
+    #[error("byte range {start}..{end} is not within the blob's {len} bytes")]
+    BlobRange { start: u64, end: u64, len: u64 },
+    /// A write to a blob sink after an earlier write to it failed or was cancelled:
+    /// what the sink holds is unknown, so it can only be dropped.
+    #[error("the blob write cannot continue after an earlier write failed or was cancelled")]
+    SinkBroken,
     /// An operating-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
@@ -132,6 +139,8 @@ impl VaultError {
             VaultError::ManifestMissing { .. } => "vault_manifest_missing",
             VaultError::NotFound => "vault_not_found",
             VaultError::BlobExists => "vault_blob_exists",
+            VaultError::BlobRange { .. } => "vault_blob_range",
+            VaultError::SinkBroken => "vault_sink_broken",
             VaultError::Io(_) => "vault_io",
         }
     }
@@ -166,6 +175,25 @@ mod tests {
             "`/k/kek-a.key` is accessible to group or other, expected mode 0600 or 0700",
         );
         check(VaultError::NotFound, "vault_not_found", "blob not found");
+        check(
+            VaultError::BlobExists,
+            "vault_blob_exists",
+            "blob already exists",
+        );
+        check(
+            VaultError::BlobRange {
+                start: 5,
+                end: 12,
+                len: 10,
+            },
+            "vault_blob_range",
+            "byte range 5..12 is not within the blob's 10 bytes",
+        );
+        check(
+            VaultError::SinkBroken,
+            "vault_sink_broken",
+            "the blob write cannot continue after an earlier write failed or was cancelled",
+        );
         check(
             VaultError::KeyMissing {
                 path: "/k/kek-a.key".into(),

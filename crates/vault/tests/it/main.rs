@@ -1,6 +1,7 @@
 //! Integration tests of the vault blob format: round trips through `StreamSealer`
 //! and `read_chunk`, the tamper table, a format-pinning known-answer test, and an
-//! independent re-derivation of chunk nonces and AAD from docs/vault-format.md.
+//! independent re-derivation of chunk nonces and AAD from docs/vault-format.md; and
+//! of the disk backend of `Blobs` (the conformance suite and the disk layout).
 
 #![allow(
     clippy::unwrap_used,
@@ -8,6 +9,7 @@
 )]
 
 mod blob;
+mod objects;
 mod tamper;
 
 use aws_lc_rs::digest;

@@ -1,0 +1,211 @@
+//! The disk backend of `Blobs`: the conformance suite on a temporary directory, the
+//! exchange with the synchronous `DiskBlobStore` over the same layout, and what only
+//! a disk shows (files and modes, the partial files, stray names, a broken sink).
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use vault::{BlobSink, BlobStore, Blobs, DiskBlobStore, DiskBlobs, Offload, VaultError};
+
+const ID: [u8; 16] = [0xA1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0xFF];
+const OTHER: [u8; 16] = [0x07; 16];
+
+/// Tokio's blocking pool, as the server passes it.
+fn pool() -> Arc<dyn Offload> {
+    Arc::new(|job: Box<dyn FnOnce() + Send>| {
+        tokio::task::spawn_blocking(job);
+    })
+}
+
+/// A store in a fresh directory, and that directory (`<tmp>/blobs`).
+async fn disk() -> (tempfile::TempDir, PathBuf, DiskBlobs) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("blobs");
+    let store = DiskBlobs::open(&root, pool()).await.unwrap();
+    (dir, root, store)
+}
+
+fn tmp_entries(root: &Path) -> usize {
+    fs::read_dir(root.join("tmp")).unwrap().count()
+}
+
+/// Waits (up to ten seconds) for the background removal of dropped sinks.
+async fn tmp_drains(root: &Path) -> usize {
+    for _ in 0..1000 {
+        if tmp_entries(root) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tmp_entries(root)
+}
+
+async fn put(store: &dyn Blobs, id: [u8; 16], bytes: &'static [u8]) -> Result<(), VaultError> {
+    let mut sink = store.create(id).await?;
+    sink.write(Bytes::from_static(bytes)).await?;
+    sink.commit().await
+}
+
+async fn get(store: &dyn Blobs, id: [u8; 16]) -> Result<Vec<u8>, VaultError> {
+    let len = store.len(id).await?;
+    let mut stream = store.read(id, 0..len).await?;
+    let mut bytes = Vec::new();
+    while let Some(piece) = stream.next().await {
+        bytes.extend_from_slice(&piece?);
+    }
+    Ok(bytes)
+}
+
+fn old_put(store: &DiskBlobStore, id: [u8; 16], bytes: &[u8]) -> Result<(), VaultError> {
+    let mut writer = store.create(id)?;
+    writer.write_all(bytes)?;
+    writer.commit()
+}
+
+fn old_get(store: &DiskBlobStore, id: [u8; 16]) -> Vec<u8> {
+    let reader = store.open(id).unwrap();
+    let mut bytes = vec![0; usize::try_from(reader.len()).unwrap()];
+    reader.read_at(0, &mut bytes).unwrap();
+    bytes
+}
+
+#[tokio::test]
+async fn disk_backend_conforms() {
+    let (_dir, root, store) = disk().await;
+    vault::conformance::run(&store).await;
+    assert_eq!(tmp_drains(&root).await, 0, "no partial file is left");
+}
+
+#[tokio::test]
+async fn old_and_new_interfaces_share_the_layout() {
+    let (_dir, root, new) = disk().await;
+    let old = DiskBlobStore::open(&root).unwrap();
+    old_put(&old, ID, b"written by the sync interface").unwrap();
+    put(&new, OTHER, b"written by the async one").await.unwrap();
+    assert_eq!(
+        get(&new, ID).await.unwrap(),
+        b"written by the sync interface"
+    );
+    assert_eq!(old_get(&old, OTHER), b"written by the async one");
+    assert_eq!(old.list().unwrap(), [OTHER, ID]);
+    assert_eq!(new.list_page(None, 10).await.unwrap(), [OTHER, ID]);
+    // Write-once across the two.
+    let err = put(&new, ID, b"again").await.unwrap_err();
+    assert_eq!(err.code(), "vault_blob_exists");
+    let err = old_put(&old, OTHER, b"again").unwrap_err();
+    assert_eq!(err.code(), "vault_blob_exists");
+    old.remove(OTHER).unwrap();
+    assert_eq!(new.len(OTHER).await.unwrap_err().code(), "vault_not_found");
+    new.remove(ID).await.unwrap();
+    assert_eq!(
+        old.open(ID).err().map(|e| e.code()),
+        Some("vault_not_found")
+    );
+    // Each cleans the other's partial files.
+    std::mem::forget(old.create(ID).unwrap());
+    std::mem::forget(new.create(OTHER).await.unwrap());
+    assert_eq!(new.clean_partial().await.unwrap(), 2);
+    std::mem::forget(new.create(OTHER).await.unwrap());
+    assert_eq!(old.clean_partial().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn files_modes_and_partials_on_disk() {
+    let (_dir, root, store) = disk().await;
+    let mode = |path: &Path| fs::metadata(path).unwrap().mode() & 0o7777;
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(&root.join("tmp")), 0o700);
+    let mut sink = store.create(ID).await.unwrap();
+    sink.write(Bytes::from_static(b"hello ")).await.unwrap();
+    sink.write(Bytes::from_static(b"world")).await.unwrap();
+    assert_eq!(tmp_entries(&root), 1);
+    sink.commit().await.unwrap();
+    assert_eq!(tmp_entries(&root), 0, "commit removes the partial name");
+    let path = root.join("a1/a102030405060708090a0b0c0d0e0fff");
+    assert_eq!(fs::read(&path).unwrap(), b"hello world");
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&root.join("a1")), 0o700);
+    assert_eq!(fs::metadata(&path).unwrap().nlink(), 1);
+
+    let aborted = store.create(OTHER).await.unwrap();
+    assert_eq!(tmp_entries(&root), 1);
+    aborted.abort().await.unwrap();
+    assert_eq!(tmp_entries(&root), 0, "abort removes the partial file");
+    drop(store.create(OTHER).await.unwrap());
+    assert_eq!(
+        tmp_drains(&root).await,
+        0,
+        "drop removes it in the background"
+    );
+
+    for _ in 0..3 {
+        std::mem::forget(store.create(OTHER).await.unwrap());
+    }
+    assert_eq!(store.clean_partial().await.unwrap(), 3);
+    assert_eq!(tmp_entries(&root), 0);
+}
+
+#[tokio::test]
+async fn listing_skips_stray_names() {
+    let (_dir, root, store) = disk().await;
+    put(&store, ID, b"x").await.unwrap();
+    put(&store, [0; 16], b"y").await.unwrap();
+    fs::write(root.join("a1/not-a-blob"), b"").unwrap();
+    fs::write(root.join("a1/A102030405060708090A0B0C0D0E0FFF"), b"").unwrap();
+    fs::write(root.join("00/ff000000000000000000000000000000"), b"").unwrap();
+    fs::write(root.join("ff"), b"a file where a shard would be").unwrap();
+    fs::write(root.join("tmp/ab000000000000000000000000000000"), b"").unwrap();
+    assert_eq!(store.list_page(None, 10).await.unwrap(), [[0; 16], ID]);
+    assert_eq!(store.list_page(Some([0; 16]), 10).await.unwrap(), [ID]);
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// An `Offload` that holds jobs instead of running them while `held` is `Some`.
+struct Gate {
+    held: Mutex<Option<Vec<Job>>>,
+}
+
+impl Offload for Gate {
+    fn spawn(&self, job: Job) {
+        match self.held.lock().unwrap().as_mut() {
+            Some(held) => held.push(job),
+            None => drop(tokio::task::spawn_blocking(job)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_write_breaks_the_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("blobs");
+    let gate = Arc::new(Gate {
+        held: Mutex::new(None),
+    });
+    let store = DiskBlobs::open(&root, gate.clone()).await.unwrap();
+    let mut sink: Box<dyn BlobSink> = store.create(ID).await.unwrap();
+    *gate.held.lock().unwrap() = Some(Vec::new());
+    // Large enough to be written out at once, then cancelled while the pool holds it.
+    let big = Bytes::from(vec![7u8; 1 << 20]);
+    assert!(sink.write(big).now_or_never().is_none());
+    let held = gate.held.lock().unwrap().take().unwrap();
+    assert_eq!(held.len(), 1);
+    let err = sink.write(Bytes::from_static(b"more")).await.unwrap_err();
+    assert_eq!(err.code(), "vault_sink_broken");
+    let err = sink.commit().await.unwrap_err();
+    assert_eq!(err.code(), "vault_sink_broken");
+    for job in held {
+        job();
+    }
+    assert_eq!(
+        tmp_entries(&root),
+        0,
+        "the held write dropped the partial file"
+    );
+    assert_eq!(store.len(ID).await.unwrap_err().code(), "vault_not_found");
+}
