@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use kernel::authz::{Authorized, System, act};
 use kernel::events::{EventFilter, Fact, check_filter};
 use kernel::ledger::{BUNDLE_FORMAT, Bundle, BundleEntry, MAX_ENTRIES, StoredCheckpoint};
-use kernel::{AppError, ConsistencyProof, InclusionProof};
+use kernel::{AppError, ConsistencyProof, ErrorCode, InclusionProof};
 
 use crate::Audit;
 
@@ -85,13 +85,13 @@ impl Audit<'_> {
     ) -> Result<Vec<BundleEntry>, AppError> {
         if to < from {
             return Err(AppError::invalid(
-                "ledger_size_order",
+                ErrorCode::LedgerSizeOrder,
                 format!("`to` {to} is smaller than `from` {from}"),
             ));
         }
         if to - from > MAX_ENTRIES {
             return Err(AppError::invalid(
-                "ledger_range_too_large",
+                ErrorCode::LedgerRangeTooLarge,
                 format!("at most {MAX_ENTRIES} entries per call"),
             ));
         }

@@ -4,10 +4,10 @@
 //! the accounts that received it are named as they stand now. Whether the
 //! caller may trace is decided before the copy is read ([`TracePermit`]).
 
-use kernel::AppError;
 use kernel::authz::{Authorized, System, act};
 use kernel::events::{EventFilter, Fact};
 use kernel::ledger::Bundle;
+use kernel::{AppError, ErrorCode};
 use model::UserId;
 
 use crate::Audit;
@@ -95,14 +95,14 @@ impl Audit<'_> {
                 let fact = Fact::denied(Some(p), "mark.trace", "system".into(), "no_mark");
                 self.record_alone(meta, fact).await?;
                 return Err(AppError::invalid(
-                    "no_mark",
+                    ErrorCode::NoMark,
                     "the file carries no watermark that Custody can read",
                 ));
             }
             Err(e) => {
                 let fact = Fact::denied(Some(p), "mark.trace", "system".into(), e.code());
                 self.record_alone(meta, fact).await?;
-                return Err(AppError::invalid(e.code(), e.to_string()));
+                return Err(mark_error(e));
             }
         };
         let mark_id = reading.mark_id.to_string();
@@ -157,5 +157,52 @@ impl Audit<'_> {
             recipients,
             evidence,
         })
+    }
+}
+
+/// Why a copy could not be read, as the caller should see it: the copy's
+/// fault is a bad request with the mark crate's code. Reading takes no style
+/// and encodes nothing, so the other two are ours.
+fn mark_error(e: mark::MarkError) -> AppError {
+    use mark::MarkError;
+    let code = match &e {
+        MarkError::Unsupported(_) => ErrorCode::MarkUnsupported,
+        MarkError::TooLarge { .. } => ErrorCode::MarkTooLarge,
+        MarkError::BadImage(_) => ErrorCode::MarkBadImage,
+        MarkError::BadPdf(_) => ErrorCode::MarkBadPdf,
+        MarkError::EncryptedPdf => ErrorCode::MarkEncryptedPdf,
+        MarkError::BadText => ErrorCode::MarkBadText,
+        MarkError::BadStyle(_) | MarkError::Encode(_) => {
+            return AppError::internal(format!("reading a mark: {e}"));
+        }
+    };
+    AppError::invalid(code, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mark::MarkError;
+
+    /// The catalogue's code of each refusal is the mark crate's own string.
+    #[test]
+    fn unreadable_copies_keep_the_mark_codes() {
+        let check = |e: MarkError, internal: bool| {
+            let want = if internal { "internal" } else { e.code() };
+            assert_eq!(mark_error(e).code().as_str(), want);
+        };
+        check(MarkError::Unsupported("x".into()), false);
+        let too_large = MarkError::TooLarge {
+            what: "bytes",
+            limit: 1,
+            actual: 2,
+        };
+        check(too_large, false);
+        check(MarkError::BadImage("x".into()), false);
+        check(MarkError::BadPdf("x".into()), false);
+        check(MarkError::EncryptedPdf, false);
+        check(MarkError::BadText, false);
+        check(MarkError::BadStyle("x".into()), true);
+        check(MarkError::Encode("x".into()), true);
     }
 }

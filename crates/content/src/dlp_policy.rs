@@ -81,7 +81,7 @@ impl DlpAction {
         .find(|a| a.as_str() == name)
         .ok_or_else(|| {
             AppError::invalid(
-                "dlp_bad_policy",
+                kernel::ErrorCode::DlpBadPolicy,
                 format!(
                     "`{name}` is not a data-loss action; use allow, notify, justify, \
                      quarantine or block"
@@ -200,7 +200,7 @@ impl DlpPolicy {
                     && b < a
                 {
                     return Err(AppError::invalid(
-                        "dlp_bad_policy",
+                        kernel::ErrorCode::DlpBadPolicy,
                         format!(
                             "in `{name}`, `{higher}` ({}) is milder than `{lower}` ({}); \
                              a higher severity needs an action at least as strict",
@@ -215,7 +215,7 @@ impl DlpPolicy {
         let outbound = [o.low, o.medium, o.high, o.critical, o.uninspectable];
         if outbound.contains(&DlpAction::Quarantine) {
             return Err(AppError::invalid(
-                "dlp_bad_policy",
+                kernel::ErrorCode::DlpBadPolicy,
                 "`outbound` actions cannot be `quarantine` (only uploads are held for review); \
                  use `justify` or `block`",
             ));
@@ -330,7 +330,7 @@ pub(crate) fn justification(raw: Option<&str>) -> Result<Option<String>, AppErro
     };
     if text.chars().count() > MAX_JUSTIFICATION || text.chars().any(char::is_control) {
         return Err(AppError::invalid(
-            "bad_justification",
+            kernel::ErrorCode::BadJustification,
             format!("a justification is one line of at most {MAX_JUSTIFICATION} characters"),
         ));
     }
@@ -544,14 +544,15 @@ async fn check_outbound_under(
             }
             None => {
                 let error = justification_required(action_noun(action), &found);
-                let fact = Fact::denied(Some(p), action, target, error.code()).with(detail);
+                let fact =
+                    Fact::denied(Some(p), action, target, error.code().as_str()).with(detail);
                 app.record_alone(meta, fact).await?;
                 Err(error)
             }
         },
         DlpAction::Quarantine | DlpAction::Block => {
             let error = outbound_blocked(&found);
-            let fact = Fact::denied(Some(p), action, target, error.code()).with(detail);
+            let fact = Fact::denied(Some(p), action, target, error.code().as_str()).with(detail);
             app.record_alone(meta, fact).await?;
             Err(error)
         }
@@ -670,7 +671,10 @@ mod tests {
             (&held_outbound, Some("cannot be `quarantine`")),
         ];
         for (policy, want) in cases {
-            let got = policy.validate().err().map(|e| (e.code(), e.to_string()));
+            let got = policy
+                .validate()
+                .err()
+                .map(|e| (e.code().as_str(), e.to_string()));
             match (got, want) {
                 (None, None) => {}
                 (Some((code, message)), Some(want)) => {
@@ -697,7 +701,7 @@ mod tests {
             (Some(&long), Err("bad_justification")),
         ];
         for (raw, want) in cases {
-            let got = justification(raw).map_err(|e| e.code());
+            let got = justification(raw).map_err(|e| e.code().as_str());
             assert_eq!(got, want.map(|o| o.map(str::to_owned)), "{raw:?}");
         }
     }

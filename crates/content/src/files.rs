@@ -319,7 +319,7 @@ impl Files<'_> {
         target: String,
         error: AppError,
     ) -> AppError {
-        let mut fact = Fact::denied(Some(p), "file.upload", target, error.code());
+        let mut fact = Fact::denied(Some(p), "file.upload", target, error.code().as_str());
         if let AppError::Blocked { detector, line, .. } = &error {
             fact = fact.with(json!({"detector": detector, "line": line}));
         }
@@ -919,7 +919,7 @@ pub(crate) async fn integrity_event(
                 Some(p),
                 "file.download",
                 format!("file:{}", file.id),
-                error.code(),
+                error.code().as_str(),
             )
             .with(detail),
         )
@@ -1065,7 +1065,7 @@ mod tests {
     type Want = Result<Option<(u64, u64)>, &'static str>;
 
     fn check(header: Option<&str>, size: u64, want: Want) {
-        let got = resolve_range(header, size).map_err(|e| e.code());
+        let got = resolve_range(header, size).map_err(|e| e.code().as_str());
         assert_eq!(got, want, "{header:?} of {size}");
     }
 

@@ -270,14 +270,14 @@ impl Rooms<'_> {
         let now = self.now();
         if new.expires_ms.is_some_and(|e| e <= now) {
             return Err(AppError::invalid(
-                "expiry_in_past",
+                ErrorCode::ExpiryInPast,
                 "`expires_at` must be in the future",
             ));
         }
         let reason = new.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 1000 {
             return Err(AppError::invalid(
-                "reason_required",
+                ErrorCode::ReasonRequired,
                 "a grant needs a `reason` of 1 to 1000 characters",
             ));
         }
@@ -288,7 +288,7 @@ impl Rooms<'_> {
         };
         if !exists {
             return Err(AppError::invalid(
-                "unknown_subject",
+                ErrorCode::UnknownSubject,
                 format!("no {} with id `{}`", new.subject_kind, new.subject_id),
             ));
         }
@@ -385,7 +385,7 @@ fn room_name(raw: &str) -> Result<String, AppError> {
     let bad = |c: char| c.is_control() || model::invisible(c);
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(bad) {
         return Err(AppError::invalid(
-            "invalid_name",
+            ErrorCode::InvalidName,
             "`name` must be 1 to 200 characters without control or bidirectional characters",
         ));
     }

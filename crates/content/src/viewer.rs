@@ -23,7 +23,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use kernel::events::Fact;
-use kernel::{AppError, Authorized, FileAccess, act};
+use kernel::{AppError, Authorized, ErrorCode, FileAccess, act};
 use render::{RenderError, RenderLimits, Renderer};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -151,13 +151,21 @@ pub struct PageImage {
     pub pages: u32,
 }
 
-/// A renderer's failure as the caller should see it.
+/// A renderer's failure as the caller should see it: the content's fault is a
+/// bad request with the renderer's code, ours is internal.
 fn render_error(e: RenderError) -> AppError {
-    if e.is_client_error() {
-        AppError::invalid(e.code(), e.to_string())
-    } else {
-        AppError::internal(format!("rendering: {e}"))
-    }
+    let code = match &e {
+        RenderError::Unsupported(_) => ErrorCode::RenderUnsupported,
+        RenderError::Encrypted => ErrorCode::RenderEncrypted,
+        RenderError::Malformed(_) => ErrorCode::RenderMalformed,
+        RenderError::TooLarge { .. } => ErrorCode::RenderTooLarge,
+        RenderError::Timeout(_) => ErrorCode::RenderTimeout,
+        RenderError::NoSuchPage { .. } => ErrorCode::RenderNoSuchPage,
+        RenderError::ToolMissing { .. } | RenderError::Failed(_) => {
+            return AppError::internal(format!("rendering: {e}"));
+        }
+    };
+    AppError::invalid(code, e.to_string())
 }
 
 fn renderer() -> Renderer {
@@ -179,7 +187,7 @@ impl Files<'_> {
         let size = u64::try_from(v.size).map_err(AppError::internal)?;
         if size > MAX_VIEWED_BYTES {
             return Err(AppError::invalid(
-                "too_large_to_view",
+                ErrorCode::TooLargeToView,
                 "the viewer shows files of at most 64 MiB",
             ));
         }
@@ -248,5 +256,40 @@ impl Files<'_> {
             mark_id,
             pages,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalogue's code of each refusal is the render crate's own string;
+    /// the renderer's own failures are internal.
+    #[test]
+    fn render_refusals_keep_the_render_codes() {
+        let check = |e: RenderError, internal: bool| {
+            let want = if internal { "internal" } else { e.code() };
+            assert_eq!(render_error(e).code().as_str(), want);
+        };
+        check(RenderError::Unsupported("x".into()), false);
+        check(RenderError::Encrypted, false);
+        check(RenderError::Malformed("x".into()), false);
+        let too_large = RenderError::TooLarge {
+            what: "pixels",
+            limit: 1,
+            actual: 2,
+        };
+        check(too_large, false);
+        check(
+            RenderError::Timeout(std::time::Duration::from_secs(1)),
+            false,
+        );
+        check(RenderError::NoSuchPage { page: 2, pages: 1 }, false);
+        let missing = RenderError::ToolMissing {
+            tool: "pdftoppm".into(),
+            detail: "gone".into(),
+        };
+        check(missing, true);
+        check(RenderError::Failed("x".into()), true);
     }
 }

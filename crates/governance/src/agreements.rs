@@ -58,13 +58,13 @@ fn terms_valid(mut terms: AgreementTerms) -> Result<AgreementTerms, AppError> {
         tags(&terms.field_of_use).map_err(|e| AppError::invalid(e.code(), e.to_string()))?;
     if terms.territories.len() > 250 {
         return Err(AppError::invalid(
-            "invalid_terms",
+            ErrorCode::InvalidTerms,
             "at most 250 territories",
         ));
     }
     if let Some(bad) = terms.territories.iter().find(|c| !is_country(c)) {
         return Err(AppError::invalid(
-            "invalid_terms",
+            ErrorCode::InvalidTerms,
             format!(
                 "territory `{}` is not an ISO 3166-1 alpha-2 country code (two capital letters)",
                 bad.chars().take(8).collect::<String>()
@@ -79,7 +79,7 @@ fn terms_valid(mut terms: AgreementTerms) -> Result<AgreementTerms, AppError> {
         .find(|a| Action::parse(a).is_none())
     {
         return Err(AppError::invalid(
-            "invalid_terms",
+            ErrorCode::InvalidTerms,
             format!(
                 "`{}` is not an action",
                 bad.chars().take(64).collect::<String>()
@@ -95,7 +95,7 @@ fn text_field(value: &str, field: &str, max: usize) -> Result<String, AppError> 
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
         return Err(AppError::invalid(
-            "invalid_field",
+            ErrorCode::InvalidField,
             format!("`{field}` must be 1 to {max} characters without control characters"),
         ));
     }
@@ -145,14 +145,14 @@ impl Agreements<'_> {
         let now = self.now();
         if !is_template_name(&new.template) || AgreementKind::parse(&new.template).is_ok() {
             return Err(AppError::invalid(
-                "invalid_template",
+                ErrorCode::InvalidTemplate,
                 "`template` must be 1 to 64 of `a-z`, `0-9` and `-`, and not an agreement kind",
             ));
         }
         let title = text_field(&new.title, "title", 200)?;
         if new.text.trim().is_empty() || new.text.len() > MAX_TEXT {
             return Err(AppError::invalid(
-                "invalid_field",
+                ErrorCode::InvalidField,
                 format!("`text` must be 1 to {MAX_TEXT} bytes"),
             ));
         }
@@ -160,7 +160,7 @@ impl Agreements<'_> {
         let effective_ms = new.effective_ms.unwrap_or(now);
         if new.end_ms.is_some_and(|end| end <= effective_ms) {
             return Err(AppError::invalid(
-                "invalid_term",
+                ErrorCode::InvalidTerm,
                 "`end_at` must be after `effective_at`",
             ));
         }
@@ -168,7 +168,7 @@ impl Agreements<'_> {
         let party = tx.get_party(new.party_id).await?;
         if party.is_none_or(|party| party.kind == PartyKind::Owner) {
             return Err(AppError::invalid(
-                "unknown_party",
+                ErrorCode::UnknownParty,
                 format!("no external party with id `{}`", new.party_id),
             ));
         }
@@ -229,14 +229,14 @@ impl Agreements<'_> {
         let (meta, p, _) = auth.into_parts();
         if !is_template_name(&new.name) || AgreementKind::parse(&new.name).is_ok() {
             return Err(AppError::invalid(
-                "invalid_template",
+                ErrorCode::InvalidTemplate,
                 "`name` must be 1 to 64 of `a-z`, `0-9` and `-`, and not an agreement kind",
             ));
         }
         let title = text_field(&new.title, "title", 200)?;
         if new.text.trim().is_empty() || new.text.len() > MAX_TEXT {
             return Err(AppError::invalid(
-                "invalid_field",
+                ErrorCode::InvalidField,
                 format!("`text` must be 1 to {MAX_TEXT} bytes"),
             ));
         }
@@ -245,7 +245,7 @@ impl Agreements<'_> {
             .is_some_and(|d| !(1..=MAX_DURATION_DAYS).contains(&d))
         {
             return Err(AppError::invalid(
-                "invalid_term",
+                ErrorCode::InvalidTerm,
                 format!("`duration_days` must be 1 to {MAX_DURATION_DAYS}"),
             ));
         }
@@ -303,7 +303,7 @@ impl Agreements<'_> {
         let found = self.store().read().await?.get_template(template).await?;
         let t = found.ok_or_else(|| {
             AppError::invalid(
-                "unknown_template",
+                ErrorCode::UnknownTemplate,
                 format!(
                     "no agreement template named `{}`",
                     template.chars().take(64).collect::<String>()
@@ -344,7 +344,7 @@ impl Agreements<'_> {
         let mut tx = self.store().begin().await?;
         if !tx.offer_agreement(id).await? {
             return Err(AppError::invalid(
-                "not_a_draft",
+                ErrorCode::NotADraft,
                 format!("this agreement is `{}`", agreement.status_at(now)),
             ));
         }
@@ -419,13 +419,13 @@ impl Agreements<'_> {
         let shown = text_sha256.trim().to_ascii_lowercase();
         if !ct_eq(shown.as_bytes(), agreement.text_sha256.as_bytes()) {
             return Err(AppError::invalid(
-                "text_mismatch",
+                ErrorCode::TextMismatch,
                 "`text_sha256` is not the SHA-256 of this agreement's text",
             ));
         }
         if agreement.status != AgreementStatus::AwaitingSignature {
             return Err(AppError::invalid(
-                "not_awaiting_signature",
+                ErrorCode::NotAwaitingSignature,
                 format!("this agreement is `{}`", agreement.status_at(self.now())),
             ));
         }
@@ -467,7 +467,7 @@ impl Agreements<'_> {
         let id = agreement.id;
         if agreement.status == AgreementStatus::Terminated {
             return Err(AppError::invalid(
-                "already_terminated",
+                ErrorCode::AlreadyTerminated,
                 "this agreement is already terminated",
             ));
         }

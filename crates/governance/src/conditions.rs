@@ -20,7 +20,7 @@ fn until_valid(until_ms: i64) -> Result<i64, AppError> {
         Ok(until_ms)
     } else {
         Err(AppError::invalid(
-            "invalid_time",
+            ErrorCode::InvalidTime,
             "`valid_until` must be between 1970 and 9999",
         ))
     }
@@ -44,7 +44,7 @@ impl Policies<'_> {
         let (meta, p, _) = auth.into_parts();
         if zones.len() > MAX_ZONES {
             return Err(AppError::invalid(
-                "zone_invalid",
+                ErrorCode::ZoneInvalid,
                 format!("at most {MAX_ZONES} network zones"),
             ));
         }
@@ -56,7 +56,7 @@ impl Policies<'_> {
         zones.sort_by(|a, b| a.name.cmp(&b.name));
         if let Some(w) = zones.windows(2).find(|w| w[0].name == w[1].name) {
             return Err(AppError::invalid(
-                "zone_invalid",
+                ErrorCode::ZoneInvalid,
                 format!("zone `{}` is defined twice", w[0].name),
             ));
         }
@@ -121,7 +121,7 @@ impl Policies<'_> {
                     || name.chars().any(char::is_control)
                 {
                     return Err(AppError::invalid(
-                        "invalid_field",
+                        ErrorCode::InvalidField,
                         "`name` must be 1 to 200 characters without control characters",
                     ));
                 }

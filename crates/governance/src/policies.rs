@@ -101,8 +101,8 @@ impl From<store::StoredPolicyVersion> for PolicyVersion {
 fn build(proposal: &PolicyProposal) -> Result<PolicySet, AppError> {
     PolicySet::with_changes(&proposal.custom, &proposal.disabled).map_err(|e| {
         let code = match e {
-            policy::PolicyError::Disable { .. } => "policy_disable_invalid",
-            _ => "policy_invalid",
+            policy::PolicyError::Disable { .. } => ErrorCode::PolicyDisableInvalid,
+            _ => ErrorCode::PolicyInvalid,
         };
         AppError::invalid(code, e.to_string())
     })
@@ -251,7 +251,7 @@ impl Policies<'_> {
             }
         }
         Err(AppError::invalid(
-            "policy_lockout",
+            ErrorCode::PolicyLockout,
             "under these policies no active user could change policies any more",
         ))
     }
@@ -265,7 +265,10 @@ impl Policies<'_> {
     ) -> Result<Verdict, AppError> {
         let mut tx = self.store().read().await?;
         let user = tx.get_user(sim.user).await?.ok_or_else(|| {
-            AppError::invalid("unknown_user", format!("no user with id `{}`", sim.user))
+            AppError::invalid(
+                ErrorCode::UnknownUser,
+                format!("no user with id `{}`", sim.user),
+            )
         })?;
         let who = principal_for(&mut tx, &user, sim.mfa).await?;
         let mut ctx = Context {
@@ -277,7 +280,10 @@ impl Policies<'_> {
         let (res, ctx) = request_facts(&mut tx, &who, &sim.target, ctx)
             .await?
             .map_err(|(what, id)| {
-                AppError::invalid("unknown_resource", format!("no {what} with id `{id}`"))
+                AppError::invalid(
+                    ErrorCode::UnknownResource,
+                    format!("no {what} with id `{id}`"),
+                )
             })?;
         drop(tx);
         Ok(self.policies()?.explain(&who, &sim.action, &res, &ctx))

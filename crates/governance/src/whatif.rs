@@ -227,7 +227,7 @@ impl Policies<'_> {
         let (meta, _, _) = auth.into_parts();
         if !(1..=MAX_DAYS).contains(&days) {
             return Err(AppError::invalid(
-                "bad_days",
+                ErrorCode::BadDays,
                 format!("`days` must be between 1 and {MAX_DAYS}"),
             ));
         }

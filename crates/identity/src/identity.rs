@@ -89,7 +89,7 @@ fn normalize_email(raw: &str) -> Result<String, AppError> {
         Ok(email)
     } else {
         Err(AppError::invalid(
-            "invalid_email",
+            ErrorCode::InvalidEmail,
             "the e-mail address is not valid",
         ))
     }
@@ -100,7 +100,7 @@ fn normalize_email(raw: &str) -> Result<String, AppError> {
 fn check_role_for(party: &Party, role: SystemRole) -> Result<(), AppError> {
     if party.kind == PartyKind::External && role != SystemRole::Member {
         return Err(AppError::invalid(
-            "role_not_allowed",
+            ErrorCode::RoleNotAllowed,
             "users of external parties can only be members",
         ));
     }
@@ -112,7 +112,7 @@ fn check_name(field: &'static str, raw: &str) -> Result<String, AppError> {
     let bad = |c: char| c.is_control() || model::invisible(c);
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(bad) {
         return Err(AppError::invalid(
-            "invalid_name",
+            ErrorCode::InvalidName,
             format!(
                 "`{field}` must be 1 to 200 characters without control or bidirectional characters"
             ),
@@ -128,7 +128,7 @@ fn check_country(raw: Option<String>) -> Result<Option<String>, AppError> {
             Ok(Some(c.to_ascii_uppercase()))
         }
         Some(_) => Err(AppError::invalid(
-            "invalid_country",
+            ErrorCode::InvalidCountry,
             "`country` must be an ISO 3166-1 alpha-2 code",
         )),
     }
@@ -432,7 +432,7 @@ impl Identity<'_> {
             .ok_or(AppError::Unauthenticated)?;
         if user.totp_enabled {
             return Err(AppError::invalid(
-                "totp_already_enabled",
+                ErrorCode::TotpAlreadyEnabled,
                 "an authenticator is already enrolled",
             ));
         }
@@ -471,7 +471,7 @@ impl Identity<'_> {
             .ok_or(AppError::Unauthenticated)?;
         if user.totp_enabled || user.totp_secret_sealed.is_none() {
             return Err(AppError::invalid(
-                "totp_not_pending",
+                ErrorCode::TotpNotPending,
                 "start enrolment first",
             ));
         }
@@ -587,7 +587,7 @@ impl Identity<'_> {
         if let Some(status) = patch.status {
             if party.kind == PartyKind::Owner && status != PartyStatus::Active {
                 return Err(AppError::invalid(
-                    "owner_party_status",
+                    ErrorCode::OwnerPartyStatus,
                     "the owner party stays active",
                 ));
             }
@@ -678,10 +678,9 @@ impl Identity<'_> {
         role: SystemRole,
         hash: Option<String>,
     ) -> Result<User, AppError> {
-        let party = tx
-            .get_party(party_id)
-            .await?
-            .ok_or_else(|| AppError::invalid("unknown_party", "the party does not exist"))?;
+        let party = tx.get_party(party_id).await?.ok_or_else(|| {
+            AppError::invalid(ErrorCode::UnknownParty, "the party does not exist")
+        })?;
         check_role_for(&party, role)?;
         let user = User {
             id: UserId::from_random(random()?),
@@ -729,7 +728,7 @@ impl Identity<'_> {
         if let Some(disabled) = patch.disabled {
             if disabled && id == p.user_id {
                 return Err(AppError::invalid(
-                    "cannot_disable_self",
+                    ErrorCode::CannotDisableSelf,
                     "you cannot disable your own account",
                 ));
             }
@@ -801,7 +800,7 @@ impl Identity<'_> {
         let mut tx = self.store().begin().await?;
         let Some(party) = tx.get_party(party_id).await? else {
             return Err(AppError::invalid(
-                "unknown_party",
+                ErrorCode::UnknownParty,
                 "the party does not exist",
             ));
         };

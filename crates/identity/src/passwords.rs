@@ -18,8 +18,8 @@ use std::sync::LazyLock;
 
 use tokio::sync::Semaphore;
 
-use kernel::AppError;
 use kernel::secrets::random;
+use kernel::{AppError, ErrorCode};
 
 /// Hashes computed at once.
 static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(hashers()));
@@ -58,13 +58,13 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub fn check_rules(password: &str) -> Result<(), AppError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AppError::invalid(
-            "password_too_short",
+            ErrorCode::PasswordTooShort,
             format!("a password needs at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::invalid(
-            "password_too_long",
+            ErrorCode::PasswordTooLong,
             format!("a password may have at most {MAX_PASSWORD_BYTES} bytes"),
         ));
     }

@@ -373,7 +373,7 @@ async fn an_unknown_address_locks_like_an_account() {
                 SessionKind::Api,
             )
             .await;
-        got.push(login.err().map_or("signed in", |e| e.code()));
+        got.push(login.err().map_or("signed in", |e| e.code().as_str()));
     }
     assert_eq!(
         got,
@@ -382,7 +382,10 @@ async fn an_unknown_address_locks_like_an_account() {
     let other = Identity(&app)
         .login(&meta, "other@example.com", PASSWORD, None, SessionKind::Api)
         .await;
-    assert_eq!(other.err().map(|e| e.code()), Some("invalid_credentials"));
+    assert_eq!(
+        other.err().map(|e| e.code().as_str()),
+        Some("invalid_credentials")
+    );
 }
 
 #[tokio::test]

@@ -1,27 +1,10 @@
-//! Errors of the use-cases. Each carries a stable `code()` and a `Kind` that the
-//! server maps to an HTTP status; internal details are kept for the log only.
+//! Errors of the use-cases. Each carries a stable code from the catalogue
+//! ([`ErrorCode`], in `model`), whose [`Kind`] the server maps to an HTTP
+//! status; internal details are kept for the log only.
 
 use model::{PathError, UnknownName};
 
-/// What class of failure, for the edge to choose a status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    BadRequest,
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    Conflict,
-    PayloadTooLarge,
-    RangeNotSatisfiable,
-    /// Well-formed but refused for its content (HTTP 422).
-    Unprocessable,
-    TooManyRequests,
-    /// Shed under load; the caller may retry shortly (HTTP 503).
-    Unavailable,
-    /// The server's storage is full; nothing was stored (HTTP 507).
-    InsufficientStorage,
-    Internal,
-}
+pub use model::{ErrorCode, Kind};
 
 /// A use-case failure.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +14,7 @@ pub enum AppError {
     #[error("{0}")]
     UnknownName(#[from] UnknownName),
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     #[error("the e-mail or password is wrong")]
     InvalidCredentials,
     #[error("this account needs a one-time code from its authenticator app")]
@@ -87,69 +70,50 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// The stable code sent to API clients.
-    pub fn code(&self) -> &'static str {
+    /// The stable code sent to API clients (`code().as_str()` for its string).
+    pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Path(e) => e.code(),
-            AppError::UnknownName(_) => "unknown_name",
-            AppError::Invalid { code, .. } => code,
-            AppError::InvalidCredentials => "invalid_credentials",
-            AppError::MfaRequired => "mfa_required",
-            AppError::InvalidTotp => "invalid_totp",
-            AppError::AccountLocked => "account_locked",
-            AppError::Unauthenticated => "unauthenticated",
-            AppError::Forbidden { .. } => "forbidden",
-            AppError::NotFound => "not_found",
-            AppError::Conflict(_) => "conflict",
-            AppError::TooLarge { .. } => "payload_too_large",
-            AppError::BodyAborted(_) => "body_aborted",
-            AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
-            AppError::Blocked { .. } => "dlp_blocked",
-            AppError::JustificationRequired { .. } => "dlp_justification_required",
-            AppError::Quarantined => "dlp_quarantined",
-            AppError::Busy => "server_busy",
-            AppError::Integrity => "integrity_error",
-            AppError::StorageFull => "storage_full",
-            AppError::Internal(_) => "internal",
+            AppError::UnknownName(_) => ErrorCode::UnknownName,
+            AppError::Invalid { code, .. } => *code,
+            AppError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            AppError::MfaRequired => ErrorCode::MfaRequired,
+            AppError::InvalidTotp => ErrorCode::InvalidTotp,
+            AppError::AccountLocked => ErrorCode::AccountLocked,
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::Forbidden { .. } => ErrorCode::Forbidden,
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            AppError::BodyAborted(_) => ErrorCode::BodyAborted,
+            AppError::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
+            AppError::Blocked { .. } => ErrorCode::DlpBlocked,
+            AppError::JustificationRequired { .. } => ErrorCode::DlpJustificationRequired,
+            AppError::Quarantined => ErrorCode::DlpQuarantined,
+            AppError::Busy => ErrorCode::ServerBusy,
+            AppError::Integrity => ErrorCode::IntegrityError,
+            AppError::StorageFull => ErrorCode::StorageFull,
+            AppError::Internal(_) => ErrorCode::Internal,
         }
     }
 
-    /// The class of failure.
+    /// The class of failure: the catalogue's kind of [`AppError::code`], so
+    /// one code always answers one status.
     pub fn kind(&self) -> Kind {
-        match self {
-            AppError::Path(_) | AppError::UnknownName(_) | AppError::Invalid { .. } => {
-                Kind::BadRequest
-            }
-            AppError::BodyAborted(_) => Kind::BadRequest,
-            AppError::InvalidCredentials | AppError::MfaRequired | AppError::InvalidTotp => {
-                Kind::Unauthenticated
-            }
-            AppError::Unauthenticated => Kind::Unauthenticated,
-            AppError::AccountLocked => Kind::TooManyRequests,
-            AppError::Forbidden { .. } => Kind::Forbidden,
-            AppError::NotFound => Kind::NotFound,
-            AppError::Conflict(_) => Kind::Conflict,
-            AppError::TooLarge { .. } => Kind::PayloadTooLarge,
-            AppError::RangeNotSatisfiable { .. } => Kind::RangeNotSatisfiable,
-            AppError::Blocked { .. }
-            | AppError::JustificationRequired { .. }
-            | AppError::Quarantined => Kind::Unprocessable,
-            AppError::Busy => Kind::Unavailable,
-            AppError::StorageFull => Kind::InsufficientStorage,
-            AppError::Integrity | AppError::Internal(_) => Kind::Internal,
-        }
+        self.code().kind()
     }
 
     /// The reason code of a denial, for the audit log.
     pub fn reason(&self) -> &'static str {
         match self {
             AppError::Forbidden { reason, .. } => reason,
-            other => other.code(),
+            other => other.code().as_str(),
         }
     }
 
-    /// A bad-request error with its own code.
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+    /// A refusal with its own code (a bad request for all but a few codes:
+    /// its status follows the code's kind).
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError::Invalid {
             code,
             message: message.into(),

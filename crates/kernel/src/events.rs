@@ -14,8 +14,8 @@ pub use store::EventFilter;
 /// Most events one search returns.
 pub const MAX_SEARCH: i64 = 1000;
 
-use crate::AppError;
 use crate::authz::Principal;
+use crate::{AppError, ErrorCode};
 
 /// Facts about the request, attached to every event it causes.
 #[derive(Clone, Debug, Default)]
@@ -133,13 +133,13 @@ pub fn check_filter(filter: &EventFilter) -> Result<(), AppError> {
         && to < from
     {
         return Err(AppError::invalid(
-            "bad_time_range",
+            ErrorCode::BadTimeRange,
             "`to` is earlier than `from`",
         ));
     }
     if filter.action.is_some() && filter.action_prefix.is_some() {
         return Err(AppError::invalid(
-            "bad_filter",
+            ErrorCode::BadFilter,
             "give an exact action or an action prefix, not both",
         ));
     }

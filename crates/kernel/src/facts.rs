@@ -41,7 +41,7 @@ pub fn effective_role(grants: &[Grant], room: RoomId, now: i64) -> (Option<RoomR
 pub fn requirements_valid(required: Vec<String>) -> Result<Vec<String>, AppError> {
     if required.len() > MAX_REQUIREMENTS {
         return Err(AppError::invalid(
-            "too_many_requirements",
+            ErrorCode::TooManyRequirements,
             format!("a room may require at most {MAX_REQUIREMENTS} agreements"),
         ));
     }
@@ -49,7 +49,7 @@ pub fn requirements_valid(required: Vec<String>) -> Result<Vec<String>, AppError
     for key in required {
         if AgreementKind::parse(&key).is_err() && !is_template_name(&key) {
             return Err(AppError::invalid(
-                "invalid_requirement",
+                ErrorCode::InvalidRequirement,
                 format!(
                     "`{}` is neither an agreement kind (`nda`, `ip_assignment`, `licence`) nor a template name",
                     key.chars().take(64).collect::<String>()
@@ -58,7 +58,7 @@ pub fn requirements_valid(required: Vec<String>) -> Result<Vec<String>, AppError
         }
         if out.contains(&key) {
             return Err(AppError::invalid(
-                "duplicate_requirement",
+                ErrorCode::DuplicateRequirement,
                 format!("`{key}` is required twice"),
             ));
         }
@@ -580,7 +580,7 @@ mod agreement_tests {
         let check = |input: &[&str], want: Result<(), &str>| {
             let got = requirements_valid(input.iter().map(|s| (*s).to_owned()).collect())
                 .map(|_| ())
-                .map_err(|e| e.code());
+                .map_err(|e| e.code().as_str());
             assert_eq!(got, want, "{input:?}");
         };
         check(&[], Ok(()));

@@ -150,7 +150,7 @@ mod tests {
         assert!(mark.ends_with(b"\n"));
         assert_ne!(App::new_key_file(MARK_KEY_FILE).unwrap(), mark);
         let other = App::new_key_file("kek-k1.key").unwrap_err();
-        assert_eq!(other.code(), "internal");
+        assert_eq!(other.code(), crate::ErrorCode::Internal);
         assert!(crate::ledger::signer_from_file(b"garbage\n").is_err());
     }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::{LeafRow, Tx};
 
-use crate::{App, AppError};
+use crate::{App, AppError, ErrorCode};
 
 /// The key name (and so the checkpoint origin) of a signer created on first use.
 pub const DEFAULT_LEDGER_NAME: &str = "custody.local/ledger";
@@ -355,13 +355,27 @@ fn view_nodes<T>(
     Ok(f(&fetched).map_err(from_ledger))
 }
 
-/// Client-caused ledger errors are bad requests; the rest are internal.
+/// A proof asked of the stored tree beyond its entries, or between sizes in
+/// the wrong order, is a bad request; every other failure of proving against
+/// our own nodes (a missing node, a proof or key of our own that does not
+/// check) is internal.
 fn from_ledger(e: LedgerError) -> AppError {
-    if e.is_internal() {
-        internal(e)
-    } else {
-        AppError::invalid(e.code(), e.to_string())
-    }
+    let code = match &e {
+        LedgerError::IndexOutOfRange { .. } => ErrorCode::LedgerIndexOutOfRange,
+        LedgerError::SizeOrder { .. } => ErrorCode::LedgerSizeOrder,
+        LedgerError::ProofLength { .. }
+        | LedgerError::RootMismatch
+        | LedgerError::BadCheckpoint(_)
+        | LedgerError::BadNote(_)
+        | LedgerError::BadSignature
+        | LedgerError::UnknownKey(_)
+        | LedgerError::BadKey(_)
+        | LedgerError::BadLeaf(_)
+        | LedgerError::MissingNode { .. }
+        | LedgerError::TreeFull
+        | LedgerError::Store(_) => return internal(e),
+    };
+    AppError::invalid(code, e.to_string())
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
@@ -370,7 +384,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 
 fn out_of_range(what: &str, size: u64, current: u64) -> AppError {
     AppError::invalid(
-        "ledger_index_out_of_range",
+        ErrorCode::LedgerIndexOutOfRange,
         format!("{what} {size} is beyond the ledger's {current} entries"),
     )
 }
@@ -668,6 +682,18 @@ mod tests {
             detail.contains("not consistent with checkpoint 3"),
             "{detail}"
         );
+    }
+
+    #[test]
+    fn proofs_beyond_the_ledger_keep_the_ledger_codes() {
+        let index = LedgerError::IndexOutOfRange { index: 1, size: 1 };
+        let order = LedgerError::SizeOrder { old: 2, new: 1 };
+        for e in [index, order] {
+            let want = e.code();
+            assert_eq!(from_ledger(e).code().as_str(), want);
+        }
+        let full = from_ledger(LedgerError::TreeFull).code();
+        assert_eq!(full, ErrorCode::Internal);
     }
 
     #[test]

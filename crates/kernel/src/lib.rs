@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 pub use crate::ledger::{ConsistencyProof, InclusionProof};
 pub use ::ledger::ExportEntry as LedgerEntry;
 pub use authz::{Act, Action, Authorized, Principal, System, act};
-pub use error::{AppError, Kind};
+pub use error::{AppError, ErrorCode, Kind};
 pub use events::{Fact, RequestMeta};
 pub use facts::SimTarget;
 pub use keys::{Rotation, rotate_keys};

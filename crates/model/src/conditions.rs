@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ErrorCode;
+
 /// Most CIDR ranges one zone may hold.
 pub const MAX_ZONE_RANGES: usize = 256;
 /// Most zones.
@@ -31,12 +33,12 @@ pub enum ConditionError {
 
 impl ConditionError {
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ConditionError::Cidr(_) => "cidr_invalid",
-            ConditionError::Zone(_) => "zone_invalid",
-            ConditionError::Window(_) => "window_invalid",
-            ConditionError::Tag(_) => "tag_invalid",
+            ConditionError::Cidr(_) => ErrorCode::CidrInvalid,
+            ConditionError::Zone(_) => ErrorCode::ZoneInvalid,
+            ConditionError::Window(_) => ErrorCode::WindowInvalid,
+            ConditionError::Tag(_) => ErrorCode::TagInvalid,
         }
     }
 }
@@ -399,7 +401,7 @@ mod tests {
             (zone("", "DE", &["10.0.0.0/8"]), Some("zone_invalid")),
         ];
         for (z, want) in cases {
-            assert_eq!(z.validate().err().map(|e| e.code()), want, "{z:?}");
+            assert_eq!(z.validate().err().map(|e| e.code().as_str()), want, "{z:?}");
         }
     }
 
@@ -482,7 +484,7 @@ mod tests {
         ];
         for w in bad {
             assert_eq!(
-                w.clone().validated().err().map(|e| e.code()),
+                w.clone().validated().err().map(|e| e.code().as_str()),
                 Some("window_invalid"),
                 "{w:?}"
             );
@@ -506,7 +508,10 @@ mod tests {
             s(&["a b"]),
             vec!["x".into(); 33],
         ] {
-            assert_eq!(tags(&bad).err().map(|e| e.code()), Some("tag_invalid"));
+            assert_eq!(
+                tags(&bad).err().map(|e| e.code().as_str()),
+                Some("tag_invalid")
+            );
         }
     }
 }

@@ -1,12 +1,14 @@
 //! The domain model shared by every layer: typed ids, the closed vocabularies
-//! (roles, classifications, statuses, actions) and validated values such as
-//! file paths. No I/O, no clock, no randomness.
+//! (roles, classifications, statuses, actions, error codes) and validated
+//! values such as file paths. No I/O, no clock, no randomness.
 
+mod codes;
 mod conditions;
 mod ids;
 mod path;
 mod types;
 
+pub use codes::{ErrorCode, Kind};
 pub use conditions::{
     AccessWindow, Cidr, ConditionError, MAX_TAGS, MAX_ZONE_RANGES, MAX_ZONES, NetworkZone,
     is_country, tags, zone_of,

@@ -11,6 +11,8 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::ErrorCode;
+
 /// Longest accepted path, in bytes.
 pub const MAX_PATH_BYTES: usize = 4096;
 /// Longest accepted segment, in bytes.
@@ -41,17 +43,17 @@ pub enum PathError {
 
 impl PathError {
     /// Stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            PathError::Empty => "path_empty",
-            PathError::Absolute(_) => "path_absolute",
-            PathError::Traversal => "path_traversal",
-            PathError::EmptySegment => "path_empty_segment",
-            PathError::ControlCharacter => "path_control_character",
-            PathError::SegmentTooLong => "path_segment_too_long",
-            PathError::TooLong => "path_too_long",
-            PathError::InvisibleCharacter => "path_invisible_character",
-            PathError::TrailingDotOrSpace => "path_trailing_dot_or_space",
+            PathError::Empty => ErrorCode::PathEmpty,
+            PathError::Absolute(_) => ErrorCode::PathAbsolute,
+            PathError::Traversal => ErrorCode::PathTraversal,
+            PathError::EmptySegment => ErrorCode::PathEmptySegment,
+            PathError::ControlCharacter => ErrorCode::PathControlCharacter,
+            PathError::SegmentTooLong => ErrorCode::PathSegmentTooLong,
+            PathError::TooLong => ErrorCode::PathTooLong,
+            PathError::InvisibleCharacter => ErrorCode::PathInvisibleCharacter,
+            PathError::TrailingDotOrSpace => ErrorCode::PathTrailingDotOrSpace,
         }
     }
 }
@@ -139,7 +141,7 @@ mod tests {
         let got = FilePath::parse(raw);
         match (got, expected) {
             (Ok(p), Ok(want)) => assert_eq!(p.as_str(), want, "{raw:?}"),
-            (Err(e), Err(code)) => assert_eq!(e.code(), code, "{raw:?}"),
+            (Err(e), Err(code)) => assert_eq!(e.code().as_str(), code, "{raw:?}"),
             (got, want) => panic!("{raw:?}: got {got:?}, want {want:?}"),
         }
     }

@@ -19,19 +19,18 @@ mod rooms;
 
 use std::str::FromStr;
 
-use axum::http::StatusCode;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::App;
+use app::{App, ErrorCode};
 
 use crate::error::ApiError;
 
 /// Parses an id from the path; a malformed id is simply not found.
 pub(crate) fn id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
     raw.parse()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found"))
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, "not found"))
 }
 
 /// Parses one of the model's names (roles, classifications…).

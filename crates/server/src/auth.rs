@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, header};
 
 use app::authz::Principal;
 use app::{App, Identity, RequestMeta};
@@ -79,8 +79,7 @@ impl FromRequestParts<App> for Authed {
                 .unwrap_or("");
             if !Identity::csrf_matches(&session, presented) {
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf_failed",
+                    app::ErrorCode::CsrfFailed,
                     "the request lacks a valid CSRF token",
                 ));
             }

@@ -6,6 +6,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+use app::ErrorCode;
+
 use crate::error::ApiError;
 
 /// RFC 3339 text of a Unix-milliseconds time.
@@ -20,18 +22,12 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn parse_rfc3339(field: &str, text: &str) -> Result<i64, ApiError> {
     let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
         ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_time",
+            ErrorCode::InvalidTime,
             format!("`{field}` must be an RFC 3339 time"),
         )
     })?;
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_time",
-            format!("`{field}` is out of range"),
-        )
-    })
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| ApiError::new(ErrorCode::InvalidTime, format!("`{field}` is out of range")))
 }
 
 /// The largest index or size the ledger stores (its rows hold signed 64-bit

@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use app::ErrorCode;
+
 use crate::auth::RequestId;
 use crate::error::{ApiError, ErrorMarker};
 
@@ -73,14 +75,13 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 
 /// Unknown routes answer the JSON error format.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    ApiError::new(ErrorCode::NotFound, "not found")
 }
 
 /// A known route with another method answers the JSON error format.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this path does not accept this method",
     )
 }

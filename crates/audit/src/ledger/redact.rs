@@ -6,10 +6,10 @@
 //! Admins only (`event.redact`): it rewrites audit evidence, so the roles that
 //! read the log (security officers, auditors) cannot also edit it.
 
-use kernel::AppError;
 use kernel::authz::{Authorized, System, act};
 use kernel::events::{Fact, record};
 use kernel::ledger::{RedactionDone, leaf_of, redacted};
+use kernel::{AppError, ErrorCode};
 use store::Redaction;
 
 use super::internal;
@@ -30,7 +30,7 @@ impl Audit<'_> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON {
             return Err(AppError::invalid(
-                "bad_reason",
+                ErrorCode::BadReason,
                 format!("give a reason of 1 to {MAX_REASON} characters"),
             ));
         }
@@ -43,7 +43,7 @@ impl Audit<'_> {
             .next()
             .ok_or_else(|| {
                 AppError::invalid(
-                    "event_not_in_ledger",
+                    ErrorCode::EventNotInLedger,
                     format!("event {seq} was recorded before the ledger and cannot be redacted"),
                 )
             })?;

@@ -217,7 +217,7 @@ async fn bad_requests_and_callers_are_refused() {
     record_events(&app, 5).await;
     let meta = RequestMeta::default();
     let check = |got: Result<(), AppError>, want: &str| {
-        assert_eq!(got.map_err(|e| e.code()), Err(want));
+        assert_eq!(got.map_err(|e| e.code().as_str()), Err(want));
     };
     let who = auditor();
     check(

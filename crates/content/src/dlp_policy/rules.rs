@@ -6,7 +6,7 @@
 
 use dlp::CustomRule;
 use kernel::events::{Fact, record};
-use kernel::{AppError, Authorized, System, act};
+use kernel::{AppError, Authorized, ErrorCode, System, act};
 
 use crate::Rooms;
 
@@ -42,7 +42,7 @@ impl Rooms<'_> {
             custom: vec![rule.clone()],
             ..dlp::ScanConfig::default()
         };
-        dlp::Scanner::new(config).map_err(|e| AppError::invalid(e.code(), e.to_string()))?;
+        dlp::Scanner::new(config).map_err(rule_error)?;
         let text = serde_json::to_string(&rule).map_err(AppError::internal)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -68,5 +68,47 @@ impl Rooms<'_> {
         let fact = Fact::allowed(Some(p), "dlp.rule_remove", format!("dlp_rule:{id}"));
         record(&mut tx, meta, self.now(), fact).await?;
         Ok(tx.commit().await?)
+    }
+}
+
+/// Why a custom detector was refused, as the caller should see it. One rule
+/// alone cannot repeat an id, and its severity is typed: those two, and a
+/// document registry's duplicate, are not the caller's to cause here.
+fn rule_error(e: dlp::DlpError) -> AppError {
+    let code = match &e {
+        dlp::DlpError::BadRegex { .. } => ErrorCode::DlpBadRegex,
+        dlp::DlpError::RegexTooLarge { .. } => ErrorCode::DlpRegexTooLarge,
+        dlp::DlpError::BadRuleId(_) => ErrorCode::DlpBadRuleId,
+        dlp::DlpError::EmptyRule(_) => ErrorCode::DlpEmptyRule,
+        dlp::DlpError::DuplicateRule(_)
+        | dlp::DlpError::BadSeverity(_)
+        | dlp::DlpError::DuplicateDocument(_) => {
+            return AppError::internal(format!("custom rule: {e}"));
+        }
+    };
+    AppError::invalid(code, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalogue's code of each refusal is the dlp crate's own string.
+    #[test]
+    fn refused_rules_keep_the_dlp_codes() {
+        let check = |e: dlp::DlpError| {
+            let want = e.code();
+            assert_eq!(rule_error(e).code().as_str(), want);
+        };
+        check(dlp::DlpError::BadRegex {
+            rule: "r".into(),
+            reason: "(".into(),
+        });
+        check(dlp::DlpError::RegexTooLarge {
+            rule: "r".into(),
+            limit: 1,
+        });
+        check(dlp::DlpError::BadRuleId("R".into()));
+        check(dlp::DlpError::EmptyRule("r".into()));
     }
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use app::{Agreements, App, AppError, NewAgreement, act};
+use app::{Agreements, App, AppError, ErrorCode, NewAgreement, act};
 use model::{Agreement, AgreementId, AgreementKind, AgreementTerms, PartyId};
 
 use super::{id, name};
@@ -156,7 +156,7 @@ pub async fn create_agreement(
 ) -> Result<(StatusCode, Json<AgreementDto>), ApiError> {
     let party_id: PartyId = req.party_id.parse().map_err(|_| {
         ApiError::from(AppError::invalid(
-            "unknown_party",
+            ErrorCode::UnknownParty,
             "`party_id` is not an id",
         ))
     })?;

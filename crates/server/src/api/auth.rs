@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use app::{App, Identity, act};
+use app::{App, ErrorCode, Identity, act};
 use model::SessionKind;
 
 use crate::auth::{Authed, Meta};
@@ -36,8 +36,7 @@ pub async fn login(
     let ip = meta.source_addr.as_deref().and_then(|a| a.parse().ok());
     if ip.is_some_and(|ip| !throttle.allow(ip)) {
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            ErrorCode::TooManyAttempts,
             "too many sign-in attempts from this address; wait a minute",
         ));
     }

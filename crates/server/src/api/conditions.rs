@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use app::{Agreements, App, AppError, NewTemplate, Policies, act};
+use app::{Agreements, App, AppError, ErrorCode, NewTemplate, Policies, act};
 use model::{
     AgreementId, AgreementKind, AgreementTemplate, AgreementTerms, Cidr, NetworkZone, Notification,
     NotificationId, PartyId, UserId,
@@ -299,7 +299,7 @@ pub async fn issue_from_template(
 ) -> Result<(StatusCode, Json<AgreementDto>), ApiError> {
     let party: PartyId = req.party_id.parse().map_err(|_| {
         ApiError::from(AppError::invalid(
-            "unknown_party",
+            ErrorCode::UnknownParty,
             "`party_id` is not an id",
         ))
     })?;

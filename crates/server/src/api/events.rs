@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use app::events::EventFilter;
-use app::{App, AppError, Audit, act};
+use app::{App, AppError, Audit, ErrorCode, act};
 
 use crate::auth::{Authed, Meta};
 use crate::dto::*;
@@ -45,7 +45,7 @@ pub struct EventQuery {
 }
 
 fn bad_filter(message: String) -> ApiError {
-    ApiError::from(AppError::invalid("bad_filter", message))
+    ApiError::from(AppError::invalid(ErrorCode::BadFilter, message))
 }
 
 fn parsed_id<T: std::str::FromStr>(name: &str, raw: Option<String>) -> Result<Option<T>, ApiError> {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use app::{App, TraceReport};
+use app::{App, ErrorCode, TraceReport};
 use model::{Delivery, DeliveryPolicy, FileId, RoomId, Unmarkable};
 
 use super::{id, name};
@@ -140,8 +140,7 @@ pub async fn trace(
         .await
         .map_err(|short| match short {
             limited::Short::TooLarge => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("a traced file is at most {} MiB", max >> 20),
             ),
             limited::Short::Failed(e) => app::AppError::BodyAborted(e).into(),

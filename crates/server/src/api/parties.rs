@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use app::{App, Identity, NewParty, NewUser, PartyPatch, UserPatch, act};
+use app::{App, ErrorCode, Identity, NewParty, NewUser, PartyPatch, UserPatch, act};
 use model::{PartyId, PartyStatus, SystemRole, UserId};
 
 use super::{id, name};
@@ -114,7 +114,7 @@ pub async fn create_user(
         display_name: req.display_name,
         party_id: req.party_id.parse().map_err(|_| {
             ApiError::from(app::AppError::invalid(
-                "unknown_party",
+                ErrorCode::UnknownParty,
                 "the party does not exist",
             ))
         })?,
@@ -197,7 +197,7 @@ pub async fn create_invitation(
         .unwrap_or(SystemRole::Member);
     let party = req.party_id.parse().map_err(|_| {
         ApiError::from(app::AppError::invalid(
-            "unknown_party",
+            ErrorCode::UnknownParty,
             "the party does not exist",
         ))
     })?;

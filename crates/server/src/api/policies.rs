@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use app::{
-    App, AppError, DecisionChange, Policies, PolicyChange, PolicyProposal, PolicyVersion,
-    SimTarget, Simulation, WhatIf, WhatIfDecision, act,
+    App, AppError, DecisionChange, ErrorCode, Policies, PolicyChange, PolicyProposal,
+    PolicyVersion, SimTarget, Simulation, WhatIf, WhatIfDecision, act,
 };
 
 use crate::auth::{Authed, Meta};
@@ -89,7 +89,7 @@ pub struct SimulateResponse {
     pub errors: Vec<String>,
 }
 
-fn invalid(code: &'static str, message: String) -> ApiError {
+fn invalid(code: ErrorCode, message: String) -> ApiError {
     ApiError::from(AppError::invalid(code, message))
 }
 
@@ -126,19 +126,26 @@ pub async fn simulate(
     a: Authed,
     ApiJson(req): ApiJson<SimulateRequest>,
 ) -> Result<Json<SimulateResponse>, ApiError> {
-    let user = req
-        .principal
-        .parse()
-        .map_err(|_| invalid("unknown_user", format!("`{}` is not an id", req.principal)))?;
+    let user = req.principal.parse().map_err(|_| {
+        invalid(
+            ErrorCode::UnknownUser,
+            format!("`{}` is not an id", req.principal),
+        )
+    })?;
     let raw_id = req.resource.id.unwrap_or_default();
-    let bad_id = || invalid("unknown_resource", format!("`{raw_id}` is not an id"));
+    let bad_id = || {
+        invalid(
+            ErrorCode::UnknownResource,
+            format!("`{raw_id}` is not an id"),
+        )
+    };
     let target = match req.resource.kind.as_str() {
         "system" => SimTarget::System,
         "room" => SimTarget::Room(raw_id.parse().map_err(|_| bad_id())?),
         "agreement" => SimTarget::Agreement(raw_id.parse().map_err(|_| bad_id())?),
         other => {
             return Err(invalid(
-                "unknown_resource",
+                ErrorCode::UnknownResource,
                 format!("resource `type` must be `system`, `room` or `agreement`, not `{other}`"),
             ));
         }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use app::{App, NewGrant, Rooms, act};
+use app::{App, ErrorCode, NewGrant, Rooms, act};
 use model::{Classification, GrantId, RoomId, RoomRole, SubjectKind};
 
 use super::{id, name};
@@ -130,7 +130,7 @@ pub async fn create_grant(
         subject_kind: name(SubjectKind::parse, &req.subject_kind)?,
         subject_id: req.subject_id.parse().map_err(|_| {
             ApiError::from(app::AppError::invalid(
-                "unknown_subject",
+                ErrorCode::UnknownSubject,
                 "`subject_id` is not an id",
             ))
         })?,

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use app::{Agreements, App, AppError, RequestMeta, act};
+use app::{Agreements, App, AppError, ErrorCode, RequestMeta, act};
 use model::{Agreement, AgreementId, NotificationId, PartyKind, RoomId};
 
 use super::layout::{self, Header};
@@ -103,7 +103,7 @@ pub async fn sign(
     let id: AgreementId = raw.parse().map_err(|_| WebError::App(AppError::NotFound))?;
     if form.agree != "yes" {
         return Err(WebError::App(AppError::invalid(
-            "not_agreed",
+            ErrorCode::NotAgreed,
             "tick the box to confirm that you have read the agreement",
         )));
     }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use app::{App, AppError, FileInfo, RoomInfo};
+use app::{App, AppError, ErrorCode, FileInfo, RoomInfo};
 use model::{FileId, RoomId};
 
 use super::layout::{self, Header};
@@ -311,34 +311,40 @@ pub async fn upload(
                     let message = format!(
                         "`{name}` was stored but is held for review by the room's data-loss policy: a security officer must release it before anyone can use it"
                     );
-                    return Err(AppError::invalid("dlp_quarantined", message).into());
+                    return Err(AppError::invalid(ErrorCode::DlpQuarantined, message).into());
                 }
                 return Ok(Redirect::to(&room_href(id, &prefix)).into_response());
             }
             _ => return Err(WebError::Csrf),
         }
     }
-    Err(AppError::invalid("file_missing", "choose a file to upload").into())
+    Err(AppError::invalid(ErrorCode::FileMissing, "choose a file to upload").into())
 }
 
 fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
-    AppError::invalid("invalid_form", format!("the upload form is malformed: {e}")).into()
+    AppError::invalid(
+        ErrorCode::InvalidForm,
+        format!("the upload form is malformed: {e}"),
+    )
+    .into()
 }
 
 /// A text field read with its cap: more than a few KiB is refused, not read.
 fn short(s: limited::Short) -> WebError {
     match s {
         limited::Short::TooLarge => AppError::invalid(
-            "form_field_too_large",
+            ErrorCode::FormFieldTooLarge,
             format!(
                 "a text field of the upload form is at most {} bytes",
                 limited::MAX_FORM_TEXT
             ),
         )
         .into(),
-        limited::Short::Failed(e) => {
-            AppError::invalid("invalid_form", format!("the upload form is malformed: {e}")).into()
-        }
+        limited::Short::Failed(e) => AppError::invalid(
+            ErrorCode::InvalidForm,
+            format!("the upload form is malformed: {e}"),
+        )
+        .into(),
     }
 }
 

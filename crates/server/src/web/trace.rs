@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use maud::{Markup, html};
 
-use app::{App, AppError, Audit, TraceReport, act};
+use app::{App, AppError, Audit, ErrorCode, TraceReport, act};
 
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf};
@@ -69,7 +69,9 @@ pub async fn trace(
             })?
         }
         Some(_) => return Err(WebError::Csrf),
-        None => return Err(AppError::invalid("file_missing", "choose a file to trace").into()),
+        None => {
+            return Err(AppError::invalid(ErrorCode::FileMissing, "choose a file to trace").into());
+        }
     };
     match Audit(&app).trace_copy(permit, content).await {
         Ok(report) => Ok(render(&viewer, Some(&report), None).into_response()),
@@ -84,22 +86,28 @@ pub async fn trace(
 }
 
 fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
-    AppError::invalid("invalid_form", format!("the trace form is malformed: {e}")).into()
+    AppError::invalid(
+        ErrorCode::InvalidForm,
+        format!("the trace form is malformed: {e}"),
+    )
+    .into()
 }
 
 fn short(s: limited::Short) -> WebError {
     match s {
         limited::Short::TooLarge => AppError::invalid(
-            "form_field_too_large",
+            ErrorCode::FormFieldTooLarge,
             format!(
                 "a text field of the trace form is at most {} bytes",
                 limited::MAX_FORM_TEXT
             ),
         )
         .into(),
-        limited::Short::Failed(e) => {
-            AppError::invalid("invalid_form", format!("the trace form is malformed: {e}")).into()
-        }
+        limited::Short::Failed(e) => AppError::invalid(
+            ErrorCode::InvalidForm,
+            format!("the trace form is malformed: {e}"),
+        )
+        .into(),
     }
 }
 

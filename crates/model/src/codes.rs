@@ -1,0 +1,227 @@
+//! The catalogue of error codes: every code the API can answer, as one enum
+//! with its stable string (`as_str`, sent in `{error: {code, …}}`), the class
+//! of failure the edge turns into a status (`kind`), and a one-line meaning.
+//! The strings are part of the API: do not change them. docs/errors.md is
+//! rendered from this table (a test in the server checks it).
+
+/// What class of failure an error is, for the edge to choose a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    BadRequest,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    /// The path is known, the method is not (HTTP 405).
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    /// The body's content type is not one the operation takes (HTTP 415).
+    UnsupportedMediaType,
+    RangeNotSatisfiable,
+    /// Well-formed but refused for its content (HTTP 422).
+    Unprocessable,
+    TooManyRequests,
+    /// Shed under load; the caller may retry shortly (HTTP 503).
+    Unavailable,
+    /// The server's storage is full; nothing was stored (HTTP 507).
+    InsufficientStorage,
+    Internal,
+}
+
+macro_rules! codes {
+    ($($variant:ident = $text:literal, $kind:ident, $meaning:literal;)*) => {
+        /// Every error code the API can answer. Each variant's documentation is
+        /// its meaning; `as_str` is the stable string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $(#[doc = $meaning] $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the catalogue's order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The stable string sent to API clients.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $text),* }
+            }
+
+            /// The class of failure, which decides the HTTP status.
+            pub const fn kind(self) -> Kind {
+                match self { $(ErrorCode::$variant => Kind::$kind),* }
+            }
+
+            /// What the code means, in one line.
+            pub const fn meaning(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $meaning),* }
+            }
+
+            /// The code of a stable string.
+            pub fn parse(s: &str) -> Option<ErrorCode> {
+                match s {
+                    $($text => Some(ErrorCode::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    // Credentials and permission.
+    Unauthenticated = "unauthenticated", Unauthenticated, "the session or token is missing, wrong or expired";
+    InvalidCredentials = "invalid_credentials", Unauthenticated, "the e-mail or password is wrong";
+    MfaRequired = "mfa_required", Unauthenticated, "the account needs a one-time code from its authenticator app";
+    InvalidTotp = "invalid_totp", Unauthenticated, "the one-time code is wrong or was already used";
+    AccountLocked = "account_locked", TooManyRequests, "too many failed sign-ins; the account is locked for a while";
+    TooManyAttempts = "too_many_attempts", TooManyRequests, "too many sign-in attempts from this address; retry in a minute";
+    CsrfFailed = "csrf_failed", Forbidden, "a request with the session cookie lacks a valid CSRF token";
+    Forbidden = "forbidden", Forbidden, "the policies refuse the action; the message names the unmet condition";
+    NotFound = "not_found", NotFound, "nothing there, or nothing the caller may see";
+
+    // The request as HTTP.
+    MethodNotAllowed = "method_not_allowed", MethodNotAllowed, "the path does not take that method";
+    UnsupportedMediaType = "unsupported_media_type", UnsupportedMediaType, "the body's content type is not one the operation takes";
+    PayloadTooLarge = "payload_too_large", PayloadTooLarge, "the body or content is larger than the limit";
+    BodyAborted = "body_aborted", BadRequest, "the upload was interrupted before its end";
+    InvalidJson = "invalid_json", BadRequest, "the body is not valid JSON";
+    InvalidRequest = "invalid_request", BadRequest, "the body does not fit the operation (a field missing, unknown or of the wrong type)";
+    InvalidPathParameter = "invalid_path_parameter", BadRequest, "a path parameter is malformed";
+    InvalidQuery = "invalid_query", BadRequest, "a query parameter is unknown, malformed or out of range";
+    UnknownName = "unknown_name", BadRequest, "a role, classification, status or other name is not one the platform knows";
+    InvalidTime = "invalid_time", BadRequest, "a time is not RFC 3339 or is out of range";
+    RangeNotSatisfiable = "range_not_satisfiable", RangeNotSatisfiable, "the byte range is outside the content";
+    Conflict = "conflict", Conflict, "the thing already exists";
+
+    // The server's state.
+    ServerBusy = "server_busy", Unavailable, "the server sheds load; retry after the `Retry-After` delay";
+    StorageFull = "storage_full", InsufficientStorage, "the server is out of storage space; nothing was stored";
+    IntegrityError = "integrity_error", Internal, "stored content failed its integrity check";
+    Internal = "internal", Internal, "an internal failure; the details are in the server's log under the request id";
+
+    // Parties, users, sign-in (identity).
+    InvalidEmail = "invalid_email", BadRequest, "not an e-mail address";
+    InvalidName = "invalid_name", BadRequest, "a name is empty, too long or holds control or bidirectional characters";
+    InvalidCountry = "invalid_country", BadRequest, "not an ISO 3166-1 alpha-2 country code";
+    PasswordTooShort = "password_too_short", BadRequest, "the password is shorter than the minimum";
+    PasswordTooLong = "password_too_long", BadRequest, "the password is longer than the limit";
+    RoleNotAllowed = "role_not_allowed", BadRequest, "the system role is not allowed for the party (external users are members)";
+    OwnerPartyStatus = "owner_party_status", BadRequest, "the owner party stays active";
+    CannotDisableSelf = "cannot_disable_self", BadRequest, "an admin may not disable their own account";
+    UnknownParty = "unknown_party", BadRequest, "no party with that id";
+    UnknownUser = "unknown_user", BadRequest, "no user with that id";
+    TotpAlreadyEnabled = "totp_already_enabled", BadRequest, "the account already uses an authenticator app";
+    TotpNotPending = "totp_not_pending", BadRequest, "no authenticator enrolment is waiting for confirmation";
+
+    // Rooms, grants and files (content).
+    PathEmpty = "path_empty", BadRequest, "the file path is empty";
+    PathAbsolute = "path_absolute", BadRequest, "the file path is absolute";
+    PathTraversal = "path_traversal", BadRequest, "the file path has a `.` or `..` segment";
+    PathEmptySegment = "path_empty_segment", BadRequest, "the file path has an empty segment";
+    PathControlCharacter = "path_control_character", BadRequest, "the file path holds a NUL, a control character or a backslash";
+    PathSegmentTooLong = "path_segment_too_long", BadRequest, "a segment of the file path is longer than 255 bytes";
+    PathTooLong = "path_too_long", BadRequest, "the file path is longer than 4096 bytes";
+    PathInvisibleCharacter = "path_invisible_character", BadRequest, "the file path holds a bidirectional control or an invisible character";
+    PathTrailingDotOrSpace = "path_trailing_dot_or_space", BadRequest, "a segment of the file path ends with a dot or a space";
+    UnknownSubject = "unknown_subject", BadRequest, "no user or party with that id to grant to";
+    ReasonRequired = "reason_required", BadRequest, "a grant needs a reason of 1 to 1000 characters";
+    ExpiryInPast = "expiry_in_past", BadRequest, "the expiry is already past";
+    TagInvalid = "tag_invalid", BadRequest, "a field-of-use tag is malformed, or there are too many";
+    WindowInvalid = "window_invalid", BadRequest, "an access window is malformed";
+    InvalidRequirement = "invalid_requirement", BadRequest, "a required agreement is neither an agreement kind nor a template name";
+    DuplicateRequirement = "duplicate_requirement", BadRequest, "a room lists the same required agreement twice";
+    TooManyRequirements = "too_many_requirements", BadRequest, "a room requires more agreements than the limit";
+    FileMissing = "file_missing", BadRequest, "the form has no file";
+    InvalidForm = "invalid_form", BadRequest, "the form is malformed";
+    FormFieldTooLarge = "form_field_too_large", BadRequest, "a text field of the form is larger than its limit";
+    TooLargeToView = "too_large_to_view", BadRequest, "the file is too large for the viewer";
+    RenderUnsupported = "render_unsupported", BadRequest, "the viewer cannot show content of this type";
+    RenderEncrypted = "render_encrypted", BadRequest, "the document is encrypted; the viewer cannot open it";
+    RenderMalformed = "render_malformed", BadRequest, "the document or image is malformed";
+    RenderTooLarge = "render_too_large", BadRequest, "a page or image is over the viewer's limits";
+    RenderTimeout = "render_timeout", BadRequest, "rendering the page took longer than allowed";
+    RenderNoSuchPage = "render_no_such_page", BadRequest, "the file has no page of that number";
+
+    // Data-loss prevention (content).
+    DlpBlocked = "dlp_blocked", Unprocessable, "data-loss prevention refused the content (a finding the room's policy blocks)";
+    DlpJustificationRequired = "dlp_justification_required", Unprocessable, "data-loss prevention needs a justification for the content";
+    DlpQuarantined = "dlp_quarantined", Unprocessable, "the upload is held for review by the room's data-loss policy";
+    BadJustification = "bad_justification", BadRequest, "the justification is empty, too long or not printable text";
+    DlpBadPolicy = "dlp_bad_policy", BadRequest, "a room's data-loss policy is malformed";
+    DlpBadRegex = "dlp_bad_regex", BadRequest, "a custom detector's regular expression does not compile";
+    DlpRegexTooLarge = "dlp_regex_too_large", BadRequest, "a custom detector's regular expression compiles too large";
+    DlpBadRuleId = "dlp_bad_rule_id", BadRequest, "a custom detector's id is malformed";
+    DlpEmptyRule = "dlp_empty_rule", BadRequest, "a custom detector has no usable term";
+
+    // Agreements, conditions, policies (governance).
+    InvalidField = "invalid_field", BadRequest, "a text field is empty, too long or holds control characters";
+    InvalidTemplate = "invalid_template", BadRequest, "an agreement template or its name is malformed";
+    UnknownTemplate = "unknown_template", BadRequest, "no agreement template with that name";
+    InvalidTerm = "invalid_term", BadRequest, "an agreement's term (effective date, end) is malformed";
+    InvalidTerms = "invalid_terms", BadRequest, "an agreement's terms (field of use, territories, actions) are malformed";
+    NotADraft = "not_a_draft", BadRequest, "the agreement is not a draft any more";
+    NotAwaitingSignature = "not_awaiting_signature", BadRequest, "the agreement is not awaiting a signature";
+    NotAgreed = "not_agreed", BadRequest, "the signer did not confirm that they agree";
+    TextMismatch = "text_mismatch", BadRequest, "the agreement text changed since it was shown to the signer";
+    AlreadyTerminated = "already_terminated", BadRequest, "the agreement is already terminated";
+    ZoneInvalid = "zone_invalid", BadRequest, "a network zone is malformed or defined twice";
+    CidrInvalid = "cidr_invalid", BadRequest, "a CIDR range is malformed";
+    PolicyInvalid = "policy_invalid", BadRequest, "a custom policy does not parse or does not validate against the schema";
+    PolicyDisableInvalid = "policy_disable_invalid", BadRequest, "a default policy to switch off is unknown or may not be switched off";
+    PolicyLockout = "policy_lockout", BadRequest, "the change would leave no active admin able to manage policies";
+    UnknownResource = "unknown_resource", BadRequest, "the simulated resource does not exist";
+    BadDays = "bad_days", BadRequest, "the number of days to replay is out of range";
+
+    // Events, the ledger, tracing (audit).
+    BadFilter = "bad_filter", BadRequest, "the event filter is malformed or contradictory";
+    BadTimeRange = "bad_time_range", BadRequest, "`to` is earlier than `from`";
+    LedgerIndexOutOfRange = "ledger_index_out_of_range", BadRequest, "a ledger index or size is beyond the ledger's entries";
+    LedgerRangeTooLarge = "ledger_range_too_large", BadRequest, "a ledger range is larger than one request may ask";
+    LedgerSizeOrder = "ledger_size_order", BadRequest, "the first of two ledger sizes or indexes is larger than the second";
+    EventNotInLedger = "event_not_in_ledger", BadRequest, "the event was recorded before the ledger and cannot be redacted";
+    BadReason = "bad_reason", BadRequest, "the reason is empty, too long or not printable text";
+    NoMark = "no_mark", BadRequest, "the file carries no mark that Custody can read";
+    MarkUnsupported = "mark_unsupported", BadRequest, "marks cannot be read from content of this type";
+    MarkTooLarge = "mark_too_large", BadRequest, "the file is over the limits of mark reading";
+    MarkBadImage = "mark_bad_image", BadRequest, "the image does not decode";
+    MarkBadPdf = "mark_bad_pdf", BadRequest, "the PDF does not parse";
+    MarkEncryptedPdf = "mark_encrypted_pdf", BadRequest, "the PDF is encrypted";
+    MarkBadText = "mark_bad_text", BadRequest, "the text is not UTF-8";
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code is snake_case ASCII, unique, parses back to itself, and
+    /// means something in one lowercase line without a final period.
+    #[test]
+    fn codes_are_unique_stable_strings_with_a_meaning() {
+        let mut seen = std::collections::HashSet::new();
+        for &code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "`{s}` twice");
+            assert!(
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "`{s}` is not snake_case"
+            );
+            assert_eq!(ErrorCode::parse(s), Some(code));
+            let m = code.meaning();
+            assert!(
+                m.starts_with(|c: char| !c.is_uppercase())
+                    && !m.ends_with('.')
+                    && !m.contains('\n'),
+                "`{s}`: {m:?}"
+            );
+        }
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+    }
+}
