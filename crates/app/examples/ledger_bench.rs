@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use app::authz::Principal;
 use app::events::Fact;
-use app::{App, AppError, Audit, InclusionProof, RequestMeta, Settings, SystemClock, act};
+use app::{Action, App, AppError, Audit, InclusionProof, RequestMeta, Settings, SystemClock, act};
 use ledger::{Checkpoint, EventLeaf, ExportEntry, Hash, HashStore, LedgerError, MemoryStore};
 use model::{PartyId, PartyKind, PartyStatus, SystemRole, UserId};
 
@@ -105,7 +105,8 @@ fn principal(role: SystemRole, n: u8) -> Principal {
 async fn one_event(app: &App, member: &Principal, meta: &RequestMeta, refused: bool) {
     if !refused {
         let detail = serde_json::json!({"version": 3, "bytes": 1_048_576, "delivery": "marked"});
-        let fact = Fact::allowed(Some(member), "file.download", "file:bench".into()).with(detail);
+        let fact =
+            Fact::allowed(Some(member), Action::FileDownload, "file:bench".into()).with(detail);
         app.record_alone(meta, fact).await.unwrap();
         return;
     }

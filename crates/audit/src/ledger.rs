@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use kernel::authz::{Authorized, System, act};
 use kernel::events::{EventFilter, Fact, check_filter};
 use kernel::ledger::{BUNDLE_FORMAT, Bundle, BundleEntry, MAX_ENTRIES, StoredCheckpoint};
-use kernel::{AppError, ConsistencyProof, ErrorCode, InclusionProof};
+use kernel::{AppError, ConsistencyProof, ErrorCode, EventName, InclusionProof};
 
 use crate::Audit;
 
@@ -170,7 +170,7 @@ impl Audit<'_> {
             entries.push(entry);
         }
         let detail = serde_json::json!({"entries": entries.len(), "size": size});
-        let fact = Fact::allowed(Some(p), "ledger.export", "system".into()).with(detail);
+        let fact = Fact::allowed(Some(p), EventName::LedgerExport, "system".into()).with(detail);
         self.record_alone(meta, fact).await?;
         Ok(Bundle {
             format: BUNDLE_FORMAT.to_owned(),

@@ -7,7 +7,7 @@
 use kernel::authz::{Authorized, System, act};
 use kernel::events::{EventFilter, Fact};
 use kernel::ledger::Bundle;
-use kernel::{AppError, ErrorCode};
+use kernel::{AppError, ErrorCode, EventName};
 use model::UserId;
 
 use crate::Audit;
@@ -92,7 +92,7 @@ impl Audit<'_> {
         let reading = match read {
             Ok(Some(t)) => t,
             Ok(None) => {
-                let fact = Fact::denied(Some(p), "mark.trace", "system".into(), "no_mark");
+                let fact = Fact::denied(Some(p), EventName::MarkTrace, "system".into(), "no_mark");
                 self.record_alone(meta, fact).await?;
                 return Err(AppError::invalid(
                     ErrorCode::NoMark,
@@ -100,7 +100,7 @@ impl Audit<'_> {
                 ));
             }
             Err(e) => {
-                let fact = Fact::denied(Some(p), "mark.trace", "system".into(), e.code());
+                let fact = Fact::denied(Some(p), EventName::MarkTrace, "system".into(), e.code());
                 self.record_alone(meta, fact).await?;
                 return Err(mark_error(e));
             }
@@ -146,7 +146,7 @@ impl Audit<'_> {
         let detail = serde_json::json!({
             "mark_id": mark_id, "kind": reading.kind.name(), "issues_found": issued_by.len(),
         });
-        let fact = Fact::allowed(Some(p), "mark.trace", "system".into()).with(detail);
+        let fact = Fact::allowed(Some(p), EventName::MarkTrace, "system".into()).with(detail);
         self.record_alone(meta, fact).await?;
         Ok(TraceReport {
             mark_id,

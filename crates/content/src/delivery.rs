@@ -10,7 +10,7 @@
 //! use; `custody trace --key-file` reads it.
 
 use kernel::events::{Fact, record};
-use kernel::{AppError, Authorized, RoomInfo, act};
+use kernel::{AppError, Authorized, EventName, RoomInfo, act};
 use model::{Delivery, DeliveryPolicy, RoomRole, Unmarkable};
 
 use crate::Rooms;
@@ -61,7 +61,8 @@ impl Rooms<'_> {
         let mut tx = self.store().begin().await?;
         tx.set_room_delivery(id, &policy).await?;
         let detail = serde_json::to_value(policy).map_err(AppError::internal)?;
-        let fact = Fact::allowed(Some(p), "room.delivery", format!("room:{id}")).with(detail);
+        let fact =
+            Fact::allowed(Some(p), EventName::RoomDelivery, format!("room:{id}")).with(detail);
         record(&mut tx, meta, self.now(), fact).await?;
         tx.commit().await?;
         Ok(policy)

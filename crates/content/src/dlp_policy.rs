@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use kernel::authz::Principal;
 use kernel::events::{Fact, RequestMeta, record};
-use kernel::{App, AppError, Authorized, RoomInfo, act};
+use kernel::{Action, App, AppError, Authorized, EventName, RoomInfo, act};
 use model::{File, RoomId, Version};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -444,7 +444,7 @@ impl Rooms<'_> {
         let mut tx = self.store().begin().await?;
         tx.set_room_dlp(room, &text).await?;
         let detail = serde_json::to_value(&policy).map_err(AppError::internal)?;
-        let fact = Fact::allowed(Some(p), "dlp.policy", format!("room:{room}")).with(detail);
+        let fact = Fact::allowed(Some(p), Action::DlpPolicy, format!("room:{room}")).with(detail);
         record(&mut tx, meta, self.now(), fact).await?;
         tx.commit().await?;
         Ok(RoomDlp { policy, set: true })
@@ -461,7 +461,7 @@ pub(crate) async fn check_outbound(
     meta: &RequestMeta,
     p: &Principal,
     (file, v): (&File, &Version),
-    action: &'static str,
+    action: Action,
     justification: Option<&str>,
 ) -> Result<(), AppError> {
     let policy = dlp_policy_of(app, file.room_id).await?.policy.outbound;
@@ -496,7 +496,7 @@ pub(crate) async fn check_share(
             meta,
             p,
             (file, v),
-            "grant.create",
+            Action::GrantCreate,
             Some(reason),
             &policy,
         )
@@ -510,7 +510,7 @@ async fn check_outbound_under(
     meta: &RequestMeta,
     p: &Principal,
     (file, v): (&File, &Version),
-    action: &'static str,
+    action: Action,
     justification: Option<&str>,
     policy: &DirectionPolicy,
 ) -> Result<(), AppError> {
@@ -529,17 +529,17 @@ async fn check_outbound_under(
     let mut detail = scan_detail(&found, &rules.digest, decided);
     detail["version"] = json!(v.number);
     detail["direction"] = json!("outbound");
-    detail["via"] = json!(action);
+    detail["via"] = json!(action.as_str());
     match decided {
         DlpAction::Allow => Ok(()),
         DlpAction::Notify => {
-            let fact = Fact::allowed(Some(p), "dlp.notify", target).with(detail);
+            let fact = Fact::allowed(Some(p), EventName::DlpNotify, target).with(detail);
             app.record_alone(meta, fact).await.map(|_| ())
         }
         DlpAction::Justify => match justification {
             Some(text) => {
                 detail["justification"] = json!(text);
-                let fact = Fact::allowed(Some(p), "dlp.justified", target).with(detail);
+                let fact = Fact::allowed(Some(p), EventName::DlpJustified, target).with(detail);
                 app.record_alone(meta, fact).await.map(|_| ())
             }
             None => {
@@ -601,17 +601,17 @@ async fn rescan(
     if found.uninspectable.is_none() {
         detail.as_object_mut().map(|o| o.remove("uninspectable"));
     }
-    let fact = Fact::allowed(Some(p), "dlp.scan", format!("file:{}", file.id)).with(detail);
+    let fact = Fact::allowed(Some(p), EventName::DlpScan, format!("file:{}", file.id)).with(detail);
     record(&mut tx, meta, now, fact).await?;
     tx.commit().await?;
     Ok(found)
 }
 
 /// What a person calls the action, in messages.
-fn action_noun(action: &str) -> &'static str {
+fn action_noun(action: Action) -> &'static str {
     match action {
-        "file.view" => "view",
-        "file.upload" => "upload",
+        Action::FileView => "view",
+        Action::FileUpload => "upload",
         _ => "download",
     }
 }

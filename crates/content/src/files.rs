@@ -10,7 +10,7 @@ use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use kernel::authz::Principal;
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::secrets::random;
-use kernel::{App, AppError, Authorized, FileAccess, RoomInfo, act};
+use kernel::{Action, App, AppError, Authorized, EventName, FileAccess, RoomInfo, act};
 use model::*;
 use serde_json::json;
 use vault::{BlobReader, ChunkCipher, DataKey, Header, Layout, StreamSealer};
@@ -319,7 +319,7 @@ impl Files<'_> {
         target: String,
         error: AppError,
     ) -> AppError {
-        let mut fact = Fact::denied(Some(p), "file.upload", target, error.code().as_str());
+        let mut fact = Fact::denied(Some(p), Action::FileUpload, target, error.code().as_str());
         if let AppError::Blocked { detector, line, .. } = &error {
             fact = fact.with(json!({"detector": detector, "line": line}));
         }
@@ -417,17 +417,19 @@ impl Files<'_> {
             tx.put_dlp_verdict(&verdict).await?;
             detail["dlp"] = scan_detail(&ib.found, &ib.digest, ib.action);
         }
-        let upload = Fact::allowed(Some(p), "file.upload", target.clone()).with(detail);
+        let upload = Fact::allowed(Some(p), Action::FileUpload, target.clone()).with(detail);
         record(&mut tx, meta, now, upload).await?;
         if let Some(ib) = &inbound {
             let mut detail = scan_detail(&ib.found, &ib.digest, ib.action);
             detail["version"] = json!(version.number);
             detail["direction"] = json!("inbound");
             let decision = match (ib.action, &ib.justification) {
-                (DlpAction::Notify, _) => Some(Fact::allowed(Some(p), "dlp.notify", target)),
+                (DlpAction::Notify, _) => {
+                    Some(Fact::allowed(Some(p), EventName::DlpNotify, target))
+                }
                 (DlpAction::Justify, Some(text)) => {
                     detail["justification"] = json!(text);
-                    Some(Fact::allowed(Some(p), "dlp.justified", target))
+                    Some(Fact::allowed(Some(p), EventName::DlpJustified, target))
                 }
                 _ => None,
             };
@@ -475,12 +477,12 @@ impl Files<'_> {
             "path": path.as_str(), "size": new.size, "sha256": hex::encode(&new.sha256),
             "held": true, "version_id": new.id.to_string(), "dlp": scan,
         });
-        let upload = Fact::allowed(Some(p), "file.upload", format!("room:{room}/{path}"));
+        let upload = Fact::allowed(Some(p), Action::FileUpload, format!("room:{room}/{path}"));
         record(tx, meta, now, upload.with(detail)).await?;
         let mut hold = scan_detail(&ib.found, &ib.digest, ib.action);
         hold["room"] = json!(room.to_string());
         hold["path"] = json!(path.as_str());
-        let fact = Fact::allowed(Some(p), "dlp.hold", format!("version:{}", new.id));
+        let fact = Fact::allowed(Some(p), EventName::DlpHold, format!("version:{}", new.id));
         record(tx, meta, now, fact.with(hold)).await?;
         Ok(HeldUpload {
             version_id: new.id,
@@ -572,7 +574,7 @@ impl Files<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "file.delete", format!("file:{id}"))
+            Fact::allowed(Some(p), Action::FileDelete, format!("file:{id}"))
                 .with(json!({"path": file.path})),
         )
         .await?;
@@ -623,7 +625,7 @@ impl Files<'_> {
             meta,
             p,
             (&file, &v),
-            "file.download",
+            Action::FileDownload,
             justification,
         )
         .await?;
@@ -640,7 +642,7 @@ impl Files<'_> {
             Delivery::Original => {}
             Delivery::ViewOnly => {
                 let target = format!("file:{id}");
-                let fact = Fact::denied(Some(p), "file.download", target, "view_only");
+                let fact = Fact::denied(Some(p), Action::FileDownload, target, "view_only");
                 self.record_alone(meta, fact).await?;
                 return Err(crate::delivery::view_only());
             }
@@ -674,7 +676,7 @@ impl Files<'_> {
         if let Some(why) = unmarked {
             detail["unmarkable"] = json!(why);
         }
-        let fact = Fact::allowed(Some(p), "file.download", format!("file:{id}")).with(detail);
+        let fact = Fact::allowed(Some(p), Action::FileDownload, format!("file:{id}")).with(detail);
         self.record_alone(meta, fact).await?;
         let body = self.body_stream(
             meta.clone(),
@@ -724,8 +726,9 @@ impl Files<'_> {
                 return match crate::delivery::unmarkable(policy, &why) {
                     None => Ok(Marked::Original(code)),
                     Some(refusal) => {
-                        let fact = Fact::denied(Some(p), "file.download", target, "unmarkable")
-                            .with(json!({"version": v.number, "mark_error": code}));
+                        let fact =
+                            Fact::denied(Some(p), Action::FileDownload, target, "unmarkable")
+                                .with(json!({"version": v.number, "mark_error": code}));
                         self.record_alone(meta, fact).await?;
                         Err(refusal)
                     }
@@ -737,7 +740,7 @@ impl Files<'_> {
             "version": v.number, "sha256": hex::encode(&v.sha256), "delivery": "marked",
             "marked_sha256": hex::encode(&sha256),
         });
-        let fact = Fact::allowed(Some(p), "file.download", target)
+        let fact = Fact::allowed(Some(p), Action::FileDownload, target)
             .with(detail)
             .marked(mark_id.clone());
         self.record_alone(meta, fact).await?;
@@ -917,7 +920,7 @@ pub(crate) async fn integrity_event(
             app.now(),
             Fact::denied(
                 Some(p),
-                "file.download",
+                Action::FileDownload,
                 format!("file:{}", file.id),
                 error.code().as_str(),
             )

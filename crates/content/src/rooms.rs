@@ -126,7 +126,7 @@ impl Rooms<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "room.create", format!("room:{}", room.id)).with(detail),
+            Fact::allowed(Some(p), Action::RoomCreate, format!("room:{}", room.id)).with(detail),
         )
         .await?;
         tx.commit().await?;
@@ -191,7 +191,7 @@ impl Rooms<'_> {
             &mut tx,
             meta,
             self.now(),
-            Fact::allowed(Some(p), "room.update", format!("room:{id}")).with(detail),
+            Fact::allowed(Some(p), Action::RoomUpdate, format!("room:{id}")).with(detail),
         )
         .await?;
         tx.commit().await?;
@@ -212,7 +212,7 @@ impl Rooms<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "room.delete", format!("room:{id}")),
+            Fact::allowed(Some(p), Action::RoomDelete, format!("room:{id}")),
         )
         .await?;
         Ok(tx.commit().await?)
@@ -328,7 +328,7 @@ impl Rooms<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "grant.create", format!("grant:{}", grant.id)).with(detail),
+            Fact::allowed(Some(p), Action::GrantCreate, format!("grant:{}", grant.id)).with(detail),
         )
         .await?;
         tx.commit().await?;
@@ -361,7 +361,7 @@ impl Rooms<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "grant.revoke", format!("grant:{grant}")),
+            Fact::allowed(Some(p), Action::GrantRevoke, format!("grant:{grant}")),
         )
         .await?;
         Ok(tx.commit().await?)

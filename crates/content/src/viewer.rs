@@ -23,7 +23,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use kernel::events::Fact;
-use kernel::{AppError, Authorized, ErrorCode, FileAccess, act};
+use kernel::{Action, AppError, Authorized, ErrorCode, FileAccess, act};
 use render::{RenderError, RenderLimits, Renderer};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -183,7 +183,8 @@ impl Files<'_> {
         let (file, v) = (access.file, access.current);
         // A view takes the content out as a download does: the room's
         // outbound DLP policy decides on the version's verdict.
-        crate::dlp_policy::check_outbound(self, meta, p, (&file, &v), "file.view", None).await?;
+        crate::dlp_policy::check_outbound(self, meta, p, (&file, &v), Action::FileView, None)
+            .await?;
         let size = u64::try_from(v.size).map_err(AppError::internal)?;
         if size > MAX_VIEWED_BYTES {
             return Err(AppError::invalid(
@@ -228,7 +229,7 @@ impl Files<'_> {
         let mut pixels = match rendered {
             Ok(pixels) => pixels,
             Err(e) => {
-                let fact = Fact::denied(Some(p), "file.view", format!("file:{id}"), e.code())
+                let fact = Fact::denied(Some(p), Action::FileView, format!("file:{id}"), e.code())
                     .with(serde_json::json!({"version": v.number, "page": page}));
                 self.record_alone(meta, fact).await?;
                 return Err(render_error(e));
@@ -247,7 +248,7 @@ impl Files<'_> {
         let detail = serde_json::json!({
             "version": v.number, "page": page, "pages": pages, "sha256": hex::encode(&v.sha256),
         });
-        let fact = Fact::allowed(Some(p), "file.view", format!("file:{id}"))
+        let fact = Fact::allowed(Some(p), Action::FileView, format!("file:{id}"))
             .with(detail)
             .marked(mark_id.clone());
         self.record_alone(meta, fact).await?;

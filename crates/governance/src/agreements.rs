@@ -13,7 +13,7 @@ use kernel::authz::{Decision, Resource};
 use kernel::events::{Fact, record};
 use kernel::facts::{agreement_facts, is_template_name};
 use kernel::secrets::{ct_eq, random, sha256};
-use kernel::{Action, App, AppError, Authorized, RoomInfo, System, act};
+use kernel::{Action, App, AppError, Authorized, EventName, RoomInfo, System, act};
 
 /// Largest agreement text, in bytes.
 const MAX_TEXT: usize = 1024 * 1024;
@@ -204,7 +204,7 @@ impl Agreements<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "agreement.create", target).with(detail),
+            Fact::allowed(Some(p), Action::AgreementCreate, target).with(detail),
         )
         .await?;
         tx.commit().await?;
@@ -279,7 +279,7 @@ impl Agreements<'_> {
             now,
             Fact::allowed(
                 Some(p),
-                "template.update",
+                Action::TemplateUpdate,
                 format!("template:{}", template.name),
             )
             .with(detail),
@@ -352,8 +352,12 @@ impl Agreements<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "agreement.offer", format!("agreement:{id}"))
-                .with(json!({"party": agreement.party_id, "title": agreement.title})),
+            Fact::allowed(
+                Some(p),
+                EventName::AgreementOffer,
+                format!("agreement:{id}"),
+            )
+            .with(json!({"party": agreement.party_id, "title": agreement.title})),
         )
         .await?;
         tx.commit().await?;
@@ -448,7 +452,7 @@ impl Agreements<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "agreement.sign", format!("agreement:{id}")).with(detail),
+            Fact::allowed(Some(p), Action::AgreementSign, format!("agreement:{id}")).with(detail),
         )
         .await?;
         tx.commit().await?;
@@ -478,8 +482,12 @@ impl Agreements<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "agreement.terminate", format!("agreement:{id}"))
-                .with(json!({"party": agreement.party_id, "title": agreement.title})),
+            Fact::allowed(
+                Some(p),
+                Action::AgreementTerminate,
+                format!("agreement:{id}"),
+            )
+            .with(json!({"party": agreement.party_id, "title": agreement.title})),
         )
         .await?;
         tx.commit().await?;

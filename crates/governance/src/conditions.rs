@@ -9,7 +9,7 @@ use model::*;
 use serde_json::json;
 
 use kernel::events::{Fact, record};
-use kernel::{AppError, Authorized, System, act};
+use kernel::{Action, AppError, Authorized, EventName, System, act};
 
 use crate::Policies;
 
@@ -68,7 +68,7 @@ impl Policies<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "zone.update", "system".into()).with(detail),
+            Fact::allowed(Some(p), Action::ZoneUpdate, "system".into()).with(detail),
         )
         .await?;
         tx.commit().await?;
@@ -95,7 +95,7 @@ impl Policies<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "user.training", format!("user:{id}"))
+            Fact::allowed(Some(p), EventName::UserTraining, format!("user:{id}"))
                 .with(json!({"training_until_ms": until_ms})),
         )
         .await?;
@@ -138,7 +138,12 @@ impl Policies<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "party.certification", format!("party:{id}")).with(json!({
+            Fact::allowed(
+                Some(p),
+                EventName::PartyCertification,
+                format!("party:{id}"),
+            )
+            .with(json!({
                 "certification": party.certification,
                 "certified_until_ms": party.certified_until_ms,
             })),

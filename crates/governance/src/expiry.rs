@@ -13,7 +13,7 @@ use serde_json::json;
 
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::secrets::random;
-use kernel::{App, AppError, Authorized, System, act};
+use kernel::{App, AppError, Authorized, EventName, System, act};
 
 use crate::Agreements;
 
@@ -35,7 +35,7 @@ fn when(ms: i64) -> String {
 
 /// What to record and whom to tell about one end.
 struct Notice {
-    action: &'static str,
+    action: EventName,
     target: String,
     detail: serde_json::Value,
     /// (user, message) pairs.
@@ -77,7 +77,7 @@ impl Agreements<'_> {
                     id: NotificationId::from_random(random()?),
                     user_id: user,
                     created_ms: now,
-                    kind: notice.action.to_owned(),
+                    kind: notice.action.as_str().to_owned(),
                     subject: notice.target.clone(),
                     message,
                     read_ms: None,
@@ -123,7 +123,7 @@ impl Agreements<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "notification.read", target),
+            Fact::allowed(Some(p), EventName::NotificationRead, target),
         )
         .await?;
         tx.commit().await?;
@@ -179,7 +179,7 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
                 ),
             ));
             Notice {
-                action: "agreement.expire",
+                action: EventName::AgreementExpire,
                 target: format!("agreement:{}", a.id),
                 detail: json!({"party": party.id, "title": a.title, "end_ms": e.until_ms}),
                 tell,
@@ -225,7 +225,7 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
                 ),
             ));
             Notice {
-                action: "grant.expire",
+                action: EventName::GrantExpire,
                 target: format!("grant:{}", g.id),
                 detail: json!({"room": room.id, "subject": g.subject_id, "role": g.role, "expires_ms": e.until_ms}),
                 tell,
@@ -254,7 +254,7 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
                 tell.push((admin.id, m));
             }
             Notice {
-                action: "party.certification_expire",
+                action: EventName::PartyCertificationExpire,
                 target: format!("party:{}", party.id),
                 detail: json!({"certification": cert, "certified_until_ms": e.until_ms}),
                 tell,
@@ -277,7 +277,7 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
                 ));
             }
             Notice {
-                action: "user.training_expire",
+                action: EventName::UserTrainingExpire,
                 target: format!("user:{}", user.id),
                 detail: json!({"training_until_ms": e.until_ms}),
                 tell,

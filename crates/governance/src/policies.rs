@@ -17,7 +17,7 @@ use serde_json::json;
 use kernel::authz::{Context, Decision, Policies as PolicySet, Resource, Verdict};
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::facts::{principal_for, request_facts};
-use kernel::{Action, App, AppError, Authorized, SimTarget, System, act};
+use kernel::{Action, App, AppError, Authorized, EventName, SimTarget, System, act};
 
 /// One policy as text.
 pub use policy::PolicyText;
@@ -214,7 +214,11 @@ impl Policies<'_> {
             "disabled": disabled,
             "comment": change.comment,
         });
-        let fact = Fact::allowed(Some(p), "policy.change", format!("policy_version:{number}"));
+        let fact = Fact::allowed(
+            Some(p),
+            EventName::PolicyChange,
+            format!("policy_version:{number}"),
+        );
         record(&mut tx, meta, now, fact.with(detail)).await?;
         tx.commit().await?;
         self.install_policies(candidate.at_version(number));

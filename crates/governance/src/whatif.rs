@@ -21,7 +21,7 @@ use policy::ResourceType;
 use kernel::authz::{Context, Decision, Policies as PolicySet, Principal, Resource, Verdict};
 use kernel::events::EventFilter;
 use kernel::facts::{RoomRows, principal_for, room_facts};
-use kernel::{Action, AppError, Authorized, System, act};
+use kernel::{Action, AppError, Authorized, EventAction, System, act};
 use store::Tx;
 
 use crate::{Policies, PolicyProposal};
@@ -282,7 +282,10 @@ impl Policies<'_> {
         sets: &Sets<'_>,
         event: &Event,
     ) -> Result<Replay, AppError> {
-        let (Some(action), Some(user)) = (Action::parse(&event.action), event.actor_user) else {
+        // Only the catalogue's authorization actions are requests to decide
+        // again; its other names (sign-ins, holds, key rotations) are not.
+        let recorded = EventAction::parse(&event.action);
+        let (Some(EventAction::Action(action)), Some(user)) = (recorded, event.actor_user) else {
             return Ok(Replay::NotAccess);
         };
         if let Entry::Vacant(slot) = cache.users.entry(user) {

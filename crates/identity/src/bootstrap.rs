@@ -4,10 +4,10 @@
 use model::*;
 use serde_json::json;
 
-use kernel::AppError;
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::facts::principal_for;
 use kernel::secrets::random;
+use kernel::{AppError, EventName};
 
 use crate::{Identity, passwords};
 
@@ -79,7 +79,12 @@ impl Identity<'_> {
             &mut tx,
             &RequestMeta::default(),
             now,
-            Fact::allowed(Some(&p), "system.bootstrap", format!("user:{}", user.id)).with(detail),
+            Fact::allowed(
+                Some(&p),
+                EventName::SystemBootstrap,
+                format!("user:{}", user.id),
+            )
+            .with(detail),
         )
         .await?;
         tx.commit().await?;

@@ -4,11 +4,11 @@
 use model::*;
 use serde_json::json;
 
-use kernel::AppError;
 use kernel::authz::{Authorized, Principal, System, act};
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::facts::principal_for;
 use kernel::secrets::{base32, ct_eq, new_token, random, sha256};
+use kernel::{Action, AppError, EventName};
 
 use crate::lockout::UnknownAccounts;
 use crate::passwords::LoginAdmission;
@@ -182,7 +182,7 @@ impl Identity<'_> {
         if found.locked_until_ms.is_some_and(|until| until > now) {
             let fact = Fact::denied(
                 None,
-                "auth.login",
+                EventName::AuthLogin,
                 format!("user:{}", found.id),
                 "account_locked",
             );
@@ -207,9 +207,14 @@ impl Identity<'_> {
             Err(AppError::InvalidCredentials)
         };
         let fact = match &result {
-            Ok(mfa) => Fact::allowed(None, "auth.login", format!("user:{}", user.id))
+            Ok(mfa) => Fact::allowed(None, EventName::AuthLogin, format!("user:{}", user.id))
                 .with(json!({"mfa": mfa, "kind": kind.as_str()})),
-            Err(e) => Fact::denied(None, "auth.login", format!("user:{}", user.id), e.reason()),
+            Err(e) => Fact::denied(
+                None,
+                EventName::AuthLogin,
+                format!("user:{}", user.id),
+                e.reason(),
+            ),
         };
         let principal = principal_for(&mut tx, &user, false).await?;
         let fact = Fact {
@@ -258,7 +263,7 @@ impl Identity<'_> {
             AppError::AccountLocked => "account_locked",
             _ => "unknown_user",
         };
-        let fact = Fact::denied(None, "auth.login", format!("user:{email}"), reason);
+        let fact = Fact::denied(None, EventName::AuthLogin, format!("user:{email}"), reason);
         match self.record_alone(meta, fact).await {
             Ok(_) => error,
             Err(e) => e,
@@ -395,7 +400,11 @@ impl Identity<'_> {
             &mut tx,
             meta,
             self.now(),
-            Fact::allowed(Some(p), "auth.logout", format!("session:{}", session.id)),
+            Fact::allowed(
+                Some(p),
+                EventName::AuthLogout,
+                format!("session:{}", session.id),
+            ),
         )
         .await?;
         Ok(tx.commit().await?)
@@ -442,7 +451,11 @@ impl Identity<'_> {
             &mut tx,
             meta,
             self.now(),
-            Fact::allowed(Some(p), "auth.totp_begin", format!("user:{}", p.user_id)),
+            Fact::allowed(
+                Some(p),
+                EventName::AuthTotpBegin,
+                format!("user:{}", p.user_id),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -483,7 +496,7 @@ impl Identity<'_> {
                 now,
                 Fact::denied(
                     Some(p),
-                    "auth.totp_confirm",
+                    EventName::AuthTotpConfirm,
                     format!("user:{}", p.user_id),
                     "invalid_totp",
                 ),
@@ -503,7 +516,11 @@ impl Identity<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "auth.totp_enabled", format!("user:{}", p.user_id)),
+            Fact::allowed(
+                Some(p),
+                EventName::AuthTotpEnabled,
+                format!("user:{}", p.user_id),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -559,7 +576,7 @@ impl Identity<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "party.create", format!("party:{}", party.id))
+            Fact::allowed(Some(p), Action::PartyCreate, format!("party:{}", party.id))
                 .with(json!({"name": party.name})),
         )
         .await?;
@@ -598,7 +615,7 @@ impl Identity<'_> {
             &mut tx,
             meta,
             now,
-            Fact::allowed(Some(p), "party.update", format!("party:{id}"))
+            Fact::allowed(Some(p), Action::PartyUpdate, format!("party:{id}"))
                 .with(json!({"status": party.status})),
         )
         .await?;
@@ -661,7 +678,7 @@ impl Identity<'_> {
             &mut tx,
             meta,
             self.now(),
-            Fact::allowed(Some(p), "user.create", format!("user:{}", user.id))
+            Fact::allowed(Some(p), Action::UserCreate, format!("user:{}", user.id))
                 .with(json!({"email": user.email, "role": user.system_role})),
         )
         .await?;
@@ -743,7 +760,7 @@ impl Identity<'_> {
             &mut tx,
             meta,
             self.now(),
-            Fact::allowed(Some(p), "user.update", format!("user:{id}")).with(detail),
+            Fact::allowed(Some(p), Action::UserUpdate, format!("user:{id}")).with(detail),
         )
         .await?;
         tx.commit().await?;
@@ -763,8 +780,12 @@ impl Identity<'_> {
             &mut tx,
             meta,
             self.now(),
-            Fact::allowed(Some(p), "user.sessions_revoked", format!("user:{id}"))
-                .with(json!({"count": n})),
+            Fact::allowed(
+                Some(p),
+                EventName::UserSessionsRevoked,
+                format!("user:{id}"),
+            )
+            .with(json!({"count": n})),
         )
         .await?;
         tx.commit().await?;
@@ -815,7 +836,7 @@ impl Identity<'_> {
             now,
             Fact::allowed(
                 Some(p),
-                "invitation.create",
+                Action::InvitationCreate,
                 format!("invitation:{}", inv.id),
             )
             .with(json!({"email": inv.email, "party": party_id})),
@@ -845,7 +866,7 @@ impl Identity<'_> {
                 now,
                 Fact::denied(
                     None,
-                    "invitation.accept",
+                    EventName::InvitationAccept,
                     "invitation:unknown".into(),
                     "invalid_invitation",
                 ),
@@ -874,7 +895,7 @@ impl Identity<'_> {
             now,
             Fact::allowed(
                 Some(&principal),
-                "invitation.accept",
+                EventName::InvitationAccept,
                 format!("invitation:{}", inv.id),
             ),
         )

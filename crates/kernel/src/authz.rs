@@ -127,7 +127,7 @@ impl Action {
     ];
 
     /// The stable name, as recorded in events and named in the Cedar schema.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         use Action::*;
         match self {
             PartyList => "party.list",

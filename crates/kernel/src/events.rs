@@ -2,11 +2,13 @@
 //! the same transaction as the change it records, and becomes a leaf of the
 //! tamper-evident ledger in that transaction too (`crate::ledger::append`).
 
+mod names;
 mod recorder;
 
 use model::{Event, Outcome};
 use store::Tx;
 
+pub use names::{EventAction, EventName, Outcomes};
 pub(crate) use recorder::Recorder;
 
 pub use store::EventFilter;
@@ -28,7 +30,7 @@ pub struct RequestMeta {
 /// One event about to be recorded.
 pub struct Fact<'a> {
     pub actor: Option<&'a Principal>,
-    pub action: &'a str,
+    pub action: EventAction,
     pub target: String,
     pub outcome: Outcome,
     pub reason: Option<&'a str>,
@@ -38,8 +40,18 @@ pub struct Fact<'a> {
 }
 
 impl<'a> Fact<'a> {
-    /// An allowed action by `actor` on `target`.
-    pub fn allowed(actor: Option<&'a Principal>, action: &'a str, target: String) -> Self {
+    /// An allowed action by `actor` on `target`. (Debug builds check that
+    /// the catalogue says `action` is recorded as allowed.)
+    pub fn allowed(
+        actor: Option<&'a Principal>,
+        action: impl Into<EventAction>,
+        target: String,
+    ) -> Self {
+        let action = action.into();
+        debug_assert!(
+            action.outcomes().has(Outcome::Allowed),
+            "the catalogue does not list `{action}` as allowed"
+        );
         Fact {
             actor,
             action,
@@ -51,13 +63,19 @@ impl<'a> Fact<'a> {
         }
     }
 
-    /// A denied or failed attempt, with its reason code.
+    /// A denied or failed attempt, with its reason code. (Debug builds check
+    /// that the catalogue says `action` is recorded as denied.)
     pub fn denied(
         actor: Option<&'a Principal>,
-        action: &'a str,
+        action: impl Into<EventAction>,
         target: String,
         reason: &'a str,
     ) -> Self {
+        let action = action.into();
+        debug_assert!(
+            action.outcomes().has(Outcome::Denied),
+            "the catalogue does not list `{action}` as denied"
+        );
         Fact {
             actor,
             action,
@@ -89,7 +107,7 @@ fn event_of(meta: &RequestMeta, now_ms: i64, fact: Fact<'_>) -> Event {
         time_ms: now_ms,
         actor_user: fact.actor.map(|p| p.user_id),
         actor_party: fact.actor.map(|p| p.party_id),
-        action: fact.action.to_owned(),
+        action: fact.action.as_str().to_owned(),
         target: fact.target,
         outcome: fact.outcome,
         reason: fact.reason.map(str::to_owned),

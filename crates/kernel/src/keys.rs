@@ -10,7 +10,7 @@ use store::Store;
 use vault::Keyring;
 
 use crate::MARK_KEY_FILE;
-use crate::events::{Fact, RequestMeta, record};
+use crate::events::{EventName, Fact, RequestMeta, record};
 use crate::ledger::{DEFAULT_LEDGER_NAME, SIGNER_KEY_FILE};
 use crate::secrets::random;
 use crate::{App, AppError};
@@ -40,7 +40,7 @@ pub async fn rotate_keys(store: &Store, key_dir: &Path, now_ms: i64) -> Result<R
         &mut tx,
         &RequestMeta::default(),
         now_ms,
-        Fact::allowed(None, "keys.rotate", format!("kek:{id}")).with(detail),
+        Fact::allowed(None, EventName::KeysRotate, format!("kek:{id}")).with(detail),
     )
     .await?;
     tx.commit().await?;
@@ -71,7 +71,7 @@ async fn rewrap_all(store: &Store, ring: &Keyring, now_ms: i64) -> Result<usize,
         }
         let kek = ring.current_id();
         let detail = json!({"kek_id": kek, "from": from, "versions": versions});
-        let fact = Fact::allowed(None, "keys.rewrap", format!("kek:{kek}")).with(detail);
+        let fact = Fact::allowed(None, EventName::KeysRewrap, format!("kek:{kek}")).with(detail);
         record(&mut tx, &RequestMeta::default(), now_ms, fact).await?;
         tx.commit().await?;
     }
@@ -98,7 +98,7 @@ async fn reseal_secrets(store: &Store, ring: &Keyring, now_ms: i64) -> Result<us
     if count > 0 {
         let kek = ring.current_id();
         let detail = json!({"kek_id": kek, "users": users});
-        let fact = Fact::allowed(None, "keys.reseal", format!("kek:{kek}")).with(detail);
+        let fact = Fact::allowed(None, EventName::KeysReseal, format!("kek:{kek}")).with(detail);
         record(&mut tx, &RequestMeta::default(), now_ms, fact).await?;
     }
     tx.commit().await?;

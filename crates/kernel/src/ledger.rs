@@ -581,7 +581,7 @@ mod tests {
     use model::*;
 
     use super::*;
-    use crate::authz::Principal;
+    use crate::authz::{Action, Principal};
     use crate::events::{Fact, RequestMeta, record};
 
     /// A fixed clock.
@@ -642,7 +642,7 @@ mod tests {
                 user_agent: None,
                 request_id: Some(format!("r{i}")),
             };
-            let fact = Fact::allowed(Some(&actor), "test.event", format!("thing:{i}"))
+            let fact = Fact::allowed(Some(&actor), Action::FileView, format!("thing:{i}"))
                 .with(serde_json::json!({"z": i, "a": [i, "x"]}));
             record(&mut tx, &meta, 1_000 + i as i64, fact)
                 .await

@@ -23,7 +23,7 @@ pub use crate::ledger::{ConsistencyProof, InclusionProof};
 pub use ::ledger::ExportEntry as LedgerEntry;
 pub use authz::{Act, Action, Authorized, Principal, System, act};
 pub use error::{AppError, ErrorCode, Kind};
-pub use events::{Fact, RequestMeta};
+pub use events::{EventAction, EventName, Fact, RequestMeta};
 pub use facts::SimTarget;
 pub use keys::{Rotation, rotate_keys};
 pub use seam::{FileAccess, RoomInfo};

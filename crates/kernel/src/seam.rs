@@ -67,7 +67,7 @@ impl App {
             Decision::Deny { reason, message } => (AppError::Forbidden { reason, message }, reason),
             Decision::Hide { reason } => (AppError::NotFound, reason),
         };
-        let fact = Fact::denied(Some(p), action.as_str(), target, reason);
+        let fact = Fact::denied(Some(p), action, target, reason);
         self.record_alone(meta, fact).await?;
         Err(error)
     }
@@ -177,7 +177,7 @@ impl App {
         target: String,
         reason: &str,
     ) -> Result<(), AppError> {
-        let fact = Fact::denied(Some(p), action.as_str(), target, reason);
+        let fact = Fact::denied(Some(p), action, target, reason);
         self.record_alone(meta, fact).await?;
         Ok(())
     }
@@ -204,7 +204,7 @@ impl App {
                 target.clone(),
             )
             .await?;
-            let fact = Fact::denied(Some(p), action.as_str(), target, "not_found");
+            let fact = Fact::denied(Some(p), action, target, "not_found");
             self.record_alone(meta, fact).await?;
             return Err(AppError::NotFound);
         };
@@ -224,7 +224,7 @@ impl App {
     ) -> Result<(File, Version, RoomInfo), AppError> {
         let file = self.store().read().await?.get_file(id).await?;
         let Some(file) = file else {
-            let fact = Fact::denied(Some(p), action.as_str(), format!("file:{id}"), "not_found");
+            let fact = Fact::denied(Some(p), action, format!("file:{id}"), "not_found");
             self.record_alone(meta, fact).await?;
             return Err(AppError::NotFound);
         };

@@ -10,10 +10,10 @@
 use std::collections::{HashMap, HashSet};
 
 use ::ledger::{Checkpoint, EventLeaf, HashStore, MemoryStore, leaf_hash};
-use kernel::AppError;
 use kernel::authz::{Authorized, System, act};
 use kernel::events::Fact;
 use kernel::ledger::{AUDIT_PAGE, AuditReport, is_redaction, leaf_of};
+use kernel::{Action, AppError};
 use model::Event;
 use store::{LeafRow, Tx};
 
@@ -36,7 +36,7 @@ impl Audit<'_> {
         let detail = serde_json::json!({
             "size": report.size, "faults": report.faults.len(), "first_fault": first,
         });
-        let fact = Fact::allowed(Some(p), "ledger.audit", "system".into()).with(detail);
+        let fact = Fact::allowed(Some(p), Action::LedgerAudit, "system".into()).with(detail);
         self.record_alone(meta, fact).await?;
         Ok(report)
     }
@@ -149,7 +149,7 @@ impl Check {
             );
         }
         if let Ok(leaf) = &decoded
-            && leaf.action == "event.redact"
+            && leaf.action == Action::EventRedact.as_str()
             && let Some(seq) = leaf
                 .target
                 .strip_prefix("event:")

@@ -9,7 +9,7 @@
 use kernel::authz::{Authorized, System, act};
 use kernel::events::{Fact, record};
 use kernel::ledger::{RedactionDone, leaf_of, redacted};
-use kernel::{AppError, ErrorCode};
+use kernel::{Action, AppError, ErrorCode};
 use store::Redaction;
 
 use super::internal;
@@ -62,7 +62,7 @@ impl Audit<'_> {
         };
         tx.ledger_redact(&redaction, &bytes).await?;
         let detail = serde_json::json!({"index": row.index, "reason": reason});
-        let fact = Fact::allowed(Some(p), "event.redact", format!("event:{seq}")).with(detail);
+        let fact = Fact::allowed(Some(p), Action::EventRedact, format!("event:{seq}")).with(detail);
         let redaction_seq = record(&mut tx, meta, self.now(), fact).await?;
         tx.commit().await?;
         Ok(RedactionDone {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ::ledger::{
     Checkpoint, MemoryStore, Verifier, leaf_hash, verify_consistency, verify_inclusion,
 };
-use kernel::authz::{Principal, act};
+use kernel::authz::{Action, Principal, act};
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::ledger::{BundleEntry, append_many, encode_leaf, leaf_of};
 use kernel::{App, AppError, ConsistencyProof, InclusionProof};
@@ -76,7 +76,7 @@ async fn record_events(app: &App, n: usize) {
             user_agent: None,
             request_id: Some(format!("r{i}")),
         };
-        let fact = Fact::allowed(Some(&actor), "test.event", format!("thing:{i}"))
+        let fact = Fact::allowed(Some(&actor), Action::FileView, format!("thing:{i}"))
             .with(serde_json::json!({"z": i, "a": [i, "x"]}));
         record(&mut tx, &meta, 1_000 + i as i64, fact)
             .await
@@ -97,7 +97,7 @@ fn event_of(fact: Fact<'_>) -> Event {
         time_ms: 5,
         actor_user: fact.actor.map(|p| p.user_id),
         actor_party: fact.actor.map(|p| p.party_id),
-        action: fact.action.to_owned(),
+        action: fact.action.as_str().to_owned(),
         target: fact.target,
         outcome: fact.outcome,
         reason: fact.reason.map(str::to_owned),
@@ -318,7 +318,7 @@ async fn batches_of_any_size_at_any_tree_shape_store_the_same_tree() {
         let mut tx = app.store().begin().await.unwrap();
         let mut items = Vec::new();
         for i in 0..batch {
-            let fact = Fact::allowed(Some(&actor), "test.batch", format!("step:{step}:{i}"));
+            let fact = Fact::allowed(Some(&actor), Action::FileView, format!("step:{step}:{i}"));
             let event = event_of(fact);
             let seq = tx.append_event(&event).await.unwrap();
             let (bytes, hash) = encode_leaf(&event).unwrap();
@@ -351,12 +351,12 @@ async fn concurrent_events_alone_and_with_changes_share_one_sound_log() {
                 let seq = if t % 8 == 0 {
                     // An event in a transaction of its own making.
                     let mut tx = app.store().begin().await.unwrap();
-                    let fact = Fact::allowed(Some(&actor), "test.tx", target);
+                    let fact = Fact::allowed(Some(&actor), Action::FileView, target);
                     let seq = record(&mut tx, &meta, 5, fact).await.unwrap();
                     tx.commit().await.unwrap();
                     seq
                 } else {
-                    let fact = Fact::allowed(Some(&actor), "test.alone", target);
+                    let fact = Fact::allowed(Some(&actor), Action::FileView, target);
                     app.record_alone(&meta, fact).await.unwrap()
                 };
                 seqs.push((seq, format!("t{t}-{i}")));

@@ -12,7 +12,7 @@ use model::*;
 use serde_json::Value;
 
 use super::*;
-use kernel::authz::Principal;
+use kernel::authz::{Action, Principal};
 use kernel::events::{Fact, RequestMeta, record};
 
 /// 2023-11-14T22:13:20.000Z
@@ -68,9 +68,14 @@ async fn record_event(app: &App, i: i64) {
     let actor = actor();
     let target = format!("{HOSTILE} #{i}");
     let fact = match i % 3 {
-        1 => Fact::allowed(Some(&actor), "file.view", target),
-        2 => Fact::denied(Some(&actor), "file.download", target, "no_grant"),
-        _ => Fact::denied(Some(&actor), "file.download", target, "integrity_error"),
+        1 => Fact::allowed(Some(&actor), Action::FileView, target),
+        2 => Fact::denied(Some(&actor), Action::FileDownload, target, "no_grant"),
+        _ => Fact::denied(
+            Some(&actor),
+            Action::FileDownload,
+            target,
+            "integrity_error",
+        ),
     };
     let meta = RequestMeta {
         source_addr: Some("192.0.2.7".into()),

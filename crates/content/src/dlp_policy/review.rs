@@ -8,7 +8,7 @@
 use futures_util::StreamExt;
 use kernel::events::{Fact, record};
 use kernel::secrets::random;
-use kernel::{AppError, Authorized, System, act};
+use kernel::{AppError, Authorized, EventName, System, act};
 use model::{File, FileId, RoomId, UserId, VersionId};
 use store::{DlpHold, HoldState};
 
@@ -104,7 +104,11 @@ impl Rooms<'_> {
         let chunks = crate::files::plaintext(self, meta, p, &file, &v).await?;
         let detail = serde_json::json!({"path": file.path, "room": file.room_id.to_string(),
             "sha256": hex::encode(&v.sha256)});
-        let fact = Fact::allowed(Some(p), "dlp.review_read", format!("version:{version}"));
+        let fact = Fact::allowed(
+            Some(p),
+            EventName::DlpReviewRead,
+            format!("version:{version}"),
+        );
         self.record_alone(meta, fact.with(detail)).await?;
         let body = futures_util::stream::unfold(chunks, |mut rx| async move {
             rx.recv().await.map(|piece| (piece, rx))
@@ -161,9 +165,11 @@ impl Rooms<'_> {
                 let live = tx.ensure_file(hold.room_id, &hold.path, fresh, now).await?;
                 let moved = tx.move_version(version, live).await?;
                 detail["version"] = serde_json::json!(moved.number);
-                Fact::allowed(Some(p), "dlp.release", format!("file:{live}"))
+                Fact::allowed(Some(p), EventName::DlpRelease, format!("file:{live}"))
             }
-            Review::Reject => Fact::allowed(Some(p), "dlp.reject", format!("version:{version}")),
+            Review::Reject => {
+                Fact::allowed(Some(p), EventName::DlpReject, format!("version:{version}"))
+            }
         };
         record(&mut tx, meta, now, fact.with(detail)).await?;
         let decided = tx.get_hold(version).await?.ok_or(AppError::NotFound)?;

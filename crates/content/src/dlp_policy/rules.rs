@@ -6,7 +6,7 @@
 
 use dlp::CustomRule;
 use kernel::events::{Fact, record};
-use kernel::{AppError, Authorized, ErrorCode, System, act};
+use kernel::{AppError, Authorized, ErrorCode, EventName, System, act};
 
 use crate::Rooms;
 
@@ -48,7 +48,11 @@ impl Rooms<'_> {
         let mut tx = self.store().begin().await?;
         tx.insert_dlp_rule(&rule.id, &text, p.user_id, now).await?;
         let detail = serde_json::to_value(&rule).map_err(AppError::internal)?;
-        let fact = Fact::allowed(Some(p), "dlp.rule_add", format!("dlp_rule:{}", rule.id));
+        let fact = Fact::allowed(
+            Some(p),
+            EventName::DlpRuleAdd,
+            format!("dlp_rule:{}", rule.id),
+        );
         record(&mut tx, meta, now, fact.with(detail)).await?;
         tx.commit().await?;
         Ok(rule)
@@ -65,7 +69,7 @@ impl Rooms<'_> {
         if !tx.delete_dlp_rule(id).await? {
             return Err(AppError::NotFound);
         }
-        let fact = Fact::allowed(Some(p), "dlp.rule_remove", format!("dlp_rule:{id}"));
+        let fact = Fact::allowed(Some(p), EventName::DlpRuleRemove, format!("dlp_rule:{id}"));
         record(&mut tx, meta, self.now(), fact).await?;
         Ok(tx.commit().await?)
     }

@@ -1,0 +1,348 @@
+//! The catalogue of event actions: what an event's `action` may be. Either an
+//! authorization [`Action`] (the seam records every denial under the action's
+//! name, and a use-case records what it did under the same name) or one of the
+//! [`EventName`]s, the facts that are not requests decided by the policies
+//! (a sign-in, a key rotation, a data-loss hold …). [`EventAction`] is either;
+//! `Fact` records one. The strings are part of the ledger's stable leaf
+//! encoding: do not change them. docs/events.md is rendered from this table
+//! (`tests::events_md_matches_the_catalogue`).
+
+use model::Outcome;
+
+use crate::authz::Action;
+
+/// The outcomes an event action is recorded with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcomes {
+    Allowed,
+    Denied,
+    Both,
+}
+
+impl Outcomes {
+    /// Whether events of this action may have `outcome`.
+    pub const fn has(self, outcome: Outcome) -> bool {
+        matches!(
+            (self, outcome),
+            (Outcomes::Both, _)
+                | (Outcomes::Allowed, Outcome::Allowed)
+                | (Outcomes::Denied, Outcome::Denied)
+        )
+    }
+
+    /// As the documentation lists them.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcomes::Allowed => "allowed",
+            Outcomes::Denied => "denied",
+            Outcomes::Both => "allowed, denied",
+        }
+    }
+}
+
+macro_rules! event_names {
+    ($($variant:ident = $text:literal, $outcomes:ident, $meaning:literal;)*) => {
+        /// An event action that is not an authorization [`Action`]. Each
+        /// variant's documentation is its meaning; `as_str` is the stable name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum EventName {
+            $(#[doc = $meaning] $variant,)*
+        }
+
+        impl EventName {
+            /// Every name, in the catalogue's order.
+            pub const ALL: &'static [EventName] = &[$(EventName::$variant),*];
+
+            /// The stable name, as recorded.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(EventName::$variant => $text),* }
+            }
+
+            /// The outcomes it is recorded with.
+            pub const fn outcomes(self) -> Outcomes {
+                match self { $(EventName::$variant => Outcomes::$outcomes),* }
+            }
+
+            /// What it records, in one line.
+            pub const fn meaning(self) -> &'static str {
+                match self { $(EventName::$variant => $meaning),* }
+            }
+
+            /// The name of a stable string.
+            pub fn parse(s: &str) -> Option<EventName> {
+                match s {
+                    $($text => Some(EventName::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+event_names! {
+    SystemBootstrap = "system.bootstrap", Allowed, "the first admin and the owner party were created";
+    AuthLogin = "auth.login", Both, "a sign-in; a refusal names its reason (`invalid_credentials`, `account_locked` …)";
+    AuthLogout = "auth.logout", Allowed, "a session was ended by its user";
+    AuthTotpBegin = "auth.totp_begin", Allowed, "a user began enrolling an authenticator app";
+    AuthTotpConfirm = "auth.totp_confirm", Denied, "a wrong one-time code while confirming an authenticator app";
+    AuthTotpEnabled = "auth.totp_enabled", Allowed, "a user's authenticator app was confirmed and is required from now on";
+    UserSessionsRevoked = "user.sessions_revoked", Allowed, "every session of a user was ended";
+    InvitationAccept = "invitation.accept", Both, "an invitation was accepted and its user created; refused for an unknown, used or expired one";
+    UserTraining = "user.training", Allowed, "a user's training was recorded or removed";
+    PartyCertification = "party.certification", Allowed, "a party's certification was recorded or removed";
+    PolicyChange = "policy.change", Allowed, "a new version of the policy set was applied";
+    AgreementOffer = "agreement.offer", Allowed, "a draft agreement was offered to its party for signature";
+    AgreementExpire = "agreement.expire", Allowed, "an agreement reached its end (recorded once, by the expiry sweep)";
+    GrantExpire = "grant.expire", Allowed, "a grant reached its expiry (recorded once, by the expiry sweep)";
+    PartyCertificationExpire = "party.certification_expire", Allowed, "a party's certification lapsed (recorded once, by the expiry sweep)";
+    UserTrainingExpire = "user.training_expire", Allowed, "a user's training lapsed (recorded once, by the expiry sweep)";
+    NotificationRead = "notification.read", Allowed, "a user read one of their notifications";
+    RoomDelivery = "room.delivery", Allowed, "a room's delivery policy (original, marked copy, view only) was set";
+    DlpNotify = "dlp.notify", Allowed, "content with findings the room's data-loss policy notifies of was moved";
+    DlpJustified = "dlp.justified", Allowed, "content with findings was moved with the justification the policy asks for";
+    DlpScan = "dlp.scan", Allowed, "a stored version was scanned again under a changed ruleset";
+    DlpHold = "dlp.hold", Allowed, "an upload was stored but held for review by the room's data-loss policy";
+    DlpReviewRead = "dlp.review_read", Allowed, "a reviewer read a held upload's content";
+    DlpRelease = "dlp.release", Allowed, "a held upload was released and became its file's newest version";
+    DlpReject = "dlp.reject", Allowed, "a held upload was rejected";
+    DlpRuleAdd = "dlp.rule_add", Allowed, "a custom detector was added";
+    DlpRuleRemove = "dlp.rule_remove", Allowed, "a custom detector was removed";
+    MarkTrace = "mark.trace", Both, "a leaked copy was traced by its mark; refused when it carries none that can be read";
+    LedgerExport = "ledger.export", Allowed, "an evidence bundle of ledger entries with their proofs was issued";
+    KeysRotate = "keys.rotate", Allowed, "a new key-encryption key was made current";
+    KeysRewrap = "keys.rewrap", Allowed, "a batch of data keys was re-wrapped under the current key-encryption key";
+    KeysReseal = "keys.reseal", Allowed, "the sealed secrets were re-sealed under the current key-encryption key";
+}
+
+/// What the events of an authorization action mean, and whether a use-case
+/// records it as allowed too (every action is recorded when it is denied).
+const fn action_doc(action: Action) -> (Outcomes, &'static str) {
+    use Outcomes::{Both, Denied};
+    match action {
+        Action::PartyList => (Denied, "listing the parties"),
+        Action::PartyCreate => (Both, "creating a party"),
+        Action::PartyUpdate => (
+            Both,
+            "changing a party (name, status, country, certification)",
+        ),
+        Action::UserList => (Denied, "listing users or reading one"),
+        Action::UserCreate => (Both, "creating a user"),
+        Action::UserUpdate => (
+            Both,
+            "changing a user (name, role, status, training) or ending their sessions",
+        ),
+        Action::InvitationCreate => (Both, "inviting a person by e-mail"),
+        Action::EventRead => (
+            Denied,
+            "reading events, the ledger, its proofs and bundles, or tracing a copy",
+        ),
+        Action::EventRedact => (Both, "removing personal data from a recorded event"),
+        Action::LedgerAudit => (Both, "re-checking the whole stored ledger"),
+        Action::RoomList => (Denied, "listing rooms"),
+        Action::RoomCreate => (Both, "creating a room"),
+        Action::RoomView => (Denied, "seeing a room"),
+        Action::RoomUpdate => (Both, "changing a room (name, classification, conditions)"),
+        Action::RoomDelete => (Both, "deleting a room"),
+        Action::GrantList => (Denied, "listing a room's grants"),
+        Action::GrantCreate => (
+            Both,
+            "granting a room role; refused by data-loss prevention too",
+        ),
+        Action::GrantRevoke => (Both, "revoking a grant"),
+        Action::FileList => (Denied, "listing a room's files or a file's versions"),
+        Action::FileView => (
+            Both,
+            "a page shown by the viewer; refused by data-loss prevention or the renderer too",
+        ),
+        Action::FileDownload => (
+            Both,
+            "a download or marked copy; refused by the delivery policy, data-loss prevention or an integrity failure too",
+        ),
+        Action::FileUpload => (
+            Both,
+            "an upload; refused by data-loss prevention or the size limit too",
+        ),
+        Action::FileDelete => (Both, "deleting a file"),
+        Action::TotpEnroll => (Denied, "enrolling an authenticator app"),
+        Action::SessionSelf => (Denied, "reading or ending one's own session"),
+        Action::AgreementList => (Denied, "listing agreements"),
+        Action::AgreementCreate => (
+            Both,
+            "creating an agreement, or issuing one from a template",
+        ),
+        Action::AgreementView => (Denied, "reading an agreement"),
+        Action::AgreementSign => (Both, "signing an agreement"),
+        Action::AgreementTerminate => (Both, "terminating an agreement"),
+        Action::PolicyRead => (Denied, "reading the policies and their versions"),
+        Action::PolicySimulate => (Denied, "simulating a decision or replaying a what-if"),
+        Action::PolicyApply => (
+            Denied,
+            "changing the policies or the custom detectors (done: `policy.change`, `dlp.rule_add`, `dlp.rule_remove`)",
+        ),
+        Action::DlpReview => (
+            Denied,
+            "reviewing held uploads and custom detectors (done: `dlp.review_read`, `dlp.release`, `dlp.reject`)",
+        ),
+        Action::DlpPolicy => (Both, "reading or setting a room's data-loss policy"),
+        Action::Notifications => (Denied, "reading one's notifications"),
+        Action::ZoneList => (Denied, "listing the network zones"),
+        Action::ZoneUpdate => (Both, "replacing the network zones"),
+        Action::TemplateList => (Denied, "listing agreement templates"),
+        Action::TemplateUpdate => (Both, "creating or changing an agreement template"),
+        Action::RoomConditions => (
+            Denied,
+            "changing what a room demands of external parties (done: `room.update`)",
+        ),
+    }
+}
+
+/// What an event records as its action: an authorization [`Action`] or an
+/// [`EventName`]. `Fact::allowed` and `Fact::denied` take either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventAction {
+    /// A request the policies decide; a denial by the seam, or what was done.
+    Action(Action),
+    /// A fact that is not a request the policies decide.
+    Event(EventName),
+}
+
+impl EventAction {
+    /// The stable name, as recorded.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventAction::Action(a) => a.as_str(),
+            EventAction::Event(e) => e.as_str(),
+        }
+    }
+
+    /// The event action of a recorded name.
+    pub fn parse(s: &str) -> Option<EventAction> {
+        Action::parse(s)
+            .map(EventAction::Action)
+            .or_else(|| EventName::parse(s).map(EventAction::Event))
+    }
+
+    /// The outcomes it is recorded with.
+    pub const fn outcomes(self) -> Outcomes {
+        match self {
+            EventAction::Action(a) => action_doc(a).0,
+            EventAction::Event(e) => e.outcomes(),
+        }
+    }
+
+    /// What it records, in one line.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            EventAction::Action(a) => action_doc(a).1,
+            EventAction::Event(e) => e.meaning(),
+        }
+    }
+
+    /// Every event action: the authorization actions, then the other names.
+    pub fn all() -> impl Iterator<Item = EventAction> {
+        let actions = Action::ALL.iter().map(|a| EventAction::Action(*a));
+        actions.chain(EventName::ALL.iter().map(|e| EventAction::Event(*e)))
+    }
+}
+
+impl From<Action> for EventAction {
+    fn from(a: Action) -> Self {
+        EventAction::Action(a)
+    }
+}
+
+impl From<EventName> for EventAction {
+    fn from(e: EventName) -> Self {
+        EventAction::Event(e)
+    }
+}
+
+impl std::fmt::Display for EventAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/events.md as the catalogue says it.
+    fn events_markdown() -> String {
+        let mut out = String::from(
+            "# Events\n\n\
+             <!-- Generated from `kernel::events::EventAction` (crates/kernel/src/events/names.rs); \
+             do not edit by hand. After changing the catalogue, regenerate with \
+             `CUSTODY_BLESS=1 cargo test -p kernel events_md`. -->\n\n\
+             Every security-relevant fact is an event with an `action`, a `target`, an `outcome` \
+             (`allowed` or `denied`, with a reason code) and detail, recorded in the ledger \
+             (docs/ledger.md). The action names are stable: they are part of the ledger's leaf \
+             encoding.\n\n\
+             ## Authorization actions\n\n\
+             Each is a Cedar action of the same name (docs/policy.md). The seam records every \
+             denial under it; a use-case records what it did under the same name where the \
+             outcomes say `allowed`.\n\n",
+        );
+        table(
+            &mut out,
+            Action::ALL.iter().map(|a| EventAction::Action(*a)),
+        );
+        out.push_str(
+            "\n## Other events\n\n\
+             Facts that are not requests decided by the policies.\n\n",
+        );
+        table(
+            &mut out,
+            EventName::ALL.iter().map(|e| EventAction::Event(*e)),
+        );
+        out
+    }
+
+    fn table(out: &mut String, actions: impl Iterator<Item = EventAction>) {
+        out.push_str("| Action | Outcomes | Meaning |\n|---|---|---|\n");
+        for a in actions {
+            let meaning = a.meaning().replace('|', "\\|");
+            let line = format!(
+                "| `{}` | {} | {meaning} |\n",
+                a.as_str(),
+                a.outcomes().as_str()
+            );
+            out.push_str(&line);
+        }
+    }
+
+    /// Every name is unique across actions and names, parses back to itself,
+    /// and means something in one lowercase line without a final period.
+    #[test]
+    fn event_actions_are_unique_stable_names() {
+        let mut seen = std::collections::HashSet::new();
+        for a in EventAction::all() {
+            let s = a.as_str();
+            assert!(seen.insert(s), "`{s}` twice");
+            assert!(s.contains('.'), "`{s}` has no area");
+            assert_eq!(EventAction::parse(s), Some(a));
+            let m = a.meaning();
+            assert!(
+                m.starts_with(|c: char| !c.is_uppercase()) && !m.ends_with('.'),
+                "`{s}`: {m:?}"
+            );
+        }
+        assert_eq!(EventAction::parse("test.event"), None);
+    }
+
+    /// docs/events.md is the catalogue; `CUSTODY_BLESS=1` rewrites it.
+    #[test]
+    fn events_md_matches_the_catalogue() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/events.md");
+        let want = events_markdown();
+        if std::env::var_os("CUSTODY_BLESS").is_some_and(|v| v == "1") {
+            std::fs::write(&path, &want).unwrap();
+            return;
+        }
+        let got = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            got == want,
+            "docs/events.md is not the catalogue's: run `CUSTODY_BLESS=1 cargo test -p kernel events_md`"
+        );
+    }
+}
