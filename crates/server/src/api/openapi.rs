@@ -1,93 +1,357 @@
 //! The finishing pass over the generated OpenAPI document, done once in one
 //! place rather than in each handler's attribute: every response gets its
-//! required description; every operation lists the failures that the shared
+//! required description; every operation lists the failures it can answer
+//! with the `ErrorBody` schema, each error response naming its stable codes in
+//! `x-error-codes`, all from the catalogue (`ErrorCode`): the codes the shared
 //! layers can answer (bad input, no or wrong credentials, a denial, an unknown
 //! id, a body too large, the wrong content type, an internal error, a full
-//! disk, a shed request) with the `ErrorBody` schema; every error response
-//! names its stable codes in `x-error-codes`; binary bodies are typed as bytes.
+//! disk, a shed request) and the codes of the operation's own use-case
+//! ([`OPERATION_CODES`]), each under the status its kind answers; binary
+//! bodies are typed as bytes.
 
 use serde_json::{Map, Value, json};
+
+use app::ErrorCode;
+use app::ErrorCode as E;
+
+use crate::error::status_of;
 
 /// The operations that shed work under load with 503 `server_busy`: sign-in
 /// (password hashing), uploads (content inspection) and the page viewer
 /// (rendering).
 const SHED_UNDER_LOAD: &[&str] = &["login", "put_file", "pages", "page"];
 
-/// What the shared layers can answer, by status.
+/// What the shared layers can answer.
 struct Common {
-    status: u16,
     /// Whether `op` can answer it.
     applies: fn(&Facts) -> bool,
     /// The codes it carries, given the operation.
-    codes: fn(&Facts) -> Vec<&'static str>,
+    codes: fn(&Facts) -> Vec<ErrorCode>,
 }
 
 const COMMON: &[Common] = &[
     Common {
-        status: 400,
         applies: |f| f.json_body || f.raw_body || f.query || f.path,
         codes: |f| {
             let mut codes = Vec::new();
             if f.json_body {
-                codes.extend(["invalid_json", "invalid_request"]);
+                codes.extend([E::InvalidJson, E::InvalidRequest]);
             }
             if f.query {
-                codes.push("invalid_query");
+                codes.push(E::InvalidQuery);
             }
             if f.path {
-                codes.push("invalid_path_parameter");
+                codes.push(E::InvalidPathParameter);
             }
             if f.raw_body {
-                codes.push("body_aborted");
+                codes.push(E::BodyAborted);
             }
             codes
         },
     },
     Common {
-        status: 401,
         applies: |f| f.secured,
-        codes: |_| vec!["unauthenticated"],
+        codes: |_| vec![E::Unauthenticated],
     },
     Common {
-        status: 403,
         applies: |f| f.secured,
-        codes: |_| vec!["forbidden", "csrf_failed"],
+        codes: |_| vec![E::Forbidden, E::CsrfFailed],
     },
     Common {
-        status: 404,
         applies: |f| f.path,
-        codes: |_| vec!["not_found"],
+        codes: |_| vec![E::NotFound],
     },
     Common {
-        status: 413,
         applies: |f| f.json_body || f.raw_body,
-        codes: |_| vec!["payload_too_large"],
+        codes: |_| vec![E::PayloadTooLarge],
     },
     Common {
-        status: 415,
         applies: |f| f.json_body,
-        codes: |_| vec!["unsupported_media_type"],
+        codes: |_| vec![E::UnsupportedMediaType],
     },
     Common {
-        status: 500,
         applies: |_| true,
-        codes: |_| vec!["internal"],
+        codes: |_| vec![E::Internal],
     },
     Common {
-        status: 503,
         applies: |f| SHED_UNDER_LOAD.contains(&f.id.as_str()),
-        codes: |_| vec!["server_busy"],
+        codes: |_| vec![E::ServerBusy],
     },
     Common {
-        status: 507,
         applies: |_| true,
-        codes: |_| vec!["storage_full"],
+        codes: |_| vec![E::StorageFull],
     },
 ];
 
-/// The code of a status that only one error answers, for the responses whose
-/// description names no code.
-const ONE_CODE: &[(&str, &str)] = &[("409", "conflict"), ("416", "range_not_satisfiable")];
+/// The bad names a request may carry (roles, classifications …).
+const NAMES: ErrorCode = E::UnknownName;
+
+/// Every way a file path is refused.
+const PATH: &[ErrorCode] = &[
+    E::PathEmpty,
+    E::PathAbsolute,
+    E::PathTraversal,
+    E::PathEmptySegment,
+    E::PathControlCharacter,
+    E::PathSegmentTooLong,
+    E::PathTooLong,
+    E::PathInvisibleCharacter,
+    E::PathTrailingDotOrSpace,
+];
+
+/// What a file's content may be refused for on its way out.
+const OUTBOUND: &[ErrorCode] = &[
+    E::BadJustification,
+    E::DlpJustificationRequired,
+    E::DlpBlocked,
+    E::IntegrityError,
+];
+
+/// Why the viewer may not show a page.
+const RENDER: &[ErrorCode] = &[
+    E::TooLargeToView,
+    E::RenderUnsupported,
+    E::RenderEncrypted,
+    E::RenderMalformed,
+    E::RenderTooLarge,
+    E::RenderTimeout,
+];
+
+/// Why a policy set may be refused.
+const POLICY_SET: &[ErrorCode] = &[E::PolicyInvalid, E::PolicyDisableInvalid, E::PolicyLockout];
+
+/// An agreement's fields and terms.
+const AGREEMENT: &[ErrorCode] = &[
+    NAMES,
+    E::InvalidTime,
+    E::InvalidTemplate,
+    E::InvalidField,
+    E::InvalidTerm,
+    E::InvalidTerms,
+    E::TagInvalid,
+];
+
+/// The codes each operation's own handler and use-case can answer beyond
+/// the shared ones ([`COMMON`]), by operation id; each lands under the status
+/// of its kind. Every operation of the document has a row
+/// (`tests::every_operation_has_its_codes`).
+const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
+    // auth
+    (
+        "login",
+        &[&[
+            E::InvalidCredentials,
+            E::MfaRequired,
+            E::InvalidTotp,
+            E::AccountLocked,
+            E::TooManyAttempts,
+        ]],
+    ),
+    ("logout", &[]),
+    ("me", &[]),
+    ("totp_enrol", &[&[E::TotpAlreadyEnabled]]),
+    ("totp_confirm", &[&[E::InvalidTotp, E::TotpNotPending]]),
+    // parties and users
+    ("list_parties", &[]),
+    (
+        "create_party",
+        &[&[E::InvalidName, E::InvalidCountry, E::Conflict]],
+    ),
+    ("get_party", &[]),
+    (
+        "patch_party",
+        &[&[
+            NAMES,
+            E::InvalidName,
+            E::InvalidCountry,
+            E::OwnerPartyStatus,
+            E::Conflict,
+        ]],
+    ),
+    ("list_users", &[]),
+    (
+        "create_user",
+        &[&[
+            NAMES,
+            E::UnknownParty,
+            E::RoleNotAllowed,
+            E::InvalidEmail,
+            E::InvalidName,
+            E::PasswordTooShort,
+            E::PasswordTooLong,
+            E::Conflict,
+        ]],
+    ),
+    ("get_user", &[]),
+    (
+        "patch_user",
+        &[&[
+            NAMES,
+            E::InvalidName,
+            E::RoleNotAllowed,
+            E::CannotDisableSelf,
+        ]],
+    ),
+    ("revoke_sessions", &[]),
+    (
+        "create_invitation",
+        &[&[
+            NAMES,
+            E::UnknownParty,
+            E::RoleNotAllowed,
+            E::InvalidEmail,
+            E::InvalidName,
+            E::Conflict,
+        ]],
+    ),
+    (
+        "accept_invitation",
+        &[&[E::PasswordTooShort, E::PasswordTooLong, E::Conflict]],
+    ),
+    // rooms and grants
+    ("list_rooms", &[]),
+    ("create_room", &[&[NAMES, E::InvalidName]]),
+    ("get_room", &[]),
+    (
+        "patch_room",
+        &[&[
+            NAMES,
+            E::InvalidName,
+            E::InvalidRequirement,
+            E::DuplicateRequirement,
+            E::TooManyRequirements,
+            E::TagInvalid,
+            E::WindowInvalid,
+        ]],
+    ),
+    ("delete_room", &[]),
+    ("list_grants", &[]),
+    (
+        "create_grant",
+        &[
+            &[
+                NAMES,
+                E::UnknownSubject,
+                E::InvalidTime,
+                E::ReasonRequired,
+                E::ExpiryInPast,
+            ],
+            OUTBOUND,
+        ],
+    ),
+    ("revoke_grant", &[]),
+    ("get_delivery", &[]),
+    ("put_delivery", &[&[NAMES]]),
+    // data-loss prevention
+    ("get_room_dlp", &[]),
+    ("put_room_dlp", &[&[E::DlpBadPolicy]]),
+    ("list_quarantine", &[]),
+    ("held_content", &[&[E::IntegrityError]]),
+    ("release", &[&[E::BadJustification, E::Conflict]]),
+    ("reject", &[&[E::BadJustification, E::Conflict]]),
+    ("list_rules", &[]),
+    (
+        "add_rule",
+        &[&[
+            E::DlpBadRuleId,
+            E::DlpBadRegex,
+            E::DlpRegexTooLarge,
+            E::DlpEmptyRule,
+            E::Conflict,
+        ]],
+    ),
+    ("remove_rule", &[]),
+    // files
+    ("list_files", &[]),
+    (
+        "put_file",
+        &[
+            PATH,
+            &[
+                E::BadJustification,
+                E::DlpBlocked,
+                E::DlpJustificationRequired,
+            ],
+        ],
+    ),
+    ("get_file", &[]),
+    ("delete_file", &[]),
+    ("list_versions", &[]),
+    ("get_content", &[OUTBOUND, &[E::RangeNotSatisfiable]]),
+    ("pages", &[RENDER, OUTBOUND]),
+    ("page", &[RENDER, &[E::RenderNoSuchPage], OUTBOUND]),
+    (
+        "trace",
+        &[&[
+            E::NoMark,
+            E::MarkUnsupported,
+            E::MarkTooLarge,
+            E::MarkBadImage,
+            E::MarkBadPdf,
+            E::MarkEncryptedPdf,
+            E::MarkBadText,
+        ]],
+    ),
+    // events and the ledger
+    ("list_events", &[&[NAMES, E::BadFilter, E::BadTimeRange]]),
+    (
+        "redact_event",
+        &[&[E::BadReason, E::EventNotInLedger, E::Conflict]],
+    ),
+    ("checkpoint", &[]),
+    ("verifier_key", &[]),
+    ("entries", &[&[E::LedgerSizeOrder, E::LedgerRangeTooLarge]]),
+    ("inclusion_proof", &[&[E::LedgerIndexOutOfRange]]),
+    (
+        "consistency_proof",
+        &[&[E::LedgerIndexOutOfRange, E::LedgerSizeOrder]],
+    ),
+    ("checkpoints", &[]),
+    ("bundle", &[&[NAMES, E::BadFilter, E::BadTimeRange]]),
+    ("audit", &[]),
+    // agreements and templates
+    ("list_agreements", &[]),
+    ("create_agreement", &[AGREEMENT, &[E::UnknownParty]]),
+    ("get_agreement", &[]),
+    (
+        "sign_agreement",
+        &[&[E::TextMismatch, E::NotAwaitingSignature, E::Conflict]],
+    ),
+    ("terminate_agreement", &[&[E::AlreadyTerminated]]),
+    ("list_templates", &[]),
+    ("put_template", &[AGREEMENT]),
+    (
+        "issue_from_template",
+        &[&[E::UnknownParty, E::UnknownTemplate, E::InvalidTime]],
+    ),
+    ("offer_agreement", &[&[E::NotADraft]]),
+    // policies and conditions
+    ("list_policies", &[]),
+    ("apply", &[POLICY_SET, &[E::Conflict]]),
+    (
+        "simulate",
+        &[&[E::UnknownUser, E::UnknownResource, E::InvalidTime]],
+    ),
+    ("what_if", &[POLICY_SET, &[E::BadDays]]),
+    ("list_policy_versions", &[]),
+    ("get_version", &[]),
+    ("list_zones", &[]),
+    ("put_zones", &[&[E::ZoneInvalid, E::CidrInvalid]]),
+    ("put_training", &[&[E::InvalidTime]]),
+    ("delete_training", &[]),
+    ("put_certification", &[&[E::InvalidTime, E::InvalidField]]),
+    ("delete_certification", &[]),
+    ("list_notifications", &[]),
+    ("read_notification", &[]),
+];
+
+/// The codes of `id`'s own use-case ([`OPERATION_CODES`]).
+fn operation_codes(id: &str) -> impl Iterator<Item = ErrorCode> {
+    OPERATION_CODES
+        .iter()
+        .filter(move |(op, _)| *op == id)
+        .flat_map(|(_, groups)| groups.iter().copied().flatten().copied())
+}
 
 /// What an operation takes, as its generated description says.
 struct Facts {
@@ -153,60 +417,38 @@ fn finish_operation(op: &mut Value) {
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
-    for common in COMMON {
-        if !(common.applies)(&facts) {
-            continue;
-        }
-        let codes = (common.codes)(&facts);
-        let response = responses
-            .entry(common.status.to_string())
-            .or_insert_with(|| json!({}));
-        add_error_codes(response, &codes);
+    let common = COMMON
+        .iter()
+        .filter(|c| (c.applies)(&facts))
+        .flat_map(|c| (c.codes)(&facts));
+    for code in operation_codes(&facts.id).chain(common) {
+        let status = status_of(code.kind()).as_u16().to_string();
+        let response = responses.entry(status).or_insert_with(|| json!({}));
+        add_error_code(response, code);
     }
+    // By status, as a reader looks for them.
+    let mut sorted: Vec<(String, Value)> = std::mem::take(responses).into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    responses.extend(sorted);
     for (status, response) in responses.iter_mut() {
         finish_response(status, response);
     }
 }
 
-/// An error response: the `ErrorBody` schema, and `codes` added to its
+/// An error response: the `ErrorBody` schema, and `code` in its
 /// `x-error-codes`.
-fn add_error_codes(response: &mut Value, codes: &[&str]) {
+fn add_error_code(response: &mut Value, code: ErrorCode) {
     if response.get("content").is_none() {
         response["content"] = json!({
             "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
         });
     }
-    let mut all = error_codes(response);
-    for code in codes {
-        if !all.iter().any(|c| c == code) {
-            all.push((*code).to_owned());
-        }
+    let codes = response["x-error-codes"].as_array_mut();
+    match codes {
+        Some(codes) if codes.iter().any(|c| c == code.as_str()) => {}
+        Some(codes) => codes.push(json!(code.as_str())),
+        None => response["x-error-codes"] = json!([code.as_str()]),
     }
-    response["x-error-codes"] = json!(all);
-}
-
-/// The codes an error response already names: its `x-error-codes`, or the
-/// snake_case words of its description (`ledger_range_too_large, …`).
-fn error_codes(response: &Value) -> Vec<String> {
-    if let Some(listed) = response["x-error-codes"].as_array() {
-        return listed
-            .iter()
-            .filter_map(|c| c.as_str().map(str::to_owned))
-            .collect();
-    }
-    let description = response["description"].as_str().unwrap_or_default();
-    let mut codes: Vec<String> = Vec::new();
-    for word in
-        description.split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
-    {
-        let is_code = word.contains('_')
-            && word.starts_with(|c: char| c.is_ascii_lowercase())
-            && !word.ends_with('_');
-        if is_code && !codes.iter().any(|c| c == word) {
-            codes.push(word.to_owned());
-        }
-    }
-    codes
 }
 
 fn finish_response(status: &str, response: &mut Value) {
@@ -215,17 +457,6 @@ fn finish_response(status: &str, response: &mut Value) {
     };
     if let Some(content) = fields.get_mut("content").and_then(Value::as_object_mut) {
         type_binary(content);
-    }
-    let is_error = status.starts_with('4') || status.starts_with('5');
-    if is_error && !fields.contains_key("x-error-codes") {
-        let mut codes = error_codes(response);
-        if codes.is_empty() {
-            let implied = ONE_CODE.iter().filter(|(s, _)| *s == status);
-            codes.extend(implied.map(|(_, code)| (*code).to_owned()));
-        }
-        if !codes.is_empty() {
-            response["x-error-codes"] = json!(codes);
-        }
     }
     let described = response["description"]
         .as_str()
@@ -280,13 +511,13 @@ mod tests {
     #[test]
     fn secured_operations_list_the_shared_failures() {
         let op = check(json!({
-            "operationId": "put_thing",
+            "operationId": "put_room_dlp",
             "security": [{"bearer": []}],
             "parameters": [{"name": "id", "in": "path"}],
             "requestBody": {"content": {"application/json": {}}},
             "responses": {
                 "200": {},
-                "400": {"description": "thing_too_big, …"},
+                "400": {"description": "dlp_bad_policy"},
             }
         }));
         let statuses: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
@@ -300,13 +531,13 @@ mod tests {
         assert_eq!(
             op["responses"]["400"]["x-error-codes"],
             json!([
-                "thing_too_big",
+                "dlp_bad_policy",
                 "invalid_json",
                 "invalid_request",
                 "invalid_path_parameter"
             ])
         );
-        assert_eq!(op["responses"]["400"]["description"], "thing_too_big, …");
+        assert_eq!(op["responses"]["400"]["description"], "dlp_bad_policy");
         assert_eq!(
             op["responses"]["401"]["description"],
             "Unauthorized: unauthenticated"
@@ -325,7 +556,14 @@ mod tests {
             "responses": {"200": {"content": {"image/png": {"schema": {"type": "array"}}}}}
         }));
         let statuses: Vec<&String> = op["responses"].as_object().unwrap().keys().collect();
-        assert_eq!(statuses, ["200", "400", "413", "500", "503", "507"]);
+        assert_eq!(
+            statuses,
+            ["200", "400", "401", "413", "429", "500", "503", "507"]
+        );
+        assert_eq!(
+            op["responses"]["429"]["x-error-codes"],
+            json!(["account_locked", "too_many_attempts"])
+        );
         let binary = json!({"type": "string", "format": "binary"});
         assert_eq!(
             op["requestBody"]["content"]["application/octet-stream"]["schema"],
@@ -335,5 +573,68 @@ mod tests {
             op["responses"]["200"]["content"]["image/png"]["schema"],
             binary
         );
+    }
+
+    /// Every operation of the document, by id.
+    fn document_operations() -> Vec<(String, Value)> {
+        let generated = super::super::routes().split_for_parts().1;
+        let mut doc = serde_json::to_value(&generated).expect("to JSON");
+        finish(&mut doc);
+        let mut ops = Vec::new();
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for method in METHODS {
+                if let Some(op) = item.get(*method) {
+                    let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+                    ops.push((id, op.clone()));
+                }
+            }
+        }
+        ops
+    }
+
+    /// The table of codes is the document's: one row per operation, each
+    /// operation in it; and what a response's description names as codes is
+    /// among its `x-error-codes`.
+    #[test]
+    fn every_operation_has_its_codes() {
+        let ops = document_operations();
+        let mut faults = Vec::new();
+        for (id, op) in &ops {
+            match OPERATION_CODES.iter().filter(|(o, _)| o == id).count() {
+                1 => {}
+                n => faults.push(format!("`{id}` has {n} rows in OPERATION_CODES")),
+            }
+            let responses = op["responses"].as_object().into_iter().flatten();
+            for (status, response) in responses {
+                let listed: Vec<&str> = response["x-error-codes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let description = response["description"].as_str().unwrap_or_default();
+                let words = description.split(|c: char| !(c.is_ascii_lowercase() || c == '_'));
+                for word in words.filter(|w| w.contains('_') && ErrorCode::parse(w).is_some()) {
+                    if !listed.contains(&word) {
+                        faults.push(format!("`{id}` {status} describes `{word}`, not listed"));
+                    }
+                }
+                for code in &listed {
+                    let Some(code) = ErrorCode::parse(code) else {
+                        faults.push(format!("`{id}` {status}: `{code}` is not a code"));
+                        continue;
+                    };
+                    if status_of(code.kind()).as_str() != status {
+                        faults.push(format!("`{id}` {status}: `{code}` answers another status"));
+                    }
+                }
+            }
+        }
+        for (row, _) in OPERATION_CODES {
+            if !ops.iter().any(|(id, _)| id == row) {
+                faults.push(format!("OPERATION_CODES names `{row}`, not an operation"));
+            }
+        }
+        assert!(faults.is_empty(), "{}", faults.join("\n"));
     }
 }
