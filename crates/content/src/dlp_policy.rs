@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use kernel::authz::Principal;
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::{Action, App, AppError, Authorized, EventName, RoomInfo, act};
-use model::{File, RoomId, Version};
+use model::{File, Justification, RoomId, Version};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -35,12 +35,7 @@ use crate::inspect::{Inspector, Scanned, TOO_LARGE, place};
 pub use dlp::{CustomKind, CustomRule, Severity};
 pub use review::{HeldUpload, Review};
 
-/// The header (API) that carries a justification for content whose action is
-/// `justify`.
-pub const JUSTIFICATION_HEADER: &str = "custody-justification";
-
-/// Longest justification accepted, in characters.
-pub const MAX_JUSTIFICATION: usize = 1000;
+pub use model::MAX_JUSTIFICATION;
 
 /// Version of the (absent) fingerprint registry, part of the ruleset digest.
 const FINGERPRINTS_VERSION: &str = "none";
@@ -323,18 +318,9 @@ pub(crate) fn scan_detail(found: &Scanned, digest: &str, action: DlpAction) -> s
     })
 }
 
-/// Checks and trims a justification.
-pub(crate) fn justification(raw: Option<&str>) -> Result<Option<String>, AppError> {
-    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if text.chars().count() > MAX_JUSTIFICATION || text.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            kernel::ErrorCode::BadJustification,
-            format!("a justification is one line of at most {MAX_JUSTIFICATION} characters"),
-        ));
-    }
-    Ok(Some(text.to_owned()))
+/// Checks and trims a justification given as text (a grant's reason).
+pub(crate) fn justification(raw: Option<&str>) -> Result<Option<Justification>, AppError> {
+    Justification::parse(raw).map_err(AppError::from)
 }
 
 /// The refusal of content whose action is `justify`, sent without a reason.
@@ -342,7 +328,7 @@ pub(crate) fn justification_required(what: &str, found: &Scanned) -> AppError {
     AppError::JustificationRequired {
         message: format!(
             "this {what} needs a justification: the file contains findings ({}); \
-             give the reason in the `{JUSTIFICATION_HEADER}` header",
+             give the reason for it as a justification",
             summary(found)
         ),
     }
@@ -462,7 +448,7 @@ pub(crate) async fn check_outbound(
     p: &Principal,
     (file, v): (&File, &Version),
     action: Action,
-    justification: Option<&str>,
+    justification: Option<&Justification>,
 ) -> Result<(), AppError> {
     let policy = dlp_policy_of(app, file.room_id).await?.policy.outbound;
     check_outbound_under(app, meta, p, (file, v), action, justification, &policy).await
@@ -489,15 +475,19 @@ pub(crate) async fn check_share(
         return Ok(());
     }
     let files = app.store().read().await?.list_files(room).await?;
+    let mut reason_given = None;
     for file in &files {
         let Some(v) = &file.current else { continue };
+        if reason_given.is_none() {
+            reason_given = Some(justification(Some(reason))?);
+        }
         check_outbound_under(
             app,
             meta,
             p,
             (file, v),
             Action::GrantCreate,
-            Some(reason),
+            reason_given.as_ref().and_then(Option::as_ref),
             &policy,
         )
         .await?;
@@ -511,13 +501,12 @@ async fn check_outbound_under(
     p: &Principal,
     (file, v): (&File, &Version),
     action: Action,
-    justification: Option<&str>,
+    justification: Option<&Justification>,
     policy: &DirectionPolicy,
 ) -> Result<(), AppError> {
     if policy.allows_all() {
         return Ok(());
     }
-    let justification = self::justification(justification)?;
     let rules = ruleset(app).await?;
     let known = app.store().read().await?.dlp_verdict(v.id).await?;
     let found = match known {
@@ -538,7 +527,7 @@ async fn check_outbound_under(
         }
         DlpAction::Justify => match justification {
             Some(text) => {
-                detail["justification"] = json!(text);
+                detail["justification"] = json!(text.as_str());
                 let fact = Fact::allowed(Some(p), EventName::DlpJustified, target).with(detail);
                 app.record_alone(meta, fact).await.map(|_| ())
             }
@@ -701,7 +690,9 @@ mod tests {
             (Some(&long), Err("bad_justification")),
         ];
         for (raw, want) in cases {
-            let got = justification(raw).map_err(|e| e.code().as_str());
+            let got = justification(raw)
+                .map(|j| j.map(|j| j.to_string()))
+                .map_err(|e| e.code().as_str());
             assert_eq!(got, want.map(|o| o.map(str::to_owned)), "{raw:?}");
         }
     }

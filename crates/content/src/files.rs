@@ -196,33 +196,6 @@ fn seal_and_write(
     }
 }
 
-/// Parses an HTTP `Range` header against a size: `Ok(None)` means "send it all"
-/// (absent or not a single byte range, which RFC 9110 lets a server ignore).
-pub fn resolve_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, AppError> {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let Some((a, b)) = spec.split_once('-') else {
-        return Ok(None);
-    };
-    let parse = |s: &str| s.trim().parse::<u64>().ok();
-    let range = match (a.trim().is_empty(), parse(a), parse(b)) {
-        (true, _, Some(n)) if n > 0 => Some((size.saturating_sub(n), size.saturating_sub(1))),
-        (false, Some(start), None) if b.trim().is_empty() => Some((start, size.saturating_sub(1))),
-        (false, Some(start), Some(end)) if end >= start => {
-            Some((start, end.min(size.saturating_sub(1))))
-        }
-        _ => return Ok(None),
-    };
-    match range {
-        Some((start, _)) if start >= size => Err(AppError::RangeNotSatisfiable { size }),
-        other => Ok(other),
-    }
-}
-
 impl Files<'_> {
     /// Stores `body` as a new version of `path` in the room; an upload the
     /// room's data-loss policy holds for review is [`AppError::Quarantined`].
@@ -258,7 +231,7 @@ impl Files<'_> {
         path: &FilePath,
         declared_len: Option<u64>,
         body: S,
-        justification: Option<&str>,
+        justification: Option<&Justification>,
     ) -> Result<Uploaded, AppError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
@@ -266,7 +239,7 @@ impl Files<'_> {
     {
         let (meta, p, info) = auth.into_parts();
         let room = info.room.id;
-        let justification = crate::dlp_policy::justification(justification)?;
+        let justification = justification.map(Justification::to_string);
         let limit = self.settings().max_upload_bytes;
         let target = format!("room:{room}/{path}");
         if declared_len.is_some_and(|n| n > limit) {
@@ -588,9 +561,9 @@ impl Files<'_> {
         &self,
         auth: Authorized<'_, act::FileDownload, FileAccess>,
         version: Option<VersionId>,
-        range_header: Option<&str>,
+        range: Option<ByteRange>,
     ) -> Result<Download, AppError> {
-        self.download_with(auth, version, range_header, None).await
+        self.download_with(auth, version, range, None).await
     }
 
     /// [`Files::download`] under the room's outbound data-loss policy, with the
@@ -599,8 +572,8 @@ impl Files<'_> {
         &self,
         auth: Authorized<'_, act::FileDownload, FileAccess>,
         version: Option<VersionId>,
-        range_header: Option<&str>,
-        justification: Option<&str>,
+        range: Option<ByteRange>,
+        justification: Option<&Justification>,
     ) -> Result<Download, AppError> {
         let (meta, p, access) = auth.into_parts();
         let FileAccess {
@@ -651,7 +624,10 @@ impl Files<'_> {
                 Marked::Original(why) => unmarked = Some(why),
             },
         }
-        let range = resolve_range(range_header, size)?;
+        let range = range
+            .map(|r| r.resolve(size))
+            .transpose()
+            .map_err(|u| AppError::RangeNotSatisfiable { size: u.size })?;
         let opened = open_blob(self, &v, size).await;
         let (reader, cipher, layout) = match opened {
             Ok(o) => o,
@@ -1058,37 +1034,5 @@ impl Reader {
             .saturating_sub(chunk_start)
             .min(plain.len() as u64) as usize;
         Bytes::from(plain).slice(from..to.max(from))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    type Want = Result<Option<(u64, u64)>, &'static str>;
-
-    fn check(header: Option<&str>, size: u64, want: Want) {
-        let got = resolve_range(header, size).map_err(|e| e.code().as_str());
-        assert_eq!(got, want, "{header:?} of {size}");
-    }
-
-    #[test]
-    fn ranges() {
-        let table: Vec<(Option<&str>, u64, Want)> = vec![
-            (None, 100, Ok(None)),
-            (Some("bytes=0-9"), 100, Ok(Some((0, 9)))),
-            (Some("bytes=90-"), 100, Ok(Some((90, 99)))),
-            (Some("bytes=-10"), 100, Ok(Some((90, 99)))),
-            (Some("bytes=-1000"), 100, Ok(Some((0, 99)))),
-            (Some("bytes=50-1000"), 100, Ok(Some((50, 99)))),
-            (Some("bytes=100-"), 100, Err("range_not_satisfiable")),
-            (Some("bytes=9-0"), 100, Ok(None)),
-            (Some("bytes=0-1,5-6"), 100, Ok(None)),
-            (Some("items=0-1"), 100, Ok(None)),
-            (Some("bytes=x-y"), 100, Ok(None)),
-        ];
-        for (h, size, want) in table {
-            check(h, size, want);
-        }
     }
 }

@@ -212,18 +212,18 @@ impl ConfigFile {
                 .unwrap_or(defaults.external_mfa_required),
             max_upload_bytes: self.max_upload_bytes.unwrap_or(defaults.max_upload_bytes),
             chunk_size,
-            client_address_header: proxy_header(self.client_address_header)?,
-            trusted_proxies: self
-                .trusted_proxies
-                .unwrap_or_default()
-                .iter()
-                .map(|r| {
-                    r.parse::<model::Cidr>()
-                        .with_context(|| "`trusted_proxies` holds a bad range".to_owned())
-                })
-                .collect::<anyhow::Result<_>>()?,
         };
-        if settings.client_address_header.is_some() && settings.trusted_proxies.is_empty() {
+        let client_address_header = proxy_header(self.client_address_header)?;
+        let trusted_proxies: Vec<model::Cidr> = self
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                r.parse::<model::Cidr>()
+                    .with_context(|| "`trusted_proxies` holds a bad range".to_owned())
+            })
+            .collect::<anyhow::Result<_>>()?;
+        if client_address_header.is_some() && trusted_proxies.is_empty() {
             bail!(
                 "`client_address_header` needs `trusted_proxies`: the proxies whose header is believed"
             );
@@ -248,14 +248,18 @@ impl ConfigFile {
             Some(n) => bail!("`ledger_checkpoint_seconds` must be from 1 to 86400, not `{n}`"),
         };
         let ledger_checkpoint = std::time::Duration::from_secs(ledger_checkpoint);
-        let edge = edge_limits(
-            self.tls_handshake_seconds,
-            self.header_read_seconds,
-            self.idle_seconds,
-            self.body_progress_seconds,
-            self.max_connections,
-            self.max_connections_per_address,
-        )?;
+        let edge = server::Limits {
+            client_address_header,
+            trusted_proxies,
+            ..edge_limits(
+                self.tls_handshake_seconds,
+                self.header_read_seconds,
+                self.idle_seconds,
+                self.body_progress_seconds,
+                self.max_connections,
+                self.max_connections_per_address,
+            )?
+        };
         Ok(Config {
             edge,
             ledger_checkpoint,
@@ -309,8 +313,9 @@ fn edge_limits(
         )?,
         max_connections,
         max_connections_per_address,
-        // Filled in from the trusted proxies by `server::serve`.
-        uncapped: vec![],
+        // The reverse proxies come from `client_address_header` and `trusted_proxies`.
+        client_address_header: None,
+        trusted_proxies: vec![],
     })
 }
 

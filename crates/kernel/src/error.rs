@@ -126,6 +126,12 @@ impl AppError {
     }
 }
 
+impl From<model::BadJustification> for AppError {
+    fn from(e: model::BadJustification) -> Self {
+        AppError::invalid(e.code(), e.to_string())
+    }
+}
+
 impl From<store::StoreError> for AppError {
     fn from(e: store::StoreError) -> Self {
         match e {

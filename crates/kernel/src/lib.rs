@@ -74,12 +74,6 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// Plaintext bytes per encrypted chunk.
     pub chunk_size: u32,
-    /// The request header that carries the client's address when Custody runs
-    /// behind a reverse proxy (e.g. `x-forwarded-for`); off when `None`.
-    pub client_address_header: Option<String>,
-    /// The proxies whose `client_address_header` is believed: the header is
-    /// read only on connections from these ranges.
-    pub trusted_proxies: Vec<model::Cidr>,
 }
 
 impl Default for Settings {
@@ -93,8 +87,6 @@ impl Default for Settings {
             external_mfa_required: true,
             max_upload_bytes: 64 * 1024 * 1024 * 1024,
             chunk_size: vault::DEFAULT_CHUNK_SIZE,
-            client_address_header: None,
-            trusted_proxies: vec![],
         }
     }
 }

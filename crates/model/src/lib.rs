@@ -5,6 +5,7 @@
 mod codes;
 mod conditions;
 mod ids;
+mod inputs;
 mod path;
 mod types;
 
@@ -14,5 +15,6 @@ pub use conditions::{
     is_country, tags, zone_of,
 };
 pub use ids::*;
+pub use inputs::{BadJustification, ByteRange, Justification, MAX_JUSTIFICATION, Unsatisfiable};
 pub use path::{FilePath, PathError, invisible};
 pub use types::*;

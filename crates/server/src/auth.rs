@@ -5,6 +5,7 @@
 //! address, user agent and request id into the audit events.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -99,23 +100,37 @@ pub struct FormCsrf;
 impl FromRequestParts<App> for Meta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        Ok(Meta(meta_of(parts, app.settings())))
+    async fn from_request_parts(parts: &mut Parts, _: &App) -> Result<Self, Self::Rejection> {
+        let addressing = parts.extensions.get::<Arc<ClientAddressing>>().cloned();
+        let addressing = addressing.unwrap_or_default();
+        Ok(Meta(meta_of(parts, &addressing)))
     }
 }
 
 /// The request facts recorded with every event.
 pub struct Meta(pub RequestMeta);
 
+/// Where the client's address comes from behind reverse proxies (an HTTP
+/// matter, so the edge's, not the use-cases').
+#[derive(Clone, Debug, Default)]
+pub struct ClientAddressing {
+    /// The request header that carries the client's address (e.g.
+    /// `x-forwarded-for`); off when `None`.
+    pub header: Option<String>,
+    /// The proxies whose `header` is believed: it is read only on connections
+    /// from these ranges.
+    pub trusted_proxies: Vec<model::Cidr>,
+}
+
 /// The client's address: the peer's, or — when the peer is a trusted reverse
 /// proxy and a client address header is configured — the right-most address
 /// in that header that is not itself a trusted proxy (earlier entries can be
 /// forged by the client). A header that does not parse gives no address, so
 /// the request is in no network zone rather than in the proxy's.
-fn client_addr(parts: &Parts, settings: &app::Settings) -> Option<String> {
+fn client_addr(parts: &Parts, settings: &ClientAddressing) -> Option<String> {
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
     let trusted = |ip: std::net::IpAddr| settings.trusted_proxies.iter().any(|c| c.contains(ip));
-    let Some(header) = &settings.client_address_header else {
+    let Some(header) = &settings.header else {
         return Some(peer.to_string());
     };
     if !trusted(peer) {
@@ -139,7 +154,7 @@ fn client_addr(parts: &Parts, settings: &app::Settings) -> Option<String> {
     joined.split(',').next().map(|s| s.trim().to_owned())
 }
 
-fn meta_of(parts: &Parts, settings: &app::Settings) -> RequestMeta {
+fn meta_of(parts: &Parts, settings: &ClientAddressing) -> RequestMeta {
     let source_addr = client_addr(parts, settings);
     let user_agent = parts
         .headers

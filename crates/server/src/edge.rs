@@ -58,10 +58,14 @@ pub struct Limits {
     pub max_connections: usize,
     /// Most connections open at once from one client address.
     pub max_connections_per_address: usize,
-    /// Peers the per-address cap does not apply to: the trusted reverse
-    /// proxies, through which every client of a deployment behind one comes
-    /// (the total cap still applies).
-    pub uncapped: Vec<model::Cidr>,
+    /// The trusted reverse proxies: the per-address cap does not apply to them,
+    /// as every client of a deployment behind one comes through them (the total
+    /// cap still applies), and `client_address_header` is believed only on
+    /// connections from them.
+    pub trusted_proxies: Vec<model::Cidr>,
+    /// The request header that carries the client's address when Custody runs
+    /// behind a reverse proxy (e.g. `x-forwarded-for`); off when `None`.
+    pub client_address_header: Option<String>,
 }
 
 impl Default for Limits {
@@ -73,7 +77,8 @@ impl Default for Limits {
             body_progress: Duration::from_secs(30),
             max_connections: 10_000,
             max_connections_per_address: 256,
-            uncapped: vec![],
+            trusted_proxies: vec![],
+            client_address_header: None,
         }
     }
 }
@@ -534,7 +539,7 @@ impl Registry {
         Registry {
             max_total: limits.max_connections.max(1),
             max_per_address: limits.max_connections_per_address.max(1),
-            uncapped: limits.uncapped.clone(),
+            uncapped: limits.trusted_proxies.clone(),
             table: Mutex::new(Table::default()),
             empty: Notify::new(),
         }
@@ -720,7 +725,7 @@ mod tests {
         let registry = Registry::new(&Limits {
             max_connections: 3,
             max_connections_per_address: 2,
-            uncapped: vec!["10.9.0.0/16".parse().unwrap()],
+            trusted_proxies: vec!["10.9.0.0/16".parse().unwrap()],
             ..Limits::default()
         });
         let mut evicted: Vec<(u64, Arc<Notify>)> = vec![];

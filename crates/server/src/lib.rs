@@ -21,6 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 
+pub use auth::ClientAddressing;
 pub use edge::Limits;
 pub use error::{ApiError, ErrorBody};
 
@@ -31,6 +32,12 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
 
 /// The whole router: API, OpenAPI document, web UI. Usable without a socket.
 pub fn router(app: App) -> Router {
+    router_with(app, auth::ClientAddressing::default())
+}
+
+/// [`router`] behind reverse proxies: the client's address is read from
+/// `addressing.header` on connections from `addressing.trusted_proxies`.
+pub fn router_with(app: App, addressing: auth::ClientAddressing) -> Router {
     let (api, openapi) = api::router();
     let openapi = Arc::new(openapi);
     let api = api.route(
@@ -45,6 +52,7 @@ pub fn router(app: App) -> Router {
         .layer(axum::Extension(
             Arc::new(throttle::LoginThrottle::default()),
         ))
+        .layer(axum::Extension(Arc::new(addressing)))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::request_id))
@@ -83,9 +91,16 @@ pub async fn serve_listener_with(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = Limits {
-        uncapped: app.settings().trusted_proxies.clone(),
-        ..limits
+    let addressing = auth::ClientAddressing {
+        header: limits.client_address_header.clone(),
+        trusted_proxies: limits.trusted_proxies.clone(),
     };
-    edge::serve(router(app), listener, tls, limits, shutdown).await
+    edge::serve(
+        router_with(app, addressing),
+        listener,
+        tls,
+        limits,
+        shutdown,
+    )
+    .await
 }

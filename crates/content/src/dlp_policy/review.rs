@@ -142,6 +142,7 @@ impl Rooms<'_> {
     ) -> Result<HeldUpload, AppError> {
         let (meta, p, _) = auth.into_parts();
         let note = super::justification(note)?;
+        let note = note.as_ref().map(model::Justification::as_str);
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let hold = tx.get_hold(version).await?.ok_or(AppError::NotFound)?;
@@ -149,10 +150,7 @@ impl Rooms<'_> {
             Review::Release => HoldState::Released,
             Review::Reject => HoldState::Rejected,
         };
-        if !tx
-            .decide_hold(version, state, p.user_id, now, note.as_deref())
-            .await?
-        {
+        if !tx.decide_hold(version, state, p.user_id, now, note).await? {
             return Err(AppError::Conflict("a decision on this upload"));
         }
         let mut detail = serde_json::json!({

@@ -543,6 +543,30 @@ async fn keys_rotate_rewraps_without_rewriting_content() {
         .await
         .unwrap();
     assert_eq!(sha256_file(&back), sha256_file(&local));
+
+    // Each re-wrapped batch was recorded in the transaction that re-wrapped it,
+    // before the rotation's own event: the ledger names every version moved.
+    let bundle = admin
+        .ledger_bundle(&[("action".into(), "keys.".into())])
+        .await
+        .unwrap();
+    let bundle: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    let events: Vec<&serde_json::Value> = bundle["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["event"])
+        .collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["keys.rewrap", "keys.rotate"], "{bundle}");
+    let rewrap = &events[0]["detail"];
+    let rotate = &events[1]["detail"];
+    assert_eq!(rewrap["versions"].as_array().unwrap().len(), 1, "{rewrap}");
+    assert_eq!(rewrap["kek_id"], rotate["kek_id"], "{rewrap} {rotate}");
+    assert_eq!(rotate["rewrapped_keys"], 1, "{rotate}");
 }
 
 fn hash_blobs(data: &Path) -> Vec<(std::path::PathBuf, String)> {

@@ -9,7 +9,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use app::{App, Files, act};
-use model::{FileId, FilePath, RoomId, VersionId};
+use model::{ByteRange, FileId, FilePath, Justification, RoomId, VersionId};
 
 use super::id;
 use crate::auth::{Authed, Meta};
@@ -64,14 +64,9 @@ pub async fn put_file(
     // The path is checked before the seam is asked, as it always was.
     let path = FilePath::parse(&path).map_err(app::AppError::from)?;
     let auth = app.room(&meta, &a.principal, room, act::FileUpload).await?;
+    let why = justification(&headers)?;
     let uploaded = Files(&app)
-        .upload_with(
-            auth,
-            &path,
-            declared,
-            body.into_data_stream(),
-            justification(&headers),
-        )
+        .upload_with(auth, &path, declared, body.into_data_stream(), why.as_ref())
         .await?;
     Ok(match uploaded {
         app::Uploaded::Stored(file) => {
@@ -83,11 +78,40 @@ pub async fn put_file(
     })
 }
 
-/// The caller's data-loss justification (`Custody-Justification`), if any.
-fn justification(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(app::dlp_policy::JUSTIFICATION_HEADER)
-        .and_then(|v| v.to_str().ok())
+/// The header that carries a justification for content whose data-loss action
+/// is `justify`.
+pub const JUSTIFICATION_HEADER: &str = "custody-justification";
+
+/// The caller's data-loss justification (`Custody-Justification`), if any; a
+/// header that is not one line of at most 1,000 characters is
+/// `bad_justification` (one that is not text is taken as absent).
+fn justification(headers: &HeaderMap) -> Result<Option<Justification>, ApiError> {
+    let raw = headers
+        .get(JUSTIFICATION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    Ok(Justification::parse(raw).map_err(app::AppError::from)?)
+}
+
+/// The byte range a `Range` header asks for: `None` when absent or not a
+/// single byte range, which RFC 9110 lets a server ignore (it then sends all).
+pub(crate) fn byte_range(header: Option<&str>) -> Option<ByteRange> {
+    let spec = header?.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    match (
+        a.trim().is_empty(),
+        number(a),
+        b.trim().is_empty(),
+        number(b),
+    ) {
+        (true, _, _, Some(len)) => ByteRange::suffix(len),
+        (false, Some(start), true, _) => Some(ByteRange::From { start }),
+        (false, Some(start), false, Some(end)) => ByteRange::from_to(start, end),
+        _ => None,
+    }
 }
 
 /// One file's metadata.
@@ -159,12 +183,13 @@ pub async fn get_content(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let version = q.version.as_deref().map(id::<VersionId>).transpose()?;
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = byte_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()));
     let auth = app
         .file(&meta, &a.principal, id::<FileId>(&raw)?, act::FileDownload)
         .await?;
+    let why = justification(&headers)?;
     let download = Files(&app)
-        .download_with(auth, version, range, justification(&headers))
+        .download_with(auth, version, range, why.as_ref())
         .await;
     match download {
         Ok(d) => Ok(content_response(d)),
@@ -236,4 +261,42 @@ fn content_response(d: app::Download) -> Response {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header's range resolved against `size`, as the download resolves it.
+    type Want = Result<Option<(u64, u64)>, &'static str>;
+
+    fn check(header: Option<&str>, size: u64, want: Want) {
+        let got = byte_range(header)
+            .map(|r| r.resolve(size))
+            .transpose()
+            .map_err(|_| "range_not_satisfiable");
+        assert_eq!(got, want, "{header:?} of {size}");
+    }
+
+    #[test]
+    fn ranges() {
+        let table: Vec<(Option<&str>, u64, Want)> = vec![
+            (None, 100, Ok(None)),
+            (Some("bytes=0-9"), 100, Ok(Some((0, 9)))),
+            (Some("bytes=90-"), 100, Ok(Some((90, 99)))),
+            (Some("bytes=-10"), 100, Ok(Some((90, 99)))),
+            (Some("bytes=-1000"), 100, Ok(Some((0, 99)))),
+            (Some("bytes=50-1000"), 100, Ok(Some((50, 99)))),
+            (Some("bytes=100-"), 100, Err("range_not_satisfiable")),
+            (Some("bytes=9-0"), 100, Ok(None)),
+            (Some("bytes=0-1,5-6"), 100, Ok(None)),
+            (Some("items=0-1"), 100, Ok(None)),
+            (Some("bytes=x-y"), 100, Ok(None)),
+            (Some("bytes=-0"), 100, Ok(None)),
+            (Some(" bytes= 5 - 6 "), 100, Ok(Some((5, 6)))),
+        ];
+        for (h, size, want) in table {
+            check(h, size, want);
+        }
+    }
 }

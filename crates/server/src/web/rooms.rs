@@ -298,14 +298,15 @@ pub async fn upload(
                 let name = name.rsplit(['/', '\\']).next().unwrap_or_default();
                 let path = format!("{prefix}{name}");
                 let name = name.to_owned();
-                let why = Some(justification.trim()).filter(|j| !j.is_empty());
                 // The path is checked before the seam is asked, as it always was.
                 let path = model::FilePath::parse(&path).map_err(AppError::from)?;
                 let auth = app
                     .room(&meta, &authed.principal, id, app::act::FileUpload)
                     .await?;
+                let why =
+                    model::Justification::parse(Some(&justification)).map_err(AppError::from)?;
                 let uploaded = app::Files(&app)
-                    .upload_with(auth, &path, None, Box::pin(field), why)
+                    .upload_with(auth, &path, None, Box::pin(field), why.as_ref())
                     .await?;
                 if let app::Uploaded::Held(_) = uploaded {
                     let message = format!(

@@ -484,11 +484,11 @@ async fn conditions_scenario(ctx: &Ctx) {
 /// and only its right-most untrusted entry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_address_from_trusted_proxies_only() {
-    let ctx = Ctx::with(Backend::Sqlite, |s| {
-        s.client_address_header = Some("x-forwarded-for".into());
-        s.trusted_proxies = vec!["10.9.0.0/16".parse().unwrap()];
-    })
-    .await;
+    let addressing = server::ClientAddressing {
+        header: Some("x-forwarded-for".into()),
+        trusted_proxies: vec!["10.9.0.0/16".parse().unwrap()],
+    };
+    let ctx = Ctx::behind(Backend::Sqlite, |_| {}, addressing).await;
     let curator = ctx.staff("member").await;
     let party = ctx.party("Proxy Supplier").await;
     let engineer = ctx.external(&party).await;

@@ -527,7 +527,8 @@ async fn regression_twenty_thousand_slow_connections_exhaust_the_server() {
         body_progress: Duration::from_secs(3),
         max_connections: CAP,
         max_connections_per_address: 1_000,
-        uncapped: vec![],
+        trusted_proxies: vec![],
+        client_address_header: None,
     })
     .await;
     let (events, mut reports) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();

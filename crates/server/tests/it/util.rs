@@ -238,6 +238,15 @@ impl Ctx {
 
     /// Like [`Ctx::on`], with settings changed by `change`.
     pub async fn with(backend: Backend, change: impl FnOnce(&mut app::Settings)) -> Ctx {
+        Ctx::behind(backend, change, server::ClientAddressing::default()).await
+    }
+
+    /// Like [`Ctx::with`], behind the reverse proxies of `addressing`.
+    pub async fn behind(
+        backend: Backend,
+        change: impl FnOnce(&mut app::Settings),
+        addressing: server::ClientAddressing,
+    ) -> Ctx {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("c.db").display()),
@@ -266,7 +275,7 @@ impl Ctx {
             .bootstrap("Owner Corp", ADMIN_EMAIL, Some(PASSWORD.into()))
             .await
             .expect("bootstrap");
-        let router = server::router(app.clone());
+        let router = server::router_with(app.clone(), addressing);
         let mut ctx = Ctx {
             app,
             router,
