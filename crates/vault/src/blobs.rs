@@ -76,9 +76,10 @@ pub fn read_chunk_in_place(
     layout: &Layout,
     index: u64,
 ) -> Result<Vec<u8>, VaultError> {
-    let mut buf = read_ciphertext(reader, layout, index)?;
+    let mut buf =
+        bytes::BytesMut::from(bytes::Bytes::from(read_ciphertext(reader, layout, index)?));
     cipher.open_chunk_in_place(index, layout.is_last(index), &mut buf)?;
-    Ok(buf)
+    Ok(Vec::from(buf))
 }
 
 /// The sealed bytes (ciphertext and tag) of chunk `index`, after the length checks.

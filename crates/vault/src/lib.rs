@@ -9,7 +9,8 @@
 //! ranged streaming reads, paged listing; disk backend [`DiskBlobs`]; the suite every
 //! backend passes in `conformance`, cargo feature `conformance`); and the older
 //! synchronous [`BlobStore`] ([`DiskBlobStore`]), kept until its callers move to
-//! `Blobs`.
+//! `Blobs`. Sealed blobs are read through `Blobs` by [`sealed`]: the header, then
+//! windows of whole chunks opened in place.
 
 pub mod blobs;
 #[cfg(feature = "conformance")]
@@ -20,6 +21,7 @@ pub mod format;
 pub mod keydir;
 pub mod keys;
 pub mod objects;
+pub mod sealed;
 pub mod stream;
 
 pub use blobs::{

@@ -7,6 +7,11 @@
 //! root), hard-links it to its name (which fails if the name exists: blobs are never
 //! replaced, even by two racing commits), fsyncs the shard directory and removes the
 //! partial name.
+//!
+//! A read opens the file, checks the range and reads the first piece in one job;
+//! pieces are as large as the largest sealed chunk of the vault format, so a read of
+//! whole chunks (what `sealed::read_chunks` asks for) comes as one buffer that the
+//! reader opens in place.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -24,9 +29,14 @@ use super::{BlobFuture, BlobSink, Blobs, ByteStream, check_range};
 use crate::blobs::{TMP_DIR, hex, not_found, parse_id, partial_name};
 use crate::durable;
 use crate::error::VaultError;
+use crate::format::{MAX_CHUNK_SIZE, TAG_LEN};
 
-/// What a sink gathers before writing it out, and the largest piece a read yields.
+/// What a sink gathers before writing it out.
 const IO_CHUNK: usize = 256 * 1024;
+
+/// The largest piece a read yields: the largest sealed chunk (ciphertext and tag), so
+/// that a read of whole chunks up to that size comes as one piece.
+const READ_PIECE: usize = MAX_CHUNK_SIZE as usize + TAG_LEN;
 
 /// Blobs as files: committed at `root/<2 hex>/<32 hex>`, in progress under `root/tmp/`.
 pub struct DiskBlobs {
@@ -108,16 +118,21 @@ impl Blobs for DiskBlobs {
 
     fn read(&self, id: [u8; 16], range: Range<u64>) -> BlobFuture<'_, ByteStream> {
         let path = self.target(&id).dest;
-        let checked = range.clone();
         Box::pin(async move {
-            let file = self
+            // The first piece comes with the open: a read of one piece is one job.
+            let (file, first, rest) = self
                 .run(move || {
                     let file = File::open(&path).map_err(not_found)?;
-                    check_range(&checked, file.metadata()?.len())?;
-                    Ok(file)
+                    check_range(&range, file.metadata()?.len())?;
+                    let first = read_piece(&file, &range)?;
+                    let rest = range.start + first.len() as u64..range.end;
+                    Ok((file, first, rest))
                 })
                 .await?;
-            Ok(file_stream(Arc::clone(&self.pool), file, range))
+            let first = stream::iter((!first.is_empty()).then_some(Ok(first)));
+            Ok(first
+                .chain(file_stream(Arc::clone(&self.pool), file, rest))
+                .boxed())
         })
     }
 
@@ -276,28 +291,31 @@ impl Drop for DiskSink {
     }
 }
 
-/// Bytes `range` of `file`, read on `pool` in pieces of at most `IO_CHUNK`.
+/// Bytes `range` of `file`, read on `pool` a piece at a time.
 fn file_stream(pool: Arc<dyn Offload>, file: File, range: Range<u64>) -> ByteStream {
     let file = Arc::new(file);
     stream::try_unfold(range, move |range| {
         let pool = Arc::clone(&pool);
         let file = Arc::clone(&file);
         async move {
-            let start = range.start;
-            let want = (range.end.saturating_sub(start)).min(IO_CHUNK as u64);
-            if want == 0 {
+            if range.is_empty() {
                 return Ok(None);
             }
-            let bytes = offload::run(&*pool, move || {
-                let mut buf = vec![0u8; want as usize];
-                file.read_exact_at(&mut buf, start)?;
-                Ok(Bytes::from(buf))
-            })
-            .await?;
-            Ok(Some((bytes, start + want..range.end)))
+            let (start, end) = (range.start, range.end);
+            let piece = offload::run(&*pool, move || Ok(read_piece(&file, &range)?)).await?;
+            let next = start + piece.len() as u64..end;
+            Ok(Some((piece, next)))
         }
     })
     .boxed()
+}
+
+/// The first piece of `range` of `file`: its first `READ_PIECE` bytes, or all of it.
+fn read_piece(file: &File, range: &Range<u64>) -> io::Result<Bytes> {
+    let len = range.end.saturating_sub(range.start).min(READ_PIECE as u64);
+    let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+    file.read_exact_at(&mut buf, range.start)?;
+    Ok(Bytes::from(buf))
 }
 
 /// Up to `limit` ids after `after`, shard by shard from `after`'s, each shard read

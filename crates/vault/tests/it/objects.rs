@@ -209,3 +209,51 @@ async fn a_cancelled_write_breaks_the_sink() {
     );
     assert_eq!(store.len(ID).await.unwrap_err().code(), "vault_not_found");
 }
+
+#[tokio::test]
+async fn a_read_up_to_the_largest_sealed_chunk_comes_in_one_piece() {
+    let (_dir, _root, store) = disk().await;
+    let largest = vault::format::MAX_CHUNK_SIZE as usize + vault::TAG_LEN;
+    let data = Bytes::from(vec![0x3C; largest + 1]);
+    let mut sink = store.create(ID).await.unwrap();
+    sink.write(data.clone()).await.unwrap();
+    sink.commit().await.unwrap();
+    let pieces = |range: std::ops::Range<u64>| {
+        let store = &store;
+        async move {
+            let stream = store.read(ID, range).await.unwrap();
+            let pieces: Vec<_> = stream.map(|piece| piece.unwrap().len()).collect().await;
+            pieces
+        }
+    };
+    assert_eq!(pieces(0..largest as u64).await, [largest]);
+    assert_eq!(pieces(1..largest as u64 + 1).await, [largest]);
+    assert_eq!(pieces(0..largest as u64 + 1).await, [largest, 1]);
+    assert_eq!(pieces(7..7).await, Vec::<usize>::new());
+}
+
+#[tokio::test]
+async fn sealed_chunks_read_from_disk_a_window_at_a_time() {
+    let (_dir, _root, store) = disk().await;
+    let data = crate::plaintext(600 * crate::CHUNK + 9, 4);
+    let header = crate::header(3);
+    let (blob, size, _) = crate::seal([9; 32], header, &data, &[65_536]);
+    let mut sink = store.create(header.blob_id).await.unwrap();
+    sink.write(Bytes::from(blob)).await.unwrap();
+    sink.commit().await.unwrap();
+    let (header, layout) = vault::sealed::open(&store, header.blob_id, size)
+        .await
+        .unwrap();
+    let windows: Vec<_> = vault::sealed::windows(&layout, 0..=layout.chunk_count() - 1).collect();
+    assert_eq!(windows, [0..=254, 255..=509, 510..=600]);
+    let cipher = vault::ChunkCipher::new(&vault::DataKey::from_bytes([9; 32]), &header).unwrap();
+    for (range, plain) in [
+        (0..=600, &data[..]),
+        (254..=255, &data[254 * 4096..256 * 4096]),
+    ] {
+        let got = crate::read_plaintext(&store, header.blob_id, &cipher, &layout, range)
+            .await
+            .unwrap();
+        assert_eq!(got, plain);
+    }
+}
