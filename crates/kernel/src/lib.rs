@@ -32,7 +32,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use vault::{BlobStore, Keyring};
+use vault::{Blobs, Keyring, Offload};
 
 /// The file under the key directory that holds the mark key.
 pub const MARK_KEY_FILE: &str = "mark.key";
@@ -52,6 +52,21 @@ impl Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Tokio's blocking pool as the [`Offload`] of a disk blob store
+/// (`vault::DiskBlobs`): each job on the pool of the runtime this is called in, or,
+/// called outside a runtime, on a thread of its own.
+pub fn blocking_pool() -> Arc<dyn Offload> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => Arc::new(move |job: Box<dyn FnOnce() + Send>| {
+            runtime.spawn_blocking(job);
+        }),
+        Err(_) => Arc::new(|job: Box<dyn FnOnce() + Send>| {
+            // A thread that cannot start drops the job; its caller gets an i/o error.
+            let _ = std::thread::Builder::new().spawn(job);
+        }),
     }
 }
 
@@ -109,7 +124,7 @@ struct Inner {
     store: store::Store,
     keyring: RwLock<Keyring>,
     key_dir: PathBuf,
-    blobs: Arc<dyn BlobStore>,
+    blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     settings: Settings,
     /// The ledger's checkpoint signer: set by `with_ledger_signer`, else loaded on first use.
@@ -136,7 +151,7 @@ impl App {
         store: store::Store,
         keyring: Keyring,
         key_dir: PathBuf,
-        blobs: Arc<dyn BlobStore>,
+        blobs: Arc<dyn Blobs>,
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> App {
@@ -183,7 +198,7 @@ impl App {
     }
 
     /// The content store.
-    pub fn blobs(&self) -> Arc<dyn BlobStore> {
+    pub fn blobs(&self) -> Arc<dyn Blobs> {
         self.inner.blobs.clone()
     }
 
