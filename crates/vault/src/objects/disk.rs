@@ -1,6 +1,6 @@
-//! `DiskBlobs`, the disk backend of `Blobs`: the directory layout of `DiskBlobStore`
-//! (docs/vault-format.md §7), so either reads what the other wrote, with every
-//! blocking file operation run through the caller's [`Offload`].
+//! `DiskBlobs`, the disk backend of `Blobs`: blobs as files in the directory layout
+//! of docs/vault-format.md §7, every blocking file operation run through the
+//! caller's [`Offload`].
 //!
 //! A sink writes to a fresh `tmp/*.partial` file, gathering small chunks into larger
 //! writes; commit fsyncs it, creates the shard directory if needed (fsyncing the
@@ -20,16 +20,21 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 
 use super::offload::{self, Offload};
 use super::{BlobFuture, BlobSink, Blobs, ByteStream, check_range};
-use crate::blobs::{TMP_DIR, hex, not_found, parse_id, partial_name};
 use crate::durable;
 use crate::error::VaultError;
 use crate::format::{MAX_CHUNK_SIZE, TAG_LEN};
+
+/// The directory of blobs being written, under the root (do not change: the disk
+/// layout of docs/vault-format.md §7).
+const TMP_DIR: &str = "tmp";
+const PARTIAL_SUFFIX: &str = ".partial";
 
 /// What a sink gathers before writing it out.
 const IO_CHUNK: usize = 256 * 1024;
@@ -378,4 +383,61 @@ fn clean_tmp(tmp: &Path) -> Result<usize, VaultError> {
     }
     durable::sync_dir(tmp)?;
     Ok(removed)
+}
+
+/// A fresh partial-file name for blob `id`, unique within this process and across
+/// processes.
+fn partial_name(id: &[u8; 16]) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{}-{n}{PARTIAL_SUFFIX}", hex(id), std::process::id())
+}
+
+fn not_found(err: io::Error) -> VaultError {
+    if err.kind() == io::ErrorKind::NotFound {
+        VaultError::NotFound
+    } else {
+        VaultError::Io(err)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a 32-character lowercase hex blob file name.
+fn parse_id(name: &str) -> Option<[u8; 16]> {
+    let lower_hex = name
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if name.len() != 32 || !lower_hex {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    for (slot, pair) in id.iter_mut().zip(name.as_bytes().chunks_exact(2)) {
+        *slot = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: [u8; 16] = [0xA1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0xFF];
+
+    fn check(name: &str, id: Option<[u8; 16]>) {
+        assert_eq!(parse_id(name), id, "{name}");
+    }
+
+    #[test]
+    fn ids_in_hex() {
+        assert_eq!(hex(&ID), "a102030405060708090a0b0c0d0e0fff");
+        check("a102030405060708090a0b0c0d0e0fff", Some(ID));
+        check("A102030405060708090a0b0c0d0e0fff", None);
+        check("a102", None);
+        check("a102030405060708090a0b0c0d0e0fffa1", None);
+        check("g102030405060708090a0b0c0d0e0fff", None);
+        check("+102030405060708090a0b0c0d0e0fff", None);
+    }
 }
