@@ -9,15 +9,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use kernel::BlobWorker;
 use kernel::authz::Principal;
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::secrets::random;
 use kernel::{App, AppError, Authorized, FileAccess, RoomInfo, act};
 use model::*;
 use serde_json::json;
-use tokio::runtime::Handle;
-use vault::sealed::SealedChunks;
-use vault::{BlobSink, Blobs, ChunkCipher, DataKey, Header, Layout, StreamSealer};
+use vault::{BlobSink, Blobs, ChunkCipher, DataKey, Header, Layout, StreamSealer, VaultError};
 
 use crate::Files;
 use crate::dlp_policy::{DlpAction, HeldUpload, scan_detail};
@@ -115,14 +114,6 @@ pub const MAX_PAGE: i64 = 1000;
 /// Pieces (uploads) or chunks (downloads) in flight between two pipeline stages.
 const PIPELINE_DEPTH: usize = 8;
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AppError::internal)?
-}
-
 /// What the receiving side of an upload hands to the writing side.
 enum Piece {
     Data(Bytes),
@@ -159,27 +150,28 @@ where
 /// A written blob: (size, SHA-256, what the inspector found).
 type Written = (u64, [u8; 32], Option<Scanned>);
 
-/// The writing side of an upload, on a thread of its own: hash, seal and write
-/// (while the inspector, when given one, scans on a thread of its own), and on
-/// `End` wait for the inspector's verdict, then commit. The sink is driven
-/// through `runtime`; its file work runs on the blocking pool, which this thread
-/// is not part of, so a busy pool delays an upload but cannot deadlock it. A
-/// failure aborts the sink, so a refused upload leaves nothing behind.
+/// The writing side of an upload, a blob worker (the blob store's file work runs
+/// on its thread): hash, seal and write (while the inspector, when given one,
+/// scans on a thread of its own), and on `End` wait for the inspector's verdict,
+/// then commit. A failure aborts the sink, so a refused upload leaves nothing
+/// behind.
 fn seal_and_write(
-    runtime: &Handle,
-    mut sink: Box<dyn BlobSink>,
+    worker: &BlobWorker,
+    blobs: &dyn Blobs,
+    blob_id: [u8; 16],
     sealer: StreamSealer,
     pieces: tokio::sync::mpsc::Receiver<Piece>,
     inspector: Option<Inspector>,
 ) -> Result<Written, AppError> {
-    match seal_into(runtime, &mut *sink, sealer, pieces, inspector) {
+    let mut sink = worker.wait(blobs.create(blob_id))?;
+    match seal_into(worker, &mut *sink, sealer, pieces, inspector) {
         Ok(written) => {
-            runtime.block_on(sink.commit())?;
+            worker.wait(sink.commit())?;
             Ok(written)
         }
         Err(e) => {
             // The upload's own error is the one to report.
-            let _ = runtime.block_on(sink.abort());
+            let _ = worker.wait(sink.abort());
             Err(e)
         }
     }
@@ -188,7 +180,7 @@ fn seal_and_write(
 /// Seals what arrives into `sink` until `End`, and returns it once the
 /// inspector's verdict is in.
 fn seal_into(
-    runtime: &Handle,
+    worker: &BlobWorker,
     sink: &mut dyn BlobSink,
     mut sealer: StreamSealer,
     mut pieces: tokio::sync::mpsc::Receiver<Piece>,
@@ -207,13 +199,13 @@ fn seal_into(
                 }
                 sealer.push(&piece, &mut out)?;
                 if out.len() >= WRITE_BATCH {
-                    out = write_batch(runtime, sink, out)?;
+                    out = write_batch(worker, sink, out)?;
                 }
             }
             Some(Piece::End) => {
                 let found = inspector.take().map(Background::finish).transpose()?;
                 let (size, sha) = sealer.finish(&mut out)?;
-                write_batch(runtime, sink, out)?;
+                write_batch(worker, sink, out)?;
                 return Ok((size, sha, found));
             }
             None => return Err(AppError::BodyAborted("the upload was abandoned".into())),
@@ -225,13 +217,13 @@ fn seal_into(
 /// `out`'s own once the sink has let go of it (a disk sink has when the write
 /// returns), so an upload does not allocate a buffer per batch; else a new one.
 fn write_batch(
-    runtime: &Handle,
+    worker: &BlobWorker,
     sink: &mut dyn BlobSink,
     out: Vec<u8>,
 ) -> Result<Vec<u8>, AppError> {
     let capacity = out.capacity();
     let batch = Bytes::from(out);
-    runtime.block_on(sink.write(batch.clone()))?;
+    worker.wait(sink.write(batch.clone()))?;
     Ok(match batch.try_into_mut() {
         Ok(mut mine) => {
             mine.clear();
@@ -375,8 +367,7 @@ impl Files<'_> {
 
     /// Encrypts the stream into a new blob, fsyncs and commits it; returns
     /// (size, sha256). Receiving runs here while hashing, sealing and writing run
-    /// on a thread of their own fed through a bounded channel, so the stages
-    /// overlap.
+    /// on a blob worker fed through a bounded channel, so the stages overlap.
     async fn write_blob<S, E>(
         &self,
         blob_id: [u8; 16],
@@ -394,23 +385,18 @@ impl Files<'_> {
             blob_id,
         };
         let sealer = StreamSealer::new(key, header)?;
-        let runtime = Handle::try_current().map_err(AppError::internal)?;
-        let sink = self.blobs().create(blob_id).await?;
+        let blobs = self.blobs();
         let (feed, pieces) = tokio::sync::mpsc::channel::<Piece>(PIPELINE_DEPTH);
-        let (done, written) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name("upload".into())
-            .spawn(move || {
-                let _ = done.send(seal_and_write(&runtime, sink, sealer, pieces, inspector));
-            })
-            .map_err(AppError::internal)?;
+        let worker = kernel::spawn_blob_worker(move |worker| {
+            seal_and_write(worker, &*blobs, blob_id, sealer, pieces, inspector)
+        })?;
         let fed = feed_pieces(&mut body, &feed, limit).await;
         if fed.is_ok() {
-            // The writer may have stopped on its own error; it is reported below.
+            // The worker may have stopped on its own error; it is reported below.
             let _ = feed.send(Piece::End).await;
         }
         drop(feed);
-        let written = written.await.map_err(AppError::internal)?;
+        let written = worker.await.map_err(AppError::internal)?;
         fed?;
         written
     }
@@ -1022,9 +1008,8 @@ fn unwrap_key(app: &App, v: &Version) -> Result<DataKey, AppError> {
 }
 
 /// Reads and decrypts the chunks of one blob for one byte range, a window of
-/// whole chunks at a time (`vault::sealed`): a task reads each window through
-/// the blob store and opens its chunks on the blocking pool, running ahead of
-/// the network by a bounded number of chunks.
+/// whole chunks per read of the blob store (`vault::sealed`), on a blob worker
+/// that runs ahead of the network by a bounded number of chunks.
 struct Reader {
     blob: Blob,
     start: u64,
@@ -1043,14 +1028,18 @@ impl Reader {
         } else {
             self.blob.layout.chunks_for_range(self.start, self.end)
         };
-        tokio::spawn(self.produce(chunks, tx));
+        let failed = tx.clone();
+        if let Err(e) = kernel::spawn_blob_worker(move |worker| self.produce(worker, chunks, &tx)) {
+            let _ = failed.try_send(Err(e));
+        }
         rx
     }
 
-    async fn produce(
+    fn produce(
         self,
+        worker: &BlobWorker,
         chunks: std::ops::RangeInclusive<u64>,
-        tx: tokio::sync::mpsc::Sender<Result<Bytes, AppError>>,
+        tx: &tokio::sync::mpsc::Sender<Result<Bytes, AppError>>,
     ) {
         let Reader {
             blob,
@@ -1064,11 +1053,10 @@ impl Reader {
             cipher,
             layout,
         } = blob;
-        let mut opener = Opener {
+        let mut cutter = Cutter {
             hash: check
                 .as_ref()
                 .map(|_| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256)),
-            cipher,
             layout,
             start,
             end,
@@ -1076,24 +1064,18 @@ impl Reader {
             check,
         };
         for window in vault::sealed::windows(&layout, chunks) {
-            let sealed = match vault::sealed::read_chunks(&*blobs, id, &layout, window).await {
-                Ok(sealed) => sealed,
-                Err(e) => {
-                    let _ = tx.send(Err(e.into())).await;
-                    return;
-                }
-            };
-            let pieces;
-            (opener, pieces) = match blocking(move || Ok(opener.open(sealed))).await {
-                Ok(opened) => opened,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            for piece in pieces {
-                let failed = piece.is_err();
-                if tx.send(piece).await.is_err() || failed {
+            let mut sealed =
+                match worker.wait(vault::sealed::read_chunks(&*blobs, id, &layout, window)) {
+                    Ok(sealed) => sealed,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e.into()));
+                        return;
+                    }
+                };
+            while let Some(opened) = sealed.open_next(&cipher) {
+                let next = cutter.cut(opened);
+                let failed = next.is_err();
+                if tx.blocking_send(next).is_err() || failed {
                     return;
                 }
             }
@@ -1101,10 +1083,9 @@ impl Reader {
     }
 }
 
-/// Opens the chunks of one byte range, hashing them when the whole content is
-/// read.
-struct Opener {
-    cipher: ChunkCipher,
+/// Cuts what a download sends from each chunk: its part of the range, the
+/// whole content hashed and checked at the last chunk when it is all read.
+struct Cutter {
     layout: Layout,
     start: u64,
     end: u64,
@@ -1114,28 +1095,17 @@ struct Opener {
     hash: Option<aws_lc_rs::digest::Context>,
 }
 
-impl Opener {
-    /// Opens a window's chunks in place: each chunk's part of the range, in
-    /// order, ending at the first error.
-    fn open(mut self, mut sealed: SealedChunks) -> (Self, Vec<Result<Bytes, AppError>>) {
-        let mut pieces = Vec::new();
-        while let Some(opened) = sealed.open_next(&self.cipher) {
-            let piece = opened.map_err(AppError::from).and_then(|(index, plain)| {
-                if let Some(ctx) = self.hash.as_mut() {
-                    ctx.update(&plain);
-                }
-                if index == self.last {
-                    self.check_digest()?;
-                }
-                Ok(self.slice(index, plain))
-            });
-            let failed = piece.is_err();
-            pieces.push(piece);
-            if failed {
-                break;
-            }
+impl Cutter {
+    /// The piece of an opened chunk to send (or the chunk's error).
+    fn cut(&mut self, opened: Result<(u64, Bytes), VaultError>) -> Result<Bytes, AppError> {
+        let (index, plain) = opened?;
+        if let Some(ctx) = self.hash.as_mut() {
+            ctx.update(&plain);
         }
-        (self, pieces)
+        if index == self.last {
+            self.check_digest()?;
+        }
+        Ok(self.slice(index, plain))
     }
 
     fn check_digest(&mut self) -> Result<(), AppError> {

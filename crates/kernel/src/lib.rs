@@ -8,6 +8,7 @@
 //! audit), which depend on this crate and never on each other.
 
 pub mod authz;
+mod blobs;
 mod error;
 pub mod events;
 pub mod facts;
@@ -22,6 +23,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 pub use crate::ledger::{ConsistencyProof, InclusionProof};
 pub use ::ledger::ExportEntry as LedgerEntry;
 pub use authz::{Act, Action, Authorized, Principal, System, act};
+pub use blobs::{BlobWorker, blocking_pool, spawn_blob_worker};
 pub use error::{AppError, Kind};
 pub use events::{Fact, RequestMeta};
 pub use facts::SimTarget;
@@ -32,7 +34,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use vault::{Blobs, Keyring, Offload};
+use vault::{Blobs, Keyring};
 
 /// The file under the key directory that holds the mark key.
 pub const MARK_KEY_FILE: &str = "mark.key";
@@ -52,21 +54,6 @@ impl Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-    }
-}
-
-/// Tokio's blocking pool as the [`Offload`] of a disk blob store
-/// (`vault::DiskBlobs`): each job on the pool of the runtime this is called in, or,
-/// called outside a runtime, on a thread of its own.
-pub fn blocking_pool() -> Arc<dyn Offload> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => Arc::new(move |job: Box<dyn FnOnce() + Send>| {
-            runtime.spawn_blocking(job);
-        }),
-        Err(_) => Arc::new(|job: Box<dyn FnOnce() + Send>| {
-            // A thread that cannot start drops the job; its caller gets an i/o error.
-            let _ = std::thread::Builder::new().spawn(job);
-        }),
     }
 }
 

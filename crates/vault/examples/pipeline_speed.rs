@@ -1,7 +1,7 @@
-//! Where an upload's and a download's CPU time goes, phase by phase, without the
-//! network: the same vault calls `content` makes, in the same order, on a
-//! current-thread runtime whose blob file work runs on tokio's blocking pool, as in
-//! the server. Used by `bench/core.sh` to explain a missed target. Usage:
+//! Where an upload's and a download's CPU time goes, phase by phase, on one thread,
+//! without the network: the same vault calls `content` makes, in the same order,
+//! with the disk store's file work done on the calling thread, as on the server's
+//! blob workers. Used by `bench/core.sh` to explain a missed target. Usage:
 //! `pipeline_speed DIR [MIB]` (a scratch directory on the disk under test; default
 //! 1024 MiB). Prints `name bytes_per_sec` lines:
 //!
@@ -85,9 +85,7 @@ async fn through_the_store(
     pieces: u64,
     total: u64,
 ) -> Result<(), Error> {
-    let pool: Arc<dyn Offload> = Arc::new(|job: Box<dyn FnOnce() + Send>| {
-        tokio::task::spawn_blocking(job);
-    });
+    let pool: Arc<dyn Offload> = Arc::new(|job: Box<dyn FnOnce() + Send>| job());
     let store = DiskBlobs::open(dir, pool).await?;
     let key = DataKey::from_bytes([0x42; 32]);
     let id = [2; 16];
