@@ -73,12 +73,25 @@ impl DiskBlobs {
     }
 
     fn target(&self, id: &[u8; 16]) -> Target {
-        let shard = self.root.join(hex(&id[..1]));
+        let dest = self.blob_path(id);
+        let shard = dest
+            .parent()
+            .map_or_else(|| self.root.clone(), Path::to_owned);
         Target {
             root: self.root.clone(),
-            dest: shard.join(hex(id)),
+            dest,
             shard,
         }
+    }
+
+    /// `root/<2 hex>/<32 hex>` (a read builds it for every window it serves).
+    fn blob_path(&self, id: &[u8; 16]) -> PathBuf {
+        let name = hex(id);
+        let mut path = PathBuf::with_capacity(self.root.as_os_str().len() + 36);
+        path.push(&self.root);
+        path.push(name.get(..2).unwrap_or_default());
+        path.push(name);
+        path
     }
 
     async fn run<T, W>(&self, work: W) -> Result<T, VaultError>
@@ -117,12 +130,12 @@ impl Blobs for DiskBlobs {
     }
 
     fn len(&self, id: [u8; 16]) -> BlobFuture<'_, u64> {
-        let path = self.target(&id).dest;
+        let path = self.blob_path(&id);
         Box::pin(self.run(move || Ok(fs::metadata(&path).map_err(not_found)?.len())))
     }
 
     fn read(&self, id: [u8; 16], range: Range<u64>) -> BlobFuture<'_, ByteStream> {
-        let path = self.target(&id).dest;
+        let path = self.blob_path(&id);
         Box::pin(async move {
             // The first piece comes with the open: a read of one piece is one job.
             let (file, first, rest) = self
@@ -402,7 +415,11 @@ fn not_found(err: io::Error) -> VaultError {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut text = String::with_capacity(2 * bytes.len());
+    for nibble in bytes.iter().flat_map(|b| [b >> 4, b & 0xF]) {
+        text.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+    }
+    text
 }
 
 /// Parses a 32-character lowercase hex blob file name.
