@@ -5,15 +5,18 @@
 //! authenticated before a byte of it leaves, and a full read is checked against
 //! the recorded SHA-256.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use kernel::BlobWorker;
 use kernel::authz::Principal;
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::secrets::random;
 use kernel::{Action, App, AppError, Authorized, EventName, FileAccess, RoomInfo, act};
 use model::*;
 use serde_json::json;
-use vault::{BlobReader, ChunkCipher, DataKey, Header, Layout, StreamSealer};
+use vault::{BlobSink, Blobs, ChunkCipher, DataKey, Header, Layout, StreamSealer, VaultError};
 
 use crate::Files;
 use crate::dlp_policy::{DlpAction, HeldUpload, scan_detail};
@@ -111,14 +114,6 @@ pub const MAX_PAGE: i64 = 1000;
 /// Pieces (uploads) or chunks (downloads) in flight between two pipeline stages.
 const PIPELINE_DEPTH: usize = 8;
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AppError::internal)?
-}
-
 /// What the receiving side of an upload hands to the writing side.
 enum Piece {
     Data(Bytes),
@@ -155,18 +150,42 @@ where
 /// A written blob: (size, SHA-256, what the inspector found).
 type Written = (u64, [u8; 32], Option<Scanned>);
 
-/// The writing side of an upload, on a blocking thread: hash, seal, write
-/// (while the inspector, when given one, scans on a thread of its own), and on
-/// `End` wait for the inspector's verdict, then fsync and commit. Dropping the
-/// writer removes the partial blob, so a blocked upload leaves nothing behind.
+/// The writing side of an upload, a blob worker (the blob store's file work runs
+/// on its thread): hash, seal and write (while the inspector, when given one,
+/// scans on a thread of its own), and on `End` wait for the inspector's verdict,
+/// then commit. A failure aborts the sink, so a refused upload leaves nothing
+/// behind.
 fn seal_and_write(
-    blobs: &dyn vault::BlobStore,
+    worker: &BlobWorker,
+    blobs: &dyn Blobs,
     blob_id: [u8; 16],
+    sealer: StreamSealer,
+    pieces: tokio::sync::mpsc::Receiver<Piece>,
+    inspector: Option<Inspector>,
+) -> Result<Written, AppError> {
+    let mut sink = worker.wait(blobs.create(blob_id))?;
+    match seal_into(worker, &mut *sink, sealer, pieces, inspector) {
+        Ok(written) => {
+            worker.wait(sink.commit())?;
+            Ok(written)
+        }
+        Err(e) => {
+            // The upload's own error is the one to report.
+            let _ = worker.wait(sink.abort());
+            Err(e)
+        }
+    }
+}
+
+/// Seals what arrives into `sink` until `End`, and returns it once the
+/// inspector's verdict is in.
+fn seal_into(
+    worker: &BlobWorker,
+    sink: &mut dyn BlobSink,
     mut sealer: StreamSealer,
     mut pieces: tokio::sync::mpsc::Receiver<Piece>,
     inspector: Option<Inspector>,
 ) -> Result<Written, AppError> {
-    let mut writer = blobs.create(blob_id)?;
     let mut inspector = inspector
         .map(|ins| Background::start(ins, PIPELINE_DEPTH))
         .transpose()?;
@@ -180,20 +199,38 @@ fn seal_and_write(
                 }
                 sealer.push(&piece, &mut out)?;
                 if out.len() >= WRITE_BATCH {
-                    writer.write_all(&out)?;
-                    out.clear();
+                    out = write_batch(worker, sink, out)?;
                 }
             }
             Some(Piece::End) => {
                 let found = inspector.take().map(Background::finish).transpose()?;
                 let (size, sha) = sealer.finish(&mut out)?;
-                writer.write_all(&out)?;
-                writer.commit()?;
+                write_batch(worker, sink, out)?;
                 return Ok((size, sha, found));
             }
             None => return Err(AppError::BodyAborted("the upload was abandoned".into())),
         }
     }
+}
+
+/// Writes `out` to `sink` and returns an empty buffer for the next batch:
+/// `out`'s own once the sink has let go of it (a disk sink has when the write
+/// returns), so an upload does not allocate a buffer per batch; else a new one.
+fn write_batch(
+    worker: &BlobWorker,
+    sink: &mut dyn BlobSink,
+    out: Vec<u8>,
+) -> Result<Vec<u8>, AppError> {
+    let capacity = out.capacity();
+    let batch = Bytes::from(out);
+    worker.wait(sink.write(batch.clone()))?;
+    Ok(match batch.try_into_mut() {
+        Ok(mut mine) => {
+            mine.clear();
+            Vec::from(mine)
+        }
+        Err(_) => Vec::with_capacity(capacity),
+    })
 }
 
 impl Files<'_> {
@@ -279,8 +316,7 @@ impl Files<'_> {
             .record_version(meta, p, room, path, blob_id, &key, (size, sha), inbound)
             .await;
         if result.is_err() {
-            let blobs = self.blobs();
-            let _ = blocking(move || Ok(blobs.remove(blob_id)?)).await;
+            let _ = self.blobs().remove(blob_id).await;
         }
         result
     }
@@ -304,7 +340,7 @@ impl Files<'_> {
 
     /// Encrypts the stream into a new blob, fsyncs and commits it; returns
     /// (size, sha256). Receiving runs here while hashing, sealing and writing run
-    /// on a blocking thread fed through a bounded channel, so the stages overlap.
+    /// on a blob worker fed through a bounded channel, so the stages overlap.
     async fn write_blob<S, E>(
         &self,
         blob_id: [u8; 16],
@@ -324,9 +360,9 @@ impl Files<'_> {
         let sealer = StreamSealer::new(key, header)?;
         let blobs = self.blobs();
         let (feed, pieces) = tokio::sync::mpsc::channel::<Piece>(PIPELINE_DEPTH);
-        let worker = tokio::task::spawn_blocking(move || {
-            seal_and_write(blobs.as_ref(), blob_id, sealer, pieces, inspector)
-        });
+        let worker = kernel::spawn_blob_worker(move |worker| {
+            seal_and_write(worker, &*blobs, blob_id, sealer, pieces, inspector)
+        })?;
         let fed = feed_pieces(&mut body, &feed, limit).await;
         if fed.is_ok() {
             // The worker may have stopped on its own error; it is reported below.
@@ -629,15 +665,13 @@ impl Files<'_> {
             .transpose()
             .map_err(|u| AppError::RangeNotSatisfiable { size: u.size })?;
         let opened = open_blob(self, &v, size).await;
-        let (reader, cipher, layout) = match opened {
+        let blob = match opened {
             Ok(o) => o,
             Err(e) => return Err(integrity_event(self, meta, p, &file, &v, e).await),
         };
         let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));
         let reader = Reader {
-            reader,
-            cipher,
-            layout,
+            blob,
             start,
             end,
             check: range.is_none().then(|| v.sha256.clone()),
@@ -741,14 +775,12 @@ impl Files<'_> {
         v: &Version,
         size: u64,
     ) -> Result<Vec<u8>, AppError> {
-        let (reader, cipher, layout) = match open_blob(self, v, size).await {
+        let blob = match open_blob(self, v, size).await {
             Ok(o) => o,
             Err(e) => return Err(integrity_event(self, meta, p, file, v, e).await),
         };
         let reader = Reader {
-            reader,
-            cipher,
-            layout,
+            blob,
             start: 0,
             end: size.saturating_sub(1),
             check: Some(v.sha256.clone()),
@@ -861,14 +893,12 @@ pub(crate) async fn plaintext(
     v: &Version,
 ) -> Result<tokio::sync::mpsc::Receiver<Result<Bytes, AppError>>, AppError> {
     let size = u64::try_from(v.size).map_err(AppError::internal)?;
-    let (reader, cipher, layout) = match open_blob(app, v, size).await {
+    let blob = match open_blob(app, v, size).await {
         Ok(o) => o,
         Err(e) => return Err(integrity_event(app, meta, p, file, v, e).await),
     };
     let reader = Reader {
-        reader,
-        cipher,
-        layout,
+        blob,
         start: 0,
         end: size.saturating_sub(1),
         check: Some(v.sha256.clone()),
@@ -912,38 +942,37 @@ pub(crate) async fn integrity_event(
     error
 }
 
-async fn open_blob(
-    app: &App,
-    v: &Version,
-    size: u64,
-) -> Result<(Box<dyn BlobReader>, ChunkCipher, Layout), AppError> {
+/// A stored version's blob, opened for reading.
+struct Blob {
+    blobs: Arc<dyn Blobs>,
+    id: [u8; 16],
+    cipher: ChunkCipher,
+    layout: Layout,
+}
+
+/// Opens the blob of `v`, its length and header checked against the version.
+async fn open_blob(app: &App, v: &Version, size: u64) -> Result<Blob, AppError> {
     let key = unwrap_key(app, v)?;
     let blobs = app.blobs();
-    let blob_id = *v.blob_id.0.as_bytes();
-    blocking(move || {
-        let reader = blobs.open(blob_id).map_err(|e| match e {
+    let id = *v.blob_id.0.as_bytes();
+    let (header, layout) = vault::sealed::open(&*blobs, id, size)
+        .await
+        .map_err(|e| match e {
             // Recorded but gone from the blob store: the content is lost.
             vault::VaultError::NotFound => {
-                let blob = hex::encode(blob_id);
+                let blob = hex::encode(id);
                 tracing::error!(%blob, "the blob of a stored version is missing");
                 AppError::Integrity
             }
             other => AppError::from(other),
         })?;
-        let mut head = [0u8; vault::HEADER_LEN];
-        reader.read_at(0, &mut head)?;
-        let header = Header::decode(&head)?;
-        let layout = Layout {
-            chunk_size: header.chunk_size,
-            plaintext_len: size,
-        };
-        if header.blob_id != blob_id || reader.len() != layout.ciphertext_len() {
-            return Err(AppError::Integrity);
-        }
-        let cipher = ChunkCipher::new(&key, &header)?;
-        Ok((reader, cipher, layout))
+    let cipher = ChunkCipher::new(&key, &header)?;
+    Ok(Blob {
+        blobs,
+        id,
+        cipher,
+        layout,
     })
-    .await
 }
 
 fn unwrap_key(app: &App, v: &Version) -> Result<DataKey, AppError> {
@@ -957,12 +986,11 @@ fn unwrap_key(app: &App, v: &Version) -> Result<DataKey, AppError> {
     }
 }
 
-/// Reads and decrypts chunk after chunk of one blob for one byte range, on a
-/// blocking thread that runs ahead of the network by a bounded number of chunks.
+/// Reads and decrypts the chunks of one blob for one byte range, a window of
+/// whole chunks per read of the blob store (`vault::sealed`), on a blob worker
+/// that runs ahead of the network by a bounded number of chunks.
 struct Reader {
-    reader: Box<dyn BlobReader>,
-    cipher: ChunkCipher,
-    layout: Layout,
+    blob: Blob,
     start: u64,
     end: u64,
     /// The recorded SHA-256, checked when the whole content is read.
@@ -977,44 +1005,90 @@ impl Reader {
         let chunks = if size == 0 {
             0..=0
         } else {
-            self.layout.chunks_for_range(self.start, self.end)
+            self.blob.layout.chunks_for_range(self.start, self.end)
         };
-        tokio::task::spawn_blocking(move || self.produce(chunks, &tx));
+        let failed = tx.clone();
+        if let Err(e) = kernel::spawn_blob_worker(move |worker| self.produce(worker, chunks, &tx)) {
+            let _ = failed.try_send(Err(e));
+        }
         rx
     }
 
     fn produce(
         self,
+        worker: &BlobWorker,
         chunks: std::ops::RangeInclusive<u64>,
         tx: &tokio::sync::mpsc::Sender<Result<Bytes, AppError>>,
     ) {
-        let mut hash = self
-            .check
-            .as_ref()
-            .map(|_| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256));
-        let last = *chunks.end();
-        for index in chunks {
-            let piece =
-                vault::read_chunk_in_place(self.reader.as_ref(), &self.cipher, &self.layout, index)
-                    .map_err(AppError::from)
-                    .and_then(|plain| {
-                        if let Some(ctx) = hash.as_mut() {
-                            ctx.update(&plain);
-                        }
-                        if index == last {
-                            self.check_digest(hash.take())?;
-                        }
-                        Ok(self.slice(index, plain))
-                    });
-            let failed = piece.is_err();
-            if tx.blocking_send(piece).is_err() || failed {
-                return;
+        let Reader {
+            blob,
+            start,
+            end,
+            check,
+        } = self;
+        let Blob {
+            blobs,
+            id,
+            cipher,
+            layout,
+        } = blob;
+        let mut cutter = Cutter {
+            hash: check
+                .as_ref()
+                .map(|_| aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256)),
+            layout,
+            start,
+            end,
+            last: *chunks.end(),
+            check,
+        };
+        for window in vault::sealed::windows(&layout, chunks) {
+            let mut sealed =
+                match worker.wait(vault::sealed::read_chunks(&*blobs, id, &layout, window)) {
+                    Ok(sealed) => sealed,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e.into()));
+                        return;
+                    }
+                };
+            while let Some(opened) = sealed.open_next(&cipher) {
+                let next = cutter.cut(opened);
+                let failed = next.is_err();
+                if tx.blocking_send(next).is_err() || failed {
+                    return;
+                }
             }
         }
     }
+}
 
-    fn check_digest(&self, hash: Option<aws_lc_rs::digest::Context>) -> Result<(), AppError> {
-        let (Some(ctx), Some(expected)) = (hash, &self.check) else {
+/// Cuts what a download sends from each chunk: its part of the range, the
+/// whole content hashed and checked at the last chunk when it is all read.
+struct Cutter {
+    layout: Layout,
+    start: u64,
+    end: u64,
+    /// The range's last chunk, after which the digest is checked.
+    last: u64,
+    check: Option<Vec<u8>>,
+    hash: Option<aws_lc_rs::digest::Context>,
+}
+
+impl Cutter {
+    /// The piece of an opened chunk to send (or the chunk's error).
+    fn cut(&mut self, opened: Result<(u64, Bytes), VaultError>) -> Result<Bytes, AppError> {
+        let (index, plain) = opened?;
+        if let Some(ctx) = self.hash.as_mut() {
+            ctx.update(&plain);
+        }
+        if index == self.last {
+            self.check_digest()?;
+        }
+        Ok(self.slice(index, plain))
+    }
+
+    fn check_digest(&mut self) -> Result<(), AppError> {
+        let (Some(ctx), Some(expected)) = (self.hash.take(), &self.check) else {
             return Ok(());
         };
         if ctx.finish().as_ref() == expected.as_slice() {
@@ -1024,7 +1098,7 @@ impl Reader {
         }
     }
 
-    fn slice(&self, index: u64, plain: Vec<u8>) -> Bytes {
+    fn slice(&self, index: u64, plain: Bytes) -> Bytes {
         let chunk_start = index * u64::from(self.layout.chunk_size);
         let from = self
             .start
@@ -1033,6 +1107,6 @@ impl Reader {
         let to = (self.end + 1)
             .saturating_sub(chunk_start)
             .min(plain.len() as u64) as usize;
-        Bytes::from(plain).slice(from..to.max(from))
+        plain.slice(from..to.max(from))
     }
 }

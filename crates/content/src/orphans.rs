@@ -7,6 +7,9 @@ use kernel::AppError;
 
 use crate::Files;
 
+/// Blob ids listed at a time.
+const ORPHAN_PAGE: usize = 1000;
+
 impl Files<'_> {
     /// Deletes partial blobs of interrupted uploads and committed blobs that no
     /// version references (an upload killed between its fsync and its commit).
@@ -22,17 +25,20 @@ impl Files<'_> {
             .map(|b| *b.0.as_bytes())
             .collect();
         let blobs = self.blobs();
-        tokio::task::spawn_blocking(move || {
-            let mut removed = blobs.clean_partial()?;
-            for id in blobs.list()? {
+        let mut removed = blobs.clean_partial().await?;
+        let mut after = None;
+        loop {
+            let page = blobs.list_page(after, ORPHAN_PAGE).await?;
+            for &id in &page {
                 if !referenced.contains(&id) {
-                    blobs.remove(id)?;
+                    blobs.remove(id).await?;
                     removed += 1;
                 }
             }
-            Ok(removed)
-        })
-        .await
-        .map_err(AppError::internal)?
+            match page.last() {
+                Some(&last) if page.len() == ORPHAN_PAGE => after = Some(last),
+                _ => return Ok(removed),
+            }
+        }
     }
 }

@@ -21,13 +21,27 @@ const FIRST_KEK: &str = "k1";
 pub async fn open(
     dir: &Path,
     store: &store::Store,
-    blobs: &dyn vault::BlobStore,
+    blobs: &dyn vault::Blobs,
 ) -> anyhow::Result<KeyDir> {
     let state = vault::keydir::state(dir)
         .with_context(|| format!("cannot read the key directory `{}`", dir.display()))?;
     match state {
         KeyDirState::Missing | KeyDirState::Empty => first_start(dir, store, blobs).await,
         KeyDirState::Populated => load(dir, store).await,
+    }
+}
+
+/// How many blobs `blobs` holds, counted a page at a time.
+async fn count_blobs(blobs: &dyn vault::Blobs) -> Result<usize, vault::VaultError> {
+    const PAGE: usize = 1000;
+    let (mut count, mut after) = (0, None);
+    loop {
+        let page = blobs.list_page(after, PAGE).await?;
+        count += page.len();
+        match page.last() {
+            Some(&last) if page.len() == PAGE => after = Some(last),
+            _ => return Ok(count),
+        }
     }
 }
 
@@ -42,10 +56,10 @@ fn refused(dir: &Path) -> String {
 async fn first_start(
     dir: &Path,
     store: &store::Store,
-    blobs: &dyn vault::BlobStore,
+    blobs: &dyn vault::Blobs,
 ) -> anyhow::Result<KeyDir> {
     let entries = store.read().await?.ledger_size().await?;
-    let stored = blobs.list().map(|ids| ids.len())?;
+    let stored = count_blobs(blobs).await?;
     if entries > 0 || stored > 0 {
         bail!(
             "the key directory `{}` is missing or empty but the data directory holds data \
@@ -105,7 +119,7 @@ async fn add_manifest(keys: &mut KeyDir, dir: &Path, store: &store::Store) -> an
 pub fn app_with(
     keys: KeyDir,
     dir: &Path,
-    parts: (store::Store, std::sync::Arc<dyn vault::BlobStore>),
+    parts: (store::Store, std::sync::Arc<dyn vault::Blobs>),
     settings: app::Settings,
 ) -> anyhow::Result<App> {
     let (keyring, files) = keys.into_parts();

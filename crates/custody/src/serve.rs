@@ -50,14 +50,17 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
         .await
         .context("cannot open the metadata database")?;
     restrict_database_files(&config.data_dir)?;
-    let blobs = vault::DiskBlobStore::open(&config.data_dir.join("blobs"))
-        .context("cannot open the blob directory")?;
+    let blobs: Arc<dyn vault::Blobs> = Arc::new(
+        vault::DiskBlobs::open(&config.data_dir.join("blobs"), app::blocking_pool())
+            .await
+            .context("cannot open the blob directory")?,
+    );
     let key_dir = config.data_dir.join("keys");
-    let keys = crate::keydir::open(&key_dir, &store, &blobs).await?;
+    let keys = crate::keydir::open(&key_dir, &store, &*blobs).await?;
     let app = crate::keydir::app_with(
         keys,
         &key_dir,
-        (store.clone(), Arc::new(blobs)),
+        (store.clone(), blobs),
         config.settings.clone(),
     )?;
     app.policies()

@@ -8,6 +8,7 @@
 //! audit), which depend on this crate and never on each other.
 
 pub mod authz;
+mod blobs;
 mod error;
 pub mod events;
 pub mod facts;
@@ -22,6 +23,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 pub use crate::ledger::{ConsistencyProof, InclusionProof};
 pub use ::ledger::ExportEntry as LedgerEntry;
 pub use authz::{Act, Action, Authorized, Principal, System, act};
+pub use blobs::{BlobWorker, blocking_pool, spawn_blob_worker};
 pub use error::{AppError, ErrorCode, Kind};
 pub use events::{EventAction, EventName, Fact, RequestMeta};
 pub use facts::SimTarget;
@@ -32,7 +34,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use vault::{BlobStore, Keyring};
+use vault::{Blobs, Keyring};
 
 /// The file under the key directory that holds the mark key.
 pub const MARK_KEY_FILE: &str = "mark.key";
@@ -101,7 +103,7 @@ struct Inner {
     store: store::Store,
     keyring: RwLock<Keyring>,
     key_dir: PathBuf,
-    blobs: Arc<dyn BlobStore>,
+    blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     settings: Settings,
     /// The ledger's checkpoint signer: set by `with_ledger_signer`, else loaded on first use.
@@ -128,7 +130,7 @@ impl App {
         store: store::Store,
         keyring: Keyring,
         key_dir: PathBuf,
-        blobs: Arc<dyn BlobStore>,
+        blobs: Arc<dyn Blobs>,
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> App {
@@ -175,7 +177,7 @@ impl App {
     }
 
     /// The content store.
-    pub fn blobs(&self) -> Arc<dyn BlobStore> {
+    pub fn blobs(&self) -> Arc<dyn Blobs> {
         self.inner.blobs.clone()
     }
 

@@ -50,7 +50,9 @@ async fn open_app(dir: &std::path::Path) -> app::App {
     let key_dir = dir.join("keys");
     let key = app::secrets::random::<32>().unwrap();
     let ring = vault::Keyring::init(&key_dir, "k1", key).unwrap();
-    let blobs = vault::DiskBlobStore::open(&dir.join("blobs")).unwrap();
+    let blobs = vault::DiskBlobs::open(&dir.join("blobs"), app::blocking_pool())
+        .await
+        .unwrap();
     app::App::new(
         store,
         ring,

@@ -1,36 +1,44 @@
 //! Where an upload's and a download's CPU time goes, phase by phase, on one thread,
-//! without the network: the same vault calls `app::files` makes, in the same order.
-//! Used by `bench/core.sh` to explain a missed target. Usage:
+//! without the network: the same vault calls `content` makes, in the same order,
+//! with the disk store's file work done on the calling thread, as on the server's
+//! blob workers. Used by `bench/core.sh` to explain a missed target. Usage:
 //! `pipeline_speed DIR [MIB]` (a scratch directory on the disk under test; default
 //! 1024 MiB). Prints `name bytes_per_sec` lines:
 //!
 //! - `sha256`: SHA-256 alone (both directions hash the whole plaintext);
 //! - `seal_stream`: `StreamSealer::push` with 16 KiB pieces (the size of a TLS
 //!   record, as the request body arrives), i.e. copy + seal + SHA-256;
-//! - `upload_disk`: `seal_stream` plus writing 4 MiB batches to a `DiskBlobStore`
-//!   blob and committing it (fsync) — the whole upload minus HTTP and TLS;
-//! - `read_only`: `pread` of every chunk from the blob (page cache, as just written);
-//! - `read_open`: `read_chunk` (read + open, a fresh buffer each) of every chunk;
-//! - `download_disk`: `read_chunk` (read + open) plus SHA-256 of every chunk — the
-//!   whole download minus HTTP and TLS.
+//! - `upload_disk`: `seal_stream` plus writing 4 MiB batches to a `DiskBlobs` sink
+//!   (the batch buffer reused) and committing it (fsync) — the whole upload minus
+//!   HTTP and TLS;
+//! - `read_only`: `sealed::read_chunks` of every window of whole chunks, i.e. the
+//!   blob store's reads (page cache, as just written);
+//! - `read_open`: the same plus opening every chunk in place;
+//! - `download_disk`: `read_open` plus SHA-256 of every chunk — the whole download
+//!   minus HTTP and TLS.
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use aws_lc_rs::digest;
+use bytes::Bytes;
 use vault::{
-    BlobStore, DEFAULT_CHUNK_SIZE, DataKey, DiskBlobStore, Header, Layout, StreamSealer, read_chunk,
+    Blobs, ChunkCipher, DEFAULT_CHUNK_SIZE, DataKey, DiskBlobs, Header, Layout, Offload,
+    StreamSealer, sealed,
 };
 
 const PIECE: usize = 16 << 10;
 const WRITE_BATCH: usize = 4 << 20;
 
+type Error = Box<dyn std::error::Error>;
+
 fn report(name: &str, bytes: u64, start: Instant) {
     println!("{name} {:.0}", bytes as f64 / start.elapsed().as_secs_f64());
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().ok_or("usage: pipeline_speed DIR [MIB]")?);
     let mib: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1024);
@@ -66,55 +74,87 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     black_box(sealer.finish(&mut out)?);
     report("seal_stream", total, start);
 
-    let store = DiskBlobStore::open(&dir)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    runtime.block_on(through_the_store(&dir, &piece, pieces, total))
+}
+
+/// The phases that go through the blob store.
+async fn through_the_store(
+    dir: &std::path::Path,
+    piece: &[u8],
+    pieces: u64,
+    total: u64,
+) -> Result<(), Error> {
+    let pool: Arc<dyn Offload> = Arc::new(|job: Box<dyn FnOnce() + Send>| job());
+    let store = DiskBlobs::open(dir, pool).await?;
+    let key = DataKey::from_bytes([0x42; 32]);
     let id = [2; 16];
+    let header = Header {
+        chunk_size: DEFAULT_CHUNK_SIZE,
+        blob_id: id,
+    };
     let start = Instant::now();
-    let mut sealer = StreamSealer::new(&key, header(id))?;
-    let mut writer = store.create(id)?;
-    out.clear();
+    let mut sealer = StreamSealer::new(&key, header)?;
+    let mut sink = store.create(id).await?;
+    let mut out = Vec::with_capacity(WRITE_BATCH + (2 << 20));
     out.extend_from_slice(&sealer.header_bytes());
     for _ in 0..pieces {
-        sealer.push(&piece, &mut out)?;
+        sealer.push(piece, &mut out)?;
         if out.len() >= WRITE_BATCH {
-            writer.write_all(&out)?;
-            out.clear();
+            let batch = Bytes::from(out);
+            sink.write(batch.clone()).await?;
+            out = batch.try_into_mut().map_or_else(
+                |_| Vec::with_capacity(WRITE_BATCH + (2 << 20)),
+                |mut mine| {
+                    mine.clear();
+                    Vec::from(mine)
+                },
+            );
         }
     }
     let (size, sha) = sealer.finish(&mut out)?;
-    writer.write_all(&out)?;
-    writer.commit()?;
+    sink.write(Bytes::from(out)).await?;
+    sink.commit().await?;
     report("upload_disk", total, start);
 
-    let reader = store.open(id)?;
-    let layout = Layout {
-        chunk_size: DEFAULT_CHUNK_SIZE,
-        plaintext_len: size,
-    };
+    let (header, layout) = sealed::open(&store, id, size).await?;
+    let all = 0..=layout.chunk_count() - 1;
     let start = Instant::now();
-    for index in 0..layout.chunk_count() {
-        let mut buf = vec![0u8; layout.chunk_ciphertext_len(index)];
-        reader.read_at(layout.chunk_offset(index), &mut buf)?;
-        black_box(&buf);
+    for window in sealed::windows(&layout, all.clone()) {
+        black_box(sealed::read_chunks(&store, id, &layout, window).await?);
     }
     report("read_only", total, start);
 
-    let cipher = vault::ChunkCipher::new(&key, &header(id))?;
+    let cipher = ChunkCipher::new(&key, &header)?;
     let start = Instant::now();
-    for index in 0..layout.chunk_count() {
-        black_box(read_chunk(reader.as_ref(), &cipher, &layout, index)?);
-    }
+    read_all(&store, id, &cipher, &layout, |plain| drop(black_box(plain))).await?;
     report("read_open", total, start);
 
     let start = Instant::now();
     let mut ctx = digest::Context::new(&digest::SHA256);
-    for index in 0..layout.chunk_count() {
-        let plain = read_chunk(reader.as_ref(), &cipher, &layout, index)?;
-        ctx.update(&plain);
-    }
+    read_all(&store, id, &cipher, &layout, |plain| ctx.update(&plain)).await?;
     if ctx.finish().as_ref() != sha {
         return Err("digest mismatch".into());
     }
     report("download_disk", total, start);
-    store.remove(id)?;
+    store.remove(id).await?;
+    Ok(())
+}
+
+/// Reads and opens every chunk of blob `id` a window at a time, handing each
+/// plaintext to `each`.
+async fn read_all(
+    store: &DiskBlobs,
+    id: [u8; 16],
+    cipher: &ChunkCipher,
+    layout: &Layout,
+    mut each: impl FnMut(Bytes),
+) -> Result<(), Error> {
+    for window in sealed::windows(layout, 0..=layout.chunk_count() - 1) {
+        let mut chunks = sealed::read_chunks(store, id, layout, window).await?;
+        while let Some(opened) = chunks.open_next(cipher) {
+            each(opened?.1);
+        }
+    }
     Ok(())
 }

@@ -4,14 +4,12 @@
 //! reads no clock, and it depends on no async runtime. The byte formats are specified
 //! in `docs/vault-format.md`.
 //!
-//! Blob storage has two interfaces over one disk layout: [`Blobs`], async and
-//! object-safe, shaped for object stores as well as disks (streamed write-once sinks,
-//! ranged streaming reads, paged listing; disk backend [`DiskBlobs`]; the suite every
-//! backend passes in `conformance`, cargo feature `conformance`); and the older
-//! synchronous [`BlobStore`] ([`DiskBlobStore`]), kept until its callers move to
-//! `Blobs`.
+//! Blob storage is [`Blobs`], async and object-safe, shaped for object stores as well
+//! as disks: streamed write-once sinks, ranged streaming reads, paged listing; the
+//! disk backend is [`DiskBlobs`], and the suite every backend passes is `conformance`
+//! (cargo feature `conformance`). Sealed blobs are read through it by [`sealed`]: the
+//! header, then windows of whole chunks opened in place.
 
-pub mod blobs;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod durable;
@@ -20,11 +18,9 @@ pub mod format;
 pub mod keydir;
 pub mod keys;
 pub mod objects;
+pub mod sealed;
 pub mod stream;
 
-pub use blobs::{
-    BlobReader, BlobStore, BlobWriter, DiskBlobStore, read_chunk, read_chunk_in_place, read_header,
-};
 pub use error::VaultError;
 pub use format::{DEFAULT_CHUNK_SIZE, FORMAT_VERSION, HEADER_LEN, Header, Layout, MAGIC, TAG_LEN};
 pub use keydir::KeyDir;

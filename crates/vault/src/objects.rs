@@ -2,8 +2,8 @@
 //! can sit behind it as well as a directory: `Blobs` writes a blob as a stream of
 //! chunks through a `BlobSink` that makes it visible only on `commit`, reads byte
 //! ranges back as a stream, and lists ids a page at a time. `DiskBlobs` is the disk
-//! backend (the layout of `DiskBlobStore`, docs/vault-format.md §7); every backend
-//! passes the suite in `vault::conformance` (cargo feature `conformance`).
+//! backend (docs/vault-format.md §7); every backend passes the suite in
+//! `vault::conformance` (cargo feature `conformance`).
 //!
 //! The futures are boxed (`BoxFuture`) so that `dyn Blobs` works; they are `Send`, so
 //! they can be awaited from any task. The crate depends on no async runtime: the

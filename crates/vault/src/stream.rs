@@ -7,6 +7,7 @@ use std::fmt;
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce};
 use aws_lc_rs::digest;
+use bytes::BytesMut;
 
 use crate::error::VaultError;
 use crate::format::{HEADER_LEN, Header, TAG_LEN, check_chunk_size};
@@ -133,7 +134,7 @@ impl ChunkCipher {
         &self,
         index: u64,
         last: bool,
-        buf: &mut Vec<u8>,
+        buf: &mut BytesMut,
     ) -> Result<(), VaultError> {
         let integrity = VaultError::Integrity { chunk: index };
         let Some(len) = buf.len().checked_sub(TAG_LEN) else {

@@ -33,7 +33,9 @@ async fn app(dir: &Path) -> App {
     let store = store::Store::connect(&url).await.unwrap();
     let key_dir = dir.join("keys");
     let ring = vault::Keyring::init(&key_dir, "k1", [1; 32]).unwrap();
-    let blobs = vault::DiskBlobStore::open(&dir.join("blobs")).unwrap();
+    let blobs = vault::DiskBlobs::open(&dir.join("blobs"), kernel::blocking_pool())
+        .await
+        .unwrap();
     App::new(
         store,
         ring,

@@ -255,7 +255,9 @@ impl Ctx {
         let store = store::Store::connect(&url).await.expect("store");
         let keys = dir.path().join("keys");
         let keyring = vault::Keyring::init(&keys, "k1", [7; 32]).expect("keyring");
-        let blobs = vault::DiskBlobStore::open(&dir.path().join("blobs")).expect("blobs");
+        let blobs = vault::DiskBlobs::open(&dir.path().join("blobs"), app::blocking_pool())
+            .await
+            .expect("blobs");
         let clock = Arc::new(ManualClock(AtomicI64::new(T0)));
         let mut settings = app::Settings {
             max_upload_bytes: UPLOAD_LIMIT,

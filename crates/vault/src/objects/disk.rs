@@ -1,12 +1,17 @@
-//! `DiskBlobs`, the disk backend of `Blobs`: the directory layout of `DiskBlobStore`
-//! (docs/vault-format.md §7), so either reads what the other wrote, with every
-//! blocking file operation run through the caller's [`Offload`].
+//! `DiskBlobs`, the disk backend of `Blobs`: blobs as files in the directory layout
+//! of docs/vault-format.md §7, every blocking file operation run through the
+//! caller's [`Offload`].
 //!
 //! A sink writes to a fresh `tmp/*.partial` file, gathering small chunks into larger
 //! writes; commit fsyncs it, creates the shard directory if needed (fsyncing the
 //! root), hard-links it to its name (which fails if the name exists: blobs are never
 //! replaced, even by two racing commits), fsyncs the shard directory and removes the
 //! partial name.
+//!
+//! A read opens the file, checks the range and reads the first piece in one job;
+//! pieces are as large as the largest sealed chunk of the vault format, so a read of
+//! whole chunks (what `sealed::read_chunks` asks for) comes as one buffer that the
+//! reader opens in place.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -15,18 +20,28 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 
 use super::offload::{self, Offload};
 use super::{BlobFuture, BlobSink, Blobs, ByteStream, check_range};
-use crate::blobs::{TMP_DIR, hex, not_found, parse_id, partial_name};
 use crate::durable;
 use crate::error::VaultError;
+use crate::format::{MAX_CHUNK_SIZE, TAG_LEN};
 
-/// What a sink gathers before writing it out, and the largest piece a read yields.
+/// The directory of blobs being written, under the root (do not change: the disk
+/// layout of docs/vault-format.md §7).
+const TMP_DIR: &str = "tmp";
+const PARTIAL_SUFFIX: &str = ".partial";
+
+/// What a sink gathers before writing it out.
 const IO_CHUNK: usize = 256 * 1024;
+
+/// The largest piece a read yields: the largest sealed chunk (ciphertext and tag), so
+/// that a read of whole chunks up to that size comes as one piece.
+const READ_PIECE: usize = MAX_CHUNK_SIZE as usize + TAG_LEN;
 
 /// Blobs as files: committed at `root/<2 hex>/<32 hex>`, in progress under `root/tmp/`.
 pub struct DiskBlobs {
@@ -58,12 +73,25 @@ impl DiskBlobs {
     }
 
     fn target(&self, id: &[u8; 16]) -> Target {
-        let shard = self.root.join(hex(&id[..1]));
+        let dest = self.blob_path(id);
+        let shard = dest
+            .parent()
+            .map_or_else(|| self.root.clone(), Path::to_owned);
         Target {
             root: self.root.clone(),
-            dest: shard.join(hex(id)),
+            dest,
             shard,
         }
+    }
+
+    /// `root/<2 hex>/<32 hex>` (a read builds it for every window it serves).
+    fn blob_path(&self, id: &[u8; 16]) -> PathBuf {
+        let name = hex(id);
+        let mut path = PathBuf::with_capacity(self.root.as_os_str().len() + 36);
+        path.push(&self.root);
+        path.push(name.get(..2).unwrap_or_default());
+        path.push(name);
+        path
     }
 
     async fn run<T, W>(&self, work: W) -> Result<T, VaultError>
@@ -102,22 +130,27 @@ impl Blobs for DiskBlobs {
     }
 
     fn len(&self, id: [u8; 16]) -> BlobFuture<'_, u64> {
-        let path = self.target(&id).dest;
+        let path = self.blob_path(&id);
         Box::pin(self.run(move || Ok(fs::metadata(&path).map_err(not_found)?.len())))
     }
 
     fn read(&self, id: [u8; 16], range: Range<u64>) -> BlobFuture<'_, ByteStream> {
-        let path = self.target(&id).dest;
-        let checked = range.clone();
+        let path = self.blob_path(&id);
         Box::pin(async move {
-            let file = self
+            // The first piece comes with the open: a read of one piece is one job.
+            let (file, first, rest) = self
                 .run(move || {
                     let file = File::open(&path).map_err(not_found)?;
-                    check_range(&checked, file.metadata()?.len())?;
-                    Ok(file)
+                    check_range(&range, file.metadata()?.len())?;
+                    let first = read_piece(&file, &range)?;
+                    let rest = range.start + first.len() as u64..range.end;
+                    Ok((file, first, rest))
                 })
                 .await?;
-            Ok(file_stream(Arc::clone(&self.pool), file, range))
+            let first = stream::iter((!first.is_empty()).then_some(Ok(first)));
+            Ok(first
+                .chain(file_stream(Arc::clone(&self.pool), file, rest))
+                .boxed())
         })
     }
 
@@ -276,28 +309,31 @@ impl Drop for DiskSink {
     }
 }
 
-/// Bytes `range` of `file`, read on `pool` in pieces of at most `IO_CHUNK`.
+/// Bytes `range` of `file`, read on `pool` a piece at a time.
 fn file_stream(pool: Arc<dyn Offload>, file: File, range: Range<u64>) -> ByteStream {
     let file = Arc::new(file);
     stream::try_unfold(range, move |range| {
         let pool = Arc::clone(&pool);
         let file = Arc::clone(&file);
         async move {
-            let start = range.start;
-            let want = (range.end.saturating_sub(start)).min(IO_CHUNK as u64);
-            if want == 0 {
+            if range.is_empty() {
                 return Ok(None);
             }
-            let bytes = offload::run(&*pool, move || {
-                let mut buf = vec![0u8; want as usize];
-                file.read_exact_at(&mut buf, start)?;
-                Ok(Bytes::from(buf))
-            })
-            .await?;
-            Ok(Some((bytes, start + want..range.end)))
+            let (start, end) = (range.start, range.end);
+            let piece = offload::run(&*pool, move || Ok(read_piece(&file, &range)?)).await?;
+            let next = start + piece.len() as u64..end;
+            Ok(Some((piece, next)))
         }
     })
     .boxed()
+}
+
+/// The first piece of `range` of `file`: its first `READ_PIECE` bytes, or all of it.
+fn read_piece(file: &File, range: &Range<u64>) -> io::Result<Bytes> {
+    let len = range.end.saturating_sub(range.start).min(READ_PIECE as u64);
+    let mut buf = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
+    file.read_exact_at(&mut buf, range.start)?;
+    Ok(Bytes::from(buf))
 }
 
 /// Up to `limit` ids after `after`, shard by shard from `after`'s, each shard read
@@ -360,4 +396,65 @@ fn clean_tmp(tmp: &Path) -> Result<usize, VaultError> {
     }
     durable::sync_dir(tmp)?;
     Ok(removed)
+}
+
+/// A fresh partial-file name for blob `id`, unique within this process and across
+/// processes.
+fn partial_name(id: &[u8; 16]) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{}-{n}{PARTIAL_SUFFIX}", hex(id), std::process::id())
+}
+
+fn not_found(err: io::Error) -> VaultError {
+    if err.kind() == io::ErrorKind::NotFound {
+        VaultError::NotFound
+    } else {
+        VaultError::Io(err)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(2 * bytes.len());
+    for nibble in bytes.iter().flat_map(|b| [b >> 4, b & 0xF]) {
+        text.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+    }
+    text
+}
+
+/// Parses a 32-character lowercase hex blob file name.
+fn parse_id(name: &str) -> Option<[u8; 16]> {
+    let lower_hex = name
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if name.len() != 32 || !lower_hex {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    for (slot, pair) in id.iter_mut().zip(name.as_bytes().chunks_exact(2)) {
+        *slot = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: [u8; 16] = [0xA1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0xFF];
+
+    fn check(name: &str, id: Option<[u8; 16]>) {
+        assert_eq!(parse_id(name), id, "{name}");
+    }
+
+    #[test]
+    fn ids_in_hex() {
+        assert_eq!(hex(&ID), "a102030405060708090a0b0c0d0e0fff");
+        check("a102030405060708090a0b0c0d0e0fff", Some(ID));
+        check("A102030405060708090a0b0c0d0e0fff", None);
+        check("a102", None);
+        check("a102030405060708090a0b0c0d0e0fffa1", None);
+        check("g102030405060708090a0b0c0d0e0fff", None);
+        check("+102030405060708090a0b0c0d0e0fff", None);
+    }
 }

@@ -1,7 +1,8 @@
 //! Integration tests of the vault blob format: round trips through `StreamSealer`
-//! and `read_chunk`, the tamper table, a format-pinning known-answer test, and an
-//! independent re-derivation of chunk nonces and AAD from docs/vault-format.md; and
-//! of the disk backend of `Blobs` (the conformance suite and the disk layout).
+//! and `sealed` (reading through a `Blobs` store), the tamper table, a format-pinning
+//! known-answer test, and an independent re-derivation of chunk nonces and AAD from
+//! docs/vault-format.md; and of the backends of `Blobs` (the conformance suite on
+//! disk and in memory, the disk layout).
 
 #![allow(
     clippy::unwrap_used,
@@ -9,31 +10,39 @@
 )]
 
 mod blob;
+mod mem;
 mod objects;
 mod tamper;
 
 use aws_lc_rs::digest;
-use vault::{BlobReader, DataKey, Header, StreamSealer, VaultError};
+use vault::{ChunkCipher, DataKey, Header, Layout, StreamSealer, VaultError, sealed};
+
+pub use mem::MemBlobs;
 
 /// Chunk size used by the tests, small for speed.
 pub const CHUNK: usize = 4096;
 
-/// A blob held in memory.
-pub struct MemBlob(pub Vec<u8>);
-
-impl BlobReader for MemBlob {
-    fn len(&self) -> u64 {
-        self.0.len() as u64
+/// Reads chunks `chunks` of blob `id` window by window, as `content` does, and
+/// returns their plaintext.
+pub async fn read_plaintext(
+    blobs: &dyn vault::Blobs,
+    id: [u8; 16],
+    cipher: &ChunkCipher,
+    layout: &Layout,
+    chunks: std::ops::RangeInclusive<u64>,
+) -> Result<Vec<u8>, VaultError> {
+    let mut out = Vec::new();
+    for window in sealed::windows(layout, chunks) {
+        let mut sealed = sealed::read_chunks(blobs, id, layout, window.clone()).await?;
+        let mut expected = window;
+        while let Some(opened) = sealed.open_next(cipher) {
+            let (index, plain) = opened?;
+            assert_eq!(Some(index), expected.next(), "chunks come in order");
+            out.extend_from_slice(&plain);
+        }
+        assert_eq!(expected.next(), None, "every chunk of the window came");
     }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), VaultError> {
-        let start = usize::try_from(offset).unwrap();
-        let src = self.0.get(start..start + buf.len()).ok_or_else(|| {
-            VaultError::Io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
-        })?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
+    Ok(out)
 }
 
 /// Deterministic test plaintext of `len` bytes.

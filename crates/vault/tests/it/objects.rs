@@ -1,6 +1,6 @@
-//! The disk backend of `Blobs`: the conformance suite on a temporary directory, the
-//! exchange with the synchronous `DiskBlobStore` over the same layout, and what only
-//! a disk shows (files and modes, the partial files, stray names, a broken sink).
+//! The disk backend of `Blobs`: the conformance suite on a temporary directory, and
+//! what only a disk shows (files and modes, the partial files, stray names, a broken
+//! sink, the size of the pieces read, sealed chunks read a window at a time).
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use vault::{BlobSink, BlobStore, Blobs, DiskBlobStore, DiskBlobs, Offload, VaultError};
+use vault::{BlobSink, Blobs, DiskBlobs, Offload, VaultError};
 
 const ID: [u8; 16] = [0xA1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0xFF];
 const OTHER: [u8; 16] = [0x07; 16];
@@ -51,67 +51,11 @@ async fn put(store: &dyn Blobs, id: [u8; 16], bytes: &'static [u8]) -> Result<()
     sink.commit().await
 }
 
-async fn get(store: &dyn Blobs, id: [u8; 16]) -> Result<Vec<u8>, VaultError> {
-    let len = store.len(id).await?;
-    let mut stream = store.read(id, 0..len).await?;
-    let mut bytes = Vec::new();
-    while let Some(piece) = stream.next().await {
-        bytes.extend_from_slice(&piece?);
-    }
-    Ok(bytes)
-}
-
-fn old_put(store: &DiskBlobStore, id: [u8; 16], bytes: &[u8]) -> Result<(), VaultError> {
-    let mut writer = store.create(id)?;
-    writer.write_all(bytes)?;
-    writer.commit()
-}
-
-fn old_get(store: &DiskBlobStore, id: [u8; 16]) -> Vec<u8> {
-    let reader = store.open(id).unwrap();
-    let mut bytes = vec![0; usize::try_from(reader.len()).unwrap()];
-    reader.read_at(0, &mut bytes).unwrap();
-    bytes
-}
-
 #[tokio::test]
 async fn disk_backend_conforms() {
     let (_dir, root, store) = disk().await;
     vault::conformance::run(&store).await;
     assert_eq!(tmp_drains(&root).await, 0, "no partial file is left");
-}
-
-#[tokio::test]
-async fn old_and_new_interfaces_share_the_layout() {
-    let (_dir, root, new) = disk().await;
-    let old = DiskBlobStore::open(&root).unwrap();
-    old_put(&old, ID, b"written by the sync interface").unwrap();
-    put(&new, OTHER, b"written by the async one").await.unwrap();
-    assert_eq!(
-        get(&new, ID).await.unwrap(),
-        b"written by the sync interface"
-    );
-    assert_eq!(old_get(&old, OTHER), b"written by the async one");
-    assert_eq!(old.list().unwrap(), [OTHER, ID]);
-    assert_eq!(new.list_page(None, 10).await.unwrap(), [OTHER, ID]);
-    // Write-once across the two.
-    let err = put(&new, ID, b"again").await.unwrap_err();
-    assert_eq!(err.code(), "vault_blob_exists");
-    let err = old_put(&old, OTHER, b"again").unwrap_err();
-    assert_eq!(err.code(), "vault_blob_exists");
-    old.remove(OTHER).unwrap();
-    assert_eq!(new.len(OTHER).await.unwrap_err().code(), "vault_not_found");
-    new.remove(ID).await.unwrap();
-    assert_eq!(
-        old.open(ID).err().map(|e| e.code()),
-        Some("vault_not_found")
-    );
-    // Each cleans the other's partial files.
-    std::mem::forget(old.create(ID).unwrap());
-    std::mem::forget(new.create(OTHER).await.unwrap());
-    assert_eq!(new.clean_partial().await.unwrap(), 2);
-    std::mem::forget(new.create(OTHER).await.unwrap());
-    assert_eq!(old.clean_partial().unwrap(), 1);
 }
 
 #[tokio::test]
@@ -208,4 +152,52 @@ async fn a_cancelled_write_breaks_the_sink() {
         "the held write dropped the partial file"
     );
     assert_eq!(store.len(ID).await.unwrap_err().code(), "vault_not_found");
+}
+
+#[tokio::test]
+async fn a_read_up_to_the_largest_sealed_chunk_comes_in_one_piece() {
+    let (_dir, _root, store) = disk().await;
+    let largest = vault::format::MAX_CHUNK_SIZE as usize + vault::TAG_LEN;
+    let data = Bytes::from(vec![0x3C; largest + 1]);
+    let mut sink = store.create(ID).await.unwrap();
+    sink.write(data.clone()).await.unwrap();
+    sink.commit().await.unwrap();
+    let pieces = |range: std::ops::Range<u64>| {
+        let store = &store;
+        async move {
+            let stream = store.read(ID, range).await.unwrap();
+            let pieces: Vec<_> = stream.map(|piece| piece.unwrap().len()).collect().await;
+            pieces
+        }
+    };
+    assert_eq!(pieces(0..largest as u64).await, [largest]);
+    assert_eq!(pieces(1..largest as u64 + 1).await, [largest]);
+    assert_eq!(pieces(0..largest as u64 + 1).await, [largest, 1]);
+    assert_eq!(pieces(7..7).await, Vec::<usize>::new());
+}
+
+#[tokio::test]
+async fn sealed_chunks_read_from_disk_a_window_at_a_time() {
+    let (_dir, _root, store) = disk().await;
+    let data = crate::plaintext(600 * crate::CHUNK + 9, 4);
+    let header = crate::header(3);
+    let (blob, size, _) = crate::seal([9; 32], header, &data, &[65_536]);
+    let mut sink = store.create(header.blob_id).await.unwrap();
+    sink.write(Bytes::from(blob)).await.unwrap();
+    sink.commit().await.unwrap();
+    let (header, layout) = vault::sealed::open(&store, header.blob_id, size)
+        .await
+        .unwrap();
+    let windows: Vec<_> = vault::sealed::windows(&layout, 0..=layout.chunk_count() - 1).collect();
+    assert_eq!(windows, [0..=254, 255..=509, 510..=600]);
+    let cipher = vault::ChunkCipher::new(&vault::DataKey::from_bytes([9; 32]), &header).unwrap();
+    for (range, plain) in [
+        (0..=600, &data[..]),
+        (254..=255, &data[254 * 4096..256 * 4096]),
+    ] {
+        let got = crate::read_plaintext(&store, header.blob_id, &cipher, &layout, range)
+            .await
+            .unwrap();
+        assert_eq!(got, plain);
+    }
 }
