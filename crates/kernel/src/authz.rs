@@ -25,168 +25,34 @@ use crate::events::RequestMeta;
 
 pub use policy::{Context, Decision, Policies, Principal, Requirement, Resource, Verdict};
 
-/// Everything the platform does that needs permission. Each is a Cedar action
-/// of the same name (`as_str`) in the policy schema.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    PartyList,
-    PartyCreate,
-    PartyUpdate,
-    UserList,
-    UserCreate,
-    UserUpdate,
-    InvitationCreate,
-    EventRead,
-    /// Removing personal data from a recorded event (admin only).
-    EventRedact,
-    /// Re-checking the whole stored ledger (admin only).
-    LedgerAudit,
-    RoomList,
-    RoomCreate,
-    RoomView,
-    RoomUpdate,
-    RoomDelete,
-    GrantList,
-    GrantCreate,
-    GrantRevoke,
-    FileList,
-    FileView,
-    FileDownload,
-    FileUpload,
-    FileDelete,
-    TotpEnroll,
-    SessionSelf,
-    AgreementList,
-    AgreementCreate,
-    AgreementView,
-    AgreementSign,
-    AgreementTerminate,
-    PolicyRead,
-    PolicySimulate,
-    /// Changing the policy set (admins, unless the policies say otherwise).
-    PolicyApply,
-    /// Reviewing data-loss findings: the quarantine, the custom rules
-    /// (security officers and admins of the owner party).
-    DlpReview,
-    /// Reading and setting a room's data-loss policy (room managers, admins).
-    DlpPolicy,
-    /// Reading one's own notifications.
-    Notifications,
-    ZoneList,
-    ZoneUpdate,
-    TemplateList,
-    TemplateUpdate,
-    /// Changing what a room demands of external parties.
-    RoomConditions,
-}
-
-impl Action {
-    /// Every action.
-    pub const ALL: &'static [Action] = &[
-        Action::PartyList,
-        Action::PartyCreate,
-        Action::PartyUpdate,
-        Action::UserList,
-        Action::UserCreate,
-        Action::UserUpdate,
-        Action::InvitationCreate,
-        Action::EventRead,
-        Action::EventRedact,
-        Action::LedgerAudit,
-        Action::RoomList,
-        Action::RoomCreate,
-        Action::RoomView,
-        Action::RoomUpdate,
-        Action::RoomDelete,
-        Action::GrantList,
-        Action::GrantCreate,
-        Action::GrantRevoke,
-        Action::FileList,
-        Action::FileView,
-        Action::FileDownload,
-        Action::FileUpload,
-        Action::FileDelete,
-        Action::TotpEnroll,
-        Action::SessionSelf,
-        Action::AgreementList,
-        Action::AgreementCreate,
-        Action::AgreementView,
-        Action::AgreementSign,
-        Action::AgreementTerminate,
-        Action::PolicyRead,
-        Action::PolicySimulate,
-        Action::PolicyApply,
-        Action::DlpReview,
-        Action::DlpPolicy,
-        Action::Notifications,
-        Action::ZoneList,
-        Action::ZoneUpdate,
-        Action::TemplateList,
-        Action::TemplateUpdate,
-        Action::RoomConditions,
-    ];
-
-    /// The stable name, as recorded in events and named in the Cedar schema.
-    pub const fn as_str(self) -> &'static str {
-        use Action::*;
-        match self {
-            PartyList => "party.list",
-            PartyCreate => "party.create",
-            PartyUpdate => "party.update",
-            UserList => "user.list",
-            UserCreate => "user.create",
-            UserUpdate => "user.update",
-            InvitationCreate => "invitation.create",
-            EventRead => "event.read",
-            EventRedact => "event.redact",
-            LedgerAudit => "ledger.audit",
-            RoomList => "room.list",
-            RoomCreate => "room.create",
-            RoomView => "room.view",
-            RoomUpdate => "room.update",
-            RoomDelete => "room.delete",
-            GrantList => "grant.list",
-            GrantCreate => "grant.create",
-            GrantRevoke => "grant.revoke",
-            FileList => "file.list",
-            FileView => "file.view",
-            FileDownload => "file.download",
-            FileUpload => "file.upload",
-            FileDelete => "file.delete",
-            TotpEnroll => "auth.totp_enroll",
-            SessionSelf => "auth.session",
-            AgreementList => "agreement.list",
-            AgreementCreate => "agreement.create",
-            AgreementView => "agreement.view",
-            AgreementSign => "agreement.sign",
-            AgreementTerminate => "agreement.terminate",
-            PolicyRead => "policy.read",
-            PolicySimulate => "policy.simulate",
-            PolicyApply => "policy.apply",
-            DlpReview => "dlp.review",
-            DlpPolicy => "dlp.policy",
-            Notifications => "auth.notifications",
-            ZoneList => "zone.list",
-            ZoneUpdate => "zone.update",
-            TemplateList => "template.list",
-            TemplateUpdate => "template.update",
-            RoomConditions => "room.conditions",
-        }
-    }
-
-    /// The action of a stable name.
-    pub fn parse(name: &str) -> Option<Action> {
-        Action::ALL.iter().copied().find(|a| a.as_str() == name)
-    }
-}
-
 /// An action as a type: what an [`Authorized`] proof was decided for.
 pub trait Act: Copy + Send + Sync + 'static {
     const ACTION: Action;
 }
 
-macro_rules! acts {
-    ($($name:ident),* $(,)?) => {
+/// Declares every action once: the [`Action`] enum, its stable names, the list
+/// of all, and one zero-sized type per action in [`act`].
+macro_rules! actions {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
+        /// Everything the platform does that needs permission. Each is a Cedar action
+        /// of the same name (`as_str`) in the policy schema.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Action {
+            /// Every action.
+            pub const ALL: &'static [Action] = &[$(Action::$name,)*];
+
+            /// The stable name, as recorded in events and named in the Cedar schema.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$name => $text,)*
+                }
+            }
+        }
+
         /// One zero-sized type per [`Action`], to name it in an [`Authorized`] proof.
         pub mod act {
             $(
@@ -201,49 +67,64 @@ macro_rules! acts {
     };
 }
 
-acts!(
-    PartyList,
-    PartyCreate,
-    PartyUpdate,
-    UserList,
-    UserCreate,
-    UserUpdate,
-    InvitationCreate,
-    EventRead,
-    EventRedact,
-    LedgerAudit,
-    RoomList,
-    RoomCreate,
-    RoomView,
-    RoomUpdate,
-    RoomDelete,
-    GrantList,
-    GrantCreate,
-    GrantRevoke,
-    FileList,
-    FileView,
-    FileDownload,
-    FileUpload,
-    FileDelete,
-    TotpEnroll,
-    SessionSelf,
-    AgreementList,
-    AgreementCreate,
-    AgreementView,
-    AgreementSign,
-    AgreementTerminate,
-    PolicyRead,
-    PolicySimulate,
-    PolicyApply,
-    DlpReview,
-    DlpPolicy,
-    Notifications,
-    ZoneList,
-    ZoneUpdate,
-    TemplateList,
-    TemplateUpdate,
-    RoomConditions,
-);
+actions! {
+    PartyList => "party.list",
+    PartyCreate => "party.create",
+    PartyUpdate => "party.update",
+    UserList => "user.list",
+    UserCreate => "user.create",
+    UserUpdate => "user.update",
+    InvitationCreate => "invitation.create",
+    EventRead => "event.read",
+    /// Removing personal data from a recorded event (admin only).
+    EventRedact => "event.redact",
+    /// Re-checking the whole stored ledger (admin only).
+    LedgerAudit => "ledger.audit",
+    RoomList => "room.list",
+    RoomCreate => "room.create",
+    RoomView => "room.view",
+    RoomUpdate => "room.update",
+    RoomDelete => "room.delete",
+    GrantList => "grant.list",
+    GrantCreate => "grant.create",
+    GrantRevoke => "grant.revoke",
+    FileList => "file.list",
+    FileView => "file.view",
+    FileDownload => "file.download",
+    FileUpload => "file.upload",
+    FileDelete => "file.delete",
+    TotpEnroll => "auth.totp_enroll",
+    SessionSelf => "auth.session",
+    AgreementList => "agreement.list",
+    AgreementCreate => "agreement.create",
+    AgreementView => "agreement.view",
+    AgreementSign => "agreement.sign",
+    AgreementTerminate => "agreement.terminate",
+    PolicyRead => "policy.read",
+    PolicySimulate => "policy.simulate",
+    /// Changing the policy set (admins, unless the policies say otherwise).
+    PolicyApply => "policy.apply",
+    /// Reviewing data-loss findings: the quarantine, the custom rules
+    /// (security officers and admins of the owner party).
+    DlpReview => "dlp.review",
+    /// Reading and setting a room's data-loss policy (room managers, admins).
+    DlpPolicy => "dlp.policy",
+    /// Reading one's own notifications.
+    Notifications => "auth.notifications",
+    ZoneList => "zone.list",
+    ZoneUpdate => "zone.update",
+    TemplateList => "template.list",
+    TemplateUpdate => "template.update",
+    /// Changing what a room demands of external parties.
+    RoomConditions => "room.conditions",
+}
+
+impl Action {
+    /// The action of a stable name.
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.as_str() == name)
+    }
+}
 
 /// The platform itself, as the resource of a platform-wide decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
