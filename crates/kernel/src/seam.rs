@@ -474,3 +474,55 @@ fn resource(a: &Agreement) -> Resource {
         status: a.status.as_str().to_owned(),
     }
 }
+
+/// What a page may offer: the same policy set answers, but nothing is recorded
+/// and no proof is handed out. For choosing which links, buttons and forms a
+/// page shows, never for doing — doing still goes through the proofs above.
+impl App {
+    /// Whether `p` may do each of `actions` on the platform.
+    pub fn permits_system(&self, meta: &RequestMeta, p: &Principal, actions: &[Action]) -> Vec<bool> {
+        let ctx = self.context(meta);
+        let Ok(policies) = self.policies() else {
+            return vec![false; actions.len()];
+        };
+        actions
+            .iter()
+            .map(|a| authorize(&policies, p, *a, &Resource::System, &ctx) == Decision::Allow)
+            .collect()
+    }
+
+    /// Whether `p` may do each of `actions` in room `id` (all `false` for a
+    /// room that does not exist).
+    pub async fn permits_in_room(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        id: RoomId,
+        actions: &[Action],
+    ) -> Result<Vec<bool>, AppError> {
+        let mut tx = self.store().read().await?;
+        let Some(room) = tx.get_room(id).await? else {
+            return Ok(vec![false; actions.len()]);
+        };
+        let grants = tx.grants_for(p.user_id, p.party_id).await?;
+        let required = tx.room_requirements(id).await?;
+        let agreements = if required.is_empty() && p.party_kind == PartyKind::Owner {
+            vec![]
+        } else {
+            tx.list_agreements(Some(p.party_id)).await?
+        };
+        drop(tx);
+        let rows = RoomRows {
+            room: &room,
+            required: &required,
+            grants: &grants,
+            agreements: &agreements,
+        };
+        let (res, ctx) = room_facts(&rows, self.context(meta));
+        let policies = self.policies()?;
+        Ok(actions
+            .iter()
+            .map(|a| authorize(&policies, p, *a, &res, &ctx) == Decision::Allow)
+            .collect())
+    }
+}

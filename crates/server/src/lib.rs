@@ -46,7 +46,7 @@ pub fn router_with(app: App, addressing: auth::ClientAddressing) -> Router {
     );
     Router::new()
         .nest("/api/v1", api)
-        .merge(web::router())
+        .merge(web::router(&app))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(axum::Extension(

@@ -31,7 +31,7 @@ use model::Session;
 use crate::auth::{Authed, FormCsrf};
 
 /// The web UI routes.
-pub fn router() -> Router<App> {
+pub fn router(app: &App) -> Router<App> {
     // Form posts check the token of their `csrf` field themselves (`check_csrf`).
     let forms = Router::new()
         .route("/logout", post(session::logout))
@@ -64,9 +64,9 @@ pub fn router() -> Router<App> {
         .route("/files/{id}/download", get(rooms::download))
         .route("/files/{id}/view", get(viewer::view))
         .route("/files/{id}/pages/{page}", get(viewer::page))
-        .route("/assets/app.css", get(assets::css))
-        .route("/assets/app.js", get(assets::js))
+        .route("/assets/{name}", get(assets::asset))
         .merge(forms)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), with_header))
 }
 
 /// The signed-in user of a page. Without a valid session cookie the page
@@ -75,6 +75,29 @@ pub struct Viewer {
     pub authed: Authed,
     /// The CSRF token from the page's cookie, embedded in the page's forms.
     pub csrf: String,
+    /// The header's pages the policy in force lets this user use.
+    pub nav: Vec<&'static layout::NavItem>,
+}
+
+impl Viewer {
+    /// The page header for this user.
+    pub fn header(&self) -> layout::Header<'_> {
+        layout::Header {
+            email: &self.authed.principal.email,
+            csrf: &self.csrf,
+            nav: &self.nav,
+        }
+    }
+}
+
+/// The header's pages `p` may use, asked of the policy in force.
+fn nav_for(app: &App, meta: &app::RequestMeta, p: &app::authz::Principal) -> Vec<&'static layout::NavItem> {
+    let gated: Vec<_> = layout::NAV.iter().filter_map(|i| i.action).collect();
+    let mut allowed = app.permits_system(meta, p, &gated).into_iter();
+    layout::NAV
+        .iter()
+        .filter(|i| i.action.is_none() || allowed.next().unwrap_or(false))
+        .collect()
 }
 
 impl FromRequestParts<App> for Viewer {
@@ -86,7 +109,9 @@ impl FromRequestParts<App> for Viewer {
                 let csrf = crate::auth::cookie(parts, crate::auth::CSRF_COOKIE)
                     .unwrap_or_default()
                     .to_owned();
-                Ok(Viewer { authed, csrf })
+                let Ok(Meta(meta)) = Meta::from_request_parts(parts, app).await;
+                let nav = nav_for(app, &meta, &authed.principal);
+                Ok(Viewer { authed, csrf, nav })
             }
             Ok(_) => Err(Redirect::to("/login").into_response()),
             Err(e) => {
@@ -146,8 +171,64 @@ impl IntoResponse for WebError {
     }
 }
 
+/// An error page, marked so that [`with_header`] can give it the user's header.
 fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, layout::error(status, message)).into_response()
+    let mut response = (status, layout::error(status, message, None)).into_response();
+    response
+        .extensions_mut()
+        .insert(ErrorPage(message.to_owned()));
+    response
+}
+
+/// The message of an error page rendered without its header.
+#[derive(Clone)]
+struct ErrorPage(String);
+
+/// Gives error pages the header of the signed-in user, so that a refusal never
+/// strands them without a way elsewhere or out: the request's cookies are kept
+/// aside, and an error page coming back is rendered again with the header when
+/// they name a valid browser session.
+async fn with_header(
+    axum::extract::State(app): axum::extract::State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut kept = axum::http::Request::builder()
+        .method(request.method().clone())
+        .uri(request.uri().clone())
+        .body(())
+        .map(|r| r.into_parts().0)
+        .ok();
+    if let Some(parts) = kept.as_mut() {
+        parts.headers = request.headers().clone();
+        if let Some(peer) = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .cloned()
+        {
+            parts.extensions.insert(peer);
+        }
+        if let Some(a) = request
+            .extensions()
+            .get::<std::sync::Arc<crate::auth::ClientAddressing>>()
+            .cloned()
+        {
+            parts.extensions.insert(a);
+        }
+    }
+    let response = next.run(request).await;
+    let (Some(page), Some(mut parts)) = (response.extensions().get::<ErrorPage>().cloned(), kept)
+    else {
+        return response;
+    };
+    let Ok(viewer) = Viewer::from_request_parts(&mut parts, &app).await else {
+        return response;
+    };
+    let status = response.status();
+    let (mut head, _) = response.into_parts();
+    head.headers.remove(header::CONTENT_LENGTH);
+    let body = layout::error(status, &page.0, Some(viewer.header())).into_string();
+    Response::from_parts(head, axum::body::Body::from(body))
 }
 
 /// Checks the CSRF token of a form against the session.

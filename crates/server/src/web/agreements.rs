@@ -38,10 +38,7 @@ pub async fn sign_instead(
     if to_sign.is_empty() {
         return Ok(None);
     }
-    let header = Header {
-        email: &p.email,
-        csrf: &viewer.csrf,
-    };
+    let header = viewer.header();
     let body = html! {
         section.card #sign-required {
             h1 { "An agreement needs your signature" }
@@ -130,10 +127,7 @@ pub async fn notifications(
     let p = &viewer.authed.principal;
     let auth = app.system(&meta, p, act::Notifications).await?;
     let items = Agreements(&app).notifications(auth, false).await?;
-    let header = Header {
-        email: &p.email,
-        csrf: &viewer.csrf,
-    };
+    let header = viewer.header();
     let body = html! {
         section.card {
             h1 { "Notifications" }

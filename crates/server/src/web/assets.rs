@@ -1,14 +1,26 @@
-//! The stylesheet and the script of the web UI, compiled into the binary and
+//! The stylesheets and scripts of the web UI, compiled into the binary and
 //! served with their content types (the CSP allows only same-origin scripts and
-//! styles, so nothing is inline).
+//! styles, so nothing is inline). A page that needs more than the shared
+//! `app.css` and `app.js` names its own files (see `layout::page_with`).
 
-use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
-const CSS: &str = include_str!("../../assets/app.css");
-const JS: &str = include_str!("../../assets/app.js");
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
 
-fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+/// Every asset: its name under `/assets/`, content type and text.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", CSS, include_str!("../../assets/app.css")),
+    ("app.js", JS, include_str!("../../assets/app.js")),
+];
+
+/// `GET /assets/{name}`.
+pub async fn asset(Path(name): Path<String>) -> Response {
+    let Some((_, content_type, body)) = ASSETS.iter().find(|(n, _, _)| *n == name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -17,16 +29,7 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
                 HeaderValue::from_static("public, max-age=300"),
             ),
         ],
-        body,
+        *body,
     )
-}
-
-/// `GET /assets/app.css`.
-pub async fn css() -> impl IntoResponse {
-    asset("text/css; charset=utf-8", CSS)
-}
-
-/// `GET /assets/app.js`.
-pub async fn js() -> impl IntoResponse {
-    asset("text/javascript; charset=utf-8", JS)
+        .into_response()
 }

@@ -1,18 +1,52 @@
-//! The page shell every page shares (header with the product name, the user's
-//! e-mail and a sign-out button), the error page, and small formatting helpers.
-//! maud escapes every interpolated value.
+//! The page shell every page shares (header with the product name, the pages
+//! the user's role may use, the user's e-mail and a sign-out button), the error
+//! page, and small formatting helpers. maud escapes every interpolated value.
 
+use app::authz::Action;
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
-/// Who is signed in, for the header.
+/// One page in the header: shown to those whom the policy in force allows
+/// `action` on the platform (`None`: to everyone signed in).
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub action: Option<Action>,
+}
+
+/// The pages of the header, in order. A page that acts on one room or file
+/// is reached from the room, not from here.
+pub const NAV: &[NavItem] = &[
+    NavItem { href: "/", label: "Rooms", action: Some(Action::RoomList) },
+    NavItem { href: "/search", label: "Search", action: Some(Action::RoomList) },
+    NavItem { href: "/agreements", label: "Agreements", action: Some(Action::AgreementList) },
+    NavItem { href: "/admin/parties", label: "Parties", action: Some(Action::PartyList) },
+    NavItem { href: "/admin/users", label: "Users", action: Some(Action::UserList) },
+    NavItem { href: "/admin/settings", label: "Settings", action: Some(Action::ZoneList) },
+    NavItem { href: "/audit", label: "Audit log", action: Some(Action::EventRead) },
+    NavItem { href: "/trace", label: "Trace", action: Some(Action::EventRead) },
+    NavItem { href: "/quarantine", label: "Quarantine", action: Some(Action::DlpReview) },
+    NavItem { href: "/policies", label: "Policies", action: Some(Action::PolicyRead) },
+    NavItem { href: "/notifications", label: "Notifications", action: None },
+    NavItem { href: "/account", label: "Account", action: None },
+];
+
+/// Who is signed in, for the header: the e-mail, the form token of the
+/// sign-out button, and the header's pages this user may use.
 pub struct Header<'a> {
     pub email: &'a str,
     pub csrf: &'a str,
+    pub nav: &'a [&'static NavItem],
 }
 
 /// A whole page.
 pub fn page(title: &str, header: Option<Header<'_>>, body: Markup) -> Markup {
+    page_with(title, header, &[], body)
+}
+
+/// A whole page that also loads the scripts `scripts` (names under
+/// `/assets/`, loaded after `app.js`).
+pub fn page_with(title: &str, header: Option<Header<'_>>, scripts: &[&str], body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -22,13 +56,22 @@ pub fn page(title: &str, header: Option<Header<'_>>, body: Markup) -> Markup {
                 title { (title) " · Custody" }
                 link rel="stylesheet" href="/assets/app.css";
                 script src="/assets/app.js" defer {}
+                @for name in scripts {
+                    script src=(format!("/assets/{name}")) defer {}
+                }
             }
             body {
                 header.topbar {
                     a.brand href="/" { span.logo { "◆" } " Custody" }
-                    @if let Some(h) = header {
+                    @if let Some(h) = &header {
+                        nav.pages aria-label="Pages" {
+                            ul {
+                                @for item in h.nav {
+                                    li { a href=(item.href) { (item.label) } }
+                                }
+                            }
+                        }
                         div.account {
-                            a.notifications-link href="/notifications" { "Notifications" }
                             span.email { (h.email) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(h.csrf);
@@ -43,12 +86,13 @@ pub fn page(title: &str, header: Option<Header<'_>>, body: Markup) -> Markup {
     }
 }
 
-/// The page shown for a refused or failed request.
-pub fn error(status: StatusCode, message: &str) -> Markup {
+/// The page shown for a refused or failed request, with the header when the
+/// user is known (so that they can go elsewhere or sign out).
+pub fn error(status: StatusCode, message: &str, header: Option<Header<'_>>) -> Markup {
     let title = status.canonical_reason().unwrap_or("Error");
     page(
         title,
-        None,
+        header,
         html! {
             section.card.narrow {
                 h1 { (title) }
@@ -103,7 +147,7 @@ mod tests {
 
     #[test]
     fn page_escapes_user_text() {
-        let html = error(StatusCode::BAD_REQUEST, "<script>x</script>").into_string();
+        let html = error(StatusCode::BAD_REQUEST, "<script>x</script>", None).into_string();
         assert!(!html.contains("<script>x"));
         assert!(html.contains("&lt;script&gt;x"));
     }

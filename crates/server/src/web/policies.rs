@@ -182,10 +182,7 @@ fn refusal(e: AppError) -> Result<String, WebError> {
 }
 
 fn render(viewer: &Viewer, state: &PolicyState, versions: &[PolicyVersion], d: &Draft) -> Markup {
-    let header = Header {
-        email: &viewer.authed.principal.email,
-        csrf: &viewer.csrf,
-    };
+    let header = viewer.header();
     let body = html! {
         section.card {
             h1 { "Policies" }

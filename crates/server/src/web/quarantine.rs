@@ -97,10 +97,7 @@ fn findings(h: &HeldUpload) -> String {
 }
 
 fn render(viewer: &Viewer, held: &[HeldUpload]) -> Markup {
-    let header = Header {
-        email: &viewer.authed.principal.email,
-        csrf: &viewer.csrf,
-    };
+    let header = viewer.header();
     let body = html! {
         section.card {
             h1 { "Quarantine" }

@@ -54,7 +54,7 @@ fn badge(classification: model::Classification) -> Markup {
 pub async fn list(
     State(app): State<App>,
     Meta(meta): Meta,
-    Viewer { authed, csrf }: Viewer,
+    Viewer { authed, csrf, nav }: Viewer,
 ) -> Result<Markup, WebError> {
     let auth = app
         .system(&meta, &authed.principal, app::act::RoomList)
@@ -67,6 +67,7 @@ pub async fn list(
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
+        nav: &nav,
     };
     let body = html! {
         @if unread > 0 {
@@ -174,11 +175,12 @@ pub async fn browse(
         }
         Err(e) => return Err(e.into()),
     };
-    let Viewer { authed, csrf } = viewer;
+    let Viewer { authed, csrf, nav } = viewer;
     let prefix = normalize_prefix(&q.prefix);
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
+        nav: &nav,
     };
     let body = html! {
         (breadcrumbs(&info, &prefix))

@@ -196,10 +196,11 @@ pub async fn logout(
 }
 
 /// `GET /totp`: explains enrolment and offers to start it.
-pub async fn totp_page(Viewer { authed, csrf }: Viewer) -> Markup {
+pub async fn totp_page(Viewer { authed, csrf, nav }: Viewer) -> Markup {
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
+        nav: &nav,
     };
     layout::page(
         "Authenticator app",
@@ -234,7 +235,7 @@ fn confirm_form(csrf: &str, message: Option<&str>) -> Markup {
 pub async fn totp_begin(
     State(app): State<App>,
     Meta(meta): Meta,
-    Viewer { authed, csrf }: Viewer,
+    Viewer { authed, csrf, nav }: Viewer,
     Form(form): Form<CsrfForm>,
 ) -> Result<Markup, WebError> {
     check_csrf(&authed.session, &form.csrf)?;
@@ -245,6 +246,7 @@ pub async fn totp_begin(
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
+        nav: &nav,
     };
     Ok(layout::page(
         "Authenticator app",
@@ -267,7 +269,7 @@ pub async fn totp_begin(
 pub async fn totp_confirm(
     State(app): State<App>,
     Meta(meta): Meta,
-    Viewer { authed, csrf }: Viewer,
+    Viewer { authed, csrf, nav }: Viewer,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, WebError> {
     check_csrf(&authed.session, &form.csrf)?;
@@ -285,6 +287,7 @@ pub async fn totp_confirm(
             let header = Header {
                 email: &authed.principal.email,
                 csrf: &csrf,
+                nav: &nav,
             };
             let message = "The code is wrong or was already used. Check the app's clock and try the next code.";
             let body = html! {

@@ -112,10 +112,7 @@ fn short(s: limited::Short) -> WebError {
 }
 
 fn render(viewer: &Viewer, report: Option<&TraceReport>, error: Option<&str>) -> Markup {
-    let header = Header {
-        email: &viewer.authed.principal.email,
-        csrf: &viewer.csrf,
-    };
+    let header = viewer.header();
     let body = html! {
         section.card {
             h1 { "Trace a leaked copy" }

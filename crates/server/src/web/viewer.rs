@@ -23,7 +23,7 @@ fn file_id(raw: &str) -> Result<FileId, WebError> {
 pub async fn view(
     State(app): State<App>,
     Meta(meta): Meta,
-    Viewer { authed, csrf }: Viewer,
+    Viewer { authed, csrf, nav }: Viewer,
     Path(raw): Path<String>,
 ) -> Result<Markup, WebError> {
     let id = file_id(&raw)?;
@@ -38,6 +38,7 @@ pub async fn view(
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
+        nav: &nav,
     };
     let name = info.path.rsplit('/').next().unwrap_or("file").to_owned();
     let body = html! {

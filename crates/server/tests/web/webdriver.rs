@@ -26,6 +26,24 @@ pub fn require_browser() {
     }
 }
 
+/// axe-core's script: `CUSTODY_AXE_JS`, else where `scripts/test` installs it
+/// from npm (`~/.cache/custody/axe`). Missing, it is a failure that says how
+/// to get it, never a skip.
+pub fn axe_source() -> String {
+    let path = std::env::var_os("CUSTODY_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            home.join(".cache/custody/axe/node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is missing at {} ({e}): run `scripts/test`, which installs it with npm",
+            path.display()
+        )
+    })
+}
+
 /// A running chromedriver, killed on drop.
 pub struct Driver {
     child: Child,
@@ -285,6 +303,37 @@ impl Browser {
         base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap_or_default())
             .unwrap()
+    }
+
+    /// The WCAG 2.1 A and AA violations axe-core finds in the page as it is
+    /// now, one line each (rule, help, the elements at fault).
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let source = axe_source();
+        self.script(&format!("{source}\n;return typeof axe;")).await;
+        let run = "const done = arguments[arguments.length - 1];\
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})\
+            .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' +\
+                v.nodes.map(n => n.target.join(' ')).join(', '))))\
+            .catch(e => done(['axe-core failed: ' + e]));";
+        let v = self
+            .post("/execute/async", json!({"script": run, "args": []}))
+            .await;
+        v.as_array()
+            .unwrap_or_else(|| panic!("axe-core answered {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Fails when axe-core finds a WCAG 2.1 AA violation in the page.
+    pub async fn assert_accessible(&self, what: &str) {
+        let found = self.axe_violations().await;
+        assert!(
+            found.is_empty(),
+            "{what} ({}) breaks WCAG 2.1 AA:\n{}",
+            self.url().await,
+            found.join("\n")
+        );
     }
 
     /// Polls `probe` (a script returning a truthy value when done) until it holds.
