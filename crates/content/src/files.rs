@@ -71,6 +71,15 @@ fn info(file: &File, v: &Version) -> FileInfo {
     }
 }
 
+/// Where the bytes of a new version come from.
+struct Source<'a> {
+    /// The length the client announced, refused at once when over the limit.
+    declared_len: Option<u64>,
+    justification: Option<&'a Justification>,
+    /// The number of the earlier version being restored.
+    restored_from: Option<i64>,
+}
+
 /// What became of an upload.
 #[derive(Debug)]
 pub enum Uploaded {
@@ -275,6 +284,77 @@ impl Files<'_> {
         E: std::fmt::Display,
     {
         let (meta, p, info) = auth.into_parts();
+        let source = Source {
+            declared_len,
+            justification,
+            restored_from: None,
+        };
+        self.store_stream(meta, p, &info, path, body, source).await
+    }
+
+    /// Makes an earlier version of a file its newest again: the old version's
+    /// content (its digest checked as it is read) is stored as a new version,
+    /// through the room's inbound data-loss policy like any upload, and the
+    /// upload's event names the version restored. The old versions stay.
+    pub async fn restore_version(
+        &self,
+        auth: Authorized<'_, act::FileUpload, FileAccess>,
+        version: VersionId,
+    ) -> Result<Uploaded, AppError> {
+        let (meta, p, access) = auth.into_parts();
+        let FileAccess { file, room, .. } = access;
+        let old = self
+            .store()
+            .read()
+            .await?
+            .get_version(version)
+            .await?
+            .filter(|v| v.file_id == file.id)
+            .ok_or(AppError::NotFound)?;
+        let size = u64::try_from(old.size).map_err(AppError::internal)?;
+        let blob = match open_blob(self, &old, size).await {
+            Ok(blob) => blob,
+            Err(e) => return Err(integrity_event(self, meta, p, &file, &old, e).await),
+        };
+        let reader = Reader {
+            blob,
+            start: 0,
+            end: size.saturating_sub(1),
+            check: Some(old.sha256.clone()),
+        };
+        let pieces = reader.spawn(size);
+        let body = Box::pin(stream::unfold(pieces, |mut rx| async move {
+            rx.recv().await.map(|piece| (piece, rx))
+        }));
+        let path = FilePath::parse(&file.path)?;
+        let source = Source {
+            declared_len: Some(size),
+            justification: None,
+            restored_from: Some(old.number),
+        };
+        self.store_stream(meta, p, &room, &path, body, source).await
+    }
+
+    /// Stores `body` as a new version of `path` in the room `info`: the upload
+    /// and the restore share it.
+    async fn store_stream<S, E>(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        info: &RoomInfo,
+        path: &FilePath,
+        body: S,
+        source: Source<'_>,
+    ) -> Result<Uploaded, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let Source {
+            declared_len,
+            justification,
+            restored_from,
+        } = source;
         let room = info.room.id;
         let justification = justification.map(Justification::to_string);
         let limit = self.settings().max_upload_bytes;
@@ -313,7 +393,17 @@ impl Files<'_> {
             justification,
         });
         let result = self
-            .record_version(meta, p, room, path, blob_id, &key, (size, sha), inbound)
+            .record_version(
+                meta,
+                p,
+                room,
+                path,
+                blob_id,
+                &key,
+                (size, sha),
+                inbound,
+                restored_from,
+            )
             .await;
         if result.is_err() {
             let _ = self.blobs().remove(blob_id).await;
@@ -388,6 +478,7 @@ impl Files<'_> {
         key: &DataKey,
         (size, sha): (u64, [u8; 32]),
         inbound: Option<Inbound>,
+        restored_from: Option<i64>,
     ) -> Result<Uploaded, AppError> {
         let (wrapped_key, kek_id) = {
             let ring = self.keyring()?;
@@ -421,6 +512,9 @@ impl Files<'_> {
         let version = tx.insert_version(file_id, &new).await?;
         let target = format!("file:{file_id}");
         let mut detail = json!({"path": path.as_str(), "version": version.number, "size": size, "sha256": hex::encode(sha)});
+        if let Some(n) = restored_from {
+            detail["restored_from"] = json!(n);
+        }
         if let Some(ib) = &inbound {
             let verdict = crate::dlp_policy::stored(&version, &ib.found, &ib.digest, now);
             tx.put_dlp_verdict(&verdict).await?;

@@ -141,9 +141,40 @@ pub async fn run(cmd: ClientCommand) -> anyhow::Result<()> {
 
 /// A client error as the user sees it: the server's code and message for a
 /// refusal, the error itself otherwise.
+/// An upload that was stored but is held for review: not a failure of the
+/// command (the bytes are on the server) and not a usable file either, so it
+/// has its own exit code ([`HeldUpload::EXIT_CODE`]) and wording.
+#[derive(Debug)]
+pub(crate) struct HeldUpload(pub String);
+
+impl HeldUpload {
+    pub(crate) const EXIT_CODE: u8 = 3;
+}
+
+impl std::fmt::Display for HeldUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HeldUpload {}
+
+/// What to tell the user when the server asks for a justification: this
+/// command's own flag, not the protocol's header.
+const JUSTIFY_HINT: &str =
+    "run the command again with `--justification \"<why this transfer is needed>\"`";
+
 pub(crate) fn explain(e: ClientError) -> anyhow::Error {
     let trust_failure = e.is_trust_failure();
     let err = match e {
+        ClientError::Held { .. } => return anyhow::Error::new(HeldUpload(e.to_string())),
+        ClientError::Api {
+            ref code,
+            ref message,
+            ..
+        } if code == "dlp_justification_required" => {
+            anyhow!("`{code}`: {message}; {JUSTIFY_HINT}")
+        }
         ClientError::Api {
             code,
             message,
@@ -417,6 +448,31 @@ async fn get(file: FileId, out: &Path, justification: Option<String>) -> anyhow:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_justification_message_names_the_cli_flag_not_the_header() {
+        let e = explain(ClientError::Api {
+            status: 422,
+            code: "dlp_justification_required".into(),
+            message: "this download needs a justification".into(),
+            request_id: None,
+        });
+        let text = format!("{e:#}");
+        assert!(text.contains("--justification"), "{text}");
+        assert!(!text.contains("custody-justification"), "{text}");
+    }
+
+    #[test]
+    fn regression_held_upload_is_reported_apart_from_failures() {
+        let e = explain(ClientError::Held {
+            version: "v1".into(),
+            why: "high findings: x x1".into(),
+        });
+        assert!(e.downcast_ref::<HeldUpload>().is_some());
+        assert_ne!(HeldUpload::EXIT_CODE, 1);
+        let other = explain(ClientError::BadResponse { detail: "x".into() });
+        assert!(other.downcast_ref::<HeldUpload>().is_none());
+    }
 
     fn check(fingerprint: Option<&str>, ca: Option<&str>, expected: Result<Trust, &str>) {
         let got = trust_of(fingerprint, ca.map(Path::new)).map_err(|e| format!("{e:#}"));

@@ -57,6 +57,15 @@ Settings (TOML key / environment variable, default):
   siem_syslog_ca_file    CUSTODY_SIEM_SYSLOG_CA_FILE    none; CA file for tls://
   siem_syslog_fingerprint  CUSTODY_SIEM_SYSLOG_FINGERPRINT  none; pinned collector certificate for tls://
   siem_facility          CUSTODY_SIEM_FACILITY          authpriv
+  client_address_header  CUSTODY_CLIENT_ADDRESS_HEADER  none; e.g. x-forwarded-for, read only from trusted_proxies
+  trusted_proxies        CUSTODY_TRUSTED_PROXIES        none; CIDR ranges (comma-separated in the environment)
+  expiry_sweep_seconds   CUSTODY_EXPIRY_SWEEP_SECONDS   300
+  tls_handshake_seconds  CUSTODY_TLS_HANDSHAKE_SECONDS  10
+  header_read_seconds    CUSTODY_HEADER_READ_SECONDS    10
+  idle_seconds           CUSTODY_IDLE_SECONDS           60
+  body_progress_seconds  CUSTODY_BODY_PROGRESS_SECONDS  30
+  max_connections        CUSTODY_MAX_CONNECTIONS        10000
+  max_connections_per_address CUSTODY_MAX_CONNECTIONS_PER_ADDRESS 256
 Bootstrap (environment only): CUSTODY_ADMIN_EMAIL (admin@custody.local), CUSTODY_ADMIN_PASSWORD (generated when absent).
 Logging: CUSTODY_LOG (info).";
 
@@ -168,9 +177,57 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<cli::HeldUpload>().is_some() => {
+            eprintln!("held: {e:#}");
+            ExitCode::from(cli::HeldUpload::EXIT_CODE)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key of the configuration file, as serde names them when it
+    /// refuses an unknown one.
+    fn config_keys() -> Vec<String> {
+        let refused = toml::from_str::<config::ConfigFile>("not_a_setting = 1")
+            .expect_err("an unknown key is refused");
+        let text = refused.to_string();
+        let listed = text
+            .split("expected one of")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no list of keys in: {text}"));
+        listed
+            .split(',')
+            .map(|k| k.trim().trim_matches(|c: char| c == '`' || c.is_whitespace()).to_owned())
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn regression_serve_help_lists_every_setting() {
+        let keys = config_keys();
+        assert!(keys.len() > 20, "{keys:?}");
+        for key in keys {
+            // A line names one key, or several in its first column (`a, b`).
+            let line = SERVE_SETTINGS
+                .lines()
+                .find(|l| {
+                    let names = l.trim_start().split("  ").next().unwrap_or_default();
+                    names.split(", ").any(|n| n.trim() == key)
+                })
+                .unwrap_or_else(|| panic!("`custody serve --help` does not list `{key}`"));
+            let env = format!("CUSTODY_{}", key.to_uppercase());
+            let abbreviated = env.trim_start_matches("CUSTODY");
+            assert!(
+                line.contains(&env) || line.contains(abbreviated),
+                "`{key}`: its environment variable `{env}` is not on its line: {line}"
+            );
         }
     }
 }

@@ -125,6 +125,7 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(files::get_file, files::delete_file))
         .routes(routes!(files::get_content))
         .routes(routes!(files::list_versions))
+        .routes(routes!(files::restore_version))
         .routes(routes!(events::list_events))
         .routes(routes!(events::redact_event))
         .routes(routes!(ledger::checkpoint))

@@ -10,10 +10,12 @@
 
 mod agreements;
 mod assets;
+mod files;
 mod layout;
 mod policies;
 mod quarantine;
 mod rooms;
+mod search;
 mod session;
 mod trace;
 mod viewer;
@@ -28,7 +30,7 @@ use axum::{Extension, Router};
 use app::{App, AppError, Identity};
 use model::Session;
 
-use crate::auth::{Authed, FormCsrf};
+use crate::auth::{Authed, FormCsrf, Meta};
 
 /// The web UI routes.
 pub fn router(app: &App) -> Router<App> {
@@ -43,6 +45,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/quarantine/{version}/reject", post(quarantine::reject))
         .route("/agreements/{id}/sign", post(agreements::sign))
         .route("/notifications/{id}/read", post(agreements::read))
+        .route("/files/{id}/download", post(rooms::download_justified))
         .route(
             "/rooms/{id}/upload",
             post(rooms::upload).layer(DefaultBodyLimit::disable()),
@@ -61,10 +64,12 @@ pub fn router(app: &App) -> Router<App> {
         .route("/quarantine", get(quarantine::page))
         .route("/trace", get(trace::page))
         .route("/notifications", get(agreements::notifications))
+        .route("/search", get(search::search))
         .route("/files/{id}/download", get(rooms::download))
         .route("/files/{id}/view", get(viewer::view))
         .route("/files/{id}/pages/{page}", get(viewer::page))
         .route("/assets/{name}", get(assets::asset))
+        .merge(files::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(app.clone(), with_header))
 }

@@ -1,7 +1,8 @@
 //! `custody put` and `custody get` against a room's data-loss policy, over
 //! real HTTPS: a download the policy wants justified is refused without
 //! `--justification` and served with it; an upload the policy holds for review
-//! is reported as held (exit 1, the detectors named), not as a stored file.
+//! is reported as held (its own exit code 3, the detectors named, no
+//! `error:`), not as a stored file and not as a failure.
 
 use std::fs;
 
@@ -82,6 +83,9 @@ async fn transfers_follow_the_rooms_data_loss_policy() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("`dlp_justification_required`"), "{stderr}");
+    // regression: the message named the HTTP header instead of the CLI's flag.
+    assert!(stderr.contains("--justification"), "{stderr}");
+    assert!(!stderr.contains("custody-justification"), "{stderr}");
     assert!(!out.exists(), "nothing written");
     let got = scratch.cli_ok(&[
         "get",
@@ -98,7 +102,10 @@ async fn transfers_follow_the_rooms_data_loss_policy() {
     fs::write(&more, "zebracorn gearbox, revision B\n").unwrap();
     let held = scratch.cli(&[], &["put", &room, more.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&held.stderr);
-    assert_eq!(held.status.code(), Some(1), "{stderr}");
+    // regression: a held upload printed `error:` and exited 1 although it was stored.
+    assert_eq!(held.status.code(), Some(3), "{stderr}");
+    assert!(stderr.starts_with("held: "), "{stderr}");
+    assert!(!stderr.contains("error:"), "{stderr}");
     assert!(stderr.contains("held for review"), "{stderr}");
     assert!(stderr.contains("high findings: acme.zebra x1"), "{stderr}");
     let ls = scratch.cli_ok(&["ls", &room]);

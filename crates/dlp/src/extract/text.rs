@@ -3,9 +3,6 @@
 //! content is reduced to its printable runs, as `strings` does.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
-
-use regex::bytes::Regex;
 
 /// The shortest printable run kept from binary content.
 const MIN_RUN: usize = 6;
@@ -33,7 +30,7 @@ pub fn decode_text(bytes: &[u8]) -> String {
     }
     let head = bytes.get(..8192).unwrap_or(bytes);
     if memchr::memchr(0, head).is_some() {
-        return runs(&FILE_RUNS, bytes);
+        return runs(FILE_RUNS, bytes);
     }
     bytes.iter().map(|&b| char::from(b)).collect()
 }
@@ -47,13 +44,13 @@ const STREAM_MIN_RUN: usize = 8;
 /// arrives): the piece itself when it is (nearly) valid UTF-8; else, like
 /// `strings`, its runs of at least 8 printable ASCII bytes (line breaks
 /// included), one per line. Binary content, where the detectors can only find
-/// embedded ASCII anyway, then costs one pass of a small automaton instead of a
-/// scan of the replacement characters its lossy decoding would give.
+/// embedded ASCII anyway, then costs a skipping search for runs (see [`runs`])
+/// instead of a scan of the replacement characters its lossy decoding would give.
 pub fn stream_text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) if mostly_utf8(bytes) => String::from_utf8_lossy(bytes),
-        Err(_) => Cow::Owned(runs(&STREAM_RUNS, bytes)),
+        Err(_) => Cow::Owned(runs(STREAM_RUNS, bytes)),
     }
 }
 
@@ -78,27 +75,56 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
     }
 }
 
-/// Runs of at least [`MIN_RUN`] printable ASCII bytes (tab included) in a file.
-static FILE_RUNS: LazyLock<Regex> = LazyLock::new(|| run_pattern(r"\t\x20-\x7e", MIN_RUN));
-/// Runs of at least [`STREAM_MIN_RUN`] printable ASCII bytes (tab and line
-/// breaks included) in a piece of a stream.
-static STREAM_RUNS: LazyLock<Regex> =
-    LazyLock::new(|| run_pattern(r"\t\n\r\x20-\x7e", STREAM_MIN_RUN));
-
-/// A run of at least `min` bytes of the class `class`.
-fn run_pattern(class: &str, min: usize) -> Regex {
-    #[expect(clippy::expect_used, reason = "constant patterns that compile")]
-    Regex::new(&format!("(?-u)[{class}]{{{min},}}")).expect("a printable-run pattern compiles")
+/// Which bytes a run keeps: printable ASCII and tab in a file, line breaks as
+/// well in a piece of a stream.
+#[derive(Clone, Copy)]
+enum Printable {
+    File,
+    Stream,
 }
 
-/// The matches of `pattern` in `bytes` (printable ASCII), one per line.
-fn runs(pattern: &Regex, bytes: &[u8]) -> String {
+impl Printable {
+    const fn keeps(self, b: u8) -> bool {
+        match b {
+            b'\t' | 0x20..=0x7e => true,
+            b'\n' | b'\r' => matches!(self, Printable::Stream),
+            _ => false,
+        }
+    }
+}
+
+/// Runs of at least [`MIN_RUN`] printable ASCII bytes (tab included) in a file.
+const FILE_RUNS: (Printable, usize) = (Printable::File, MIN_RUN);
+/// Runs of at least [`STREAM_MIN_RUN`] printable ASCII bytes (tab and line
+/// breaks included) in a piece of a stream.
+const STREAM_RUNS: (Printable, usize) = (Printable::Stream, STREAM_MIN_RUN);
+
+/// The maximal runs of at least `min` kept bytes in `bytes`, one per line.
+///
+/// Binary content is mostly bytes that are not kept, so the search looks at
+/// the last byte of each `min`-byte window first: when it is not kept, no run
+/// of `min` can start in the window, and the search moves past it — about one
+/// look per `min` bytes instead of one per byte.
+fn runs((class, min): (Printable, usize), bytes: &[u8]) -> String {
+    let kept = |k: usize| bytes.get(k).is_some_and(|&b| class.keeps(b));
     let mut out = String::new();
-    for run in pattern.find_iter(bytes) {
-        if let Ok(text) = std::str::from_utf8(run.as_bytes()) {
+    // Always at the start of `bytes` or just after a byte that is not kept.
+    let mut start = 0;
+    while start + min <= bytes.len() {
+        let last = start + min - 1;
+        if let Some(gap) = (start..=last).rev().find(|&k| !kept(k)) {
+            start = gap + 1;
+            continue;
+        }
+        let mut end = last + 1;
+        while kept(end) {
+            end += 1;
+        }
+        if let Some(Ok(text)) = bytes.get(start..end).map(std::str::from_utf8) {
             out.push_str(text);
             out.push('\n');
         }
+        start = end + 1;
     }
     out
 }
@@ -195,5 +221,60 @@ mod tests {
         let cut = [b"plain words ".repeat(20), vec![0xc3]].concat();
         check(&cut, &format!("{}\u{fffd}", "plain words ".repeat(20)));
         check(&binary, "embedded secret\r\nline two\n");
+    }
+
+    /// The runs as a plain scan finds them: every maximal run of kept bytes
+    /// at least `min` long.
+    fn plain_runs((class, min): (Printable, usize), bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for run in bytes.split(|&b| !class.keeps(b)) {
+            if run.len() >= min {
+                out.push_str(std::str::from_utf8(run).unwrap());
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_search_finds_the_runs_a_plain_scan_finds() {
+        let check = |bytes: &[u8]| {
+            for class in [FILE_RUNS, STREAM_RUNS] {
+                assert_eq!(runs(class, bytes), plain_runs(class, bytes), "{bytes:?}");
+            }
+        };
+        // Edges: empty, exactly the minimum, one short, at both ends, line breaks.
+        for case in [
+            &b""[..],
+            b"abcdef",
+            b"abcdefgh",
+            b"abcdefg",
+            b"\x00abcdefgh",
+            b"abcdefgh\x00",
+            b"\x00abcdefgh\x00abcdefghij\xff",
+            b"ab\ncd\r\nefgh\x01ijklmnop",
+            b"\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+            b"1234567\x002345678\x00345678901",
+        ] {
+            check(case);
+        }
+        // Random bytes, with printable stretches of every length spliced in.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..200 {
+            let mut bytes: Vec<u8> = (0..(round * 7 % 900)).map(|_| next() as u8).collect();
+            for _ in 0..(round % 9) {
+                let at = (next() as usize) % (bytes.len() + 1);
+                let len = (next() as usize) % 20;
+                let text: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
+                bytes.splice(at..at, text);
+            }
+            check(&bytes);
+        }
     }
 }

@@ -161,6 +161,32 @@ pub async fn list_versions(
     }))
 }
 
+/// Makes an earlier version the newest again: its content becomes a new
+/// version (through the room's inbound data-loss policy, like an upload), and
+/// the upload's event names the version restored. Needs `file.upload`.
+#[utoipa::path(post, path = "/files/{id}/versions/{version}/restore", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path), ("version" = String, Path, description = "the version id to restore")),
+    responses((status = 201, body = FileDto), (status = 202, body = super::dlp::HeldDto, description = "stored but held for review by the room's data-loss policy"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "dlp_blocked")))]
+pub async fn restore_version(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath((raw, version)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let file = id::<FileId>(&raw)?;
+    let version = id::<VersionId>(&version)?;
+    let auth = app.file(&meta, &a.principal, file, act::FileUpload).await?;
+    let restored = Files(&app).restore_version(auth, version).await?;
+    Ok(match restored {
+        app::Uploaded::Stored(file) => {
+            (StatusCode::CREATED, Json(FileDto::from(&file))).into_response()
+        }
+        app::Uploaded::Held(held) => {
+            (StatusCode::ACCEPTED, Json(super::dlp::HeldDto::from(&held))).into_response()
+        }
+    })
+}
+
 /// Which version to read.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

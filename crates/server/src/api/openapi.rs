@@ -277,6 +277,7 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("get_file", &[]),
     ("delete_file", &[]),
     ("list_versions", &[]),
+    ("restore_version", &[&[E::DlpBlocked, E::IntegrityError]]),
     ("get_content", &[OUTBOUND, &[E::RangeNotSatisfiable]]),
     ("pages", &[RENDER, OUTBOUND]),
     ("page", &[RENDER, &[E::RenderNoSuchPage], OUTBOUND]),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use app::{Agreements, App, AppError, ErrorCode, RequestMeta, act};
 use model::{Agreement, AgreementId, NotificationId, PartyKind, RoomId};
 
-use super::layout::{self, Header};
+use super::layout;
 use super::{Viewer, WebError, check_csrf};
 use crate::auth::Meta;
 

@@ -14,7 +14,7 @@ use app::{
     App, AppError, Policies, PolicyChange, PolicyProposal, PolicyState, PolicyVersion, WhatIf, act,
 };
 
-use super::layout::{self, Header};
+use super::layout;
 use super::{Viewer, WebError, check_csrf};
 use crate::auth::Meta;
 

@@ -15,7 +15,7 @@ use app::dlp_policy::{HeldUpload, Review};
 use app::{App, AppError};
 use model::VersionId;
 
-use super::layout::{self, Header};
+use super::layout;
 use super::{Viewer, WebError, check_csrf};
 use crate::auth::Meta;
 

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use app::authz::Action;
 use app::{App, AppError, ErrorCode, FileInfo, RoomInfo};
 use model::{FileId, RoomId};
 
@@ -25,7 +26,7 @@ fn parse_id<T: FromStr>(raw: &str) -> Result<T, WebError> {
 }
 
 /// Percent-encodes a query value or a path segment (unreserved characters kept).
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -45,7 +46,7 @@ fn room_href(room: RoomId, prefix: &str) -> String {
     }
 }
 
-fn badge(classification: model::Classification) -> Markup {
+pub(super) fn badge(classification: model::Classification) -> Markup {
     let class = format!("badge badge-{}", classification.as_str());
     html! { span class=(class) { (classification.as_str()) } }
 }
@@ -64,6 +65,11 @@ pub async fn list(
         .system(&meta, &authed.principal, app::act::Notifications)
         .await?;
     let unread = app::Agreements(&app).notifications(auth, true).await?.len();
+    let may_create = app
+        .permits_system(&meta, &authed.principal, &[Action::RoomCreate])
+        .first()
+        .copied()
+        .unwrap_or(false);
     let header = Header {
         email: &authed.principal.email,
         csrf: &csrf,
@@ -75,16 +81,25 @@ pub async fn list(
                 a href="/notifications" { (unread) " unread notification" @if unread > 1 { "s" } }
             }
         }
-        (rooms_table(&rooms))
+        div.titlebar {
+            h1 { "Data rooms" }
+            @if may_create {
+                a.button.primary #new-room href="/rooms/new" { "New room" }
+            }
+        }
+        (rooms_table(&rooms, may_create))
     };
     Ok(layout::page("Rooms", Some(header), body))
 }
 
-fn rooms_table(rooms: &[RoomInfo]) -> Markup {
+fn rooms_table(rooms: &[RoomInfo], may_create: bool) -> Markup {
     html! {
-        h1 { "Data rooms" }
         @if rooms.is_empty() {
-            p.empty { "You have no rooms yet. A room manager will grant you access." }
+            @if may_create {
+                p.empty { "There are no rooms yet. Create the first one with " strong { "New room" } "." }
+            } @else {
+                p.empty { "You have no rooms yet. A room manager will grant you access." }
+            }
         } @else {
             table.listing #rooms {
                 thead { tr { th { "Room" } th { "Classification" } th { "Your role" } th { "Created" } } }
@@ -175,6 +190,7 @@ pub async fn browse(
         }
         Err(e) => return Err(e.into()),
     };
+    let may = Controls::of(&app, &meta, &viewer, id).await?;
     let Viewer { authed, csrf, nav } = viewer;
     let prefix = normalize_prefix(&q.prefix);
     let header = Header {
@@ -187,11 +203,57 @@ pub async fn browse(
         div.titlebar {
             h1 { (info.room.name) }
             (badge(info.room.classification))
+            @if may.settings || may.grants {
+                nav.room-admin aria-label="Room administration" {
+                    @if may.settings { a #room-settings href=(format!("/rooms/{id}/settings")) { "Settings" } }
+                    @if may.grants { a #room-grants href=(format!("/rooms/{id}/grants")) { "Access" } }
+                }
+            }
         }
-        (listing(&files, id, &prefix))
-        (upload_form(id, &prefix, &csrf))
+        (listing(&files, id, &prefix, &may))
+        @if may.upload {
+            (upload_form(id, &prefix, &csrf))
+        }
     };
     Ok(layout::page(&info.room.name, Some(header), body))
+}
+
+/// What the room page offers this user, asked of the policy in force (the
+/// actions themselves are decided again when done).
+pub(super) struct Controls {
+    pub view: bool,
+    pub download: bool,
+    pub upload: bool,
+    pub settings: bool,
+    pub grants: bool,
+}
+
+impl Controls {
+    pub(super) async fn of(
+        app: &App,
+        meta: &app::RequestMeta,
+        viewer: &Viewer,
+        room: RoomId,
+    ) -> Result<Controls, AppError> {
+        let asked = [
+            Action::FileView,
+            Action::FileDownload,
+            Action::FileUpload,
+            Action::RoomUpdate,
+            Action::GrantList,
+        ];
+        let got = app
+            .permits_in_room(meta, &viewer.authed.principal, room, &asked)
+            .await?;
+        let at = |i: usize| got.get(i).copied().unwrap_or(false);
+        Ok(Controls {
+            view: at(0),
+            download: at(1),
+            upload: at(2),
+            settings: at(3),
+            grants: at(4),
+        })
+    }
 }
 
 fn breadcrumbs(info: &RoomInfo, prefix: &str) -> Markup {
@@ -218,7 +280,7 @@ fn breadcrumbs(info: &RoomInfo, prefix: &str) -> Markup {
     }
 }
 
-fn listing(files: &[FileInfo], room: RoomId, prefix: &str) -> Markup {
+fn listing(files: &[FileInfo], room: RoomId, prefix: &str, may: &Controls) -> Markup {
     let (folders, here) = entries(files, prefix);
     html! {
         @if folders.is_empty() && here.is_empty() {
@@ -240,9 +302,15 @@ fn listing(files: &[FileInfo], room: RoomId, prefix: &str) -> Markup {
                             td.num { "v" (f.version) }
                             td.muted { (layout::time(f.updated_ms)) }
                             td.actions {
-                                a.view href=(format!("/files/{}/view", f.id)) { "View" }
-                                " "
-                                a.download href=(format!("/files/{}/download", f.id)) download { "Download" }
+                                @if may.view {
+                                    a.view href=(format!("/files/{}/view", f.id)) { "View" }
+                                    " "
+                                }
+                                @if may.download {
+                                    a.download href=(format!("/files/{}/download", f.id)) { "Download" }
+                                    " "
+                                }
+                                a.history href=(format!("/files/{}/versions", f.id)) aria-label=(format!("History of {}", f.path)) { "History" }
                             }
                         }
                     }
@@ -261,9 +329,14 @@ fn upload_form(room: RoomId, prefix: &str, csrf: &str) -> Markup {
                 data-room=(room.to_string()) data-prefix=(prefix) {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="prefix" value=(prefix);
-                input #justification type="text" name="justification" maxlength="500"
-                    placeholder="Justification, if the room's data-loss policy asks for one";
-                input #file-input type="file" name="file" required;
+                label {
+                    "Justification (only if the room's data-loss policy asks for one)"
+                    input #justification type="text" name="justification" maxlength="500";
+                }
+                label {
+                    "File"
+                    input #file-input type="file" name="file" required;
+                }
                 button.primary #upload-button type="submit" { "Upload" }
                 progress #upload-progress max="100" value="0" hidden {}
                 span #upload-status role="status" {}
@@ -352,17 +425,90 @@ fn short(s: limited::Short) -> WebError {
 }
 
 /// `GET /files/{id}/download`: the newest version, streamed as an attachment.
+/// When the room's outbound policy wants a reason first, a page asks for it
+/// (and posts it to [`download_justified`]).
 pub async fn download(
     State(app): State<App>,
     Meta(meta): Meta,
-    Viewer { authed, .. }: Viewer,
+    viewer: Viewer,
     Path(raw): Path<String>,
 ) -> Result<Response, WebError> {
     let id: FileId = parse_id(&raw)?;
     let auth = app
-        .file(&meta, &authed.principal, id, app::act::FileDownload)
+        .file(&meta, &viewer.authed.principal, id, app::act::FileDownload)
         .await?;
-    let d = app::Files(&app).download(auth, None, None).await?;
+    match app::Files(&app).download(auth, None, None).await {
+        Ok(d) => Ok(attachment(d)),
+        Err(AppError::JustificationRequired { message }) => {
+            Ok(justify_page(&viewer, id, &message, None))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The form a download posts its justification with.
+#[derive(Deserialize)]
+pub struct JustifyForm {
+    csrf: String,
+    #[serde(default)]
+    justification: String,
+}
+
+/// `POST /files/{id}/download`: the download with the user's justification,
+/// recorded with it.
+pub async fn download_justified(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    axum::Form(form): axum::Form<JustifyForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, &form.csrf)?;
+    let id: FileId = parse_id(&raw)?;
+    let why = match model::Justification::parse(Some(&form.justification)) {
+        Ok(Some(why)) => why,
+        Ok(None) => {
+            let message = "write the reason this file needs to leave the room";
+            return Ok(justify_page(&viewer, id, message, Some(&form.justification)));
+        }
+        Err(e) => {
+            let message = AppError::from(e).to_string();
+            return Ok(justify_page(&viewer, id, &message, Some(&form.justification)));
+        }
+    };
+    let auth = app
+        .file(&meta, &viewer.authed.principal, id, app::act::FileDownload)
+        .await?;
+    let d = app::Files(&app)
+        .download_with(auth, None, None, Some(&why))
+        .await?;
+    Ok(attachment(d))
+}
+
+/// The page that asks for a justification before a download.
+fn justify_page(viewer: &Viewer, id: FileId, message: &str, given: Option<&str>) -> Response {
+    let action = format!("/files/{id}/download");
+    let body = html! {
+        section.card.narrow {
+            h1 { "A reason is needed" }
+            p #justify-why role="alert" { (message) }
+            p { "Your reason is recorded with the download in the room's audit log." }
+            form.stack #justify-form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                label {
+                    "Why does this file need to leave the room?"
+                    textarea #justification name="justification" maxlength="500" rows="3" required { (given.unwrap_or_default()) }
+                }
+                button.primary #justify-download type="submit" { "Download with this reason" }
+            }
+        }
+    };
+    let page = layout::page("Justify the download", Some(viewer.header()), body);
+    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+/// A download as an attachment named after the file.
+fn attachment(d: app::Download) -> Response {
     let size = u64::try_from(d.info.size).unwrap_or(0);
     let name = escape(d.info.path.rsplit('/').next().unwrap_or("file"));
     let mut response = (StatusCode::OK, Body::from_stream(d.body)).into_response();
@@ -375,7 +521,7 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{name}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

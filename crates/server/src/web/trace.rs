@@ -16,7 +16,7 @@ use maud::{Markup, html};
 
 use app::{App, AppError, Audit, ErrorCode, TraceReport, act};
 
-use super::layout::{self, Header};
+use super::layout;
 use super::{Viewer, WebError, check_csrf};
 use crate::auth::Meta;
 use crate::limited;

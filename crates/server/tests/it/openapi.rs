@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/files/{id}", "DELETE"),
     ("/files/{id}/content", "GET"),
     ("/files/{id}/versions", "GET"),
+    ("/files/{id}/versions/{version}/restore", "POST"),
     ("/files/{id}/pages", "GET"),
     ("/files/{id}/pages/{page}", "GET"),
     ("/trace", "POST"),

@@ -66,9 +66,12 @@ async fn signs_in_with_totp_uploads_and_downloads_a_file() {
     let badge = b.text(&b.find("#rooms .badge").await).await;
     assert_eq!(badge.to_lowercase(), "confidential");
 
+    b.assert_accessible("the rooms list").await;
+
     b.click(&room_link).await;
     wait_for(&b, "the room page", "#upload-form").await;
     assert!(b.source().await.contains("This folder is empty"));
+    b.assert_accessible("the room page").await;
 
     let data = util::content(3 * 1024 * 1024 + 123);
     let name = "blade-profile-v3.step";
