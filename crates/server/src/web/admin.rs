@@ -50,13 +50,19 @@ pub fn router() -> Router<App> {
         .route("/rooms/{id}/grants", post(grants::create))
         .route("/rooms/{id}/grants/{grant}/revoke", post(grants::revoke))
         .route("/agreements", post(agreements::issue))
-        .route("/agreements/from-template", post(agreements::issue_from_template))
+        .route(
+            "/agreements/from-template",
+            post(agreements::issue_from_template),
+        )
         .route("/agreements/{id}/offer", post(agreements::offer))
         .route("/agreements/{id}/terminate", post(agreements::terminate))
         .route("/admin/templates", post(agreements::put_template))
         .route("/admin/settings/zones", post(settings::zones))
         .route("/admin/settings/rules", post(settings::add_rule))
-        .route("/admin/settings/rules/{id}/remove", post(settings::remove_rule))
+        .route(
+            "/admin/settings/rules/{id}/remove",
+            post(settings::remove_rule),
+        )
         .layer(Extension(FormCsrf));
     Router::new()
         .route("/admin/parties", get(parties::list))
@@ -70,7 +76,10 @@ pub fn router() -> Router<App> {
         .route("/rooms/{id}/grants", get(grants::page))
         .route("/agreements", get(agreements::list))
         .route("/agreements/{id}", get(agreements::show))
-        .route("/agreements/{id}/terminate", get(agreements::terminate_page))
+        .route(
+            "/agreements/{id}/terminate",
+            get(agreements::terminate_page),
+        )
         .route("/admin/templates", get(agreements::templates))
         .route("/admin/templates/{name}", get(agreements::template))
         .route("/admin/settings", get(settings::page))
@@ -125,10 +134,16 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("certification-cleared", "Certification cleared."),
     ("user-created", "User created."),
     ("user-saved", "User saved."),
-    ("sessions-revoked", "Every session and token of this user was revoked."),
+    (
+        "sessions-revoked",
+        "Every session and token of this user was revoked.",
+    ),
     ("training-saved", "Training recorded."),
     ("training-cleared", "Training record cleared."),
-    ("room-created", "Room created. You manage it; set it up below."),
+    (
+        "room-created",
+        "Room created. You manage it; set it up below.",
+    ),
     ("room-saved", "Room settings saved."),
     ("delivery-saved", "Delivery policy saved."),
     ("dlp-saved", "Data-loss policy saved."),
@@ -262,7 +277,10 @@ pub fn parse_date(label: &str, raw: &str) -> Result<Option<i64>, AppError> {
     let bad = || {
         AppError::invalid(
             ErrorCode::InvalidTime,
-            format!("{label}: `{}` is not a date (YYYY-MM-DD)", raw.chars().take(40).collect::<String>()),
+            format!(
+                "{label}: `{}` is not a date (YYYY-MM-DD)",
+                raw.chars().take(40).collect::<String>()
+            ),
         )
     };
     let day = time::macros::format_description!("[year]-[month]-[day]");
@@ -279,9 +297,11 @@ pub fn parse_date(label: &str, raw: &str) -> Result<Option<i64>, AppError> {
 /// A Unix-milliseconds time as the value of a date field (`YYYY-MM-DD`, UTC).
 pub fn date_value(ms: Option<i64>) -> String {
     let day = time::macros::format_description!("[year]-[month]-[day]");
-    ms.and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
-        .and_then(|t| t.format(day).ok())
-        .unwrap_or_default()
+    ms.and_then(|ms| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+    })
+    .and_then(|t| t.format(day).ok())
+    .unwrap_or_default()
 }
 
 /// A comma- or line-separated list from a form, trimmed, empties dropped.
@@ -297,15 +317,12 @@ pub fn list(raw: &str) -> Vec<String> {
 /// (or HTTP/2 authority). A host that is not a plain host name or address
 /// gives the path alone.
 pub fn site_url(headers: &HeaderMap, uri: &Uri, path: &str) -> String {
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        });
+    let host = uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    });
     let plain = |h: &str| {
         !h.is_empty()
             && h.len() <= 255
@@ -330,7 +347,10 @@ pub fn select(id: &str, name: &str, options: &[(&str, &str)], selected: &str) ->
 }
 
 /// The options of a closed vocabulary, labelled by their names.
-pub fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<(&'static str, &'static str)> {
+pub fn names<T: Copy>(
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str)> {
     all.iter().map(|v| (name(*v), name(*v))).collect()
 }
 
@@ -367,9 +387,16 @@ mod tests {
         let check = |host: &str, want: &str| {
             let mut h = HeaderMap::new();
             h.insert(axum::http::header::HOST, host.parse().unwrap());
-            assert_eq!(site_url(&h, &Uri::from_static("/x"), "/invite/t"), want, "{host}");
+            assert_eq!(
+                site_url(&h, &Uri::from_static("/x"), "/invite/t"),
+                want,
+                "{host}"
+            );
         };
-        check("custody.example:8443", "https://custody.example:8443/invite/t");
+        check(
+            "custody.example:8443",
+            "https://custody.example:8443/invite/t",
+        );
         check("[::1]:8443", "https://[::1]:8443/invite/t");
         check("evil.example/path", "/invite/t");
         check("a b", "/invite/t");
@@ -377,7 +404,12 @@ mod tests {
 
     #[test]
     fn only_known_confirmations_are_shown() {
-        let done = |ok: &str| Done { ok: Some(ok.into()) }.message();
+        let done = |ok: &str| {
+            Done {
+                ok: Some(ok.into()),
+            }
+            .message()
+        };
         assert_eq!(done("party-created"), Some("Party created."));
         assert_eq!(done("<script>"), None);
         let keys: std::collections::BTreeSet<_> = CONFIRMATIONS.iter().map(|(k, _)| k).collect();

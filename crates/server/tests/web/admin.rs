@@ -28,7 +28,7 @@ async fn sign_in(b: &Browser, site: &Site, email: &str, code: Option<&str>) {
         b.type_into(&b.find("#totp").await, code).await;
     }
     b.click(&b.find("#sign-in").await).await;
-    wait_for(b, "the rooms list", "#rooms").await;
+    wait_for(b, "the signed-in header", ".account .email").await;
 }
 
 /// Chooses the option of value `value` in the select `css`.
@@ -40,8 +40,10 @@ async fn choose(b: &Browser, css: &str, value: &str) {
 /// Sets a date field. Typing into one depends on the browser's locale (the
 /// field shows mm/dd/yyyy or dd.mm.yyyy); its value is always `YYYY-MM-DD`.
 async fn set_date(b: &Browser, css: &str, value: &str) {
-    b.script(&format!("document.querySelector('{css}').value = '{value}';"))
-        .await;
+    b.script(&format!(
+        "document.querySelector('{css}').value = '{value}';"
+    ))
+    .await;
 }
 
 /// Clicks `button` and waits for the page's confirmation to say `want`.
@@ -79,7 +81,12 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
         .await;
     sign_in(&b, &site, EMAIL, Some(&util::next_code(&site.totp_secret))).await;
     let links = header_links(&b).await;
-    for want in ["/admin/parties", "/admin/users", "/admin/settings", "/agreements"] {
+    for want in [
+        "/admin/parties",
+        "/admin/users",
+        "/admin/settings",
+        "/agreements",
+    ] {
         assert!(links.iter().any(|l| l == want), "{want} not in {links:?}");
     }
 
@@ -90,7 +97,10 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
         .await;
     b.type_into(&b.find("#party-country").await, "de").await;
     submit_and_confirm(&b, "#party-create", "Party created.").await;
-    assert_eq!(b.text(&b.find("#party-title").await).await, "Blade Works Ltd");
+    assert_eq!(
+        b.text(&b.find("#party-title").await).await,
+        "Blade Works Ltd"
+    );
     assert_eq!(b.text(&b.find("#party-status").await).await, "active");
     b.assert_accessible("a party's page").await;
     let party_id: model::PartyId = b
@@ -109,8 +119,11 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
     b.assert_accessible("the invitation page").await;
     let chosen = b.value(&b.find("#invite-party").await).await;
     assert_eq!(chosen, party_id.to_string(), "the party is chosen");
-    b.type_into(&b.find("#invite-email").await, "engineer@bladeworks.example")
-        .await;
+    b.type_into(
+        &b.find("#invite-email").await,
+        "engineer@bladeworks.example",
+    )
+    .await;
     b.type_into(&b.find("#invite-name").await, "Blade Engineer")
         .await;
     b.click(&b.find("#invite-submit").await).await;
@@ -136,7 +149,8 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
     b.type_into(&b.find("#template-title").await, "Mutual NDA 2026")
         .await;
     b.type_into(&b.find("#template-text").await, NDA_TEXT).await;
-    b.type_into(&b.find("#template-duration").await, "730").await;
+    b.type_into(&b.find("#template-duration").await, "730")
+        .await;
     submit_and_confirm(&b, "#template-save", "Template saved.").await;
     wait_for(&b, "the template", "#template-mutual-nda-2026").await;
 
@@ -146,8 +160,16 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
     b.type_into(&b.find("#new-room-name").await, "Rotor blade RFQ")
         .await;
     choose(&b, "#new-room-classification", "confidential").await;
-    submit_and_confirm(&b, "#room-create", "Room created. You manage it; set it up below.").await;
-    assert_eq!(b.text(&b.find("#room-title").await).await, "Rotor blade RFQ");
+    submit_and_confirm(
+        &b,
+        "#room-create",
+        "Room created. You manage it; set it up below.",
+    )
+    .await;
+    assert_eq!(
+        b.text(&b.find("#room-title").await).await,
+        "Rotor blade RFQ"
+    );
     b.assert_accessible("the room settings").await;
     let room: model::RoomId = b
         .url()
@@ -180,7 +202,12 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
         .await;
     submit_and_confirm(&b, "#grant-submit", "Access granted.").await;
     let rows = b.text(&b.find("#grants tbody").await).await;
-    for want in ["party: Blade Works Ltd", "downloader", "2099-06-30 00:00 UTC", "rotor blade quote"] {
+    for want in [
+        "party: Blade Works Ltd",
+        "downloader",
+        "2099-06-30 00:00 UTC",
+        "rotor blade quote",
+    ] {
         assert!(rows.contains(want), "`{want}` not in {rows}");
     }
     b.assert_accessible("the grants page with a grant").await;
@@ -193,7 +220,10 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
     b.click(&b.find("#issue-template-draft").await).await;
     submit_and_confirm(&b, "#issue-template-submit", "Agreement issued.").await;
     let row = b.text(&b.find("#agreements tbody tr").await).await;
-    assert!(row.contains("Mutual NDA 2026") && row.contains("draft"), "{row}");
+    assert!(
+        row.contains("Mutual NDA 2026") && row.contains("draft"),
+        "{row}"
+    );
     b.click(&b.find("#agreements button.offer").await).await;
     b.wait_until(
         "the offered agreement",
@@ -202,27 +232,56 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
     .await;
     let row = b.text(&b.find("#agreements tbody tr").await).await;
     assert!(row.contains("awaiting_signature"), "{row}");
-    b.assert_accessible("the agreements page with an agreement").await;
+    b.assert_accessible("the agreements page with an agreement")
+        .await;
 
     // Everything went through the use-cases.
     let admin = site.admin().await;
-    let auth = site.app.room(&meta, &admin, room, app::act::RoomUpdate).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, room, app::act::RoomUpdate)
+        .await
+        .unwrap();
     let info = auth.target().clone();
-    assert_eq!(info.room.classification, model::Classification::Confidential);
+    assert_eq!(
+        info.room.classification,
+        model::Classification::Confidential
+    );
     assert_eq!(info.required_agreements, vec!["mutual-nda-2026".to_owned()]);
     let delivery = app::Rooms(&site.app).room_delivery(auth).await.unwrap();
-    assert_eq!((delivery.downloader, delivery.manager), (Delivery::Marked, Delivery::Marked));
-    let auth = site.app.room(&meta, &admin, room, app::act::GrantList).await.unwrap();
+    assert_eq!(
+        (delivery.downloader, delivery.manager),
+        (Delivery::Marked, Delivery::Marked)
+    );
+    let auth = site
+        .app
+        .room(&meta, &admin, room, app::act::GrantList)
+        .await
+        .unwrap();
     let grants = app::Rooms(&site.app).list_grants(auth).await.unwrap();
     let grant = grants
         .iter()
         .find(|g| g.subject_kind == SubjectKind::Party)
         .expect("the party's grant");
-    assert_eq!((grant.subject_id, grant.role), (party_id.0, RoomRole::Downloader));
+    assert_eq!(
+        (grant.subject_id, grant.role),
+        (party_id.0, RoomRole::Downloader)
+    );
     assert_eq!(grant.reason, "rotor blade quote");
-    assert_eq!(grant.expires_ms, Some(4_086_460_800_000), "2099-06-30T00:00Z");
-    let auth = site.app.system(&meta, &admin, app::act::AgreementList).await.unwrap();
-    let agreements = app::Agreements(&site.app).list_agreements(auth).await.unwrap();
+    assert_eq!(
+        grant.expires_ms,
+        Some(4_086_460_800_000),
+        "2099-06-30T00:00Z"
+    );
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::AgreementList)
+        .await
+        .unwrap();
+    let agreements = app::Agreements(&site.app)
+        .list_agreements(auth)
+        .await
+        .unwrap();
     assert_eq!(agreements.len(), 1);
     assert_eq!(agreements[0].party_id, party_id);
     assert_eq!(agreements[0].status, AgreementStatus::AwaitingSignature);
@@ -232,7 +291,11 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
 /// A user of the owner party with the password [`PASSWORD`], made by the admin.
 async fn owner_member(site: &Site, email: &str) -> model::User {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let auth = site.app.system(&meta, &admin, app::act::UserCreate).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
     Identity(&site.app)
         .create_user(
             auth,
@@ -261,8 +324,15 @@ async fn a_room_manager_sets_up_their_room_but_is_refused_the_parties() {
         expires_ms: None,
         reason: "runs the programme".into(),
     };
-    let auth = site.app.room(&meta, &admin, site.room, app::act::GrantCreate).await.unwrap();
-    app::Rooms(&site.app).create_grant(auth, grant).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::GrantCreate)
+        .await
+        .unwrap();
+    app::Rooms(&site.app)
+        .create_grant(auth, grant)
+        .await
+        .unwrap();
 
     let scratch = tempfile::tempdir().unwrap();
     let driver = Driver::start().await;
@@ -273,7 +343,8 @@ async fn a_room_manager_sets_up_their_room_but_is_refused_the_parties() {
     let links = header_links(&b).await;
     assert!(!links.iter().any(|l| l.starts_with("/admin/")), "{links:?}");
 
-    b.goto(&site.url(&format!("/rooms/{}/settings", site.room))).await;
+    b.goto(&site.url(&format!("/rooms/{}/settings", site.room)))
+        .await;
     wait_for(&b, "the room settings", "#room-form").await;
     b.assert_accessible("the room settings of a manager").await;
     for form in ["#delivery-form", "#dlp-form", "#room-delete-link"] {
@@ -283,9 +354,14 @@ async fn a_room_manager_sets_up_their_room_but_is_refused_the_parties() {
     submit_and_confirm(&b, "#delivery-save", "Delivery policy saved.").await;
     choose(&b, "#dlp-outbound-critical", "block").await;
     submit_and_confirm(&b, "#dlp-save", "Data-loss policy saved.").await;
-    assert!(b.text(&b.find("#dlp-source").await).await.starts_with("Set for this room."));
+    assert!(
+        b.text(&b.find("#dlp-source").await)
+            .await
+            .starts_with("Set for this room.")
+    );
 
-    b.goto(&site.url(&format!("/rooms/{}/grants", site.room))).await;
+    b.goto(&site.url(&format!("/rooms/{}/grants", site.room)))
+        .await;
     wait_for(&b, "the grant form", "#grant-form").await;
     b.assert_accessible("the grants page of a manager").await;
     let rows = b.text(&b.find("#grants tbody").await).await;
@@ -299,7 +375,11 @@ async fn a_room_manager_sets_up_their_room_but_is_refused_the_parties() {
     assert!(!b.source().await.contains("party-form"));
     b.assert_accessible("the refusal page").await;
 
-    let auth = site.app.room(&meta, &admin, site.room, app::act::RoomUpdate).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::RoomUpdate)
+        .await
+        .unwrap();
     let delivery = app::Rooms(&site.app).room_delivery(auth).await.unwrap();
     assert_eq!(delivery.contributor, Delivery::ViewOnly);
 }
@@ -309,12 +389,26 @@ async fn a_room_manager_sets_up_their_room_but_is_refused_the_parties() {
 async fn external_with_nda(site: &Site) -> (Vec<u8>, model::Agreement) {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
     let id = Identity(&site.app);
-    let auth = site.app.system(&meta, &admin, app::act::PartyCreate).await.unwrap();
-    let party = id
-        .create_party(auth, NewParty { name: "Rotor Design GmbH".into(), country: Some("DE".into()) })
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::PartyCreate)
         .await
         .unwrap();
-    let auth = site.app.system(&meta, &admin, app::act::UserCreate).await.unwrap();
+    let party = id
+        .create_party(
+            auth,
+            NewParty {
+                name: "Rotor Design GmbH".into(),
+                country: Some("DE".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
     id.create_user(
         auth,
         NewUser {
@@ -328,14 +422,30 @@ async fn external_with_nda(site: &Site) -> (Vec<u8>, model::Agreement) {
     .await
     .unwrap();
     let login = id
-        .login(&meta, "designer@rotor.example", PASSWORD, None, SessionKind::Api)
+        .login(
+            &meta,
+            "designer@rotor.example",
+            PASSWORD,
+            None,
+            SessionKind::Api,
+        )
         .await
         .unwrap();
     let (p, session) = id.authenticate(&login.token).await.unwrap();
-    let auth = site.app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &p, app::act::TotpEnroll)
+        .await
+        .unwrap();
     let secret = util::base32_decode(&id.totp_begin(auth).await.unwrap().secret_base32);
-    let auth = site.app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
-    id.totp_confirm(auth, &session, &util::current_code(&secret)).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &p, app::act::TotpEnroll)
+        .await
+        .unwrap();
+    id.totp_confirm(auth, &session, &util::current_code(&secret))
+        .await
+        .unwrap();
     let nda = app::NewAgreement {
         party_id: party.id,
         kind: model::AgreementKind::Nda,
@@ -347,8 +457,15 @@ async fn external_with_nda(site: &Site) -> (Vec<u8>, model::Agreement) {
         end_ms: Some(4_086_460_800_000),
         draft: false,
     };
-    let auth = site.app.system(&meta, &admin, app::act::AgreementCreate).await.unwrap();
-    let nda = app::Agreements(&site.app).create_agreement(auth, nda).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::AgreementCreate)
+        .await
+        .unwrap();
+    let nda = app::Agreements(&site.app)
+        .create_agreement(auth, nda)
+        .await
+        .unwrap();
     (secret, nda)
 }
 
@@ -362,22 +479,44 @@ async fn an_external_user_sees_no_administration_and_signs_from_the_agreements_p
     let b = driver
         .session(&scratch.path().join("profile"), scratch.path())
         .await;
-    sign_in(&b, &site, "designer@rotor.example", Some(&util::next_code(&secret))).await;
+    sign_in(
+        &b,
+        &site,
+        "designer@rotor.example",
+        Some(&util::next_code(&secret)),
+    )
+    .await;
     let links = header_links(&b).await;
     assert!(links.iter().any(|l| l == "/agreements"), "{links:?}");
     for admin_only in ["/admin/", "/policies", "/quarantine", "/trace"] {
-        assert!(!links.iter().any(|l| l.starts_with(admin_only)), "{admin_only} in {links:?}");
+        assert!(
+            !links.iter().any(|l| l.starts_with(admin_only)),
+            "{admin_only} in {links:?}"
+        );
     }
 
     b.goto(&site.url("/agreements")).await;
     b.assert_accessible("an external user's agreements").await;
-    assert!(!b.source().await.contains("issue-form"), "no issuing for them");
-    let row = b.text(&b.find(&format!("#agreement-{}", nda.id)).await).await;
-    for want in ["Mutual NDA 2026", "your party", "awaiting_signature", "2099-06-30 00:00 UTC"] {
+    assert!(
+        !b.source().await.contains("issue-form"),
+        "no issuing for them"
+    );
+    let row = b
+        .text(&b.find(&format!("#agreement-{}", nda.id)).await)
+        .await;
+    for want in [
+        "Mutual NDA 2026",
+        "your party",
+        "awaiting_signature",
+        "2099-06-30 00:00 UTC",
+    ] {
         assert!(row.contains(want), "`{want}` not in {row}");
     }
-    b.click(&b.find(&format!("#agreement-{} a.agreement-link", nda.id)).await)
-        .await;
+    b.click(
+        &b.find(&format!("#agreement-{} a.agreement-link", nda.id))
+            .await,
+    )
+    .await;
     wait_for(&b, "the agreement", "#sign-form").await;
     b.assert_accessible("the agreement to sign").await;
     assert_eq!(b.text(&b.find(".agreement-text").await).await, NDA_TEXT);
@@ -392,7 +531,12 @@ async fn an_external_user_sees_no_administration_and_signs_from_the_agreements_p
     assert!(!b.source().await.contains("sign-form"), "signed once");
 
     // The administration pages answer an error page, never a form.
-    for path in ["/admin/users", "/admin/settings", "/admin/templates", "/rooms/new"] {
+    for path in [
+        "/admin/users",
+        "/admin/settings",
+        "/admin/templates",
+        "/rooms/new",
+    ] {
         b.goto(&site.url(path)).await;
         wait_for(&b, "the refusal", "p.error[role=alert]").await;
     }
@@ -439,7 +583,13 @@ async fn http_sign_in(http: &Client, site: &Site) -> (String, String) {
     (cookies.join("; "), csrf)
 }
 
-async fn post_form(http: &Client, site: &Site, cookies: &str, path: &str, body: &str) -> reqwest::Response {
+async fn post_form(
+    http: &Client,
+    site: &Site,
+    cookies: &str,
+    path: &str,
+    body: &str,
+) -> reqwest::Response {
     http.post(site.url(path))
         .header(COOKIE, cookies)
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -451,7 +601,11 @@ async fn post_form(http: &Client, site: &Site, cookies: &str, path: &str, body: 
 
 async fn party_names(site: &Site) -> Vec<String> {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let auth = site.app.system(&meta, &admin, app::act::PartyList).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::PartyList)
+        .await
+        .unwrap();
     let parties = Identity(&site.app).list_parties(auth).await.unwrap();
     parties.into_iter().map(|p| p.name).collect()
 }
@@ -466,8 +620,14 @@ async fn administration_forms_need_the_csrf_token() {
     let delete = format!("/rooms/{room}/delete");
     let forged = [
         ("/admin/parties", "name=Forged+Ltd".to_owned()),
-        ("/admin/parties", "name=Forged+Ltd&csrf=not-the-token".to_owned()),
-        ("/admin/users/invite", "email=x%40y.example&display_name=X&party=x&system_role=member".to_owned()),
+        (
+            "/admin/parties",
+            "name=Forged+Ltd&csrf=not-the-token".to_owned(),
+        ),
+        (
+            "/admin/users/invite",
+            "email=x%40y.example&display_name=X&party=x&system_role=member".to_owned(),
+        ),
         ("/rooms/new", "name=Forged&classification=public".to_owned()),
         (delete.as_str(), String::new()),
         ("/admin/settings/zones", "zones=".to_owned()),
@@ -476,18 +636,35 @@ async fn administration_forms_need_the_csrf_token() {
         let r = post_form(&http, &site, &cookies, path, body).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} {body}");
         let page = r.text().await.unwrap();
-        assert!(page.contains("did not come from this site"), "{path}: {page}");
+        assert!(
+            page.contains("did not come from this site"),
+            "{path}: {page}"
+        );
     }
     assert_eq!(party_names(&site).await, before, "nothing was created");
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let kept = site.app.room(&meta, &admin, room, app::act::RoomView).await.unwrap();
+    let kept = site
+        .app
+        .room(&meta, &admin, room, app::act::RoomView)
+        .await
+        .unwrap();
     assert_eq!(kept.target().room.id, room, "the room was not deleted");
 
     // With the token the same form works, and redirects back with a confirmation.
-    let r = post_form(&http, &site, &cookies, "/admin/parties", &format!("name=Real+Ltd&csrf={csrf}")).await;
+    let r = post_form(
+        &http,
+        &site,
+        &cookies,
+        "/admin/parties",
+        &format!("name=Real+Ltd&csrf={csrf}"),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(to.starts_with("/admin/parties/") && to.ends_with("?ok=party-created"), "{to}");
+    assert!(
+        to.starts_with("/admin/parties/") && to.ends_with("?ok=party-created"),
+        "{to}"
+    );
     assert!(party_names(&site).await.contains(&"Real Ltd".to_owned()));
 }
 
@@ -526,8 +703,14 @@ async fn bad_input_is_said_above_its_form_with_the_values_kept() {
             .and_then(|rest| rest.split("</p>").next())
             .unwrap_or_default();
         let message = message.replace("&#96;", "`").replace("&quot;", "\"");
-        assert!(message.contains(says), "{path} {body}: `{says}` not in {message}");
+        assert!(
+            message.contains(says),
+            "{path} {body}: `{says}` not in {message}"
+        );
         assert!(page.contains(kept), "{path} {body}: `{kept}` not kept");
-        assert!(page.contains("<header class=\"topbar\">"), "{path}: the page has its header");
+        assert!(
+            page.contains("<header class=\"topbar\">"),
+            "{path}: the page has its header"
+        );
     }
 }

@@ -12,8 +12,13 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use app::authz::Action;
-use app::{Agreements, App, AppError, ErrorCode, Identity, NewAgreement, NewTemplate, RequestMeta, act};
-use model::{Agreement, AgreementId, AgreementKind, AgreementStatus, AgreementTemplate, AgreementTerms, Party, PartyId};
+use app::{
+    Agreements, App, AppError, ErrorCode, Identity, NewAgreement, NewTemplate, RequestMeta, act,
+};
+use model::{
+    Agreement, AgreementId, AgreementKind, AgreementStatus, AgreementTemplate, AgreementTerms,
+    Party, PartyId,
+};
 
 use super::{Done, Failed, Fields, again, csrf_field, done, names, path_id, refusal, select};
 use crate::auth::Meta;
@@ -31,7 +36,15 @@ struct Context {
 
 async fn context(app: &App, meta: &RequestMeta, viewer: &Viewer) -> Result<Context, WebError> {
     let p = &viewer.authed.principal;
-    let may = app.permits_system(meta, p, &[Action::PartyList, Action::TemplateList, Action::AgreementCreate]);
+    let may = app.permits_system(
+        meta,
+        p,
+        &[
+            Action::PartyList,
+            Action::TemplateList,
+            Action::AgreementCreate,
+        ],
+    );
     let (parties, templates, may_issue) = match may.as_slice() {
         [parties, templates, issue] => (*parties, *templates, *issue),
         _ => (false, false, false),
@@ -48,7 +61,11 @@ async fn context(app: &App, meta: &RequestMeta, viewer: &Viewer) -> Result<Conte
     } else {
         vec![]
     };
-    Ok(Context { parties, templates, may_issue })
+    Ok(Context {
+        parties,
+        templates,
+        may_issue,
+    })
 }
 
 fn kinds() -> Vec<(&'static str, &'static str)> {
@@ -64,7 +81,10 @@ fn party_options(parties: &[Party]) -> Vec<(String, String)> {
 }
 
 fn owned_select(id: &str, name: &str, options: &[(String, String)], selected: &str) -> Markup {
-    let borrowed: Vec<(&str, &str)> = options.iter().map(|(v, l)| (v.as_str(), l.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = options
+        .iter()
+        .map(|(v, l)| (v.as_str(), l.as_str()))
+        .collect();
     select(id, name, &borrowed, selected)
 }
 
@@ -93,7 +113,8 @@ async fn render_list(
     let auth = app.system(meta, p, act::AgreementList).await?;
     let items = Agreements(app).list_agreements(auth).await?;
     let cx = context(app, meta, viewer).await?;
-    let party_name: HashMap<PartyId, &str> = cx.parties.iter().map(|x| (x.id, x.name.as_str())).collect();
+    let party_name: HashMap<PartyId, &str> =
+        cx.parties.iter().map(|x| (x.id, x.name.as_str())).collect();
     let now = app.now_ms();
     let body = html! {
         section.card {
@@ -155,7 +176,9 @@ fn actions(viewer: &Viewer, a: &Agreement, status: AgreementStatus) -> Markup {
 fn issue_form(viewer: &Viewer, cx: &Context, failed: Option<&Failed<'_>>) -> Markup {
     let form = "issue-form";
     let v = |name: &str, current: &str| Failed::value(failed, form, name, current);
-    let draft = failed.filter(|f| f.form == form).is_some_and(|f| f.fields.checked("draft"));
+    let draft = failed
+        .filter(|f| f.form == form)
+        .is_some_and(|f| f.fields.checked("draft"));
     html! {
         section.card {
             h2 { "Issue an agreement" }
@@ -181,7 +204,12 @@ fn issue_form(viewer: &Viewer, cx: &Context, failed: Option<&Failed<'_>>) -> Mar
 }
 
 /// The terms fields of a form (ids `{prefix}-field-of-use`, …).
-fn terms_fields(prefix: &str, failed: Option<&Failed<'_>>, form: &str, terms: &AgreementTerms) -> Markup {
+fn terms_fields(
+    prefix: &str,
+    failed: Option<&Failed<'_>>,
+    form: &str,
+    terms: &AgreementTerms,
+) -> Markup {
     let v = |name: &str, current: &[String]| Failed::value(failed, form, name, &current.join(", "));
     html! {
         fieldset id=(format!("{prefix}-terms")) {
@@ -207,7 +235,9 @@ fn terms_of(f: &Fields) -> AgreementTerms {
 fn template_issue_form(viewer: &Viewer, cx: &Context, failed: Option<&Failed<'_>>) -> Markup {
     let form = "issue-template-form";
     let v = |name: &str, current: &str| Failed::value(failed, form, name, current);
-    let draft = failed.filter(|f| f.form == form).is_some_and(|f| f.fields.checked("draft"));
+    let draft = failed
+        .filter(|f| f.form == form)
+        .is_some_and(|f| f.fields.checked("draft"));
     let templates: Vec<(String, String)> = cx
         .templates
         .iter()
@@ -260,11 +290,21 @@ pub async fn issue(
             end_ms: super::parse_date("Ends", f.get("end"))?,
             draft: f.checked("draft"),
         };
-        let auth = app.system(&meta, &viewer.authed.principal, act::AgreementCreate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::AgreementCreate)
+            .await?;
         Agreements(&app).create_agreement(auth, new).await
     }
     .await;
-    finish_list(&app, &meta, &viewer, made.map(|_| "agreement-issued"), "issue-form", &f).await
+    finish_list(
+        &app,
+        &meta,
+        &viewer,
+        made.map(|_| "agreement-issued"),
+        "issue-form",
+        &f,
+    )
+    .await
 }
 
 /// `POST /agreements/from-template`.
@@ -278,13 +318,29 @@ pub async fn issue_from_template(
     let made = async {
         let party = party_of(&f)?;
         let effective = super::parse_date("In force from", f.get("effective"))?;
-        let auth = app.system(&meta, &viewer.authed.principal, act::AgreementCreate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::AgreementCreate)
+            .await?;
         Agreements(&app)
-            .issue_from_template(auth, party, f.get("template"), effective, f.checked("draft"))
+            .issue_from_template(
+                auth,
+                party,
+                f.get("template"),
+                effective,
+                f.checked("draft"),
+            )
             .await
     }
     .await;
-    finish_list(&app, &meta, &viewer, made.map(|_| "agreement-issued"), "issue-template-form", &f).await
+    finish_list(
+        &app,
+        &meta,
+        &viewer,
+        made.map(|_| "agreement-issued"),
+        "issue-template-form",
+        &f,
+    )
+    .await
 }
 
 /// `POST /agreements/{id}/offer`.
@@ -298,11 +354,21 @@ pub async fn offer(
     check_csrf(&viewer.authed.session, f.csrf())?;
     let id: AgreementId = path_id(&raw)?;
     let offered = async {
-        let auth = app.system(&meta, &viewer.authed.principal, act::AgreementCreate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::AgreementCreate)
+            .await?;
         Agreements(&app).offer_agreement(auth, id).await
     }
     .await;
-    finish_list(&app, &meta, &viewer, offered.map(|_| "agreement-offered"), "agreement-actions", &f).await
+    finish_list(
+        &app,
+        &meta,
+        &viewer,
+        offered.map(|_| "agreement-offered"),
+        "agreement-actions",
+        &f,
+    )
+    .await
 }
 
 async fn finish_list(
@@ -316,7 +382,11 @@ async fn finish_list(
     match result {
         Ok(key) => Ok(done("/agreements", key)),
         Err(e) => {
-            let failed = Failed { form, refusal: refusal(e)?, fields: f };
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
             let page = render_list(app, meta, viewer, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
@@ -341,7 +411,7 @@ pub async fn show(
     let to_sign = status == AgreementStatus::AwaitingSignature && a.party_id == p.party_id;
     let body = html! {
         section.card.agreement data-agreement=(a.id.to_string()) {
-            p.crumbs { a href="/agreements" { "Agreements" } span.sep { "/" } (a.title) }
+            nav.crumbs.trail aria-label="Location" { a href="/agreements" { "Agreements" } span.sep { "/" } (a.title) }
             h1.agreement-title { (a.title) }
             dl.facts #agreement-facts {
                 dt { "Status" } dd #agreement-status { (status.as_str()) }
@@ -386,7 +456,9 @@ pub async fn terminate_page(
     Path(raw): Path<String>,
 ) -> Result<Markup, WebError> {
     let id: AgreementId = path_id(&raw)?;
-    let auth = app.agreement(&meta, &viewer.authed.principal, id, act::AgreementTerminate).await?;
+    let auth = app
+        .agreement(&meta, &viewer.authed.principal, id, act::AgreementTerminate)
+        .await?;
     Ok(render_terminate(&viewer, auth.target(), None))
 }
 
@@ -419,13 +491,22 @@ pub async fn terminate(
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, f.csrf())?;
     let id: AgreementId = path_id(&raw)?;
-    let auth = app.agreement(&meta, &viewer.authed.principal, id, act::AgreementTerminate).await?;
+    let auth = app
+        .agreement(&meta, &viewer.authed.principal, id, act::AgreementTerminate)
+        .await?;
     let shown = auth.target().clone();
     match Agreements(&app).terminate_agreement(auth).await {
         Ok(_) => Ok(done("/agreements", "agreement-terminated")),
         Err(e) => {
-            let failed = Failed { form: "terminate-form", refusal: refusal(e)?, fields: &f };
-            Ok(again(failed.refusal.status, render_terminate(&viewer, &shown, Some(&failed))))
+            let failed = Failed {
+                form: "terminate-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
+            Ok(again(
+                failed.refusal.status,
+                render_terminate(&viewer, &shown, Some(&failed)),
+            ))
         }
     }
 }
@@ -462,13 +543,18 @@ async fn render_templates(
     let auth = app.system(meta, p, act::TemplateList).await?;
     let items = Agreements(app).list_templates(auth).await?;
     let edited = match editing {
-        Some(name) => Some(items.iter().find(|t| t.name == name).ok_or(AppError::NotFound)?),
+        Some(name) => Some(
+            items
+                .iter()
+                .find(|t| t.name == name)
+                .ok_or(AppError::NotFound)?,
+        ),
         None => None,
     };
     let may_write = app.permits_system(meta, p, &[Action::TemplateUpdate]) == [true];
     let body = html! {
         section.card {
-            p.crumbs { a href="/agreements" { "Agreements" } span.sep { "/" } "Templates" }
+            nav.crumbs.trail aria-label="Location" { a href="/agreements" { "Agreements" } span.sep { "/" } "Templates" }
             h1 { "Agreement templates" }
             (ok.notice())
             @if items.is_empty() {
@@ -492,14 +578,25 @@ async fn render_templates(
         }
         @if may_write { (template_form(viewer, edited, failed)) }
     };
-    Ok(layout::page("Agreement templates", Some(viewer.header()), body))
+    Ok(layout::page(
+        "Agreement templates",
+        Some(viewer.header()),
+        body,
+    ))
 }
 
-fn template_form(viewer: &Viewer, t: Option<&AgreementTemplate>, failed: Option<&Failed<'_>>) -> Markup {
+fn template_form(
+    viewer: &Viewer,
+    t: Option<&AgreementTemplate>,
+    failed: Option<&Failed<'_>>,
+) -> Markup {
     let form = "template-form";
     let v = |name: &str, current: &str| Failed::value(failed, form, name, current);
     let none = AgreementTerms::default();
-    let duration = t.and_then(|t| t.duration_days).map(|d| d.to_string()).unwrap_or_default();
+    let duration = t
+        .and_then(|t| t.duration_days)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
     html! {
         section.card {
             h2 { @if let Some(t) = t { "Edit " code { (t.name) } } @else { "New template" } }
@@ -542,15 +639,23 @@ pub async fn put_template(
             terms: terms_of(&f),
             duration_days,
         };
-        let auth = app.system(&meta, &viewer.authed.principal, act::TemplateUpdate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::TemplateUpdate)
+            .await?;
         Agreements(&app).put_template(auth, new).await
     }
     .await;
     match saved {
         Ok(_) => Ok(done("/admin/templates", "template-saved")),
         Err(e) => {
-            let failed = Failed { form: "template-form", refusal: refusal(e)?, fields: &f };
-            let page = render_templates(&app, &meta, &viewer, &Done::default(), None, Some(&failed)).await?;
+            let failed = Failed {
+                form: "template-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
+            let page =
+                render_templates(&app, &meta, &viewer, &Done::default(), None, Some(&failed))
+                    .await?;
             Ok(again(failed.refusal.status, page))
         }
     }

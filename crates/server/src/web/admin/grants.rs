@@ -44,7 +44,10 @@ impl Subjects {
 async fn subjects(app: &App, meta: &RequestMeta, viewer: &Viewer) -> Result<Subjects, WebError> {
     let p = &viewer.authed.principal;
     let may = app.permits_system(meta, p, &[Action::PartyList, Action::UserList]);
-    let mut s = Subjects { parties: vec![], users: vec![] };
+    let mut s = Subjects {
+        parties: vec![],
+        users: vec![],
+    };
     if may == [true, true] {
         let auth = app.system(meta, p, act::PartyList).await?;
         let parties = Identity(app).list_parties(auth).await?;
@@ -53,13 +56,21 @@ async fn subjects(app: &App, meta: &RequestMeta, viewer: &Viewer) -> Result<Subj
         let party_name: HashMap<_, _> = parties.iter().map(|x| (x.id, x.name.clone())).collect();
         s.parties = parties
             .iter()
-            .map(|x| (format!("party:{}", x.id), format!("{} (every user)", x.name)))
+            .map(|x| {
+                (
+                    format!("party:{}", x.id),
+                    format!("{} (every user)", x.name),
+                )
+            })
             .collect();
         s.users = users
             .iter()
             .map(|u| {
                 let party = party_name.get(&u.party_id).map_or("", String::as_str);
-                (format!("user:{}", u.id), format!("{} <{}>, {party}", u.display_name, u.email))
+                (
+                    format!("user:{}", u.id),
+                    format!("{} <{}>, {party}", u.display_name, u.email),
+                )
             })
             .collect();
     }
@@ -90,7 +101,12 @@ async fn render(
     let room = auth.target().room.clone();
     let grants = Rooms(app).list_grants(auth).await?;
     let may = app
-        .permits_in_room(meta, p, id, &[Action::GrantCreate, Action::GrantRevoke, Action::RoomUpdate])
+        .permits_in_room(
+            meta,
+            p,
+            id,
+            &[Action::GrantCreate, Action::GrantRevoke, Action::RoomUpdate],
+        )
         .await?;
     let (may_grant, may_revoke, may_settle) = match may.as_slice() {
         [grant, revoke, settle] => (*grant, *revoke, *settle),
@@ -101,7 +117,7 @@ async fn render(
     let now = app.now_ms();
     let body = html! {
         section.card {
-            p.crumbs { a href=(format!("/rooms/{id}")) { (room.name) } span.sep { "/" } "Grants" }
+            nav.crumbs.trail aria-label="Location" { a href=(format!("/rooms/{id}")) { (room.name) } span.sep { "/" } "Grants" }
             h1 { "Grants of " (room.name) }
             (ok.notice())
             @if may_settle { p { a #room-settings-link href=(format!("/rooms/{id}/settings")) { "Room settings" } } }
@@ -134,7 +150,11 @@ async fn render(
         }
         @if may_grant { (grant_form(viewer, id, &subjects, failed)) }
     };
-    Ok(layout::page(&format!("Grants of {}", room.name), Some(viewer.header()), body))
+    Ok(layout::page(
+        &format!("Grants of {}", room.name),
+        Some(viewer.header()),
+        body,
+    ))
 }
 
 fn subject_label(g: &Grant, names: &HashMap<&str, &str>) -> String {
@@ -153,7 +173,12 @@ fn expiry(g: &Grant, now: i64) -> String {
     }
 }
 
-fn grant_form(viewer: &Viewer, id: RoomId, subjects: &Subjects, failed: Option<&Failed<'_>>) -> Markup {
+fn grant_form(
+    viewer: &Viewer,
+    id: RoomId,
+    subjects: &Subjects,
+    failed: Option<&Failed<'_>>,
+) -> Markup {
     let form = "grant-form";
     let v = |name: &str, current: &str| Failed::value(failed, form, name, current);
     let roles = names(RoomRole::ALL, RoomRole::as_str);
@@ -196,7 +221,12 @@ fn grant_form(viewer: &Viewer, id: RoomId, subjects: &Subjects, failed: Option<&
 
 /// A subject from the form: `user:<id>` or `party:<id>`.
 fn subject_of(raw: &str) -> Result<(SubjectKind, uuid::Uuid), AppError> {
-    let bad = || AppError::invalid(ErrorCode::UnknownSubject, "choose a party or a user to grant to");
+    let bad = || {
+        AppError::invalid(
+            ErrorCode::UnknownSubject,
+            "choose a party or a user to grant to",
+        )
+    };
     let (kind, id) = raw.trim().split_once(':').ok_or_else(bad)?;
     let kind = SubjectKind::parse(kind).map_err(|_| bad())?;
     let id = id.parse().map_err(|_| bad())?;
@@ -222,7 +252,9 @@ pub async fn create(
             expires_ms: super::parse_date("Expires", f.get("expires"))?,
             reason: f.get("reason").to_owned(),
         };
-        let auth = app.room(&meta, &viewer.authed.principal, id, act::GrantCreate).await?;
+        let auth = app
+            .room(&meta, &viewer.authed.principal, id, act::GrantCreate)
+            .await?;
         Rooms(&app).create_grant(auth, new).await
     }
     .await;
@@ -241,11 +273,21 @@ pub async fn revoke(
     let id: RoomId = path_id(&raw)?;
     let grant: GrantId = path_id(&grant)?;
     let revoked = async {
-        let auth = app.room(&meta, &viewer.authed.principal, id, act::GrantRevoke).await?;
+        let auth = app
+            .room(&meta, &viewer.authed.principal, id, act::GrantRevoke)
+            .await?;
         Rooms(&app).revoke_grant(auth, grant).await
     }
     .await;
-    finish(&app, &meta, &viewer, id, revoked.map(|()| "grant-revoked"), &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        revoked.map(|()| "grant-revoked"),
+        &f,
+    )
+    .await
 }
 
 async fn finish(
@@ -259,7 +301,11 @@ async fn finish(
     match result {
         Ok(key) => Ok(done(&format!("/rooms/{id}/grants"), key)),
         Err(e) => {
-            let failed = Failed { form: "grant-form", refusal: refusal(e)?, fields: f };
+            let failed = Failed {
+                form: "grant-form",
+                refusal: refusal(e)?,
+                fields: f,
+            };
             let page = render(app, meta, viewer, id, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
@@ -273,9 +319,21 @@ mod tests {
     #[test]
     fn subjects_are_a_kind_and_an_id() {
         let id = uuid::Uuid::from_u128(7);
-        assert_eq!(subject_of(&format!("party:{id}")).unwrap(), (SubjectKind::Party, id));
-        assert_eq!(subject_of(&format!(" user:{id} ")).unwrap(), (SubjectKind::User, id));
-        for bad in ["", "party", "party:x", &format!("room:{id}"), &id.to_string()] {
+        assert_eq!(
+            subject_of(&format!("party:{id}")).unwrap(),
+            (SubjectKind::Party, id)
+        );
+        assert_eq!(
+            subject_of(&format!(" user:{id} ")).unwrap(),
+            (SubjectKind::User, id)
+        );
+        for bad in [
+            "",
+            "party",
+            "party:x",
+            &format!("room:{id}"),
+            &id.to_string(),
+        ] {
             let e = subject_of(bad).unwrap_err();
             assert_eq!(e.code(), ErrorCode::UnknownSubject, "{bad}");
         }

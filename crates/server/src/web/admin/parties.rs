@@ -33,7 +33,9 @@ async fn render_list(
     ok: &Done,
     failed: Option<&Failed<'_>>,
 ) -> Result<Markup, WebError> {
-    let auth = app.system(meta, &viewer.authed.principal, act::PartyList).await?;
+    let auth = app
+        .system(meta, &viewer.authed.principal, act::PartyList)
+        .await?;
     let parties = Identity(app).list_parties(auth).await?;
     let v = |name: &str| Failed::value(failed, "party-form", name, "");
     let body = html! {
@@ -95,14 +97,20 @@ pub async fn create(
         country: f.opt("country").map(str::to_ascii_uppercase),
     };
     let made = async {
-        let auth = app.system(&meta, &viewer.authed.principal, act::PartyCreate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyCreate)
+            .await?;
         Identity(&app).create_party(auth, new).await
     }
     .await;
     match made {
         Ok(p) => Ok(done(&format!("/admin/parties/{}", p.id), "party-created")),
         Err(e) => {
-            let failed = Failed { form: "party-form", refusal: refusal(e)?, fields: &f };
+            let failed = Failed {
+                form: "party-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
             let page = render_list(&app, &meta, &viewer, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
@@ -140,7 +148,7 @@ async fn render_party(
     let cert_name = party.certification.clone().unwrap_or_default();
     let body = html! {
         section.card {
-            p.crumbs { a href="/admin/parties" { "Parties" } span.sep { "/" } (party.name) }
+            nav.crumbs.trail aria-label="Location" { a href="/admin/parties" { "Parties" } span.sep { "/" } (party.name) }
             h1 #party-title { (party.name) }
             (ok.notice())
             p.muted {
@@ -225,11 +233,22 @@ pub async fn update(
             country: f.opt("country").map(str::to_ascii_uppercase),
             status: Some(PartyStatus::parse(f.get("status"))?),
         };
-        let auth = app.system(&meta, &viewer.authed.principal, act::PartyUpdate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyUpdate)
+            .await?;
         Identity(&app).update_party(auth, id, patch).await
     }
     .await;
-    finish(&app, &meta, &viewer, id, saved.map(|_| "party-saved"), "party-edit", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "party-saved"),
+        "party-edit",
+        &f,
+    )
+    .await
 }
 
 /// `POST /admin/parties/{id}/certification`: record (`action=save`) or clear.
@@ -247,17 +266,38 @@ pub async fn certify(
         let certification = if clear {
             None
         } else {
-            let until = super::parse_date("Valid until", f.get("valid_until"))?.ok_or_else(|| {
-                app::AppError::invalid(model::ErrorCode::InvalidTime, "give the date until which the certification is valid")
-            })?;
+            let until =
+                super::parse_date("Valid until", f.get("valid_until"))?.ok_or_else(|| {
+                    app::AppError::invalid(
+                        model::ErrorCode::InvalidTime,
+                        "give the date until which the certification is valid",
+                    )
+                })?;
             Some((f.get("name").to_owned(), until))
         };
-        let auth = app.system(&meta, &viewer.authed.principal, act::PartyUpdate).await?;
-        Policies(&app).set_certification(auth, id, certification).await
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyUpdate)
+            .await?;
+        Policies(&app)
+            .set_certification(auth, id, certification)
+            .await
     }
     .await;
-    let key = if clear { "certification-cleared" } else { "certification-saved" };
-    finish(&app, &meta, &viewer, id, saved.map(|_| key), "certification-form", &f).await
+    let key = if clear {
+        "certification-cleared"
+    } else {
+        "certification-saved"
+    };
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| key),
+        "certification-form",
+        &f,
+    )
+    .await
 }
 
 /// Back to the party's page with `key`, or the page again with the refusal.
@@ -273,7 +313,11 @@ async fn finish(
     match result {
         Ok(key) => Ok(done(&format!("/admin/parties/{id}"), key)),
         Err(e) => {
-            let failed = Failed { form, refusal: refusal(e)?, fields: f };
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
             let page = render_party(app, meta, viewer, id, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }

@@ -14,7 +14,9 @@ use maud::{Markup, html};
 use app::authz::Action;
 use app::dlp_policy::{DirectionPolicy, DlpAction, DlpPolicy, RoomDlp};
 use app::{Agreements, App, AppError, ErrorCode, RequestMeta, RoomInfo, RoomPatch, Rooms, act};
-use model::{AccessWindow, AgreementKind, Classification, Delivery, DeliveryPolicy, RoomId, Unmarkable};
+use model::{
+    AccessWindow, AgreementKind, Classification, Delivery, DeliveryPolicy, RoomId, Unmarkable,
+};
 
 use super::{Done, Failed, Fields, again, csrf_field, done, names, path_id, refusal, select};
 use crate::auth::Meta;
@@ -31,7 +33,9 @@ pub async fn new_page(
     viewer: Viewer,
 ) -> Result<Markup, WebError> {
     // Only those who may create a room get the form.
-    let _may = app.system(&meta, &viewer.authed.principal, act::RoomCreate).await?;
+    let _may = app
+        .system(&meta, &viewer.authed.principal, act::RoomCreate)
+        .await?;
     Ok(render_new(&viewer, None))
 }
 
@@ -64,15 +68,29 @@ pub async fn create(
     check_csrf(&viewer.authed.session, f.csrf())?;
     let made = async {
         let classification = Classification::parse(f.get("classification"))?;
-        let auth = app.system(&meta, &viewer.authed.principal, act::RoomCreate).await?;
-        Rooms(&app).create_room(auth, f.get("name"), classification).await
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::RoomCreate)
+            .await?;
+        Rooms(&app)
+            .create_room(auth, f.get("name"), classification)
+            .await
     }
     .await;
     match made {
-        Ok(info) => Ok(done(&format!("/rooms/{}/settings", info.room.id), "room-created")),
+        Ok(info) => Ok(done(
+            &format!("/rooms/{}/settings", info.room.id),
+            "room-created",
+        )),
         Err(e) => {
-            let failed = Failed { form: "room-new-form", refusal: refusal(e)?, fields: &f };
-            Ok(again(failed.refusal.status, render_new(&viewer, Some(&failed))))
+            let failed = Failed {
+                form: "room-new-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
+            Ok(again(
+                failed.refusal.status,
+                render_new(&viewer, Some(&failed)),
+            ))
         }
     }
 }
@@ -88,7 +106,12 @@ struct Settings {
     requirements: Vec<(String, String)>,
 }
 
-async fn settings_of(app: &App, meta: &RequestMeta, viewer: &Viewer, id: RoomId) -> Result<Settings, WebError> {
+async fn settings_of(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    id: RoomId,
+) -> Result<Settings, WebError> {
     let p = &viewer.authed.principal;
     let auth = app.room(meta, p, id, act::RoomUpdate).await?;
     let info = auth.target().clone();
@@ -146,12 +169,17 @@ pub async fn settings(
     Ok(render_settings(&viewer, &s, &ok, None))
 }
 
-fn render_settings(viewer: &Viewer, s: &Settings, ok: &Done, failed: Option<&Failed<'_>>) -> Markup {
+fn render_settings(
+    viewer: &Viewer,
+    s: &Settings,
+    ok: &Done,
+    failed: Option<&Failed<'_>>,
+) -> Markup {
     let room = &s.info.room;
     let id = room.id;
     let body = html! {
         section.card {
-            p.crumbs { a href=(format!("/rooms/{id}")) { (room.name) } span.sep { "/" } "Settings" }
+            nav.crumbs.trail aria-label="Location" { a href=(format!("/rooms/{id}")) { (room.name) } span.sep { "/" } "Settings" }
             div.titlebar {
                 h1 #room-title { (room.name) }
                 span class=(format!("badge badge-{}", room.classification.as_str())) { (room.classification.as_str()) }
@@ -170,7 +198,11 @@ fn render_settings(viewer: &Viewer, s: &Settings, ok: &Done, failed: Option<&Fai
             }
         }
     };
-    layout::page(&format!("{} settings", room.name), Some(viewer.header()), body)
+    layout::page(
+        &format!("{} settings", room.name),
+        Some(viewer.header()),
+        body,
+    )
 }
 
 fn room_form(viewer: &Viewer, s: &Settings, failed: Option<&Failed<'_>>) -> Markup {
@@ -186,9 +218,15 @@ fn room_form(viewer: &Viewer, s: &Settings, failed: Option<&Failed<'_>>) -> Mark
     let window_on = posted.map_or(window.is_some(), |f| f.checked("window"));
     let days: Vec<String> = match posted {
         Some(f) => f.all("day").into_iter().map(str::to_owned).collect(),
-        None => window.map_or_else(|| vec!["1", "2", "3", "4", "5"].into_iter().map(str::to_owned).collect(), |w| {
-            w.days.iter().map(ToString::to_string).collect()
-        }),
+        None => window.map_or_else(
+            || {
+                vec!["1", "2", "3", "4", "5"]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            },
+            |w| w.days.iter().map(ToString::to_string).collect(),
+        ),
     };
     let classes = names(Classification::ALL, Classification::as_str);
     html! {
@@ -242,7 +280,10 @@ fn delivery_form(viewer: &Viewer, s: &Settings, failed: Option<&Failed<'_>>) -> 
         ("marked", "a copy marked for its recipient"),
         ("view_only", "nothing: view in the browser only"),
     ];
-    let unmarkable = [("deny", "refuse the download"), ("original", "hand out the original")];
+    let unmarkable = [
+        ("deny", "refuse the download"),
+        ("original", "hand out the original"),
+    ];
     html! {
         section.card {
             h2 { "Delivery" }
@@ -266,12 +307,32 @@ fn direction_values(d: &DirectionPolicy) -> [DlpAction; 5] {
 
 fn dlp_form(viewer: &Viewer, id: RoomId, dlp: &RoomDlp, failed: Option<&Failed<'_>>) -> Markup {
     let form = "dlp-form";
-    let all = [DlpAction::Allow, DlpAction::Notify, DlpAction::Justify, DlpAction::Quarantine, DlpAction::Block];
+    let all = [
+        DlpAction::Allow,
+        DlpAction::Notify,
+        DlpAction::Justify,
+        DlpAction::Quarantine,
+        DlpAction::Block,
+    ];
     let inbound: Vec<(&str, &str)> = all.iter().map(|a| (a.as_str(), a.as_str())).collect();
-    let outbound: Vec<(&str, &str)> = inbound.iter().copied().filter(|(a, _)| *a != "quarantine").collect();
+    let outbound: Vec<(&str, &str)> = inbound
+        .iter()
+        .copied()
+        .filter(|(a, _)| *a != "quarantine")
+        .collect();
     let directions = [
-        ("inbound", "Uploads into the room", &dlp.policy.inbound, &inbound),
-        ("outbound", "Downloads and views out of the room", &dlp.policy.outbound, &outbound),
+        (
+            "inbound",
+            "Uploads into the room",
+            &dlp.policy.inbound,
+            &inbound,
+        ),
+        (
+            "outbound",
+            "Downloads and views out of the room",
+            &dlp.policy.outbound,
+            &outbound,
+        ),
     ];
     html! {
         section.card {
@@ -318,7 +379,16 @@ pub async fn update(
         Rooms(&app).update_room(auth, patch).await
     }
     .await;
-    finish(&app, &meta, &viewer, id, saved.map(|_| "room-saved"), "room-form", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "room-saved"),
+        "room-form",
+        &f,
+    )
+    .await
 }
 
 /// The changes the room form asks for.
@@ -352,11 +422,19 @@ fn patch_of(info: &RoomInfo, f: &Fields) -> Result<RoomPatch, AppError> {
             .into_iter()
             .map(|d| d.parse::<u8>())
             .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| AppError::invalid(ErrorCode::WindowInvalid, "the access window's days are Monday to Sunday"))?;
+            .map_err(|_| {
+                AppError::invalid(
+                    ErrorCode::WindowInvalid,
+                    "the access window's days are Monday to Sunday",
+                )
+            })?;
         let offset = match f.opt("offset") {
             None => 0,
             Some(o) => o.parse::<i32>().map_err(|_| {
-                AppError::invalid(ErrorCode::WindowInvalid, "the access window's UTC offset is a number of minutes, e.g. 60")
+                AppError::invalid(
+                    ErrorCode::WindowInvalid,
+                    "the access window's UTC offset is a number of minutes, e.g. 60",
+                )
             })?,
         };
         Some(AccessWindow {
@@ -396,11 +474,22 @@ pub async fn delivery(
             manager: Delivery::parse(f.get("manager"))?,
             unmarkable: Unmarkable::parse(f.get("unmarkable"))?,
         };
-        let auth = app.room(&meta, &viewer.authed.principal, id, act::RoomUpdate).await?;
+        let auth = app
+            .room(&meta, &viewer.authed.principal, id, act::RoomUpdate)
+            .await?;
         Rooms(&app).set_room_delivery(auth, policy).await
     }
     .await;
-    finish(&app, &meta, &viewer, id, saved.map(|_| "delivery-saved"), "delivery-form", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "delivery-saved"),
+        "delivery-form",
+        &f,
+    )
+    .await
 }
 
 fn direction_of(f: &Fields, dir: &str) -> Result<DirectionPolicy, AppError> {
@@ -429,11 +518,22 @@ pub async fn dlp(
             inbound: direction_of(&f, "inbound")?,
             outbound: direction_of(&f, "outbound")?,
         };
-        let auth = app.room(&meta, &viewer.authed.principal, id, act::DlpPolicy).await?;
+        let auth = app
+            .room(&meta, &viewer.authed.principal, id, act::DlpPolicy)
+            .await?;
         Rooms(&app).set_room_dlp(auth, policy).await
     }
     .await;
-    finish(&app, &meta, &viewer, id, saved.map(|_| "dlp-saved"), "dlp-form", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "dlp-saved"),
+        "dlp-form",
+        &f,
+    )
+    .await
 }
 
 /// Back to the settings with `key`, or the settings again with the refusal.
@@ -449,9 +549,16 @@ async fn finish(
     match result {
         Ok(key) => Ok(done(&format!("/rooms/{id}/settings"), key)),
         Err(e) => {
-            let failed = Failed { form, refusal: refusal(e)?, fields: f };
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
             let s = settings_of(app, meta, viewer, id).await?;
-            Ok(again(failed.refusal.status, render_settings(viewer, &s, &Done::default(), Some(&failed))))
+            Ok(again(
+                failed.refusal.status,
+                render_settings(viewer, &s, &Done::default(), Some(&failed)),
+            ))
         }
     }
 }
@@ -464,7 +571,9 @@ pub async fn delete_page(
     Path(raw): Path<String>,
 ) -> Result<Markup, WebError> {
     let id: RoomId = path_id(&raw)?;
-    let auth = app.room(&meta, &viewer.authed.principal, id, act::RoomDelete).await?;
+    let auth = app
+        .room(&meta, &viewer.authed.principal, id, act::RoomDelete)
+        .await?;
     let room = &auth.target().room;
     let body = html! {
         section.card.narrow {
@@ -493,7 +602,9 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, f.csrf())?;
     let id: RoomId = path_id(&raw)?;
-    let auth = app.room(&meta, &viewer.authed.principal, id, act::RoomDelete).await?;
+    let auth = app
+        .room(&meta, &viewer.authed.principal, id, act::RoomDelete)
+        .await?;
     Rooms(&app).delete_room(auth).await?;
     Ok(Redirect::to("/").into_response())
 }

@@ -37,19 +37,28 @@ fn zones_text(zones: &[NetworkZone]) -> String {
 fn zones_of(text: &str) -> Result<Vec<NetworkZone>, AppError> {
     let mut zones = vec![];
     for line in text.lines() {
-        let words: Vec<&str> = line.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty()).collect();
+        let words: Vec<&str> = line
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .collect();
         let [name, country, ranges @ ..] = words.as_slice() else {
             if words.is_empty() {
                 continue;
             }
             return Err(AppError::invalid(
                 ErrorCode::ZoneInvalid,
-                format!("line `{}`: a zone is a name, a country code and address ranges", line.trim()),
+                format!(
+                    "line `{}`: a zone is a name, a country code and address ranges",
+                    line.trim()
+                ),
             ));
         };
         let ranges = ranges
             .iter()
-            .map(|r| r.parse::<Cidr>().map_err(|e| AppError::invalid(e.code(), format!("zone `{name}`: {e}"))))
+            .map(|r| {
+                r.parse::<Cidr>()
+                    .map_err(|e| AppError::invalid(e.code(), format!("zone `{name}`: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         zones.push(NetworkZone {
             name: (*name).to_owned(),
@@ -82,7 +91,16 @@ async fn page_of(app: &App, meta: &RequestMeta, viewer: &Viewer) -> Result<Page,
     let p = &viewer.authed.principal;
     let auth = app.system(meta, p, act::ZoneList).await?;
     let zones = Policies(app).list_zones(auth).await?;
-    let may = app.permits_system(meta, p, &[Action::ZoneUpdate, Action::DlpReview, Action::PolicyApply, Action::EventRead]);
+    let may = app.permits_system(
+        meta,
+        p,
+        &[
+            Action::ZoneUpdate,
+            Action::DlpReview,
+            Action::PolicyApply,
+            Action::EventRead,
+        ],
+    );
     let [may_zones, may_review, may_rules, may_read] = may.as_slice() else {
         return Err(AppError::internal("permits answered the wrong number of actions").into());
     };
@@ -93,10 +111,21 @@ async fn page_of(app: &App, meta: &RequestMeta, viewer: &Viewer) -> Result<Page,
         None
     };
     let keys = keys(app, meta, viewer, *may_read).await?;
-    Ok(Page { zones, may_zones: *may_zones, rules, may_rules: *may_rules && *may_review, keys })
+    Ok(Page {
+        zones,
+        may_zones: *may_zones,
+        rules,
+        may_rules: *may_rules && *may_review,
+        keys,
+    })
 }
 
-async fn keys(app: &App, meta: &RequestMeta, viewer: &Viewer, may_read: bool) -> Result<Keys, WebError> {
+async fn keys(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    may_read: bool,
+) -> Result<Keys, WebError> {
     let (current_kek, kek_count) = match app.keyring() {
         Ok(ring) => (Some(ring.current_id().to_owned()), ring.ids().count()),
         Err(_) => (None, 0),
@@ -129,7 +158,12 @@ async fn keys(app: &App, meta: &RequestMeta, viewer: &Viewer, may_read: bool) ->
         let auth = app.system(meta, p, act::EventRead).await?;
         verifier_key = Some(Audit(app).ledger_verifier_key(auth).await?);
     }
-    Ok(Keys { current_kek, kek_count, last_rotation, verifier_key })
+    Ok(Keys {
+        current_kek,
+        kek_count,
+        last_rotation,
+        verifier_key,
+    })
 }
 
 /// `GET /admin/settings`.
@@ -196,17 +230,30 @@ fn zones_section(viewer: &Viewer, page: &Page, failed: Option<&Failed<'_>>) -> M
 fn rule_kind(r: &CustomRule) -> String {
     match &r.kind {
         CustomKind::Keywords(words) => format!("keywords: {}", words.join(", ")),
-        CustomKind::Dictionary { terms, min_distinct } => {
+        CustomKind::Dictionary {
+            terms,
+            min_distinct,
+        } => {
             format!("{min_distinct} of the terms: {}", terms.join(", "))
         }
         CustomKind::Regex(re) => format!("regular expression: {re}"),
     }
 }
 
-fn rules_section(viewer: &Viewer, rules: &[CustomRule], may_change: bool, failed: Option<&Failed<'_>>) -> Markup {
+fn rules_section(
+    viewer: &Viewer,
+    rules: &[CustomRule],
+    may_change: bool,
+    failed: Option<&Failed<'_>>,
+) -> Markup {
     let form = "rule-form";
     let v = |name: &str, current: &str| Failed::value(failed, form, name, current);
-    let severities = [("low", "low"), ("medium", "medium"), ("high", "high"), ("critical", "critical")];
+    let severities = [
+        ("low", "low"),
+        ("medium", "medium"),
+        ("high", "high"),
+        ("critical", "critical"),
+    ];
     let kinds = [
         ("keywords", "any of the keywords (one a line)"),
         ("dictionary", "several terms of a dictionary (one a line)"),
@@ -296,11 +343,21 @@ pub async fn zones(
     check_csrf(&viewer.authed.session, f.csrf())?;
     let saved = async {
         let zones = zones_of(f.get("zones"))?;
-        let auth = app.system(&meta, &viewer.authed.principal, act::ZoneUpdate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::ZoneUpdate)
+            .await?;
         Policies(&app).set_zones(auth, zones).await
     }
     .await;
-    finish(&app, &meta, &viewer, saved.map(|_| "zones-saved"), "zones-form", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        saved.map(|_| "zones-saved"),
+        "zones-form",
+        &f,
+    )
+    .await
 }
 
 /// The rule of the form.
@@ -319,11 +376,19 @@ fn rule_of(f: &Fields) -> Result<CustomRule, AppError> {
         "dictionary" => CustomKind::Dictionary {
             terms: lines,
             min_distinct: f.get("min_distinct").trim().parse().map_err(|_| {
-                AppError::invalid(ErrorCode::InvalidField, "the number of distinct terms is a whole number")
+                AppError::invalid(
+                    ErrorCode::InvalidField,
+                    "the number of distinct terms is a whole number",
+                )
             })?,
         },
         "regex" => CustomKind::Regex(f.get("pattern").trim().to_owned()),
-        _ => return Err(AppError::invalid(ErrorCode::InvalidField, "choose what the rule looks for")),
+        _ => {
+            return Err(AppError::invalid(
+                ErrorCode::InvalidField,
+                "choose what the rule looks for",
+            ));
+        }
     };
     Ok(CustomRule {
         id: f.get("id").trim().to_owned(),
@@ -343,11 +408,21 @@ pub async fn add_rule(
     check_csrf(&viewer.authed.session, f.csrf())?;
     let added = async {
         let rule = rule_of(&f)?;
-        let auth = app.system(&meta, &viewer.authed.principal, act::PolicyApply).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PolicyApply)
+            .await?;
         Rooms(&app).add_dlp_rule(auth, rule).await
     }
     .await;
-    finish(&app, &meta, &viewer, added.map(|_| "rule-added"), "rule-form", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        added.map(|_| "rule-added"),
+        "rule-form",
+        &f,
+    )
+    .await
 }
 
 /// `POST /admin/settings/rules/{id}/remove`.
@@ -359,9 +434,19 @@ pub async fn remove_rule(
     Form(f): Form<Fields>,
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, f.csrf())?;
-    let auth = app.system(&meta, &viewer.authed.principal, act::PolicyApply).await?;
+    let auth = app
+        .system(&meta, &viewer.authed.principal, act::PolicyApply)
+        .await?;
     let removed = Rooms(&app).remove_dlp_rule(auth, &id).await;
-    finish(&app, &meta, &viewer, removed.map(|()| "rule-removed"), "rule-actions", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        removed.map(|()| "rule-removed"),
+        "rule-actions",
+        &f,
+    )
+    .await
 }
 
 async fn finish(
@@ -375,9 +460,16 @@ async fn finish(
     match result {
         Ok(key) => Ok(done("/admin/settings", key)),
         Err(e) => {
-            let failed = Failed { form, refusal: refusal(e)?, fields: f };
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
             let page = page_of(app, meta, viewer).await?;
-            Ok(again(failed.refusal.status, render(viewer, &page, &Done::default(), Some(&failed))))
+            Ok(again(
+                failed.refusal.status,
+                render(viewer, &page, &Done::default(), Some(&failed)),
+            ))
         }
     }
 }
@@ -391,8 +483,14 @@ mod tests {
         let text = "office DE 192.0.2.0/24 2001:db8::/32\n\n  lab, fr, 198.51.100.0/24 \n";
         let zones = zones_of(text).unwrap();
         assert_eq!(zones.len(), 2);
-        assert_eq!((zones[1].name.as_str(), zones[1].country.as_str()), ("lab", "FR"));
-        assert_eq!(zones_text(&zones), "office DE 192.0.2.0/24 2001:db8::/32\nlab FR 198.51.100.0/24");
+        assert_eq!(
+            (zones[1].name.as_str(), zones[1].country.as_str()),
+            ("lab", "FR")
+        );
+        assert_eq!(
+            zones_text(&zones),
+            "office DE 192.0.2.0/24 2001:db8::/32\nlab FR 198.51.100.0/24"
+        );
         for bad in ["office", "office DE 192.0.2.0/33"] {
             assert!(zones_of(bad).is_err(), "{bad}");
         }

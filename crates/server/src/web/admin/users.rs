@@ -23,19 +23,29 @@ use crate::web::{Viewer, WebError, check_csrf};
 
 /// The parties by id (for names) and as select options.
 async fn parties(app: &App, meta: &RequestMeta, viewer: &Viewer) -> Result<Vec<Party>, WebError> {
-    let auth = app.system(meta, &viewer.authed.principal, act::PartyList).await?;
+    let auth = app
+        .system(meta, &viewer.authed.principal, act::PartyList)
+        .await?;
     Ok(Identity(app).list_parties(auth).await?)
 }
 
 fn party_options(parties: &[Party]) -> Vec<(String, String)> {
     parties
         .iter()
-        .map(|p| (p.id.to_string(), format!("{} ({})", p.name, p.kind.as_str())))
+        .map(|p| {
+            (
+                p.id.to_string(),
+                format!("{} ({})", p.name, p.kind.as_str()),
+            )
+        })
         .collect()
 }
 
 fn owned_select(id: &str, name: &str, options: &[(String, String)], selected: &str) -> Markup {
-    let borrowed: Vec<(&str, &str)> = options.iter().map(|(v, l)| (v.as_str(), l.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = options
+        .iter()
+        .map(|(v, l)| (v.as_str(), l.as_str()))
+        .collect();
     select(id, name, &borrowed, selected)
 }
 
@@ -65,7 +75,9 @@ async fn render_list(
     ok: &Done,
     failed: Option<&Failed<'_>>,
 ) -> Result<Markup, WebError> {
-    let auth = app.system(meta, &viewer.authed.principal, act::UserList).await?;
+    let auth = app
+        .system(meta, &viewer.authed.principal, act::UserList)
+        .await?;
     let users = Identity(app).list_users(auth, None).await?;
     let parties = parties(app, meta, viewer).await?;
     let by_id: HashMap<PartyId, &str> = parties.iter().map(|p| (p.id, p.name.as_str())).collect();
@@ -127,14 +139,20 @@ pub async fn create(
             system_role: SystemRole::parse(f.get("system_role"))?,
             password: f.opt("password").map(str::to_owned),
         };
-        let auth = app.system(&meta, &viewer.authed.principal, act::UserCreate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::UserCreate)
+            .await?;
         Identity(&app).create_user(auth, new).await
     }
     .await;
     match made {
         Ok(u) => Ok(done(&format!("/admin/users/{}", u.id), "user-created")),
         Err(e) => {
-            let failed = Failed { form: "user-form", refusal: refusal(e)?, fields: &f };
+            let failed = Failed {
+                form: "user-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
             let page = render_list(&app, &meta, &viewer, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
@@ -189,7 +207,7 @@ async fn render_invite(
     };
     let body = html! {
         section.card {
-            p.crumbs { a href="/admin/users" { "Users" } span.sep { "/" } "Invite" }
+            nav.crumbs.trail aria-label="Location" { a href="/admin/users" { "Users" } span.sep { "/" } "Invite" }
             h1 { "Invite a user" }
             @if let Some(m) = made {
                 div #invitation role="status" {
@@ -246,11 +264,24 @@ pub async fn invite(
                 expires_ms: inv.expires_ms,
             };
             let party = inv.party_id.to_string();
-            let page = render_invite(&app, &meta, &viewer, &party, Some(&made), &Fields::default(), None).await?;
+            let page = render_invite(
+                &app,
+                &meta,
+                &viewer,
+                &party,
+                Some(&made),
+                &Fields::default(),
+                None,
+            )
+            .await?;
             Ok((StatusCode::CREATED, page).into_response())
         }
         Err(e) => {
-            let failed = Failed { form: "invite-form", refusal: refusal(e)?, fields: &f };
+            let failed = Failed {
+                form: "invite-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
             let page = render_invite(&app, &meta, &viewer, "", None, &f, Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
@@ -282,11 +313,21 @@ async fn render_user(
     let auth = app.party(meta, p, user.party_id, act::PartyList).await?;
     let party = Identity(app).get_party(auth).await?;
     let roles = names(SystemRole::ALL, SystemRole::as_str);
-    let role = Failed::value(failed, "user-role-form", "system_role", user.system_role.as_str());
-    let training = Failed::value(failed, "training-form", "valid_until", &super::date_value(user.training_until_ms));
+    let role = Failed::value(
+        failed,
+        "user-role-form",
+        "system_role",
+        user.system_role.as_str(),
+    );
+    let training = Failed::value(
+        failed,
+        "training-form",
+        "valid_until",
+        &super::date_value(user.training_until_ms),
+    );
     let body = html! {
         section.card {
-            p.crumbs { a href="/admin/users" { "Users" } span.sep { "/" } (user.email) }
+            nav.crumbs.trail aria-label="Location" { a href="/admin/users" { "Users" } span.sep { "/" } (user.email) }
             h1 #user-title { (user.display_name) }
             (ok.notice())
             dl.facts #user-facts {
@@ -355,18 +396,35 @@ pub async fn update(
     let id: UserId = path_id(&raw)?;
     let saved = async {
         let patch = match f.get("action") {
-            "disable" => UserPatch { disabled: Some(true), ..UserPatch::default() },
-            "enable" => UserPatch { disabled: Some(false), ..UserPatch::default() },
+            "disable" => UserPatch {
+                disabled: Some(true),
+                ..UserPatch::default()
+            },
+            "enable" => UserPatch {
+                disabled: Some(false),
+                ..UserPatch::default()
+            },
             _ => UserPatch {
                 system_role: Some(SystemRole::parse(f.get("system_role"))?),
                 ..UserPatch::default()
             },
         };
-        let auth = app.system(&meta, &viewer.authed.principal, act::UserUpdate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::UserUpdate)
+            .await?;
         Identity(&app).update_user(auth, id, patch).await
     }
     .await;
-    finish(&app, &meta, &viewer, id, saved.map(|_| "user-saved"), "user-role-form", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "user-saved"),
+        "user-role-form",
+        &f,
+    )
+    .await
 }
 
 /// `POST /admin/users/{id}/sessions`.
@@ -380,11 +438,22 @@ pub async fn revoke_sessions(
     check_csrf(&viewer.authed.session, f.csrf())?;
     let id: UserId = path_id(&raw)?;
     let revoked = async {
-        let auth = app.user(&meta, &viewer.authed.principal, id, act::UserUpdate).await?;
+        let auth = app
+            .user(&meta, &viewer.authed.principal, id, act::UserUpdate)
+            .await?;
         Identity(&app).revoke_sessions(auth).await
     }
     .await;
-    finish(&app, &meta, &viewer, id, revoked.map(|_| "sessions-revoked"), "sessions-form", &f).await
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        revoked.map(|_| "sessions-revoked"),
+        "sessions-form",
+        &f,
+    )
+    .await
 }
 
 /// `POST /admin/users/{id}/training`: record (`action=save`) or clear.
@@ -402,16 +471,36 @@ pub async fn training(
         let until = if clear {
             None
         } else {
-            Some(super::parse_date("Current until", f.get("valid_until"))?.ok_or_else(|| {
-                AppError::invalid(ErrorCode::InvalidTime, "give the date until which the training is current")
-            })?)
+            Some(
+                super::parse_date("Current until", f.get("valid_until"))?.ok_or_else(|| {
+                    AppError::invalid(
+                        ErrorCode::InvalidTime,
+                        "give the date until which the training is current",
+                    )
+                })?,
+            )
         };
-        let auth = app.system(&meta, &viewer.authed.principal, act::UserUpdate).await?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::UserUpdate)
+            .await?;
         Policies(&app).set_training(auth, id, until).await
     }
     .await;
-    let key = if clear { "training-cleared" } else { "training-saved" };
-    finish(&app, &meta, &viewer, id, saved.map(|_| key), "training-form", &f).await
+    let key = if clear {
+        "training-cleared"
+    } else {
+        "training-saved"
+    };
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| key),
+        "training-form",
+        &f,
+    )
+    .await
 }
 
 /// Back to the user's page with `key`, or the page again with the refusal.
@@ -427,7 +516,11 @@ async fn finish(
     match result {
         Ok(key) => Ok(done(&format!("/admin/users/{id}"), key)),
         Err(e) => {
-            let failed = Failed { form, refusal: refusal(e)?, fields: f };
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
             let page = render_user(app, meta, viewer, id, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
