@@ -306,7 +306,7 @@ pub fn date_value(ms: Option<i64>) -> String {
 
 /// A comma- or line-separated list from a form, trimmed, empties dropped.
 pub fn list(raw: &str) -> Vec<String> {
-    raw.split(|c: char| c == ',' || c == '\n')
+    raw.split([',', '\n'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
