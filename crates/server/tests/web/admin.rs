@@ -153,6 +153,8 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
         .await;
     submit_and_confirm(&b, "#template-save", "Template saved.").await;
     wait_for(&b, "the template", "#template-mutual-nda-2026").await;
+    b.assert_accessible("the templates page with a template")
+        .await;
 
     // A confidential room requiring it, with marked copies for everyone.
     b.goto(&site.url("/rooms/new")).await;
@@ -529,6 +531,7 @@ async fn an_external_user_sees_no_administration_and_signs_from_the_agreements_p
     .await;
     b.find("#agreement-signed").await;
     assert!(!b.source().await.contains("sign-form"), "signed once");
+    b.assert_accessible("the signed agreement").await;
 
     // The administration pages answer an error page, never a form.
     for path in [
@@ -539,7 +542,169 @@ async fn an_external_user_sees_no_administration_and_signs_from_the_agreements_p
     ] {
         b.goto(&site.url(path)).await;
         wait_for(&b, "the refusal", "p.error[role=alert]").await;
+        b.assert_accessible(&format!("the refusal of {path}")).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_admin_keeps_users_parties_settings_and_agreements_in_the_browser() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (_, nda) = external_with_nda(&site).await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::UserList)
+        .await
+        .unwrap();
+    let designer = Identity(&site.app)
+        .list_users(auth, Some(nda.party_id))
+        .await
+        .unwrap()
+        .remove(0);
+    let scratch = tempfile::tempdir().unwrap();
+    let driver = Driver::start().await;
+    let b = driver
+        .session(&scratch.path().join("profile"), scratch.path())
+        .await;
+    sign_in(&b, &site, EMAIL, Some(&util::next_code(&site.totp_secret))).await;
+
+    // A user: training, disabling, sessions; the link to their security page.
+    b.goto(&site.url("/admin/users")).await;
+    b.assert_accessible("the users page").await;
+    let row = b
+        .text(&b.find(&format!("#user-{}", designer.id)).await)
+        .await;
+    for want in [
+        "designer@rotor.example",
+        "Rotor Design GmbH",
+        "member",
+        "enrolled",
+    ] {
+        assert!(row.contains(want), "`{want}` not in {row}");
+    }
+    b.click(&b.find(&format!("#user-{} a.user-link", designer.id)).await)
+        .await;
+    wait_for(&b, "the user's page", "#training-form").await;
+    b.assert_accessible("a user's page").await;
+    let security = b
+        .script("return document.querySelector('a#user-security').getAttribute('href')")
+        .await;
+    assert_eq!(
+        security,
+        format!("/admin/users/{}/security", designer.id).as_str()
+    );
+    set_date(&b, "#training-until", "2099-06-30").await;
+    submit_and_confirm(&b, "#training-save", "Training recorded.").await;
+    assert!(
+        b.text(&b.find("#user-training").await)
+            .await
+            .contains("2099-06-30")
+    );
+    submit_and_confirm(&b, "#user-disable", "User saved.").await;
+    assert_eq!(b.text(&b.find("#user-state").await).await, "disabled");
+    submit_and_confirm(
+        &b,
+        "#revoke-sessions",
+        "Every session and token of this user was revoked.",
+    )
+    .await;
+    b.assert_accessible("a disabled user's page").await;
+
+    // The party's certification.
+    b.goto(&site.url(&format!("/admin/parties/{}", nda.party_id)))
+        .await;
+    b.type_into(&b.find("#certification-name").await, "ISO/IEC 27001:2022")
+        .await;
+    set_date(&b, "#certification-until", "2099-06-30").await;
+    submit_and_confirm(&b, "#certification-save", "Certification recorded.").await;
+    let cert = b.text(&b.find("#party-certification").await).await;
+    assert_eq!(cert, "ISO/IEC 27001:2022, until 2099-06-30 00:00 UTC");
+    let users = b.text(&b.find("#party-users").await).await;
+    assert!(users.contains("designer@rotor.example"), "{users}");
+
+    // Settings: a zone, a rule added and removed, the key facts.
+    b.goto(&site.url("/admin/settings")).await;
+    b.assert_accessible("the settings page").await;
+    assert_eq!(b.text(&b.find("#kek-current").await).await, "k1");
+    assert!(
+        b.text(&b.find("#last-rotation").await)
+            .await
+            .starts_with("never rotated")
+    );
+    b.type_into(
+        &b.find("#zones-text").await,
+        "office de 192.0.2.0/24 2001:db8::/32",
+    )
+    .await;
+    submit_and_confirm(&b, "#zones-save", "Network zones saved.").await;
+    let zone = b.text(&b.find("#zone-office").await).await;
+    assert!(
+        zone.contains("DE") && zone.contains("2001:db8::/32"),
+        "{zone}"
+    );
+    b.type_into(&b.find("#rule-id").await, "acme.codename")
+        .await;
+    b.type_into(&b.find("#rule-message").await, "a project code name")
+        .await;
+    b.type_into(&b.find("#rule-pattern").await, "zebracorn")
+        .await;
+    submit_and_confirm(&b, "#rule-add", "Rule added.").await;
+    let rule = b.text(&b.find("[id='rule-acme.codename']").await).await;
+    assert!(
+        rule.contains("keywords: zebracorn") && rule.contains("high"),
+        "{rule}"
+    );
+    b.assert_accessible("the settings page with a zone and a rule")
+        .await;
+    submit_and_confirm(&b, "[id='remove-rule-acme.codename']", "Rule removed.").await;
+    b.find("#no-rules").await;
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::ZoneList)
+        .await
+        .unwrap();
+    let zones = app::Policies(&site.app).list_zones(auth).await.unwrap();
+    assert_eq!((zones.len(), zones[0].country.as_str()), (1, "DE"));
+
+    // Terminating the NDA, after the confirmation.
+    b.goto(&site.url("/agreements")).await;
+    b.click(&b.find(&format!("#terminate-{}", nda.id)).await)
+        .await;
+    wait_for(&b, "the confirmation", "#terminate-confirm").await;
+    b.assert_accessible("the termination's confirmation").await;
+    submit_and_confirm(&b, "#terminate-confirm", "Agreement terminated.").await;
+    let row = b
+        .text(&b.find(&format!("#agreement-{}", nda.id)).await)
+        .await;
+    assert!(row.contains("terminated"), "{row}");
+
+    // Deleting a room, after the confirmation.
+    b.goto(&site.url(&format!("/rooms/{}/settings", site.room)))
+        .await;
+    b.click(&b.find("#room-delete-link").await).await;
+    wait_for(&b, "the confirmation", "#room-delete-confirm").await;
+    b.assert_accessible("the deletion's confirmation").await;
+    b.click(&b.find("#room-delete-confirm").await).await;
+    b.wait_until("the rooms list", "return location.pathname === '/'")
+        .await;
+    let gone = site
+        .app
+        .room(&meta, &admin, site.room, app::act::RoomView)
+        .await;
+    assert!(
+        matches!(gone, Err(app::AppError::NotFound)),
+        "{:?}",
+        gone.map(|_| ())
+    );
+    let auth = site
+        .app
+        .user(&meta, &admin, designer.id, app::act::UserList)
+        .await
+        .unwrap();
+    let designer = Identity(&site.app).get_user(auth).await.unwrap();
+    assert!(designer.disabled);
+    assert_eq!(designer.training_until_ms, Some(4_086_460_800_000));
 }
 
 // ---------------------------------------------------------------- plain HTTP
