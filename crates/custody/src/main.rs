@@ -214,12 +214,12 @@ mod tests {
         let keys = config_keys();
         assert!(keys.len() > 20, "{keys:?}");
         for key in keys {
-            // A line names one key, or several in its first column (`a, b`).
+            // A line names one key, or several (`a, b`), before its variables.
             let line = SERVE_SETTINGS
                 .lines()
                 .find(|l| {
-                    let names = l.trim_start().split("  ").next().unwrap_or_default();
-                    names.split(", ").any(|n| n.trim() == key)
+                    let names = l.split("CUSTODY_").next().unwrap_or_default();
+                    names.split([',', ' ']).any(|n| n == key)
                 })
                 .unwrap_or_else(|| panic!("`custody serve --help` does not list `{key}`"));
             let env = format!("CUSTODY_{}", key.to_uppercase());

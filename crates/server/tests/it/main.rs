@@ -23,4 +23,5 @@ mod marks;
 mod openapi;
 mod policies_admin;
 mod signin;
+mod ui_map;
 mod util;
