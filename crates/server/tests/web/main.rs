@@ -13,6 +13,7 @@
 
 mod browser;
 mod http;
+mod pages;
 mod quarantine;
 mod tls;
 mod util;
