@@ -23,5 +23,4 @@ mod marks;
 mod openapi;
 mod policies_admin;
 mod signin;
-mod ui_map;
 mod util;
