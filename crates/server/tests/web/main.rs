@@ -14,6 +14,7 @@
 mod admin;
 mod browser;
 mod http;
+mod pages;
 mod quarantine;
 mod tls;
 mod util;

@@ -33,7 +33,9 @@ pub fn axe_source() -> String {
     let path = std::env::var_os("CUSTODY_AXE_JS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
             home.join(".cache/custody/axe/node_modules/axe-core/axe.min.js")
         });
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
