@@ -354,6 +354,17 @@ pub fn names<T: Copy>(
     all.iter().map(|v| (name(*v), name(*v))).collect()
 }
 
+/// Whether the policy in force lets the viewer do `action` on the platform:
+/// for choosing which forms a page shows, never for doing.
+pub fn may(
+    app: &App,
+    meta: &app::RequestMeta,
+    viewer: &super::Viewer,
+    action: app::authz::Action,
+) -> bool {
+    app.permits_system(meta, &viewer.authed.principal, &[action]) == [true]
+}
+
 /// A hidden CSRF field.
 pub fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }

@@ -720,11 +720,14 @@ fn client() -> Client {
 /// Signs the admin in through the form; returns the cookie header and the
 /// CSRF token.
 async fn http_sign_in(http: &Client, site: &Site) -> (String, String) {
+    http_sign_in_as(http, site, EMAIL, &util::next_code(&site.totp_secret)).await
+}
+
+async fn http_sign_in_as(http: &Client, site: &Site, email: &str, code: &str) -> (String, String) {
     let body = format!(
-        "email={}&password={}&totp={}",
-        EMAIL.replace('@', "%40"),
+        "email={}&password={}&totp={code}",
+        email.replace('@', "%40"),
         PASSWORD.replace(' ', "+"),
-        util::next_code(&site.totp_secret)
     );
     let r = http
         .post(site.url("/login"))
@@ -877,5 +880,89 @@ async fn bad_input_is_said_above_its_form_with_the_values_kept() {
             page.contains("<header class=\"topbar\">"),
             "{path}: the page has its header"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_who_may_only_read_get_the_lists_without_the_forms() {
+    let site = util::start_site().await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
+    Identity(&site.app)
+        .create_user(
+            auth,
+            NewUser {
+                email: "audrey@owner.example".into(),
+                display_name: "Audrey Auditor".into(),
+                party_id: admin.party_id,
+                system_role: SystemRole::Auditor,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let http = client();
+    let (cookies, _) = http_sign_in_as(&http, &site, "audrey@owner.example", "").await;
+    let get = |path: String| {
+        let (http, cookies) = (&http, &cookies);
+        let url = site.url(&path);
+        async move {
+            let r = http.get(url).header(COOKIE, cookies).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // (page, what it shows, the forms it must not show)
+    let pages = [
+        (
+            "/admin/users".to_owned(),
+            "id=\"users\"",
+            vec!["user-form", "invite-user"],
+        ),
+        (
+            format!("/admin/users/{}", admin.user_id),
+            "id=\"user-facts\"",
+            vec!["user-role-form", "training-form", "sessions-form"],
+        ),
+        (
+            "/admin/parties".to_owned(),
+            "id=\"parties\"",
+            vec!["party-form"],
+        ),
+        (
+            format!("/admin/parties/{}", admin.party_id),
+            "id=\"party-users\"",
+            vec!["party-edit", "certification-form", "invite-link"],
+        ),
+        (
+            "/admin/settings".to_owned(),
+            "id=\"keys\"",
+            vec!["zones-form", "rule-form"],
+        ),
+        (
+            "/agreements".to_owned(),
+            "Agreements",
+            vec!["issue-form", "issue-template-form"],
+        ),
+        (
+            format!("/rooms/{}/grants", site.room),
+            "id=\"grants\"",
+            vec!["grant-form", "class=\"secondary revoke\""],
+        ),
+    ];
+    for (path, shows, hidden) in &pages {
+        let (status, page) = get(path.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        assert!(page.contains(shows), "{path}: no {shows}");
+        for form in hidden {
+            assert!(!page.contains(form), "{path} shows {form}");
+        }
+    }
+    for path in ["/admin/users/invite", "/rooms/new"] {
+        let (status, _) = get(path.to_owned()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
     }
 }

@@ -8,10 +8,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
+use app::authz::Action;
 use app::{App, Identity, NewParty, PartyPatch, Policies, RequestMeta, act};
 use model::{Party, PartyId, PartyStatus, User};
 
-use super::{Done, Failed, Fields, again, csrf_field, done, names, path_id, refusal, select};
+use super::{Done, Failed, Fields, again, csrf_field, done, may, names, path_id, refusal, select};
 use crate::auth::Meta;
 use crate::web::layout;
 use crate::web::{Viewer, WebError, check_csrf};
@@ -37,6 +38,7 @@ async fn render_list(
         .system(meta, &viewer.authed.principal, act::PartyList)
         .await?;
     let parties = Identity(app).list_parties(auth).await?;
+    let may_create = may(app, meta, viewer, Action::PartyCreate);
     let v = |name: &str| Failed::value(failed, "party-form", name, "");
     let body = html! {
         section.card {
@@ -61,16 +63,18 @@ async fn render_list(
                 }
             }
         }
-        section.card {
-            h2 { "Register a party" }
-            (Failed::alert_for(failed, "party-form"))
-            form.stack #party-form method="post" action="/admin/parties" {
-                (csrf_field(&viewer.csrf))
-                label { "Name" input #party-name type="text" name="name" required maxlength="200" value=(v("name")); }
-                label { "Country (ISO code, e.g. DE; optional)"
-                    input #party-country type="text" name="country" maxlength="2" value=(v("country"));
+        @if may_create {
+            section.card {
+                h2 { "Register a party" }
+                (Failed::alert_for(failed, "party-form"))
+                form.stack #party-form method="post" action="/admin/parties" {
+                    (csrf_field(&viewer.csrf))
+                    label { "Name" input #party-name type="text" name="name" required maxlength="200" value=(v("name")); }
+                    label { "Country (ISO code, e.g. DE; optional)"
+                        input #party-country type="text" name="country" maxlength="2" value=(v("country"));
+                    }
+                    div { button.primary #party-create type="submit" { "Create party" } }
                 }
-                div { button.primary #party-create type="submit" { "Create party" } }
             }
         }
     };
@@ -141,6 +145,8 @@ async fn render_party(
     let party = Identity(app).get_party(auth).await?;
     let auth = app.system(meta, p, act::UserList).await?;
     let users = Identity(app).list_users(auth, Some(id)).await?;
+    let may_update = may(app, meta, viewer, Action::PartyUpdate);
+    let may_invite = may(app, meta, viewer, Action::InvitationCreate);
     let statuses = names(PartyStatus::ALL, PartyStatus::as_str);
     let v = |form: &str, name: &str, current: &str| Failed::value(failed, form, name, current);
     let country = party.country.clone().unwrap_or_default();
@@ -156,39 +162,43 @@ async fn render_party(
                 " · certification: " span #party-certification { (certified(&party)) }
             }
         }
-        section.card {
-            h2 { "Edit" }
-            (Failed::alert_for(failed, "party-edit"))
-            form.stack #party-edit method="post" action=(format!("/admin/parties/{id}")) {
-                (csrf_field(&viewer.csrf))
-                label { "Name" input #party-edit-name type="text" name="name" required maxlength="200" value=(v("party-edit", "name", &party.name)); }
-                label { "Country (ISO code)" input #party-edit-country type="text" name="country" maxlength="2" value=(v("party-edit", "country", &country)); }
-                label { "Status" (select("party-edit-status", "status", &statuses, &status)) }
-                div { button.primary #party-save type="submit" { "Save" } }
+        @if may_update {
+            section.card {
+                h2 { "Edit" }
+                (Failed::alert_for(failed, "party-edit"))
+                form.stack #party-edit method="post" action=(format!("/admin/parties/{id}")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Name" input #party-edit-name type="text" name="name" required maxlength="200" value=(v("party-edit", "name", &party.name)); }
+                    label { "Country (ISO code)" input #party-edit-country type="text" name="country" maxlength="2" value=(v("party-edit", "country", &country)); }
+                    label { "Status" (select("party-edit-status", "status", &statuses, &status)) }
+                    div { button.primary #party-save type="submit" { "Save" } }
+                }
             }
         }
-        section.card {
-            h2 { "Security certification" }
-            p.muted { "Rooms classified confidential or above require a valid certification of an external party." }
-            (Failed::alert_for(failed, "certification-form"))
-            form.stack #certification-form method="post" action=(format!("/admin/parties/{id}/certification")) {
-                (csrf_field(&viewer.csrf))
-                label { "Certification (e.g. ISO/IEC 27001:2022)"
-                    input #certification-name type="text" name="name" maxlength="200" value=(v("certification-form", "name", &cert_name));
-                }
-                label { "Valid until (date, UTC)"
-                    input #certification-until type="date" name="valid_until" value=(v("certification-form", "valid_until", &super::date_value(party.certified_until_ms)));
-                }
-                div.buttons {
-                    button.primary #certification-save type="submit" name="action" value="save" { "Record certification" }
-                    " "
-                    button.secondary #certification-clear type="submit" name="action" value="clear" formnovalidate { "Clear" }
+        @if may_update {
+            section.card {
+                h2 { "Security certification" }
+                p.muted { "Rooms classified confidential or above require a valid certification of an external party." }
+                (Failed::alert_for(failed, "certification-form"))
+                form.stack #certification-form method="post" action=(format!("/admin/parties/{id}/certification")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Certification (e.g. ISO/IEC 27001:2022)"
+                        input #certification-name type="text" name="name" maxlength="200" value=(v("certification-form", "name", &cert_name));
+                    }
+                    label { "Valid until (date, UTC)"
+                        input #certification-until type="date" name="valid_until" value=(v("certification-form", "valid_until", &super::date_value(party.certified_until_ms)));
+                    }
+                    div.buttons {
+                        button.primary #certification-save type="submit" name="action" value="save" { "Record certification" }
+                        " "
+                        button.secondary #certification-clear type="submit" name="action" value="clear" formnovalidate { "Clear" }
+                    }
                 }
             }
         }
         section.card {
             h2 { "Users" }
-            p { a #invite-link href=(format!("/admin/users/invite?party={id}")) { "Invite a user to " (party.name) } }
+            @if may_invite { p { a #invite-link href=(format!("/admin/users/invite?party={id}")) { "Invite a user to " (party.name) } } }
             (users_table(&users))
         }
     };

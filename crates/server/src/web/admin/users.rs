@@ -13,10 +13,11 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use app::authz::Action;
 use app::{App, AppError, ErrorCode, Identity, NewUser, Policies, RequestMeta, UserPatch, act};
 use model::{Party, PartyId, SystemRole, User, UserId};
 
-use super::{Done, Failed, Fields, again, csrf_field, done, names, path_id, refusal, select};
+use super::{Done, Failed, Fields, again, csrf_field, done, may, names, path_id, refusal, select};
 use crate::auth::Meta;
 use crate::web::layout;
 use crate::web::{Viewer, WebError, check_csrf};
@@ -80,6 +81,8 @@ async fn render_list(
         .await?;
     let users = Identity(app).list_users(auth, None).await?;
     let parties = parties(app, meta, viewer).await?;
+    let may_create = may(app, meta, viewer, Action::UserCreate);
+    let may_invite = may(app, meta, viewer, Action::InvitationCreate);
     let by_id: HashMap<PartyId, &str> = parties.iter().map(|p| (p.id, p.name.as_str())).collect();
     let now = app.now_ms();
     let roles = names(SystemRole::ALL, SystemRole::as_str);
@@ -88,7 +91,7 @@ async fn render_list(
         section.card {
             h1 { "Users" }
             (ok.notice())
-            p { a #invite-user href="/admin/users/invite" { "Invite a user" } " — the usual way: they set their own password from the link." }
+            @if may_invite { p { a #invite-user href="/admin/users/invite" { "Invite a user" } " — the usual way: they set their own password from the link." } }
             table.listing #users {
                 thead { tr { th { "E-mail" } th { "Party" } th { "System role" } th { "Disabled" } th { "Second factor" } th { "Locked" } } }
                 tbody {
@@ -105,18 +108,20 @@ async fn render_list(
                 }
             }
         }
-        section.card {
-            h2 { "Create a user directly" }
-            p.muted { "Without a password the account cannot sign in; an invitation lets the person choose their own." }
-            (Failed::alert_for(failed, "user-form"))
-            form.stack #user-form method="post" action="/admin/users" {
-                (csrf_field(&viewer.csrf))
-                label { "E-mail" input #user-email type="email" name="email" required value=(v("email", "")); }
-                label { "Name" input #user-name type="text" name="display_name" required maxlength="200" value=(v("display_name", "")); }
-                label { "Party" (owned_select("user-party", "party", &party_options(&parties), &v("party", ""))) }
-                label { "System role" (select("user-role", "system_role", &roles, &v("system_role", "member"))) }
-                label { "Initial password (optional)" input #user-password type="password" name="password" autocomplete="new-password"; }
-                div { button.primary #user-create type="submit" { "Create user" } }
+        @if may_create {
+            section.card {
+                h2 { "Create a user directly" }
+                p.muted { "Without a password the account cannot sign in; an invitation lets the person choose their own." }
+                (Failed::alert_for(failed, "user-form"))
+                form.stack #user-form method="post" action="/admin/users" {
+                    (csrf_field(&viewer.csrf))
+                    label { "E-mail" input #user-email type="email" name="email" required value=(v("email", "")); }
+                    label { "Name" input #user-name type="text" name="display_name" required maxlength="200" value=(v("display_name", "")); }
+                    label { "Party" (owned_select("user-party", "party", &party_options(&parties), &v("party", ""))) }
+                    label { "System role" (select("user-role", "system_role", &roles, &v("system_role", "member"))) }
+                    label { "Initial password (optional)" input #user-password type="password" name="password" autocomplete="new-password"; }
+                    div { button.primary #user-create type="submit" { "Create user" } }
+                }
             }
         }
     };
@@ -179,6 +184,10 @@ pub async fn invite_page(
     viewer: Viewer,
     Query(q): Query<InviteQuery>,
 ) -> Result<Markup, WebError> {
+    // Only those who may invite get the form.
+    let _may = app
+        .system(&meta, &viewer.authed.principal, act::InvitationCreate)
+        .await?;
     let fields = Fields::default();
     render_invite(&app, &meta, &viewer, &q.party, None, &fields, None).await
 }
@@ -312,6 +321,7 @@ async fn render_user(
     let user = Identity(app).get_user(auth).await?;
     let auth = app.party(meta, p, user.party_id, act::PartyList).await?;
     let party = Identity(app).get_party(auth).await?;
+    let may_update = may(app, meta, viewer, Action::UserUpdate);
     let roles = names(SystemRole::ALL, SystemRole::as_str);
     let role = Failed::value(
         failed,
@@ -343,39 +353,43 @@ async fn render_user(
             }
             p { a #user-security href=(format!("/admin/users/{id}/security")) { "Security: reset the second factor, unlock" } }
         }
-        section.card {
-            h2 { "Role and access" }
-            (Failed::alert_for(failed, "user-role-form"))
-            form.stack #user-role-form method="post" action=(format!("/admin/users/{id}")) {
-                (csrf_field(&viewer.csrf))
-                label { "System role" (select("user-edit-role", "system_role", &roles, &role)) }
-                div.buttons {
-                    button.primary #user-save-role type="submit" name="action" value="role" { "Change role" }
-                    " "
-                    @if user.disabled {
-                        button.secondary #user-enable type="submit" name="action" value="enable" { "Enable account" }
-                    } @else {
-                        button.secondary #user-disable type="submit" name="action" value="disable" { "Disable account" }
+        @if may_update {
+            section.card {
+                h2 { "Role and access" }
+                (Failed::alert_for(failed, "user-role-form"))
+                form.stack #user-role-form method="post" action=(format!("/admin/users/{id}")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "System role" (select("user-edit-role", "system_role", &roles, &role)) }
+                    div.buttons {
+                        button.primary #user-save-role type="submit" name="action" value="role" { "Change role" }
+                        " "
+                        @if user.disabled {
+                            button.secondary #user-enable type="submit" name="action" value="enable" { "Enable account" }
+                        } @else {
+                            button.secondary #user-disable type="submit" name="action" value="disable" { "Disable account" }
+                        }
                     }
                 }
-            }
-            (Failed::alert_for(failed, "sessions-form"))
-            form.stack #sessions-form method="post" action=(format!("/admin/users/{id}/sessions")) {
-                (csrf_field(&viewer.csrf))
-                div { button.secondary #revoke-sessions type="submit" { "Revoke every session and token" } }
+                (Failed::alert_for(failed, "sessions-form"))
+                form.stack #sessions-form method="post" action=(format!("/admin/users/{id}/sessions")) {
+                    (csrf_field(&viewer.csrf))
+                    div { button.secondary #revoke-sessions type="submit" { "Revoke every session and token" } }
+                }
             }
         }
-        section.card {
-            h2 { "Security training" }
-            p.muted { "Rooms classified confidential or above require current training of users of external parties." }
-            (Failed::alert_for(failed, "training-form"))
-            form.stack #training-form method="post" action=(format!("/admin/users/{id}/training")) {
-                (csrf_field(&viewer.csrf))
-                label { "Current until (date, UTC)" input #training-until type="date" name="valid_until" value=(training); }
-                div.buttons {
-                    button.primary #training-save type="submit" name="action" value="save" { "Record training" }
-                    " "
-                    button.secondary #training-clear type="submit" name="action" value="clear" { "Clear" }
+        @if may_update {
+            section.card {
+                h2 { "Security training" }
+                p.muted { "Rooms classified confidential or above require current training of users of external parties." }
+                (Failed::alert_for(failed, "training-form"))
+                form.stack #training-form method="post" action=(format!("/admin/users/{id}/training")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Current until (date, UTC)" input #training-until type="date" name="valid_until" value=(training); }
+                    div.buttons {
+                        button.primary #training-save type="submit" name="action" value="save" { "Record training" }
+                        " "
+                        button.secondary #training-clear type="submit" name="action" value="clear" { "Clear" }
+                    }
                 }
             }
         }
