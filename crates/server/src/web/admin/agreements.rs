@@ -192,8 +192,8 @@ fn issue_form(viewer: &Viewer, cx: &Context, failed: Option<&Failed<'_>>) -> Mar
                 label { "Title" input #issue-title type="text" name="title" required maxlength="200" value=(v("title", "")); }
                 label { "Text" textarea #issue-text name="text" rows="8" required { (v("text", "")) } }
                 div.row {
-                    label { "In force from (date, UTC; empty: now)" input #issue-effective type="date" name="effective" value=(v("effective", "")); }
-                    label { "Ends (date, UTC; empty: open-ended)" input #issue-end type="date" name="end" value=(v("end", "")); }
+                    label { "In force from (from 00:00 UTC of the date; empty: now)" input #issue-effective type="date" name="effective" value=(v("effective", "")); }
+                    label { "Ends (at 00:00 UTC of the date; empty: open-ended)" input #issue-end type="date" name="end" value=(v("end", "")); }
                 }
                 (terms_fields("issue", failed, form, &AgreementTerms::default()))
                 label.check { input #issue-draft type="checkbox" name="draft" value="on" checked[draft]; "Keep as a draft (offer it later)" }
@@ -254,7 +254,7 @@ fn template_issue_form(viewer: &Viewer, cx: &Context, failed: Option<&Failed<'_>
                     (csrf_field(&viewer.csrf))
                     label { "Template" (owned_select("issue-from-template", "template", &templates, &v("template", ""))) }
                     label { "Party" (owned_select("issue-template-party", "party", &party_options(&cx.parties), &v("party", ""))) }
-                    label { "In force from (date, UTC; empty: now)" input #issue-template-effective type="date" name="effective" value=(v("effective", "")); }
+                    label { "In force from (from 00:00 UTC of the date; empty: now)" input #issue-template-effective type="date" name="effective" value=(v("effective", "")); }
                     label.check { input #issue-template-draft type="checkbox" name="draft" value="on" checked[draft]; "Keep as a draft (offer it later)" }
                     div { button.primary #issue-template-submit type="submit" { "Issue from template" } }
                 }

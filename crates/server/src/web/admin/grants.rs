@@ -211,7 +211,7 @@ fn grant_form(
                     }
                 }
                 label { "Role" (select("grant-role", "role", &roles, &v("role", "viewer"))) }
-                label { "Expires (date, UTC; empty: never)" input #grant-expires type="date" name="expires" value=(v("expires", "")); }
+                label { "Expires (at 00:00 UTC of the date; empty: never)" input #grant-expires type="date" name="expires" value=(v("expires", "")); }
                 label { "Reason (kept for access reviews)" input #grant-reason type="text" name="reason" required maxlength="1000" value=(v("reason", "")); }
                 div { button.primary #grant-submit type="submit" { "Grant" } }
             }

@@ -185,7 +185,7 @@ async fn render_party(
                     label { "Certification (e.g. ISO/IEC 27001:2022)"
                         input #certification-name type="text" name="name" maxlength="200" value=(v("certification-form", "name", &cert_name));
                     }
-                    label { "Valid until (date, UTC)"
+                    label { "Valid until (00:00 UTC of the date)"
                         input #certification-until type="date" name="valid_until" value=(v("certification-form", "valid_until", &super::date_value(party.certified_until_ms)));
                     }
                     div.buttons {

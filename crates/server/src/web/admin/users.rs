@@ -384,7 +384,7 @@ async fn render_user(
                 (Failed::alert_for(failed, "training-form"))
                 form.stack #training-form method="post" action=(format!("/admin/users/{id}/training")) {
                     (csrf_field(&viewer.csrf))
-                    label { "Current until (date, UTC)" input #training-until type="date" name="valid_until" value=(training); }
+                    label { "Current until (00:00 UTC of the date)" input #training-until type="date" name="valid_until" value=(training); }
                     div.buttons {
                         button.primary #training-save type="submit" name="action" value="save" { "Record training" }
                         " "
