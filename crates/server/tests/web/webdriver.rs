@@ -338,6 +338,19 @@ impl Browser {
         );
     }
 
+    /// Saves a screenshot of the page as `<name>.png` into the directory
+    /// `CUSTODY_SCREENSHOTS` names (`scripts/screenshots` sets it to
+    /// `docs/screenshots`); without it, nothing is written.
+    pub async fn save_screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("CUSTODY_SCREENSHOTS") else {
+            return;
+        };
+        let png = self.screenshot().await;
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+
     /// Polls `probe` (a script returning a truthy value when done) until it holds.
     pub async fn wait_until(&self, what: &str, probe: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
