@@ -32,14 +32,14 @@ async fn sign_in(b: &Browser, site: &Site, email: &str, code: Option<&str>) {
 }
 
 /// Chooses the option of value `value` in the select `css`.
-async fn choose(b: &Browser, css: &str, value: &str) {
+pub(crate) async fn choose(b: &Browser, css: &str, value: &str) {
     b.click(&b.find(&format!("{css} option[value=\"{value}\"]")).await)
         .await;
 }
 
 /// Sets a date field. Typing into one depends on the browser's locale (the
 /// field shows mm/dd/yyyy or dd.mm.yyyy); its value is always `YYYY-MM-DD`.
-async fn set_date(b: &Browser, css: &str, value: &str) {
+pub(crate) async fn set_date(b: &Browser, css: &str, value: &str) {
     b.script(&format!(
         "document.querySelector('{css}').value = '{value}';"
     ))
@@ -47,7 +47,7 @@ async fn set_date(b: &Browser, css: &str, value: &str) {
 }
 
 /// Clicks `button` and waits for the page's confirmation to say `want`.
-async fn submit_and_confirm(b: &Browser, button: &str, want: &str) {
+pub(crate) async fn submit_and_confirm(b: &Browser, button: &str, want: &str) {
     b.click(&b.find(button).await).await;
     let probe = format!(
         "const c = document.querySelector('#confirmation'); return c !== null && c.textContent === '{want}';"
@@ -68,7 +68,7 @@ async fn header_links(b: &Browser) -> Vec<String> {
         .collect()
 }
 
-const NDA_TEXT: &str = "Mutual non-disclosure agreement.\nEach party keeps the other's drawings secret for five years.";
+pub(crate) const NDA_TEXT: &str = "Mutual non-disclosure agreement.\nEach party keeps the other's drawings secret for five years.";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {

@@ -26,6 +26,10 @@ impl Scratch {
         driver.session(&profile, &downloads).await
     }
 
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub(crate) fn downloads(&self) -> std::path::PathBuf {
         self.dir.path().join("downloads")
     }
@@ -250,7 +254,7 @@ async fn external_user_enrols_totp_before_seeing_rooms() {
 }
 
 /// A one-page PDF with a few lines of text, assembled by hand.
-fn drawing_pdf() -> Vec<u8> {
+pub(crate) fn drawing_pdf() -> Vec<u8> {
     let text = "BT /F1 28 Tf 72 700 Td (Bracket B-7, rev C) Tj 0 -40 Td (Tolerance 0.02 mm) Tj ET";
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
