@@ -11,6 +11,7 @@
 mod agreements;
 mod assets;
 mod files;
+mod audit;
 mod layout;
 mod policies;
 mod quarantine;
@@ -70,6 +71,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/files/{id}/pages/{page}", get(viewer::page))
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
+        .merge(audit::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(app.clone(), with_header))
 }

@@ -11,6 +11,7 @@
     reason = "test helpers fail loudly; clippy only exempts `#[test]` functions"
 )]
 
+mod audit;
 mod browser;
 mod http;
 mod quarantine;
