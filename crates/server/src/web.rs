@@ -10,8 +10,8 @@
 
 mod agreements;
 mod assets;
-mod files;
 mod audit;
+mod files;
 mod layout;
 mod policies;
 mod quarantine;
