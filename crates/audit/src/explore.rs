@@ -70,7 +70,10 @@ impl Audit<'_> {
         let mut tx = self.store().read().await?;
         if let Some(email) = query.actor_email.as_deref().map(str::trim) {
             let user = tx.get_user_by_email(email).await?.ok_or_else(|| {
-                AppError::invalid(ErrorCode::BadFilter, format!("no user has the e-mail `{email}`"))
+                AppError::invalid(
+                    ErrorCode::BadFilter,
+                    format!("no user has the e-mail `{email}`"),
+                )
             })?;
             filter.actor = Some(user.id);
         }
@@ -92,9 +95,7 @@ impl Audit<'_> {
             .into_iter()
             .map(|event| ExploredEvent {
                 index: indices.get(&event.seq).copied(),
-                actor_email: event
-                    .actor_user
-                    .and_then(|u| labels.users.get(&u).cloned()),
+                actor_email: event.actor_user.and_then(|u| labels.users.get(&u).cloned()),
                 target_label: target_label(&event.target, &labels),
                 event,
             })
@@ -144,13 +145,10 @@ fn ids_of(events: &[Event]) -> LabelIds {
 fn target_label(target: &str, labels: &Labels) -> String {
     let room = |id: &RoomId| labels.rooms.get(id).map(|name| format!("room {name}"));
     let file = |id: &FileId| {
-        labels
-            .files
-            .get(id)
-            .map(|(r, path)| match room(r) {
-                Some(in_room) => format!("{path} in {in_room}"),
-                None => path.clone(),
-            })
+        labels.files.get(id).map(|(r, path)| match room(r) {
+            Some(in_room) => format!("{path} in {in_room}"),
+            None => path.clone(),
+        })
     };
     let named = split(target).and_then(|(kind, rest)| match kind {
         "room" => match rest.split_once('/') {
@@ -188,10 +186,11 @@ mod tests {
 
     #[test]
     fn targets_read_as_names() {
-        let room = RoomId(uuid::Uuid::from_u128(1));
-        let file = FileId(uuid::Uuid::from_u128(2));
-        let version = VersionId(uuid::Uuid::from_u128(3));
-        let user = UserId(uuid::Uuid::from_u128(4));
+        let id = |n: u8| format!("00000000-0000-4000-8000-0000000000{n:02}");
+        let room: RoomId = id(1).parse().unwrap();
+        let file: FileId = id(2).parse().unwrap();
+        let version: VersionId = id(3).parse().unwrap();
+        let user: UserId = id(4).parse().unwrap();
         let mut labels = Labels::default();
         labels.rooms.insert(room, "Turbine".into());
         labels.files.insert(file, (room, "plans/a.pdf".into()));
@@ -199,7 +198,10 @@ mod tests {
         labels.users.insert(user, "ann@example.com".into());
         for (target, want) in [
             (format!("room:{room}"), "room Turbine".to_owned()),
-            (format!("room:{room}/x/y.txt"), "x/y.txt in room Turbine".into()),
+            (
+                format!("room:{room}/x/y.txt"),
+                "x/y.txt in room Turbine".into(),
+            ),
             (format!("file:{file}"), "plans/a.pdf in room Turbine".into()),
             (
                 format!("version:{version}"),

@@ -179,7 +179,10 @@ impl Audit<'_> {
                         if cp.origin != verifier.name() {
                             Err(format!("origin `{}` is not the key's name", cp.origin))
                         } else if cp.size != c.size {
-                            Err(format!("it says size {} where it is stored as {}", cp.size, c.size))
+                            Err(format!(
+                                "it says size {} where it is stored as {}",
+                                cp.size, c.size
+                            ))
                         } else {
                             Ok(cp.root)
                         }

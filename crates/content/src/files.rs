@@ -587,9 +587,10 @@ impl Files<'_> {
         hold["path"] = json!(path.as_str());
         let fact = Fact::allowed(Some(p), EventName::DlpHold, format!("version:{}", new.id));
         record(tx, meta, now, fact.with(hold)).await?;
-        let hold = tx.get_hold(new.id).await?.ok_or_else(|| {
-            AppError::internal(format!("the hold of {} vanished", new.id))
-        })?;
+        let hold = tx
+            .get_hold(new.id)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("the hold of {} vanished", new.id)))?;
         Ok(HeldUpload::from(hold))
     }
 

@@ -119,7 +119,8 @@ impl AuditQuery {
         };
         let outcome = given(&self.outcome)
             .map(|o| {
-                Outcome::parse(o).map_err(|_| bad_filter(format!("outcome: `{o}` is not allowed or denied")))
+                Outcome::parse(o)
+                    .map_err(|_| bad_filter(format!("outcome: `{o}` is not allowed or denied")))
             })
             .transpose()?;
         let before = given(&self.before)
@@ -378,46 +379,51 @@ fn target_cell(e: &app::ExploredEvent) -> Markup {
 
 fn events_table(page: &Explored) -> Markup {
     html! {
-        table.listing #events {
-            thead {
-                tr {
-                    th scope="col" { "Time (UTC)" }
-                    th scope="col" { "Actor" }
-                    th scope="col" { "Action" }
-                    th scope="col" { "Target" }
-                    th scope="col" { "Outcome" }
-                    th scope="col" { "Reason" }
-                    th scope="col" { "Ledger index" }
-                    th scope="col" { "Inclusion proof" }
+        div.table-scroll {
+            table.listing #events {
+                thead {
+                    tr {
+                        th scope="col" { "Time (UTC)" }
+                        th scope="col" { "Actor" }
+                        th scope="col" { "Action" }
+                        th scope="col" { "Target" }
+                        th scope="col" { "Outcome" }
+                        th scope="col" { "Ledger index" }
+                        th scope="col" { "Inclusion proof" }
+                    }
                 }
-            }
-            tbody {
-                @for e in &page.items {
-                    @let ev = &e.event;
-                    tr.event id=(format!("event-{}", ev.seq))
-                        data-seq=(ev.seq) data-action=(ev.action) data-target=(ev.target)
-                        data-outcome=(ev.outcome.as_str()) data-time-ms=(ev.time_ms) {
-                        td { time datetime=(crate::dto::rfc3339(ev.time_ms)) { (layout::time(ev.time_ms)) } }
-                        td.actor {
-                            @if let Some(email) = &e.actor_email { (email) }
-                            @else if let Some(u) = ev.actor_user { code { (u) } }
-                            @else { "—" }
-                        }
-                        td.action { code { (ev.action) } }
-                        td { (target_cell(e)) }
-                        td { span class=(format!("outcome outcome-{}", ev.outcome.as_str())) { (ev.outcome.as_str()) } }
-                        td.reason { (ev.reason.as_deref().unwrap_or("—")) }
-                        td.ledger-index {
-                            @if let Some(i) = e.index { (i) } @else { "—" }
-                        }
-                        td.proof {
-                            @if let Some(i) = e.index {
-                                button.check-proof id=(format!("check-proof-{i}")) type="button" data-index=(i)
-                                    aria-describedby=(format!("proof-result-{i}")) { "Check proof" }
-                                " "
-                                span.proof-result id=(format!("proof-result-{i}")) role="status" {}
-                            } @else {
-                                "not in the ledger"
+                tbody {
+                    @for e in &page.items {
+                        @let ev = &e.event;
+                        tr.event id=(format!("event-{}", ev.seq))
+                            data-seq=(ev.seq) data-action=(ev.action) data-target=(ev.target)
+                            data-outcome=(ev.outcome.as_str()) data-time-ms=(ev.time_ms) {
+                            td { time datetime=(crate::dto::rfc3339(ev.time_ms)) { (layout::time(ev.time_ms)) } }
+                            td.actor {
+                                @if let Some(email) = &e.actor_email { (email) }
+                                @else if let Some(u) = ev.actor_user { code { (u) } }
+                                @else { "—" }
+                            }
+                            td.action { code { (ev.action) } }
+                            td { (target_cell(e)) }
+                            td {
+                                span class=(format!("outcome outcome-{}", ev.outcome.as_str())) { (ev.outcome.as_str()) }
+                                @if let Some(reason) = &ev.reason {
+                                    " " code.reason { (reason) }
+                                }
+                            }
+                            td.ledger-index {
+                                @if let Some(i) = e.index { (i) } @else { "—" }
+                            }
+                            td.proof {
+                                @if let Some(i) = e.index {
+                                    button.check-proof id=(format!("check-proof-{i}")) type="button" data-index=(i)
+                                        aria-describedby=(format!("proof-result-{i}")) { "Check proof" }
+                                    " "
+                                    span.proof-result id=(format!("proof-result-{i}")) role="status" {}
+                                } @else {
+                                    "not in the ledger"
+                                }
                             }
                         }
                     }
@@ -553,7 +559,11 @@ pub async fn checkpoints(
             }
         }
     };
-    Ok(layout::page("Ledger checkpoints", Some(viewer.header()), body))
+    Ok(layout::page(
+        "Ledger checkpoints",
+        Some(viewer.header()),
+        body,
+    ))
 }
 
 #[cfg(test)]
@@ -583,7 +593,10 @@ mod tests {
             before: "9".into(),
             ..AuditQuery::default()
         };
-        assert_eq!(q.href(None), "/audit?actor=a%2Bb%40example.com&action=file.");
+        assert_eq!(
+            q.href(None),
+            "/audit?actor=a%2Bb%40example.com&action=file."
+        );
         assert_eq!(
             q.href(Some(5)),
             "/audit?actor=a%2Bb%40example.com&action=file.&before=5"

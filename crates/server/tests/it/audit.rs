@@ -53,7 +53,12 @@ async fn room_filter_scenario(ctx: &Ctx) {
     let room = guarded_room(ctx, "Review").await;
     let other = guarded_room(ctx, "Elsewhere").await;
     let held = ctx
-        .put(&ctx.admin, &room, "plans/held.txt", b"zebracorn plans\n".to_vec())
+        .put(
+            &ctx.admin,
+            &room,
+            "plans/held.txt",
+            b"zebracorn plans\n".to_vec(),
+        )
         .await;
     assert_eq!(held.status.as_u16(), 202, "{}", held.text());
     let version = held.json()["version_id"]
@@ -61,7 +66,12 @@ async fn room_filter_scenario(ctx: &Ctx) {
         .unwrap_or_default()
         .to_owned();
     let blocked = ctx
-        .put(&ctx.admin, &room, "plans/blocked.txt", b"basilisk\n".to_vec())
+        .put(
+            &ctx.admin,
+            &room,
+            "plans/blocked.txt",
+            b"basilisk\n".to_vec(),
+        )
         .await;
     assert_eq!(blocked.status.as_u16(), 422, "{}", blocked.text());
     assert_eq!(blocked.json()["error"]["code"], "dlp_blocked");
@@ -94,13 +104,22 @@ async fn room_filter_scenario(ctx: &Ctx) {
         ("dlp.reject", held_version.as_str(), "allowed"),
     ];
     let events = ctx
-        .must(&ctx.admin, "GET", &format!("/events?room={room}"), Value::Null, 200)
+        .must(
+            &ctx.admin,
+            "GET",
+            &format!("/events?room={room}"),
+            Value::Null,
+            200,
+        )
         .await;
     let events = events["items"].as_array().cloned().unwrap_or_default();
     let found = facts(&events);
     for (action, target, outcome) in want {
         let fact = (action.to_owned(), target.to_owned(), outcome.to_owned());
-        assert!(found.contains(&fact), "GET /events?room= lacks {fact:?}: {found:?}");
+        assert!(
+            found.contains(&fact),
+            "GET /events?room= lacks {fact:?}: {found:?}"
+        );
     }
     let refusal = events
         .iter()
@@ -117,7 +136,13 @@ async fn room_filter_scenario(ctx: &Ctx) {
 
     // The evidence bundle's room filter selects the same events.
     let bundle = ctx
-        .must(&ctx.admin, "GET", &format!("/ledger/bundle?room={room}"), Value::Null, 200)
+        .must(
+            &ctx.admin,
+            "GET",
+            &format!("/ledger/bundle?room={room}"),
+            Value::Null,
+            200,
+        )
         .await;
     let bundled: Vec<Value> = bundle["entries"]
         .as_array()
@@ -144,7 +169,12 @@ async fn regression_quarantine_page_names_room_and_uploader() {
     ctx.grant(&ctx.admin, &room, "user", &engineer.id, "contributor", None)
         .await;
     let r = ctx
-        .put(&engineer.token, &room, "specs/held.txt", b"zebracorn\n".to_vec())
+        .put(
+            &engineer.token,
+            &room,
+            "specs/held.txt",
+            b"zebracorn\n".to_vec(),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 202, "{}", r.text());
     let version = r.json()["version_id"]
@@ -165,7 +195,10 @@ async fn regression_quarantine_page_names_room_and_uploader() {
         ("uploader", engineer.email.as_str()),
         ("findings", "acme.zebra"),
     ] {
-        assert!(row.contains(want), "the row lacks the {what} `{want}`: {row}");
+        assert!(
+            row.contains(want),
+            "the row lacks the {what} `{want}`: {row}"
+        );
     }
     assert!(!row.contains(&room), "the row shows the room's id: {row}");
 }
@@ -224,7 +257,12 @@ async fn the_audit_pages_serve_those_who_read_the_log() {
     // (who, path, status, text the page must hold)
     let cases = [
         (&officer, "/audit", 200, "Export the evidence bundle"),
-        (&auditor, "/audit?action=auth.", 200, "data-action=\"auth.login\""),
+        (
+            &auditor,
+            "/audit?action=auth.",
+            200,
+            "data-action=\"auth.login\"",
+        ),
         (&officer, "/audit/checkpoints", 200, key),
         (&officer, "/audit/checkpoints", 200, ">verified<"),
         (&member, "/audit", 403, ""),
@@ -257,10 +295,17 @@ async fn the_explorer_pages_newest_first() {
     // More uploads than a page holds (50), each an event on the room.
     let room = ctx.room(&ctx.admin, "Paged").await;
     for n in 0..60 {
-        ctx.upload(&ctx.admin, &room, &format!("f{n}.txt"), b"x").await;
+        ctx.upload(&ctx.admin, &room, &format!("f{n}.txt"), b"x")
+            .await;
     }
     let all = ctx
-        .must(&ctx.admin, "GET", &format!("/events?room={room}"), Value::Null, 200)
+        .must(
+            &ctx.admin,
+            "GET",
+            &format!("/events?room={room}"),
+            Value::Null,
+            200,
+        )
         .await;
     let total = all["items"].as_array().map_or(0, Vec::len);
     assert!(total > 60, "{total} events");
@@ -273,7 +318,10 @@ async fn the_explorer_pages_newest_first() {
     let first = page(&ctx, &officer, &format!("/audit?room={room}"), 200).await;
     let newest = seqs(&first);
     assert_eq!(newest.len(), 50, "a full page");
-    assert!(newest.windows(2).all(|w| w[0] > w[1]), "newest first: {newest:?}");
+    assert!(
+        newest.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {newest:?}"
+    );
     let last = newest.last().copied().unwrap_or_default();
     let older = format!("/audit?room={room}&amp;before={last}");
     assert!(first.contains(&older), "no link to the older page");

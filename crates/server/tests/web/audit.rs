@@ -31,9 +31,17 @@ async fn enrolled(site: &Site, email: &str) -> (Vec<u8>, app::authz::Principal) 
         .await
         .unwrap();
     let (p, session) = id.authenticate(&login.token).await.unwrap();
-    let auth = site.app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &p, app::act::TotpEnroll)
+        .await
+        .unwrap();
     let secret = util::base32_decode(&id.totp_begin(auth).await.unwrap().secret_base32);
-    let auth = site.app.system(&meta, &p, app::act::TotpEnroll).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &p, app::act::TotpEnroll)
+        .await
+        .unwrap();
     let login = id
         .totp_confirm(auth, &session, &util::current_code(&secret))
         .await
@@ -41,9 +49,18 @@ async fn enrolled(site: &Site, email: &str) -> (Vec<u8>, app::authz::Principal) 
     (secret, id.authenticate(&login.token).await.unwrap().0)
 }
 
-async fn new_user(site: &Site, party: model::PartyId, email: &str, role: SystemRole) -> model::User {
+async fn new_user(
+    site: &Site,
+    party: model::PartyId,
+    email: &str,
+    role: SystemRole,
+) -> model::User {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let auth = site.app.system(&meta, &admin, app::act::UserCreate).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
     let user = NewUser {
         email: email.into(),
         display_name: email.into(),
@@ -51,20 +68,37 @@ async fn new_user(site: &Site, party: model::PartyId, email: &str, role: SystemR
         system_role: role,
         password: Some(PASSWORD.into()),
     };
-    app::Identity(&site.app).create_user(auth, user).await.unwrap()
+    app::Identity(&site.app)
+        .create_user(auth, user)
+        .await
+        .unwrap()
 }
 
 /// An internal room with one file, granted to an external engineer who
 /// downloads it; returns the file and the download's event `seq`.
 async fn downloaded_by_an_external_user(site: &Site) -> (model::FileId, i64) {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let auth = site.app.system(&meta, &admin, app::act::PartyCreate).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::PartyCreate)
+        .await
+        .unwrap();
     let party = app::Identity(&site.app)
-        .create_party(auth, NewParty { name: "Blade Works Ltd".into(), country: Some("DE".into()) })
+        .create_party(
+            auth,
+            NewParty {
+                name: "Blade Works Ltd".into(),
+                country: Some("DE".into()),
+            },
+        )
         .await
         .unwrap();
     let engineer = new_user(site, party.id, ENGINEER, SystemRole::Member).await;
-    let auth = site.app.system(&meta, &admin, app::act::RoomCreate).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::RoomCreate)
+        .await
+        .unwrap();
     let room = app::Rooms(&site.app)
         .create_room(auth, "Blade root redesign", model::Classification::Internal)
         .await
@@ -72,7 +106,11 @@ async fn downloaded_by_an_external_user(site: &Site) -> (model::FileId, i64) {
         .room
         .id;
     // Uploaded before the room is shared: clean text, stored as it is.
-    let auth = site.app.room(&meta, &admin, room, app::act::FileUpload).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, room, app::act::FileUpload)
+        .await
+        .unwrap();
     let text = "Blade root section B-B, fillet radius 4 mm, rev C\n".repeat(200);
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(text))]);
     let file = app::Files(&site.app)
@@ -86,23 +124,46 @@ async fn downloaded_by_an_external_user(site: &Site) -> (model::FileId, i64) {
         expires_ms: None,
         reason: "blade root work package".into(),
     };
-    let auth = site.app.room(&meta, &admin, room, app::act::GrantCreate).await.unwrap();
-    app::Rooms(&site.app).create_grant(auth, grant).await.unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, room, app::act::GrantCreate)
+        .await
+        .unwrap();
+    app::Rooms(&site.app)
+        .create_grant(auth, grant)
+        .await
+        .unwrap();
     let (_, p) = enrolled(site, ENGINEER).await;
     let from = RequestMeta {
         source_addr: Some("203.0.113.9".into()),
         ..RequestMeta::default()
     };
-    let auth = site.app.file(&from, &p, file.id, app::act::FileDownload).await.unwrap();
-    drop(app::Files(&site.app).download(auth, None, None).await.unwrap());
+    let auth = site
+        .app
+        .file(&from, &p, file.id, app::act::FileDownload)
+        .await
+        .unwrap();
+    drop(
+        app::Files(&site.app)
+            .download(auth, None, None)
+            .await
+            .unwrap(),
+    );
     let filter = app::events::EventFilter {
         actor: Some(engineer.id),
         action: Some("file.download".into()),
         limit: 10,
         ..Default::default()
     };
-    let auth = site.app.system(&meta, &admin, app::act::EventRead).await.unwrap();
-    let events = app::Audit(&site.app).search_events(auth, filter).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::EventRead)
+        .await
+        .unwrap();
+    let events = app::Audit(&site.app)
+        .search_events(auth, filter)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     (file.id, events[0].seq)
 }
@@ -145,9 +206,14 @@ async fn proof_result(b: &Browser, index: u64) -> (bool, String) {
     );
     b.wait_until("the proof check", &probe).await;
     let verified = b
-        .script(&format!("return document.getElementById('{id}').classList.contains('verified')"))
+        .script(&format!(
+            "return document.getElementById('{id}').classList.contains('verified')"
+        ))
         .await;
-    (verified == true, b.text(&b.find(&format!("#{id}")).await).await)
+    (
+        verified == true,
+        b.text(&b.find(&format!("#{id}")).await).await,
+    )
 }
 
 /// A wrapper around the page's `fetch` that alters the answers of `url_part`
@@ -191,38 +257,63 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
     let downloads = scratch.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
     let driver = Driver::start().await;
-    let b = driver.session(&scratch.path().join("profile"), &downloads).await;
+    let b = driver
+        .session(&scratch.path().join("profile"), &downloads)
+        .await;
     b.goto(&site.url("/login")).await;
     b.type_into(&b.find("#email").await, OFFICER).await;
     b.type_into(&b.find("#password").await, PASSWORD).await;
-    b.type_into(&b.find("#totp").await, &util::next_code(&officer_secret)).await;
-    b.click(&b.find("#sign-in").await).await;
-    b.wait_until("the signed-in page", "return document.querySelector('#sign-in') === null")
+    b.type_into(&b.find("#totp").await, &util::next_code(&officer_secret))
         .await;
+    b.click(&b.find("#sign-in").await).await;
+    b.wait_until(
+        "the signed-in page",
+        "return document.querySelector('#sign-in') === null",
+    )
+    .await;
 
     // The header leads to the explorer; the officer filters it to the
     // engineer's downloads.
     b.click(&b.find("nav.pages a[href='/audit']").await).await;
-    b.wait_until("the explorer", "return document.querySelector('#audit-filters') !== null")
-        .await;
+    b.wait_until(
+        "the explorer",
+        "return document.querySelector('#audit-filters') !== null",
+    )
+    .await;
     b.assert_accessible("the audit log").await;
     b.type_into(&b.find("#filter-actor").await, ENGINEER).await;
-    b.click(&b.find("#filter-action option[value='file.download']").await).await;
-    b.click(&b.find("#filter-outcome option[value='allowed']").await).await;
+    b.click(&b.find("#filter-action option[value='file.download']").await)
+        .await;
+    b.click(&b.find("#filter-outcome option[value='allowed']").await)
+        .await;
     b.click(&b.find("#filter-apply").await).await;
-    b.wait_until("the filtered log", "return location.search.includes('actor=')").await;
+    b.wait_until(
+        "the filtered log",
+        "return location.search.includes('actor=')",
+    )
+    .await;
     b.assert_accessible("the filtered audit log").await;
-    let rows = b.script("return document.querySelectorAll('#events tbody tr.event').length").await;
+    let rows = b
+        .script("return document.querySelectorAll('#events tbody tr.event').length")
+        .await;
     assert_eq!(rows, 1, "one download by the engineer");
     let row = format!("#event-{seq}");
     let text = b.text(&b.find(&row).await).await;
-    for want in [ENGINEER, "file.download", PATH, "Blade root redesign", "allowed"] {
+    for want in [
+        ENGINEER,
+        "file.download",
+        PATH,
+        "Blade root redesign",
+        "allowed",
+    ] {
         assert!(text.contains(want), "the row lacks `{want}`: {text}");
     }
     let shown = b.text(&b.find(&format!("{row} .ledger-index")).await).await;
     assert_eq!(shown, index.to_string(), "the row's ledger index");
     let href = b
-        .script(&format!("return document.querySelector('{row} a.target').getAttribute('href')"))
+        .script(&format!(
+            "return document.querySelector('{row} a.target').getAttribute('href')"
+        ))
         .await;
     assert_eq!(href, format!("/audit?file={file}"), "the file's own events");
 
@@ -232,8 +323,15 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
     let (verified, message) = proof_result(&b, index).await;
     assert!(verified, "not verified: {message}");
     let key = {
-        let auth = site.app.system(&meta, &admin, app::act::EventRead).await.unwrap();
-        app::Audit(&site.app).ledger_verifier_key(auth).await.unwrap()
+        let auth = site
+            .app
+            .system(&meta, &admin, app::act::EventRead)
+            .await
+            .unwrap();
+        app::Audit(&site.app)
+            .ledger_verifier_key(auth)
+            .await
+            .unwrap()
     };
     // `name+id`: the key's base64 may itself hold a `+`.
     let key_name_id = key.splitn(3, '+').take(2).collect::<Vec<_>>().join("+");
@@ -280,7 +378,11 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
     ];
     for (what, url_part, change, want) in cases {
         b.goto(&filtered).await;
-        b.wait_until("the explorer", "return document.querySelector('#events') !== null").await;
+        b.wait_until(
+            "the explorer",
+            "return document.querySelector('#events') !== null",
+        )
+        .await;
         assert_eq!(b.script(&tamper(url_part, &change)).await, true);
         b.click(&b.find(&check).await).await;
         let (verified, message) = proof_result(&b, index).await;
@@ -291,9 +393,16 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
         );
     }
     b.goto(&filtered).await;
-    b.wait_until("the explorer", "return document.querySelector('#events') !== null").await;
+    b.wait_until(
+        "the explorer",
+        "return document.querySelector('#events') !== null",
+    )
+    .await;
     b.click(&b.find(&check).await).await;
-    assert!(proof_result(&b, index).await.0, "verified again without the wrapper");
+    assert!(
+        proof_result(&b, index).await.0,
+        "verified again without the wrapper"
+    );
 
     // The filter's evidence bundle, downloaded by the browser, passes the
     // real offline verifier.
@@ -305,20 +414,35 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
     assert_eq!(entries[0]["index"], index);
     assert_eq!(entries[0]["event"]["action"], "file.download");
     let out = verify_bundle(&bundle, None);
-    assert!(out.starts_with("ok: 1 entries (0 redacted) verify against checkpoint of size"), "{out}");
+    assert!(
+        out.starts_with("ok: 1 entries (0 redacted) verify against checkpoint of size"),
+        "{out}"
+    );
 
     // The checkpoints page: verified checkpoints, the key and its download.
     b.click(&b.find("#checkpoints-link").await).await;
-    b.wait_until("the checkpoints", "return document.querySelector('#checkpoints') !== null")
-        .await;
+    b.wait_until(
+        "the checkpoints",
+        "return document.querySelector('#checkpoints') !== null",
+    )
+    .await;
     b.assert_accessible("the ledger checkpoints").await;
     let first = b.text(&b.find("#checkpoints tbody tr").await).await;
-    assert!(first.contains("verified") && !first.contains("does not verify"), "{first}");
+    assert!(
+        first.contains("verified") && !first.contains("does not verify"),
+        "{first}"
+    );
     assert_eq!(b.text(&b.find("#verifier-key").await).await, key);
     let fingerprint = hex::encode(sha2::Sha256::digest(format!("{key}\n")));
-    assert_eq!(b.text(&b.find("#verifier-key-fingerprint").await).await, fingerprint);
+    assert_eq!(
+        b.text(&b.find("#verifier-key-fingerprint").await).await,
+        fingerprint
+    );
     b.click(&b.find("#verifier-key-download").await).await;
     let key_file = webdriver::wait_for_download(&downloads, "custody-verifier.key").await;
-    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), format!("{key}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap(),
+        format!("{key}\n")
+    );
     verify_bundle(&bundle, Some(&key_file));
 }

@@ -100,21 +100,15 @@ impl Tx {
         rooms.extend(labels.grants.values().map(ToString::to_string));
         let select = "SELECT id, name FROM rooms WHERE id IN";
         for row in self.rows_in(select, rooms).await? {
-            labels
-                .rooms
-                .insert(row.parsed("id")?, row.text("name")?);
+            labels.rooms.insert(row.parsed("id")?, row.text("name")?);
         }
         let select = "SELECT id, email FROM users WHERE id IN";
         for row in self.rows_in(select, texts(&ids.users)).await? {
-            labels
-                .users
-                .insert(row.parsed("id")?, row.text("email")?);
+            labels.users.insert(row.parsed("id")?, row.text("email")?);
         }
         let select = "SELECT id, name FROM parties WHERE id IN";
         for row in self.rows_in(select, texts(&ids.parties)).await? {
-            labels
-                .parties
-                .insert(row.parsed("id")?, row.text("name")?);
+            labels.parties.insert(row.parsed("id")?, row.text("name")?);
         }
         Ok(labels)
     }
