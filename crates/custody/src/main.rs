@@ -204,7 +204,11 @@ mod tests {
             .unwrap_or_else(|| panic!("no list of keys in: {text}"));
         listed
             .split(',')
-            .map(|k| k.trim().trim_matches(|c: char| c == '`' || c.is_whitespace()).to_owned())
+            .map(|k| {
+                k.trim()
+                    .trim_matches(|c: char| c == '`' || c.is_whitespace())
+                    .to_owned()
+            })
             .filter(|k| !k.is_empty())
             .collect()
     }
@@ -214,12 +218,12 @@ mod tests {
         let keys = config_keys();
         assert!(keys.len() > 20, "{keys:?}");
         for key in keys {
-            // A line names one key, or several in its first column (`a, b`).
+            // A line names one key, or several (`a, b`), before its variables.
             let line = SERVE_SETTINGS
                 .lines()
                 .find(|l| {
-                    let names = l.trim_start().split("  ").next().unwrap_or_default();
-                    names.split(", ").any(|n| n.trim() == key)
+                    let names = l.split("CUSTODY_").next().unwrap_or_default();
+                    names.split([',', ' ']).any(|n| n == key)
                 })
                 .unwrap_or_else(|| panic!("`custody serve --help` does not list `{key}`"));
             let env = format!("CUSTODY_{}", key.to_uppercase());

@@ -8,6 +8,7 @@
 //! authenticate with the session cookie; form posts carry the CSRF token in a
 //! `csrf` field, checked here (`check_csrf`) before anything else.
 
+mod admin;
 mod agreements;
 mod assets;
 mod audit;
@@ -71,9 +72,13 @@ pub fn router(app: &App) -> Router<App> {
         .route("/files/{id}/pages/{page}", get(viewer::page))
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
+        .merge(admin::router())
         .merge(audit::router())
         .merge(forms)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), with_header))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            with_header,
+        ))
 }
 
 /// The signed-in user of a page. Without a valid session cookie the page
@@ -98,7 +103,11 @@ impl Viewer {
 }
 
 /// The header's pages `p` may use, asked of the policy in force.
-fn nav_for(app: &App, meta: &app::RequestMeta, p: &app::authz::Principal) -> Vec<&'static layout::NavItem> {
+fn nav_for(
+    app: &App,
+    meta: &app::RequestMeta,
+    p: &app::authz::Principal,
+) -> Vec<&'static layout::NavItem> {
     let gated: Vec<_> = layout::NAV.iter().filter_map(|i| i.action).collect();
     let mut allowed = app.permits_system(meta, p, &gated).into_iter();
     layout::NAV

@@ -14,6 +14,7 @@ use app::{NewGrant, NewParty, NewUser, RequestMeta};
 use model::{RoomRole, SessionKind, SubjectKind, SystemRole};
 use sha2::Digest;
 
+use crate::browser::{Scratch, sign_in};
 use crate::util::{self, PASSWORD, Site};
 use crate::webdriver::{self, Browser, Driver};
 
@@ -253,19 +254,11 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
         rows[0].index
     };
 
-    let scratch = tempfile::tempdir().unwrap();
-    let downloads = scratch.path().join("downloads");
-    std::fs::create_dir_all(&downloads).unwrap();
+    let scratch = Scratch::new();
+    let downloads = scratch.downloads();
     let driver = Driver::start().await;
-    let b = driver
-        .session(&scratch.path().join("profile"), &downloads)
-        .await;
-    b.goto(&site.url("/login")).await;
-    b.type_into(&b.find("#email").await, OFFICER).await;
-    b.type_into(&b.find("#password").await, PASSWORD).await;
-    b.type_into(&b.find("#totp").await, &util::next_code(&officer_secret))
-        .await;
-    b.click(&b.find("#sign-in").await).await;
+    let b = scratch.browser(&driver).await;
+    sign_in(&b, &site, OFFICER, &util::next_code(&officer_secret)).await;
     b.wait_until(
         "the signed-in page",
         "return document.querySelector('#sign-in') === null",
@@ -341,6 +334,8 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
             && message.ends_with(&format!("signed by key {key_name_id}.")),
         "{message}"
     );
+
+    b.save_screenshot("audit-log").await;
 
     // Anything altered on its way to the page fails the check.
     let filtered = b.url().await;
@@ -427,6 +422,7 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
     )
     .await;
     b.assert_accessible("the ledger checkpoints").await;
+    b.save_screenshot("audit-checkpoints").await;
     let first = b.text(&b.find("#checkpoints tbody tr").await).await;
     assert!(
         first.contains("verified") && !first.contains("does not verify"),

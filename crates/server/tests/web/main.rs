@@ -11,9 +11,11 @@
     reason = "test helpers fail loudly; clippy only exempts `#[test]` functions"
 )]
 
+mod admin;
 mod audit;
 mod browser;
 mod http;
+mod pages;
 mod quarantine;
 mod tls;
 mod util;
