@@ -11,6 +11,7 @@
 mod admin;
 mod agreements;
 mod assets;
+mod audit;
 mod files;
 mod layout;
 mod policies;
@@ -72,6 +73,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
         .merge(admin::router())
+        .merge(audit::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

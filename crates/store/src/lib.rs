@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use reader::LedgerView;
 pub use tx::{DlpHold, HoldState, StoredVerdict};
 pub use tx::{
-    EventFilter, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction, StoredCheckpoint,
+    EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction, StoredCheckpoint,
     StoredPolicyVersion, Tx,
 };
 

@@ -8,6 +8,7 @@
 )]
 
 mod agreements;
+mod audit;
 mod authz;
 mod conditions;
 mod cross_party;

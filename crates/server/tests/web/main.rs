@@ -12,6 +12,7 @@
 )]
 
 mod admin;
+mod audit;
 mod browser;
 mod http;
 mod pages;
