@@ -8,6 +8,7 @@
 //! authenticate with the session cookie; form posts carry the CSRF token in a
 //! `csrf` field, checked here (`check_csrf`) before anything else.
 
+mod account;
 mod agreements;
 mod assets;
 mod files;
@@ -70,6 +71,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/files/{id}/pages/{page}", get(viewer::page))
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
+        .merge(account::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(app.clone(), with_header))
 }

@@ -38,8 +38,10 @@ fn post_room(
 async fn cookie_sessions_need_the_csrf_token() {
     let ctx = Ctx::new().await;
     let meta = app::RequestMeta::default();
+    ctx.advance(30_000);
+    let code = ctx.code(&ctx.admin_totp);
     let browser = app::Identity(&ctx.app)
-        .login(&meta, ADMIN_EMAIL, PASSWORD, None, SessionKind::Browser)
+        .login(&meta, ADMIN_EMAIL, PASSWORD, Some(&code), SessionKind::Browser)
         .await
         .expect("browser login");
     let (token, csrf) = (browser.token.as_str(), browser.csrf.clone().expect("csrf"));
