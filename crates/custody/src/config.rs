@@ -39,6 +39,8 @@ pub struct ConfigFile {
     pub invitation_days: Option<i64>,
     /// Whether users of external parties must use TOTP. Default true. Env `CUSTODY_EXTERNAL_MFA_REQUIRED`.
     pub external_mfa_required: Option<bool>,
+    /// Whether every user of the owner party must use TOTP; its admins and security officers always must. Default false. Env `CUSTODY_OWNER_EVERYONE_MFA_REQUIRED`.
+    pub owner_everyone_mfa_required: Option<bool>,
     /// Plaintext bytes per encrypted chunk (power of two, 4096..=16777216). Default 1048576. Env `CUSTODY_CHUNK_SIZE`.
     pub chunk_size: Option<u32>,
     /// Append every audit event as a JSON line to this file (`-`: standard output). Default none. Env `CUSTODY_SIEM_JSON_PATH`.
@@ -126,6 +128,11 @@ impl ConfigFile {
         env_override!(file, lockout_minutes, "CUSTODY_LOCKOUT_MINUTES");
         env_override!(file, invitation_days, "CUSTODY_INVITATION_DAYS");
         env_override!(file, external_mfa_required, "CUSTODY_EXTERNAL_MFA_REQUIRED");
+        env_override!(
+            file,
+            owner_everyone_mfa_required,
+            "CUSTODY_OWNER_EVERYONE_MFA_REQUIRED"
+        );
         env_override!(file, chunk_size, "CUSTODY_CHUNK_SIZE");
         env_override!(file, siem_json_path, "CUSTODY_SIEM_JSON_PATH");
         env_override!(file, siem_syslog_url, "CUSTODY_SIEM_SYSLOG_URL");
@@ -210,6 +217,9 @@ impl ConfigFile {
             external_mfa_required: self
                 .external_mfa_required
                 .unwrap_or(defaults.external_mfa_required),
+            owner_everyone_mfa_required: self
+                .owner_everyone_mfa_required
+                .unwrap_or(defaults.owner_everyone_mfa_required),
             max_upload_bytes: self.max_upload_bytes.unwrap_or(defaults.max_upload_bytes),
             chunk_size,
         };
@@ -420,6 +430,7 @@ mod tests {
             lockout_minutes: _,
             invitation_days: _,
             external_mfa_required: _,
+            owner_everyone_mfa_required: _,
             chunk_size: _,
             siem_json_path: _,
             siem_syslog_url: _,
@@ -451,6 +462,7 @@ mod tests {
             "lockout_minutes",
             "invitation_days",
             "external_mfa_required",
+            "owner_everyone_mfa_required",
             "chunk_size",
             "siem_json_path",
             "siem_syslog_url",

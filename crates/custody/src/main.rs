@@ -50,6 +50,7 @@ Settings (TOML key / environment variable, default):
   lockout_minutes        CUSTODY_LOCKOUT_MINUTES        15
   invitation_days        CUSTODY_INVITATION_DAYS        7
   external_mfa_required  CUSTODY_EXTERNAL_MFA_REQUIRED  true
+  owner_everyone_mfa_required CUSTODY_OWNER_EVERYONE_MFA_REQUIRED false (admins and security officers always need TOTP)
   chunk_size             CUSTODY_CHUNK_SIZE             1048576
   ledger_checkpoint_seconds CUSTODY_LEDGER_CHECKPOINT_SECONDS 60
   siem_json_path         CUSTODY_SIEM_JSON_PATH         none (`-`: standard output); audit events as JSON lines

@@ -12,7 +12,7 @@ use kernel::{Action, AppError, EventName};
 
 use crate::lockout::UnknownAccounts;
 use crate::passwords::LoginAdmission;
-use crate::{Identity, passwords, totp};
+use crate::{Identity, passwords, recovery, totp};
 
 /// A successful sign-in: the bearer secret is shown once.
 #[derive(Debug)]
@@ -22,6 +22,56 @@ pub struct Login {
     pub csrf: Option<String>,
     pub session: Session,
     pub user: User,
+    /// The recovery codes made by confirming an authenticator app, to show
+    /// once (empty for every other sign-in).
+    pub recovery_codes: Vec<String>,
+}
+
+/// The second factor presented with a password at sign-in.
+#[derive(Clone, Copy, Debug)]
+pub enum SecondFactor<'a> {
+    None,
+    /// The 6-digit code of the authenticator app.
+    Totp(&'a str),
+    /// One of the account's single-use recovery codes, in place of a code.
+    RecoveryCode(&'a str),
+}
+
+impl<'a> From<Option<&'a str>> for SecondFactor<'a> {
+    /// A one-time code, when there is one.
+    fn from(code: Option<&'a str>) -> Self {
+        code.map_or(SecondFactor::None, SecondFactor::Totp)
+    }
+}
+
+/// What an invitation link shows before it is accepted.
+#[derive(Clone, Debug)]
+pub struct InvitationView {
+    pub email: String,
+    pub display_name: String,
+    pub party_name: String,
+    /// The display name of the admin who invited.
+    pub invited_by: String,
+    pub expires_ms: i64,
+}
+
+/// An invitation as its link finds it.
+#[derive(Clone, Debug)]
+pub enum InvitationState {
+    /// Waiting to be accepted.
+    Open(InvitationView),
+    /// Accepted already, or expired.
+    Spent,
+    /// No invitation has this secret.
+    Unknown,
+}
+
+/// How a sign-in's password was completed.
+enum Passed {
+    /// No second factor: the account uses none.
+    Password,
+    Totp,
+    RecoveryCode(RecoveryCodeId),
 }
 
 /// A new party.
@@ -95,6 +145,19 @@ fn normalize_email(raw: &str) -> Result<String, AppError> {
     }
 }
 
+/// Whether a user of a party of `kind` with `role` must use a second factor:
+/// the owner's admins and security officers always; everyone else as the
+/// settings say.
+pub(crate) fn must_use_mfa(settings: &kernel::Settings, kind: PartyKind, role: SystemRole) -> bool {
+    match kind {
+        PartyKind::External => settings.external_mfa_required,
+        PartyKind::Owner => {
+            matches!(role, SystemRole::Admin | SystemRole::SecurityOfficer)
+                || settings.owner_everyone_mfa_required
+        }
+    }
+}
+
 /// Only the owner party's users may hold a system role other than member
 /// (admin, security officer, auditor are the owner's own functions).
 fn check_role_for(party: &Party, role: SystemRole) -> Result<(), AppError> {
@@ -107,7 +170,7 @@ fn check_role_for(party: &Party, role: SystemRole) -> Result<(), AppError> {
     Ok(())
 }
 
-fn check_name(field: &'static str, raw: &str) -> Result<String, AppError> {
+pub(crate) fn check_name(field: &'static str, raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
     let bad = |c: char| c.is_control() || model::invisible(c);
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(bad) {
@@ -157,8 +220,23 @@ impl Identity<'_> {
         code: Option<&str>,
         kind: SessionKind,
     ) -> Result<Login, AppError> {
+        self.login_with(meta, email, password, code.into(), kind)
+            .await
+    }
+
+    /// [`Identity::login`] with any second factor: a one-time code, or one
+    /// of the account's recovery codes in its place (used up by this sign-in,
+    /// in the transaction that opens the session).
+    pub async fn login_with(
+        &self,
+        meta: &RequestMeta,
+        email: &str,
+        password: &str,
+        factor: SecondFactor<'_>,
+        kind: SessionKind,
+    ) -> Result<Login, AppError> {
         let arrived = tokio::time::Instant::now();
-        let result = self.login_now(meta, email, password, code, kind).await;
+        let result = self.login_now(meta, email, password, factor, kind).await;
         if result.is_err() {
             tokio::time::sleep_until(arrived + REFUSAL_FLOOR).await;
         }
@@ -170,7 +248,7 @@ impl Identity<'_> {
         meta: &RequestMeta,
         email: &str,
         password: &str,
-        code: Option<&str>,
+        factor: SecondFactor<'_>,
         kind: SessionKind,
     ) -> Result<Login, AppError> {
         let now = self.now();
@@ -200,15 +278,28 @@ impl Identity<'_> {
         let Some(mut user) = tx.get_user(found.id).await? else {
             return Err(AppError::InvalidCredentials);
         };
-        let result = if user.password_hash == found.password_hash {
-            self.check_login(&mut user, password_ok, code, now)
+        let recovery = match factor {
+            SecondFactor::RecoveryCode(code) if user.totp_enabled => {
+                let unused = tx.unused_recovery_codes(user.id).await?;
+                recovery::find(user.id, code, &unused)
+            }
+            _ => None,
+        };
+        let mut result = if user.password_hash == found.password_hash {
+            self.check_login(&mut user, password_ok, factor, recovery, now)
         } else {
             // The password changed while this one was being checked.
             Err(AppError::InvalidCredentials)
         };
+        if let Ok(Passed::RecoveryCode(id)) = result
+            && !tx.use_recovery_code(id, now).await?
+        {
+            // Used by a sign-in that committed while this one was checked.
+            result = Err(invalid_recovery_code());
+        }
         let fact = match &result {
-            Ok(mfa) => Fact::allowed(None, EventName::AuthLogin, format!("user:{}", user.id))
-                .with(json!({"mfa": mfa, "kind": kind.as_str()})),
+            Ok(passed) => Fact::allowed(None, EventName::AuthLogin, format!("user:{}", user.id))
+                .with(json!({"mfa": !matches!(passed, Passed::Password), "kind": kind.as_str()})),
             Err(e) => Fact::denied(
                 None,
                 EventName::AuthLogin,
@@ -223,8 +314,22 @@ impl Identity<'_> {
         };
         tx.update_user(&user).await?;
         record(&mut tx, meta, now, fact).await?;
+        if let Ok(Passed::RecoveryCode(_)) = result {
+            let left = tx.unused_recovery_codes(user.id).await?.len();
+            let fact = Fact::allowed(
+                Some(&principal),
+                EventName::AuthRecoveryCodeUsed,
+                format!("user:{}", user.id),
+            )
+            .with(json!({"left": left}));
+            record(&mut tx, meta, now, fact).await?;
+        }
         let login = match result {
-            Ok(mfa) => self.open_session(&mut tx, &user, kind, mfa, now).await,
+            Ok(passed) => {
+                let mfa = !matches!(passed, Passed::Password);
+                self.open_session(&mut tx, meta, &user, kind, mfa, now)
+                    .await
+            }
             Err(e) => Err(e),
         };
         tx.commit().await?;
@@ -270,15 +375,17 @@ impl Identity<'_> {
         }
     }
 
-    /// Applies a checked password (and the TOTP code) to the user's failure
-    /// counters; returns whether a second factor was used.
+    /// Applies a checked password and the second factor (a TOTP code, or the
+    /// recovery code found among the unused ones: `recovery`) to the user's
+    /// failure counters; returns how the sign-in passed.
     fn check_login(
         &self,
         user: &mut User,
         password_ok: bool,
-        code: Option<&str>,
+        factor: SecondFactor<'_>,
+        recovery: Option<RecoveryCodeId>,
         now: i64,
-    ) -> Result<bool, AppError> {
+    ) -> Result<Passed, AppError> {
         if user.locked_until_ms.is_some_and(|until| until > now) {
             return Err(AppError::AccountLocked);
         }
@@ -287,19 +394,28 @@ impl Identity<'_> {
         }
         if !user.totp_enabled {
             user.failed_logins = 0;
-            return Ok(false);
+            return Ok(Passed::Password);
         }
-        let Some(code) = code else {
-            return Err(AppError::MfaRequired);
-        };
-        let secret = self.totp_secret(user)?;
-        match totp::verify(&secret, code, now, user.totp_last_step) {
-            Some(step) => {
-                user.totp_last_step = step;
-                user.failed_logins = 0;
-                Ok(true)
+        match factor {
+            SecondFactor::None => Err(AppError::MfaRequired),
+            SecondFactor::RecoveryCode(_) => match recovery {
+                Some(id) => {
+                    user.failed_logins = 0;
+                    Ok(Passed::RecoveryCode(id))
+                }
+                None => Err(self.count_failure(user, now, invalid_recovery_code())),
+            },
+            SecondFactor::Totp(code) => {
+                let secret = self.totp_secret(user)?;
+                match totp::verify(&secret, code, now, user.totp_last_step) {
+                    Some(step) => {
+                        user.totp_last_step = step;
+                        user.failed_logins = 0;
+                        Ok(Passed::Totp)
+                    }
+                    None => Err(self.count_failure(user, now, AppError::InvalidTotp)),
+                }
             }
-            None => Err(self.count_failure(user, now, AppError::InvalidTotp)),
         }
     }
 
@@ -313,9 +429,10 @@ impl Identity<'_> {
         error
     }
 
-    async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         tx: &mut store::Tx,
+        meta: &RequestMeta,
         user: &User,
         kind: SessionKind,
         mfa: bool,
@@ -345,6 +462,8 @@ impl Identity<'_> {
             created_ms: now,
             expires_ms: now + ttl,
             revoked: false,
+            address: meta.source_addr.clone(),
+            last_seen_ms: None,
         };
         tx.insert_session(&session).await?;
         Ok(Login {
@@ -352,6 +471,7 @@ impl Identity<'_> {
             csrf,
             session,
             user: user.clone(),
+            recovery_codes: vec![],
         })
     }
 
@@ -468,7 +588,8 @@ impl Identity<'_> {
     }
 
     /// Confirms enrolment with a first code; the old session is replaced by a
-    /// new one that counts as multi-factor.
+    /// new one that counts as multi-factor, and ten recovery codes are made
+    /// (in the returned [`Login`], shown once).
     pub async fn totp_confirm(
         &self,
         auth: Authorized<'_, act::TotpEnroll, System>,
@@ -509,8 +630,8 @@ impl Identity<'_> {
         user.totp_last_step = step;
         tx.update_user(&user).await?;
         tx.revoke_session(session.id).await?;
-        let login = self
-            .open_session(&mut tx, &user, session.kind, true, now)
+        let mut login = self
+            .open_session(&mut tx, meta, &user, session.kind, true, now)
             .await?;
         record(
             &mut tx,
@@ -523,6 +644,7 @@ impl Identity<'_> {
             ),
         )
         .await?;
+        login.recovery_codes = recovery::renew(&mut tx, meta, p, now).await?;
         tx.commit().await?;
         Ok(login)
     }
@@ -709,8 +831,7 @@ impl Identity<'_> {
             totp_secret_sealed: None,
             totp_enabled: false,
             totp_last_step: 0,
-            mfa_required: party.kind == PartyKind::External
-                && self.settings().external_mfa_required,
+            mfa_required: must_use_mfa(self.settings(), party.kind, role),
             disabled: false,
             failed_logins: 0,
             locked_until_ms: None,
@@ -741,6 +862,7 @@ impl Identity<'_> {
                 .ok_or_else(|| AppError::internal("user without party"))?;
             check_role_for(&party, role)?;
             user.system_role = role;
+            user.mfa_required = must_use_mfa(self.settings(), party.kind, role);
         }
         if let Some(disabled) = patch.disabled {
             if disabled && id == p.user_id {
@@ -846,6 +968,28 @@ impl Identity<'_> {
         Ok((inv, token))
     }
 
+    /// What the invitation of `token` shows: who invites whom into which
+    /// party, while it waits to be accepted. Changes nothing.
+    pub async fn invitation(&self, token: &str) -> Result<InvitationState, AppError> {
+        let now = self.now();
+        let mut tx = self.store().read().await?;
+        let Some(inv) = tx.get_invitation_by_hash(&sha256(token.as_bytes())).await? else {
+            return Ok(InvitationState::Unknown);
+        };
+        if inv.accepted_ms.is_some() || inv.expires_ms <= now {
+            return Ok(InvitationState::Spent);
+        }
+        let party = tx.get_party(inv.party_id).await?;
+        let inviter = tx.get_user(inv.invited_by).await?;
+        Ok(InvitationState::Open(InvitationView {
+            email: inv.email,
+            display_name: inv.display_name,
+            party_name: party.map(|p| p.name).unwrap_or_default(),
+            invited_by: inviter.map(|u| u.display_name).unwrap_or_default(),
+            expires_ms: inv.expires_ms,
+        }))
+    }
+
     /// Accepts an invitation: creates the user with `password`. Single use; an
     /// expired, used or unknown token is `NotFound`.
     pub async fn accept_invitation(
@@ -905,9 +1049,45 @@ impl Identity<'_> {
     }
 }
 
+/// A refused recovery code.
+fn invalid_recovery_code() -> AppError {
+    AppError::invalid(
+        ErrorCode::InvalidRecoveryCode,
+        "the recovery code is wrong or was already used",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_must_use_a_second_factor() {
+        use PartyKind::*;
+        use SystemRole::*;
+        let relaxed = kernel::Settings {
+            external_mfa_required: false,
+            owner_everyone_mfa_required: false,
+            ..kernel::Settings::default()
+        };
+        let strict = kernel::Settings {
+            external_mfa_required: true,
+            owner_everyone_mfa_required: true,
+            ..kernel::Settings::default()
+        };
+        let defaults = kernel::Settings::default();
+        for (kind, role, relaxed_wants, default_wants, strict_wants) in [
+            (Owner, Admin, true, true, true),
+            (Owner, SecurityOfficer, true, true, true),
+            (Owner, Auditor, false, false, true),
+            (Owner, Member, false, false, true),
+            (External, Member, false, true, true),
+        ] {
+            assert_eq!(must_use_mfa(&relaxed, kind, role), relaxed_wants, "{role:?}");
+            assert_eq!(must_use_mfa(&defaults, kind, role), default_wants, "{role:?}");
+            assert_eq!(must_use_mfa(&strict, kind, role), strict_wants, "{role:?}");
+        }
+    }
 
     #[test]
     fn emails() {

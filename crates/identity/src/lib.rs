@@ -9,18 +9,29 @@
 //! any caller exists and take none. Passwords are hashed with argon2id off
 //! the async threads (`passwords`); the per-application sign-in state
 //! (unknown addresses' lockout, admission to the hashers) is a slot of the
-//! [`App`].
+//! [`App`]. A second service, [`Accounts`], keeps accounts safe: a user's
+//! own sessions and API tokens, their recovery codes (`recovery`: made at
+//! enrolment, each good for one sign-in in place of a one-time code), and an
+//! admin's reset of a second factor and unlock of a locked account.
 
+mod accounts;
 mod bootstrap;
 mod identity;
 mod lockout;
 mod passwords;
+mod recovery;
 pub mod totp;
 
 use kernel::App;
 
+pub use accounts::{Accounts, MAX_REASON as MAX_ADMIN_REASON, NewToken, SEEN_EVERY_MS, SecurityState};
 pub use bootstrap::Bootstrap;
-pub use identity::{Login, NewParty, NewUser, PartyPatch, TotpEnrolment, UserPatch};
+pub use identity::{
+    InvitationState, InvitationView, Login, NewParty, NewUser, PartyPatch, SecondFactor,
+    TotpEnrolment, UserPatch,
+};
+pub use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+pub use recovery::RECOVERY_CODES;
 
 /// Parties, users, sign-in, sessions, TOTP enrolment, invitations and the
 /// first start.

@@ -75,6 +75,11 @@ actions! {
     UserCreate => "user.create",
     UserUpdate => "user.update",
     InvitationCreate => "invitation.create",
+    /// Removing a user's second factor (authenticator app and recovery
+    /// codes), so that they enrol again (admins).
+    UserMfaReset => "user.mfa_reset",
+    /// Unlocking an account locked by failed sign-ins (admins).
+    UserUnlock => "user.unlock",
     EventRead => "event.read",
     /// Removing personal data from a recorded event (admin only).
     EventRedact => "event.redact",
@@ -94,7 +99,10 @@ actions! {
     FileUpload => "file.upload",
     FileDelete => "file.delete",
     TotpEnroll => "auth.totp_enroll",
+    /// Seeing and ending one's own sessions and API tokens.
     SessionSelf => "auth.session",
+    /// Making a named API token for oneself.
+    TokenCreate => "auth.token_create",
     AgreementList => "agreement.list",
     AgreementCreate => "agreement.create",
     AgreementView => "agreement.view",

@@ -72,6 +72,9 @@ pub struct Settings {
     pub invitation_ttl_ms: i64,
     /// Whether users of external parties must use TOTP.
     pub external_mfa_required: bool,
+    /// Whether every user of the owner party must use TOTP. Its admins and
+    /// security officers always must, whatever this says.
+    pub owner_everyone_mfa_required: bool,
     /// Largest accepted upload, in bytes.
     pub max_upload_bytes: u64,
     /// Plaintext bytes per encrypted chunk.
@@ -87,6 +90,7 @@ impl Default for Settings {
             lockout_ms: 15 * 60 * 1000,
             invitation_ttl_ms: 7 * 24 * 3600 * 1000,
             external_mfa_required: true,
+            owner_everyone_mfa_required: false,
             max_upload_bytes: 64 * 1024 * 1024 * 1024,
             chunk_size: vault::DEFAULT_CHUNK_SIZE,
         }

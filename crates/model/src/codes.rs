@@ -73,6 +73,7 @@ codes! {
     InvalidCredentials = "invalid_credentials", Unauthenticated, "the e-mail or password is wrong";
     MfaRequired = "mfa_required", Unauthenticated, "the account needs a one-time code from its authenticator app";
     InvalidTotp = "invalid_totp", Unauthenticated, "the one-time code is wrong or was already used";
+    InvalidRecoveryCode = "invalid_recovery_code", Unauthenticated, "the recovery code is wrong or was already used";
     AccountLocked = "account_locked", TooManyRequests, "too many failed sign-ins; the account is locked for a while";
     TooManyAttempts = "too_many_attempts", TooManyRequests, "too many sign-in attempts from this address; retry in a minute";
     CsrfFailed = "csrf_failed", Forbidden, "a request with the session cookie lacks a valid CSRF token";
@@ -112,6 +113,9 @@ codes! {
     UnknownUser = "unknown_user", BadRequest, "no user with that id";
     TotpAlreadyEnabled = "totp_already_enabled", BadRequest, "the account already uses an authenticator app";
     TotpNotPending = "totp_not_pending", BadRequest, "no authenticator enrolment is waiting for confirmation";
+    TotpNotEnabled = "totp_not_enabled", BadRequest, "the account has no authenticator app; enrol one first";
+    MfaSessionRequired = "mfa_session_required", Forbidden, "this needs a session signed in with the second factor; sign in again with a one-time code";
+    TokenLifetimeInvalid = "token_lifetime_invalid", BadRequest, "an API token's lifetime is out of range";
 
     // Rooms, grants and files (content).
     PathEmpty = "path_empty", BadRequest, "the file path is empty";

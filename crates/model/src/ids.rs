@@ -54,6 +54,8 @@ typed_id!(
     InvitationId,
     /// A browser session or API token.
     SessionId,
+    /// One single-use recovery code of a user's second factor.
+    RecoveryCodeId,
     /// An agreement (NDA, IP assignment, licence) issued to a party.
     AgreementId,
     /// A message to one user (e.g. that an agreement has expired).

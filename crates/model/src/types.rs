@@ -180,10 +180,27 @@ pub struct Session {
     pub mfa: bool,
     /// SHA-256 of the CSRF token bound to a browser session.
     pub csrf_hash: Option<Vec<u8>>,
+    /// The name its user gave an API token (`None`: a sign-in's session).
     pub name: Option<String>,
     pub created_ms: i64,
     pub expires_ms: i64,
     pub revoked: bool,
+    /// The client address it was last used from (at first, signed in from).
+    pub address: Option<String>,
+    /// When it was last used, to the minute (`None`: not since it was made).
+    pub last_seen_ms: Option<i64>,
+}
+
+/// One of a user's single-use recovery codes: only its hash is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveryCode {
+    pub id: RecoveryCodeId,
+    pub user_id: UserId,
+    /// SHA-256 of the user's id and the code (see `identity`'s recovery codes).
+    pub code_hash: Vec<u8>,
+    pub created_ms: i64,
+    /// When it was used to sign in; a used code never works again.
+    pub used_ms: Option<i64>,
 }
 
 /// A single-use invitation to join a party.

@@ -931,6 +931,20 @@ fn self_access_is_open_to_oneself_whatever_the_role_or_account_state() {
         (&auditor, "user.update", user(&ext), "role_forbids"),
         (&admin, "user.list", user(&ext), "allow"),
         (&admin, "user.update", user(&ext), "allow"),
+        // A second factor is reset and an account unlocked by admins only,
+        // never by the user: these are not self-access.
+        (&admin, "user.mfa_reset", user(&ext), "allow"),
+        (&admin, "user.unlock", user(&ext), "allow"),
+        (&ext, "user.mfa_reset", user(&ext), "role_forbids"),
+        (&ext, "user.unlock", user(&ext), "role_forbids"),
+        (&auditor, "user.mfa_reset", user(&ext), "role_forbids"),
+        (&pre_totp, "user.unlock", user(&pre_totp), "role_forbids"),
+        // One's own sessions and tokens: open before enrolment; a new token
+        // only with the second factor the account needs.
+        (&pre_totp, "auth.session", Resource::System, "allow"),
+        (&pre_totp, "auth.token_create", Resource::System, "mfa_enrollment_required"),
+        (&ext, "auth.token_create", Resource::System, "allow"),
+        (&suspended, "auth.session", Resource::System, "party_inactive"),
         // The platform-wide lists stay the staff's.
         (&ext, "user.list", Resource::System, "role_forbids"),
         (&ext, "party.list", Resource::System, "role_forbids"),

@@ -2,6 +2,7 @@
 //! authorize (inside the use-case, through the one authorization seam, before
 //! anything else), call the use-case, respond.
 
+mod account;
 mod agreements;
 mod auth;
 mod conditions;
@@ -95,6 +96,13 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::totp_enrol))
         .routes(routes!(auth::totp_confirm))
+        .routes(routes!(account::list_sessions))
+        .routes(routes!(account::end_session))
+        .routes(routes!(account::end_other_sessions))
+        .routes(routes!(account::create_token))
+        .routes(routes!(account::renew_recovery_codes))
+        .routes(routes!(account::reset_mfa))
+        .routes(routes!(account::unlock_user))
         .routes(routes!(parties::list_parties, parties::create_party))
         .routes(routes!(parties::get_party, parties::patch_party))
         .routes(routes!(parties::list_users, parties::create_user))

@@ -1,8 +1,10 @@
 //! Who is calling: the `Authed` extractor resolves a bearer token or a session
 //! cookie to a principal on every request (so a revoked session or a disabled
 //! user stops at the next request), and enforces CSRF protection on
-//! cookie-authenticated requests that change state. `Meta` carries the source
-//! address, user agent and request id into the audit events.
+//! cookie-authenticated requests that change state; each session's last use
+//! (time and address) is noted for its user's list of sessions. `Meta`
+//! carries the source address, user agent and request id into the audit
+//! events.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 
 use app::authz::Principal;
-use app::{App, Identity, RequestMeta};
+use app::{Accounts, App, Identity, RequestMeta};
 use model::{Session, SessionKind};
 
 use crate::error::ApiError;
@@ -85,6 +87,8 @@ impl FromRequestParts<App> for Authed {
                 ));
             }
         }
+        let addressing = parts.extensions.get::<Arc<ClientAddressing>>().cloned();
+        Accounts(app).seen(&meta_of(parts, &addressing.unwrap_or_default()), &session);
         Ok(Authed {
             principal,
             session,

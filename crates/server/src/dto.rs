@@ -66,6 +66,8 @@ pub struct LoginRequest {
     pub password: String,
     /// The 6-digit code of the authenticator app, when enrolled.
     pub totp: Option<String>,
+    /// One of the account's recovery codes, in place of `totp` (each works once).
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -76,6 +78,10 @@ pub struct LoginResponse {
     /// Whether this session used a second factor.
     pub mfa: bool,
     pub user: UserDto,
+    /// On confirming an authenticator app only: ten single-use recovery
+    /// codes, shown this once, each good for one sign-in in place of a code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -477,4 +483,78 @@ impl From<&model::Event> for EventDto {
             detail: e.detail.clone(),
         }
     }
+}
+
+// ---- one's own account: sessions, tokens, recovery codes; an admin's remedies
+
+/// A session of the caller's (a browser's, or an API token).
+#[derive(Serialize, ToSchema)]
+pub struct SessionDto {
+    pub id: String,
+    /// browser or api.
+    pub kind: String,
+    /// The name of a token made with `POST /auth/tokens`; `null` for a sign-in.
+    pub name: Option<String>,
+    /// Whether it was signed in with a second factor.
+    pub mfa: bool,
+    pub created_at: String,
+    pub expires_at: String,
+    /// When it was last used (to the minute); `null` when not since it was made.
+    pub last_seen_at: Option<String>,
+    /// The client address it was last used from.
+    pub address: Option<String>,
+    /// Whether it is the one making this request.
+    pub current: bool,
+}
+list_of!(SessionList, SessionDto);
+
+impl SessionDto {
+    pub fn of(s: &model::Session, current: model::SessionId) -> Self {
+        SessionDto {
+            id: s.id.to_string(),
+            kind: s.kind.as_str().into(),
+            name: s.name.clone(),
+            mfa: s.mfa,
+            created_at: rfc3339(s.created_ms),
+            expires_at: rfc3339(s.expires_ms),
+            last_seen_at: s.last_seen_ms.map(rfc3339),
+            address: s.address.clone(),
+            current: s.id == current,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionsEnded {
+    /// How many sessions and tokens were ended.
+    pub ended: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// What the token is for (1 to 200 characters).
+    pub name: String,
+    /// Its lifetime in days, from 1 to the server's `token_days`.
+    pub days: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewTokenDto {
+    /// The bearer secret; shown once.
+    pub token: String,
+    pub session: SessionDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes, shown this once; the earlier ones no longer work.
+    pub codes: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminReason {
+    /// Why (1 to 500 characters, one line); recorded with the event.
+    pub reason: String,
 }

@@ -8,6 +8,7 @@
 //! authenticate with the session cookie; form posts carry the CSRF token in a
 //! `csrf` field, checked here (`check_csrf`) before anything else.
 
+mod account;
 mod admin;
 mod agreements;
 mod assets;
@@ -74,6 +75,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(files::router())
         .merge(admin::router())
         .merge(audit::router())
+        .merge(account::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -48,6 +48,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "conditions",
         include_str!("../migrations/sqlite/0008_conditions.sql"),
     ),
+    (
+        9,
+        "accounts",
+        include_str!("../migrations/sqlite/0009_accounts.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -92,6 +97,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "conditions",
         include_str!("../migrations/postgres/0008_conditions.sql"),
+    ),
+    (
+        9,
+        "accounts",
+        include_str!("../migrations/postgres/0009_accounts.sql"),
     ),
 ];
 

@@ -22,6 +22,14 @@ pub const NO_PROOF: &[(&str, &str)] = &[
         "the invitation's secret is the permission",
     ),
     (
+        "invitation",
+        "shows an invitation to whoever holds its secret, which is the permission",
+    ),
+    (
+        "login_with",
+        "signs in (with a recovery code, too): there is no caller yet",
+    ),
+    (
         "bootstrap",
         "creates the first administrator of an empty store",
     ),

@@ -87,6 +87,9 @@ event_names! {
     AuthTotpConfirm = "auth.totp_confirm", Denied, "a wrong one-time code while confirming an authenticator app";
     AuthTotpEnabled = "auth.totp_enabled", Allowed, "a user's authenticator app was confirmed and is required from now on";
     UserSessionsRevoked = "user.sessions_revoked", Allowed, "every session of a user was ended";
+    AuthSessionEnd = "auth.session_end", Allowed, "a user ended sessions or API tokens of their own (one, or every one but the current; the detail lists them)";
+    AuthRecoveryCodes = "auth.recovery_codes", Allowed, "new recovery codes were made for a user (at enrolment, or on their request); the earlier ones no longer work";
+    AuthRecoveryCodeUsed = "auth.recovery_code_used", Allowed, "a recovery code was used in place of a one-time code to sign in; it no longer works (the detail says how many are left)";
     InvitationAccept = "invitation.accept", Both, "an invitation was accepted and its user created; refused for an unknown, used or expired one";
     UserTraining = "user.training", Allowed, "a user's training was recorded or removed";
     PartyCertification = "party.certification", Allowed, "a party's certification was recorded or removed";
@@ -132,6 +135,14 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
             "changing a user (name, role, status, training) or ending their sessions",
         ),
         Action::InvitationCreate => (Both, "inviting a person by e-mail"),
+        Action::UserMfaReset => (
+            Both,
+            "removing a user's second factor (authenticator app and recovery codes) and ending their sessions, so that they enrol again; the detail holds the admin's reason",
+        ),
+        Action::UserUnlock => (
+            Both,
+            "unlocking an account locked by failed sign-ins; the detail holds the admin's reason",
+        ),
         Action::EventRead => (
             Denied,
             "reading events, the ledger, its proofs and bundles, or tracing a copy",
@@ -164,7 +175,11 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         ),
         Action::FileDelete => (Both, "deleting a file"),
         Action::TotpEnroll => (Denied, "enrolling an authenticator app"),
-        Action::SessionSelf => (Denied, "reading or ending one's own session"),
+        Action::SessionSelf => (
+            Denied,
+            "reading or ending one's own sessions and API tokens (an ending is `auth.session_end`)",
+        ),
+        Action::TokenCreate => (Both, "making a named API token for oneself"),
         Action::AgreementList => (Denied, "listing agreements"),
         Action::AgreementCreate => (
             Both,

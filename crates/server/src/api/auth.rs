@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use app::{App, ErrorCode, Identity, act};
+use app::{App, ErrorCode, Identity, SecondFactor, act};
 use model::SessionKind;
 
 use crate::auth::{Authed, Meta};
@@ -16,17 +16,20 @@ use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::throttle::LoginThrottle;
 
 fn login_response(login: app::Login) -> LoginResponse {
+    let recovery_codes = Some(login.recovery_codes).filter(|c| !c.is_empty());
     LoginResponse {
         token: login.token,
         expires_at: rfc3339(login.session.expires_ms),
         mfa: login.session.mfa,
         user: UserDto::from(&login.user),
+        recovery_codes,
     }
 }
 
-/// Signs in and returns an API token.
+/// Signs in and returns an API token. An enrolled account gives the one-time
+/// code of its app (`totp`), or one of its recovery codes (`recovery_code`).
 #[utoipa::path(post, path = "/auth/login", request_body = LoginRequest, tag = "auth",
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "invalid_credentials, mfa_required or invalid_totp"), (status = 429, body = ErrorBody, description = "account_locked")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "invalid_credentials, mfa_required, invalid_totp or invalid_recovery_code"), (status = 429, body = ErrorBody, description = "account_locked")))]
 pub async fn login(
     State(app): State<App>,
     Extension(throttle): Extension<Arc<LoginThrottle>>,
@@ -40,14 +43,18 @@ pub async fn login(
             "too many sign-in attempts from this address; wait a minute",
         ));
     }
+    let factor = match (req.totp.as_deref(), req.recovery_code.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "give `totp` or `recovery_code`, not both",
+            ));
+        }
+        (None, Some(code)) => SecondFactor::RecoveryCode(code),
+        (code, None) => SecondFactor::from(code),
+    };
     let login = Identity(&app)
-        .login(
-            &meta,
-            &req.email,
-            &req.password,
-            req.totp.as_deref(),
-            SessionKind::Api,
-        )
+        .login_with(&meta, &req.email, &req.password, factor, SessionKind::Api)
         .await?;
     Ok(Json(login_response(login)))
 }
@@ -94,7 +101,8 @@ pub async fn totp_enrol(
 }
 
 /// Confirms TOTP enrolment with a first code; returns a new multi-factor token
-/// and revokes the one used for this call.
+/// with ten recovery codes (shown this once) and revokes the one used for
+/// this call.
 #[utoipa::path(post, path = "/auth/totp/confirm", request_body = TotpConfirm, tag = "auth", security(("bearer" = [])), responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
 pub async fn totp_confirm(
     State(app): State<App>,

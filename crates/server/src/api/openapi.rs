@@ -143,6 +143,7 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
             E::InvalidCredentials,
             E::MfaRequired,
             E::InvalidTotp,
+            E::InvalidRecoveryCode,
             E::AccountLocked,
             E::TooManyAttempts,
         ]],
@@ -151,6 +152,20 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("me", &[]),
     ("totp_enrol", &[&[E::TotpAlreadyEnabled]]),
     ("totp_confirm", &[&[E::InvalidTotp, E::TotpNotPending]]),
+    // one's own account, and an admin's remedies
+    ("list_sessions", &[]),
+    ("end_session", &[]),
+    ("end_other_sessions", &[]),
+    (
+        "create_token",
+        &[&[E::InvalidName, E::TokenLifetimeInvalid]],
+    ),
+    (
+        "renew_recovery_codes",
+        &[&[E::TotpNotEnabled, E::MfaSessionRequired]],
+    ),
+    ("reset_mfa", &[&[E::BadReason]]),
+    ("unlock_user", &[&[E::BadReason]]),
     // parties and users
     ("list_parties", &[]),
     (

@@ -14,7 +14,7 @@ use axum::{Extension, Form};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use app::{App, AppError, Identity, Login, act};
+use app::{App, AppError, ErrorCode, Identity, Login, SecondFactor, act};
 use model::SessionKind;
 
 use super::layout::{self, Header};
@@ -29,6 +29,9 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     totp: String,
+    /// A recovery code, in place of the one-time code.
+    #[serde(default)]
+    recovery: String,
 }
 
 /// A form that carries only its CSRF token.
@@ -61,6 +64,13 @@ fn login_form(email: &str, message: Option<&str>) -> Markup {
                         "One-time code"
                         input #totp type="text" name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" placeholder="6 digits, if your account uses an authenticator";
                     }
+                    details #recovery-option {
+                        summary #use-recovery { "Lost your authenticator app? Use a recovery code" }
+                        label {
+                            "Recovery code"
+                            input #recovery type="text" name="recovery" autocomplete="off" spellcheck="false" maxlength="40" placeholder="XXXX-XXXX-XXXX-XXXX";
+                        }
+                    }
                     button.primary #sign-in type="submit" { "Sign in" }
                 }
             }
@@ -86,6 +96,13 @@ fn login_refusal(e: &AppError) -> Option<(StatusCode, &'static str)> {
         AppError::InvalidTotp => Some((
             StatusCode::UNAUTHORIZED,
             "The one-time code is wrong or was already used. Wait for the next code and try again.",
+        )),
+        AppError::Invalid {
+            code: ErrorCode::InvalidRecoveryCode,
+            ..
+        } => Some((
+            StatusCode::UNAUTHORIZED,
+            "The recovery code is wrong or was already used: each code works once.",
         )),
         AppError::AccountLocked => Some((
             StatusCode::TOO_MANY_REQUESTS,
@@ -120,12 +137,22 @@ pub async fn login(
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let code = Some(form.totp.trim()).filter(|c| !c.is_empty());
+    let recovery = Some(form.recovery.trim()).filter(|c| !c.is_empty());
+    let factor = match (code, recovery) {
+        (Some(_), Some(_)) => {
+            let message = "Give the one-time code or a recovery code, not both.";
+            let page = login_form(&form.email, Some(message));
+            return Ok((StatusCode::BAD_REQUEST, page).into_response());
+        }
+        (None, Some(recovery)) => SecondFactor::RecoveryCode(recovery),
+        (code, None) => SecondFactor::from(code),
+    };
     let result = Identity(&app)
-        .login(
+        .login_with(
             &meta,
             &form.email,
             &form.password,
-            code,
+            factor,
             SessionKind::Browser,
         )
         .await;
@@ -145,7 +172,7 @@ pub async fn login(
 /// then be this server as the browser addressed it (`Host`, or the authority
 /// of an HTTP/2 request). A client that sends neither is no browser that a
 /// page of another site could drive.
-fn cross_site(headers: &HeaderMap, uri: &Uri) -> bool {
+pub(super) fn cross_site(headers: &HeaderMap, uri: &Uri) -> bool {
     let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("?"));
     if let Some(site) = text("sec-fetch-site") {
         return !matches!(site, "same-origin" | "none");
@@ -165,7 +192,7 @@ fn cross_site(headers: &HeaderMap, uri: &Uri) -> bool {
 
 /// Sets the cookies of a new browser session and sends the user on: to the
 /// rooms, or to TOTP enrolment when the account must enrol before anything else.
-fn signed_in(app: &App, login: &Login) -> Response {
+pub(super) fn signed_in(app: &App, login: &Login) -> Response {
     let csrf = login.csrf.as_deref().unwrap_or_default();
     let max_age = app.settings().browser_session_ttl_ms / 1000;
     let next = if login.user.mfa_required && !login.session.mfa {
@@ -265,7 +292,8 @@ pub async fn totp_begin(
 }
 
 /// `POST /totp/confirm`: on the right code the session is replaced by a
-/// multi-factor one, whose cookies replace the old ones.
+/// multi-factor one, whose cookies replace the old ones, and the recovery
+/// codes made with it are shown, this once.
 pub async fn totp_confirm(
     State(app): State<App>,
     Meta(meta): Meta,
@@ -282,7 +310,17 @@ pub async fn totp_confirm(
         Err(e) => Err(e),
     };
     match result {
-        Ok(login) => Ok(signed_in(&app, &login)),
+        Ok(login) => {
+            let new_csrf = login.csrf.as_deref().unwrap_or_default();
+            let header = Header {
+                email: &authed.principal.email,
+                csrf: new_csrf,
+                nav: &nav,
+            };
+            let page = super::account::recovery_codes_page(header, &login.recovery_codes, "/");
+            let max_age = app.settings().browser_session_ttl_ms / 1000;
+            Ok((session_cookies(&login.token, new_csrf, max_age), page).into_response())
+        }
         Err(AppError::InvalidTotp) => {
             let header = Header {
                 email: &authed.principal.email,

@@ -176,6 +176,8 @@ const CODE: Want = Want(401, Some("mfa_required"), None, None);
 const NOLOGIN: Want = Want(401, Some("invalid_credentials"), None, None);
 /// Confirming an enrolment that was never begun (accounts already enrolled).
 const NOTPEND: Want = Want(400, Some("totp_not_pending"), None, None);
+/// New recovery codes asked from a session without a second factor.
+const NOMFA: Want = Want(403, Some("mfa_session_required"), None, None);
 /// A wrong first code when confirming enrolment.
 const BADCODE: Want = Want(401, Some("invalid_totp"), None, None);
 /// Tracing a file that carries no mark (allowed, but nothing to find).
@@ -233,6 +235,11 @@ enum Ep {
     TotpBegin,
     /// Confirming enrolment with a wrong code.
     TotpConfirm,
+    ListSessions,
+    /// The bystander's session: not the caller's to end.
+    EndSession,
+    CreateToken,
+    RenewRecoveryCodes,
     ListParties,
     CreateParty,
     /// A party the caller does not belong to.
@@ -246,6 +253,10 @@ enum Ep {
     GetSelf,
     PatchUser,
     RevokeSessions,
+    /// Of the patient, an external user of another party.
+    ResetMfa,
+    /// Of the patient.
+    UnlockUser,
     CreateInvitation,
     /// An invitation token that does not exist (no bearer needed).
     AcceptInvitation,
@@ -326,6 +337,9 @@ enum Ep {
     RemoveRule,
     /// It ends the caller's session.
     Logout,
+    /// Asked with the spare session (the admin: with `ctx.admin`), which it
+    /// keeps.
+    EndOtherSessions,
     /// The caller's own: self-access, open whatever the role or account
     /// state (`self.user`). Last: it ends every session of the caller
     /// (`ctx.admin`'s too, for the admin's column), so it is asked with a
@@ -336,10 +350,17 @@ enum Ep {
 #[rustfmt::skip]
 const TABLE: &[(Ep, [Want; 21])] = &[
     //                         Admin    SecOff   Auditor  Member   Viewer   Downl.   Contrib.  Manager  PartyG.  NoGrant  Expired  Susp.  Disabl.  PreTotp  NoAgr.   Ended    Tags     Territ.  Untrain.  Uncert.  Window
-    (Ep::Login,               [OK,      OK,      OK,      OK,      CODE,    CODE,    CODE,     CODE,    CODE,    CODE,    CODE,    CODE,  NOLOGIN, OK,      CODE,    CODE,    CODE,    CODE,    CODE,     CODE,    CODE]),
+    // The owner's admins and security officers must use TOTP: enrolled, they
+    // sign in with a code.
+    (Ep::Login,               [CODE,    CODE,    OK,      OK,      CODE,    CODE,    CODE,     CODE,    CODE,    CODE,    CODE,    CODE,  NOLOGIN, OK,      CODE,    CODE,    CODE,    CODE,    CODE,     CODE,    CODE]),
     (Ep::Me,                  [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::TotpBegin,           [OK,      OK,      OK,      OK,      TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF,   OUT,     OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON]),
-    (Ep::TotpConfirm,         [BADCODE, BADCODE, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,   OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND]),
+    (Ep::TotpBegin,           [TOTP_ON, TOTP_ON, OK,      OK,      TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF,   OUT,     OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON]),
+    (Ep::TotpConfirm,         [NOTPEND, NOTPEND, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,   OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND]),
+    // One's own sessions stay open before enrolment; a token needs the factor the account must use.
+    (Ep::ListSessions,        [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::EndSession,          [NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::CreateToken,         [NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,      NEW,     NEW,     NEW,     NEW,     OFF,   OUT,     MFA,     NEW,     NEW,     NEW,     NEW,     NEW,      NEW,     NEW]),
+    (Ep::RenewRecoveryCodes,  [OK,      OK,      NOMFA,   NOMFA,   OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     NOMFA,   OK,      OK,      OK,      OK,      OK,       OK,      OK]),
     (Ep::ListParties,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::CreateParty,         [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::GetParty,            [OK,      OK,      OK,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
@@ -351,6 +372,8 @@ const TABLE: &[(Ep, [Want; 21])] = &[
     (Ep::GetSelf,             [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
     (Ep::PatchUser,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::RevokeSessions,      [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ResetMfa,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::UnlockUser,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::CreateInvitation,    [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::AcceptInvitation,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
     (Ep::PutTraining,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
@@ -423,6 +446,7 @@ const TABLE: &[(Ep, [Want; 21])] = &[
     (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
+    (Ep::EndOtherSessions,    [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
     (Ep::RevokeOwnSessions,   [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
 ];
 
@@ -435,6 +459,13 @@ impl Ep {
             Ep::Me => ("GET", "/auth/me"),
             Ep::TotpBegin => ("POST", "/auth/totp"),
             Ep::TotpConfirm => ("POST", "/auth/totp/confirm"),
+            Ep::ListSessions => ("GET", "/auth/sessions"),
+            Ep::EndSession => ("DELETE", "/auth/sessions/{id}"),
+            Ep::EndOtherSessions => ("POST", "/auth/sessions/end-others"),
+            Ep::CreateToken => ("POST", "/auth/tokens"),
+            Ep::RenewRecoveryCodes => ("POST", "/auth/recovery-codes"),
+            Ep::ResetMfa => ("POST", "/users/{id}/mfa/reset"),
+            Ep::UnlockUser => ("POST", "/users/{id}/unlock"),
             Ep::ListParties => ("GET", "/parties"),
             Ep::CreateParty => ("POST", "/parties"),
             Ep::GetParty | Ep::GetOwnParty => ("GET", "/parties/{id}"),
@@ -536,6 +567,14 @@ struct World {
     curator: User,
     /// External member of a party of its own: the target of user look-ups and grants.
     bystander: User,
+    /// A session of the bystander's (which no one else may end).
+    bystander_session: String,
+    /// External member of the bystander's party: whose second factor is
+    /// reset and account unlocked.
+    patient: User,
+    /// `ctx.admin`: the admin's token for the rows that end every other
+    /// session of the caller's.
+    admin: String,
     /// Owner member with no column: the target of owner-side grants.
     engineer: User,
     /// External member of the regular party with no column: the target of
@@ -604,13 +643,13 @@ impl Parties {
 /// A user of each column, signed in.
 async fn callers(ctx: &Ctx, p: &Parties) -> HashMap<Who, User> {
     // A session of its own, so that the logout row leaves `ctx.admin` alone.
-    let login = ctx.login_ok(ADMIN_EMAIL, None).await;
+    let login = ctx.login_totp(ADMIN_EMAIL, &ctx.admin_totp).await;
     let admin = User {
         id: login["user"]["id"].as_str().unwrap_or_default().to_owned(),
         email: ADMIN_EMAIL.into(),
         party: ctx.owner_party.clone(),
         token: login["token"].as_str().unwrap_or_default().to_owned(),
-        totp: None,
+        totp: Some(ctx.admin_totp.clone()),
     };
     let mut users = HashMap::from([(Admin, admin)]);
     for (who, role) in [
@@ -728,6 +767,11 @@ impl World {
         let bystander = ctx.external(&p.other).await;
         let engineer = ctx.staff("member").await;
         let acme_spare = ctx.external(&p.acme).await;
+        let patient = ctx.external(&p.other).await;
+        let theirs = ctx
+            .must(&bystander.token, "GET", "/auth/sessions", Value::Null, 200)
+            .await;
+        let bystander_session = id_of(&theirs["items"][0]);
         ctx.must(&ctx.admin, "PUT", "/zones", zones(), 200).await;
         train_and_certify(ctx, &users, &p).await;
         // The bystander's training ends at once (for a notification).
@@ -746,6 +790,9 @@ impl World {
             users,
             curator,
             bystander,
+            bystander_session,
+            patient,
+            admin: ctx.admin.clone(),
             engineer,
             acme_spare,
             partner: p.partner,
@@ -852,11 +899,15 @@ impl World {
             .to_owned()
     }
 
-    /// The token `who` asks `ep` with: its spare session for the row that
-    /// revokes every session of its own, else its matrix session.
+    /// The token `who` asks `ep` with: its spare session for the rows that
+    /// end every other session of its own or every one, else its matrix
+    /// session. The admin asks those with `ctx.admin`, which the checks of
+    /// denial events read with and which ending the admin's other sessions
+    /// therefore keeps.
     fn token(&self, ep: Ep, who: Who) -> String {
         match ep {
-            Ep::RevokeOwnSessions => self.spare[&who].clone(),
+            Ep::EndOtherSessions | Ep::RevokeOwnSessions if who == Admin => self.admin.clone(),
+            Ep::EndOtherSessions | Ep::RevokeOwnSessions => self.spare[&who].clone(),
             _ => self.users[&who].token.clone(),
         }
     }
@@ -902,6 +953,29 @@ impl World {
                 "POST",
                 "/auth/totp/confirm".into(),
                 j(json!({"code": "000000"})),
+            ),
+            Ep::ListSessions => ("GET", "/auth/sessions".into(), none),
+            Ep::EndSession => (
+                "DELETE",
+                format!("/auth/sessions/{}", self.bystander_session),
+                none,
+            ),
+            Ep::EndOtherSessions => ("POST", "/auth/sessions/end-others".into(), none),
+            Ep::CreateToken => (
+                "POST",
+                "/auth/tokens".into(),
+                j(json!({"name": format!("matrix {n}"), "days": 1})),
+            ),
+            Ep::RenewRecoveryCodes => ("POST", "/auth/recovery-codes".into(), none),
+            Ep::ResetMfa => (
+                "POST",
+                format!("/users/{}/mfa/reset", self.patient.id),
+                j(json!({"reason": "matrix: lost the phone"})),
+            ),
+            Ep::UnlockUser => (
+                "POST",
+                format!("/users/{}/unlock", self.patient.id),
+                j(json!({"reason": "matrix: identity checked"})),
             ),
             Ep::ListParties => ("GET", "/parties".into(), none),
             Ep::CreateParty => (

@@ -800,12 +800,14 @@ async fn the_quarantine_page_releases_through_its_form() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    ctx.advance(30_000);
+    let code = ctx.code(&ctx.admin_totp);
     let browser = app::Identity(&ctx.app)
         .login(
             &app::RequestMeta::default(),
             ADMIN_EMAIL,
             PASSWORD,
-            None,
+            Some(&code),
             model::SessionKind::Browser,
         )
         .await

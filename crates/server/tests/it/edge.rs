@@ -162,7 +162,7 @@ async fn regression_post_trace_reads_the_whole_body_before_deciding() {
     let party = ctx.party("Supplier").await;
     let member = ctx.external(&party).await;
     let web_member = browser(&ctx, &member.email, member.totp.as_deref()).await;
-    let web_admin = browser(&ctx, ADMIN_EMAIL, None).await;
+    let web_admin = browser(&ctx, ADMIN_EMAIL, Some(&ctx.admin_totp)).await;
     let huge = 250 << 20;
     let table = [
         TraceRow {
@@ -220,7 +220,7 @@ struct FormRow {
 async fn regression_web_upload_text_fields_are_unbounded() {
     let ctx = Ctx::new().await;
     let room = ctx.room(&ctx.admin, "Uploads").await;
-    let (cookie, csrf) = browser(&ctx, ADMIN_EMAIL, None).await;
+    let (cookie, csrf) = browser(&ctx, ADMIN_EMAIL, Some(&ctx.admin_totp)).await;
     let table = [
         FormRow {
             label: "endless prefix",

@@ -7,6 +7,7 @@
     reason = "tests fail loudly on the first surprise"
 )]
 
+mod account;
 mod agreements;
 mod audit;
 mod authz;

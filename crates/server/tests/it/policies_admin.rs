@@ -437,14 +437,17 @@ async fn what_if_scenario(ctx: &Ctx) {
     assert_eq!((later, replayed_later), (vec![], 0));
 }
 
-/// A browser session of `email`: its cookie header and CSRF token.
-async fn browser(ctx: &Ctx, email: &str) -> (String, String) {
+/// A browser session of `email` (signed in with TOTP when enrolled): its
+/// cookie header and CSRF token.
+async fn browser(ctx: &Ctx, email: &str, totp: Option<&[u8]>) -> (String, String) {
+    ctx.advance(30_000);
+    let code = totp.map(|s| ctx.code(s));
     let login = app::Identity(&ctx.app)
         .login(
             &app::RequestMeta::default(),
             email,
             PASSWORD,
-            None,
+            code.as_deref(),
             model::SessionKind::Browser,
         )
         .await
@@ -504,8 +507,8 @@ async fn the_policy_page_replays_and_applies_for_admins_only() {
     let ctx = Ctx::new().await;
     let member = ctx.staff("member").await;
     ctx.room(&member.token, "Designs").await;
-    let (admin, csrf) = browser(&ctx, ADMIN_EMAIL).await;
-    let (member_cookie, member_csrf) = browser(&ctx, &member.email).await;
+    let (admin, csrf) = browser(&ctx, ADMIN_EMAIL, Some(&ctx.admin_totp)).await;
+    let (member_cookie, member_csrf) = browser(&ctx, &member.email, None).await;
     let change = |csrf: &str, custom: &str, expected: &str| {
         form(&[
             ("csrf", csrf),

@@ -1,7 +1,9 @@
 //! Shared fixtures of the API tests: an `App` on a temporary directory (SQLite,
 //! or PostgreSQL in a fresh schema) with a manual clock, the router driven
 //! without a socket, helpers that act through the API as the admin, and the
-//! one `check` helper through which every table goes.
+//! one `check` helper through which every table goes. The admin, and every
+//! owner admin and security officer the fixtures make, enrol TOTP at once:
+//! their accounts must use it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -47,8 +49,10 @@ pub struct Ctx {
     router: Router,
     clock: Arc<ManualClock>,
     pub dir: tempfile::TempDir,
-    /// Bearer token of the bootstrap admin.
+    /// Bearer token of the bootstrap admin (signed in with TOTP).
     pub admin: String,
+    /// The bootstrap admin's TOTP secret.
+    pub admin_totp: Vec<u8>,
     pub owner_party: String,
     seq: AtomicU64,
 }
@@ -284,11 +288,13 @@ impl Ctx {
             clock,
             dir,
             admin: String::new(),
+            admin_totp: Vec::new(),
             owner_party: String::new(),
             seq: AtomicU64::new(0),
         };
         let login = ctx.login_ok(ADMIN_EMAIL, None).await;
-        ctx.admin = login["token"].as_str().unwrap_or_default().to_owned();
+        let first = login["token"].as_str().unwrap_or_default().to_owned();
+        (ctx.admin, ctx.admin_totp) = ctx.enrol_totp(&first).await;
         ctx.owner_party = login["user"]["party_id"]
             .as_str()
             .unwrap_or_default()
@@ -402,6 +408,14 @@ impl Ctx {
         r.json()
     }
 
+    /// A sign-in with [`PASSWORD`] and a one-time code of `secret` that no
+    /// sign-in used yet: the clock moves one 30-second step forward first.
+    pub async fn login_totp(&self, email: &str, secret: &[u8]) -> Value {
+        self.advance(30_000);
+        let code = self.code(secret);
+        self.login_ok(email, Some(&code)).await
+    }
+
     /// The current TOTP code of `secret`.
     pub fn code(&self, secret: &[u8]) -> String {
         let step = app::totp::step_of(self.now());
@@ -461,10 +475,12 @@ impl Ctx {
         }
     }
 
-    /// An owner-party user with `role`.
+    /// An owner-party user with `role`; admins and security officers, who
+    /// must use TOTP, are enrolled.
     pub async fn staff(&self, role: &str) -> User {
         let party = self.owner_party.clone();
-        self.user_in(&party, role, false).await
+        let enrol = matches!(role, "admin" | "security_officer");
+        self.user_in(&party, role, enrol).await
     }
 
     /// An external member, enrolled in TOTP.

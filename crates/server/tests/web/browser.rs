@@ -248,6 +248,10 @@ async fn external_user_enrols_totp_before_seeing_rooms() {
     b.type_into(&b.find("#code").await, &util::current_code(&secret))
         .await;
     b.click(&b.find("#totp-confirm").await).await;
+    // The recovery codes are shown once, then the rooms.
+    wait_for(&b, "the recovery codes", "#recovery-codes").await;
+    assert_eq!(b.script("return document.querySelectorAll('#recovery-codes li').length").await, 10);
+    b.click(&b.find("#recovery-saved").await).await;
     wait_for(&b, "the rooms list", "#rooms").await;
     let role = b.text(&b.find("#rooms tbody tr").await).await;
     assert!(role.contains(ROOM) && role.contains("downloader"), "{role}");
@@ -501,6 +505,8 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
     b.type_into(&b.find("#code").await, &util::current_code(&secret))
         .await;
     b.click(&b.find("#totp-confirm").await).await;
+    wait_for(&b, "the recovery codes", "#recovery-codes").await;
+    b.click(&b.find("#recovery-saved").await).await;
     wait_for(&b, "the rooms list", "#rooms").await;
 
     // The room's page: the agreement to sign, not an error.

@@ -63,6 +63,18 @@ fn session(row: &AnyRow) -> Result<Session, StoreError> {
         created_ms: row.int("created_ms")?,
         expires_ms: row.int("expires_ms")?,
         revoked: row.flag("revoked")?,
+        address: row.opt_text("address")?,
+        last_seen_ms: row.opt_int("last_seen_ms")?,
+    })
+}
+
+fn recovery_code(row: &AnyRow) -> Result<RecoveryCode, StoreError> {
+    Ok(RecoveryCode {
+        id: row.parsed("id")?,
+        user_id: row.parsed("user_id")?,
+        code_hash: row.bytes("code_hash")?,
+        created_ms: row.int("created_ms")?,
+        used_ms: row.opt_int("used_ms")?,
     })
 }
 
@@ -255,8 +267,8 @@ impl Tx {
     pub async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError> {
         let query = sql(
             "INSERT INTO sessions (id, token_hash, user_id, kind, mfa, csrf_hash, name, \
-             created_ms, expires_ms, revoked) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             created_ms, expires_ms, revoked, address, last_seen_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(session.id.to_string())
         .bind(session.token_hash.clone())
@@ -267,7 +279,9 @@ impl Tx {
         .bind(session.name.clone())
         .bind(session.created_ms)
         .bind(session.expires_ms)
-        .bind(flag(session.revoked));
+        .bind(flag(session.revoked))
+        .bind(session.address.clone())
+        .bind(session.last_seen_ms);
         self.execute_guarded(query)
             .await
             .map_err(|e| unique(e, &[("", "session")]))?;
@@ -303,6 +317,139 @@ impl Tx {
             .execute(self.conn())
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// The user's sessions and tokens that are neither revoked nor expired at
+    /// `now_ms`, newest first.
+    pub async fn live_sessions(
+        &mut self,
+        user: UserId,
+        now_ms: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        sql("SELECT * FROM sessions WHERE user_id = $1 AND revoked = 0 AND expires_ms > $2 \
+             ORDER BY created_ms DESC, id")
+        .bind(user.to_string())
+        .bind(now_ms)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(session)
+        .collect()
+    }
+
+    /// Revokes session `id` if it is the user's and live; returns whether it was.
+    pub async fn revoke_session_of(
+        &mut self,
+        user: UserId,
+        id: SessionId,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sql("UPDATE sessions SET revoked = 1 WHERE id = $1 AND user_id = $2 AND revoked = 0")
+                .bind(id.to_string())
+                .bind(user.to_string())
+                .execute(self.conn())
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Revokes every session and token of the user but `keep` that is live
+    /// at `now_ms`; returns how many.
+    pub async fn revoke_other_sessions(
+        &mut self,
+        user: UserId,
+        keep: SessionId,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let done = sql(
+            "UPDATE sessions SET revoked = 1 \
+             WHERE user_id = $1 AND id <> $2 AND revoked = 0 AND expires_ms > $3",
+        )
+        .bind(user.to_string())
+        .bind(keep.to_string())
+        .bind(now_ms)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Notes that session `id` was used at `now_ms` from `address`.
+    pub async fn touch_session(
+        &mut self,
+        id: SessionId,
+        now_ms: i64,
+        address: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sql("UPDATE sessions SET last_seen_ms = $2, address = COALESCE($3, address) WHERE id = $1")
+            .bind(id.to_string())
+            .bind(now_ms)
+            .bind(address.map(str::to_owned))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    // ---- recovery codes
+    /// Replaces every recovery code of `user` (used or not) with `codes`.
+    pub async fn replace_recovery_codes(
+        &mut self,
+        user: UserId,
+        codes: &[RecoveryCode],
+    ) -> Result<(), StoreError> {
+        self.delete_recovery_codes(user).await?;
+        for code in codes {
+            let query = sql(
+                "INSERT INTO recovery_codes (id, user_id, code_hash, created_ms, used_ms) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(code.id.to_string())
+            .bind(code.user_id.to_string())
+            .bind(code.code_hash.clone())
+            .bind(code.created_ms)
+            .bind(code.used_ms);
+            self.execute_guarded(query)
+                .await
+                .map_err(|e| unique(e, &[("", "recovery code")]))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every recovery code of `user`; returns how many.
+    pub async fn delete_recovery_codes(&mut self, user: UserId) -> Result<u64, StoreError> {
+        let done = sql("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The recovery codes of `user` not used yet, oldest first.
+    pub async fn unused_recovery_codes(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<RecoveryCode>, StoreError> {
+        sql("SELECT * FROM recovery_codes WHERE user_id = $1 AND used_ms IS NULL \
+             ORDER BY created_ms, id")
+        .bind(user.to_string())
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(recovery_code)
+        .collect()
+    }
+
+    /// Marks code `id` used at `now_ms` if it was not yet; returns whether this call did.
+    pub async fn use_recovery_code(
+        &mut self,
+        id: RecoveryCodeId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sql("UPDATE recovery_codes SET used_ms = $2 WHERE id = $1 AND used_ms IS NULL")
+                .bind(id.to_string())
+                .bind(now_ms)
+                .execute(self.conn())
+                .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     // ---- invitations

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests may unwrap")]
 
+mod accounts;
 mod agreements;
 mod conditions;
 mod dlp;
@@ -135,7 +136,7 @@ async fn users_round_trip() {
     .await;
 }
 
-fn session(user: UserId, hash: u8) -> Session {
+pub(crate) fn session(user: UserId, hash: u8) -> Session {
     Session {
         id: id(SessionId::from_random),
         token_hash: vec![hash; 32],
@@ -147,6 +148,8 @@ fn session(user: UserId, hash: u8) -> Session {
         created_ms: 10,
         expires_ms: 20,
         revoked: false,
+        address: Some("192.0.2.1".into()),
+        last_seen_ms: None,
     }
 }
 
