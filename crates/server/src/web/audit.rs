@@ -5,7 +5,8 @@
 //! the entry, the inclusion proof, the latest signed checkpoint and the
 //! verifier key from the API and verifies them in the browser —, the export
 //! of the filter's evidence bundle, and the ledger's signed checkpoints with
-//! the verifier key (`/audit/checkpoints`). Whether the caller may read the
+//! the verifier key (`/audit/checkpoints`), where the same script checks that
+//! each checkpoint extends the one before (consistency proof). Whether the caller may read the
 //! log is the seam's decision before `Audit::explore_events` and
 //! `Audit::ledger_checkpoint_report`.
 
