@@ -171,7 +171,7 @@ async fn downloaded_by_an_external_user(site: &Site) -> (model::FileId, i64) {
 
 /// The custody binary of this target directory: the bundle is checked by
 /// the real command, not by the library it is made of.
-fn custody_binary() -> PathBuf {
+pub(crate) fn custody_binary() -> PathBuf {
     let bin = util::target_dir().join("debug").join("custody");
     assert!(
         bin.exists(),
@@ -182,7 +182,7 @@ fn custody_binary() -> PathBuf {
     bin
 }
 
-fn verify_bundle(bundle: &Path, key: Option<&Path>) -> String {
+pub(crate) fn verify_bundle(bundle: &Path, key: Option<&Path>) -> String {
     let mut command = std::process::Command::new(custody_binary());
     command.args(["ledger", "verify", "--bundle"]).arg(bundle);
     if let Some(key) = key {
@@ -199,13 +199,13 @@ fn verify_bundle(bundle: &Path, key: Option<&Path>) -> String {
 }
 
 /// The text of `#proof-result-<index>` once the check has finished.
-async fn proof_result(b: &Browser, index: u64) -> (bool, String) {
+pub(crate) async fn proof_result(b: &Browser, index: u64) -> (bool, String) {
     check_result(b, &format!("proof-result-{index}")).await
 }
 
 /// Whether the check whose result is shown in `#<id>` verified, and its
 /// text, once it has finished.
-async fn check_result(b: &Browser, id: &str) -> (bool, String) {
+pub(crate) async fn check_result(b: &Browser, id: &str) -> (bool, String) {
     let probe = format!(
         "const r = document.getElementById('{id}');\
          return r.classList.contains('verified') || r.classList.contains('failed')"
