@@ -7,7 +7,8 @@
 // the leaf hash SHA-256(0x00 || leaf) and the RFC 9162 walk from it to the
 // checkpoint's root with node hashes SHA-256(0x01 || left || right). Nothing
 // the server says about the result is trusted: the proof's own `root` field
-// is ignored.
+// is ignored. On the checkpoints page, "Check against" verifies two signed
+// checkpoints and the RFC 9162 consistency proof between them.
 "use strict";
 
 const enc = new TextEncoder();
@@ -259,16 +260,96 @@ async function checkProof(row, index) {
     checkpoint.size.toString() + " signed by key " + verifier.text + ".";
 }
 
-function setup(button) {
-  const index = BigInt(button.dataset.index);
-  const result = document.getElementById("proof-result-" + button.dataset.index);
-  const row = button.closest("tr");
+// RFC 9162 §2.1.4.2: the tree of `second` leaves extends the one of `first`.
+async function verifyConsistency(first, second, firstRoot, secondRoot, proof) {
+  if (first > second) {
+    fail("the older checkpoint is the larger");
+  }
+  if (first === second) {
+    if (proof.length !== 0 || !equal(firstRoot, secondRoot)) {
+      fail("two checkpoints of one size differ");
+    }
+    return;
+  }
+  if (first === 0n) {
+    // Every log extends the empty one.
+    if (proof.length !== 0) {
+      fail("a consistency proof from the empty log must be empty");
+    }
+    return;
+  }
+  if (proof.length === 0) {
+    fail("the consistency proof is empty");
+  }
+  for (const p of proof) {
+    if (p.length !== 32) {
+      fail("a proof hash is not 32 bytes");
+    }
+  }
+  const path = (first & (first - 1n)) === 0n ? [firstRoot, ...proof] : proof.slice();
+  let fn = first - 1n;
+  let sn = second - 1n;
+  while ((fn & 1n) === 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0n) {
+      fail("the consistency proof is too long");
+    }
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  if (sn !== 0n || !equal(fr, firstRoot) || !equal(sr, secondRoot)) {
+    fail("the consistency proof does not lead to both checkpoints' roots");
+  }
+}
+
+async function checkConsistency(first, second) {
+  const verifier = await parseVerifierKey(await (await get("/api/v1/ledger/verifier-key", "verifier key")).text());
+  const stored = await (await get("/api/v1/ledger/checkpoints?from_size=" + first.toString(), "checkpoints")).json();
+  const note = (size) => {
+    const found = (stored.items || []).find((c) => String(c.size) === size.toString());
+    if (!found) {
+      fail("the ledger has no checkpoint of size " + size);
+    }
+    return found.note;
+  };
+  const older = await verifyCheckpoint(note(first), verifier);
+  const newer = await verifyCheckpoint(note(second), verifier);
+  if (older.size !== first || newer.size !== second) {
+    fail("a checkpoint's size is not the one asked for");
+  }
+  const url = "/api/v1/ledger/proof/consistency?old=" + first.toString() + "&new=" + second.toString();
+  const proof = await (await get(url, "consistency proof")).json();
+  if (!Array.isArray(proof.hashes)) {
+    fail("the consistency proof is malformed");
+  }
+  await verifyConsistency(first, second, older.root, newer.root, proof.hashes.map(fromBase64));
+  return "Consistent: the log of size " + second.toString() + " extends the log of size " + first.toString() +
+    ", both checkpoints signed by key " + verifier.text + ".";
+}
+
+// Runs `check` on a click of `button`, showing its outcome in `result`.
+function onClick(button, result, check) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     result.classList.remove("verified", "failed");
     result.textContent = "Checking…";
     try {
-      result.textContent = await checkProof(row, index);
+      result.textContent = await check();
       result.classList.add("verified");
     } catch (e) {
       const why = e instanceof ProofError ? e.message : "the check could not run (" + e + ")";
@@ -280,4 +361,17 @@ function setup(button) {
   });
 }
 
+function setup(button) {
+  const index = BigInt(button.dataset.index);
+  const result = document.getElementById("proof-result-" + button.dataset.index);
+  const row = button.closest("tr");
+  onClick(button, result, () => checkProof(row, index));
+}
+
+function setupConsistency(button) {
+  const result = document.getElementById("consistency-result-" + button.dataset.new);
+  onClick(button, result, () => checkConsistency(BigInt(button.dataset.old), BigInt(button.dataset.new)));
+}
+
 document.querySelectorAll("button.check-proof").forEach(setup);
+document.querySelectorAll("button.check-consistency").forEach(setupConsistency);

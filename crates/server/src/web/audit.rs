@@ -5,7 +5,8 @@
 //! the entry, the inclusion proof, the latest signed checkpoint and the
 //! verifier key from the API and verifies them in the browser —, the export
 //! of the filter's evidence bundle, and the ledger's signed checkpoints with
-//! the verifier key (`/audit/checkpoints`). Whether the caller may read the
+//! the verifier key (`/audit/checkpoints`), where the same script checks that
+//! each checkpoint extends the one before (consistency proof). Whether the caller may read the
 //! log is the seam's decision before `Audit::explore_events` and
 //! `Audit::ledger_checkpoint_report`.
 
@@ -513,6 +514,8 @@ pub async fn checkpoints(
             p {
                 "A checkpoint is the ledger's size and Merkle root, signed with the ledger's key. "
                 "Each one below is checked against the verifier key: its signature, its origin and its size. "
+                "“Check against” has your browser verify, with the consistency proof, that the log of that \
+                 checkpoint only added to the log of the one before. "
                 a href="/audit" { "Back to the audit log" }
             }
             h2 { "Verifier key" }
@@ -534,9 +537,10 @@ pub async fn checkpoints(
                 p #no-checkpoints { "No checkpoint has been signed yet: one is signed every minute once the log grows, and whenever a proof is asked for." }
             } @else {
                 table.listing #checkpoints {
-                    thead { tr { th scope="col" { "Size" } th scope="col" { "Root (base64)" } th scope="col" { "Signed (UTC)" } th scope="col" { "Signature" } } }
+                    thead { tr { th scope="col" { "Size" } th scope="col" { "Root (base64)" } th scope="col" { "Signed (UTC)" } th scope="col" { "Signature" } th scope="col" { "Consistency with the one before" } } }
                     tbody {
-                        @for c in &report.items {
+                        @for (n, c) in report.items.iter().enumerate() {
+                            @let previous = report.items.get(n + 1).map(|p| p.size);
                             tr id=(format!("checkpoint-{}", c.size)) {
                                 td.size { (c.size) }
                                 td.root { code { (c.root.as_deref().unwrap_or("—")) } }
@@ -545,6 +549,16 @@ pub async fn checkpoints(
                                     @match &c.signature {
                                         Ok(()) => span.outcome-allowed { "verified" },
                                         Err(why) => span.outcome-denied { "does not verify: " (why) },
+                                    }
+                                }
+                                td.consistency {
+                                    @if let Some(old) = previous {
+                                        button.check-consistency id=(format!("check-consistency-{}", c.size)) type="button"
+                                            data-old=(old) data-new=(c.size)
+                                            aria-describedby=(format!("consistency-result-{}", c.size)) { "Check against " (old) }
+                                        span.proof-result id=(format!("consistency-result-{}", c.size)) role="status" {}
+                                    } @else {
+                                        "—"
                                     }
                                 }
                             }
@@ -559,9 +573,10 @@ pub async fn checkpoints(
             }
         }
     };
-    Ok(layout::page(
+    Ok(layout::page_with(
         "Ledger checkpoints",
         Some(viewer.header()),
+        &["audit.js"],
         body,
     ))
 }

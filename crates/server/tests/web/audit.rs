@@ -200,7 +200,12 @@ pub(crate) fn verify_bundle(bundle: &Path, key: Option<&Path>) -> String {
 
 /// The text of `#proof-result-<index>` once the check has finished.
 pub(crate) async fn proof_result(b: &Browser, index: u64) -> (bool, String) {
-    let id = format!("proof-result-{index}");
+    check_result(b, &format!("proof-result-{index}")).await
+}
+
+/// Whether the check whose result is shown in `#<id>` verified, and its
+/// text, once it has finished.
+pub(crate) async fn check_result(b: &Browser, id: &str) -> (bool, String) {
     let probe = format!(
         "const r = document.getElementById('{id}');\
          return r.classList.contains('verified') || r.classList.contains('failed')"
@@ -415,6 +420,16 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
     );
 
     // The checkpoints page: verified checkpoints, the key and its download.
+    // The export was recorded: the log grew past the proofs' checkpoint, and
+    // the next one signed (the background task's job in `custody serve`)
+    // gives the checkpoints page two to compare.
+    site.app.sign_checkpoint().await.unwrap();
+    let sizes = {
+        let mut tx = site.app.store().read().await.unwrap();
+        let stored = tx.latest_checkpoints(None, 2).await.unwrap();
+        assert_eq!(stored.len(), 2, "{stored:?}");
+        (stored[1].size, stored[0].size)
+    };
     b.click(&b.find("#checkpoints-link").await).await;
     b.wait_until(
         "the checkpoints",
@@ -428,6 +443,42 @@ async fn a_security_officer_checks_a_download_in_the_browser_and_exports_its_evi
         first.contains("verified") && !first.contains("does not verify"),
         "{first}"
     );
+    // The newer checkpoint extends the older one, checked in the page; a
+    // consistency proof altered on its way fails.
+    let (older, newer) = sizes;
+    let check = format!("#check-consistency-{newer}");
+    let result = format!("consistency-result-{newer}");
+    b.click(&b.find(&check).await).await;
+    let (verified, message) = check_result(&b, &result).await;
+    assert!(verified, "not consistent: {message}");
+    assert_eq!(
+        message,
+        format!(
+            "Consistent: the log of size {newer} extends the log of size {older}, both \
+             checkpoints signed by key {key_name_id}."
+        )
+    );
+    let checkpoints = b.url().await;
+    let flip = format!(
+        "{FLIP} const p = JSON.parse(t); p.hashes[p.hashes.length - 1] = \
+         flip(p.hashes[p.hashes.length - 1]); return JSON.stringify(p);"
+    );
+    b.goto(&checkpoints).await;
+    assert_eq!(
+        b.script(&tamper("/ledger/proof/consistency", &flip)).await,
+        true
+    );
+    b.click(&b.find(&check).await).await;
+    let (verified, message) = check_result(&b, &result).await;
+    assert!(
+        !verified,
+        "an altered consistency proof verified: {message}"
+    );
+    assert!(
+        message.contains("the consistency proof does not lead to both checkpoints' roots"),
+        "{message}"
+    );
+    b.goto(&checkpoints).await;
     assert_eq!(b.text(&b.find("#verifier-key").await).await, key);
     let fingerprint = hex::encode(sha2::Sha256::digest(format!("{key}\n")));
     assert_eq!(
