@@ -9,6 +9,7 @@
 //! evidence bundle, and `custody ledger verify --bundle` accepts it.
 //! `scripts/screenshots` runs these tests to save the main pages for README.
 
+use crate::account::enrol_in_browser;
 use crate::admin::{NDA_TEXT, choose, set_date, submit_and_confirm};
 use crate::audit::{custody_binary, proof_result, verify_bundle};
 use crate::browser::{Scratch, drawing_pdf, wait_for};
@@ -23,6 +24,8 @@ const DRAWING: &str = "bracket-b7.pdf";
 struct Deal {
     room: String,
     invitation: String,
+    /// The owner admin's browser, still signed in.
+    admin: Browser,
 }
 
 /// The id at the end of the page's address after `marker` (`/rooms/<id>/…`).
@@ -47,26 +50,12 @@ async fn sign_in(b: &Browser, site: &Site, email: &str, code: Option<&str>) {
     wait_for(b, "the signed-in header", ".account .email").await;
 }
 
-/// Enrols an authenticator from the enrolment page the account was sent to,
-/// checks the recovery codes shown once, saves them, and returns the secret.
-async fn enrol(b: &Browser) -> Vec<u8> {
-    wait_for(b, "the enrolment page", "#totp-start").await;
-    b.assert_accessible("the enrolment page").await;
-    b.click(&b.find("#totp-start").await).await;
-    wait_for(b, "the secret", "#totp-secret").await;
-    let secret = util::base32_decode(&b.text(&b.find("#totp-secret").await).await);
-    b.type_into(&b.find("#code").await, &util::current_code(&secret))
-        .await;
-    b.click(&b.find("#totp-confirm").await).await;
-    wait_for(b, "the recovery codes", "#recovery-codes").await;
-    b.assert_accessible("the recovery codes").await;
-    let codes = b
-        .script("return document.querySelectorAll('#recovery-codes li').length")
-        .await;
-    assert_eq!(codes, 10, "ten recovery codes");
-    b.click(&b.find("#recovery-saved").await).await;
+/// Enrols an authenticator from the enrolment page the account was sent to
+/// and saves the ten recovery codes it shows once.
+async fn enrol(b: &Browser) {
+    let codes = enrol_in_browser(b).await;
+    assert_eq!(codes.len(), 10, "{codes:?}");
     wait_for(b, "the signed-in header", ".account .email").await;
-    secret
 }
 
 /// The owner admin, in the browser: the party, the invitation, the NDA, the
@@ -85,6 +74,11 @@ async fn owner_admin(site: &Site, driver: &Driver, scratch: &Scratch) -> Deal {
     b.type_into(&b.find("#party-country").await, "de").await;
     submit_and_confirm(&b, "#party-create", "Party created.").await;
     let party = id_after(&b, "/admin/parties/").await;
+    // Confidential rooms ask for a party certified and people trained.
+    b.type_into(&b.find("#certification-name").await, "ISO/IEC 27001:2022")
+        .await;
+    set_date(&b, "#certification-until", "2099-06-30").await;
+    submit_and_confirm(&b, "#certification-save", "Certification recorded.").await;
 
     b.click(&b.find("#invite-link").await).await;
     wait_for(&b, "the invitation form", "#invite-form").await;
@@ -153,11 +147,36 @@ async fn owner_admin(site: &Site, driver: &Driver, scratch: &Scratch) -> Deal {
     b.type_into(&b.find("#user-email").await, OFFICER).await;
     b.type_into(&b.find("#user-name").await, "Sam Security")
         .await;
+    b.click(&b.find("#user-party option:last-child").await).await;
+    let party = b
+        .script("const s = document.querySelector('#user-party'); return s.options[s.selectedIndex].text;")
+        .await;
+    assert!(party.as_str().unwrap_or_default().ends_with("(owner)"), "{party}");
     choose(&b, "#user-role", "security_officer").await;
     b.type_into(&b.find("#user-password").await, PASSWORD).await;
     b.click(&b.find("#user-create").await).await;
     wait_for(&b, "the confirmation", "#confirmation").await;
-    Deal { room, invitation }
+    Deal {
+        room,
+        invitation,
+        admin: b,
+    }
+}
+
+/// The owner admin records the engineer's security training once they have
+/// joined.
+async fn record_training(site: &Site, b: &Browser) {
+    b.goto(&site.url("/admin/users")).await;
+    let link = format!("//a[contains(@class, 'user-link') and text()='{ENGINEER}']");
+    let href = b
+        .script(&format!(
+            "return document.evaluate(\"{link}\", document, null, 9, null).singleNodeValue.getAttribute('href');"
+        ))
+        .await;
+    b.goto(&site.url(href.as_str().unwrap())).await;
+    wait_for(b, "the user's page", "#training-form").await;
+    set_date(b, "#training-until", "2099-06-30").await;
+    submit_and_confirm(b, "#training-save", "Training recorded.").await;
 }
 
 /// The engineer, from the invitation link to a marked copy in their downloads.
@@ -165,14 +184,15 @@ async fn engineer(site: &Site, driver: &Driver, scratch: &Scratch, deal: &Deal) 
     let b = scratch.browser(driver).await;
     b.set_window(1280, 900).await;
     b.goto(&deal.invitation).await;
-    wait_for(&b, "the invitation page", "#accept-form").await;
+    wait_for(&b, "the invitation page", "#invitation").await;
     b.assert_accessible("the invitation page").await;
-    b.type_into(&b.find("#accept-password").await, "a long engineer passphrase")
+    b.type_into(&b.find("#new-password").await, "a long engineer passphrase")
         .await;
-    b.type_into(&b.find("#accept-password2").await, "a long engineer passphrase")
+    b.type_into(&b.find("#confirm-password").await, "a long engineer passphrase")
         .await;
-    b.click(&b.find("#accept-submit").await).await;
+    b.click(&b.find("#accept-invitation").await).await;
     enrol(&b).await;
+    record_training(site, &deal.admin).await;
 
     // The room asks for the NDA first; signing it opens the room.
     b.goto(&site.url(&format!("/rooms/{}", deal.room))).await;

@@ -15,6 +15,7 @@ mod account;
 mod admin;
 mod audit;
 mod browser;
+mod e2e;
 mod http;
 mod pages;
 mod quarantine;
