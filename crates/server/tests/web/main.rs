@@ -16,4 +16,5 @@ mod http;
 mod quarantine;
 mod tls;
 mod util;
+mod viewer;
 mod webdriver;
