@@ -58,7 +58,7 @@ pub struct Download {
     pub mark_id: Option<String>,
 }
 
-fn info(file: &File, v: &Version) -> FileInfo {
+pub(crate) fn info(file: &File, v: &Version) -> FileInfo {
     FileInfo {
         id: file.id,
         room_id: file.room_id,

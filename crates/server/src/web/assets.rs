@@ -15,6 +15,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", CSS, include_str!("../../assets/app.css")),
     ("app.js", JS, include_str!("../../assets/app.js")),
     ("audit.js", JS, include_str!("../../assets/audit.js")),
+    ("viewer.js", JS, include_str!("../../assets/viewer.js")),
 ];
 
 /// `GET /assets/{name}`.

@@ -38,7 +38,7 @@ pub(super) fn escape(s: &str) -> String {
         .collect()
 }
 
-fn room_href(room: RoomId, prefix: &str) -> String {
+pub(super) fn room_href(room: RoomId, prefix: &str) -> String {
     if prefix.is_empty() {
         format!("/rooms/{room}")
     } else {

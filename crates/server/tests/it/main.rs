@@ -26,3 +26,4 @@ mod openapi;
 mod policies_admin;
 mod signin;
 mod util;
+mod viewer;

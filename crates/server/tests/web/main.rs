@@ -21,4 +21,5 @@ mod pages;
 mod quarantine;
 mod tls;
 mod util;
+mod viewer;
 mod webdriver;
