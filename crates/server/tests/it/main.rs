@@ -25,5 +25,6 @@ mod marks;
 mod openapi;
 mod policies_admin;
 mod signin;
+mod ui_map;
 mod util;
 mod viewer;
