@@ -496,6 +496,27 @@ impl App {
             .collect()
     }
 
+    /// Whether the policy in force holds `p` to enrolling a second factor
+    /// before anything else: the room list, which everyone else may ask for,
+    /// is refused with `mfa_enrollment_required`. For the web UI, to send
+    /// such an account to enrolment from every page.
+    pub fn must_enrol(&self, meta: &RequestMeta, p: &Principal) -> bool {
+        if !p.mfa_required || p.mfa {
+            return false;
+        }
+        let Ok(policies) = self.policies() else {
+            return false;
+        };
+        let ctx = self.context(meta);
+        matches!(
+            authorize(&policies, p, Action::RoomList, &Resource::System, &ctx),
+            Decision::Deny {
+                reason: "mfa_enrollment_required",
+                ..
+            }
+        )
+    }
+
     /// Whether `p` may do each of `actions` in room `id` (all `false` for a
     /// room that does not exist).
     pub async fn permits_in_room(

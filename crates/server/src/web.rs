@@ -6,7 +6,10 @@
 //! Like the API, each handler extracts, lets the use-case authorize through the
 //! one seam, calls it, and responds; this module decides no permission. Pages
 //! authenticate with the session cookie; form posts carry the CSRF token in a
-//! `csrf` field, checked here (`check_csrf`) before anything else.
+//! `csrf` field, checked here (`check_csrf`) before anything else. An account
+//! that the policy in force holds to enrolling a second factor first
+//! (`App::must_enrol`) is sent to `/totp` from every page but enrolment,
+//! signing out and its own account.
 
 mod account;
 mod admin;
@@ -127,6 +130,9 @@ impl FromRequestParts<App> for Viewer {
                     .unwrap_or_default()
                     .to_owned();
                 let Ok(Meta(meta)) = Meta::from_request_parts(parts, app).await;
+                if !enrolment_open(parts.uri.path()) && app.must_enrol(&meta, &authed.principal) {
+                    return Err(Redirect::to("/totp").into_response());
+                }
                 let nav = nav_for(app, &meta, &authed.principal);
                 Ok(Viewer { authed, csrf, nav })
             }
@@ -141,6 +147,14 @@ impl FromRequestParts<App> for Viewer {
             }
         }
     }
+}
+
+/// The pages an account that must enrol a second factor first may use:
+/// enrolment itself, signing out, and its own account (sessions).
+fn enrolment_open(path: &str) -> bool {
+    ["/totp", "/logout", "/account"]
+        .iter()
+        .any(|open| path == *open || path.strip_prefix(open).is_some_and(|r| r.starts_with('/')))
 }
 
 /// A failure on its way to a browser: an HTML page, or a redirect where the

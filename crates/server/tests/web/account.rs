@@ -219,7 +219,7 @@ async fn regression_invitation_link_opens_a_page_that_accepts_it() {
 
     // Two different passwords, then one too short: a clear message each.
     let table = [
-        ("correct horse battery", "correct horse batterx", "The two passwords differ."),
+        ("correct horse battery", "correct horse batterx", "The two passwords differ. Type the same password twice."),
         ("short", "short", "A password needs at least 12 characters."),
     ];
     for (password, confirm, message) in table {
@@ -374,7 +374,7 @@ async fn an_owner_admin_without_a_second_factor_enrols_before_anything_else() {
     sign_in(b, &site, email, PASSWORD, Code::None).await;
     wait_for(b, "the enrolment page", "#totp-start").await;
     assert!(b.url().await.ends_with("/totp"), "at {}", b.url().await);
-    for path in ["/", "/policies", "/quarantine", "/trace", "/notifications"] {
+    for path in ["/", "/search", "/policies", "/quarantine", "/trace", "/notifications"] {
         b.goto(&site.url(path)).await;
         wait_for(b, "the enrolment page", "#totp-start").await;
         assert!(b.url().await.ends_with("/totp"), "{path} led to {}", b.url().await);
@@ -405,7 +405,7 @@ async fn a_user_ends_another_session_and_manages_tokens() {
     let t = tab().await;
     let b = &t.b;
     sign_in(b, &site, email, PASSWORD, Code::None).await;
-    wait_for(b, "the rooms list", "#rooms").await;
+    wait_for(b, "the rooms page", "a[href=\"/account\"]").await;
     b.click(&b.find("a[href='/account']").await).await;
     wait_for(b, "the account page", "#session-list").await;
     b.assert_accessible("the account page").await;
