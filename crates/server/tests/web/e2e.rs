@@ -67,7 +67,8 @@ async fn owner_admin(site: &Site, driver: &Driver, scratch: &Scratch) -> Deal {
     sign_in(&b, site, EMAIL, Some(&util::next_code(&site.totp_secret))).await;
     b.save_screenshot("rooms").await;
 
-    b.click(&b.find("nav.pages a[href='/admin/parties']").await).await;
+    b.click(&b.find("nav.pages a[href='/admin/parties']").await)
+        .await;
     wait_for(&b, "the parties page", "#party-name").await;
     b.type_into(&b.find("#party-name").await, "Blade Works Ltd")
         .await;
@@ -147,11 +148,15 @@ async fn owner_admin(site: &Site, driver: &Driver, scratch: &Scratch) -> Deal {
     b.type_into(&b.find("#user-email").await, OFFICER).await;
     b.type_into(&b.find("#user-name").await, "Sam Security")
         .await;
-    b.click(&b.find("#user-party option:last-child").await).await;
+    b.click(&b.find("#user-party option:last-child").await)
+        .await;
     let party = b
         .script("const s = document.querySelector('#user-party'); return s.options[s.selectedIndex].text;")
         .await;
-    assert!(party.as_str().unwrap_or_default().ends_with("(owner)"), "{party}");
+    assert!(
+        party.as_str().unwrap_or_default().ends_with("(owner)"),
+        "{party}"
+    );
     choose(&b, "#user-role", "security_officer").await;
     b.type_into(&b.find("#user-password").await, PASSWORD).await;
     b.click(&b.find("#user-create").await).await;
@@ -188,8 +193,11 @@ async fn engineer(site: &Site, driver: &Driver, scratch: &Scratch, deal: &Deal) 
     b.assert_accessible("the invitation page").await;
     b.type_into(&b.find("#new-password").await, "a long engineer passphrase")
         .await;
-    b.type_into(&b.find("#confirm-password").await, "a long engineer passphrase")
-        .await;
+    b.type_into(
+        &b.find("#confirm-password").await,
+        "a long engineer passphrase",
+    )
+    .await;
     b.click(&b.find("#accept-invitation").await).await;
     enrol(&b).await;
     record_training(site, &deal.admin).await;
@@ -230,14 +238,14 @@ async fn security_officer(site: &Site, driver: &Driver, scratch: &Scratch) {
     b.click(&b.find("nav.pages a[href='/audit']").await).await;
     wait_for(&b, "the explorer", "#audit-filters").await;
     b.type_into(&b.find("#filter-actor").await, ENGINEER).await;
-    b.click(
-        &b.find("#filter-action option[value='file.download']")
-            .await,
+    b.click(&b.find("#filter-action option[value='file.download']").await)
+        .await;
+    b.click(&b.find("#filter-apply").await).await;
+    b.wait_until(
+        "the filtered log",
+        "return location.search.includes('actor=')",
     )
     .await;
-    b.click(&b.find("#filter-apply").await).await;
-    b.wait_until("the filtered log", "return location.search.includes('actor=')")
-        .await;
     let rows = b
         .script("return document.querySelectorAll('#events tbody tr.event').length")
         .await;
@@ -247,7 +255,8 @@ async fn security_officer(site: &Site, driver: &Driver, scratch: &Scratch) {
         .await
         .parse()
         .unwrap();
-    b.click(&b.find(&format!("#check-proof-{index}")).await).await;
+    b.click(&b.find(&format!("#check-proof-{index}")).await)
+        .await;
     let (verified, message) = proof_result(&b, index).await;
     assert!(verified, "not verified: {message}");
     b.save_screenshot("audit").await;
