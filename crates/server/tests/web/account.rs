@@ -338,7 +338,7 @@ async fn user_of(site: &Site, email: &str) -> UserId {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_removes_a_second_factor_and_unlocks_an_account_for_a_reason() {
+async fn regression_an_admin_removes_a_second_factor_and_unlocks_an_account_for_a_reason() {
     let site = util::start_site().await;
     let party = granted_party(&site, "Locked Out Ltd").await;
     let email = "locked@lockedout.example";
@@ -430,7 +430,7 @@ async fn an_admin_removes_a_second_factor_and_unlocks_an_account_for_a_reason() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_owner_admin_without_a_second_factor_enrols_before_anything_else() {
+async fn regression_owner_admin_with_a_password_alone_enrols_a_second_factor_first() {
     let site = util::start_site().await;
     let owner = site.admin().await.party_id;
     let email = "second.admin@owner.example";
