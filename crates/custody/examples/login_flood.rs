@@ -122,7 +122,10 @@ async fn enrol(c: &client::Client, token: &str) -> String {
         }
     }
     let now = app::Clock::now_ms(&app::SystemClock);
-    let code = format!("{:06}", app::totp::code_at(&secret, app::totp::step_of(now), 6));
+    let code = format!(
+        "{:06}",
+        app::totp::code_at(&secret, app::totp::step_of(now), 6)
+    );
     let confirmed = call(
         c,
         token,

@@ -205,7 +205,11 @@ mod tests {
             .unwrap_or_else(|| panic!("no list of keys in: {text}"));
         listed
             .split(',')
-            .map(|k| k.trim().trim_matches(|c: char| c == '`' || c.is_whitespace()).to_owned())
+            .map(|k| {
+                k.trim()
+                    .trim_matches(|c: char| c == '`' || c.is_whitespace())
+                    .to_owned()
+            })
             .filter(|k| !k.is_empty())
             .collect()
     }

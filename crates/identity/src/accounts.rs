@@ -234,7 +234,10 @@ impl Accounts<'_> {
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let user = tx.get_user(p.user_id).await?.ok_or(AppError::Unauthenticated)?;
+        let user = tx
+            .get_user(p.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         if !user.totp_enabled {
             return Err(AppError::invalid(
                 ErrorCode::TotpNotEnabled,

@@ -1083,8 +1083,16 @@ mod tests {
             (Owner, Member, false, false, true),
             (External, Member, false, true, true),
         ] {
-            assert_eq!(must_use_mfa(&relaxed, kind, role), relaxed_wants, "{role:?}");
-            assert_eq!(must_use_mfa(&defaults, kind, role), default_wants, "{role:?}");
+            assert_eq!(
+                must_use_mfa(&relaxed, kind, role),
+                relaxed_wants,
+                "{role:?}"
+            );
+            assert_eq!(
+                must_use_mfa(&defaults, kind, role),
+                default_wants,
+                "{role:?}"
+            );
             assert_eq!(must_use_mfa(&strict, kind, role), strict_wants, "{role:?}");
         }
     }

@@ -24,7 +24,9 @@ pub mod totp;
 
 use kernel::App;
 
-pub use accounts::{Accounts, MAX_REASON as MAX_ADMIN_REASON, NewToken, SEEN_EVERY_MS, SecurityState};
+pub use accounts::{
+    Accounts, MAX_REASON as MAX_ADMIN_REASON, NewToken, SEEN_EVERY_MS, SecurityState,
+};
 pub use bootstrap::Bootstrap;
 pub use identity::{
     InvitationState, InvitationView, Login, NewParty, NewUser, PartyPatch, SecondFactor,

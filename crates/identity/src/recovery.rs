@@ -152,7 +152,13 @@ mod tests {
         for text in typed {
             assert_eq!(find(user(3), &text, &rows), Some(rows[0].id), "{text:?}");
         }
-        for wrong in ["", "123456", &plain[1..], &format!("{plain}A"), "ABCD-EFGH-IJKL-MN01"] {
+        for wrong in [
+            "",
+            "123456",
+            &plain[1..],
+            &format!("{plain}A"),
+            "ABCD-EFGH-IJKL-MN01",
+        ] {
             assert_eq!(find(user(3), wrong, &rows), None, "{wrong:?}");
         }
     }

@@ -480,7 +480,12 @@ fn resource(a: &Agreement) -> Resource {
 /// page shows, never for doing — doing still goes through the proofs above.
 impl App {
     /// Whether `p` may do each of `actions` on the platform.
-    pub fn permits_system(&self, meta: &RequestMeta, p: &Principal, actions: &[Action]) -> Vec<bool> {
+    pub fn permits_system(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        actions: &[Action],
+    ) -> Vec<bool> {
         let ctx = self.context(meta);
         let Ok(policies) = self.policies() else {
             return vec![false; actions.len()];

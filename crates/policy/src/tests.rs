@@ -942,9 +942,19 @@ fn self_access_is_open_to_oneself_whatever_the_role_or_account_state() {
         // One's own sessions and tokens: open before enrolment; a new token
         // only with the second factor the account needs.
         (&pre_totp, "auth.session", Resource::System, "allow"),
-        (&pre_totp, "auth.token_create", Resource::System, "mfa_enrollment_required"),
+        (
+            &pre_totp,
+            "auth.token_create",
+            Resource::System,
+            "mfa_enrollment_required",
+        ),
         (&ext, "auth.token_create", Resource::System, "allow"),
-        (&suspended, "auth.session", Resource::System, "party_inactive"),
+        (
+            &suspended,
+            "auth.session",
+            Resource::System,
+            "party_inactive",
+        ),
         // The platform-wide lists stay the staff's.
         (&ext, "user.list", Resource::System, "role_forbids"),
         (&ext, "party.list", Resource::System, "role_forbids"),

@@ -76,7 +76,10 @@ pub fn router(app: &App) -> Router<App> {
         .merge(files::router())
         .merge(account::router())
         .merge(forms)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), with_header))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            with_header,
+        ))
 }
 
 /// The signed-in user of a page. Without a valid session cookie the page
@@ -101,7 +104,11 @@ impl Viewer {
 }
 
 /// The header's pages `p` may use, asked of the policy in force.
-fn nav_for(app: &App, meta: &app::RequestMeta, p: &app::authz::Principal) -> Vec<&'static layout::NavItem> {
+fn nav_for(
+    app: &App,
+    meta: &app::RequestMeta,
+    p: &app::authz::Principal,
+) -> Vec<&'static layout::NavItem> {
     let gated: Vec<_> = layout::NAV.iter().filter_map(|i| i.action).collect();
     let mut allowed = app.permits_system(meta, p, &gated).into_iter();
     layout::NAV

@@ -290,8 +290,12 @@ impl Server {
         let secret = base32_decode(begun["secret"].as_str().unwrap());
         let step = app::totp::step_of(now_ms());
         let code = serde_json::json!({"code": totp_code(&secret, step)});
-        let confirmed =
-            call(http.post(api("/auth/totp/confirm")).bearer_auth(&first).json(&code)).await;
+        let confirmed = call(
+            http.post(api("/auth/totp/confirm"))
+                .bearer_auth(&first)
+                .json(&code),
+        )
+        .await;
         let factor = AdminFactor {
             token: confirmed["token"].as_str().unwrap().to_owned(),
             secret,

@@ -55,9 +55,7 @@ pub async fn end_other_sessions(
     a: Authed,
 ) -> Result<Json<SessionsEnded>, ApiError> {
     let auth = app.system(&meta, &a.principal, act::SessionSelf).await?;
-    let ended = Accounts(&app)
-        .end_other_sessions(auth, &a.session)
-        .await?;
+    let ended = Accounts(&app).end_other_sessions(auth, &a.session).await?;
     Ok(Json(SessionsEnded { ended }))
 }
 

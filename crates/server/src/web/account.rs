@@ -57,7 +57,10 @@ pub struct AcceptForm {
 }
 
 /// `GET /invite/{token}`.
-async fn invitation(State(app): State<App>, Path(token): Path<String>) -> Result<Response, WebError> {
+async fn invitation(
+    State(app): State<App>,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
     Ok(match Identity(&app).invitation(&token).await? {
         InvitationState::Open(view) => invitation_form(&token, &view, None).into_response(),
         InvitationState::Spent => spent(),
@@ -106,7 +109,13 @@ async fn accept(
         Err(e) => return Err(e.into()),
     };
     let login = Identity(&app)
-        .login(&meta, &user.email, &form.password, None, SessionKind::Browser)
+        .login(
+            &meta,
+            &user.email,
+            &form.password,
+            None,
+            SessionKind::Browser,
+        )
         .await;
     Ok(match login {
         Ok(login) => session::signed_in(&app, &login),
@@ -174,7 +183,11 @@ fn spent() -> Response {
             p { "If you set a password with it, " a href="/login" { "sign in" } ". Otherwise ask the person who invited you for a new invitation." }
         }
     };
-    (StatusCode::GONE, layout::page("Invitation used or expired", None, body)).into_response()
+    (
+        StatusCode::GONE,
+        layout::page("Invitation used or expired", None, body),
+    )
+        .into_response()
 }
 
 /// No invitation has this link: 404.
@@ -186,7 +199,11 @@ fn unknown() -> Response {
             p { "Check that you opened the whole link you were sent, or ask the person who invited you for a new one. Already have an account? " a href="/login" { "Sign in" } "." }
         }
     };
-    (StatusCode::NOT_FOUND, layout::page("Invitation not found", None, body)).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        layout::page("Invitation not found", None, body),
+    )
+        .into_response()
 }
 
 // ---------------------------------------------------------------- recovery codes
@@ -350,7 +367,13 @@ fn protection(state: &SecurityState, csrf: &str) -> Markup {
 }
 
 /// Sessions (or tokens) with their facts and a button to end each.
-fn session_table(id: &str, sessions: &[&Session], current: SessionId, csrf: &str, tokens: bool) -> Markup {
+fn session_table(
+    id: &str,
+    sessions: &[&Session],
+    current: SessionId,
+    csrf: &str,
+    tokens: bool,
+) -> Markup {
     html! {
         table.listing id=(id) {
             thead {
@@ -553,7 +576,11 @@ async fn security(
             }
         }
     };
-    Ok(layout::page("Sign-in security", Some(viewer.header()), body))
+    Ok(layout::page(
+        "Sign-in security",
+        Some(viewer.header()),
+        body,
+    ))
 }
 
 /// `POST /admin/users/{id}/mfa/reset`.
@@ -570,7 +597,9 @@ async fn reset_mfa(
         .user(&meta, &viewer.authed.principal, id, act::UserMfaReset)
         .await?;
     Accounts(&app).reset_mfa(auth, &form.reason).await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}/security?done=reset")))
+    Ok(Redirect::to(&format!(
+        "/admin/users/{id}/security?done=reset"
+    )))
 }
 
 /// `POST /admin/users/{id}/unlock`.
@@ -587,5 +616,7 @@ async fn unlock(
         .user(&meta, &viewer.authed.principal, id, act::UserUnlock)
         .await?;
     Accounts(&app).unlock(auth, &form.reason).await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}/security?done=unlock")))
+    Ok(Redirect::to(&format!(
+        "/admin/users/{id}/security?done=unlock"
+    )))
 }

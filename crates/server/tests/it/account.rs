@@ -68,13 +68,34 @@ async fn each_recovery_code_signs_in_once_and_new_ones_end_the_old() {
     assert_eq!(codes.len(), 10, "{codes:?}");
     let distinct: std::collections::BTreeSet<_> = codes.iter().collect();
     assert_eq!(distinct.len(), 10);
-    let with = |code: &str| json!({"email": user.email, "password": PASSWORD, "recovery_code": code});
+    let with =
+        |code: &str| json!({"email": user.email, "password": PASSWORD, "recovery_code": code});
     let table = [
         ("first use", with(&codes[0]), 200, None),
-        ("second use", with(&codes[0]), 401, Some("invalid_recovery_code")),
-        ("lower case, no dashes", with(&codes[1].to_lowercase().replace('-', "")), 200, None),
-        ("not a code", with("123456"), 401, Some("invalid_recovery_code")),
-        ("another user's shape", with("AAAA-AAAA-AAAA-AAAA"), 401, Some("invalid_recovery_code")),
+        (
+            "second use",
+            with(&codes[0]),
+            401,
+            Some("invalid_recovery_code"),
+        ),
+        (
+            "lower case, no dashes",
+            with(&codes[1].to_lowercase().replace('-', "")),
+            200,
+            None,
+        ),
+        (
+            "not a code",
+            with("123456"),
+            401,
+            Some("invalid_recovery_code"),
+        ),
+        (
+            "another user's shape",
+            with("AAAA-AAAA-AAAA-AAAA"),
+            401,
+            Some("invalid_recovery_code"),
+        ),
         (
             "both factors",
             json!({"email": user.email, "password": PASSWORD, "totp": "123456", "recovery_code": codes[2]}),
@@ -118,7 +139,13 @@ async fn each_recovery_code_signs_in_once_and_new_ones_end_the_old() {
 
     // New codes: the earlier ones stop working.
     let fresh = ctx
-        .must(&user.token, "POST", "/auth/recovery-codes", Value::Null, 200)
+        .must(
+            &user.token,
+            "POST",
+            "/auth/recovery-codes",
+            Value::Null,
+            200,
+        )
         .await;
     let fresh: Vec<String> = fresh["codes"]
         .as_array()
@@ -128,7 +155,12 @@ async fn each_recovery_code_signs_in_once_and_new_ones_end_the_old() {
         .collect();
     assert_eq!(fresh.len(), 10);
     let table = [
-        ("an old unused code", with(&codes[5]), 401, Some("invalid_recovery_code")),
+        (
+            "an old unused code",
+            with(&codes[5]),
+            401,
+            Some("invalid_recovery_code"),
+        ),
         ("a new code", with(&fresh[0]), 200, None),
     ];
     for (label, body, status, code) in table {
@@ -143,11 +175,17 @@ async fn wrong_recovery_codes_count_towards_the_lockout() {
     let ctx = Ctx::new().await;
     let party = ctx.party("Acme").await;
     let (user, _, codes) = enrolled(&ctx, &party, "member").await;
-    let body = json!({"email": user.email, "password": PASSWORD, "recovery_code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"});
+    let body =
+        json!({"email": user.email, "password": PASSWORD, "recovery_code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"});
     let mut got = Vec::new();
     for _ in 0..5 {
         let r = ctx.send(&sign_in("guess", body.clone(), 0, None)).await;
-        got.push(r.json()["error"]["code"].as_str().unwrap_or_default().to_owned());
+        got.push(
+            r.json()["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     assert_eq!(
         got,
@@ -160,7 +198,11 @@ async fn wrong_recovery_codes_count_towards_the_lockout() {
         ]
     );
     let right = json!({"email": user.email, "password": PASSWORD, "recovery_code": codes[0]});
-    check(&ctx, sign_in("right code, locked", right, 429, Some("account_locked"))).await;
+    check(
+        &ctx,
+        sign_in("right code, locked", right, 429, Some("account_locked")),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,14 +216,19 @@ async fn owner_admins_and_security_officers_enrol_before_anything_else() {
         ("member", false),
     ] {
         let user = ctx.user_in(&owner, role, false).await;
-        let me = ctx.must(&user.token, "GET", "/auth/me", Value::Null, 200).await;
+        let me = ctx
+            .must(&user.token, "GET", "/auth/me", Value::Null, 200)
+            .await;
         assert_eq!(me["mfa_required"], must, "{role}");
         let rooms = ctx.call(&user.token, "GET", "/rooms", Value::Null).await;
         if must {
             assert_eq!(rooms.status.as_u16(), 403, "{role}: {}", rooms.text());
             assert!(rooms.text().contains("enrol"), "{role}: {}", rooms.text());
             let events = ctx.events().await;
-            let denial = events.iter().rev().find(|e| e["actor_user"] == user.id.as_str());
+            let denial = events
+                .iter()
+                .rev()
+                .find(|e| e["actor_user"] == user.id.as_str());
             assert_eq!(
                 denial.map(|e| e["reason"].clone()),
                 Some(json!("mfa_enrollment_required")),
@@ -200,7 +247,13 @@ async fn owner_admins_and_security_officers_enrol_before_anything_else() {
     let member = ctx.staff("member").await;
     let path = format!("/users/{}", member.id);
     let made = ctx
-        .must(&ctx.admin, "PATCH", &path, json!({"system_role": "admin"}), 200)
+        .must(
+            &ctx.admin,
+            "PATCH",
+            &path,
+            json!({"system_role": "admin"}),
+            200,
+        )
         .await;
     assert_eq!(made["mfa_required"], true);
     let rooms = ctx.call(&member.token, "GET", "/rooms", Value::Null).await;
@@ -211,7 +264,9 @@ async fn owner_admins_and_security_officers_enrol_before_anything_else() {
 async fn the_setting_extends_the_second_factor_to_every_owner_user() {
     let ctx = Ctx::with(Backend::Sqlite, |s| s.owner_everyone_mfa_required = true).await;
     let member = ctx.staff("member").await;
-    let me = ctx.must(&member.token, "GET", "/auth/me", Value::Null, 200).await;
+    let me = ctx
+        .must(&member.token, "GET", "/auth/me", Value::Null, 200)
+        .await;
     assert_eq!(me["mfa_required"], true);
     let rooms = ctx.call(&member.token, "GET", "/rooms", Value::Null).await;
     assert_eq!(rooms.status.as_u16(), 403, "{}", rooms.text());
@@ -226,27 +281,53 @@ async fn an_admin_unlocks_an_account_and_removes_its_second_factor_for_a_reason(
         ctx.login(&user.email, "wrong horse battery", None).await;
     }
     let locked = ctx.login(&user.email, PASSWORD, None).await;
-    assert_eq!(locked.json()["error"]["code"], "account_locked", "{}", locked.text());
+    assert_eq!(
+        locked.json()["error"]["code"],
+        "account_locked",
+        "{}",
+        locked.text()
+    );
 
     let unlock = format!("/users/{}/unlock", user.id);
     let reset = format!("/users/{}/mfa/reset", user.id);
     let long = "x".repeat(501);
-    for (path, reason) in [(&unlock, ""), (&unlock, "  "), (&reset, "two\nlines"), (&reset, long.as_str())] {
-        let r = ctx.call(&ctx.admin, "POST", path, json!({"reason": reason})).await;
+    for (path, reason) in [
+        (&unlock, ""),
+        (&unlock, "  "),
+        (&reset, "two\nlines"),
+        (&reset, long.as_str()),
+    ] {
+        let r = ctx
+            .call(&ctx.admin, "POST", path, json!({"reason": reason}))
+            .await;
         assert_eq!(r.status.as_u16(), 400, "{path} {reason:?}: {}", r.text());
         assert_eq!(r.json()["error"]["code"], "bad_reason");
     }
     let nobody = format!("/users/{}/unlock", "00000000-0000-4000-8000-000000000000");
-    let r = ctx.call(&ctx.admin, "POST", &nobody, json!({"reason": "typo"})).await;
+    let r = ctx
+        .call(&ctx.admin, "POST", &nobody, json!({"reason": "typo"}))
+        .await;
     assert_eq!(r.status.as_u16(), 404, "{}", r.text());
 
-    ctx.must(&ctx.admin, "POST", &unlock, json!({"reason": "identity checked by phone"}), 200)
-        .await;
+    ctx.must(
+        &ctx.admin,
+        "POST",
+        &unlock,
+        json!({"reason": "identity checked by phone"}),
+        200,
+    )
+    .await;
     ctx.login_totp(&user.email, user.totp.as_deref().unwrap_or_default())
         .await;
 
     let removed = ctx
-        .must(&ctx.admin, "POST", &reset, json!({"reason": "lost the phone"}), 200)
+        .must(
+            &ctx.admin,
+            "POST",
+            &reset,
+            json!({"reason": "lost the phone"}),
+            200,
+        )
         .await;
     assert_eq!(removed["totp_enabled"], false);
     // Every session of theirs ended; the password alone signs in, and the
@@ -282,7 +363,9 @@ async fn own_sessions_are_listed_and_ended_and_tokens_made() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let list = ctx.must(&user.token, "GET", "/auth/sessions", Value::Null, 200).await;
+    let list = ctx
+        .must(&user.token, "GET", "/auth/sessions", Value::Null, 200)
+        .await;
     let items = list["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 2, "{list}");
     let current: Vec<_> = items.iter().map(|s| s["current"].clone()).collect();
@@ -291,8 +374,13 @@ async fn own_sessions_are_listed_and_ended_and_tokens_made() {
     let second_id = items[0]["id"].as_str().unwrap_or_default().to_owned();
 
     // Another user's session is not found; one's own ends, and stops working.
-    let theirs = ctx.must(&other.token, "GET", "/auth/sessions", Value::Null, 200).await;
-    let theirs = theirs["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let theirs = ctx
+        .must(&other.token, "GET", "/auth/sessions", Value::Null, 200)
+        .await;
+    let theirs = theirs["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     for (path, status) in [
         (format!("/auth/sessions/{theirs}"), 404),
         ("/auth/sessions/not-an-id".to_owned(), 404),
@@ -304,7 +392,8 @@ async fn own_sessions_are_listed_and_ended_and_tokens_made() {
     }
     let dead = ctx.call(&second, "GET", "/auth/me", Value::Null).await;
     assert_eq!(dead.status.as_u16(), 401);
-    ctx.must(&other.token, "GET", "/auth/me", Value::Null, 200).await;
+    ctx.must(&other.token, "GET", "/auth/me", Value::Null, 200)
+        .await;
 
     // Named tokens: a name, and a lifetime up to the configured one.
     for (name, days, code) in [
@@ -313,30 +402,60 @@ async fn own_sessions_are_listed_and_ended_and_tokens_made() {
         ("ci", 31, "token_lifetime_invalid"),
     ] {
         let r = ctx
-            .call(&user.token, "POST", "/auth/tokens", json!({"name": name, "days": days}))
+            .call(
+                &user.token,
+                "POST",
+                "/auth/tokens",
+                json!({"name": name, "days": days}),
+            )
             .await;
         assert_eq!(r.status.as_u16(), 400, "{name:?} {days}: {}", r.text());
         assert_eq!(r.json()["error"]["code"], code);
     }
     let made = ctx
-        .must(&user.token, "POST", "/auth/tokens", json!({"name": "build server", "days": 30}), 201)
+        .must(
+            &user.token,
+            "POST",
+            "/auth/tokens",
+            json!({"name": "build server", "days": 30}),
+            201,
+        )
         .await;
     let token = made["token"].as_str().unwrap_or_default().to_owned();
     assert_eq!(made["session"]["name"], "build server");
     assert_eq!(made["session"]["mfa"], true);
     ctx.must(&token, "GET", "/rooms", Value::Null, 200).await;
-    let event = events_of(&ctx, "auth.token_create", &format!("session:{}", made["session"]["id"].as_str().unwrap_or_default())).await;
+    let event = events_of(
+        &ctx,
+        "auth.token_create",
+        &format!(
+            "session:{}",
+            made["session"]["id"].as_str().unwrap_or_default()
+        ),
+    )
+    .await;
     assert_eq!(event.len(), 1);
-    assert!(!event[0].to_string().contains(&token), "the secret is recorded");
+    assert!(
+        !event[0].to_string().contains(&token),
+        "the secret is recorded"
+    );
 
     // Every other session and token ends; this one stays.
     let ended = ctx
-        .must(&user.token, "POST", "/auth/sessions/end-others", Value::Null, 200)
+        .must(
+            &user.token,
+            "POST",
+            "/auth/sessions/end-others",
+            Value::Null,
+            200,
+        )
         .await;
     assert_eq!(ended["ended"], 1);
     let gone = ctx.call(&token, "GET", "/rooms", Value::Null).await;
     assert_eq!(gone.status.as_u16(), 401);
-    let list = ctx.must(&user.token, "GET", "/auth/sessions", Value::Null, 200).await;
+    let list = ctx
+        .must(&user.token, "GET", "/auth/sessions", Value::Null, 200)
+        .await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
     let ends = events_of(&ctx, "auth.session_end", &format!("user:{}", user.id)).await;
     assert_eq!(ends.len(), 1);

@@ -41,7 +41,13 @@ async fn cookie_sessions_need_the_csrf_token() {
     ctx.advance(30_000);
     let code = ctx.code(&ctx.admin_totp);
     let browser = app::Identity(&ctx.app)
-        .login(&meta, ADMIN_EMAIL, PASSWORD, Some(&code), SessionKind::Browser)
+        .login(
+            &meta,
+            ADMIN_EMAIL,
+            PASSWORD,
+            Some(&code),
+            SessionKind::Browser,
+        )
         .await
         .expect("browser login");
     let (token, csrf) = (browser.token.as_str(), browser.csrf.clone().expect("csrf"));

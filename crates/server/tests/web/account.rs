@@ -81,7 +81,11 @@ async fn sign_out(b: &Browser) {
 /// An external party made by the admin, with a downloader grant in the site's room.
 async fn granted_party(site: &Site, name: &str) -> PartyId {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let auth = site.app.system(&meta, &admin, act::PartyCreate).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, act::PartyCreate)
+        .await
+        .unwrap();
     let new = app::NewParty {
         name: name.into(),
         country: Some("DE".into()),
@@ -99,14 +103,21 @@ async fn granted_party(site: &Site, name: &str) -> PartyId {
         .room(&meta, &admin, site.room, act::GrantCreate)
         .await
         .unwrap();
-    app::Rooms(&site.app).create_grant(auth, grant).await.unwrap();
+    app::Rooms(&site.app)
+        .create_grant(auth, grant)
+        .await
+        .unwrap();
     party.id
 }
 
 /// A user made by the admin with [`PASSWORD`].
 async fn user(site: &Site, email: &str, party: PartyId, role: SystemRole) -> UserId {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let auth = site.app.system(&meta, &admin, act::UserCreate).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, act::UserCreate)
+        .await
+        .unwrap();
     let new = app::NewUser {
         email: email.into(),
         display_name: "Some One".into(),
@@ -139,13 +150,20 @@ async fn enrolled(site: &Site, email: &str) -> (Vec<u8>, Vec<String>) {
 /// The events of `action` about `target`, read as the admin.
 async fn events(site: &Site, action: &str, target: &str) -> Vec<model::Event> {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
-    let auth = site.app.system(&meta, &admin, act::EventRead).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, act::EventRead)
+        .await
+        .unwrap();
     let filter = app::events::EventFilter {
         action: Some(action.into()),
         limit: 1000,
         ..Default::default()
     };
-    let all = app::Audit(&site.app).search_events(auth, filter).await.unwrap();
+    let all = app::Audit(&site.app)
+        .search_events(auth, filter)
+        .await
+        .unwrap();
     all.into_iter().filter(|e| e.target == target).collect()
 }
 
@@ -219,12 +237,17 @@ async fn regression_invitation_link_opens_a_page_that_accepts_it() {
 
     // Two different passwords, then one too short: a clear message each.
     let table = [
-        ("correct horse battery", "correct horse batterx", "The two passwords differ. Type the same password twice."),
+        (
+            "correct horse battery",
+            "correct horse batterx",
+            "The two passwords differ. Type the same password twice.",
+        ),
         ("short", "short", "A password needs at least 12 characters."),
     ];
     for (password, confirm, message) in table {
         b.type_into(&b.find("#new-password").await, password).await;
-        b.type_into(&b.find("#confirm-password").await, confirm).await;
+        b.type_into(&b.find("#confirm-password").await, confirm)
+            .await;
         // The browser checks `minlength` itself; the server's rule is what is tested.
         b.script("document.querySelector('#new-password').removeAttribute('minlength')")
             .await;
@@ -234,7 +257,8 @@ async fn regression_invitation_link_opens_a_page_that_accepts_it() {
     }
 
     b.type_into(&b.find("#new-password").await, PASSWORD).await;
-    b.type_into(&b.find("#confirm-password").await, PASSWORD).await;
+    b.type_into(&b.find("#confirm-password").await, PASSWORD)
+        .await;
     b.click(&b.find("#accept-invitation").await).await;
     // Signed in; an external account enrols a second factor first.
     let codes = enrol_in_browser(b).await;
@@ -247,7 +271,10 @@ async fn regression_invitation_link_opens_a_page_that_accepts_it() {
     // The link is spent: a page that says so (410), never JSON.
     let answer = http().get(&link).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::GONE);
-    let kind = answer.headers()["content-type"].to_str().unwrap().to_owned();
+    let kind = answer.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(kind.starts_with("text/html"), "{kind}");
     b.goto(&link).await;
     wait_for(b, "the spent invitation", "#invitation-spent").await;
@@ -275,10 +302,16 @@ async fn a_recovery_code_signs_in_once() {
     let b = &t.b;
     b.goto(&site.url("/login")).await;
     b.click(&b.find("#use-recovery").await).await;
-    b.assert_accessible("the sign-in form with the recovery field").await;
+    b.assert_accessible("the sign-in form with the recovery field")
+        .await;
     sign_in(b, &site, email, PASSWORD, Code::Recovery(code)).await;
     wait_for(b, "the rooms list", "#rooms").await;
-    let used = events(&site, "auth.recovery_code_used", &format!("user:{}", user_of(&site, email).await)).await;
+    let used = events(
+        &site,
+        "auth.recovery_code_used",
+        &format!("user:{}", user_of(&site, email).await),
+    )
+    .await;
     assert_eq!(used.len(), 1);
     assert_eq!(used[0].detail["left"], 9);
     sign_out(b).await;
@@ -288,7 +321,14 @@ async fn a_recovery_code_signs_in_once() {
     wait_text(b, "#login-error", refusal).await;
     b.assert_accessible("the refused recovery code").await;
     // Another code still works, typed without its dashes.
-    sign_in(b, &site, email, PASSWORD, Code::Recovery(&codes[4].replace('-', ""))).await;
+    sign_in(
+        b,
+        &site,
+        email,
+        PASSWORD,
+        Code::Recovery(&codes[4].replace('-', "")),
+    )
+    .await;
     wait_for(b, "the rooms list", "#rooms").await;
 }
 
@@ -314,28 +354,52 @@ async fn an_admin_removes_a_second_factor_and_unlocks_an_account_for_a_reason() 
     let locked = Identity(&site.app)
         .login(&meta, email, PASSWORD, None, SessionKind::Api)
         .await;
-    assert_eq!(locked.err().map(|e| e.code().as_str()), Some("account_locked"));
+    assert_eq!(
+        locked.err().map(|e| e.code().as_str()),
+        Some("account_locked")
+    );
 
     let t = tab().await;
     let b = &t.b;
-    sign_in(b, &site, EMAIL, PASSWORD, Code::Totp(&util::next_code(&site.totp_secret))).await;
+    sign_in(
+        b,
+        &site,
+        EMAIL,
+        PASSWORD,
+        Code::Totp(&util::next_code(&site.totp_secret)),
+    )
+    .await;
     wait_for(b, "the rooms list", "#rooms").await;
     let page = site.url(&format!("/admin/users/{id}/security"));
     b.goto(&page).await;
     wait_for(b, "the security page", "#security-state").await;
     b.assert_accessible("the security page").await;
-    assert!(b.text(&b.find("#lock-state").await).await.starts_with("Locked until"));
-    assert!(b.text(&b.find("#mfa-state").await).await.contains("10 recovery codes left"));
+    assert!(
+        b.text(&b.find("#lock-state").await)
+            .await
+            .starts_with("Locked until")
+    );
+    assert!(
+        b.text(&b.find("#mfa-state").await)
+            .await
+            .contains("10 recovery codes left")
+    );
 
-    b.type_into(&b.find("#unlock-reason").await, "called the helpdesk, identity checked")
-        .await;
+    b.type_into(
+        &b.find("#unlock-reason").await,
+        "called the helpdesk, identity checked",
+    )
+    .await;
     b.click(&b.find("#unlock").await).await;
     wait_text(b, "#security-done", "The account was unlocked.").await;
     b.assert_accessible("the unlocked account").await;
     assert_eq!(b.text(&b.find("#lock-state").await).await, "Not locked");
 
-    b.type_into(&b.find("#reset-reason").await, "lost the phone and the codes")
-        .await;
+    b.type_into(
+        &b.find("#reset-reason").await,
+        "lost the phone and the codes",
+    )
+    .await;
     b.click(&b.find("#reset-mfa").await).await;
     b.wait_until(
         "the second factor removed",
@@ -347,7 +411,10 @@ async fn an_admin_removes_a_second_factor_and_unlocks_an_account_for_a_reason() 
     let target = format!("user:{id}");
     let unlocked = events(&site, "user.unlock", &target).await;
     assert_eq!(unlocked.len(), 1, "{unlocked:?}");
-    assert_eq!(unlocked[0].detail["reason"], "called the helpdesk, identity checked");
+    assert_eq!(
+        unlocked[0].detail["reason"],
+        "called the helpdesk, identity checked"
+    );
     assert_eq!(unlocked[0].detail["was_locked"], true);
     let reset = events(&site, "user.mfa_reset", &target).await;
     assert_eq!(reset.len(), 1, "{reset:?}");
@@ -374,10 +441,21 @@ async fn an_owner_admin_without_a_second_factor_enrols_before_anything_else() {
     sign_in(b, &site, email, PASSWORD, Code::None).await;
     wait_for(b, "the enrolment page", "#totp-start").await;
     assert!(b.url().await.ends_with("/totp"), "at {}", b.url().await);
-    for path in ["/", "/search", "/policies", "/quarantine", "/trace", "/notifications"] {
+    for path in [
+        "/",
+        "/search",
+        "/policies",
+        "/quarantine",
+        "/trace",
+        "/notifications",
+    ] {
         b.goto(&site.url(path)).await;
         wait_for(b, "the enrolment page", "#totp-start").await;
-        assert!(b.url().await.ends_with("/totp"), "{path} led to {}", b.url().await);
+        assert!(
+            b.url().await.ends_with("/totp"),
+            "{path} led to {}",
+            b.url().await
+        );
     }
     enrol_in_browser(b).await;
     wait_for(b, "the rooms list", "#rooms").await;
@@ -411,22 +489,31 @@ async fn a_user_ends_another_session_and_manages_tokens() {
     b.assert_accessible("the account page").await;
     let other_row = format!("#session-{}", elsewhere.session.id);
     let row = b.text(&b.find(&other_row).await).await;
-    assert!(row.contains("API sign-in") && row.contains("198.51.100.23"), "{row}");
+    assert!(
+        row.contains("API sign-in") && row.contains("198.51.100.23"),
+        "{row}"
+    );
     let mine = b.text(&b.find("#session-list strong.current").await).await;
     assert_eq!(mine, "(this session)");
 
-    b.click(&b.find(&format!("{other_row} button.end")).await).await;
+    b.click(&b.find(&format!("{other_row} button.end")).await)
+        .await;
     b.wait_until(
         "the ended session gone",
         &format!("return document.querySelector('#session-list') && !document.querySelector('{other_row}')"),
     )
     .await;
     let ended = id.authenticate(&elsewhere.token).await;
-    assert_eq!(ended.err().map(|e| e.code().as_str()), Some("unauthenticated"));
+    assert_eq!(
+        ended.err().map(|e| e.code().as_str()),
+        Some("unauthenticated")
+    );
 
     // A named token, shown once; it works until revoked.
-    b.type_into(&b.find("#token-name").await, "build server").await;
-    b.script("document.querySelector('#token-days').value = '7'").await;
+    b.type_into(&b.find("#token-name").await, "build server")
+        .await;
+    b.script("document.querySelector('#token-days').value = '7'")
+        .await;
     b.click(&b.find("#create-token").await).await;
     wait_for(b, "the new token", "#new-token").await;
     b.assert_accessible("the new token").await;
@@ -435,7 +522,8 @@ async fn a_user_ends_another_session_and_manages_tokens() {
     assert_eq!(session.name.as_deref(), Some("build server"));
     assert_eq!(session.expires_ms - session.created_ms, 7 * 86_400_000);
     let token_row = format!("#token-list #session-{}", session.id);
-    b.click(&b.find(&format!("{token_row} button.end")).await).await;
+    b.click(&b.find(&format!("{token_row} button.end")).await)
+        .await;
     wait_for(b, "no token left", "#no-tokens").await;
     assert!(id.authenticate(&token).await.is_err());
 
@@ -448,7 +536,10 @@ async fn a_user_ends_another_session_and_manages_tokens() {
     let rows = "return document.querySelectorAll('#session-list tbody tr').length";
     assert_eq!(b.script(rows).await, 2);
     b.click(&b.find("#end-others").await).await;
-    b.wait_until("one session left", &format!("{}=== 1", rows.trim_end_matches(';')))
-        .await;
+    b.wait_until(
+        "one session left",
+        &format!("{}=== 1", rows.trim_end_matches(';')),
+    )
+    .await;
     assert!(id.authenticate(&third.token).await.is_err());
 }

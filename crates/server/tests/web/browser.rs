@@ -246,7 +246,11 @@ async fn external_user_enrols_totp_before_seeing_rooms() {
     b.click(&b.find("#totp-confirm").await).await;
     // The recovery codes are shown once, then the rooms.
     wait_for(&b, "the recovery codes", "#recovery-codes").await;
-    assert_eq!(b.script("return document.querySelectorAll('#recovery-codes li').length").await, 10);
+    assert_eq!(
+        b.script("return document.querySelectorAll('#recovery-codes li').length")
+            .await,
+        10
+    );
     b.click(&b.find("#recovery-saved").await).await;
     wait_for(&b, "the rooms list", "#rooms").await;
     let role = b.text(&b.find("#rooms tbody tr").await).await;

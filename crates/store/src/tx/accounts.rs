@@ -326,8 +326,10 @@ impl Tx {
         user: UserId,
         now_ms: i64,
     ) -> Result<Vec<Session>, StoreError> {
-        sql("SELECT * FROM sessions WHERE user_id = $1 AND revoked = 0 AND expires_ms > $2 \
-             ORDER BY created_ms DESC, id")
+        sql(
+            "SELECT * FROM sessions WHERE user_id = $1 AND revoked = 0 AND expires_ms > $2 \
+             ORDER BY created_ms DESC, id",
+        )
         .bind(user.to_string())
         .bind(now_ms)
         .fetch_all(self.conn())
@@ -360,10 +362,8 @@ impl Tx {
         keep: SessionId,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        let done = sql(
-            "UPDATE sessions SET revoked = 1 \
-             WHERE user_id = $1 AND id <> $2 AND revoked = 0 AND expires_ms > $3",
-        )
+        let done = sql("UPDATE sessions SET revoked = 1 \
+             WHERE user_id = $1 AND id <> $2 AND revoked = 0 AND expires_ms > $3")
         .bind(user.to_string())
         .bind(keep.to_string())
         .bind(now_ms)
@@ -427,8 +427,10 @@ impl Tx {
         &mut self,
         user: UserId,
     ) -> Result<Vec<RecoveryCode>, StoreError> {
-        sql("SELECT * FROM recovery_codes WHERE user_id = $1 AND used_ms IS NULL \
-             ORDER BY created_ms, id")
+        sql(
+            "SELECT * FROM recovery_codes WHERE user_id = $1 AND used_ms IS NULL \
+             ORDER BY created_ms, id",
+        )
         .bind(user.to_string())
         .fetch_all(self.conn())
         .await?
@@ -443,12 +445,11 @@ impl Tx {
         id: RecoveryCodeId,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done =
-            sql("UPDATE recovery_codes SET used_ms = $2 WHERE id = $1 AND used_ms IS NULL")
-                .bind(id.to_string())
-                .bind(now_ms)
-                .execute(self.conn())
-                .await?;
+        let done = sql("UPDATE recovery_codes SET used_ms = $2 WHERE id = $1 AND used_ms IS NULL")
+            .bind(id.to_string())
+            .bind(now_ms)
+            .execute(self.conn())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -125,7 +125,12 @@ async fn recovery_codes_are_replaced_whole_and_used_once() {
         unused.sort_by_key(|c| c.code_hash.clone());
         assert_eq!(unused, second);
         assert_eq!(tx.delete_recovery_codes(w.user.id).await.unwrap(), 2);
-        assert!(tx.unused_recovery_codes(w.user.id).await.unwrap().is_empty());
+        assert!(
+            tx.unused_recovery_codes(w.user.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         tx.commit().await.unwrap();
     })
     .await;
