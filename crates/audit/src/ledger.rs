@@ -18,6 +18,31 @@ use kernel::{AppError, ConsistencyProof, ErrorCode, EventName, InclusionProof};
 
 use crate::Audit;
 
+/// Stored checkpoints as people check them.
+#[derive(Clone, Debug)]
+pub struct CheckpointReport {
+    /// The verifier key text (`name+id+key`).
+    pub verifier_key: String,
+    /// The largest first.
+    pub items: Vec<CheckedCheckpoint>,
+    /// The `below_size` of the next, older page, when there may be one.
+    pub older: Option<u64>,
+}
+
+/// A stored checkpoint and whether it checks.
+#[derive(Clone, Debug)]
+pub struct CheckedCheckpoint {
+    pub size: u64,
+    pub created_ms: i64,
+    /// The root hash it signs (standard base64), when it checks.
+    pub root: Option<String>,
+    /// Why it does not check: a signature that does not verify with the
+    /// ledger's key, another origin, or a size other than the stored one.
+    pub signature: Result<(), String>,
+    /// The signed note itself.
+    pub note: String,
+}
+
 /// An internal error of the ledger, its detail prefixed as the kernel's are.
 pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::internal(format!("ledger: {e}"))
@@ -122,6 +147,60 @@ impl Audit<'_> {
     ) -> Result<Vec<StoredCheckpoint>, AppError> {
         let mut tx = self.store().read().await?;
         Ok(tx.list_checkpoints(from_size, 1000).await?)
+    }
+
+    /// The stored checkpoints below `below_size` (all when `None`), the
+    /// largest first, at most `limit` (1–1000), each checked against the
+    /// ledger's verifier key: its signature, its origin and its size.
+    pub async fn ledger_checkpoint_report(
+        &self,
+        _auth: Authorized<'_, act::EventRead, System>,
+        below_size: Option<u64>,
+        limit: i64,
+    ) -> Result<CheckpointReport, AppError> {
+        let limit = limit.clamp(1, 1000);
+        let stored = self
+            .store()
+            .read()
+            .await?
+            .latest_checkpoints(below_size, limit)
+            .await?;
+        let verifier = self.ledger_signer()?.verifier();
+        let full = i64::try_from(stored.len()).unwrap_or(i64::MAX) >= limit;
+        let older = full.then(|| stored.last().map(|c| c.size)).flatten();
+        let items = stored
+            .into_iter()
+            .map(|c| {
+                let checked = verifier
+                    .verify(&c.note)
+                    .map_err(|e| e.to_string())
+                    .and_then(|body| Checkpoint::parse(&body).map_err(|e| e.to_string()))
+                    .and_then(|cp| {
+                        if cp.origin != verifier.name() {
+                            Err(format!("origin `{}` is not the key's name", cp.origin))
+                        } else if cp.size != c.size {
+                            Err(format!(
+                                "it says size {} where it is stored as {}",
+                                cp.size, c.size
+                            ))
+                        } else {
+                            Ok(cp.root)
+                        }
+                    });
+                CheckedCheckpoint {
+                    size: c.size,
+                    created_ms: c.created_ms,
+                    root: checked.as_ref().ok().map(|r| STANDARD.encode(r)),
+                    signature: checked.map(|_| ()),
+                    note: c.note,
+                }
+            })
+            .collect();
+        Ok(CheckpointReport {
+            verifier_key: verifier.to_key_text(),
+            items,
+            older,
+        })
     }
 
     /// An evidence bundle of the events `filter` keeps (at most [`MAX_ENTRIES`]):

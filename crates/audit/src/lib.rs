@@ -11,6 +11,7 @@
 //! against the stored nodes) stay in the kernel (`kernel::ledger`), because
 //! every domain records events.
 
+mod explore;
 mod ledger;
 mod search;
 pub mod siem;
@@ -18,6 +19,8 @@ mod trace;
 
 use kernel::App;
 
+pub use explore::{ExploreQuery, Explored, ExploredEvent};
+pub use ledger::{CheckedCheckpoint, CheckpointReport};
 pub use trace::{Recipient, TracePermit, TraceReport};
 
 /// The audit trail: events listed and searched, the ledger's entries, proofs,

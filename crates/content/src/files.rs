@@ -58,7 +58,7 @@ pub struct Download {
     pub mark_id: Option<String>,
 }
 
-fn info(file: &File, v: &Version) -> FileInfo {
+pub(crate) fn info(file: &File, v: &Version) -> FileInfo {
     FileInfo {
         id: file.id,
         room_id: file.room_id,
@@ -587,20 +587,11 @@ impl Files<'_> {
         hold["path"] = json!(path.as_str());
         let fact = Fact::allowed(Some(p), EventName::DlpHold, format!("version:{}", new.id));
         record(tx, meta, now, fact.with(hold)).await?;
-        Ok(HeldUpload {
-            version_id: new.id,
-            room_id: room,
-            path: path.as_str().to_owned(),
-            size: new.size,
-            sha256: new.sha256.clone(),
-            uploaded_by: p.user_id,
-            created_ms: now,
-            reason: scan,
-            state: store::HoldState::Held.as_str(),
-            decided_by: None,
-            decided_ms: None,
-            note: None,
-        })
+        let hold = tx
+            .get_hold(new.id)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("the hold of {} vanished", new.id)))?;
+        Ok(HeldUpload::from(hold))
     }
 
     /// Every file of a room with its newest version (use-cases that need

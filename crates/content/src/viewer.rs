@@ -1,9 +1,16 @@
 //! The view-only viewer: a file's pages rendered on the server (PDF through
 //! poppler's `pdftoppm`, images decoded, text drawn), each page marked for its
-//! viewer (visible stamp and a forensic mark with a fresh mark id) and sent
-//! as a PNG; the original bytes never leave. Every page view is a `file.view`
-//! event carrying the page's mark id, so a screenshot of the viewer traces
-//! back to the person who looked at it.
+//! viewer (visible stamp and a forensic mark) and sent as an image encoded for
+//! its kind of page (`render::for_screen`); the original bytes never leave.
+//!
+//! Opening a file ([`Files::open_view`]) is the decision: the seam, the room's
+//! outbound data-loss policy (one `dlp.notify` or `dlp.justified` at most),
+//! a fresh mark id, and one `file.view` event carrying it, so a screenshot of
+//! any page of the view traces back to the person who looked at it. The pages
+//! are then asked for by the view's id ([`Files::view_page`]; the seam is
+//! asked again each time, so a revoked grant stops a view at once) and each is
+//! drawn once per view and kept (`viewer/views.rs`). A page asked for without
+//! a view opens one of its own.
 //!
 //! Memory: a page's pixels are decoded, drawn and marked within one budget of
 //! [`PIXEL_BUDGET_MIB`] for the whole process, shared with the marked copies of
@@ -15,22 +22,32 @@
 //! some 64 MiB each, and sixteen views spread over sixteen blocking threads
 //! kept 470 MiB that way (measured: 724 MiB peak instead of 250). Outside the
 //! budget: the content read before its header can be looked at (at most
-//! [`MAX_VIEWED_BYTES`] a request) and the PNG once it is handed out.
+//! [`MAX_VIEWED_BYTES`] a request) and the page once it is encoded, which
+//! the views' cache bounds apart.
+
+mod views;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use kernel::events::Fact;
-use kernel::{Action, AppError, Authorized, ErrorCode, FileAccess, act};
+use bytes::Bytes;
+use kernel::events::{Fact, RequestMeta};
+use kernel::secrets::random;
+use kernel::{Action, AppError, Authorized, ErrorCode, FileAccess, Principal, act};
+use model::ViewId;
 use render::{RenderError, RenderLimits, Renderer};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::Files;
+use crate::{FileInfo, Files};
+use views::{Cached, View, Views};
 
-/// Resolution of rendered pages, in dots per inch.
-pub const VIEW_DPI: u32 = 150;
+pub use views::{MAX_VIEWS, VIEW_IDLE_MS, VIEW_MAX_AGE_MS};
+
+/// Resolution of rendered pages, in dots per inch (`render::for_screen`
+/// may send a page at less).
+pub const VIEW_DPI: u32 = render::DEFAULT_DPI;
 
 /// Largest file the viewer renders, in bytes (rendering holds it in memory).
 pub const MAX_VIEWED_BYTES: u64 = 64 << 20;
@@ -140,19 +157,44 @@ pub(crate) async fn mark_copy(
     .await
 }
 
+/// A file opened in the viewer.
+#[derive(Debug, Clone)]
+pub struct OpenedView {
+    /// Names the view in its page requests.
+    pub view: ViewId,
+    /// The mark id every page of the view carries (also in its `file.view` event).
+    pub mark_id: String,
+    /// The file and the version shown.
+    pub file: FileInfo,
+    /// The room the file is in.
+    pub room: model::Room,
+    /// Each page's size in pixels as it will be sent, first page first.
+    pub sizes: Vec<(u32, u32)>,
+}
+
+impl OpenedView {
+    /// How many pages the file has.
+    pub fn pages(&self) -> u32 {
+        u32::try_from(self.sizes.len()).unwrap_or(u32::MAX)
+    }
+}
+
 /// One rendered page, marked for its viewer.
 #[derive(Debug)]
 pub struct PageImage {
-    /// The page as PNG.
-    pub png: Vec<u8>,
-    /// The mark id the page carries (also in the `file.view` event).
+    /// The page as sent.
+    pub bytes: Bytes,
+    /// Its media type (`image/jpeg`, `image/png`).
+    pub mime: &'static str,
+    /// The mark id the page carries (that of its view).
     pub mark_id: String,
     /// How many pages the file has.
     pub pages: u32,
 }
 
 /// A renderer's failure as the caller should see it: the content's fault is a
-/// bad request with the renderer's code, ours is internal.
+/// bad request with the renderer's code, a missing renderer is unavailable,
+/// anything else of ours is internal.
 fn render_error(e: RenderError) -> AppError {
     let code = match &e {
         RenderError::Unsupported(_) => ErrorCode::RenderUnsupported,
@@ -161,26 +203,92 @@ fn render_error(e: RenderError) -> AppError {
         RenderError::TooLarge { .. } => ErrorCode::RenderTooLarge,
         RenderError::Timeout(_) => ErrorCode::RenderTimeout,
         RenderError::NoSuchPage { .. } => ErrorCode::RenderNoSuchPage,
-        RenderError::ToolMissing { .. } | RenderError::Failed(_) => {
-            return AppError::internal(format!("rendering: {e}"));
+        RenderError::ToolMissing { .. } => {
+            tracing::error!(error = %e, "the viewer cannot render pdfs");
+            return AppError::invalid(
+                ErrorCode::RenderUnavailable,
+                "this server cannot show pdf files: its pdf renderer (poppler's `pdftoppm`, \
+                 Debian package poppler-utils) is not installed or not configured; \
+                 ask its operator",
+            );
         }
+        RenderError::Failed(_) => return AppError::internal(format!("rendering: {e}")),
     };
     AppError::invalid(code, e.to_string())
 }
 
-fn renderer() -> Renderer {
-    Renderer::new(VIEW_DPI, RenderLimits::default(), "pdftoppm")
+/// The renderer the settings describe.
+pub fn renderer(settings: &kernel::ViewerSettings) -> Renderer {
+    match &settings.pdftoppm {
+        Some(tool) => Renderer::new(VIEW_DPI, RenderLimits::default(), tool.clone()),
+        None => Renderer::new(VIEW_DPI, RenderLimits::default(), "pdftoppm").without_pdf(),
+    }
+}
+
+/// A page of `view` as the caller gets it.
+fn page_image(view: &View, page: Cached) -> PageImage {
+    PageImage {
+        bytes: page.bytes,
+        mime: page.mime,
+        mark_id: view.issue.mark_id.to_string(),
+        pages: view.pages,
+    }
 }
 
 impl Files<'_> {
-    /// The file's newest version, whole, for the viewer (`file.view` is
-    /// authorized by `auth`).
-    async fn viewed_content(
+    fn renderer(&self) -> Renderer {
+        renderer(&self.settings().viewer)
+    }
+
+    /// Records a refused view (or page) of `file` and returns the refusal.
+    async fn refused(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        (file, version): (&model::File, &model::Version),
+        page: Option<u32>,
+        e: RenderError,
+    ) -> AppError {
+        let detail = serde_json::json!({"version": version.number, "page": page});
+        let fact = Fact::denied(
+            Some(p),
+            Action::FileView,
+            format!("file:{}", file.id),
+            e.code(),
+        )
+        .with(detail);
+        match self.record_alone(meta, fact).await {
+            Ok(_) => render_error(e),
+            Err(recording) => recording,
+        }
+    }
+
+    /// Opens the file's newest version in the viewer for `p`: the room's
+    /// outbound data-loss policy decides once, the pages are counted and
+    /// sized, and a `file.view` event records the view with its mark id.
+    pub async fn open_view(
         &self,
         auth: Authorized<'_, act::FileView, FileAccess>,
-    ) -> Result<(model::File, model::Version, Vec<u8>), AppError> {
+    ) -> Result<OpenedView, AppError> {
+        let (opened, view, content) = self.open(auth).await?;
+        let views = self.slot::<Views>();
+        views.open(view, self.now());
+        let cached = Cached {
+            bytes: content,
+            mime: "",
+        };
+        views.keep(opened.view, 0, cached, self.settings().viewer.cache_bytes);
+        Ok(opened)
+    }
+
+    /// Opens a view (see [`Files::open_view`]) without keeping it: the
+    /// view, and the content it shows.
+    async fn open(
+        &self,
+        auth: Authorized<'_, act::FileView, FileAccess>,
+    ) -> Result<(OpenedView, Arc<View>, Bytes), AppError> {
         let (meta, p, access) = auth.into_parts();
-        let (file, v) = (access.file, access.current);
+        let (file, v, room) = (access.file, access.current, access.room.room);
         // A view takes the content out as a download does: the room's
         // outbound DLP policy decides on the version's verdict.
         crate::dlp_policy::check_outbound(self, meta, p, (&file, &v), Action::FileView, None)
@@ -193,69 +301,176 @@ impl Files<'_> {
             ));
         }
         let content = self.read_whole(meta, p, &file, &v, size).await?;
-        Ok((file, v, content))
-    }
-
-    /// How many pages the viewer shows for the file.
-    pub async fn page_count(
-        &self,
-        auth: Authorized<'_, act::FileView, FileAccess>,
-    ) -> Result<u32, AppError> {
-        let (_, _, content) = self.viewed_content(auth).await?;
-        renderer().page_count(&content).await.map_err(render_error)
-    }
-
-    /// Page `page` (from 1) of the file's newest version, rendered and marked
-    /// for `p`; recorded as `file.view` with the page's mark id.
-    pub async fn view_page(
-        &self,
-        auth: Authorized<'_, act::FileView, FileAccess>,
-        page: u32,
-    ) -> Result<PageImage, AppError> {
-        let (meta, p) = (auth.meta(), auth.principal());
-        let (file, v, content) = self.viewed_content(auth).await?;
-        let id = file.id;
-        let r = renderer();
-        let need = (content.len() as u64).saturating_add(r.page_bytes(&content).saturating_mul(2));
-        let turn = reserve(need).await?;
-        let pages = r.page_count(&content).await.map_err(render_error)?;
-        let name = file.path.rsplit('/').next().unwrap_or("file").to_owned();
-        let rendered = if Renderer::is_drawn(&content) {
-            let r = r.clone();
-            on_pixel_thread(move || r.draw_page(&content, &name, page)).await?
-        } else {
-            r.render_page(&content, &name, page).await
+        let r = self.renderer();
+        if Renderer::is_pdf(&content)
+            && let Err(e) = r.check_pdf().await
+        {
+            return Err(self.refused(meta, p, (&file, &v), None, e).await);
+        }
+        let content = Bytes::from(content);
+        let sized = {
+            let (r, content) = (r.clone(), content.clone());
+            tokio::task::spawn_blocking(move || r.page_sizes(&content))
+                .await
+                .map_err(AppError::internal)?
         };
-        let mut pixels = match rendered {
-            Ok(pixels) => pixels,
-            Err(e) => {
-                let fact = Fact::denied(Some(p), Action::FileView, format!("file:{id}"), e.code())
-                    .with(serde_json::json!({"version": v.number, "page": page}));
-                self.record_alone(meta, fact).await?;
-                return Err(render_error(e));
-            }
+        let sizes = match sized {
+            Ok(sizes) => sizes,
+            Err(e) => return Err(self.refused(meta, p, (&file, &v), None, e).await),
         };
         let issue = self.issue_for(p).await?;
         let mark_id = issue.mark_id.to_string();
-        let key = self.mark_key()?.clone();
-        let png = on_pixel_thread(move || {
-            let _turn = turn;
-            render::mark_page(&mut pixels, &issue, &mark::Style::default(), &key)?;
-            render::to_png(&pixels)
-        })
-        .await?
-        .map_err(render_error)?;
+        let id = ViewId::from_random(random::<16>()?);
+        let pages = u32::try_from(sizes.len()).unwrap_or(u32::MAX);
         let detail = serde_json::json!({
-            "version": v.number, "page": page, "pages": pages, "sha256": hex::encode(&v.sha256),
+            "version": v.number, "pages": pages, "sha256": hex::encode(&v.sha256), "view": id,
         });
-        let fact = Fact::allowed(Some(p), Action::FileView, format!("file:{id}"))
+        let fact = Fact::allowed(Some(p), Action::FileView, format!("file:{}", file.id))
             .with(detail)
             .marked(mark_id.clone());
         self.record_alone(meta, fact).await?;
-        Ok(PageImage {
-            png,
+        let opened = OpenedView {
+            view: id,
             mark_id,
-            pages,
+            file: crate::files::info(&file, &v),
+            room,
+            sizes,
+        };
+        let view = View::new(id, p.user_id, (file, v), issue, pages, self.now());
+        Ok((opened, Arc::new(view), content))
+    }
+
+    /// Page `page` (from 1) of view `view`, drawn and marked for `p` the
+    /// first time it is asked, then as kept. Without a view, the page opens
+    /// a view of its own (as [`Files::open_view`] does) that is not kept:
+    /// nobody can name it again.
+    pub async fn view_page(
+        &self,
+        auth: Authorized<'_, act::FileView, FileAccess>,
+        view: Option<ViewId>,
+        page: u32,
+    ) -> Result<PageImage, AppError> {
+        let (meta, p) = (auth.meta(), auth.principal());
+        let file_id = auth.target().file.id;
+        let views = self.slot::<Views>();
+        let Some(id) = view else {
+            let (_, view, content) = self.open(auth).await?;
+            self.check_page(meta, p, &view, page).await?;
+            let drawn = self.draw(meta, p, &view, page, content).await?;
+            return Ok(page_image(&view, drawn));
+        };
+        // Another user's view, or another file's, is no view of this request.
+        let Some(view) = views
+            .get(id, self.now())
+            .filter(|v| v.user == p.user_id && v.file.id == file_id)
+        else {
+            return Err(AppError::invalid(
+                ErrorCode::ViewExpired,
+                "this view of the file has ended; open the file again",
+            ));
+        };
+        self.check_page(meta, p, &view, page).await?;
+        if let Some(hit) = views.cached(view.id, page) {
+            return Ok(page_image(&view, hit));
+        }
+        let turn = view.turn(page);
+        let _turn = turn.lock().await;
+        if let Some(hit) = views.cached(view.id, page) {
+            return Ok(page_image(&view, hit));
+        }
+        let content = self.view_content(meta, p, &view).await?;
+        let drawn = self.draw(meta, p, &view, page, content).await?;
+        let cap = self.settings().viewer.cache_bytes;
+        views.keep(view.id, page, drawn.clone(), cap);
+        Ok(page_image(&view, drawn))
+    }
+
+    /// Refuses (and records) a page number the view does not have.
+    async fn check_page(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        view: &View,
+        page: u32,
+    ) -> Result<(), AppError> {
+        if page == 0 || page > view.pages {
+            let e = RenderError::NoSuchPage {
+                page,
+                pages: view.pages,
+            };
+            return Err(self
+                .refused(meta, p, (&view.file, &view.version), Some(page), e)
+                .await);
+        }
+        Ok(())
+    }
+
+    /// The content of the view's version: kept, or read again.
+    async fn view_content(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        view: &View,
+    ) -> Result<Bytes, AppError> {
+        let views = self.slot::<Views>();
+        if let Some(hit) = views.cached(view.id, 0) {
+            return Ok(hit.bytes);
+        }
+        let turn = view.turn(0);
+        let _turn = turn.lock().await;
+        if let Some(hit) = views.cached(view.id, 0) {
+            return Ok(hit.bytes);
+        }
+        let size = u64::try_from(view.version.size).map_err(AppError::internal)?;
+        let content = self
+            .read_whole(meta, p, &view.file, &view.version, size)
+            .await?;
+        let content = Bytes::from(content);
+        let cached = Cached {
+            bytes: content.clone(),
+            mime: "",
+        };
+        views.keep(view.id, 0, cached, self.settings().viewer.cache_bytes);
+        Ok(content)
+    }
+
+    /// Draws page `page` of the view, marks it and encodes it for the screen.
+    async fn draw(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        view: &View,
+        page: u32,
+        content: Bytes,
+    ) -> Result<Cached, AppError> {
+        let r = self.renderer();
+        let need = (content.len() as u64).saturating_add(r.page_bytes(&content).saturating_mul(2));
+        let turn = reserve(need).await?;
+        let name = view.name();
+        let rendered = if Renderer::is_drawn(&content) {
+            let r = r.clone();
+            on_pixel_thread(move || r.draw_screen_page(&content, &name, page)).await?
+        } else {
+            r.render_screen_page(&content, &name, page).await
+        };
+        let (mut pixels, kind) = match rendered {
+            Ok(drawn) => drawn,
+            Err(e) => {
+                let at = (&view.file, &view.version);
+                return Err(self.refused(meta, p, at, Some(page), e).await);
+            }
+        };
+        let (issue, key) = (view.issue.clone(), self.mark_key()?.clone());
+        let shown = on_pixel_thread(move || {
+            let _turn = turn;
+            render::mark_page(&mut pixels, &issue, &mark::Style::default(), &key)?;
+            render::for_screen(&pixels, kind)
+        })
+        .await?
+        .map_err(render_error)?;
+        Ok(Cached {
+            bytes: Bytes::from(shown.bytes),
+            mime: shown.mime,
         })
     }
 }
@@ -290,7 +505,7 @@ mod tests {
             tool: "pdftoppm".into(),
             detail: "gone".into(),
         };
-        check(missing, true);
+        assert_eq!(render_error(missing).code(), ErrorCode::RenderUnavailable);
         check(RenderError::Failed("x".into()), true);
     }
 }

@@ -73,6 +73,12 @@ pub struct ConfigFile {
     pub max_connections: Option<usize>,
     /// Most connections open at once from one client address (an IPv6 /64 is one). Default 256. Env `CUSTODY_MAX_CONNECTIONS_PER_ADDRESS`.
     pub max_connections_per_address: Option<usize>,
+    /// poppler's `pdftoppm`, which draws the viewer's PDF pages: a path, or a name looked up in `PATH`. Default `pdftoppm` (Debian package poppler-utils). Env `CUSTODY_PDFTOPPM`.
+    pub pdftoppm: Option<PathBuf>,
+    /// Whether the viewer shows PDFs. Default true: `serve` refuses to start when `pdftoppm` cannot be run. false: runs without it, and the viewer answers 503 `render_unavailable` for PDFs. Env `CUSTODY_PDF_VIEWER`.
+    pub pdf_viewer: Option<bool>,
+    /// Memory, in MiB, that the viewer keeps open views' pages (and the files they show) in. Default 256. Env `CUSTODY_VIEWER_CACHE_MIB`.
+    pub viewer_cache_mib: Option<u64>,
 }
 
 /// Checked settings the server runs with.
@@ -163,6 +169,9 @@ impl ConfigFile {
             max_connections_per_address,
             "CUSTODY_MAX_CONNECTIONS_PER_ADDRESS"
         );
+        env_override!(file, pdftoppm, "CUSTODY_PDFTOPPM");
+        env_override!(file, pdf_viewer, "CUSTODY_PDF_VIEWER");
+        env_override!(file, viewer_cache_mib, "CUSTODY_VIEWER_CACHE_MIB");
         Ok(file)
     }
 
@@ -222,6 +231,7 @@ impl ConfigFile {
                 .unwrap_or(defaults.owner_everyone_mfa_required),
             max_upload_bytes: self.max_upload_bytes.unwrap_or(defaults.max_upload_bytes),
             chunk_size,
+            viewer: viewer_settings(self.pdftoppm, self.pdf_viewer, self.viewer_cache_mib)?,
         };
         let client_address_header = proxy_header(self.client_address_header)?;
         let trusted_proxies: Vec<model::Cidr> = self
@@ -326,6 +336,33 @@ fn edge_limits(
         // The reverse proxies come from `client_address_header` and `trusted_proxies`.
         client_address_header: None,
         trusted_proxies: vec![],
+    })
+}
+
+/// The viewer's renderer (none when `pdf_viewer` is false) and cache size
+/// (16 MiB to 64 GiB).
+fn viewer_settings(
+    pdftoppm: Option<PathBuf>,
+    pdf_viewer: Option<bool>,
+    cache_mib: Option<u64>,
+) -> anyhow::Result<app::ViewerSettings> {
+    let defaults = app::ViewerSettings::default();
+    let pdftoppm = match (pdf_viewer.unwrap_or(true), pdftoppm) {
+        (false, _) => None,
+        (true, Some(p)) if p.as_os_str().is_empty() => {
+            bail!("`pdftoppm` must name a program; set `pdf_viewer = false` to run without one")
+        }
+        (true, Some(p)) => Some(p),
+        (true, None) => defaults.pdftoppm,
+    };
+    let cache_bytes = match cache_mib {
+        None => defaults.cache_bytes,
+        Some(m) if (16..=65_536).contains(&m) => m << 20,
+        Some(m) => bail!("`viewer_cache_mib` must be from 16 to 65536, not `{m}`"),
+    };
+    Ok(app::ViewerSettings {
+        pdftoppm,
+        cache_bytes,
     })
 }
 
@@ -447,6 +484,9 @@ mod tests {
             body_progress_seconds: _,
             max_connections: _,
             max_connections_per_address: _,
+            pdftoppm: _,
+            pdf_viewer: _,
+            viewer_cache_mib: _,
         } = ConfigFile::default();
         let keys = [
             "data_dir",
@@ -479,6 +519,9 @@ mod tests {
             "body_progress_seconds",
             "max_connections",
             "max_connections_per_address",
+            "pdftoppm",
+            "pdf_viewer",
+            "viewer_cache_mib",
         ];
         let docs = include_str!("../../../docs/configuration.md");
         for key in keys {
@@ -605,9 +648,29 @@ mod tests {
                 "max_connections = 10\nmax_connections_per_address = 11",
                 Err("`max_connections_per_address` must be"),
             ),
+            ("pdftoppm = \"\"", Err("`pdftoppm` must name a program")),
+            ("viewer_cache_mib = 8", Err("`viewer_cache_mib` must be")),
+            ("pdf_viewer = false\npdftoppm = \"\"", Ok("127.0.0.1:8443")),
         ];
         for (text, want) in table {
             check(text, want);
         }
+    }
+
+    #[test]
+    fn the_viewer_settings_resolve() {
+        fn check(toml_text: &str, want: (Option<&str>, u64)) {
+            let file: ConfigFile = toml::from_str(toml_text).unwrap();
+            let v = file.validate().unwrap().settings.viewer;
+            let tool = v.pdftoppm.as_ref().map(|p| p.display().to_string());
+            assert_eq!((tool.as_deref(), v.cache_bytes), want, "{toml_text}");
+        }
+        check("", (Some("pdftoppm"), 256 << 20));
+        check(
+            "pdftoppm = \"/opt/poppler/bin/pdftoppm\"\nviewer_cache_mib = 64",
+            (Some("/opt/poppler/bin/pdftoppm"), 64 << 20),
+        );
+        check("pdf_viewer = false", (None, 256 << 20));
+        check("pdf_viewer = true", (Some("pdftoppm"), 256 << 20));
     }
 }

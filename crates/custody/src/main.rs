@@ -67,6 +67,9 @@ Settings (TOML key / environment variable, default):
   body_progress_seconds  CUSTODY_BODY_PROGRESS_SECONDS  30
   max_connections        CUSTODY_MAX_CONNECTIONS        10000
   max_connections_per_address  CUSTODY_MAX_CONNECTIONS_PER_ADDRESS  256
+  pdftoppm               CUSTODY_PDFTOPPM               pdftoppm (poppler-utils); draws the viewer's PDF pages, checked at start
+  pdf_viewer             CUSTODY_PDF_VIEWER             true; false runs without pdftoppm (PDFs in the viewer: 503)
+  viewer_cache_mib       CUSTODY_VIEWER_CACHE_MIB       256; memory for the pages of open views
 Bootstrap (environment only): CUSTODY_ADMIN_EMAIL (admin@custody.local), CUSTODY_ADMIN_PASSWORD (generated when absent).
 Logging: CUSTODY_LOG (info).";
 
@@ -219,12 +222,12 @@ mod tests {
         let keys = config_keys();
         assert!(keys.len() > 20, "{keys:?}");
         for key in keys {
-            // A line names one key, or several in its first column (`a, b`).
+            // A line names one key, or several (`a, b`), before its variables.
             let line = SERVE_SETTINGS
                 .lines()
                 .find(|l| {
-                    let names = l.trim_start().split("  ").next().unwrap_or_default();
-                    names.split(", ").any(|n| n.trim() == key)
+                    let names = l.split("CUSTODY_").next().unwrap_or_default();
+                    names.split([',', ' ']).any(|n| n == key)
                 })
                 .unwrap_or_else(|| panic!("`custody serve --help` does not list `{key}`"));
             let env = format!("CUSTODY_{}", key.to_uppercase());

@@ -135,8 +135,34 @@ async fn bootstrap(app: &app::App, owner_name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The viewer draws PDF pages with poppler's `pdftoppm`: unless the
+/// configuration turns PDFs off, a server that cannot run it refuses to start
+/// (a security team would rather learn it at deployment than from a partner
+/// who cannot see a view-only drawing; nothing else falls back to sending
+/// the original).
+async fn check_viewer(settings: &app::ViewerSettings) -> anyhow::Result<()> {
+    let Some(tool) = &settings.pdftoppm else {
+        println!(
+            "pdf viewer: off (`pdf_viewer = false`): pdfs opened in the viewer answer 503 render_unavailable"
+        );
+        return Ok(());
+    };
+    match app::viewer::renderer(settings).check_pdf().await {
+        Ok(version) => {
+            tracing::info!(tool = %tool.display(), %version, "the viewer draws pdf pages");
+            Ok(())
+        }
+        Err(e) => bail!(
+            "the viewer cannot draw pdf pages: {e}; install poppler-utils (Debian, Ubuntu: \
+             `apt-get install poppler-utils`), point `pdftoppm` (CUSTODY_PDFTOPPM) at the program, \
+             or set `pdf_viewer = false` (CUSTODY_PDF_VIEWER=false) to run without viewing pdfs"
+        ),
+    }
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    check_viewer(&config.settings.viewer).await?;
     let opened = open(&config).await?;
     let removed = app::Files(&opened.app)
         .remove_orphans()

@@ -79,6 +79,28 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// Plaintext bytes per encrypted chunk.
     pub chunk_size: u32,
+    /// The view-only viewer's renderer and page cache.
+    pub viewer: ViewerSettings,
+}
+
+/// The view-only viewer's tunables.
+#[derive(Clone, Debug)]
+pub struct ViewerSettings {
+    /// poppler's `pdftoppm` (a path, or a name looked up in `PATH`) that draws
+    /// PDF pages; `None`: PDFs are not shown (their views answer `render_unavailable`).
+    pub pdftoppm: Option<PathBuf>,
+    /// Most bytes the open views keep in memory: the files they show and
+    /// their pages as sent, least recently used dropped first.
+    pub cache_bytes: u64,
+}
+
+impl Default for ViewerSettings {
+    fn default() -> Self {
+        ViewerSettings {
+            pdftoppm: Some(PathBuf::from("pdftoppm")),
+            cache_bytes: 256 << 20,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -93,6 +115,7 @@ impl Default for Settings {
             owner_everyone_mfa_required: false,
             max_upload_bytes: 64 * 1024 * 1024 * 1024,
             chunk_size: vault::DEFAULT_CHUNK_SIZE,
+            viewer: ViewerSettings::default(),
         }
     }
 }

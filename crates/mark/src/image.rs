@@ -1,7 +1,8 @@
 //! Images (PNG, JPEG, WebP): decoding under pixel and allocation limits, the
 //! visible stamp (diagonal text, tiled or centred), the forensic mark
 //! ([`forensic`]), and re-encoding in the input's own format (JPEG at quality
-//! 92, PNG and lossless WebP; an alpha channel is kept where the format has one).
+//! 92, PNG and lossless WebP; an alpha channel is kept where the format has one)
+//! or, for pages shown on screen, in the [`Encoding`] chosen for them.
 
 pub mod forensic;
 
@@ -152,6 +153,86 @@ pub fn encode(p: &Pixels, format: ImageFormat) -> Result<Vec<u8>, MarkError> {
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
                 .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
                 .map_err(enc)?;
+        }
+    }
+    Ok(out)
+}
+
+/// How pixels shown on screen are encoded ([`encode_as`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// PNG, lossless: 8-bit grey when `grey`, else RGB or RGBA as the pixels are.
+    Png { grey: bool },
+    /// Baseline JPEG at `quality` (1–100): 8-bit grey when `grey`, else
+    /// colour (YCbCr; chroma halved each way, the luminance that carries the
+    /// forensic mark kept at full resolution).
+    Jpeg { quality: u8, grey: bool },
+}
+
+impl Encoding {
+    /// The media type of the encoded bytes.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Encoding::Png { .. } => "image/png",
+            Encoding::Jpeg { .. } => "image/jpeg",
+        }
+    }
+}
+
+/// Whether every pixel is grey (R = G = B, alpha ignored): such pixels lose
+/// nothing in a grey encoding.
+pub fn is_grey(p: &Pixels) -> bool {
+    p.channels >= 3
+        && p.data
+            .chunks_exact(p.channels)
+            .all(|c| matches!(c, [r, g, b, ..] if r == g && g == b))
+}
+
+/// Encodes pixels for display. A grey encoding keeps the luminance (BT.601,
+/// rounded: exact for pixels where [`is_grey`] holds, and the mark is added
+/// equally to R, G and B); JPEG drops alpha.
+pub fn encode_as(p: &Pixels, encoding: Encoding) -> Result<Vec<u8>, MarkError> {
+    let enc = |e: image::ImageError| MarkError::Encode(e.to_string());
+    let (w, h) = (
+        u32::try_from(p.width).map_err(|e| MarkError::Encode(e.to_string()))?,
+        u32::try_from(p.height).map_err(|e| MarkError::Encode(e.to_string()))?,
+    );
+    let grey = || -> Vec<u8> {
+        p.data
+            .chunks_exact(p.channels)
+            .map(|c| match *c {
+                [r, g, b, ..] => {
+                    let y = u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114;
+                    ((y + 500) / 1000) as u8
+                }
+                _ => c.first().copied().unwrap_or(0),
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    match encoding {
+        Encoding::Png { grey: false } => return encode(p, ImageFormat::Png),
+        Encoding::Png { grey: true } => {
+            image::codecs::png::PngEncoder::new(&mut out)
+                .write_image(&grey(), w, h, ExtendedColorType::L8)
+                .map_err(enc)?;
+        }
+        Encoding::Jpeg { quality, grey: g } => {
+            let jpeg =
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
+            if g {
+                jpeg.write_image(&grey(), w, h, ExtendedColorType::L8)
+            } else if p.channels == 3 {
+                jpeg.write_image(&p.data, w, h, ExtendedColorType::Rgb8)
+            } else {
+                let rgb: Vec<u8> = p
+                    .data
+                    .chunks_exact(p.channels)
+                    .flat_map(|c| c.iter().take(3).copied())
+                    .collect();
+                jpeg.write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+            }
+            .map_err(enc)?;
         }
     }
     Ok(out)

@@ -21,7 +21,10 @@
 
 use std::fmt::Write as _;
 
-use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
+use lopdf::{Dictionary, Object, Stream, StringFormat, dictionary};
+
+/// A parsed PDF and the id of one of its objects, as [`load`] gives them.
+pub use lopdf::{Document, ObjectId};
 
 use crate::{Issue, Limits, MarkError, MarkId, Placement, Style, glyphs};
 use pdfload::Refused;

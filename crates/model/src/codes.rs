@@ -21,7 +21,8 @@ pub enum Kind {
     /// Well-formed but refused for its content (HTTP 422).
     Unprocessable,
     TooManyRequests,
-    /// Shed under load; the caller may retry shortly (HTTP 503).
+    /// Not served now: shed under load (the caller may retry shortly), or a
+    /// part of the server it needs is missing (HTTP 503).
     Unavailable,
     /// The server's storage is full; nothing was stored (HTTP 507).
     InsufficientStorage,
@@ -145,6 +146,8 @@ codes! {
     RenderTooLarge = "render_too_large", BadRequest, "a page or image is over the viewer's limits";
     RenderTimeout = "render_timeout", BadRequest, "rendering the page took longer than allowed";
     RenderNoSuchPage = "render_no_such_page", BadRequest, "the file has no page of that number";
+    RenderUnavailable = "render_unavailable", Unavailable, "the server has no renderer for this kind of file (poppler's `pdftoppm` for PDFs); its operator must install it";
+    ViewExpired = "view_expired", Conflict, "the viewer's session of this file has ended (idle too long, or the file has a newer version); open the file again";
 
     // Data-loss prevention (content).
     DlpBlocked = "dlp_blocked", Unprocessable, "data-loss prevention refused the content (a finding the room's policy blocks)";

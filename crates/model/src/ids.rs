@@ -60,6 +60,8 @@ typed_id!(
     AgreementId,
     /// A message to one user (e.g. that an agreement has expired).
     NotificationId,
+    /// One opening of a file in the view-only viewer (held in memory, never stored).
+    ViewId,
 );
 
 #[cfg(test)]

@@ -11,7 +11,10 @@
 //! The plaintext never touches the disk: the PDF goes to the renderer through a
 //! pipe and the pixels come back through another. Hostile input ends in a
 //! [`RenderError`] with a stable code, never in a crash or an unbounded
-//! allocation. [`mark_page`] then stamps and marks a page, [`to_png`] encodes it.
+//! allocation. [`mark_page`] then stamps and marks a page, and [`for_screen`]
+//! encodes it for the kind of page [`classify`] saw before it was marked
+//! (grey JPEG for text, colour JPEG for drawings and pictures; [`to_png`]
+//! keeps it lossless).
 //!
 //! The PDF parse (to count pages and read the page box), image decoding, text
 //! drawing and marking are CPU work done on the calling task; a server runs them
@@ -23,6 +26,7 @@
 
 mod error;
 mod pdf;
+mod screen;
 mod text;
 
 use std::path::PathBuf;
@@ -32,9 +36,17 @@ use mark::image::{ImageFormat, Pixels};
 use mark::{Format, Issue, MarkKey, Style};
 
 pub use error::RenderError;
+pub use screen::{
+    DRAWING_QUALITY, PICTURE_QUALITY, PageKind, ScreenPage, TEXT_QUALITY, classify, for_screen,
+};
 
-/// The resolution of rendered pages unless configured otherwise.
+/// The resolution of rendered pages unless configured otherwise: the detail
+/// resolution of drawings and pictures on a screen.
 pub const DEFAULT_DPI: u32 = 150;
+/// The resolution of text on a screen: an A4 page is 992 px wide, the width
+/// of the viewer's column in a 1280-px window, so a page is read at its own
+/// size (and a marked A4 page of dense text is under 300 KB as grey JPEG).
+pub const READING_DPI: u32 = 120;
 /// Lines of a text file shown on one page.
 pub const LINES_PER_PAGE: usize = 60;
 
@@ -82,19 +94,53 @@ impl RenderLimits {
 #[derive(Debug, Clone)]
 pub struct Renderer {
     dpi: u32,
+    /// The resolution of text for a screen: [`READING_DPI`], or `dpi` if lower.
+    reading_dpi: u32,
     limits: RenderLimits,
-    pdftoppm: PathBuf,
+    /// `None`: PDFs are refused as [`RenderError::ToolMissing`].
+    pdftoppm: Option<PathBuf>,
 }
 
 impl Renderer {
     /// A renderer drawing pages at `dpi` (clamped to 18–600) that runs the
     /// `pdftoppm` program (a path, or a name looked up in `PATH`) for PDFs.
     pub fn new(dpi: u32, limits: RenderLimits, pdftoppm: impl Into<PathBuf>) -> Self {
+        let dpi = dpi.clamp(18, 600);
         Self {
-            dpi: dpi.clamp(18, 600),
+            dpi,
+            reading_dpi: READING_DPI.min(dpi),
             limits,
-            pdftoppm: pdftoppm.into(),
+            pdftoppm: Some(pdftoppm.into()),
         }
+    }
+
+    /// The same renderer without a PDF renderer: PDF pages are refused with
+    /// [`RenderError::ToolMissing`] (images and text are drawn as before).
+    pub fn without_pdf(self) -> Self {
+        Self {
+            pdftoppm: None,
+            ..self
+        }
+    }
+
+    fn pdftoppm(&self) -> Result<&std::path::Path, RenderError> {
+        self.pdftoppm
+            .as_deref()
+            .ok_or_else(|| RenderError::ToolMissing {
+                tool: "pdftoppm".into(),
+                detail: "the pdf renderer is turned off by the configuration".into(),
+            })
+    }
+
+    /// Checks that the PDF renderer can be run (`pdftoppm -v` answers as
+    /// poppler's does, within the timeout); returns its version line.
+    pub async fn check_pdf(&self) -> Result<String, RenderError> {
+        pdf::check_tool(self.pdftoppm()?, self.limits.timeout).await
+    }
+
+    /// Whether `content` is a PDF (whose pages need the PDF renderer).
+    pub fn is_pdf(content: &[u8]) -> bool {
+        Format::sniff(content) == Some(Format::Pdf)
     }
 
     /// The resolution pages are drawn at.
@@ -119,6 +165,75 @@ impl Renderer {
         }
     }
 
+    /// The size in pixels of every page of `content` as it is first drawn
+    /// for a screen, first page first (one entry per page, so also the page
+    /// count): a PDF's pages from their boxes (a document's page that is not
+    /// text is then sent at the detail resolution, in the same proportions),
+    /// an image's own size, A4 for text. Parses a PDF whole: a blocking call.
+    pub fn page_sizes(&self, content: &[u8]) -> Result<Vec<(u32, u32)>, RenderError> {
+        self.limits.check_input(content.len())?;
+        let side = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        match Format::sniff(content) {
+            Some(Format::Pdf) => {
+                let dpis = (self.reading_dpi, self.dpi);
+                Ok(pdf::page_sizes(content, dpis, &self.limits)?
+                    .into_iter()
+                    .map(|(w, h)| (side(w), side(h)))
+                    .collect())
+            }
+            Some(Format::Image(_)) => Ok(vec![mark::image::dimensions(content)?]),
+            Some(Format::Text) => {
+                let pages = text::page_count(as_text(content)?);
+                let (w, h) = text::page_pixels(self.reading_dpi);
+                Ok(vec![(side(w as u64), side(h as u64)); pages as usize])
+            }
+            None => Err(unsupported("the content")),
+        }
+    }
+
+    /// Renders page `page` of `content` for a screen, with the kind of page
+    /// it is ([`classify`]): a PDF through the PDF renderer (see
+    /// `pdf::render_for_screen`), images and text as
+    /// [`Renderer::draw_screen_page`] does (on the calling task).
+    pub async fn render_screen_page(
+        &self,
+        content: &[u8],
+        file_name: &str,
+        page: u32,
+    ) -> Result<(Pixels, PageKind), RenderError> {
+        self.limits.check_input(content.len())?;
+        match Format::sniff(content) {
+            Some(Format::Pdf) => {
+                let dpis = (self.reading_dpi, self.dpi);
+                pdf::render_for_screen(self.pdftoppm()?, content, page, dpis, &self.limits).await
+            }
+            _ => self.draw_screen_page(content, file_name, page),
+        }
+    }
+
+    /// Draws page `page` of an image or text file for a screen, with its
+    /// kind: an image at its own size, text at the reading resolution. A
+    /// blocking call; a PDF is refused.
+    pub fn draw_screen_page(
+        &self,
+        content: &[u8],
+        file_name: &str,
+        page: u32,
+    ) -> Result<(Pixels, PageKind), RenderError> {
+        match Format::sniff(content) {
+            Some(Format::Text) => {
+                self.limits.check_input(content.len())?;
+                let p = text::render_page(as_text(content)?, file_name, page, self.reading_dpi)?;
+                Ok((p, PageKind::Text))
+            }
+            _ => {
+                let p = self.draw_page(content, file_name, page)?;
+                let kind = classify(&p);
+                Ok((p, kind))
+            }
+        }
+    }
+
     /// Renders page `page` (1-based) of `content` to pixels (RGB, or RGBA for
     /// an image with alpha). `file_name` names the file in messages and in the
     /// footer of text pages. Images and text are drawn on the calling task
@@ -132,7 +247,7 @@ impl Renderer {
         self.limits.check_input(content.len())?;
         match Format::sniff(content) {
             Some(Format::Pdf) => {
-                pdf::render_page(&self.pdftoppm, content, page, self.dpi, &self.limits).await
+                pdf::render_page(self.pdftoppm()?, content, page, self.dpi, &self.limits).await
             }
             _ => self.draw_page(content, file_name, page),
         }
@@ -181,8 +296,8 @@ impl Renderer {
             }
             Some(Format::Pdf) => self.limits.max_page_pixels.saturating_mul(3),
             Some(Format::Text) => {
-                let side = |mm: f64| (mm / 25.4 * f64::from(self.dpi)).round() as u64;
-                side(210.0) * side(297.0) * 3
+                let (w, h) = text::page_pixels(self.dpi.max(self.reading_dpi));
+                (w as u64) * (h as u64) * 3
             }
             None => 0,
         }

@@ -1,5 +1,9 @@
 //! PDF pages through poppler's `pdftoppm`, run as a subprocess.
 //!
+//! For a screen ([`render_for_screen`]) a document's page (A4, Letter,
+//! Legal) is drawn at the reading resolution and, unless it is text, again at
+//! the detail resolution; a larger sheet (a drawing) at the detail resolution.
+//!
 //! The document is first parsed in process (`mark::pdf::load`, under the input
 //! limits) to refuse encrypted files, count the pages and read the page's
 //! visible box (CropBox within MediaBox, both inherited, turned by `/Rotate`).
@@ -17,12 +21,13 @@
 use std::io::ErrorKind;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use mark::image::{ImageFormat, Pixels};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use crate::{RenderError, RenderLimits};
+use crate::{PageKind, RenderError, RenderLimits, classify};
 
 /// Most bytes of the renderer's standard error kept for the message.
 const MAX_STDERR: u64 = 16 << 10;
@@ -56,13 +61,41 @@ fn page_size(content: &[u8], page: u32, limits: &RenderLimits) -> Result<PageSiz
         let pages = u32::try_from(pages.len()).unwrap_or(u32::MAX);
         return Err(RenderError::NoSuchPage { page, pages });
     };
+    shown_box(&doc, id, page)
+}
+
+/// The size in pixels of every page, first page first, as
+/// [`render_for_screen`] first draws them (a document's page that is not
+/// text comes at `detail` dpi, in the same proportions).
+pub(crate) fn page_sizes(
+    content: &[u8],
+    (reading, detail): (u32, u32),
+    limits: &RenderLimits,
+) -> Result<Vec<(u64, u64)>, RenderError> {
+    let doc = mark::pdf::load(content, &limits.input)?;
+    doc.get_pages()
+        .into_iter()
+        .map(|(page, id)| {
+            let size = shown_box(&doc, id, page)?;
+            let p = plan(size, screen_dpi(size, reading, detail), limits)?;
+            Ok((p.width, p.height))
+        })
+        .collect()
+}
+
+/// The visible box of page object `id` (page number `page`, for messages).
+fn shown_box(
+    doc: &mark::pdf::Document,
+    id: mark::pdf::ObjectId,
+    page: u32,
+) -> Result<PageSize, RenderError> {
     let (mut media, mut crop, mut rotate) = (None, None, None);
     let mut node = Some(id);
     for _ in 0..MAX_DEPTH {
         let Some(current) = node else { break };
         let dict = doc.get_dictionary(current).map_err(malformed)?;
         let rect = |key: &[u8]| -> Option<[f64; 4]> {
-            let items = dict.get_deref(key, &doc).ok()?.as_array().ok()?;
+            let items = dict.get_deref(key, doc).ok()?.as_array().ok()?;
             let mut r = [0.0; 4];
             if items.len() != 4 {
                 return None;
@@ -79,7 +112,7 @@ fn page_size(content: &[u8], page: u32, limits: &RenderLimits) -> Result<PageSiz
         media = media.or_else(|| rect(b"MediaBox"));
         crop = crop.or_else(|| rect(b"CropBox"));
         rotate = rotate.or_else(|| {
-            let r = dict.get_deref(b"Rotate", &doc).ok()?.as_i64().ok()?;
+            let r = dict.get_deref(b"Rotate", doc).ok()?.as_i64().ok()?;
             Some(r)
         });
         node = dict.get(b"Parent").and_then(|p| p.as_reference()).ok();
@@ -164,6 +197,53 @@ fn plan(size: PageSize, dpi: u32, limits: &RenderLimits) -> Result<Plan, RenderE
     })
 }
 
+/// Largest page, in points (short side, long side), read as a page of a
+/// document (A4, US Letter and Legal, with some slack) rather than a drawing sheet.
+const DOCUMENT_PT: (f64, f64) = (640.0, 1030.0);
+
+fn is_document(size: PageSize) -> bool {
+    let (short, long) = (size.width.min(size.height), size.width.max(size.height));
+    short <= DOCUMENT_PT.0 && long <= DOCUMENT_PT.1
+}
+
+/// The resolution a page is first drawn at for a screen: documents' pages
+/// at `reading`, larger sheets at `detail`.
+fn screen_dpi(size: PageSize, reading: u32, detail: u32) -> u32 {
+    if is_document(size) { reading } else { detail }
+}
+
+/// Renders page `page` of a PDF for a screen: a document's page at
+/// `reading` dpi, drawn again at `detail` dpi when it is not text (so that a
+/// drawing or picture can be zoomed into); a larger sheet at `detail` dpi,
+/// and a drawing even when it is grey.
+pub(crate) async fn render_for_screen(
+    pdftoppm: &Path,
+    content: &[u8],
+    page: u32,
+    (reading, detail): (u32, u32),
+    limits: &RenderLimits,
+) -> Result<(Pixels, PageKind), RenderError> {
+    let size = page_size(content, page, limits)?;
+    let first = plan(size, screen_dpi(size, reading, detail), limits)?;
+    let pixels = parse_ppm(run(pdftoppm, content, page, first, limits).await?, first)?;
+    let kind = classify(&pixels);
+    if !is_document(size) {
+        let kind = if kind == PageKind::Text {
+            PageKind::Drawing
+        } else {
+            kind
+        };
+        return Ok((pixels, kind));
+    }
+    let detailed = plan(size, detail, limits)?;
+    if kind == PageKind::Text || detailed.width <= first.width {
+        return Ok((pixels, kind));
+    }
+    drop(pixels);
+    let ppm = run(pdftoppm, content, page, detailed, limits).await?;
+    Ok((parse_ppm(ppm, detailed)?, kind))
+}
+
 /// Renders page `page` (1-based) of a PDF at `dpi` (or lower, see [`plan`]).
 pub(crate) async fn render_page(
     pdftoppm: &Path,
@@ -176,6 +256,37 @@ pub(crate) async fn render_page(
     let plan = plan(size, dpi, limits)?;
     let ppm = run(pdftoppm, content, page, plan, limits).await?;
     parse_ppm(ppm, plan)
+}
+
+/// Runs `tool -v` and checks that it answers as poppler's pdftoppm does
+/// (exit status 0, its version on standard error); returns the version line.
+pub(crate) async fn check_tool(tool: &Path, timeout: Duration) -> Result<String, RenderError> {
+    let missing = |detail: String| RenderError::ToolMissing {
+        tool: tool.display().to_string(),
+        detail,
+    };
+    let run = Command::new(tool)
+        .arg("-v")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return Err(missing(e.to_string())),
+        Err(_) => return Err(missing(format!("`-v` gave no answer within {timeout:?}"))),
+    };
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    match said.lines().find(|l| l.starts_with("pdftoppm version")) {
+        Some(line) if out.status.success() => Ok(line.trim().to_owned()),
+        _ => Err(missing(format!(
+            "`-v` did not answer as poppler's pdftoppm does ({})",
+            out.status
+        ))),
+    }
 }
 
 /// Runs pdftoppm on `content` and returns its standard output (a PPM).

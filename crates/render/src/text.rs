@@ -20,6 +20,15 @@ pub(crate) fn page_count(text: &str) -> u32 {
     u32::try_from(pages).unwrap_or(u32::MAX)
 }
 
+/// The size of an A4 page at `dpi`, in pixels.
+pub(crate) fn page_pixels(dpi: u32) -> (usize, usize) {
+    let dpi = dpi as f32;
+    (
+        (210.0 / 25.4 * dpi).round() as usize,
+        (297.0 / 25.4 * dpi).round() as usize,
+    )
+}
+
 /// Draws page `page` (1-based) of `text` on an A4 canvas at `dpi`.
 pub(crate) fn render_page(
     text: &str,
@@ -31,11 +40,8 @@ pub(crate) fn render_page(
     if page == 0 || page > pages {
         return Err(RenderError::NoSuchPage { page, pages });
     }
+    let (width, height) = page_pixels(dpi);
     let dpi = dpi as f32;
-    let (width, height) = (
-        (210.0 / 25.4 * dpi).round() as usize,
-        (297.0 / 25.4 * dpi).round() as usize,
-    );
     let mut p = Pixels {
         width,
         height,

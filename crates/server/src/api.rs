@@ -13,7 +13,7 @@ mod ledger;
 mod marks;
 mod openapi;
 
-pub(crate) use marks::page_response;
+pub(crate) use marks::{page_response, view_of};
 mod parties;
 mod policies;
 mod rooms;

@@ -108,7 +108,8 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"custody\""),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        // A retry helps a server shedding load, not one missing a renderer.
+        if self.code == ErrorCode::ServerBusy {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

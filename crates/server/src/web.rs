@@ -12,8 +12,10 @@
 //! signing out and its own account.
 
 mod account;
+mod admin;
 mod agreements;
 mod assets;
+mod audit;
 mod files;
 mod layout;
 mod policies;
@@ -70,11 +72,12 @@ pub fn router(app: &App) -> Router<App> {
         .route("/notifications", get(agreements::notifications))
         .route("/search", get(search::search))
         .route("/files/{id}/download", get(rooms::download))
-        .route("/files/{id}/view", get(viewer::view))
-        .route("/files/{id}/pages/{page}", get(viewer::page))
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
+        .merge(admin::router())
+        .merge(audit::router())
         .merge(account::router())
+        .merge(viewer::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

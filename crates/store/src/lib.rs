@@ -36,8 +36,8 @@ pub use error::StoreError;
 pub use reader::LedgerView;
 pub use tx::{DlpHold, HoldState, StoredVerdict};
 pub use tx::{
-    EventFilter, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction, StoredCheckpoint,
-    StoredPolicyVersion, Tx,
+    EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,
+    StoredCheckpoint, StoredPolicyVersion, Tx,
 };
 
 /// Which database is behind the store.

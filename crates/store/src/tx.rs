@@ -10,6 +10,7 @@ mod dlp;
 mod events;
 mod files;
 mod import;
+mod labels;
 mod ledger;
 mod policies;
 mod rooms;
@@ -28,6 +29,7 @@ use crate::{Backend, StoreError};
 
 pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
+pub use labels::{LabelIds, Labels};
 pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};
 pub use policies::PolicyVersion as StoredPolicyVersion;
 

@@ -22,10 +22,14 @@ const MAX_LISTED: i64 = 500;
 pub struct HeldUpload {
     pub version_id: VersionId,
     pub room_id: RoomId,
+    /// The room's name, for people.
+    pub room_name: String,
     pub path: String,
     pub size: i64,
     pub sha256: Vec<u8>,
     pub uploaded_by: UserId,
+    /// The uploader's e-mail, for people.
+    pub uploader_email: String,
     pub created_ms: i64,
     /// Why it is held: the action and the findings' redacted summary.
     pub reason: serde_json::Value,
@@ -41,10 +45,12 @@ impl From<DlpHold> for HeldUpload {
         HeldUpload {
             version_id: h.version.id,
             room_id: h.room_id,
+            room_name: h.room_name,
             path: h.path,
             size: h.version.size,
             sha256: h.version.sha256,
             uploaded_by: h.version.uploaded_by,
+            uploader_email: h.uploader_email,
             created_ms: h.created_ms,
             reason: serde_json::from_str(&h.reason).unwrap_or(serde_json::Value::Null),
             state: h.state.as_str(),

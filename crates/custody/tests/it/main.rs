@@ -17,6 +17,7 @@ mod policy;
 mod scan;
 mod trace_online;
 mod util;
+mod viewer;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;

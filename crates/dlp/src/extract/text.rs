@@ -75,51 +75,45 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
     }
 }
 
-/// Which bytes a run keeps: printable ASCII and tab in a file, line breaks as
-/// well in a piece of a stream.
-#[derive(Clone, Copy)]
-enum Printable {
-    File,
-    Stream,
-}
+/// Which bytes a run keeps, by byte value: printable ASCII and tab in a file,
+/// line breaks as well in a piece of a stream.
+type Printable = [bool; 256];
 
-impl Printable {
-    const fn keeps(self, b: u8) -> bool {
-        match b {
-            b'\t' | 0x20..=0x7e => true,
-            b'\n' | b'\r' => matches!(self, Printable::Stream),
-            _ => false,
-        }
+const fn printable(line_breaks: bool) -> Printable {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'\t' | 0x20..=0x7e)
+            || (line_breaks && matches!(b as u8, b'\n' | b'\r'));
+        b += 1;
     }
+    table
 }
 
 /// Runs of at least [`MIN_RUN`] printable ASCII bytes (tab included) in a file.
-const FILE_RUNS: (Printable, usize) = (Printable::File, MIN_RUN);
+const FILE_RUNS: (&Printable, usize) = (&printable(false), MIN_RUN);
 /// Runs of at least [`STREAM_MIN_RUN`] printable ASCII bytes (tab and line
 /// breaks included) in a piece of a stream.
-const STREAM_RUNS: (Printable, usize) = (Printable::Stream, STREAM_MIN_RUN);
+const STREAM_RUNS: (&Printable, usize) = (&printable(true), STREAM_MIN_RUN);
 
 /// The maximal runs of at least `min` kept bytes in `bytes`, one per line.
 ///
 /// Binary content is mostly bytes that are not kept, so the search looks at
-/// the last byte of each `min`-byte window first: when it is not kept, no run
-/// of `min` can start in the window, and the search moves past it — about one
-/// look per `min` bytes instead of one per byte.
-fn runs((class, min): (Printable, usize), bytes: &[u8]) -> String {
-    let kept = |k: usize| bytes.get(k).is_some_and(|&b| class.keeps(b));
+/// each `min`-byte window from its end: at the last byte not kept, no run of
+/// `min` can start before it, and the search moves past it — about one look
+/// per `min` bytes instead of one per byte.
+fn runs((class, min): (&Printable, usize), bytes: &[u8]) -> String {
+    let kept = |b: &u8| class[usize::from(*b)];
     let mut out = String::new();
     // Always at the start of `bytes` or just after a byte that is not kept.
     let mut start = 0;
-    while start + min <= bytes.len() {
-        let last = start + min - 1;
-        if let Some(gap) = (start..=last).rev().find(|&k| !kept(k)) {
-            start = gap + 1;
+    while let Some(window) = bytes.get(start..start + min) {
+        if let Some(gap) = window.iter().rposition(|b| !kept(b)) {
+            start += gap + 1;
             continue;
         }
-        let mut end = last + 1;
-        while kept(end) {
-            end += 1;
-        }
+        let rest = bytes.get(start + min..).unwrap_or_default();
+        let end = start + min + rest.iter().position(|b| !kept(b)).unwrap_or(rest.len());
         if let Some(Ok(text)) = bytes.get(start..end).map(std::str::from_utf8) {
             out.push_str(text);
             out.push('\n');
@@ -225,9 +219,9 @@ mod tests {
 
     /// The runs as a plain scan finds them: every maximal run of kept bytes
     /// at least `min` long.
-    fn plain_runs((class, min): (Printable, usize), bytes: &[u8]) -> String {
+    fn plain_runs((class, min): (&Printable, usize), bytes: &[u8]) -> String {
         let mut out = String::new();
-        for run in bytes.split(|&b| !class.keeps(b)) {
+        for run in bytes.split(|&b| !class[usize::from(b)]) {
             if run.len() >= min {
                 out.push_str(std::str::from_utf8(run).unwrap());
                 out.push('\n');

@@ -163,7 +163,7 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::FileList => (Denied, "listing a room's files or a file's versions"),
         Action::FileView => (
             Both,
-            "a page shown by the viewer; refused by data-loss prevention or the renderer too",
+            "a file opened in the viewer (its mark id is carried by every page of the view); refused by data-loss prevention or the renderer too",
         ),
         Action::FileDownload => (
             Both,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use mark::image::{ImageFormat, Pixels};
 use mark::{Issue, MarkId, MarkKey, Recipient, Style};
-use render::{RenderLimits, Renderer, mark_page, to_png};
+use render::{PageKind, RenderLimits, Renderer, for_screen, mark_page, to_png};
 
 /// One page of a generated PDF.
 #[derive(Clone, Copy, Default)]
@@ -22,6 +22,8 @@ struct Page {
     media: Option<[f64; 4]>,
     crop: Option<[f64; 4]>,
     rotate: Option<i64>,
+    /// More of the page's content stream, drawn after the text.
+    ink: &'static str,
 }
 
 /// A PDF written by hand (A4 inherited from the page tree, 40 lines of
@@ -42,6 +44,7 @@ fn pdf(pages: &[Page]) -> Vec<u8> {
             ));
         }
         content.push_str("ET\n");
+        content.push_str(p.ink);
         let page_id = objects.len() + 1;
         let rect = |r: [f64; 4]| format!("[{} {} {} {}]", r[0], r[1], r[2], r[3]);
         let mut dict = format!(
@@ -474,5 +477,246 @@ async fn marked_pages_trace_back_to_their_mark_id() {
             None,
             "{case}: read with the wrong key"
         );
+    }
+}
+
+/// Red and blue lines across the page: a drawing's centre lines and dimensions.
+const COLOUR_LINES: &str = "1 0 0 RG 0.6 w 40 400 m 800 400 l S 0 0 0.8 RG 40 200 m 800 260 l S \
+    0 0 0 RG 1 w 100 100 400 300 re S\n";
+/// A page covered with graded tones: a picture.
+fn picture_ink() -> &'static str {
+    let mut ink = String::new();
+    for row in 0..42 {
+        for col in 0..30 {
+            let (r, g) = (f64::from(col) / 30.0, f64::from(row) / 42.0);
+            ink.push_str(&format!(
+                "{r:.3} {g:.3} 0.5 rg {} {} 20 20 re f\n",
+                col * 20,
+                row * 20
+            ));
+        }
+    }
+    Box::leak(ink.into_boxed_str())
+}
+
+/// Scales encoded pixels to `width` (as a browser shows a fitted or zoomed
+/// page) and re-encodes them as PNG, as a screenshot is.
+fn screenshot_at(bytes: &[u8], width: u32) -> Vec<u8> {
+    let img = image::load_from_memory(bytes).unwrap();
+    let height = (f64::from(img.height()) * f64::from(width) / f64::from(img.width())).round();
+    let scaled = img.resize_exact(width, height as u32, image::imageops::FilterType::Triangle);
+    let mut out = std::io::Cursor::new(Vec::new());
+    scaled
+        .to_rgb8()
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn pages_for_a_screen_are_sized_and_encoded_by_kind_and_trace_from_a_screenshot() {
+    let r = renderer();
+    let key = MarkKey::derive(b"screen test key");
+    let a3 = Some([0.0, 0.0, 1191.0, 842.0]);
+    struct Case {
+        name: &'static str,
+        content: Vec<u8>,
+        kind: PageKind,
+        size: (usize, usize),
+        mime: &'static str,
+        grey: bool,
+        /// Most bytes the page may take as sent.
+        max_bytes: usize,
+    }
+    let case = |name, content, kind, size, mime, grey, max_bytes| Case {
+        name,
+        content,
+        kind,
+        size,
+        mime,
+        grey,
+        max_bytes,
+    };
+    let cases = [
+        // A4 text at the reading resolution: 992 px, the viewer's column.
+        case(
+            "pdf: text",
+            a4_pages(2),
+            PageKind::Text,
+            (992, 1404),
+            "image/jpeg",
+            true,
+            300_000,
+        ),
+        case(
+            "pdf: colour lines on A4, drawn again for detail",
+            pdf(&[Page {
+                ink: COLOUR_LINES,
+                ..Page::default()
+            }]),
+            PageKind::Drawing,
+            (1240, 1755),
+            "image/jpeg",
+            false,
+            600_000,
+        ),
+        case(
+            "pdf: grey A3 sheet",
+            pdf(&[Page {
+                media: a3,
+                ..Page::default()
+            }]),
+            PageKind::Drawing,
+            (2482, 1755),
+            "image/jpeg",
+            true,
+            900_000,
+        ),
+        case(
+            "pdf: picture",
+            pdf(&[Page {
+                ink: picture_ink(),
+                ..Page::default()
+            }]),
+            PageKind::Picture,
+            (1240, 1755),
+            "image/jpeg",
+            false,
+            900_000,
+        ),
+        case(
+            "png",
+            png(640, 480),
+            PageKind::Picture,
+            (640, 480),
+            "image/jpeg",
+            false,
+            300_000,
+        ),
+        case(
+            "text file",
+            text_lines(130),
+            PageKind::Text,
+            (992, 1403),
+            "image/jpeg",
+            true,
+            300_000,
+        ),
+    ];
+    for (i, c) in cases.into_iter().enumerate() {
+        let id = MarkId(0x0bad_cafe_0000_0000 + i as u64);
+        let (mut p, kind) = r
+            .render_screen_page(&c.content, "notes.rs", 1)
+            .await
+            .unwrap();
+        assert_eq!((kind, (p.width, p.height)), (c.kind, c.size), "{}", c.name);
+        mark_page(&mut p, &issue(id.0), &Style::default(), &key).unwrap();
+        let shown = for_screen(&p, kind).unwrap();
+        assert_eq!(shown.mime, c.mime, "{}", c.name);
+        assert!(
+            shown.bytes.len() <= c.max_bytes,
+            "{}: {} bytes > {}",
+            c.name,
+            shown.bytes.len(),
+            c.max_bytes
+        );
+        let decoded = image::load_from_memory(&shown.bytes).unwrap();
+        assert_eq!(
+            decoded.color() == image::ColorType::L8,
+            c.grey,
+            "{}: {:?}",
+            c.name,
+            decoded.color()
+        );
+        // As sent, fitted to a 990-px column, and zoomed in 1.5 times.
+        let w = u32::try_from(c.size.0).unwrap();
+        for width in [w, 990.min(w), w * 3 / 2] {
+            let shot = if width == w {
+                shown.bytes.clone()
+            } else {
+                screenshot_at(&shown.bytes, width)
+            };
+            let found = mark::trace(&shot, Some(&key), &mark::Limits::default())
+                .unwrap()
+                .unwrap_or_else(|| panic!("{}: no mark at {width} px", c.name));
+            assert_eq!(found.mark_id, id, "{} at {width} px", c.name);
+        }
+    }
+    // Page sizes are known before drawing: a document's pages at the reading
+    // resolution, larger sheets at the detail resolution.
+    let doc = pdf(&[
+        Page::default(),
+        Page {
+            media: a3,
+            ..Page::default()
+        },
+        Page {
+            rotate: Some(90),
+            ..Page::default()
+        },
+    ]);
+    assert_eq!(
+        r.page_sizes(&doc).unwrap(),
+        vec![(992, 1404), (2482, 1755), (1404, 992)]
+    );
+    assert_eq!(
+        r.page_sizes(&text_lines(130)).unwrap(),
+        vec![(992, 1403); 3]
+    );
+    assert_eq!(r.page_sizes(&png(640, 480)).unwrap(), vec![(640, 480)]);
+    let codes: Vec<_> = [
+        r.page_sizes(b"%PDF-1.7\n%%EOF\n"),
+        r.page_sizes(&[0xff; 64]),
+    ]
+    .into_iter()
+    .map(|got| got.unwrap_err().code())
+    .collect();
+    assert_eq!(codes, ["render_malformed", "render_unsupported"]);
+}
+
+#[tokio::test]
+async fn the_pdf_renderer_is_checked_before_it_is_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = renderer().check_pdf().await.unwrap();
+    assert!(version.starts_with("pdftoppm version "), "{version}");
+    let cases: Vec<(&str, Renderer)> = vec![
+        (
+            "no such program",
+            Renderer::new(
+                150,
+                RenderLimits::default(),
+                dir.path().join("no-such-tool"),
+            ),
+        ),
+        (
+            "not pdftoppm",
+            Renderer::new(150, RenderLimits::default(), "true"),
+        ),
+        (
+            "hangs",
+            Renderer::new(
+                150,
+                RenderLimits {
+                    timeout: Duration::from_millis(300),
+                    ..RenderLimits::default()
+                },
+                sleeper(dir.path()),
+            ),
+        ),
+        ("turned off", renderer().without_pdf()),
+    ];
+    for (case, r) in cases {
+        let got = r.check_pdf().await.map_err(|e| e.code());
+        assert_eq!(got, Err("render_tool_missing"), "{case}");
+    }
+    // Without the PDF renderer, a PDF is refused and images and text are drawn.
+    let off = renderer().without_pdf();
+    let got = off.render_screen_page(&a4_pages(1), "a.pdf", 1).await;
+    assert_eq!(
+        got.map(|_| ()).map_err(|e| e.code()),
+        Err("render_tool_missing")
+    );
+    for content in [png(64, 48), text_lines(3)] {
+        off.render_screen_page(&content, "a", 1).await.unwrap();
     }
 }

@@ -24,7 +24,8 @@ pub struct EventQuery {
     pub actor: Option<String>,
     /// A party id: events by its users, about it, or about one of its users.
     pub party: Option<String>,
-    /// A room id: events about the room, its files and its grants.
+    /// A room id: events about the room, its files (held and refused uploads
+    /// too) and its grants.
     pub room: Option<String>,
     /// A file id: events about the file.
     pub file: Option<String>,
@@ -99,6 +100,8 @@ impl EventQuery {
                 })
                 .transpose()?,
             after: self.after.unwrap_or(0),
+            before: None,
+            newest_first: false,
             limit: self.limit.unwrap_or(default_limit),
         })
     }

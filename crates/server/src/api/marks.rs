@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use app::{App, ErrorCode, TraceReport};
-use model::{Delivery, DeliveryPolicy, FileId, RoomId, Unmarkable};
+use model::{Delivery, DeliveryPolicy, FileId, RoomId, Unmarkable, ViewId};
 
 use super::{id, name};
 use crate::auth::{Authed, Meta};
-use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::limited;
 
 /// How a room's copies leave it, per room role (viewers always use the viewer).
@@ -168,14 +168,36 @@ pub async fn trace(
     }))
 }
 
-/// How many pages the viewer shows.
+/// A file opened in the view-only viewer.
 #[derive(Serialize, ToSchema)]
 pub struct PagesDto {
+    /// How many pages the file has.
     pub pages: u32,
+    /// Names this view in its page requests (`?view=`); a view ends after an
+    /// hour without a page asked, or twelve hours after it was opened.
+    pub view: String,
+    /// The mark id every page of this view carries (also in its `file.view` event).
+    pub mark_id: String,
+    /// Each page's `[width, height]` in pixels as it will be sent, first page first.
+    pub sizes: Vec<[u32; 2]>,
 }
 
-/// How many pages the view-only viewer shows for the file (anyone who may view it).
-#[utoipa::path(get, path = "/files/{id}/pages", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PagesDto), (status = 400, body = ErrorBody, description = "render_unsupported, render_encrypted, render_malformed…"), (status = 404, body = ErrorBody)))]
+impl From<app::viewer::OpenedView> for PagesDto {
+    fn from(v: app::viewer::OpenedView) -> Self {
+        PagesDto {
+            pages: v.pages(),
+            view: v.view.to_string(),
+            mark_id: v.mark_id,
+            sizes: v.sizes.iter().map(|&(w, h)| [w, h]).collect(),
+        }
+    }
+}
+
+/// Opens the file in the view-only viewer (anyone who may view it): the
+/// room's outbound data-loss policy decides once for the whole view, and a
+/// `file.view` event records it with the view's mark id. 503
+/// `render_unavailable` when the server cannot draw this kind of file.
+#[utoipa::path(get, path = "/files/{id}/pages", tag = "files", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PagesDto), (status = 400, body = ErrorBody, description = "render_unsupported, render_encrypted, render_malformed…"), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody, description = "render_unavailable: no pdf renderer on the server")))]
 pub async fn pages(
     State(app): State<App>,
     Meta(meta): Meta,
@@ -185,35 +207,60 @@ pub async fn pages(
     let auth = app
         .file(&meta, &a.principal, id::<FileId>(&raw)?, app::act::FileView)
         .await?;
-    let pages = app::Files(&app).page_count(auth).await?;
-    Ok(Json(PagesDto { pages }))
+    let opened = app::Files(&app).open_view(auth).await?;
+    Ok(Json(opened.into()))
 }
 
-/// One page rendered on the server and marked for the viewer (PNG); the
-/// original bytes never leave. Each call is a `file.view` event with the
-/// page's own mark id (`Custody-Mark-Id`).
-#[utoipa::path(get, path = "/files/{id}/pages/{page}", tag = "files", security(("bearer" = [])), params(("id" = String, Path), ("page" = u32, Path, description = "from 1")),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 400, body = ErrorBody, description = "render_no_such_page, render_unsupported…"), (status = 404, body = ErrorBody)))]
+/// Which view a page belongs to.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The view from `GET /files/{id}/pages`; without it the page opens a view of its own.
+    pub view: Option<String>,
+}
+
+/// The view a page request names: an id that is not one names no open view.
+pub(crate) fn view_of(raw: Option<&str>) -> Result<Option<ViewId>, app::AppError> {
+    raw.map(|v| {
+        v.parse().map_err(|_| {
+            app::AppError::invalid(
+                ErrorCode::ViewExpired,
+                "this view of the file has ended; open the file again",
+            )
+        })
+    })
+    .transpose()
+}
+
+/// One page rendered on the server and marked for the viewer (JPEG, or PNG);
+/// the original bytes never leave. A page of a view is drawn once and carries
+/// the view's mark id (`Custody-Mark-Id`); a page asked without a view opens
+/// one of its own (a `file.view` event with a mark id of its own).
+#[utoipa::path(get, path = "/files/{id}/pages/{page}", tag = "files", security(("bearer" = [])), params(("id" = String, Path), ("page" = u32, Path, description = "from 1"), PageQuery),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 400, body = ErrorBody, description = "render_no_such_page, render_unsupported…"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "view_expired: open the file again"), (status = 503, body = ErrorBody, description = "render_unavailable: no pdf renderer on the server")))]
 pub async fn page(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
     ApiPath((raw, page)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     // A page number that is not one is simply a page that does not exist.
     let page: u32 = page.parse().unwrap_or(0);
+    let view = view_of(q.view.as_deref())?;
     let auth = app
         .file(&meta, &a.principal, id::<FileId>(&raw)?, app::act::FileView)
         .await?;
-    let image = app::Files(&app).view_page(auth, page).await?;
+    let image = app::Files(&app).view_page(auth, view, page).await?;
     Ok(page_response(image))
 }
 
 /// The response carrying a rendered page.
 pub(crate) fn page_response(image: app::viewer::PageImage) -> Response {
-    let mut response = (StatusCode::OK, image.png).into_response();
+    let mut response = (StatusCode::OK, image.bytes).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(image.mime));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&image.mark_id) {
         h.insert(super::files::MARK_ID_HEADER, v);

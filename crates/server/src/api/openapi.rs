@@ -115,6 +115,7 @@ const RENDER: &[ErrorCode] = &[
     E::RenderMalformed,
     E::RenderTooLarge,
     E::RenderTimeout,
+    E::RenderUnavailable,
 ];
 
 /// Why a policy set may be refused.
@@ -295,7 +296,10 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("restore_version", &[&[E::DlpBlocked, E::IntegrityError]]),
     ("get_content", &[OUTBOUND, &[E::RangeNotSatisfiable]]),
     ("pages", &[RENDER, OUTBOUND]),
-    ("page", &[RENDER, &[E::RenderNoSuchPage], OUTBOUND]),
+    (
+        "page",
+        &[RENDER, &[E::RenderNoSuchPage, E::ViewExpired], OUTBOUND],
+    ),
     (
         "trace",
         &[&[

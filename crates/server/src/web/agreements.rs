@@ -111,10 +111,11 @@ pub async fn sign(
         .sign_agreement(auth, &form.text_sha256)
         .await?;
     // Only a room id goes into the redirect: never an address from the form.
+    // Signed from the agreement's own page (no room): back to it.
     let back = form
         .room
         .parse::<RoomId>()
-        .map_or_else(|_| "/".to_owned(), |r| format!("/rooms/{r}"));
+        .map_or_else(|_| format!("/agreements/{id}"), |r| format!("/rooms/{r}"));
     Ok(Redirect::to(&back).into_response())
 }
 

@@ -14,6 +14,8 @@ const JS: &str = "text/javascript; charset=utf-8";
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", CSS, include_str!("../../assets/app.css")),
     ("app.js", JS, include_str!("../../assets/app.js")),
+    ("audit.js", JS, include_str!("../../assets/audit.js")),
+    ("viewer.js", JS, include_str!("../../assets/viewer.js")),
 ];
 
 /// `GET /assets/{name}`.

@@ -21,10 +21,7 @@ use crate::auth::{FormCsrf, Meta};
 /// The history pages and their forms.
 pub fn router() -> Router<App> {
     let forms = Router::new()
-        .route(
-            "/files/{id}/versions/{version}/restore",
-            post(restore),
-        )
+        .route("/files/{id}/versions/{version}/restore", post(restore))
         .route("/files/{id}/delete", post(delete))
         .layer(Extension(FormCsrf));
     Router::new()
@@ -58,9 +55,7 @@ pub async fn versions(
     let room_auth = app.room(&meta, p, file.room_id, app::act::RoomView).await?;
     let room = app::Rooms(&app).get_room(room_auth).await?;
     let asked = [Action::FileUpload, Action::FileDelete];
-    let may = app
-        .permits_in_room(&meta, p, file.room_id, &asked)
-        .await?;
+    let may = app.permits_in_room(&meta, p, file.room_id, &asked).await?;
     let (may_restore, may_delete) = (
         may.first().copied().unwrap_or(false),
         may.get(1).copied().unwrap_or(false),
@@ -78,7 +73,9 @@ pub async fn versions(
         let name = if v.uploaded_by == p.user_id {
             "you".to_owned()
         } else if may_see_users {
-            let auth = app.user(&meta, p, v.uploaded_by, app::act::UserList).await?;
+            let auth = app
+                .user(&meta, p, v.uploaded_by, app::act::UserList)
+                .await?;
             match Identity(&app).get_user(auth).await {
                 Ok(u) => u.email,
                 Err(AppError::NotFound) => "a removed user".to_owned(),

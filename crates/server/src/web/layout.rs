@@ -17,18 +17,66 @@ pub struct NavItem {
 /// The pages of the header, in order. A page that acts on one room or file
 /// is reached from the room, not from here.
 pub const NAV: &[NavItem] = &[
-    NavItem { href: "/", label: "Rooms", action: Some(Action::RoomList) },
-    NavItem { href: "/search", label: "Search", action: Some(Action::RoomList) },
-    NavItem { href: "/agreements", label: "Agreements", action: Some(Action::AgreementList) },
-    NavItem { href: "/admin/parties", label: "Parties", action: Some(Action::PartyList) },
-    NavItem { href: "/admin/users", label: "Users", action: Some(Action::UserList) },
-    NavItem { href: "/admin/settings", label: "Settings", action: Some(Action::ZoneList) },
-    NavItem { href: "/audit", label: "Audit log", action: Some(Action::EventRead) },
-    NavItem { href: "/trace", label: "Trace", action: Some(Action::EventRead) },
-    NavItem { href: "/quarantine", label: "Quarantine", action: Some(Action::DlpReview) },
-    NavItem { href: "/policies", label: "Policies", action: Some(Action::PolicyRead) },
-    NavItem { href: "/notifications", label: "Notifications", action: None },
-    NavItem { href: "/account", label: "Account", action: None },
+    NavItem {
+        href: "/",
+        label: "Rooms",
+        action: Some(Action::RoomList),
+    },
+    NavItem {
+        href: "/search",
+        label: "Search",
+        action: Some(Action::RoomList),
+    },
+    NavItem {
+        href: "/agreements",
+        label: "Agreements",
+        action: Some(Action::AgreementList),
+    },
+    NavItem {
+        href: "/admin/parties",
+        label: "Parties",
+        action: Some(Action::PartyList),
+    },
+    NavItem {
+        href: "/admin/users",
+        label: "Users",
+        action: Some(Action::UserList),
+    },
+    NavItem {
+        href: "/admin/settings",
+        label: "Settings",
+        action: Some(Action::ZoneList),
+    },
+    NavItem {
+        href: "/audit",
+        label: "Audit log",
+        action: Some(Action::EventRead),
+    },
+    NavItem {
+        href: "/trace",
+        label: "Trace",
+        action: Some(Action::EventRead),
+    },
+    NavItem {
+        href: "/quarantine",
+        label: "Quarantine",
+        action: Some(Action::DlpReview),
+    },
+    NavItem {
+        href: "/policies",
+        label: "Policies",
+        action: Some(Action::PolicyRead),
+    },
+    NavItem {
+        href: "/notifications",
+        label: "Notifications",
+        action: None,
+    },
+    NavItem {
+        href: "/account",
+        label: "Account",
+        action: None,
+    },
 ];
 
 /// Who is signed in, for the header: the e-mail, the form token of the
@@ -46,7 +94,12 @@ pub fn page(title: &str, header: Option<Header<'_>>, body: Markup) -> Markup {
 
 /// A whole page that also loads the scripts `scripts` (names under
 /// `/assets/`, loaded after `app.js`).
-pub fn page_with(title: &str, header: Option<Header<'_>>, scripts: &[&str], body: Markup) -> Markup {
+pub fn page_with(
+    title: &str,
+    header: Option<Header<'_>>,
+    scripts: &[&str],
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -1,6 +1,7 @@
 //! The quarantine page (security officers and admins of the owner party): the
-//! uploads a room's data-loss policy holds for review, each with the findings'
-//! redacted summary and two buttons, release (the version becomes the newest
+//! uploads a room's data-loss policy holds for review, each with its room's
+//! name, its path, who uploaded it and when, the findings' redacted summary, a
+//! link to read the held content, and two buttons, release (the version becomes the newest
 //! of its file) and reject (never shown). Whether the caller may review is the
 //! seam's decision (`dlp.review`) before `Rooms::list_quarantine` and
 //! `Rooms::review_held`.
@@ -106,23 +107,34 @@ fn render(viewer: &Viewer, held: &[HeldUpload]) -> Markup {
                 p #quarantine-empty { "Nothing is waiting for review." }
             } @else {
                 table #quarantine {
-                    thead { tr { th { "File" } th { "Room" } th { "Size" } th { "Held" } th { "Severity" } th { "Findings" } th { "Decision" } } }
+                    thead { tr { th { "File" } th { "Room" } th { "Uploaded by" } th { "Size" } th { "Held" } th { "Severity" } th { "Findings" } th { "Decision" } } }
                     tbody {
                         @for h in held {
-                            tr id=(format!("held-{}", h.version_id)) {
-                                td { code { (h.path) } }
-                                td { code { (h.room_id) } }
+                            @let v = h.version_id;
+                            tr id=(format!("held-{v}")) {
+                                td.path {
+                                    code { (h.path) }
+                                    " "
+                                    a.held-content href=(format!("/api/v1/dlp/quarantine/{v}/content")) download
+                                        aria-label=(format!("Review content of {}", h.path)) {
+                                        "Review content"
+                                    }
+                                }
+                                td.room { (h.room_name) }
+                                td.uploader { (h.uploader_email) }
                                 td { (layout::size(h.size)) }
                                 td { (layout::time(h.created_ms)) }
                                 td { (h.reason["max_severity"].as_str().unwrap_or("-")) }
-                                td { (findings(h)) }
+                                td.findings { (findings(h)) }
                                 td {
-                                    form.inline method="post" action=(format!("/quarantine/{}/release", h.version_id)) {
+                                    form.inline method="post" action=(format!("/quarantine/{v}/release")) {
                                         input type="hidden" name="csrf" value=(viewer.csrf);
-                                        input type="text" name="note" placeholder="note" maxlength="1000";
+                                        label for=(format!("note-{v}")) { "Note" }
+                                        " "
+                                        input id=(format!("note-{v}")) type="text" name="note" maxlength="1000";
                                         button.release type="submit" { "Release" }
                                     }
-                                    form.inline method="post" action=(format!("/quarantine/{}/reject", h.version_id)) {
+                                    form.inline method="post" action=(format!("/quarantine/{v}/reject")) {
                                         input type="hidden" name="csrf" value=(viewer.csrf);
                                         input type="hidden" name="note" value="";
                                         button.reject type="submit" { "Reject" }

@@ -38,7 +38,7 @@ pub(super) fn escape(s: &str) -> String {
         .collect()
 }
 
-fn room_href(room: RoomId, prefix: &str) -> String {
+pub(super) fn room_href(room: RoomId, prefix: &str) -> String {
     if prefix.is_empty() {
         format!("/rooms/{room}")
     } else {
@@ -469,11 +469,21 @@ pub async fn download_justified(
         Ok(Some(why)) => why,
         Ok(None) => {
             let message = "write the reason this file needs to leave the room";
-            return Ok(justify_page(&viewer, id, message, Some(&form.justification)));
+            return Ok(justify_page(
+                &viewer,
+                id,
+                message,
+                Some(&form.justification),
+            ));
         }
         Err(e) => {
             let message = AppError::from(e).to_string();
-            return Ok(justify_page(&viewer, id, &message, Some(&form.justification)));
+            return Ok(justify_page(
+                &viewer,
+                id,
+                &message,
+                Some(&form.justification),
+            ));
         }
     };
     let auth = app

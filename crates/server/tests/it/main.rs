@@ -9,6 +9,7 @@
 
 mod account;
 mod agreements;
+mod audit;
 mod authz;
 mod conditions;
 mod cross_party;
@@ -24,4 +25,6 @@ mod marks;
 mod openapi;
 mod policies_admin;
 mod signin;
+mod ui_map;
 mod util;
+mod viewer;

@@ -169,7 +169,7 @@ async fn events(site: &Site, action: &str, target: &str) -> Vec<model::Event> {
 
 /// Enrols the authenticator in the browser from `/totp`; returns the
 /// recovery codes the page shows once, having continued past them.
-async fn enrol_in_browser(b: &Browser) -> Vec<String> {
+pub(crate) async fn enrol_in_browser(b: &Browser) -> Vec<String> {
     wait_for(b, "the enrolment page", "#totp-start").await;
     b.assert_accessible("the enrolment page").await;
     b.click(&b.find("#totp-start").await).await;

@@ -10,28 +10,32 @@ use crate::util::{self, EMAIL, PASSWORD, ROOM, Site};
 use crate::webdriver::{self, Browser, Driver};
 
 /// A fresh browser profile and download directory, removed at the end.
-struct Scratch {
+pub(crate) struct Scratch {
     dir: tempfile::TempDir,
 }
 
 impl Scratch {
-    fn new() -> Scratch {
+    pub(crate) fn new() -> Scratch {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("downloads")).unwrap();
         Scratch { dir }
     }
 
-    async fn browser(&self, driver: &Driver) -> Browser {
+    pub(crate) async fn browser(&self, driver: &Driver) -> Browser {
         let (profile, downloads) = (self.dir.path().join("profile"), self.downloads());
         driver.session(&profile, &downloads).await
     }
 
-    fn downloads(&self) -> std::path::PathBuf {
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn downloads(&self) -> std::path::PathBuf {
         self.dir.path().join("downloads")
     }
 }
 
-async fn sign_in(b: &Browser, site: &Site, email: &str, code: &str) {
+pub(crate) async fn sign_in(b: &Browser, site: &Site, email: &str, code: &str) {
     b.goto(&site.url("/login")).await;
     b.type_into(&b.find("#email").await, email).await;
     b.type_into(&b.find("#password").await, PASSWORD).await;
@@ -41,7 +45,7 @@ async fn sign_in(b: &Browser, site: &Site, email: &str, code: &str) {
     b.click(&b.find("#sign-in").await).await;
 }
 
-async fn wait_for(b: &Browser, what: &str, css: &str) {
+pub(crate) async fn wait_for(b: &Browser, what: &str, css: &str) {
     let probe = format!("return document.querySelector('{css}') !== null");
     b.wait_until(what, &probe).await;
 }
@@ -164,7 +168,7 @@ async fn wrong_totp_code_shows_a_clear_message() {
 }
 
 /// A new external party and one member of it (password [`PASSWORD`]), made by the admin.
-async fn external_user(
+pub(crate) async fn external_user(
     site: &Site,
     party: &str,
     email: &str,
@@ -258,7 +262,7 @@ async fn external_user_enrols_totp_before_seeing_rooms() {
 }
 
 /// A one-page PDF with a few lines of text, assembled by hand.
-fn drawing_pdf() -> Vec<u8> {
+pub(crate) fn drawing_pdf() -> Vec<u8> {
     let text = "BT /F1 28 Tf 72 700 Td (Bracket B-7, rev C) Tj 0 -40 Td (Tolerance 0.02 mm) Tj ET";
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
@@ -523,6 +527,19 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
     );
     let shown = b.text(&b.find(".agreement-text").await).await;
     assert_eq!(shown, NDA_TEXT);
+    b.assert_accessible("the agreement to sign").await;
+    // regression: the tick box rendered above its words; it sits on their line, before them.
+    let beside = b
+        .script(
+            "const box = document.querySelector('.agree');\
+             const words = [...box.closest('label').childNodes]\
+                 .find(n => n.nodeType === 3 && n.textContent.trim() !== '');\
+             const range = document.createRange(); range.selectNodeContents(words);\
+             const line = range.getClientRects()[0], b = box.getBoundingClientRect();\
+             return line.top < b.bottom && b.top < line.bottom && b.right <= line.left;",
+        )
+        .await;
+    assert_eq!(beside, true, "the tick box is not beside its label");
     // The box must be ticked: the browser keeps the form until it is.
     b.click(&b.find(".sign-button").await).await;
     assert!(

@@ -12,9 +12,14 @@
 )]
 
 mod account;
+mod admin;
+mod audit;
 mod browser;
+mod e2e;
 mod http;
+mod pages;
 mod quarantine;
 mod tls;
 mod util;
+mod viewer;
 mod webdriver;

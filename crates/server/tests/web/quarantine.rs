@@ -89,10 +89,16 @@ async fn a_held_upload_is_released_from_the_quarantine_page() {
     .await;
 
     b.goto(&site.url("/quarantine")).await;
+    b.assert_accessible("the quarantine page").await;
     let row = format!("#held-{}", held.version_id);
     let text = b.text(&b.find(&row).await).await;
     assert!(
         text.contains("plans/held.txt") && text.contains("acme.zebra") && text.contains("high"),
+        "row: {text}"
+    );
+    // The room by its name and who uploaded it.
+    assert!(
+        text.contains(util::ROOM) && text.contains(EMAIL),
         "row: {text}"
     );
     assert!(

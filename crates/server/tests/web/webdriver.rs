@@ -33,7 +33,9 @@ pub fn axe_source() -> String {
     let path = std::env::var_os("CUSTODY_AXE_JS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
             home.join(".cache/custody/axe/node_modules/axe-core/axe.min.js")
         });
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -334,6 +336,19 @@ impl Browser {
             self.url().await,
             found.join("\n")
         );
+    }
+
+    /// Saves a screenshot of the page as `<name>.png` into the directory
+    /// `CUSTODY_SCREENSHOTS` names (`scripts/screenshots` sets it to
+    /// `docs/screenshots`); without it, nothing is written.
+    pub async fn save_screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("CUSTODY_SCREENSHOTS") else {
+            return;
+        };
+        let png = self.screenshot().await;
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
     }
 
     /// Polls `probe` (a script returning a truthy value when done) until it holds.

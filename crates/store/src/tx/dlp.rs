@@ -66,7 +66,11 @@ impl HoldState {
 pub struct DlpHold {
     pub version: Version,
     pub room_id: RoomId,
+    /// The room's name (a deleted room's too).
+    pub room_name: String,
     pub path: String,
+    /// The uploader's e-mail.
+    pub uploader_email: String,
     /// Why it is held (JSON written by the caller: action and findings' summary).
     pub reason: String,
     pub created_ms: i64,
@@ -95,7 +99,9 @@ fn hold(row: &AnyRow) -> Result<DlpHold, StoreError> {
     Ok(DlpHold {
         version: version(row)?,
         room_id: row.parsed("h_room_id")?,
+        room_name: row.text("h_room_name")?,
         path: row.text("h_path")?,
+        uploader_email: row.text("h_uploader_email")?,
         reason: row.text("h_reason")?,
         created_ms: row.int("h_created_ms")?,
         state: HoldState::parse(&row.text("h_state")?)?,
@@ -105,14 +111,17 @@ fn hold(row: &AnyRow) -> Result<DlpHold, StoreError> {
     })
 }
 
-/// Holds joined to their versions; callers append a condition.
+/// Holds joined to their versions, rooms and uploaders; callers append a
+/// condition.
 macro_rules! select_holds {
     ($condition:literal) => {
         concat!(
             "SELECT v.*, h.room_id AS h_room_id, h.path AS h_path, h.reason AS h_reason, \
              h.created_ms AS h_created_ms, h.state AS h_state, h.decided_by AS h_decided_by, \
-             h.decided_ms AS h_decided_ms, h.note AS h_note \
-             FROM dlp_holds h JOIN versions v ON v.id = h.version_id WHERE ",
+             h.decided_ms AS h_decided_ms, h.note AS h_note, r.name AS h_room_name, \
+             u.email AS h_uploader_email \
+             FROM dlp_holds h JOIN versions v ON v.id = h.version_id \
+             JOIN rooms r ON r.id = h.room_id JOIN users u ON u.id = h.uploaded_by WHERE ",
             $condition
         )
     };

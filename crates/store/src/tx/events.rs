@@ -50,14 +50,17 @@ pub(super) fn event(row: &AnyRow) -> Result<Event, StoreError> {
 }
 
 /// What an event search keeps; every field is optional and they combine with
-/// AND. Paging is by `seq`: events with `seq > after`, ascending, at most `limit`.
+/// AND. Paging is by `seq`: events with `seq > after` (and `seq < before` when
+/// given), ascending, or descending with `newest_first`, at most `limit`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventFilter {
     /// The acting user.
     pub actor: Option<UserId>,
     /// Events by a user of the party, about the party, or about one of its users.
     pub party: Option<PartyId>,
-    /// Events about the room, one of its files (deleted ones too) or grants.
+    /// Events about the room, one of its files (deleted ones too), its
+    /// grants, uploads into it that were refused or held (`room:<id>/<path>`)
+    /// and its held versions (`version:<id>`).
     pub room: Option<RoomId>,
     /// Events about the file.
     pub file: Option<FileId>,
@@ -73,6 +76,10 @@ pub struct EventFilter {
     /// Events that issued the copy or page carrying this mark id.
     pub mark_id: Option<String>,
     pub after: i64,
+    /// `seq < before`: the next page of a search newest first.
+    pub before: Option<i64>,
+    /// Descending by `seq` (the newest first) instead of ascending.
+    pub newest_first: bool,
     pub limit: i64,
 }
 
@@ -215,7 +222,7 @@ impl Tx {
             .collect()
     }
 
-    /// The events `filter` keeps, ascending by `seq`.
+    /// The events `filter` keeps, by `seq` (descending with `newest_first`).
     pub async fn search_events(&mut self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
         use Bound::{Int, Text};
         let mut q = Search::default();
@@ -236,10 +243,28 @@ impl Tx {
         }
         if let Some(room) = filter.room {
             let r = room.to_string();
+            // Uploads refused or held before their file existed name the room
+            // and the path (`room:<id>/<path>`); a held version's own events
+            // (`dlp.hold`, `dlp.review_read`, `dlp.reject`) name the version,
+            // which lives under a file of the room (a hidden one while held).
+            // substr counts characters on both backends and is exact, where
+            // LIKE would treat `_` and `%` in a path as wildcards.
+            let prefix = format!("room:{r}/");
+            let chars = i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX);
             q.push(
                 " AND (target = ? OR target IN (SELECT 'file:' || id FROM files WHERE room_id = ?) \
-                 OR target IN (SELECT 'grant:' || id FROM grants WHERE room_id = ?))",
-                vec![Text(format!("room:{r}")), Text(r.clone()), Text(r)],
+                 OR target IN (SELECT 'grant:' || id FROM grants WHERE room_id = ?) \
+                 OR substr(target, 1, CAST(? AS INTEGER)) = ? \
+                 OR target IN (SELECT 'version:' || v.id FROM versions v \
+                 JOIN files f ON f.id = v.file_id WHERE f.room_id = ?))",
+                vec![
+                    Text(format!("room:{r}")),
+                    Text(r.clone()),
+                    Text(r.clone()),
+                    Int(chars),
+                    Text(prefix),
+                    Text(r),
+                ],
             );
         }
         if let Some(file) = filter.file {
@@ -269,7 +294,15 @@ impl Tx {
         if let Some(mark) = &filter.mark_id {
             q.push(" AND mark_id = ?", vec![Text(mark.clone())]);
         }
-        q.push(" ORDER BY seq LIMIT ?", vec![Int(filter.limit.max(0))]);
+        if let Some(before) = filter.before {
+            q.push(" AND seq < ?", vec![Int(before)]);
+        }
+        let order = if filter.newest_first {
+            " ORDER BY seq DESC LIMIT ?"
+        } else {
+            " ORDER BY seq LIMIT ?"
+        };
+        q.push(order, vec![Int(filter.limit.max(0))]);
         // Only the fixed fragments above make up the text; values are bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(q.text));
         for value in q.values {

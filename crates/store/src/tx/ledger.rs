@@ -298,6 +298,30 @@ impl Tx {
         row.as_ref().map(checkpoint_row).transpose()
     }
 
+    /// Stored checkpoints with `size < below_size` (all when `None`), the
+    /// largest first, at most `limit`.
+    pub async fn latest_checkpoints(
+        &mut self,
+        below_size: Option<u64>,
+        limit: i64,
+    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let below = match below_size {
+            Some(size) => to_db(size)?,
+            None => i64::MAX,
+        };
+        sql(
+            "SELECT size, note, created_ms FROM ledger_checkpoints WHERE size < $1 \
+             ORDER BY size DESC LIMIT $2",
+        )
+        .bind(below)
+        .bind(limit.max(0))
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(checkpoint_row)
+        .collect()
+    }
+
     /// Stored checkpoints with `size >= from_size`, ascending, at most `limit`.
     pub async fn list_checkpoints(
         &mut self,

@@ -294,6 +294,33 @@ async fn events_are_searched_and_leaves_redacted() {
             vec![s(0), s(1)],
         )
         .await;
+        check(
+            store::EventFilter {
+                newest_first: true,
+                ..none.clone()
+            },
+            vec![s(4), s(3), s(2), s(1), s(0)],
+        )
+        .await;
+        check(
+            store::EventFilter {
+                before: Some(s(3)),
+                newest_first: true,
+                limit: 2,
+                ..none.clone()
+            },
+            vec![s(2), s(1)],
+        )
+        .await;
+        check(
+            store::EventFilter {
+                before: Some(s(3)),
+                action_prefix: Some("file.".into()),
+                ..none.clone()
+            },
+            vec![s(0), s(1), s(2)],
+        )
+        .await;
 
         // Redaction: new bytes, the original hash kept, the row marked.
         let mut tx = store.begin().await.unwrap();

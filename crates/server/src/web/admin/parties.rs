@@ -1,0 +1,335 @@
+//! Parties: the list with a form to register one, and one party's page —
+//! name, country and status, its security certification (recorded or
+//! cleared by an admin until a later issue gives certifications a lifecycle),
+//! its users and a link to invite one.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+
+use app::authz::Action;
+use app::{App, Identity, NewParty, PartyPatch, Policies, RequestMeta, act};
+use model::{Party, PartyId, PartyStatus, User};
+
+use super::{Done, Failed, Fields, again, csrf_field, done, may, names, path_id, refusal, select};
+use crate::auth::Meta;
+use crate::web::layout;
+use crate::web::{Viewer, WebError, check_csrf};
+
+/// `GET /admin/parties`.
+pub async fn list(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Query(ok): Query<Done>,
+) -> Result<Markup, WebError> {
+    render_list(&app, &meta, &viewer, &ok, None).await
+}
+
+async fn render_list(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    ok: &Done,
+    failed: Option<&Failed<'_>>,
+) -> Result<Markup, WebError> {
+    let auth = app
+        .system(meta, &viewer.authed.principal, act::PartyList)
+        .await?;
+    let parties = Identity(app).list_parties(auth).await?;
+    let may_create = may(app, meta, viewer, Action::PartyCreate);
+    let v = |name: &str| Failed::value(failed, "party-form", name, "");
+    let body = html! {
+        section.card {
+            h1 { "Parties" }
+            (ok.notice())
+            @if parties.is_empty() {
+                p.empty { "No party yet." }
+            } @else {
+                table.listing #parties {
+                    thead { tr { th { "Name" } th { "Kind" } th { "Country" } th { "Status" } th { "Certification valid until" } } }
+                    tbody {
+                        @for p in &parties {
+                            tr id=(format!("party-{}", p.id)) {
+                                td { a.party-link href=(format!("/admin/parties/{}", p.id)) { (p.name) } }
+                                td { (p.kind.as_str()) }
+                                td { (p.country.as_deref().unwrap_or("—")) }
+                                td { span.status { (p.status.as_str()) } }
+                                td { (certified(p)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if may_create {
+            section.card {
+                h2 { "Register a party" }
+                (Failed::alert_for(failed, "party-form"))
+                form.stack #party-form method="post" action="/admin/parties" {
+                    (csrf_field(&viewer.csrf))
+                    label { "Name" input #party-name type="text" name="name" required maxlength="200" value=(v("name")); }
+                    label { "Country (ISO code, e.g. DE; optional)"
+                        input #party-country type="text" name="country" maxlength="2" value=(v("country"));
+                    }
+                    div { button.primary #party-create type="submit" { "Create party" } }
+                }
+            }
+        }
+    };
+    Ok(layout::page("Parties", Some(viewer.header()), body))
+}
+
+fn certified(p: &Party) -> String {
+    match (&p.certification, p.certified_until_ms) {
+        (Some(name), Some(until)) => format!("{name}, until {}", layout::time(until)),
+        _ => "—".to_owned(),
+    }
+}
+
+/// `POST /admin/parties`.
+pub async fn create(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let new = NewParty {
+        name: f.get("name").to_owned(),
+        country: f.opt("country").map(str::to_ascii_uppercase),
+    };
+    let made = async {
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyCreate)
+            .await?;
+        Identity(&app).create_party(auth, new).await
+    }
+    .await;
+    match made {
+        Ok(p) => Ok(done(&format!("/admin/parties/{}", p.id), "party-created")),
+        Err(e) => {
+            let failed = Failed {
+                form: "party-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
+            let page = render_list(&app, &meta, &viewer, &Done::default(), Some(&failed)).await?;
+            Ok(again(failed.refusal.status, page))
+        }
+    }
+}
+
+/// `GET /admin/parties/{id}`.
+pub async fn show(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Query(ok): Query<Done>,
+) -> Result<Markup, WebError> {
+    render_party(&app, &meta, &viewer, path_id(&raw)?, &ok, None).await
+}
+
+async fn render_party(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    id: PartyId,
+    ok: &Done,
+    failed: Option<&Failed<'_>>,
+) -> Result<Markup, WebError> {
+    let p = &viewer.authed.principal;
+    let auth = app.party(meta, p, id, act::PartyList).await?;
+    let party = Identity(app).get_party(auth).await?;
+    let auth = app.system(meta, p, act::UserList).await?;
+    let users = Identity(app).list_users(auth, Some(id)).await?;
+    let may_update = may(app, meta, viewer, Action::PartyUpdate);
+    let may_invite = may(app, meta, viewer, Action::InvitationCreate);
+    let statuses = names(PartyStatus::ALL, PartyStatus::as_str);
+    let v = |form: &str, name: &str, current: &str| Failed::value(failed, form, name, current);
+    let country = party.country.clone().unwrap_or_default();
+    let status = v("party-edit", "status", party.status.as_str());
+    let cert_name = party.certification.clone().unwrap_or_default();
+    let body = html! {
+        section.card {
+            nav.crumbs.trail aria-label="Location" { a href="/admin/parties" { "Parties" } span.sep { "/" } (party.name) }
+            h1 #party-title { (party.name) }
+            (ok.notice())
+            p.muted {
+                (party.kind.as_str()) " party · status " span #party-status { (party.status.as_str()) }
+                " · certification: " span #party-certification { (certified(&party)) }
+            }
+        }
+        @if may_update {
+            section.card {
+                h2 { "Edit" }
+                (Failed::alert_for(failed, "party-edit"))
+                form.stack #party-edit method="post" action=(format!("/admin/parties/{id}")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Name" input #party-edit-name type="text" name="name" required maxlength="200" value=(v("party-edit", "name", &party.name)); }
+                    label { "Country (ISO code)" input #party-edit-country type="text" name="country" maxlength="2" value=(v("party-edit", "country", &country)); }
+                    label { "Status" (select("party-edit-status", "status", &statuses, &status)) }
+                    div { button.primary #party-save type="submit" { "Save" } }
+                }
+            }
+        }
+        @if may_update {
+            section.card {
+                h2 { "Security certification" }
+                p.muted { "Rooms classified confidential or above require a valid certification of an external party." }
+                (Failed::alert_for(failed, "certification-form"))
+                form.stack #certification-form method="post" action=(format!("/admin/parties/{id}/certification")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Certification (e.g. ISO/IEC 27001:2022)"
+                        input #certification-name type="text" name="name" maxlength="200" value=(v("certification-form", "name", &cert_name));
+                    }
+                    label { "Valid until (00:00 UTC of the date)"
+                        input #certification-until type="date" name="valid_until" value=(v("certification-form", "valid_until", &super::date_value(party.certified_until_ms)));
+                    }
+                    div.buttons {
+                        button.primary #certification-save type="submit" name="action" value="save" { "Record certification" }
+                        " "
+                        button.secondary #certification-clear type="submit" name="action" value="clear" formnovalidate { "Clear" }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "Users" }
+            @if may_invite { p { a #invite-link href=(format!("/admin/users/invite?party={id}")) { "Invite a user to " (party.name) } } }
+            (users_table(&users))
+        }
+    };
+    Ok(layout::page(&party.name, Some(viewer.header()), body))
+}
+
+fn users_table(users: &[User]) -> Markup {
+    html! {
+        @if users.is_empty() {
+            p.empty #no-party-users { "No user yet." }
+        } @else {
+            table.listing #party-users {
+                thead { tr { th { "E-mail" } th { "Name" } th { "Role" } th { "Disabled" } } }
+                tbody {
+                    @for u in users {
+                        tr {
+                            td { a href=(format!("/admin/users/{}", u.id)) { (u.email) } }
+                            td { (u.display_name) }
+                            td { (u.system_role.as_str()) }
+                            td { @if u.disabled { "disabled" } @else { "no" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /admin/parties/{id}`: name, country, status.
+pub async fn update(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: PartyId = path_id(&raw)?;
+    let saved = async {
+        let patch = PartyPatch {
+            name: Some(f.get("name").to_owned()),
+            country: f.opt("country").map(str::to_ascii_uppercase),
+            status: Some(PartyStatus::parse(f.get("status"))?),
+        };
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyUpdate)
+            .await?;
+        Identity(&app).update_party(auth, id, patch).await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "party-saved"),
+        "party-edit",
+        &f,
+    )
+    .await
+}
+
+/// `POST /admin/parties/{id}/certification`: record (`action=save`) or clear.
+pub async fn certify(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: PartyId = path_id(&raw)?;
+    let clear = f.get("action") == "clear";
+    let saved = async {
+        let certification = if clear {
+            None
+        } else {
+            let until =
+                super::parse_date("Valid until", f.get("valid_until"))?.ok_or_else(|| {
+                    app::AppError::invalid(
+                        model::ErrorCode::InvalidTime,
+                        "give the date until which the certification is valid",
+                    )
+                })?;
+            Some((f.get("name").to_owned(), until))
+        };
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyUpdate)
+            .await?;
+        Policies(&app)
+            .set_certification(auth, id, certification)
+            .await
+    }
+    .await;
+    let key = if clear {
+        "certification-cleared"
+    } else {
+        "certification-saved"
+    };
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| key),
+        "certification-form",
+        &f,
+    )
+    .await
+}
+
+/// Back to the party's page with `key`, or the page again with the refusal.
+async fn finish(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    id: PartyId,
+    result: Result<&str, app::AppError>,
+    form: &'static str,
+    f: &Fields,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(key) => Ok(done(&format!("/admin/parties/{id}"), key)),
+        Err(e) => {
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
+            let page = render_party(app, meta, viewer, id, &Done::default(), Some(&failed)).await?;
+            Ok(again(failed.refusal.status, page))
+        }
+    }
+}
