@@ -90,6 +90,12 @@ pub struct User {
     pub system_role: String,
     #[serde(default)]
     pub party_id: Option<String>,
+    /// Whether the account must sign in with a second factor.
+    #[serde(default)]
+    pub mfa_required: bool,
+    /// Whether it has enrolled an authenticator app.
+    #[serde(default)]
+    pub totp_enabled: bool,
 }
 
 /// A data room and the caller's effective role in it.

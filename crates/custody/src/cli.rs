@@ -306,6 +306,13 @@ async fn login(args: LoginArgs) -> anyhow::Result<()> {
         answer.user.email, answer.user.system_role, answer.expires_at
     );
     println!("saved the client profile `{}`", path.display());
+    if answer.user.mfa_required && !answer.user.totp_enabled {
+        eprintln!(
+            "this account must use a second factor: set up an authenticator app at \
+             {}/totp in a browser, then log in again with `--totp`",
+            url.trim_end_matches('/')
+        );
+    }
     Ok(())
 }
 

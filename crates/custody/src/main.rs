@@ -50,9 +50,9 @@ Settings (TOML key / environment variable, default):
   lockout_minutes        CUSTODY_LOCKOUT_MINUTES        15
   invitation_days        CUSTODY_INVITATION_DAYS        7
   external_mfa_required  CUSTODY_EXTERNAL_MFA_REQUIRED  true
-  owner_everyone_mfa_required CUSTODY_OWNER_EVERYONE_MFA_REQUIRED false (admins and security officers always need TOTP)
+  owner_everyone_mfa_required  CUSTODY_OWNER_EVERYONE_MFA_REQUIRED  false (admins, security officers: always TOTP)
   chunk_size             CUSTODY_CHUNK_SIZE             1048576
-  ledger_checkpoint_seconds CUSTODY_LEDGER_CHECKPOINT_SECONDS 60
+  ledger_checkpoint_seconds  CUSTODY_LEDGER_CHECKPOINT_SECONDS  60
   siem_json_path         CUSTODY_SIEM_JSON_PATH         none (`-`: standard output); audit events as JSON lines
   siem_syslog_url        CUSTODY_SIEM_SYSLOG_URL        none; RFC 5424 to tcp://HOST:PORT or tls://HOST:PORT
   siem_syslog_ca_file    CUSTODY_SIEM_SYSLOG_CA_FILE    none; CA file for tls://
@@ -66,7 +66,7 @@ Settings (TOML key / environment variable, default):
   idle_seconds           CUSTODY_IDLE_SECONDS           60
   body_progress_seconds  CUSTODY_BODY_PROGRESS_SECONDS  30
   max_connections        CUSTODY_MAX_CONNECTIONS        10000
-  max_connections_per_address CUSTODY_MAX_CONNECTIONS_PER_ADDRESS 256
+  max_connections_per_address  CUSTODY_MAX_CONNECTIONS_PER_ADDRESS  256
   pdftoppm               CUSTODY_PDFTOPPM               pdftoppm (poppler-utils); draws the viewer's PDF pages, checked at start
   pdf_viewer             CUSTODY_PDF_VIEWER             true; false runs without pdftoppm (PDFs in the viewer: 503)
   viewer_cache_mib       CUSTODY_VIEWER_CACHE_MIB       256; memory for the pages of open views

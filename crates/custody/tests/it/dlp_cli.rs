@@ -33,7 +33,7 @@ async fn api(
 async fn transfers_follow_the_rooms_data_loss_policy() {
     let scratch = Scratch::new();
     let server = scratch.serve();
-    scratch.cli_login(&server);
+    scratch.cli_login(&server).await;
     let admin = server.admin().await;
     let token = admin.token().unwrap().to_owned();
     let created = scratch.cli_ok(&[

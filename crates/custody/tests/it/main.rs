@@ -42,7 +42,7 @@ async fn cli_round_trip() {
     assert!(stderr.contains("error: refusing to trust"), "{stderr}");
     assert!(!scratch.profile().exists());
 
-    scratch.cli_login(&server);
+    scratch.cli_login(&server).await;
     let mode = fs::metadata(scratch.profile())
         .unwrap()
         .permissions()
@@ -125,6 +125,7 @@ async fn cli_round_trip() {
     check_cli_failure(&scratch, &[], &["rooms", "list"], "error: not logged in");
 
     // Trust on first use, with the password on stdin: pins what the server presents.
+    let code = server.admin_code().await;
     let args = [
         "login",
         "--url",
@@ -132,6 +133,8 @@ async fn cli_round_trip() {
         "--email",
         ADMIN_EMAIL,
         "--insecure-trust-on-first-use",
+        "--totp",
+        &code,
     ];
     let tofu = scratch.cli_stdin(&[], &args, &format!("{ADMIN_PASSWORD}\n"));
     assert_success(&tofu, &args);
@@ -177,7 +180,7 @@ async fn one_gib_round_trip_through_the_cli_stays_under_100_mib_rss() {
     const LIMIT_KIB: u64 = 100 * 1024;
     let scratch = Scratch::new();
     let server = scratch.serve();
-    scratch.cli_login(&server);
+    scratch.cli_login(&server).await;
     let room = field(
         &scratch.cli_ok(&["rooms", "create", "Big", "--classification", "internal"]),
         "room",
@@ -546,7 +549,8 @@ async fn keys_rotate_rewraps_without_rewriting_content() {
     assert_eq!(sha256_file(&back), sha256_file(&local));
 
     // Each re-wrapped batch was recorded in the transaction that re-wrapped it,
-    // before the rotation's own event: the ledger names every version moved.
+    // before the rotation's own event: the ledger names every version moved,
+    // and the admin's sealed TOTP secret re-sealed.
     let bundle = admin
         .ledger_bundle(&[("action".into(), "keys.".into())])
         .await
@@ -562,9 +566,16 @@ async fn keys_rotate_rewraps_without_rewriting_content() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["keys.rewrap", "keys.rotate"], "{bundle}");
+    assert_eq!(
+        actions,
+        ["keys.rewrap", "keys.reseal", "keys.rotate"],
+        "{bundle}"
+    );
     let rewrap = &events[0]["detail"];
-    let rotate = &events[1]["detail"];
+    let reseal = &events[1]["detail"];
+    let rotate = &events[2]["detail"];
+    assert_eq!(reseal["users"].as_array().unwrap().len(), 1, "{reseal}");
+    assert_eq!(reseal["kek_id"], rotate["kek_id"], "{reseal} {rotate}");
     assert_eq!(rewrap["versions"].as_array().unwrap().len(), 1, "{rewrap}");
     assert_eq!(rewrap["kek_id"], rotate["kek_id"], "{rewrap} {rotate}");
     assert_eq!(rotate["rewrapped_keys"], 1, "{rotate}");

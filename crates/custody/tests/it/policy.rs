@@ -25,7 +25,7 @@ fn cli_fails(scratch: &Scratch, args: &[&str]) -> String {
 async fn policy_commands_list_replay_apply_and_survive_a_restart() {
     let scratch = Scratch::new();
     let server = scratch.serve();
-    scratch.cli_login(&server);
+    scratch.cli_login(&server).await;
     let list = scratch.cli_ok(&["policy", "list"]);
     assert!(list.contains("version in force  0"), "{list}");
     assert!(list.contains("room.viewer"), "{list}");
@@ -75,7 +75,7 @@ async fn policy_commands_list_replay_apply_and_survive_a_restart() {
     // After a restart the stored version is still in force.
     server.stop().await;
     let server = scratch.serve();
-    scratch.cli_login(&server);
+    scratch.cli_login(&server).await;
     let refused = cli_fails(
         &scratch,
         &["rooms", "create", "Again", "--classification", "internal"],

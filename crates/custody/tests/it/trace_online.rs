@@ -93,7 +93,7 @@ async fn online_trace_names_the_download_and_its_evidence_verifies() {
     let evidence = scratch.path("evidence.json");
     let evidence = evidence.to_str().unwrap().to_owned();
 
-    scratch.cli_login(&server);
+    scratch.cli_login(&server).await;
     let cases = [
         Case {
             label: "the marked copy names its download",

@@ -1,6 +1,10 @@
 //! Shared helpers of the end-to-end tests: a scratch directory per test, the real
 //! `custody serve` as a child process (killed on drop), the CLI as a subprocess,
 //! an API client logged in as the first admin, and streamed random files and hashes.
+//! The first admin must use a second factor: it enrols TOTP once per data
+//! directory (`admin-factor.json` beside it keeps the secret, a multi-factor
+//! API token that outlives restarts, and the last time step a code was used
+//! for, so that no code is replayed).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -105,8 +109,10 @@ impl Scratch {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// `custody login` as the admin, trusting the server by its fingerprint.
-    pub fn cli_login(&self, server: &Server) {
+    /// `custody login` as the admin, with a one-time code, trusting the
+    /// server by its fingerprint.
+    pub async fn cli_login(&self, server: &Server) {
+        let code = server.admin_code().await;
         let args = [
             "login",
             "--url",
@@ -115,6 +121,8 @@ impl Scratch {
             ADMIN_EMAIL,
             "--fingerprint",
             &server.fingerprint,
+            "--totp",
+            &code,
         ];
         let out = self.cli(&[("CUSTODY_PASSWORD", ADMIN_PASSWORD)], &args);
         assert_success(&out, &args);
@@ -248,13 +256,69 @@ impl Server {
         child.wait().unwrap();
     }
 
-    /// An API client logged in as the admin.
+    /// An API client of the admin, with its multi-factor token.
     pub async fn admin(&self) -> Client {
         let trust = Trust::Fingerprint(client::parse_fingerprint(&self.fingerprint).unwrap());
         let mut c = Client::new(&self.url, trust, None).unwrap();
-        let login = c.login(ADMIN_EMAIL, ADMIN_PASSWORD, None).await.unwrap();
-        c.set_token(Some(login.token));
+        c.set_token(Some(self.admin_factor().await.token));
         c
+    }
+
+    /// Where the admin's second factor is kept for this data directory.
+    fn factor_file(&self) -> PathBuf {
+        self.data.with_file_name("admin-factor.json")
+    }
+
+    /// The admin's second factor, enrolled through the API on first use.
+    async fn admin_factor(&self) -> AdminFactor {
+        if let Ok(text) = fs::read_to_string(self.factor_file()) {
+            return serde_json::from_str(&text).unwrap();
+        }
+        let api = |path: &str| format!("{}/api/v1{path}", self.url);
+        let http = raw_http();
+        let call = |req: reqwest::RequestBuilder| async move {
+            let answer = req.send().await.unwrap();
+            let status = answer.status();
+            let body: serde_json::Value = answer.json().await.unwrap();
+            assert!(status.is_success(), "{status}: {body}");
+            body
+        };
+        let login = serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+        let first = call(http.post(api("/auth/login")).json(&login)).await;
+        let first = first["token"].as_str().unwrap().to_owned();
+        let begun = call(http.post(api("/auth/totp")).bearer_auth(&first)).await;
+        let secret = base32_decode(begun["secret"].as_str().unwrap());
+        let step = app::totp::step_of(now_ms());
+        let code = serde_json::json!({"code": totp_code(&secret, step)});
+        let confirmed = call(
+            http.post(api("/auth/totp/confirm"))
+                .bearer_auth(&first)
+                .json(&code),
+        )
+        .await;
+        let factor = AdminFactor {
+            token: confirmed["token"].as_str().unwrap().to_owned(),
+            secret,
+            last_step: step,
+        };
+        factor.save(&self.factor_file());
+        factor
+    }
+
+    /// A one-time code of the admin's that no sign-in used yet (waiting, when
+    /// need be, for the server's clock to reach its time step).
+    pub async fn admin_code(&self) -> String {
+        let mut factor = self.admin_factor().await;
+        let step = (factor.last_step + 1).max(app::totp::step_of(now_ms()));
+        // The server accepts the step after its current one: wait until then.
+        let opens_ms = (step - 1) * 30_000;
+        let wait = opens_ms - now_ms();
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_millis(wait as u64 + 200)).await;
+        }
+        factor.last_step = step;
+        factor.save(&self.factor_file());
+        totp_code(&factor.secret, step)
     }
 
     /// The admin's recent audit events (`GET /api/v1/events`).
@@ -285,6 +349,48 @@ impl Drop for Server {
             eprintln!("--- server log `{}`:\n{log}", self.log.display());
         }
     }
+}
+
+/// The first admin's second factor (see the module's documentation).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AdminFactor {
+    token: String,
+    secret: Vec<u8>,
+    last_step: i64,
+}
+
+impl AdminFactor {
+    fn save(&self, path: &Path) {
+        fs::write(path, serde_json::to_string(self).unwrap()).unwrap();
+    }
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+/// The 6-digit code of `secret` at TOTP time step `step`.
+fn totp_code(secret: &[u8], step: i64) -> String {
+    format!("{:06}", app::totp::code_at(secret, step, 6))
+}
+
+/// RFC 4648 base32 without padding, as the enrolment answer carries it.
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut out, mut buffer, mut bits) = (Vec::new(), 0u64, 0u32);
+    for c in text.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == c).unwrap() as u64;
+        buffer = (buffer << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
 }
 
 /// A reqwest client for calls the `client` crate does not offer. It accepts any

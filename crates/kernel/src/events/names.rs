@@ -87,7 +87,7 @@ event_names! {
     AuthTotpConfirm = "auth.totp_confirm", Denied, "a wrong one-time code while confirming an authenticator app";
     AuthTotpEnabled = "auth.totp_enabled", Allowed, "a user's authenticator app was confirmed and is required from now on";
     UserSessionsRevoked = "user.sessions_revoked", Allowed, "every session of a user was ended";
-    AuthSessionEnd = "auth.session_end", Allowed, "a user ended sessions or API tokens of their own (one, or every one but the current; the detail lists them)";
+    AuthSessionEnd = "auth.session_end", Allowed, "a user ended sessions or API tokens of their own: one (named in the detail), or every one but the current (counted)";
     AuthRecoveryCodes = "auth.recovery_codes", Allowed, "new recovery codes were made for a user (at enrolment, or on their request); the earlier ones no longer work";
     AuthRecoveryCodeUsed = "auth.recovery_code_used", Allowed, "a recovery code was used in place of a one-time code to sign in; it no longer works (the detail says how many are left)";
     InvitationAccept = "invitation.accept", Both, "an invitation was accepted and its user created; refused for an unknown, used or expired one";

@@ -330,6 +330,25 @@ async fn a_recovery_code_signs_in_once() {
     )
     .await;
     wait_for(b, "the rooms list", "#rooms").await;
+
+    // New codes from the account page: shown once; the old ones die.
+    b.goto(&site.url("/account")).await;
+    wait_text(b, "#recovery-left", "8 of 10 recovery codes left.").await;
+    b.click(&b.find("#renew-recovery").await).await;
+    wait_for(b, "the new recovery codes", "#recovery-codes").await;
+    b.assert_accessible("the new recovery codes").await;
+    let fresh = b
+        .script("return [...document.querySelectorAll('#recovery-codes li')].map(li => li.textContent.trim())")
+        .await;
+    assert_eq!(fresh.as_array().map(Vec::len), Some(10), "{fresh}");
+    b.click(&b.find("#recovery-saved").await).await;
+    wait_text(b, "#recovery-left", "10 of 10 recovery codes left.").await;
+    sign_out(b).await;
+    sign_in(b, &site, email, PASSWORD, Code::Recovery(&codes[5])).await;
+    wait_text(b, "#login-error", refusal).await;
+    let new_code = fresh[0].as_str().unwrap();
+    sign_in(b, &site, email, PASSWORD, Code::Recovery(new_code)).await;
+    wait_for(b, "the rooms list", "#rooms").await;
 }
 
 async fn user_of(site: &Site, email: &str) -> UserId {
