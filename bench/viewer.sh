@@ -18,7 +18,8 @@
 # Each page is drawn BENCH_RUNS times (default 3), its median kept.
 # Installs poppler-utils and Ghostscript when missing; builds the two release
 # examples once (only the render crate and what it needs).
-# Environment: BENCH_RUNS, BEFORE_REV, BENCH_NO_BUILD=1 (reuse the examples).
+# Environment: BENCH_RUNS, BEFORE_REV, BEFORE_TARGET (default
+# $CARGO_TARGET_DIR/viewer-before), BENCH_NO_BUILD=1 (reuse the examples).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "bench/viewer: $*" >&2; }
@@ -27,6 +28,7 @@ ROOT=$PWD
 RUNS=${BENCH_RUNS:-3}
 BEFORE_REV=${BEFORE_REV:-447d14d}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BEFORE_TARGET=${BEFORE_TARGET:-$TARGET/viewer-before}
 EX=$TARGET/release/examples
 
 missing=()
@@ -49,7 +51,9 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     log "building the release example of $BEFORE_REV (before)"
     git worktree add --detach "$W/before" "$BEFORE_REV" >&2
     cp bench/viewer_before.rs "$W/before/crates/render/examples/viewer_before.rs"
-    (cd "$W/before" && CARGO_TARGET_DIR=$TARGET cargo build --release -p render --example viewer_before >&2)
+    # A target directory of its own: cargo names the artifacts of path crates by
+    # their path within the workspace, so the two revisions would share them.
+    (cd "$W/before" && CARGO_TARGET_DIR=$BEFORE_TARGET cargo build --release -p render --example viewer_before >&2)
 fi
 
 log "generating the documents"
@@ -166,7 +170,7 @@ declare -A ROW
 for doc in text drawing; do
     mkdir -p "$W/out-before-$doc" "$W/out-after-$doc"
     log "$doc: before ($BEFORE_REV), $RUNS runs a page"
-    "$EX/viewer_before" "$W/$doc.pdf" "$RUNS" "$W/out-before-$doc" >"$W/before-$doc.txt"
+    "$BEFORE_TARGET/release/examples/viewer_before" "$W/$doc.pdf" "$RUNS" "$W/out-before-$doc" >"$W/before-$doc.txt"
     log "$doc: after, $RUNS runs a page"
     "$EX/viewer_bench" "$W/$doc.pdf" "$RUNS" "$W/out-after-$doc" >"$W/after-$doc.txt"
     ROW[$doc-before]=$(summary "$W/before-$doc.txt")
@@ -190,6 +194,8 @@ line() {
     echo "| $label | $(kb "$mean") | $(kb "$max") | $median_cell | $avg ms | $(awk -v t="$total" 'BEGIN {printf "%.1f s", t / 1000}') | $note |"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f×", a / b}'; }
+# speed BEFORE_MS AFTER_MS: "N× faster" or "N× slower".
+speed() { awk -v a="$1" -v b="$2" 'BEGIN {if (a >= b) printf "%.1f× faster", a / b; else printf "%.1f× slower", b / a}'; }
 mean_of() { cut -d' ' -f2 <<<"$1"; }
 avg_of() { cut -d' ' -f5 <<<"$1"; }
 
@@ -212,7 +218,7 @@ tmp="$W/section.md"
         if [ "$doc" = text ]; then name="50-page text report, A4"; else name="10-sheet drawing, A3"; fi
         b=${ROW[$doc-before]} a=${ROW[$doc-after]}
         line "$name: before (150 dpi, PNG, per request)" "$b" "${ROW[$doc-size-before]} px; mark traced from page 1: ${ROW[$doc-traced-before]}"
-        line "$name: after (per view)" "$a" "${ROW[$doc-size-after]} px; kinds: $(cut -d' ' -f7- <<<"$a"); mark traced from page 1 and from it fitted to 990 px: ${ROW[$doc-traced-after]}; $(ratio "$(mean_of "$b")" "$(mean_of "$a")") smaller, $(ratio "$(avg_of "$b")" "$(avg_of "$a")") faster"
+        line "$name: after (per view)" "$a" "${ROW[$doc-size-after]} px; kinds: $(cut -d' ' -f7- <<<"$a"); mark traced from page 1 and from it fitted to 990 px: ${ROW[$doc-traced-after]}; $(ratio "$(mean_of "$b")" "$(mean_of "$a")") smaller, $(speed "$(avg_of "$b")" "$(avg_of "$a")")"
         line "$name: \`pdftoppm -r 150 -png\` alone" "${ROW[$doc-ref-png]}" "reference: unmarked, whole document in one process (fastest of $RUNS)"
         if [ "$doc" = text ]; then
             line "$name: \`pdftoppm -r 120 -gray -jpeg -jpegopt quality=60\` alone" "${ROW[$doc-ref-jpeg]}" "reference: the format and resolution the viewer now sends, unmarked"
