@@ -15,18 +15,21 @@
 #   - the reference, in the same run: poppler's `pdftoppm` alone on the whole
 #     document, as PNG at 150 dpi (what the viewer used to send, unmarked) and
 #     as JPEG at the resolution and quality the viewer now sends.
-# Each page is drawn BENCH_RUNS times (default 3), its median kept.
+# Each page is drawn BENCH_RUNS times (default 5), its median kept; the runs
+# alternate between before and after, a whole document at a time.
 # Installs poppler-utils and Ghostscript when missing; builds the two release
 # examples once (only the render crate and what it needs).
-# Environment: BENCH_RUNS, BEFORE_REV, BENCH_NO_BUILD=1 (reuse the examples).
+# Environment: BENCH_RUNS, BEFORE_REV, BEFORE_TARGET (default
+# $CARGO_TARGET_DIR/viewer-before), BENCH_NO_BUILD=1 (reuse the examples).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "bench/viewer: $*" >&2; }
 . bench/lib.sh
 ROOT=$PWD
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 BEFORE_REV=${BEFORE_REV:-447d14d}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BEFORE_TARGET=${BEFORE_TARGET:-$TARGET/viewer-before}
 EX=$TARGET/release/examples
 
 missing=()
@@ -49,7 +52,9 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     log "building the release example of $BEFORE_REV (before)"
     git worktree add --detach "$W/before" "$BEFORE_REV" >&2
     cp bench/viewer_before.rs "$W/before/crates/render/examples/viewer_before.rs"
-    (cd "$W/before" && CARGO_TARGET_DIR=$TARGET cargo build --release -p render --example viewer_before >&2)
+    # A target directory of its own: cargo names the artifacts of path crates by
+    # their path within the workspace, so the two revisions would share them.
+    (cd "$W/before" && CARGO_TARGET_DIR=$BEFORE_TARGET cargo build --release -p render --example viewer_before >&2)
 fi
 
 log "generating the documents"
@@ -163,12 +168,34 @@ reference() {
 kb() { awk -v b="$1" 'BEGIN {printf "%.0f KB", b / 1000}'; }
 
 declare -A ROW
+# merge FILE...: one line per page with the median time over the runs' files.
+merge() {
+    awk '/^page=/ {
+            p = $1; line[p] = $0; n[p]++
+            for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) ms[p, n[p]] = substr($i, 4) + 0
+            if (!(p in order)) { order[p] = ++pages; name[pages] = p }
+         }
+         /^traced=/ { traced = $0 }
+         END {
+            for (k = 1; k <= pages; k++) {
+                p = name[k]; c = n[p]
+                for (i = 1; i <= c; i++) v[i] = ms[p, i]
+                for (i = 2; i <= c; i++) { x = v[i]; j = i - 1; while (j > 0 && v[j] > x) { v[j + 1] = v[j]; j-- } v[j + 1] = x }
+                out = line[p]; sub(/ms=[0-9.]+/, sprintf("ms=%.1f", v[int((c + 1) / 2)]), out); print out
+            }
+            print traced
+         }' "$@"
+}
 for doc in text drawing; do
     mkdir -p "$W/out-before-$doc" "$W/out-after-$doc"
-    log "$doc: before ($BEFORE_REV), $RUNS runs a page"
-    "$EX/viewer_before" "$W/$doc.pdf" "$RUNS" "$W/out-before-$doc" >"$W/before-$doc.txt"
-    log "$doc: after, $RUNS runs a page"
-    "$EX/viewer_bench" "$W/$doc.pdf" "$RUNS" "$W/out-after-$doc" >"$W/after-$doc.txt"
+    # Rounds alternate between the two pipelines, so both see the same load.
+    for round in $(seq "$RUNS"); do
+        log "$doc: round $round of $RUNS, before ($BEFORE_REV) then after"
+        "$BEFORE_TARGET/release/examples/viewer_before" "$W/$doc.pdf" 1 "$W/out-before-$doc" >"$W/before-$doc-$round.txt"
+        "$EX/viewer_bench" "$W/$doc.pdf" 1 "$W/out-after-$doc" >"$W/after-$doc-$round.txt"
+    done
+    merge "$W"/before-"$doc"-*.txt >"$W/before-$doc.txt"
+    merge "$W"/after-"$doc"-*.txt >"$W/after-$doc.txt"
     ROW[$doc-before]=$(summary "$W/before-$doc.txt")
     ROW[$doc-after]=$(summary "$W/after-$doc.txt")
     ROW[$doc-traced-before]=$(awk -F= '/^traced=/ {print $2}' "$W/before-$doc.txt")
@@ -190,6 +217,8 @@ line() {
     echo "| $label | $(kb "$mean") | $(kb "$max") | $median_cell | $avg ms | $(awk -v t="$total" 'BEGIN {printf "%.1f s", t / 1000}') | $note |"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f×", a / b}'; }
+# speed BEFORE_MS AFTER_MS: "N× faster" or "N× slower".
+speed() { awk -v a="$1" -v b="$2" 'BEGIN {if (a >= b) printf "%.1f× faster", a / b; else printf "%.1f× slower", b / a}'; }
 mean_of() { cut -d' ' -f2 <<<"$1"; }
 avg_of() { cut -d' ' -f5 <<<"$1"; }
 
@@ -204,7 +233,7 @@ tmp="$W/section.md"
     echo
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); Custody \`$rev\`, before = \`$BEFORE_REV\`"
     echo "- Machine: $(nproc) CPUs, Linux $(uname -r); load average at start $LOAD_START (other work on the machine skews every time)"
-    echo "- Tools: $(pdftoppm -v 2>&1 | head -1), Ghostscript $(gs --version); release examples \`viewer_before\` (built from \`$BEFORE_REV\`) and \`viewer_bench\`; each page drawn $RUNS times, its median kept"
+    echo "- Tools: $(pdftoppm -v 2>&1 | head -1), Ghostscript $(gs --version); release examples \`viewer_before\` (built from \`$BEFORE_REV\`) and \`viewer_bench\`; each page drawn $RUNS times (before and after in turn, a whole document at a time), its median kept"
     echo
     echo "| document, pipeline | bytes per page (mean) | largest page | time per page (median) | time per page (mean) | whole document | notes |"
     echo "|---|---:|---:|---:|---:|---:|---|"
@@ -212,7 +241,7 @@ tmp="$W/section.md"
         if [ "$doc" = text ]; then name="50-page text report, A4"; else name="10-sheet drawing, A3"; fi
         b=${ROW[$doc-before]} a=${ROW[$doc-after]}
         line "$name: before (150 dpi, PNG, per request)" "$b" "${ROW[$doc-size-before]} px; mark traced from page 1: ${ROW[$doc-traced-before]}"
-        line "$name: after (per view)" "$a" "${ROW[$doc-size-after]} px; kinds: $(cut -d' ' -f7- <<<"$a"); mark traced from page 1 and from it fitted to 990 px: ${ROW[$doc-traced-after]}; $(ratio "$(mean_of "$b")" "$(mean_of "$a")") smaller, $(ratio "$(avg_of "$b")" "$(avg_of "$a")") faster"
+        line "$name: after (per view)" "$a" "${ROW[$doc-size-after]} px; kinds: $(cut -d' ' -f7- <<<"$a"); mark traced from page 1 and from it fitted to 990 px: ${ROW[$doc-traced-after]}; $(ratio "$(mean_of "$b")" "$(mean_of "$a")") smaller, $(speed "$(avg_of "$b")" "$(avg_of "$a")")"
         line "$name: \`pdftoppm -r 150 -png\` alone" "${ROW[$doc-ref-png]}" "reference: unmarked, whole document in one process (fastest of $RUNS)"
         if [ "$doc" = text ]; then
             line "$name: \`pdftoppm -r 120 -gray -jpeg -jpegopt quality=60\` alone" "${ROW[$doc-ref-jpeg]}" "reference: the format and resolution the viewer now sends, unmarked"
@@ -223,6 +252,7 @@ tmp="$W/section.md"
     echo
     echo "- Text target: at most 300 KB for a text page at a readable size — after: $(kb "$(cut -d' ' -f3 <<<"${ROW[text-after]}")") for the largest page of the report (A4 at 120 dpi, 992 px wide: the viewer's column in a 1280-px window)."
     echo "- Time per page is the drawing of one page (render, visible stamp, forensic mark, encoding) as the server does it on its pixel thread; before, every request for a page did it again (pages were sent \`no-store\`, so a reload or a second look drew them anew); after, a page is drawn once per view and later requests are answered from the view's cache (\`viewer_cache_mib\`, 256 MiB by default)."
+    echo "- Drawings take longer to draw than before: a sheet is encoded as colour JPEG by the \`image\` crate's encoder (some 160 ms for an A3 sheet at 150 dpi, against some 40 ms as PNG, timed apart on this machine) and its pixels are read once more to tell its kind; text pages have fewer pixels at 120 dpi. A SIMD JPEG encoder would take most of that back."
     echo "- The reference runs are single \`pdftoppm\` processes over the whole document reading it from disk; the pipelines run one \`pdftoppm\` per page (twice for a document's page that is not text: first at 120 dpi to see what it is) through a pipe, and mark every page."
     echo "<!-- viewer:end -->"
 } >"$tmp"

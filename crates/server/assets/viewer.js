@@ -66,6 +66,15 @@ function setupViewer(pages, tools) {
     }
     event.preventDefault();
   });
+  // A page that cannot load (the view ended, access was withdrawn) says so.
+  const status = document.getElementById("viewer-status");
+  for (const img of pages.querySelectorAll("img.page")) {
+    img.addEventListener("error", () => {
+      status.textContent = img.alt + " could not be shown: this view may have ended or your " +
+        "access changed. Reload the page to open the file again.";
+      status.hidden = false;
+    });
+  }
   // A zoomed page keeps its share of the width when the window changes.
   window.addEventListener("resize", apply);
   tools.hidden = false;

@@ -60,6 +60,7 @@ async fn view(
         }
         p.muted { "Every page is marked for you and every view is recorded." }
         (toolbar())
+        p.notice #viewer-status role="status" hidden {}
         div #pages role="region" tabindex="0" aria-label=(format!("Pages of {name}"))
             data-pages=(opened.pages()) data-view=(opened.view) {
             @for (n, (w, h)) in (1..).zip(&opened.sizes) {
