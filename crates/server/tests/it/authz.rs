@@ -286,6 +286,7 @@ enum Ep {
     PutFile,
     GetFile,
     ListVersions,
+    RestoreVersion,
     GetContent,
     Pages,
     Page,
@@ -401,6 +402,8 @@ const TABLE: &[(Ep, [Want; 21])] = &[
     (Ep::PutFile,             [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
     (Ep::GetFile,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
     (Ep::ListVersions,        [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    // Restoring is uploading the old content again: the upload's rules.
+    (Ep::RestoreVersion,      [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
     (Ep::GetContent,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
     // Owner staff see file metadata without a room role, never content: the
     // viewer's pages are `file.view`, refused as `GetContent` is.
@@ -499,6 +502,7 @@ impl Ep {
             Ep::PutFile => ("PUT", "/rooms/{id}/files/{path}"),
             Ep::GetFile => ("GET", "/files/{id}"),
             Ep::ListVersions => ("GET", "/files/{id}/versions"),
+            Ep::RestoreVersion => ("POST", "/files/{id}/versions/{version}/restore"),
             Ep::GetContent => ("GET", "/files/{id}/content"),
             Ep::Pages => ("GET", "/files/{id}/pages"),
             Ep::Page => ("GET", "/files/{id}/pages/{page}"),
@@ -1103,6 +1107,12 @@ impl World {
             ),
             Ep::GetFile => ("GET", format!("/files/{file}"), none),
             Ep::ListVersions => ("GET", format!("/files/{file}/versions"), none),
+            Ep::RestoreVersion => {
+                let path = format!("/files/{file}");
+                let now = ctx.must(admin, "GET", &path, Value::Null, 200).await;
+                let version = now["version_id"].as_str().unwrap_or_default().to_owned();
+                ("POST", format!("{path}/versions/{version}/restore"), none)
+            }
             Ep::GetContent => ("GET", format!("/files/{file}/content"), none),
             Ep::Pages => ("GET", format!("/files/{file}/pages"), none),
             Ep::Page => ("GET", format!("/files/{file}/pages/1"), none),
