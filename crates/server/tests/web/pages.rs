@@ -190,6 +190,9 @@ async fn search_finds_rooms_and_files_the_user_may_see() {
     b.type_into(&b.find("#code").await, &util::current_code(&secret))
         .await;
     b.click(&b.find("#totp-confirm").await).await;
+    // The recovery codes are shown once, then the rooms.
+    wait_for(&b, "the recovery codes", "#recovery-saved").await;
+    b.click(&b.find("#recovery-saved").await).await;
     wait_for(&b, "the rooms list", "#rooms").await;
 
     b.click(&b.find("nav.pages a[href='/search']").await).await;
