@@ -157,6 +157,17 @@ prepare_custody() {
     TOKEN=
     TOKEN=$(api POST /auth/login "{\"email\":\"bench@custody.local\",\"password\":\"$ADMIN_PW\"}" | json_field token)
     [ -n "$TOKEN" ] || die "login failed"
+    # Owner admins must use a second factor: enrol TOTP (RFC 6238, computed here).
+    local secret code
+    secret=$(api POST /auth/totp | json_field secret)
+    [ -n "$secret" ] || die "TOTP enrolment failed"
+    code=$(python3 -c 'import base64,hmac,hashlib,struct,sys,time
+k=base64.b32decode(sys.argv[1]+"="*(-len(sys.argv[1])%8))
+h=hmac.new(k,struct.pack(">Q",int(time.time())//30),hashlib.sha1).digest()
+o=h[-1]&15
+print("%06d"%((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))' "$secret")
+    TOKEN=$(api POST /auth/totp/confirm "{\"code\":\"$code\"}" | json_field token)
+    [ -n "$TOKEN" ] || die "TOTP confirmation failed"
     ROOM=$(api POST /rooms '{"name":"bench","classification":"internal"}' | json_field id)
     [ -n "$ROOM" ] || die "room creation failed"
     log "uploading the ${MIB} MiB file for the download test"
