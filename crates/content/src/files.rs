@@ -58,6 +58,12 @@ pub struct Download {
     pub mark_id: Option<String>,
 }
 
+/// Whether `path` contains every one of `words` (lowercase), in any case.
+fn path_matches(path: &str, words: &[String]) -> bool {
+    let path = path.to_lowercase();
+    words.iter().all(|w| path.contains(w.as_str()))
+}
+
 pub(crate) fn info(file: &File, v: &Version) -> FileInfo {
     FileInfo {
         id: file.id,
@@ -632,6 +638,45 @@ impl Files<'_> {
         Ok((page, next))
     }
 
+    /// The files of a room whose path contains every one of `words` in any
+    /// case, in path order: at most `limit`, and whether there are more. The
+    /// store narrows by the words' ASCII letters a page at a time; the match is
+    /// confirmed here on the whole text, so memory stays one page.
+    pub async fn search_files(
+        &self,
+        auth: Authorized<'_, act::FileList, RoomInfo>,
+        words: &[String],
+        limit: usize,
+    ) -> Result<(Vec<FileInfo>, bool), AppError> {
+        const PAGE: i64 = 500;
+        let (_, _, target) = auth.into_parts();
+        let room = target.room.id;
+        let words: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+        let needles: Vec<String> = words.iter().filter(|w| w.is_ascii()).cloned().collect();
+        let mut found = Vec::new();
+        let mut after = String::new();
+        let mut tx = self.store().read().await?;
+        loop {
+            let page = tx.find_files_page(room, &needles, &after, PAGE).await?;
+            let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE;
+            for f in &page {
+                let Some(v) = f.current.as_ref() else {
+                    continue;
+                };
+                if path_matches(&f.path, &words) {
+                    if found.len() == limit {
+                        return Ok((found, true));
+                    }
+                    found.push(info(f, v));
+                }
+            }
+            match page.last() {
+                Some(last) if full => after.clone_from(&last.path),
+                _ => return Ok((found, false)),
+            }
+        }
+    }
+
     /// One file's metadata. Its proof is `file.list`: metadata is what
     /// listing the room shows (`file.view` is reading the content in the
     /// viewer, which owner staff may not do without a grant).
@@ -1193,5 +1238,26 @@ impl Cutter {
             .saturating_sub(chunk_start)
             .min(plain.len() as u64) as usize;
         plain.slice(from..to.max(from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_must_match_in_any_case() {
+        for (text, query, want) in [
+            ("specs/Gearbox-Rev-B.step", "gearbox", true),
+            ("specs/Gearbox-Rev-B.step", "GEARBOX rev", true),
+            ("specs/Gearbox-Rev-B.step", "gearbox rev-c", false),
+            ("Änderungen/Übersicht.pdf", "änderungen übersicht", true),
+            ("notes/100%_done.txt", "100%_", true),
+            ("notes/100x_done.txt", "100%_", false),
+            ("anything", "", true),
+        ] {
+            let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+            assert_eq!(path_matches(text, &words), want, "{text} / {query}");
+        }
     }
 }

@@ -19,7 +19,7 @@ pub mod viewer;
 use kernel::App;
 
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
-pub use rooms::{NewGrant, RoomPatch};
+pub use rooms::{NewGrant, PartyGrant, RoomPatch};
 
 /// Rooms and access to them: rooms, grants, a room's delivery and data-loss
 /// policies, the quarantine review and the custom data-loss rules.

@@ -36,6 +36,14 @@ impl RoomPatch {
     }
 }
 
+/// A grant held by a party or one of its users, with what it opens.
+#[derive(Clone, Debug)]
+pub struct PartyGrant {
+    pub grant: Grant,
+    pub room_name: String,
+    pub classification: Classification,
+}
+
 /// A grant about to be made.
 #[derive(Clone, Debug)]
 pub struct NewGrant {
@@ -241,6 +249,25 @@ impl Rooms<'_> {
             }
         }
         Ok(own)
+    }
+
+    /// The access a party holds: the grants, not revoked, in live rooms, to
+    /// the party or to one of its users, with the room's name and
+    /// classification. Decided on the party (`party.list`).
+    pub async fn party_grants(
+        &self,
+        auth: Authorized<'_, act::PartyList, PartyId>,
+    ) -> Result<Vec<PartyGrant>, AppError> {
+        let (_, _, party) = auth.into_parts();
+        let rows = self.store().read().await?.party_grants(party).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(grant, room_name, classification)| PartyGrant {
+                grant,
+                room_name,
+                classification,
+            })
+            .collect())
     }
 
     /// Granting to, or revoking the access of, someone outside the caller's

@@ -14,6 +14,7 @@ mod labels;
 mod ledger;
 mod policies;
 mod rooms;
+mod search;
 mod siem;
 
 use model::*;

@@ -14,6 +14,7 @@
 
 mod agreements;
 mod grants;
+mod overview;
 mod parties;
 mod rooms;
 mod settings;

@@ -27,7 +27,7 @@ pub struct SearchQuery {
     q: String,
 }
 
-/// Whether `text` contains every word of `words` (case-insensitive).
+/// Whether `text` contains every word of `words` (lowercase), in any case.
 fn matches(text: &str, words: &[String]) -> bool {
     let text = text.to_lowercase();
     words.iter().all(|w| text.contains(w.as_str()))
@@ -60,15 +60,10 @@ pub async fn search(
                 continue;
             }
             let auth = app.room(&meta, p, info.room.id, app::act::FileList).await?;
-            for f in app::Files(&app).list_files(auth).await? {
-                if matches(&f.path, &words) {
-                    if files.len() == MAX_FILES {
-                        more = true;
-                        break;
-                    }
-                    files.push((info.room.name.clone(), f));
-                }
-            }
+            let left = MAX_FILES - files.len();
+            let (found, beyond) = app::Files(&app).search_files(auth, &words, left).await?;
+            more |= beyond;
+            files.extend(found.into_iter().map(|f| (info.room.name.clone(), f)));
         }
     }
     let body = html! {

@@ -237,6 +237,36 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
     b.assert_accessible("the agreements page with an agreement")
         .await;
 
+    // The party's page gathers it: its agreement, its access and what ends.
+    b.goto(&site.url(&format!("/admin/parties/{party_id}")))
+        .await;
+    let agreements = b.text(&b.find("#party-agreements").await).await;
+    assert!(
+        agreements.contains("Mutual NDA 2026") && agreements.contains("awaiting_signature"),
+        "{agreements}"
+    );
+    let access = b.text(&b.find("#party-access").await).await;
+    for want in [
+        "Rotor blade RFQ",
+        "all of Blade Works Ltd",
+        "downloader",
+        "2099-06-30 00:00 UTC",
+        "rotor blade quote",
+    ] {
+        assert!(access.contains(want), "`{want}` not in {access}");
+    }
+    let activity = b.text(&b.find("#party-activity").await).await;
+    assert!(activity.contains("party.create"), "{activity}");
+    let ending = b.text(&b.find("#party-ending").await).await;
+    assert!(ending.contains("Nothing of this party ends"), "{ending}");
+    let users = b.text(&b.find("#party-users").await).await;
+    assert!(
+        users.contains("engineer@bladeworks.example") && users.contains("none recorded"),
+        "{users}"
+    );
+    b.assert_accessible("a party's page with its overview")
+        .await;
+
     // Everything went through the use-cases.
     let admin = site.admin().await;
     let auth = site

@@ -12,6 +12,7 @@
 
 use sqlx::any::AnyRow;
 
+use super::search::{Bound, Search, numbered};
 use super::{Tx, sql};
 use crate::row::RowExt;
 use crate::{Backend, StoreError};
@@ -81,28 +82,6 @@ pub struct EventFilter {
     /// Descending by `seq` (the newest first) instead of ascending.
     pub newest_first: bool,
     pub limit: i64,
-}
-
-/// A query text assembled from fixed fragments and its bound values, numbered
-/// `$1, $2 …` in order (a value used twice is bound twice).
-#[derive(Default)]
-struct Search {
-    text: String,
-    values: Vec<Bound>,
-}
-
-enum Bound {
-    Text(String),
-    Int(i64),
-}
-
-impl Search {
-    /// Appends `fragment`; each of its `?` marks stands for the next of `values`.
-    fn push(&mut self, fragment: &'static str, values: Vec<Bound>) {
-        let start = self.values.len();
-        self.values.extend(values);
-        self.text.push_str(&numbered(fragment, start));
-    }
 }
 
 impl Tx {
@@ -303,15 +282,7 @@ impl Tx {
             " ORDER BY seq LIMIT ?"
         };
         q.push(order, vec![Int(filter.limit.max(0))]);
-        // Only the fixed fragments above make up the text; values are bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(q.text));
-        for value in q.values {
-            query = match value {
-                Text(t) => query.bind(t),
-                Int(i) => query.bind(i),
-            };
-        }
-        query
+        q.query()
             .fetch_all(self.conn())
             .await?
             .iter()
@@ -365,19 +336,4 @@ impl Tx {
                 .await?;
         super::touched(done.rows_affected())
     }
-}
-
-/// Replaces the `?` marks of `text` by `$n` placeholders, numbered from `after + 1`.
-fn numbered(text: &str, after: usize) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut n = after;
-    for c in text.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -8,6 +8,7 @@
 
 use sqlx::any::AnyRow;
 
+use super::search::Search;
 use super::{NewVersion, Tx, sql, touched, unique};
 use crate::StoreError;
 use crate::row::RowExt;
@@ -182,6 +183,45 @@ impl Tx {
         .iter()
         .map(file)
         .collect()
+    }
+
+    /// At most `limit` files of a room whose path sorts after `after` and
+    /// contains each of `needles` in any ASCII case, in path order: a page of
+    /// the candidates of a search by path. Needles are matched with `LIKE`
+    /// (their `%`, `_` and `\\` escaped) on the path lowered by the database,
+    /// which both backends do for ASCII letters; the caller confirms the
+    /// match on the whole text.
+    pub async fn find_files_page(
+        &mut self,
+        room: RoomId,
+        needles: &[String],
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<File>, StoreError> {
+        use super::search::Bound::{Int, Text};
+        let mut q = Search::default();
+        q.push(
+            select_files!("f.room_id = ? AND f.path > ?"),
+            vec![Text(room.to_string()), Text(after.to_owned())],
+        );
+        for needle in needles {
+            let mut pattern = String::from("%");
+            for c in needle.to_ascii_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    pattern.push('\\');
+                }
+                pattern.push(c);
+            }
+            pattern.push('%');
+            q.push(" AND lower(f.path) LIKE ? ESCAPE '\\'", vec![Text(pattern)]);
+        }
+        q.push(" ORDER BY f.path LIMIT ?", vec![Int(limit.max(0))]);
+        q.query()
+            .fetch_all(self.conn())
+            .await?
+            .iter()
+            .map(file)
+            .collect()
     }
 
     /// Versions of a live file, newest first (none for a deleted file).

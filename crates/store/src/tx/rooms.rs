@@ -194,6 +194,37 @@ impl Tx {
         .collect()
     }
 
+    /// Grants not revoked of live rooms whose subject is `party` or one of its
+    /// users, each with its room's name and classification, by room name.
+    pub async fn party_grants(
+        &mut self,
+        party: PartyId,
+    ) -> Result<Vec<(Grant, String, Classification)>, StoreError> {
+        let rows = sql(
+            "SELECT g.*, r.name AS room_name, r.classification AS room_class \
+             FROM grants g JOIN rooms r ON r.id = g.room_id \
+             WHERE g.revoked_ms IS NULL AND r.deleted_ms IS NULL \
+             AND ((g.subject_kind = $1 AND g.subject_id = $2) \
+               OR (g.subject_kind = $3 AND g.subject_id IN \
+                   (SELECT id FROM users WHERE party_id = $2))) \
+             ORDER BY r.name, g.created_ms, g.id",
+        )
+        .bind(SubjectKind::Party.as_str())
+        .bind(party.to_string())
+        .bind(SubjectKind::User.as_str())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    grant(row)?,
+                    row.text("room_name")?,
+                    row.name("room_class", Classification::parse)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Returns whether a live grant was revoked.
     pub async fn revoke_grant(&mut self, id: GrantId, now_ms: i64) -> Result<bool, StoreError> {
         let done = sql("UPDATE grants SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL")

@@ -595,3 +595,77 @@ async fn unknown_url_scheme_is_refused() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn files_are_found_by_words_of_their_path_with_wildcards_taken_literally() {
+    for_each_backend(|store| async move {
+        let w = world(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        let paths = [
+            "/specs/Gearbox-Rev-B.step",
+            "/specs/gearbox-rev-c.step",
+            "/notes/100%_done.txt",
+            "/notes/100x_done.txt",
+            "/notes/back\\slash.txt",
+            "/Änderungen/übersicht.pdf",
+        ];
+        for (i, path) in paths.iter().enumerate() {
+            let file = tx
+                .ensure_file(w.room.id, path, id(FileId::from_random), i as i64)
+                .await
+                .unwrap();
+            tx.insert_version(file, &new_version(w.user.id, "k1"))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        for (needles, after, limit, want) in [
+            (
+                vec!["gearbox"],
+                "",
+                10,
+                vec!["/specs/Gearbox-Rev-B.step", "/specs/gearbox-rev-c.step"],
+            ),
+            (
+                vec!["GEARBOX", "rev-b"],
+                "",
+                10,
+                vec!["/specs/Gearbox-Rev-B.step"],
+            ),
+            (
+                vec!["gearbox"],
+                "/specs/Gearbox-Rev-B.step",
+                10,
+                vec!["/specs/gearbox-rev-c.step"],
+            ),
+            (vec!["gearbox"], "", 1, vec!["/specs/Gearbox-Rev-B.step"]),
+            (vec!["100%_"], "", 10, vec!["/notes/100%_done.txt"]),
+            (vec!["k\\s"], "", 10, vec!["/notes/back\\slash.txt"]),
+            (vec!["%"], "", 10, vec!["/notes/100%_done.txt"]),
+            (vec![".pdf"], "", 10, vec!["/Änderungen/übersicht.pdf"]),
+            (
+                vec![],
+                "/notes/back\\slash.txt",
+                10,
+                vec![
+                    "/specs/Gearbox-Rev-B.step",
+                    "/specs/gearbox-rev-c.step",
+                    "/Änderungen/übersicht.pdf",
+                ],
+            ),
+            (vec!["nothing"], "", 10, vec![]),
+        ] {
+            let needles: Vec<String> = needles.into_iter().map(String::from).collect();
+            let found: Vec<String> = tx
+                .find_files_page(w.room.id, &needles, after, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|f| f.path)
+                .collect();
+            assert_eq!(found, want, "{needles:?} after {after:?} limit {limit}");
+        }
+    })
+    .await;
+}

@@ -152,6 +152,8 @@ async fn render_party(
     let country = party.country.clone().unwrap_or_default();
     let status = v("party-edit", "status", party.status.as_str());
     let cert_name = party.certification.clone().unwrap_or_default();
+    let overview = super::overview::sections(app, meta, viewer, &party, &users).await?;
+    let now = app.now_ms();
     let body = html! {
         section.card {
             nav.crumbs.trail aria-label="Location" { a href="/admin/parties" { "Parties" } span.sep { "/" } (party.name) }
@@ -199,25 +201,38 @@ async fn render_party(
         section.card {
             h2 { "Users" }
             @if may_invite { p { a #invite-link href=(format!("/admin/users/invite?party={id}")) { "Invite a user to " (party.name) } } }
-            (users_table(&users))
+            (users_table(&users, now))
         }
+        (overview)
     };
     Ok(layout::page(&party.name, Some(viewer.header()), body))
 }
 
-fn users_table(users: &[User]) -> Markup {
+fn users_table(users: &[User], now: i64) -> Markup {
     html! {
         @if users.is_empty() {
             p.empty #no-party-users { "No user yet." }
         } @else {
             table.listing #party-users {
-                thead { tr { th { "E-mail" } th { "Name" } th { "Role" } th { "Disabled" } } }
+                thead { tr { th { "E-mail" } th { "Name" } th { "Role" } th { "Second factor" } th { "Security training" } th { "Disabled" } } }
                 tbody {
                     @for u in users {
                         tr {
                             td { a href=(format!("/admin/users/{}", u.id)) { (u.email) } }
                             td { (u.display_name) }
                             td { (u.system_role.as_str()) }
+                            td {
+                                @if u.totp_enabled { "enrolled" }
+                                @else if u.mfa_required { "required, not enrolled" }
+                                @else { "none" }
+                            }
+                            td {
+                                @match u.training_until_ms {
+                                    Some(end) if end > now => { "current until " (layout::time(end)) }
+                                    Some(end) => { "lapsed " (layout::time(end)) }
+                                    None => { "none recorded" }
+                                }
+                            }
                             td { @if u.disabled { "disabled" } @else { "no" } }
                         }
                     }
