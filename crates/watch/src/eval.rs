@@ -66,7 +66,7 @@ fn matches(p: &Planted, a: &Alert) -> bool {
         EntityKind::User => a.id == p.user,
         EntityKind::Party => a.id == p.party,
     };
-    who && (day_of(p.first_ms)..=day_of(p.last_ms) + 1).contains(&a.day)
+    who && (day_of(p.first_ms)..=day_of(p.last_ms) + 1).contains(&a.day) && a.time_ms >= p.first_ms
 }
 
 /// Generates the world of `spec`, replays it and matches the alerts.

@@ -23,6 +23,8 @@ pub const MAX_KNOWN: usize = 64;
 pub const MAX_DAY_ITEMS: usize = 50_000;
 const NONE: u32 = u32::MAX;
 const BLOOM_WORDS: usize = 128;
+/// Files recorded in one Bloom filter before the older one is dropped.
+const BLOOM_FILL: u32 = 800;
 
 /// What the watcher is told to do; every field has a default.
 #[derive(Clone, Debug)]
@@ -237,7 +239,9 @@ struct Entity {
     today: Acc,
     sources: VecDeque<u32>,
     countries: VecDeque<u32>,
-    seen_files: Box<[u64; BLOOM_WORDS]>,
+    /// Files taken: the older and the newer Bloom filter.
+    seen_files: [Box<[u64; BLOOM_WORDS]>; 2],
+    filled: u32,
     recent: VecDeque<i64>,
     refusals: VecDeque<i64>,
     ends: Vec<End>,
@@ -258,7 +262,8 @@ impl Entity {
             today: Acc::default(),
             sources: VecDeque::new(),
             countries: VecDeque::new(),
-            seen_files: Box::new([0; BLOOM_WORDS]),
+            seen_files: [Box::new([0; BLOOM_WORDS]), Box::new([0; BLOOM_WORDS])],
+            filled: 0,
             recent: VecDeque::new(),
             refusals: VecDeque::new(),
             ends: Vec::new(),
@@ -266,25 +271,50 @@ impl Entity {
         }
     }
 
-    /// Inserts `file` into the Bloom filter; whether it was new.
-    fn first_time(&mut self, file: u32) -> bool {
-        let h = fnv(&file.to_le_bytes());
-        let bits = BLOOM_WORDS as u64 * 64;
-        let mut new = false;
-        for k in 0..3 {
-            let bit = (h.rotate_left(21 * k) % bits) as usize;
-            if let Some(word) = self.seen_files.get_mut(bit / 64) {
-                let m = 1u64 << (bit % 64);
-                new |= *word & m == 0;
-                *word |= m;
+    /// Whether `file` is in one of the two Bloom filters of files taken.
+    fn has_taken(&self, file: u32) -> bool {
+        let bits = bloom_bits(file);
+        self.seen_files.iter().any(|filter| {
+            bits.iter().all(|&bit| {
+                filter
+                    .get(bit / 64)
+                    .is_some_and(|word| word & (1u64 << (bit % 64)) != 0)
+            })
+        })
+    }
+
+    /// Records `file` as taken. After [`BLOOM_FILL`] files the older
+    /// filter is dropped, so false positives stay rare (about 3 %) and
+    /// "never taken before" means: not among the last 800 to 1,600 files.
+    fn take(&mut self, file: u32) {
+        if self.has_taken(file) {
+            return;
+        }
+        if self.filled >= BLOOM_FILL {
+            let [old, new] = &mut self.seen_files;
+            std::mem::swap(old, new);
+            **new = [0; BLOOM_WORDS];
+            self.filled = 0;
+        }
+        let [_, new] = &mut self.seen_files;
+        for bit in bloom_bits(file) {
+            if let Some(word) = new.get_mut(bit / 64) {
+                *word |= 1u64 << (bit % 64);
             }
         }
-        new
+        self.filled += 1;
     }
 
     fn warm(&self, days: u32) -> bool {
         self.history.seen >= days
     }
+}
+
+/// The three bits of `file` in a Bloom filter.
+fn bloom_bits(file: u32) -> [usize; 3] {
+    let h = fnv(&file.to_le_bytes());
+    let bits = BLOOM_WORDS as u64 * 64;
+    [0, 1, 2].map(|k| (h.rotate_left(21 * k) % bits) as usize)
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
@@ -433,6 +463,21 @@ impl Watcher {
             self.open_day = Some(day + 1);
         }
         out
+    }
+
+    /// Closes the open day (at the end of a replay): the alerts of every
+    /// day not yet answered.
+    pub fn finish(&mut self) -> Vec<Alert> {
+        match self.open_day {
+            Some(day) => self.close_day(day),
+            None => std::mem::take(&mut self.pending),
+        }
+    }
+
+    /// The alerts of days closed because a later day's event arrived, not
+    /// yet answered by [`Watcher::close_day`].
+    pub fn take_closed(&mut self) -> Vec<Alert> {
+        std::mem::take(&mut self.pending)
     }
 
     fn entity_of_user(&mut self, id: &str) -> usize {
@@ -701,8 +746,11 @@ impl Watcher {
                 if e.reason.as_deref().is_some_and(|r| r.starts_with("dlp")) {
                     v[Feature::DlpHits.index()] += 1.0;
                 }
-                if x.today.denied.len() < MAX_DAY_ITEMS {
-                    x.today.denied.push(fnv(e.target.as_bytes()));
+                let target = fnv(e.target.as_bytes());
+                if x.today.denied.len() < MAX_DAY_ITEMS
+                    && let Err(at) = x.today.denied.binary_search(&target)
+                {
+                    x.today.denied.insert(at, target);
                 }
                 if let Some(hit) = window(
                     &mut x.refusals,
@@ -799,19 +847,19 @@ impl Watcher {
 
     /// The final feature vector of `ent`'s day (sets counted, files marked
     /// as seen).
-    fn finish(&mut self, ent: usize) -> [f64; NF] {
+    fn day_values(&self, ent: usize) -> [f64; NF] {
         let room_files = &self.room_files;
         let file_room = &self.file_room;
-        let Some(x) = self.entities.get_mut(ent) else {
+        let Some(x) = self.entities.get(ent) else {
             return [0.0; NF];
         };
-        let files = std::mem::take(&mut x.today.files);
+        let files = &x.today.files;
         let mut v = x.today.v;
         v[Feature::DownloadFiles.index()] = x.today.dl_files.len() as f64;
         let mut per_room: BTreeMap<u32, u32> = BTreeMap::new();
         let mut new = 0.0;
-        for &f in &files {
-            if x.first_time(f) {
+        for &f in files {
+            if !x.has_taken(f) {
                 new += 1.0;
             }
             let room = file_room.get(f as usize).copied().unwrap_or(NONE);
@@ -830,10 +878,22 @@ impl Watcher {
             })
             .fold(0.0, f64::max);
         v[Feature::PeakHour.index()] = f64::from(x.today.hours.iter().copied().max().unwrap_or(0));
-        x.today.denied.sort_unstable();
-        x.today.denied.dedup();
         v[Feature::DeniedTargets.index()] = x.today.denied.len() as f64;
         v
+    }
+
+    /// Today's feature values of a user or party so far (`None` if it was
+    /// not active today).
+    pub fn today(&self, kind: EntityKind, id: &str) -> Option<[f64; NF]> {
+        let ent = match kind {
+            EntityKind::User => self.user_entity.get(self.users.get(id)? as usize),
+            EntityKind::Party => self.party_entity.get(self.parties.get(id)? as usize),
+        };
+        let ent = *ent?;
+        self.entities
+            .get(ent)
+            .filter(|x| x.today.active)
+            .map(|_| self.day_values(ent))
     }
 
     fn close(&mut self, day: i64) -> Vec<Alert> {
@@ -843,7 +903,7 @@ impl Watcher {
         self.entity_days += active.len() as u64;
         let mut values: HashMap<usize, [f64; NF]> = HashMap::new();
         for &i in &active {
-            let v = self.finish(i);
+            let v = self.day_values(i);
             values.insert(i, v);
         }
         // Peer groups: users by (party, role), parties together.
@@ -905,6 +965,9 @@ impl Watcher {
         for &i in &active {
             if let (Some(x), Some(v)) = (self.entities.get_mut(i), values.get(&i)) {
                 x.history.push(v.map(|f| f as f32));
+                for f in std::mem::take(&mut x.today.files) {
+                    x.take(f);
+                }
                 x.mass_at = 3.0 * x.history.baseline(Feature::DownloadFiles.index()).0;
                 x.today = Acc::default();
             }
@@ -1005,3 +1068,6 @@ fn window(times: &mut VecDeque<i64>, t: i64, count: usize, span_ms: i64) -> Opti
     (times.len() >= count && t - first <= span_ms)
         .then(|| (times.len(), (t - first) as f64 / 1000.0))
 }
+
+#[cfg(test)]
+mod tests;
