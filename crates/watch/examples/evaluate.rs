@@ -30,9 +30,20 @@ fn main() -> Result<(), String> {
     }
     let table = eval::report(&runs);
     println!("{table}");
-    let text = format!("{}{table}{}", HEAD, TAIL);
+    let mut today = Vec::new();
+    for seed in SEEDS {
+        today.push(eval::run(&Spec {
+            seed,
+            rooms_known: false,
+            ..Spec::default()
+        }));
+    }
+    let today = eval::report(&today);
+    println!("{today}");
+    let text = format!("{HEAD}{table}{MIDDLE}{today}{TAIL}");
     std::fs::write(&path, text).map_err(|e| format!("cannot write `{path}`: {e}"))
 }
 
 const HEAD: &str = include_str!("evaluation_head.md");
+const MIDDLE: &str = include_str!("evaluation_middle.md");
 const TAIL: &str = include_str!("evaluation_tail.md");

@@ -66,7 +66,7 @@ pub fn clause(kind: EntityKind, c: &Contribution) -> String {
 
 fn times(value: f64, median: f64, whose: &str) -> String {
     if median < 0.5 {
-        return format!("{whose} is 0");
+        return format!("{whose}: 0");
     }
     let r = value / median;
     if r >= 10.0 {
@@ -147,7 +147,7 @@ mod tests {
                     signins.clone(),
                 ],
                 vec![],
-                "user `u` failed to sign in 4 times (the party's peers is 0), downloaded 212 files (14× this user's median, 9.0× the party's peers) and took files from 3 rooms (3.0× this user's median)",
+                "user `u` failed to sign in 4 times (the party's peers: 0), downloaded 212 files (14× this user's median, 9.0× the party's peers) and took files from 3 rooms (3.0× this user's median)",
             ),
             (
                 EntityKind::Party,
