@@ -7,11 +7,11 @@
 //! /usr/bin/time -v target/release/examples/replay /tmp/events.jsonl
 //! ```
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::time::Instant;
 
+use watch::Config;
 use watch::generate::{Spec, World};
-use watch::{Config, Watcher};
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,32 +55,21 @@ fn main() -> Result<(), String> {
         );
     }
     let world = World::new(spec);
-    let mut watcher = Watcher::new(Config {
-        geo: world.geo().clone(),
-        ..Config::default()
-    });
     let started = Instant::now();
     let file = std::fs::File::open(&path).map_err(|e| format!("`{path}`: {e}"))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut line = String::new();
-    let (mut immediate, mut alerts) = (0usize, 0usize);
-    loop {
-        line.clear();
-        let n = reader.read_line(&mut line).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        immediate += watcher.observe_line(line.trim_end()).len();
-        alerts += watcher.take_closed().len();
-    }
-    alerts += watcher.finish().len();
+    let reader = BufReader::with_capacity(1 << 20, file);
+    let config = Config {
+        geo: world.geo().clone(),
+        ..Config::default()
+    };
+    let mut alerts = Vec::new();
+    let summary =
+        watch::replay::replay(reader, config, false, &mut alerts).map_err(|e| e.to_string())?;
     let took = started.elapsed().as_secs_f64();
     println!(
-        "replayed {} events ({} entity-days) in {took:.2} s ({:.0} events/s): {alerts} alerts, {immediate} immediate; malformed {:?}",
-        watcher.observed(),
-        watcher.entity_days(),
-        watcher.observed() as f64 / took,
-        watcher.malformed()
+        "{summary} in {took:.2} s ({:.0} events/s); {} bytes of alert lines",
+        summary.events as f64 / took,
+        alerts.len()
     );
     Ok(())
 }

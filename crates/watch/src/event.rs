@@ -59,7 +59,9 @@ pub enum Kind {
     Dlp,
     /// `agreement.create`: `detail.party`, `detail.end_ms`, `detail.kind`.
     AgreementCreate,
-    /// `agreement.terminate` or `agreement.expire`: the agreement ends now.
+    /// `agreement.terminate`, `agreement.expire`, `grant.revoke`,
+    /// `grant.expire`: the agreement or grant ended (its end is no longer
+    /// ahead).
     AgreementEnd,
     /// `grant.create`: `detail.subject` (`party:ID` or `user:ID`), `detail.expires_ms`.
     GrantCreate,
@@ -85,7 +87,9 @@ impl Kind {
             ("file.upload", _) => Kind::Upload,
             ("dlp.notify" | "dlp.justified" | "dlp.hold", _) => Kind::Dlp,
             ("agreement.create", _) => Kind::AgreementCreate,
-            ("agreement.terminate" | "agreement.expire", _) => Kind::AgreementEnd,
+            ("agreement.terminate" | "agreement.expire" | "grant.revoke" | "grant.expire", _) => {
+                Kind::AgreementEnd
+            }
             ("grant.create", _) => Kind::GrantCreate,
             ("party.update", _) => Kind::PartyUpdate,
             ("user.create", _) => Kind::UserCreate,
@@ -425,6 +429,7 @@ mod tests {
             ("auth.totp_confirm", false, Kind::SignInFailed),
             ("dlp.hold", true, Kind::Dlp),
             ("agreement.expire", true, Kind::AgreementEnd),
+            ("grant.revoke", true, Kind::AgreementEnd),
             ("mark.trace", true, Kind::Trace),
             ("mark.trace", false, Kind::Denied),
             ("room.create", true, Kind::Other),

@@ -20,6 +20,7 @@ mod explain;
 mod features;
 pub mod generate;
 mod intern;
+pub mod replay;
 mod watcher;
 
 pub use baseline::{HISTORY_DAYS, mad, median};
@@ -35,4 +36,30 @@ pub const HOUR_MS: i64 = 3_600_000;
 /// The day (since the Unix epoch, UTC) of a time in milliseconds.
 pub fn day_of(time_ms: i64) -> i64 {
     time_ms.div_euclid(DAY_MS)
+}
+
+/// The date (`YYYY-MM-DD`, UTC) of a day since the Unix epoch.
+pub fn date_of(day: i64) -> String {
+    let mut text = generate::rfc3339(day.saturating_mul(DAY_MS));
+    text.truncate(10);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_days() {
+        let table = [
+            (0, "1970-01-01"),
+            (20_458, "2026-01-05"),
+            (20_513, "2026-03-01"),
+        ];
+        for (day, want) in table {
+            assert_eq!(date_of(day), want);
+            assert_eq!(day_of(day * DAY_MS + DAY_MS - 1), day);
+        }
+        assert_eq!(day_of(-1), -1);
+    }
 }

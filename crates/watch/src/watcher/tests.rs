@@ -409,3 +409,59 @@ fn geo_picks_the_narrowest_range() {
     assert!(geo.add("10.0.0.0/33", "X").is_err());
     assert!(geo.add("ten/8", "X").is_err());
 }
+
+#[test]
+fn an_ended_agreement_or_grant_is_not_watched() {
+    fn mass(ending: Vec<E>) -> bool {
+        let mut w = watcher();
+        let mut all = room();
+        all.extend(ending);
+        all.extend((0..40).map(|i| e(NOON + i * 1000, U1, "file.download", &format!("file:h{i}"))));
+        let alerts = feed(&mut w, &all);
+        alerts
+            .iter()
+            .any(|a| a.rules.iter().any(|r| r.name() == "mass_before_end"))
+    }
+    let start = NOON - 10 * HOUR_MS;
+    let nda = e(start, OFFICER, "agreement.create", "agreement:a1")
+        .detail(json!({"party": "p1", "kind": "nda", "end_ms": NOON + 3 * DAY_MS}));
+    let grant = e(start, OFFICER, "grant.create", "grant:g1")
+        .detail(json!({"subject": "party:p1", "expires_ms": NOON + 3 * DAY_MS}));
+    let later = e(start, OFFICER, "agreement.create", "agreement:a2")
+        .detail(json!({"party": "p1", "kind": "nda", "end_ms": NOON + 30 * DAY_MS}));
+    let table = [
+        (vec![nda.clone()], true),
+        (vec![grant.clone()], true),
+        (vec![later], false),
+        (
+            vec![
+                nda.clone(),
+                e(start + 1, OFFICER, "agreement.terminate", "agreement:a1"),
+            ],
+            false,
+        ),
+        (
+            vec![
+                grant.clone(),
+                e(start + 1, OFFICER, "grant.revoke", "grant:g1"),
+            ],
+            false,
+        ),
+        (
+            vec![
+                nda,
+                grant.clone(),
+                e(start + 1, OFFICER, "agreement.expire", "agreement:a1"),
+            ],
+            true,
+        ),
+    ];
+    for (ending, want) in table {
+        assert_eq!(
+            mass(ending.clone()),
+            want,
+            "{:?}",
+            ending.iter().map(E::line).collect::<Vec<_>>()
+        );
+    }
+}
