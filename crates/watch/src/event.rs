@@ -65,6 +65,10 @@ pub enum Kind {
     AgreementEnd,
     /// `grant.create`: `detail.subject` (`party:ID` or `user:ID`), `detail.expires_ms`.
     GrantCreate,
+    /// `invitation.create`, `auth.token_create`: a way in made for someone.
+    Share,
+    /// `file.delete`, allowed.
+    Delete,
     /// `party.update`: `detail.status`.
     PartyUpdate,
     /// `user.create`: the target `user:ID`, `detail.role`.
@@ -91,6 +95,8 @@ impl Kind {
                 Kind::AgreementEnd
             }
             ("grant.create", _) => Kind::GrantCreate,
+            ("invitation.create" | "auth.token_create", _) => Kind::Share,
+            ("file.delete", _) => Kind::Delete,
             ("party.update", _) => Kind::PartyUpdate,
             ("user.create", _) => Kind::UserCreate,
             ("mark.trace", _) => Kind::Trace,

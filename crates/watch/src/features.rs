@@ -2,7 +2,7 @@
 //! weighed and said.
 
 /// How many features an entity-day has.
-pub const NF: usize = 19;
+pub const NF: usize = 21;
 
 /// One feature of an entity-day. The names are stable (they appear in
 /// alerts and in the evaluation).
@@ -19,6 +19,8 @@ pub enum Feature {
     NewFilesWeek,
     PeakHour,
     Uploads,
+    Shares,
+    Deletes,
     Denials,
     DeniedTargets,
     DlpHits,
@@ -43,6 +45,8 @@ impl Feature {
         Feature::NewFilesWeek,
         Feature::PeakHour,
         Feature::Uploads,
+        Feature::Shares,
+        Feature::Deletes,
         Feature::Denials,
         Feature::DeniedTargets,
         Feature::DlpHits,
@@ -72,6 +76,8 @@ impl Feature {
             Feature::NewFilesWeek => "new_files_week",
             Feature::PeakHour => "peak_hour",
             Feature::Uploads => "uploads",
+            Feature::Shares => "shares",
+            Feature::Deletes => "deletes",
             Feature::Denials => "denials",
             Feature::DeniedTargets => "denied_targets",
             Feature::DlpHits => "dlp_hits",
@@ -96,6 +102,7 @@ impl Feature {
             Feature::NewFilesWeek => 6.0,
             Feature::PeakHour => 6.0,
             Feature::Uploads => 4.0,
+            Feature::Shares | Feature::Deletes => 2.0,
             Feature::Denials | Feature::DeniedTargets => 3.0,
             Feature::DlpHits | Feature::FailedSignIns => 2.0,
             Feature::NewSources => 1.5,
@@ -135,6 +142,8 @@ impl Feature {
             }
             Feature::PeakHour => format!("made {n} downloads and views in one hour"),
             Feature::Uploads => format!("uploaded {n} files"),
+            Feature::Shares => format!("created {n} grants, invitations or tokens"),
+            Feature::Deletes => format!("deleted {n} files"),
             Feature::Denials => format!("was refused {n} times"),
             Feature::DeniedTargets => format!("was refused on {n} different targets"),
             Feature::DlpHits => format!("moved content with findings {n} times"),

@@ -761,6 +761,40 @@ impl World {
                     evs.push(ev);
                 }
             }
+            // Now and then a grant made (the owner's side) or a file deleted.
+            if self.users[u].party == 0 && self.rng.chance(0.03) {
+                let time = self.when(u, day, false);
+                let grant = self.rng.uuid();
+                let subject = self.rng.uuid();
+                evs.push(Ev {
+                    time_ms: time,
+                    user: Some(u),
+                    action: "grant.create",
+                    allowed: true,
+                    reason: None,
+                    target: format!("grant:{grant}"),
+                    source: Some(source.clone()),
+                    mark: None,
+                    detail: json!({"subject": format!("user:{subject}"), "role": "reader"}),
+                });
+            }
+            if user_uploads(role) && self.rng.chance(0.03) {
+                for _ in 0..self.rng.range(1, 4) {
+                    let time = self.when(u, day, false);
+                    let file = self.random_file(u);
+                    evs.push(Ev {
+                        time_ms: time,
+                        user: Some(u),
+                        action: "file.delete",
+                        allowed: true,
+                        reason: None,
+                        target: format!("file:{}", self.files[file].id),
+                        source: Some(source.clone()),
+                        mark: None,
+                        detail: json!({"path": "x"}),
+                    });
+                }
+            }
             // A benign big download: a new project's room taken at once.
             if self.rng.chance(0.004) {
                 let rooms = self.party_rooms(u).to_vec();

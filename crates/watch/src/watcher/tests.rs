@@ -184,6 +184,23 @@ fn features_of_a_day_by_hand() {
             ],
         ),
         (
+            // Grants, invitations and tokens made; files deleted.
+            vec![
+                e(NOON, U1, "grant.create", "grant:g1").detail(json!({"subject": "user:x"})),
+                e(NOON, U1, "invitation.create", "invitation:i1"),
+                e(NOON, U1, "auth.token_create", "token:t1"),
+                e(NOON, U1, "file.delete", "file:f1"),
+                e(NOON, U1, "file.delete", "file:f2").denied("no_grant"),
+            ],
+            EntityKind::User,
+            "u1",
+            vec![
+                (Feature::Shares, 3.0),
+                (Feature::Deletes, 1.0),
+                (Feature::Denials, 1.0),
+            ],
+        ),
+        (
             // Failed sign-ins name the user in the target, not the actor.
             vec![
                 e(NOON, U1, "auth.login", "user:u1")
