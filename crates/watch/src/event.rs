@@ -69,6 +69,9 @@ pub enum Kind {
     Share,
     /// `file.delete`, allowed.
     Delete,
+    /// A change of settings: users, parties, rooms, policies, zones,
+    /// templates, detectors, delivery, redactions, keys (see [`ADMIN`]).
+    Admin,
     /// `party.update`: `detail.status`.
     PartyUpdate,
     /// `user.create`: the target `user:ID`, `detail.role`.
@@ -97,6 +100,7 @@ impl Kind {
             ("grant.create", _) => Kind::GrantCreate,
             ("invitation.create" | "auth.token_create", _) => Kind::Share,
             ("file.delete", _) => Kind::Delete,
+            (a, _) if ADMIN.contains(&a) => Kind::Admin,
             ("party.update", _) => Kind::PartyUpdate,
             ("user.create", _) => Kind::UserCreate,
             ("mark.trace", _) => Kind::Trace,
@@ -104,6 +108,26 @@ impl Kind {
         }
     }
 }
+
+/// The actions that change settings (counted as `admin_changes`). A
+/// `party.update` is also read for its status.
+pub const ADMIN: &[&str] = &[
+    "user.update",
+    "user.mfa_reset",
+    "user.unlock",
+    "room.update",
+    "room.delete",
+    "room.delivery",
+    "policy.change",
+    "zone.update",
+    "template.update",
+    "dlp.policy",
+    "dlp.release",
+    "dlp.rule_add",
+    "dlp.rule_remove",
+    "event.redact",
+    "keys.rotate",
+];
 
 /// A line that is not an event.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -439,6 +463,9 @@ mod tests {
             ("mark.trace", true, Kind::Trace),
             ("mark.trace", false, Kind::Denied),
             ("room.create", true, Kind::Other),
+            ("dlp.rule_remove", true, Kind::Admin),
+            ("policy.change", true, Kind::Admin),
+            ("policy.change", false, Kind::Denied),
         ];
         for (action, allowed, want) in table {
             assert_eq!(Kind::of(action, allowed), want, "{action} {allowed}");

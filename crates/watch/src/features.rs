@@ -2,7 +2,7 @@
 //! weighed and said.
 
 /// How many features an entity-day has.
-pub const NF: usize = 21;
+pub const NF: usize = 22;
 
 /// One feature of an entity-day. The names are stable (they appear in
 /// alerts and in the evaluation).
@@ -21,6 +21,7 @@ pub enum Feature {
     Uploads,
     Shares,
     Deletes,
+    AdminChanges,
     Denials,
     DeniedTargets,
     DlpHits,
@@ -47,6 +48,7 @@ impl Feature {
         Feature::Uploads,
         Feature::Shares,
         Feature::Deletes,
+        Feature::AdminChanges,
         Feature::Denials,
         Feature::DeniedTargets,
         Feature::DlpHits,
@@ -78,6 +80,7 @@ impl Feature {
             Feature::Uploads => "uploads",
             Feature::Shares => "shares",
             Feature::Deletes => "deletes",
+            Feature::AdminChanges => "admin_changes",
             Feature::Denials => "denials",
             Feature::DeniedTargets => "denied_targets",
             Feature::DlpHits => "dlp_hits",
@@ -102,7 +105,7 @@ impl Feature {
             Feature::NewFilesWeek => 6.0,
             Feature::PeakHour => 6.0,
             Feature::Uploads => 4.0,
-            Feature::Shares | Feature::Deletes => 2.0,
+            Feature::Shares | Feature::Deletes | Feature::AdminChanges => 2.0,
             Feature::Denials | Feature::DeniedTargets => 3.0,
             Feature::DlpHits | Feature::FailedSignIns => 2.0,
             Feature::NewSources => 1.5,
@@ -144,6 +147,9 @@ impl Feature {
             Feature::Uploads => format!("uploaded {n} files"),
             Feature::Shares => format!("created {n} grants, invitations or tokens"),
             Feature::Deletes => format!("deleted {n} files"),
+            Feature::AdminChanges => {
+                format!("changed {n} settings of users, parties, rooms or policies")
+            }
             Feature::Denials => format!("was refused {n} times"),
             Feature::DeniedTargets => format!("was refused on {n} different targets"),
             Feature::DlpHits => format!("moved content with findings {n} times"),

@@ -743,6 +743,7 @@ impl Watcher {
             Kind::Upload => v[Feature::Uploads.index()] += 1.0,
             Kind::GrantCreate | Kind::Share => v[Feature::Shares.index()] += 1.0,
             Kind::Delete => v[Feature::Deletes.index()] += 1.0,
+            Kind::Admin | Kind::PartyUpdate => v[Feature::AdminChanges.index()] += 1.0,
             Kind::Denied => {
                 v[Feature::Denials.index()] += 1.0;
                 if e.reason.as_deref().is_some_and(|r| r.starts_with("dlp")) {

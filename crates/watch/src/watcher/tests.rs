@@ -482,3 +482,58 @@ fn an_ended_agreement_or_grant_is_not_watched() {
         );
     }
 }
+
+#[test]
+fn peers_by_hand() {
+    // Four users of p1 with the same role on their first day: three take 2
+    // files, one 20. The peers' median is 2 and their MAD 0 (deviations
+    // 0 0 0 18), so the spread is the floor 4: 20 is (20 - 2) / 4 = 4.5
+    // deviations; without an own baseline yet, 0.7 of it counts: 3.15, for
+    // ln(1 + 3.15 - 1) = ln 3.15 points.
+    let mut w = watcher();
+    let mut events = Vec::new();
+    for (user, files) in [("v1", 2), ("v2", 2), ("v3", 2), ("v4", 20)] {
+        events.push(
+            e(
+                NOON - HOUR_MS,
+                OFFICER,
+                "user.create",
+                &format!("user:{user}"),
+            )
+            .detail(json!({"role": "member", "party": "p1"})),
+        );
+        for i in 0..files {
+            let line = e(NOON + i, U1, "file.download", &format!("file:{user}-{i}"));
+            events.push(E {
+                who: Some((Box::leak(user.to_owned().into_boxed_str()), "p1")),
+                ..line
+            });
+        }
+    }
+    feed(&mut w, &events);
+    let alerts = w.close_day(START_DAY);
+    let v4 = alerts.iter().find(|a| a.id == "v4").unwrap();
+    let c = v4
+        .contributions
+        .iter()
+        .find(|c| c.feature == Feature::DownloadFiles)
+        .unwrap();
+    assert_eq!((c.value, c.median, c.peer_median), (20.0, None, Some(2.0)));
+    assert!((c.z - 3.15).abs() < 1e-9, "{}", c.z);
+    assert!((c.points - 3.15f64.ln()).abs() < 1e-9, "{}", c.points);
+    assert!(
+        v4.sentence
+            .contains("downloaded 20 files (10× the party's peers)"),
+        "{}",
+        v4.sentence
+    );
+    // The three alike get nothing for it.
+    for a in alerts.iter().filter(|a| a.id != "v4") {
+        assert!(
+            a.contributions
+                .iter()
+                .all(|c| c.feature != Feature::DownloadFiles),
+            "{a:?}"
+        );
+    }
+}
