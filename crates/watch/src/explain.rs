@@ -102,6 +102,9 @@ fn rule(kind: EntityKind, r: &RuleHit) -> String {
         RuleHit::Probing { count, seconds } => {
             format!("{count} refusals in {:.0} min", seconds / 60.0)
         }
+        RuleHit::Spraying { address, users } => {
+            format!("sign-ins failed for {users} users from `{address}` within the hour")
+        }
     }
 }
 

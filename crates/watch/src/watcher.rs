@@ -46,6 +46,10 @@ pub struct Config {
     /// Refusals within `probe_window_ms` that make probing.
     pub probe_count: usize,
     pub probe_window_ms: i64,
+    /// Distinct users whose sign-in failed from one address within
+    /// `spray_window_ms` that make password spraying.
+    pub spray_users: usize,
+    pub spray_window_ms: i64,
     /// Working hours (UTC, start inclusive, end exclusive), Monday to Friday.
     pub work_hours: (i64, i64),
     /// Where addresses are (country), if known.
@@ -64,6 +68,8 @@ impl Default for Config {
             burst_window_ms: 60_000,
             probe_count: 15,
             probe_window_ms: 600_000,
+            spray_users: 5,
+            spray_window_ms: 3_600_000,
             work_hours: (6, 20),
             geo: Geo::default(),
         }
@@ -135,6 +141,9 @@ pub enum RuleHit {
     Burst { count: usize, seconds: f64 },
     /// Many refusals in a short time.
     Probing { count: usize, seconds: f64 },
+    /// Failed sign-ins against many users from one address in a short time
+    /// (password spraying), on each user tried.
+    Spraying { address: String, users: usize },
 }
 
 impl RuleHit {
@@ -146,6 +155,7 @@ impl RuleHit {
             RuleHit::Trace { .. } => "trace",
             RuleHit::Burst { .. } => "burst",
             RuleHit::Probing { .. } => "probing",
+            RuleHit::Spraying { .. } => "spraying",
         }
     }
 
@@ -154,7 +164,7 @@ impl RuleHit {
         match self {
             RuleHit::Trace { .. } => 40.0,
             RuleHit::MassBeforeEnd { .. } => 25.0,
-            RuleHit::Probing { .. } => 15.0,
+            RuleHit::Probing { .. } | RuleHit::Spraying { .. } => 15.0,
             RuleHit::NewCountry { .. } => 12.0,
             RuleHit::Burst { .. } => 8.0,
         }
@@ -167,6 +177,7 @@ impl RuleHit {
             RuleHit::Trace { .. } => 4,
             RuleHit::Burst { .. } => 8,
             RuleHit::Probing { .. } => 16,
+            RuleHit::Spraying { .. } => 32,
         }
     }
 }
@@ -354,6 +365,8 @@ pub struct Watcher {
     room_files: Vec<u32>,
     marks: HashMap<u64, usize>,
     agreements: HashMap<u64, usize>,
+    /// Recent failed sign-ins per address: (time, user entity).
+    failures: HashMap<u32, VecDeque<(i64, usize)>>,
     open_day: Option<i64>,
     pending: Vec<Alert>,
     malformed: BTreeMap<&'static str, u64>,
@@ -383,6 +396,7 @@ impl Watcher {
             room_files: Vec::new(),
             marks: HashMap::new(),
             agreements: HashMap::new(),
+            failures: HashMap::new(),
             open_day: None,
             pending: Vec::new(),
             malformed: BTreeMap::new(),
@@ -448,7 +462,44 @@ impl Watcher {
         for ent in std::iter::once(user).chain(party) {
             self.count(ent, e, &mut out);
         }
+        if e.kind == Kind::SignInFailed
+            && let Some(source) = e.source.as_deref()
+        {
+            self.spraying(source, user, e.time_ms, &mut out);
+        }
         out
+    }
+
+    /// Remembers a failed sign-in of `user` from `source`; when enough
+    /// distinct users failed from it lately, each of them gets the rule.
+    fn spraying(&mut self, source: &str, user: usize, time_ms: i64, out: &mut Vec<Alert>) {
+        let window = self.config.spray_window_ms;
+        let sym = self.sources.intern(source);
+        if self.failures.len() >= 50_000 {
+            self.failures
+                .retain(|_, q| q.back().is_some_and(|(t, _)| time_ms - t <= window));
+        }
+        let recent = self.failures.entry(sym).or_default();
+        while recent.front().is_some_and(|(t, _)| time_ms - t > window) {
+            recent.pop_front();
+        }
+        if recent.len() >= 64 {
+            recent.pop_front();
+        }
+        recent.push_back((time_ms, user));
+        let mut users: Vec<usize> = recent.iter().map(|(_, u)| *u).collect();
+        users.sort_unstable();
+        users.dedup();
+        if users.len() >= self.config.spray_users {
+            for u in &users {
+                let hit = RuleHit::Spraying {
+                    address: source.to_owned(),
+                    users: users.len(),
+                };
+                self.touch(*u, day_of(time_ms));
+                self.fire(*u, hit, time_ms, out);
+            }
+        }
     }
 
     /// Closes every open day up to `day`: answers the alerts within the
