@@ -13,12 +13,14 @@
 //! [`generate`] writes synthetic activity with planted scenarios and [`eval`]
 //! measures detection on it.
 
+mod alert;
 mod baseline;
 pub mod eval;
 mod event;
 mod explain;
 mod features;
 pub mod generate;
+mod geo;
 mod intern;
 pub mod replay;
 mod watcher;

@@ -5,7 +5,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use crate::watcher::{Alert, Config, EntityKind, Geo, Watcher};
+use crate::watcher::{Alert, Config, EntityKind, Watcher};
 
 /// What a replay saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,27 +104,6 @@ pub fn write_alert(out: &mut impl Write, a: &Alert) -> io::Result<()> {
     )
 }
 
-impl Geo {
-    /// Reads a table of `CIDR COUNTRY` lines (`#` starts a comment).
-    pub fn parse(text: &str) -> Result<Geo, String> {
-        let mut geo = Geo::default();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let mut words = line.split_whitespace();
-            let (Some(cidr), Some(country), None) = (words.next(), words.next(), words.next())
-            else {
-                return Err(format!("line {}: expected `CIDR COUNTRY`", n + 1));
-            };
-            geo.add(cidr, country)
-                .map_err(|e| format!("line {}: {e}", n + 1))?;
-        }
-        Ok(geo)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,21 +171,6 @@ mod tests {
                 immediate && !lines.is_empty(),
                 "{out}"
             );
-        }
-    }
-
-    #[test]
-    fn geo_tables() {
-        let geo = Geo::parse("# ranges\n10.0.0.0/8 FR\n\n192.0.2.0/24 NG # test\n").unwrap();
-        assert_eq!(geo.country("192.0.2.1"), Some("NG"));
-        assert_eq!(geo.country("10.9.9.9"), Some("FR"));
-        let bad = [
-            ("10.0.0.0/8", "line 1: expected `CIDR COUNTRY`"),
-            ("x FR", "line 1: `x` is not an IPv4 range"),
-            ("1.2.3.4/8 FR GB", "line 1: expected `CIDR COUNTRY`"),
-        ];
-        for (text, want) in bad {
-            assert_eq!(Geo::parse(text).unwrap_err(), want);
         }
     }
 }

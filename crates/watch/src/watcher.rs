@@ -10,10 +10,12 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+pub use crate::alert::{Alert, Contribution, EntityKind, RuleHit};
 use crate::baseline::{History, median};
 use crate::event::{Event, Kind, ParseError, parse_line};
 use crate::explain;
 use crate::features::{Feature, NF};
+pub use crate::geo::Geo;
 use crate::intern::Interner;
 use crate::{DAY_MS, HOUR_MS, day_of};
 
@@ -74,150 +76,6 @@ impl Default for Config {
             geo: Geo::default(),
         }
     }
-}
-
-/// IPv4 ranges and their countries (the caller's own table).
-#[derive(Clone, Debug, Default)]
-pub struct Geo {
-    ranges: Vec<(u32, u32, String)>,
-}
-
-impl Geo {
-    /// Adds `cidr` (`a.b.c.d/n`) as being in `country`.
-    pub fn add(&mut self, cidr: &str, country: &str) -> Result<(), String> {
-        let (addr, bits) = cidr.split_once('/').unwrap_or((cidr, "32"));
-        let ip = ipv4(addr).ok_or_else(|| format!("`{cidr}` is not an IPv4 range"))?;
-        let bits: u32 = bits
-            .parse()
-            .ok()
-            .filter(|b| *b <= 32)
-            .ok_or_else(|| format!("`{cidr}` has a bad prefix length"))?;
-        let mask = if bits == 0 {
-            0
-        } else {
-            u32::MAX << (32 - bits)
-        };
-        self.ranges
-            .push((ip & mask, (ip & mask) | !mask, country.to_owned()));
-        Ok(())
-    }
-
-    /// The country of `addr`, the narrowest range first.
-    pub fn country(&self, addr: &str) -> Option<&str> {
-        let ip = ipv4(addr)?;
-        self.ranges
-            .iter()
-            .filter(|(lo, hi, _)| (*lo..=*hi).contains(&ip))
-            .min_by_key(|(lo, hi, _)| hi - lo)
-            .map(|(_, _, c)| c.as_str())
-    }
-}
-
-fn ipv4(text: &str) -> Option<u32> {
-    text.parse::<std::net::Ipv4Addr>().ok().map(u32::from)
-}
-
-/// Whom an alert is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EntityKind {
-    User,
-    Party,
-}
-
-/// A scenario rule that needs no baseline, as it fired.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RuleHit {
-    /// Many files taken while the party's agreement or grant ends soon.
-    MassBeforeEnd {
-        files: f64,
-        days_left: f64,
-        what: String,
-    },
-    /// Access from a country never seen for the entity.
-    NewCountry { country: String },
-    /// A leaked copy traced to the entity by its mark.
-    Trace { mark: String },
-    /// Many downloads and views in a short time.
-    Burst { count: usize, seconds: f64 },
-    /// Many refusals in a short time.
-    Probing { count: usize, seconds: f64 },
-    /// Failed sign-ins against many users from one address in a short time
-    /// (password spraying), on each user tried.
-    Spraying { address: String, users: usize },
-}
-
-impl RuleHit {
-    /// The stable name of the rule.
-    pub fn name(&self) -> &'static str {
-        match self {
-            RuleHit::MassBeforeEnd { .. } => "mass_before_end",
-            RuleHit::NewCountry { .. } => "new_country",
-            RuleHit::Trace { .. } => "trace",
-            RuleHit::Burst { .. } => "burst",
-            RuleHit::Probing { .. } => "probing",
-            RuleHit::Spraying { .. } => "spraying",
-        }
-    }
-
-    /// The points the rule adds to the day's score.
-    pub fn points(&self) -> f64 {
-        match self {
-            RuleHit::Trace { .. } => 40.0,
-            RuleHit::MassBeforeEnd { .. } => 25.0,
-            RuleHit::Probing { .. } | RuleHit::Spraying { .. } => 15.0,
-            RuleHit::NewCountry { .. } => 12.0,
-            RuleHit::Burst { .. } => 8.0,
-        }
-    }
-
-    fn bit(&self) -> u8 {
-        match self {
-            RuleHit::MassBeforeEnd { .. } => 1,
-            RuleHit::NewCountry { .. } => 2,
-            RuleHit::Trace { .. } => 4,
-            RuleHit::Burst { .. } => 8,
-            RuleHit::Probing { .. } => 16,
-            RuleHit::Spraying { .. } => 32,
-        }
-    }
-}
-
-/// How one feature contributed to a score.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Contribution {
-    pub feature: Feature,
-    /// The day's value.
-    pub value: f64,
-    /// The entity's own median, once warmed up.
-    pub median: Option<f64>,
-    /// The peers' median that day, when there are enough peers.
-    pub peer_median: Option<f64>,
-    /// The robust deviation used (a mean of the entity's and the peers').
-    pub z: f64,
-    /// Points added to the score.
-    pub points: f64,
-}
-
-/// An alert: an entity-day (or, raised as it happened, a rule) with its score
-/// and the sentence that explains it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Alert {
-    pub day: i64,
-    /// When it was raised: the event's time for a rule raised as it
-    /// happened, else the end of the day.
-    pub time_ms: i64,
-    /// Raised by a rule as the event was observed (outside the budget).
-    pub immediate: bool,
-    pub entity: EntityKind,
-    /// The user's or party's id as the events carry it.
-    pub id: String,
-    /// The user's party, if known.
-    pub party: Option<String>,
-    pub score: f64,
-    /// The contributing features, the largest first.
-    pub contributions: Vec<Contribution>,
-    pub rules: Vec<RuleHit>,
-    pub sentence: String,
 }
 
 #[derive(Debug, Default)]

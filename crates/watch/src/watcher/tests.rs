@@ -409,25 +409,6 @@ fn malformed_lines_are_counted_by_kind() {
 }
 
 #[test]
-fn geo_picks_the_narrowest_range() {
-    let mut geo = Geo::default();
-    geo.add("10.0.0.0/8", "AA").unwrap();
-    geo.add("10.1.0.0/16", "BB").unwrap();
-    let table = [
-        ("10.1.2.3", Some("BB")),
-        ("10.2.0.1", Some("AA")),
-        ("11.0.0.1", None),
-        ("::1", None),
-        ("not an address", None),
-    ];
-    for (addr, want) in table {
-        assert_eq!(geo.country(addr), want, "{addr}");
-    }
-    assert!(geo.add("10.0.0.0/33", "X").is_err());
-    assert!(geo.add("ten/8", "X").is_err());
-}
-
-#[test]
 fn an_ended_agreement_or_grant_is_not_watched() {
     fn mass(ending: Vec<E>) -> bool {
         let mut w = watcher();
