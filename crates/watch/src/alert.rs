@@ -103,5 +103,16 @@ pub struct Alert {
     /// The contributing features, the largest first.
     pub contributions: Vec<Contribution>,
     pub rules: Vec<RuleHit>,
+    /// The nearest end of the entity's (or its party's) agreement or grant
+    /// within the window, as context (said at the end of the sentence).
+    pub end: Option<EndSoon>,
     pub sentence: String,
+}
+
+/// An agreement or grant that ends soon: days left and what it is (`nda`,
+/// `grant`, `offboarding` …).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndSoon {
+    pub days_left: f64,
+    pub what: String,
 }

@@ -1,7 +1,7 @@
 //! The sentence of an alert: its top contributing features, each against the
 //! entity's own median and its peers', then the rules that fired.
 
-use crate::watcher::{Contribution, EntityKind, RuleHit};
+use crate::watcher::{Contribution, EndSoon, EntityKind, RuleHit};
 
 /// Features named in a sentence at most.
 pub const TOP: usize = 3;
@@ -13,6 +13,7 @@ pub fn sentence(
     id: &str,
     contributions: &[Contribution],
     rules: &[RuleHit],
+    end: Option<&EndSoon>,
 ) -> String {
     let who = match kind {
         EntityKind::User => "user",
@@ -28,7 +29,17 @@ pub fn sentence(
         text.push(' ');
         text.push_str(&join(&parts));
     }
-    let said: Vec<String> = rules.iter().map(|r| rule(kind, r)).collect();
+    let mut said: Vec<String> = rules.iter().map(|r| rule(kind, r)).collect();
+    let end_said = rules
+        .iter()
+        .any(|r| matches!(r, RuleHit::MassBeforeEnd { .. }));
+    if let Some(end) = end.filter(|_| !end_said) {
+        let whose = match kind {
+            EntityKind::User => "the party's",
+            EntityKind::Party => "its",
+        };
+        said.push(format!("{whose} {} ends {}", end.what, when(end.days_left)));
+    }
     if !said.is_empty() {
         text.push_str(if parts.is_empty() { ": " } else { "; " });
         text.push_str(&said.join("; "));
@@ -76,6 +87,15 @@ fn times(value: f64, median: f64, whose: &str) -> String {
     }
 }
 
+/// "today", "in 1 day", "in 5 days".
+fn when(days_left: f64) -> String {
+    match days_left.floor() {
+        d if d < 1.0 => "today".to_owned(),
+        d if d < 2.0 => "in 1 day".to_owned(),
+        d => format!("in {d:.0} days"),
+    }
+}
+
 fn rule(kind: EntityKind, r: &RuleHit) -> String {
     let whose = match kind {
         EntityKind::User => "the party's",
@@ -86,14 +106,10 @@ fn rule(kind: EntityKind, r: &RuleHit) -> String {
             files,
             days_left,
             what,
-        } => {
-            let when = if *days_left < 1.0 {
-                "today".to_owned()
-            } else {
-                format!("in {:.0} days", days_left.floor())
-            };
-            format!("{files:.0} files taken while {whose} {what} ends {when}")
-        }
+        } => format!(
+            "{files:.0} files taken while {whose} {what} ends {}",
+            when(*days_left)
+        ),
         RuleHit::NewCountry { country } => format!("first access from {country}"),
         RuleHit::Trace { mark } => format!("a leaked copy was traced to this mark `{mark}`"),
         RuleHit::Burst { count, seconds } => {
@@ -121,6 +137,39 @@ mod tests {
             peer_median: peer,
             z: 10.0,
             points: 5.0,
+        }
+    }
+
+    #[test]
+    fn an_end_near_is_said_once() {
+        let end = EndSoon {
+            days_left: 1.5,
+            what: "nda".into(),
+        };
+        let burst = RuleHit::Burst {
+            count: 30,
+            seconds: 1.9,
+        };
+        let mass = RuleHit::MassBeforeEnd {
+            files: 40.0,
+            days_left: 1.5,
+            what: "nda".into(),
+        };
+        let table = [
+            (
+                vec![burst.clone()],
+                "user `u`: 30 downloads and views in 1.9 s; the party's nda ends in 1 day",
+            ),
+            (
+                vec![burst, mass],
+                "user `u`: 30 downloads and views in 1.9 s; 40 files taken while the party's nda ends in 1 day",
+            ),
+        ];
+        for (rules, want) in table {
+            assert_eq!(
+                sentence(EntityKind::User, "u", &[], &rules, Some(&end)),
+                want
+            );
         }
     }
 
@@ -166,7 +215,7 @@ mod tests {
             ),
         ];
         for (kind, contributions, rules, want) in table {
-            assert_eq!(sentence(kind, "u", &contributions, &rules), want);
+            assert_eq!(sentence(kind, "u", &contributions, &rules, None), want);
         }
     }
 }

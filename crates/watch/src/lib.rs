@@ -28,7 +28,7 @@ mod watcher;
 pub use baseline::{HISTORY_DAYS, mad, median};
 pub use event::{ADMIN, Event, Kind, ParseError, Parsed, parse_line};
 pub use features::{Feature, NF};
-pub use watcher::{Alert, Config, Contribution, EntityKind, Geo, RuleHit, Watcher};
+pub use watcher::{Alert, Config, Contribution, EndSoon, EntityKind, Geo, RuleHit, Watcher};
 
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;

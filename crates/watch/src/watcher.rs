@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-pub use crate::alert::{Alert, Contribution, EntityKind, RuleHit};
+pub use crate::alert::{Alert, Contribution, EndSoon, EntityKind, RuleHit};
 use crate::baseline::{History, median};
 use crate::event::{Event, Kind, ParseError, parse_line};
 use crate::explain;
@@ -731,7 +731,10 @@ impl Watcher {
         let (id, party) = self.names(ent);
         let kind = self.entities.get(ent).map_or(EntityKind::User, |x| x.kind);
         let rules = vec![hit];
-        let sentence = explain::sentence(kind, &id, &[], &rules);
+        let end = self
+            .end_soon(ent, time_ms)
+            .map(|(days_left, what)| EndSoon { days_left, what });
+        let sentence = explain::sentence(kind, &id, &[], &rules, end.as_ref());
         out.push(Alert {
             day: day_of(time_ms),
             time_ms,
@@ -742,6 +745,7 @@ impl Watcher {
             score: rules.iter().map(RuleHit::points).sum(),
             contributions: Vec::new(),
             rules,
+            end,
             sentence,
         });
     }
@@ -944,7 +948,10 @@ impl Watcher {
             return None;
         }
         let (id, party) = self.names(ent);
-        let sentence = explain::sentence(x.kind, &id, &contributions, &rules);
+        let end = self
+            .end_soon(ent, end_ms - 1)
+            .map(|(days_left, what)| EndSoon { days_left, what });
+        let sentence = explain::sentence(x.kind, &id, &contributions, &rules, end.as_ref());
         Some(Alert {
             day,
             time_ms: end_ms,
@@ -955,6 +962,7 @@ impl Watcher {
             score,
             contributions,
             rules,
+            end,
             sentence,
         })
     }
