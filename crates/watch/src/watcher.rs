@@ -822,19 +822,23 @@ impl Watcher {
             let v = self.day_values(i);
             values.insert(i, v);
         }
-        // Peer groups: users by (party, role), parties together.
+        // Peer groups: users by (party, role), or by party when fewer than
+        // four of the role are active; parties together. Groups of fewer
+        // than four give no peers.
         let mut groups: HashMap<(EntityKind, u32, u32), Vec<usize>> = HashMap::new();
         for &i in &active {
             if let Some(x) = self.entities.get(i) {
-                let key = match x.kind {
-                    EntityKind::User => (x.kind, x.party, x.role),
-                    EntityKind::Party => (x.kind, NONE, NONE),
+                let (role, party) = match x.kind {
+                    EntityKind::User => ((x.kind, x.party, x.role), (x.kind, x.party, NONE)),
+                    EntityKind::Party => ((x.kind, NONE, NONE), (x.kind, NONE, NONE)),
                 };
-                groups.entry(key).or_default().push(i);
+                groups.entry(role).or_default().push(i);
+                if role != party {
+                    groups.entry(party).or_default().push(i);
+                }
             }
         }
-        let mut peer: HashMap<usize, [(f64, f64); NF]> = HashMap::new();
-        for members in groups.values().filter(|m| m.len() >= 4) {
+        let stats_of = |members: &[usize]| {
             let mut stats = [(0.0, 0.0); NF];
             for (f, s) in stats.iter_mut().enumerate() {
                 let mut col: Vec<f64> = members
@@ -844,7 +848,25 @@ impl Watcher {
                 let m = median(&mut col);
                 *s = (m, crate::baseline::mad(&col, m));
             }
-            for &i in members {
+            stats
+        };
+        let mut peer: HashMap<usize, [(f64, f64); NF]> = HashMap::new();
+        let mut cache: HashMap<(EntityKind, u32, u32), [(f64, f64); NF]> = HashMap::new();
+        for &i in &active {
+            let Some(x) = self.entities.get(i) else {
+                continue;
+            };
+            let keys = match x.kind {
+                EntityKind::User => [(x.kind, x.party, x.role), (x.kind, x.party, NONE)],
+                EntityKind::Party => [(x.kind, NONE, NONE), (x.kind, NONE, NONE)],
+            };
+            let chosen = keys
+                .into_iter()
+                .find(|k| groups.get(k).is_some_and(|m| m.len() >= 4));
+            if let Some(key) = chosen {
+                let stats = *cache
+                    .entry(key)
+                    .or_insert_with(|| stats_of(groups.get(&key).map_or(&[][..], |m| m)));
                 peer.insert(i, stats);
             }
         }

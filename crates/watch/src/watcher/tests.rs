@@ -466,14 +466,23 @@ fn an_ended_agreement_or_grant_is_not_watched() {
 
 #[test]
 fn peers_by_hand() {
-    // Four users of p1 with the same role on their first day: three take 2
+    // The same with one role for all (the role's group) and with three roles
+    // (fewer than four of each: the party's group).
+    for roles in [["member"; 4], ["member", "member", "viewer", "lead"]] {
+        peers_of(roles);
+    }
+}
+
+fn peers_of(roles: [&str; 4]) {
+    // Four users of p1 on their first day: three take 2
     // files, one 20. The peers' median is 2 and their MAD 0 (deviations
     // 0 0 0 18), so the spread is the floor 4: 20 is (20 - 2) / 4 = 4.5
     // deviations; without an own baseline yet, 0.7 of it counts: 3.15, for
     // ln(1 + 3.15 - 1) = ln 3.15 points.
     let mut w = watcher();
     let mut events = Vec::new();
-    for (user, files) in [("v1", 2), ("v2", 2), ("v3", 2), ("v4", 20)] {
+    let users = [("v1", 2), ("v2", 2), ("v3", 2), ("v4", 20)];
+    for ((user, files), role) in users.into_iter().zip(roles) {
         events.push(
             e(
                 NOON - HOUR_MS,
@@ -481,7 +490,7 @@ fn peers_by_hand() {
                 "user.create",
                 &format!("user:{user}"),
             )
-            .detail(json!({"role": "member", "party": "p1"})),
+            .detail(json!({"role": role, "party": "p1"})),
         );
         for i in 0..files {
             let line = e(NOON + i, U1, "file.download", &format!("file:{user}-{i}"));
