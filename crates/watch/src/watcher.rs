@@ -223,8 +223,9 @@ pub struct Watcher {
     room_files: Vec<u32>,
     marks: HashMap<u64, usize>,
     agreements: HashMap<u64, usize>,
-    /// Recent failed sign-ins per address: (time, user entity).
-    failures: HashMap<u32, VecDeque<(i64, usize)>>,
+    /// Recent failed sign-ins per address: (time, target, user entity if
+    /// known).
+    failures: HashMap<u32, VecDeque<(i64, u64, Option<usize>)>>,
     open_day: Option<i64>,
     pending: Vec<Alert>,
     malformed: BTreeMap<&'static str, u64>,
@@ -312,7 +313,13 @@ impl Watcher {
         }
         let mut out = Vec::new();
         self.global_facts(e, &mut out);
-        let Some(user) = self.actor_of(e) else {
+        let user = self.actor_of(e);
+        if e.kind == Kind::SignInFailed
+            && let Some(source) = e.source.as_deref()
+        {
+            self.spraying(source, fnv(e.target.as_bytes()), user, e.time_ms, &mut out);
+        }
+        let Some(user) = user else {
             return out;
         };
         let party = self.entities.get(user).map_or(NONE, |u| u.party);
@@ -320,39 +327,45 @@ impl Watcher {
         for ent in std::iter::once(user).chain(party) {
             self.count(ent, e, &mut out);
         }
-        if e.kind == Kind::SignInFailed
-            && let Some(source) = e.source.as_deref()
-        {
-            self.spraying(source, user, e.time_ms, &mut out);
-        }
         out
     }
 
-    /// Remembers a failed sign-in of `user` from `source`; when enough
-    /// distinct users failed from it lately, each of them gets the rule.
-    fn spraying(&mut self, source: &str, user: usize, time_ms: i64, out: &mut Vec<Alert>) {
+    /// Remembers a failed sign-in for `target` (a user known or not) from
+    /// `source`; when enough distinct targets failed from it lately, each
+    /// known user among them gets the rule.
+    fn spraying(
+        &mut self,
+        source: &str,
+        target: u64,
+        user: Option<usize>,
+        time_ms: i64,
+        out: &mut Vec<Alert>,
+    ) {
         let window = self.config.spray_window_ms;
         let sym = self.sources.intern(source);
         if self.failures.len() >= 50_000 {
             self.failures
-                .retain(|_, q| q.back().is_some_and(|(t, _)| time_ms - t <= window));
+                .retain(|_, q| q.back().is_some_and(|(t, _, _)| time_ms - t <= window));
         }
         let recent = self.failures.entry(sym).or_default();
-        while recent.front().is_some_and(|(t, _)| time_ms - t > window) {
+        while recent.front().is_some_and(|(t, _, _)| time_ms - t > window) {
             recent.pop_front();
         }
         if recent.len() >= 64 {
             recent.pop_front();
         }
-        recent.push_back((time_ms, user));
-        let mut users: Vec<usize> = recent.iter().map(|(_, u)| *u).collect();
-        users.sort_unstable();
-        users.dedup();
-        if users.len() >= self.config.spray_users {
+        recent.push_back((time_ms, target, user));
+        let mut targets: Vec<u64> = recent.iter().map(|(_, t, _)| *t).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        if targets.len() >= self.config.spray_users {
+            let mut users: Vec<usize> = recent.iter().filter_map(|(_, _, u)| *u).collect();
+            users.sort_unstable();
+            users.dedup();
             for u in &users {
                 let hit = RuleHit::Spraying {
                     address: source.to_owned(),
-                    users: users.len(),
+                    users: targets.len(),
                 };
                 self.touch(*u, day_of(time_ms));
                 self.fire(*u, hit, time_ms, out);
@@ -414,14 +427,18 @@ impl Watcher {
     }
 
     /// The user entity an event is about: its actor, or the target of a
-    /// sign-in (which has none); its party learned on the way.
+    /// sign-in (which has none) if that user is known already — a failed
+    /// sign-in for any name makes no entity, so guessing names grows no
+    /// state; its party learned on the way.
     fn actor_of(&mut self, e: &Event<'_>) -> Option<usize> {
-        let id = match (&e.actor, e.kind) {
-            (Some(a), _) => a.as_ref(),
-            (None, Kind::SignIn | Kind::SignInFailed) => e.target.strip_prefix("user:")?,
+        let user = match (&e.actor, e.kind) {
+            (Some(a), _) => self.entity_of_user(a),
+            (None, Kind::SignIn | Kind::SignInFailed) => {
+                let sym = self.users.get(e.target.strip_prefix("user:")?)?;
+                *self.user_entity.get(sym as usize)?
+            }
             _ => return None,
         };
-        let user = self.entity_of_user(id);
         if let Some(p) = e.party.as_deref() {
             let psym = self.parties.intern(p);
             self.entity_of_party(p);

@@ -201,11 +201,16 @@ fn features_of_a_day_by_hand() {
             ],
         ),
         (
-            // Failed sign-ins name the user in the target, not the actor.
+            // Failed sign-ins name the user in the target, not the actor; a
+            // name never seen makes no entity.
             vec![
+                e(NOON - 1, U1, "file.view", "file:f1"),
                 e(NOON, U1, "auth.login", "user:u1")
                     .system()
                     .denied("invalid_credentials"),
+                e(NOON, U1, "auth.login", "user:nobody")
+                    .system()
+                    .denied("unknown_user"),
                 e(NOON, U1, "auth.totp_confirm", "user:u1").denied("invalid_code"),
             ],
             EntityKind::User,
@@ -346,7 +351,31 @@ fn rules_raise_alerts_at_once() {
         .map(|d| e(NOON + d * DAY_MS, U1, "file.download", "file:f1").from("10.1.2.3"))
         .collect();
     travel.push(e(NOON + 10 * DAY_MS, U1, "file.download", "file:f1").from("192.0.2.9"));
+    // u1 is known (it downloaded before); the other names are not, and
+    // count as targets without becoming entities.
+    let mut spraying = vec![e(NOON - HOUR_MS, U1, "file.download", "file:f1")];
+    spraying.extend(
+        ["u1", "w2", "w3", "w4", "w5"]
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                e(
+                    NOON + i as i64 * 60_000,
+                    U1,
+                    "auth.login",
+                    &format!("user:{u}"),
+                )
+                .system()
+                .denied("invalid_credentials")
+                .from("203.0.113.9")
+            }),
+    );
     let table = [
+        (
+            spraying,
+            "spraying",
+            "sign-ins failed for 5 users from `203.0.113.9` within the hour",
+        ),
         (
             mass,
             "mass_before_end",
@@ -526,4 +555,25 @@ fn peers_of(roles: [&str; 4]) {
             "{a:?}"
         );
     }
+}
+
+#[test]
+fn guessed_names_make_no_entities() {
+    let mut w = watcher();
+    let guesses: Vec<E> = (0..100)
+        .map(|i| {
+            e(
+                NOON + i,
+                U1,
+                "auth.login",
+                &format!("user:guess{i}@example.com"),
+            )
+            .system()
+            .denied("unknown_user")
+            .from("203.0.113.9")
+        })
+        .collect();
+    feed(&mut w, &guesses);
+    assert!(w.entities.is_empty());
+    assert_eq!(w.today(EntityKind::User, "guess1@example.com"), None);
 }
