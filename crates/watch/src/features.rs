@@ -2,7 +2,7 @@
 //! weighed and said.
 
 /// How many features an entity-day has.
-pub const NF: usize = 22;
+pub const NF: usize = 23;
 
 /// One feature of an entity-day. The names are stable (they appear in
 /// alerts and in the evaluation).
@@ -28,6 +28,7 @@ pub enum Feature {
     FailedSignIns,
     NewSources,
     NewCountries,
+    NewZones,
     OffHours,
     TraceHits,
 }
@@ -55,6 +56,7 @@ impl Feature {
         Feature::FailedSignIns,
         Feature::NewSources,
         Feature::NewCountries,
+        Feature::NewZones,
         Feature::OffHours,
         Feature::TraceHits,
     ];
@@ -87,6 +89,7 @@ impl Feature {
             Feature::FailedSignIns => "failed_sign_ins",
             Feature::NewSources => "new_sources",
             Feature::NewCountries => "new_countries",
+            Feature::NewZones => "new_zones",
             Feature::OffHours => "off_hours",
             Feature::TraceHits => "trace_hits",
         }
@@ -108,7 +111,7 @@ impl Feature {
             Feature::Shares | Feature::Deletes | Feature::AdminChanges => 2.0,
             Feature::Denials | Feature::DeniedTargets => 3.0,
             Feature::DlpHits | Feature::FailedSignIns => 2.0,
-            Feature::NewSources => 1.5,
+            Feature::NewSources | Feature::NewZones => 1.5,
             Feature::NewCountries | Feature::TraceHits => 0.5,
             Feature::OffHours => 4.0,
         }
@@ -156,6 +159,7 @@ impl Feature {
             Feature::FailedSignIns => format!("failed to sign in {n} times"),
             Feature::NewSources => format!("came from {n} new addresses"),
             Feature::NewCountries => format!("came from {n} new countries"),
+            Feature::NewZones => format!("came from {n} new network zones"),
             Feature::OffHours => format!("made {n} accesses off hours"),
             Feature::TraceHits => format!("had {n} leaked copies traced to them"),
         }

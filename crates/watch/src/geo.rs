@@ -1,15 +1,34 @@
-//! Where addresses are: IPv4 ranges and their countries, the caller's own
-//! table (Custody keeps none yet), for the new-country rule.
+//! Where addresses are: IPv4 ranges, their countries and network zones, the
+//! caller's own table — in the server, its network zones (each a name, a
+//! country and ranges) — for the new-country rule and the new-zone feature.
+//! IPv6 ranges are not read yet.
 
-/// IPv4 ranges and their countries.
+/// IPv4 ranges, their countries and zones.
 #[derive(Clone, Debug, Default)]
 pub struct Geo {
-    ranges: Vec<(u32, u32, String)>,
+    ranges: Vec<Range>,
+}
+
+#[derive(Clone, Debug)]
+struct Range {
+    lo: u32,
+    hi: u32,
+    country: String,
+    zone: Option<String>,
 }
 
 impl Geo {
     /// Adds `cidr` (`a.b.c.d/n`) as being in `country`.
     pub fn add(&mut self, cidr: &str, country: &str) -> Result<(), String> {
+        self.add_range(cidr, country, None)
+    }
+
+    /// Adds `cidr` as network zone `zone` in `country`.
+    pub fn add_zone(&mut self, cidr: &str, country: &str, zone: &str) -> Result<(), String> {
+        self.add_range(cidr, country, Some(zone))
+    }
+
+    fn add_range(&mut self, cidr: &str, country: &str, zone: Option<&str>) -> Result<(), String> {
         let (addr, bits) = cidr.split_once('/').unwrap_or((cidr, "32"));
         let ip = ipv4(addr).ok_or_else(|| format!("`{cidr}` is not an IPv4 range"))?;
         let bits: u32 = bits
@@ -22,19 +41,32 @@ impl Geo {
         } else {
             u32::MAX << (32 - bits)
         };
-        self.ranges
-            .push((ip & mask, (ip & mask) | !mask, country.to_owned()));
+        self.ranges.push(Range {
+            lo: ip & mask,
+            hi: (ip & mask) | !mask,
+            country: country.to_owned(),
+            zone: zone.map(str::to_owned),
+        });
         Ok(())
+    }
+
+    /// The narrowest range holding `addr` (and, with `zoned`, naming a zone).
+    fn narrowest(&self, addr: &str, zoned: bool) -> Option<&Range> {
+        let ip = ipv4(addr)?;
+        self.ranges
+            .iter()
+            .filter(|r| (r.lo..=r.hi).contains(&ip) && (!zoned || r.zone.is_some()))
+            .min_by_key(|r| r.hi - r.lo)
     }
 
     /// The country of `addr`, the narrowest range first.
     pub fn country(&self, addr: &str) -> Option<&str> {
-        let ip = ipv4(addr)?;
-        self.ranges
-            .iter()
-            .filter(|(lo, hi, _)| (*lo..=*hi).contains(&ip))
-            .min_by_key(|(lo, hi, _)| hi - lo)
-            .map(|(_, _, c)| c.as_str())
+        self.narrowest(addr, false).map(|r| r.country.as_str())
+    }
+
+    /// The network zone of `addr`, the narrowest zoned range first.
+    pub fn zone(&self, addr: &str) -> Option<&str> {
+        self.narrowest(addr, true).and_then(|r| r.zone.as_deref())
     }
 }
 
@@ -72,8 +104,19 @@ mod tests {
         let mut geo = Geo::default();
         geo.add("10.0.0.0/8", "AA").unwrap();
         geo.add("10.1.0.0/16", "BB").unwrap();
+        geo.add_zone("10.1.2.0/24", "BB", "lab").unwrap();
+        geo.add_zone("10.0.0.0/8", "AA", "corp").unwrap();
+        let zones = [
+            ("10.1.2.3", Some("lab")),
+            ("10.1.3.3", Some("corp")),
+            ("11.0.0.1", None),
+        ];
+        for (addr, want) in zones {
+            assert_eq!(geo.zone(addr), want, "{addr}");
+        }
         let table = [
             ("10.1.2.3", Some("BB")),
+            ("10.1.3.3", Some("BB")),
             ("10.2.0.1", Some("AA")),
             ("11.0.0.1", None),
             ("::1", None),

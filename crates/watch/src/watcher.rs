@@ -19,7 +19,7 @@ pub use crate::geo::Geo;
 use crate::intern::Interner;
 use crate::{DAY_MS, HOUR_MS, day_of};
 
-/// Addresses and countries remembered per entity.
+/// Addresses, countries and zones remembered per entity.
 pub const MAX_KNOWN: usize = 64;
 /// Items (files, refused targets) remembered per entity-day.
 pub const MAX_DAY_ITEMS: usize = 50_000;
@@ -108,6 +108,7 @@ struct Entity {
     today: Acc,
     sources: VecDeque<u32>,
     countries: VecDeque<u32>,
+    zones: VecDeque<u32>,
     /// Files taken: the older and the newer Bloom filter.
     seen_files: [Box<[u64; BLOOM_WORDS]>; 2],
     filled: u32,
@@ -131,6 +132,7 @@ impl Entity {
             today: Acc::default(),
             sources: VecDeque::new(),
             countries: VecDeque::new(),
+            zones: VecDeque::new(),
             seen_files: [Box::new([0; BLOOM_WORDS]), Box::new([0; BLOOM_WORDS])],
             filled: 0,
             recent: VecDeque::new(),
@@ -214,6 +216,7 @@ pub struct Watcher {
     rooms: Interner,
     sources: Interner,
     countries: Interner,
+    zones: Interner,
     roles: Interner,
     user_entity: Vec<usize>,
     party_entity: Vec<usize>,
@@ -246,6 +249,7 @@ impl Watcher {
             rooms: Interner::default(),
             sources: Interner::default(),
             countries: Interner::default(),
+            zones: Interner::default(),
             roles: Interner::default(),
             user_entity: Vec::new(),
             party_entity: Vec::new(),
@@ -615,6 +619,9 @@ impl Watcher {
             .as_deref()
             .or_else(|| source.and_then(|(_, s)| self.config.geo.country(s)))
             .map(|c| (self.countries.intern(c), c.to_owned()));
+        let zone = source
+            .and_then(|(_, s)| self.config.geo.zone(s))
+            .map(|z| self.zones.intern(z));
         let size = file.and_then(|f| self.file_size.get(f as usize).copied());
         let (work_from, work_to) = self.config.work_hours;
         let warm_up = self.config.warm_up_days;
@@ -706,6 +713,12 @@ impl Watcher {
             && seen_before
         {
             v[Feature::NewSources.index()] += 1.0;
+        }
+        if let Some(z) = zone {
+            let had = !x.zones.is_empty();
+            if remember(&mut x.zones, z) && had && x.history.seen >= warm_up {
+                v[Feature::NewZones.index()] += 1.0;
+            }
         }
         if let Some((c, name)) = country {
             let had = !x.countries.is_empty();

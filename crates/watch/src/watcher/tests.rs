@@ -95,6 +95,8 @@ fn watcher() -> Watcher {
     let mut geo = Geo::default();
     geo.add("10.1.0.0/16", "FR").unwrap();
     geo.add("192.0.2.0/24", "NG").unwrap();
+    geo.add_zone("10.1.0.0/16", "FR", "office").unwrap();
+    geo.add_zone("10.2.0.0/16", "FR", "home").unwrap();
     Watcher::new(Config {
         geo,
         alert_rate: 1.0,
@@ -576,4 +578,34 @@ fn guessed_names_make_no_entities() {
     feed(&mut w, &guesses);
     assert!(w.entities.is_empty());
     assert_eq!(w.today(EntityKind::User, "guess1@example.com"), None);
+}
+
+#[test]
+fn new_addresses_zones_and_countries_after_the_warm_up() {
+    // Ten active days from the office, then one from home (same country)
+    // and one from Nigeria.
+    fn last_day(from: &'static str) -> [f64; NF] {
+        let mut w = watcher();
+        let mut events: Vec<E> = (0..10)
+            .map(|d| e(NOON + d * DAY_MS, U1, "file.download", "file:f1").from("10.1.2.3"))
+            .collect();
+        events.push(e(NOON + 10 * DAY_MS, U1, "file.download", "file:f1").from(from));
+        feed(&mut w, &events);
+        w.today(EntityKind::User, "u1").unwrap()
+    }
+    let table = [
+        ("10.1.2.3", [0.0, 0.0, 0.0]),
+        ("10.1.9.9", [1.0, 0.0, 0.0]),
+        ("10.2.0.5", [1.0, 1.0, 0.0]),
+        ("192.0.2.9", [1.0, 0.0, 1.0]),
+    ];
+    for (from, [sources, zones, countries]) in table {
+        let v = last_day(from);
+        let got = [
+            v[Feature::NewSources.index()],
+            v[Feature::NewZones.index()],
+            v[Feature::NewCountries.index()],
+        ];
+        assert_eq!(got, [sources, zones, countries], "{from}");
+    }
 }
