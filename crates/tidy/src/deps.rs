@@ -95,7 +95,7 @@ pub const HTTP_ALLOWED: &[Allowed] = &[
 
 /// The pure libraries: no I/O runtime, no layer above them.
 pub const PURE: &[&str] = &[
-    "model", "vault", "ledger", "policy", "dlp", "mark", "pdfload",
+    "model", "vault", "ledger", "policy", "dlp", "mark", "pdfload", "watch",
 ];
 
 /// What a pure library must not depend on (its tests may: dev-dependencies are
