@@ -10,6 +10,7 @@ mod policy_cmd;
 mod scan_cmd;
 mod serve;
 mod trace_cmd;
+mod watch_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,6 +110,11 @@ enum Command {
     Scan(scan_cmd::ScanArgs),
     /// Read the watermark a file carries and print its mark id, kind and confidence.
     Trace(trace_cmd::TraceArgs),
+    /// Behavioural analytics without a server: score an export of events.
+    Watch {
+        #[command(subcommand)]
+        command: watch_cmd::WatchCommand,
+    },
     #[command(flatten)]
     Client(cli::ClientCommand),
 }
@@ -155,6 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy { command } => policy_cmd::run(command).await,
         Command::Trace(args) => trace_cmd::run(args).await,
         Command::Scan(args) => scan_cmd::run(args),
+        Command::Watch { command } => watch_cmd::run(command),
         Command::Client(cmd) => cli::run(cmd).await,
     }
 }

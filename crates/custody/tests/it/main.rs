@@ -18,6 +18,7 @@ mod scan;
 mod trace_online;
 mod util;
 mod viewer;
+mod watch;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
