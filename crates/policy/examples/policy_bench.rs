@@ -146,6 +146,8 @@ fn main() {
             // Trained and certified: confidential rooms stay open to them.
             training_until_ms: Some(i64::MAX),
             certified_until_ms: Some(i64::MAX),
+            tier: Some(model::diligence::RiskTier::Low),
+            tier_until_ms: Some(i64::MAX),
         };
         let room = draw.next(ROOMS);
         let nda = room.is_multiple_of(4);

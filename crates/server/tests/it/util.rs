@@ -442,8 +442,19 @@ impl Ctx {
         (new, secret)
     }
 
-    /// Creates an external party as the admin; returns its id.
+    /// Creates an external party as the admin, active at once (its due
+    /// diligence is not what these tests are about: the admin gives the
+    /// reason); returns its id.
     pub async fn party(&self, name: &str) -> String {
+        let body =
+            json!({"name": name, "active_reason": "a test fixture, onboarded before the test"});
+        let r = self.must(&self.admin, "POST", "/parties", body, 201).await;
+        r["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Creates an external party as the admin, `prospective` (being
+    /// onboarded); returns its id.
+    pub async fn prospective_party(&self, name: &str) -> String {
         let r = self
             .must(&self.admin, "POST", "/parties", json!({"name": name}), 201)
             .await;
