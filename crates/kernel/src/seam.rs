@@ -495,6 +495,15 @@ impl App {
             {
                 Err(AppError::NotFound)
             }
+            // Reviewing a party the caller may not even see: not found.
+            Err(e @ AppError::Forbidden { .. }) if action == Action::AssessmentReview => {
+                let sees = authorize(&*self.policies()?, p, Action::PartyList, res, &ctx);
+                if sees == Decision::Allow {
+                    Err(e)
+                } else {
+                    Err(AppError::NotFound)
+                }
+            }
             other => other,
         }
     }

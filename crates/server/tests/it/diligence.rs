@@ -272,11 +272,11 @@ async fn diligence_scenario(ctx: &Ctx) {
         .await;
     assert_eq!(seen["items"][0]["questionnaire"]["version"], 1);
     assert_eq!(seen["items"][0]["scored"]["tier"], "high");
-    // The contact may not review; only the contact answers.
+    // The contact may not review its own party's assessments.
     let r = ctx
         .call(&contact.token, "GET", &reviewed, Value::Null)
         .await;
-    assert_eq!(r.status.as_u16(), 404, "{}", r.text());
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text());
 
     // Signed off high: in term for 90 days; the party is activated.
     let decide = format!("/parties/{party}/assessments/{id}/decision");

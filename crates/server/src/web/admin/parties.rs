@@ -169,6 +169,7 @@ async fn render_party(
                 " · certification: " span #party-certification { (certified(&party)) }
             }
         }
+        (crate::web::assessments::party_section(&party, app.now()))
         @if may_activate {
             section.card {
                 h2 { "Onboarding" }
