@@ -343,7 +343,7 @@ enum Ep {
     GetQuestionnaire,
     /// A fresh prospective party, never assessed.
     ActivateParty,
-    /// To the bystander, of the bystander's party.
+    /// To the contact of the bystander's party.
     SendQuestionnaire,
     /// The bystander's party's.
     PartyAssessments,
@@ -656,6 +656,9 @@ struct World {
     questionnaire: String,
     /// A submitted assessment of the bystander's party.
     assessment: String,
+    /// External member of the bystander's party with no column, whose
+    /// sessions no row ends: the contact its questionnaires are sent to.
+    contact: User,
 }
 
 /// The questionnaire of the matrix: one required yes/no question `q`.
@@ -875,6 +878,7 @@ impl World {
             spare: HashMap::new(),
             questionnaire: String::new(),
             assessment: String::new(),
+            contact: ctx.external(&p.other).await,
         };
         let q = ctx
             .must(&ctx.admin, "POST", "/questionnaires", questionnaire(), 201)
@@ -975,9 +979,9 @@ impl World {
             .to_owned()
     }
 
-    /// A questionnaire sent to the bystander and submitted: its id.
+    /// A questionnaire sent to the bystander's party's contact and submitted: its id.
     async fn submitted(&self, ctx: &Ctx) -> String {
-        let send = json!({"questionnaire_id": self.questionnaire, "contact_id": self.bystander.id});
+        let send = json!({"questionnaire_id": self.questionnaire, "contact_id": self.contact.id});
         let path = format!("/parties/{}/assessments", self.bystander.party);
         let sent = ctx.must(&ctx.admin, "POST", &path, send, 201).await;
         let id = sent["assessment"]["id"]
@@ -986,7 +990,7 @@ impl World {
             .to_owned();
         let answers = json!({"answers": {"q": "yes"}, "submit": true});
         let path = format!("/assessments/{id}/answers");
-        ctx.must(&self.bystander.token, "PUT", &path, answers, 200)
+        ctx.must(&self.contact.token, "PUT", &path, answers, 200)
             .await;
         id
     }
@@ -1272,7 +1276,7 @@ impl World {
             Ep::SendQuestionnaire => (
                 "POST",
                 format!("/parties/{}/assessments", by.party),
-                j(json!({"questionnaire_id": self.questionnaire, "contact_id": by.id})),
+                j(json!({"questionnaire_id": self.questionnaire, "contact_id": self.contact.id})),
             ),
             Ep::PartyAssessments => ("GET", format!("/parties/{}/assessments", by.party), none),
             Ep::MyAssessments => ("GET", "/assessments/mine".into(), none),
