@@ -654,7 +654,9 @@ impl Default for RiskMatrix {
         for tier in TIER_COLUMNS {
             cells.push(cell(Classification::Public, tier, Allowed, &[]));
         }
-        let rows: [(Classification, [(MatrixVerdict, &[MatrixControl]); 5]); 3] = [
+        /// A row of the matrix: its verdict and controls per tier column.
+        type Row<'a> = [(MatrixVerdict, &'a [MatrixControl]); 5];
+        let rows: [(Classification, Row); 3] = [
             (
                 Classification::Internal,
                 [

@@ -148,7 +148,13 @@ fn scores_and_tiers_follow_points_and_knock_outs() {
 fn answers_are_checked_against_their_question() {
     let body = template();
     // (case, answers, complete, Ok(stored value of the first) or the error's start)
-    let cases: Vec<(&str, Vec<(&str, &str)>, bool, Result<&str, &str>)> = vec![
+    type Case<'a> = (
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        bool,
+        Result<&'a str, &'a str>,
+    );
+    let cases: Vec<Case> = vec![
         ("yes", vec![("encrypts", " yes ")], false, Ok("yes")),
         (
             "not yes/no",
