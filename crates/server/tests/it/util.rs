@@ -461,6 +461,29 @@ impl Ctx {
         r["id"].as_str().unwrap_or_default().to_owned()
     }
 
+    /// Signs off the due diligence of `party` with `tier` (in term for the
+    /// tier's period): a one-question questionnaire sent to `contact`, a user
+    /// of the party, answered, and decided by the admin.
+    pub async fn assess(&self, party: &str, contact: &User, tier: &str) {
+        let q = json!({"name": "fixture-diligence", "title": "Fixture", "body": {
+            "sections": [{"title": "S", "questions": [
+                {"key": "q", "text": "Q?", "kind": "yes_no", "required": true}]}],
+            "thresholds": {"low": 0, "medium": 0, "high": 0}}});
+        let q = self
+            .must(&self.admin, "POST", "/questionnaires", q, 201)
+            .await;
+        let send = json!({"questionnaire_id": q["id"], "contact_id": contact.id});
+        let path = format!("/parties/{party}/assessments");
+        let sent = self.must(&self.admin, "POST", &path, send, 201).await;
+        let id = sent["assessment"]["id"].as_str().unwrap_or_default();
+        let answers = json!({"answers": {"q": "yes"}, "submit": true});
+        let path = format!("/assessments/{id}/answers");
+        self.must(&contact.token, "PUT", &path, answers, 200).await;
+        let decision = json!({"tier": tier, "reasons": "a test fixture"});
+        let path = format!("/parties/{party}/assessments/{id}/decision");
+        self.must(&self.admin, "POST", &path, decision, 200).await;
+    }
+
     /// Creates a user as the admin (with [`PASSWORD`]) and signs them in;
     /// users of external parties are enrolled in TOTP when `enrol`.
     pub async fn user_in(&self, party: &str, role: &str, enrol: bool) -> User {
