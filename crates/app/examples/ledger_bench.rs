@@ -98,6 +98,8 @@ fn principal(role: SystemRole, n: u8) -> Principal {
         mfa: true,
         training_until_ms: None,
         certified_until_ms: None,
+        tier: None,
+        tier_until_ms: None,
     }
 }
 

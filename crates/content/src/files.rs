@@ -777,7 +777,18 @@ impl Files<'_> {
             .await?
             .unwrap_or_default();
         let mut unmarked = None;
-        match crate::delivery::mode_for(&policy, room.role) {
+        let mode = crate::delivery::mode_for(&policy, room.role);
+        // The sharing risk matrix may ask for marked copies only.
+        let mode = if mode == Delivery::Original
+            && room
+                .matrix_controls
+                .contains(&model::diligence::MatrixControl::Marked)
+        {
+            Delivery::Marked
+        } else {
+            mode
+        };
+        match mode {
             Delivery::Original => {}
             Delivery::ViewOnly => {
                 let target = format!("file:{id}");

@@ -70,7 +70,13 @@ impl Rooms<'_> {
         } else {
             tx.list_agreements(Some(p.party_id)).await?
         };
+        let evidence = if p.party_status == PartyStatus::Prospective {
+            tx.evidence_room(p.party_id).await?
+        } else {
+            None
+        };
         drop(tx);
+        let risk = self.risk();
         let policies = self.policies()?;
         let base = self.context(meta);
         let visible = rooms.into_iter().filter_map(|room| {
@@ -80,6 +86,9 @@ impl Rooms<'_> {
                 required: &keys,
                 grants: &grants,
                 agreements: &agreements,
+                caller: p,
+                matrix: &risk.matrix,
+                evidence_room: evidence == Some(room.id),
             };
             let (res, ctx) = room_facts(&rows, base.clone());
             let role = match &res {
@@ -91,6 +100,7 @@ impl Rooms<'_> {
                     room,
                     role,
                     required_agreements: keys,
+                    matrix_controls: ctx.matrix_controls.clone(),
                 },
             )
         });
@@ -142,6 +152,7 @@ impl Rooms<'_> {
             room,
             role: Some(RoomRole::Manager),
             required_agreements: vec![],
+            matrix_controls: vec![],
         })
     }
 

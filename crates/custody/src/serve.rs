@@ -74,6 +74,10 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot read the network zones")?;
+    app.load_risk()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot read the risk matrix")?;
     Ok(Opened { app, store })
 }
 

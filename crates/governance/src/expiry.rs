@@ -421,6 +421,8 @@ mod tests {
             created_ms: 0,
             certification: None,
             certified_until_ms: None,
+            tier: None,
+            tier_until_ms: None,
         };
         let mut tx = app.store().begin().await.unwrap();
         tx.insert_party(&owner).await.unwrap();

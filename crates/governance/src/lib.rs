@@ -1,6 +1,8 @@
 //! The governance use-cases: what the owner demands of the parties it shares
-//! with, and how the rules of access are changed. Two services over the
+//! with, and how the rules of access are changed. Three services over the
 //! kernel's [`App`](kernel::App), each use-case taking the seam's proof:
+//! [`Assessments`] (due diligence: questionnaire templates, assessments and
+//! their sign-off into a party's risk tier, the sharing risk matrix),
 //! [`Agreements`] (agreements issued to parties, their templates, each user's
 //! notifications and the expiry sweep that writes them) and [`Policies`] (the
 //! policy set's administration — list, versions, propose, apply, simulate,
@@ -9,12 +11,14 @@
 //! [`spawn_sweeper`] and [`spawn_refresher`].
 
 mod agreements;
+mod assessments;
 mod conditions;
 mod expiry;
 mod policies;
 mod whatif;
 
 pub use agreements::{Agreements, NewAgreement, NewTemplate};
+pub use assessments::{AssessmentView, Assessments, MAX_REASONS};
 pub use expiry::spawn_sweeper;
 pub use policies::{
     Policies, PolicyChange, PolicyProposal, PolicyState, PolicyText, PolicyVersion, Simulation,

@@ -281,7 +281,8 @@ impl Policies<'_> {
             ..Context::default()
         };
         self.locate(&mut ctx);
-        let (res, ctx) = request_facts(&mut tx, &who, &sim.target, ctx)
+        let risk = self.risk();
+        let (res, ctx) = request_facts(&mut tx, &who, &sim.target, &risk.matrix, ctx)
             .await?
             .map_err(|(what, id)| {
                 AppError::invalid(
@@ -313,6 +314,9 @@ pub fn spawn_refresher(app: App, every: std::time::Duration) -> tokio::task::Joi
             }
             if let Err(e) = app.load_zones().await {
                 tracing::error!(error = %e, "cannot re-read the network zones");
+            }
+            if let Err(e) = app.load_risk().await {
+                tracing::error!(error = %e, "cannot re-read the risk matrix");
             }
         }
     })

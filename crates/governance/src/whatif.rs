@@ -116,6 +116,8 @@ struct Cache {
     agreement: HashMap<AgreementId, Option<Agreement>>,
     file_rooms: HashMap<FileId, Option<RoomId>>,
     grant_rooms: HashMap<GrantId, Option<RoomId>>,
+    /// The risk matrix in force when the what-if began.
+    matrix: model::diligence::RiskMatrix,
 }
 
 impl Cache {
@@ -206,6 +208,11 @@ impl Cache {
                     required,
                     grants,
                     agreements,
+                    caller: who,
+                    matrix: &self.matrix,
+                    // Replays do not re-read evidence rooms: a prospective
+                    // party's uploads replay as refused.
+                    evidence_room: false,
                 };
                 Ok(Some(room_facts(&rows, ctx)))
             }
@@ -245,7 +252,10 @@ impl Policies<'_> {
             current: &current,
             proposed: &proposed,
         };
-        let mut cache = Cache::default();
+        let mut cache = Cache {
+            matrix: self.risk().matrix.clone(),
+            ..Cache::default()
+        };
         let mut after = 0;
         loop {
             let filter = EventFilter {

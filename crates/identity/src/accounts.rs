@@ -53,7 +53,7 @@ pub struct NewToken {
 }
 
 /// An admin's reason, trimmed: 1 to [`MAX_REASON`] characters, one line.
-fn check_reason(raw: &str) -> Result<String, AppError> {
+pub(crate) fn check_reason(raw: &str) -> Result<String, AppError> {
     let reason = raw.trim();
     if reason.is_empty()
         || reason.chars().count() > MAX_REASON

@@ -57,6 +57,8 @@ impl Identity<'_> {
                     created_ms: now,
                     certification: None,
                     certified_until_ms: None,
+                    tier: None,
+                    tier_until_ms: None,
                 };
                 tx.insert_party(&party).await?;
                 party

@@ -74,11 +74,14 @@ enum Passed {
     RecoveryCode(RecoveryCodeId),
 }
 
-/// A new party.
+/// A new party. It starts `prospective` (being onboarded: its users may do
+/// only what onboarding needs) unless `active_reason` says why it is to be
+/// active at once, without due diligence (recorded with the event).
 #[derive(Clone, Debug)]
 pub struct NewParty {
     pub name: String,
     pub country: Option<String>,
+    pub active_reason: Option<String>,
 }
 
 /// Changes to a party.
@@ -182,6 +185,28 @@ pub(crate) fn check_name(field: &'static str, raw: &str) -> Result<String, AppEr
         ));
     }
     Ok(name.to_owned())
+}
+
+/// Whether an admin may move a party from `from` to `to` by a change: a
+/// party leaves `prospective` for `active` only through activation (or for
+/// `offboarded`), and none becomes `prospective` again.
+fn check_transition(from: PartyStatus, to: PartyStatus) -> Result<(), AppError> {
+    use PartyStatus::*;
+    let refused = match (from, to) {
+        (a, b) if a == b => false,
+        (Prospective, Offboarded) => false,
+        (Prospective, _) | (_, Prospective) => true,
+        _ => false,
+    };
+    if refused {
+        return Err(AppError::invalid(
+            ErrorCode::ActivationRequired,
+            format!(
+                "a party goes from `{from}` to `{to}` only through activation, once its due diligence is signed off"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_country(raw: Option<String>) -> Result<Option<String>, AppError> {
@@ -674,7 +699,8 @@ impl Identity<'_> {
             .ok_or(AppError::NotFound)
     }
 
-    /// Creates an external party (active).
+    /// Creates an external party: `prospective`, or `active` at once when the
+    /// admin gives a reason for skipping due diligence.
     pub async fn create_party(
         &self,
         auth: Authorized<'_, act::PartyCreate, System>,
@@ -682,15 +708,26 @@ impl Identity<'_> {
     ) -> Result<Party, AppError> {
         let (meta, p, _) = auth.into_parts();
         let now = self.now();
+        let reason = new
+            .active_reason
+            .as_deref()
+            .map(crate::accounts::check_reason)
+            .transpose()?;
         let party = Party {
             id: PartyId::from_random(random()?),
             name: check_name("name", &new.name)?,
             kind: PartyKind::External,
             country: check_country(new.country)?,
-            status: PartyStatus::Active,
+            status: if reason.is_some() {
+                PartyStatus::Active
+            } else {
+                PartyStatus::Prospective
+            },
             created_ms: now,
             certification: None,
             certified_until_ms: None,
+            tier: None,
+            tier_until_ms: None,
         };
         let mut tx = self.store().begin().await?;
         tx.insert_party(&party).await?;
@@ -699,7 +736,7 @@ impl Identity<'_> {
             meta,
             now,
             Fact::allowed(Some(p), Action::PartyCreate, format!("party:{}", party.id))
-                .with(json!({"name": party.name})),
+                .with(json!({"name": party.name, "status": party.status, "active_reason": reason})),
         )
         .await?;
         tx.commit().await?;
@@ -730,6 +767,7 @@ impl Identity<'_> {
                     "the owner party stays active",
                 ));
             }
+            check_transition(party.status, status)?;
             party.status = status;
         }
         tx.update_party(&party).await?;
@@ -739,6 +777,49 @@ impl Identity<'_> {
             now,
             Fact::allowed(Some(p), Action::PartyUpdate, format!("party:{id}"))
                 .with(json!({"status": party.status})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(party)
+    }
+
+    /// Activates a party being onboarded: only once its due diligence is
+    /// signed off with a risk tier in term. Takes effect at its users' next request.
+    pub async fn activate_party(
+        &self,
+        auth: Authorized<'_, act::PartyActivate, System>,
+        id: PartyId,
+    ) -> Result<Party, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut party = tx.get_party(id).await?.ok_or(AppError::NotFound)?;
+        if party.status != PartyStatus::Prospective {
+            return Err(AppError::invalid(
+                ErrorCode::ActivationRequired,
+                format!("the party is `{}`, not being onboarded", party.status),
+            ));
+        }
+        let Some(tier) = model::diligence::tier_in_term(party.tier, party.tier_until_ms, now)
+        else {
+            let why = if party.tier.is_some() {
+                "its risk tier has lapsed: its due diligence must be reviewed and signed off again"
+            } else {
+                "its due diligence has not been signed off with a risk tier: send it a questionnaire, review the answers and decide its tier"
+            };
+            return Err(AppError::invalid(
+                ErrorCode::PartyNotAssessed,
+                format!("`{}` cannot be activated yet: {why}", party.name),
+            ));
+        };
+        party.status = PartyStatus::Active;
+        tx.update_party(&party).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), Action::PartyActivate, format!("party:{id}"))
+                .with(json!({"tier": tier, "tier_until_ms": party.tier_until_ms})),
         )
         .await?;
         tx.commit().await?;

@@ -97,6 +97,7 @@ async fn world() -> World {
     let new = NewParty {
         name: "Acme".into(),
         country: None,
+        active_reason: Some("a test fixture, onboarded before the test".into()),
     };
     let acme = Identity(&app).create_party(auth, new).await.unwrap().id;
     let auditor = user(

@@ -125,6 +125,24 @@ actions! {
     TemplateUpdate => "template.update",
     /// Changing what a room demands of external parties.
     RoomConditions => "room.conditions",
+    /// Activating a party being onboarded, once its due diligence is signed
+    /// off with a tier in term (admins).
+    PartyActivate => "party.activate",
+    /// Listing and reading due-diligence questionnaire templates (owner staff).
+    QuestionnaireList => "questionnaire.list",
+    /// Writing a questionnaire template (a new version) (admins).
+    QuestionnaireUpdate => "questionnaire.update",
+    /// Sending a questionnaire to a party's contact (admins).
+    AssessmentSend => "assessment.send",
+    /// Reviewing a party's assessment: follow-ups and sign-off (admins and
+    /// security officers).
+    AssessmentReview => "assessment.review",
+    /// Answering one's own party's questionnaire (its contact).
+    AssessmentAnswer => "assessment.answer",
+    /// Reading the sharing risk matrix and re-assessment periods (owner staff).
+    RiskRead => "risk.read",
+    /// Changing the sharing risk matrix and re-assessment periods (admins).
+    RiskUpdate => "risk.update",
 }
 
 impl Action {

@@ -5,6 +5,7 @@
 //! zone. Read from the live state at the moment of the request, so an end
 //! (of a grant, an agreement, a window) is refused from that moment on.
 
+use model::diligence::{MatrixControl, MatrixVerdict, RiskMatrix, tier_in_term};
 use model::*;
 
 use crate::AppError;
@@ -209,6 +210,7 @@ pub async fn request_facts(
     tx: &mut store::Tx,
     who: &Principal,
     target: &SimTarget,
+    matrix: &RiskMatrix,
     ctx: Context,
 ) -> Result<Result<(Resource, Context), (&'static str, String)>, AppError> {
     let res = match *target {
@@ -228,11 +230,15 @@ pub async fn request_facts(
             let Some(room) = tx.get_room(id).await? else {
                 return Ok(Err(("room", id.to_string())));
             };
+            let evidence = tx.evidence_room(who.party_id).await?;
             let rows = RoomRows {
                 room: &room,
                 required: &tx.room_requirements(id).await?,
                 grants: &tx.grants_for(who.user_id, who.party_id).await?,
                 agreements: &tx.list_agreements(Some(who.party_id)).await?,
+                caller: who,
+                matrix,
+                evidence_room: evidence == Some(id),
             };
             return Ok(Ok(room_facts(&rows, ctx)));
         }
@@ -241,12 +247,34 @@ pub async fn request_facts(
 }
 
 /// The stored rows a request on a room is decided from: the room, what it
-/// requires, the caller's grants and the agreements of the caller's party.
+/// requires, the caller's grants and the agreements of the caller's party;
+/// the caller (its party's kind and tier) and the risk matrix in force; and
+/// whether the room is the evidence room of the caller's party.
 pub struct RoomRows<'a> {
     pub room: &'a Room,
     pub required: &'a [String],
     pub grants: &'a [Grant],
     pub agreements: &'a [Agreement],
+    pub caller: &'a Principal,
+    pub matrix: &'a RiskMatrix,
+    pub evidence_room: bool,
+}
+
+/// What the matrix says of a room of `classification` for `caller` at
+/// `now_ms`: nothing for the owner party; else the verdict and controls of
+/// its tier in term (`unassessed` when none or lapsed).
+pub fn matrix_facts(
+    matrix: &RiskMatrix,
+    caller: &Principal,
+    classification: Classification,
+    now_ms: i64,
+) -> (Option<MatrixVerdict>, Vec<MatrixControl>) {
+    if caller.party_kind == PartyKind::Owner {
+        return (None, vec![]);
+    }
+    let tier = tier_in_term(caller.tier, caller.tier_until_ms, now_ms);
+    let (verdict, controls) = matrix.verdict(classification, tier);
+    (Some(verdict), controls.to_vec())
 }
 
 /// The room resource and the context of a request at `ctx.now_ms`: the
@@ -260,6 +288,15 @@ pub fn room_facts(rows: &RoomRows<'_>, mut ctx: Context) -> (Resource, Context) 
     ctx.agreements_in_force = facts.in_force;
     ctx.agreements_lapsed = facts.lapsed;
     room_conditions(&mut ctx, rows.room, rows.required, rows.agreements);
+    let (verdict, controls) = matrix_facts(
+        rows.matrix,
+        rows.caller,
+        rows.room.classification,
+        ctx.now_ms,
+    );
+    ctx.matrix = verdict;
+    ctx.matrix_controls = controls;
+    ctx.evidence_room = rows.evidence_room;
     let res = Resource::Room {
         id,
         classification: rows.room.classification,
@@ -296,6 +333,8 @@ pub async fn principal_for(
         mfa,
         training_until_ms: user.training_until_ms,
         certified_until_ms: party.certified_until_ms,
+        tier: party.tier,
+        tier_until_ms: party.tier_until_ms,
     })
 }
 

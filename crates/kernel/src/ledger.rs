@@ -628,6 +628,8 @@ mod tests {
             mfa: true,
             training_until_ms: None,
             certified_until_ms: None,
+            tier: None,
+            tier_until_ms: None,
         }
     }
 

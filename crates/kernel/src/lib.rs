@@ -146,6 +146,9 @@ struct Inner {
     mark_key: OnceLock<mark::MarkKey>,
     /// The network zones, read at start and re-read with the policies.
     zones: arc_swap::ArcSwap<Vec<model::NetworkZone>>,
+    /// The sharing risk matrix and re-assessment periods, read at start and
+    /// re-read with the policies.
+    risk: arc_swap::ArcSwap<model::diligence::RiskSettings>,
     /// State a domain keeps per application (its caches, counters, limits),
     /// one value per type, made on first use.
     slots: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -176,6 +179,7 @@ impl App {
             recorder: events::Recorder::default(),
             mark_key: OnceLock::new(),
             zones: arc_swap::ArcSwap::from_pointee(vec![]),
+            risk: arc_swap::ArcSwap::from_pointee(model::diligence::RiskSettings::default()),
             slots: Mutex::new(HashMap::new()),
         };
         App {

@@ -25,6 +25,9 @@ pub struct RoomInfo {
     /// The agreements (kinds or template names) an external party must have
     /// signed, and in term, to reach the room's content.
     pub required_agreements: Vec<String>,
+    /// The controls the sharing risk matrix asks of the caller's party in
+    /// this room (none for the owner party).
+    pub matrix_controls: Vec<model::diligence::MatrixControl>,
 }
 
 impl App {
@@ -106,6 +109,12 @@ impl App {
         } else {
             tx.list_agreements(Some(p.party_id)).await?
         };
+        // Only a party being onboarded is let into its evidence room alone.
+        let evidence = if p.party_status == PartyStatus::Prospective {
+            tx.evidence_room(p.party_id).await?
+        } else {
+            None
+        };
         drop(tx);
         let ctx = self.context(meta);
         let Some(room) = room else {
@@ -124,13 +133,18 @@ impl App {
                 .await?;
             return Err(AppError::NotFound);
         };
+        let risk = self.risk();
         let rows = RoomRows {
             room: &room,
             required: &required,
             grants: &grants,
             agreements: &agreements,
+            caller: p,
+            matrix: &risk.matrix,
+            evidence_room: evidence == Some(id),
         };
         let (res, ctx) = room_facts(&rows, ctx);
+        let matrix_controls = ctx.matrix_controls.clone();
         let role = match &res {
             Resource::Room { role, .. } => *role,
             _ => None,
@@ -145,6 +159,7 @@ impl App {
             room,
             role,
             required_agreements: required,
+            matrix_controls,
         })
     }
 
@@ -233,6 +248,24 @@ impl App {
             .await?;
         let current = file.current.clone().ok_or(AppError::NotFound)?;
         Ok((file, current, room))
+    }
+
+    /// The risk settings in force on this node (the matrix, the periods).
+    pub fn risk(&self) -> Arc<model::diligence::RiskSettings> {
+        self.inner.risk.load_full()
+    }
+
+    /// Re-reads the risk settings from the store (another node may have
+    /// changed them); the defaults when none are stored.
+    pub async fn load_risk(&self) -> Result<(), AppError> {
+        let stored = self.store().read().await?.risk_settings().await?;
+        self.inner.risk.store(Arc::new(stored.unwrap_or_default()));
+        Ok(())
+    }
+
+    /// Puts `risk` in force on this node (after the change that stored it committed).
+    pub fn install_risk(&self, risk: model::diligence::RiskSettings) {
+        self.inner.risk.store(Arc::new(risk));
     }
 
     /// The network zones in force on this node.
@@ -428,6 +461,8 @@ impl App {
                 kind: party.kind,
                 status: party.status,
                 certified_until_ms: party.certified_until_ms,
+                tier: party.tier,
+                tier_until_ms: party.tier_until_ms,
             },
             None => Resource::System,
         };
@@ -459,6 +494,15 @@ impl App {
                 if matches!(action, Action::UserList | Action::PartyList) =>
             {
                 Err(AppError::NotFound)
+            }
+            // Reviewing a party the caller may not even see: not found.
+            Err(e @ AppError::Forbidden { .. }) if action == Action::AssessmentReview => {
+                let sees = authorize(&*self.policies()?, p, Action::PartyList, res, &ctx);
+                if sees == Decision::Allow {
+                    Err(e)
+                } else {
+                    Err(AppError::NotFound)
+                }
             }
             other => other,
         }
@@ -537,12 +581,22 @@ impl App {
         } else {
             tx.list_agreements(Some(p.party_id)).await?
         };
+        // Only a party being onboarded is let into its evidence room alone.
+        let evidence = if p.party_status == PartyStatus::Prospective {
+            tx.evidence_room(p.party_id).await?
+        } else {
+            None
+        };
         drop(tx);
+        let risk = self.risk();
         let rows = RoomRows {
             room: &room,
             required: &required,
             grants: &grants,
             agreements: &agreements,
+            caller: p,
+            matrix: &risk.matrix,
+            evidence_room: evidence == Some(id),
         };
         let (res, ctx) = room_facts(&rows, self.context(meta));
         let policies = self.policies()?;

@@ -194,6 +194,18 @@ codes! {
     MarkBadPdf = "mark_bad_pdf", BadRequest, "the PDF does not parse";
     MarkEncryptedPdf = "mark_encrypted_pdf", BadRequest, "the PDF is encrypted";
     MarkBadText = "mark_bad_text", BadRequest, "the text is not UTF-8";
+
+    // Due diligence, risk tiers, the sharing risk matrix (governance).
+    PartyNotAssessed = "party_not_assessed", Conflict, "a party is activated only once its due diligence is signed off with a risk tier in term";
+    ActivationRequired = "activation_required", BadRequest, "a prospective party becomes active only through activation, and no party becomes prospective again";
+    InvalidQuestionnaire = "invalid_questionnaire", BadRequest, "a questionnaire template is malformed or over its limits";
+    UnknownQuestionnaire = "unknown_questionnaire", BadRequest, "no questionnaire template with that name or id";
+    InvalidAnswer = "invalid_answer", BadRequest, "an answer does not fit its question, or a required one is missing";
+    InvalidContact = "invalid_contact", BadRequest, "the contact must be an enabled user of the assessed party";
+    NotAssessmentContact = "not_assessment_contact", Forbidden, "only the party's contact named when the questionnaire was sent answers it";
+    AssessmentState = "assessment_state", Conflict, "the assessment is not in a state that allows this (e.g. answers after sign-off)";
+    InvalidDecision = "invalid_decision", BadRequest, "a sign-off needs a tier and reasons of 1 to 2000 characters";
+    InvalidRiskSettings = "invalid_risk_settings", BadRequest, "the sharing risk matrix or a re-assessment period is malformed";
 }
 
 impl std::fmt::Display for ErrorCode {

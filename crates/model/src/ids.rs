@@ -62,6 +62,10 @@ typed_id!(
     NotificationId,
     /// One opening of a file in the view-only viewer (held in memory, never stored).
     ViewId,
+    /// One version of a due-diligence questionnaire template.
+    QuestionnaireId,
+    /// A questionnaire sent to a party, its answers and its review.
+    AssessmentId,
 );
 
 #[cfg(test)]

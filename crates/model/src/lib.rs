@@ -4,6 +4,7 @@
 
 mod codes;
 mod conditions;
+pub mod diligence;
 mod ids;
 mod inputs;
 mod path;

@@ -139,6 +139,10 @@ pub struct Party {
     pub certification: Option<String>,
     /// Until when the certification is valid (exclusive).
     pub certified_until_ms: Option<i64>,
+    /// The risk tier its last signed-off due diligence decided.
+    pub tier: Option<crate::diligence::RiskTier>,
+    /// Until when that tier is in term (exclusive); it lapses then.
+    pub tier_until_ms: Option<i64>,
 }
 
 /// A person, with the security state the platform keeps about them.

@@ -119,6 +119,7 @@ fn main() {
         Some(RoomRole::Contributor),
         Some(RoomRole::Manager),
     ];
+    let matrix_in_force = model::diligence::RiskMatrix::default();
     let mut draw = Draw(0x9E37_79B9_7F4A_7C15);
     let mut lat = Vec::with_capacity(decisions);
     let (mut allowed, mut denied, mut hidden) = (0_u64, 0_u64, 0_u64);
@@ -146,6 +147,11 @@ fn main() {
             // Trained and certified: confidential rooms stay open to them.
             training_until_ms: Some(i64::MAX),
             certified_until_ms: Some(i64::MAX),
+            // The sharing risk matrix in force: parties of every tier, a fifth unassessed.
+            tier: model::diligence::RiskTier::ALL
+                .get((party % 5) as usize)
+                .copied(),
+            tier_until_ms: Some(i64::MAX),
         };
         let room = draw.next(ROOMS);
         let nda = room.is_multiple_of(4);
@@ -171,11 +177,20 @@ fn main() {
             }
         };
         let signed = draw.next(2) == 0;
+        let (matrix, matrix_controls) = match &res {
+            Resource::Room { classification, .. } if p.party_kind != PartyKind::Owner => {
+                let (v, c) = matrix_in_force.verdict(*classification, p.tier);
+                (Some(v), c.to_vec())
+            }
+            _ => (None, vec![]),
+        };
         let ctx = Context {
             now_ms: 1_750_000_000_000,
             source_addr: Some("192.0.2.1".into()),
             agreements_in_force: if signed { vec!["nda".into()] } else { vec![] },
             agreements_lapsed: vec![],
+            matrix,
+            matrix_controls,
             ..Context::default()
         };
         let t = Instant::now();

@@ -11,6 +11,7 @@ use cedar_policy::{
     Context as CedarContext, Entities, Entity, EntityId, EntityTypeName, EntityUid,
     RestrictedExpression, Schema,
 };
+use model::diligence::{MatrixControl, MatrixVerdict, RiskTier, tier_in_term, tier_name};
 use model::{
     AgreementId, Classification, PartyId, PartyKind, PartyStatus, RoomId, RoomRole, SystemRole,
     UserId,
@@ -36,6 +37,10 @@ pub struct Principal {
     pub training_until_ms: Option<i64>,
     /// Until when the party's security certification is valid.
     pub certified_until_ms: Option<i64>,
+    /// The party's risk tier from its due diligence, and until when it is in
+    /// term (the policy sees `unassessed` once it lapses).
+    pub tier: Option<RiskTier>,
+    pub tier_until_ms: Option<i64>,
 }
 
 /// An agreement a room requires: the key it is matched by (an agreement kind
@@ -83,6 +88,9 @@ pub enum Resource {
         status: PartyStatus,
         /// Until when its security certification is valid.
         certified_until_ms: Option<i64>,
+        /// Its risk tier and until when it is in term.
+        tier: Option<RiskTier>,
+        tier_until_ms: Option<i64>,
     },
 }
 
@@ -116,6 +124,13 @@ pub struct Context {
     /// key, with what it allows.
     pub territory_limits: Vec<(String, Vec<String>)>,
     pub action_limits: Vec<(String, Vec<String>)>,
+    /// What the sharing risk matrix says of the room's classification for
+    /// the caller party's tier in term (`None`: no room, or the owner party —
+    /// the policy sees `allowed`), and the controls it asks for.
+    pub matrix: Option<MatrixVerdict>,
+    pub matrix_controls: Vec<MatrixControl>,
+    /// Whether the room is the evidence room of the caller's party.
+    pub evidence_room: bool,
 }
 
 /// The entity type names, parsed once.
@@ -175,21 +190,44 @@ fn entity(
     Entity::new_with_tags(uid, attrs, parents, []).map_err(|e| PolicyError::Request(e.to_string()))
 }
 
-/// The entity of a party.
-fn party_entity(
-    uid: EntityUid,
+/// What the policy sees of a party.
+struct PartyFacts {
     kind: PartyKind,
     status: PartyStatus,
     certified_until_ms: Option<i64>,
-) -> Result<Entity, PolicyError> {
+    tier: Option<RiskTier>,
+    tier_until_ms: Option<i64>,
+}
+
+impl PartyFacts {
+    fn of(p: &Principal) -> PartyFacts {
+        PartyFacts {
+            kind: p.party_kind,
+            status: p.party_status,
+            certified_until_ms: p.certified_until_ms,
+            tier: p.tier,
+            tier_until_ms: p.tier_until_ms,
+        }
+    }
+}
+
+/// The entity of a party at `now_ms`: its tier is `unassessed` when it has
+/// none or it has lapsed.
+fn party_entity(uid: EntityUid, f: &PartyFacts, now_ms: i64) -> Result<Entity, PolicyError> {
+    let tier = tier_in_term(f.tier, f.tier_until_ms, now_ms);
     entity(
         uid,
         vec![
-            ("kind", string(kind.as_str())),
-            ("status", string(status.as_str())),
+            ("kind", string(f.kind.as_str())),
+            ("status", string(f.status.as_str())),
             (
                 "certified_until_ms",
-                RestrictedExpression::new_long(certified_until_ms.unwrap_or(0)),
+                RestrictedExpression::new_long(f.certified_until_ms.unwrap_or(0)),
+            ),
+            ("tier", string(tier_name(tier))),
+            (
+                "tier_until_ms",
+                RestrictedExpression::new_long(f.tier_until_ms.unwrap_or(0)),
             ),
         ],
         HashSet::new(),
@@ -237,16 +275,12 @@ pub(crate) fn slice(
     action: &Entity,
     p: &Principal,
     res: &Resource,
+    now_ms: i64,
 ) -> Result<Slice, PolicyError> {
     let party = t.uid(&t.party, &p.party_id.to_string());
     let principal = t.uid(&t.user, &p.user_id.to_string());
     let mut user_parents = HashSet::from([party.clone()]);
-    let mut out = vec![party_entity(
-        party.clone(),
-        p.party_kind,
-        p.party_status,
-        p.certified_until_ms,
-    )?];
+    let mut out = vec![party_entity(party.clone(), &PartyFacts::of(p), now_ms)?];
     let resource = match res {
         Resource::System => {
             let uid = t.uid(&t.system, "custody");
@@ -316,9 +350,8 @@ pub(crate) fn slice(
             if target.party_id != p.party_id {
                 out.push(party_entity(
                     owner.clone(),
-                    target.party_kind,
-                    target.party_status,
-                    target.certified_until_ms,
+                    &PartyFacts::of(target),
+                    now_ms,
                 )?);
             }
             let uid = t.uid(&t.user, &target.user_id.to_string());
@@ -337,14 +370,18 @@ pub(crate) fn slice(
             kind,
             status,
             certified_until_ms,
+            tier,
+            tier_until_ms,
         } => {
             let uid = t.uid(&t.party, &id.to_string());
-            out.push(party_entity(
-                uid.clone(),
-                *kind,
-                *status,
-                *certified_until_ms,
-            )?);
+            let facts = PartyFacts {
+                kind: *kind,
+                status: *status,
+                certified_until_ms: *certified_until_ms,
+                tier: *tier,
+                tier_until_ms: *tier_until_ms,
+            };
+            out.push(party_entity(uid.clone(), &facts, now_ms)?);
             uid
         }
     };
@@ -415,6 +452,18 @@ pub(crate) fn context(
         (
             "permitted_actions".to_owned(),
             strings(&ctx.permitted_actions),
+        ),
+        (
+            "matrix".to_owned(),
+            string(ctx.matrix.map_or("allowed", MatrixVerdict::as_str)),
+        ),
+        (
+            "matrix_controls".to_owned(),
+            strings(ctx.matrix_controls.iter().map(|c| c.as_str())),
+        ),
+        (
+            "evidence_room".to_owned(),
+            RestrictedExpression::new_bool(ctx.evidence_room),
         ),
     ];
     if let Some(addr) = &ctx.source_addr {

@@ -57,6 +57,10 @@ pub const REASONS: &[&str] = &[
     "certification_required",
     "outside_access_window",
     "action_not_licensed",
+    "risk_tier_refused",
+    "risk_tier_view_only",
+    "risk_tier_mfa",
+    "risk_tier_zone",
     "policy_forbids",
     "policy_error",
 ];
@@ -323,7 +327,7 @@ impl Policies {
             .ok_or_else(|| PolicyError::Request(format!("`{action}` has no entity")))?;
         // The reference evaluation checks the slice against the schema.
         let schema = (!fast).then_some(&self.schema);
-        let slice = facts::slice(&self.types, schema, action_entity, p, res)?;
+        let slice = facts::slice(&self.types, schema, action_entity, p, res, ctx.now_ms)?;
         let context = facts::context(p, action, res, ctx)?;
         let request = Request::new(
             slice.principal,
@@ -672,6 +676,11 @@ fn fill(
         }
         _ => ("none", ""),
     };
+    let tier = model::diligence::tier_name(model::diligence::tier_in_term(
+        p.tier,
+        p.tier_until_ms,
+        ctx.now_ms,
+    ));
     let zone = match (&ctx.zone, &ctx.zone_country) {
         (Some(z), Some(c)) => format!("network zone `{z}`, {c}"),
         _ => "an address outside every known network zone".to_owned(),
@@ -687,6 +696,7 @@ fn fill(
         .replace("{tags}", &tags)
         .replace("{window}", window)
         .replace("{zone}", &zone)
+        .replace("{tier}", tier)
 }
 
 impl Policies {
@@ -705,7 +715,7 @@ impl Policies {
             .action_entities
             .get(action)
             .ok_or_else(|| PolicyError::Request(format!("`{action}` has no entity")))?;
-        facts::slice(&self.types, Some(&self.schema), entity, p, res).map(|_| ())
+        facts::slice(&self.types, Some(&self.schema), entity, p, res, 0).map(|_| ())
     }
 }
 

@@ -19,6 +19,8 @@ fn principal(kind: PartyKind, role: SystemRole) -> Principal {
         // unless a test says otherwise.
         training_until_ms: Some(i64::MAX),
         certified_until_ms: Some(i64::MAX),
+        tier: Some(model::diligence::RiskTier::Low),
+        tier_until_ms: Some(i64::MAX),
     }
 }
 
@@ -851,6 +853,8 @@ fn party(u: &Principal) -> Resource {
         kind: u.party_kind,
         status: u.party_status,
         certified_until_ms: u.certified_until_ms,
+        tier: u.tier,
+        tier_until_ms: u.tier_until_ms,
     }
 }
 
@@ -1236,6 +1240,19 @@ fn random_request(d: &mut Draw, pol: &Policies, action: &str) -> (Principal, Res
         .map(|t| (*t).to_owned())
         .collect();
     c.outside_access_window = d.chance(5);
+    c.matrix = *d.pick(&[
+        None,
+        Some(model::diligence::MatrixVerdict::Controls),
+        Some(model::diligence::MatrixVerdict::Refused),
+    ]);
+    c.matrix_controls = [
+        model::diligence::MatrixControl::ViewOnly,
+        model::diligence::MatrixControl::Mfa,
+    ]
+    .into_iter()
+    .filter(|_| d.chance(2))
+    .collect();
+    c.evidence_room = d.chance(4);
     (p, res, c)
 }
 
@@ -1249,6 +1266,8 @@ fn random_principal(d: &mut Draw) -> Principal {
         mfa: !d.chance(4),
         training_until_ms: *d.pick(&[None, Some(0), Some(2_000_000_000_000)]),
         certified_until_ms: *d.pick(&[None, Some(0), Some(2_000_000_000_000)]),
+        tier: *d.pick(&[None, Some(model::diligence::RiskTier::High)]),
+        tier_until_ms: *d.pick(&[None, Some(0), Some(2_000_000_000_000)]),
         ..principal(kind, *d.pick(SystemRole::ALL))
     }
 }

@@ -106,6 +106,7 @@ async fn populate(app: &app::App) -> (String, String, Granted) {
             NewParty {
                 name: "Supplier GmbH".into(),
                 country: None,
+                active_reason: Some("a test fixture, onboarded before the test".into()),
             },
         )
         .await

@@ -4,6 +4,7 @@
 
 mod account;
 mod agreements;
+mod assessments;
 mod auth;
 mod conditions;
 mod dlp;
@@ -105,6 +106,7 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(account::unlock_user))
         .routes(routes!(parties::list_parties, parties::create_party))
         .routes(routes!(parties::get_party, parties::patch_party))
+        .routes(routes!(parties::activate_party))
         .routes(routes!(parties::list_users, parties::create_user))
         .routes(routes!(parties::get_user, parties::patch_user))
         .routes(routes!(parties::revoke_sessions))
@@ -171,6 +173,21 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(conditions::offer_agreement))
         .routes(routes!(conditions::list_notifications))
         .routes(routes!(conditions::read_notification))
+        .routes(routes!(
+            assessments::list_questionnaires,
+            assessments::save_questionnaire
+        ))
+        .routes(routes!(assessments::get_questionnaire))
+        .routes(routes!(
+            assessments::party_assessments,
+            assessments::send_questionnaire
+        ))
+        .routes(routes!(assessments::my_assessments))
+        .routes(routes!(assessments::answer))
+        .routes(routes!(assessments::reply))
+        .routes(routes!(assessments::follow_up))
+        .routes(routes!(assessments::decide))
+        .routes(routes!(assessments::get_risk, assessments::put_risk))
         .route(
             "/rooms/{id}/files/{*path}",
             axum::routing::put(files::put_file),

@@ -149,6 +149,10 @@ pub struct PartyDto {
     /// The security certification the party holds, and until when.
     pub certification: Option<String>,
     pub certified_until: Option<String>,
+    /// The risk tier its signed-off due diligence decided (low, medium, high,
+    /// critical), and until when it is in term; the tier counts only until then.
+    pub tier: Option<String>,
+    pub tier_until: Option<String>,
 }
 list_of!(PartyList, PartyDto);
 
@@ -163,6 +167,8 @@ impl From<&model::Party> for PartyDto {
             created_at: rfc3339(p.created_ms),
             certification: p.certification.clone(),
             certified_until: p.certified_until_ms.map(rfc3339),
+            tier: p.tier.map(|t| t.as_str().into()),
+            tier_until: p.tier_until_ms.map(rfc3339),
         }
     }
 }
@@ -172,6 +178,10 @@ impl From<&model::Party> for PartyDto {
 pub struct CreateParty {
     pub name: String,
     pub country: Option<String>,
+    /// A new party is `prospective` (being onboarded) until an admin activates
+    /// it after its due diligence; a reason here makes it `active` at once,
+    /// recorded with the event (1 to 500 characters, one line).
+    pub active_reason: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -14,6 +14,7 @@
 mod account;
 mod admin;
 mod agreements;
+mod assessments;
 mod assets;
 mod audit;
 mod files;

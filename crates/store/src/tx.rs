@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agreements;
+mod assessments;
 mod conditions;
 mod delivery;
 mod dlp;

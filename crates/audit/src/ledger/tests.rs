@@ -62,6 +62,8 @@ fn principal(role: SystemRole, kind: PartyKind) -> Principal {
         mfa: true,
         training_until_ms: None,
         certified_until_ms: None,
+        tier: None,
+        tier_until_ms: None,
     }
 }
 

@@ -61,6 +61,8 @@ fn actor() -> Principal {
         mfa: true,
         training_until_ms: None,
         certified_until_ms: None,
+        tier: None,
+        tier_until_ms: None,
     }
 }
 

@@ -52,7 +52,7 @@ async fn transfers_follow_the_rooms_data_loss_policy() {
         &token,
         reqwest::Method::POST,
         "/parties",
-        json!({"name": "Gear Supplier"}),
+        json!({"name": "Gear Supplier", "active_reason": "a test fixture, onboarded before the test"}),
     )
     .await;
     assert_eq!(status, 201, "{party}");

@@ -96,7 +96,7 @@ async fn regression_dlp_findings_of_itar_zip_stay_bounded() {
         &token,
         reqwest::Method::POST,
         "/parties",
-        json!({"name": "Gear Supplier"}),
+        json!({"name": "Gear Supplier", "active_reason": "a test fixture, onboarded before the test"}),
     )
     .await;
     let grant = json!({"subject_kind": "party", "subject_id": party["id"], "role": "contributor", "reason": "rfq"});

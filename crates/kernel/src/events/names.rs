@@ -115,6 +115,11 @@ event_names! {
     KeysRotate = "keys.rotate", Allowed, "a new key-encryption key was made current";
     KeysRewrap = "keys.rewrap", Allowed, "a batch of data keys was re-wrapped under the current key-encryption key";
     KeysReseal = "keys.reseal", Allowed, "the sealed secrets were re-sealed under the current key-encryption key";
+    AssessmentSave = "assessment.save", Allowed, "a party's contact saved draft answers to a questionnaire";
+    AssessmentSubmit = "assessment.submit", Allowed, "a party's contact submitted answers to a questionnaire; the detail holds the computed score and tier";
+    AssessmentFollowUp = "assessment.follow_up", Allowed, "a reviewer asked a follow-up question about one answer";
+    AssessmentReply = "assessment.reply", Allowed, "a party's contact answered a follow-up; a remediation replaced the scored answer (the replaced one kept)";
+    AssessmentDecide = "assessment.decide", Allowed, "a reviewer signed off an assessment with a decided tier and reasons; the party's tier and its validity were set";
 }
 
 /// What the events of an authorization action mean, and whether a use-case
@@ -207,6 +212,32 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::RoomConditions => (
             Denied,
             "changing what a room demands of external parties (done: `room.update`)",
+        ),
+        Action::PartyActivate => (
+            Both,
+            "activating a party being onboarded; refused unless its due diligence is signed off with a tier in term",
+        ),
+        Action::QuestionnaireList => (Denied, "listing or reading questionnaire templates"),
+        Action::QuestionnaireUpdate => (Both, "writing a new version of a questionnaire template"),
+        Action::AssessmentSend => (
+            Both,
+            "sending a questionnaire to a party's contact (its evidence room made on the first)",
+        ),
+        Action::AssessmentReview => (
+            Denied,
+            "reviewing a party's assessment (done: `assessment.follow_up`, `assessment.decide`)",
+        ),
+        Action::AssessmentAnswer => (
+            Denied,
+            "answering one's party's questionnaire (done: `assessment.save`, `assessment.submit`, `assessment.reply`)",
+        ),
+        Action::RiskRead => (
+            Denied,
+            "reading the sharing risk matrix and re-assessment periods",
+        ),
+        Action::RiskUpdate => (
+            Both,
+            "changing the sharing risk matrix or the re-assessment periods",
         ),
     }
 }

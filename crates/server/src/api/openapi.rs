@@ -171,9 +171,13 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("list_parties", &[]),
     (
         "create_party",
-        &[&[E::InvalidName, E::InvalidCountry, E::Conflict]],
+        &[&[E::InvalidName, E::InvalidCountry, E::BadReason, E::Conflict]],
     ),
     ("get_party", &[]),
+    (
+        "activate_party",
+        &[&[E::ActivationRequired, E::PartyNotAssessed]],
+    ),
     (
         "patch_party",
         &[&[
@@ -181,6 +185,7 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
             E::InvalidName,
             E::InvalidCountry,
             E::OwnerPartyStatus,
+            E::ActivationRequired,
             E::Conflict,
         ]],
     ),
@@ -363,6 +368,39 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("delete_certification", &[]),
     ("list_notifications", &[]),
     ("read_notification", &[]),
+    // due diligence
+    ("list_questionnaires", &[]),
+    ("save_questionnaire", &[&[E::InvalidQuestionnaire]]),
+    ("get_questionnaire", &[]),
+    (
+        "send_questionnaire",
+        &[&[E::UnknownQuestionnaire, E::InvalidContact]],
+    ),
+    ("party_assessments", &[]),
+    ("my_assessments", &[]),
+    (
+        "answer",
+        &[&[
+            E::InvalidAnswer,
+            E::NotAssessmentContact,
+            E::AssessmentState,
+        ]],
+    ),
+    (
+        "reply",
+        &[&[
+            E::InvalidAnswer,
+            E::NotAssessmentContact,
+            E::AssessmentState,
+        ]],
+    ),
+    ("follow_up", &[&[E::InvalidAnswer, E::AssessmentState]]),
+    (
+        "decide",
+        &[&[NAMES, E::InvalidDecision, E::AssessmentState]],
+    ),
+    ("get_risk", &[]),
+    ("put_risk", &[&[E::InvalidRiskSettings]]),
 ];
 
 /// The codes of `id`'s own use-case ([`OPERATION_CODES`]).

@@ -41,6 +41,7 @@ pub async fn create_party(
             NewParty {
                 name: req.name,
                 country: req.country,
+                active_reason: req.active_reason,
             },
         )
         .await?;
@@ -84,6 +85,21 @@ pub async fn patch_party(
     let id = id::<PartyId>(&raw)?;
     let auth = app.system(&meta, &a.principal, act::PartyUpdate).await?;
     let party = Identity(&app).update_party(auth, id, patch).await?;
+    Ok(Json(PartyDto::from(&party)))
+}
+
+/// Activates a party being onboarded, once its due diligence is signed off
+/// with a risk tier in term.
+#[utoipa::path(post, path = "/parties/{id}/activate", tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyDto, description = "the party, now active"), (status = 400, body = ErrorBody, description = "the party is not being onboarded"), (status = 403, body = ErrorBody, description = "the caller may not activate parties"), (status = 404, body = ErrorBody, description = "no such party"), (status = 409, body = ErrorBody, description = "its due diligence is not signed off with a tier in term")))]
+pub async fn activate_party(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<PartyDto>, ApiError> {
+    let id = id::<PartyId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::PartyActivate).await?;
+    let party = Identity(&app).activate_party(auth, id).await?;
     Ok(Json(PartyDto::from(&party)))
 }
 

@@ -38,6 +38,7 @@ pub fn router() -> Router<App> {
         .route("/admin/parties", post(parties::create))
         .route("/admin/parties/{id}", post(parties::update))
         .route("/admin/parties/{id}/certification", post(parties::certify))
+        .route("/admin/parties/{id}/activate", post(parties::activate))
         .route("/admin/users", post(users::create))
         .route("/admin/users/invite", post(users::invite))
         .route("/admin/users/{id}", post(users::update))
@@ -130,6 +131,7 @@ impl Fields {
 /// The confirmations a page shows after a successful form, by key.
 const CONFIRMATIONS: &[(&str, &str)] = &[
     ("party-created", "Party created."),
+    ("party-activated", "Party activated."),
     ("party-saved", "Party saved."),
     ("certification-saved", "Certification recorded."),
     ("certification-cleared", "Certification cleared."),

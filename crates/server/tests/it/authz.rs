@@ -180,6 +180,8 @@ const NOTPEND: Want = Want(400, Some("totp_not_pending"), None, None);
 const NOMFA: Want = Want(403, Some("mfa_session_required"), None, None);
 /// A wrong first code when confirming enrolment.
 const BADCODE: Want = Want(401, Some("invalid_totp"), None, None);
+/// Activating a party whose due diligence is not signed off.
+const UNASSD: Want = Want(409, Some("party_not_assessed"), None, None);
 /// Tracing a file that carries no mark (allowed, but nothing to find).
 const NOMARK: Want = Want(400, Some("no_mark"), None, None);
 // The unmet conditions, each with its reason.
@@ -336,6 +338,28 @@ enum Ep {
     ListRules,
     AddRule,
     RemoveRule,
+    ListQuestionnaires,
+    SaveQuestionnaire,
+    GetQuestionnaire,
+    /// A fresh prospective party, never assessed.
+    ActivateParty,
+    /// To the contact of the bystander's party.
+    SendQuestionnaire,
+    /// The bystander's party's.
+    PartyAssessments,
+    /// The caller's own party's (empty for most).
+    MyAssessments,
+    /// An assessment that does not exist.
+    Answer,
+    /// Likewise.
+    Reply,
+    /// A submitted assessment of the bystander's party.
+    FollowUp,
+    /// A fresh submitted assessment of the bystander's party.
+    Decide,
+    GetRisk,
+    /// The settings in force, stored again.
+    PutRisk,
     /// It ends the caller's session.
     Logout,
     /// Asked with the spare session (the admin: with `ctx.admin`), which it
@@ -448,6 +472,21 @@ const TABLE: &[(Ep, [Want; 21])] = &[
     (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::ActivateParty,       [UNASSD,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::SendQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    // Reviewing a party: the owner's admins and security officers; a caller
+    // who may not see the party is told it is not there.
+    (Ep::PartyAssessments,    [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::MyAssessments,       [ROLE,    ROLE,    ROLE,    ROLE,    OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
+    (Ep::Answer,              [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     MFA,     NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::Reply,               [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     MFA,     NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::FollowUp,            [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::Decide,              [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
+    (Ep::GetRisk,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::PutRisk,             [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
     (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
     (Ep::EndOtherSessions,    [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
     (Ep::RevokeOwnSessions,   [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
@@ -516,6 +555,19 @@ impl Ep {
             Ep::ListTemplates => ("GET", "/agreement-templates"),
             Ep::PutTemplate => ("PUT", "/agreement-templates/{name}"),
             Ep::IssueTemplate => ("POST", "/agreement-templates/{name}/issue"),
+            Ep::ListQuestionnaires => ("GET", "/questionnaires"),
+            Ep::SaveQuestionnaire => ("POST", "/questionnaires"),
+            Ep::GetQuestionnaire => ("GET", "/questionnaires/{id}"),
+            Ep::ActivateParty => ("POST", "/parties/{id}/activate"),
+            Ep::SendQuestionnaire => ("POST", "/parties/{id}/assessments"),
+            Ep::PartyAssessments => ("GET", "/parties/{id}/assessments"),
+            Ep::MyAssessments => ("GET", "/assessments/mine"),
+            Ep::Answer => ("PUT", "/assessments/{id}/answers"),
+            Ep::Reply => ("POST", "/assessments/{id}/replies"),
+            Ep::FollowUp => ("POST", "/parties/{id}/assessments/{assessment}/follow-ups"),
+            Ep::Decide => ("POST", "/parties/{id}/assessments/{assessment}/decision"),
+            Ep::GetRisk => ("GET", "/risk"),
+            Ep::PutRisk => ("PUT", "/risk"),
             Ep::ListZones => ("GET", "/zones"),
             Ep::PutZones => ("PUT", "/zones"),
             Ep::ListNotifications => ("GET", "/notifications"),
@@ -600,6 +652,22 @@ struct World {
     /// A second session of each caller, signed in before its party was
     /// suspended or its account disabled: the token of `RevokeOwnSessions`.
     spare: HashMap<Who, String>,
+    /// A questionnaire version of one yes/no question `q`.
+    questionnaire: String,
+    /// A submitted assessment of the bystander's party.
+    assessment: String,
+    /// External member of the bystander's party with no column, whose
+    /// sessions no row ends: the contact its questionnaires are sent to.
+    contact: User,
+}
+
+/// The questionnaire of the matrix: one required yes/no question `q`.
+fn questionnaire() -> Value {
+    json!({"name": "matrix-diligence", "title": "Matrix", "body": {
+        "sections": [{"title": "S", "questions": [
+            {"key": "q", "text": "Q?", "kind": "yes_no", "required": true,
+             "score": {"rule": "yes_no", "yes": 10, "no": 0}}]}],
+        "thresholds": {"low": 10, "medium": 5, "high": 1}}})
 }
 
 /// The zones of the matrix.
@@ -808,7 +876,15 @@ impl World {
             notification: String::new(),
             redactable: 0,
             spare: HashMap::new(),
+            questionnaire: String::new(),
+            assessment: String::new(),
+            contact: ctx.external(&p.other).await,
         };
+        let q = ctx
+            .must(&ctx.admin, "POST", "/questionnaires", questionnaire(), 201)
+            .await;
+        w.questionnaire = id_of(&q);
+        w.assessment = w.submitted(ctx).await;
         // Each room moves the clock 2 s: the short licence and training end.
         w.room = w.fresh_room(ctx, false).await;
         w.closed_room = w.fresh_room(ctx, true).await;
@@ -901,6 +977,22 @@ impl World {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// A questionnaire sent to the bystander's party's contact and submitted: its id.
+    async fn submitted(&self, ctx: &Ctx) -> String {
+        let send = json!({"questionnaire_id": self.questionnaire, "contact_id": self.contact.id});
+        let path = format!("/parties/{}/assessments", self.bystander.party);
+        let sent = ctx.must(&ctx.admin, "POST", &path, send, 201).await;
+        let id = sent["assessment"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let answers = json!({"answers": {"q": "yes"}, "submit": true});
+        let path = format!("/assessments/{id}/answers");
+        ctx.must(&self.contact.token, "PUT", &path, answers, 200)
+            .await;
+        id
     }
 
     /// The token `who` asks `ep` with: its spare session for the rows that
@@ -1170,6 +1262,59 @@ impl World {
                 "/agreement-templates/matrix-nda/issue".into(),
                 j(json!({"party_id": by.party})),
             ),
+            Ep::ListQuestionnaires => ("GET", "/questionnaires".into(), none),
+            Ep::SaveQuestionnaire => ("POST", "/questionnaires".into(), j(questionnaire())),
+            Ep::GetQuestionnaire => (
+                "GET",
+                format!("/questionnaires/{}", self.questionnaire),
+                none,
+            ),
+            Ep::ActivateParty => {
+                let party = ctx.prospective_party(&format!("Prospect {n}")).await;
+                ("POST", format!("/parties/{party}/activate"), none)
+            }
+            Ep::SendQuestionnaire => (
+                "POST",
+                format!("/parties/{}/assessments", by.party),
+                j(json!({"questionnaire_id": self.questionnaire, "contact_id": self.contact.id})),
+            ),
+            Ep::PartyAssessments => ("GET", format!("/parties/{}/assessments", by.party), none),
+            Ep::MyAssessments => ("GET", "/assessments/mine".into(), none),
+            Ep::Answer => (
+                "PUT",
+                format!("/assessments/{}/answers", uuid::Uuid::nil()),
+                j(json!({"answers": {"q": "yes"}})),
+            ),
+            Ep::Reply => (
+                "POST",
+                format!("/assessments/{}/replies", uuid::Uuid::nil()),
+                j(json!({"index": 0, "reply": "matrix"})),
+            ),
+            Ep::FollowUp => (
+                "POST",
+                format!(
+                    "/parties/{}/assessments/{}/follow-ups",
+                    by.party, self.assessment
+                ),
+                j(json!({"key": "q", "question": "matrix?"})),
+            ),
+            Ep::Decide => {
+                let id = if matches!(who, Admin | SecurityOfficer) {
+                    self.submitted(ctx).await
+                } else {
+                    self.assessment.clone()
+                };
+                (
+                    "POST",
+                    format!("/parties/{}/assessments/{id}/decision", by.party),
+                    j(json!({"tier": "low", "reasons": "matrix"})),
+                )
+            }
+            Ep::GetRisk => ("GET", "/risk".into(), none),
+            Ep::PutRisk => {
+                let risk = ctx.must(admin, "GET", "/risk", Value::Null, 200).await;
+                ("PUT", "/risk".into(), j(risk))
+            }
             Ep::ListZones => ("GET", "/zones".into(), none),
             Ep::PutZones => ("PUT", "/zones".into(), j(zones())),
             Ep::ListNotifications => ("GET", "/notifications".into(), none),

@@ -88,7 +88,8 @@ async fn actions_leave_events() {
         204,
     )
     .await;
-    // Restricted: the external manager needs current training and a certified party.
+    // Restricted: the external manager needs current training, a certified
+    // party…
     ctx.must(
         &manager.token,
         "DELETE",
@@ -115,6 +116,8 @@ async fn actions_leave_events() {
         200,
     )
     .await;
+    // …and, restricted, its party assessed (the sharing risk matrix).
+    ctx.assess(&party, &manager, "low").await;
     ctx.must(
         &manager.token,
         "DELETE",

@@ -14,6 +14,7 @@ mod authz;
 mod conditions;
 mod cross_party;
 mod csrf;
+mod diligence;
 mod dlp;
 mod edge;
 mod events;

@@ -98,6 +98,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("/agreements/{id}/offer", "POST"),
     ("/notifications", "GET"),
     ("/notifications/{id}/read", "POST"),
+    ("/parties/{id}/activate", "POST"),
+    ("/questionnaires", "GET"),
+    ("/questionnaires", "POST"),
+    ("/questionnaires/{id}", "GET"),
+    ("/parties/{id}/assessments", "GET"),
+    ("/parties/{id}/assessments", "POST"),
+    ("/assessments/mine", "GET"),
+    ("/assessments/{id}/answers", "PUT"),
+    ("/assessments/{id}/replies", "POST"),
+    ("/parties/{id}/assessments/{assessment}/follow-ups", "POST"),
+    ("/parties/{id}/assessments/{assessment}/decision", "POST"),
+    ("/risk", "GET"),
+    ("/risk", "PUT"),
 ];
 
 /// The HTTP methods an OpenAPI path item may hold.

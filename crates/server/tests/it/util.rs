@@ -442,12 +442,46 @@ impl Ctx {
         (new, secret)
     }
 
-    /// Creates an external party as the admin; returns its id.
+    /// Creates an external party as the admin, active at once (its due
+    /// diligence is not what these tests are about: the admin gives the
+    /// reason); returns its id.
     pub async fn party(&self, name: &str) -> String {
+        let body =
+            json!({"name": name, "active_reason": "a test fixture, onboarded before the test"});
+        let r = self.must(&self.admin, "POST", "/parties", body, 201).await;
+        r["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Creates an external party as the admin, `prospective` (being
+    /// onboarded); returns its id.
+    pub async fn prospective_party(&self, name: &str) -> String {
         let r = self
             .must(&self.admin, "POST", "/parties", json!({"name": name}), 201)
             .await;
         r["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Signs off the due diligence of `party` with `tier` (in term for the
+    /// tier's period): a one-question questionnaire sent to `contact`, a user
+    /// of the party, answered, and decided by the admin.
+    pub async fn assess(&self, party: &str, contact: &User, tier: &str) {
+        let q = json!({"name": "fixture-diligence", "title": "Fixture", "body": {
+            "sections": [{"title": "S", "questions": [
+                {"key": "q", "text": "Q?", "kind": "yes_no", "required": true}]}],
+            "thresholds": {"low": 0, "medium": 0, "high": 0}}});
+        let q = self
+            .must(&self.admin, "POST", "/questionnaires", q, 201)
+            .await;
+        let send = json!({"questionnaire_id": q["id"], "contact_id": contact.id});
+        let path = format!("/parties/{party}/assessments");
+        let sent = self.must(&self.admin, "POST", &path, send, 201).await;
+        let id = sent["assessment"]["id"].as_str().unwrap_or_default();
+        let answers = json!({"answers": {"q": "yes"}, "submit": true});
+        let path = format!("/assessments/{id}/answers");
+        self.must(&contact.token, "PUT", &path, answers, 200).await;
+        let decision = json!({"tier": tier, "reasons": "a test fixture"});
+        let path = format!("/parties/{party}/assessments/{id}/decision");
+        self.must(&self.admin, "POST", &path, decision, 200).await;
     }
 
     /// Creates a user as the admin (with [`PASSWORD`]) and signs them in;

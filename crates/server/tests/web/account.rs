@@ -89,6 +89,7 @@ async fn granted_party(site: &Site, name: &str) -> PartyId {
     let new = app::NewParty {
         name: name.into(),
         country: Some("DE".into()),
+        active_reason: Some("a test fixture, onboarded before the test".into()),
     };
     let party = Identity(&site.app).create_party(auth, new).await.unwrap();
     let grant = NewGrant {

@@ -96,6 +96,12 @@ async fn an_owner_admin_sets_up_a_party_a_room_and_its_grant_in_the_browser() {
     b.type_into(&b.find("#party-name").await, "Blade Works Ltd")
         .await;
     b.type_into(&b.find("#party-country").await, "de").await;
+    // Onboarding is not what this test is about: active at once, with the reason.
+    b.type_into(
+        &b.find("#party-active-reason").await,
+        "assessed before Custody was introduced",
+    )
+    .await;
     submit_and_confirm(&b, "#party-create", "Party created.").await;
     assert_eq!(
         b.text(&b.find("#party-title").await).await,
@@ -432,6 +438,7 @@ async fn external_with_nda(site: &Site) -> (Vec<u8>, model::Agreement) {
             NewParty {
                 name: "Rotor Design GmbH".into(),
                 country: Some("DE".into()),
+                active_reason: Some("a test fixture, onboarded before the test".into()),
             },
         )
         .await

@@ -90,6 +90,7 @@ async fn downloaded_by_an_external_user(site: &Site) -> (model::FileId, i64) {
             NewParty {
                 name: "Blade Works Ltd".into(),
                 country: Some("DE".into()),
+                active_reason: Some("a test fixture, onboarded before the test".into()),
             },
         )
         .await

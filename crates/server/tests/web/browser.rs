@@ -178,6 +178,7 @@ pub(crate) async fn external_user(
     let new_party = NewParty {
         name: party.into(),
         country: Some("DE".into()),
+        active_reason: Some("a test fixture, onboarded before the test".into()),
     };
     let auth = site
         .app

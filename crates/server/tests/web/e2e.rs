@@ -73,6 +73,12 @@ async fn owner_admin(site: &Site, driver: &Driver, scratch: &Scratch) -> Deal {
     b.type_into(&b.find("#party-name").await, "Blade Works Ltd")
         .await;
     b.type_into(&b.find("#party-country").await, "de").await;
+    // Onboarding is not what this test is about: active at once, with the reason.
+    b.type_into(
+        &b.find("#party-active-reason").await,
+        "assessed before Custody was introduced",
+    )
+    .await;
     submit_and_confirm(&b, "#party-create", "Party created.").await;
     let party = id_after(&b, "/admin/parties/").await;
     // Confidential rooms ask for a party certified and people trained.

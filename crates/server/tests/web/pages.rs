@@ -247,7 +247,7 @@ async fn regression_justify_a_download_in_the_browser() {
         &site,
         reqwest::Method::POST,
         "/parties",
-        json!({"name": "Gear Supplier"}),
+        json!({"name": "Gear Supplier", "active_reason": "a test fixture, onboarded before the test"}),
     )
     .await;
     assert_eq!(status, 201, "{party}");

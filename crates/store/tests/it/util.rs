@@ -157,6 +157,8 @@ pub fn party(name: &str, kind: PartyKind) -> Party {
         created_ms: 1_000,
         certification: None,
         certified_until_ms: None,
+        tier: None,
+        tier_until_ms: None,
     }
 }
 

@@ -73,6 +73,10 @@ async fn render_list(
                     label { "Country (ISO code, e.g. DE; optional)"
                         input #party-country type="text" name="country" maxlength="2" value=(v("country"));
                     }
+                    p.muted { "A new party is being onboarded (prospective) until it is activated after its due diligence." }
+                    label { "Or activate it at once, because (optional; recorded)"
+                        input #party-active-reason type="text" name="active_reason" maxlength="500" value=(v("active_reason"));
+                    }
                     div { button.primary #party-create type="submit" { "Create party" } }
                 }
             }
@@ -99,6 +103,7 @@ pub async fn create(
     let new = NewParty {
         name: f.get("name").to_owned(),
         country: f.opt("country").map(str::to_ascii_uppercase),
+        active_reason: f.opt("active_reason").map(str::to_owned),
     };
     let made = async {
         let auth = app
@@ -146,6 +151,8 @@ async fn render_party(
     let auth = app.system(meta, p, act::UserList).await?;
     let users = Identity(app).list_users(auth, Some(id)).await?;
     let may_update = may(app, meta, viewer, Action::PartyUpdate);
+    let may_activate =
+        party.status == PartyStatus::Prospective && may(app, meta, viewer, Action::PartyActivate);
     let may_invite = may(app, meta, viewer, Action::InvitationCreate);
     let statuses = names(PartyStatus::ALL, PartyStatus::as_str);
     let v = |form: &str, name: &str, current: &str| Failed::value(failed, form, name, current);
@@ -162,6 +169,18 @@ async fn render_party(
             p.muted {
                 (party.kind.as_str()) " party · status " span #party-status { (party.status.as_str()) }
                 " · certification: " span #party-certification { (certified(&party)) }
+            }
+        }
+        (crate::web::assessments::party_section(&party, app.now()))
+        @if may_activate {
+            section.card {
+                h2 { "Onboarding" }
+                p.muted { "The party's users may only answer its questionnaire and upload evidence until it is activated; activation needs its due diligence signed off with a risk tier in term." }
+                (Failed::alert_for(failed, "party-activate"))
+                form.stack #party-activate method="post" action=(format!("/admin/parties/{id}/activate")) {
+                    (csrf_field(&viewer.csrf))
+                    div { button.primary #party-activate-submit type="submit" { "Activate party" } }
+                }
             }
         }
         @if may_update {
@@ -271,6 +290,35 @@ pub async fn update(
         id,
         saved.map(|_| "party-saved"),
         "party-edit",
+        &f,
+    )
+    .await
+}
+
+/// `POST /admin/parties/{id}/activate`.
+pub async fn activate(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: PartyId = path_id(&raw)?;
+    let saved = async {
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyActivate)
+            .await?;
+        Identity(&app).activate_party(auth, id).await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "party-activated"),
+        "party-activate",
         &f,
     )
     .await
