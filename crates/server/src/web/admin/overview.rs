@@ -187,7 +187,8 @@ fn terms(t: &AgreementTerms) -> String {
 }
 
 /// What of the party ends after `now` and within [`SOON_MS`], soonest first:
-/// agreements in term, grants, its certification, its users' training.
+/// agreements in term, grants, its certification, its risk tier, its users'
+/// training.
 fn ending_soon(
     now: i64,
     party: &Party,
@@ -231,6 +232,15 @@ fn ending_soon(
             end_ms: end,
         });
     }
+    if let (Some(tier), Some(end)) = (party.tier, party.tier_until_ms)
+        && soon(end)
+    {
+        out.push(Ending {
+            what: format!("risk tier {} (re-assessment due)", tier.as_str()),
+            href: None,
+            end_ms: end,
+        });
+    }
     for u in users {
         if let Some(end) = u.training_until_ms.filter(|&e| soon(e)) {
             out.push(Ending {
@@ -261,6 +271,8 @@ mod tests {
             created_ms: 0,
             certification: Some("ISO/IEC 27001".into()),
             certified_until_ms: Some(now + 10 * DAY),
+            tier: Some(model::diligence::RiskTier::High),
+            tier_until_ms: Some(now + 20 * DAY),
         };
         let user = |n: u128, until: Option<i64>| User {
             id: UserId(uuid::Uuid::from_u128(n)),
@@ -293,7 +305,8 @@ mod tests {
             names,
             [
                 "security training of u2@acme.test",
-                "certification ISO/IEC 27001"
+                "certification ISO/IEC 27001",
+                "risk tier high (re-assessment due)"
             ]
         );
     }
