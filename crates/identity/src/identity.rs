@@ -689,8 +689,6 @@ impl Identity<'_> {
             country: check_country(new.country)?,
             status: PartyStatus::Active,
             created_ms: now,
-            certification: None,
-            certified_until_ms: None,
         };
         let mut tx = self.store().begin().await?;
         tx.insert_party(&party).await?;

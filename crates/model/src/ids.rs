@@ -62,6 +62,8 @@ typed_id!(
     NotificationId,
     /// One opening of a file in the view-only viewer (held in memory, never stored).
     ViewId,
+    /// One security certificate a party holds.
+    CertificationId,
 );
 
 #[cfg(test)]

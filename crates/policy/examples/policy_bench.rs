@@ -166,6 +166,7 @@ fn main() {
                 } else {
                     vec![]
                 },
+                required_certifications: vec![],
                 tags: vec![],
                 window: None,
             }

@@ -16,6 +16,7 @@ mod admin;
 mod agreements;
 mod assets;
 mod audit;
+mod certifications;
 mod files;
 mod layout;
 mod policies;
@@ -75,6 +76,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
         .merge(admin::router())
+        .merge(certifications::router())
         .merge(audit::router())
         .merge(account::router())
         .merge(viewer::router())

@@ -53,6 +53,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../migrations/sqlite/0009_accounts.sql"),
     ),
+    (
+        11,
+        "certifications courses",
+        include_str!("../migrations/sqlite/0011_certifications_courses.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -102,6 +107,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "accounts",
         include_str!("../migrations/postgres/0009_accounts.sql"),
+    ),
+    (
+        11,
+        "certifications courses",
+        include_str!("../migrations/postgres/0011_certifications_courses.sql"),
     ),
 ];
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agreements;
+mod certifications;
 mod conditions;
 mod delivery;
 mod dlp;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
+pub use certifications::{DueReminder, SharedFile};
 pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};

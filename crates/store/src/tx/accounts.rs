@@ -15,8 +15,6 @@ fn party(row: &AnyRow) -> Result<Party, StoreError> {
         country: row.opt_text("country")?,
         status: row.name("status", PartyStatus::parse)?,
         created_ms: row.int("created_ms")?,
-        certification: row.opt_text("certification")?,
-        certified_until_ms: row.opt_int("certified_until_ms")?,
     })
 }
 
@@ -97,17 +95,15 @@ impl Tx {
     // ---- parties
     pub async fn insert_party(&mut self, party: &Party) -> Result<(), StoreError> {
         let query = sql(
-            "INSERT INTO parties (id, name, kind, country, status, created_ms, certification, \
-             certified_until_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO parties (id, name, kind, country, status, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(party.id.to_string())
         .bind(party.name.clone())
         .bind(party.kind.as_str())
         .bind(party.country.clone())
         .bind(party.status.as_str())
-        .bind(party.created_ms)
-        .bind(party.certification.clone())
-        .bind(party.certified_until_ms);
+        .bind(party.created_ms);
         self.execute_guarded(query)
             .await
             .map_err(|e| unique(e, PARTY_CONFLICTS))?;
@@ -134,16 +130,13 @@ impl Tx {
             .collect()
     }
 
-    /// Updates name, country, status and certification.
+    /// Updates name, country and status.
     pub async fn update_party(&mut self, party: &Party) -> Result<(), StoreError> {
-        let query = sql("UPDATE parties SET name = $2, country = $3, status = $4, \
-             certification = $5, certified_until_ms = $6 WHERE id = $1")
-        .bind(party.id.to_string())
-        .bind(party.name.clone())
-        .bind(party.country.clone())
-        .bind(party.status.as_str())
-        .bind(party.certification.clone())
-        .bind(party.certified_until_ms);
+        let query = sql("UPDATE parties SET name = $2, country = $3, status = $4 WHERE id = $1")
+            .bind(party.id.to_string())
+            .bind(party.name.clone())
+            .bind(party.country.clone())
+            .bind(party.status.as_str());
         let done = self
             .execute_guarded(query)
             .await
