@@ -915,6 +915,8 @@ async fn bad_input_is_said_above_its_form_with_the_values_kept() {
         (format!("/rooms/{room}/grants"), format!("subject=user%3A{}&role=viewer&reason=because", uuid::Uuid::nil()), "grant-form", "no user with id", "because"),
         (format!("/rooms/{room}/settings"), "name=Turbine+blade+programme&classification=confidential&window=on&day=1&start=18%3A00&end=08%3A00".to_owned(), "room-form", "must start before it ends", "18:00"),
         (format!("/rooms/{room}/dlp"), "inbound_low=allow&inbound_medium=allow&inbound_high=block&inbound_critical=allow&inbound_uninspectable=allow&outbound_low=allow&outbound_medium=allow&outbound_high=allow&outbound_critical=allow&outbound_uninspectable=allow".to_owned(), "dlp-form", "milder than", ""),
+        (format!("/rooms/{room}/certifications"), "standard=nope".to_owned(), "room-certs-form", "is not a standard", ""),
+        ("/admin/classifications/restricted".to_owned(), "standard=tisax&standard=tisax".to_owned(), "class-form-restricted", "required twice", ""),
         ("/admin/settings/zones".to_owned(), "zones=office+DE+192.0.2.0%2F33".to_owned(), "zones-form", "zone `office`", "192.0.2.0/33"),
         ("/admin/settings/rules".to_owned(), "id=Bad+Id&message=m&severity=high&kind=keywords&pattern=zebra".to_owned(), "rule-form", "", "Bad Id"),
         ("/admin/templates".to_owned(), "name=nda&kind=nda&title=T&text=x".to_owned(), "template-form", "not an agreement kind", ""),
