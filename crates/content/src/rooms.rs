@@ -81,6 +81,8 @@ impl Rooms<'_> {
         let base = self.context(meta);
         let visible = rooms.into_iter().filter_map(|room| {
             let keys = required.remove(&room.id).unwrap_or_default();
+            // Seeing a room asks for no certificate: the list reads none
+            // (a room's page decides its content with them, `App::room`).
             let rows = RoomRows {
                 room: &room,
                 required: &keys,
@@ -89,6 +91,8 @@ impl Rooms<'_> {
                 caller: p,
                 matrix: &risk.matrix,
                 evidence_room: evidence == Some(room.id),
+                required_certifications: &[],
+                certifications: &[],
             };
             let (res, ctx) = room_facts(&rows, base.clone());
             let role = match &res {

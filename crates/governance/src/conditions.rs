@@ -1,7 +1,7 @@
 //! The facts behind the access conditions that are not agreements, as an
 //! admin sets them: where a request comes from (network zones, each CIDR
-//! ranges with a country code), a user's security training, a party's
-//! security certification — each recorded as an event. (How a request is
+//! ranges with a country code), a user's security training — each recorded
+//! as an event (certifications are records of their own: `certifications.rs`). (How a request is
 //! placed in a zone, and what a party's agreements in force allow, are the
 //! kernel's: `App::locate`, `kernel::facts`.)
 
@@ -101,55 +101,5 @@ impl Policies<'_> {
         .await?;
         tx.commit().await?;
         Ok(user)
-    }
-
-    /// Records (or clears, with `None`) a party's security certification and
-    /// until when it is valid (admins).
-    pub async fn set_certification(
-        &self,
-        auth: Authorized<'_, act::PartyUpdate, System>,
-        id: PartyId,
-        certification: Option<(String, i64)>,
-    ) -> Result<Party, AppError> {
-        let (meta, p, _) = auth.into_parts();
-        let certification = match certification {
-            None => None,
-            Some((name, until)) => {
-                let name = name.trim().to_owned();
-                if name.is_empty()
-                    || name.chars().count() > 200
-                    || name.chars().any(char::is_control)
-                {
-                    return Err(AppError::invalid(
-                        ErrorCode::InvalidField,
-                        "`name` must be 1 to 200 characters without control characters",
-                    ));
-                }
-                Some((name, until_valid(until)?))
-            }
-        };
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let mut party = tx.get_party(id).await?.ok_or(AppError::NotFound)?;
-        party.certification = certification.as_ref().map(|(n, _)| n.clone());
-        party.certified_until_ms = certification.as_ref().map(|(_, u)| *u);
-        tx.update_party(&party).await?;
-        record(
-            &mut tx,
-            meta,
-            now,
-            Fact::allowed(
-                Some(p),
-                EventName::PartyCertification,
-                format!("party:{id}"),
-            )
-            .with(json!({
-                "certification": party.certification,
-                "certified_until_ms": party.certified_until_ms,
-            })),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(party)
     }
 }

@@ -5,7 +5,9 @@
 //! (`agreement.expire`, `grant.expire`, `party.certification_expire`,
 //! `user.training_expire`) and a notification to each person concerned, both
 //! in the transaction that marks the end as noticed — so every end is recorded
-//! once, whichever node's sweep sees it first. Reading a notification is a
+//! once, whichever node's sweep sees it first. Before a verified certificate's
+//! end, 30 and 7 days ahead, a reminder (`certification.reminder`) goes the
+//! same way to the party's users and its sponsor. Reading a notification is a
 //! change too: it commits with its `notification.read` event.
 
 use model::*;
@@ -31,6 +33,84 @@ fn when(ms: i64) -> String {
             t.format(&f).ok()
         })
         .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+/// How many days before a certificate's end its reminders go out.
+const REMINDER_DAYS: [i64; 2] = [30, 7];
+
+/// Records `notice`'s event and its notifications in `tx`.
+async fn send(tx: &mut store::Tx, now: i64, notice: Notice) -> Result<(), AppError> {
+    record(
+        tx,
+        &RequestMeta::default(),
+        now,
+        Fact::allowed(None, notice.action, notice.target.clone()).with(notice.detail),
+    )
+    .await?;
+    for (user, message) in notice.tell {
+        let n = Notification {
+            id: NotificationId::from_random(random()?),
+            user_id: user,
+            created_ms: now,
+            kind: notice.action.as_str().to_owned(),
+            subject: notice.target.clone(),
+            message,
+            read_ms: None,
+        };
+        tx.insert_notification(&n).await?;
+    }
+    Ok(())
+}
+
+/// The users of a party to tell about its certificate, with its sponsor (each once).
+async fn party_and_sponsor(
+    tx: &mut store::Tx,
+    party: PartyId,
+) -> Result<(Vec<User>, Option<User>), AppError> {
+    let users = members(tx, party).await?;
+    let sponsor = match tx.party_sponsor(party).await? {
+        Some(id) => tx.get_user(id).await?.filter(|u| !u.disabled),
+        None => None,
+    };
+    Ok((users, sponsor))
+}
+
+/// What to record about a certificate's end coming in `r.days` days, and whom to tell.
+async fn reminder(tx: &mut store::Tx, r: &store::DueReminder) -> Result<Option<Notice>, AppError> {
+    let Some(cert) = tx.get_certification(r.subject_id).await? else {
+        return Ok(None);
+    };
+    let Some(party) = tx.get_party(cert.party_id).await? else {
+        return Ok(None);
+    };
+    let at = utc_date(cert.valid_until_ms.saturating_sub(1));
+    let title = cert.title();
+    let (users, sponsor) = party_and_sponsor(tx, party.id).await?;
+    let mut tell: Vec<(UserId, String)> = users
+        .iter()
+        .map(|u| {
+            let m = format!(
+                "Your organization's {title} certificate ends on {at}: renew it and send the new one, or rooms that require it close to you."
+            );
+            (u.id, m)
+        })
+        .collect();
+    if let Some(s) = sponsor {
+        tell.push((
+            s.id,
+            format!(
+                "The {title} certificate of {}, whom you sponsor, ends on {at}.",
+                party.name
+            ),
+        ));
+    }
+    Ok(Some(Notice {
+        action: EventName::CertificationReminder,
+        target: format!("certification:{}", cert.id),
+        detail: json!({"party": party.id, "standard": cert.standard,
+            "valid_until_ms": cert.valid_until_ms, "days": r.days}),
+        tell,
+    }))
 }
 
 /// What to record and whom to tell about one end.
@@ -65,27 +145,37 @@ impl Agreements<'_> {
                 tx.commit().await?;
                 continue;
             };
-            record(
-                &mut tx,
-                &RequestMeta::default(),
-                now,
-                Fact::allowed(None, notice.action, notice.target.clone()).with(notice.detail),
-            )
-            .await?;
-            for (user, message) in notice.tell {
-                let n = Notification {
-                    id: NotificationId::from_random(random()?),
-                    user_id: user,
-                    created_ms: now,
-                    kind: notice.action.as_str().to_owned(),
-                    subject: notice.target.clone(),
-                    message,
-                    read_ms: None,
-                };
-                tx.insert_notification(&n).await?;
-            }
+            send(&mut tx, now, notice).await?;
             tx.commit().await?;
             recorded += 1;
+        }
+        Ok(recorded + self.sweep_reminders(now).await?)
+    }
+
+    /// Records a reminder for every verified certificate whose end is 30 or
+    /// 7 days away or less (once per threshold; one that is recorded late
+    /// gets only the nearest), and tells the party's users and sponsor.
+    async fn sweep_reminders(&self, now: i64) -> Result<usize, AppError> {
+        let due = self
+            .store()
+            .read()
+            .await?
+            .due_certification_reminders(now, &REMINDER_DAYS, SWEEP_BATCH)
+            .await?;
+        let mut recorded = 0;
+        for r in due {
+            let mut tx = self.store().begin().await?;
+            if !tx
+                .record_reminder(ExpiryKind::Certification, &r, now)
+                .await?
+            {
+                continue;
+            }
+            if let Some(notice) = reminder(&mut tx, &r).await? {
+                send(&mut tx, now, notice).await?;
+                recorded += 1;
+            }
+            tx.commit().await?;
         }
         Ok(recorded)
     }
@@ -232,31 +322,35 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
             }
         }
         ExpiryKind::Certification => {
-            let Some(party) = tx.get_party(PartyId(e.subject_id)).await? else {
+            let Some(cert) = tx.get_certification(CertificationId(e.subject_id)).await? else {
                 return Ok(None);
             };
-            let cert = party.certification.clone().unwrap_or_default();
-            let mut tell: Vec<(UserId, String)> = members(tx, party.id)
-                .await?
+            let Some(party) = tx.get_party(cert.party_id).await? else {
+                return Ok(None);
+            };
+            let title = cert.title();
+            let (users, sponsor) = party_and_sponsor(tx, party.id).await?;
+            let mut tell: Vec<(UserId, String)> = users
                 .into_iter()
                 .map(|u| {
                     let m = format!(
-                        "Your organization's security certification `{cert}` expired on {at}: rooms classified confidential or above are closed to you until it is renewed."
+                        "Your organization's {title} certificate expired on {at}: rooms that require it are closed to you until a new one is verified."
                     );
                     (u.id, m)
                 })
                 .collect();
-            for admin in admins(tx).await? {
-                let m = format!(
-                    "The security certification `{cert}` of {} expired on {at}.",
-                    party.name
-                );
-                tell.push((admin.id, m));
+            let mut staff = admins(tx).await?;
+            staff.extend(sponsor);
+            staff.sort_by_key(|u| u.id);
+            staff.dedup_by_key(|u| u.id);
+            for u in staff {
+                let m = format!("The {title} certificate of {} expired on {at}.", party.name);
+                tell.push((u.id, m));
             }
             Notice {
                 action: EventName::PartyCertificationExpire,
-                target: format!("party:{}", party.id),
-                detail: json!({"certification": cert, "certified_until_ms": e.until_ms}),
+                target: format!("certification:{}", cert.id),
+                detail: json!({"party": party.id, "standard": cert.standard, "certified_until_ms": e.until_ms}),
                 tell,
             }
         }
@@ -419,8 +513,6 @@ mod tests {
             country: None,
             status: PartyStatus::Active,
             created_ms: 0,
-            certification: None,
-            certified_until_ms: None,
             tier: None,
             tier_until_ms: None,
         };

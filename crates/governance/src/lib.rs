@@ -7,11 +7,14 @@
 //! notifications and the expiry sweep that writes them) and [`Policies`] (the
 //! policy set's administration — list, versions, propose, apply, simulate,
 //! what-if — and the facts behind the access conditions: network zones,
-//! training, certification). Two background tasks take the `App` itself:
+//! training) and [`Certifications`] (parties' certificates, recorded and
+//! verified, what rooms and classifications require, parties' sponsors).
+//! Two background tasks take the `App` itself:
 //! [`spawn_sweeper`] and [`spawn_refresher`].
 
 mod agreements;
 mod assessments;
+mod certifications;
 mod conditions;
 mod expiry;
 mod policies;
@@ -19,6 +22,9 @@ mod whatif;
 
 pub use agreements::{Agreements, NewAgreement, NewTemplate};
 pub use assessments::{AssessmentView, Assessments, MAX_REASONS};
+pub use certifications::{
+    Certifications, ClassificationRequirements, MAX_EVIDENCE_FILES, NewCertification,
+};
 pub use expiry::spawn_sweeper;
 pub use policies::{
     Policies, PolicyChange, PolicyProposal, PolicyState, PolicyText, PolicyVersion, Simulation,

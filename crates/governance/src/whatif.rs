@@ -20,7 +20,7 @@ use policy::ResourceType;
 
 use kernel::authz::{Context, Decision, Policies as PolicySet, Principal, Resource, Verdict};
 use kernel::events::EventFilter;
-use kernel::facts::{RoomRows, principal_for, room_facts};
+use kernel::facts::{CERTIFICATION, RoomRows, principal_for, room_facts};
 use kernel::{Action, AppError, Authorized, EventAction, System, act};
 use store::Tx;
 
@@ -203,6 +203,10 @@ impl Cache {
                 ) else {
                     return Ok(None);
                 };
+                let required_certifications = tx
+                    .required_qualifications(room.id, room.classification, CERTIFICATION)
+                    .await?;
+                let certifications = tx.list_certifications(who.party_id).await?;
                 let rows = RoomRows {
                     room,
                     required,
@@ -213,6 +217,8 @@ impl Cache {
                     // Replays do not re-read evidence rooms: a prospective
                     // party's uploads replay as refused.
                     evidence_room: false,
+                    required_certifications: &required_certifications,
+                    certifications: &certifications,
                 };
                 Ok(Some(room_facts(&rows, ctx)))
             }

@@ -55,8 +55,6 @@ impl Identity<'_> {
                     country: None,
                     status: PartyStatus::Active,
                     created_ms: now,
-                    certification: None,
-                    certified_until_ms: None,
                     tier: None,
                     tier_until_ms: None,
                 };

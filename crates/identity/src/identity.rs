@@ -724,8 +724,6 @@ impl Identity<'_> {
                 PartyStatus::Prospective
             },
             created_ms: now,
-            certification: None,
-            certified_until_ms: None,
             tier: None,
             tier_until_ms: None,
         };

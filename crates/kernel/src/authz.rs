@@ -143,6 +143,17 @@ actions! {
     RiskRead => "risk.read",
     /// Changing the sharing risk matrix and re-assessment periods (admins).
     RiskUpdate => "risk.update",
+    /// Reading parties' certifications and what each classification
+    /// requires (the owner's staff).
+    CertificationList => "certification.list",
+    /// Recording a party's certificate (admins).
+    CertificationRecord => "certification.record",
+    /// Verifying a recorded certificate: only then does it count (the owner's
+    /// admins and security officers).
+    CertificationVerify => "certification.verify",
+    /// Setting what rooms of each classification require of external
+    /// parties (admins).
+    ClassificationUpdate => "classification.update",
 }
 
 impl Action {

@@ -239,6 +239,10 @@ pub async fn request_facts(
                 caller: who,
                 matrix,
                 evidence_room: evidence == Some(id),
+                required_certifications: &tx
+                    .required_qualifications(id, room.classification, CERTIFICATION)
+                    .await?,
+                certifications: &tx.list_certifications(who.party_id).await?,
             };
             return Ok(Ok(room_facts(&rows, ctx)));
         }
@@ -246,10 +250,14 @@ pub async fn request_facts(
     Ok(Ok((res, ctx)))
 }
 
+/// The kind of qualification a certification standard is (rooms and
+/// classifications require qualifications of external parties).
+pub const CERTIFICATION: &str = "certification";
+
 /// The stored rows a request on a room is decided from: the room, what it
-/// requires, the caller's grants and the agreements of the caller's party;
-/// the caller (its party's kind and tier) and the risk matrix in force; and
-/// whether the room is the evidence room of the caller's party.
+/// requires, the caller's grants, the agreements and certifications of the
+/// caller's party; the caller (its party's kind and tier) and the risk matrix
+/// in force; and whether the room is the evidence room of the caller's party.
 pub struct RoomRows<'a> {
     pub room: &'a Room,
     pub required: &'a [String],
@@ -258,6 +266,9 @@ pub struct RoomRows<'a> {
     pub caller: &'a Principal,
     pub matrix: &'a RiskMatrix,
     pub evidence_room: bool,
+    /// The standards the room requires (its own and its classification's).
+    pub required_certifications: &'a [String],
+    pub certifications: &'a [Certification],
 }
 
 /// What the matrix says of a room of `classification` for `caller` at
@@ -275,6 +286,43 @@ pub fn matrix_facts(
     let tier = tier_in_term(caller.tier, caller.tier_until_ms, now_ms);
     let (verdict, controls) = matrix.verdict(classification, tier);
     (Some(verdict), controls.to_vec())
+}
+
+/// What the policy needs about a party's certifications at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertificationFacts {
+    /// Standards with a verified certificate in term (and `any` when there is one).
+    pub in_term: Vec<String>,
+    /// Standards whose verified certificates have all ended, none in term
+    /// (and `any` when every verified one has ended).
+    pub lapsed: Vec<String>,
+    /// Each lapsed key, the name of the standard of its newest ended
+    /// certificate and the day that one ended.
+    pub lapses: Vec<(String, String, String)>,
+}
+
+/// The certification facts of `certs` (one party's) at `now_ms`; unverified
+/// certificates count for nothing.
+pub fn certification_facts(certs: &[Certification], now_ms: i64) -> CertificationFacts {
+    let mut keys: Vec<String> = certs.iter().map(|c| c.standard.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.push(ANY_STANDARD.to_owned());
+    let mut facts = CertificationFacts::default();
+    for key in keys {
+        let meeting = certs.iter().filter(|c| c.meets(&key));
+        if meeting.clone().any(|c| c.in_term(now_ms)) {
+            facts.in_term.push(key);
+        } else if let Some(newest) = meeting
+            .filter(|c| c.lapsed(now_ms))
+            .max_by_key(|c| (c.valid_until_ms, c.id))
+        {
+            let ended = utc_date(newest.valid_until_ms.saturating_sub(1));
+            facts.lapses.push((key.clone(), newest.title(), ended));
+            facts.lapsed.push(key);
+        }
+    }
+    facts
 }
 
 /// The room resource and the context of a request at `ctx.now_ms`: the
@@ -297,12 +345,25 @@ pub fn room_facts(rows: &RoomRows<'_>, mut ctx: Context) -> (Resource, Context) 
     ctx.matrix = verdict;
     ctx.matrix_controls = controls;
     ctx.evidence_room = rows.evidence_room;
+    let certs = certification_facts(rows.certifications, ctx.now_ms);
+    ctx.certifications = certs.in_term;
+    ctx.certifications_lapsed = certs.lapsed;
+    ctx.certification_lapses = certs.lapses;
+    let required_certifications = rows
+        .required_certifications
+        .iter()
+        .map(|key| Requirement {
+            key: key.clone(),
+            title: standard_title(key),
+        })
+        .collect();
     let res = Resource::Room {
         id,
         classification: rows.room.classification,
         role,
         expired_grant,
         required_agreements: facts.requirements,
+        required_certifications,
         tags: rows.room.tags.clone(),
         window: rows.room.access_window.as_ref().map(AccessWindow::describe),
     };
@@ -332,7 +393,7 @@ pub async fn principal_for(
         mfa_required: user.mfa_required,
         mfa,
         training_until_ms: user.training_until_ms,
-        certified_until_ms: party.certified_until_ms,
+        certified_until_ms: tx.certified_until(party.id).await?,
         tier: party.tier,
         tier_until_ms: party.tier_until_ms,
     })

@@ -14,7 +14,7 @@ use crate::authz::{
     Act, Action, Authorized, Context, Decision, Policies, Principal, Resource, System, authorize,
 };
 use crate::events::{Fact, RequestMeta};
-use crate::facts::{RoomRows, principal_for, room_facts};
+use crate::facts::{CERTIFICATION, RoomRows, principal_for, room_facts};
 use crate::{App, AppError};
 
 /// A room as the caller sees it, with the caller's effective role.
@@ -115,6 +115,21 @@ impl App {
         } else {
             None
         };
+        let (required_certifications, certifications) = match &room {
+            Some(room) => {
+                let required = tx
+                    .required_qualifications(room.id, room.classification, CERTIFICATION)
+                    .await?;
+                // The owner's staff are not asked for certificates.
+                let held = if required.is_empty() || p.party_kind == PartyKind::Owner {
+                    vec![]
+                } else {
+                    tx.list_certifications(p.party_id).await?
+                };
+                (required, held)
+            }
+            None => (vec![], vec![]),
+        };
         drop(tx);
         let ctx = self.context(meta);
         let Some(room) = room else {
@@ -142,6 +157,8 @@ impl App {
             caller: p,
             matrix: &risk.matrix,
             evidence_room: evidence == Some(id),
+            required_certifications: &required_certifications,
+            certifications: &certifications,
         };
         let (res, ctx) = room_facts(&rows, ctx);
         let matrix_controls = ctx.matrix_controls.clone();
@@ -454,18 +471,20 @@ impl App {
         id: PartyId,
         _: A,
     ) -> Result<Authorized<'a, A, PartyId>, AppError> {
-        let found = self.store().read().await?.get_party(id).await?;
+        let mut tx = self.store().read().await?;
+        let found = tx.get_party(id).await?;
         let res = match found {
             Some(party) => Resource::Party {
                 id,
                 kind: party.kind,
                 status: party.status,
-                certified_until_ms: party.certified_until_ms,
+                certified_until_ms: tx.certified_until(id).await?,
                 tier: party.tier,
                 tier_until_ms: party.tier_until_ms,
             },
             None => Resource::System,
         };
+        drop(tx);
         self.record_access(meta, p, A::ACTION, &res).await?;
         Ok(Authorized::new(meta, p, id))
     }
@@ -587,6 +606,16 @@ impl App {
         } else {
             None
         };
+        let required_certifications = tx
+            .required_qualifications(room.id, room.classification, CERTIFICATION)
+            .await?;
+        // The owner's staff are not asked for certificates.
+        let certifications =
+            if required_certifications.is_empty() || p.party_kind == PartyKind::Owner {
+                vec![]
+            } else {
+                tx.list_certifications(p.party_id).await?
+            };
         drop(tx);
         let risk = self.risk();
         let rows = RoomRows {
@@ -597,6 +626,8 @@ impl App {
             caller: p,
             matrix: &risk.matrix,
             evidence_room: evidence == Some(id),
+            required_certifications: &required_certifications,
+            certifications: &certifications,
         };
         let (res, ctx) = room_facts(&rows, self.context(meta));
         let policies = self.policies()?;

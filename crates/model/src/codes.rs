@@ -178,6 +178,10 @@ codes! {
     PolicyLockout = "policy_lockout", BadRequest, "the change would leave no active admin able to manage policies";
     UnknownResource = "unknown_resource", BadRequest, "the simulated resource does not exist";
     BadDays = "bad_days", BadRequest, "the number of days to replay is out of range";
+    InvalidStandard = "invalid_standard", BadRequest, "a certification standard is unknown or malformed, or required twice";
+    InvalidCertification = "invalid_certification", BadRequest, "a certification's term or fields are malformed";
+    InvalidEvidence = "invalid_evidence", BadRequest, "the evidence file is not a file in a room shared with the party";
+    InvalidSponsor = "invalid_sponsor", BadRequest, "a party's sponsor must be an active user of the owner";
 
     // Events, the ledger, tracing (audit).
     BadFilter = "bad_filter", BadRequest, "the event filter is malformed or contradictory";

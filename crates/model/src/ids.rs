@@ -66,6 +66,8 @@ typed_id!(
     QuestionnaireId,
     /// A questionnaire sent to a party, its answers and its review.
     AssessmentId,
+    /// One security certificate a party holds.
+    CertificationId,
 );
 
 #[cfg(test)]

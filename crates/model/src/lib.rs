@@ -2,6 +2,7 @@
 //! (roles, classifications, statuses, actions, error codes) and validated
 //! values such as file paths. No I/O, no clock, no randomness.
 
+mod certifications;
 mod codes;
 mod conditions;
 pub mod diligence;
@@ -10,6 +11,10 @@ mod inputs;
 mod path;
 mod types;
 
+pub use certifications::{
+    ANY_STANDARD, CUSTOM_PREFIX, Certification, MAX_CERT_FIELD, MAX_REQUIRED_STANDARDS, STANDARDS,
+    required_standards, standard_key, standard_title, text_field, utc_date,
+};
 pub use codes::{ErrorCode, Kind};
 pub use conditions::{
     AccessWindow, Cidr, ConditionError, MAX_TAGS, MAX_ZONE_RANGES, MAX_ZONES, NetworkZone,

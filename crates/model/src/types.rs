@@ -133,12 +133,6 @@ pub struct Party {
     pub country: Option<String>,
     pub status: PartyStatus,
     pub created_ms: i64,
-    /// The security certification the party holds (e.g. `ISO/IEC 27001`), as
-    /// recorded by an admin; rooms classified confidential or above require a
-    /// valid one of an external party.
-    pub certification: Option<String>,
-    /// Until when the certification is valid (exclusive).
-    pub certified_until_ms: Option<i64>,
     /// The risk tier its last signed-off due diligence decided.
     pub tier: Option<crate::diligence::RiskTier>,
     /// Until when that tier is in term (exclusive); it lapses then.
@@ -447,7 +441,7 @@ impl ExpiryKind {
 }
 
 /// An end that has passed and was not yet recorded: `subject_id` is the
-/// agreement, grant, party (certification) or user (training).
+/// agreement, grant, certification or user (training).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expiry {
     pub kind: ExpiryKind,

@@ -172,6 +172,7 @@ fn main() {
                 } else {
                     vec![]
                 },
+                required_certifications: vec![],
                 tags: vec![],
                 window: None,
             }

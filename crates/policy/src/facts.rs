@@ -65,6 +65,10 @@ pub enum Resource {
         expired_grant: bool,
         /// The agreements the room requires of an external party.
         required_agreements: Vec<Requirement>,
+        /// The certification standards the room (itself, or by its
+        /// classification) requires of an external party; `any` is met by
+        /// any verified certificate in term.
+        required_certifications: Vec<Requirement>,
         /// Field-of-use tags the agreements of an external party must cover.
         tags: Vec<String>,
         /// The room's access window in words, when it has one.
@@ -131,6 +135,15 @@ pub struct Context {
     pub matrix_controls: Vec<MatrixControl>,
     /// Whether the room is the evidence room of the caller's party.
     pub evidence_room: bool,
+    /// Standards (and `any`) with a verified certificate of the caller's
+    /// party in term now.
+    pub certifications: Vec<String>,
+    /// Standards (and `any`) of which the party's verified certificates have
+    /// all ended, with none in term.
+    pub certifications_lapsed: Vec<String>,
+    /// For a denial's message (not given to the policies): each lapsed key
+    /// with the standard's name and the day its newest certificate ended.
+    pub certification_lapses: Vec<(String, String, String)>,
 }
 
 /// The entity type names, parsed once.
@@ -292,6 +305,7 @@ pub(crate) fn slice(
             classification,
             role,
             required_agreements,
+            required_certifications,
             tags,
             ..
         } => {
@@ -317,6 +331,10 @@ pub(crate) fn slice(
                     (
                         "required_agreements",
                         strings(required_agreements.iter().map(|r| r.key.as_str())),
+                    ),
+                    (
+                        "required_certifications",
+                        strings(required_certifications.iter().map(|r| r.key.as_str())),
                     ),
                     ("tags", strings(tags)),
                 ],
@@ -464,6 +482,11 @@ pub(crate) fn context(
         (
             "evidence_room".to_owned(),
             RestrictedExpression::new_bool(ctx.evidence_room),
+        ),
+        ("certifications".to_owned(), strings(&ctx.certifications)),
+        (
+            "certifications_lapsed".to_owned(),
+            strings(&ctx.certifications_lapsed),
         ),
     ];
     if let Some(addr) = &ctx.source_addr {

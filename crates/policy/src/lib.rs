@@ -55,6 +55,7 @@ pub const REASONS: &[&str] = &[
     "territory_not_covered",
     "training_required",
     "certification_required",
+    "certification_expired",
     "outside_access_window",
     "action_not_licensed",
     "risk_tier_refused",
@@ -644,10 +645,13 @@ fn fill(
     let mut classification = "";
     let mut tags = String::new();
     let mut window = "";
+    let mut certification = String::new();
+    let mut certification_end = "";
     let (role, agreement) = match res {
         Resource::Room {
             role,
             required_agreements,
+            required_certifications,
             classification: c,
             tags: t,
             window: w,
@@ -669,6 +673,22 @@ fn fill(
                 "action_not_licensed" => excludes(&ctx.action_limits, &r.key, action),
                 _ => !ctx.agreements_in_force.contains(&r.key),
             });
+            if let Some(lapse) = ctx.certification_lapses.iter().find(|(key, ..)| {
+                reason == "certification_expired"
+                    && required_certifications.iter().any(|r| &r.key == key)
+            }) {
+                certification = format!("`{}`", lapse.1);
+                certification_end = lapse.2.as_str();
+            } else if let Some(r) = required_certifications
+                .iter()
+                .find(|r| !ctx.certifications.contains(&r.key))
+            {
+                certification = if r.key == "any" {
+                    "a valid security certification".to_owned()
+                } else {
+                    format!("a valid `{}` certificate", r.title)
+                };
+            }
             (
                 role.map_or("none", RoomRole::as_str),
                 unmet.map_or("", |r| r.title.as_str()),
@@ -695,6 +715,8 @@ fn fill(
         .replace("{classification}", classification)
         .replace("{tags}", &tags)
         .replace("{window}", window)
+        .replace("{certification_end}", certification_end)
+        .replace("{certification}", &certification)
         .replace("{zone}", &zone)
         .replace("{tier}", tier)
 }

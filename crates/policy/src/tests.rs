@@ -37,6 +37,7 @@ fn room(role: Option<RoomRole>, required: &[&str]) -> Resource {
                 title: format!("{k} title"),
             })
             .collect(),
+        required_certifications: vec![],
         tags: vec![],
         window: None,
     }
@@ -212,6 +213,7 @@ fn expired_grant_hides_the_room_with_its_own_reason() {
         role: None,
         expired_grant: true,
         required_agreements: vec![],
+        required_certifications: vec![],
         tags: vec![],
         window: None,
     };
@@ -444,7 +446,7 @@ fn licence_place_training_and_window_conditions() {
                 ..MET
             },
             "file.upload",
-            "certification_required|classified `restricted`",
+            "certification_required|requires a valid security certification of your organization",
         ),
         (
             "internal needs neither",
@@ -508,6 +510,11 @@ fn licence_place_training_and_window_conditions() {
         let mut p = principal(*kind, SystemRole::Member);
         p.training_until_ms = c.trained.then_some(now + 1);
         p.certified_until_ms = c.certified.then_some(now + 1);
+        // What the default classification settings require (migration 0011).
+        let sensitive = matches!(
+            c.classification,
+            Classification::Confidential | Classification::Restricted
+        );
         let res = Resource::Room {
             id: RoomId::from_random([3; 16]),
             classification: c.classification,
@@ -517,6 +524,14 @@ fn licence_place_training_and_window_conditions() {
                 key: "licence".into(),
                 title: "Licence 7".into(),
             }],
+            required_certifications: if sensitive {
+                vec![Requirement {
+                    key: "any".into(),
+                    title: "any security certification".into(),
+                }]
+            } else {
+                vec![]
+            },
             tags: c.tags.iter().map(|t| (*t).to_owned()).collect(),
             window: Some("Mon 08:00-18:00 UTC+00:00".into()),
         };
@@ -538,6 +553,11 @@ fn licence_place_training_and_window_conditions() {
                 .unwrap_or_default(),
             territory_limits: if c.territory_limited {
                 vec![("licence".to_owned(), strings(c.territories))]
+            } else {
+                vec![]
+            },
+            certifications: if c.certified {
+                strings(&["any"])
             } else {
                 vec![]
             },
@@ -575,6 +595,98 @@ fn licence_place_training_and_window_conditions() {
         },
         "training_required",
     );
+}
+
+/// A room requiring standards: the denial names the missing standard, or the
+/// expired certificate and its day; the owner's staff are not asked.
+#[test]
+fn certification_denials_name_the_standard_and_the_end() {
+    let pol = defaults();
+    let strings = |v: &[&str]| v.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+    let mut res = room(Some(RoomRole::Downloader), &[]);
+    if let Resource::Room {
+        required_certifications,
+        ..
+    } = &mut res
+    {
+        *required_certifications = vec![
+            Requirement {
+                key: "iso_27001".into(),
+                title: "ISO/IEC 27001".into(),
+            },
+            Requirement {
+                key: "any".into(),
+                title: "any security certification".into(),
+            },
+        ];
+    }
+    type Case<'a> = (&'a str, PartyKind, &'a [&'a str], &'a [&'a str], &'a str);
+    let table: &[Case] = &[
+        (
+            "held",
+            PartyKind::External,
+            &["iso_27001", "any"],
+            &[],
+            "allow",
+        ),
+        (
+            "another standard only",
+            PartyKind::External,
+            &["tisax", "any"],
+            &[],
+            "certification_required|requires a valid `ISO/IEC 27001` certificate",
+        ),
+        (
+            "none at all",
+            PartyKind::External,
+            &[],
+            &[],
+            "certification_required|requires a valid `ISO/IEC 27001` certificate",
+        ),
+        (
+            "expired",
+            PartyKind::External,
+            &["tisax", "any"],
+            &["iso_27001"],
+            "certification_expired|your organization's `ISO/IEC 27001` certificate expired on 2026-11-30",
+        ),
+        (
+            "owner staff",
+            PartyKind::Owner,
+            &[],
+            &["iso_27001"],
+            "allow",
+        ),
+    ];
+    for (case, kind, held, lapsed, want) in table {
+        let p = principal(*kind, SystemRole::Member);
+        let cx = Context {
+            now_ms: 1_000,
+            certifications: strings(held),
+            certifications_lapsed: strings(lapsed),
+            certification_lapses: lapsed
+                .iter()
+                .map(|k| {
+                    (
+                        (*k).to_owned(),
+                        "ISO/IEC 27001".to_owned(),
+                        "2026-11-30".to_owned(),
+                    )
+                })
+                .collect(),
+            ..Context::default()
+        };
+        let got = match pol.decide(&p, "file.download", &res, &cx) {
+            Decision::Allow => "allow".to_owned(),
+            Decision::Hide { reason } => format!("hide:{reason}"),
+            Decision::Deny { reason, message } => format!("{reason}|{message}"),
+        };
+        let (reason, piece) = want.split_once('|').unwrap_or((want, ""));
+        assert!(
+            got == *want || (got.starts_with(&format!("{reason}|")) && got.contains(piece)),
+            "{case}: got {got}, want {want}"
+        );
+    }
 }
 
 #[test]
@@ -1022,6 +1134,7 @@ fn a_room_scoped_policy_applies_to_its_room_and_action_only() {
         role: Some(RoomRole::Manager),
         expired_grant: false,
         required_agreements: vec![],
+        required_certifications: vec![],
         tags: vec![],
         window: None,
     };
@@ -1193,10 +1306,19 @@ fn random_request(d: &mut Draw, pol: &Policies, action: &str) -> (Principal, Res
                 classification,
                 expired_grant,
                 tags,
+                required_certifications,
                 ..
             } = &mut res
             {
                 *id = RoomId::from_random(*d.pick(&[SCOPED_ROOM, [8; 16]]));
+                *required_certifications = ["any", "iso_27001"]
+                    .iter()
+                    .filter(|_| d.chance(3))
+                    .map(|k| Requirement {
+                        key: (*k).to_owned(),
+                        title: (*k).to_owned(),
+                    })
+                    .collect();
                 *classification = *d.pick(Classification::ALL);
                 *expired_grant = d.chance(4);
                 *tags = ["aero", "auto"]
@@ -1221,6 +1343,15 @@ fn random_request(d: &mut Draw, pol: &Policies, action: &str) -> (Principal, Res
     };
     let mut c = ctx(&some(d), &some(d));
     c.now_ms = *d.pick(&[0, 1, 1000, 1_750_000_000_000]);
+    let standards = |d: &mut Draw| -> Vec<String> {
+        ["any", "iso_27001"]
+            .iter()
+            .filter(|_| d.chance(2))
+            .map(|t| (*t).to_owned())
+            .collect()
+    };
+    c.certifications = standards(d);
+    c.certifications_lapsed = standards(d);
     if d.chance(3) {
         c.source_addr = None;
     }

@@ -191,6 +191,7 @@ fn facts(id: RoomId, classification: Classification, role: RoomRole) -> (Resourc
         role: Some(role),
         expired_grant: false,
         required_agreements: vec![],
+        required_certifications: vec![],
         tags: vec![],
         window: None,
     };

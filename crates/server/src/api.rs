@@ -6,6 +6,7 @@ mod account;
 mod agreements;
 mod assessments;
 mod auth;
+mod certifications;
 mod conditions;
 mod dlp;
 mod events;
@@ -167,6 +168,18 @@ fn routes() -> OpenApiRouter<App> {
             conditions::put_certification,
             conditions::delete_certification
         ))
+        .routes(routes!(
+            certifications::list_certifications,
+            certifications::record_certification
+        ))
+        .routes(routes!(certifications::verify_certification))
+        .routes(routes!(
+            certifications::get_room_certifications,
+            certifications::put_room_certifications
+        ))
+        .routes(routes!(certifications::list_classifications))
+        .routes(routes!(certifications::put_classification))
+        .routes(routes!(certifications::put_sponsor))
         .routes(routes!(conditions::list_templates))
         .routes(routes!(conditions::put_template))
         .routes(routes!(conditions::issue_from_template))

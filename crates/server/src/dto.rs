@@ -146,9 +146,6 @@ pub struct PartyDto {
     /// prospective, active, suspended or offboarded.
     pub status: String,
     pub created_at: String,
-    /// The security certification the party holds, and until when.
-    pub certification: Option<String>,
-    pub certified_until: Option<String>,
     /// The risk tier its signed-off due diligence decided (low, medium, high,
     /// critical), and until when it is in term; the tier counts only until then.
     pub tier: Option<String>,
@@ -165,8 +162,6 @@ impl From<&model::Party> for PartyDto {
             country: p.country.clone(),
             status: p.status.as_str().into(),
             created_at: rfc3339(p.created_ms),
-            certification: p.certification.clone(),
-            certified_until: p.certified_until_ms.map(rfc3339),
             tier: p.tier.map(|t| t.as_str().into()),
             tier_until: p.tier_until_ms.map(rfc3339),
         }

@@ -17,6 +17,7 @@ mod agreements;
 mod assessments;
 mod assets;
 mod audit;
+mod certifications;
 mod files;
 mod layout;
 mod policies;
@@ -76,6 +77,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
         .merge(admin::router())
+        .merge(certifications::router())
         .merge(audit::router())
         .merge(account::router())
         .merge(viewer::router())

@@ -58,6 +58,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "assessments",
         include_str!("../migrations/sqlite/0010_assessments.sql"),
     ),
+    (
+        11,
+        "certifications courses",
+        include_str!("../migrations/sqlite/0011_certifications_courses.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -112,6 +117,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         10,
         "assessments",
         include_str!("../migrations/postgres/0010_assessments.sql"),
+    ),
+    (
+        11,
+        "certifications courses",
+        include_str!("../migrations/postgres/0011_certifications_courses.sql"),
     ),
 ];
 

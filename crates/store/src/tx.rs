@@ -5,6 +5,7 @@
 mod accounts;
 mod agreements;
 mod assessments;
+mod certifications;
 mod conditions;
 mod delivery;
 mod dlp;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
+pub use certifications::{DueReminder, SharedFile};
 pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};

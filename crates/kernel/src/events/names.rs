@@ -92,12 +92,15 @@ event_names! {
     AuthRecoveryCodeUsed = "auth.recovery_code_used", Allowed, "a recovery code was used in place of a one-time code to sign in; it no longer works (the detail says how many are left)";
     InvitationAccept = "invitation.accept", Both, "an invitation was accepted and its user created; refused for an unknown, used or expired one";
     UserTraining = "user.training", Allowed, "a user's training was recorded or removed";
-    PartyCertification = "party.certification", Allowed, "a party's certification was recorded or removed";
+    PartyCertification = "party.certification", Allowed, "a party's certificates were replaced by one verified record, or removed (`PUT`/`DELETE /parties/{id}/certification`)";
     PolicyChange = "policy.change", Allowed, "a new version of the policy set was applied";
     AgreementOffer = "agreement.offer", Allowed, "a draft agreement was offered to its party for signature";
     AgreementExpire = "agreement.expire", Allowed, "an agreement reached its end (recorded once, by the expiry sweep)";
     GrantExpire = "grant.expire", Allowed, "a grant reached its expiry (recorded once, by the expiry sweep)";
-    PartyCertificationExpire = "party.certification_expire", Allowed, "a party's certification lapsed (recorded once, by the expiry sweep)";
+    PartyCertificationExpire = "party.certification_expire", Allowed, "a party's verified certificate reached its end (recorded once, by the expiry sweep; the target is the certificate)";
+    CertificationReminder = "certification.reminder", Allowed, "a party's verified certificate ends within 30 or 7 days: its users and sponsor were told (recorded once per threshold, by the expiry sweep)";
+    RoomCertifications = "room.certifications", Allowed, "the certification standards a room requires of external parties were set";
+    PartySponsor = "party.sponsor", Allowed, "a party's sponsor (the owner's user who answers for it) was set or removed";
     UserTrainingExpire = "user.training_expire", Allowed, "a user's training lapsed (recorded once, by the expiry sweep)";
     NotificationRead = "notification.read", Allowed, "a user read one of their notifications";
     RoomDelivery = "room.delivery", Allowed, "a room's delivery policy (original, marked copy, view only) was set";
@@ -209,6 +212,19 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::ZoneUpdate => (Both, "replacing the network zones"),
         Action::TemplateList => (Denied, "listing agreement templates"),
         Action::TemplateUpdate => (Both, "creating or changing an agreement template"),
+        Action::CertificationList => (
+            Denied,
+            "reading parties' certificates, sponsors and what each classification requires",
+        ),
+        Action::CertificationRecord => (Both, "recording a party's certificate (unverified)"),
+        Action::CertificationVerify => (
+            Both,
+            "verifying a party's recorded certificate: from then on it counts",
+        ),
+        Action::ClassificationUpdate => (
+            Both,
+            "setting the certification standards rooms of a classification require of external parties",
+        ),
         Action::RoomConditions => (
             Denied,
             "changing what a room demands of external parties (done: `room.update`)",

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use app::{Agreements, App, AppError, ErrorCode, NewTemplate, Policies, act};
+use app::{Agreements, App, AppError, Certifications, ErrorCode, NewTemplate, Policies, act};
 use model::{
     AgreementId, AgreementKind, AgreementTemplate, AgreementTerms, Cidr, NetworkZone, Notification,
     NotificationId, PartyId, UserId,
@@ -137,7 +137,8 @@ pub async fn delete_training(
     Ok(Json(UserDto::from(&user)))
 }
 
-/// A party's security certification.
+/// A party's security certification: replaces its certificates by one,
+/// verified by the admin who records it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Certification {
@@ -159,8 +160,8 @@ pub async fn put_certification(
     let until = parse_rfc3339("valid_until", &req.valid_until)?;
     let party_id = id::<PartyId>(&raw)?;
     let auth = app.system(&meta, &a.principal, act::PartyUpdate).await?;
-    let party = Policies(&app)
-        .set_certification(auth, party_id, Some((req.name, until)))
+    let party = Certifications(&app)
+        .replace(auth, party_id, Some((req.name, until)))
         .await?;
     Ok(Json(PartyDto::from(&party)))
 }
@@ -175,9 +176,7 @@ pub async fn delete_certification(
 ) -> Result<Json<PartyDto>, ApiError> {
     let party_id = id::<PartyId>(&raw)?;
     let auth = app.system(&meta, &a.principal, act::PartyUpdate).await?;
-    let party = Policies(&app)
-        .set_certification(auth, party_id, None)
-        .await?;
+    let party = Certifications(&app).replace(auth, party_id, None).await?;
     Ok(Json(PartyDto::from(&party)))
 }
 

@@ -366,6 +366,22 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("delete_training", &[]),
     ("put_certification", &[&[E::InvalidTime, E::InvalidField]]),
     ("delete_certification", &[]),
+    ("list_certifications", &[]),
+    (
+        "record_certification",
+        &[&[
+            E::InvalidStandard,
+            E::InvalidCertification,
+            E::InvalidEvidence,
+            E::InvalidTime,
+        ]],
+    ),
+    ("verify_certification", &[]),
+    ("get_room_certifications", &[]),
+    ("put_room_certifications", &[&[E::InvalidStandard]]),
+    ("list_classifications", &[]),
+    ("put_classification", &[&[NAMES, E::InvalidStandard]]),
+    ("put_sponsor", &[&[E::InvalidSponsor]]),
     ("list_notifications", &[]),
     ("read_notification", &[]),
     // due diligence

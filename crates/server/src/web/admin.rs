@@ -47,6 +47,7 @@ pub fn router() -> Router<App> {
         .route("/rooms/new", post(rooms::create))
         .route("/rooms/{id}/settings", post(rooms::update))
         .route("/rooms/{id}/delivery", post(rooms::delivery))
+        .route("/rooms/{id}/certifications", post(rooms::certifications))
         .route("/rooms/{id}/dlp", post(rooms::dlp))
         .route("/rooms/{id}/delete", post(rooms::delete))
         .route("/rooms/{id}/grants", post(grants::create))
@@ -135,6 +136,14 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("party-saved", "Party saved."),
     ("certification-saved", "Certification recorded."),
     ("certification-cleared", "Certification cleared."),
+    (
+        "certificate-recorded",
+        "Certificate recorded; it counts once verified.",
+    ),
+    ("certificate-verified", "Certificate verified."),
+    ("sponsor-saved", "Sponsor saved."),
+    ("classification-saved", "Requirements saved."),
+    ("room-certs-saved", "Required certifications saved."),
     ("user-created", "User created."),
     ("user-saved", "User saved."),
     (

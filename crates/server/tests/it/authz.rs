@@ -65,6 +65,8 @@ enum Who {
     Untrained,
     /// The party holds no security certification.
     Uncertified,
+    /// The party's only certificate, verified, has ended.
+    CertExpired,
     /// Works in the closed room: the same conditions, plus an access window
     /// (Wednesdays 09:00–10:00 UTC) that the matrix's Sunday is outside.
     OutsideWindow,
@@ -73,7 +75,7 @@ enum Who {
 use Who::*;
 
 /// The column order of [`TABLE`].
-const WHO: [Who; 21] = [
+const WHO: [Who; 22] = [
     Admin,
     SecurityOfficer,
     Auditor,
@@ -94,17 +96,19 @@ const WHO: [Who; 21] = [
     OutOfTerritory,
     Untrained,
     Uncertified,
+    CertExpired,
     OutsideWindow,
 ];
 
 /// The condition columns.
-const CONDITIONS: [Who; 7] = [
+const CONDITIONS: [Who; 8] = [
     NoAgreement,
     AgreementEnded,
     TagsUncovered,
     OutOfTerritory,
     Untrained,
     Uncertified,
+    CertExpired,
     OutsideWindow,
 ];
 
@@ -221,6 +225,12 @@ const CERT: Want = Want(
     Some("valid security certification"),
     Some("certification_required"),
 );
+const CEXP: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("certificate expired on"),
+    Some("certification_expired"),
+);
 const WIN: Want = Want(
     403,
     Some("forbidden"),
@@ -266,6 +276,16 @@ enum Ep {
     DeleteTraining,
     PutCertification,
     DeleteCertification,
+    ListCertifications,
+    /// Of the bystander's party (unverified).
+    RecordCertification,
+    /// A fresh certificate of the bystander's party.
+    VerifyCertification,
+    /// The admin as the bystander's party's sponsor.
+    PutSponsor,
+    ListClassifications,
+    /// `confidential` requires what it requires already.
+    PutClassification,
     ListRooms,
     CreateRoom,
     GetRoom,
@@ -284,6 +304,9 @@ enum Ep {
     PutDelivery,
     GetRoomDlp,
     PutRoomDlp,
+    GetRoomCertifications,
+    /// What the room requires already (nothing of its own).
+    PutRoomCertifications,
     ListFiles,
     PutFile,
     GetFile,
@@ -373,123 +396,133 @@ enum Ep {
 }
 
 #[rustfmt::skip]
-const TABLE: &[(Ep, [Want; 21])] = &[
-    //                         Admin    SecOff   Auditor  Member   Viewer   Downl.   Contrib.  Manager  PartyG.  NoGrant  Expired  Susp.  Disabl.  PreTotp  NoAgr.   Ended    Tags     Territ.  Untrain.  Uncert.  Window
+const TABLE: &[(Ep, [Want; 22])] = &[
+    //                         Admin    SecOff   Auditor  Member   Viewer   Downl.   Contrib.  Manager  PartyG.  NoGrant  Expired  Susp.  Disabl.  PreTotp  NoAgr.   Ended    Tags     Territ.  Untrain.  Uncert.  CertExp. Window
     // The owner's admins and security officers must use TOTP: enrolled, they
     // sign in with a code.
-    (Ep::Login,               [CODE,    CODE,    OK,      OK,      CODE,    CODE,    CODE,     CODE,    CODE,    CODE,    CODE,    CODE,  NOLOGIN, OK,      CODE,    CODE,    CODE,    CODE,    CODE,     CODE,    CODE]),
-    (Ep::Me,                  [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::TotpBegin,           [TOTP_ON, TOTP_ON, OK,      OK,      TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF,   OUT,     OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON,  TOTP_ON, TOTP_ON]),
-    (Ep::TotpConfirm,         [NOTPEND, NOTPEND, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,   OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND,  NOTPEND, NOTPEND]),
+    (Ep::Login,               [CODE,    CODE,    OK,      OK,      CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    NOLOGIN, OK,      CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE]),
+    (Ep::Me,                  [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::TotpBegin,           [TOTP_ON, TOTP_ON, OK,      OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF,     OUT,     OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON]),
+    (Ep::TotpConfirm,         [NOTPEND, NOTPEND, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,     OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND]),
     // One's own sessions stay open before enrolment; a token needs the factor the account must use.
-    (Ep::ListSessions,        [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::EndSession,          [NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::CreateToken,         [NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,      NEW,     NEW,     NEW,     NEW,     OFF,   OUT,     MFA,     NEW,     NEW,     NEW,     NEW,     NEW,      NEW,     NEW]),
-    (Ep::RenewRecoveryCodes,  [OK,      OK,      NOMFA,   NOMFA,   OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     NOMFA,   OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::ListParties,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::CreateParty,         [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::GetParty,            [OK,      OK,      OK,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::GetOwnParty,         [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::PatchParty,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListUsers,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::CreateUser,          [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::GetUser,             [OK,      OK,      OK,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::GetSelf,             [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OK,    OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::PatchUser,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::RevokeSessions,      [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ResetMfa,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::UnlockUser,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::CreateInvitation,    [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::AcceptInvitation,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::PutTraining,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::DeleteTraining,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::PutCertification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::DeleteCertification, [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListRooms,           [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::CreateRoom,          [NEW,     ROLE,    ROLE,    NEW,     ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::GetRoom,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::PatchRoom,           [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::DeleteRoom,          [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::ListGrants,          [OK,      OK,      OK,      HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::ListSessions,        [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::EndSession,          [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::CreateToken,         [NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     OFF,     OUT,     MFA,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW]),
+    (Ep::RenewRecoveryCodes,  [OK,      OK,      NOMFA,   NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::ListParties,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateParty,         [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetParty,            [OK,      OK,      OK,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::GetOwnParty,         [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PatchParty,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListUsers,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateUser,          [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetUser,             [OK,      OK,      OK,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::GetSelf,             [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PatchUser,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RevokeSessions,      [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ResetMfa,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::UnlockUser,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateInvitation,    [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::AcceptInvitation,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::PutTraining,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::DeleteTraining,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutCertification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::DeleteCertification, [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // Certificates: the owner's staff read them, admins record them, admins
+    // and security officers verify them.
+    (Ep::ListCertifications,   [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RecordCertification,  [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::VerifyCertification,  [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutSponsor,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListClassifications,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutClassification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListRooms,           [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::CreateRoom,          [NEW,     ROLE,    ROLE,    NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetRoom,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PatchRoom,           [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::DeleteRoom,          [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     GONE,    LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::ListGrants,          [OK,      OK,      OK,      HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
     // An external manager manages its own party's access only: granting to
     // another party, or revoking the owner's side's grants, is the owner's.
-    (Ep::CreateGrant,         [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::CreateGrantOwnParty, [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::RevokeOwnerSideGrant,[GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::GetDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OK,      LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
+    (Ep::CreateGrant,         [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::CreateGrantOwnParty, [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::RevokeOwnerSideGrant,[GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::GetDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
     // Watermarking is an owner-side condition: an external manager reads it only.
-    (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      OWN,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,      LOW,     LOW]),
-    (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
-    (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
-    (Ep::ListFiles,           [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
-    (Ep::PutFile,             [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
-    (Ep::GetFile,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
-    (Ep::ListVersions,        [OK,      OK,      OK,      HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::GetRoomCertifications,[OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PutRoomCertifications,[OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::ListFiles,           [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::PutFile,             [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::GetFile,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::ListVersions,        [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
     // Restoring is uploading the old content again: the upload's rules.
-    (Ep::RestoreVersion,      [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,      NEW,     LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
-    (Ep::GetContent,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
+    (Ep::RestoreVersion,      [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::GetContent,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
     // Owner staff see file metadata without a room role, never content: the
     // viewer's pages are `file.view`, refused as `GetContent` is.
-    (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
-    (Ep::Page,                [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,       OK,      OK,      HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
-    (Ep::DeleteFile,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,      GONE,    LOW,     HID,     GEXP,    OFF,   OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,    CERT,    WIN]),
-    (Ep::ListAgreements,      [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::CreateAgreement,     [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::GetAgreement,        [OK,      OK,      OK,      ANF,     ANF,     ANF,     ANF,      ANF,     ANF,     ANF,     ANF,     OFF,   OUT,     MFA,     ANF,     ANF,     ANF,     ANF,     ANF,      ANF,     ANF]),
-    (Ep::GetOwnAgreement,     [OK,      OK,      OK,      ANF,     OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::SignAgreement,       [ROLE,    ROLE,    ROLE,    ANF,     OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::TerminateAgreement,  [OK,      ROLE,    ROLE,    ANF,     ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::OfferAgreement,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListTemplates,       [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::PutTemplate,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::IssueTemplate,       [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListZones,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::PutZones,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListNotifications,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::ReadNotification,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     MFA,     NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::Events,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::RedactEvent,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Checkpoint,          [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::VerifierKey,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Entries,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::InclusionProof,      [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ConsistencyProof,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Checkpoints,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Bundle,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::LedgerAudit,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Trace,               [NOMARK,  NOMARK,  NOMARK,  ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListPolicies,        [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ApplyPolicies,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Simulate,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::WhatIf,              [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::PolicyVersions,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::PolicyVersion,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Quarantine,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::HeldContent,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Release,             [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Reject,              [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::ActivateParty,       [UNASSD,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::SendQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
+    (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::Page,                [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::DeleteFile,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     GONE,    LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::ListAgreements,      [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::CreateAgreement,     [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetAgreement,        [OK,      OK,      OK,      ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     OFF,     OUT,     MFA,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF]),
+    (Ep::GetOwnAgreement,     [OK,      OK,      OK,      ANF,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::SignAgreement,       [ROLE,    ROLE,    ROLE,    ANF,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::TerminateAgreement,  [OK,      ROLE,    ROLE,    ANF,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::OfferAgreement,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListTemplates,       [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutTemplate,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IssueTemplate,       [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListZones,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutZones,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListNotifications,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::ReadNotification,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::Events,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RedactEvent,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Checkpoint,          [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::VerifierKey,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Entries,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::InclusionProof,      [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ConsistencyProof,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Checkpoints,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Bundle,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::LedgerAudit,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Trace,               [NOMARK,  NOMARK,  NOMARK,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListPolicies,        [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ApplyPolicies,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Simulate,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::WhatIf,              [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PolicyVersions,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PolicyVersion,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Quarantine,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::HeldContent,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Release,             [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Reject,              [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ActivateParty,       [UNASSD,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::SendQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Reviewing a party: the owner's admins and security officers; a caller
     // who may not see the party is told it is not there.
-    (Ep::PartyAssessments,    [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::MyAssessments,       [ROLE,    ROLE,    ROLE,    ROLE,    OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     MFA,     OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::Answer,              [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     MFA,     NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::Reply,               [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,       NF,      NF,      NF,      NF,      OFF,   OUT,     MFA,     NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::FollowUp,            [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::Decide,              [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,       NF,      NF,      NF,      NF,      NF,    OUT,     NF,      NF,      NF,      NF,      NF,      NF,       NF,      NF]),
-    (Ep::GetRisk,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::PutRisk,             [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE,    ROLE,    ROLE,    OFF,   OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,     ROLE,    ROLE]),
-    (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
-    (Ep::EndOtherSessions,    [OK,      OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK,      OK,      OK,      OFF,   OUT,     OK,      OK,      OK,      OK,      OK,      OK,       OK,      OK]),
-    (Ep::RevokeOwnSessions,   [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE,    GONE,    GONE,    GONE,  OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,     GONE,    GONE]),
+    (Ep::PartyAssessments,    [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::MyAssessments,       [ROLE,    ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::Answer,              [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::Reply,               [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::FollowUp,            [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::Decide,              [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::GetRisk,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutRisk,             [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE]),
+    (Ep::EndOtherSessions,    [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::RevokeOwnSessions,   [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE]),
 ];
 
 impl Ep {
@@ -523,6 +556,12 @@ impl Ep {
             Ep::DeleteTraining => ("DELETE", "/users/{id}/training"),
             Ep::PutCertification => ("PUT", "/parties/{id}/certification"),
             Ep::DeleteCertification => ("DELETE", "/parties/{id}/certification"),
+            Ep::ListCertifications => ("GET", "/parties/{id}/certifications"),
+            Ep::RecordCertification => ("POST", "/parties/{id}/certifications"),
+            Ep::VerifyCertification => ("POST", "/certifications/{id}/verify"),
+            Ep::PutSponsor => ("PUT", "/parties/{id}/sponsor"),
+            Ep::ListClassifications => ("GET", "/classifications"),
+            Ep::PutClassification => ("PUT", "/classifications/{classification}"),
             Ep::ListRooms => ("GET", "/rooms"),
             Ep::CreateRoom => ("POST", "/rooms"),
             Ep::GetRoom => ("GET", "/rooms/{id}"),
@@ -537,6 +576,8 @@ impl Ep {
             Ep::PutDelivery => ("PUT", "/rooms/{id}/delivery"),
             Ep::GetRoomDlp => ("GET", "/rooms/{id}/dlp"),
             Ep::PutRoomDlp => ("PUT", "/rooms/{id}/dlp"),
+            Ep::GetRoomCertifications => ("GET", "/rooms/{id}/certifications"),
+            Ep::PutRoomCertifications => ("PUT", "/rooms/{id}/certifications"),
             Ep::ListFiles => ("GET", "/rooms/{id}/files"),
             Ep::PutFile => ("PUT", "/rooms/{id}/files/{path}"),
             Ep::GetFile => ("GET", "/files/{id}"),
@@ -695,6 +736,8 @@ struct Parties {
     lapsed: String,
     narrow: String,
     uncertified: String,
+    /// Its only certificate ends while the matrix is built.
+    cert_lapsed: String,
 }
 
 impl Parties {
@@ -708,6 +751,7 @@ impl Parties {
             lapsed: ctx.party("Lapsed Co").await,
             narrow: ctx.party("Narrow Co").await,
             uncertified: ctx.party("Uncertified Co").await,
+            cert_lapsed: ctx.party("Lapsed Cert Co").await,
         }
     }
 }
@@ -753,6 +797,7 @@ async fn callers(ctx: &Ctx, p: &Parties) -> HashMap<Who, User> {
         (AgreementEnded, &p.lapsed),
         (TagsUncovered, &p.narrow),
         (Uncertified, &p.uncertified),
+        (CertExpired, &p.cert_lapsed),
     ] {
         users.insert(who, ctx.external(party).await);
     }
@@ -798,6 +843,10 @@ async fn train_and_certify(ctx: &Ctx, users: &HashMap<Who, User>, p: &Parties) {
         body["name"] = json!("TISAX AL3");
         ctx.must(&ctx.admin, "PUT", &path, body, 200).await;
     }
+    // The lapsed party's certificate ends before the first row is asked.
+    let path = format!("/parties/{}/certification", p.cert_lapsed);
+    let body = json!({"name": "ISO/IEC 27001", "valid_until": rfc3339(ctx.now() + 1000)});
+    ctx.must(&ctx.admin, "PUT", &path, body, 200).await;
 }
 
 /// Issues a licence (FR only) to each external party: signed by the regular
@@ -815,6 +864,7 @@ async fn issue_licences(
         (&p.acme, "automotive", year, Some(Viewer)),
         (&p.partner, "automotive", year, Some(PartyGrant)),
         (&p.uncertified, "automotive", year, Some(Uncertified)),
+        (&p.cert_lapsed, "automotive", year, Some(CertExpired)),
         (&p.suspended, "automotive", year, None),
         (&p.other, "automotive", year, None),
         (&p.unsigned, "automotive", year, None),
@@ -1133,6 +1183,34 @@ impl World {
                 format!("/parties/{}/certification", by.party),
                 none,
             ),
+            Ep::ListCertifications => {
+                ("GET", format!("/parties/{}/certifications", by.party), none)
+            }
+            Ep::RecordCertification => (
+                "POST",
+                format!("/parties/{}/certifications", by.party),
+                j(certificate(ctx)),
+            ),
+            Ep::VerifyCertification => {
+                let path = format!("/parties/{}/certifications", by.party);
+                let cert = ctx.must(admin, "POST", &path, certificate(ctx), 201).await;
+                (
+                    "POST",
+                    format!("/certifications/{}/verify", id_of(&cert)),
+                    none,
+                )
+            }
+            Ep::PutSponsor => (
+                "PUT",
+                format!("/parties/{}/sponsor", by.party),
+                j(json!({"user_id": self.users[&Admin].id})),
+            ),
+            Ep::ListClassifications => ("GET", "/classifications".into(), none),
+            Ep::PutClassification => (
+                "PUT",
+                "/classifications/confidential".into(),
+                j(json!({"certifications": ["any"]})),
+            ),
             Ep::ListRooms => ("GET", "/rooms".into(), none),
             Ep::CreateRoom => (
                 "POST",
@@ -1191,6 +1269,12 @@ impl World {
                 let now = ctx.must(admin, "GET", &path, Value::Null, 200).await;
                 ("PUT", path, j(now["policy"].clone()))
             }
+            Ep::GetRoomCertifications => ("GET", format!("/rooms/{room}/certifications"), none),
+            Ep::PutRoomCertifications => (
+                "PUT",
+                format!("/rooms/{room}/certifications"),
+                j(json!({"certifications": []})),
+            ),
             Ep::ListFiles => ("GET", format!("/rooms/{room}/files"), none),
             Ep::PutFile => (
                 "PUT",
@@ -1396,6 +1480,13 @@ impl World {
             Ep::Logout => ("POST", "/auth/logout".into(), none),
         }
     }
+}
+
+/// A certificate to record (a year from now).
+fn certificate(ctx: &Ctx) -> Value {
+    json!({"standard": "tisax", "issuer": "Matrix Cert GmbH", "scope": "engineering",
+        "number": format!("TX-{}", ctx.unique()), "valid_from": rfc3339(ctx.now() - DAY),
+        "valid_until": rfc3339(ctx.now() + 365 * DAY)})
 }
 
 /// Issues an agreement to `party` as the admin (`end_ms`: its end); returns its id.

@@ -11,6 +11,7 @@ mod account;
 mod agreements;
 mod audit;
 mod authz;
+mod certifications;
 mod conditions;
 mod cross_party;
 mod csrf;

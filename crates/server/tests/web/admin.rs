@@ -660,6 +660,68 @@ async fn an_owner_admin_keeps_users_parties_settings_and_agreements_in_the_brows
     let users = b.text(&b.find("#party-users").await).await;
     assert!(users.contains("designer@rotor.example"), "{users}");
 
+    // The party's certificates one by one: recorded, verified, with its sponsor.
+    b.click(&b.find("#party-certifications").await).await;
+    wait_for(&b, "the certifications page", "#cert-form").await;
+    b.assert_accessible("a party's certifications").await;
+    choose(&b, "#cert-standard", "tisax").await;
+    b.type_into(&b.find("#cert-issuer").await, "ENX Association")
+        .await;
+    b.type_into(&b.find("#cert-scope").await, "Rotor design")
+        .await;
+    b.type_into(&b.find("#cert-number").await, "TX-2026-7")
+        .await;
+    set_date(&b, "#cert-from", "2026-01-01").await;
+    set_date(&b, "#cert-until", "2099-01-01").await;
+    submit_and_confirm(
+        &b,
+        "#cert-record",
+        "Certificate recorded; it counts once verified.",
+    )
+    .await;
+    let table = b.text(&b.find("#certifications").await).await;
+    assert!(
+        table.contains("TISAX") && table.contains("not verified"),
+        "{table}"
+    );
+    b.assert_accessible("a recorded certificate").await;
+    submit_and_confirm(&b, "button.verify", "Certificate verified.").await;
+    let table = b.text(&b.find("#certifications").await).await;
+    assert!(!table.contains("not verified"), "{table}");
+    assert!(table.contains("verified, in term"), "{table}");
+    let sponsor = b
+        .script("return document.querySelector('#sponsor-user option:nth-child(2)').value;")
+        .await;
+    choose(&b, "#sponsor-user", sponsor.as_str().unwrap()).await;
+    submit_and_confirm(&b, "#sponsor-save", "Sponsor saved.").await;
+    let named = b.text(&b.find("#party-sponsor").await).await;
+    assert!(
+        named.starts_with("Sponsor: ") && !named.ends_with("none"),
+        "{named}"
+    );
+    // A certificate that ends before it starts is refused above the form.
+    set_date(&b, "#cert-from", "2027-01-01").await;
+    set_date(&b, "#cert-until", "2026-01-01").await;
+    b.type_into(&b.find("#cert-issuer").await, "ENX").await;
+    b.type_into(&b.find("#cert-scope").await, "Rotor").await;
+    b.type_into(&b.find("#cert-number").await, "TX-bad").await;
+    b.click(&b.find("#cert-record").await).await;
+    wait_for(&b, "the refusal", "#cert-form-error").await;
+    let error = b.text(&b.find("#cert-form-error").await).await;
+    assert!(error.contains("must be after"), "{error}");
+
+    // What each classification requires: restricted rooms also ask for TISAX.
+    b.goto(&site.url("/admin/classifications")).await;
+    b.assert_accessible("the certifications by classification")
+        .await;
+    b.click(&b.find("#class-restricted-tisax").await).await;
+    submit_and_confirm(&b, "#class-restricted-save", "Requirements saved.").await;
+    let row = b.text(&b.find("#class-restricted .required").await).await;
+    assert!(
+        row.contains("TISAX") && row.contains("any security certification"),
+        "{row}"
+    );
+
     // Settings: a zone, a rule added and removed, the key facts.
     b.goto(&site.url("/admin/settings")).await;
     b.assert_accessible("the settings page").await;
@@ -890,6 +952,8 @@ async fn bad_input_is_said_above_its_form_with_the_values_kept() {
         (format!("/rooms/{room}/grants"), format!("subject=user%3A{}&role=viewer&reason=because", uuid::Uuid::nil()), "grant-form", "no user with id", "because"),
         (format!("/rooms/{room}/settings"), "name=Turbine+blade+programme&classification=confidential&window=on&day=1&start=18%3A00&end=08%3A00".to_owned(), "room-form", "must start before it ends", "18:00"),
         (format!("/rooms/{room}/dlp"), "inbound_low=allow&inbound_medium=allow&inbound_high=block&inbound_critical=allow&inbound_uninspectable=allow&outbound_low=allow&outbound_medium=allow&outbound_high=allow&outbound_critical=allow&outbound_uninspectable=allow".to_owned(), "dlp-form", "milder than", ""),
+        (format!("/rooms/{room}/certifications"), "standard=nope".to_owned(), "room-certs-form", "is not a standard", ""),
+        ("/admin/classifications/restricted".to_owned(), "standard=tisax&standard=tisax".to_owned(), "class-form-restricted", "required twice", ""),
         ("/admin/settings/zones".to_owned(), "zones=office+DE+192.0.2.0%2F33".to_owned(), "zones-form", "zone `office`", "192.0.2.0/33"),
         ("/admin/settings/rules".to_owned(), "id=Bad+Id&message=m&severity=high&kind=keywords&pattern=zebra".to_owned(), "rule-form", "", "Bad Id"),
         ("/admin/templates".to_owned(), "name=nda&kind=nda&title=T&text=x".to_owned(), "template-form", "not an agreement kind", ""),

@@ -15,8 +15,6 @@ fn party(row: &AnyRow) -> Result<Party, StoreError> {
         country: row.opt_text("country")?,
         status: row.name("status", PartyStatus::parse)?,
         created_ms: row.int("created_ms")?,
-        certification: row.opt_text("certification")?,
-        certified_until_ms: row.opt_int("certified_until_ms")?,
         tier: row
             .opt_text("tier")?
             .map(|t| diligence::RiskTier::parse(&t))
@@ -103,9 +101,8 @@ impl Tx {
     // ---- parties
     pub async fn insert_party(&mut self, party: &Party) -> Result<(), StoreError> {
         let query = sql(
-            "INSERT INTO parties (id, name, kind, country, status, created_ms, certification, \
-             certified_until_ms, tier, tier_until_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO parties (id, name, kind, country, status, created_ms, tier, tier_until_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(party.id.to_string())
         .bind(party.name.clone())
@@ -113,8 +110,6 @@ impl Tx {
         .bind(party.country.clone())
         .bind(party.status.as_str())
         .bind(party.created_ms)
-        .bind(party.certification.clone())
-        .bind(party.certified_until_ms)
         .bind(party.tier.map(diligence::RiskTier::as_str))
         .bind(party.tier_until_ms);
         self.execute_guarded(query)
@@ -143,17 +138,14 @@ impl Tx {
             .collect()
     }
 
-    /// Updates name, country, status, certification and risk tier.
+    /// Updates name, country, status and risk tier.
     pub async fn update_party(&mut self, party: &Party) -> Result<(), StoreError> {
         let query = sql("UPDATE parties SET name = $2, country = $3, status = $4, \
-             certification = $5, certified_until_ms = $6, tier = $7, tier_until_ms = $8 \
-             WHERE id = $1")
+             tier = $5, tier_until_ms = $6 WHERE id = $1")
         .bind(party.id.to_string())
         .bind(party.name.clone())
         .bind(party.country.clone())
         .bind(party.status.as_str())
-        .bind(party.certification.clone())
-        .bind(party.certified_until_ms)
         .bind(party.tier.map(diligence::RiskTier::as_str))
         .bind(party.tier_until_ms);
         let done = self

@@ -67,11 +67,11 @@ fn unnoticed_query(kind: ExpiryKind) -> &'static str {
              ORDER BY g.expires_ms, g.id LIMIT $2"
         }
         ExpiryKind::Certification => {
-            "SELECT p.id AS id, p.certified_until_ms AS until_ms FROM parties p \
-             WHERE p.certified_until_ms IS NOT NULL AND p.certified_until_ms <= $1 \
+            "SELECT c.id AS id, c.valid_until_ms AS until_ms FROM certifications c \
+             WHERE c.verified_ms IS NOT NULL AND c.valid_until_ms <= $1 \
              AND NOT EXISTS (SELECT 1 FROM expiry_notices n WHERE n.kind = 'certification' \
-               AND n.subject_id = p.id AND n.until_ms = p.certified_until_ms) \
-             ORDER BY p.certified_until_ms, p.id LIMIT $2"
+               AND n.subject_id = c.id AND n.until_ms = c.valid_until_ms) \
+             ORDER BY c.valid_until_ms, c.id LIMIT $2"
         }
         ExpiryKind::Training => {
             "SELECT u.id AS id, u.training_until_ms AS until_ms FROM users u \

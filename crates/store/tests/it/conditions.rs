@@ -1,9 +1,10 @@
 //! The facts of the access conditions on both backends: room tags and access
-//! windows, training and certification, network zones, agreement templates,
+//! windows, training, network zones, agreement templates,
 //! the expiry sweep's notices (each end once, renewals again) and notifications.
 
 use model::*;
 
+use crate::certifications::certificate;
 use crate::util::*;
 
 #[tokio::test]
@@ -30,8 +31,7 @@ async fn conditions_round_trip() {
         tx.update_user(&user).await.unwrap();
         assert_eq!(tx.get_user(user.id).await.unwrap(), Some(user.clone()));
         let mut party = w.party.clone();
-        party.certification = Some("TISAX AL3".into());
-        party.certified_until_ms = Some(88_000);
+        party.country = Some("FR".into());
         tx.update_party(&party).await.unwrap();
         assert_eq!(tx.get_party(party.id).await.unwrap(), Some(party.clone()));
 
@@ -103,9 +103,11 @@ async fn each_end_is_noticed_once_and_a_renewal_again() {
         let mut user = w.user.clone();
         user.training_until_ms = Some(1_000);
         tx.update_user(&user).await.unwrap();
-        let mut party = w.party.clone();
-        party.certified_until_ms = Some(5_000);
-        tx.update_party(&party).await.unwrap();
+        let cert = certificate(w.party.id, w.user.id, 5_000, true);
+        tx.insert_certification(&cert).await.unwrap();
+        // An unverified one is never noticed.
+        let unverified = certificate(w.party.id, w.user.id, 4_000, false);
+        tx.insert_certification(&unverified).await.unwrap();
         let grant = Grant {
             id: id(GrantId::from_random),
             room_id: w.room.id,

@@ -155,8 +155,6 @@ pub fn party(name: &str, kind: PartyKind) -> Party {
         country: Some("FR".into()),
         status: PartyStatus::Active,
         created_ms: 1_000,
-        certification: None,
-        certified_until_ms: None,
         tier: None,
         tier_until_ms: None,
     }

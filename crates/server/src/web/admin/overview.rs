@@ -59,7 +59,13 @@ pub async fn sections(
     } else {
         None
     };
-    let ending = ending_soon(now, party, users, &agreements, &grants);
+    let certs = if may(app, meta, viewer, Action::CertificationList) {
+        let auth = app.system(meta, p, act::CertificationList).await?;
+        app::Certifications(app).list(auth, party.id).await?
+    } else {
+        Vec::new()
+    };
+    let ending = ending_soon(now, party, users, &agreements, &grants, &certs);
     Ok(html! {
         section.card #party-ending {
             h2 { "Ends within 30 days" }
@@ -187,14 +193,15 @@ fn terms(t: &AgreementTerms) -> String {
 }
 
 /// What of the party ends after `now` and within [`SOON_MS`], soonest first:
-/// agreements in term, grants, its certification, its risk tier, its users'
-/// training.
+/// agreements in term, grants, its verified certificates in term, its risk
+/// tier, its users' training.
 fn ending_soon(
     now: i64,
     party: &Party,
     users: &[User],
     agreements: &[Agreement],
     grants: &[app::PartyGrant],
+    certs: &[Certification],
 ) -> Vec<Ending> {
     let soon = |end: i64| end > now && end - now <= SOON_MS;
     let mut out = Vec::new();
@@ -223,14 +230,14 @@ fn ending_soon(
             });
         }
     }
-    if let (Some(name), Some(end)) = (&party.certification, party.certified_until_ms)
-        && soon(end)
-    {
-        out.push(Ending {
-            what: format!("certification {name}"),
-            href: None,
-            end_ms: end,
-        });
+    for c in certs {
+        if c.in_term(now) && soon(c.valid_until_ms) {
+            out.push(Ending {
+                what: format!("certificate {} {}", c.title(), c.number),
+                href: Some(format!("/admin/parties/{}/certifications", party.id)),
+                end_ms: c.valid_until_ms,
+            });
+        }
     }
     if let (Some(tier), Some(end)) = (party.tier, party.tier_until_ms)
         && soon(end)
@@ -269,8 +276,6 @@ mod tests {
             country: None,
             status: PartyStatus::Active,
             created_ms: 0,
-            certification: Some("ISO/IEC 27001".into()),
-            certified_until_ms: Some(now + 10 * DAY),
             tier: Some(model::diligence::RiskTier::High),
             tier_until_ms: Some(now + 20 * DAY),
         };
@@ -297,7 +302,27 @@ mod tests {
             user(4, Some(now - DAY)),
             user(5, None),
         ];
-        let names: Vec<String> = ending_soon(now, &party, &users, &[], &[])
+        let cert = |n: u128, until: i64, verified: bool| Certification {
+            id: CertificationId(uuid::Uuid::from_u128(n)),
+            party_id: party.id,
+            standard: "iso_27001".into(),
+            issuer: "TÜV".into(),
+            scope: "all".into(),
+            number: format!("C-{n}"),
+            valid_from_ms: 0,
+            valid_until_ms: until,
+            evidence: None,
+            verified_by: verified.then_some(users[0].id),
+            verified_ms: verified.then_some(0),
+            recorded_by: users[0].id,
+            recorded_ms: 0,
+        };
+        let certs = [
+            cert(10, now + 10 * DAY, true),
+            cert(11, now + 5 * DAY, false),
+            cert(12, now + 40 * DAY, true),
+        ];
+        let names: Vec<String> = ending_soon(now, &party, &users, &[], &[], &certs)
             .into_iter()
             .map(|e| e.what)
             .collect();
@@ -305,7 +330,7 @@ mod tests {
             names,
             [
                 "security training of u2@acme.test",
-                "certification ISO/IEC 27001",
+                "certificate ISO/IEC 27001 C-10",
                 "risk tier high (re-assessment due)"
             ]
         );

@@ -1,7 +1,7 @@
 //! Parties: the list with a form to register one, and one party's page —
-//! name, country and status, its security certification (recorded or
-//! cleared by an admin until a later issue gives certifications a lifecycle),
-//! its users and a link to invite one.
+//! name, country and status, its certificates in term (the quick form
+//! replaces them by one verified record; `web/certifications.rs` records,
+//! verifies and lists them one by one), its users and a link to invite one.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -9,8 +9,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use app::authz::Action;
-use app::{App, Identity, NewParty, PartyPatch, Policies, RequestMeta, act};
-use model::{Party, PartyId, PartyStatus, User};
+use app::{App, Certifications, Identity, NewParty, PartyPatch, RequestMeta, act};
+use model::{Certification, PartyId, PartyStatus, User};
 
 use super::{Done, Failed, Fields, again, csrf_field, done, may, names, path_id, refusal, select};
 use crate::auth::Meta;
@@ -48,7 +48,7 @@ async fn render_list(
                 p.empty { "No party yet." }
             } @else {
                 table.listing #parties {
-                    thead { tr { th { "Name" } th { "Kind" } th { "Country" } th { "Status" } th { "Certification valid until" } } }
+                    thead { tr { th { "Name" } th { "Kind" } th { "Country" } th { "Status" } } }
                     tbody {
                         @for p in &parties {
                             tr id=(format!("party-{}", p.id)) {
@@ -56,7 +56,6 @@ async fn render_list(
                                 td { (p.kind.as_str()) }
                                 td { (p.country.as_deref().unwrap_or("—")) }
                                 td { span.status { (p.status.as_str()) } }
-                                td { (certified(p)) }
                             }
                         }
                     }
@@ -85,10 +84,17 @@ async fn render_list(
     Ok(layout::page("Parties", Some(viewer.header()), body))
 }
 
-fn certified(p: &Party) -> String {
-    match (&p.certification, p.certified_until_ms) {
-        (Some(name), Some(until)) => format!("{name}, until {}", layout::time(until)),
-        _ => "—".to_owned(),
+/// The certificates of a party in term now, verified: `name, until …` each.
+fn certified(certs: &[Certification], now: i64) -> String {
+    let held: Vec<String> = certs
+        .iter()
+        .filter(|c| c.in_term(now))
+        .map(|c| format!("{}, until {}", c.title(), layout::time(c.valid_until_ms)))
+        .collect();
+    if held.is_empty() {
+        "—".to_owned()
+    } else {
+        held.join("; ")
     }
 }
 
@@ -158,9 +164,13 @@ async fn render_party(
     let v = |form: &str, name: &str, current: &str| Failed::value(failed, form, name, current);
     let country = party.country.clone().unwrap_or_default();
     let status = v("party-edit", "status", party.status.as_str());
-    let cert_name = party.certification.clone().unwrap_or_default();
+    let auth = app.system(meta, p, act::CertificationList).await?;
+    let certs = Certifications(app).list(auth, id).await?;
+    let now = app.now();
+    let held = certs.iter().find(|c| c.in_term(now));
+    let cert_name = held.map(Certification::title).unwrap_or_default();
+    let cert_until = held.map(|c| c.valid_until_ms);
     let overview = super::overview::sections(app, meta, viewer, &party, &users).await?;
-    let now = app.now_ms();
     let body = html! {
         section.card {
             nav.crumbs.trail aria-label="Location" { a href="/admin/parties" { "Parties" } span.sep { "/" } (party.name) }
@@ -168,7 +178,8 @@ async fn render_party(
             (ok.notice())
             p.muted {
                 (party.kind.as_str()) " party · status " span #party-status { (party.status.as_str()) }
-                " · certification: " span #party-certification { (certified(&party)) }
+                " · certification: " span #party-certification { (certified(&certs, now)) }
+                " · " a #party-certifications href=(format!("/admin/parties/{id}/certifications")) { "certifications and sponsor" }
             }
         }
         (crate::web::assessments::party_section(&party, app.now()))
@@ -199,7 +210,8 @@ async fn render_party(
         @if may_update {
             section.card {
                 h2 { "Security certification" }
-                p.muted { "Rooms classified confidential or above require a valid certification of an external party." }
+                p.muted { "Rooms classified confidential or above require a valid certification of an external party. Recording one here replaces the party's certificates by one, verified by you; "
+                    a href=(format!("/admin/parties/{id}/certifications")) { "record and verify certificates one by one" } "." }
                 (Failed::alert_for(failed, "certification-form"))
                 form.stack #certification-form method="post" action=(format!("/admin/parties/{id}/certification")) {
                     (csrf_field(&viewer.csrf))
@@ -207,7 +219,7 @@ async fn render_party(
                         input #certification-name type="text" name="name" maxlength="200" value=(v("certification-form", "name", &cert_name));
                     }
                     label { "Valid until (00:00 UTC of the date)"
-                        input #certification-until type="date" name="valid_until" value=(v("certification-form", "valid_until", &super::date_value(party.certified_until_ms)));
+                        input #certification-until type="date" name="valid_until" value=(v("certification-form", "valid_until", &super::date_value(cert_until)));
                     }
                     div.buttons {
                         button.primary #certification-save type="submit" name="action" value="save" { "Record certification" }
@@ -351,9 +363,7 @@ pub async fn certify(
         let auth = app
             .system(&meta, &viewer.authed.principal, act::PartyUpdate)
             .await?;
-        Policies(&app)
-            .set_certification(auth, id, certification)
-            .await
+        Certifications(&app).replace(auth, id, certification).await
     }
     .await;
     let key = if clear {

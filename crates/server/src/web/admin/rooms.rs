@@ -1,6 +1,6 @@
 //! Rooms for their managers and the owner's admins: a new room, and a room's
 //! settings — name, classification, required agreements, field-of-use tags,
-//! access window; how copies leave it (delivery per role, and what happens to
+//! access window, required certifications; how copies leave it (delivery per role, and what happens to
 //! a file that cannot be marked); its data-loss policy in and out; deleting
 //! it after a confirmation. Each form asks the seam for its own action
 //! (`room.update`, `dlp.policy`, `room.delete`); the use-cases ask again for
@@ -13,9 +13,13 @@ use maud::{Markup, html};
 
 use app::authz::Action;
 use app::dlp_policy::{DirectionPolicy, DlpAction, DlpPolicy, RoomDlp};
-use app::{Agreements, App, AppError, ErrorCode, RequestMeta, RoomInfo, RoomPatch, Rooms, act};
+use app::{
+    Agreements, App, AppError, Certifications, ErrorCode, RequestMeta, RoomInfo, RoomPatch, Rooms,
+    act,
+};
 use model::{
-    AccessWindow, AgreementKind, Classification, Delivery, DeliveryPolicy, RoomId, Unmarkable,
+    ANY_STANDARD, AccessWindow, AgreementKind, CUSTOM_PREFIX, Classification, Delivery,
+    DeliveryPolicy, RoomId, STANDARDS, Unmarkable,
 };
 
 use super::{Done, Failed, Fields, again, csrf_field, done, names, path_id, refusal, select};
@@ -104,6 +108,8 @@ struct Settings {
     /// Requirement keys to offer: the kinds, the templates the caller may
     /// read, and what the room requires already.
     requirements: Vec<(String, String)>,
+    /// The standards the room itself requires of external parties.
+    certifications: Vec<String>,
 }
 
 async fn settings_of(
@@ -116,6 +122,8 @@ async fn settings_of(
     let auth = app.room(meta, p, id, act::RoomUpdate).await?;
     let info = auth.target().clone();
     let delivery = Rooms(app).room_delivery(auth).await?;
+    let auth = app.room(meta, p, id, act::RoomView).await?;
+    let certifications = Certifications(app).room_requirements(auth).await?;
     let shown = app
         .permits_in_room(meta, p, id, &[Action::DlpPolicy, Action::RoomDelete])
         .await?;
@@ -146,6 +154,7 @@ async fn settings_of(
         dlp,
         may_delete: shown.get(1) == Some(&true),
         requirements,
+        certifications,
     })
 }
 
@@ -188,6 +197,7 @@ fn render_settings(
             p { a #room-grants-link href=(format!("/rooms/{id}/grants")) { "Grants of this room" } }
         }
         (room_form(viewer, s, failed))
+        (certs_form(viewer, s, failed))
         (delivery_form(viewer, s, failed))
         @if let Some(dlp) = &s.dlp { (dlp_form(viewer, id, dlp, failed)) }
         @if s.may_delete {
@@ -269,6 +279,84 @@ fn room_form(viewer: &Viewer, s: &Settings, failed: Option<&Failed<'_>>) -> Mark
             }
         }
     }
+}
+
+fn certs_form(viewer: &Viewer, s: &Settings, failed: Option<&Failed<'_>>) -> Markup {
+    let form = "room-certs-form";
+    let posted = failed.filter(|f| f.form == form).map(|f| f.fields);
+    let chosen: Vec<String> = match posted {
+        Some(f) => f.all("standard").into_iter().map(str::to_owned).collect(),
+        None => s.certifications.clone(),
+    };
+    let mut choices: Vec<(&str, &str)> = vec![(ANY_STANDARD, "any verified certificate")];
+    choices.extend(STANDARDS.iter().copied());
+    let custom = s
+        .certifications
+        .iter()
+        .filter_map(|k| k.strip_prefix(CUSTOM_PREFIX))
+        .collect::<Vec<_>>()
+        .join(", ");
+    html! {
+        section.card {
+            h2 { "Required certifications" }
+            p.muted { "Certificates an external party must hold, verified and in term, to reach this room's content — beyond what its classification requires ("
+                a href="/admin/classifications" { "by classification" } ")." }
+            (Failed::alert_for(failed, form))
+            form.stack #room-certs-form method="post" action=(format!("/rooms/{}/certifications", s.info.room.id)) {
+                (csrf_field(&viewer.csrf))
+                fieldset {
+                    legend { "Standards" }
+                    @for (key, label) in &choices {
+                        label.check {
+                            input id=(format!("room-cert-{key}")) type="checkbox" name="standard" value=(key) checked[chosen.iter().any(|c| c == key)];
+                            (label)
+                        }
+                    }
+                }
+                label { "Other standards (names, comma-separated)"
+                    input #room-cert-custom type="text" name="custom" maxlength="1000" value=(Failed::value(failed, form, "custom", &custom));
+                }
+                div { button.primary #room-certs-save type="submit" { "Save required certifications" } }
+            }
+        }
+    }
+}
+
+/// `POST /rooms/{id}/certifications`: the standards the room requires.
+pub async fn certifications(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: RoomId = path_id(&raw)?;
+    let mut standards: Vec<String> = f.all("standard").into_iter().map(str::to_owned).collect();
+    standards.extend(
+        super::list(f.get("custom"))
+            .into_iter()
+            .map(|s| format!("{CUSTOM_PREFIX}{s}")),
+    );
+    let saved = async {
+        let auth = app
+            .room(&meta, &viewer.authed.principal, id, act::RoomConditions)
+            .await?;
+        Certifications(&app)
+            .set_room_requirements(auth, &standards)
+            .await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "room-certs-saved"),
+        "room-certs-form",
+        &f,
+    )
+    .await
 }
 
 fn delivery_form(viewer: &Viewer, s: &Settings, failed: Option<&Failed<'_>>) -> Markup {
