@@ -117,6 +117,11 @@ impl Fields {
             .collect()
     }
 
+    /// Every name/value pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Whether a (checked) box `name` was posted.
     pub fn checked(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
@@ -160,6 +165,9 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("zones-saved", "Network zones saved."),
     ("rule-added", "Rule added."),
     ("rule-removed", "Rule removed."),
+    ("answers-saved", "Draft answers saved."),
+    ("answers-submitted", "Answers submitted for review."),
+    ("reply-sent", "Reply sent."),
 ];
 
 /// The `?ok=` of a page: which confirmation to show.

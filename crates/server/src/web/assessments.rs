@@ -1,16 +1,31 @@
-//! Due diligence in the web UI. For now one fragment the party page shows:
-//! the party's status and risk tier with until when it is in term (or that
-//! it has lapsed, or was never assessed) — from the party record alone, so it
-//! decides nothing and asks the policy nothing. The questionnaire, answer,
-//! review and matrix pages are still to come (docs/ui.md lists their
-//! operations as API-only for now).
+//! Due diligence in the web UI: the fragment the party page shows (the
+//! party's status and risk tier with until when it is in term, or that it has
+//! lapsed, or was never assessed — from the party record alone, so it decides
+//! nothing and asks the policy nothing), and the contact's page
+//! (`/assessments`): the questionnaires sent to them with a field per question
+//! (a file question offers the files of the party's evidence room), save a
+//! draft or submit, and a reply form under each open follow-up. Every form goes
+//! through the seam (`assessment.answer` on the user's party) and the
+//! `Assessments` use-cases; a refusal is shown above its form.
 
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
 use maud::{Markup, html};
 
-use model::diligence::tier_in_term;
-use model::{Party, PartyStatus};
+use app::{
+    App, AppError, AssessmentView, Assessments, ErrorCode, FileInfo, Files, RequestMeta, act,
+};
+use model::diligence::{Assessment, AssessmentStatus, Question, QuestionKind, tier_in_term};
+use model::{AssessmentId, Party, PartyStatus, RoomId};
 
+use super::admin::{Done, Failed, Fields, again, csrf_field, done, path_id, refusal};
+use crate::auth::{FormCsrf, Meta};
 use crate::web::layout;
+use crate::web::{Viewer, WebError, check_csrf};
 
 /// The party's onboarding state and risk tier at `now_ms`, for its page.
 pub fn party_section(party: &Party, now_ms: i64) -> Markup {
@@ -35,6 +50,360 @@ pub fn party_section(party: &Party, now_ms: i64) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+// ------------------------------------------------ the contact's page
+
+/// The routes of the due-diligence pages: pages, and the form posts
+/// (CSRF-checked by each handler).
+pub fn router() -> Router<App> {
+    let forms = Router::new()
+        .route("/assessments/{id}/answers", post(answer))
+        .route("/assessments/{id}/replies", post(reply))
+        .layer(Extension(FormCsrf));
+    Router::new().route("/assessments", get(mine)).merge(forms)
+}
+
+/// `GET /assessments`: the questionnaires sent to the signed-in user as
+/// their party's contact, with the answer form and the follow-ups.
+pub async fn mine(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Query(ok): Query<Done>,
+) -> Result<Markup, WebError> {
+    render_mine(&app, &meta, &viewer, &ok, None).await
+}
+
+/// What the contact's page shows: the assessments, the evidence room and
+/// its files (for the file questions).
+async fn render_mine(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    ok: &Done,
+    failed: Option<(&Failed<'_>, AssessmentId)>,
+) -> Result<Markup, WebError> {
+    let p = &viewer.authed.principal;
+    let auth = app
+        .party(meta, p, p.party_id, act::AssessmentAnswer)
+        .await?;
+    let views = Assessments(app).of_party(auth).await?;
+    let auth = app
+        .party(meta, p, p.party_id, act::AssessmentAnswer)
+        .await?;
+    let room = Assessments(app).evidence_room(auth).await?;
+    let files = match room {
+        Some(room) => match app.room(meta, p, room, act::FileList).await {
+            Ok(auth) => Files(app).list_files(auth).await?,
+            Err(_) => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let evidence = Evidence {
+        room,
+        files: &files,
+    };
+    let body = html! {
+        section.card {
+            h1 { "Due diligence questionnaires" }
+            (ok.notice())
+            p { "The questionnaires your party was sent. Save your answers as a draft as often as you like; submit them for review when every required question is answered. A reviewer may then ask follow-up questions about single answers: reply below them, optionally with a new answer." }
+            @if let Some(room) = room {
+                p #evidence-room {
+                    "Evidence files are uploaded to your party's "
+                    a href=(format!("/rooms/{room}")) { "evidence room" }
+                    "; a file question then offers them."
+                }
+            }
+            @if views.is_empty() {
+                p.empty #no-assessments { "No questionnaire was sent to you." }
+            }
+        }
+        @for v in &views {
+            (assessment_card(v, &evidence, &viewer.csrf, failed.filter(|(_, a)| *a == v.assessment.id).map(|(f, _)| f)))
+        }
+    };
+    Ok(layout::page("Due diligence", Some(viewer.header()), body))
+}
+
+/// The party's evidence room and its files.
+struct Evidence<'a> {
+    room: Option<RoomId>,
+    files: &'a [FileInfo],
+}
+
+fn assessment_card(
+    v: &AssessmentView,
+    evidence: &Evidence<'_>,
+    csrf: &str,
+    failed: Option<&Failed<'_>>,
+) -> Markup {
+    let a = &v.assessment;
+    let q = &v.questionnaire;
+    let open = a.status == AssessmentStatus::Sent;
+    html! {
+        section.card.assessment #(format!("assessment-{}", a.id)) {
+            h2 { (q.title) " (version " (q.version) ")" }
+            p.muted {
+                "Sent " (layout::time(a.sent_ms)) " · status "
+                span.assessment-status { (a.status.as_str()) }
+                @if let Some(at) = a.submitted_ms { " · submitted " (layout::time(at)) }
+                @if let Some(d) = &a.decision { " · decided tier " span.decided-tier { (d.tier.as_str()) } }
+            }
+            @if open {
+                (Failed::alert_for(failed, "answers"))
+                form.answers method="post" action=(format!("/assessments/{}/answers", a.id)) {
+                    (csrf_field(csrf))
+                    @for s in &q.body.sections {
+                        fieldset.section {
+                            legend { (s.title) }
+                            @for question in &s.questions {
+                                (question_field(a.id, question, &answer_value(failed, a, &question.key), evidence))
+                            }
+                        }
+                    }
+                    div.actions {
+                        button type="submit" name="submit" value="no" .save-draft { "Save draft" }
+                        button.primary type="submit" name="submit" value="yes" .submit-answers { "Submit for review" }
+                    }
+                }
+            } @else {
+                dl.answers {
+                    @for question in q.body.questions() {
+                        dt { (question.text) }
+                        dd data-key=(question.key) { (shown_answer(a.answers.get(&question.key).map(String::as_str), evidence)) }
+                    }
+                }
+            }
+            @if !a.follow_ups.is_empty() {
+                h3 { "Follow-up questions" }
+                @if failed.is_some_and(|f| f.form == "reply") { (Failed::alert_for(failed, "reply")) }
+                ol.follow-ups {
+                    @for (i, f) in a.follow_ups.iter().enumerate() {
+                        li.follow-up data-key=(f.key) {
+                            p { strong { "About “" (f.key) "”: " } span.follow-up-question { (f.question) } }
+                            @if let Some(r) = &f.reply {
+                                p.reply { "Your reply: " (r) }
+                                @if let Some(new) = &f.remediation { p.remediation { "New answer: " (shown_answer(Some(new), evidence)) } }
+                            } @else if a.status == AssessmentStatus::FollowUp {
+                                (reply_form(a.id, i, csrf, failed))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stored answer in words (a file answer by its name, when listed).
+fn shown_answer(v: Option<&str>, evidence: &Evidence<'_>) -> String {
+    match v {
+        None => "(no answer)".to_owned(),
+        Some(v) => evidence
+            .files
+            .iter()
+            .find(|f| f.id.to_string() == v)
+            .map_or_else(|| v.to_owned(), |f| f.path.clone()),
+    }
+}
+
+/// The value a question's field shows: what was posted when the form was
+/// refused, else the stored answer.
+fn answer_value(failed: Option<&Failed<'_>>, a: &Assessment, key: &str) -> String {
+    match failed.filter(|f| f.form == "answers") {
+        Some(f) => f.fields.get(&format!("answer-{key}")).to_owned(),
+        None => a.answers.get(key).cloned().unwrap_or_default(),
+    }
+}
+
+fn question_field(aid: AssessmentId, q: &Question, value: &str, evidence: &Evidence<'_>) -> Markup {
+    let id = format!("q-{aid}-{}", q.key);
+    let name = format!("answer-{}", q.key);
+    let label = html! {
+        (q.text) @if q.required { " " span.required { "(required)" } }
+    };
+    html! {
+        div.question data-key=(q.key) data-kind=(q.kind.as_str()) {
+            @match q.kind {
+                QuestionKind::YesNo => {
+                    fieldset.yes-no {
+                        legend { (label) }
+                        @for (v, l) in [("yes", "Yes"), ("no", "No")] {
+                            label {
+                                input type="radio" id=(format!("{id}-{v}")) name=(name) value=(v) checked[value == v];
+                                " " (l)
+                            }
+                        }
+                    }
+                }
+                QuestionKind::Choice => {
+                    label for=(id) { (label) }
+                    select id=(id) name=(name) {
+                        option value="" selected[value.is_empty()] { "(no answer)" }
+                        @for c in &q.choices {
+                            option value=(c) selected[value == c] { (c) }
+                        }
+                    }
+                }
+                QuestionKind::Text => {
+                    label for=(id) { (label) }
+                    textarea id=(id) name=(name) rows="4" maxlength="10000" { (value) }
+                }
+                QuestionKind::Number => {
+                    label for=(id) { (label) }
+                    input type="text" inputmode="decimal" id=(id) name=(name) value=(value);
+                }
+                QuestionKind::Date => {
+                    label for=(id) { (label) }
+                    input type="date" id=(id) name=(name) value=(value);
+                }
+                QuestionKind::File => {
+                    label for=(id) { (label) }
+                    select id=(id) name=(name) {
+                        option value="" selected[value.is_empty()] { "(no file)" }
+                        @for f in evidence.files {
+                            @let fid = f.id.to_string();
+                            option value=(fid) selected[value == fid] { (f.path) }
+                        }
+                    }
+                    @if let Some(room) = evidence.room {
+                        p.muted {
+                            "A file of your party's evidence room; "
+                            a href=(format!("/rooms/{room}")) { "upload it there" }
+                            " first, then come back."
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn reply_form(aid: AssessmentId, index: usize, csrf: &str, failed: Option<&Failed<'_>>) -> Markup {
+    let mine = failed.filter(|f| f.form == "reply" && f.fields.get("index") == index.to_string());
+    let value = |name: &str| {
+        mine.map(|f| f.fields.get(name).to_owned())
+            .unwrap_or_default()
+    };
+    html! {
+        form.reply method="post" action=(format!("/assessments/{aid}/replies")) {
+            (csrf_field(csrf))
+            input type="hidden" name="index" value=(index);
+            label for=(format!("reply-{aid}-{index}")) { "Your reply" }
+            textarea id=(format!("reply-{aid}-{index}")) name="reply" rows="3" maxlength="10000" required { (value("reply")) }
+            label for=(format!("remediation-{aid}-{index}")) { "A new answer replacing yours (optional)" }
+            input type="text" id=(format!("remediation-{aid}-{index}")) name="remediation" value=(value("remediation"));
+            button.primary type="submit" .send-reply { "Reply" }
+        }
+    }
+}
+
+/// `POST /assessments/{id}/answers`: saves a draft or submits.
+pub async fn answer(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let aid: AssessmentId = path_id(&raw)?;
+    let submit = f.get("submit") == "yes";
+    let answers: BTreeMap<String, String> = f
+        .pairs()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("answer-")
+                .map(|k| (k.to_owned(), v.trim().to_owned()))
+        })
+        .collect();
+    let p = &viewer.authed.principal;
+    let result = async {
+        let auth = app
+            .party(&meta, p, p.party_id, act::AssessmentAnswer)
+            .await?;
+        Assessments(&app).answer(auth, aid, answers, submit).await
+    }
+    .await;
+    let key = if submit {
+        "answers-submitted"
+    } else {
+        "answers-saved"
+    };
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        aid,
+        result.map(|_| key),
+        "answers",
+        &f,
+    )
+    .await
+}
+
+/// `POST /assessments/{id}/replies`: replies to a follow-up.
+pub async fn reply(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let aid: AssessmentId = path_id(&raw)?;
+    let p = &viewer.authed.principal;
+    let result = async {
+        let index: usize = f.get("index").parse().map_err(|_| {
+            AppError::invalid(
+                ErrorCode::InvalidAnswer,
+                "the follow-up is not one of this assessment",
+            )
+        })?;
+        let auth = app
+            .party(&meta, p, p.party_id, act::AssessmentAnswer)
+            .await?;
+        Assessments(&app)
+            .reply(auth, aid, index, f.get("reply"), f.opt("remediation"))
+            .await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        aid,
+        result.map(|_| "reply-sent"),
+        "reply",
+        &f,
+    )
+    .await
+}
+
+/// Back to the contact's page with `key`, or the page again with the refusal.
+async fn finish(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    aid: AssessmentId,
+    result: Result<&str, AppError>,
+    form: &'static str,
+    f: &Fields,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(key) => Ok(done("/assessments", key)),
+        Err(e) => {
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
+            let page =
+                render_mine(app, meta, viewer, &Done::default(), Some((&failed, aid))).await?;
+            Ok(again(failed.refusal.status, page))
         }
     }
 }

@@ -1,0 +1,266 @@
+//! Due diligence in the browser: the party's contact answers the
+//! questionnaire sent to them — every question kind, a file question picking
+//! a file of the party's evidence room — saves a draft, is told above the
+//! form what was refused, submits, and replies to a reviewer's follow-up with
+//! a new answer; each page checked by axe-core.
+
+use app::{Assessments, Identity, NewParty, NewUser, RequestMeta};
+use model::diligence::{AssessmentStatus, TemplateBody};
+use model::{PartyId, SessionKind, SystemRole, UserId};
+use serde_json::json;
+
+use crate::admin::{choose, set_date, submit_and_confirm};
+use crate::util::{self, PASSWORD, Site};
+use crate::webdriver::{self, Driver};
+
+const CONTACT: &str = "security@vane.example";
+
+/// The template: one question of every kind.
+fn template() -> TemplateBody {
+    serde_json::from_value(json!({
+        "sections": [
+            {"title": "Security", "questions": [
+                {"key": "encrypts", "text": "Do you encrypt data at rest?", "kind": "yes_no",
+                 "required": true, "score": {"rule": "yes_no", "yes": 40, "no": 0},
+                 "knock_out": {"answers": ["no"], "min_tier": "high"}},
+                {"key": "iso", "text": "ISO/IEC 27001?", "kind": "choice",
+                 "choices": ["certified", "in progress", "no"],
+                 "score": {"rule": "choices", "points": [40, 10, 0]}},
+                {"key": "policy", "text": "Your security policy", "kind": "file",
+                 "score": {"rule": "answered", "points": 20}}
+            ]},
+            {"title": "Company", "questions": [
+                {"key": "staff", "text": "How many staff?", "kind": "number",
+                 "score": {"rule": "ranges", "ranges": [{"max": 9, "points": 0}, {"min": 10, "points": 10}]}},
+                {"key": "audited", "text": "Date of the last audit", "kind": "date"},
+                {"key": "notes", "text": "Anything else we should know", "kind": "text"}
+            ]}
+        ],
+        "thresholds": {"low": 90, "medium": 60, "high": 20}
+    }))
+    .unwrap()
+}
+
+/// A prospective party, its contact (TOTP enrolled; returns the secret),
+/// the questionnaire sent to them, and a policy file the contact uploaded
+/// to the party's evidence room.
+async fn sent(site: &Site) -> (PartyId, UserId, Vec<u8>, model::AssessmentId, model::FileId) {
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let id = Identity(&site.app);
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::PartyCreate)
+        .await
+        .unwrap();
+    let party = id
+        .create_party(
+            auth,
+            NewParty {
+                name: "Vane Works Ltd".into(),
+                country: Some("GB".into()),
+                active_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::UserCreate)
+        .await
+        .unwrap();
+    let user = id
+        .create_user(
+            auth,
+            NewUser {
+                email: CONTACT.into(),
+                display_name: "Vane Security".into(),
+                party_id: party.id,
+                system_role: SystemRole::Member,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+    let login = id
+        .login(&meta, CONTACT, PASSWORD, None, SessionKind::Api)
+        .await
+        .unwrap();
+    let (p, session) = id.authenticate(&login.token).await.unwrap();
+    let auth = site
+        .app
+        .system(&meta, &p, app::act::TotpEnroll)
+        .await
+        .unwrap();
+    let secret = util::base32_decode(&id.totp_begin(auth).await.unwrap().secret_base32);
+    let auth = site
+        .app
+        .system(&meta, &p, app::act::TotpEnroll)
+        .await
+        .unwrap();
+    let login = id
+        .totp_confirm(auth, &session, &util::current_code(&secret))
+        .await
+        .unwrap();
+    let (contact, _) = id.authenticate(&login.token).await.unwrap();
+
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::QuestionnaireUpdate)
+        .await
+        .unwrap();
+    let q = Assessments(&site.app)
+        .save_questionnaire(auth, "supplier-security", "Supplier security", template())
+        .await
+        .unwrap();
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::AssessmentSend)
+        .await
+        .unwrap();
+    let a = Assessments(&site.app)
+        .send(auth, party.id, q.id, user.id)
+        .await
+        .unwrap();
+    let auth = site
+        .app
+        .party(&meta, &contact, party.id, app::act::AssessmentAnswer)
+        .await
+        .unwrap();
+    let room = Assessments(&site.app)
+        .evidence_room(auth)
+        .await
+        .unwrap()
+        .unwrap();
+    let auth = site
+        .app
+        .room(&meta, &contact, room, app::act::FileUpload)
+        .await
+        .unwrap();
+    let file = app::Files(&site.app)
+        .upload(
+            auth,
+            &model::FilePath::parse("security-policy.txt").unwrap(),
+            None,
+            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+                b"We encrypt laptops and backups.",
+            ))]),
+        )
+        .await
+        .unwrap();
+    (party.id, user.id, secret, a.id, file.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contact_answers_the_questionnaire_and_replies_to_a_follow_up_in_the_browser() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (party, _, secret, aid, file) = sent(&site).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let driver = Driver::start().await;
+    let b = driver
+        .session(&scratch.path().join("profile"), scratch.path())
+        .await;
+    b.set_window(1400, 2400).await;
+    crate::admin::sign_in(&b, &site, CONTACT, Some(&util::next_code(&secret))).await;
+
+    b.goto(&site.url("/assessments")).await;
+    crate::admin::wait_for(&b, "the questionnaire", "form.answers").await;
+    b.assert_accessible("the contact's questionnaire").await;
+    let href = b
+        .script("return document.querySelector('#evidence-room a').getAttribute('href')")
+        .await;
+    assert!(href.as_str().unwrap().starts_with("/rooms/"), "{href}");
+
+    // A draft: some answers, among them the evidence file.
+    let q = |key: &str| format!("#q-{aid}-{key}");
+    b.click(&b.find(&format!("{}-yes", q("encrypts"))).await)
+        .await;
+    choose(&b, &q("iso"), "in progress").await;
+    choose(&b, &q("policy"), &file.to_string()).await;
+    submit_and_confirm(&b, "button.save-draft", "Draft answers saved.").await;
+    b.assert_accessible("the saved draft").await;
+    assert_eq!(b.value(&b.find(&q("iso")).await).await, "in progress");
+    assert_eq!(b.value(&b.find(&q("policy")).await).await, file.to_string());
+
+    // A number that is not one is refused above the form, the values kept.
+    b.type_into(&b.find(&q("staff")).await, "many").await;
+    b.type_into(&b.find(&q("notes")).await, "Two sites.").await;
+    b.click(&b.find("button.submit-answers").await).await;
+    crate::admin::wait_for(&b, "the refusal", "#answers-error").await;
+    b.assert_accessible("the refused answers").await;
+    let error = b.text(&b.find("#answers-error").await).await;
+    assert!(error.contains("many"), "{error}");
+    assert_eq!(b.value(&b.find(&q("notes")).await).await, "Two sites.");
+    assert_eq!(b.value(&b.find(&q("staff")).await).await, "many");
+
+    // Fixed, and submitted.
+    b.script(&format!(
+        "document.querySelector('{}').value = '';",
+        q("staff")
+    ))
+    .await;
+    b.type_into(&b.find(&q("staff")).await, "25").await;
+    set_date(&b, &q("audited"), "2026-03-01").await;
+    submit_and_confirm(&b, "button.submit-answers", "Answers submitted for review.").await;
+    let form = b
+        .script("return document.querySelector('form.answers') === null")
+        .await;
+    assert_eq!(form, json!(true), "no answer form once submitted");
+    b.assert_accessible("the submitted answers").await;
+
+    // A reviewer asks a follow-up; the contact replies with a new answer.
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let auth = site
+        .app
+        .party(&meta, &admin, party, app::act::AssessmentReview)
+        .await
+        .unwrap();
+    Assessments(&site.app)
+        .follow_up(auth, aid, "iso", "When do you expect the certificate?")
+        .await
+        .unwrap();
+    b.goto(&site.url("/assessments")).await;
+    crate::admin::wait_for(&b, "the follow-up", "form.reply").await;
+    b.assert_accessible("the follow-up to reply to").await;
+    // An empty reply is refused by the use-case, shown above the form.
+    b.script("document.querySelector('form.reply textarea').removeAttribute('required');")
+        .await;
+    b.click(&b.find("button.send-reply").await).await;
+    crate::admin::wait_for(&b, "the refused reply", "#reply-error").await;
+    b.assert_accessible("the refused reply").await;
+    b.type_into(
+        &b.find(&format!("#reply-{aid}-0")).await,
+        "Audit passed in May.",
+    )
+    .await;
+    b.type_into(&b.find(&format!("#remediation-{aid}-0")).await, "certified")
+        .await;
+    submit_and_confirm(&b, "button.send-reply", "Reply sent.").await;
+    b.assert_accessible("the replied follow-up").await;
+    assert!(
+        b.text(&b.find("li.follow-up").await)
+            .await
+            .contains("Audit passed in May.")
+    );
+
+    // Through the use-case: the answers, and the remediation scored.
+    let auth = site
+        .app
+        .party(&meta, &admin, party, app::act::AssessmentReview)
+        .await
+        .unwrap();
+    let views = Assessments(&site.app).of_party(auth).await.unwrap();
+    let a = &views[0].assessment;
+    assert_eq!(a.status, AssessmentStatus::Submitted);
+    for (k, v) in [
+        ("encrypts", "yes".to_owned()),
+        ("iso", "certified".to_owned()),
+        ("policy", file.to_string()),
+        ("staff", "25".to_owned()),
+        ("audited", "2026-03-01".to_owned()),
+        ("notes", "Two sites.".to_owned()),
+    ] {
+        assert_eq!(a.answers.get(k), Some(&v), "{k}");
+    }
+    assert_eq!(a.follow_ups[0].replaced.as_deref(), Some("in progress"));
+}
