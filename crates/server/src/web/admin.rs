@@ -168,6 +168,8 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("answers-saved", "Draft answers saved."),
     ("answers-submitted", "Answers submitted for review."),
     ("reply-sent", "Reply sent."),
+    ("follow-up-asked", "Follow-up question sent to the contact."),
+    ("assessment-decided", "Assessment signed off."),
 ];
 
 /// The `?ok=` of a page: which confirmation to show.

@@ -6,7 +6,10 @@
 //! (a file question offers the files of the party's evidence room), save a
 //! draft or submit, and a reply form under each open follow-up. Every form goes
 //! through the seam (`assessment.answer` on the user's party) and the
-//! `Assessments` use-cases; a refusal is shown above its form.
+//! `Assessments` use-cases; a refusal is shown above its form. And the
+//! reviewer's page (`/admin/parties/{id}/assessments`, `assessment.review`):
+//! each answer with its follow-ups and a form to ask one, the score, the
+//! knock-outs and the computed tier, and the sign-off (tier and reasons).
 
 use std::collections::BTreeMap;
 
@@ -19,8 +22,10 @@ use maud::{Markup, html};
 use app::{
     App, AppError, AssessmentView, Assessments, ErrorCode, FileInfo, Files, RequestMeta, act,
 };
-use model::diligence::{Assessment, AssessmentStatus, Question, QuestionKind, tier_in_term};
-use model::{AssessmentId, Party, PartyStatus, RoomId};
+use model::diligence::{
+    Assessment, AssessmentStatus, Question, QuestionKind, RiskTier, tier_in_term,
+};
+use model::{AssessmentId, Party, PartyId, PartyStatus, RoomId};
 
 use super::admin::{Done, Failed, Fields, again, csrf_field, done, path_id, refusal};
 use crate::auth::{FormCsrf, Meta};
@@ -50,6 +55,7 @@ pub fn party_section(party: &Party, now_ms: i64) -> Markup {
                     }
                 }
             }
+            p { a #diligence-review href=(format!("/admin/parties/{}/assessments", party.id)) { "Questionnaires and review" } }
         }
     }
 }
@@ -62,8 +68,19 @@ pub fn router() -> Router<App> {
     let forms = Router::new()
         .route("/assessments/{id}/answers", post(answer))
         .route("/assessments/{id}/replies", post(reply))
+        .route(
+            "/admin/parties/{id}/assessments/{assessment}/follow-ups",
+            post(ask),
+        )
+        .route(
+            "/admin/parties/{id}/assessments/{assessment}/decision",
+            post(decide),
+        )
         .layer(Extension(FormCsrf));
-    Router::new().route("/assessments", get(mine)).merge(forms)
+    Router::new()
+        .route("/assessments", get(mine))
+        .route("/admin/parties/{id}/assessments", get(review))
+        .merge(forms)
 }
 
 /// `GET /assessments`: the questionnaires sent to the signed-in user as
@@ -403,6 +420,262 @@ async fn finish(
             };
             let page =
                 render_mine(app, meta, viewer, &Done::default(), Some((&failed, aid))).await?;
+            Ok(again(failed.refusal.status, page))
+        }
+    }
+}
+
+// ------------------------------------------------ the reviewer's page
+
+/// `GET /admin/parties/{id}/assessments`: a party's assessments for a
+/// reviewer (owner admins and security officers).
+pub async fn review(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Query(ok): Query<Done>,
+) -> Result<Markup, WebError> {
+    let party: PartyId = path_id(&raw)?;
+    render_review(&app, &meta, &viewer, party, &ok, None).await
+}
+
+async fn render_review(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    party: PartyId,
+    ok: &Done,
+    failed: Option<(&Failed<'_>, AssessmentId)>,
+) -> Result<Markup, WebError> {
+    let p = &viewer.authed.principal;
+    let auth = app.party(meta, p, party, act::AssessmentReview).await?;
+    let views = Assessments(app).of_party(auth).await?;
+    let body = html! {
+        section.card {
+            h1 { "Due diligence review" }
+            (ok.notice())
+            p {
+                "The questionnaires sent to "
+                a href=(format!("/admin/parties/{party}")) { "this party" }
+                ", their answers with the score and the tier computed from them (raised by every knock-out answer). Ask a follow-up about any answer; sign off with the tier you decide and your reasons."
+            }
+            @if views.is_empty() {
+                p.empty #no-assessments { "No questionnaire was sent to this party." }
+            }
+        }
+        @for v in &views {
+            (review_card(party, v, &viewer.csrf, failed.filter(|(_, a)| *a == v.assessment.id).map(|(f, _)| f)))
+        }
+    };
+    Ok(layout::page(
+        "Due diligence review",
+        Some(viewer.header()),
+        body,
+    ))
+}
+
+fn review_card(
+    party: PartyId,
+    v: &AssessmentView,
+    csrf: &str,
+    failed: Option<&Failed<'_>>,
+) -> Markup {
+    let a = &v.assessment;
+    let q = &v.questionnaire;
+    let s = &v.scored;
+    let open = matches!(
+        a.status,
+        AssessmentStatus::Submitted | AssessmentStatus::FollowUp
+    );
+    let base = format!("/admin/parties/{party}/assessments/{}", a.id);
+    html! {
+        section.card.assessment #(format!("assessment-{}", a.id)) {
+            h2 { (q.title) " (version " (q.version) ")" }
+            dl.scored {
+                dt { "Status" } dd.assessment-status { (a.status.as_str()) }
+                dt { "Score" } dd.score { (s.score) " of " (s.max_score) " (" (s.score_tier.as_str()) ")" }
+                dt { "Knock-out answers" }
+                dd.knock-outs {
+                    @if s.knock_outs.is_empty() { "none" }
+                    @for (i, (key, tier)) in s.knock_outs.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (key) " → at least " (tier.as_str())
+                    }
+                }
+                dt { "Computed tier" } dd.computed-tier { (s.tier.as_str()) }
+                @if let Some(d) = &a.decision {
+                    dt { "Decided tier" } dd.decided-tier { (d.tier.as_str()) ", until " (layout::time(d.until_ms)) }
+                    dt { "Reasons" } dd.decision-reasons { (d.reasons) }
+                }
+            }
+            (Failed::alert_for(failed, "follow-up"))
+            table.answers {
+                caption { "Answers" }
+                thead { tr { th scope="col" { "Question" } th scope="col" { "Answer" } th scope="col" { "Follow-ups" } } }
+                tbody {
+                    @for question in q.body.questions() {
+                        tr data-key=(question.key) {
+                            td { (question.text) }
+                            td.answer {
+                                @match (question.kind, a.answers.get(&question.key)) {
+                                    (_, None) => { "(no answer)" }
+                                    (QuestionKind::File, Some(f)) => { a href=(format!("/files/{f}/versions")) { "evidence file" } }
+                                    (_, Some(v)) => { (v) }
+                                }
+                            }
+                            td {
+                                @for f in a.follow_ups.iter().filter(|f| f.key == question.key) {
+                                    p.follow-up {
+                                        "Asked: " (f.question)
+                                        @if let Some(r) = &f.reply { br; "Reply: " (r) }
+                                        @if let (Some(new), Some(old)) = (&f.remediation, &f.replaced) { br; "Answer changed from " (old) " to " (new) }
+                                    }
+                                }
+                                @if open {
+                                    @let id = format!("ask-{}-{}", a.id, question.key);
+                                    form.follow-up-form method="post" action=(format!("{base}/follow-ups")) {
+                                        (csrf_field(csrf))
+                                        input type="hidden" name="key" value=(question.key);
+                                        label for=(id) { "Follow-up question" }
+                                        input type="text" id=(id) name="question" maxlength="2000";
+                                        button type="submit" .ask { "Ask" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if open {
+                h3 { "Sign off" }
+                (Failed::alert_for(failed, "decision"))
+                form.decision method="post" action=(format!("{base}/decision")) {
+                    (csrf_field(csrf))
+                    @let tid = format!("tier-{}", a.id);
+                    @let rid = format!("reasons-{}", a.id);
+                    @let tier = Failed::value(failed, "decision", "tier", s.tier.as_str());
+                    label for=(tid) { "Decided tier" }
+                    select id=(tid) name="tier" {
+                        @for t in RiskTier::ALL {
+                            option value=(t.as_str()) selected[tier == t.as_str()] { (t.as_str()) }
+                        }
+                    }
+                    label for=(rid) { "Reasons" }
+                    textarea id=(rid) name="reasons" rows="3" maxlength="10000" { (Failed::value(failed, "decision", "reasons", "")) }
+                    button.primary type="submit" .decide { "Sign off" }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /admin/parties/{id}/assessments/{assessment}/follow-ups`.
+pub async fn ask(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path((raw, raw_a)): Path<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let party: PartyId = path_id(&raw)?;
+    let aid: AssessmentId = path_id(&raw_a)?;
+    let result = async {
+        let auth = app
+            .party(
+                &meta,
+                &viewer.authed.principal,
+                party,
+                act::AssessmentReview,
+            )
+            .await?;
+        Assessments(&app)
+            .follow_up(auth, aid, f.get("key"), f.get("question"))
+            .await
+    }
+    .await;
+    finish_review(
+        &app,
+        &meta,
+        &viewer,
+        party,
+        aid,
+        result.map(|_| "follow-up-asked"),
+        "follow-up",
+        &f,
+    )
+    .await
+}
+
+/// `POST /admin/parties/{id}/assessments/{assessment}/decision`.
+pub async fn decide(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path((raw, raw_a)): Path<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let party: PartyId = path_id(&raw)?;
+    let aid: AssessmentId = path_id(&raw_a)?;
+    let result = async {
+        let tier = RiskTier::parse(f.get("tier"))?;
+        let auth = app
+            .party(
+                &meta,
+                &viewer.authed.principal,
+                party,
+                act::AssessmentReview,
+            )
+            .await?;
+        Assessments(&app)
+            .decide(auth, aid, tier, f.get("reasons"))
+            .await
+    }
+    .await;
+    finish_review(
+        &app,
+        &meta,
+        &viewer,
+        party,
+        aid,
+        result.map(|_| "assessment-decided"),
+        "decision",
+        &f,
+    )
+    .await
+}
+
+/// Back to the review page with `key`, or the page again with the refusal.
+#[allow(clippy::too_many_arguments, reason = "the handlers' parts, passed on")]
+async fn finish_review(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    party: PartyId,
+    aid: AssessmentId,
+    result: Result<&str, AppError>,
+    form: &'static str,
+    f: &Fields,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(key) => Ok(done(&format!("/admin/parties/{party}/assessments"), key)),
+        Err(e) => {
+            let failed = Failed {
+                form,
+                refusal: refusal(e)?,
+                fields: f,
+            };
+            let page = render_review(
+                app,
+                meta,
+                viewer,
+                party,
+                &Done::default(),
+                Some((&failed, aid)),
+            )
+            .await?;
             Ok(again(failed.refusal.status, page))
         }
     }

@@ -6,7 +6,7 @@
 
 use app::{Assessments, Identity, NewParty, NewUser, RequestMeta};
 use model::diligence::{AssessmentStatus, TemplateBody};
-use model::{PartyId, SessionKind, SystemRole, UserId};
+use model::{PartyId, SessionKind, SystemRole};
 use serde_json::json;
 
 use crate::admin::{choose, set_date, submit_and_confirm};
@@ -44,7 +44,7 @@ fn template() -> TemplateBody {
 /// A prospective party, its contact (TOTP enrolled; returns the secret),
 /// the questionnaire sent to them, and a policy file the contact uploaded
 /// to the party's evidence room.
-async fn sent(site: &Site) -> (PartyId, UserId, Vec<u8>, model::AssessmentId, model::FileId) {
+async fn sent(site: &Site) -> (PartyId, String, Vec<u8>, model::AssessmentId, model::FileId) {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
     let id = Identity(&site.app);
     let auth = site
@@ -147,7 +147,7 @@ async fn sent(site: &Site) -> (PartyId, UserId, Vec<u8>, model::AssessmentId, mo
         )
         .await
         .unwrap();
-    (party.id, user.id, secret, a.id, file.id)
+    (party.id, login.token, secret, a.id, file.id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,4 +263,142 @@ async fn the_contact_answers_the_questionnaire_and_replies_to_a_follow_up_in_the
         assert_eq!(a.answers.get(k), Some(&v), "{k}");
     }
     assert_eq!(a.follow_ups[0].replaced.as_deref(), Some("in progress"));
+}
+
+/// The contact's answers, through the use-case: a knock-out `no`. Returns
+/// the contact's API token too.
+async fn submitted(site: &Site) -> (PartyId, model::AssessmentId, String) {
+    let (party, token, _, aid, file) = sent(site).await;
+    let meta = RequestMeta::default();
+    let (contact, _) = Identity(&site.app).authenticate(&token).await.unwrap();
+    let auth = site
+        .app
+        .party(&meta, &contact, party, app::act::AssessmentAnswer)
+        .await
+        .unwrap();
+    let answers = [
+        ("encrypts", "no".to_owned()),
+        ("iso", "certified".to_owned()),
+        ("policy", file.to_string()),
+        ("staff", "25".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Assessments(&site.app)
+        .answer(auth, aid, answers, true)
+        .await
+        .unwrap();
+    (party, aid, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_reads_the_score_asks_a_follow_up_and_signs_off_in_the_browser() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (party, aid, token) = submitted(&site).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let driver = Driver::start().await;
+    let b = driver
+        .session(&scratch.path().join("profile"), scratch.path())
+        .await;
+    b.set_window(1400, 2400).await;
+    crate::admin::sign_in(
+        &b,
+        &site,
+        util::EMAIL,
+        Some(&util::next_code(&site.totp_secret)),
+    )
+    .await;
+
+    // From the party's page to its review.
+    b.goto(&site.url(&format!("/admin/parties/{party}"))).await;
+    b.click(&b.find("#diligence-review").await).await;
+    crate::admin::wait_for(&b, "the review page", "form.decision").await;
+    b.assert_accessible("the reviewer's page").await;
+    let card = format!("#assessment-{aid}");
+    let text = |css: &'static str| {
+        let b = &b;
+        let card = card.clone();
+        async move { b.text(&b.find(&format!("{card} {css}")).await).await }
+    };
+    assert_eq!(text(".score").await, "70 of 110 (medium)");
+    assert_eq!(text(".knock-outs").await, "encrypts → at least high");
+    assert_eq!(text(".computed-tier").await, "high");
+
+    // A follow-up about the knock-out answer.
+    b.type_into(
+        &b.find(&format!("#ask-{aid}-encrypts")).await,
+        "Is a plan to encrypt in place?",
+    )
+    .await;
+    submit_and_confirm(
+        &b,
+        "tr[data-key=encrypts] button.ask",
+        "Follow-up question sent to the contact.",
+    )
+    .await;
+    b.assert_accessible("the asked follow-up").await;
+    assert!(
+        b.text(&b.find("tr[data-key=encrypts] p.follow-up").await)
+            .await
+            .contains("Is a plan to encrypt in place?")
+    );
+
+    // Signing off while the follow-up waits is refused above the form, the
+    // values kept.
+    choose(&b, &format!("#tier-{aid}"), "medium").await;
+    let reasons = format!("#reasons-{aid}");
+    b.type_into(
+        &b.find(&reasons).await,
+        "Encryption rolled out by June; checked on site.",
+    )
+    .await;
+    b.click(&b.find("button.decide").await).await;
+    crate::admin::wait_for(&b, "the refused sign-off", "#decision-error").await;
+    b.assert_accessible("the refused sign-off").await;
+    let error = b.text(&b.find("#decision-error").await).await;
+    assert!(error.contains("no follow-up waiting"), "{error}");
+    assert_eq!(
+        b.value(&b.find(&format!("#tier-{aid}")).await).await,
+        "medium"
+    );
+
+    // The contact replies with a remediation; the reviewer sees it and signs off.
+    let meta = RequestMeta::default();
+    let (contact, _) = Identity(&site.app).authenticate(&token).await.unwrap();
+    let auth = site
+        .app
+        .party(&meta, &contact, party, app::act::AssessmentAnswer)
+        .await
+        .unwrap();
+    Assessments(&site.app)
+        .reply(auth, aid, 0, "Rolled out last week.", Some("yes"))
+        .await
+        .unwrap();
+    b.goto(&site.url(&format!("/admin/parties/{party}/assessments")))
+        .await;
+    crate::admin::wait_for(&b, "the review page", "form.decision").await;
+    assert_eq!(text(".computed-tier").await, "low");
+    assert!(
+        b.text(&b.find("tr[data-key=encrypts] p.follow-up").await)
+            .await
+            .contains("Answer changed from no to yes")
+    );
+    choose(&b, &format!("#tier-{aid}"), "medium").await;
+    b.type_into(
+        &b.find(&reasons).await,
+        "Encryption rolled out by June; checked on site.",
+    )
+    .await;
+    submit_and_confirm(&b, "button.decide", "Assessment signed off.").await;
+    b.assert_accessible("the signed-off assessment").await;
+    assert!(text(".decided-tier").await.starts_with("medium, until "));
+    assert_eq!(
+        text(".decision-reasons").await,
+        "Encryption rolled out by June; checked on site."
+    );
+    b.goto(&site.url(&format!("/admin/parties/{party}"))).await;
+    let tier = b.text(&b.find("#diligence-tier").await).await;
+    assert!(tier.starts_with("medium, until "), "{tier}");
 }
