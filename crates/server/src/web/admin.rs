@@ -170,6 +170,8 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("reply-sent", "Reply sent."),
     ("follow-up-asked", "Follow-up question sent to the contact."),
     ("assessment-decided", "Assessment signed off."),
+    ("questionnaire-saved", "Questionnaire version saved."),
+    ("questionnaire-sent", "Questionnaire sent to the contact."),
 ];
 
 /// The `?ok=` of a page: which confirmation to show.

@@ -19,15 +19,17 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use maud::{Markup, html};
 
+use app::authz::Action;
 use app::{
-    App, AppError, AssessmentView, Assessments, ErrorCode, FileInfo, Files, RequestMeta, act,
+    App, AppError, AssessmentView, Assessments, ErrorCode, FileInfo, Files, Identity, RequestMeta,
+    act,
 };
 use model::diligence::{
-    Assessment, AssessmentStatus, Question, QuestionKind, RiskTier, tier_in_term,
+    Assessment, AssessmentStatus, Question, QuestionKind, RiskTier, TemplateBody, tier_in_term,
 };
-use model::{AssessmentId, Party, PartyId, PartyStatus, RoomId};
+use model::{AssessmentId, Party, PartyId, PartyStatus, QuestionnaireId, RoomId, UserId};
 
-use super::admin::{Done, Failed, Fields, again, csrf_field, done, path_id, refusal};
+use super::admin::{Done, Failed, Fields, again, csrf_field, done, may, path_id, refusal};
 use crate::auth::{FormCsrf, Meta};
 use crate::web::layout;
 use crate::web::{Viewer, WebError, check_csrf};
@@ -68,6 +70,8 @@ pub fn router() -> Router<App> {
     let forms = Router::new()
         .route("/assessments/{id}/answers", post(answer))
         .route("/assessments/{id}/replies", post(reply))
+        .route("/admin/parties/{id}/assessments", post(send))
+        .route("/admin/questionnaires", post(save_template))
         .route(
             "/admin/parties/{id}/assessments/{assessment}/follow-ups",
             post(ask),
@@ -80,6 +84,8 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/assessments", get(mine))
         .route("/admin/parties/{id}/assessments", get(review))
+        .route("/admin/questionnaires", get(templates))
+        .route("/admin/questionnaires/{id}", get(template))
         .merge(forms)
 }
 
@@ -446,11 +452,24 @@ async fn render_review(
     viewer: &Viewer,
     party: PartyId,
     ok: &Done,
-    failed: Option<(&Failed<'_>, AssessmentId)>,
+    failed: Option<(&Failed<'_>, Option<AssessmentId>)>,
 ) -> Result<Markup, WebError> {
     let p = &viewer.authed.principal;
     let auth = app.party(meta, p, party, act::AssessmentReview).await?;
     let views = Assessments(app).of_party(auth).await?;
+    let sending = if may(app, meta, viewer, Action::AssessmentSend)
+        && may(app, meta, viewer, Action::QuestionnaireList)
+        && may(app, meta, viewer, Action::UserList)
+    {
+        let auth = app.system(meta, p, act::QuestionnaireList).await?;
+        let qs = Assessments(app).list_questionnaires(auth).await?;
+        let auth = app.system(meta, p, act::UserList).await?;
+        let users = Identity(app).list_users(auth, Some(party)).await?;
+        Some((qs, users))
+    } else {
+        None
+    };
+    let send_failed = failed.map(|(f, _)| f).filter(|f| f.form == "send-form");
     let body = html! {
         section.card {
             h1 { "Due diligence review" }
@@ -464,8 +483,37 @@ async fn render_review(
                 p.empty #no-assessments { "No questionnaire was sent to this party." }
             }
         }
+        @if let Some((qs, users)) = &sending {
+            section.card {
+                h2 { "Send a questionnaire" }
+                p { "The contact is told and may answer at once; the first questionnaire also makes the party's evidence room, where the contact uploads evidence files. Templates are written on the " a href="/admin/questionnaires" { "Questionnaires" } " page." }
+                (Failed::alert_for(send_failed, "send-form"))
+                form #send-form method="post" action=(format!("/admin/parties/{party}/assessments")) {
+                    (csrf_field(&viewer.csrf))
+                    @let chosen_q = Failed::value(send_failed, "send-form", "questionnaire", "");
+                    @let chosen_c = Failed::value(send_failed, "send-form", "contact", "");
+                    label for="send-questionnaire" { "Questionnaire" }
+                    select #send-questionnaire name="questionnaire" {
+                        option value="" { "(choose)" }
+                        @for q in qs {
+                            @let id = q.id.to_string();
+                            option value=(id) selected[chosen_q == id] { (q.title) " — " (q.name) " v" (q.version) }
+                        }
+                    }
+                    label for="send-contact" { "Contact (a user of the party)" }
+                    select #send-contact name="contact" {
+                        option value="" { "(choose)" }
+                        @for u in users {
+                            @let id = u.id.to_string();
+                            option value=(id) selected[chosen_c == id] { (u.display_name) " <" (u.email) ">" }
+                        }
+                    }
+                    button.primary type="submit" #send-questionnaire-button { "Send" }
+                }
+            }
+        }
         @for v in &views {
-            (review_card(party, v, &viewer.csrf, failed.filter(|(_, a)| *a == v.assessment.id).map(|(f, _)| f)))
+            (review_card(party, v, &viewer.csrf, failed.filter(|(_, a)| *a == Some(v.assessment.id)).map(|(f, _)| f)))
         }
     };
     Ok(layout::page(
@@ -673,7 +721,231 @@ async fn finish_review(
                 viewer,
                 party,
                 &Done::default(),
-                Some((&failed, aid)),
+                Some((&failed, Some(aid))),
+            )
+            .await?;
+            Ok(again(failed.refusal.status, page))
+        }
+    }
+}
+
+// ------------------------------------------------ templates and sending
+
+/// An example of a template's JSON, shown beside the editor.
+const EXAMPLE: &str = r#"{
+  "sections": [
+    {"title": "Security", "questions": [
+      {"key": "encrypts", "text": "Do you encrypt data at rest?", "kind": "yes_no",
+       "required": true, "score": {"rule": "yes_no", "yes": 40, "no": 0},
+       "knock_out": {"answers": ["no"], "min_tier": "high"}},
+      {"key": "iso", "text": "ISO/IEC 27001?", "kind": "choice",
+       "choices": ["certified", "in progress", "no"],
+       "score": {"rule": "choices", "points": [40, 10, 0]}},
+      {"key": "policy", "text": "Your security policy", "kind": "file",
+       "score": {"rule": "answered", "points": 20}}
+    ]}
+  ],
+  "thresholds": {"low": 90, "medium": 60, "high": 20}
+}"#;
+
+/// `GET /admin/questionnaires`: every template version, and (for admins)
+/// the form for a new version.
+pub async fn templates(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Query(ok): Query<Done>,
+) -> Result<Markup, WebError> {
+    render_templates(&app, &meta, &viewer, &ok, None).await
+}
+
+async fn render_templates(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    ok: &Done,
+    failed: Option<&Failed<'_>>,
+) -> Result<Markup, WebError> {
+    let auth = app
+        .system(meta, &viewer.authed.principal, act::QuestionnaireList)
+        .await?;
+    let list = Assessments(app).list_questionnaires(auth).await?;
+    let may_write = may(app, meta, viewer, Action::QuestionnaireUpdate);
+    let body = html! {
+        section.card {
+            h1 { "Questionnaires" }
+            (ok.notice())
+            p { "Due-diligence questionnaire templates, by name then newest version first. A stored version never changes; sending one to a party's contact is done from the party's " em { "Questionnaires and review" } " page." }
+            @if list.is_empty() {
+                p.empty #no-questionnaires { "No questionnaire yet." }
+            } @else {
+                table #questionnaires {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Version" } th scope="col" { "Title" } th scope="col" { "Written" } } }
+                    tbody {
+                        @for q in &list {
+                            tr.questionnaire data-name=(q.name) data-version=(q.version) {
+                                td { a href=(format!("/admin/questionnaires/{}", q.id)) { (q.name) } }
+                                td { (q.version) }
+                                td { (q.title) }
+                                td { (layout::time(q.created_ms)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if may_write {
+            section.card {
+                h2 { "New questionnaire or new version" }
+                p { "Write the template as JSON: " code { "sections" } " (each a " code { "title" } " and its " code { "questions" } ") and " code { "thresholds" } " (the least score of the tiers " code { "low" } ", " code { "medium" } " and " code { "high" } "; below " code { "high" } " is critical). Question kinds: " code { "yes_no" } ", " code { "choice" } ", " code { "text" } ", " code { "number" } ", " code { "date" } ", " code { "file" } "; score rules: " code { "none" } ", " code { "yes_no" } ", " code { "choices" } ", " code { "ranges" } ", " code { "answered" } "; a " code { "knock_out" } " raises the tier to at least its " code { "min_tier" } ". A name already used stores a new version. For example:" }
+                pre #template-example tabindex="0" { (EXAMPLE) }
+                (Failed::alert_for(failed, "questionnaire-form"))
+                form #questionnaire-form method="post" action="/admin/questionnaires" {
+                    (csrf_field(&viewer.csrf))
+                    label for="questionnaire-name" { "Name (a-z, 0-9, -)" }
+                    input type="text" id="questionnaire-name" name="name" maxlength="64" required value=(Failed::value(failed, "questionnaire-form", "name", ""));
+                    label for="questionnaire-title" { "Title" }
+                    input type="text" id="questionnaire-title" name="title" maxlength="200" required value=(Failed::value(failed, "questionnaire-form", "title", ""));
+                    label for="questionnaire-body" { "Template (JSON)" }
+                    textarea id="questionnaire-body" name="body" rows="16" required { (Failed::value(failed, "questionnaire-form", "body", "")) }
+                    button.primary type="submit" #save-questionnaire { "Save version" }
+                }
+            }
+        }
+    };
+    Ok(layout::page("Questionnaires", Some(viewer.header()), body))
+}
+
+/// `POST /admin/questionnaires`: stores a new version.
+pub async fn save_template(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let result = async {
+        let body: TemplateBody = serde_json::from_str(f.get("body")).map_err(|e| {
+            AppError::invalid(
+                ErrorCode::InvalidQuestionnaire,
+                format!("the template: {e}"),
+            )
+        })?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::QuestionnaireUpdate)
+            .await?;
+        Assessments(&app)
+            .save_questionnaire(auth, f.get("name").trim(), f.get("title").trim(), body)
+            .await
+    }
+    .await;
+    match result {
+        Ok(q) => Ok(done(
+            &format!("/admin/questionnaires/{}", q.id),
+            "questionnaire-saved",
+        )),
+        Err(e) => {
+            let failed = Failed {
+                form: "questionnaire-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
+            let page =
+                render_templates(&app, &meta, &viewer, &Done::default(), Some(&failed)).await?;
+            Ok(again(failed.refusal.status, page))
+        }
+    }
+}
+
+/// `GET /admin/questionnaires/{id}`: one version, its questions in words.
+pub async fn template(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Query(ok): Query<Done>,
+) -> Result<Markup, WebError> {
+    let qid: QuestionnaireId = path_id(&raw)?;
+    let auth = app
+        .system(&meta, &viewer.authed.principal, act::QuestionnaireList)
+        .await?;
+    let q = Assessments(&app).get_questionnaire(auth, qid).await?;
+    let t = &q.body.thresholds;
+    let body = html! {
+        section.card #questionnaire {
+            h1 { (q.title) }
+            (ok.notice())
+            p.muted { (q.name) ", version " (q.version) ", written " (layout::time(q.created_ms)) " · " a href="/admin/questionnaires" { "all questionnaires" } }
+            p #thresholds { "Tiers by score: low from " (t.low) ", medium from " (t.medium) ", high from " (t.high) ", critical below." }
+            @for s in &q.body.sections {
+                h2 { (s.title) }
+                ol {
+                    @for question in &s.questions {
+                        li data-key=(question.key) {
+                            (question.text) " "
+                            span.muted {
+                                "(" (question.kind.as_str())
+                                @if !question.choices.is_empty() { ": " (question.choices.join(", ")) }
+                                @if question.required { ", required" }
+                                @if question.knock_out.is_some() { ", with a knock-out" }
+                                ")"
+                            }
+                        }
+                    }
+                }
+            }
+            details {
+                summary { "As JSON" }
+                pre tabindex="0" { (serde_json::to_string_pretty(&q.body).unwrap_or_default()) }
+            }
+        }
+    };
+    Ok(layout::page("Questionnaire", Some(viewer.header()), body))
+}
+
+/// `POST /admin/parties/{id}/assessments`: sends a questionnaire version to
+/// a user of the party.
+pub async fn send(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let party: PartyId = path_id(&raw)?;
+    let result = async {
+        let q: QuestionnaireId = f.get("questionnaire").parse().map_err(|_| {
+            AppError::invalid(ErrorCode::UnknownQuestionnaire, "choose a questionnaire")
+        })?;
+        let contact: UserId = f
+            .get("contact")
+            .parse()
+            .map_err(|_| AppError::invalid(ErrorCode::InvalidContact, "choose the contact"))?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::AssessmentSend)
+            .await?;
+        Assessments(&app).send(auth, party, q, contact).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(done(
+            &format!("/admin/parties/{party}/assessments"),
+            "questionnaire-sent",
+        )),
+        Err(e) => {
+            let failed = Failed {
+                form: "send-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
+            let page = render_review(
+                &app,
+                &meta,
+                &viewer,
+                party,
+                &Done::default(),
+                Some((&failed, None)),
             )
             .await?;
             Ok(again(failed.refusal.status, page))

@@ -43,6 +43,11 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::UserList),
     },
     NavItem {
+        href: "/admin/questionnaires",
+        label: "Questionnaires",
+        action: Some(Action::QuestionnaireList),
+    },
+    NavItem {
         href: "/admin/settings",
         label: "Settings",
         action: Some(Action::ZoneList),

@@ -980,6 +980,11 @@ async fn staff_who_may_only_read_get_the_lists_without_the_forms() {
             vec!["zones-form", "rule-form"],
         ),
         (
+            "/admin/questionnaires".to_owned(),
+            "Questionnaires",
+            vec!["questionnaire-form"],
+        ),
+        (
             "/agreements".to_owned(),
             "Agreements",
             vec!["issue-form", "issue-template-form"],

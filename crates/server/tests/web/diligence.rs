@@ -41,10 +41,8 @@ fn template() -> TemplateBody {
     .unwrap()
 }
 
-/// A prospective party, its contact (TOTP enrolled; returns the secret),
-/// the questionnaire sent to them, and a policy file the contact uploaded
-/// to the party's evidence room.
-async fn sent(site: &Site) -> (PartyId, String, Vec<u8>, model::AssessmentId, model::FileId) {
+/// A prospective party and its future contact.
+async fn prospect(site: &Site) -> (model::Party, model::User) {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
     let id = Identity(&site.app);
     let auth = site
@@ -81,6 +79,16 @@ async fn sent(site: &Site) -> (PartyId, String, Vec<u8>, model::AssessmentId, mo
         )
         .await
         .unwrap();
+    (party, user)
+}
+
+/// A prospective party, its contact (TOTP enrolled; returns an API token
+/// and the secret), the questionnaire sent to them, and a policy file the
+/// contact uploaded to the party's evidence room.
+async fn sent(site: &Site) -> (PartyId, String, Vec<u8>, model::AssessmentId, model::FileId) {
+    let (party, user) = prospect(site).await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let id = Identity(&site.app);
     let login = id
         .login(&meta, CONTACT, PASSWORD, None, SessionKind::Api)
         .await
@@ -401,4 +409,111 @@ async fn a_reviewer_reads_the_score_asks_a_follow_up_and_signs_off_in_the_browse
     b.goto(&site.url(&format!("/admin/parties/{party}"))).await;
     let tier = b.text(&b.find("#diligence-tier").await).await;
     assert!(tier.starts_with("medium, until "), "{tier}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_writes_a_questionnaire_and_sends_it_to_a_party_in_the_browser() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (party, user) = prospect(&site).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let driver = Driver::start().await;
+    let b = driver
+        .session(&scratch.path().join("profile"), scratch.path())
+        .await;
+    b.set_window(1400, 2400).await;
+    crate::admin::sign_in(
+        &b,
+        &site,
+        util::EMAIL,
+        Some(&util::next_code(&site.totp_secret)),
+    )
+    .await;
+
+    // From the header to the templates.
+    b.click(&b.find("nav.pages a[href='/admin/questionnaires']").await)
+        .await;
+    crate::admin::wait_for(&b, "the questionnaires", "#questionnaire-form").await;
+    b.assert_accessible("the questionnaires").await;
+    assert!(
+        b.text(&b.find("#template-example").await)
+            .await
+            .contains("knock_out")
+    );
+
+    // A template that is not JSON is refused above the form, values kept.
+    let set_body = |json: String| {
+        let b = &b;
+        async move {
+            b.script(&format!(
+                "document.querySelector('#questionnaire-body').value = {};",
+                serde_json::to_string(&json).unwrap()
+            ))
+            .await;
+        }
+    };
+    b.type_into(&b.find("#questionnaire-name").await, "supplier-security")
+        .await;
+    b.type_into(&b.find("#questionnaire-title").await, "Supplier security")
+        .await;
+    set_body("{\"sections\": [".into()).await;
+    b.click(&b.find("#save-questionnaire").await).await;
+    crate::admin::wait_for(&b, "the refusal", "#questionnaire-form-error").await;
+    b.assert_accessible("the refused template").await;
+    assert_eq!(
+        b.value(&b.find("#questionnaire-name").await).await,
+        "supplier-security"
+    );
+    assert_eq!(
+        b.value(&b.find("#questionnaire-body").await).await,
+        "{\"sections\": ["
+    );
+
+    // The template of the other tests, saved: its page says it in words.
+    set_body(serde_json::to_string_pretty(&template()).unwrap()).await;
+    submit_and_confirm(&b, "#save-questionnaire", "Questionnaire version saved.").await;
+    b.assert_accessible("the questionnaire version").await;
+    let page = b.text(&b.find("#questionnaire").await).await;
+    for want in [
+        "supplier-security, version 1",
+        "Do you encrypt data at rest?",
+        "(choice: certified, in progress, no)",
+        "low from 90",
+    ] {
+        assert!(page.contains(want), "`{want}` not in {page}");
+    }
+
+    // Sent from the party's review page to its contact.
+    b.goto(&site.url(&format!("/admin/parties/{}/assessments", party.id)))
+        .await;
+    crate::admin::wait_for(&b, "the send form", "#send-form").await;
+    b.assert_accessible("the review page with the send form")
+        .await;
+    b.click(&b.find("#send-questionnaire-button").await).await;
+    crate::admin::wait_for(&b, "the refused send", "#send-form-error").await;
+    b.assert_accessible("the refused send").await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::QuestionnaireList)
+        .await
+        .unwrap();
+    let q = Assessments(&site.app)
+        .list_questionnaires(auth)
+        .await
+        .unwrap();
+    choose(&b, "#send-questionnaire", &q[0].id.to_string()).await;
+    choose(&b, "#send-contact", &user.id.to_string()).await;
+    submit_and_confirm(
+        &b,
+        "#send-questionnaire-button",
+        "Questionnaire sent to the contact.",
+    )
+    .await;
+    b.assert_accessible("the sent questionnaire").await;
+    assert_eq!(
+        b.text(&b.find(".assessment .assessment-status").await)
+            .await,
+        "sent"
+    );
 }
