@@ -172,6 +172,7 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("assessment-decided", "Assessment signed off."),
     ("questionnaire-saved", "Questionnaire version saved."),
     ("questionnaire-sent", "Questionnaire sent to the contact."),
+    ("risk-saved", "Sharing risk matrix saved."),
 ];
 
 /// The `?ok=` of a page: which confirmation to show.

@@ -9,7 +9,11 @@
 //! `Assessments` use-cases; a refusal is shown above its form. And the
 //! reviewer's page (`/admin/parties/{id}/assessments`, `assessment.review`):
 //! each answer with its follow-ups and a form to ask one, the score, the
-//! knock-outs and the computed tier, and the sign-off (tier and reasons).
+//! knock-outs and the computed tier, and the sign-off (tier and reasons); and
+//! sending a questionnaire from it. The templates (`/admin/questionnaires`:
+//! list, one version in words, a new version as the documented JSON) and the
+//! sharing risk matrix editor (`/admin/risk`: a verdict and controls per
+//! classification × tier, the re-assessment period per tier).
 
 use std::collections::BTreeMap;
 
@@ -25,9 +29,12 @@ use app::{
     act,
 };
 use model::diligence::{
-    Assessment, AssessmentStatus, Question, QuestionKind, RiskTier, TemplateBody, tier_in_term,
+    Assessment, AssessmentStatus, MatrixCell, MatrixControl, MatrixVerdict, Question, QuestionKind,
+    RiskMatrix, RiskSettings, RiskTier, TIER_COLUMNS, TemplateBody, TierPeriods, tier_in_term,
 };
-use model::{AssessmentId, Party, PartyId, PartyStatus, QuestionnaireId, RoomId, UserId};
+use model::{
+    AssessmentId, Classification, Party, PartyId, PartyStatus, QuestionnaireId, RoomId, UserId,
+};
 
 use super::admin::{Done, Failed, Fields, again, csrf_field, done, may, path_id, refusal};
 use crate::auth::{FormCsrf, Meta};
@@ -72,6 +79,7 @@ pub fn router() -> Router<App> {
         .route("/assessments/{id}/replies", post(reply))
         .route("/admin/parties/{id}/assessments", post(send))
         .route("/admin/questionnaires", post(save_template))
+        .route("/admin/risk", post(save_risk))
         .route(
             "/admin/parties/{id}/assessments/{assessment}/follow-ups",
             post(ask),
@@ -86,6 +94,7 @@ pub fn router() -> Router<App> {
         .route("/admin/parties/{id}/assessments", get(review))
         .route("/admin/questionnaires", get(templates))
         .route("/admin/questionnaires/{id}", get(template))
+        .route("/admin/risk", get(risk))
         .merge(forms)
 }
 
@@ -948,6 +957,183 @@ pub async fn send(
                 Some((&failed, None)),
             )
             .await?;
+            Ok(again(failed.refusal.status, page))
+        }
+    }
+}
+
+// ------------------------------------------------ the sharing risk matrix
+
+/// `GET /admin/risk`: the sharing risk matrix and the re-assessment periods
+/// (owner staff read; admins edit).
+pub async fn risk(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Query(ok): Query<Done>,
+) -> Result<Markup, WebError> {
+    render_risk(&app, &meta, &viewer, &ok, None).await
+}
+
+async fn render_risk(
+    app: &App,
+    meta: &RequestMeta,
+    viewer: &Viewer,
+    ok: &Done,
+    failed: Option<&Failed<'_>>,
+) -> Result<Markup, WebError> {
+    let auth = app
+        .system(meta, &viewer.authed.principal, act::RiskRead)
+        .await?;
+    let settings = Assessments(app).risk_settings(auth);
+    let may_write = may(app, meta, viewer, Action::RiskUpdate);
+    let posted = failed.filter(|f| f.form == "risk-form");
+    let cell = |c: Classification, t: &str| {
+        settings
+            .matrix
+            .cells
+            .iter()
+            .find(|x| x.classification == c && x.tier == t)
+    };
+    let periods = settings.periods;
+    let body = html! {
+        section.card {
+            h1 { "Sharing risk matrix" }
+            (ok.notice())
+            p { "What a room's classification allows a party of each risk tier (or one with no tier in term: unassessed): allowed, allowed with the controls ticked (view-only, marked copies, a second factor, the network zone), or refused. The policies read it at every request; it decides nothing for your own organization. A decided tier stays in term for its re-assessment period." }
+            (Failed::alert_for(failed, "risk-form"))
+            form #risk-form method="post" action="/admin/risk" {
+                (csrf_field(&viewer.csrf))
+                table #risk-matrix {
+                    caption { "Classification × tier" }
+                    thead {
+                        tr {
+                            th scope="col" { "Classification" }
+                            @for t in TIER_COLUMNS { th scope="col" { (t) } }
+                        }
+                    }
+                    tbody {
+                        @for c in Classification::ALL {
+                            tr data-classification=(c.as_str()) {
+                                th scope="row" { (c.as_str()) }
+                                @for t in TIER_COLUMNS {
+                                    @let key = format!("{}-{t}", c.as_str());
+                                    @let now = cell(*c, t);
+                                    @let verdict = match posted {
+                                        Some(f) => f.fields.get(&format!("verdict-{key}")).to_owned(),
+                                        None => now.map(|x| x.verdict.as_str().to_owned()).unwrap_or_default(),
+                                    };
+                                    td.cell data-tier=(t) {
+                                        select id=(format!("verdict-{key}")) name=(format!("verdict-{key}")) aria-label=(format!("{} rooms, {t} parties", c.as_str())) disabled[!may_write] {
+                                            @for v in MatrixVerdict::ALL {
+                                                option value=(v.as_str()) selected[verdict == v.as_str()] { (v.as_str()) }
+                                            }
+                                        }
+                                        @for m in MatrixControl::ALL {
+                                            @let on = match posted {
+                                                Some(f) => f.fields.all(&format!("controls-{key}")).contains(&m.as_str()),
+                                                None => now.is_some_and(|x| x.controls.contains(m)),
+                                            };
+                                            label.control {
+                                                input type="checkbox" id=(format!("control-{key}-{}", m.as_str())) name=(format!("controls-{key}")) value=(m.as_str()) checked[on] disabled[!may_write];
+                                                " " (m.as_str())
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                fieldset #periods {
+                    legend { "Re-assessment period per tier (days, 1 to 3,650)" }
+                    @for (t, days) in [("low", periods.low), ("medium", periods.medium), ("high", periods.high), ("critical", periods.critical)] {
+                        @let id = format!("period-{t}");
+                        label for=(id) { (t) }
+                        input type="number" id=(id) name=(id) min="1" max="3650" value=(Failed::value(posted, "risk-form", &id, &days.to_string())) disabled[!may_write];
+                    }
+                }
+                @if may_write {
+                    button.primary type="submit" #save-risk { "Save the matrix" }
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        "Sharing risk matrix",
+        Some(viewer.header()),
+        body,
+    ))
+}
+
+/// The matrix and periods of the posted form.
+fn posted_risk(f: &Fields) -> Result<RiskSettings, AppError> {
+    let mut cells = Vec::new();
+    for c in Classification::ALL {
+        for t in TIER_COLUMNS {
+            let key = format!("{}-{t}", c.as_str());
+            let verdict = MatrixVerdict::parse(f.get(&format!("verdict-{key}")))?;
+            let controls = f
+                .all(&format!("controls-{key}"))
+                .into_iter()
+                .map(MatrixControl::parse)
+                .collect::<Result<Vec<_>, _>>()?;
+            cells.push(MatrixCell {
+                classification: *c,
+                tier: t.to_owned(),
+                verdict,
+                controls,
+            });
+        }
+    }
+    let days = |t: &str| {
+        let raw = f.get(&format!("period-{t}")).trim();
+        raw.parse::<i64>().map_err(|_| {
+            AppError::invalid(
+                ErrorCode::InvalidRiskSettings,
+                format!(
+                    "the period of `{t}`: `{}` is not a number of days",
+                    raw.chars().take(20).collect::<String>()
+                ),
+            )
+        })
+    };
+    Ok(RiskSettings {
+        matrix: RiskMatrix { cells },
+        periods: TierPeriods {
+            low: days("low")?,
+            medium: days("medium")?,
+            high: days("high")?,
+            critical: days("critical")?,
+        },
+    })
+}
+
+/// `POST /admin/risk`: replaces the matrix and the periods.
+pub async fn save_risk(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let result = async {
+        let settings = posted_risk(&f)?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::RiskUpdate)
+            .await?;
+        Assessments(&app).set_risk_settings(auth, settings).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(done("/admin/risk", "risk-saved")),
+        Err(e) => {
+            let failed = Failed {
+                form: "risk-form",
+                refusal: refusal(e)?,
+                fields: &f,
+            };
+            let page = render_risk(&app, &meta, &viewer, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
     }

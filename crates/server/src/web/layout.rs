@@ -48,6 +48,11 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::QuestionnaireList),
     },
     NavItem {
+        href: "/admin/risk",
+        label: "Risk matrix",
+        action: Some(Action::RiskRead),
+    },
+    NavItem {
         href: "/admin/settings",
         label: "Settings",
         action: Some(Action::ZoneList),

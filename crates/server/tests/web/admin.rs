@@ -985,6 +985,11 @@ async fn staff_who_may_only_read_get_the_lists_without_the_forms() {
             vec!["questionnaire-form"],
         ),
         (
+            "/admin/risk".to_owned(),
+            "id=\"risk-matrix\"",
+            vec!["save-risk"],
+        ),
+        (
             "/agreements".to_owned(),
             "Agreements",
             vec!["issue-form", "issue-template-form"],

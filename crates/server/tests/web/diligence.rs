@@ -517,3 +517,76 @@ async fn an_admin_writes_a_questionnaire_and_sends_it_to_a_party_in_the_browser(
         "sent"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_edits_the_sharing_risk_matrix_in_the_browser() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let driver = Driver::start().await;
+    let b = driver
+        .session(&scratch.path().join("profile"), scratch.path())
+        .await;
+    b.set_window(1600, 2400).await;
+    crate::admin::sign_in(
+        &b,
+        &site,
+        util::EMAIL,
+        Some(&util::next_code(&site.totp_secret)),
+    )
+    .await;
+    b.click(&b.find("nav.pages a[href='/admin/risk']").await)
+        .await;
+    crate::admin::wait_for(&b, "the matrix", "#risk-form").await;
+    b.assert_accessible("the sharing risk matrix").await;
+
+    // Confidential rooms for low-tier parties: with marked copies only; and
+    // a period of 0 days, refused above the form with the values kept.
+    choose(&b, "#verdict-confidential-low", "controls").await;
+    let marked = "#control-confidential-low-marked";
+    if b.script(&format!(
+        "return document.querySelector('{marked}').checked"
+    ))
+    .await
+        != json!(true)
+    {
+        b.click(&b.find(marked).await).await;
+    }
+    // (Past the browser's own check of the field's bounds.)
+    b.script("document.querySelector('#risk-form').noValidate = true; document.querySelector('#period-high').value = '0';")
+        .await;
+    b.click(&b.find("#save-risk").await).await;
+    crate::admin::wait_for(&b, "the refusal", "#risk-form-error").await;
+    b.assert_accessible("the refused matrix").await;
+    assert_eq!(
+        b.value(&b.find("#verdict-confidential-low").await).await,
+        "controls"
+    );
+    assert_eq!(b.value(&b.find("#period-high").await).await, "0");
+
+    b.script("document.querySelector('#period-high').value = '60';")
+        .await;
+    submit_and_confirm(&b, "#save-risk", "Sharing risk matrix saved.").await;
+    b.assert_accessible("the saved matrix").await;
+
+    // In force: through the use-case.
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::RiskRead)
+        .await
+        .unwrap();
+    let settings = Assessments(&site.app).risk_settings(auth);
+    assert_eq!(settings.periods.high, 60);
+    let cell = settings
+        .matrix
+        .cells
+        .iter()
+        .find(|c| c.classification == model::Classification::Confidential && c.tier == "low")
+        .unwrap();
+    assert_eq!(cell.verdict, model::diligence::MatrixVerdict::Controls);
+    assert!(
+        cell.controls
+            .contains(&model::diligence::MatrixControl::Marked)
+    );
+}
