@@ -81,6 +81,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(audit::router())
         .merge(account::router())
         .merge(viewer::router())
+        .merge(assessments::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

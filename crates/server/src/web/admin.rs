@@ -118,6 +118,11 @@ impl Fields {
             .collect()
     }
 
+    /// Every name/value pair, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Whether a (checked) box `name` was posted.
     pub fn checked(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
@@ -169,6 +174,14 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("zones-saved", "Network zones saved."),
     ("rule-added", "Rule added."),
     ("rule-removed", "Rule removed."),
+    ("answers-saved", "Draft answers saved."),
+    ("answers-submitted", "Answers submitted for review."),
+    ("reply-sent", "Reply sent."),
+    ("follow-up-asked", "Follow-up question sent to the contact."),
+    ("assessment-decided", "Assessment signed off."),
+    ("questionnaire-saved", "Questionnaire version saved."),
+    ("questionnaire-sent", "Questionnaire sent to the contact."),
+    ("risk-saved", "Sharing risk matrix saved."),
 ];
 
 /// The `?ok=` of a page: which confirmation to show.

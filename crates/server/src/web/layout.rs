@@ -43,6 +43,16 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::UserList),
     },
     NavItem {
+        href: "/admin/questionnaires",
+        label: "Questionnaires",
+        action: Some(Action::QuestionnaireList),
+    },
+    NavItem {
+        href: "/admin/risk",
+        label: "Risk matrix",
+        action: Some(Action::RiskRead),
+    },
+    NavItem {
         href: "/admin/settings",
         label: "Settings",
         action: Some(Action::ZoneList),

@@ -15,12 +15,12 @@ use reqwest::{Client, StatusCode};
 use crate::util::{self, EMAIL, PASSWORD, Site};
 use crate::webdriver::{self, Browser, Driver};
 
-async fn wait_for(b: &Browser, what: &str, css: &str) {
+pub(crate) async fn wait_for(b: &Browser, what: &str, css: &str) {
     let probe = format!("return document.querySelector('{css}') !== null");
     b.wait_until(what, &probe).await;
 }
 
-async fn sign_in(b: &Browser, site: &Site, email: &str, code: Option<&str>) {
+pub(crate) async fn sign_in(b: &Browser, site: &Site, email: &str, code: Option<&str>) {
     b.goto(&site.url("/login")).await;
     b.type_into(&b.find("#email").await, email).await;
     b.type_into(&b.find("#password").await, PASSWORD).await;
@@ -1042,6 +1042,16 @@ async fn staff_who_may_only_read_get_the_lists_without_the_forms() {
             "/admin/settings".to_owned(),
             "id=\"keys\"",
             vec!["zones-form", "rule-form"],
+        ),
+        (
+            "/admin/questionnaires".to_owned(),
+            "Questionnaires",
+            vec!["questionnaire-form"],
+        ),
+        (
+            "/admin/risk".to_owned(),
+            "id=\"risk-matrix\"",
+            vec!["save-risk"],
         ),
         (
             "/agreements".to_owned(),
