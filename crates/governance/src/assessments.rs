@@ -213,7 +213,7 @@ impl Assessments<'_> {
             kind: Action::AssessmentSend.as_str().to_owned(),
             subject: format!("assessment:{}", a.id),
             message: format!(
-                "{} asks you to answer the questionnaire “{}” for {}: open Due diligence",
+                "{} asks you to answer the questionnaire “{}” for {}",
                 p.email, q.title, target.name
             ),
             read_ms: None,

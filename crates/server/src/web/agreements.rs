@@ -140,6 +140,9 @@ pub async fn notifications(
                         li class=(if n.read_ms.is_some() { "read" } else { "unread" }) data-kind=(n.kind) {
                             span.muted { (layout::time(n.created_ms)) " · " }
                             span.message { (n.message) }
+                            @if let Some((href, label)) = subject_link(&n.subject) {
+                                " · " a.subject href=(href) { (label) }
+                            }
                             @if n.read_ms.is_none() {
                                 form.inline method="post" action=(format!("/notifications/{}/read", n.id)) {
                                     input type="hidden" name="csrf" value=(viewer.csrf);
@@ -153,6 +156,19 @@ pub async fn notifications(
         }
     };
     Ok(layout::page("Notifications", Some(header), body))
+}
+
+/// The page a notification about `subject` (`kind:id`) leads to, and its
+/// link's words: the questionnaires to answer, an agreement.
+fn subject_link(subject: &str) -> Option<(String, &'static str)> {
+    let (kind, id) = subject.split_once(':')?;
+    match kind {
+        "assessment" => Some(("/assessments".to_owned(), "Answer the questionnaire")),
+        "agreement" if id.parse::<model::AgreementId>().is_ok() => {
+            Some((format!("/agreements/{id}"), "Open the agreement"))
+        }
+        _ => None,
+    }
 }
 
 /// A form carrying only the CSRF token.
@@ -176,4 +192,29 @@ pub async fn read(
         .await?;
     Agreements(&app).read_notification(auth, id).await?;
     Ok(Redirect::to("/notifications").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_link_to_what_they_are_about() {
+        let agreement = "6f1c2d3e-0000-4000-8000-000000000001";
+        for (subject, want) in [
+            (
+                "assessment:6f1c2d3e-0000-4000-8000-000000000002",
+                Some("/assessments".to_owned()),
+            ),
+            (
+                &*format!("agreement:{agreement}"),
+                Some(format!("/agreements/{agreement}")),
+            ),
+            ("agreement:../../admin", None),
+            ("grant:6f1c2d3e-0000-4000-8000-000000000003", None),
+            ("nonsense", None),
+        ] {
+            assert_eq!(subject_link(subject).map(|(h, _)| h), want, "{subject}");
+        }
+    }
 }

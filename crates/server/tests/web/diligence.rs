@@ -171,8 +171,12 @@ async fn the_contact_answers_the_questionnaire_and_replies_to_a_follow_up_in_the
     b.set_window(1400, 2400).await;
     crate::admin::sign_in(&b, &site, CONTACT, Some(&util::next_code(&secret))).await;
 
-    b.goto(&site.url("/assessments")).await;
+    // The contact finds the questionnaire from the notification it was sent with.
+    b.goto(&site.url("/notifications")).await;
+    b.assert_accessible("the contact's notifications").await;
+    b.click(&b.find("#notifications a.subject").await).await;
     crate::admin::wait_for(&b, "the questionnaire", "form.answers").await;
+    assert!(b.url().await.ends_with("/assessments"), "{}", b.url().await);
     b.assert_accessible("the contact's questionnaire").await;
     let href = b
         .script("return document.querySelector('#evidence-room a').getAttribute('href')")
