@@ -1,13 +1,15 @@
 //! Expiry made visible. Access never waits for this module: an agreement past
-//! its end, an expired grant, certification or training is refused from its
-//! end on because every decision reads the live state. What the sweep adds is
-//! the record and the word: once an end has passed, one event
+//! its end, an expired grant, certification, training or risk tier is refused
+//! from its end on because every decision reads the live state. What the sweep
+//! adds is the record and the word: once an end has passed, one event
 //! (`agreement.expire`, `grant.expire`, `party.certification_expire`,
-//! `user.training_expire`) and a notification to each person concerned, both
-//! in the transaction that marks the end as noticed — so every end is recorded
-//! once, whichever node's sweep sees it first. Before a verified certificate's
-//! end, 30 and 7 days ahead, a reminder (`certification.reminder`) goes the
-//! same way to the party's users and its sponsor. Reading a notification is a
+//! `user.training_expire`, `party.tier_lapse`) and a notification to each
+//! person concerned, both in the transaction that marks the end as noticed —
+//! so every end is recorded once, whichever node's sweep sees it first. Before
+//! a verified certificate's end and a risk tier's lapse, 30 and 7 days ahead,
+//! a reminder (`certification.reminder`, `party.tier_reminder`) goes the same
+//! way to the party's users and its sponsor (and, for a tier, the owner's
+//! admins, who send the re-assessment). Reading a notification is a
 //! change too: it commits with its `notification.read` event.
 
 use model::*;
@@ -75,9 +77,25 @@ async fn party_and_sponsor(
     Ok((users, sponsor))
 }
 
+/// What to record about an end of `kind` coming in `r.days` days, and whom to tell.
+async fn reminder(
+    tx: &mut store::Tx,
+    kind: ExpiryKind,
+    r: &store::DueReminder,
+) -> Result<Option<Notice>, AppError> {
+    match kind {
+        ExpiryKind::Certification => certification_reminder(tx, r).await,
+        ExpiryKind::Tier => tier_reminder(tx, r).await,
+        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training => Ok(None),
+    }
+}
+
 /// What to record about a certificate's end coming in `r.days` days, and whom to tell.
-async fn reminder(tx: &mut store::Tx, r: &store::DueReminder) -> Result<Option<Notice>, AppError> {
-    let Some(cert) = tx.get_certification(r.subject_id).await? else {
+async fn certification_reminder(
+    tx: &mut store::Tx,
+    r: &store::DueReminder,
+) -> Result<Option<Notice>, AppError> {
+    let Some(cert) = tx.get_certification(CertificationId(r.subject_id)).await? else {
         return Ok(None);
     };
     let Some(party) = tx.get_party(cert.party_id).await? else {
@@ -111,6 +129,54 @@ async fn reminder(tx: &mut store::Tx, r: &store::DueReminder) -> Result<Option<N
             "valid_until_ms": cert.valid_until_ms, "days": r.days}),
         tell,
     }))
+}
+
+/// What to record about a party's risk tier lapsing in `r.days` days: its
+/// users learn that a re-assessment is coming, its sponsor and the owner's
+/// admins that one is due (they send the questionnaire).
+async fn tier_reminder(
+    tx: &mut store::Tx,
+    r: &store::DueReminder,
+) -> Result<Option<Notice>, AppError> {
+    let Some(party) = tx.get_party(PartyId(r.subject_id)).await? else {
+        return Ok(None);
+    };
+    let tier = model::diligence::tier_name(party.tier);
+    let at = utc_date(r.until_ms.saturating_sub(1));
+    let (users, sponsor) = party_and_sponsor(tx, party.id).await?;
+    let mut tell: Vec<(UserId, String)> = users
+        .iter()
+        .map(|u| {
+            let m = format!(
+                "Your organization's risk assessment ends on {at}: expect a new questionnaire; until it is reviewed, rooms that need an assessed supplier close to you."
+            );
+            (u.id, m)
+        })
+        .collect();
+    for u in staff(tx, sponsor).await? {
+        tell.push((
+            u.id,
+            format!(
+                "The risk tier `{tier}` of {} lapses on {at}: send it a questionnaire for its re-assessment.",
+                party.name
+            ),
+        ));
+    }
+    Ok(Some(Notice {
+        action: EventName::PartyTierReminder,
+        target: format!("party:{}", party.id),
+        detail: json!({"tier": tier, "tier_until_ms": r.until_ms, "days": r.days}),
+        tell,
+    }))
+}
+
+/// The owner's admins and a party's sponsor, each once.
+async fn staff(tx: &mut store::Tx, sponsor: Option<User>) -> Result<Vec<User>, AppError> {
+    let mut staff = admins(tx).await?;
+    staff.extend(sponsor);
+    staff.sort_by_key(|u| u.id);
+    staff.dedup_by_key(|u| u.id);
+    Ok(staff)
 }
 
 /// What to record and whom to tell about one end.
@@ -152,30 +218,30 @@ impl Agreements<'_> {
         Ok(recorded + self.sweep_reminders(now).await?)
     }
 
-    /// Records a reminder for every verified certificate whose end is 30 or
-    /// 7 days away or less (once per threshold; one that is recorded late
-    /// gets only the nearest), and tells the party's users and sponsor.
+    /// Records a reminder for every verified certificate and every party's
+    /// risk tier whose end is 30 or 7 days away or less (once per threshold;
+    /// one that is recorded late gets only the nearest), and tells the
+    /// party's users and sponsor (and, for a tier, the owner's admins).
     async fn sweep_reminders(&self, now: i64) -> Result<usize, AppError> {
-        let due = self
-            .store()
-            .read()
-            .await?
-            .due_certification_reminders(now, &REMINDER_DAYS, SWEEP_BATCH)
-            .await?;
         let mut recorded = 0;
-        for r in due {
-            let mut tx = self.store().begin().await?;
-            if !tx
-                .record_reminder(ExpiryKind::Certification, &r, now)
+        for kind in [ExpiryKind::Certification, ExpiryKind::Tier] {
+            let due = self
+                .store()
+                .read()
                 .await?
-            {
-                continue;
+                .due_reminders(kind, now, &REMINDER_DAYS, SWEEP_BATCH)
+                .await?;
+            for r in due {
+                let mut tx = self.store().begin().await?;
+                if !tx.record_reminder(kind, &r, now).await? {
+                    continue;
+                }
+                if let Some(notice) = reminder(&mut tx, kind, &r).await? {
+                    send(&mut tx, now, notice).await?;
+                    recorded += 1;
+                }
+                tx.commit().await?;
             }
-            if let Some(notice) = reminder(&mut tx, &r).await? {
-                send(&mut tx, now, notice).await?;
-                recorded += 1;
-            }
-            tx.commit().await?;
         }
         Ok(recorded)
     }
@@ -339,11 +405,7 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
                     (u.id, m)
                 })
                 .collect();
-            let mut staff = admins(tx).await?;
-            staff.extend(sponsor);
-            staff.sort_by_key(|u| u.id);
-            staff.dedup_by_key(|u| u.id);
-            for u in staff {
+            for u in staff(tx, sponsor).await? {
                 let m = format!("The {title} certificate of {} expired on {at}.", party.name);
                 tell.push((u.id, m));
             }
@@ -374,6 +436,39 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
                 action: EventName::UserTrainingExpire,
                 target: format!("user:{}", user.id),
                 detail: json!({"training_until_ms": e.until_ms}),
+                tell,
+            }
+        }
+        ExpiryKind::Tier => {
+            let Some(party) = tx.get_party(PartyId(e.subject_id)).await? else {
+                return Ok(None);
+            };
+            // A new assessment moved the end: this one is no longer an end.
+            if party.tier_until_ms != Some(e.until_ms) || party.tier.is_none() {
+                return Ok(None);
+            }
+            let tier = model::diligence::tier_name(party.tier);
+            let (users, sponsor) = party_and_sponsor(tx, party.id).await?;
+            let mut tell: Vec<(UserId, String)> = users
+                .into_iter()
+                .map(|u| {
+                    let m = format!(
+                        "Your organization's risk assessment lapsed on {at}: until a new one is reviewed, your organization counts as unassessed and rooms that need an assessed supplier are closed to you."
+                    );
+                    (u.id, m)
+                })
+                .collect();
+            for u in staff(tx, sponsor).await? {
+                let m = format!(
+                    "The risk tier `{tier}` of {} lapsed on {at}: it counts as unassessed until a re-assessment is signed off.",
+                    party.name
+                );
+                tell.push((u.id, m));
+            }
+            Notice {
+                action: EventName::PartyTierLapse,
+                target: format!("party:{}", party.id),
+                detail: json!({"tier": tier, "tier_until_ms": e.until_ms}),
                 tell,
             }
         }

@@ -419,14 +419,17 @@ pub enum ExpiryKind {
     Grant,
     Certification,
     Training,
+    /// A party's risk tier (its assessment's term).
+    Tier,
 }
 
 impl ExpiryKind {
-    pub const ALL: [ExpiryKind; 4] = [
+    pub const ALL: [ExpiryKind; 5] = [
         ExpiryKind::Agreement,
         ExpiryKind::Grant,
         ExpiryKind::Certification,
         ExpiryKind::Training,
+        ExpiryKind::Tier,
     ];
 
     /// The stable name, as stored.
@@ -436,12 +439,13 @@ impl ExpiryKind {
             ExpiryKind::Grant => "grant",
             ExpiryKind::Certification => "certification",
             ExpiryKind::Training => "training",
+            ExpiryKind::Tier => "tier",
         }
     }
 }
 
 /// An end that has passed and was not yet recorded: `subject_id` is the
-/// agreement, grant, certification or user (training).
+/// agreement, grant, certification, user (training) or party (tier).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expiry {
     pub kind: ExpiryKind,

@@ -101,6 +101,8 @@ event_names! {
     CertificationReminder = "certification.reminder", Allowed, "a party's verified certificate ends within 30 or 7 days: its users and sponsor were told (recorded once per threshold, by the expiry sweep)";
     RoomCertifications = "room.certifications", Allowed, "the certification standards a room requires of external parties were set";
     PartySponsor = "party.sponsor", Allowed, "a party's sponsor (the owner's user who answers for it) was set or removed";
+    PartyTierLapse = "party.tier_lapse", Allowed, "a party's risk tier reached the end of its assessment's term and lapsed: it counts as unassessed until a new assessment is signed off (recorded once, by the expiry sweep)";
+    PartyTierReminder = "party.tier_reminder", Allowed, "a party's risk tier lapses within 30 or 7 days: its users, its sponsor and the owner's admins were told that a re-assessment is due (recorded once per threshold, by the expiry sweep)";
     UserTrainingExpire = "user.training_expire", Allowed, "a user's training lapsed (recorded once, by the expiry sweep)";
     NotificationRead = "notification.read", Allowed, "a user read one of their notifications";
     RoomDelivery = "room.delivery", Allowed, "a room's delivery policy (original, marked copy, view only) was set";

@@ -389,9 +389,42 @@ async fn diligence_scenario(ctx: &Ctx) {
         "a marked copy, not the original"
     );
 
-    // 180 days later the tier lapses: `unassessed` × restricted is refused,
-    // at the next request, without any sweep.
-    ctx.advance(180 * DAY);
+    // Reminders of the re-assessment 30 and 7 days before the tier lapses,
+    // each recorded once, to the contact and the owner's admins; then the
+    // lapse itself: refused at the next request, before any sweep.
+    let sweep = || async { app::Agreements(&ctx.app).sweep_expiries().await.unwrap() };
+    let (target, token) = (format!("party:{party}"), contact.token.clone());
+    let told = |action: &'static str| {
+        let (target, token) = (target.clone(), token.clone());
+        async move {
+            let events = ctx
+                .events()
+                .await
+                .iter()
+                .filter(|e| e["action"] == action && e["target"] == target.as_str())
+                .count();
+            let mine = ctx
+                .must(&token, "GET", "/notifications", Value::Null, 200)
+                .await;
+            let notes = mine["items"]
+                .as_array()
+                .map(|items| items.iter().filter(|n| n["kind"] == action).count())
+                .unwrap_or_default();
+            (events, notes)
+        }
+    };
+    ctx.advance(140 * DAY);
+    sweep().await;
+    assert_eq!(told("party.tier_reminder").await, (0, 0), "50 days ahead");
+    ctx.advance(11 * DAY);
+    sweep().await;
+    sweep().await;
+    assert_eq!(told("party.tier_reminder").await, (1, 1), "29 days ahead");
+    ctx.advance(25 * DAY);
+    sweep().await;
+    assert_eq!(told("party.tier_reminder").await, (2, 2), "4 days ahead");
+    assert_eq!(told("party.tier_lapse").await, (0, 0));
+    ctx.advance(4 * DAY);
     expect(
         ctx,
         &contact.token,
@@ -411,6 +444,9 @@ async fn diligence_scenario(ctx: &Ctx) {
         .find(|e| e["action"] == "file.list" && e["outcome"] == "denied")
         .unwrap();
     assert_eq!(denial["reason"], "risk_tier_refused", "{denial}");
+    sweep().await;
+    sweep().await;
+    assert_eq!(told("party.tier_lapse").await, (1, 1), "lapsed");
 
     // Every step is an event.
     let actions: Vec<String> = ctx
@@ -428,6 +464,8 @@ async fn diligence_scenario(ctx: &Ctx) {
         "assessment.reply",
         "assessment.decide",
         "party.activate",
+        "party.tier_reminder",
+        "party.tier_lapse",
     ] {
         assert!(actions.iter().any(|a| a == want), "no `{want}` event");
     }

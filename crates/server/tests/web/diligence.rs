@@ -16,7 +16,7 @@ use crate::webdriver::{self, Driver};
 const CONTACT: &str = "security@vane.example";
 
 /// The template: one question of every kind.
-fn template() -> TemplateBody {
+pub(crate) fn template() -> TemplateBody {
     serde_json::from_value(json!({
         "sections": [
             {"title": "Security", "questions": [

@@ -18,6 +18,7 @@ mod browser;
 mod diligence;
 mod e2e;
 mod http;
+mod onboarding;
 mod pages;
 mod quarantine;
 mod tls;

@@ -31,7 +31,8 @@ fn certification(row: &AnyRow) -> Result<Certification, StoreError> {
 /// A reminder due: `days` before the end `until_ms` of a certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DueReminder {
-    pub subject_id: CertificationId,
+    /// The certification, or the party (its risk tier).
+    pub subject_id: uuid::Uuid,
     pub until_ms: i64,
     pub days: i64,
 }
@@ -52,6 +53,30 @@ const SHARED_ROOMS: &str = "SELECT g.room_id FROM grants g \
        (SELECT u.id FROM users u WHERE u.party_id = $1))";
 
 const DAY_MS: i64 = 86_400_000;
+
+/// The query listing the ends of `kind` due a reminder: `$1` now, `$2` the
+/// threshold in ms, `$3` in days, `$4` the limit; each row is `(id, until_ms)`.
+fn reminder_query(kind: ExpiryKind) -> Option<&'static str> {
+    match kind {
+        ExpiryKind::Certification => Some(
+            "SELECT c.id AS id, c.valid_until_ms AS until_ms FROM certifications c \
+             WHERE c.verified_ms IS NOT NULL AND c.valid_until_ms > $1 \
+             AND c.valid_until_ms <= $1 + $2 \
+             AND NOT EXISTS (SELECT 1 FROM expiry_reminders r WHERE r.kind = 'certification' \
+               AND r.subject_id = c.id AND r.until_ms = c.valid_until_ms AND r.days <= $3) \
+             ORDER BY c.valid_until_ms, c.id LIMIT $4",
+        ),
+        ExpiryKind::Tier => Some(
+            "SELECT p.id AS id, p.tier_until_ms AS until_ms FROM parties p \
+             WHERE p.tier IS NOT NULL AND p.status <> 'offboarded' \
+             AND p.tier_until_ms > $1 AND p.tier_until_ms <= $1 + $2 \
+             AND NOT EXISTS (SELECT 1 FROM expiry_reminders r WHERE r.kind = 'tier' \
+               AND r.subject_id = p.id AND r.until_ms = p.tier_until_ms AND r.days <= $3) \
+             ORDER BY p.tier_until_ms, p.id LIMIT $4",
+        ),
+        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training => None,
+    }
+}
 
 impl Tx {
     // ---- certifications
@@ -344,31 +369,29 @@ impl Tx {
 
     // ---- reminders
 
-    /// Verified certifications whose end is within one of `days` of `now_ms`
-    /// (and still ahead), with no reminder recorded for that many days; the
-    /// fewest days first for each end, at most `limit`.
-    pub async fn due_certification_reminders(
+    /// Ends of `kind` within one of `days` of `now_ms` (and still ahead) with
+    /// no reminder recorded for that many days, the fewest days first for each
+    /// end, at most `limit`: verified certifications, and parties' risk tiers.
+    /// Other kinds have no reminders (an empty list).
+    pub async fn due_reminders(
         &mut self,
+        kind: ExpiryKind,
         now_ms: i64,
         days: &[i64],
         limit: i64,
     ) -> Result<Vec<DueReminder>, StoreError> {
+        let Some(query) = reminder_query(kind) else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         for d in days {
-            let rows = sql(
-                "SELECT c.id AS id, c.valid_until_ms AS until_ms FROM certifications c \
-                 WHERE c.verified_ms IS NOT NULL AND c.valid_until_ms > $1 \
-                 AND c.valid_until_ms <= $1 + $2 \
-                 AND NOT EXISTS (SELECT 1 FROM expiry_reminders r WHERE r.kind = 'certification' \
-                   AND r.subject_id = c.id AND r.until_ms = c.valid_until_ms AND r.days <= $3) \
-                 ORDER BY c.valid_until_ms, c.id LIMIT $4",
-            )
-            .bind(now_ms)
-            .bind(d * DAY_MS)
-            .bind(*d)
-            .bind(limit)
-            .fetch_all(self.conn())
-            .await?;
+            let rows = sql(query)
+                .bind(now_ms)
+                .bind(d * DAY_MS)
+                .bind(*d)
+                .bind(limit)
+                .fetch_all(self.conn())
+                .await?;
             for row in &rows {
                 out.push(DueReminder {
                     subject_id: row.parsed("id")?,
@@ -381,6 +404,17 @@ impl Tx {
         out.sort_by_key(|r| (r.subject_id, r.until_ms, r.days));
         out.dedup_by_key(|r| (r.subject_id, r.until_ms));
         Ok(out)
+    }
+
+    /// [`Tx::due_reminders`] of verified certifications.
+    pub async fn due_certification_reminders(
+        &mut self,
+        now_ms: i64,
+        days: &[i64],
+        limit: i64,
+    ) -> Result<Vec<DueReminder>, StoreError> {
+        self.due_reminders(ExpiryKind::Certification, now_ms, days, limit)
+            .await
     }
 
     /// Records a reminder; false when it already was (by another node).

@@ -80,6 +80,13 @@ fn unnoticed_query(kind: ExpiryKind) -> &'static str {
                AND n.subject_id = u.id AND n.until_ms = u.training_until_ms) \
              ORDER BY u.training_until_ms, u.id LIMIT $2"
         }
+        ExpiryKind::Tier => {
+            "SELECT p.id AS id, p.tier_until_ms AS until_ms FROM parties p \
+             WHERE p.tier IS NOT NULL AND p.tier_until_ms IS NOT NULL AND p.tier_until_ms <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM expiry_notices n WHERE n.kind = 'tier' \
+               AND n.subject_id = p.id AND n.until_ms = p.tier_until_ms) \
+             ORDER BY p.tier_until_ms, p.id LIMIT $2"
+        }
     }
 }
 

@@ -172,8 +172,10 @@ async fn reminders_are_due_once_per_threshold() {
                 .due_certification_reminders(now, &[30, 7], 100)
                 .await
                 .unwrap();
-            let mut got: Vec<(CertificationId, i64)> =
-                due.iter().map(|r| (r.subject_id, r.days)).collect();
+            let mut got: Vec<(CertificationId, i64)> = due
+                .iter()
+                .map(|r| (CertificationId(r.subject_id), r.days))
+                .collect();
             got.sort();
             let mut want = want;
             want.sort();
@@ -192,6 +194,76 @@ async fn reminders_are_due_once_per_threshold() {
             }
             tx.commit().await.unwrap();
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tier_reminders_and_lapses_are_due_once() {
+    const DAY: i64 = 86_400_000;
+    for_each_backend(|store| async move {
+        let w = world(&store).await;
+        let start = 1_000 * DAY;
+        let mut tx = store.begin().await.unwrap();
+        let mut party = w.party.clone();
+        party.tier = Some(model::diligence::RiskTier::Medium);
+        party.tier_until_ms = Some(start + 40 * DAY);
+        tx.update_party(&party).await.unwrap();
+        tx.commit().await.unwrap();
+        // (now, reminders due, lapse due)
+        let steps: [(i64, Vec<i64>, bool); 5] = [
+            (start, vec![], false),
+            (start + 10 * DAY, vec![30], false),
+            (start + 34 * DAY, vec![7], false),
+            (start + 39 * DAY, vec![], false),
+            (start + 40 * DAY, vec![], true),
+        ];
+        for (now, want, lapsed) in steps {
+            let mut tx = store.begin().await.unwrap();
+            let due = tx
+                .due_reminders(ExpiryKind::Tier, now, &[30, 7], 100)
+                .await
+                .unwrap();
+            let got: Vec<(PartyId, i64)> = due
+                .iter()
+                .map(|r| (PartyId(r.subject_id), r.days))
+                .collect();
+            let want: Vec<(PartyId, i64)> = want.iter().map(|d| (party.id, *d)).collect();
+            assert_eq!(got, want, "at day {}", (now - start) / DAY);
+            for r in &due {
+                assert!(tx.record_reminder(ExpiryKind::Tier, r, now).await.unwrap());
+            }
+            let ends: Vec<Expiry> = tx
+                .unnoticed_expiries(now, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind == ExpiryKind::Tier)
+                .collect();
+            let want_ends = if lapsed {
+                vec![Expiry {
+                    kind: ExpiryKind::Tier,
+                    subject_id: party.id.0,
+                    until_ms: start + 40 * DAY,
+                }]
+            } else {
+                vec![]
+            };
+            assert_eq!(ends, want_ends, "at day {}", (now - start) / DAY);
+            for e in &ends {
+                assert!(tx.record_expiry(e, now).await.unwrap());
+                assert!(!tx.record_expiry(e, now).await.unwrap());
+            }
+            tx.commit().await.unwrap();
+        }
+        // Kinds without reminders list none.
+        let mut tx = store.begin().await.unwrap();
+        let none = tx
+            .due_reminders(ExpiryKind::Grant, start, &[30, 7], 100)
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        tx.commit().await.unwrap();
     })
     .await;
 }
