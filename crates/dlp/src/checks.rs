@@ -15,7 +15,7 @@ const KNOWN_EXAMPLES: [&str; 4] = [
 ];
 
 /// Words that mark a value as a placeholder rather than a secret.
-const PLACEHOLDER_WORDS: [&str; 14] = [
+const PLACEHOLDER_WORDS: [&str; 19] = [
     "example",
     "sample",
     "dummy",
@@ -27,9 +27,14 @@ const PLACEHOLDER_WORDS: [&str; 14] = [
     "redacted",
     "replace",
     "insert",
-    "xxxxxx",
-    "******",
+    "xxxx",
+    "****",
     "<",
+    "\u{2026}",
+    "...",
+    "your",
+    "fixme",
+    "todo",
 ];
 
 /// Whether a matched secret value is a documentation example or a placeholder.
@@ -225,8 +230,9 @@ pub(crate) fn card(s: &str) -> bool {
     brand_ok && luhn(&d) && !d.iter().all(|&x| x == d.first().copied().unwrap_or(0))
 }
 
-/// IBAN lengths by country (ISO 13616 registry, common countries).
-const IBAN_LENGTHS: [(&str, usize); 58] = [
+/// IBAN lengths by country: every country of the SWIFT IBAN registry
+/// (ISO 13616).
+const IBAN_LENGTHS: [(&str, usize); 88] = [
     ("AD", 24),
     ("AE", 23),
     ("AL", 28),
@@ -236,18 +242,22 @@ const IBAN_LENGTHS: [(&str, usize); 58] = [
     ("BE", 16),
     ("BG", 22),
     ("BH", 22),
+    ("BI", 27),
     ("BR", 29),
+    ("BY", 28),
     ("CH", 21),
     ("CR", 22),
     ("CY", 28),
     ("CZ", 24),
     ("DE", 22),
+    ("DJ", 27),
     ("DK", 18),
     ("DO", 28),
     ("EE", 20),
     ("EG", 29),
     ("ES", 24),
     ("FI", 18),
+    ("FK", 18),
     ("FO", 18),
     ("FR", 27),
     ("GB", 22),
@@ -256,44 +266,87 @@ const IBAN_LENGTHS: [(&str, usize); 58] = [
     ("GL", 18),
     ("GR", 27),
     ("GT", 28),
+    ("HN", 28),
     ("HR", 21),
     ("HU", 28),
     ("IE", 22),
     ("IL", 23),
+    ("IQ", 23),
     ("IS", 26),
     ("IT", 27),
     ("JO", 30),
     ("KW", 30),
     ("KZ", 20),
     ("LB", 28),
+    ("LC", 32),
     ("LI", 21),
     ("LT", 20),
     ("LU", 20),
     ("LV", 21),
+    ("LY", 25),
     ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MN", 20),
+    ("MR", 27),
     ("MT", 31),
+    ("MU", 30),
+    ("NI", 28),
     ("NL", 18),
     ("NO", 15),
+    ("OM", 23),
     ("PK", 24),
     ("PL", 28),
+    ("PS", 29),
     ("PT", 25),
     ("QA", 29),
     ("RO", 24),
+    ("RS", 22),
+    ("RU", 33),
     ("SA", 24),
+    ("SC", 31),
+    ("SD", 18),
     ("SE", 24),
     ("SI", 19),
     ("SK", 24),
+    ("SM", 27),
+    ("SO", 23),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
     ("TR", 26),
     ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
 ];
 
 /// An IBAN: the country's length and the ISO 7064 mod-97 check.
+/// Written compact, in groups of four separated by spaces or dashes; a match
+/// that ran on past the IBAN into a following word is cut where the IBAN's
+/// length ends at a separator.
 pub(crate) fn iban(s: &str) -> bool {
-    let compact: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let country = std::str::from_utf8(compact.get(..2).unwrap_or_default()).unwrap_or("");
+    let is_sep = |b: &u8| b.is_ascii_whitespace() || *b == b'-';
+    let country = s.get(..2).unwrap_or("");
     let Some(&(_, want)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
         return false;
     };
+    let mut compact: Vec<u8> = Vec::with_capacity(want);
+    let bytes = s.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if is_sep(b) {
+            continue;
+        }
+        compact.push(*b);
+        if compact.len() == want {
+            if bytes.get(i + 1).is_some_and(|n| !is_sep(n)) {
+                return false;
+            }
+            break;
+        }
+    }
     if compact.len() != want {
         return false;
     }
@@ -467,11 +520,209 @@ pub(crate) fn email(s: &str) -> bool {
         && !reserved_tlds.contains(&tld)
 }
 
-/// A phone number with a plausible count of digits (8 to 15, E.164's most),
-/// not all the same digit.
+/// A phone number by the numbering plans: international (`+` or `00`, a
+/// country code, 8 to 15 digits, the length of the plan for the commonest
+/// countries), national with a trunk `0` (10 to 12 digits: UK, DE, FR, TR,
+/// PH, IN and most of Europe and Asia), or North American (area and
+/// exchange codes not starting with 0 or 1); never all one digit.
 pub(crate) fn phone(s: &str) -> bool {
     let d = digits_of(s);
-    (8..=15).contains(&d.len()) && !d.iter().all(|&x| Some(x) == d.get(1).copied())
+    if d.iter().all(|&x| Some(x) == d.get(1).copied()) {
+        return false;
+    }
+    // A date (and a time after it) is not a number to call.
+    let groups: Vec<usize> = s.split([' ', '.', '-', '/']).map(str::len).collect();
+    if matches!(groups.as_slice(), [2, 2, 4, ..] | [4, 2, 2, ..]) {
+        return false;
+    }
+    let t = s.trim_start();
+    if let Some(rest) = t.strip_prefix('+') {
+        international(&digits_of(rest))
+    } else if d.starts_with(&[0, 0]) {
+        international(d.get(2..).unwrap_or_default())
+    } else if d.first() == Some(&0) {
+        // A trunk prefix: the rest does not start with 0 again.
+        (10..=12).contains(&d.len()) && d.get(1).is_some_and(|&x| x != 0)
+    } else {
+        nanp(&d) || indian_mobile(s, &d)
+    }
+}
+
+/// NANP: 10 digits (or 11 with the country code 1), area and exchange
+/// codes starting with 2 to 9.
+fn nanp(d: &[u8]) -> bool {
+    let d = match d.len() {
+        11 if d.first() == Some(&1) => d.get(1..).unwrap_or_default(),
+        10 => d,
+        _ => return false,
+    };
+    d.first().is_some_and(|&a| a >= 2) && d.get(3).is_some_and(|&e| e >= 2)
+}
+
+/// An Indian mobile number written 5-5: 10 digits starting 6 to 9.
+fn indian_mobile(s: &str, d: &[u8]) -> bool {
+    d.len() == 10
+        && d.first().is_some_and(|&x| x >= 6)
+        && s.trim()
+            .split([' ', '-'])
+            .map(str::len)
+            .eq([5usize, 5])
+}
+
+/// Digits after `+` or `00`: a country code and a subscriber number of the
+/// country's length where known, 8 to 15 digits in all otherwise.
+fn international(d: &[u8]) -> bool {
+    let len = d.len();
+    if !(8..=15).contains(&len) || d.first() == Some(&0) {
+        return false;
+    }
+    match (d.first(), prefix_num(d, 2)) {
+        (Some(1), _) => nanp(d),
+        (Some(7), _) => len == 11,
+        (_, 44) => (11..=12).contains(&len),
+        (_, 33) => len == 11,
+        (_, 90) => len == 12,
+        (_, 63) => (11..=12).contains(&len),
+        (_, 91) => len == 12,
+        _ => true,
+    }
+}
+
+/// Whether the number at `start..end` of `text` is part of an IBAN: on its
+/// line, an IBAN-like start (two capitals, two digits) precedes it with
+/// only capitals, digits, spaces and dashes between.
+pub(crate) fn inside_iban(text: &[u8], start: usize, end: usize) -> bool {
+    let from = start.saturating_sub(34);
+    let before = text.get(from..start).unwrap_or_default();
+    let mut i = before.len();
+    while i > 0 {
+        let b = before.get(i - 1).copied().unwrap_or(b'\n');
+        if !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-') {
+            break;
+        }
+        i -= 1;
+    }
+    let stretch = before.get(i..).unwrap_or_default();
+    let starts_iban = |w: &[u8]| {
+        matches!(w, [a, b, c, d, ..] if a.is_ascii_uppercase() && b.is_ascii_uppercase()
+            && c.is_ascii_digit() && d.is_ascii_digit())
+    };
+    let own = text.get(start..end).unwrap_or_default();
+    starts_iban(own)
+        || (0..stretch.len()).any(|k| {
+            let boundary = k == 0
+                || stretch
+                    .get(k - 1)
+                    .is_some_and(|b| !b.is_ascii_alphanumeric());
+            boundary && starts_iban(stretch.get(k..).unwrap_or_default())
+        })
+}
+
+/// Values that are bare words when written unquoted: identifiers, dotted
+/// paths, keywords (`password = get_password`, `pwd: string`).
+pub(crate) fn is_bare_word(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'.' | b'-' | b':'))
+}
+
+/// Values that code and configuration assign to password fields and that
+/// are not passwords.
+const NOT_PASSWORDS: [&str; 16] = [
+    "null",
+    "none",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "string",
+    "password",
+    "passwd",
+    "secret",
+    "required",
+    "optional",
+    "hidden",
+    "empty",
+    "unknown",
+    "default",
+];
+
+/// A password literal: no whitespace, not a keyword, reference, path, URL or
+/// template, and of some variety (two character classes, or long and
+/// varied).
+pub(crate) fn password(v: &str) -> bool {
+    let len = v.chars().count();
+    if !(6..=200).contains(&len) || v.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    if NOT_PASSWORDS.contains(&lower.as_str())
+        || [
+            "$", "%", "{", "#{", "@", "/", "./", "~/", "http:", "https:", "*", "&",
+        ]
+        .iter()
+        .any(|p| v.starts_with(p))
+        || v.contains('(')
+        || v.contains("::")
+        || is_reference(v)
+    {
+        return false;
+    }
+    let classes = [
+        v.bytes().any(|b| b.is_ascii_lowercase()),
+        v.bytes().any(|b| b.is_ascii_uppercase()),
+        v.bytes().any(|b| b.is_ascii_digit()),
+        v.bytes().any(|b| !b.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|&&c| c)
+    .count();
+    classes >= 2 || (len >= 12 && shannon(v) >= 3.0)
+}
+
+/// A private-key body: at least 40 base64 characters of key material (lines
+/// of headers such as `Proc-Type:` aside), not one repeated character.
+pub(crate) fn pem_body(v: &str) -> bool {
+    let material: String = v
+        .replace("\\n", "\n")
+        .lines()
+        .filter(|l| !l.contains(':'))
+        .flat_map(|l| {
+            l.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    material.len() >= 40 && shannon(&material) >= 2.5
+}
+
+/// Base64 whose decoding starts with a JWT (its header naming an algorithm).
+pub(crate) fn base64_jwt(v: &str) -> bool {
+    let body = v.trim_end_matches('=');
+    let cut = body.len() / 4 * 4;
+    let Ok(decoded) =
+        base64::engine::general_purpose::STANDARD_NO_PAD.decode(body.get(..cut).unwrap_or(""))
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&decoded);
+    text.starts_with("eyJ") && text.contains('.') && jwt(&text)
+}
+
+/// A hexadecimal key (dashes and a `key-` prefix aside): 16 digits or more,
+/// digits and letters mixed.
+pub(crate) fn mixed_hex(v: &str) -> bool {
+    let hex: String = v
+        .strip_prefix("key-")
+        .unwrap_or(v)
+        .chars()
+        .filter(|&c| c != '-')
+        .collect();
+    hex.len() >= 16
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && hex.bytes().any(|b| b.is_ascii_digit())
+        && hex.bytes().any(|b| b.is_ascii_alphabetic())
+        && shannon(&hex) >= 2.5
 }
 
 #[cfg(test)]

@@ -130,7 +130,9 @@ struct Tally {
 struct Compiled {
     rule: Rule,
     regex: Regex,
-    group: Option<usize>,
+    /// The groups holding the value (`s`, `s2`, … in alternatives): the
+    /// first that took part in a match is the value.
+    groups: Vec<usize>,
 }
 
 enum CustomMatcher {
@@ -191,11 +193,16 @@ impl Scanner {
                     rule: rule.id.to_owned(),
                     reason: e.to_string(),
                 })?;
-            let group = regex.capture_names().position(|n| n == Some("s"));
+            let groups = regex
+                .capture_names()
+                .enumerate()
+                .filter(|(_, n)| n.is_some_and(|n| n.starts_with('s')))
+                .map(|(i, _)| i)
+                .collect();
             rules.push(Compiled {
                 rule: *rule,
                 regex,
-                group,
+                groups,
             });
             match rule.trigger {
                 Trigger::Digits => digit_rules.push(i),
@@ -490,10 +497,14 @@ impl Scanner {
             };
             for caps in compiled.regex.captures_iter(window) {
                 let Some(whole) = caps.get(0) else { continue };
-                let value = compiled.group.and_then(|g| caps.get(g)).unwrap_or(whole);
+                let value = compiled
+                    .groups
+                    .iter()
+                    .find_map(|&g| caps.get(g))
+                    .unwrap_or(whole);
                 let (vs, ve) = (start + value.start(), start + value.end());
                 let Some(v) = text.get(vs..ve) else { continue };
-                if passes(compiled.rule.check, v) {
+                if passes(compiled.rule.check, v) && fits(compiled.rule.check, bytes, vs, ve) {
                     hits.push(Hit {
                         detector: rule,
                         start: start + whole.start(),
@@ -666,6 +677,23 @@ fn confidence(rule: &Rule, value: &str) -> f32 {
     }
 }
 
+/// Whether a value at `start..end` of `text` fits its surroundings: a phone,
+/// card or social security number is not part of an IBAN; an unquoted
+/// password is not a bare word (a variable, a type, a keyword).
+fn fits(check: Check, text: &[u8], start: usize, end: usize) -> bool {
+    match check {
+        Check::Phone | Check::Card | Check::UsSsn => !checks::inside_iban(text, start, end),
+        Check::Password => {
+            let quoted = start
+                .checked_sub(1)
+                .and_then(|i| text.get(i))
+                .is_some_and(|b| matches!(b, b'"' | b'\'' | b'`'));
+            quoted || !checks::is_bare_word(text.get(start..end).unwrap_or_default())
+        }
+        _ => true,
+    }
+}
+
 /// Whether a value passes its rule's check.
 fn passes(check: Check, v: &str) -> bool {
     let placeholder = checks::is_placeholder(v);
@@ -683,6 +711,10 @@ fn passes(check: Check, v: &str) -> bool {
         Check::Email => checks::email(v),
         Check::Phone => checks::phone(v),
         Check::Marking => true,
+        Check::Password => !placeholder && checks::password(v),
+        Check::PemBody => checks::pem_body(v),
+        Check::Base64Jwt => !placeholder && checks::base64_jwt(v),
+        Check::Hex => !placeholder && checks::mixed_hex(v),
     }
 }
 
