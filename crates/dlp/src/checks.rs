@@ -563,10 +563,7 @@ fn nanp(d: &[u8]) -> bool {
 fn indian_mobile(s: &str, d: &[u8]) -> bool {
     d.len() == 10
         && d.first().is_some_and(|&x| x >= 6)
-        && s.trim()
-            .split([' ', '-'])
-            .map(str::len)
-            .eq([5usize, 5])
+        && s.trim().split([' ', '-']).map(str::len).eq([5usize, 5])
 }
 
 /// Digits after `+` or `00`: a country code and a subscriber number of the

@@ -159,6 +159,9 @@ pub(crate) struct Extractor<'l> {
 enum Format {
     Zip,
     Gzip,
+    Xz,
+    Zstd,
+    SevenZip,
     Tar,
     Pdf,
     Mail,
@@ -172,6 +175,12 @@ fn sniff(name: &str, bytes: &[u8]) -> Format {
         Format::Zip
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
         Format::Gzip
+    } else if bytes.starts_with(b"\xfd7zXZ\x00") {
+        Format::Xz
+    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Format::Zstd
+    } else if bytes.starts_with(b"7z\xbc\xaf\x27\x1c") {
+        Format::SevenZip
     } else if bytes.get(257..262) == Some(b"ustar") {
         Format::Tar
     } else if bytes.starts_with(b"%PDF-") {
@@ -222,6 +231,9 @@ impl Extractor<'_> {
         match format {
             Format::Zip => archive::zip(self, &path, bytes, depth),
             Format::Gzip => archive::gzip(self, &path, bytes, depth),
+            Format::Xz => archive::xz(self, &path, bytes, depth),
+            Format::Zstd => archive::zstd(self, &path, bytes, depth),
+            Format::SevenZip => archive::seven_zip(self, &path, bytes, depth),
             Format::Tar => archive::tar(self, &path, bytes, depth),
             Format::Pdf => pdf::pdf(self, &path, bytes),
             Format::Mail => mail::mail(self, &path, bytes, depth),

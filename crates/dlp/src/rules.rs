@@ -64,7 +64,9 @@ impl Check {
             Check::DeSteuerId => "digit repetition and ISO 7064 check digit",
             Check::EsDni => "mod-23 letter",
             Check::Email => "not a documentation domain or image name",
-            Check::Phone => "numbering plan: E.164 country code and length, national trunk prefix and length, NANP area and exchange; not inside an IBAN",
+            Check::Phone => {
+                "numbering plan: E.164 country code and length, national trunk prefix and length, NANP area and exchange; not inside an IBAN"
+            }
             Check::Marking => "none",
             Check::Password => "not a placeholder, reference or plain word; two character classes",
             Check::PemBody => "at least 40 bytes of base64 key material",
@@ -578,7 +580,9 @@ pub(crate) const RULES: &[Rule] = &[
         "newrelic.key",
         "New Relic API key",
         High,
-        &["NRAK-", "NRAA-", "NRBR-", "NRII-", "NRIQ-", "NRJS-", "NRRA-", "NRAL"],
+        &[
+            "NRAK-", "NRAA-", "NRBR-", "NRII-", "NRIQ-", "NRJS-", "NRRA-", "NRAL",
+        ],
         r"\b(?P<s>NR(?:AK|AA|BR|II|IQ|JS|RA)-[A-Za-z0-9_\-]{19,40}|[a-f0-9]{36}NRAL)(?:[^A-Za-z0-9_\-]|$)",
     ),
     token(
@@ -737,7 +741,13 @@ pub(crate) const RULES: &[Rule] = &[
         "IBM Cloud IAM API key",
         High,
         &[
-            "~ibm", "IAM", "iam_", "iam.", "~cloudant", "~bluemix", "~watson",
+            "~ibm",
+            "IAM",
+            "iam_",
+            "iam.",
+            "~cloudant",
+            "~bluemix",
+            "~watson",
         ],
         r#"(?i)(?:ibm|iam|cloudant|bluemix|watson)[\w.\-]{0,30}(?:api[_\-]?key|apikey|key|token|secret|password)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[A-Za-z0-9_\-]{44})(?:[^A-Za-z0-9_\-]|$)"#,
     ),
@@ -745,7 +755,14 @@ pub(crate) const RULES: &[Rule] = &[
         "doppler.token",
         "Doppler token",
         High,
-        &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
+        &[
+            "dp.pt.",
+            "dp.st.",
+            "dp.sa.",
+            "dp.ct.",
+            "dp.scim.",
+            "dp.audit.",
+        ],
         r"\b(?P<s>dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9_\-.]{40,50})\b",
     ),
     token(
@@ -1218,7 +1235,17 @@ pub(crate) const RULES: &[Rule] = &[
             "generic.password_assignment",
             "password assigned in code or configuration",
             High,
-            &["~passw", "~pwd", "_pass", "_PASS", "~pass=", "~pass:", "~passphrase", "~pass\"", "~pass'"],
+            &[
+                "~passw",
+                "~pwd",
+                "_pass",
+                "_PASS",
+                "~pass=",
+                "~pass:",
+                "~passphrase",
+                "~pass\"",
+                "~pass'",
+            ],
             r#"(?i)(?:<(?:[\w\-]+:)?[\w.\-]*?(?:passw(?:or)?d|passwd|pwd|passphrase|(?:\b|_)pass(?:\b|_))[\w.\-]*(?:\s[^>]{0,200})?>\s*(?P<s5>[^<\s]{4,200})\s*</|(?:key|name)\s*=\s*["'][\w.\-]*?(?:passw(?:or)?d|passwd|pwd|passphrase|(?:\b|_)pass(?:\b|_))[\w.\-]*["']\s+value\s*=\s*["'](?P<s6>[^"'\r\n]{4,200})["']|[\w.\-]*?(?:passw(?:or)?d|passwd|pwd|passphrase|(?:\b|_)pass(?:\b|_))[\w.\-]*["'\]]*(?:[ \t]*:[ \t]*[A-Za-z][\w<>\[\]?]*|[ \t]+[A-Za-z][\w.\[\]*]*)?[ \t]*(?:::=|:=|\?=|\+=|\.=|=>|==|=|:|,)[ \t]*(?:[rbuf]|@)?(?:"(?P<s>[^"\r\n]{4,200})"|'(?P<s2>[^'\r\n]{4,200})'|`(?P<s3>[^`\r\n]{4,200})`|(?P<s4>[^\s"'`;,<>(){}\[\]]{4,200})))"#,
         )
     },
@@ -1302,7 +1329,7 @@ pub(crate) const RULES: &[Rule] = &[
             "pii.phone",
             "phone number",
             Low,
-            r"(?:^|[^\w+.\-/])(?P<s>\+[1-9]\d{0,2}[ .\-]?(?:\(0?\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{2,4}){1,5}|00[1-9]\d{0,2}(?:[ .\-]?\d{2,4}){2,6}|(?:1[ .\-])?\([2-9]\d{2}\) ?[2-9]\d{2}[ .\-]?\d{4}|(?:1[ .\-])?[2-9]\d{2}[ .\-][2-9]\d{2}[ .\-]\d{4}|\(0\d{1,4}\)[ .\-/]?\d{2,5}(?:[ .\-]?\d{2,5}){0,4}|0\d{1,4}(?:[ .\-/]\d{2,5}){1,5}|0[1-9]\d{8,10}|[6-9]\d{4}[ \-]\d{5})(?:$|[^\w.\-/]|[.\-/](?:[^\w]|$))",
+            r"(?:^|[^\w+.\-/])(?P<s>\+[1-9]\d{0,2}[ .\-]?(?:\(0?\d{1,4}\)[ .\-]?)?\d{1,4}(?:[ .\-]?\d{2,4}){1,5}|00[1-9]\d{0,2}(?:[ .\-]?\d{2,4}){2,6}|(?:1[ .\-])?\([2-9]\d{2}\) ?[2-9]\d{2}[ .\-]?\d{4}|(?:1[ .\-])?[2-9]\d{2}[ .\-][2-9]\d{2}[ .\-]\d{4}|\(0\d{1,4}\)[ .\-/]?\d{2,8}(?:[ .\-]?\d{2,8}){0,4}|0\d{1,4}(?:[ .\-/]\d{2,8}){1,5}|0[1-9]\d{8,10}|[6-9]\d{4}[ \-]\d{5})(?:$|[^\w.\-/]|[.\-/](?:[^\w]|$))",
             Check::Phone,
         )
     },
