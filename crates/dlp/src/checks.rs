@@ -54,7 +54,32 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
     }
     let mut chars = value.chars();
     let first = chars.next();
-    first.is_some_and(|f| value.chars().all(|c| c == f)) || is_sequence(value)
+    first.is_some_and(|f| value.chars().all(|c| c == f))
+        || is_sequence(value)
+        || ascending_run(
+            value
+                .bytes()
+                .filter(u8::is_ascii_alphabetic)
+                .map(|b| b.to_ascii_lowercase()),
+        ) >= 8
+        || ascending_run(value.bytes().filter(u8::is_ascii_digit)) >= 8
+}
+
+/// The longest run of bytes each one more than the one before: the
+/// alphabet or the digits typed in order (`AIzaSyabcdefghijklmnop…`, a
+/// published SDK test key; `AbC123dEf456…`, a documentation example).
+fn ascending_run(bytes: impl Iterator<Item = u8>) -> usize {
+    let (mut best, mut run, mut last) = (0, 0, None::<u8>);
+    for b in bytes {
+        run = if last.is_some_and(|l| l.wrapping_add(1) == b) {
+            run + 1
+        } else {
+            1
+        };
+        best = best.max(run);
+        last = Some(b);
+    }
+    best
 }
 
 /// `0123456789abcdef…` and `abcdefgh…`: keyboard runs used as fillers.

@@ -225,8 +225,8 @@ pub(crate) const RULES: &[Rule] = &[
         "aws.access_key_id",
         "AWS access key id",
         Critical,
-        &["AKIA", "ASIA", "ABIA", "ACCA"],
-        r"\b(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
+        &["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
+        r"\b(?P<s>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16})\b",
     ),
     context(
         "aws.secret_access_key",
@@ -272,8 +272,8 @@ pub(crate) const RULES: &[Rule] = &[
         Critical,
         &[
             "~azure",
-            "~storage",
-            "~blob",
+            "storage",
+            "STORAGE",
             "AccountKey",
             "accountKey",
             "account_key",
@@ -382,7 +382,7 @@ pub(crate) const RULES: &[Rule] = &[
         "Slack token",
         High,
         &["xox"],
-        r"\b(?P<s>xox[abeoprs]-(?:[0-9]{1,13}-){1,4}[A-Za-z0-9]{8,80}(?:-[A-Za-z0-9]{8,80})?|xoxe(?:\.xox[bp])?-1-[A-Za-z0-9]{100,250}|xox[abeoprs]-[A-Za-z0-9]{10,12}-[A-Za-z0-9]{10,48})\b",
+        r"\b(?P<s>xox[abeoprs]-(?:[0-9]{1,13}-){1,4}[A-Za-z0-9][A-Za-z0-9\-]{7,80}|xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{100,250}|xox[abeoprs]-[A-Za-z0-9]{10,12}-[A-Za-z0-9]{10,48}|xox[ar]-[A-Za-z0-9]{8,48})\b",
     ),
     token(
         "slack.app_token",
@@ -396,21 +396,21 @@ pub(crate) const RULES: &[Rule] = &[
         "Slack incoming webhook",
         High,
         &["hooks.slack.com"],
-        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>T[A-Z0-9]{6,12}/[A-Z0-9]{6,12}/(?:\d{6,20}/)?[A-Za-z0-9]{20,40}|T[A-Z0-9]{6,12}/\d{6,20}/[A-Za-z0-9]{20,40})",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?:(?P<s>T[A-Z0-9]{6,12}/[A-Z0-9]{6,12}/(?:\d{6,20}/)?[A-Za-z0-9]{20,40}|T[A-Z0-9]{6,12}/\d{6,20}/[A-Za-z0-9]{20,40})|(?P<s2>[A-Za-z0-9+/]{43,56}))",
     ),
     token(
         "stripe.live_key",
         "Stripe live secret or restricted key",
         Critical,
-        &["k_live_"],
-        r"\b(?P<s>[sr]k_live_[0-9a-zA-Z]{24,99})\b",
+        &["k_live_", "k_prod_"],
+        r"\b(?P<s>[sr]k_(?:live|prod)_[0-9a-zA-Z]{10,99})\b",
     ),
     token(
         "stripe.test_key",
         "Stripe test secret or restricted key",
         Medium,
         &["k_test_"],
-        r"\b(?P<s>[sr]k_test_[0-9a-zA-Z]{24,99})\b",
+        r"\b(?P<s>[sr]k_test_[0-9a-zA-Z]{10,99})\b",
     ),
     token(
         "stripe.webhook_secret",
@@ -425,8 +425,12 @@ pub(crate) const RULES: &[Rule] = &[
             "twilio.api_key",
             "Twilio API key or account id",
             High,
-            &["SK", "AC"],
-            r"\b(?:SK|AC)(?P<s>[0-9a-f]{32})\b",
+            // Near the name of the service or of the id, as written in code and
+            // configuration (`SK…`/`AC…` alone are too short to search).
+            &[
+                "~twilio", "_sid", "_SID", "SID=", "sid=", "Sid=", "SID:", "sid:", "Sid:",
+            ],
+            r"\b(?:SK|AC)(?P<s>[0-9a-fA-F]{32})\b",
         )
     },
     context(
@@ -441,7 +445,7 @@ pub(crate) const RULES: &[Rule] = &[
         "SendGrid API key",
         High,
         &["SG."],
-        r"\b(?P<s>SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64})(?:[^A-Za-z0-9_\-]|$)",
+        r"\b(?P<s>SG\.(?:[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}|[A-Za-z0-9_\-.=]{66}))(?:[^A-Za-z0-9_\-.=]|$)",
     ),
     token(
         "mailgun.api_key",
@@ -451,13 +455,12 @@ pub(crate) const RULES: &[Rule] = &[
         r"\b(?P<s>key-[0-9a-f]{32})\b",
     ),
     Rule {
-        check: Check::Hex,
         ..token(
             "mailgun.key",
             "Mailgun private API key or webhook signing key",
             High,
-            &["~mailgun", "~mg_"],
-            r#"(?i)(?:\b[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}\b|(?:mailgun|mg)[\w.\-]{0,30}(?:key|secret|token)[\w\-]*["']?[ \t]*(?::=|:|=|=>)[ \t]*["']?(?P<s>(?:key-)?[0-9a-f]{32}(?:-[0-9a-f]{8}-[0-9a-f]{8})?)\b)"#,
+            &["mailgun", "MAILGUN", "~mg_"],
+            r#"(?i)(?:\b[0-9a-h]{32}-[0-9a-h]{8}-[0-9a-h]{8}\b|(?:mailgun|mg)[\w.\-]{0,30}(?:key|secret|token)[\w\-]*["']?[ \t]*(?::=|:|=|=>)[ \t]*["']?(?P<s>(?:key-|pubkey-)?[0-9a-z]{32}(?:-[0-9a-z]{8}-[0-9a-z]{8})?)\b)"#,
         )
     },
     token(
@@ -473,7 +476,7 @@ pub(crate) const RULES: &[Rule] = &[
             "heroku.api_key",
             "Heroku API key",
             High,
-            &["~heroku"],
+            &["heroku", "HEROKU"],
             r#"(?i)heroku[\w.\-]{0,20}(?:key|token)["']?\s*(?::|=|=>)\s*["']?(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
         )
     },
@@ -495,22 +498,22 @@ pub(crate) const RULES: &[Rule] = &[
         "square.token",
         "Square access token or secret",
         High,
-        &["sq0", "EAAA"],
-        r"\b(?P<s>sq0atp-[0-9A-Za-z_\-]{22}|sq0csp-[0-9A-Za-z_\-]{43}|EAAA[A-Za-z0-9_\-]{60})(?:[^0-9A-Za-z_\-]|$)",
+        &["sq0", "EAA"],
+        r"\b(?P<s>sq0atp-[0-9A-Za-z_\-]{22}|sq0csp-[0-9A-Za-z_\-]{43}|EAAA[A-Za-z0-9_\-]{22,60})(?:[^0-9A-Za-z_\-]|$)",
     ),
     context(
         "discord.bot_token",
         "Discord bot token",
         High,
-        &["~discord"],
+        &["discord", "DISCORD"],
         r"\b(?P<s>[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38})\b",
     ),
     context(
         "discord.client_secret",
         "Discord client secret",
         High,
-        &["~discord"],
-        r#"(?i)discord[\w.\-]{0,30}(?:secret|token|key)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[A-Za-z0-9_\-]{32})(?:[^A-Za-z0-9_\-.]|$)"#,
+        &["discord", "DISCORD"],
+        r#"(?i)discord[\w.\-]{0,30}(?:secret|token|key)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[a-f0-9]{64}|[A-Za-z0-9_\-=]{32})(?:[^A-Za-z0-9_\-.=]|$)"#,
     ),
     token(
         "discord.webhook",
@@ -520,12 +523,24 @@ pub(crate) const RULES: &[Rule] = &[
         r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/(?P<s>[A-Za-z0-9_\-]{60,68})",
     ),
     token(
-        "telegram.bot_token",
-        "Telegram bot token",
+        "telegram.bot_url",
+        "Telegram bot API URL with its token",
         High,
-        &[":AA"],
-        r"(?:^|[^0-9])(?P<s>[0-9]{8,10}:AA[0-9A-Za-z_\-]{33})(?:[^0-9A-Za-z_\-]|$)",
+        &["api.telegram.org/bot"],
+        r"api\.telegram\.org/bot(?P<s>[0-9]{5,16}:A[0-9A-Za-z_\-]{34})(?:[^0-9A-Za-z_\-]|$)",
     ),
+    // The bot id is a cluster of digits: the digit pass triggers it.
+    Rule {
+        trigger: Trigger::Digits,
+        reach: (0, 64),
+        ..token(
+            "telegram.bot_token",
+            "Telegram bot token",
+            High,
+            &[],
+            r"(?:^|[^0-9])(?P<s>[0-9]{5,16}:A[0-9A-Za-z_\-]{34})(?:[^0-9A-Za-z_\-]|$)",
+        )
+    },
     // AI and infrastructure.
     token(
         "openai.api_key",
@@ -559,7 +574,7 @@ pub(crate) const RULES: &[Rule] = &[
         "vault.legacy_token",
         "HashiCorp Vault token (legacy service or batch)",
         High,
-        &["~vault"],
+        &["vault", "VAULT"],
         r#"(?i)vault[\w.\-]{0,20}(?:token|key|secret)?[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?-i:(?P<s>s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_\-]{60,300}))(?:[^A-Za-z0-9_\-]|$)"#,
     ),
     token(
@@ -573,8 +588,8 @@ pub(crate) const RULES: &[Rule] = &[
         "datadog.api_key",
         "Datadog API or application key",
         High,
-        &["~datadog", "DD_AP", "dd_ap"],
-        r#"(?i)(?:datadog|dd)[_\-]?(?:api|app|application)?[_\-]?key["']?\s*(?::|=|=>)\s*["']?(?P<s>[0-9a-f]{40}|[0-9a-f]{32})\b"#,
+        &["datadog", "DATADOG", "DD_AP", "dd_ap"],
+        r#"(?i)(?:datadog|dd)[_\-]?(?:api|app|application)?[_\-]?key["']?\s*(?::|=|=>)\s*["']?(?P<s>[0-9a-z]{40}|[0-9a-z]{32})\b"#,
     ),
     token(
         "newrelic.key",
@@ -607,7 +622,7 @@ pub(crate) const RULES: &[Rule] = &[
             "JSON Web Token",
             High,
             &["eyJ"],
-            r"\b(?P<s>eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{16,})",
+            r"\b(?P<s>eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{2,}\.(?:[A-Za-z0-9_\-]{16,})?)",
         )
     },
     Rule {
@@ -626,7 +641,9 @@ pub(crate) const RULES: &[Rule] = &[
         "azure.ad_client_secret",
         "Microsoft Entra ID (Azure AD) client secret",
         High,
-        &["Q~"],
+        &[
+            "0Q~", "1Q~", "2Q~", "3Q~", "4Q~", "5Q~", "6Q~", "7Q~", "8Q~", "9Q~",
+        ],
         r"(?:^|[^A-Za-z0-9_~.\-])(?P<s>[A-Za-z0-9_~.\-]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)",
     ),
     token(
@@ -694,7 +711,7 @@ pub(crate) const RULES: &[Rule] = &[
             "snyk.api_token",
             "Snyk API token",
             High,
-            &["~snyk"],
+            &["snyk", "SNYK"],
             r#"(?i)snyk[\w.\-]{0,30}(?:token|key|auth|secret)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
         )
     },
@@ -703,16 +720,15 @@ pub(crate) const RULES: &[Rule] = &[
         "SonarQube or SonarCloud token",
         High,
         &["squ_", "sqp_", "sqa_"],
-        r"\b(?P<s>sq[upa]_[a-f0-9]{40})\b",
+        r"\b(?P<s>sq[upa]_[A-Za-z0-9]{40})\b",
     ),
     Rule {
-        check: Check::Hex,
         ..context(
             "sonar.legacy_token",
             "SonarQube token (unprefixed)",
             High,
-            &["~sonar"],
-            r#"(?i)sonar[\w.\-]{0,30}(?:token|login|key)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[a-f0-9]{40})\b"#,
+            &["sonar.", "sonar_", "SONAR_"],
+            r#"(?i)sonar[\w.\-]{0,30}(?:token|login|key)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[a-z0-9]{40})\b"#,
         )
     },
     token(
@@ -727,29 +743,21 @@ pub(crate) const RULES: &[Rule] = &[
         "Microsoft Teams incoming webhook or workflow URL",
         High,
         &["webhook.office.com", "logic.azure.com"],
-        r"https://(?:[a-z0-9\-]+\.webhook\.office\.com/webhookb2/[0-9a-f\-]{36}@[0-9a-f\-]{36}/IncomingWebhook/(?P<s>[0-9a-f]{32})/[0-9a-f\-]{36}|prod-\d+\.[a-z0-9\-]+\.logic\.azure\.com(?::443)?/workflows/[0-9a-f]{32}/triggers/[^\s?]+\?[^\s]*?sig=(?P<s2>[A-Za-z0-9_\-%]{30,}))",
+        r"https://(?:[a-z0-9\-]+\.webhook\.office\.com/webhookb2/[0-9a-z\-]{36}@[0-9a-z\-]{36}/IncomingWebhook/(?P<s>[0-9a-z]{32})/[0-9a-z\-]{36}|prod-\d+\.[a-z0-9\-]+\.logic\.azure\.com(?::443)?/workflows/[0-9a-f]{32}/triggers/[^\s?]+\?[^\s]*?sig=(?P<s2>[A-Za-z0-9_\-%]{30,}))",
     ),
     token(
         "artifactory.token",
         "JFrog Artifactory API key or reference token",
         High,
-        &["AKCp", "cmVmdGtu"],
-        r"\b(?P<s>AKCp[A-Za-z0-9]{60,80}|cmVmdGtuOjAxOj[A-Za-z0-9]{40,80})\b",
+        &["AKCp", "cmVmd"],
+        r"\b(?P<s>AKCp[A-Za-z0-9]{60,80}|cmVmd[A-Za-z0-9]{55,80})\b",
     ),
     context(
         "ibm.iam_api_key",
         "IBM Cloud IAM API key",
         High,
-        &[
-            "~ibm",
-            "IAM",
-            "iam_",
-            "iam.",
-            "~cloudant",
-            "~bluemix",
-            "~watson",
-        ],
-        r#"(?i)(?:ibm|iam|cloudant|bluemix|watson)[\w.\-]{0,30}(?:api[_\-]?key|apikey|key|token|secret|password)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[A-Za-z0-9_\-]{44})(?:[^A-Za-z0-9_\-]|$)"#,
+        &["ibm", "IBM", "cloudant", "CLOUDANT"],
+        r#"(?i)(?:ibm|cloudant)[\w.\-]{0,30}(?:api[_\-]?key|apikey|key|token|secret|password)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[A-Za-z0-9_\-]{44})(?:[^A-Za-z0-9_\-]|$)"#,
     ),
     token(
         "doppler.token",
@@ -784,7 +792,7 @@ pub(crate) const RULES: &[Rule] = &[
         "Grafana Cloud, service-account or API token",
         High,
         &["glc_", "glsa_", "eyJrIjoi"],
-        r"\b(?P<s>glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{40,200}={0,2})",
+        r"\b(?P<s>glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{40,400}={0,3})",
     ),
     token(
         "huggingface.org_token",
@@ -821,8 +829,8 @@ pub(crate) const RULES: &[Rule] = &[
         "figma.token",
         "Figma personal access token",
         High,
-        &["figd_"],
-        r"\b(?P<s>figd_[A-Za-z0-9_\-]{40})(?:[^A-Za-z0-9_\-]|$)",
+        &["figd_", "figma", "FIGMA"],
+        r#"\b(?P<s>figd_[A-Za-z0-9_\-]{40})(?:[^A-Za-z0-9_\-]|$)|(?i:figma)[\w.\-]{0,30}(?i:token|key|secret)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s2>[0-9a-f]{4}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
     ),
     Rule {
         reach: (8, 2048),
@@ -859,8 +867,8 @@ pub(crate) const RULES: &[Rule] = &[
         "twitch.oauth_token",
         "Twitch OAuth token",
         High,
-        &["oauth:"],
-        r"\b(?P<s>oauth:[a-z0-9]{30})\b",
+        &["oauth:", "twitch_", "TWITCH_"],
+        r#"\b(?P<s>oauth:[a-z0-9]{30})\b|(?i:twitch)[\w.\-]{0,30}(?i:token|key|secret)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s2>[a-z0-9]{30})\b"#,
     ),
     token(
         "mapbox.secret_token",
@@ -1089,6 +1097,79 @@ pub(crate) const RULES: &[Rule] = &[
         &["AQVN", "t1."],
         r"\b(?P<s>AQVN[A-Za-z0-9_\-]{35,38}|t1\.[A-Z0-9a-z_\-]+={0,2}\.[A-Z0-9a-z_\-]{86}={0,2})(?:[^A-Za-z0-9_\-]|$)",
     ),
+    context(
+        "okta.api_token",
+        "Okta API token",
+        High,
+        &["okta", "OKTA"],
+        r#"(?i)okta[\w.\-]{0,30}(?:token|key|secret)?[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>00[A-Za-z0-9_\-=]{40})(?:[^A-Za-z0-9_\-=]|$)"#,
+    ),
+    token(
+        "sidekiq.credentials",
+        "Sidekiq Pro/Enterprise credentials",
+        High,
+        &["CONTRIBSYS", "contribsys"],
+        r"(?:BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*(?:=|:)[ \t]*[\x22']?(?P<s>[a-f0-9]{8}:[a-f0-9]{8})|https?://(?P<s2>[a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\.contribsys\.com)",
+    ),
+    token(
+        "alibaba.access_key_id",
+        "Alibaba Cloud AccessKey ID",
+        High,
+        &["LTAI"],
+        r"\b(?P<s>LTAI[A-Za-z0-9]{17,21})\b",
+    ),
+    token(
+        "dynatrace.token",
+        "Dynatrace API token",
+        High,
+        &["dt0c01."],
+        r"\b(?P<s>dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64})\b",
+    ),
+    token(
+        "definednetworking.api_token",
+        "Defined Networking API token",
+        High,
+        &["dnkey-"],
+        r"\b(?P<s>dnkey-[A-Za-z0-9=_\-]{26}-[A-Za-z0-9=_\-]{52})",
+    ),
+    token(
+        "harness.token",
+        "Harness access token",
+        High,
+        &["pat.", "sat."],
+        r"\b(?P<s>(?:pat|sat)\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20})\b",
+    ),
+    token(
+        "openshift.token",
+        "OpenShift user token",
+        High,
+        &["sha256~"],
+        r"\b(?P<s>sha256~[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)",
+    ),
+    Rule {
+        check: Check::Random,
+        ..token(
+            "facebook.access_token",
+            "Facebook (Meta) access token",
+            High,
+            &["EAA"],
+            r"\b(?P<s>EAA[MCG][A-Za-z0-9]{100,400})\b",
+        )
+    },
+    token(
+        "intra42.secret",
+        "42 Intra client secret",
+        High,
+        &["s-s4t2"],
+        r"\b(?P<s>s-s4t2(?:ud|af)-[a-f0-9]{64})\b",
+    ),
+    token(
+        "settlemint.token",
+        "SettleMint access token",
+        High,
+        &["sm_pat_", "sm_aat_", "sm_sat_"],
+        r"\b(?P<s>sm_(?:pat|aat|sat)_[A-Za-z0-9]{16})\b",
+    ),
     // Private keys.
     pem(
         "pem.rsa_private_key",
@@ -1236,15 +1317,7 @@ pub(crate) const RULES: &[Rule] = &[
             "password assigned in code or configuration",
             High,
             &[
-                "~passw",
-                "~pwd",
-                "_pass",
-                "_PASS",
-                "~pass=",
-                "~pass:",
-                "~passphrase",
-                "~pass\"",
-                "~pass'",
+                "~passw", "~pwd", "_pass", "_PASS", "pass=", "PASS=", "pass:",
             ],
             r#"(?i)(?:<(?:[\w\-]+:)?[\w.\-]*?(?:passw(?:or)?d|passwd|pwd|passphrase|(?:\b|_)pass(?:\b|_))[\w.\-]*(?:\s[^>]{0,200})?>\s*(?P<s5>[^<\s]{4,200})\s*</|(?:key|name)\s*=\s*["'][\w.\-]*?(?:passw(?:or)?d|passwd|pwd|passphrase|(?:\b|_)pass(?:\b|_))[\w.\-]*["']\s+value\s*=\s*["'](?P<s6>[^"'\r\n]{4,200})["']|[\w.\-]*?(?:passw(?:or)?d|passwd|pwd|passphrase|(?:\b|_)pass(?:\b|_))[\w.\-]*["'\]]*(?:[ \t]*:[ \t]*[A-Za-z][\w<>\[\]?]*|[ \t]+[A-Za-z][\w.\[\]*]*)?[ \t]*(?:::=|:=|\?=|\+=|\.=|=>|==|=|:|,)[ \t]*(?:[rbuf]|@)?(?:"(?P<s>[^"\r\n]{4,200})"|'(?P<s2>[^'\r\n]{4,200})'|`(?P<s3>[^`\r\n]{4,200})`|(?P<s4>[^\s"'`;,<>(){}\[\]]{4,200})))"#,
         )

@@ -1135,6 +1135,26 @@ mod tests {
         assert_eq!(r, [vec![1, 2], vec![3, 4], vec![5]]);
     }
 
+    /// Two-byte anchors (`SK`, `Q~`) once made the plan's passes too large
+    /// for Teddy, and the automaton that replaced it scanned ten times
+    /// slower: every anchor has three bytes or more, and every pass of the
+    /// built-in ruleset is vectorised where the CPU has SSSE3.
+    #[test]
+    fn regression_two_byte_anchors_slowed_the_anchor_search() {
+        for rule in RULES {
+            if let Trigger::Anchors(list) = rule.trigger {
+                for a in list.iter().flat_map(|a| variants(a)) {
+                    assert!(a.len() >= 3, "{}: anchor {a:?}", rule.id);
+                }
+            }
+        }
+        let scanner = Scanner::new(ScanConfig::default()).unwrap();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            assert!(scanner.anchors.all_packed());
+        }
+    }
+
     #[test]
     fn anchors_expand_case_variants() {
         assert_eq!(variants("~token"), ["token", "TOKEN", "Token"]);

@@ -637,7 +637,7 @@ fn more_secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
         ),
     ));
     v.push((
-        "telegram.bot_token",
+        "telegram.bot_url",
         format!(
             "https://api.telegram.org/bot{}:AA{}/sendMessage",
             rng.digits(10),
@@ -983,6 +983,90 @@ fn more_secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
             rng.from(ALNUM, 34)
         ),
     ));
+    v.push((
+        "okta.api_token",
+        format!("okta_api_token = \"00{}\"", rng.from(URLSAFE, 40)),
+    ));
+    v.push((
+        "sidekiq.credentials",
+        format!(
+            "BUNDLE_ENTERPRISE__CONTRIBSYS__COM={}:{}",
+            rng.from(HEX, 8),
+            rng.from(HEX, 8)
+        ),
+    ));
+    v.push((
+        "alibaba.access_key_id",
+        format!("access_key_id: LTAI{}", rng.from(ALNUM, 20)),
+    ));
+    v.push((
+        "dynatrace.token",
+        format!(
+            "DT_API_TOKEN=dt0c01.{}.{}",
+            rng.from(upper_digits, 24),
+            rng.from(ALNUM, 64)
+        ),
+    ));
+    v.push((
+        "definednetworking.api_token",
+        format!(
+            "DN_API_KEY=dnkey-{}-{}",
+            rng.from(upper_digits, 26),
+            rng.from(upper_digits, 52)
+        ),
+    ));
+    v.push((
+        "harness.token",
+        format!(
+            "HARNESS_TOKEN=pat.{}.{}.{}",
+            rng.from(URLSAFE, 22),
+            rng.from(ALNUM, 24),
+            rng.from(ALNUM, 20)
+        ),
+    ));
+    v.push((
+        "openshift.token",
+        format!("oc login --token=sha256~{}", rng.from(URLSAFE, 43)),
+    ));
+    v.push((
+        "facebook.access_token",
+        format!("FB_PAGE_TOKEN=EAAG{}", rng.from(ALNUM, 180)),
+    ));
+    v.push((
+        "intra42.secret",
+        format!("FT_SECRET=s-s4t2ud-{}", rng.from(HEX, 64)),
+    ));
+    v.push((
+        "settlemint.token",
+        format!("SETTLEMINT_TOKEN=sm_pat_{}", rng.from(lower_digits, 16)),
+    ));
+    v.push((
+        "aws.access_key_id",
+        format!("\"AccessKeyId\": \"AKIA{}\"", rng.from(upper_digits, 16)),
+    ));
+    v.push((
+        "telegram.bot_token",
+        format!(
+            "TELEGRAM_BOT_TOKEN={}:A{}",
+            rng.digits(10),
+            rng.from(URLSAFE, 34)
+        ),
+    ));
+    v.push((
+        "stripe.live_key",
+        format!("stripe_key: sk_prod_{}", rng.from(ALNUM, 16)),
+    ));
+    v.push((
+        "twitch.oauth_token",
+        format!("twitch_token = \"{}\"", rng.from(lower_digits, 30)),
+    ));
+    v.push((
+        "slack.webhook",
+        format!(
+            "SLACK_URL=https://hooks.slack.com/services/{}",
+            rng.from(ALNUM, 44)
+        ),
+    ));
     // The generic detectors across assignment syntaxes.
     let pw = |r: &mut Rng| {
         if r.below(2) == 0 {
@@ -1071,6 +1155,10 @@ fn decoys(rng: &mut Rng) -> Vec<String> {
         "Meeting on 01/02/2024 12:30, build 2024-01-15 10:30:00, ref 2024.01.15".to_owned(),
         // An IBAN with a wrong check digit: neither an IBAN nor a phone number.
         "IBAN: DE00 3704 0044 0532 0130 00".to_owned(),
+        // Published SDK test keys and documentation examples typed in order.
+        "const TEST_API_KEY = 'AIzaSyabcdefghijklmnopqrstuvwxyz1234567';".to_owned(),
+        "SLACK_BOT_TOKEN=xoxb-not-a-real-token-this-will-not-work".to_owned(),
+        "api_key: \"AbC123dEf456GhI789jKl012MnO345pQr\"".to_owned(),
         // Numbers that are not social security numbers without their name.
         "order 536221234 shipped; SSN 666 12 3456 is invalid".to_owned(),
     ]
