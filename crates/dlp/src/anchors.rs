@@ -649,6 +649,21 @@ mod tests {
     }
 
     #[test]
+    fn anchors_ending_in_a_separator_are_found_from_it() {
+        // Separator anchors alone, mixed with pass anchors, overlapping one
+        // another, at the text's edges, and separators with nothing before.
+        check(
+            &[
+                "ghp_", "glpat-", "hvs.", "oauth:", "8Q~", "pass=", "p_", "xox",
+            ],
+            "ghp_x glpat-glpat- hvs.hvs. oauth:oauth: a8Q~b pass=pass= _ - . : ~ = xoxghp_",
+        );
+        check(&["abc_", "bc_", "c__"], "abc_ bc_ c__ abc__");
+        check(&["ghp_"], "_ghp");
+        check(&["long-anchor-"], "a long-anchor-long-anchor-");
+    }
+
+    #[test]
     fn many_anchors_are_shared_among_passes() {
         // Case variants, shared prefixes, and more anchors than one pass holds.
         let words: Vec<String> = (0..70)

@@ -337,6 +337,31 @@ fn bombs_and_deep_nesting_are_reported_not_expanded() {
         Limits::default(),
         "extract.bomb",
     );
+    check(
+        "bomb.xz",
+        util::xz(&zeros),
+        Limits::default(),
+        "extract.bomb",
+    );
+    check(
+        "bomb.zst",
+        util::zstd(&zeros),
+        Limits::default(),
+        "extract.bomb",
+    );
+    check(
+        "bomb.7z",
+        util::seven_zip(&[("zeros.bin", &zeros)]),
+        Limits::default(),
+        "extract.bomb",
+    );
+    for (name, bytes) in [
+        ("broken.xz", b"\xfd7zXZ\x00 not really xz".to_vec()),
+        ("broken.zst", b"\x28\xb5\x2f\xfd not really zstd".to_vec()),
+        ("broken.7z", b"7z\xbc\xaf\x27\x1c not really 7z".to_vec()),
+    ] {
+        check(name, bytes, Limits::default(), "extract.corrupt");
+    }
     let mut nested = util::zip(&[("x.txt", b"hello")]);
     for _ in 0..8 {
         nested = util::zip(&[("nested.zip", &nested)]);
