@@ -731,6 +731,27 @@ pub(crate) fn base64_jwt(v: &str) -> bool {
     text.starts_with("eyJ") && text.contains('.') && jwt(&text)
 }
 
+/// HTTP Basic credentials: base64 of printable `user:password`, both parts
+/// present and neither a placeholder.
+pub(crate) fn basic_auth(v: &str) -> bool {
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(v) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&decoded) else {
+        return false;
+    };
+    match text.split_once(':') {
+        Some((user, pass)) => {
+            !user.is_empty()
+                && pass.chars().count() >= 3
+                && text.chars().all(|c| !c.is_control())
+                && !is_placeholder(pass)
+                && !is_placeholder(user)
+        }
+        None => false,
+    }
+}
+
 /// A hexadecimal key (dashes and a `key-` prefix aside): 16 digits or more,
 /// digits and letters mixed.
 pub(crate) fn mixed_hex(v: &str) -> bool {

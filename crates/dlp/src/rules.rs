@@ -47,6 +47,8 @@ pub(crate) enum Check {
     Base64Jwt,
     /// A hexadecimal value of mixed digits and letters.
     Hex,
+    /// Base64 of `user:password`.
+    BasicAuth,
 }
 
 impl Check {
@@ -72,6 +74,7 @@ impl Check {
             Check::PemBody => "at least 40 bytes of base64 key material",
             Check::Base64Jwt => "decodes to a JWT whose header names an algorithm",
             Check::Hex => "digits and letters mixed, not a placeholder",
+            Check::BasicAuth => "decodes to user:password, both present, not a placeholder",
         }
     }
 }
@@ -1170,6 +1173,26 @@ pub(crate) const RULES: &[Rule] = &[
         &["sm_pat_", "sm_aat_", "sm_sat_"],
         r"\b(?P<s>sm_(?:pat|aat|sat)_[A-Za-z0-9]{16})\b",
     ),
+    Rule {
+        check: Check::BasicAuth,
+        ..token(
+            "http.basic_auth",
+            "HTTP Basic authorization header with credentials",
+            High,
+            &["Authorization:", "authorization:", "AUTHORIZATION:"],
+            r"(?i:authorization):[ \t]*(?i:basic)[ \t]+(?P<s>[A-Za-z0-9+/]{6,}={0,2})",
+        )
+    },
+    Rule {
+        check: Check::Random,
+        ..token(
+            "http.bearer_token",
+            "HTTP Bearer authorization header with a token",
+            High,
+            &["Authorization:", "authorization:", "AUTHORIZATION:"],
+            r"(?i:authorization):[ \t]*(?i:bearer)[ \t]+(?P<s>[A-Za-z0-9_\-.~+/]{20,400}={0,2})",
+        )
+    },
     // Private keys.
     pem(
         "pem.rsa_private_key",

@@ -715,6 +715,7 @@ fn passes(check: Check, v: &str) -> bool {
         Check::PemBody => checks::pem_body(v),
         Check::Base64Jwt => !placeholder && checks::base64_jwt(v),
         Check::Hex => !placeholder && checks::mixed_hex(v),
+        Check::BasicAuth => checks::basic_auth(v),
     }
 }
 

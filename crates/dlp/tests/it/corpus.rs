@@ -1067,6 +1067,19 @@ fn more_secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
             rng.from(ALNUM, 44)
         ),
     ));
+    {
+        use base64::Engine;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("deploy:{}", password(rng)));
+        v.push((
+            "http.basic_auth",
+            format!("curl -H 'Authorization: Basic {basic}' https://api.acme.io"),
+        ));
+    }
+    v.push((
+        "http.bearer_token",
+        format!("authorization: Bearer {}", rng.from(URLSAFE, 40)),
+    ));
     // The generic detectors across assignment syntaxes.
     let pw = |r: &mut Rng| {
         if r.below(2) == 0 {
@@ -1155,6 +1168,7 @@ fn decoys(rng: &mut Rng) -> Vec<String> {
         "Meeting on 01/02/2024 12:30, build 2024-01-15 10:30:00, ref 2024.01.15".to_owned(),
         // An IBAN with a wrong check digit: neither an IBAN nor a phone number.
         "IBAN: DE00 3704 0044 0532 0130 00".to_owned(),
+        "Authorization: Bearer ${API_TOKEN}\nAuthorization: Basic <credentials>\nAuthorization: Bearer YOUR_TOKEN_HERE".to_owned(),
         // Published SDK test keys and documentation examples typed in order.
         "const TEST_API_KEY = 'AIzaSyabcdefghijklmnopqrstuvwxyz1234567';".to_owned(),
         "SLACK_BOT_TOKEN=xoxb-not-a-real-token-this-will-not-work".to_owned(),
