@@ -187,6 +187,10 @@ pub(crate) fn is_reference(value: &str) -> bool {
         || b.first() == Some(&b'%')
         || value.starts_with("env.")
         || value.contains("ENV[")
+        || value.contains("://")
+        || value.starts_with('/')
+        || value.starts_with("./")
+        || value.starts_with("~/")
 }
 
 /// The Luhn check over the digits of `digits`.
@@ -686,6 +690,8 @@ pub(crate) fn password(v: &str) -> bool {
         .any(|p| v.starts_with(p))
         || v.contains('(')
         || v.contains("::")
+        || v.strip_prefix('!')
+            .is_some_and(|tag| tag.bytes().all(|b| b.is_ascii_alphabetic()))
         || is_reference(v)
     {
         return false;

@@ -1100,6 +1100,7 @@ fn more_secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
         format!("<password>\n    {}\n</password>", pw(rng)),
         format!("<add key=\"DbPassword\" value=\"{}\" />", pw(rng)),
         format!("mysqldump --user=backup --password={} erp", pw(rng)),
+        format!("conn.setPassword(\"{}\");", pw(rng)),
         format!("  password: {}", pw(rng)),
         format!("db.password={}", pw(rng)),
         format!("  \"password\": \"{}\",", pw(rng)),
@@ -1158,6 +1159,9 @@ fn decoys(rng: &mut Rng) -> Vec<String> {
         "password = get_password()\npassword = request.form['password']\nif password == confirm_password:\n    pass\npassword = None".to_owned(),
         "interface User { password: string; }\nvar password string\nconst pwd = os.getcwd()\nPWD=/home/ci/build\npasswordField.setText(\"\");".to_owned(),
         "<input type=\"password\" name=\"password\" autocomplete=\"current-password\">".to_owned(),
+        "db_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\npassword = getpass.getpass()\nString password = request.getParameter(\"password\");\npassword := os.Getenv(\"DB_PASSWORD\")\n--password-file=/run/secrets/db_password".to_owned(),
+        "TOKEN_URL = \"https://oauth2.googleapis.com/token\"\nsecret_name = \"prod/db/password\"\ncheck_password(user_input)\nif (password == null) return;".to_owned(),
+        "GET /callback?token=expired&state=9f8e7d HTTP/1.1 401\naudit: user=alice action=login password=[FILTERED]".to_owned(),
         // A value on the next line belongs to another key.
         "password:\n  from_secret: db_password\ntoken:\n  valueFrom: secretKeyRef".to_owned(),
         // Log lines that mention credentials without one.
