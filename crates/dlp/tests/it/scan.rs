@@ -140,13 +140,13 @@ fn corpus_meets_targets_and_writes_report() {
     .unwrap();
     writeln!(
         md,
-        "`tests/it/corpus.rs`: {} cases — planted fake but format-valid secrets of every format,",
+        "`tests/it/corpus.rs`: {} cases — planted fake but format-valid secrets of every format and sub-format (from the providers' documented prefixes, lengths and alphabets), in lines of code and configuration of many languages,",
         cases.len()
     )
     .unwrap();
     writeln!(
         md,
-        "valid and invalid personal identifiers, markings, decoys (vendor documentation examples,"
+        "passwords and secrets in every assignment syntax the generic detectors read (`=`, `:=`, `?=`, `::=`, `.=`, `=>`, typed declarations, calls, XML elements and attributes, CLI flags), valid and invalid personal identifiers (IBANs of every registry country compact, spaced and dashed, SSN variants, national phone formats), markings, decoys (vendor documentation examples, published SDK test keys, elided and templated placeholders, code that names a password without holding one, log lines, a private-key header without a body, an IBAN with a wrong check digit,"
     )
     .unwrap();
     writeln!(
