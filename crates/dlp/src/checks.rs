@@ -162,7 +162,12 @@ pub(crate) fn looks_random(value: &str) -> bool {
 /// secret: constants, dotted paths, template and environment references,
 /// password hashes, words joined by separators.
 pub(crate) fn is_reference(value: &str) -> bool {
-    let b = value.as_bytes();
+    names_something(value) || value.starts_with(['$', '%'])
+}
+
+/// Values that name something: constants, dotted paths, words joined by
+/// separators, identifiers, environment lookups, URLs and file paths.
+fn names_something(value: &str) -> bool {
     let ident = |s: &str| {
         s.bytes()
             .next()
@@ -183,8 +188,6 @@ pub(crate) fn is_reference(value: &str) -> bool {
         || constant
         || words
         || camel_words
-        || b.first() == Some(&b'$')
-        || b.first() == Some(&b'%')
         || value.starts_with("env.")
         || value.contains("ENV[")
         || value.contains("://")
@@ -682,17 +685,31 @@ pub(crate) fn password(v: &str) -> bool {
         return false;
     }
     let lower = v.to_ascii_lowercase();
+    // A variable or a call: `$DB_PASS`, `%PASSWORD%`, `getpass(`, `os.getenv(`.
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+    };
+    // A password hash in crypt format (`$2b$12$…`, `$argon2id$…`) is not one.
+    let hash = v.strip_prefix('$').is_some_and(|r| r.contains('$'));
+    let variable = hash
+        || v.strip_prefix('$').is_some_and(ident)
+        || v.strip_prefix('%')
+            .and_then(|r| r.strip_suffix('%'))
+            .is_some_and(ident)
+        || v.split_once('(').is_some_and(|(f, _)| ident(f));
     if NOT_PASSWORDS.contains(&lower.as_str())
+        || variable
         || [
-            "$", "%", "{", "#{", "@", "/", "./", "~/", "http:", "https:", "*", "&",
+            "${", "$(", "{", "#{", "%(", "%{", "@", "/", "./", "~/", "http:", "https:", "*", "&",
         ]
         .iter()
         .any(|p| v.starts_with(p))
-        || v.contains('(')
         || v.contains("::")
         || v.strip_prefix('!')
             .is_some_and(|tag| tag.bytes().all(|b| b.is_ascii_alphabetic()))
-        || is_reference(v)
+        || names_something(v)
     {
         return false;
     }
@@ -917,6 +934,91 @@ mod tests {
                 ("logo@2x.png", false),
             ],
         );
+    }
+
+    #[test]
+    fn new_validators_accept_valid_and_refuse_invalid() {
+        check(
+            "password",
+            password,
+            &[
+                ("hunter2xyz", true),
+                ("Tr0ub4dor&3", true),
+                ("m{{h}o)p$xyz]nob(ale}", true),
+                ("correcthorsebatterystaple", true),
+                ("$2b$12$Qk8s0Zp1mW3xY7vN2rT5uO", false),
+                ("${DB_PASS}", false),
+                ("$DB_PASSWORD", false),
+                ("%PASSWORD%", false),
+                ("getpass()", false),
+                ("os.getenv(\"PW\")", false),
+                ("!vault", false),
+                ("password", false),
+                ("https://vault.acme.io/pw", false),
+                ("/run/secrets/db", false),
+                ("prod-db-password", false),
+                ("with space1", false),
+                ("a1b2", false),
+            ],
+        );
+        check(
+            "phone",
+            phone,
+            &[
+                ("0532 123 45 67", true),
+                ("+90 532 123 45 67", true),
+                ("+63 917 123 4567", true),
+                ("030 12345678", true),
+                ("(212) 555-0100", true),
+                ("98765 43210", true),
+                ("+1 055 555 0100", false),
+                ("01/02/2024 12", false),
+                ("0000 000 0000", false),
+                ("123 456 7890", false),
+            ],
+        );
+        check(
+            "iban",
+            iban,
+            &[
+                ("LC55HEMM000100010012001200023015", true),
+                ("DE89-3704-0044-0532-0130-00", true),
+                ("DE89370400440532013000 BIC", true),
+                ("DE89370400440532013000X", false),
+            ],
+        );
+        check(
+            "basic_auth",
+            basic_auth,
+            &[
+                ("dXNlcjpodW50ZXIyeHl6", true),
+                ("dXNlcjo=", false),
+                ("bm8gY29sb24gaGVyZQ==", false),
+                ("!!!", false),
+            ],
+        );
+        check(
+            "placeholder (typed in order)",
+            is_placeholder,
+            &[
+                ("AIzaSyabcdefghijklmnopqrstuvwxyz1234567", true),
+                ("AbC123dEf456GhI789jKl", true),
+                ("q8Zr4kLw2VbN7xPdT3mY6sHc", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn numbers_inside_an_iban_are_not_phones_or_cards() {
+        let text = b"IBAN: DE00 3704 0044 0532 0130 00, tel 0532 123 45 67";
+        let at = |s: &[u8]| {
+            let i = text.windows(s.len()).position(|w| w == s).unwrap();
+            (i, i + s.len())
+        };
+        let (s, e) = at(b"0044 0532 0130");
+        assert!(inside_iban(text, s, e));
+        let (s, e) = at(b"0532 123 45 67");
+        assert!(!inside_iban(text, s, e));
     }
 
     #[test]

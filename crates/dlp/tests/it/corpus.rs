@@ -1101,6 +1101,10 @@ fn more_secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
         format!("<add key=\"DbPassword\" value=\"{}\" />", pw(rng)),
         format!("mysqldump --user=backup --password={} erp", pw(rng)),
         format!("conn.setPassword(\"{}\");", pw(rng)),
+        format!(
+            "password = \"m{{{{h}}o)p${}]nob(ale}}\"",
+            rng.from(LOWER, 3)
+        ),
         format!("  password: {}", pw(rng)),
         format!("db.password={}", pw(rng)),
         format!("  \"password\": \"{}\",", pw(rng)),
