@@ -775,6 +775,48 @@ pub(crate) fn basic_auth(v: &str) -> bool {
     }
 }
 
+/// CRC-32 (IEEE 802.3, reflected, as zlib computes it).
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// `n` in base 62 (`0-9A-Za-z`), left-padded with `0` to `width` digits.
+pub(crate) fn base62(mut n: u32, width: usize) -> String {
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(DIGITS.get((n % 62) as usize).copied().unwrap_or(b'0'));
+        n /= 62;
+    }
+    while out.len() < width {
+        out.push(b'0');
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) or npm (`npm_`) token
+/// whose last six characters are the base-62 CRC-32 of the 30 before them,
+/// as the issuers document their format.
+pub(crate) fn token_checksum(token: &str) -> bool {
+    let Some((_, rest)) = token.split_once('_') else {
+        return false;
+    };
+    if rest.len() != 36 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let (random, check) = rest.split_at(30);
+    base62(crc32(random.as_bytes()), 6) == check
+}
+
 /// A hexadecimal key (dashes and a `key-` prefix aside): 16 digits or more,
 /// digits and letters mixed.
 pub(crate) fn mixed_hex(v: &str) -> bool {
@@ -1006,6 +1048,24 @@ mod tests {
                 ("q8Zr4kLw2VbN7xPdT3mY6sHc", false),
             ],
         );
+    }
+
+    #[test]
+    fn token_checksums_are_crc32_in_base62() {
+        // The CRC-32 check value of the standard, and base 62 at its edges.
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(base62(0, 6), "000000");
+        assert_eq!(base62(61, 2), "0z");
+        assert_eq!(base62(62, 2), "10");
+        assert_eq!(base62(u32::MAX, 6), "4gfFC3");
+        let random = "q8Zr4kLw2VbN7xPdT3mY6sHc1JfGaR";
+        let good = format!("ghp_{random}{}", base62(crc32(random.as_bytes()), 6));
+        assert!(token_checksum(&good));
+        assert!(token_checksum(&good.replace("ghp_", "npm_")));
+        let mut bad = good.clone();
+        bad.replace_range(4..5, "Q");
+        assert!(!token_checksum(&bad));
+        assert!(!token_checksum("ghp_short"));
     }
 
     #[test]

@@ -288,7 +288,7 @@ pub(crate) const RULES: &[Rule] = &[
         "azure.sas_token",
         "Azure shared access signature",
         High,
-        &["sv=20"],
+        &["sv="],
         r"sv=20\d\d-\d\d-\d\d&[^\s]{0,300}?sig=(?P<s>[A-Za-z0-9%+/]{40,}(?:%3D|=)?)",
     ),
     // Source forges and package registries.
@@ -369,7 +369,7 @@ pub(crate) const RULES: &[Rule] = &[
         "pypi.token",
         "PyPI upload token",
         High,
-        &["pypi-AgE"],
+        &["pypi-"],
         r"\b(?P<s>pypi-Ag(?:EIcHlwaS5vcmc|ENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,})",
     ),
     token(
@@ -384,7 +384,9 @@ pub(crate) const RULES: &[Rule] = &[
         "slack.token",
         "Slack token",
         High,
-        &["xox"],
+        &[
+            "xoxa-", "xoxb-", "xoxe-", "xoxo-", "xoxp-", "xoxr-", "xoxs-",
+        ],
         r"\b(?P<s>xox[abeoprs]-(?:[0-9]{1,13}-){1,4}[A-Za-z0-9][A-Za-z0-9\-]{7,80}|xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{100,250}|xox[abeoprs]-[A-Za-z0-9]{10,12}-[A-Za-z0-9]{10,48}|xox[ar]-[A-Za-z0-9]{8,48})\b",
     ),
     token(
@@ -398,7 +400,7 @@ pub(crate) const RULES: &[Rule] = &[
         "slack.webhook",
         "Slack incoming webhook",
         High,
-        &["hooks.slack.com"],
+        &["hooks.slack.com/"],
         r"hooks\.slack\.com/(?:services|workflows|triggers)/(?:(?P<s>T[A-Z0-9]{6,12}/[A-Z0-9]{6,12}/(?:\d{6,20}/)?[A-Za-z0-9]{20,40}|T[A-Z0-9]{6,12}/\d{6,20}/[A-Za-z0-9]{20,40})|(?P<s2>[A-Za-z0-9+/]{43,56}))",
     ),
     token(
@@ -494,14 +496,14 @@ pub(crate) const RULES: &[Rule] = &[
         "shopify.token",
         "Shopify access token",
         High,
-        &["shp"],
+        &["shpat_", "shpca_", "shppa_", "shpss_"],
         r"\b(?P<s>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
     ),
     token(
         "square.token",
         "Square access token or secret",
         High,
-        &["sq0", "EAA"],
+        &["sq0atp-", "sq0csp-", "EAA"],
         r"\b(?P<s>sq0atp-[0-9A-Za-z_\-]{22}|sq0csp-[0-9A-Za-z_\-]{43}|EAAA[A-Za-z0-9_\-]{22,60})(?:[^0-9A-Za-z_\-]|$)",
     ),
     context(
@@ -529,7 +531,7 @@ pub(crate) const RULES: &[Rule] = &[
         "telegram.bot_url",
         "Telegram bot API URL with its token",
         High,
-        &["api.telegram.org/bot"],
+        &["api.telegram.org/"],
         r"api\.telegram\.org/bot(?P<s>[0-9]{5,16}:A[0-9A-Za-z_\-]{34})(?:[^0-9A-Za-z_\-]|$)",
     ),
     // The bot id is a cluster of digits: the digit pass triggers it.
@@ -591,7 +593,7 @@ pub(crate) const RULES: &[Rule] = &[
         "datadog.api_key",
         "Datadog API or application key",
         High,
-        &["datadog", "DATADOG", "DD_AP", "dd_ap"],
+        &["datadog", "DATADOG", "DD_", "dd_"],
         r#"(?i)(?:datadog|dd)[_\-]?(?:api|app|application)?[_\-]?key["']?\s*(?::|=|=>)\s*["']?(?P<s>[0-9a-z]{40}|[0-9a-z]{32})\b"#,
     ),
     token(
@@ -607,14 +609,14 @@ pub(crate) const RULES: &[Rule] = &[
         "sentry.dsn",
         "Sentry DSN with its key",
         Medium,
-        &["sentry.io"],
+        &["sentry.io/"],
         r"https://(?P<s>[0-9a-f]{32})@[a-z0-9.\-]+\.sentry\.io/\d+",
     ),
     token(
         "sentry.auth_token",
         "Sentry auth token",
         High,
-        &["sntry"],
+        &["sntrys_", "sntryu_"],
         r"\b(?P<s>sntry[su]_[A-Za-z0-9+/=_]{40,})",
     ),
     Rule {
@@ -745,7 +747,11 @@ pub(crate) const RULES: &[Rule] = &[
         "teams.webhook",
         "Microsoft Teams incoming webhook or workflow URL",
         High,
-        &["webhook.office.com", "logic.azure.com"],
+        &[
+            "webhook.office.com/",
+            "logic.azure.com:",
+            "logic.azure.com/",
+        ],
         r"https://(?:[a-z0-9\-]+\.webhook\.office\.com/webhookb2/[0-9a-z\-]{36}@[0-9a-z\-]{36}/IncomingWebhook/(?P<s>[0-9a-z]{32})/[0-9a-z\-]{36}|prod-\d+\.[a-z0-9\-]+\.logic\.azure\.com(?::443)?/workflows/[0-9a-f]{32}/triggers/[^\s?]+\?[^\s]*?sig=(?P<s2>[A-Za-z0-9_\-%]{30,}))",
     ),
     token(
@@ -766,14 +772,7 @@ pub(crate) const RULES: &[Rule] = &[
         "doppler.token",
         "Doppler token",
         High,
-        &[
-            "dp.pt.",
-            "dp.st.",
-            "dp.sa.",
-            "dp.ct.",
-            "dp.scim.",
-            "dp.audit.",
-        ],
+        &["dp.p", "dp.s", "dp.c", "dp.a"],
         r"\b(?P<s>dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9_\-.]{40,50})\b",
     ),
     token(
@@ -919,7 +918,7 @@ pub(crate) const RULES: &[Rule] = &[
         "flutterwave.key",
         "Flutterwave secret or encryption key",
         High,
-        &["FLWSECK"],
+        &["FLWSECK_", "FLWSECK-"],
         r"\b(?P<s>FLWSECK(?:_TEST)?-[a-h0-9]{12,32}(?:-X)?)",
     ),
     token(
@@ -1097,7 +1096,7 @@ pub(crate) const RULES: &[Rule] = &[
         "yandex.key",
         "Yandex Cloud API key or token",
         High,
-        &["AQVN", "t1."],
+        &["AQVN"],
         r"\b(?P<s>AQVN[A-Za-z0-9_\-]{35,38}|t1\.[A-Z0-9a-z_\-]+={0,2}\.[A-Z0-9a-z_\-]{86}={0,2})(?:[^A-Za-z0-9_\-]|$)",
     ),
     context(
@@ -1111,7 +1110,7 @@ pub(crate) const RULES: &[Rule] = &[
         "sidekiq.credentials",
         "Sidekiq Pro/Enterprise credentials",
         High,
-        &["CONTRIBSYS", "contribsys"],
+        &["CONTRIBSYS__", "contribsys"],
         r"(?:BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*(?:=|:)[ \t]*[\x22']?(?P<s>[a-f0-9]{8}:[a-f0-9]{8})|https?://(?P<s2>[a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\.contribsys\.com)",
     ),
     token(
@@ -1125,7 +1124,7 @@ pub(crate) const RULES: &[Rule] = &[
         "dynatrace.token",
         "Dynatrace API token",
         High,
-        &["dt0c01."],
+        &["dt0c01"],
         r"\b(?P<s>dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64})\b",
     ),
     token(
@@ -1134,13 +1133,6 @@ pub(crate) const RULES: &[Rule] = &[
         High,
         &["dnkey-"],
         r"\b(?P<s>dnkey-[A-Za-z0-9=_\-]{26}-[A-Za-z0-9=_\-]{52})",
-    ),
-    token(
-        "harness.token",
-        "Harness access token",
-        High,
-        &["pat.", "sat."],
-        r"\b(?P<s>(?:pat|sat)\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20})\b",
     ),
     token(
         "openshift.token",
@@ -1163,7 +1155,7 @@ pub(crate) const RULES: &[Rule] = &[
         "intra42.secret",
         "42 Intra client secret",
         High,
-        &["s-s4t2"],
+        &["s-s4t2ud-", "s-s4t2af-"],
         r"\b(?P<s>s-s4t2(?:ud|af)-[a-f0-9]{64})\b",
     ),
     token(
@@ -1242,7 +1234,7 @@ pub(crate) const RULES: &[Rule] = &[
     pem(
         "putty.private_key",
         "PuTTY private key",
-        &["PuTTY-User"],
+        &["PuTTY-"],
         r"PuTTY-User-Key-File-[23]: [^\n]*\n(?:[^\n]*\n){0,12}?Private-Lines: \d+\r?\n(?P<s>(?:[A-Za-z0-9+/=]+\r?\n)+)",
     ),
     // Connection strings and URLs with passwords.

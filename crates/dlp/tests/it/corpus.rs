@@ -1016,15 +1016,6 @@ fn more_secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
         ),
     ));
     v.push((
-        "harness.token",
-        format!(
-            "HARNESS_TOKEN=pat.{}.{}.{}",
-            rng.from(URLSAFE, 22),
-            rng.from(ALNUM, 24),
-            rng.from(ALNUM, 20)
-        ),
-    ));
-    v.push((
         "openshift.token",
         format!("oc login --token=sha256~{}", rng.from(URLSAFE, 43)),
     ));
