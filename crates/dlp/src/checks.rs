@@ -563,11 +563,19 @@ pub(crate) fn phone(s: &str) -> bool {
         return false;
     }
     // A date (and a time after it) is not a number to call.
-    let groups: Vec<usize> = s.split([' ', '.', '-', '/']).map(str::len).collect();
-    if matches!(groups.as_slice(), [2, 2, 4, ..] | [4, 2, 2, ..]) {
+    let groups: Vec<usize> = s
+        .split([' ', '.', '-', '/'])
+        .map(|g| g.bytes().filter(u8::is_ascii_digit).count())
+        .collect();
+    let t = s.trim_start();
+    let plus = t.starts_with('+');
+    if !plus && matches!(groups.as_slice(), [2, 2, 4, ..] | [4, 2, 2, ..]) {
         return false;
     }
-    let t = s.trim_start();
+    // Groups of four, three or more: a card or account number.
+    if groups.len() >= 3 && groups.iter().all(|&g| g == 4) {
+        return false;
+    }
     if let Some(rest) = t.strip_prefix('+') {
         international(&digits_of(rest))
     } else if d.starts_with(&[0, 0]) {
@@ -1017,6 +1025,9 @@ mod tests {
                 ("01/02/2024 12", false),
                 ("0000 000 0000", false),
                 ("123 456 7890", false),
+                ("0412 3456 7890 1234", false),
+                ("(02) 8123 4567", true),
+                ("+44 20 7946 0958", true),
             ],
         );
         check(
