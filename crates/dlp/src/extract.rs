@@ -169,6 +169,21 @@ enum Format {
     Text,
 }
 
+/// Name endings of the containers [`extract`] opens (besides Office and
+/// OpenDocument files, which are zips).
+const CONTAINER_EXTENSIONS: &[&str] = &[
+    ".zip", ".gz", ".tgz", ".tar", ".xz", ".txz", ".zst", ".zstd", ".tzst", ".7z", ".pdf", ".eml",
+];
+
+/// Whether content named `name` whose first bytes are `head` (512 are
+/// enough) is a container or document that [`extract`] expands rather than
+/// text: for callers that stream text and hand containers to the extractor.
+pub fn is_container(name: &str, head: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    CONTAINER_EXTENSIONS.iter().any(|e| lower.ends_with(e))
+        || !matches!(sniff("", head), Format::Text | Format::Media | Format::Mail)
+}
+
 fn sniff(name: &str, bytes: &[u8]) -> Format {
     let lower = name.to_ascii_lowercase();
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {

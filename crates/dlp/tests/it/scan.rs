@@ -402,6 +402,29 @@ fn bombs_and_deep_nesting_are_reported_not_expanded() {
 }
 
 #[test]
+fn containers_are_told_from_text_by_name_or_first_bytes() {
+    let cases: [(&str, Vec<u8>, bool); 9] = [
+        ("a.bin", util::xz(b"x"), true),
+        ("a.bin", util::zstd(b"x"), true),
+        ("a.bin", util::seven_zip(&[("x.txt", b"x")]), true),
+        ("a.bin", util::gzip(b"x"), true),
+        ("a.bin", util::zip(&[("x.txt", b"x")]), true),
+        ("a.bin", util::tar(&[("x.txt", b"x")]), true),
+        ("backup.tar.zst", b"not yet written".to_vec(), true),
+        (
+            "notes.txt",
+            b"plain notes, 7z and xz named in passing".to_vec(),
+            false,
+        ),
+        ("photo.png", b"\x89PNG\r\n\x1a\n".to_vec(), false),
+    ];
+    for (name, bytes, container) in cases {
+        let head = &bytes[..bytes.len().min(512)];
+        assert_eq!(dlp::is_container(name, head), container, "{name}: {head:?}");
+    }
+}
+
+#[test]
 fn raw_secrets_never_appear_in_findings() {
     let scanner = scanner();
     let mut checked = 0;
