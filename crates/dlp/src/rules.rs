@@ -274,13 +274,14 @@ pub(crate) const RULES: &[Rule] = &[
         "Azure storage account key",
         Critical,
         &[
-            "~azure",
-            "storage",
-            "STORAGE",
+            "azure",
+            "AZURE",
+            "Azure",
+            "_key",
+            "_KEY",
+            "Key",
+            "-key",
             "AccountKey",
-            "accountKey",
-            "account_key",
-            "ACCOUNT_KEY",
         ],
         r#"(?i)(?:azure|storage|account|blob)[\w.\-]{0,30}key[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[A-Za-z0-9+/]{86}==)"#,
     ),
@@ -464,7 +465,9 @@ pub(crate) const RULES: &[Rule] = &[
             "mailgun.key",
             "Mailgun private API key or webhook signing key",
             High,
-            &["mailgun", "MAILGUN", "~mg_"],
+            &[
+                "token", "TOKEN", "Token", "_key", "_KEY", "Key", "secret", "SECRET", "Secret",
+            ],
             r#"(?i)(?:\b[0-9a-h]{32}-[0-9a-h]{8}-[0-9a-h]{8}\b|(?:mailgun|mg)[\w.\-]{0,30}(?:key|secret|token)[\w\-]*["']?[ \t]*(?::=|:|=|=>)[ \t]*["']?(?P<s>(?:key-|pubkey-)?[0-9a-z]{32}(?:-[0-9a-z]{8}-[0-9a-z]{8})?)\b)"#,
         )
     },
@@ -579,7 +582,7 @@ pub(crate) const RULES: &[Rule] = &[
         "vault.legacy_token",
         "HashiCorp Vault token (legacy service or batch)",
         High,
-        &["vault", "VAULT"],
+        &["token", "TOKEN", "Token", "_key", "_KEY", "Key"],
         r#"(?i)vault[\w.\-]{0,20}(?:token|key|secret)?[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?-i:(?P<s>s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_\-]{60,300}))(?:[^A-Za-z0-9_\-]|$)"#,
     ),
     token(
@@ -716,7 +719,9 @@ pub(crate) const RULES: &[Rule] = &[
             "snyk.api_token",
             "Snyk API token",
             High,
-            &["snyk", "SNYK"],
+            &[
+                "token", "TOKEN", "Token", "_key", "_KEY", "Key", "auth=", "AUTH=",
+            ],
             r#"(?i)snyk[\w.\-]{0,30}(?:token|key|auth|secret)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
         )
     },
@@ -732,7 +737,10 @@ pub(crate) const RULES: &[Rule] = &[
             "sonar.legacy_token",
             "SonarQube token (unprefixed)",
             High,
-            &["sonar.", "sonar_", "SONAR_"],
+            &[
+                "sonar_", "SONAR_", "login=", "login:", "token", "TOKEN", "Token", "_key", "_KEY",
+                "Key",
+            ],
             r#"(?i)sonar[\w.\-]{0,30}(?:token|login|key)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[a-z0-9]{40})\b"#,
         )
     },
@@ -765,8 +773,10 @@ pub(crate) const RULES: &[Rule] = &[
         "ibm.iam_api_key",
         "IBM Cloud IAM API key",
         High,
-        &["ibm", "IBM", "cloudant", "CLOUDANT"],
-        r#"(?i)(?:ibm|cloudant)[\w.\-]{0,30}(?:api[_\-]?key|apikey|key|token|secret|password)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[A-Za-z0-9_\-]{44})(?:[^A-Za-z0-9_\-]|$)"#,
+        &[
+            "ibm", "IBM", "Ibm", "_key", "_KEY", "Key", "apikey", "APIKEY",
+        ],
+        r#"(?i)(?:ibm|cloudant|iam)[\w.\-]{0,30}(?:api[_\-]?key|apikey|key|token|secret|password)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>[A-Za-z0-9_\-]{44})(?:[^A-Za-z0-9_\-]|$)"#,
     ),
     token(
         "doppler.token",
@@ -831,7 +841,7 @@ pub(crate) const RULES: &[Rule] = &[
         "figma.token",
         "Figma personal access token",
         High,
-        &["figd_", "figma", "FIGMA"],
+        &["figd_", "token", "TOKEN", "Token", "_key", "_KEY", "Key"],
         r#"\b(?P<s>figd_[A-Za-z0-9_\-]{40})(?:[^A-Za-z0-9_\-]|$)|(?i:figma)[\w.\-]{0,30}(?i:token|key|secret)[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s2>[0-9a-f]{4}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
     ),
     Rule {
@@ -1103,14 +1113,14 @@ pub(crate) const RULES: &[Rule] = &[
         "okta.api_token",
         "Okta API token",
         High,
-        &["okta", "OKTA"],
+        &["token", "TOKEN", "Token", "_key", "_KEY", "Key"],
         r#"(?i)okta[\w.\-]{0,30}(?:token|key|secret)?[\w\-]*["']?[ \t]*(?::=|:|=|=>|,)[ \t]*["']?(?P<s>00[A-Za-z0-9_\-=]{40})(?:[^A-Za-z0-9_\-=]|$)"#,
     ),
     token(
         "sidekiq.credentials",
         "Sidekiq Pro/Enterprise credentials",
         High,
-        &["CONTRIBSYS__", "contribsys"],
+        &["CONTRIBSYS__", "://"],
         r"(?:BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*(?:=|:)[ \t]*[\x22']?(?P<s>[a-f0-9]{8}:[a-f0-9]{8})|https?://(?P<s2>[a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\.contribsys\.com)",
     ),
     token(
