@@ -314,8 +314,8 @@ fn newline_escape(pattern: &str) -> Option<usize> {
 /// The pattern in a form `rg -f` takes, and whether it was cut to one line.
 /// `rg -f` joins the patterns into one alternation, so each is wrapped in a
 /// group (ripgrep 13 joins them bare: a leading `(?i)` would make every later
-/// pattern case-insensitive) and the value group `(?P<s>…)` becomes a plain
-/// group (a name may appear once). rg matches a line at a time: a key block,
+/// pattern case-insensitive) and the value groups (`(?P<s>…)`, `(?P<s2>…)`)
+/// become plain groups (a name may appear once). rg matches a line at a time: a key block,
 /// whose body spans lines (a `\n` in the pattern, or a base64 body allowing
 /// white space before `-----END`), is cut to its first line, the header.
 fn for_ripgrep(p: &BuiltinPattern) -> (String, bool) {
@@ -328,10 +328,22 @@ fn for_ripgrep(p: &BuiltinPattern) -> (String, bool) {
     });
     let cut = block_body.or_else(|| newline_escape(p.pattern));
     let kept = cut.and_then(|c| p.pattern.get(..c)).unwrap_or(p.pattern);
-    (
-        format!("(?:{})", kept.replace("(?P<s>", "(?:")),
-        cut.is_some(),
-    )
+    (format!("(?:{})", unnamed(kept)), cut.is_some())
+}
+
+/// `pattern` with its value groups (`(?P<s>…)`, `(?P<s2>…)`, …) made plain.
+fn unnamed(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(i) = rest.find("(?P<s") {
+        let close = rest.get(i..).and_then(|r| r.find('>')).map(|c| i + c);
+        let Some(close) = close else { break };
+        out.push_str(rest.get(..i).unwrap_or(""));
+        out.push_str("(?:");
+        rest = rest.get(close + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Writes the `rg -f` pattern file and the ids beside it.

@@ -15,7 +15,7 @@ const KNOWN_EXAMPLES: [&str; 4] = [
 ];
 
 /// Words that mark a value as a placeholder rather than a secret.
-const PLACEHOLDER_WORDS: [&str; 14] = [
+const PLACEHOLDER_WORDS: [&str; 19] = [
     "example",
     "sample",
     "dummy",
@@ -27,9 +27,14 @@ const PLACEHOLDER_WORDS: [&str; 14] = [
     "redacted",
     "replace",
     "insert",
-    "xxxxxx",
-    "******",
+    "xxxx",
+    "****",
     "<",
+    "\u{2026}",
+    "...",
+    "your",
+    "fixme",
+    "todo",
 ];
 
 /// Whether a matched secret value is a documentation example or a placeholder.
@@ -49,7 +54,32 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
     }
     let mut chars = value.chars();
     let first = chars.next();
-    first.is_some_and(|f| value.chars().all(|c| c == f)) || is_sequence(value)
+    first.is_some_and(|f| value.chars().all(|c| c == f))
+        || is_sequence(value)
+        || ascending_run(
+            value
+                .bytes()
+                .filter(u8::is_ascii_alphabetic)
+                .map(|b| b.to_ascii_lowercase()),
+        ) >= 8
+        || ascending_run(value.bytes().filter(u8::is_ascii_digit)) >= 8
+}
+
+/// The longest run of bytes each one more than the one before: the
+/// alphabet or the digits typed in order (`AIzaSyabcdefghijklmnop…`, a
+/// published SDK test key; `AbC123dEf456…`, a documentation example).
+fn ascending_run(bytes: impl Iterator<Item = u8>) -> usize {
+    let (mut best, mut run, mut last) = (0, 0, None::<u8>);
+    for b in bytes {
+        run = if last.is_some_and(|l| l.wrapping_add(1) == b) {
+            run + 1
+        } else {
+            1
+        };
+        best = best.max(run);
+        last = Some(b);
+    }
+    best
 }
 
 /// `0123456789abcdef…` and `abcdefgh…`: keyboard runs used as fillers.
@@ -132,7 +162,12 @@ pub(crate) fn looks_random(value: &str) -> bool {
 /// secret: constants, dotted paths, template and environment references,
 /// password hashes, words joined by separators.
 pub(crate) fn is_reference(value: &str) -> bool {
-    let b = value.as_bytes();
+    names_something(value) || value.starts_with(['$', '%'])
+}
+
+/// Values that name something: constants, dotted paths, words joined by
+/// separators, identifiers, environment lookups, URLs and file paths.
+fn names_something(value: &str) -> bool {
     let ident = |s: &str| {
         s.bytes()
             .next()
@@ -153,10 +188,12 @@ pub(crate) fn is_reference(value: &str) -> bool {
         || constant
         || words
         || camel_words
-        || b.first() == Some(&b'$')
-        || b.first() == Some(&b'%')
         || value.starts_with("env.")
         || value.contains("ENV[")
+        || value.contains("://")
+        || value.starts_with('/')
+        || value.starts_with("./")
+        || value.starts_with("~/")
 }
 
 /// The Luhn check over the digits of `digits`.
@@ -225,8 +262,9 @@ pub(crate) fn card(s: &str) -> bool {
     brand_ok && luhn(&d) && !d.iter().all(|&x| x == d.first().copied().unwrap_or(0))
 }
 
-/// IBAN lengths by country (ISO 13616 registry, common countries).
-const IBAN_LENGTHS: [(&str, usize); 58] = [
+/// IBAN lengths by country: every country of the SWIFT IBAN registry
+/// (ISO 13616).
+const IBAN_LENGTHS: [(&str, usize); 88] = [
     ("AD", 24),
     ("AE", 23),
     ("AL", 28),
@@ -236,18 +274,22 @@ const IBAN_LENGTHS: [(&str, usize); 58] = [
     ("BE", 16),
     ("BG", 22),
     ("BH", 22),
+    ("BI", 27),
     ("BR", 29),
+    ("BY", 28),
     ("CH", 21),
     ("CR", 22),
     ("CY", 28),
     ("CZ", 24),
     ("DE", 22),
+    ("DJ", 27),
     ("DK", 18),
     ("DO", 28),
     ("EE", 20),
     ("EG", 29),
     ("ES", 24),
     ("FI", 18),
+    ("FK", 18),
     ("FO", 18),
     ("FR", 27),
     ("GB", 22),
@@ -256,44 +298,87 @@ const IBAN_LENGTHS: [(&str, usize); 58] = [
     ("GL", 18),
     ("GR", 27),
     ("GT", 28),
+    ("HN", 28),
     ("HR", 21),
     ("HU", 28),
     ("IE", 22),
     ("IL", 23),
+    ("IQ", 23),
     ("IS", 26),
     ("IT", 27),
     ("JO", 30),
     ("KW", 30),
     ("KZ", 20),
     ("LB", 28),
+    ("LC", 32),
     ("LI", 21),
     ("LT", 20),
     ("LU", 20),
     ("LV", 21),
+    ("LY", 25),
     ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MN", 20),
+    ("MR", 27),
     ("MT", 31),
+    ("MU", 30),
+    ("NI", 28),
     ("NL", 18),
     ("NO", 15),
+    ("OM", 23),
     ("PK", 24),
     ("PL", 28),
+    ("PS", 29),
     ("PT", 25),
     ("QA", 29),
     ("RO", 24),
+    ("RS", 22),
+    ("RU", 33),
     ("SA", 24),
+    ("SC", 31),
+    ("SD", 18),
     ("SE", 24),
     ("SI", 19),
     ("SK", 24),
+    ("SM", 27),
+    ("SO", 23),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
     ("TR", 26),
     ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
 ];
 
 /// An IBAN: the country's length and the ISO 7064 mod-97 check.
+/// Written compact, in groups of four separated by spaces or dashes; a match
+/// that ran on past the IBAN into a following word is cut where the IBAN's
+/// length ends at a separator.
 pub(crate) fn iban(s: &str) -> bool {
-    let compact: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let country = std::str::from_utf8(compact.get(..2).unwrap_or_default()).unwrap_or("");
+    let is_sep = |b: &u8| b.is_ascii_whitespace() || *b == b'-';
+    let country = s.get(..2).unwrap_or("");
     let Some(&(_, want)) = IBAN_LENGTHS.iter().find(|(c, _)| *c == country) else {
         return false;
     };
+    let mut compact: Vec<u8> = Vec::with_capacity(want);
+    let bytes = s.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if is_sep(b) {
+            continue;
+        }
+        compact.push(*b);
+        if compact.len() == want {
+            if bytes.get(i + 1).is_some_and(|n| !is_sep(n)) {
+                return false;
+            }
+            break;
+        }
+    }
     if compact.len() != want {
         return false;
     }
@@ -467,11 +552,293 @@ pub(crate) fn email(s: &str) -> bool {
         && !reserved_tlds.contains(&tld)
 }
 
-/// A phone number with a plausible count of digits (8 to 15, E.164's most),
-/// not all the same digit.
+/// A phone number by the numbering plans: international (`+` or `00`, a
+/// country code, 8 to 15 digits, the length of the plan for the commonest
+/// countries), national with a trunk `0` (10 to 12 digits: UK, DE, FR, TR,
+/// PH, IN and most of Europe and Asia), or North American (area and
+/// exchange codes not starting with 0 or 1); never all one digit.
 pub(crate) fn phone(s: &str) -> bool {
     let d = digits_of(s);
-    (8..=15).contains(&d.len()) && !d.iter().all(|&x| Some(x) == d.get(1).copied())
+    if d.iter().all(|&x| Some(x) == d.get(1).copied()) {
+        return false;
+    }
+    // A date (and a time after it) is not a number to call.
+    let groups: Vec<usize> = s
+        .split([' ', '.', '-', '/'])
+        .map(|g| g.bytes().filter(u8::is_ascii_digit).count())
+        .collect();
+    let t = s.trim_start();
+    let plus = t.starts_with('+');
+    if !plus && matches!(groups.as_slice(), [2, 2, 4, ..] | [4, 2, 2, ..]) {
+        return false;
+    }
+    // Groups of four, three or more: a card or account number.
+    if groups.len() >= 3 && groups.iter().all(|&g| g == 4) {
+        return false;
+    }
+    if let Some(rest) = t.strip_prefix('+') {
+        international(&digits_of(rest))
+    } else if d.starts_with(&[0, 0]) {
+        international(d.get(2..).unwrap_or_default())
+    } else if d.first() == Some(&0) {
+        // A trunk prefix: the rest does not start with 0 again.
+        (10..=12).contains(&d.len()) && d.get(1).is_some_and(|&x| x != 0)
+    } else {
+        nanp(&d) || indian_mobile(s, &d)
+    }
+}
+
+/// NANP: 10 digits (or 11 with the country code 1), area and exchange
+/// codes starting with 2 to 9.
+fn nanp(d: &[u8]) -> bool {
+    let d = match d.len() {
+        11 if d.first() == Some(&1) => d.get(1..).unwrap_or_default(),
+        10 => d,
+        _ => return false,
+    };
+    d.first().is_some_and(|&a| a >= 2) && d.get(3).is_some_and(|&e| e >= 2)
+}
+
+/// An Indian mobile number written 5-5: 10 digits starting 6 to 9.
+fn indian_mobile(s: &str, d: &[u8]) -> bool {
+    d.len() == 10
+        && d.first().is_some_and(|&x| x >= 6)
+        && s.trim().split([' ', '-']).map(str::len).eq([5usize, 5])
+}
+
+/// Digits after `+` or `00`: a country code and a subscriber number of the
+/// country's length where known, 8 to 15 digits in all otherwise.
+fn international(d: &[u8]) -> bool {
+    let len = d.len();
+    if !(8..=15).contains(&len) || d.first() == Some(&0) {
+        return false;
+    }
+    match (d.first(), prefix_num(d, 2)) {
+        (Some(1), _) => nanp(d),
+        (Some(7), _) => len == 11,
+        (_, 44) => (11..=12).contains(&len),
+        (_, 33) => len == 11,
+        (_, 90) => len == 12,
+        (_, 63) => (11..=12).contains(&len),
+        (_, 91) => len == 12,
+        _ => true,
+    }
+}
+
+/// Whether the number at `start..end` of `text` is part of an IBAN: on its
+/// line, an IBAN-like start (two capitals, two digits) precedes it with
+/// only capitals, digits, spaces and dashes between.
+pub(crate) fn inside_iban(text: &[u8], start: usize, end: usize) -> bool {
+    let from = start.saturating_sub(34);
+    let before = text.get(from..start).unwrap_or_default();
+    let mut i = before.len();
+    while i > 0 {
+        let b = before.get(i - 1).copied().unwrap_or(b'\n');
+        if !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-') {
+            break;
+        }
+        i -= 1;
+    }
+    let stretch = before.get(i..).unwrap_or_default();
+    let starts_iban = |w: &[u8]| {
+        matches!(w, [a, b, c, d, ..] if a.is_ascii_uppercase() && b.is_ascii_uppercase()
+            && c.is_ascii_digit() && d.is_ascii_digit())
+    };
+    let own = text.get(start..end).unwrap_or_default();
+    starts_iban(own)
+        || (0..stretch.len()).any(|k| {
+            let boundary = k == 0
+                || stretch
+                    .get(k - 1)
+                    .is_some_and(|b| !b.is_ascii_alphanumeric());
+            boundary && starts_iban(stretch.get(k..).unwrap_or_default())
+        })
+}
+
+/// Values that are bare words when written unquoted: identifiers, dotted
+/// paths, keywords (`password = get_password`, `pwd: string`).
+pub(crate) fn is_bare_word(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'.' | b'-' | b':'))
+}
+
+/// Values that code and configuration assign to password fields and that
+/// are not passwords.
+const NOT_PASSWORDS: [&str; 16] = [
+    "null",
+    "none",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "string",
+    "password",
+    "passwd",
+    "secret",
+    "required",
+    "optional",
+    "hidden",
+    "empty",
+    "unknown",
+    "default",
+];
+
+/// A password literal: no whitespace, not a keyword, reference, path, URL or
+/// template, and of some variety (two character classes, or long and
+/// varied).
+pub(crate) fn password(v: &str) -> bool {
+    let len = v.chars().count();
+    if !(6..=200).contains(&len) || v.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    // A variable or a call: `$DB_PASS`, `%PASSWORD%`, `getpass(`, `os.getenv(`.
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+    };
+    // A password hash in crypt format (`$2b$12$…`, `$argon2id$…`) is not one.
+    let hash = v.strip_prefix('$').is_some_and(|r| r.contains('$'));
+    let variable = hash
+        || v.strip_prefix('$').is_some_and(ident)
+        || v.strip_prefix('%')
+            .and_then(|r| r.strip_suffix('%'))
+            .is_some_and(ident)
+        || v.split_once('(').is_some_and(|(f, _)| ident(f));
+    if NOT_PASSWORDS.contains(&lower.as_str())
+        || variable
+        || [
+            "${", "$(", "{", "#{", "%(", "%{", "@", "/", "./", "~/", "http:", "https:", "*", "&",
+        ]
+        .iter()
+        .any(|p| v.starts_with(p))
+        || v.contains("::")
+        || v.strip_prefix('!')
+            .is_some_and(|tag| tag.bytes().all(|b| b.is_ascii_alphabetic()))
+        || names_something(v)
+    {
+        return false;
+    }
+    let classes = [
+        v.bytes().any(|b| b.is_ascii_lowercase()),
+        v.bytes().any(|b| b.is_ascii_uppercase()),
+        v.bytes().any(|b| b.is_ascii_digit()),
+        v.bytes().any(|b| !b.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|&&c| c)
+    .count();
+    classes >= 2 || (len >= 12 && shannon(v) >= 3.0)
+}
+
+/// A private-key body: at least 40 base64 characters of key material (lines
+/// of headers such as `Proc-Type:` aside), not one repeated character.
+pub(crate) fn pem_body(v: &str) -> bool {
+    let material: String = v
+        .replace("\\n", "\n")
+        .lines()
+        .filter(|l| !l.contains(':'))
+        .flat_map(|l| {
+            l.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    material.len() >= 40 && shannon(&material) >= 2.5
+}
+
+/// Base64 whose decoding starts with a JWT (its header naming an algorithm).
+pub(crate) fn base64_jwt(v: &str) -> bool {
+    let body = v.trim_end_matches('=');
+    let cut = body.len() / 4 * 4;
+    let Ok(decoded) =
+        base64::engine::general_purpose::STANDARD_NO_PAD.decode(body.get(..cut).unwrap_or(""))
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&decoded);
+    text.starts_with("eyJ") && text.contains('.') && jwt(&text)
+}
+
+/// HTTP Basic credentials: base64 of printable `user:password`, both parts
+/// present and neither a placeholder.
+pub(crate) fn basic_auth(v: &str) -> bool {
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(v) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&decoded) else {
+        return false;
+    };
+    match text.split_once(':') {
+        Some((user, pass)) => {
+            !user.is_empty()
+                && pass.chars().count() >= 3
+                && text.chars().all(|c| !c.is_control())
+                && !is_placeholder(pass)
+                && !is_placeholder(user)
+        }
+        None => false,
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib computes it).
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// `n` in base 62 (`0-9A-Za-z`), left-padded with `0` to `width` digits.
+pub(crate) fn base62(mut n: u32, width: usize) -> String {
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(DIGITS.get((n % 62) as usize).copied().unwrap_or(b'0'));
+        n /= 62;
+    }
+    while out.len() < width {
+        out.push(b'0');
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) or npm (`npm_`) token
+/// whose last six characters are the base-62 CRC-32 of the 30 before them,
+/// as the issuers document their format.
+pub(crate) fn token_checksum(token: &str) -> bool {
+    let Some((_, rest)) = token.split_once('_') else {
+        return false;
+    };
+    if rest.len() != 36 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let (random, check) = rest.split_at(30);
+    base62(crc32(random.as_bytes()), 6) == check
+}
+
+/// A hexadecimal key (dashes and a `key-` prefix aside): 16 digits or more,
+/// digits and letters mixed.
+pub(crate) fn mixed_hex(v: &str) -> bool {
+    let hex: String = v
+        .strip_prefix("key-")
+        .unwrap_or(v)
+        .chars()
+        .filter(|&c| c != '-')
+        .collect();
+    hex.len() >= 16
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && hex.bytes().any(|b| b.is_ascii_digit())
+        && hex.bytes().any(|b| b.is_ascii_alphabetic())
+        && shannon(&hex) >= 2.5
 }
 
 #[cfg(test)]
@@ -617,6 +984,112 @@ mod tests {
                 ("logo@2x.png", false),
             ],
         );
+    }
+
+    #[test]
+    fn new_validators_accept_valid_and_refuse_invalid() {
+        check(
+            "password",
+            password,
+            &[
+                ("hunter2xyz", true),
+                ("Tr0ub4dor&3", true),
+                ("m{{h}o)p$xyz]nob(ale}", true),
+                ("correcthorsebatterystaple", true),
+                ("$2b$12$Qk8s0Zp1mW3xY7vN2rT5uO", false),
+                ("${DB_PASS}", false),
+                ("$DB_PASSWORD", false),
+                ("%PASSWORD%", false),
+                ("getpass()", false),
+                ("os.getenv(\"PW\")", false),
+                ("!vault", false),
+                ("password", false),
+                ("https://vault.acme.io/pw", false),
+                ("/run/secrets/db", false),
+                ("prod-db-password", false),
+                ("with space1", false),
+                ("a1b2", false),
+            ],
+        );
+        check(
+            "phone",
+            phone,
+            &[
+                ("0532 123 45 67", true),
+                ("+90 532 123 45 67", true),
+                ("+63 917 123 4567", true),
+                ("030 12345678", true),
+                ("(212) 555-0100", true),
+                ("98765 43210", true),
+                ("+1 055 555 0100", false),
+                ("01/02/2024 12", false),
+                ("0000 000 0000", false),
+                ("123 456 7890", false),
+                ("0412 3456 7890 1234", false),
+                ("(02) 8123 4567", true),
+                ("+44 20 7946 0958", true),
+            ],
+        );
+        check(
+            "iban",
+            iban,
+            &[
+                ("LC55HEMM000100010012001200023015", true),
+                ("DE89-3704-0044-0532-0130-00", true),
+                ("DE89370400440532013000 BIC", true),
+                ("DE89370400440532013000X", false),
+            ],
+        );
+        check(
+            "basic_auth",
+            basic_auth,
+            &[
+                ("dXNlcjpodW50ZXIyeHl6", true),
+                ("dXNlcjo=", false),
+                ("bm8gY29sb24gaGVyZQ==", false),
+                ("!!!", false),
+            ],
+        );
+        check(
+            "placeholder (typed in order)",
+            is_placeholder,
+            &[
+                ("AIzaSyabcdefghijklmnopqrstuvwxyz1234567", true),
+                ("AbC123dEf456GhI789jKl", true),
+                ("q8Zr4kLw2VbN7xPdT3mY6sHc", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn token_checksums_are_crc32_in_base62() {
+        // The CRC-32 check value of the standard, and base 62 at its edges.
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(base62(0, 6), "000000");
+        assert_eq!(base62(61, 2), "0z");
+        assert_eq!(base62(62, 2), "10");
+        assert_eq!(base62(u32::MAX, 6), "4gfFC3");
+        let random = "q8Zr4kLw2VbN7xPdT3mY6sHc1JfGaR";
+        let good = format!("ghp_{random}{}", base62(crc32(random.as_bytes()), 6));
+        assert!(token_checksum(&good));
+        assert!(token_checksum(&good.replace("ghp_", "npm_")));
+        let mut bad = good.clone();
+        bad.replace_range(4..5, "Q");
+        assert!(!token_checksum(&bad));
+        assert!(!token_checksum("ghp_short"));
+    }
+
+    #[test]
+    fn numbers_inside_an_iban_are_not_phones_or_cards() {
+        let text = b"IBAN: DE00 3704 0044 0532 0130 00, tel 0532 123 45 67";
+        let at = |s: &[u8]| {
+            let i = text.windows(s.len()).position(|w| w == s).unwrap();
+            (i, i + s.len())
+        };
+        let (s, e) = at(b"0044 0532 0130");
+        assert!(inside_iban(text, s, e));
+        let (s, e) = at(b"0532 123 45 67");
+        assert!(!inside_iban(text, s, e));
     }
 
     #[test]

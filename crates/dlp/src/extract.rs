@@ -159,11 +159,29 @@ pub(crate) struct Extractor<'l> {
 enum Format {
     Zip,
     Gzip,
+    Xz,
+    Zstd,
+    SevenZip,
     Tar,
     Pdf,
     Mail,
     Media,
     Text,
+}
+
+/// Name endings of the containers [`extract`] opens (besides Office and
+/// OpenDocument files, which are zips).
+const CONTAINER_EXTENSIONS: &[&str] = &[
+    ".zip", ".gz", ".tgz", ".tar", ".xz", ".txz", ".zst", ".zstd", ".tzst", ".7z", ".pdf", ".eml",
+];
+
+/// Whether content named `name` whose first bytes are `head` (512 are
+/// enough) is a container or document that [`extract`] expands rather than
+/// text: for callers that stream text and hand containers to the extractor.
+pub fn is_container(name: &str, head: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    CONTAINER_EXTENSIONS.iter().any(|e| lower.ends_with(e))
+        || !matches!(sniff("", head), Format::Text | Format::Media | Format::Mail)
 }
 
 fn sniff(name: &str, bytes: &[u8]) -> Format {
@@ -172,6 +190,12 @@ fn sniff(name: &str, bytes: &[u8]) -> Format {
         Format::Zip
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
         Format::Gzip
+    } else if bytes.starts_with(b"\xfd7zXZ\x00") {
+        Format::Xz
+    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Format::Zstd
+    } else if bytes.starts_with(b"7z\xbc\xaf\x27\x1c") {
+        Format::SevenZip
     } else if bytes.get(257..262) == Some(b"ustar") {
         Format::Tar
     } else if bytes.starts_with(b"%PDF-") {
@@ -222,6 +246,9 @@ impl Extractor<'_> {
         match format {
             Format::Zip => archive::zip(self, &path, bytes, depth),
             Format::Gzip => archive::gzip(self, &path, bytes, depth),
+            Format::Xz => archive::xz(self, &path, bytes, depth),
+            Format::Zstd => archive::zstd(self, &path, bytes, depth),
+            Format::SevenZip => archive::seven_zip(self, &path, bytes, depth),
             Format::Tar => archive::tar(self, &path, bytes, depth),
             Format::Pdf => pdf::pdf(self, &path, bytes),
             Format::Mail => mail::mail(self, &path, bytes, depth),

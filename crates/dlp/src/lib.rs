@@ -19,7 +19,8 @@ mod scanner;
 pub use custom::{CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
 pub use error::DlpError;
 pub use extract::{
-    Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract, extract_each, stream_text,
+    Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract, extract_each,
+    is_container, stream_text,
 };
 pub use finding::{Finding, Location, Severity, redact};
 pub use fingerprint::{DocMatch, FingerprintConfig, Registry};

@@ -439,7 +439,7 @@ fn secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
             format!("export SERVICE_TOKEN={}", rng.from(URLSAFE, 40)),
         ),
         (
-            "generic.secret_assignment",
+            "generic.password_assignment",
             format!("db_password = '{}'", password(rng)),
         ),
         (
@@ -456,6 +456,669 @@ fn secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
         rng.digits(21)
     );
     v.push(("gcp.service_account_key", sa));
+    v.extend(more_secrets(rng));
+    v
+}
+/// A JWT with a payload of about `payload_len` characters, as Kubernetes
+/// service-account tokens are.
+fn long_jwt(rng: &mut Rng, payload_len: usize) -> String {
+    use base64::Engine;
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = e.encode(format!(
+        r#"{{"alg":"RS256","kid":"{}"}}"#,
+        rng.from(URLSAFE, 43)
+    ));
+    let payload = e.encode(format!(
+        r#"{{"iss":"kubernetes/serviceaccount","kubernetes.io/serviceaccount/namespace":"prod","sub":"system:serviceaccount:prod:{}","pad":"{}"}}"#,
+        rng.from(LOWER, 8),
+        rng.from(ALNUM, payload_len)
+    ));
+    format!("{header}.{payload}.{}", rng.from(URLSAFE, 342))
+}
+
+/// A password a person would choose: a word, digits and a sign.
+fn human_password(rng: &mut Rng) -> String {
+    let word = rng.pick(&[
+        "Tr0ub4dor",
+        "Summer",
+        "Falcon",
+        "Orchid",
+        "Bl4ckbird",
+        "Kestrel",
+    ]);
+    format!(
+        "{word}{}{}",
+        rng.digits(4),
+        rng.pick(&["!", "#", "$", "%", "&"])
+    )
+}
+
+/// Sub-formats of the providers detected before, and the providers added
+/// from their documented token formats: (expected detector, line).
+fn more_secrets(rng: &mut Rng) -> Vec<(&'static str, String)> {
+    let lower_digits = "abcdefghijklmnopqrstuvwxyz0123456789";
+    let upper_digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let bech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+    let uuid = |r: &mut Rng| {
+        format!(
+            "{}-{}-{}-{}-{}",
+            r.from(HEX, 8),
+            r.from(HEX, 4),
+            r.from(HEX, 4),
+            r.from(HEX, 4),
+            r.from(HEX, 12)
+        )
+    };
+    let mut v: Vec<(&'static str, String)> = Vec::new();
+    // Slack: legacy, configuration, refresh tokens; workflow webhooks.
+    v.push((
+        "slack.token",
+        format!(
+            "legacy = \"xoxp-{}-{}-{}-{}\"",
+            rng.digits(10),
+            rng.digits(11),
+            rng.digits(12),
+            rng.from(HEX, 32)
+        ),
+    ));
+    v.push((
+        "slack.token",
+        format!("config_token: xoxe.xoxp-1-{}", rng.from(ALNUM, 146)),
+    ));
+    v.push((
+        "slack.token",
+        format!("refresh = 'xoxe-1-{}'", rng.from(ALNUM, 140)),
+    ));
+    v.push((
+        "slack.token",
+        format!("bot: xoxb-{}-{}", rng.digits(12), rng.from(ALNUM, 24)),
+    ));
+    v.push((
+        "slack.webhook",
+        format!(
+            "url: https://hooks.slack.com/workflows/T{}/A{}/{}/{}",
+            rng.from(upper_digits, 9),
+            rng.from(upper_digits, 10),
+            rng.digits(18),
+            rng.from(ALNUM, 24)
+        ),
+    ));
+    v.push((
+        "slack.webhook",
+        format!(
+            "POST https://hooks.slack.com/triggers/T{}/{}/{}",
+            rng.from(upper_digits, 9),
+            rng.digits(13),
+            rng.from(HEX, 32)
+        ),
+    ));
+    // GitLab: every documented prefix.
+    for prefix in [
+        "gloas-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-", "glsoat-", "glffct-",
+    ] {
+        v.push((
+            "gitlab.token",
+            format!("CI_VAR=\"{prefix}{}\"", rng.from(URLSAFE, 24)),
+        ));
+    }
+    v.push((
+        "gitlab.runner_token",
+        format!("registration-token: GR1348941{}", rng.from(ALNUM, 20)),
+    ));
+    v.push((
+        "gitlab.pat",
+        format!(
+            "curl --header \"PRIVATE-TOKEN: glpat-{}.01.{}\"",
+            rng.from(URLSAFE, 27),
+            rng.from(lower_digits, 9)
+        ),
+    ));
+    // New Relic, Vault, Stripe, Azure, Mailgun, Discord, SendGrid, Telegram, Twilio.
+    v.push((
+        "newrelic.key",
+        format!("browser: NRBR-{}", rng.from(HEX, 19)),
+    ));
+    v.push((
+        "newrelic.key",
+        format!("insert_key = NRII-{}", rng.from(URLSAFE, 32)),
+    ));
+    v.push(("newrelic.key", format!("admin NRAA-{}", rng.from(HEX, 27))));
+    v.push((
+        "newrelic.key",
+        format!("license_key: {}NRAL", rng.from(HEX, 36)),
+    ));
+    v.push((
+        "vault.token",
+        format!("export VAULT_TOKEN=hvb.{}", rng.from(URLSAFE, 138)),
+    ));
+    v.push((
+        "vault.token",
+        format!("recovery hvr.{}", rng.from(URLSAFE, 90)),
+    ));
+    v.push((
+        "vault.legacy_token",
+        format!("VAULT_TOKEN=s.{}", rng.from(ALNUM, 24)),
+    ));
+    v.push((
+        "stripe.test_key",
+        format!("Stripe::api_key = 'rk_test_{}'", rng.from(ALNUM, 99)),
+    ));
+    v.push((
+        "stripe.webhook_secret",
+        format!("endpoint_secret = 'whsec_{}'", rng.from(ALNUM, 32)),
+    ));
+    v.push((
+        "azure.storage_account_key",
+        format!("storage_key: \"{}==\"", rng.from(B64, 86)),
+    ));
+    v.push((
+        "mailgun.key",
+        format!("MAILGUN_SIGNING_KEY={}", rng.from(HEX, 32)),
+    ));
+    v.push((
+        "mailgun.key",
+        format!(
+            "mailgun_api_key: {}-{}-{}",
+            rng.from(HEX, 32),
+            rng.from(HEX, 8),
+            rng.from(HEX, 8)
+        ),
+    ));
+    v.push((
+        "discord.client_secret",
+        format!("DISCORD_CLIENT_SECRET={}", rng.from(ALNUM, 32)),
+    ));
+    v.push((
+        "sendgrid.api_key",
+        format!(
+            "mail.key = \"SG.{}.{}\"",
+            rng.from(URLSAFE, 22),
+            rng.from(URLSAFE, 43)
+        ),
+    ));
+    v.push((
+        "telegram.bot_url",
+        format!(
+            "https://api.telegram.org/bot{}:AA{}/sendMessage",
+            rng.digits(10),
+            rng.from(URLSAFE, 33)
+        ),
+    ));
+    v.push((
+        "twilio.api_key",
+        format!("account_sid = \"AC{}\"", rng.from(HEX, 32)),
+    ));
+    v.push(("jwt", format!("token: {}", long_jwt(rng, 900))));
+    {
+        use base64::Engine;
+        let wrapped = base64::engine::general_purpose::STANDARD.encode(jwt(rng));
+        v.push(("jwt.base64", format!("  token: {wrapped}")));
+    }
+    v.push((
+        "aws.appsync_key",
+        format!(
+            "\"aws_appsync_apiKey\": \"da2-{}\"",
+            rng.from(lower_digits, 26)
+        ),
+    ));
+    v.push((
+        "nuget.api_key",
+        format!(
+            "dotnet nuget push pkg.nupkg -k oy2{}",
+            rng.from(lower_digits, 43)
+        ),
+    ));
+    // Providers added.
+    v.push((
+        "age.secret_key",
+        format!("AGE-SECRET-KEY-1{}", rng.from(bech32, 58)),
+    ));
+    v.push((
+        "digitalocean.token",
+        format!("DIGITALOCEAN_TOKEN=dop_v1_{}", rng.from(HEX, 64)),
+    ));
+    v.push((
+        "digitalocean.token",
+        format!("refresh: dor_v1_{}", rng.from(HEX, 64)),
+    ));
+    v.push((
+        "notion.token",
+        format!("NOTION_KEY=ntn_{}{}", rng.digits(11), rng.from(ALNUM, 35)),
+    ));
+    v.push((
+        "notion.token",
+        format!("notion = Client(auth=\"secret_{}\")", rng.from(ALNUM, 43)),
+    ));
+    v.push((
+        "postman.api_key",
+        format!(
+            "X-Api-Key: PMAK-{}-{}",
+            rng.from(HEX, 24),
+            rng.from(HEX, 34)
+        ),
+    ));
+    v.push((
+        "rubygems.api_key",
+        format!(":rubygems_api_key: rubygems_{}", rng.from(HEX, 48)),
+    ));
+    v.push((
+        "brevo.api_key",
+        format!(
+            "api-key: xkeysib-{}-{}",
+            rng.from(HEX, 64),
+            rng.from(ALNUM, 16)
+        ),
+    ));
+    v.push((
+        "brevo.api_key",
+        format!(
+            "smtp_pass = xsmtpsib-{}-{}",
+            rng.from(HEX, 64),
+            rng.from(ALNUM, 16)
+        ),
+    ));
+    v.push(("snyk.api_token", format!("SNYK_TOKEN={}", uuid(rng))));
+    v.push((
+        "sonar.token",
+        format!("sonar.token=squ_{}", rng.from(HEX, 40)),
+    ));
+    v.push((
+        "sonar.legacy_token",
+        format!("sonar.login={}", rng.from(HEX, 40)),
+    ));
+    v.push((
+        "sourcegraph.token",
+        format!(
+            "SRC_ACCESS_TOKEN=sgp_{}_{}",
+            rng.from(HEX, 16),
+            rng.from(HEX, 40)
+        ),
+    ));
+    v.push((
+        "teams.webhook",
+        format!(
+            "webhook: https://acme.webhook.office.com/webhookb2/{}@{}/IncomingWebhook/{}/{}",
+            uuid(rng),
+            uuid(rng),
+            rng.from(HEX, 32),
+            uuid(rng)
+        ),
+    ));
+    v.push((
+        "artifactory.token",
+        format!("password: AKCp{}", rng.from(ALNUM, 69)),
+    ));
+    v.push((
+        "artifactory.token",
+        format!(
+            "Authorization: Bearer cmVmdGtuOjAxOj{}",
+            rng.from(ALNUM, 50)
+        ),
+    ));
+    v.push((
+        "ibm.iam_api_key",
+        format!("IBM_CLOUD_API_KEY=\"{}\"", rng.from(URLSAFE, 44)),
+    ));
+    v.push((
+        "doppler.token",
+        format!("DOPPLER_TOKEN=dp.pt.{}", rng.from(ALNUM, 43)),
+    ));
+    v.push((
+        "pulumi.token",
+        format!("PULUMI_ACCESS_TOKEN=pul-{}", rng.from(HEX, 40)),
+    ));
+    v.push((
+        "linear.api_key",
+        format!("linear = LinearClient(\"lin_api_{}\")", rng.from(ALNUM, 40)),
+    ));
+    v.push((
+        "grafana.token",
+        format!(
+            "GRAFANA_TOKEN=glsa_{}_{}",
+            rng.from(ALNUM, 32),
+            rng.from(HEX, 8)
+        ),
+    ));
+    v.push((
+        "grafana.token",
+        format!("cloud: glc_{}", rng.from(B64, 120)),
+    ));
+    v.push((
+        "huggingface.org_token",
+        format!(
+            "HF_ORG=api_org_{}",
+            rng.from(&format!("{UPPER}{LOWER}"), 34)
+        ),
+    ));
+    v.push((
+        "databricks.token",
+        format!("DATABRICKS_TOKEN=dapi{}", rng.from(HEX, 32)),
+    ));
+    v.push((
+        "atlassian.api_token",
+        format!("JIRA_API_TOKEN=ATATT3xFfGF0{}", rng.from(URLSAFE, 180)),
+    ));
+    v.push((
+        "dropbox.token",
+        format!("dbx = dropbox.Dropbox(\"sl.{}\")", rng.from(URLSAFE, 138)),
+    ));
+    v.push((
+        "figma.token",
+        format!("X-Figma-Token: figd_{}", rng.from(URLSAFE, 40)),
+    ));
+    v.push((
+        "flyio.token",
+        format!("FLY_API_TOKEN=\"FlyV1 fm2_{}\"", rng.from(B64, 300)),
+    ));
+    v.push((
+        "planetscale.token",
+        format!(
+            "PLANETSCALE_SERVICE_TOKEN=pscale_tkn_{}",
+            rng.from(URLSAFE, 43)
+        ),
+    ));
+    v.push((
+        "supabase.token",
+        format!("SUPABASE_ACCESS_TOKEN=sbp_{}", rng.from(HEX, 40)),
+    ));
+    v.push((
+        "vercel.token",
+        format!("VERCEL_TOKEN=vcp_{}", rng.from(ALNUM, 56)),
+    ));
+    v.push((
+        "twitch.oauth_token",
+        format!("PASS oauth:{}", rng.from(lower_digits, 30)),
+    ));
+    v.push((
+        "mapbox.secret_token",
+        format!(
+            "MAPBOX_SECRET=sk.eyJ1Ijoi{}.{}",
+            rng.from(URLSAFE, 60),
+            rng.from(URLSAFE, 22)
+        ),
+    ));
+    v.push((
+        "adafruit.io_key",
+        format!("ADAFRUIT_IO_KEY=aio_{}", rng.from(ALNUM, 28)),
+    ));
+    v.push((
+        "clojars.token",
+        format!(":password \"CLOJARS_{}\"", rng.from(lower_digits, 60)),
+    ));
+    v.push((
+        "contentful.pat",
+        format!(
+            "CONTENTFUL_MANAGEMENT_TOKEN=CFPAT-{}",
+            rng.from(URLSAFE, 43)
+        ),
+    ));
+    v.push((
+        "duffel.token",
+        format!(
+            "Authorization: Bearer duffel_live_{}",
+            rng.from(URLSAFE, 43)
+        ),
+    ));
+    v.push((
+        "easypost.api_key",
+        format!("EasyPost.api_key = \"EZAK{}\"", rng.from(ALNUM, 54)),
+    ));
+    v.push((
+        "flutterwave.key",
+        format!("FLW_SECRET_KEY=FLWSECK_TEST-{}-X", rng.from(HEX, 32)),
+    ));
+    v.push((
+        "frameio.token",
+        format!("FRAMEIO_TOKEN=fio-u-{}", rng.from(URLSAFE, 64)),
+    ));
+    v.push((
+        "prefect.api_key",
+        format!("PREFECT_API_KEY=pnu_{}", rng.from(ALNUM, 36)),
+    ));
+    v.push((
+        "readme.api_key",
+        format!("README_API_KEY=rdme_{}", rng.from(lower_digits, 70)),
+    ));
+    v.push((
+        "shippo.token",
+        format!("shippo.api_key = \"shippo_live_{}\"", rng.from(HEX, 40)),
+    ));
+    v.push((
+        "typeform.token",
+        format!("TYPEFORM_TOKEN=tfp_{}", rng.from(ALNUM, 59)),
+    ));
+    v.push((
+        "netlify.token",
+        format!("NETLIFY_AUTH_TOKEN=nfp_{}", rng.from(ALNUM, 36)),
+    ));
+    v.push((
+        "render.api_key",
+        format!("RENDER_API_KEY=rnd_{}", rng.from(ALNUM, 32)),
+    ));
+    v.push((
+        "replicate.token",
+        format!("REPLICATE_API_TOKEN=r8_{}", rng.from(ALNUM, 37)),
+    ));
+    v.push((
+        "groq.api_key",
+        format!("client = Groq(api_key=\"gsk_{}\")", rng.from(ALNUM, 52)),
+    ));
+    v.push((
+        "xai.api_key",
+        format!("XAI_API_KEY=xai-{}", rng.from(ALNUM, 80)),
+    ));
+    v.push((
+        "perplexity.api_key",
+        format!("PPLX=pplx-{}", rng.from(ALNUM, 48)),
+    ));
+    v.push((
+        "tailscale.key",
+        format!(
+            "tailscale up --authkey=tskey-auth-{}-{}",
+            rng.from(ALNUM, 12),
+            rng.from(ALNUM, 33)
+        ),
+    ));
+    v.push((
+        "onepassword.token",
+        format!("OP_SERVICE_ACCOUNT_TOKEN=ops_eyJ{}", rng.from(B64, 600)),
+    ));
+    v.push((
+        "buildkite.token",
+        format!("BUILDKITE_API_TOKEN=bkua_{}", rng.from(HEX, 40)),
+    ));
+    v.push((
+        "circleci.token",
+        format!(
+            "CIRCLE_TOKEN=CCIPAT_{}_{}",
+            rng.from(ALNUM, 22),
+            rng.from(HEX, 40)
+        ),
+    ));
+    v.push((
+        "scalingo.token",
+        format!("SCALINGO_API_TOKEN=tk-us-{}", rng.from(URLSAFE, 48)),
+    ));
+    v.push((
+        "infracost.api_key",
+        format!("INFRACOST_API_KEY=ico-{}", rng.from(ALNUM, 32)),
+    ));
+    v.push((
+        "deno.token",
+        format!("DENO_DEPLOY_TOKEN=ddp_{}", rng.from(ALNUM, 36)),
+    ));
+    v.push((
+        "github.actions_token",
+        format!("enterprise: ghe_{}", rng.from(ALNUM, 36)),
+    ));
+    v.push((
+        "lob.api_key",
+        format!("LOB_API_KEY=live_{}", rng.from(HEX, 35)),
+    ));
+    v.push((
+        "gocardless.token",
+        format!("GC_ACCESS_TOKEN=sandbox_{}", rng.from(URLSAFE, 40)),
+    ));
+    v.push((
+        "octopus.api_key",
+        format!("OCTOPUS_API_KEY=API-{}", rng.from(upper_digits, 26)),
+    ));
+    v.push((
+        "cloudflare.origin_ca_key",
+        format!(
+            "CF_ORIGIN_CA_KEY=v1.0-{}-{}",
+            rng.from(HEX, 24),
+            rng.from(HEX, 146)
+        ),
+    ));
+    v.push((
+        "yandex.key",
+        format!("YC_API_KEY=AQVN{}", rng.from(URLSAFE, 36)),
+    ));
+    v.push((
+        "azure.ad_client_secret",
+        format!(
+            "AZURE_CLIENT_SECRET={}8Q~{}",
+            rng.from(ALNUM, 3),
+            rng.from(ALNUM, 34)
+        ),
+    ));
+    v.push((
+        "okta.api_token",
+        format!("okta_api_token = \"00{}\"", rng.from(URLSAFE, 40)),
+    ));
+    v.push((
+        "sidekiq.credentials",
+        format!(
+            "BUNDLE_ENTERPRISE__CONTRIBSYS__COM={}:{}",
+            rng.from(HEX, 8),
+            rng.from(HEX, 8)
+        ),
+    ));
+    v.push((
+        "alibaba.access_key_id",
+        format!("access_key_id: LTAI{}", rng.from(ALNUM, 20)),
+    ));
+    v.push((
+        "dynatrace.token",
+        format!(
+            "DT_API_TOKEN=dt0c01.{}.{}",
+            rng.from(upper_digits, 24),
+            rng.from(ALNUM, 64)
+        ),
+    ));
+    v.push((
+        "definednetworking.api_token",
+        format!(
+            "DN_API_KEY=dnkey-{}-{}",
+            rng.from(upper_digits, 26),
+            rng.from(upper_digits, 52)
+        ),
+    ));
+    v.push((
+        "openshift.token",
+        format!("oc login --token=sha256~{}", rng.from(URLSAFE, 43)),
+    ));
+    v.push((
+        "facebook.access_token",
+        format!("FB_PAGE_TOKEN=EAAG{}", rng.from(ALNUM, 180)),
+    ));
+    v.push((
+        "intra42.secret",
+        format!("FT_SECRET=s-s4t2ud-{}", rng.from(HEX, 64)),
+    ));
+    v.push((
+        "settlemint.token",
+        format!("SETTLEMINT_TOKEN=sm_pat_{}", rng.from(lower_digits, 16)),
+    ));
+    v.push((
+        "aws.access_key_id",
+        format!("\"AccessKeyId\": \"AKIA{}\"", rng.from(upper_digits, 16)),
+    ));
+    v.push((
+        "telegram.bot_token",
+        format!(
+            "TELEGRAM_BOT_TOKEN={}:A{}",
+            rng.digits(10),
+            rng.from(URLSAFE, 34)
+        ),
+    ));
+    v.push((
+        "stripe.live_key",
+        format!("stripe_key: sk_prod_{}", rng.from(ALNUM, 16)),
+    ));
+    v.push((
+        "twitch.oauth_token",
+        format!("twitch_token = \"{}\"", rng.from(lower_digits, 30)),
+    ));
+    v.push((
+        "slack.webhook",
+        format!(
+            "SLACK_URL=https://hooks.slack.com/services/{}",
+            rng.from(ALNUM, 44)
+        ),
+    ));
+    {
+        use base64::Engine;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("deploy:{}", password(rng)));
+        v.push((
+            "http.basic_auth",
+            format!("curl -H 'Authorization: Basic {basic}' https://api.acme.io"),
+        ));
+    }
+    v.push((
+        "http.bearer_token",
+        format!("authorization: Bearer {}", rng.from(URLSAFE, 40)),
+    ));
+    // The generic detectors across assignment syntaxes.
+    let pw = |r: &mut Rng| {
+        if r.below(2) == 0 {
+            password(r)
+        } else {
+            human_password(r)
+        }
+    };
+    let lines = [
+        format!("password = \"{}\"", pw(rng)),
+        format!("var dbPassword string = \"{}\"", pw(rng)),
+        format!("DB_PASSWORD ?= {}", pw(rng)),
+        format!("ADMIN_PASSWORD ::= {}", pw(rng)),
+        format!("$password .= '{}';", pw(rng)),
+        format!("$db_pass = '{}';", pw(rng)),
+        format!("System.setProperty(\"db.password\", \"{}\");", pw(rng)),
+        format!("setenv(\"DB_PASSWORD\", \"{}\", 1);", pw(rng)),
+        format!("<password>\n    {}\n</password>", pw(rng)),
+        format!("<add key=\"DbPassword\" value=\"{}\" />", pw(rng)),
+        format!("mysqldump --user=backup --password={} erp", pw(rng)),
+        format!("conn.setPassword(\"{}\");", pw(rng)),
+        format!(
+            "password = \"m{{{{h}}o)p${}]nob(ale}}\"",
+            rng.from(LOWER, 3)
+        ),
+        format!("  password: {}", pw(rng)),
+        format!("db.password={}", pw(rng)),
+        format!("  \"password\": \"{}\",", pw(rng)),
+        format!("password := \"{}\"", pw(rng)),
+        format!("val password: String = \"{}\"", pw(rng)),
+        format!("string password = \"{}\";", pw(rng)),
+        format!("'password' => '{}',", pw(rng)),
+        format!("SMTP_PASS={}", pw(rng)),
+    ];
+    for line in lines {
+        v.push(("generic.password_assignment", line));
+    }
+    let lines = [
+        format!("var apiKey string = \"{}\"", rng.from(ALNUM, 32)),
+        format!("client_secret := \"{}\"", rng.from(URLSAFE, 40)),
+        format!("<secret>{}</secret>", rng.from(ALNUM, 32)),
+        format!("setenv(\"API_TOKEN\", \"{}\", 1);", rng.from(HEX, 40)),
+        format!("APP_SECRET ?= {}", rng.from(ALNUM, 40)),
+        format!("<add key=\"ApiKey\" value=\"{}\" />", rng.from(ALNUM, 32)),
+    ];
+    for line in lines {
+        v.push(("generic.secret_assignment", line));
+    }
     v
 }
 
@@ -481,6 +1144,36 @@ fn decoys(rng: &mut Rng) -> Vec<String> {
         "Released on 2024-01-15 as version 1.2.3.4 from 192.168.100.200 under order PO-20240115-0042, ISBN 978-3-16-148410-0.".to_owned(),
         "Contact user@example.com or logo@2x.png for details.".to_owned(),
         "Invoice 12345678 total 4711.00 EUR, batch 99887766, part 0042-7781-3.".to_owned(),
+        // Placeholders, elisions and templates in place of values.
+        "password = \"<your-password>\"\npassword: ${DB_PASSWORD}\npassword = \"{{ vault_db_password }}\"\napi_key = \"xxxxxxxxxxxxxxxxxxxxxxxx\"".to_owned(),
+        "OPENAI_API_KEY=sk-a\u{2026}yzBB\nSENTRY_AUTH_TOKEN=sntr\u{2026}aaaa\ntoken: ghp_\u{2026}".to_owned(),
+        "-----BEGIN RSA PRIVATE KEY-----\nanything\n-----END RSA PRIVATE KEY-----".to_owned(),
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n-----END OPENSSH PRIVATE KEY-----".to_owned(),
+        "password = \"example-password\"\npassword: \"********\"\nDB_PASSWORD=changeme\npassword=\"\"".to_owned(),
+        // Code that names passwords without holding one.
+        "password = get_password()\npassword = request.form['password']\nif password == confirm_password:\n    pass\npassword = None".to_owned(),
+        "interface User { password: string; }\nvar password string\nconst pwd = os.getcwd()\nPWD=/home/ci/build\npasswordField.setText(\"\");".to_owned(),
+        "<input type=\"password\" name=\"password\" autocomplete=\"current-password\">".to_owned(),
+        "db_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\npassword = getpass.getpass()\nString password = request.getParameter(\"password\");\npassword := os.Getenv(\"DB_PASSWORD\")\n--password-file=/run/secrets/db_password".to_owned(),
+        "TOKEN_URL = \"https://oauth2.googleapis.com/token\"\nsecret_name = \"prod/db/password\"\ncheck_password(user_input)\nif (password == null) return;".to_owned(),
+        "GET /callback?token=expired&state=9f8e7d HTTP/1.1 401\naudit: user=alice action=login password=[FILTERED]".to_owned(),
+        // A value on the next line belongs to another key.
+        "password:\n  from_secret: db_password\ntoken:\n  valueFrom: secretKeyRef".to_owned(),
+        // Log lines that mention credentials without one.
+        "2024-05-01 12:00:01 INFO token refreshed for user 4711 (expires_in=3600)\n2024-05-01 12:00:02 WARN password check failed for user=alice attempts=3".to_owned(),
+        // Hashes, ids and dates.
+        format!("password_hash: \"$2b$12${}\"", rng.from(B64, 53)),
+        format!("etag = \"{}\"\nsha256 = \"{}\"", rng.from(HEX, 32), rng.from(HEX, 64)),
+        "Meeting on 01/02/2024 12:30, build 2024-01-15 10:30:00, ref 2024.01.15".to_owned(),
+        // An IBAN with a wrong check digit: neither an IBAN nor a phone number.
+        "IBAN: DE00 3704 0044 0532 0130 00".to_owned(),
+        "Authorization: Bearer ${API_TOKEN}\nAuthorization: Basic <credentials>\nAuthorization: Bearer YOUR_TOKEN_HERE".to_owned(),
+        // Published SDK test keys and documentation examples typed in order.
+        "const TEST_API_KEY = 'AIzaSyabcdefghijklmnopqrstuvwxyz1234567';".to_owned(),
+        "SLACK_BOT_TOKEN=xoxb-not-a-real-token-this-will-not-work".to_owned(),
+        "api_key: \"AbC123dEf456GhI789jKl012MnO345pQr\"".to_owned(),
+        // Numbers that are not social security numbers without their name.
+        "order 536221234 shipped; SSN 666 12 3456 is invalid".to_owned(),
     ]
 }
 
@@ -607,7 +1300,162 @@ fn personal(rng: &mut Rng) -> Vec<(Vec<&'static str>, String)> {
         "Reach jane.doe@acme-industries.de today".to_owned(),
     ));
     v.push((vec!["pii.email"], "cc: m.rossi+cad@fornitore.it".to_owned()));
+    for (country, bban) in [
+        ("LC", format!("HEMM{}", rng.digits(24))),
+        ("SC", format!("SSCB{}USD", rng.digits(20))),
+        ("RU", rng.digits(29)),
+        ("BI", rng.digits(23)),
+        ("IQ", format!("NBIQ{}", rng.digits(15))),
+        ("LY", rng.digits(21)),
+        ("MN", rng.digits(16)),
+        ("SV", format!("CENR{}", rng.digits(20))),
+        ("VA", rng.digits(18)),
+        ("OM", rng.digits(19)),
+    ] {
+        let iban = util::iban(country, &bban);
+        let dashed: String = iban
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("-");
+        v.push((vec!["pii.iban"], format!("iban: {dashed}")));
+        v.push((vec!["pii.iban"], format!("\"iban\": \"{iban}\"")));
+    }
+    // Every country of the IBAN registry at its length (ISO 13616), one
+    // form each in turn: compact, in groups of four by spaces, by dashes.
+    let registry: [(&str, usize); 88] = [
+        ("AD", 24),
+        ("AE", 23),
+        ("AL", 28),
+        ("AT", 20),
+        ("AZ", 28),
+        ("BA", 20),
+        ("BE", 16),
+        ("BG", 22),
+        ("BH", 22),
+        ("BI", 27),
+        ("BR", 29),
+        ("BY", 28),
+        ("CH", 21),
+        ("CR", 22),
+        ("CY", 28),
+        ("CZ", 24),
+        ("DE", 22),
+        ("DJ", 27),
+        ("DK", 18),
+        ("DO", 28),
+        ("EE", 20),
+        ("EG", 29),
+        ("ES", 24),
+        ("FI", 18),
+        ("FK", 18),
+        ("FO", 18),
+        ("FR", 27),
+        ("GB", 22),
+        ("GE", 22),
+        ("GI", 23),
+        ("GL", 18),
+        ("GR", 27),
+        ("GT", 28),
+        ("HN", 28),
+        ("HR", 21),
+        ("HU", 28),
+        ("IE", 22),
+        ("IL", 23),
+        ("IQ", 23),
+        ("IS", 26),
+        ("IT", 27),
+        ("JO", 30),
+        ("KW", 30),
+        ("KZ", 20),
+        ("LB", 28),
+        ("LC", 32),
+        ("LI", 21),
+        ("LT", 20),
+        ("LU", 20),
+        ("LV", 21),
+        ("LY", 25),
+        ("MC", 27),
+        ("MD", 24),
+        ("ME", 22),
+        ("MK", 19),
+        ("MN", 20),
+        ("MR", 27),
+        ("MT", 31),
+        ("MU", 30),
+        ("NI", 28),
+        ("NL", 18),
+        ("NO", 15),
+        ("OM", 23),
+        ("PK", 24),
+        ("PL", 28),
+        ("PS", 29),
+        ("PT", 25),
+        ("QA", 29),
+        ("RO", 24),
+        ("RS", 22),
+        ("RU", 33),
+        ("SA", 24),
+        ("SC", 31),
+        ("SD", 18),
+        ("SE", 24),
+        ("SI", 19),
+        ("SK", 24),
+        ("SM", 27),
+        ("SO", 23),
+        ("ST", 25),
+        ("SV", 28),
+        ("TL", 23),
+        ("TN", 24),
+        ("TR", 26),
+        ("UA", 29),
+        ("VA", 22),
+        ("VG", 24),
+        ("XK", 20),
+    ];
+    for (i, (country, len)) in registry.into_iter().enumerate() {
+        let iban = util::iban(country, &rng.digits(len - 4));
+        let groups: Vec<String> = iban
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .map(|c| c.iter().collect())
+            .collect();
+        let written = match i % 3 {
+            0 => iban.clone(),
+            1 => groups.join(" "),
+            _ => groups.join("-"),
+        };
+        v.push((vec!["pii.iban"], format!("Bankverbindung / IBAN {written}")));
+    }
+    for _ in 0..2 {
+        let (area, group, serial) = (100 + rng.below(565), 1 + rng.below(98), 1 + rng.below(9998));
+        v.push((
+            vec!["pii.us_ssn"],
+            format!("SSN: {area} {group:02} {serial:04}"),
+        ));
+        v.push((
+            vec!["pii.us_ssn"],
+            format!("social security number {area}{group:02}{serial:04}"),
+        ));
+    }
     for phone in [
+        "0532 123 45 67",
+        "+90 532 123 45 67",
+        "0917 123 4567",
+        "+63 917 123 4567",
+        "(02) 8123 4567",
+        "07700 900123",
+        "030 12345678",
+        "0171-1234567",
+        "01.42.68.53.00",
+        "+91 98765 43210",
+        "98765 43210",
+        "212.555.0100",
+        "1-800-555-0199",
+        "+1 (212) 555-0100",
         "+49 30 12345678",
         "+1 415 555 0132",
         "(212) 555-0100",
@@ -780,6 +1628,30 @@ fn containers(rng: &mut Rng, cases: &mut Vec<Case>) {
         "wide.txt",
         util::utf16le(&format!("notes\r\n{ghp}\r\n")),
         &["github.classic_pat"],
+    );
+    push(
+        "notes.txt.xz",
+        util::xz(format!("customer card {card}\n").as_bytes()),
+        &["pii.card_number"],
+    );
+    push(
+        "src.tar.xz",
+        util::xz(&util::tar(&[("a/b.txt", ghp.as_bytes())])),
+        &["github.classic_pat"],
+    );
+    push("env.zst", util::zstd(env.as_bytes()), &["stripe.live_key"]);
+    push(
+        "src.tar.zst",
+        util::zstd(&util::tar(&[("a/b.txt", ghp.as_bytes())])),
+        &["github.classic_pat"],
+    );
+    push(
+        "bundle.7z",
+        util::seven_zip(&[
+            ("config/.env", env.as_bytes()),
+            ("readme.txt", b"nothing here"),
+        ]),
+        &["stripe.live_key"],
     );
     push(
         "latin1.txt",

@@ -118,6 +118,16 @@ fn corpus_meets_targets_and_writes_report() {
         fp: a.fp + c.fp,
         fn_: a.fn_ + c.fn_,
     });
+    // Per family: the provider or kind before the first dot of the id.
+    let mut families: BTreeMap<String, Counts> = BTreeMap::new();
+    for (d, c) in &per {
+        let f = families
+            .entry(d.split('.').next().unwrap_or(d).to_owned())
+            .or_default();
+        f.tp += c.tp;
+        f.fp += c.fp;
+        f.fn_ += c.fn_;
+    }
     let (hit, excerpts, false_matches, negatives) = excerpt_figures();
     let excerpt_recall = hit as f64 / excerpts as f64;
 
@@ -130,13 +140,13 @@ fn corpus_meets_targets_and_writes_report() {
     .unwrap();
     writeln!(
         md,
-        "`tests/it/corpus.rs`: {} cases — planted fake but format-valid secrets of every format,",
+        "`tests/it/corpus.rs`: {} cases — planted fake but format-valid secrets of every format and sub-format (from the providers' documented prefixes, lengths and alphabets), in lines of code and configuration of many languages,",
         cases.len()
     )
     .unwrap();
     writeln!(
         md,
-        "valid and invalid personal identifiers, markings, decoys (vendor documentation examples,"
+        "passwords and secrets in every assignment syntax the generic detectors read (`=`, `:=`, `?=`, `::=`, `.=`, `=>`, typed declarations, calls, XML elements and attributes, CLI flags), valid and invalid personal identifiers (IBANs of every registry country compact, spaced and dashed, SSN variants, national phone formats), markings, decoys (vendor documentation examples, published SDK test keys, elided and templated placeholders, code that names a password without holding one, log lines, a private-key header without a body, an IBAN with a wrong check digit,"
     )
     .unwrap();
     writeln!(
@@ -156,7 +166,12 @@ fn corpus_meets_targets_and_writes_report() {
     .unwrap();
     writeln!(
         md,
-        "Targets: overall precision and recall ≥ 0.95; excerpt recall ≥ 0.9.\n"
+        "Targets: precision and recall ≥ 0.95 overall and for every family (the provider or kind"
+    )
+    .unwrap();
+    writeln!(
+        md,
+        "before the first dot of a detector id); excerpt recall ≥ 0.9.\n"
     )
     .unwrap();
     writeln!(
@@ -186,6 +201,24 @@ fn corpus_meets_targets_and_writes_report() {
         )
         .unwrap();
     }
+    writeln!(md, "\n## By family\n").unwrap();
+    writeln!(
+        md,
+        "| family | TP | FP | FN | precision | recall |\n|---|---|---|---|---|---|"
+    )
+    .unwrap();
+    for (f, c) in &families {
+        writeln!(
+            md,
+            "| `{f}` | {} | {} | {} | {:.3} | {:.3} |",
+            c.tp,
+            c.fp,
+            c.fn_,
+            c.precision(),
+            c.recall()
+        )
+        .unwrap();
+    }
     writeln!(md, "\n## Excerpts of registered code\n").unwrap();
     writeln!(md, "400 generated source files of 200 lines registered; {excerpts} excerpts of 50 lines with every identifier").unwrap();
     writeln!(md, "renamed: {hit} matched to their document first (recall {excerpt_recall:.3}). {negatives} excerpts of unregistered").unwrap();
@@ -207,6 +240,12 @@ fn corpus_meets_targets_and_writes_report() {
     std::fs::write(&path, &md).unwrap();
 
     assert!(total.precision() >= 0.95 && total.recall() >= 0.95, "{md}");
+    for (f, c) in &families {
+        assert!(
+            c.precision() >= 0.95 && c.recall() >= 0.95,
+            "family {f} below the targets\n{md}"
+        );
+    }
     assert!(excerpt_recall >= 0.9, "{md}");
     assert!(false_matches * 20 <= negatives, "{md}");
 }
@@ -298,6 +337,31 @@ fn bombs_and_deep_nesting_are_reported_not_expanded() {
         Limits::default(),
         "extract.bomb",
     );
+    check(
+        "bomb.xz",
+        util::xz(&zeros),
+        Limits::default(),
+        "extract.bomb",
+    );
+    check(
+        "bomb.zst",
+        util::zstd(&zeros),
+        Limits::default(),
+        "extract.bomb",
+    );
+    check(
+        "bomb.7z",
+        util::seven_zip(&[("zeros.bin", &zeros)]),
+        Limits::default(),
+        "extract.bomb",
+    );
+    for (name, bytes) in [
+        ("broken.xz", b"\xfd7zXZ\x00 not really xz".to_vec()),
+        ("broken.zst", b"\x28\xb5\x2f\xfd not really zstd".to_vec()),
+        ("broken.7z", b"7z\xbc\xaf\x27\x1c not really 7z".to_vec()),
+    ] {
+        check(name, bytes, Limits::default(), "extract.corrupt");
+    }
     let mut nested = util::zip(&[("x.txt", b"hello")]);
     for _ in 0..8 {
         nested = util::zip(&[("nested.zip", &nested)]);
@@ -335,6 +399,81 @@ fn bombs_and_deep_nesting_are_reported_not_expanded() {
         Limits::default(),
         "extract.corrupt",
     );
+}
+
+/// The generic detector once read `password:` and took the name on the
+/// next line as its value; the value never crosses a line now (except
+/// inside an XML element).
+#[test]
+fn regression_the_next_lines_name_was_taken_as_a_value() {
+    let found = |text: &str| -> Vec<String> {
+        scanner()
+            .scan_text("config.yaml", text)
+            .into_iter()
+            .map(|f| f.detector)
+            .collect()
+    };
+    let none: Vec<String> = Vec::new();
+    assert_eq!(found("password:\n  vaultRef2024: prod\n"), none);
+    assert_eq!(
+        found("client_secret:\n  fromSecretKeyRef9x: appSecrets\n"),
+        none
+    );
+    assert_eq!(
+        found("<password>\n  Zq8mW3xP9k\n</password>\n"),
+        ["generic.password_assignment"]
+    );
+}
+
+/// `password = "…"` lines with real-looking values were found 0 times in
+/// 218 on a held-out corpus (the value had to look random): passwords are
+/// judged by their variety now.
+#[test]
+fn regression_password_lines_were_not_found() {
+    let scanner = scanner();
+    for line in [
+        "password = \"Winter2024!\"",
+        "db_password: 'hunter2xyz'",
+        "PASSWORD=Tr0ub4dor&3",
+        "$password = 'k8sPa55word';",
+    ] {
+        let got: Vec<String> = scanner
+            .scan_text("app.cfg", line)
+            .into_iter()
+            .map(|f| f.detector)
+            .collect();
+        assert_eq!(got, ["generic.password_assignment"], "{line}");
+    }
+    for line in [
+        "password = \"changeme\"",
+        "password = \"${DB_PASSWORD}\"",
+        "password = get_password()",
+    ] {
+        assert!(scanner.scan_text("app.cfg", line).is_empty(), "{line}");
+    }
+}
+
+#[test]
+fn containers_are_told_from_text_by_name_or_first_bytes() {
+    let cases: [(&str, Vec<u8>, bool); 9] = [
+        ("a.bin", util::xz(b"x"), true),
+        ("a.bin", util::zstd(b"x"), true),
+        ("a.bin", util::seven_zip(&[("x.txt", b"x")]), true),
+        ("a.bin", util::gzip(b"x"), true),
+        ("a.bin", util::zip(&[("x.txt", b"x")]), true),
+        ("a.bin", util::tar(&[("x.txt", b"x")]), true),
+        ("backup.tar.zst", b"not yet written".to_vec(), true),
+        (
+            "notes.txt",
+            b"plain notes, 7z and xz named in passing".to_vec(),
+            false,
+        ),
+        ("photo.png", b"\x89PNG\r\n\x1a\n".to_vec(), false),
+    ];
+    for (name, bytes, container) in cases {
+        let head = &bytes[..bytes.len().min(512)];
+        assert_eq!(dlp::is_container(name, head), container, "{name}: {head:?}");
+    }
 }
 
 #[test]

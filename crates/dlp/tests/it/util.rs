@@ -249,3 +249,26 @@ pub fn utf16le(s: &str) -> Vec<u8> {
     out.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
     out
 }
+
+/// An XZ stream of `bytes` (LZMA2, preset 6).
+pub fn xz(bytes: &[u8]) -> Vec<u8> {
+    let mut w =
+        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6)).unwrap();
+    w.write_all(bytes).unwrap();
+    w.finish().unwrap()
+}
+
+/// A Zstandard frame of `bytes`.
+pub fn zstd(bytes: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+/// A 7z archive of `(name, bytes)` members (LZMA2, solid).
+pub fn seven_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = sevenz_rust2::ArchiveWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    for (name, bytes) in members {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(*bytes))
+            .unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
