@@ -376,11 +376,15 @@ fn keep_first(lines: &[&str], first: First) -> usize {
         First::Shebang => {}
         First::Coding => {
             // PEP 263: a coding declaration in line 1 or 2.
+            // CPython reads line 2 only when line 1 is a comment or blank.
             let start = at;
             for i in start..2 {
-                if line(i).is_some_and(|l| l.trim_start().starts_with('#') && l.contains("coding"))
-                {
+                let Some(l) = line(i) else { break };
+                let l = l.trim_start();
+                if l.starts_with('#') && l.contains("coding") {
                     at = i + 1;
+                } else if !(l.is_empty() || l.starts_with('#')) {
+                    break;
                 }
             }
         }
@@ -766,4 +770,294 @@ fn regex_len(line: &[u8], i: usize) -> Option<usize> {
         j += 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MarkId;
+
+    /// The lines before which the lexer allows a compact comment.
+    fn points(lex: &Lex, text: &str) -> Vec<usize> {
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        safe_points(&lines, lex)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &ok)| ok.then_some(i))
+            .collect()
+    }
+
+    #[test]
+    fn compact_marks_go_only_where_the_lexer_proves_code() {
+        // (case, lexer, text, lines a compact comment may go before)
+        let cases: &[(&str, &Lex, &str, &[usize])] = &[
+            (
+                "python docstring with blank lines",
+                &PYTHON,
+                "\"\"\"a\n\nb\"\"\"\nx = 1\n\ny = 2\n",
+                &[4],
+            ),
+            (
+                "python one-line string continued by \\",
+                &PYTHON,
+                "s = 'a\\\nb'\n\nx\n",
+                &[2],
+            ),
+            (
+                "file ending inside a string",
+                &PYTHON,
+                "x = 1\n\ny = \"\"\"\n",
+                &[],
+            ),
+            (
+                "rust raw string with hashes",
+                &RUST,
+                "const A: &str = r#\"a \"q\"\n\n\"#;\n\nfn f() {}\n",
+                &[3],
+            ),
+            (
+                "rust lifetimes are not char literals",
+                &RUST,
+                "fn f<'a>(x: &'a str) {}\n\nfn g() {}\n",
+                &[1],
+            ),
+            (
+                "rust char literal quote",
+                &RUST,
+                "const Q: char = '\"';\n\nfn g() {}\n",
+                &[1],
+            ),
+            (
+                "rust nested block comments",
+                &RUST,
+                "/* a /* b */\n\n*/\n\nfn f() {}\n",
+                &[3],
+            ),
+            (
+                "rust multi-line string",
+                &RUST,
+                "const S: &str = \"a\n\nb\";\n\nfn f() {}\n",
+                &[3],
+            ),
+            (
+                "c macro continuation",
+                &C,
+                "#define X \\\n\nint y;\n\nint z;\n",
+                &[3],
+            ),
+            (
+                "c one-line string left open",
+                &C,
+                "int x;\n\nchar *s = \"abc\n\nint y;\n",
+                &[1],
+            ),
+            (
+                "c++ raw string ends body marks",
+                &C,
+                "int a;\n\nconst char *r = R\"(x\n\n)\";\n\nint b;\n",
+                &[1],
+            ),
+            (
+                "c++ digit separators",
+                &C,
+                "long m = 1'000'000;\n\nint b;\n",
+                &[1],
+            ),
+            (
+                "java text block",
+                &JAVA,
+                "String s = \"\"\"\n\n  x\n\"\"\";\n\nint b;\n",
+                &[4],
+            ),
+            (
+                "js template with a substitution",
+                &JS,
+                "let z;\n\nlet a = `${x}\n\n`;\n\nlet b;\n",
+                &[1],
+            ),
+            (
+                "js template without one",
+                &JS,
+                "let a = `x\n\n`;\n\nlet b;\n",
+                &[3],
+            ),
+            (
+                "js regex holding a quote",
+                &JS,
+                "const r = /\"'`/g;\n\nlet b = 1;\n",
+                &[1],
+            ),
+            (
+                "js division is no regex",
+                &JS,
+                "let a = b / c; let s = \"/\";\n\nlet d;\n",
+                &[1],
+            ),
+            (
+                "js regex after return",
+                &JS,
+                "function f() { return /'/; }\n\nlet d;\n",
+                &[1],
+            ),
+            (
+                "shell heredoc ends body marks",
+                &SHELL,
+                "a=1\n\ncat <<EOF\n\nEOF\n\nb=2\n",
+                &[1],
+            ),
+            (
+                "shell # inside a word",
+                &SHELL,
+                "echo a#b 'x\n\ny'\n\necho\n",
+                &[3],
+            ),
+            (
+                "shell ${#var}",
+                &SHELL,
+                "echo ${#x} 'y\n\nz'\n\necho\n",
+                &[3],
+            ),
+            (
+                "shell quoted braces",
+                &SHELL,
+                "echo \"${x}\"\n\necho\n",
+                &[1],
+            ),
+            (
+                "shell quotes inside braces",
+                &SHELL,
+                "echo \"${x#\"p\"}\"\n\necho\n",
+                &[],
+            ),
+            (
+                "sql dollar quoting ends body marks",
+                &SQL,
+                "select 1;\n\ncreate function f() returns int as $$\n\n$$;\n\nselect 2;\n",
+                &[1],
+            ),
+            (
+                "sql multi-line string",
+                &SQL,
+                "insert into t values ('a\n\n''b');\n\nselect 1;\n",
+                &[3],
+            ),
+            (
+                "css string with a comment opener",
+                &CSS,
+                "a { content: \"/*\"; }\n\nb {}\n",
+                &[1],
+            ),
+        ];
+        for (case, lex, text, want) in cases {
+            assert_eq!(points(lex, text), *want, "{case}");
+        }
+    }
+
+    #[test]
+    fn banners_go_after_the_lines_that_must_stay_first() {
+        // (case, rule, text, lines kept before the banner)
+        let cases: &[(&str, First, &str, usize)] = &[
+            ("shebang", First::Shebang, "#!/bin/sh\necho\n", 1),
+            (
+                "rust inner attribute is no shebang",
+                First::Shebang,
+                "#![allow(x)]\nfn f() {}\n",
+                0,
+            ),
+            (
+                "python coding line 1",
+                First::Coding,
+                "# -*- coding: latin-1 -*-\nx = 1\n",
+                1,
+            ),
+            (
+                "python shebang and coding",
+                First::Coding,
+                "#!/usr/bin/python\n# coding=utf-8\nx = 1\n",
+                2,
+            ),
+            (
+                "python without either",
+                First::Coding,
+                "x = 1\n# coding: no\n",
+                0,
+            ),
+            ("php", First::Php, "<?php\necho 1;\n", 1),
+            (
+                "css charset",
+                First::Charset,
+                "@charset \"UTF-8\";\na {}\n",
+                1,
+            ),
+            (
+                "html doctype",
+                First::Doctype,
+                "<!DOCTYPE html>\n<html>\n",
+                1,
+            ),
+            (
+                "byte-order mark and shebang",
+                First::Shebang,
+                "\u{feff}#!/bin/sh\necho\n",
+                1,
+            ),
+        ];
+        for (case, first, text, want) in cases {
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            assert_eq!(keep_first(&lines, *first), *want, "{case}");
+        }
+    }
+
+    #[test]
+    fn compact_form_round_trips_and_rejects_a_bad_check() {
+        for id in [0u64, 7, 0x0123_4567_89ab_cdef, u64::MAX] {
+            let c = compact(MarkId(id));
+            assert_eq!(c.len(), COMPACT_TAG.len() + 16);
+            assert_eq!(
+                find_compact(format!("# {c}\n").as_bytes()),
+                vec![MarkId(id)]
+            );
+            let mut bad = c.clone().into_bytes();
+            let last = bad.len() - 1;
+            bad[last] = if bad[last] == b'a' { b'b' } else { b'a' };
+            assert!(find_compact(&bad).is_empty(), "{id:x}");
+            // Glued to more letters it is not a compact mark.
+            assert!(find_compact(format!("{c}x").as_bytes()).is_empty());
+        }
+    }
+
+    #[test]
+    fn comment_text_cannot_close_or_break_its_comment() {
+        // (style, hostile text) → no closing delimiter, no line break, no trailing `\`.
+        let cases = [
+            (CommentStyle::Block("/*", "*/"), "a */ b /* c\nd"),
+            (CommentStyle::Block("<!--", "-->"), "x -- y --> z-"),
+            (CommentStyle::Line("//"), "name \\"),
+            (CommentStyle::Line("#"), "a\rb\u{2028}c\u{202e}d"),
+        ];
+        for (style, text) in cases {
+            let line = comment_line(style, text);
+            let inner = match style {
+                CommentStyle::Block(o, c) => {
+                    let t = line
+                        .strip_prefix(o)
+                        .and_then(|l| l.strip_suffix(c))
+                        .unwrap();
+                    assert!(!t.contains(c) && !t.contains(o), "{line}");
+                    if o == "<!--" {
+                        assert!(!t.contains("--") && !t.trim_end().ends_with('-'), "{line}");
+                    }
+                    t.to_owned()
+                }
+                _ => line.clone(),
+            };
+            assert!(
+                !inner
+                    .chars()
+                    .any(|c| c.is_control() || ('\u{2028}'..='\u{202e}').contains(&c)),
+                "{line:?}"
+            );
+            assert!(!line.ends_with('\\'), "{line}");
+        }
+    }
 }
