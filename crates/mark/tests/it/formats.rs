@@ -504,3 +504,19 @@ fn truncated_and_garbled_samples_give_a_result_or_a_client_error() {
     }
     assert_eq!(tried, CASES.len() * 14);
 }
+
+#[test]
+fn docs_marks_lists_every_registered_format() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/MARKS.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    for e in mark::formats::REGISTRY {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} |", e.name)))
+            .unwrap_or_else(|| panic!("docs/MARKS.md has no row for {}", e.name));
+        for ext in e.extensions {
+            assert!(row.contains(&format!("`.{ext}`")), "{}: .{ext}", e.name);
+        }
+        assert_eq!(row.contains("not markable"), !e.markable(), "{}", e.name);
+    }
+}
