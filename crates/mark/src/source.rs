@@ -425,6 +425,10 @@ pub(crate) fn accepts(lang: &Lang, text: &str) -> bool {
 
 /// Marks `text` of language `lang`: the banner and the compact comments.
 pub(crate) fn mark_source(text: &str, lang: &Lang, issue: &Issue) -> String {
+    // A byte-order mark stays the first bytes.
+    if let Some(rest) = text.strip_prefix('\u{feff}') {
+        return format!("\u{feff}{}", mark_source(rest, lang, issue));
+    }
     let Lines { lines, eol } = Lines::new(text);
     let at = keep_first(&lines, lang.first);
     let mut banner: Vec<String> = issue

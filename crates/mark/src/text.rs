@@ -107,6 +107,10 @@ pub fn mark_text(text: &str, file_name: &str, issue: &Issue) -> String {
 /// Marks prose: the banner (after a `#!` or `<?xml` first line), then the
 /// zero-width mark on every line. Line endings (`\n` or `\r\n`) are kept.
 pub fn mark_prose(text: &str, issue: &Issue) -> String {
+    // A byte-order mark stays the first bytes.
+    if let Some(rest) = text.strip_prefix('\u{feff}') {
+        return format!("\u{feff}{}", mark_prose(rest, issue));
+    }
     let (style, carrier) = (CommentStyle::Plain, Carrier::ZeroWidth);
     let crlf = text.contains("\r\n");
     let eol = if crlf { "\r\n" } else { "\n" };
@@ -352,6 +356,15 @@ mod tests {
             Carrier::ZeroWidth,
         );
         check("README", "#!/bin/sh\necho hi\n", 0, 6, Carrier::ZeroWidth);
+    }
+
+    #[test]
+    fn a_byte_order_mark_stays_first() {
+        for name in ["a.py", "a.rs", "notes.txt", "page.html"] {
+            let marked = mark_text("\u{feff}x = 1\n", name, &issue(4));
+            assert!(marked.starts_with('\u{feff}'), "{name}");
+            assert_eq!(marked.matches('\u{feff}').count(), 1, "{name}");
+        }
     }
 
     #[test]
