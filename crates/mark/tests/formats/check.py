@@ -199,6 +199,12 @@ def check_ooxml(o, m, token):
 
         a, b = docx.Document(o), docx.Document(m)
         assert [p.text for p in a.paragraphs] == [p.text for p in b.paragraphs]
+        for i, (sa, sb) in enumerate(zip(a.sections, b.sections)):
+            before = [p.text for p in sa.footer.paragraphs] if sa.footer.is_linked_to_previous is False or i else []
+            after = [p.text for p in sb.footer.paragraphs]
+            # Every section shows the mark in its footer, after what it showed before.
+            assert after[: len(before)] == before, (i, before, after)
+            assert any(token in t for t in after), f"section {i} footer: {after}"
     elif ext == "xlsx":
         import openpyxl
 
@@ -206,6 +212,8 @@ def check_ooxml(o, m, token):
         assert [list(ws.values) for ws in a] == [list(ws.values) for ws in b]
         props = {p.name: p.value for p in b.custom_doc_props}
         assert props.get("Custody mark") == token, props
+        for ws in b:
+            assert token in (ws.oddFooter.center.text or ""), ws.oddFooter.center.text
     elif ext == "pptx":
         import pptx
 
