@@ -413,6 +413,14 @@ pub(crate) fn mark_office(
 ) -> Result<Vec<u8>, MarkError> {
     let mut zip = ZipArchive::new(Cursor::new(content))
         .map_err(|e| MarkError::Unsupported(format!("`{file_name}` is not a zip package: {e}")))?;
+    if zip
+        .file_names()
+        .any(|n| n.is_ok_and(|n| n.starts_with("_xmlsignatures/")))
+    {
+        return Err(MarkError::Unsupported(format!(
+            "`{file_name}` is digitally signed: a mark would invalidate its signature"
+        )));
+    }
     let mut types = read_part(&mut zip, TYPES)?
         .ok_or_else(|| unsupported(format!("`{file_name}` has no {TYPES}")))?;
     let rels = read_part(&mut zip, RELS)?

@@ -220,8 +220,9 @@ pub(crate) const SQL: Lex = Lex {
     ],
     char_literals: false,
     rust_raw: false,
-    // PostgreSQL dollar quoting, MySQL `#` comments and backslash escapes.
-    unsure: &["$", "#", "\\"],
+    // PostgreSQL dollar quoting, MySQL `#` comments, backslash escapes and
+    // backquoted names.
+    unsure: &["$", "#", "\\", "`"],
     js_regex: false,
     shell_braces: false,
 };
@@ -399,6 +400,10 @@ fn keep_first(lines: &[&str], first: First) -> usize {
             }
         }
         First::Doctype => {
+            // XHTML: an XML declaration must stay first.
+            if line(at).is_some_and(|l| l.starts_with("<?xml")) {
+                at += 1;
+            }
             if line(at)
                 .is_some_and(|l| l.trim_start().to_ascii_lowercase().starts_with("<!doctype"))
             {
@@ -540,7 +545,16 @@ impl<'l> Lexer<'l> {
                                 .get(i - 1)
                                 .is_some_and(|b| b.is_ascii_whitespace() || b";|&(".contains(b)))
                     {
+                        // A line comment ending in `\` goes on in C and C++.
+                        if bare(std::str::from_utf8(line).unwrap_or_default()).ends_with('\\') {
+                            self.lost = true;
+                        }
                         return;
+                    }
+                    if lex.shell_braces && c == b'\\' {
+                        // Shell: `\'` outside quotes is a quote character, not a string.
+                        i += 2;
+                        continue;
                     }
                     if let Some((open, _, _)) = lex.block
                         && at(i, open)
@@ -946,6 +960,24 @@ mod tests {
                 &[3],
             ),
             (
+                "c line comment continued by a backslash",
+                &C,
+                "// note \\\nchar *s = \"x;\n\nint b;\n",
+                &[],
+            ),
+            (
+                "shell escaped quote outside quotes",
+                &SHELL,
+                "echo \\' 'a\n\nb'\n\necho\n",
+                &[3],
+            ),
+            (
+                "sql backquoted names",
+                &SQL,
+                "select 1;\n\nselect `a'b` from t;\n\nselect 2;\n",
+                &[],
+            ),
+            (
                 "css string with a comment opener",
                 &CSS,
                 "a { content: \"/*\"; }\n\nb {}\n",
@@ -998,6 +1030,12 @@ mod tests {
                 First::Doctype,
                 "<!DOCTYPE html>\n<html>\n",
                 1,
+            ),
+            (
+                "xhtml declaration and doctype",
+                First::Doctype,
+                "<?xml version=\"1.0\"?>\n<!DOCTYPE html>\n<html>\n",
+                2,
             ),
             (
                 "byte-order mark and shebang",

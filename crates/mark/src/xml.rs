@@ -37,6 +37,11 @@ fn tag_end(b: &[u8], mut i: usize, subset: bool) -> Option<usize> {
     let mut quote = None;
     let mut depth = 0u32;
     while let Some(&c) = b.get(i) {
+        // A comment in the internal subset may hold quotes and brackets.
+        if subset && quote.is_none() && b.get(i..).is_some_and(|r| r.starts_with(b"<!--")) {
+            i = find(b, i + 4, b"-->")? + 3;
+            continue;
+        }
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}

@@ -480,6 +480,20 @@ fn unknown_and_unmarkable_content_is_never_altered() {
     check("bracket.svg", b"<?xml version=\"1.0\"?>\n<html/>\n");
     check("bracket.dxf", b"not a dxf\n");
     check("program.go", b"package main\n");
+    // A digitally signed Office document: a mark would invalidate the signature.
+    let docx = std::fs::read(samples().join("agreement.docx")).unwrap();
+    let mut r = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..r.len() {
+        w.raw_copy_file(r.by_index_raw(i).unwrap()).unwrap();
+    }
+    w.start_file(
+        "_xmlsignatures/sig1.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut w, b"<Signature/>").unwrap();
+    check("signed.docx", &w.finish().unwrap().into_inner());
 }
 
 #[test]
