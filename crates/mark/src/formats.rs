@@ -110,6 +110,13 @@ pub static REGISTRY: &[Entry] = &[
         marker: lang(SLASH, First::Shebang, Some(source::JS)),
     },
     Entry {
+        name: "typescript",
+        extensions: &["ts", "mts", "cts"],
+        file_names: &[],
+        placement: BODY,
+        marker: lang(SLASH, First::Shebang, Some(source::JS)),
+    },
+    Entry {
         name: "python",
         extensions: &["py", "pyw"],
         file_names: &[],
@@ -129,6 +136,27 @@ pub static REGISTRY: &[Entry] = &[
         file_names: &[],
         placement: HEADER,
         marker: lang(HASH, First::Shebang, None),
+    },
+    Entry {
+        name: "ruby",
+        extensions: &["rb", "rake", "gemspec"],
+        file_names: &["rakefile", "gemfile"],
+        placement: HEADER,
+        marker: lang(HASH, First::Magic, None),
+    },
+    Entry {
+        name: "php",
+        extensions: &["php"],
+        file_names: &[],
+        placement: "banner comment after the opening `<?php` line",
+        marker: lang(SLASH, First::Php, None),
+    },
+    Entry {
+        name: "lua",
+        extensions: &["lua"],
+        file_names: &[],
+        placement: HEADER,
+        marker: lang(CommentStyle::Line("--"), First::Shebang, None),
     },
     Entry {
         name: "sql",

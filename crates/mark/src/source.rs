@@ -37,6 +37,9 @@ pub(crate) enum First {
     Charset,
     /// An HTML doctype.
     Doctype,
+    /// Ruby: `#!` and the leading magic comments (`frozen_string_literal`,
+    /// `encoding`, …), which count only in the first comment section.
+    Magic,
 }
 
 /// One string or comment form of a lexer.
@@ -389,6 +392,23 @@ fn keep_first(lines: &[&str], first: First) -> usize {
                 }
             }
         }
+        First::Magic => {
+            while line(at).is_some_and(|l| {
+                l.starts_with('#')
+                    && [
+                        "coding",
+                        "frozen_string_literal",
+                        "warn_indent",
+                        "shareable_constant_value",
+                        "warn_past_scope",
+                        "typed:",
+                    ]
+                    .iter()
+                    .any(|k| l.contains(k))
+            }) {
+                at += 1;
+            }
+        }
         First::Php => {
             if line(at).is_some_and(|l| l.trim_start().starts_with("<?php")) {
                 at += 1;
@@ -414,16 +434,17 @@ fn keep_first(lines: &[&str], first: First) -> usize {
     at
 }
 
-/// Whether `lang` can hold a mark in `text` (PHP must open with `<?php`;
-/// a `.pl` file with `:-` is Prolog, not Perl).
+/// Whether `lang` can hold a mark in `text` (PHP must open with a `<?php`
+/// line that stays in PHP).
 pub(crate) fn accepts(lang: &Lang, text: &str) -> bool {
     if lang.first == First::Php {
         let lines = Lines::new(text);
         let at = keep_first(&lines.lines, First::Shebang);
-        return lines
-            .lines
-            .get(at)
-            .is_some_and(|l| bare(l).trim_start_matches('\u{feff}').starts_with("<?php"));
+        // `<?php … ?>` on the first line leaves PHP: a comment after it would be output.
+        return lines.lines.get(at).is_some_and(|l| {
+            let l = bare(l).trim_start_matches('\u{feff}');
+            l.starts_with("<?php") && !l.contains("?>")
+        });
     }
     true
 }

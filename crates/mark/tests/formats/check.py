@@ -74,6 +74,30 @@ def check_java(o, m):
     same_output(go, o, m)
 
 
+TS_DIR = os.path.expanduser("~/.cache/custody/typescript")
+
+
+def check_typescript(o, m):
+    # TypeScript's own compiler: no syntax errors, then the emitted programs print the same.
+    script = (
+        "const ts = require(process.argv[1] + '/node_modules/typescript');"
+        "const fs = require('fs');"
+        "const src = fs.readFileSync(process.argv[2], 'utf8');"
+        "const out = ts.transpileModule(src, {reportDiagnostics: true, compilerOptions: {target: ts.ScriptTarget.ES2020}});"
+        "if (out.diagnostics.length) { console.error(JSON.stringify(out.diagnostics.map(d => d.messageText))); process.exit(1); }"
+        "fs.writeFileSync(process.argv[3], out.outputText);"
+    )
+    if not os.path.exists(os.path.join(TS_DIR, "node_modules", "typescript")):
+        raise Missing(f"typescript is not installed in {TS_DIR} (scripts/test installs it)")
+
+    def go(path):
+        js = path + ".js"
+        run([need("node"), "-e", script, TS_DIR, path, js])
+        return run([need("node"), js])
+
+    same_output(go, o, m)
+
+
 def check_sql(o, m):
     same_output(lambda p: run([need("sqlite3"), ":memory:"], stdin=read(p)), o, m)
 
@@ -231,6 +255,10 @@ CHECKS = {
     "javascript": lambda o, m: (run([need("node"), "--check", m]), same_output(lambda p: run([need("node"), p]), o, m)),
     "shell": lambda o, m: (run([need("bash"), "-n", m]), same_output(lambda p: run([need("sh"), p]), o, m)),
     "perl": lambda o, m: (run([need("perl"), "-c", m]), same_output(lambda p: run([need("perl"), p]), o, m)),
+    "typescript": check_typescript,
+    "ruby": lambda o, m: (run([need("ruby"), "-c", m]), same_output(lambda p: run([need("ruby"), p]), o, m)),
+    "php": lambda o, m: (run([need("php"), "-l", m]), same_output(lambda p: run([need("php"), p]), o, m)),
+    "lua": lambda o, m: (run([need("luac5.4"), "-p", m]), same_output(lambda p: run([need("lua5.4"), p]), o, m)),
     "sql": check_sql,
     "css": check_css,
     "html": check_html,

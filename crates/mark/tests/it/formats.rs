@@ -12,7 +12,8 @@
 //!   format puts marks through the body;
 //! - the format's reference tool reads the marked file and finds the same
 //!   content as in the original (`tests/formats/check.py`: Python's `ast`,
-//!   gcc/g++, rustc, javac, node, bash, perl, sqlite3, make, PyPI's
+//!   gcc/g++, rustc, javac, node, TypeScript's compiler, bash, perl, ruby,
+//!   php, lua, sqlite3, make, PyPI's
 //!   `steputils`, `ezdxf`, `numpy-stl`, `tinycss2`, PyYAML, `python-docx`,
 //!   `openpyxl`, `python-pptx`, and the standard library's XML, HTML, TOML and
 //!   INI parsers) — it must be there under CI=true (scripts/test installs it).
@@ -123,6 +124,38 @@ const CASES: &[Case] = &[
         Lines,
         TextComment,
         true,
+    ),
+    case(
+        "sample.ts",
+        "function f{i}(): number {\n  return {i};\n}\n\n",
+        80,
+        Lines,
+        TextComment,
+        true,
+    ),
+    case(
+        "sample.rb",
+        "def f{i}\n  {i}\nend\n\n",
+        20,
+        Lines,
+        TextBanner,
+        false,
+    ),
+    case(
+        "sample.php",
+        "function f{i}(): int { return {i}; }\n\n",
+        20,
+        Lines,
+        TextBanner,
+        false,
+    ),
+    case(
+        "sample.lua",
+        "local function f{i}() return {i} end\n\n",
+        20,
+        Lines,
+        TextBanner,
+        false,
     ),
     case(
         "sample.sh",
@@ -480,6 +513,7 @@ fn unknown_and_unmarkable_content_is_never_altered() {
     check("bracket.svg", b"<?xml version=\"1.0\"?>\n<html/>\n");
     check("bracket.dxf", b"not a dxf\n");
     check("program.go", b"package main\n");
+    check("inline.php", b"<?php echo 1; ?>\n<p>html</p>\n");
     // A digitally signed Office document: a mark would invalidate the signature.
     let docx = std::fs::read(samples().join("agreement.docx")).unwrap();
     let mut r = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
