@@ -295,10 +295,8 @@ pub fn by_name(file_name: &str) -> Option<&'static Entry> {
     {
         return Some(e);
     }
-    let stem = base.split('.').next().unwrap_or(base);
-    REGISTRY
-        .iter()
-        .find(|e| e.file_names.contains(&base) || e.file_names.contains(&stem))
+    // Whole names only: `Gemfile.lock` is no Ruby, `Makefile.am` no Makefile.
+    REGISTRY.iter().find(|e| e.file_names.contains(&base))
 }
 
 /// The registered format of a file whose name says nothing, by content
