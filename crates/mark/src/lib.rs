@@ -12,7 +12,7 @@
 //! | source code (C, C++, Rust, Java, JavaScript, Python, shell, SQL, CSS, Perl, HTML, YAML, TOML, INI, Makefile) | banner comment in the file's own syntax ([`source`]) | compact `cm:` comment lines between top-level blank lines, outside strings ([`source::compact`]) |
 //! | prose (`.txt`, `.md`, `README`, …) | banner lines ([`text`]) | zero-width characters on every line |
 //! | STEP, DXF, STL ([`cad`]), SVG, XML ([`xml`]) | the token in a header comment, 999 groups, the `solid` line or binary header | — |
-//! | DOCX, XLSX, PPTX ([`office`]) | DOCX, XLSX: a footer line | the token in the custom document properties |
+//! | DOCX, XLSX, PPTX ([`office`]) | a footer line (PPTX: on the slide masters) | the token in the custom document properties |
 //!
 //! Besides PDF and images, a file is marked only if the registry
 //! ([`formats`]) knows its format by name and its content matches; each

@@ -9,8 +9,9 @@
 //!
 //! Visible too: DOCX sections get the recipient line in their default footer
 //! (appended to an existing one, or a new footer part), XLSX worksheets
-//! without a header/footer of their own get it in the odd-page footer. PPTX
-//! has no document footer: slides carry the properties only.
+//! without a header/footer of their own get it in the odd-page footer, PPTX
+//! slide masters get a text box along the bottom (shown on every slide whose
+//! layout shows the master's shapes).
 
 use std::io::{Cursor, Read, Write};
 
@@ -404,8 +405,83 @@ fn xlsx_footers(
     Ok(parts)
 }
 
-/// Marks an OOXML package: custom properties, and a visible footer in DOCX
-/// and XLSX; every other member unchanged.
+const A_NS: &str = "http://schemas.openxmlformats.org/drawingml/2006/main";
+const P_NS: &str = "http://schemas.openxmlformats.org/presentationml/2006/main";
+/// Height of the PPTX mark line, in EMU (0.3 inch).
+const PPTX_LINE: u64 = 274_320;
+
+/// A number attribute `name="…"` of the first `tag` in `xml`.
+fn attr_u64(xml: &str, tag: &str, name: &str) -> Option<u64> {
+    let t = xml.get(xml.find(tag)?..)?;
+    let t = t.get(..t.find('>')?)?;
+    let v = t.split(&format!(" {name}=\"")).nth(1)?;
+    v.get(..v.find('"')?)?.parse().ok()
+}
+
+/// A visible line along the bottom of each PPTX slide master (a text box
+/// shown on every slide whose layout shows the master's shapes).
+fn pptx_masters(
+    zip: &mut ZipArchive<Cursor<&[u8]>>,
+    issue: &Issue,
+) -> Result<Vec<(String, String)>, MarkError> {
+    let Some(pres) = read_part(zip, "ppt/presentation.xml")? else {
+        return Ok(Vec::new());
+    };
+    let (Some(cx), Some(cy)) = (
+        attr_u64(&pres, "<p:sldSz", "cx"),
+        attr_u64(&pres, "<p:sldSz", "cy"),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .filter(|n| {
+            n.strip_prefix("ppt/slideMasters/")
+                .is_some_and(|r| r.ends_with(".xml") && !r.contains('/'))
+        })
+        .map(|n| n.into_owned())
+        .collect();
+    let mut parts = Vec::new();
+    for name in names {
+        let Some(master) = read_part(zip, &name)? else {
+            continue;
+        };
+        let root = master
+            .get(..master.find("<p:cSld").unwrap_or(0))
+            .unwrap_or_default();
+        if !root.contains(&format!("xmlns:a=\"{A_NS}\""))
+            || !root.contains(&format!("xmlns:p=\"{P_NS}\""))
+        {
+            continue;
+        }
+        let id = master
+            .match_indices("<p:cNvPr id=\"")
+            .filter_map(|(p, m)| {
+                let v = master.get(p + m.len()..)?;
+                v.get(..v.find('"')?)?.parse::<u64>().ok()
+            })
+            .max()
+            .unwrap_or(1)
+            + 1;
+        let shape = format!(
+            "<p:sp><p:nvSpPr><p:cNvPr id=\"{id}\" name=\"Custody mark\"/><p:cNvSpPr txBox=\"1\"/><p:nvPr userDrawn=\"1\"/></p:nvSpPr>\
+             <p:spPr><a:xfrm><a:off x=\"0\" y=\"{}\"/><a:ext cx=\"{cx}\" cy=\"{PPTX_LINE}\"/></a:xfrm><a:prstGeom prst=\"rect\"><a:avLst/></a:prstGeom><a:noFill/></p:spPr>\
+             <p:txBody><a:bodyPr wrap=\"none\" lIns=\"0\" tIns=\"0\" rIns=\"0\" bIns=\"0\" anchor=\"ctr\"/><a:lstStyle/>\
+             <a:p><a:pPr algn=\"ctr\"/><a:r><a:rPr lang=\"en-US\" sz=\"800\"><a:solidFill><a:srgbClr val=\"808080\"/></a:solidFill></a:rPr>\
+             <a:t>{}</a:t></a:r></a:p></p:txBody></p:sp>",
+            cy.saturating_sub(PPTX_LINE),
+            esc(&footer_text(issue))
+        );
+        if let Some(new) = before_close(&master, "p:spTree", &shape) {
+            parts.push((name, new));
+        }
+    }
+    Ok(parts)
+}
+
+/// Marks an OOXML package: custom properties, and a visible line in DOCX
+/// footers, XLSX footers and PPTX slide masters; every other member unchanged.
 pub(crate) fn mark_office(
     content: &[u8],
     issue: &Issue,
@@ -443,6 +519,8 @@ pub(crate) fn mark_office(
         docx_footer(&mut zip, issue, &mut types)?
     } else if lower.ends_with(".xlsx") {
         xlsx_footers(&mut zip, issue)?
+    } else if lower.ends_with(".pptx") {
+        pptx_masters(&mut zip, issue)?
     } else {
         Vec::new()
     };

@@ -244,6 +244,11 @@ def check_ooxml(o, m, token):
         a, b = pptx.Presentation(o), pptx.Presentation(m)
         text = lambda p: [[s.text_frame.text for s in sl.shapes if s.has_text_frame] for sl in p.slides]
         assert text(a) == text(b)
+        for master in b.slide_masters:
+            marks = [s for s in master.shapes if s.has_text_frame and token in s.text_frame.text]
+            assert len(marks) == 1, "no mark on the slide master"
+            ids = [s.shape_id for s in master.shapes]
+            assert len(ids) == len(set(ids)), f"shape ids repeat: {ids}"
 
 
 CHECKS = {

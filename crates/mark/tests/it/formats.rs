@@ -6,8 +6,8 @@
 //!   original line present unchanged and in order, each added line holding
 //!   the mark; prose: zero-width characters after each line; binary STL: the
 //!   header's bytes 54–80; OOXML: only the properties, content types and
-//!   relationships members, and DOCX footers and XLSX sheets for the visible
-//!   footer);
+//!   relationships members, and DOCX footers, XLSX sheets and PPTX slide
+//!   masters for the visible line);
 //! - the mark traces from the file, and from a 100-line excerpt where the
 //!   format puts marks through the body;
 //! - the format's reference tool reads the marked file and finds the same
@@ -349,6 +349,7 @@ fn check_diff(name: &str, original: &[u8], marked: &[u8], diff: Diff, id: MarkId
                 .contains(&n)
                     || n.starts_with("word/footer")
                     || n.starts_with("xl/worksheets/sheet")
+                    || n.starts_with("ppt/slideMasters/slideMaster")
             };
             for (n, data) in &o {
                 let got = m.iter().find(|(mn, _)| mn == n);
