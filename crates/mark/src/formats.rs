@@ -212,6 +212,13 @@ pub static REGISTRY: &[Entry] = &[
         marker: lang(HASH, First::Shebang, None),
     },
     Entry {
+        name: "dockerfile",
+        extensions: &["dockerfile"],
+        file_names: &["dockerfile", "containerfile"],
+        placement: "banner comment after the parser directives",
+        marker: lang(HASH, First::Directives, None),
+    },
+    Entry {
         name: "prose",
         extensions: &["txt", "text", "md", "markdown", "rst", "adoc"],
         file_names: &[

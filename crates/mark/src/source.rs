@@ -37,6 +37,9 @@ pub(crate) enum First {
     Charset,
     /// An HTML doctype.
     Doctype,
+    /// Dockerfile parser directives (`# syntax=…`, `# escape=…`), read only
+    /// before any other comment.
+    Directives,
     /// Ruby: `#!` and the leading magic comments (`frozen_string_literal`,
     /// `encoding`, …), which count only in the first comment section.
     Magic,
@@ -390,6 +393,20 @@ fn keep_first(lines: &[&str], first: First) -> usize {
                 } else if !(l.is_empty() || l.starts_with('#')) {
                     break;
                 }
+            }
+        }
+        First::Directives => {
+            while line(at).is_some_and(|l| {
+                l.strip_prefix('#').is_some_and(|d| {
+                    d.split_once('=').is_some_and(|(k, _)| {
+                        let k = k.trim();
+                        !k.is_empty()
+                            && k.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    })
+                })
+            }) {
+                at += 1;
             }
         }
         First::Magic => {
@@ -1038,6 +1055,12 @@ mod tests {
                 First::Coding,
                 "x = 1\n# coding: no\n",
                 0,
+            ),
+            (
+                "dockerfile parser directives",
+                First::Directives,
+                "# syntax=docker/dockerfile:1\n# escape=`\nFROM x\n",
+                2,
             ),
             ("php", First::Php, "<?php\necho 1;\n", 1),
             (

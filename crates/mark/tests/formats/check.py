@@ -165,6 +165,18 @@ def check_make(o, m):
     same_output(lambda p: run([need("make"), "-n", "-f", p], cwd=os.path.dirname(p)), o, m)
 
 
+def check_dockerfile(o, m):
+    from dockerfile_parse import DockerfileParser
+
+    def load(p):
+        d = DockerfileParser(path=p)
+        # Parser directives are read only before any other comment: still first.
+        assert d.lines[0].startswith("# syntax="), d.lines[0]
+        return [(i["instruction"], i["value"]) for i in d.structure if i["instruction"] != "COMMENT"]
+
+    assert load(o) == load(m), "dockerfile instructions differ"
+
+
 def check_prose(o, m):
     text = read(m).decode()
     assert "\u200b" in text or "\u200c" in text
@@ -271,6 +283,7 @@ CHECKS = {
     "toml": check_toml,
     "ini": check_ini,
     "makefile": check_make,
+    "dockerfile": check_dockerfile,
     "prose": check_prose,
     "step": check_step,
     "dxf": check_dxf,

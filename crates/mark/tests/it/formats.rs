@@ -223,6 +223,14 @@ const CASES: &[Case] = &[
         false,
     ),
     case(
+        "Dockerfile",
+        "RUN echo {i} >> /steps\n",
+        20,
+        Lines,
+        TextBanner,
+        false,
+    ),
+    case(
         "notes.md",
         "Paragraph {i} of the notes.\n\n",
         150,
@@ -402,6 +410,7 @@ fn every_registered_format_is_marked_where_it_allows_and_still_reads() {
             b"ISO-10303-21;",
             b"@charset",
             b"<!DOCTYPE",
+            b"# syntax=",
         ] {
             if original.starts_with(first) && !original.starts_with(b"#![") {
                 let line = |b: &[u8]| b.split(|&x| x == b'\n').next().unwrap().to_vec();
