@@ -437,13 +437,16 @@ fn keep_first(lines: &[&str], first: First) -> usize {
             }
         }
         First::Doctype => {
-            // XHTML: an XML declaration must stay first.
-            if line(at).is_some_and(|l| l.starts_with("<?xml")) {
+            // XHTML: an XML declaration must stay first. Each is kept only
+            // when it is alone on its line: after it the banner could land in
+            // a `<script>` or `<textarea>`; before it, a comment is allowed.
+            let alone = |l: &str| l.trim_end().ends_with('>') && l.matches('>').count() == 1;
+            if line(at).is_some_and(|l| l.starts_with("<?xml") && alone(l)) {
                 at += 1;
             }
-            if line(at)
-                .is_some_and(|l| l.trim_start().to_ascii_lowercase().starts_with("<!doctype"))
-            {
+            if line(at).is_some_and(|l| {
+                l.trim_start().to_ascii_lowercase().starts_with("<!doctype") && alone(l)
+            }) {
                 at += 1;
             }
         }
@@ -457,10 +460,15 @@ pub(crate) fn accepts(lang: &Lang, text: &str) -> bool {
     if lang.first == First::Php {
         let lines = Lines::new(text);
         let at = keep_first(&lines.lines, First::Shebang);
-        // `<?php … ?>` on the first line leaves PHP: a comment after it would be output.
+        // `<?php … ?>` on the first line leaves PHP: a comment after it would
+        // be output; a string, heredoc or comment opened there would hold it.
         return lines.lines.get(at).is_some_and(|l| {
             let l = bare(l).trim_start_matches('\u{feff}');
-            l.starts_with("<?php") && !l.contains("?>")
+            l.strip_prefix("<?php").is_some_and(|rest| {
+                !["?>", "<<<", "\"", "'", "`", "/*", "#["]
+                    .iter()
+                    .any(|t| rest.contains(t))
+            })
         });
     }
     true
@@ -1054,6 +1062,12 @@ mod tests {
                 "python without either",
                 First::Coding,
                 "x = 1\n# coding: no\n",
+                0,
+            ),
+            (
+                "html doctype sharing its line",
+                First::Doctype,
+                "<!DOCTYPE html><script>\nlet a = 1;\n</script>\n",
                 0,
             ),
             (

@@ -524,6 +524,7 @@ fn unknown_and_unmarkable_content_is_never_altered() {
     check("bracket.dxf", b"not a dxf\n");
     check("program.go", b"package main\n");
     check("Gemfile.lock", b"GEM\n  remote: https://rubygems.org/\n");
+    check("heredoc.php", b"<?php $a = <<<EOT\nx\nEOT;\n");
     check("inline.php", b"<?php echo 1; ?>\n<p>html</p>\n");
     // A digitally signed Office document: a mark would invalidate the signature.
     let docx = std::fs::read(samples().join("agreement.docx")).unwrap();
