@@ -18,6 +18,8 @@ pub(crate) enum Marker {
     Source(Lang),
     /// Prose: banner lines and zero-width characters on every line ([`crate::text`]).
     Prose,
+    /// Lightweight markup: as prose, on plain-text lines only ([`crate::text::mark_markup`]).
+    Markup,
     /// STEP (ISO 10303-21): a comment after `HEADER;` ([`crate::cad`]).
     Step,
     /// DXF: 999 comment groups before the first section ([`crate::cad`]).
@@ -220,7 +222,7 @@ pub static REGISTRY: &[Entry] = &[
     },
     Entry {
         name: "prose",
-        extensions: &["txt", "text", "md", "markdown", "rst", "adoc"],
+        extensions: &["txt", "text"],
         file_names: &[
             "readme",
             "license",
@@ -234,6 +236,13 @@ pub static REGISTRY: &[Entry] = &[
         ],
         placement: "banner lines before the text, zero-width characters at the end of every line",
         marker: Marker::Prose,
+    },
+    Entry {
+        name: "markup",
+        extensions: &["md", "markdown", "rst", "adoc"],
+        file_names: &[],
+        placement: "banner lines after any front matter, zero-width characters at the end of plain-text lines",
+        marker: Marker::Markup,
     },
     Entry {
         name: "step",
@@ -360,6 +369,7 @@ pub(crate) fn mark_registered(
             Ok(source::mark_source(t, lang, issue).into_bytes())
         }
         Marker::Prose => Ok(crate::text::mark_prose(text()?, issue).into_bytes()),
+        Marker::Markup => Ok(crate::text::mark_markup(text()?, issue).into_bytes()),
         Marker::Step => crate::cad::mark_step(text()?, issue)
             .map(String::into_bytes)
             .ok_or_else(|| unsupported(file_name, "not an ISO 10303-21 file with a header")),

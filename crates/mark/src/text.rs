@@ -6,7 +6,7 @@
 //! line of them is touched.
 //!
 //! The invisible mark splits the 80 payload bits (id + CRC-16) into ten bytes;
-//! line *n* ends with chunk *n* mod 10: a 4-symbol preamble `0110`, the 4-bit
+//! the *k*-th line that carries the mark ends with chunk *k* mod 10: a 4-symbol preamble `0110`, the 4-bit
 //! chunk index and the 8 bits of that byte, 16 symbols in all, as zero-width
 //! characters (U+200B = 0, U+200C = 1). Copies issued before the format
 //! registry carried the same chunks in trailing whitespace (space = 0,
@@ -67,7 +67,9 @@ pub enum CommentStyle {
 pub fn style_for(file_name: &str) -> (CommentStyle, Carrier) {
     match crate::formats::by_name(file_name).map(|e| &e.marker) {
         Some(crate::formats::Marker::Source(lang)) => (lang.comment, Carrier::Comment),
-        Some(crate::formats::Marker::Prose) => (CommentStyle::Plain, Carrier::ZeroWidth),
+        Some(crate::formats::Marker::Prose | crate::formats::Marker::Markup) => {
+            (CommentStyle::Plain, Carrier::ZeroWidth)
+        }
         Some(_) => (CommentStyle::None, Carrier::Comment),
         None => (CommentStyle::Plain, Carrier::ZeroWidth),
     }
@@ -107,9 +109,46 @@ pub fn mark_text(text: &str, file_name: &str, issue: &Issue) -> String {
 /// Marks prose: the banner (after a `#!` or `<?xml` first line), then the
 /// zero-width mark on every line. Line endings (`\n` or `\r\n`) are kept.
 pub fn mark_prose(text: &str, issue: &Issue) -> String {
+    prose(text, issue, false)
+}
+
+/// Marks lightweight markup (Markdown, reStructuredText, AsciiDoc) as prose,
+/// but where zero-width characters cannot change what the markup means: the
+/// banner goes after any front matter (`---` / `+++` block), and only lines
+/// of plain text carry the mark — not front matter, code fences or what they
+/// hold, indented lines, headings, tables, HTML, directives, link
+/// definitions, setext underlines and the lines they underline, lines
+/// ending in a URL or an address, hard line breaks, or blank lines.
+pub fn mark_markup(text: &str, issue: &Issue) -> String {
+    prose(text, issue, true)
+}
+
+/// Whether a markup line is plain text that a zero-width character at its
+/// end leaves meaning the same.
+fn plain_text_line(l: &str, next: Option<&str>) -> bool {
+    let t = l.trim_end();
+    let underline = |n: &str| {
+        let n = n.trim();
+        !n.is_empty() && n.chars().all(|c| "=-~^\"'`#*+_:.".contains(c))
+    };
+    t == l
+        && t.chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric() || ".,;!?)\"'*_`".contains(c))
+        && t.chars().any(char::is_alphanumeric)
+        && !t.starts_with(|c: char| c.is_whitespace() || "#<|:[.".contains(c))
+        && !t.contains('|')
+        && !t
+            .split_whitespace()
+            .last()
+            .is_some_and(|w| w.contains("://") || w.contains("www.") || w.contains('@'))
+        && !next.is_some_and(underline)
+}
+
+fn prose(text: &str, issue: &Issue, markup: bool) -> String {
     // A byte-order mark stays the first bytes.
     if let Some(rest) = text.strip_prefix('\u{feff}') {
-        return format!("\u{feff}{}", mark_prose(rest, issue));
+        return format!("\u{feff}{}", prose(rest, issue, markup));
     }
     let (style, carrier) = (CommentStyle::Plain, Carrier::ZeroWidth);
     let crlf = text.contains("\r\n");
@@ -122,23 +161,62 @@ pub fn mark_prose(text: &str, issue: &Issue) -> String {
     if trailing_newline {
         lines.pop();
     }
-    let at = usize::from(
+    let mut at = usize::from(
         lines
             .first()
             .is_some_and(|l| l.starts_with("#!") || l.starts_with("<?xml")),
     );
+    let mut carries: Vec<bool> = vec![true; lines.len()];
+    if markup {
+        // Front matter: the banner after it, no carriers in it.
+        if let Some(open) = lines.first().filter(|l| *l == "---" || *l == "+++")
+            && let Some(close) = lines
+                .iter()
+                .skip(1)
+                .position(|l| l == open || open == "---" && l == "...")
+        {
+            at = close + 2;
+        }
+        let mut fence: Option<char> = None;
+        for (i, c) in carries.iter_mut().enumerate() {
+            let l = lines.get(i).map_or("", String::as_str);
+            let lead = l.trim_start_matches(' ');
+            let opener = ['`', '~'].into_iter().find(|&f| {
+                lead.starts_with(&String::from(f).repeat(3)) && l.len() - lead.len() <= 3
+            });
+            match (fence, opener) {
+                (None, Some(f)) => fence = Some(f),
+                (Some(f), Some(g)) if f == g => fence = None,
+                _ => {}
+            }
+            *c = i >= at
+                && fence.is_none()
+                && opener.is_none()
+                && plain_text_line(l, lines.get(i + 1).map(String::as_str));
+        }
+    }
     let banner = banner(style, issue);
+    let banner_len = banner.len();
     lines.splice(at..at, banner);
+    // The banner's lines carry, its blank line does not (in markup it ends the banner's paragraph).
+    let banner_carries = (0..banner_len).map(|k| !markup || k + 1 < banner_len);
+    carries.splice(at..at, banner_carries);
+    for (c, line) in carries.iter_mut().zip(&lines) {
+        *c = *c && !line.ends_with('\\');
+    }
     let bits = payload_bits(issue.mark_id);
     let mut out = String::with_capacity(text.len() + lines.len() * 20 + 200);
-    // A file shorter than ten lines carries several chunks per line.
-    let period = lines.len().clamp(1, CHUNKS);
+    // The k-th carrying line holds chunk k mod 10 (the reader does not need
+    // line numbers); fewer than ten carrying lines hold several chunks each.
+    let period = carries.iter().filter(|c| **c).count().clamp(1, CHUNKS);
+    let mut k = 0;
     for (n, line) in lines.iter().enumerate() {
         out.push_str(line);
-        if !line.ends_with('\\') {
-            for chunk in (n % CHUNKS..CHUNKS).step_by(period) {
+        if carries.get(n).copied().unwrap_or(false) {
+            for chunk in (k % CHUNKS..CHUNKS).step_by(period) {
                 push_chunk(&mut out, carrier, &bits, chunk);
             }
+            k += 1;
         }
         if n + 1 < lines.len() || trailing_newline {
             out.push_str(eol);

@@ -238,6 +238,14 @@ const CASES: &[Case] = &[
         TextZeroWidth,
         true,
     ),
+    case(
+        "memo.txt",
+        "Line {i} of the memo.\n",
+        300,
+        Prose,
+        TextZeroWidth,
+        true,
+    ),
     case("drawing.step", "", 0, Lines, TextBanner, false),
     case("bracket.dxf", "", 0, Lines, TextBanner, false),
     case("tetra-ascii.stl", "", 0, FirstLine, TextBanner, false),
@@ -411,6 +419,7 @@ fn every_registered_format_is_marked_where_it_allows_and_still_reads() {
             b"@charset",
             b"<!DOCTYPE",
             b"# syntax=",
+            b"---\n",
         ] {
             if original.starts_with(first) && !original.starts_with(b"#![") {
                 let line = |b: &[u8]| b.split(|&x| x == b'\n').next().unwrap().to_vec();
