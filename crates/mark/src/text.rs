@@ -1,15 +1,18 @@
-//! Prose (`.txt`, `.md`, `README`, …): a visible banner before the text, and
-//! an invisible mark repeated on every line so that any ten consecutive lines
+//! Prose (`.txt`, `README`, …): a visible banner before the text, and an
+//! invisible mark repeated on every line so that any ten consecutive lines
 //! carry the whole id. Prose has no syntax for a zero-width character to
-//! break. Source code and the other registered formats are marked in their
-//! own syntax instead ([`crate::formats`], [`crate::source`]): no existing
-//! line of them is touched.
+//! break; lightweight markup (Markdown, reStructuredText, AsciiDoc) has, and
+//! carries the mark on its plain-text lines only ([`mark_markup`]). Source
+//! code and the other registered formats are marked in their own syntax
+//! instead ([`crate::formats`], [`crate::source`]): no existing line of them
+//! is touched.
 //!
 //! The invisible mark splits the 80 payload bits (id + CRC-16) into ten bytes;
-//! the *k*-th line that carries the mark ends with chunk *k* mod 10: a 4-symbol preamble `0110`, the 4-bit
-//! chunk index and the 8 bits of that byte, 16 symbols in all, as zero-width
-//! characters (U+200B = 0, U+200C = 1). Copies issued before the format
-//! registry carried the same chunks in trailing whitespace (space = 0,
+//! the *k*-th line that carries the mark ends with chunk *k* mod 10: a
+//! 4-symbol preamble `0110`, the 4-bit chunk index and the 8 bits of that
+//! byte, 16 symbols in all, as zero-width characters (U+200B = 0,
+//! U+200C = 1). The reader needs no line numbers. Copies issued before the
+//! format registry carried the same chunks in trailing whitespace (space = 0,
 //! tab = 1) on source code: [`detect_text`] still reads them.
 //! Do not change the layout: issued marks depend on it.
 //!
