@@ -18,8 +18,13 @@ pub(crate) enum Marker {
     Source(Lang),
     /// Prose: banner lines and zero-width characters on every line ([`crate::text`]).
     Prose,
-    /// Lightweight markup: as prose, on plain-text lines only ([`crate::text::mark_markup`]).
-    Markup,
+    /// Lightweight markup: as prose, on plain-text lines only
+    /// ([`crate::text::mark_markup`]); the banner last where a title must
+    /// come first (reStructuredText).
+    Markup {
+        /// The banner goes at the end.
+        banner_last: bool,
+    },
     /// STEP (ISO 10303-21): a comment after `HEADER;` ([`crate::cad`]).
     Step,
     /// DXF: 999 comment groups before the first section ([`crate::cad`]).
@@ -238,11 +243,18 @@ pub static REGISTRY: &[Entry] = &[
         marker: Marker::Prose,
     },
     Entry {
-        name: "markup",
-        extensions: &["md", "markdown", "rst", "adoc"],
+        name: "markdown",
+        extensions: &["md", "markdown"],
         file_names: &[],
         placement: "banner lines after any front matter, zero-width characters at the end of plain-text lines",
-        marker: Marker::Markup,
+        marker: Marker::Markup { banner_last: false },
+    },
+    Entry {
+        name: "rst",
+        extensions: &["rst"],
+        file_names: &[],
+        placement: "banner lines at the end (a paragraph before the title would demote it), zero-width characters at the end of plain-text lines",
+        marker: Marker::Markup { banner_last: true },
     },
     Entry {
         name: "step",
@@ -369,7 +381,9 @@ pub(crate) fn mark_registered(
             Ok(source::mark_source(t, lang, issue).into_bytes())
         }
         Marker::Prose => Ok(crate::text::mark_prose(text()?, issue).into_bytes()),
-        Marker::Markup => Ok(crate::text::mark_markup(text()?, issue).into_bytes()),
+        Marker::Markup { banner_last } => {
+            Ok(crate::text::markup(text()?, issue, *banner_last).into_bytes())
+        }
         Marker::Step => crate::cad::mark_step(text()?, issue)
             .map(String::into_bytes)
             .ok_or_else(|| unsupported(file_name, "not an ISO 10303-21 file with a header")),

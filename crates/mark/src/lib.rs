@@ -10,7 +10,7 @@
 //! | PDF | stamp on every page ([`pdf`]) | token in the document information and the stamp's text |
 //! | PNG, JPEG, WebP | diagonal text, tiled ([`image`]) | keyed spread spectrum in the block DCT of the luminance ([`image::forensic`]) |
 //! | source code (C, C++, Rust, Java, JavaScript, Python, shell, SQL, CSS, Perl, HTML, YAML, TOML, INI, Makefile) | banner comment in the file's own syntax ([`source`]) | compact `cm:` comment lines between top-level blank lines, outside strings ([`source::compact`]) |
-//! | prose (`.txt`, `README`, …), markup (`.md`, `.rst`, `.adoc`) | banner lines ([`text`]) | zero-width characters on every line (markup: on plain-text lines) |
+//! | prose (`.txt`, `README`, …), markup (`.md`, `.rst`) | banner lines ([`text`]) | zero-width characters on every line (markup: on plain-text lines) |
 //! | STEP, DXF, STL ([`cad`]), SVG, XML ([`xml`]) | the token in a header comment, 999 groups, the `solid` line or binary header | — |
 //! | DOCX, XLSX, PPTX ([`office`]) | a footer line (PPTX: on the slide masters) | the token in the custom document properties |
 //!

@@ -1,7 +1,7 @@
 //! Prose (`.txt`, `README`, …): a visible banner before the text, and an
 //! invisible mark repeated on every line so that any ten consecutive lines
 //! carry the whole id. Prose has no syntax for a zero-width character to
-//! break; lightweight markup (Markdown, reStructuredText, AsciiDoc) has, and
+//! break; lightweight markup (Markdown, reStructuredText) has, and
 //! carries the mark on its plain-text lines only ([`mark_markup`]). Source
 //! code and the other registered formats are marked in their own syntax
 //! instead ([`crate::formats`], [`crate::source`]): no existing line of them
@@ -70,7 +70,7 @@ pub enum CommentStyle {
 pub fn style_for(file_name: &str) -> (CommentStyle, Carrier) {
     match crate::formats::by_name(file_name).map(|e| &e.marker) {
         Some(crate::formats::Marker::Source(lang)) => (lang.comment, Carrier::Comment),
-        Some(crate::formats::Marker::Prose | crate::formats::Marker::Markup) => {
+        Some(crate::formats::Marker::Prose | crate::formats::Marker::Markup { .. }) => {
             (CommentStyle::Plain, Carrier::ZeroWidth)
         }
         Some(_) => (CommentStyle::None, Carrier::Comment),
@@ -112,10 +112,10 @@ pub fn mark_text(text: &str, file_name: &str, issue: &Issue) -> String {
 /// Marks prose: the banner (after a `#!` or `<?xml` first line), then the
 /// zero-width mark on every line. Line endings (`\n` or `\r\n`) are kept.
 pub fn mark_prose(text: &str, issue: &Issue) -> String {
-    prose(text, issue, false)
+    prose(text, issue, false, false)
 }
 
-/// Marks lightweight markup (Markdown, reStructuredText, AsciiDoc) as prose,
+/// Marks lightweight markup (Markdown, reStructuredText) as prose,
 /// but where zero-width characters cannot change what the markup means: the
 /// banner goes after any front matter (`---` / `+++` block), and only lines
 /// of plain text carry the mark — not front matter, code fences or what they
@@ -123,7 +123,13 @@ pub fn mark_prose(text: &str, issue: &Issue) -> String {
 /// definitions, setext underlines and the lines they underline, lines
 /// ending in a URL or an address, hard line breaks, or blank lines.
 pub fn mark_markup(text: &str, issue: &Issue) -> String {
-    prose(text, issue, true)
+    prose(text, issue, true, false)
+}
+
+/// [`mark_markup`], with the banner at the end when `banner_last`
+/// (reStructuredText, where a paragraph before the title demotes it).
+pub(crate) fn markup(text: &str, issue: &Issue, banner_last: bool) -> String {
+    prose(text, issue, true, banner_last)
 }
 
 /// Whether a markup line is plain text that a zero-width character at its
@@ -148,10 +154,10 @@ fn plain_text_line(l: &str, next: Option<&str>) -> bool {
         && !next.is_some_and(underline)
 }
 
-fn prose(text: &str, issue: &Issue, markup: bool) -> String {
+fn prose(text: &str, issue: &Issue, markup: bool, banner_last: bool) -> String {
     // A byte-order mark stays the first bytes.
     if let Some(rest) = text.strip_prefix('\u{feff}') {
-        return format!("\u{feff}{}", prose(rest, issue, markup));
+        return format!("\u{feff}{}", prose(rest, issue, markup, banner_last));
     }
     let (style, carrier) = (CommentStyle::Plain, Carrier::ZeroWidth);
     let crlf = text.contains("\r\n");
@@ -198,11 +204,17 @@ fn prose(text: &str, issue: &Issue, markup: bool) -> String {
                 && plain_text_line(l, lines.get(i + 1).map(String::as_str));
         }
     }
-    let banner = banner(style, issue);
-    let banner_len = banner.len();
+    let mut banner = banner(style, issue);
+    if banner_last {
+        // After the text, as a paragraph of its own.
+        if lines.last().is_some_and(|l| !l.trim().is_empty()) {
+            banner.insert(0, String::new());
+        }
+        at = lines.len();
+    }
+    // The banner's lines carry, its blank lines do not (in markup they end its paragraph).
+    let banner_carries: Vec<bool> = banner.iter().map(|l| !markup || !l.is_empty()).collect();
     lines.splice(at..at, banner);
-    // The banner's lines carry, its blank line does not (in markup it ends the banner's paragraph).
-    let banner_carries = (0..banner_len).map(|k| !markup || k + 1 < banner_len);
     carries.splice(at..at, banner_carries);
     for (c, line) in carries.iter_mut().zip(&lines) {
         *c = *c && !line.ends_with('\\');

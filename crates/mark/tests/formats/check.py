@@ -193,6 +193,25 @@ def check_markup(o, m):
     assert "\u200b" in text or "\u200c" in text
 
 
+def check_rst(o, m):
+    # docutils: the same document title and body once the banner (last) and
+    # zero-width characters are taken out, and no new warnings.
+    import io
+    import re
+    import docutils.core
+
+    def render(text):
+        err = io.StringIO()
+        parts = docutils.core.publish_parts(text, writer_name="html", settings_overrides={"warning_stream": err})
+        return parts["title"], parts["body"], err.getvalue()
+
+    a = render(read(o).decode())
+    t, body, warnings = render(read(m).decode().replace("\u200b", "").replace("\u200c", ""))
+    body2 = re.sub(r'<p>Confidential: issued to .*?</p>\n', "", body, count=1, flags=re.S)
+    assert body2 != body, "no banner paragraph"
+    assert a == (t, body2, warnings), "rst renders differently"
+
+
 def check_prose(o, m):
     text = read(m).decode()
     assert "\u200b" in text or "\u200c" in text
@@ -301,7 +320,8 @@ CHECKS = {
     "makefile": check_make,
     "dockerfile": check_dockerfile,
     "prose": check_prose,
-    "markup": check_markup,
+    "markdown": check_markup,
+    "rst": check_rst,
     "step": check_step,
     "dxf": check_dxf,
     "stl": check_stl,

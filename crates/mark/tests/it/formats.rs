@@ -239,6 +239,14 @@ const CASES: &[Case] = &[
         true,
     ),
     case(
+        "guide.rst",
+        "Paragraph {i} of the guide.\n\n",
+        150,
+        Prose,
+        TextZeroWidth,
+        true,
+    ),
+    case(
         "memo.txt",
         "Line {i} of the memo.\n",
         300,
