@@ -371,8 +371,15 @@ pub(crate) fn mark_registered(
         Marker::Unmarkable(why) => Err(unsupported(file_name, why)),
         Marker::Source(lang) => {
             let t = text()?;
-            // A `.pl` file with `:-` clauses is Prolog, where `#` is no comment.
-            if !source::accepts(lang, t) || entry.name == "perl" && t.contains(":-") {
+            // A `.pl` file with `:-` clauses is Prolog, where `#` is no comment;
+            // a `.ts` file in XML is a Qt translation, not TypeScript.
+            if !source::accepts(lang, t)
+                || entry.name == "perl" && t.contains(":-")
+                || entry.name == "typescript"
+                    && t.trim_start_matches('\u{feff}')
+                        .trim_start()
+                        .starts_with('<')
+            {
                 return Err(unsupported(
                     file_name,
                     &format!("does not read as {}", entry.name),

@@ -540,6 +540,10 @@ fn unknown_and_unmarkable_content_is_never_altered() {
     check("bracket.svg", b"<?xml version=\"1.0\"?>\n<html/>\n");
     check("bracket.dxf", b"not a dxf\n");
     check("program.go", b"package main\n");
+    check(
+        "app_de.ts",
+        b"<?xml version=\"1.0\"?>\n<!DOCTYPE TS>\n<TS version=\"2.1\"></TS>\n",
+    );
     check("Gemfile.lock", b"GEM\n  remote: https://rubygems.org/\n");
     check("heredoc.php", b"<?php $a = <<<EOT\nx\nEOT;\n");
     check("inline.php", b"<?php echo 1; ?>\n<p>html</p>\n");
