@@ -9,19 +9,34 @@
 //! |---|---|---|
 //! | PDF | stamp on every page ([`pdf`]) | token in the document information and the stamp's text |
 //! | PNG, JPEG, WebP | diagonal text, tiled ([`image`]) | keyed spread spectrum in the block DCT of the luminance ([`image::forensic`]) |
-//! | text, source code | banner in the file's comment syntax ([`text`]) | trailing whitespace or zero-width characters on every line |
+//! | source code (C, C++, Rust, Java, JavaScript, Python, shell, SQL, CSS, Perl, HTML, YAML, TOML, INI, Makefile) | banner comment in the file's own syntax ([`source`]) | compact `cm:` comment lines between top-level blank lines, outside strings ([`source::compact`]) |
+//! | prose (`.txt`, `README`, …), markup (`.md`, `.rst`) | banner lines ([`text`]) | zero-width characters on every line (markup: on plain-text lines) |
+//! | STEP, DXF, STL ([`cad`]), SVG, XML ([`xml`]) | the token in a header comment, 999 groups, the `solid` line or binary header | — |
+//! | DOCX, XLSX, PPTX ([`office`]) | a footer line (PPTX: on the slide masters) | the token in the custom document properties |
+//!
+//! Besides PDF and images, a file is marked only if the registry
+//! ([`formats`]) knows its format by name and its content matches; each
+//! marker writes only where its format allows, and no existing line of a
+//! text format is changed but prose's and markup's line ends. Anything else is
+//! [`MarkError::Unsupported`] and never altered: the room's `unmarkable`
+//! action decides.
 //!
 //! Pure: bytes in, bytes out; the mark id, key and time come from the caller;
 //! no clock, no randomness, no I/O. Untrusted input is bounded by [`Limits`].
 
+pub mod cad;
 mod ecc;
 mod error;
+pub mod formats;
 mod glyphs;
 mod id;
 pub mod image;
+pub mod office;
 pub mod pdf;
 mod prng;
+pub mod source;
 pub mod text;
+pub mod xml;
 
 pub use error::MarkError;
 pub use id::{Issue, MarkId, MarkKey, Recipient};
@@ -156,7 +171,9 @@ impl Format {
 }
 
 /// Marks one copy for one recipient: visible and forensic marks, same format out.
-/// `file_name` chooses the comment syntax of text files.
+/// PDF and images are recognised by content; everything else goes by the
+/// format registry ([`formats`]), by `file_name` and content, and is
+/// [`MarkError::Unsupported`] (unaltered) when no registered format matches.
 pub fn mark(
     content: &[u8],
     file_name: &str,
@@ -170,13 +187,7 @@ pub fn mark(
     match Format::sniff(content) {
         Some(Format::Pdf) => pdf::stamp_pdf(content, issue, style, limits),
         Some(Format::Image(_)) => image::mark_image(content, issue, style, key, limits),
-        Some(Format::Text) => {
-            let t = std::str::from_utf8(content).map_err(|_| MarkError::BadText)?;
-            Ok(text::mark_text(t, file_name, issue).into_bytes())
-        }
-        None => Err(MarkError::Unsupported(format!(
-            "`{file_name}` is not a pdf, png, jpeg, webp or utf-8 text file"
-        ))),
+        Some(Format::Text) | None => formats::mark_registered(content, file_name, issue),
     }
 }
 
@@ -195,6 +206,12 @@ pub enum TraceKind {
     TextZeroWidth,
     /// The visible banner's token in text.
     TextBanner,
+    /// Compact comments in source code.
+    TextComment,
+    /// The custom document properties of an Office (OOXML) package.
+    OfficeProperties,
+    /// The 80-byte header of a binary STL file.
+    StlHeader,
 }
 
 impl TraceKind {
@@ -207,6 +224,9 @@ impl TraceKind {
             Self::TextWhitespace => "text-whitespace",
             Self::TextZeroWidth => "text-zero-width",
             Self::TextBanner => "text-banner",
+            Self::TextComment => "text-comment",
+            Self::OfficeProperties => "office-properties",
+            Self::StlHeader => "stl-header",
         }
     }
 }
@@ -272,11 +292,17 @@ pub fn trace(
                     kind: match r.carrier {
                         text::Carrier::Whitespace => TraceKind::TextWhitespace,
                         text::Carrier::ZeroWidth => TraceKind::TextZeroWidth,
+                        text::Carrier::Comment => TraceKind::TextComment,
                     },
                     confidence: 1.0 - 1.0 / 65536.0,
                     detail: format!(
-                        "{} lines carried the mark, {:.0} % agree",
+                        "{} {} carried the mark, {:.0} % agree",
                         r.lines,
+                        if r.carrier == text::Carrier::Comment {
+                            "comments"
+                        } else {
+                            "lines"
+                        },
                         r.agreement * 100.0
                     ),
                 }));
@@ -288,8 +314,24 @@ pub fn trace(
                 detail: "banner token with a valid crc-16".into(),
             }))
         }
+        None if office::is_zip(content) => {
+            Ok(office::detect_office(content)?.map(|mark_id| Trace {
+                mark_id,
+                kind: TraceKind::OfficeProperties,
+                confidence: 1.0 - 1.0 / 65536.0,
+                detail: "custom property token with a valid crc-16".into(),
+            }))
+        }
+        None if cad::is_binary_stl(content) => {
+            Ok(cad::stl_header_token(content).map(|mark_id| Trace {
+                mark_id,
+                kind: TraceKind::StlHeader,
+                confidence: 1.0 - 1.0 / 65536.0,
+                detail: "stl header token with a valid crc-16".into(),
+            }))
+        }
         None => Err(MarkError::Unsupported(
-            "not a pdf, png, jpeg, webp or utf-8 text file".into(),
+            "not a pdf, png, jpeg, webp, office open xml, binary stl or utf-8 text file".into(),
         )),
     }
 }

@@ -9,6 +9,7 @@
 )]
 
 mod attacks;
+mod formats;
 mod fuzz_regressions;
 mod images;
 mod limits;

@@ -1,5 +1,6 @@
 //! Text and source code through the crate's entry points: the banner, the
-//! invisible mark read back from a 100-line excerpt, and what each trace reports.
+//! mark read back from a 100-line excerpt (compact comments in source code,
+//! zero-width characters in prose), and what each trace reports.
 
 use mark::{Limits, MarkId, Style, TraceKind};
 
@@ -7,10 +8,18 @@ use crate::util::{issue, key};
 
 #[test]
 fn text_files_trace_from_a_hundred_line_excerpt() {
-    // (file name, expected kind) → mark 1,000 lines, keep lines 500..600, trace.
-    fn check(name: &str, kind: TraceKind) {
+    // (file name, kind read from the excerpt, kind read once trailing white
+    // space and zero-width characters are stripped) → mark 1,000 lines (a
+    // blank line every fifth), keep lines 500..600, trace.
+    fn check(name: &str, kind: TraceKind, stripped_kind: TraceKind) {
         let body: String = (0..1000)
-            .map(|i| format!("line {i} of the specification\n"))
+            .map(|i| {
+                if i % 5 == 4 {
+                    "\n".to_owned()
+                } else {
+                    format!("line_{i} = {i};\n")
+                }
+            })
             .collect();
         let id = 0x5555_0000_0000_0000 + name.len() as u64;
         let out = mark::mark(
@@ -29,7 +38,8 @@ fn text_files_trace_from_a_hundred_line_excerpt() {
             .unwrap()
             .unwrap();
         assert_eq!((t.mark_id, t.kind), (MarkId(id), kind), "{name}");
-        // Trailing whitespace stripped: the banner token is what is left, in the full file.
+        // Trailing white space and zero-width characters stripped: comments
+        // stay in source code; the banner token is what is left in prose.
         let stripped: String = text
             .lines()
             .map(|l| {
@@ -44,14 +54,15 @@ fn text_files_trace_from_a_hundred_line_excerpt() {
             .unwrap();
         assert_eq!(
             (t.mark_id, t.kind),
-            (MarkId(id), TraceKind::TextBanner),
+            (MarkId(id), stripped_kind),
             "{name} stripped"
         );
     }
-    check("main.rs", TraceKind::TextWhitespace);
-    check("query.sql", TraceKind::TextWhitespace);
-    check("notes.txt", TraceKind::TextZeroWidth);
-    check("README.md", TraceKind::TextZeroWidth);
+    use TraceKind::{TextBanner, TextComment, TextZeroWidth};
+    check("main.rs", TextComment, TextComment);
+    check("query.sql", TextComment, TextComment);
+    check("notes.txt", TextZeroWidth, TextBanner);
+    check("README.md", TextZeroWidth, TextBanner);
 }
 
 #[test]
