@@ -8,6 +8,10 @@
 #
 # Environment: BENCH_REQUESTS (default 5000), BENCH_NO_BUILD=1 (reuse the
 # release build as is), CARGO_TARGET_DIR (default target).
+# BENCH_BASELINE=PATH (a release build of the same example from an earlier
+# commit, named by BENCH_BASELINE_LABEL) adds a before/after table: the two
+# builds run alternately BENCH_ROUNDS times (default 3, baseline first), and
+# the medians of each figure are compared in the same run on the same machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -23,6 +27,49 @@ fi
 log "$REQUESTS requests"
 OUT=$("$EX" "$REQUESTS")
 log "$(tr '\n' ' ' <<<"$OUT")"
+
+# The median of figure $1 over the outputs in the files $2…
+median_of() {
+    local key=$1
+    shift
+    for f in "$@"; do val "$key" "$(cat "$f")"; done | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+AB=""
+if [ -n "${BENCH_BASELINE:-}" ]; then
+    ROUNDS=${BENCH_ROUNDS:-3}
+    LABEL=${BENCH_BASELINE_LABEL:-baseline}
+    RUNS=$(mktemp -d)
+    for i in $(seq "$ROUNDS"); do
+        log "round $i of $ROUNDS: $LABEL, then this tree"
+        "$BENCH_BASELINE" "$REQUESTS" >"$RUNS/before.$i"
+        "$EX" "$REQUESTS" >"$RUNS/after.$i"
+        log "before $(tr '\n' ' ' <"$RUNS/before.$i")"
+        log "after $(tr '\n' ' ' <"$RUNS/after.$i")"
+    done
+    row() {
+        local what=$1 key=$2 b a
+        b=$(median_of "$key" "$RUNS"/before.*)
+        a=$(median_of "$key" "$RUNS"/after.*)
+        echo "| $what | $b µs | $a µs | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a / b}')× |"
+    }
+    AB="
+### Before and after: \\`$LABEL\\` against this tree
+
+The same example built from \\`$LABEL\\` and from this tree, run alternately
+$ROUNDS times each ($LABEL first) in one run of \\`bench/authz.sh\\`, $REQUESTS requests
+each; medians of the runs. A ratio above 1 means this tree is slower.
+
+| | $LABEL | this tree | ratio |
+|---|---|---|---|
+$(row "request p50" request_p50_us)
+$(row "request p99" request_p99_us)
+$(row "request mean" request_mean_us)
+$(row "decision p50" authz_p50_us)
+$(row "decision p99" authz_p99_us)
+$(row "decision mean" authz_mean_us)
+"
+    rm -rf "$RUNS"
+fi
 
 SECTION=$(mktemp)
 trap 'rm -f "$SECTION"' EXIT
@@ -46,6 +93,7 @@ simulation of each). $(val policies "$OUT") policies in force (with explanations
 | \`GET /api/v1/rooms/{id}\` | $(val request_p50_us "$OUT") µs | $(val request_p99_us "$OUT") µs | $(val request_mean_us "$OUT") µs |
 | its authorization decision alone | $(val authz_p50_us "$OUT") µs | $(val authz_p99_us "$OUT") µs | $(val authz_mean_us "$OUT") µs |
 | share of the request | $(val share_p50_pct "$OUT") % | | $(val share_mean_pct "$OUT") % |
+$AB
 <!-- authz:end -->
 MD
 splice_section authz "$SECTION"

@@ -10,7 +10,10 @@
 #
 # Environment: BENCH_DECISIONS (default 200000), BENCH_NO_BUILD=1 (reuse the
 # release build as is), CARGO_TARGET_DIR (default target). The release build of
-# cedar-policy takes minutes.
+# cedar-policy takes minutes. BENCH_BASELINE=PATH (a release build of the same
+# example from an earlier commit, named by BENCH_BASELINE_LABEL) adds a
+# before/after table: for each mix the baseline and this tree run alternately
+# (baseline first) in the same run, and their p50/p99 are compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -25,6 +28,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     cargo build --release -q -p policy --example policy_bench
 fi
 ROWS=""
+AB_ROWS=""
 LOAD=""
 for MIX in none scoped mixed generic sets opaque; do
     log "$DECISIONS decisions, custom policies: $MIX"
@@ -40,9 +44,33 @@ for MIX in none scoped mixed generic sets opaque; do
         sets) WHAT="+ 100 generic on a set attribute" ;;
         opaque) WHAT="+ 100 generic, not pre-filterable" ;;
     esac
+    if [ -n "${BENCH_BASELINE:-}" ]; then
+        log "$DECISIONS decisions, custom policies: $MIX, ${BENCH_BASELINE_LABEL:-baseline}"
+        BEFORE=$("$BENCH_BASELINE" "$DECISIONS" "$MIX")
+        log "$(tr '\n' ' ' <<<"$BEFORE")"
+        # This tree again, right after the baseline: the pair shares the machine's state.
+        AGAIN=$("$EX" "$DECISIONS" "$MIX")
+        ratio() { awk -v a="$(val "$1" "$AGAIN")" -v b="$(val "$1" "$BEFORE")" 'BEGIN {printf "%.2f", a / b}'; }
+        AB_ROWS+="| $MIX | $(val p50_us "$BEFORE") µs | $(val p50_us "$AGAIN") µs | $(ratio p50_us)× | $(val p99_us "$BEFORE") µs | $(val p99_us "$AGAIN") µs | $(ratio p99_us)× |"$'\n'
+    fi
     ROWS+="| $WHAT | $(val policies "$OUT") | $(val p50_us "$OUT") µs | $(val p99_us "$OUT") µs | $(val mean_us "$OUT") µs | $(val max_us "$OUT") µs | $(val allowed "$OUT") / $(val denied "$OUT") / $(val hidden "$OUT") | $VERDICT |"$'\n'
     LOAD+="$MIX $(val load_ms "$OUT") ms, "
 done
+
+AB_SECTION=""
+if [ -n "$AB_ROWS" ]; then
+    B=${BENCH_BASELINE_LABEL:-baseline}
+    AB_SECTION="
+### Before and after: \`$B\` against this tree
+
+The same example built from \`$B\` (before) and from this tree (after), run
+back to back for each mix in this run. A ratio above 1 means this tree is
+slower.
+
+| mix | p50 before | p50 after | ratio | p99 before | p99 after | ratio |
+|---|---|---|---|---|---|---|
+$AB_ROWS"
+fi
 
 SECTION=$(mktemp)
 trap 'rm -f "$SECTION"' EXIT
@@ -71,6 +99,7 @@ and indexing: ${LOAD%, }.
 | policies in force | count | p50 | p99 | mean | max | allowed / denied / hidden | p99 < 100 µs |
 |---|---|---|---|---|---|---|---|
 $ROWS
+$AB_SECTION
 <!-- policy:end -->
 MD
 splice_section policy "$SECTION"

@@ -88,21 +88,20 @@ impl Drop for Turn {
     }
 }
 
-/// Name endings of the documents and containers the extractor opens.
+/// Name endings of documents the extractor opens whose first bytes alone do
+/// not say so to [`dlp::is_container`] by name (Office and OpenDocument files
+/// are zips it knows by their first bytes; these keep a short or damaged
+/// head from being streamed as text).
 const DOC_EXTENSIONS: &[&str] = &[
-    ".zip", ".jar", ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm", ".odt", ".ods", ".odp",
-    ".pdf", ".gz", ".tgz", ".tar", ".eml",
+    ".jar", ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm", ".odt", ".ods", ".odp",
 ];
 
-/// Whether content named `name` starting with `head` is a document or container.
+/// Whether content named `name` starting with `head` is a document or
+/// container the extractor expands (zip, tar, gzip, xz, zstd, 7z, PDF, mail
+/// and the zip-based document formats) rather than text to stream.
 fn is_document(name: &str, head: &[u8]) -> bool {
     let lower = name.to_ascii_lowercase();
-    DOC_EXTENSIONS.iter().any(|e| lower.ends_with(e))
-        || head.starts_with(b"PK\x03\x04")
-        || head.starts_with(b"PK\x05\x06")
-        || head.starts_with(b"%PDF")
-        || head.starts_with(b"\x1f\x8b")
-        || head.get(257..262) == Some(b"ustar".as_slice())
+    dlp::is_container(name, head) || DOC_EXTENSIONS.iter().any(|e| lower.ends_with(e))
 }
 
 /// The most telling finding: where it is and what it says (redacted).
@@ -453,6 +452,28 @@ pub(crate) fn blocked(top: &Top) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_xz_zstd_and_7z_uploads_were_streamed_as_text() {
+        // (name, first bytes, a document or container)
+        let cases: &[(&str, &[u8], bool)] = &[
+            ("drawings.tar.xz", b"\xfd7zXZ\x00\x00", true),
+            ("noname", b"\xfd7zXZ\x00\x00", true),
+            ("drawings.tar.zst", b"\x28\xb5\x2f\xfd", true),
+            ("noname", b"\x28\xb5\x2f\xfd", true),
+            ("sources.7z", b"7z\xbc\xaf\x27\x1c", true),
+            ("noname", b"7z\xbc\xaf\x27\x1c", true),
+            ("report.docx", b"PK\x03\x04", true),
+            ("report.docx", b"", true),
+            ("drawing.pdf", b"%PDF-1.7", true),
+            ("sources.tgz", b"\x1f\x8b\x08", true),
+            ("notes.txt", b"just text", false),
+            ("main.rs", b"fn main() {}", false),
+        ];
+        for (name, head, want) in cases {
+            assert_eq!(is_document(name, head), *want, "{name}");
+        }
+    }
 
     fn pem() -> String {
         let body: String = (0..20)

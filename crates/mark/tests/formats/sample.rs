@@ -1,5 +1,5 @@
-#![allow(dead_code)]
 //! Crate docs.
+#![allow(dead_code)]
 
 /* outer /* nested */ still a comment
 

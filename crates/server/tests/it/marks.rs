@@ -165,6 +165,15 @@ async fn downloads_follow_the_rooms_delivery_policy() {
         ),
         ("photo.png", png()),
         ("data.bin", [0u8, 159, 146, 150, 255, 0, 1, 2].repeat(64)),
+        (
+            "drawing.step",
+            include_bytes!("../../../mark/tests/formats/drawing.step").to_vec(),
+        ),
+        // Text of a format with no registered marker: never altered.
+        (
+            "Gearbox.kt",
+            b"fun main() {\n    println(\"gearbox\")\n}\n".repeat(20),
+        ),
     ];
     let mut ids = vec![];
     for (name, content) in &files {
@@ -179,6 +188,8 @@ async fn downloads_follow_the_rooms_delivery_policy() {
         (&ext.token, 1, Want::Marked),
         (&ext.token, 2, Want::Marked),
         (&ext.token, 3, Want::Refused(403, "forbidden")),
+        (&ext.token, 4, Want::Marked),
+        (&ext.token, 5, Want::Refused(403, "forbidden")),
         (&ctx.admin, 0, Want::Original),
     ];
     let mut marks = vec![];
@@ -187,7 +198,7 @@ async fn downloads_follow_the_rooms_delivery_policy() {
     }
     // The same version twice gives two mark ids.
     marks.extend(download(&ctx, &ext.token, pdf_id, &files[0].1, Want::Marked).await);
-    assert_eq!(marks.len(), 4);
+    assert_eq!(marks.len(), 5);
     let mut unique = marks.clone();
     unique.sort();
     unique.dedup();
@@ -207,6 +218,23 @@ async fn downloads_follow_the_rooms_delivery_policy() {
         .find(|e| e["reason"] == "unmarkable")
         .unwrap();
     assert_eq!(refused["actor_user"], ext.id.as_str());
+    // A marked STEP model is still a STEP model: its first line untouched,
+    // every line of the original kept in order.
+    let r = ctx
+        .call(
+            &ext.token,
+            "GET",
+            &format!("/files/{}/content", ids[4]),
+            Value::Null,
+        )
+        .await;
+    let copy = String::from_utf8(r.body.clone()).unwrap();
+    assert!(copy.starts_with("ISO-10303-21;\n"), "{copy}");
+    let original = String::from_utf8(files[4].1.clone()).unwrap();
+    let mut kept = copy.lines();
+    for line in original.lines() {
+        assert!(kept.any(|l| l == line), "`{line}` lost or moved in {copy}");
+    }
 
     // The room's policy changes what leaves; only a manager may change it.
     let path = format!("/rooms/{room}/delivery");
@@ -235,6 +263,9 @@ async fn downloads_follow_the_rooms_delivery_policy() {
     ctx.must(&ctx.admin, "PUT", &path, policy("marked", "original"), 200)
         .await;
     download(&ctx, &ext.token, data_id, &files[3].1, Want::Original).await;
+    let last = issue_events(&ctx, "file.download").await.pop().unwrap();
+    assert_eq!(last["detail"]["unmarkable"], "mark_unsupported");
+    download(&ctx, &ext.token, &ids[5], &files[5].1, Want::Original).await;
     let last = issue_events(&ctx, "file.download").await.pop().unwrap();
     assert_eq!(last["detail"]["unmarkable"], "mark_unsupported");
 

@@ -20,7 +20,7 @@ use crate::webdriver::{self, Browser, Driver};
 
 const OFFICER: &str = "officer@owner.example";
 const ENGINEER: &str = "engineer@bladeworks.example";
-const PATH: &str = "drawings/blade-root.step";
+const PATH: &str = "drawings/blade-root-notes.txt";
 
 /// Signs `email` in through the API with TOTP enrolled (as the web tests'
 /// admin is); returns the secret and the principal with its second factor.
