@@ -419,14 +419,17 @@ pub enum ExpiryKind {
     Grant,
     Certification,
     Training,
+    /// A user's course completion (its `valid_until`).
+    Course,
 }
 
 impl ExpiryKind {
-    pub const ALL: [ExpiryKind; 4] = [
+    pub const ALL: [ExpiryKind; 5] = [
         ExpiryKind::Agreement,
         ExpiryKind::Grant,
         ExpiryKind::Certification,
         ExpiryKind::Training,
+        ExpiryKind::Course,
     ];
 
     /// The stable name, as stored.
@@ -436,12 +439,13 @@ impl ExpiryKind {
             ExpiryKind::Grant => "grant",
             ExpiryKind::Certification => "certification",
             ExpiryKind::Training => "training",
+            ExpiryKind::Course => "course",
         }
     }
 }
 
 /// An end that has passed and was not yet recorded: `subject_id` is the
-/// agreement, grant, certification or user (training).
+/// agreement, grant, certification, user (training) or course completion.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expiry {
     pub kind: ExpiryKind,
