@@ -610,7 +610,8 @@ mod tests {
             evidence: None,
             recorded_by: None,
         };
-        let cases: Vec<(&str, Vec<CourseCompletion>, (CourseStatus, Option<i64>))> = vec![
+        type Case<'a> = (&'a str, Vec<CourseCompletion>, (CourseStatus, Option<i64>));
+        let cases: Vec<Case> = vec![
             ("none", vec![], (CourseStatus::Due, None)),
             (
                 "in term",

@@ -610,7 +610,9 @@ mod tests {
     #[test]
     fn quizzes_are_scored_on_the_server() {
         let c = content().validated().unwrap();
-        let cases: &[(&[&[usize]], Result<(usize, i64, bool), ErrorCode>)] = &[
+        // (answers, (correct, score, passed) or the refusal)
+        type Case<'a> = (&'a [&'a [usize]], Result<(usize, i64, bool), ErrorCode>);
+        let cases: &[Case] = &[
             (&[&[1], &[0, 2]], Ok((2, 100, true))),
             (&[&[1], &[2, 0]], Ok((2, 100, true))),
             (&[&[0], &[0, 2]], Ok((1, 50, false))),
