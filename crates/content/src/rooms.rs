@@ -93,6 +93,8 @@ impl Rooms<'_> {
                 evidence_room: evidence == Some(room.id),
                 required_certifications: &[],
                 certifications: &[],
+                required_courses: &[],
+                completions: &[],
             };
             let (res, ctx) = room_facts(&rows, base.clone());
             let role = match &res {

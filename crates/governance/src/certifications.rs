@@ -10,7 +10,7 @@ use model::*;
 use serde_json::json;
 
 use kernel::events::{Fact, record};
-use kernel::facts::CERTIFICATION;
+use kernel::facts::{CERTIFICATION, COURSE};
 use kernel::secrets::random;
 use kernel::{Action, App, AppError, Authorized, EventName, RoomInfo, System, act};
 use store::SharedFile;
@@ -41,6 +41,8 @@ pub struct ClassificationRequirements {
     pub classification: Classification,
     /// Standard keys (`any`: a certificate of any standard).
     pub certifications: Vec<String>,
+    /// Course ids (set with `Courses::set_classification`).
+    pub courses: Vec<String>,
 }
 
 /// Certifications, what rooms and classifications require, parties' sponsors.
@@ -314,6 +316,7 @@ impl Certifications<'_> {
             out.push(ClassificationRequirements {
                 classification: *c,
                 certifications: tx.classification_qualifications(*c, CERTIFICATION).await?,
+                courses: tx.classification_qualifications(*c, COURSE).await?,
             });
         }
         Ok(out)
@@ -331,6 +334,9 @@ impl Certifications<'_> {
         let mut tx = self.store().begin().await?;
         tx.set_classification_qualifications(classification, CERTIFICATION, &keys)
             .await?;
+        let courses = tx
+            .classification_qualifications(classification, COURSE)
+            .await?;
         record(
             &mut tx,
             meta,
@@ -347,6 +353,7 @@ impl Certifications<'_> {
         Ok(ClassificationRequirements {
             classification,
             certifications: keys,
+            courses,
         })
     }
 

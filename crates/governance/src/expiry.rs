@@ -9,7 +9,9 @@
 //! a verified certificate's end and a risk tier's lapse, 30 and 7 days ahead,
 //! a reminder (`certification.reminder`, `party.tier_reminder`) goes the same
 //! way to the party's users and its sponsor (and, for a tier, the owner's
-//! admins, who send the re-assessment). Reading a notification is a
+//! admins, who send the re-assessment); before a course completion's end
+//! (`course.reminder`), to the user and their party's sponsor. A course
+//! completion's end is recorded as `course.expire`. Reading a notification is a
 //! change too: it commits with its `notification.read` event.
 
 use model::*;
@@ -86,7 +88,10 @@ async fn reminder(
     match kind {
         ExpiryKind::Certification => certification_reminder(tx, r).await,
         ExpiryKind::Tier => tier_reminder(tx, r).await,
-        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training => Ok(None),
+        // Course completions have their own (`sweep_course_reminders`).
+        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training | ExpiryKind::Course => {
+            Ok(None)
+        }
     }
 }
 
@@ -179,6 +184,63 @@ async fn staff(tx: &mut store::Tx, sponsor: Option<User>) -> Result<Vec<User>, A
     Ok(staff)
 }
 
+/// A completion, its course and its user, and the user's party's sponsor
+/// (when enabled and not the user); `None` when one of them is gone.
+async fn completion_parts(
+    tx: &mut store::Tx,
+    id: CompletionId,
+) -> Result<Option<(CourseCompletion, Course, User, Option<User>)>, AppError> {
+    let Some(c) = tx.get_completion(id).await? else {
+        return Ok(None);
+    };
+    let Some(course) = tx.get_course(c.course_id).await? else {
+        return Ok(None);
+    };
+    let Some(user) = tx.get_user(c.user_id).await? else {
+        return Ok(None);
+    };
+    let sponsor = match tx.party_sponsor(user.party_id).await? {
+        Some(id) if id != user.id => tx.get_user(id).await?.filter(|u| !u.disabled),
+        _ => None,
+    };
+    Ok(Some((c, course, user, sponsor)))
+}
+
+/// What to record about a course completion's end coming in `r.days` days,
+/// and whom to tell: the user and their party's sponsor.
+async fn course_reminder(
+    tx: &mut store::Tx,
+    r: &store::DueCompletionReminder,
+) -> Result<Option<Notice>, AppError> {
+    let Some((c, course, user, sponsor)) = completion_parts(tx, r.subject_id).await? else {
+        return Ok(None);
+    };
+    let at = utc_date(c.valid_until_ms);
+    let mut tell = vec![(
+        user.id,
+        format!(
+            "Your completion of the course “{}” lapses on {at}: take it again before then, or rooms that require it close to you.",
+            course.title
+        ),
+    )];
+    if let Some(s) = sponsor {
+        tell.push((
+            s.id,
+            format!(
+                "The completion of the course “{}” by {}, whose party you sponsor, lapses on {at}.",
+                course.title, user.email
+            ),
+        ));
+    }
+    Ok(Some(Notice {
+        action: EventName::CourseReminder,
+        target: format!("completion:{}", c.id),
+        detail: json!({"course": course.id, "user": user.id,
+            "valid_until_ms": c.valid_until_ms, "days": r.days}),
+        tell,
+    }))
+}
+
 /// What to record and whom to tell about one end.
 struct Notice {
     action: EventName,
@@ -242,6 +304,31 @@ impl Agreements<'_> {
                 }
                 tx.commit().await?;
             }
+        }
+        Ok(recorded + self.sweep_course_reminders(now).await?)
+    }
+
+    /// Records a reminder for every counting course completion (the latest
+    /// of its user and course) whose end is 30 or 7 days away or less, and
+    /// tells the user and their party's sponsor.
+    async fn sweep_course_reminders(&self, now: i64) -> Result<usize, AppError> {
+        let due = self
+            .store()
+            .read()
+            .await?
+            .due_completion_reminders(now, &REMINDER_DAYS, SWEEP_BATCH)
+            .await?;
+        let mut recorded = 0;
+        for r in due {
+            let mut tx = self.store().begin().await?;
+            if !tx.record_completion_reminder(&r, now).await? {
+                continue;
+            }
+            if let Some(notice) = course_reminder(&mut tx, &r).await? {
+                send(&mut tx, now, notice).await?;
+                recorded += 1;
+            }
+            tx.commit().await?;
         }
         Ok(recorded)
     }
@@ -469,6 +556,36 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
                 action: EventName::PartyTierLapse,
                 target: format!("party:{}", party.id),
                 detail: json!({"tier": tier, "tier_until_ms": e.until_ms}),
+                tell,
+            }
+        }
+        ExpiryKind::Course => {
+            let Some((c, course, user, sponsor)) =
+                completion_parts(tx, CompletionId(e.subject_id)).await?
+            else {
+                return Ok(None);
+            };
+            let mut tell = vec![(
+                user.id,
+                format!(
+                    "Your completion of the course “{}” lapsed on {at}: rooms that require it are closed to you until you pass it again.",
+                    course.title
+                ),
+            )];
+            if let Some(s) = sponsor {
+                tell.push((
+                    s.id,
+                    format!(
+                        "The completion of the course “{}” by {} lapsed on {at}.",
+                        course.title, user.email
+                    ),
+                ));
+            }
+            Notice {
+                action: EventName::CourseExpire,
+                target: format!("completion:{}", c.id),
+                detail: json!({"course": course.id, "user": user.id, "version": c.version,
+                    "valid_until_ms": e.until_ms}),
                 tell,
             }
         }

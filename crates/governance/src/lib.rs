@@ -9,6 +9,8 @@
 //! what-if — and the facts behind the access conditions: network zones,
 //! training) and [`Certifications`] (parties' certificates, recorded and
 //! verified, what rooms and classifications require, parties' sponsors).
+//! [`Courses`] (training: courses in versions, quizzes scored on the server,
+//! completions, what rooms and classifications require).
 //! Two background tasks take the `App` itself:
 //! [`spawn_sweeper`] and [`spawn_refresher`].
 
@@ -16,6 +18,7 @@ mod agreements;
 mod assessments;
 mod certifications;
 mod conditions;
+mod courses;
 mod expiry;
 mod policies;
 mod whatif;
@@ -24,6 +27,10 @@ pub use agreements::{Agreements, NewAgreement, NewTemplate};
 pub use assessments::{AssessmentView, Assessments, MAX_REASONS};
 pub use certifications::{
     Certifications, ClassificationRequirements, MAX_EVIDENCE_FILES, NewCertification,
+};
+pub use courses::{
+    Attempt, CourseRecord, CourseStatus, CourseToTake, Courses, ExternalCompletion,
+    MAX_LISTED_COMPLETIONS, UserCourse, party_statuses, status_of,
 };
 pub use expiry::spawn_sweeper;
 pub use policies::{

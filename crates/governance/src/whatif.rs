@@ -20,7 +20,7 @@ use policy::ResourceType;
 
 use kernel::authz::{Context, Decision, Policies as PolicySet, Principal, Resource, Verdict};
 use kernel::events::EventFilter;
-use kernel::facts::{CERTIFICATION, RoomRows, principal_for, room_facts};
+use kernel::facts::{CERTIFICATION, RoomRows, principal_for, required_courses, room_facts};
 use kernel::{Action, AppError, Authorized, EventAction, System, act};
 use store::Tx;
 
@@ -207,6 +207,8 @@ impl Cache {
                     .required_qualifications(room.id, room.classification, CERTIFICATION)
                     .await?;
                 let certifications = tx.list_certifications(who.party_id).await?;
+                let required_courses = required_courses(tx, room).await?;
+                let completions = tx.user_completions(who.user_id).await?;
                 let rows = RoomRows {
                     room,
                     required,
@@ -219,6 +221,8 @@ impl Cache {
                     evidence_room: false,
                     required_certifications: &required_certifications,
                     certifications: &certifications,
+                    required_courses: &required_courses,
+                    completions: &completions,
                 };
                 Ok(Some(room_facts(&rows, ctx)))
             }

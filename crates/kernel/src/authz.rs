@@ -154,6 +154,17 @@ actions! {
     /// Setting what rooms of each classification require of external
     /// parties (admins).
     ClassificationUpdate => "classification.update",
+    /// Listing the courses required of oneself, reading one and answering
+    /// its quiz (everyone).
+    CourseTake => "course.take",
+    /// Reading courses, their versions and completions (the owner's staff).
+    CourseList => "course.list",
+    /// Publishing a course (a new version) and setting which courses rooms
+    /// of each classification require (admins).
+    CourseUpdate => "course.update",
+    /// Recording a course a user completed elsewhere, with evidence (the
+    /// owner's admins and security officers).
+    CourseRecord => "course.record",
 }
 
 impl Action {

@@ -243,6 +243,8 @@ pub async fn request_facts(
                     .required_qualifications(id, room.classification, CERTIFICATION)
                     .await?,
                 certifications: &tx.list_certifications(who.party_id).await?,
+                required_courses: &required_courses(tx, &room).await?,
+                completions: &tx.user_completions(who.user_id).await?,
             };
             return Ok(Ok(room_facts(&rows, ctx)));
         }
@@ -253,6 +255,96 @@ pub async fn request_facts(
 /// The kind of qualification a certification standard is (rooms and
 /// classifications require qualifications of external parties).
 pub const CERTIFICATION: &str = "certification";
+
+/// The kind of qualification a training course is (its key: the course's id).
+pub const COURSE: &str = "course";
+
+/// A course a room requires: the key (the course's id), its title, since
+/// which version completions count, and whether the room's classification
+/// requires it (else the room itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequiredCourse {
+    pub key: String,
+    pub title: String,
+    pub retake_from: i64,
+    pub by_classification: bool,
+}
+
+/// The courses `room` requires, itself or by its classification. A key that
+/// names no course is still required (and can never be met).
+pub async fn required_courses(
+    tx: &mut store::Tx,
+    room: &Room,
+) -> Result<Vec<RequiredCourse>, AppError> {
+    let own = tx.room_qualifications(room.id, COURSE).await?;
+    let by_class = tx
+        .classification_qualifications(room.classification, COURSE)
+        .await?;
+    let mut keys: Vec<(String, bool)> = by_class.into_iter().map(|k| (k, true)).collect();
+    for k in own {
+        if !keys.iter().any(|(have, _)| *have == k) {
+            keys.push((k, false));
+        }
+    }
+    let mut out = Vec::with_capacity(keys.len());
+    for (key, by_classification) in keys {
+        let course = match key.parse::<CourseId>() {
+            Ok(id) => tx.get_course(id).await?,
+            Err(_) => None,
+        };
+        out.push(RequiredCourse {
+            title: course
+                .as_ref()
+                .map_or_else(|| key.clone(), |c| c.title.clone()),
+            retake_from: course.as_ref().map_or(i64::MAX, |c| c.retake_from),
+            key,
+            by_classification,
+        });
+    }
+    Ok(out)
+}
+
+/// What the policy needs about a user's completions of required courses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CourseFacts {
+    /// Required courses with a counting completion in term.
+    pub in_term: Vec<String>,
+    /// Required courses whose counting completions have all ended.
+    pub lapsed: Vec<String>,
+    /// Each lapsed course and the day its latest completion ended.
+    pub lapses: Vec<(String, String)>,
+}
+
+/// The course facts of `completions` (one user's) at `now_ms` for the
+/// courses `required`: a completion counts when it is of a version from the
+/// course's `retake_from` on.
+pub fn course_facts(
+    required: &[RequiredCourse],
+    completions: &[CourseCompletion],
+    now_ms: i64,
+) -> CourseFacts {
+    let mut facts = CourseFacts::default();
+    for r in required {
+        let counting = completions
+            .iter()
+            .filter(|c| c.course_id.to_string() == r.key && c.version >= r.retake_from);
+        if counting
+            .clone()
+            .any(|c| c.completed_ms <= now_ms && now_ms < c.valid_until_ms)
+        {
+            facts.in_term.push(r.key.clone());
+        } else if let Some(latest) = counting
+            .filter(|c| c.valid_until_ms <= now_ms)
+            .max_by_key(|c| c.valid_until_ms)
+        {
+            facts
+                .lapses
+                .push((r.key.clone(), utc_date(latest.valid_until_ms)));
+            facts.lapsed.push(r.key.clone());
+        }
+    }
+    facts
+}
 
 /// The stored rows a request on a room is decided from: the room, what it
 /// requires, the caller's grants, the agreements and certifications of the
@@ -269,6 +361,10 @@ pub struct RoomRows<'a> {
     /// The standards the room requires (its own and its classification's).
     pub required_certifications: &'a [String],
     pub certifications: &'a [Certification],
+    /// The courses the room requires (its own and its classification's).
+    pub required_courses: &'a [RequiredCourse],
+    /// The caller's course completions.
+    pub completions: &'a [CourseCompletion],
 }
 
 /// What the matrix says of a room of `classification` for `caller` at
@@ -357,6 +453,34 @@ pub fn room_facts(rows: &RoomRows<'_>, mut ctx: Context) -> (Resource, Context) 
             title: standard_title(key),
         })
         .collect();
+    let courses = course_facts(rows.required_courses, rows.completions, ctx.now_ms);
+    ctx.courses = courses.in_term;
+    ctx.courses_lapsed = courses.lapsed;
+    ctx.course_lapses = courses.lapses;
+    let classified = format!(
+        "rooms classified `{}` require",
+        rows.room.classification.as_str()
+    );
+    ctx.course_sources = rows
+        .required_courses
+        .iter()
+        .map(|r| {
+            let by = if r.by_classification {
+                classified.clone()
+            } else {
+                "this room requires".to_owned()
+            };
+            (r.key.clone(), by)
+        })
+        .collect();
+    let required_courses = rows
+        .required_courses
+        .iter()
+        .map(|r| Requirement {
+            key: r.key.clone(),
+            title: r.title.clone(),
+        })
+        .collect();
     let res = Resource::Room {
         id,
         classification: rows.room.classification,
@@ -364,6 +488,7 @@ pub fn room_facts(rows: &RoomRows<'_>, mut ctx: Context) -> (Resource, Context) 
         expired_grant,
         required_agreements: facts.requirements,
         required_certifications,
+        required_courses,
         tags: rows.room.tags.clone(),
         window: rows.room.access_window.as_ref().map(AccessWindow::describe),
     };

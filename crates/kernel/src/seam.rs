@@ -14,7 +14,9 @@ use crate::authz::{
     Act, Action, Authorized, Context, Decision, Policies, Principal, Resource, System, authorize,
 };
 use crate::events::{Fact, RequestMeta};
-use crate::facts::{CERTIFICATION, RoomRows, principal_for, room_facts};
+use crate::facts::{
+    CERTIFICATION, RequiredCourse, RoomRows, principal_for, required_courses, room_facts,
+};
 use crate::{App, AppError};
 
 /// A room as the caller sees it, with the caller's effective role.
@@ -130,6 +132,10 @@ impl App {
             }
             None => (vec![], vec![]),
         };
+        let (required_courses, completions) = match &room {
+            Some(room) => course_rows(&mut tx, room, p).await?,
+            None => (vec![], vec![]),
+        };
         drop(tx);
         let ctx = self.context(meta);
         let Some(room) = room else {
@@ -159,6 +165,8 @@ impl App {
             evidence_room: evidence == Some(id),
             required_certifications: &required_certifications,
             certifications: &certifications,
+            required_courses: &required_courses,
+            completions: &completions,
         };
         let (res, ctx) = room_facts(&rows, ctx);
         let matrix_controls = ctx.matrix_controls.clone();
@@ -616,6 +624,7 @@ impl App {
             } else {
                 tx.list_certifications(p.party_id).await?
             };
+        let (required_courses, completions) = course_rows(&mut tx, &room, p).await?;
         drop(tx);
         let risk = self.risk();
         let rows = RoomRows {
@@ -628,6 +637,8 @@ impl App {
             evidence_room: evidence == Some(id),
             required_certifications: &required_certifications,
             certifications: &certifications,
+            required_courses: &required_courses,
+            completions: &completions,
         };
         let (res, ctx) = room_facts(&rows, self.context(meta));
         let policies = self.policies()?;
@@ -636,4 +647,23 @@ impl App {
             .map(|a| authorize(&policies, p, *a, &res, &ctx) == Decision::Allow)
             .collect())
     }
+}
+
+/// The courses `room` requires and the caller's completions; the owner's
+/// staff need none (nothing is read for them).
+async fn course_rows(
+    tx: &mut store::Tx,
+    room: &Room,
+    p: &Principal,
+) -> Result<(Vec<RequiredCourse>, Vec<CourseCompletion>), AppError> {
+    if p.party_kind == PartyKind::Owner {
+        return Ok((vec![], vec![]));
+    }
+    let required = required_courses(tx, room).await?;
+    let completions = if required.is_empty() {
+        vec![]
+    } else {
+        tx.user_completions(p.user_id).await?
+    };
+    Ok((required, completions))
 }

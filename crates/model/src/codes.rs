@@ -182,6 +182,10 @@ codes! {
     InvalidCertification = "invalid_certification", BadRequest, "a certification's term or fields are malformed";
     InvalidEvidence = "invalid_evidence", BadRequest, "the evidence file is not a file in a room shared with the party";
     InvalidSponsor = "invalid_sponsor", BadRequest, "a party's sponsor must be an active user of the owner";
+    InvalidCourse = "invalid_course", BadRequest, "a course is malformed or over its limits (pages, questions, text lengths, pass mark, validity), or a course is required twice";
+    UnknownCourse = "unknown_course", BadRequest, "no course with that id";
+    InvalidQuizAnswers = "invalid_quiz_answers", BadRequest, "the quiz answers do not fit the questions (one missing, a choice that does not exist, several for a single-choice question)";
+    QuizAttemptsExceeded = "quiz_attempts_exceeded", TooManyRequests, "too many quiz attempts at this course in the last hour; retry later";
 
     // Events, the ledger, tracing (audit).
     BadFilter = "bad_filter", BadRequest, "the event filter is malformed or contradictory";

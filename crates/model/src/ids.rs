@@ -68,6 +68,12 @@ typed_id!(
     AssessmentId,
     /// One security certificate a party holds.
     CertificationId,
+    /// A training course (all its versions).
+    CourseId,
+    /// A user's completion of a course (a passed quiz or one recorded with evidence).
+    CompletionId,
+    /// One quiz attempt at a course.
+    AttemptId,
 );
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod certifications;
 mod codes;
 mod conditions;
+mod courses;
 pub mod diligence;
 mod ids;
 mod inputs;
@@ -19,6 +20,12 @@ pub use codes::{ErrorCode, Kind};
 pub use conditions::{
     AccessWindow, Cidr, ConditionError, MAX_TAGS, MAX_ZONE_RANGES, MAX_ZONES, NetworkZone,
     is_country, tags, zone_of,
+};
+pub use courses::{
+    Course, CourseCompletion, CourseContent, CoursePage, CourseVersion, MAX_ATTEMPTS_PER_HOUR,
+    MAX_CHOICE_CHARS, MAX_CHOICES, MAX_COURSE_TITLE, MAX_PAGE_CHARS, MAX_PAGES, MAX_QUESTION_CHARS,
+    MAX_QUESTIONS, MAX_REQUIRED_COURSES, MAX_VALIDITY_DAYS, Question, QuestionForTaker, QuizResult,
+    link_allowed, render_markdown, required_courses,
 };
 pub use ids::*;
 pub use inputs::{BadJustification, ByteRange, Justification, MAX_JUSTIFICATION, Unsatisfiable};

@@ -421,15 +421,18 @@ pub enum ExpiryKind {
     Training,
     /// A party's risk tier (its assessment's term).
     Tier,
+    /// A user's course completion (its `valid_until`).
+    Course,
 }
 
 impl ExpiryKind {
-    pub const ALL: [ExpiryKind; 5] = [
+    pub const ALL: [ExpiryKind; 6] = [
         ExpiryKind::Agreement,
         ExpiryKind::Grant,
         ExpiryKind::Certification,
         ExpiryKind::Training,
         ExpiryKind::Tier,
+        ExpiryKind::Course,
     ];
 
     /// The stable name, as stored.
@@ -440,12 +443,14 @@ impl ExpiryKind {
             ExpiryKind::Certification => "certification",
             ExpiryKind::Training => "training",
             ExpiryKind::Tier => "tier",
+            ExpiryKind::Course => "course",
         }
     }
 }
 
 /// An end that has passed and was not yet recorded: `subject_id` is the
-/// agreement, grant, certification, user (training) or party (tier).
+/// agreement, grant, certification, user (training), party (tier) or course
+/// completion.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expiry {
     pub kind: ExpiryKind,

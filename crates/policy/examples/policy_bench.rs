@@ -173,6 +173,7 @@ fn main() {
                     vec![]
                 },
                 required_certifications: vec![],
+                required_courses: vec![],
                 tags: vec![],
                 window: None,
             }

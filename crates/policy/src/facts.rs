@@ -69,6 +69,9 @@ pub enum Resource {
         /// classification) requires of an external party; `any` is met by
         /// any verified certificate in term.
         required_certifications: Vec<Requirement>,
+        /// The courses the room (itself, or by its classification) requires
+        /// of an external user: key the course's id, title its title.
+        required_courses: Vec<Requirement>,
         /// Field-of-use tags the agreements of an external party must cover.
         tags: Vec<String>,
         /// The room's access window in words, when it has one.
@@ -144,6 +147,16 @@ pub struct Context {
     /// For a denial's message (not given to the policies): each lapsed key
     /// with the standard's name and the day its newest certificate ended.
     pub certification_lapses: Vec<(String, String, String)>,
+    /// Courses (ids) the caller has a completion of that counts and is in term now.
+    pub courses: Vec<String>,
+    /// Courses (ids) whose counting completions of the caller have all ended.
+    pub courses_lapsed: Vec<String>,
+    /// For a denial's message (not given to the policies): each lapsed
+    /// course with the day its latest completion ended.
+    pub course_lapses: Vec<(String, String)>,
+    /// For a denial's message: what requires each course of the room —
+    /// "rooms classified `confidential` require" or "this room requires".
+    pub course_sources: Vec<(String, String)>,
 }
 
 /// The entity type names, parsed once.
@@ -306,6 +319,7 @@ pub(crate) fn slice(
             role,
             required_agreements,
             required_certifications,
+            required_courses,
             tags,
             ..
         } => {
@@ -335,6 +349,10 @@ pub(crate) fn slice(
                     (
                         "required_certifications",
                         strings(required_certifications.iter().map(|r| r.key.as_str())),
+                    ),
+                    (
+                        "required_courses",
+                        strings(required_courses.iter().map(|r| r.key.as_str())),
                     ),
                     ("tags", strings(tags)),
                 ],
@@ -488,6 +506,8 @@ pub(crate) fn context(
             "certifications_lapsed".to_owned(),
             strings(&ctx.certifications_lapsed),
         ),
+        ("courses".to_owned(), strings(&ctx.courses)),
+        ("courses_lapsed".to_owned(), strings(&ctx.courses_lapsed)),
     ];
     if let Some(addr) = &ctx.source_addr {
         pairs.push(("source_addr".to_owned(), string(addr)));

@@ -56,6 +56,8 @@ pub const REASONS: &[&str] = &[
     "training_required",
     "certification_required",
     "certification_expired",
+    "course_required",
+    "course_expired",
     "outside_access_window",
     "action_not_licensed",
     "risk_tier_refused",
@@ -647,11 +649,15 @@ fn fill(
     let mut window = "";
     let mut certification = String::new();
     let mut certification_end = "";
+    let mut course = "";
+    let mut course_end = "";
+    let mut course_requirement = "";
     let (role, agreement) = match res {
         Resource::Room {
             role,
             required_agreements,
             required_certifications,
+            required_courses,
             classification: c,
             tags: t,
             window: w,
@@ -689,6 +695,28 @@ fn fill(
                     format!("a valid `{}` certificate", r.title)
                 };
             }
+            // The course the denial is about: a lapsed one for
+            // `course_expired`, else the first not passed.
+            let unpassed = required_courses.iter().find(|r| {
+                if reason == "course_expired" {
+                    ctx.courses_lapsed.contains(&r.key)
+                } else {
+                    !ctx.courses.contains(&r.key)
+                }
+            });
+            if let Some(r) = unpassed {
+                course = r.title.as_str();
+                course_end = ctx
+                    .course_lapses
+                    .iter()
+                    .find(|(k, _)| k == &r.key)
+                    .map_or("", |(_, d)| d.as_str());
+                course_requirement = ctx
+                    .course_sources
+                    .iter()
+                    .find(|(k, _)| k == &r.key)
+                    .map_or("this room requires", |(_, s)| s.as_str());
+            }
             (
                 role.map_or("none", RoomRole::as_str),
                 unmet.map_or("", |r| r.title.as_str()),
@@ -719,6 +747,10 @@ fn fill(
         .replace("{certification}", &certification)
         .replace("{zone}", &zone)
         .replace("{tier}", tier)
+        // Last: a course's title is the admin's text, not a template.
+        .replace("{course_requirement}", course_requirement)
+        .replace("{course_end}", course_end)
+        .replace("{course}", course)
 }
 
 impl Policies {

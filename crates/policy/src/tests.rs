@@ -38,6 +38,7 @@ fn room(role: Option<RoomRole>, required: &[&str]) -> Resource {
             })
             .collect(),
         required_certifications: vec![],
+        required_courses: vec![],
         tags: vec![],
         window: None,
     }
@@ -214,6 +215,7 @@ fn expired_grant_hides_the_room_with_its_own_reason() {
         expired_grant: true,
         required_agreements: vec![],
         required_certifications: vec![],
+        required_courses: vec![],
         tags: vec![],
         window: None,
     };
@@ -532,6 +534,7 @@ fn licence_place_training_and_window_conditions() {
             } else {
                 vec![]
             },
+            required_courses: vec![],
             tags: c.tags.iter().map(|t| (*t).to_owned()).collect(),
             window: Some("Mon 08:00-18:00 UTC+00:00".into()),
         };
@@ -686,6 +689,97 @@ fn certification_denials_name_the_standard_and_the_end() {
             got == *want || (got.starts_with(&format!("{reason}|")) && got.contains(piece)),
             "{case}: got {got}, want {want}"
         );
+    }
+}
+
+/// A room requiring courses: the denial names the course, what requires it
+/// and, once the completion lapsed, its day; the owner's staff need none.
+#[test]
+fn course_denials_name_the_course_and_the_end() {
+    let pol = defaults();
+    let strings = |v: &[&str]| v.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+    let mut res = room(Some(RoomRole::Downloader), &[]);
+    if let Resource::Room {
+        required_courses, ..
+    } = &mut res
+    {
+        *required_courses = vec![
+            Requirement {
+                key: "c-drawings".into(),
+                title: "Handling drawings".into(),
+            },
+            Requirement {
+                key: "c-incidents".into(),
+                title: "Reporting incidents".into(),
+            },
+        ];
+    }
+    let sources = vec![
+        (
+            "c-drawings".to_owned(),
+            "rooms classified `confidential` require".to_owned(),
+        ),
+        ("c-incidents".to_owned(), "this room requires".to_owned()),
+    ];
+    type Case<'a> = (&'a str, PartyKind, &'a [&'a str], &'a [&'a str], &'a str);
+    let table: &[Case] = &[
+        (
+            "both passed",
+            PartyKind::External,
+            &["c-drawings", "c-incidents"],
+            &[],
+            "allow",
+        ),
+        (
+            "none passed",
+            PartyKind::External,
+            &[],
+            &[],
+            "course_required|rooms classified `confidential` require the course “Handling drawings”; you have not passed it",
+        ),
+        (
+            "one passed",
+            PartyKind::External,
+            &["c-drawings"],
+            &[],
+            "course_required|this room requires the course “Reporting incidents”; you have not passed it",
+        ),
+        (
+            "lapsed",
+            PartyKind::External,
+            &["c-incidents"],
+            &["c-drawings"],
+            "course_expired|rooms classified `confidential` require the course “Handling drawings”; your completion lapsed on 2026-11-30",
+        ),
+        (
+            "owner staff",
+            PartyKind::Owner,
+            &[],
+            &["c-drawings"],
+            "allow",
+        ),
+    ];
+    for (case, kind, passed, lapsed, want) in table {
+        let p = principal(*kind, SystemRole::Member);
+        let cx = Context {
+            now_ms: 1_000,
+            // What the room's certifications ask is met: only courses decide.
+            certifications: strings(&["any"]),
+            courses: strings(passed),
+            courses_lapsed: strings(lapsed),
+            course_lapses: lapsed
+                .iter()
+                .map(|k| ((*k).to_owned(), "2026-11-30".to_owned()))
+                .collect(),
+            course_sources: sources.clone(),
+            ..Context::default()
+        };
+        let got = match pol.decide(&p, "file.download", &res, &cx) {
+            Decision::Allow => "allow".to_owned(),
+            Decision::Hide { reason } => format!("hide:{reason}"),
+            Decision::Deny { reason, message } => format!("{reason}|{message}"),
+        };
+        assert_eq!(got, *want, "{case}");
     }
 }
 
@@ -1135,6 +1229,7 @@ fn a_room_scoped_policy_applies_to_its_room_and_action_only() {
         expired_grant: false,
         required_agreements: vec![],
         required_certifications: vec![],
+        required_courses: vec![],
         tags: vec![],
         window: None,
     };

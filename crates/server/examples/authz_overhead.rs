@@ -192,6 +192,7 @@ fn facts(id: RoomId, classification: Classification, role: RoomRole) -> (Resourc
         expired_grant: false,
         required_agreements: vec![],
         required_certifications: vec![],
+        required_courses: vec![],
         tags: vec![],
         window: None,
     };

@@ -8,6 +8,7 @@ mod assessments;
 mod auth;
 mod certifications;
 mod conditions;
+mod courses;
 mod dlp;
 mod events;
 mod files;
@@ -180,6 +181,17 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(certifications::list_classifications))
         .routes(routes!(certifications::put_classification))
         .routes(routes!(certifications::put_sponsor))
+        .routes(routes!(courses::list_courses, courses::publish_course))
+        .routes(routes!(courses::my_courses))
+        .routes(routes!(courses::get_course, courses::publish_version))
+        .routes(routes!(courses::take_course))
+        .routes(routes!(courses::attempt_course))
+        .routes(routes!(courses::record_completion))
+        .routes(routes!(courses::put_classification_courses))
+        .routes(routes!(
+            courses::get_room_courses,
+            courses::put_room_courses
+        ))
         .routes(routes!(conditions::list_templates))
         .routes(routes!(conditions::put_template))
         .routes(routes!(conditions::issue_from_template))

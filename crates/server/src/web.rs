@@ -18,6 +18,7 @@ mod assessments;
 mod assets;
 mod audit;
 mod certifications;
+mod courses;
 mod files;
 mod layout;
 mod policies;
@@ -78,6 +79,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(files::router())
         .merge(admin::router())
         .merge(certifications::router())
+        .merge(courses::router())
         .merge(audit::router())
         .merge(account::router())
         .merge(viewer::router())
@@ -137,7 +139,13 @@ impl FromRequestParts<App> for Viewer {
                 if !enrolment_open(parts.uri.path()) && app.must_enrol(&meta, &authed.principal) {
                     return Err(Redirect::to("/totp").into_response());
                 }
-                let nav = nav_for(app, &meta, &authed.principal);
+                let mut nav = nav_for(app, &meta, &authed.principal);
+                // "Courses" only for a user with a course to take.
+                if nav.iter().any(|i| i.href == "/courses")
+                    && !courses::has_courses(app, &meta, &authed.principal).await
+                {
+                    nav.retain(|i| i.href != "/courses");
+                }
                 Ok(Viewer { authed, csrf, nav })
             }
             Ok(_) => Err(Redirect::to("/login").into_response()),

@@ -63,6 +63,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "certifications courses",
         include_str!("../migrations/sqlite/0011_certifications_courses.sql"),
     ),
+    (
+        12,
+        "courses",
+        include_str!("../migrations/sqlite/0012_courses.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -122,6 +127,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "certifications courses",
         include_str!("../migrations/postgres/0011_certifications_courses.sql"),
+    ),
+    (
+        12,
+        "courses",
+        include_str!("../migrations/postgres/0012_courses.sql"),
     ),
 ];
 

@@ -7,6 +7,7 @@ mod agreements;
 mod assessments;
 mod certifications;
 mod conditions;
+mod courses;
 mod delivery;
 mod dlp;
 mod events;
@@ -31,6 +32,7 @@ use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
 pub use certifications::{DueReminder, SharedFile};
+pub use courses::DueCompletionReminder;
 pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};

@@ -125,6 +125,13 @@ event_names! {
     AssessmentFollowUp = "assessment.follow_up", Allowed, "a reviewer asked a follow-up question about one answer";
     AssessmentReply = "assessment.reply", Allowed, "a party's contact answered a follow-up; a remediation replaced the scored answer (the replaced one kept)";
     AssessmentDecide = "assessment.decide", Allowed, "a reviewer signed off an assessment with a decided tier and reasons; the party's tier and its validity were set";
+    CoursePublish = "course.publish", Allowed, "an admin published a training course, or a new version of one (the detail says whether it requires retaking)";
+    CourseAttempt = "course.attempt", Allowed, "a user answered a course's quiz: the detail holds the version, score and whether it passed (never the answers)";
+    CourseComplete = "course.complete", Allowed, "a user passed a course's quiz: a completion was recorded, valid until the detail's end";
+    CourseRecordExternal = "course.record_external", Allowed, "the owner's staff recorded a course a user completed elsewhere, with evidence; it counts as a completion";
+    CourseRequirements = "course.requirements", Allowed, "the courses a classification or a room requires of external users were set";
+    CourseReminder = "course.reminder", Allowed, "a user's course completion ends within 30 or 7 days: the user and their party's sponsor were told (recorded once per threshold, by the expiry sweep)";
+    CourseExpire = "course.expire", Allowed, "a user's course completion reached its end (recorded once, by the expiry sweep; the target is the completion)";
 }
 
 /// What the events of an authorization action mean, and whether a use-case
@@ -222,6 +229,22 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::CertificationVerify => (
             Both,
             "verifying a party's recorded certificate: from then on it counts",
+        ),
+        Action::CourseTake => (
+            Denied,
+            "reading the courses required of oneself, a course's pages and quiz, and answering it (done: `course.attempt`)",
+        ),
+        Action::CourseList => (
+            Denied,
+            "reading courses, their versions and completions (the owner's staff)",
+        ),
+        Action::CourseUpdate => (
+            Denied,
+            "publishing a course or setting the courses rooms require (done: `course.publish`, `course.requirements`)",
+        ),
+        Action::CourseRecord => (
+            Denied,
+            "recording a course completed elsewhere (done: `course.record_external`)",
         ),
         Action::ClassificationUpdate => (
             Both,

@@ -98,6 +98,8 @@ pub struct RequiredCertifications {
 pub struct ClassificationDto {
     pub classification: String,
     pub certifications: Vec<String>,
+    /// Course ids (set with `PUT /classifications/{classification}/courses`).
+    pub courses: Vec<String>,
 }
 
 /// What each classification requires.
@@ -111,6 +113,7 @@ impl From<&ClassificationRequirements> for ClassificationDto {
         ClassificationDto {
             classification: c.classification.as_str().to_owned(),
             certifications: c.certifications.clone(),
+            courses: c.courses.clone(),
         }
     }
 }

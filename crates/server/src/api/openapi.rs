@@ -382,6 +382,27 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("list_classifications", &[]),
     ("put_classification", &[&[NAMES, E::InvalidStandard]]),
     ("put_sponsor", &[&[E::InvalidSponsor]]),
+    // training courses
+    ("list_courses", &[]),
+    ("publish_course", &[&[E::InvalidCourse]]),
+    ("get_course", &[]),
+    ("publish_version", &[&[E::InvalidCourse]]),
+    ("my_courses", &[]),
+    ("take_course", &[]),
+    (
+        "attempt_course",
+        &[&[E::InvalidQuizAnswers, E::QuizAttemptsExceeded]],
+    ),
+    (
+        "record_completion",
+        &[&[E::InvalidCourse, E::InvalidEvidence, E::InvalidTime]],
+    ),
+    (
+        "put_classification_courses",
+        &[&[NAMES, E::InvalidCourse, E::UnknownCourse]],
+    ),
+    ("get_room_courses", &[]),
+    ("put_room_courses", &[&[E::InvalidCourse, E::UnknownCourse]]),
     ("list_notifications", &[]),
     ("read_notification", &[]),
     // due diligence

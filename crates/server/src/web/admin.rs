@@ -182,6 +182,12 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("questionnaire-saved", "Questionnaire version saved."),
     ("questionnaire-sent", "Questionnaire sent to the contact."),
     ("risk-saved", "Sharing risk matrix saved."),
+    ("course-published", "Course published."),
+    ("course-requirements-saved", "Required courses saved."),
+    (
+        "completion-recorded",
+        "Completion recorded; it counts like a pass.",
+    ),
 ];
 
 /// The `?ok=` of a page: which confirmation to show.

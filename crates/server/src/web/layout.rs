@@ -48,6 +48,16 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::QuestionnaireList),
     },
     NavItem {
+        href: "/admin/courses",
+        label: "Courses",
+        action: Some(Action::CourseList),
+    },
+    NavItem {
+        href: "/courses",
+        label: "Courses",
+        action: Some(Action::CourseTake),
+    },
+    NavItem {
         href: "/admin/risk",
         label: "Risk matrix",
         action: Some(Action::RiskRead),

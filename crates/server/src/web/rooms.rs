@@ -188,6 +188,11 @@ pub async fn browse(
             }
             return Err(AppError::Forbidden { reason, message }.into());
         }
+        // Closed for want of a course: say which, and where to take it.
+        Err(AppError::Forbidden {
+            reason: "course_required" | "course_expired",
+            message,
+        }) => return Ok(super::courses::take_instead(&viewer, &message)),
         Err(e) => return Err(e.into()),
     };
     let may = Controls::of(&app, &meta, &viewer, id).await?;

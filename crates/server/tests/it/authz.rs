@@ -6,8 +6,9 @@
 //!
 //! The room of the matrix is classified `confidential`, tagged `automotive`
 //! and requires a licence limited to France; the regular external callers
-//! meet every condition (training, certification, a signed licence covering
-//! the tag, requests from a French network zone). Each condition column is an
+//! meet every condition (training, certification, the course `confidential`
+//! rooms require, a signed licence covering the tag, requests from a French
+//! network zone). Each condition column is an
 //! external contributor for whom exactly one condition is unmet: it is refused
 //! the content with that condition's reason, and allowed everything else.
 //! Runs on SQLite, and on PostgreSQL when one is reachable.
@@ -70,12 +71,16 @@ enum Who {
     /// Works in the closed room: the same conditions, plus an access window
     /// (Wednesdays 09:00–10:00 UTC) that the matrix's Sunday is outside.
     OutsideWindow,
+    /// Has not passed the course `confidential` rooms require.
+    NoCourse,
+    /// Passed the course; the completion's validity has ended.
+    CourseLapsed,
 }
 
 use Who::*;
 
 /// The column order of [`TABLE`].
-const WHO: [Who; 22] = [
+const WHO: [Who; 24] = [
     Admin,
     SecurityOfficer,
     Auditor,
@@ -98,10 +103,12 @@ const WHO: [Who; 22] = [
     Uncertified,
     CertExpired,
     OutsideWindow,
+    NoCourse,
+    CourseLapsed,
 ];
 
 /// The condition columns.
-const CONDITIONS: [Who; 8] = [
+const CONDITIONS: [Who; 10] = [
     NoAgreement,
     AgreementEnded,
     TagsUncovered,
@@ -110,6 +117,8 @@ const CONDITIONS: [Who; 8] = [
     Uncertified,
     CertExpired,
     OutsideWindow,
+    NoCourse,
+    CourseLapsed,
 ];
 
 /// Status, error code, a piece of the message, and the reason the newest
@@ -231,6 +240,18 @@ const CEXP: Want = Want(
     Some("certificate expired on"),
     Some("certification_expired"),
 );
+const COURSE: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("you have not passed it"),
+    Some("course_required"),
+);
+const CLAPSE: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("your completion lapsed on"),
+    Some("course_expired"),
+);
 const WIN: Want = Want(
     403,
     Some("forbidden"),
@@ -286,6 +307,25 @@ enum Ep {
     ListClassifications,
     /// `confidential` requires what it requires already.
     PutClassification,
+    ListCourses,
+    /// A new course each time.
+    PublishCourse,
+    /// The spare course (required nowhere).
+    GetCourse,
+    /// A new version of the spare course (no retake).
+    PublishVersion,
+    MyCourses,
+    /// The quiz course (required nowhere, never republished).
+    TakeCourse,
+    /// Wrong answers to the quiz course: recorded, not passed.
+    AttemptCourse,
+    /// The bystander's completion of the spare course.
+    RecordCompletion,
+    /// `confidential` requires what it requires already.
+    PutClassificationCourses,
+    GetRoomCourses,
+    /// What the room requires already (nothing of its own).
+    PutRoomCourses,
     ListRooms,
     CreateRoom,
     GetRoom,
@@ -396,133 +436,147 @@ enum Ep {
 }
 
 #[rustfmt::skip]
-const TABLE: &[(Ep, [Want; 22])] = &[
-    //                         Admin    SecOff   Auditor  Member   Viewer   Downl.   Contrib.  Manager  PartyG.  NoGrant  Expired  Susp.  Disabl.  PreTotp  NoAgr.   Ended    Tags     Territ.  Untrain.  Uncert.  CertExp. Window
+const TABLE: &[(Ep, [Want; 24])] = &[
+    //                         Admin    SecOff   Auditor  Member   Viewer   Downl.   Contrib.  Manager  PartyG.  NoGrant  Expired  Susp.  Disabl.  PreTotp  NoAgr.   Ended    Tags     Territ.  Untrain.  Uncert.  CertExp. Window   NoCourse CLapsed
     // The owner's admins and security officers must use TOTP: enrolled, they
     // sign in with a code.
-    (Ep::Login,               [CODE,    CODE,    OK,      OK,      CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    NOLOGIN, OK,      CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE]),
-    (Ep::Me,                  [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::TotpBegin,           [TOTP_ON, TOTP_ON, OK,      OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF,     OUT,     OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON]),
-    (Ep::TotpConfirm,         [NOTPEND, NOTPEND, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,     OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND]),
+    (Ep::Login,               [CODE,    CODE,    OK,      OK,      CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    NOLOGIN, OK,      CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE,    CODE]),
+    (Ep::Me,                  [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::TotpBegin,           [TOTP_ON, TOTP_ON, OK,      OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, OFF,     OUT,     OK,      TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON, TOTP_ON]),
+    (Ep::TotpConfirm,         [NOTPEND, NOTPEND, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,     OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND]),
     // One's own sessions stay open before enrolment; a token needs the factor the account must use.
-    (Ep::ListSessions,        [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::EndSession,          [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::CreateToken,         [NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     OFF,     OUT,     MFA,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW]),
-    (Ep::RenewRecoveryCodes,  [OK,      OK,      NOMFA,   NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::ListParties,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::CreateParty,         [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::GetParty,            [OK,      OK,      OK,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::GetOwnParty,         [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::PatchParty,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListUsers,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::CreateUser,          [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::GetUser,             [OK,      OK,      OK,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::GetSelf,             [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::PatchUser,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::RevokeSessions,      [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ResetMfa,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::UnlockUser,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::CreateInvitation,    [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::AcceptInvitation,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::PutTraining,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::DeleteTraining,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PutCertification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::DeleteCertification, [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListSessions,        [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::EndSession,          [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::CreateToken,         [NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     OFF,     OUT,     MFA,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW]),
+    (Ep::RenewRecoveryCodes,  [OK,      OK,      NOMFA,   NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::ListParties,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateParty,         [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetParty,            [OK,      OK,      OK,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::GetOwnParty,         [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PatchParty,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListUsers,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateUser,          [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetUser,             [OK,      OK,      OK,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::GetSelf,             [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PatchUser,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RevokeSessions,      [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ResetMfa,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::UnlockUser,          [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateInvitation,    [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::AcceptInvitation,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::PutTraining,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::DeleteTraining,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutCertification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::DeleteCertification, [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Certificates: the owner's staff read them, admins record them, admins
     // and security officers verify them.
-    (Ep::ListCertifications,   [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::RecordCertification,  [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::VerifyCertification,  [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PutSponsor,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListClassifications,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PutClassification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListRooms,           [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::CreateRoom,          [NEW,     ROLE,    ROLE,    NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::GetRoom,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::PatchRoom,           [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
-    (Ep::DeleteRoom,          [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     GONE,    LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
-    (Ep::ListGrants,          [OK,      OK,      OK,      HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::ListCertifications,   [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RecordCertification,  [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::VerifyCertification,  [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutSponsor,           [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListClassifications,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutClassification,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // Training courses: the owner's staff read them, admins publish them and
+    // set what classifications require, admins and security officers record
+    // courses completed elsewhere; everyone takes them.
+    (Ep::ListCourses,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PublishCourse,       [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetCourse,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PublishVersion,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::MyCourses,           [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::TakeCourse,          [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::AttemptCourse,       [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::RecordCompletion,    [NEW,     NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutClassificationCourses,[OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetRoomCourses,      [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PutRoomCourses,      [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::ListRooms,           [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::CreateRoom,          [NEW,     ROLE,    ROLE,    NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetRoom,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PatchRoom,           [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::DeleteRoom,          [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     GONE,    LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::ListGrants,          [OK,      OK,      OK,      HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
     // An external manager manages its own party's access only: granting to
     // another party, or revoking the owner's side's grants, is the owner's.
-    (Ep::CreateGrant,         [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
-    (Ep::CreateGrantOwnParty, [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
-    (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
-    (Ep::RevokeOwnerSideGrant,[GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
-    (Ep::GetDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::CreateGrant,         [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::CreateGrantOwnParty, [NEW,     NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::RevokeGrant,         [GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::RevokeOwnerSideGrant,[GONE,    NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::GetDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OK,      LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
     // Watermarking is an owner-side condition: an external manager reads it only.
-    (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
-    (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
-    (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
-    (Ep::GetRoomCertifications,[OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::PutRoomCertifications,[OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
-    (Ep::ListFiles,           [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
-    (Ep::PutFile,             [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
-    (Ep::GetFile,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
-    (Ep::ListVersions,        [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::PutDelivery,         [OK,      NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     OWN,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW,     LOW]),
+    (Ep::GetRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::PutRoomDlp,          [OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::GetRoomCertifications,[OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PutRoomCertifications,[OK,      NOROLE,  NOROLE,  HID,     OWN,     OWN,     OWN,     OWN,     OWN,     HID,     GEXP,    OFF,     OUT,     MFA,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN,     OWN]),
+    (Ep::ListFiles,           [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
+    (Ep::PutFile,             [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
+    (Ep::GetFile,             [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
+    (Ep::ListVersions,        [OK,      OK,      OK,      HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
     // Restoring is uploading the old content again: the upload's rules.
-    (Ep::RestoreVersion,      [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
-    (Ep::GetContent,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
+    (Ep::RestoreVersion,      [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
+    (Ep::GetContent,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
     // Owner staff see file metadata without a room role, never content: the
     // viewer's pages are `file.view`, refused as `GetContent` is.
-    (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
-    (Ep::Page,                [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
-    (Ep::DeleteFile,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     GONE,    LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN]),
-    (Ep::ListAgreements,      [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::CreateAgreement,     [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::GetAgreement,        [OK,      OK,      OK,      ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     OFF,     OUT,     MFA,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF]),
-    (Ep::GetOwnAgreement,     [OK,      OK,      OK,      ANF,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::SignAgreement,       [ROLE,    ROLE,    ROLE,    ANF,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::TerminateAgreement,  [OK,      ROLE,    ROLE,    ANF,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::OfferAgreement,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListTemplates,       [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PutTemplate,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::IssueTemplate,       [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListZones,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PutZones,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListNotifications,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::ReadNotification,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::Events,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::RedactEvent,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Checkpoint,          [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::VerifierKey,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Entries,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::InclusionProof,      [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ConsistencyProof,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Checkpoints,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Bundle,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::LedgerAudit,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Trace,               [NOMARK,  NOMARK,  NOMARK,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListPolicies,        [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ApplyPolicies,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Simulate,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::WhatIf,              [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PolicyVersions,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PolicyVersion,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Quarantine,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::HeldContent,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Release,             [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Reject,              [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::ActivateParty,       [UNASSD,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::SendQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
+    (Ep::Page,                [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
+    (Ep::DeleteFile,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     LOW,     GONE,    LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE]),
+    (Ep::ListAgreements,      [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::CreateAgreement,     [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetAgreement,        [OK,      OK,      OK,      ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     OFF,     OUT,     MFA,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF,     ANF]),
+    (Ep::GetOwnAgreement,     [OK,      OK,      OK,      ANF,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::SignAgreement,       [ROLE,    ROLE,    ROLE,    ANF,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::TerminateAgreement,  [OK,      ROLE,    ROLE,    ANF,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::OfferAgreement,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListTemplates,       [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutTemplate,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IssueTemplate,       [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListZones,           [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutZones,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListNotifications,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::ReadNotification,    [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::Events,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RedactEvent,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Checkpoint,          [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::VerifierKey,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Entries,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::InclusionProof,      [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ConsistencyProof,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Checkpoints,         [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Bundle,              [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::LedgerAudit,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Trace,               [NOMARK,  NOMARK,  NOMARK,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListPolicies,        [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ApplyPolicies,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Simulate,            [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::WhatIf,              [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PolicyVersions,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PolicyVersion,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Quarantine,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::HeldContent,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Release,             [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Reject,              [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ActivateParty,       [UNASSD,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::SendQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Reviewing a party: the owner's admins and security officers; a caller
     // who may not see the party is told it is not there.
-    (Ep::PartyAssessments,    [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::MyAssessments,       [ROLE,    ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::Answer,              [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::Reply,               [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::FollowUp,            [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::Decide,              [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
-    (Ep::GetRisk,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::PutRisk,             [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
-    (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE]),
-    (Ep::EndOtherSessions,    [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
-    (Ep::RevokeOwnSessions,   [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE]),
+    (Ep::PartyAssessments,    [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::MyAssessments,       [ROLE,    ROLE,    ROLE,    ROLE,    OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     MFA,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::Answer,              [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::Reply,               [ROLE,    ROLE,    ROLE,    ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     MFA,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::FollowUp,            [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::Decide,              [OK,      OK,      ROLE,    NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
+    (Ep::GetRisk,             [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutRisk,             [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Logout,              [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE]),
+    (Ep::EndOtherSessions,    [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::RevokeOwnSessions,   [GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    OUT,     GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE,    GONE]),
 ];
 
 impl Ep {
@@ -562,6 +616,17 @@ impl Ep {
             Ep::PutSponsor => ("PUT", "/parties/{id}/sponsor"),
             Ep::ListClassifications => ("GET", "/classifications"),
             Ep::PutClassification => ("PUT", "/classifications/{classification}"),
+            Ep::ListCourses => ("GET", "/courses"),
+            Ep::PublishCourse => ("POST", "/courses"),
+            Ep::GetCourse => ("GET", "/courses/{id}"),
+            Ep::PublishVersion => ("PUT", "/courses/{id}"),
+            Ep::MyCourses => ("GET", "/courses/mine"),
+            Ep::TakeCourse => ("GET", "/courses/{id}/take"),
+            Ep::AttemptCourse => ("POST", "/courses/{id}/attempts"),
+            Ep::RecordCompletion => ("POST", "/courses/{id}/completions"),
+            Ep::PutClassificationCourses => ("PUT", "/classifications/{classification}/courses"),
+            Ep::GetRoomCourses => ("GET", "/rooms/{id}/courses"),
+            Ep::PutRoomCourses => ("PUT", "/rooms/{id}/courses"),
             Ep::ListRooms => ("GET", "/rooms"),
             Ep::CreateRoom => ("POST", "/rooms"),
             Ep::GetRoom => ("GET", "/rooms/{id}"),
@@ -700,6 +765,11 @@ struct World {
     /// External member of the bystander's party with no column, whose
     /// sessions no row ends: the contact its questionnaires are sent to.
     contact: User,
+    /// The course `confidential` rooms require; a spare course and a quiz
+    /// course, required nowhere, for the course rows.
+    course: String,
+    spare_course: String,
+    quiz_course: String,
 }
 
 /// The questionnaire of the matrix: one required yes/no question `q`.
@@ -709,6 +779,13 @@ fn questionnaire() -> Value {
             {"key": "q", "text": "Q?", "kind": "yes_no", "required": true,
              "score": {"rule": "yes_no", "yes": 10, "no": 0}}]}],
         "thresholds": {"low": 10, "medium": 5, "high": 1}}})
+}
+
+/// A course of the matrix: one page, one question (the second choice is right).
+fn matrix_course(title: &str, validity_days: i64) -> Value {
+    json!({"title": title, "pages": [{"title": "P", "body": "Read this."}],
+        "questions": [{"text": "Q?", "choices": ["no", "yes"], "correct": [1]}],
+        "pass_percent": 100, "validity_days": validity_days})
 }
 
 /// The zones of the matrix.
@@ -786,6 +863,8 @@ async fn callers(ctx: &Ctx, p: &Parties) -> HashMap<Who, User> {
         OutOfTerritory,
         Untrained,
         OutsideWindow,
+        NoCourse,
+        CourseLapsed,
     ] {
         users.insert(who, ctx.external(&p.acme).await);
     }
@@ -929,12 +1008,16 @@ impl World {
             questionnaire: String::new(),
             assessment: String::new(),
             contact: ctx.external(&p.other).await,
+            course: String::new(),
+            spare_course: String::new(),
+            quiz_course: String::new(),
         };
         let q = ctx
             .must(&ctx.admin, "POST", "/questionnaires", questionnaire(), 201)
             .await;
         w.questionnaire = id_of(&q);
         w.assessment = w.submitted(ctx).await;
+        w.take_courses(ctx).await;
         // Each room moves the clock 2 s: the short licence and training end.
         w.room = w.fresh_room(ctx, false).await;
         w.closed_room = w.fresh_room(ctx, true).await;
@@ -1011,6 +1094,48 @@ impl World {
         ctx.grant(c, &room, "user", expired, "manager", soon).await;
         ctx.advance(2000);
         room
+    }
+
+    /// Publishes the matrix's courses and requires one for `confidential`
+    /// (valid a year): every external user has completed it (recorded by the
+    /// admin) but the course columns; the lapsed column's completion ends
+    /// before the first row is asked (each room moves the clock 2 s).
+    async fn take_courses(&mut self, ctx: &Ctx) {
+        let admin = &ctx.admin;
+        let publish = |title: &'static str, days: i64| async move {
+            let v = ctx
+                .must(admin, "POST", "/courses", matrix_course(title, days), 201)
+                .await;
+            v["course_id"].as_str().unwrap_or_default().to_owned()
+        };
+        self.course = publish("Matrix handling", 365).await;
+        self.spare_course = publish("Matrix spare", 30).await;
+        self.quiz_course = publish("Matrix quiz", 30).await;
+        let required = json!({"courses": [self.course]});
+        let path = "/classifications/confidential/courses";
+        ctx.must(admin, "PUT", path, required, 200).await;
+        let path = format!("/courses/{}/completions", self.course);
+        let mut passed: Vec<&User> = self
+            .users
+            .iter()
+            .filter(|(who, u)| {
+                u.party != ctx.owner_party && !matches!(who, NoCourse | CourseLapsed)
+            })
+            .map(|(_, u)| u)
+            .collect();
+        passed.extend([
+            &self.bystander,
+            &self.patient,
+            &self.contact,
+            &self.acme_spare,
+        ]);
+        for u in passed {
+            let done = json!({"user_id": u.id, "completed_at": rfc3339(ctx.now())});
+            ctx.must(admin, "POST", &path, done, 201).await;
+        }
+        let ending = rfc3339(ctx.now() - 365 * DAY + 1000);
+        let lapsed = json!({"user_id": self.users[&CourseLapsed].id, "completed_at": ending});
+        ctx.must(admin, "POST", &path, lapsed, 201).await;
     }
 
     /// A fresh upload of the curator held for review (the matrix room is
@@ -1210,6 +1335,41 @@ impl World {
                 "PUT",
                 "/classifications/confidential".into(),
                 j(json!({"certifications": ["any"]})),
+            ),
+            Ep::ListCourses => ("GET", "/courses".into(), none),
+            Ep::PublishCourse => (
+                "POST",
+                "/courses".into(),
+                j(matrix_course(&format!("Course {n}"), 30)),
+            ),
+            Ep::GetCourse => ("GET", format!("/courses/{}", self.spare_course), none),
+            Ep::PublishVersion => (
+                "PUT",
+                format!("/courses/{}", self.spare_course),
+                j(matrix_course("Matrix spare", 30)),
+            ),
+            Ep::MyCourses => ("GET", "/courses/mine".into(), none),
+            Ep::TakeCourse => ("GET", format!("/courses/{}/take", self.quiz_course), none),
+            Ep::AttemptCourse => (
+                "POST",
+                format!("/courses/{}/attempts", self.quiz_course),
+                j(json!({"version": 1, "answers": [[0]]})),
+            ),
+            Ep::RecordCompletion => (
+                "POST",
+                format!("/courses/{}/completions", self.spare_course),
+                j(json!({"user_id": by.id, "completed_at": rfc3339(ctx.now())})),
+            ),
+            Ep::PutClassificationCourses => (
+                "PUT",
+                "/classifications/confidential/courses".into(),
+                j(json!({"courses": [self.course]})),
+            ),
+            Ep::GetRoomCourses => ("GET", format!("/rooms/{room}/courses"), none),
+            Ep::PutRoomCourses => (
+                "PUT",
+                format!("/rooms/{room}/courses"),
+                j(json!({"courses": []})),
             ),
             Ep::ListRooms => ("GET", "/rooms".into(), none),
             Ep::CreateRoom => (

@@ -13,7 +13,7 @@ use crate::util::*;
 const DAY: i64 = 86_400_000;
 
 /// The scenario moves the clock by weeks: API tokens outlive it.
-fn long_tokens(s: &mut app::Settings) {
+pub(crate) fn long_tokens(s: &mut app::Settings) {
     s.api_token_ttl_ms = 400 * DAY;
 }
 
@@ -30,7 +30,7 @@ async fn certification_scenario_postgres() {
 }
 
 /// Lists the room's files as `who`: `want` is `ok` or `<reason>|<piece of the message>`.
-async fn expect(ctx: &Ctx, step: &str, who: &str, room: &str, want: &str) {
+pub(crate) async fn expect(ctx: &Ctx, step: &str, who: &str, room: &str, want: &str) {
     let r = ctx
         .call(who, "GET", &format!("/rooms/{room}/files"), Value::Null)
         .await;
@@ -61,7 +61,7 @@ async fn expect(ctx: &Ctx, step: &str, who: &str, room: &str, want: &str) {
 
 /// How many events of `action` there are, and the notifications of `user`
 /// of that kind.
-async fn counted(ctx: &Ctx, action: &str, user: &User) -> (usize, usize) {
+pub(crate) async fn counted(ctx: &Ctx, action: &str, user: &User) -> (usize, usize) {
     let events = ctx
         .events()
         .await

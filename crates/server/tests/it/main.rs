@@ -13,6 +13,7 @@ mod audit;
 mod authz;
 mod certifications;
 mod conditions;
+mod courses;
 mod cross_party;
 mod csrf;
 mod diligence;

@@ -424,7 +424,7 @@ async fn a_room_manager_sets_up_their_room_but_is_refused_the_parties() {
 
 /// An external party, a member of it who has enrolled TOTP (its secret
 /// returned), and an NDA offered to the party.
-async fn external_with_nda(site: &Site) -> (Vec<u8>, model::Agreement) {
+pub(crate) async fn external_with_nda(site: &Site) -> (Vec<u8>, model::Agreement) {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
     let id = Identity(&site.app);
     let auth = site
@@ -1047,6 +1047,11 @@ async fn staff_who_may_only_read_get_the_lists_without_the_forms() {
             "/admin/questionnaires".to_owned(),
             "Questionnaires",
             vec!["questionnaire-form"],
+        ),
+        (
+            "/admin/courses".to_owned(),
+            "id=\"course-requirements\"",
+            vec!["course-form", "course-class-form-"],
         ),
         (
             "/admin/risk".to_owned(),

@@ -15,6 +15,7 @@ mod account;
 mod admin;
 mod audit;
 mod browser;
+mod courses;
 mod diligence;
 mod e2e;
 mod http;

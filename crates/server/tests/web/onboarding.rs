@@ -6,7 +6,10 @@
 //! the reviewer signs off the tier `high` and activates the party; in a
 //! `restricted` room the engineer views a drawing but its download is
 //! refused with the sharing risk matrix's reason; a re-assessment with a
-//! remediation reply is signed off `medium` and the download goes through.
+//! remediation reply is signed off `medium` and the download goes through;
+//! the admin writes a course and requires it for `confidential` rooms, and
+//! the engineer, refused such a room naming the course, fails its quiz once,
+//! passes, and only then reaches the room.
 //! Each page is checked by axe-core.
 
 use app::{Assessments, RequestMeta};
@@ -15,6 +18,7 @@ use model::PartyId;
 use crate::account::enrol_in_browser;
 use crate::admin::{choose, set_date, submit_and_confirm, wait_for};
 use crate::browser::{Scratch, drawing_pdf};
+use crate::courses::{answer as take_quiz, fill};
 use crate::util::{self, EMAIL, PASSWORD, Site};
 use crate::webdriver::{self, Browser, Driver};
 
@@ -158,6 +162,63 @@ async fn refused_download(site: &Site, b: &Browser, file: &str) -> String {
     b.text(&b.find("p.error").await).await
 }
 
+/// A room `name` of `classification` made in the browser by the admin,
+/// granted to the party for downloads, with a drawing uploaded: the room's
+/// id and the drawing's.
+async fn room_with_drawing(
+    site: &Site,
+    admin: &Browser,
+    scratch: &Scratch,
+    (name, classification): (&str, &str),
+    party: &str,
+) -> (String, String) {
+    admin.goto(&site.url("/")).await;
+    admin.click(&admin.find("#new-room").await).await;
+    wait_for(admin, "the new room form", "#new-room-name").await;
+    admin
+        .type_into(&admin.find("#new-room-name").await, name)
+        .await;
+    choose(admin, "#new-room-classification", classification).await;
+    submit_and_confirm(
+        admin,
+        "#room-create",
+        "Room created. You manage it; set it up below.",
+    )
+    .await;
+    let room = id_after(admin, "/rooms/").await;
+    admin.click(&admin.find("#room-grants-link").await).await;
+    wait_for(admin, "the grant form", "#grant-form").await;
+    choose(admin, "#grant-subject", &format!("party:{party}")).await;
+    choose(admin, "#grant-role", "downloader").await;
+    admin
+        .type_into(&admin.find("#grant-reason").await, "impeller work package")
+        .await;
+    submit_and_confirm(admin, "#grant-submit", "Access granted.").await;
+    admin.goto(&site.url(&format!("/rooms/{room}"))).await;
+    let local = scratch.dir().join(DRAWING);
+    std::fs::write(&local, drawing_pdf()).unwrap();
+    admin
+        .type_into(
+            &admin.find("#file-input").await,
+            &local.display().to_string(),
+        )
+        .await;
+    admin.click(&admin.find("#upload-button").await).await;
+    wait_for(admin, "the uploaded drawing", "#files tr.file").await;
+    let href = admin
+        .script("return document.querySelector('#files tr.file a.view').getAttribute('href')")
+        .await;
+    let file = href
+        .as_str()
+        .unwrap()
+        .split("/files/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    (room, file)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_party_is_onboarded_assessed_and_its_tier_decides_downloads_in_the_browser() {
     webdriver::require_browser();
@@ -277,50 +338,14 @@ async fn a_party_is_onboarded_assessed_and_its_tier_decides_downloads_in_the_bro
     );
 
     // A restricted room with a drawing, granted to the party for downloads.
-    admin.goto(&site.url("/")).await;
-    admin.click(&admin.find("#new-room").await).await;
-    wait_for(&admin, "the new room form", "#new-room-name").await;
-    admin
-        .type_into(&admin.find("#new-room-name").await, "Impeller tooling")
-        .await;
-    choose(&admin, "#new-room-classification", "restricted").await;
-    submit_and_confirm(
+    let (room, file) = room_with_drawing(
+        &site,
         &admin,
-        "#room-create",
-        "Room created. You manage it; set it up below.",
+        &admin_scratch,
+        ("Impeller tooling", "restricted"),
+        &party,
     )
     .await;
-    let room = id_after(&admin, "/rooms/").await;
-    admin.click(&admin.find("#room-grants-link").await).await;
-    wait_for(&admin, "the grant form", "#grant-form").await;
-    choose(&admin, "#grant-subject", &format!("party:{party}")).await;
-    choose(&admin, "#grant-role", "downloader").await;
-    admin
-        .type_into(&admin.find("#grant-reason").await, "impeller tooling quote")
-        .await;
-    submit_and_confirm(&admin, "#grant-submit", "Access granted.").await;
-    admin.goto(&site.url(&format!("/rooms/{room}"))).await;
-    let local = admin_scratch.dir().join(DRAWING);
-    std::fs::write(&local, drawing_pdf()).unwrap();
-    admin
-        .type_into(
-            &admin.find("#file-input").await,
-            &local.display().to_string(),
-        )
-        .await;
-    admin.click(&admin.find("#upload-button").await).await;
-    wait_for(&admin, "the uploaded drawing", "#files tr.file").await;
-    let file = admin
-        .script("return document.querySelector('#files tr.file a.view').getAttribute('href')")
-        .await;
-    let file = file
-        .as_str()
-        .unwrap()
-        .split("/files/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .to_owned();
     // Owner staff need no training; the engineer's is recorded.
     record_training(&site, &admin).await;
 
@@ -404,6 +429,95 @@ async fn a_party_is_onboarded_assessed_and_its_tier_decides_downloads_in_the_bro
     let copy = std::fs::read(got).unwrap();
     assert!(copy.starts_with(b"%PDF"), "not a PDF");
     assert_ne!(copy, drawing_pdf(), "the copy handed out is not marked");
+
+    // A course, written by the admin and required for `confidential` rooms.
+    admin.goto(&site.url("/admin/courses")).await;
+    wait_for(&admin, "the courses", "#course-form").await;
+    fill(&admin, "#course-form-title", "Handling drawings").await;
+    fill(&admin, "#course-form-pass", "100").await;
+    fill(&admin, "#course-form-days", "365").await;
+    fill(&admin, "#course-form-page-title-0", "Why").await;
+    fill(
+        &admin,
+        "#course-form-page-body-0",
+        "Drawings are **confidential**: they leave only through Custody.",
+    )
+    .await;
+    fill(
+        &admin,
+        "#course-form-q-text-0",
+        "May drawings go by e-mail?",
+    )
+    .await;
+    admin
+        .type_into(&admin.find("#course-form-q-choices-0").await, "Yes\nNo")
+        .await;
+    fill(&admin, "#course-form-q-correct-0", "2").await;
+    submit_and_confirm(&admin, "#course-publish", "Course published.").await;
+    let course = id_after(&admin, "/admin/courses/").await;
+    admin.goto(&site.url("/admin/courses")).await;
+    wait_for(&admin, "the courses", "#courses").await;
+    admin
+        .click(
+            &admin
+                .find(&format!("#course-class-form-confidential-{course}"))
+                .await,
+        )
+        .await;
+    submit_and_confirm(
+        &admin,
+        "#course-class-form-confidential-save",
+        "Required courses saved.",
+    )
+    .await;
+    let (drawings, _) = room_with_drawing(
+        &site,
+        &admin,
+        &admin_scratch,
+        ("Impeller drawings", "confidential"),
+        &party,
+    )
+    .await;
+
+    // The engineer is refused the confidential room, naming the course;
+    // fails the quiz once and is still refused; passes, and only then
+    // reaches the room.
+    let refused = |what: &'static str| {
+        let (engineer, url) = (&engineer, site.url(&format!("/rooms/{drawings}")));
+        async move {
+            engineer.goto(&url).await;
+            wait_for(engineer, what, "#course-required").await;
+            let refusal = engineer
+                .text(&engineer.find("#course-required").await)
+                .await;
+            assert!(
+                refusal.contains("require the course “Handling drawings”; you have not passed it"),
+                "{refusal}"
+            );
+        }
+    };
+    refused("the refusal naming the course").await;
+    engineer.assert_accessible("the course refusal").await;
+    engineer
+        .goto(&site.url(&format!("/courses/{course}")))
+        .await;
+    wait_for(&engineer, "the course", "#quiz").await;
+    let failed = take_quiz(&engineer, &["q0-0"]).await;
+    assert!(failed.contains("Not passed: 0 %"), "{failed}");
+    refused("the refusal after a failed attempt").await;
+    engineer
+        .goto(&site.url(&format!("/courses/{course}")))
+        .await;
+    wait_for(&engineer, "the course", "#quiz").await;
+    let passed = take_quiz(&engineer, &["q0-1"]).await;
+    assert!(passed.contains("Passed with 100 %"), "{passed}");
+    engineer
+        .goto(&site.url(&format!("/rooms/{drawings}")))
+        .await;
+    wait_for(&engineer, "the confidential room's files", "#files tr.file").await;
+    engineer
+        .assert_accessible("the confidential room after the course")
+        .await;
 }
 
 /// Asserts the text of `css`.

@@ -74,7 +74,10 @@ fn reminder_query(kind: ExpiryKind) -> Option<&'static str> {
                AND r.subject_id = p.id AND r.until_ms = p.tier_until_ms AND r.days <= $3) \
              ORDER BY p.tier_until_ms, p.id LIMIT $4",
         ),
-        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training => None,
+        // Course completions: `due_completion_reminders`.
+        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training | ExpiryKind::Course => {
+            None
+        }
     }
 }
 

@@ -87,6 +87,18 @@ fn unnoticed_query(kind: ExpiryKind) -> &'static str {
                AND n.subject_id = p.id AND n.until_ms = p.tier_until_ms) \
              ORDER BY p.tier_until_ms, p.id LIMIT $2"
         }
+        // The latest-ending completion of each user and course that still
+        // counts (see `courses::LATEST_COUNTING`).
+        ExpiryKind::Course => {
+            "SELECT c.id AS id, c.valid_until_ms AS until_ms FROM course_completions c \
+             WHERE c.valid_until_ms <= $1 \
+             AND c.version >= (SELECT k.retake_from FROM courses k WHERE k.id = c.course_id) \
+             AND NOT EXISTS (SELECT 1 FROM course_completions d WHERE d.user_id = c.user_id \
+               AND d.course_id = c.course_id AND d.valid_until_ms > c.valid_until_ms) \
+             AND NOT EXISTS (SELECT 1 FROM expiry_notices n WHERE n.kind = 'course' \
+               AND n.subject_id = c.id AND n.until_ms = c.valid_until_ms) \
+             ORDER BY c.valid_until_ms, c.id LIMIT $2"
+        }
     }
 }
 

@@ -171,6 +171,8 @@ async fn render_party(
     let cert_name = held.map(Certification::title).unwrap_or_default();
     let cert_until = held.map(|c| c.valid_until_ms);
     let overview = super::overview::sections(app, meta, viewer, &party, &users).await?;
+    let auth = app.system(meta, p, act::CourseList).await?;
+    let courses = app::Courses(app).party_statuses(auth, id).await?;
     let body = html! {
         section.card {
             nav.crumbs.trail aria-label="Location" { a href="/admin/parties" { "Parties" } span.sep { "/" } (party.name) }
@@ -232,20 +234,23 @@ async fn render_party(
         section.card {
             h2 { "Users" }
             @if may_invite { p { a #invite-link href=(format!("/admin/users/invite?party={id}")) { "Invite a user to " (party.name) } } }
-            (users_table(&users, now))
+            (users_table(&users, &courses, now))
         }
         (overview)
     };
     Ok(layout::page(&party.name, Some(viewer.header()), body))
 }
 
-fn users_table(users: &[User], now: i64) -> Markup {
+/// Each user's standing with each course: `(user, title, status, until)`.
+type CourseRows = [(model::UserId, String, app::CourseStatus, Option<i64>)];
+
+fn users_table(users: &[User], courses: &CourseRows, now: i64) -> Markup {
     html! {
         @if users.is_empty() {
             p.empty #no-party-users { "No user yet." }
         } @else {
             table.listing #party-users {
-                thead { tr { th { "E-mail" } th { "Name" } th { "Role" } th { "Second factor" } th { "Security training" } th { "Disabled" } } }
+                thead { tr { th { "E-mail" } th { "Name" } th { "Role" } th { "Second factor" } th { "Security training" } th { "Courses" } th { "Disabled" } } }
                 tbody {
                     @for u in users {
                         tr {
@@ -262,6 +267,19 @@ fn users_table(users: &[User], now: i64) -> Markup {
                                     Some(end) if end > now => { "current until " (layout::time(end)) }
                                     Some(end) => { "lapsed " (layout::time(end)) }
                                     None => { "none recorded" }
+                                }
+                            }
+                            td.courses {
+                                @let mine: Vec<_> = courses.iter().filter(|c| c.0 == u.id).collect();
+                                @if mine.is_empty() { "none required" }
+                                @for (i, (_, title, status, until)) in mine.iter().enumerate() {
+                                    @if i > 0 { "; " }
+                                    (title) ": "
+                                    @match (status, until) {
+                                        (app::CourseStatus::Passed, Some(end)) => { "passed, until " (layout::time(*end)) }
+                                        (app::CourseStatus::Lapsed, Some(end)) => { "lapsed " (layout::time(*end)) }
+                                        _ => { "not passed" }
+                                    }
                                 }
                             }
                             td { @if u.disabled { "disabled" } @else { "no" } }
