@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 REQUESTS=${BENCH_REQUESTS:-5000}
 EX=${CARGO_TARGET_DIR:-target}/release/examples/authz_overhead
+# The name of what the build measures stands for in the tables (BENCH_TREE_LABEL).
+TREE=${BENCH_TREE_LABEL:-this tree}
 log() { echo "bench/authz: $*" >&2; }
 val() { awk -v k="$1" '$1==k {print $2}' <<<"$2"; }
 
@@ -40,7 +42,7 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
     LABEL=${BENCH_BASELINE_LABEL:-baseline}
     RUNS=$(mktemp -d)
     for i in $(seq "$ROUNDS"); do
-        log "round $i of $ROUNDS: $LABEL, then this tree"
+        log "round $i of $ROUNDS: $LABEL, then $TREE"
         "$BENCH_BASELINE" "$REQUESTS" >"$RUNS/before.$i"
         "$EX" "$REQUESTS" >"$RUNS/after.$i"
         log "before $(tr '\n' ' ' <"$RUNS/before.$i")"
@@ -53,13 +55,13 @@ if [ -n "${BENCH_BASELINE:-}" ]; then
         echo "| $what | $b µs | $a µs | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a / b}')× |"
     }
     AB="
-### Before and after: \\`$LABEL\\` against this tree
+### Before and after: \`$LABEL\` against $TREE
 
-The same example built from \\`$LABEL\\` and from this tree, run alternately
-$ROUNDS times each ($LABEL first) in one run of \\`bench/authz.sh\\`, $REQUESTS requests
-each; medians of the runs. A ratio above 1 means this tree is slower.
+The same example built from \`$LABEL\` and from $TREE, run alternately
+$ROUNDS times each ($LABEL first) in one run of \`bench/authz.sh\`, $REQUESTS requests
+each; medians of the runs. A ratio above 1 means $TREE is slower.
 
-| | $LABEL | this tree | ratio |
+| | $LABEL | $TREE | ratio |
 |---|---|---|---|
 $(row "request p50" request_p50_us)
 $(row "request p99" request_p99_us)

@@ -20,6 +20,8 @@ cd "$(dirname "$0")/.."
 DECISIONS=${BENCH_DECISIONS:-200000}
 DOC=docs/BENCHMARKS.md
 EX=${CARGO_TARGET_DIR:-target}/release/examples/policy_bench
+# The name of what the build measures stands for in the tables (BENCH_TREE_LABEL).
+TREE=${BENCH_TREE_LABEL:-this tree}
 log() { echo "bench/policy: $*" >&2; }
 val() { awk -v k="$1" '$1==k {print $2}' <<<"$2"; }
 
@@ -61,10 +63,10 @@ AB_SECTION=""
 if [ -n "$AB_ROWS" ]; then
     B=${BENCH_BASELINE_LABEL:-baseline}
     AB_SECTION="
-### Before and after: \`$B\` against this tree
+### Before and after: \`$B\` against $TREE
 
-The same example built from \`$B\` (before) and from this tree (after), run
-back to back for each mix in this run. A ratio above 1 means this tree is
+The same example built from \`$B\` (before) and from $TREE (after), run
+back to back for each mix in this run. A ratio above 1 means $TREE is
 slower.
 
 | mix | p50 before | p50 after | ratio | p99 before | p99 after | ratio |

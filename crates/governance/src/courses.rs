@@ -550,8 +550,8 @@ impl Courses<'_> {
 }
 
 /// Where each user of `party` stands with each course any room requires or
-/// they completed.
-pub async fn party_statuses(
+/// they completed (behind [`Courses::party_statuses`]'s proof).
+async fn party_statuses(
     app: &App,
     party: PartyId,
 ) -> Result<Vec<(UserId, String, CourseStatus, Option<i64>)>, AppError> {

@@ -30,7 +30,7 @@ pub use certifications::{
 };
 pub use courses::{
     Attempt, CourseRecord, CourseStatus, CourseToTake, Courses, ExternalCompletion,
-    MAX_LISTED_COMPLETIONS, UserCourse, party_statuses, status_of,
+    MAX_LISTED_COMPLETIONS, UserCourse, status_of,
 };
 pub use expiry::spawn_sweeper;
 pub use policies::{
