@@ -16,6 +16,7 @@ mod fingerprint;
 mod rules;
 mod scanner;
 
+pub use checks::iban_countries;
 pub use custom::{CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
 pub use error::DlpError;
 pub use extract::{

@@ -3,11 +3,18 @@
 //! like secrets but are not, and every supported container — each case with
 //! the set of detectors that must fire on it. Values are generated here,
 //! fake but format-valid, so no credential-shaped string is committed.
+//! The IBAN cases are the exception: the SWIFT IBAN registry's published
+//! example of every country (`tests/corpus/iban-registry-examples.txt`),
+//! independent of dlp's own length table.
 //!
 //! Documentation examples published by vendors (`AKIAIOSFODNN7EXAMPLE`, the
 //! jwt.io sample, Stripe's documented test key) and placeholders
 //! (`your_api_key`, `xxxx…`, `changeme`) are decoys: they are public and
 //! never valid, so they are not reported.
+
+use std::collections::BTreeSet;
+
+use dlp::{ScanConfig, Scanner};
 
 use crate::util::{self, ALNUM, B64, HEX, LOWER, Rng, UPPER, URLSAFE};
 
@@ -1177,6 +1184,51 @@ fn decoys(rng: &mut Rng) -> Vec<String> {
     ]
 }
 
+/// The SWIFT IBAN registry's example IBAN of every country, as the registry
+/// prints it: (country code, IBAN print format example), read from
+/// `tests/corpus/iban-registry-examples.txt`.
+fn iban_registry_examples() -> Vec<(&'static str, &'static str)> {
+    include_str!("../corpus/iban-registry-examples.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let fields: Vec<&str> = l.split(" | ").collect();
+            let [country, _name, printed] = fields[..] else {
+                panic!("not `code | country | example`: {l:?}");
+            };
+            (country, printed)
+        })
+        .collect()
+}
+
+/// An IBAN in its electronic form: the printed one without its spaces.
+fn compact(printed: &str) -> String {
+    printed.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// A compact IBAN written in the `form`th of three ways in turn: compact,
+/// in groups of four separated by spaces, by dashes.
+fn written(iban: &str, form: usize) -> String {
+    let groups: Vec<String> = iban
+        .chars()
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|c| c.iter().collect())
+        .collect();
+    match form % 3 {
+        0 => iban.to_owned(),
+        1 => groups.join(" "),
+        _ => groups.join("-"),
+    }
+}
+
+/// The IBAN with its check digits one more: they are the number's last two
+/// digits in the mod-97 order, so the remainder becomes 2, never the valid 1.
+fn with_wrong_check_digits(iban: &str) -> String {
+    let check: u32 = iban[2..4].parse().unwrap();
+    format!("{}{:02}{}", &iban[..2], (check + 1) % 100, &iban[4..])
+}
+
 /// Personal data: (expected detectors, text).
 fn personal(rng: &mut Rng) -> Vec<(Vec<&'static str>, String)> {
     let mut v: Vec<(Vec<&'static str>, String)> = Vec::new();
@@ -1323,112 +1375,23 @@ fn personal(rng: &mut Rng) -> Vec<(Vec<&'static str>, String)> {
         v.push((vec!["pii.iban"], format!("iban: {dashed}")));
         v.push((vec!["pii.iban"], format!("\"iban\": \"{iban}\"")));
     }
-    // Every country of the IBAN registry at its length (ISO 13616), one
-    // form each in turn: compact, in groups of four by spaces, by dashes.
-    let registry: [(&str, usize); 88] = [
-        ("AD", 24),
-        ("AE", 23),
-        ("AL", 28),
-        ("AT", 20),
-        ("AZ", 28),
-        ("BA", 20),
-        ("BE", 16),
-        ("BG", 22),
-        ("BH", 22),
-        ("BI", 27),
-        ("BR", 29),
-        ("BY", 28),
-        ("CH", 21),
-        ("CR", 22),
-        ("CY", 28),
-        ("CZ", 24),
-        ("DE", 22),
-        ("DJ", 27),
-        ("DK", 18),
-        ("DO", 28),
-        ("EE", 20),
-        ("EG", 29),
-        ("ES", 24),
-        ("FI", 18),
-        ("FK", 18),
-        ("FO", 18),
-        ("FR", 27),
-        ("GB", 22),
-        ("GE", 22),
-        ("GI", 23),
-        ("GL", 18),
-        ("GR", 27),
-        ("GT", 28),
-        ("HN", 28),
-        ("HR", 21),
-        ("HU", 28),
-        ("IE", 22),
-        ("IL", 23),
-        ("IQ", 23),
-        ("IS", 26),
-        ("IT", 27),
-        ("JO", 30),
-        ("KW", 30),
-        ("KZ", 20),
-        ("LB", 28),
-        ("LC", 32),
-        ("LI", 21),
-        ("LT", 20),
-        ("LU", 20),
-        ("LV", 21),
-        ("LY", 25),
-        ("MC", 27),
-        ("MD", 24),
-        ("ME", 22),
-        ("MK", 19),
-        ("MN", 20),
-        ("MR", 27),
-        ("MT", 31),
-        ("MU", 30),
-        ("NI", 28),
-        ("NL", 18),
-        ("NO", 15),
-        ("OM", 23),
-        ("PK", 24),
-        ("PL", 28),
-        ("PS", 29),
-        ("PT", 25),
-        ("QA", 29),
-        ("RO", 24),
-        ("RS", 22),
-        ("RU", 33),
-        ("SA", 24),
-        ("SC", 31),
-        ("SD", 18),
-        ("SE", 24),
-        ("SI", 19),
-        ("SK", 24),
-        ("SM", 27),
-        ("SO", 23),
-        ("ST", 25),
-        ("SV", 28),
-        ("TL", 23),
-        ("TN", 24),
-        ("TR", 26),
-        ("UA", 29),
-        ("VA", 22),
-        ("VG", 24),
-        ("XK", 20),
-    ];
-    for (i, (country, len)) in registry.into_iter().enumerate() {
-        let iban = util::iban(country, &rng.digits(len - 4));
-        let groups: Vec<String> = iban
-            .chars()
-            .collect::<Vec<_>>()
-            .chunks(4)
-            .map(|c| c.iter().collect())
-            .collect();
-        let written = match i % 3 {
-            0 => iban.clone(),
-            1 => groups.join(" "),
-            _ => groups.join("-"),
-        };
-        v.push((vec!["pii.iban"], format!("Bankverbindung / IBAN {written}")));
+    // Every country of the IBAN registry, from the registry's own example
+    // IBAN (tests/corpus/iban-registry-examples.txt, not dlp's length table),
+    // one form each in turn: compact, in groups of four by spaces, by dashes;
+    // and the same IBAN with a wrong check digit, in the next form: no IBAN.
+    for (i, (_, printed)) in iban_registry_examples().into_iter().enumerate() {
+        let iban = compact(printed);
+        v.push((
+            vec!["pii.iban"],
+            format!("Bankverbindung / IBAN {}", written(&iban, i)),
+        ));
+        v.push((
+            vec![],
+            format!(
+                "Bankverbindung / IBAN {}",
+                written(&with_wrong_check_digits(&iban), i + 1)
+            ),
+        ));
     }
     for _ in 0..2 {
         let (area, group, serial) = (100 + rng.below(565), 1 + rng.below(98), 1 + rng.below(9998));
@@ -1658,4 +1621,90 @@ fn containers(rng: &mut Rng, cases: &mut Vec<Case>) {
         [b"Caf\xe9 cr\xe8me\n".to_vec(), env.into_bytes()].concat(),
         &["stripe.live_key"],
     );
+}
+
+/// ISO 7064 MOD 97-10 remainder of a compact IBAN (1 when valid), computed
+/// here, not by dlp: the first four characters moved to the end, letters as
+/// 10 to 35.
+fn mod97(iban: &str) -> u32 {
+    let (head, tail) = iban.split_at(4);
+    tail.chars().chain(head.chars()).fold(0, |rem, c| {
+        let v = c.to_digit(36).unwrap();
+        if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        }
+    })
+}
+
+/// Whether dlp reports an IBAN in `text`.
+fn finds_iban(scanner: &Scanner, text: &str) -> bool {
+    scanner
+        .scan("iban.txt", text.as_bytes())
+        .findings
+        .iter()
+        .any(|f| f.detector == "pii.iban")
+}
+
+#[test]
+fn iban_registry_examples_pass_mod97_and_are_the_countries_dlp_accepts() {
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let examples = iban_registry_examples();
+    let mut problems = Vec::new();
+    for &(country, printed) in &examples {
+        let iban = compact(printed);
+        if !iban.starts_with(country)
+            || !iban
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            problems.push(format!(
+                "{country}: {printed:?} is not an IBAN of {country}"
+            ));
+            continue;
+        }
+        if mod97(&iban) != 1 {
+            problems.push(format!("{country}: {printed} fails mod-97"));
+        }
+        let wrong = with_wrong_check_digits(&iban);
+        assert_ne!(mod97(&wrong), 1, "{wrong}");
+        for form in 0..3 {
+            let text = format!("IBAN {}", written(&iban, form));
+            if !finds_iban(&scanner, &text) {
+                problems.push(format!("{country}: no IBAN found in {text:?}"));
+            }
+            let text = format!("IBAN {}", written(&wrong, form));
+            if finds_iban(&scanner, &text) {
+                problems.push(format!("{country}: an IBAN found in {text:?}"));
+            }
+        }
+    }
+    let in_file: BTreeSet<&str> = examples.iter().map(|&(c, _)| c).collect();
+    assert_eq!(in_file.len(), examples.len(), "a country twice in the file");
+    let accepted: BTreeSet<&str> = dlp::iban_countries().collect();
+    for c in in_file.difference(&accepted) {
+        problems.push(format!("{c}: in the registry, not accepted by dlp"));
+    }
+    for c in accepted.difference(&in_file) {
+        problems.push(format!("{c}: accepted by dlp, not in the registry"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Yemen (YE, 30 characters), a country of the SWIFT IBAN registry (release
+/// 101 and 102), was missing from dlp's length table: its IBANs went unreported.
+#[test]
+fn regression_yemen_was_missing_from_the_iban_countries() {
+    let scanner = Scanner::new(ScanConfig::default()).unwrap();
+    let (_, printed) = iban_registry_examples()
+        .into_iter()
+        .find(|&(c, _)| c == "YE")
+        .unwrap();
+    let iban = compact(printed);
+    assert_eq!(iban.len(), 30);
+    for form in 0..3 {
+        let text = format!("IBAN {}", written(&iban, form));
+        assert!(finds_iban(&scanner, &text), "{text}");
+    }
 }

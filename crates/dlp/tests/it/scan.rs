@@ -146,7 +146,7 @@ fn corpus_meets_targets_and_writes_report() {
     .unwrap();
     writeln!(
         md,
-        "passwords and secrets in every assignment syntax the generic detectors read (`=`, `:=`, `?=`, `::=`, `.=`, `=>`, typed declarations, calls, XML elements and attributes, CLI flags), valid and invalid personal identifiers (IBANs of every registry country compact, spaced and dashed, SSN variants, national phone formats), markings, decoys (vendor documentation examples, published SDK test keys, elided and templated placeholders, code that names a password without holding one, log lines, a private-key header without a body, an IBAN with a wrong check digit,"
+        "passwords and secrets in every assignment syntax the generic detectors read (`=`, `:=`, `?=`, `::=`, `.=`, `=>`, typed declarations, calls, XML elements and attributes, CLI flags), valid and invalid personal identifiers (IBANs from the SWIFT registry's example of every country, compact, spaced and dashed, SSN variants, national phone formats), markings, decoys (vendor documentation examples, published SDK test keys, elided and templated placeholders, code that names a password without holding one, log lines, a private-key header without a body, IBANs with a wrong check digit,"
     )
     .unwrap();
     writeln!(
