@@ -88,10 +88,8 @@ async fn reminder(
     match kind {
         ExpiryKind::Certification => certification_reminder(tx, r).await,
         ExpiryKind::Tier => tier_reminder(tx, r).await,
-        // Course completions have their own (`sweep_course_reminders`).
-        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training | ExpiryKind::Course => {
-            Ok(None)
-        }
+        ExpiryKind::Course => course_reminder(tx, r).await,
+        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training => Ok(None),
     }
 }
 
@@ -210,9 +208,10 @@ async fn completion_parts(
 /// and whom to tell: the user and their party's sponsor.
 async fn course_reminder(
     tx: &mut store::Tx,
-    r: &store::DueCompletionReminder,
+    r: &store::DueReminder,
 ) -> Result<Option<Notice>, AppError> {
-    let Some((c, course, user, sponsor)) = completion_parts(tx, r.subject_id).await? else {
+    let id = CompletionId(r.subject_id);
+    let Some((c, course, user, sponsor)) = completion_parts(tx, id).await? else {
         return Ok(None);
     };
     let at = utc_date(c.valid_until_ms);
@@ -280,13 +279,19 @@ impl Agreements<'_> {
         Ok(recorded + self.sweep_reminders(now).await?)
     }
 
-    /// Records a reminder for every verified certificate and every party's
-    /// risk tier whose end is 30 or 7 days away or less (once per threshold;
+    /// Records a reminder for every verified certificate, every party's risk
+    /// tier and every course completion that counts (the latest of its user
+    /// and course) whose end is 30 or 7 days away or less (once per threshold;
     /// one that is recorded late gets only the nearest), and tells the
-    /// party's users and sponsor (and, for a tier, the owner's admins).
+    /// party's users and sponsor (for a tier, the owner's admins too; for a
+    /// completion, its user and their party's sponsor).
     async fn sweep_reminders(&self, now: i64) -> Result<usize, AppError> {
         let mut recorded = 0;
-        for kind in [ExpiryKind::Certification, ExpiryKind::Tier] {
+        for kind in [
+            ExpiryKind::Certification,
+            ExpiryKind::Tier,
+            ExpiryKind::Course,
+        ] {
             let due = self
                 .store()
                 .read()
@@ -304,31 +309,6 @@ impl Agreements<'_> {
                 }
                 tx.commit().await?;
             }
-        }
-        Ok(recorded + self.sweep_course_reminders(now).await?)
-    }
-
-    /// Records a reminder for every counting course completion (the latest
-    /// of its user and course) whose end is 30 or 7 days away or less, and
-    /// tells the user and their party's sponsor.
-    async fn sweep_course_reminders(&self, now: i64) -> Result<usize, AppError> {
-        let due = self
-            .store()
-            .read()
-            .await?
-            .due_completion_reminders(now, &REMINDER_DAYS, SWEEP_BATCH)
-            .await?;
-        let mut recorded = 0;
-        for r in due {
-            let mut tx = self.store().begin().await?;
-            if !tx.record_completion_reminder(&r, now).await? {
-                continue;
-            }
-            if let Some(notice) = course_reminder(&mut tx, &r).await? {
-                send(&mut tx, now, notice).await?;
-                recorded += 1;
-            }
-            tx.commit().await?;
         }
         Ok(recorded)
     }

@@ -32,7 +32,6 @@ use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
 pub use certifications::{DueReminder, SharedFile};
-pub use courses::DueCompletionReminder;
 pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};

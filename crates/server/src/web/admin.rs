@@ -48,6 +48,7 @@ pub fn router() -> Router<App> {
         .route("/rooms/{id}/settings", post(rooms::update))
         .route("/rooms/{id}/delivery", post(rooms::delivery))
         .route("/rooms/{id}/certifications", post(rooms::certifications))
+        .route("/rooms/{id}/courses", post(rooms::courses))
         .route("/rooms/{id}/dlp", post(rooms::dlp))
         .route("/rooms/{id}/delete", post(rooms::delete))
         .route("/rooms/{id}/grants", post(grants::create))
@@ -149,6 +150,7 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("sponsor-saved", "Sponsor saved."),
     ("classification-saved", "Requirements saved."),
     ("room-certs-saved", "Required certifications saved."),
+    ("room-courses-saved", "Required courses saved."),
     ("user-created", "User created."),
     ("user-saved", "User saved."),
     (

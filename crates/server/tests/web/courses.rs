@@ -2,8 +2,9 @@
 //! and a quiz) on `/admin/courses` and requires it for `confidential`; an
 //! external engineer is refused the confidential room naming the course,
 //! finds it in the header's "Courses", fails the quiz once (told the score,
-//! never the answers), passes, and only then reaches the room. Each page
-//! checked by axe-core.
+//! never the answers), passes, and only then reaches the room; the admin then
+//! makes the course the room's own requirement on its settings page. Each
+//! page checked by axe-core.
 
 use app::{Certifications, Identity, NewGrant, Policies, RequestMeta, RoomPatch};
 use model::{Classification, RoomRole, SubjectKind};
@@ -224,4 +225,27 @@ async fn an_engineer_takes_the_required_course_fails_once_passes_and_reaches_the
     let done = a.text(&a.find("#course-completions").await).await;
     assert!(done.contains(ENGINEER) && done.contains("100 %"), "{done}");
     a.assert_accessible("the course with a completion").await;
+
+    // The room requires the course of its own, from its settings page.
+    a.goto(&site.url(&format!("/rooms/{}/settings", site.room)))
+        .await;
+    wait_for(&a, "the room's settings", "#room-courses-form").await;
+    let tick = format!("#room-course-{course}");
+    let ticked = format!("return document.querySelector('{tick}').checked");
+    assert_eq!(a.script(&ticked).await, false, "not required yet");
+    a.click(&a.find(&tick).await).await;
+    submit_and_confirm(&a, "#room-courses-save", "Required courses saved.").await;
+    assert_eq!(a.script(&ticked).await, true, "shown as required");
+    a.assert_accessible("the room's required courses").await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::RoomView)
+        .await
+        .unwrap();
+    let own = app::Courses(&site.app)
+        .room_requirements(auth)
+        .await
+        .unwrap();
+    assert_eq!(own, vec![course.clone()]);
 }

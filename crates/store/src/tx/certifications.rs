@@ -5,6 +5,7 @@
 
 use sqlx::any::AnyRow;
 
+use super::courses::LATEST_COUNTING;
 use super::{Tx, sql};
 use crate::StoreError;
 use crate::row::RowExt;
@@ -56,29 +57,38 @@ const DAY_MS: i64 = 86_400_000;
 
 /// The query listing the ends of `kind` due a reminder: `$1` now, `$2` the
 /// threshold in ms, `$3` in days, `$4` the limit; each row is `(id, until_ms)`.
-fn reminder_query(kind: ExpiryKind) -> Option<&'static str> {
-    match kind {
-        ExpiryKind::Certification => Some(
+fn reminder_query(kind: ExpiryKind) -> Option<String> {
+    let query = match kind {
+        ExpiryKind::Certification => {
             "SELECT c.id AS id, c.valid_until_ms AS until_ms FROM certifications c \
              WHERE c.verified_ms IS NOT NULL AND c.valid_until_ms > $1 \
              AND c.valid_until_ms <= $1 + $2 \
              AND NOT EXISTS (SELECT 1 FROM expiry_reminders r WHERE r.kind = 'certification' \
                AND r.subject_id = c.id AND r.until_ms = c.valid_until_ms AND r.days <= $3) \
-             ORDER BY c.valid_until_ms, c.id LIMIT $4",
-        ),
-        ExpiryKind::Tier => Some(
+             ORDER BY c.valid_until_ms, c.id LIMIT $4"
+        }
+        ExpiryKind::Tier => {
             "SELECT p.id AS id, p.tier_until_ms AS until_ms FROM parties p \
              WHERE p.tier IS NOT NULL AND p.status <> 'offboarded' \
              AND p.tier_until_ms > $1 AND p.tier_until_ms <= $1 + $2 \
              AND NOT EXISTS (SELECT 1 FROM expiry_reminders r WHERE r.kind = 'tier' \
                AND r.subject_id = p.id AND r.until_ms = p.tier_until_ms AND r.days <= $3) \
-             ORDER BY p.tier_until_ms, p.id LIMIT $4",
-        ),
-        // Course completions: `due_completion_reminders`.
-        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training | ExpiryKind::Course => {
-            None
+             ORDER BY p.tier_until_ms, p.id LIMIT $4"
         }
-    }
+        // The completions that count, the latest of their user and course.
+        ExpiryKind::Course => {
+            return Some(format!(
+                "SELECT c.id AS id, c.valid_until_ms AS until_ms FROM course_completions c \
+                 WHERE c.valid_until_ms > $1 AND c.valid_until_ms <= $1 + $2 \
+                 AND {LATEST_COUNTING} \
+                 AND NOT EXISTS (SELECT 1 FROM expiry_reminders r WHERE r.kind = 'course' \
+                   AND r.subject_id = c.id AND r.until_ms = c.valid_until_ms AND r.days <= $3) \
+                 ORDER BY c.valid_until_ms, c.id LIMIT $4"
+            ));
+        }
+        ExpiryKind::Agreement | ExpiryKind::Grant | ExpiryKind::Training => return None,
+    };
+    Some(query.to_owned())
 }
 
 impl Tx {
@@ -374,8 +384,9 @@ impl Tx {
 
     /// Ends of `kind` within one of `days` of `now_ms` (and still ahead) with
     /// no reminder recorded for that many days, the fewest days first for each
-    /// end, at most `limit`: verified certifications, and parties' risk tiers.
-    /// Other kinds have no reminders (an empty list).
+    /// end, at most `limit`: verified certifications, parties' risk tiers, and
+    /// course completions that count. Other kinds have no reminders (an empty
+    /// list).
     pub async fn due_reminders(
         &mut self,
         kind: ExpiryKind,
@@ -388,7 +399,7 @@ impl Tx {
         };
         let mut out = Vec::new();
         for d in days {
-            let rows = sql(query)
+            let rows = sqlx::query(sqlx::AssertSqlSafe(query.clone()))
                 .bind(now_ms)
                 .bind(d * DAY_MS)
                 .bind(*d)

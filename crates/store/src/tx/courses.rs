@@ -10,8 +10,6 @@ use crate::StoreError;
 use crate::row::RowExt;
 use model::*;
 
-const DAY_MS: i64 = 86_400_000;
-
 fn corrupt(col: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("column `{col}`: {e}"))
 }
@@ -50,14 +48,6 @@ fn completion(row: &AnyRow) -> Result<CourseCompletion, StoreError> {
         evidence: row.opt_parsed("evidence_file")?,
         recorded_by: row.opt_parsed("recorded_by")?,
     })
-}
-
-/// A reminder due: `days` before the end `until_ms` of a completion.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DueCompletionReminder {
-    pub subject_id: CompletionId,
-    pub until_ms: i64,
-    pub days: i64,
 }
 
 /// The completions that still count (of a version from the course's
@@ -335,66 +325,5 @@ impl Tx {
         .iter()
         .map(|row| row.parsed("key"))
         .collect()
-    }
-
-    // ---- reminders
-
-    /// Completions that count whose end is within one of `days` of `now_ms`
-    /// (and still ahead), the latest of their user and course, with no
-    /// reminder recorded for that many days; the fewest days for each end.
-    pub async fn due_completion_reminders(
-        &mut self,
-        now_ms: i64,
-        days: &[i64],
-        limit: i64,
-    ) -> Result<Vec<DueCompletionReminder>, StoreError> {
-        let mut out = Vec::new();
-        for d in days {
-            let query = format!(
-                "SELECT c.id AS id, c.valid_until_ms AS until_ms FROM course_completions c \
-                 WHERE c.valid_until_ms > $1 AND c.valid_until_ms <= $1 + $2 \
-                 AND {LATEST_COUNTING} \
-                 AND NOT EXISTS (SELECT 1 FROM expiry_reminders r WHERE r.kind = 'course' \
-                   AND r.subject_id = c.id AND r.until_ms = c.valid_until_ms AND r.days <= $3) \
-                 ORDER BY c.valid_until_ms, c.id LIMIT $4"
-            );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query))
-                .bind(now_ms)
-                .bind(d * DAY_MS)
-                .bind(*d)
-                .bind(limit)
-                .fetch_all(self.conn())
-                .await?;
-            for row in &rows {
-                out.push(DueCompletionReminder {
-                    subject_id: row.parsed("id")?,
-                    until_ms: row.int("until_ms")?,
-                    days: *d,
-                });
-            }
-        }
-        out.sort_by_key(|r| (r.subject_id, r.until_ms, r.days));
-        out.dedup_by_key(|r| (r.subject_id, r.until_ms));
-        Ok(out)
-    }
-
-    /// Records a reminder of a completion's end; false when it already was.
-    pub async fn record_completion_reminder(
-        &mut self,
-        r: &DueCompletionReminder,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sql(
-            "INSERT INTO expiry_reminders (kind, subject_id, until_ms, days, sent_ms) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(ExpiryKind::Course.as_str())
-        .bind(r.subject_id.to_string())
-        .bind(r.until_ms)
-        .bind(r.days)
-        .bind(now_ms)
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 }

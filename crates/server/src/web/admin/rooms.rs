@@ -14,8 +14,8 @@ use maud::{Markup, html};
 use app::authz::Action;
 use app::dlp_policy::{DirectionPolicy, DlpAction, DlpPolicy, RoomDlp};
 use app::{
-    Agreements, App, AppError, Certifications, ErrorCode, RequestMeta, RoomInfo, RoomPatch, Rooms,
-    act,
+    Agreements, App, AppError, Certifications, Courses, ErrorCode, RequestMeta, RoomInfo,
+    RoomPatch, Rooms, act,
 };
 use model::{
     ANY_STANDARD, AccessWindow, AgreementKind, CUSTOM_PREFIX, Classification, Delivery,
@@ -110,6 +110,11 @@ struct Settings {
     requirements: Vec<(String, String)>,
     /// The standards the room itself requires of external parties.
     certifications: Vec<String>,
+    /// The courses the room itself requires of external users (ids).
+    courses: Vec<String>,
+    /// Courses to offer, `(id, title)`: every course when the caller may
+    /// list them, and those the room requires already.
+    course_choices: Vec<(String, String)>,
 }
 
 async fn settings_of(
@@ -124,6 +129,20 @@ async fn settings_of(
     let delivery = Rooms(app).room_delivery(auth).await?;
     let auth = app.room(meta, p, id, act::RoomView).await?;
     let certifications = Certifications(app).room_requirements(auth).await?;
+    let auth = app.room(meta, p, id, act::RoomView).await?;
+    let courses = Courses(app).room_requirements(auth).await?;
+    let mut course_choices = Vec::new();
+    if app.permits_system(meta, p, &[Action::CourseList]).first() == Some(&true) {
+        let auth = app.system(meta, p, act::CourseList).await?;
+        for c in Courses(app).list(auth).await? {
+            course_choices.push((c.id.to_string(), c.title.clone()));
+        }
+    }
+    for key in &courses {
+        if !course_choices.iter().any(|(k, _)| k == key) {
+            course_choices.push((key.clone(), key.clone()));
+        }
+    }
     let shown = app
         .permits_in_room(meta, p, id, &[Action::DlpPolicy, Action::RoomDelete])
         .await?;
@@ -155,6 +174,8 @@ async fn settings_of(
         may_delete: shown.get(1) == Some(&true),
         requirements,
         certifications,
+        courses,
+        course_choices,
     })
 }
 
@@ -198,6 +219,7 @@ fn render_settings(
         }
         (room_form(viewer, s, failed))
         (certs_form(viewer, s, failed))
+        (courses_form(viewer, s, failed))
         (delivery_form(viewer, s, failed))
         @if let Some(dlp) = &s.dlp { (dlp_form(viewer, id, dlp, failed)) }
         @if s.may_delete {
@@ -354,6 +376,74 @@ pub async fn certifications(
         id,
         saved.map(|_| "room-certs-saved"),
         "room-certs-form",
+        &f,
+    )
+    .await
+}
+
+fn courses_form(viewer: &Viewer, s: &Settings, failed: Option<&Failed<'_>>) -> Markup {
+    let form = "room-courses-form";
+    let chosen: Vec<String> = match failed.filter(|f| f.form == form) {
+        Some(f) => f
+            .fields
+            .all("course")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        None => s.courses.clone(),
+    };
+    html! {
+        section.card {
+            h2 { "Required courses" }
+            p.muted { "Courses each external user must have passed, in term, to reach this room's content — beyond what its classification requires ("
+                a href="/admin/courses" { "courses by classification" } ")." }
+            (Failed::alert_for(failed, form))
+            @if s.course_choices.is_empty() {
+                p #room-courses-none { "No course is published yet." }
+            } @else {
+                form.stack #room-courses-form method="post" action=(format!("/rooms/{}/courses", s.info.room.id)) {
+                    (csrf_field(&viewer.csrf))
+                    fieldset {
+                        legend { "Courses" }
+                        @for (key, title) in &s.course_choices {
+                            label.check {
+                                input id=(format!("room-course-{key}")) type="checkbox" name="course" value=(key) checked[chosen.iter().any(|c| c == key)];
+                                (title)
+                            }
+                        }
+                    }
+                    div { button.primary #room-courses-save type="submit" { "Save required courses" } }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /rooms/{id}/courses`: the courses the room requires.
+pub async fn courses(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: RoomId = path_id(&raw)?;
+    let courses: Vec<String> = f.all("course").into_iter().map(str::to_owned).collect();
+    let saved = async {
+        let auth = app
+            .room(&meta, &viewer.authed.principal, id, act::RoomConditions)
+            .await?;
+        Courses(&app).set_room_requirements(auth, &courses).await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "room-courses-saved"),
+        "room-courses-form",
         &f,
     )
     .await
