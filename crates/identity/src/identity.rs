@@ -3,6 +3,7 @@
 
 use model::*;
 use serde_json::json;
+use store::Offboarded;
 
 use kernel::authz::{Authorized, Principal, System, act};
 use kernel::events::{Fact, RequestMeta, record};
@@ -194,6 +195,12 @@ fn check_transition(from: PartyStatus, to: PartyStatus) -> Result<(), AppError> 
     use PartyStatus::*;
     let refused = match (from, to) {
         (a, b) if a == b => false,
+        (Offboarded, _) => {
+            return Err(AppError::invalid(
+                ErrorCode::PartyOffboarded,
+                "an offboarded party stays offboarded: re-onboard it (`POST /parties/{id}/reonboard`), which starts again from `prospective`",
+            ));
+        }
         (Prospective, Offboarded) => false,
         (Prospective, _) | (_, Prospective) => true,
         _ => false,
@@ -766,6 +773,12 @@ impl Identity<'_> {
                 ));
             }
             check_transition(party.status, status)?;
+            if status == PartyStatus::Offboarded && party.status != status {
+                return Err(AppError::invalid(
+                    ErrorCode::OffboardRequired,
+                    "offboard a party with `POST /parties/{id}/offboard` (with a reason): it ends every grant, session, token, invitation and agreement at once",
+                ));
+            }
             party.status = status;
         }
         tx.update_party(&party).await?;
@@ -822,6 +835,174 @@ impl Identity<'_> {
         .await?;
         tx.commit().await?;
         Ok(party)
+    }
+
+    /// Offboards a party in one transaction: every grant to it and its users,
+    /// every session and API token, every pending invitation end; its
+    /// agreements are terminated; its users are disabled; the party is
+    /// `offboarded` and stays so until it is re-onboarded. The owner's admins,
+    /// the party's sponsor and the party's users are notified. A request
+    /// decided before the commit completes; one decided after is refused.
+    pub async fn offboard_party(
+        &self,
+        auth: Authorized<'_, act::PartyOffboard, System>,
+        id: PartyId,
+        reason: &str,
+    ) -> Result<(Party, Offboarded), AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let reason = crate::accounts::check_reason(reason)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut party = tx.get_party(id).await?.ok_or(AppError::NotFound)?;
+        if party.kind == PartyKind::Owner {
+            return Err(AppError::invalid(
+                ErrorCode::OwnerPartyStatus,
+                "the owner party stays active",
+            ));
+        }
+        if party.status == PartyStatus::Offboarded {
+            return Err(AppError::invalid(
+                ErrorCode::PartyOffboarded,
+                format!("`{}` is already offboarded", party.name),
+            ));
+        }
+        let ended = tx.offboard(id.0, true, now).await?;
+        party.status = PartyStatus::Offboarded;
+        tx.update_party(&party).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), Action::PartyOffboard, format!("party:{id}"))
+                .with(json!({"reason": reason, "ended": ended})),
+        )
+        .await?;
+        let mut tell = tx.list_users(Some(id)).await?;
+        if let Some(owner) = tx.owner_party().await? {
+            tell.extend(
+                tx.list_users(Some(owner.id))
+                    .await?
+                    .into_iter()
+                    .filter(|u| {
+                        u.system_role == SystemRole::Admin && !u.disabled && u.id != p.user_id
+                    }),
+            );
+        }
+        if let Some(sponsor) = tx.party_sponsor(id).await?
+            && !tell.iter().any(|u| u.id == sponsor)
+            && let Some(u) = tx.get_user(sponsor).await?
+        {
+            tell.push(u);
+        }
+        let message = format!(
+            "{} has been offboarded: every grant, session, token and pending invitation has ended, its agreements are terminated and its users disabled. Reason: {reason}",
+            party.name
+        );
+        for u in tell {
+            notify(
+                &mut tx,
+                u.id,
+                now,
+                Action::PartyOffboard,
+                format!("party:{id}"),
+                &message,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((party, ended))
+    }
+
+    /// Starts an offboarded party's onboarding again: it becomes
+    /// `prospective` with no risk tier, so due diligence and activation come
+    /// again before any grant takes effect. Its users stay disabled until an
+    /// admin enables them.
+    pub async fn reonboard_party(
+        &self,
+        auth: Authorized<'_, act::PartyReonboard, System>,
+        id: PartyId,
+        reason: &str,
+    ) -> Result<Party, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let reason = crate::accounts::check_reason(reason)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut party = tx.get_party(id).await?.ok_or(AppError::NotFound)?;
+        if party.status != PartyStatus::Offboarded {
+            return Err(AppError::invalid(
+                ErrorCode::ActivationRequired,
+                format!("`{}` is `{}`, not offboarded", party.name, party.status),
+            ));
+        }
+        party.status = PartyStatus::Prospective;
+        party.tier = None;
+        party.tier_until_ms = None;
+        tx.update_party(&party).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), Action::PartyReonboard, format!("party:{id}"))
+                .with(json!({"reason": reason})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(party)
+    }
+
+    /// Offboards one user of an external party in one transaction: every
+    /// grant to the user, every session and API token end, and the user is
+    /// disabled; the user and their party's sponsor are notified.
+    pub async fn offboard_user(
+        &self,
+        auth: Authorized<'_, act::UserOffboard, System>,
+        id: UserId,
+        reason: &str,
+    ) -> Result<(User, Offboarded), AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let reason = crate::accounts::check_reason(reason)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let user = tx.get_user(id).await?.ok_or(AppError::NotFound)?;
+        if user.id == p.user_id {
+            return Err(AppError::invalid(
+                ErrorCode::CannotDisableSelf,
+                "you cannot offboard yourself",
+            ));
+        }
+        let ended = tx.offboard(id.0, false, now).await?;
+        record(
+            &mut tx,
+            meta,
+            now,
+            Fact::allowed(Some(p), Action::UserOffboard, format!("user:{id}"))
+                .with(json!({"reason": reason, "ended": ended})),
+        )
+        .await?;
+        let message = format!(
+            "{} has been offboarded: every grant, session and token has ended and the account is disabled. Reason: {reason}",
+            user.email
+        );
+        let mut tell = vec![user.id];
+        if let Some(sponsor) = tx.party_sponsor(user.party_id).await?
+            && sponsor != user.id
+        {
+            tell.push(sponsor);
+        }
+        for to in tell {
+            notify(
+                &mut tx,
+                to,
+                now,
+                Action::UserOffboard,
+                format!("user:{id}"),
+                &message,
+            )
+            .await?;
+        }
+        let user = tx.get_user(id).await?.ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok((user, ended))
     }
 
     // ---------------------------------------------------------------- users
@@ -1134,6 +1315,28 @@ fn invalid_recovery_code() -> AppError {
         ErrorCode::InvalidRecoveryCode,
         "the recovery code is wrong or was already used",
     )
+}
+
+/// A notification to `user` about `subject`, in the caller's transaction.
+async fn notify(
+    tx: &mut store::Tx,
+    user: UserId,
+    now: i64,
+    kind: Action,
+    subject: String,
+    message: &str,
+) -> Result<(), AppError> {
+    let n = Notification {
+        id: NotificationId::from_random(random()?),
+        user_id: user,
+        created_ms: now,
+        kind: kind.as_str().to_owned(),
+        subject,
+        message: message.to_owned(),
+        read_ms: None,
+    };
+    tx.insert_notification(&n).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub use identity::{
 };
 pub use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 pub use recovery::RECOVERY_CODES;
+pub use store::Offboarded;
 
 /// Parties, users, sign-in, sessions, TOTP enrolment, invitations and the
 /// first start.

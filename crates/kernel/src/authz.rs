@@ -128,6 +128,16 @@ actions! {
     /// Activating a party being onboarded, once its due diligence is signed
     /// off with a tier in term (admins).
     PartyActivate => "party.activate",
+    /// Offboarding a party in one transaction: every grant, session, token
+    /// and pending invitation ends, agreements are terminated, users are
+    /// disabled (admins).
+    PartyOffboard => "party.offboard",
+    /// Starting an offboarded party's onboarding again from `prospective`
+    /// (admins).
+    PartyReonboard => "party.reonboard",
+    /// Offboarding one user: grants, sessions and tokens end, the user is
+    /// disabled (admins).
+    UserOffboard => "user.offboard",
     /// Listing and reading due-diligence questionnaire templates (owner staff).
     QuestionnaireList => "questionnaire.list",
     /// Writing a questionnaire template (a new version) (admins).

@@ -205,6 +205,9 @@ codes! {
 
     // Due diligence, risk tiers, the sharing risk matrix (governance).
     PartyNotAssessed = "party_not_assessed", Conflict, "a party is activated only once its due diligence is signed off with a risk tier in term";
+    PartyOffboarded = "party_offboarded", Conflict, "an offboarded party stays offboarded until it is re-onboarded, which starts again from prospective";
+    OffboardRequired = "offboard_required", BadRequest, "a party is offboarded only by the offboarding action, which ends all its access at once, never by changing its status";
+    NotConfirmed = "not_confirmed", BadRequest, "an irreversible action was asked without its confirmation";
     ActivationRequired = "activation_required", BadRequest, "a prospective party becomes active only through activation, and no party becomes prospective again";
     InvalidQuestionnaire = "invalid_questionnaire", BadRequest, "a questionnaire template is malformed or over its limits";
     UnknownQuestionnaire = "unknown_questionnaire", BadRequest, "no questionnaire template with that name or id";

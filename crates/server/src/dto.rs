@@ -563,3 +563,39 @@ pub struct AdminReason {
     /// Why (1 to 500 characters, one line); recorded with the event.
     pub reason: String,
 }
+
+/// What an offboarding ended, counted.
+#[derive(Serialize, ToSchema)]
+pub struct OffboardedDto {
+    pub grants: u64,
+    pub sessions: u64,
+    pub invitations: u64,
+    pub agreements: u64,
+    pub users: u64,
+}
+
+impl From<&app::Offboarded> for OffboardedDto {
+    fn from(o: &app::Offboarded) -> Self {
+        OffboardedDto {
+            grants: o.grants,
+            sessions: o.sessions,
+            invitations: o.invitations,
+            agreements: o.agreements,
+            users: o.users,
+        }
+    }
+}
+
+/// A party offboarded, and what ended.
+#[derive(Serialize, ToSchema)]
+pub struct PartyOffboarded {
+    pub party: PartyDto,
+    pub ended: OffboardedDto,
+}
+
+/// A user offboarded, and what ended.
+#[derive(Serialize, ToSchema)]
+pub struct UserOffboarded {
+    pub user: UserDto,
+    pub ended: OffboardedDto,
+}

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
+pub use accounts::Offboarded;
 pub use certifications::{DueReminder, SharedFile};
 pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;

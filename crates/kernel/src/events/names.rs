@@ -258,6 +258,18 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
             Both,
             "activating a party being onboarded; refused unless its due diligence is signed off with a tier in term",
         ),
+        Action::PartyOffboard => (
+            Both,
+            "offboarding a party: every grant, session, token and pending invitation ended, agreements terminated, users disabled, in one transaction",
+        ),
+        Action::PartyReonboard => (
+            Both,
+            "starting an offboarded party's onboarding again from `prospective` (its risk tier cleared)",
+        ),
+        Action::UserOffboard => (
+            Both,
+            "offboarding one user: grants, sessions and tokens ended, the user disabled",
+        ),
         Action::QuestionnaireList => (Denied, "listing or reading questionnaire templates"),
         Action::QuestionnaireUpdate => (Both, "writing a new version of a questionnaire template"),
         Action::AssessmentSend => (

@@ -179,6 +179,12 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
         &[&[E::ActivationRequired, E::PartyNotAssessed]],
     ),
     (
+        "offboard_party",
+        &[&[E::BadReason, E::OwnerPartyStatus, E::PartyOffboarded]],
+    ),
+    ("reonboard_party", &[&[E::BadReason, E::ActivationRequired]]),
+    ("offboard_user", &[&[E::BadReason, E::CannotDisableSelf]]),
+    (
         "patch_party",
         &[&[
             NAMES,
@@ -186,6 +192,8 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
             E::InvalidCountry,
             E::OwnerPartyStatus,
             E::ActivationRequired,
+            E::PartyOffboarded,
+            E::OffboardRequired,
             E::Conflict,
         ]],
     ),

@@ -103,6 +103,62 @@ pub async fn activate_party(
     Ok(Json(PartyDto::from(&party)))
 }
 
+/// Offboards a party in one transaction: every grant to it and its users,
+/// every session, API token and pending invitation ends, its agreements are
+/// terminated and its users disabled; it stays offboarded until re-onboarded.
+#[utoipa::path(post, path = "/parties/{id}/offboard", request_body = AdminReason, tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyOffboarded), (status = 400, body = ErrorBody, description = "bad_reason, owner_party_status"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "already offboarded")))]
+pub async fn offboard_party(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(req): ApiJson<AdminReason>,
+) -> Result<Json<PartyOffboarded>, ApiError> {
+    let id = id::<PartyId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::PartyOffboard).await?;
+    let (party, ended) = Identity(&app).offboard_party(auth, id, &req.reason).await?;
+    Ok(Json(PartyOffboarded {
+        party: PartyDto::from(&party),
+        ended: OffboardedDto::from(&ended),
+    }))
+}
+
+/// Starts an offboarded party's onboarding again: `prospective`, no risk tier.
+#[utoipa::path(post, path = "/parties/{id}/reonboard", request_body = AdminReason, tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyDto), (status = 400, body = ErrorBody, description = "bad_reason, or the party is not offboarded"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reonboard_party(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(req): ApiJson<AdminReason>,
+) -> Result<Json<PartyDto>, ApiError> {
+    let id = id::<PartyId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::PartyReonboard).await?;
+    let party = Identity(&app)
+        .reonboard_party(auth, id, &req.reason)
+        .await?;
+    Ok(Json(PartyDto::from(&party)))
+}
+
+/// Offboards one user in one transaction: every grant to the user, every
+/// session and API token ends, and the account is disabled.
+#[utoipa::path(post, path = "/users/{id}/offboard", request_body = AdminReason, tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = UserOffboarded), (status = 400, body = ErrorBody, description = "bad_reason, cannot_disable_self"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn offboard_user(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(req): ApiJson<AdminReason>,
+) -> Result<Json<UserOffboarded>, ApiError> {
+    let id = id::<UserId>(&raw)?;
+    let auth = app.system(&meta, &a.principal, act::UserOffboard).await?;
+    let (user, ended) = Identity(&app).offboard_user(auth, id, &req.reason).await?;
+    Ok(Json(UserOffboarded {
+        user: UserDto::from(&user),
+        ended: OffboardedDto::from(&ended),
+    }))
+}
+
 /// Every user.
 #[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])), responses((status = 200, body = UserList), (status = 403, body = ErrorBody)))]
 pub async fn list_users(

@@ -39,11 +39,14 @@ pub fn router() -> Router<App> {
         .route("/admin/parties/{id}", post(parties::update))
         .route("/admin/parties/{id}/certification", post(parties::certify))
         .route("/admin/parties/{id}/activate", post(parties::activate))
+        .route("/admin/parties/{id}/offboard", post(parties::offboard))
+        .route("/admin/parties/{id}/reonboard", post(parties::reonboard))
         .route("/admin/users", post(users::create))
         .route("/admin/users/invite", post(users::invite))
         .route("/admin/users/{id}", post(users::update))
         .route("/admin/users/{id}/sessions", post(users::revoke_sessions))
         .route("/admin/users/{id}/training", post(users::training))
+        .route("/admin/users/{id}/offboard", post(users::offboard))
         .route("/rooms/new", post(rooms::create))
         .route("/rooms/{id}/settings", post(rooms::update))
         .route("/rooms/{id}/delivery", post(rooms::delivery))
@@ -151,6 +154,18 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("classification-saved", "Requirements saved."),
     ("room-certs-saved", "Required certifications saved."),
     ("room-courses-saved", "Required courses saved."),
+    (
+        "user-offboarded",
+        "User offboarded: all their access has ended.",
+    ),
+    (
+        "party-offboarded",
+        "Party offboarded: all its access has ended.",
+    ),
+    (
+        "party-reonboarded",
+        "Onboarding started again: the party is prospective.",
+    ),
     ("user-created", "User created."),
     ("user-saved", "User saved."),
     (

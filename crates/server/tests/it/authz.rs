@@ -429,6 +429,12 @@ enum Ep {
     GetQuestionnaire,
     /// A fresh prospective party, never assessed.
     ActivateParty,
+    /// A fresh party of its own each time.
+    OffboardParty,
+    /// A fresh party, offboarded by the admin first.
+    ReonboardParty,
+    /// A fresh user of a fresh party.
+    OffboardUser,
     /// To the contact of the bystander's party.
     SendQuestionnaire,
     /// The bystander's party's.
@@ -586,6 +592,9 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ActivateParty,       [UNASSD,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::OffboardParty,       [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ReonboardParty,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::OffboardUser,        [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::SendQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Reviewing a party: the owner's admins and security officers; a caller
     // who may not see the party is told it is not there.
@@ -688,6 +697,9 @@ impl Ep {
             Ep::SaveQuestionnaire => ("POST", "/questionnaires"),
             Ep::GetQuestionnaire => ("GET", "/questionnaires/{id}"),
             Ep::ActivateParty => ("POST", "/parties/{id}/activate"),
+            Ep::OffboardParty => ("POST", "/parties/{id}/offboard"),
+            Ep::ReonboardParty => ("POST", "/parties/{id}/reonboard"),
+            Ep::OffboardUser => ("POST", "/users/{id}/offboard"),
             Ep::SendQuestionnaire => ("POST", "/parties/{id}/assessments"),
             Ep::PartyAssessments => ("GET", "/parties/{id}/assessments"),
             Ep::MyAssessments => ("GET", "/assessments/mine"),
@@ -968,7 +980,7 @@ async fn train_and_certify(ctx: &Ctx, users: &HashMap<Who, User>, p: &Parties) {
 /// world refuses `confidential` rooms to `unassessed` parties, as an admin
 /// wanting a stricter default sets it (docs/policy.md), so the lapse shows.
 /// The bystander's party stays unassessed: it has no grant to the rooms.
-async fn assess_parties(ctx: &Ctx, p: &Parties, questionnaire: &str) {
+async fn assess_parties(ctx: &Ctx, p: &Parties) {
     let mut risk = ctx.must(&ctx.admin, "GET", "/risk", Value::Null, 200).await;
     for cell in risk["matrix"]["cells"].as_array_mut().into_iter().flatten() {
         if cell["classification"] == "confidential" && cell["tier"] == "unassessed" {
@@ -980,16 +992,7 @@ async fn assess_parties(ctx: &Ctx, p: &Parties, questionnaire: &str) {
     ctx.must(&ctx.admin, "PUT", "/risk", risk, 200).await;
     let sign_off = |party: String, tier: &'static str| async move {
         let contact = ctx.external(&party).await;
-        let send = json!({"questionnaire_id": questionnaire, "contact_id": contact.id});
-        let path = format!("/parties/{party}/assessments");
-        let sent = ctx.must(&ctx.admin, "POST", &path, send, 201).await;
-        let id = sent["assessment"]["id"].as_str().unwrap_or_default();
-        let answers = json!({"answers": {"q": "yes"}, "submit": true});
-        let path = format!("/assessments/{id}/answers");
-        ctx.must(&contact.token, "PUT", &path, answers, 200).await;
-        let decision = json!({"tier": tier, "reasons": "the matrix's sign-off"});
-        let path = format!("/parties/{party}/assessments/{id}/decision");
-        ctx.must(&ctx.admin, "POST", &path, decision, 200).await;
+        ctx.assess(&party, &contact, tier).await;
     };
     sign_off(p.tier_lapsed.clone(), "medium").await;
     ctx.advance(DAY + 1000);
@@ -1049,7 +1052,7 @@ impl World {
             .must(&ctx.admin, "POST", "/questionnaires", questionnaire(), 201)
             .await;
         let questionnaire = id_of(&q);
-        assess_parties(ctx, &p, &questionnaire).await;
+        assess_parties(ctx, &p).await;
         let users = callers(ctx, &p).await;
         let curator = ctx.staff("member").await;
         let bystander = ctx.external(&p.other).await;
@@ -1599,6 +1602,25 @@ impl World {
             Ep::ActivateParty => {
                 let party = ctx.prospective_party(&format!("Prospect {n}")).await;
                 ("POST", format!("/parties/{party}/activate"), none)
+            }
+            Ep::OffboardParty => {
+                let party = ctx.party(&format!("Leaving {n}")).await;
+                let why = json!({"reason": "the contract ended"});
+                ("POST", format!("/parties/{party}/offboard"), j(why))
+            }
+            Ep::ReonboardParty => {
+                let party = ctx.party(&format!("Returning {n}")).await;
+                let why = json!({"reason": "the contract ended"});
+                let path = format!("/parties/{party}/offboard");
+                ctx.must(admin, "POST", &path, why, 200).await;
+                let why = json!({"reason": "a new contract"});
+                ("POST", format!("/parties/{party}/reonboard"), j(why))
+            }
+            Ep::OffboardUser => {
+                let party = ctx.party(&format!("Staffing {n}")).await;
+                let leaver = ctx.external(&party).await;
+                let why = json!({"reason": "left the supplier"});
+                ("POST", format!("/users/{}/offboard", leaver.id), j(why))
             }
             Ep::SendQuestionnaire => (
                 "POST",

@@ -25,6 +25,7 @@ mod hardening;
 mod input;
 mod ledger;
 mod marks;
+mod offboarding;
 mod openapi;
 mod policies_admin;
 mod signin;

@@ -130,6 +130,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("/parties/{id}/assessments/{assessment}/decision", "POST"),
     ("/risk", "GET"),
     ("/risk", "PUT"),
+    ("/parties/{id}/offboard", "POST"),
+    ("/parties/{id}/reonboard", "POST"),
+    ("/users/{id}/offboard", "POST"),
 ];
 
 /// The HTTP methods an OpenAPI path item may hold.

@@ -19,6 +19,7 @@ mod courses;
 mod diligence;
 mod e2e;
 mod http;
+mod offboarding;
 mod onboarding;
 mod pages;
 mod quarantine;

@@ -508,3 +508,86 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// What an offboarding ended, counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Offboarded {
+    pub grants: u64,
+    pub sessions: u64,
+    pub invitations: u64,
+    pub agreements: u64,
+    pub users: u64,
+}
+
+/// The users an offboarding covers: `$1` is a party (all its users) or a
+/// user (that one).
+const OFFBOARDED_USERS: &str = "SELECT u.id FROM users u WHERE u.party_id = $1 OR u.id = $1";
+
+impl Tx {
+    /// Ends everything `subject` (a party, or one user) holds, at `now_ms`, in
+    /// this transaction: every live grant to it (and, for a party, to its
+    /// users), every session and API token, every pending invitation (it
+    /// expires now), every agreement not yet terminated (a party only); its
+    /// users are disabled. The caller sets the party's status and records why.
+    pub async fn offboard(
+        &mut self,
+        subject: uuid::Uuid,
+        party: bool,
+        now_ms: i64,
+    ) -> Result<Offboarded, StoreError> {
+        let id = subject.to_string();
+        let grants = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE grants SET revoked_ms = $2 WHERE revoked_ms IS NULL \
+             AND (subject_id = $1 OR subject_id IN ({OFFBOARDED_USERS}))"
+        )))
+        .bind(id.clone())
+        .bind(now_ms)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        let sessions = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE sessions SET revoked = 1 WHERE revoked = 0 AND user_id IN ({OFFBOARDED_USERS})"
+        )))
+        .bind(id.clone())
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        let invitations = if party {
+            sql("UPDATE invitations SET expires_ms = $2 \
+                 WHERE party_id = $1 AND accepted_ms IS NULL AND expires_ms > $2")
+            .bind(id.clone())
+            .bind(now_ms)
+            .execute(self.conn())
+            .await?
+            .rows_affected()
+        } else {
+            0
+        };
+        let agreements = if party {
+            sql("UPDATE agreements SET status = $2, terminated_ms = $3 \
+                 WHERE party_id = $1 AND status <> $2")
+            .bind(id.clone())
+            .bind(AgreementStatus::Terminated.as_str())
+            .bind(now_ms)
+            .execute(self.conn())
+            .await?
+            .rows_affected()
+        } else {
+            0
+        };
+        let users = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE users SET disabled = 1 WHERE disabled = 0 AND id IN ({OFFBOARDED_USERS})"
+        )))
+        .bind(id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(Offboarded {
+            grants,
+            sessions,
+            invitations,
+            agreements,
+            users,
+        })
+    }
+}

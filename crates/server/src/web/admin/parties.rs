@@ -9,7 +9,9 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use app::authz::Action;
-use app::{App, Certifications, Identity, NewParty, PartyPatch, RequestMeta, act};
+use app::{
+    App, AppError, Certifications, ErrorCode, Identity, NewParty, PartyPatch, RequestMeta, act,
+};
 use model::{Certification, PartyId, PartyStatus, User};
 
 use super::{Done, Failed, Fields, again, csrf_field, done, may, names, path_id, refusal, select};
@@ -160,7 +162,16 @@ async fn render_party(
     let may_activate =
         party.status == PartyStatus::Prospective && may(app, meta, viewer, Action::PartyActivate);
     let may_invite = may(app, meta, viewer, Action::InvitationCreate);
-    let statuses = names(PartyStatus::ALL, PartyStatus::as_str);
+    // Offboarding and onboarding are actions of their own, not a status to pick.
+    let statuses: Vec<_> = names(PartyStatus::ALL, PartyStatus::as_str)
+        .into_iter()
+        .filter(|(k, _)| ["active", "suspended", party.status.as_str()].contains(k))
+        .collect();
+    let offboarded = party.status == PartyStatus::Offboarded;
+    let may_offboard = party.kind == model::PartyKind::External
+        && !offboarded
+        && may(app, meta, viewer, Action::PartyOffboard);
+    let may_reonboard = offboarded && may(app, meta, viewer, Action::PartyReonboard);
     let v = |form: &str, name: &str, current: &str| Failed::value(failed, form, name, current);
     let country = party.country.clone().unwrap_or_default();
     let status = v("party-edit", "status", party.status.as_str());
@@ -193,6 +204,35 @@ async fn render_party(
                 form.stack #party-activate method="post" action=(format!("/admin/parties/{id}/activate")) {
                     (csrf_field(&viewer.csrf))
                     div { button.primary #party-activate-submit type="submit" { "Activate party" } }
+                }
+            }
+        }
+        @if may_offboard {
+            section.card {
+                h2 { "Offboard" }
+                p.muted { "Ends the relationship in one step: every grant to the party and its users, every session, API token and pending invitation ends; its agreements are terminated; its users are disabled. The party cannot be made active again without starting its onboarding over." }
+                (Failed::alert_for(failed, "party-offboard"))
+                form.stack #party-offboard method="post" action=(format!("/admin/parties/{id}/offboard")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Reason (recorded and sent to those notified)"
+                        input #party-offboard-reason type="text" name="reason" required maxlength="500" value=(v("party-offboard", "reason", ""));
+                    }
+                    label.check { input #party-offboard-confirm type="checkbox" name="confirm" value="yes" required; "I understand that this ends all access of " (party.name) " at once." }
+                    div { button.danger #party-offboard-submit type="submit" { "Offboard party" } }
+                }
+            }
+        }
+        @if may_reonboard {
+            section.card {
+                h2 { "Re-onboard" }
+                p.muted { "The party is offboarded. Re-onboarding makes it prospective again with no risk tier: due diligence and activation come again before any grant takes effect; its users stay disabled until enabled." }
+                (Failed::alert_for(failed, "party-reonboard"))
+                form.stack #party-reonboard method="post" action=(format!("/admin/parties/{id}/reonboard")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Reason"
+                        input #party-reonboard-reason type="text" name="reason" required maxlength="500" value=(v("party-reonboard", "reason", ""));
+                    }
+                    div { button.primary #party-reonboard-submit type="submit" { "Start onboarding again" } }
                 }
             }
         }
@@ -349,6 +389,74 @@ pub async fn activate(
         id,
         saved.map(|_| "party-activated"),
         "party-activate",
+        &f,
+    )
+    .await
+}
+
+/// `POST /admin/parties/{id}/offboard`: ends everything the party holds.
+pub async fn offboard(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: PartyId = path_id(&raw)?;
+    let saved = async {
+        if f.get("confirm") != "yes" {
+            return Err(AppError::invalid(
+                ErrorCode::NotConfirmed,
+                "tick the box to confirm that all access ends at once",
+            ));
+        }
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyOffboard)
+            .await?;
+        Identity(&app)
+            .offboard_party(auth, id, f.get("reason"))
+            .await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "party-offboarded"),
+        "party-offboard",
+        &f,
+    )
+    .await
+}
+
+/// `POST /admin/parties/{id}/reonboard`: prospective again, no tier.
+pub async fn reonboard(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: PartyId = path_id(&raw)?;
+    let saved = async {
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PartyReonboard)
+            .await?;
+        Identity(&app)
+            .reonboard_party(auth, id, f.get("reason"))
+            .await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        saved.map(|_| "party-reonboarded"),
+        "party-reonboard",
         &f,
     )
     .await

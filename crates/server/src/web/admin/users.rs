@@ -322,6 +322,8 @@ async fn render_user(
     let auth = app.party(meta, p, user.party_id, act::PartyList).await?;
     let party = Identity(app).get_party(auth).await?;
     let may_update = may(app, meta, viewer, Action::UserUpdate);
+    let may_offboard =
+        !user.disabled && user.id != p.user_id && may(app, meta, viewer, Action::UserOffboard);
     let roles = names(SystemRole::ALL, SystemRole::as_str);
     let role = Failed::value(
         failed,
@@ -374,6 +376,20 @@ async fn render_user(
                 form.stack #sessions-form method="post" action=(format!("/admin/users/{id}/sessions")) {
                     (csrf_field(&viewer.csrf))
                     div { button.secondary #revoke-sessions type="submit" { "Revoke every session and token" } }
+                }
+            }
+        }
+        @if may_offboard {
+            section.card {
+                h2 { "Offboard" }
+                p.muted { "For someone who leaves: every grant to them, every session and API token ends and the account is disabled, in one step; they and their party's sponsor are told." }
+                (Failed::alert_for(failed, "user-offboard"))
+                form.stack #user-offboard method="post" action=(format!("/admin/users/{id}/offboard")) {
+                    (csrf_field(&viewer.csrf))
+                    label { "Reason (recorded)"
+                        input #user-offboard-reason type="text" name="reason" required maxlength="500" value=(Failed::value(failed, "user-offboard", "reason", ""));
+                    }
+                    div { button.danger #user-offboard-submit type="submit" { "Offboard user" } }
                 }
             }
         }
@@ -465,6 +481,37 @@ pub async fn revoke_sessions(
         id,
         revoked.map(|_| "sessions-revoked"),
         "sessions-form",
+        &f,
+    )
+    .await
+}
+
+/// `POST /admin/users/{id}/offboard`.
+pub async fn offboard(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let id: UserId = path_id(&raw)?;
+    let done = async {
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::UserOffboard)
+            .await?;
+        Identity(&app)
+            .offboard_user(auth, id, f.get("reason"))
+            .await
+    }
+    .await;
+    finish(
+        &app,
+        &meta,
+        &viewer,
+        id,
+        done.map(|_| "user-offboarded"),
+        "user-offboard",
         &f,
     )
     .await
