@@ -481,6 +481,7 @@ async fn regression_owner_admin_with_a_password_alone_enrols_a_second_factor_fir
     wait_for(b, "the rooms list", "#rooms").await;
     b.goto(&site.url("/policies")).await;
     assert!(b.url().await.ends_with("/policies"), "at {}", b.url().await);
+    b.assert_accessible("the policies page").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -394,12 +394,15 @@ async fn a_screenshot_of_the_viewer_traces_back_to_its_viewer() {
     sign_in(&ob, &site, util::EMAIL, &util::next_code(&site.totp_secret)).await;
     wait_for(&ob, "the admin's rooms list", "#rooms").await;
     ob.goto(&site.url("/trace")).await;
+    wait_for(&ob, "the trace form", "#trace-file").await;
+    ob.assert_accessible("the trace page").await;
     let leaked = officer.dir.path().join("leaked-screenshot.png");
     std::fs::write(&leaked, &shot).unwrap();
     ob.type_into(&ob.find("#trace-file").await, &leaked.display().to_string())
         .await;
     ob.click(&ob.find("#trace-button").await).await;
     wait_for(&ob, "the trace report", "#trace-result").await;
+    ob.assert_accessible("the trace report").await;
     let mark_id = ob.text(&ob.find("#trace-mark-id").await).await;
     assert_eq!(mark_id, found.mark_id.to_string());
     let issues = ob.text(&ob.find("#trace-issues tbody").await).await;

@@ -265,6 +265,11 @@ async fn security_officer(site: &Site, driver: &Driver, scratch: &Scratch) {
         .await;
     let (verified, message) = proof_result(&b, index).await;
     assert!(verified, "not verified: {message}");
+    // The picture shows the row with its proof checked.
+    b.script(&format!(
+        "document.getElementById('proof-result-{index}').scrollIntoView({{block: 'center'}})"
+    ))
+    .await;
     b.save_screenshot("audit").await;
 
     b.click(&b.find("#export-bundle").await).await;

@@ -11,6 +11,7 @@
     reason = "test helpers fail loudly; clippy only exempts `#[test]` functions"
 )]
 
+mod a11y;
 mod account;
 mod admin;
 mod audit;

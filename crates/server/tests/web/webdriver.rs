@@ -287,6 +287,27 @@ impl Browser {
         v.as_str().unwrap_or_default().to_owned()
     }
 
+    /// Presses and releases each key of `keys` in turn on whatever has the
+    /// focus, as a keyboard does (W3C actions: `\u{E004}` is Tab, `\u{E007}`
+    /// Enter, `\u{E00D}` Space, `\u{E014}` the right arrow).
+    pub async fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|k| {
+                let k = k.to_string();
+                [
+                    json!({"type": "keyDown", "value": k}),
+                    json!({"type": "keyUp", "value": k}),
+                ]
+            })
+            .collect();
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+    }
+
     /// Runs `script` in the page and returns its value.
     pub async fn script(&self, script: &str) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": []}))
