@@ -138,6 +138,7 @@ async fn appends(dir: &Path, seconds: u64, writers: u64, refused: bool) {
                     source_addr: Some("127.0.0.1".into()),
                     user_agent: Some("ledger_bench".into()),
                     request_id: Some(format!("w{w}")),
+                    via: None,
                 };
                 while start.elapsed() < warmup {
                     one_event(&app, &member, &meta, refused).await;

@@ -862,7 +862,7 @@ impl Files<'_> {
             Err(("mark_too_large", "it is larger than 64 MiB".to_owned()))
         } else {
             let plain = self.read_whole(meta, p, file, v, size).await?;
-            let issue = self.issue_for(p).await?;
+            let issue = self.issue_for(meta, p).await?;
             let key = self.mark_key()?.clone();
             let name = file.path.rsplit('/').next().unwrap_or("file").to_owned();
             let mark_id = issue.mark_id.to_string();
@@ -938,8 +938,14 @@ impl Files<'_> {
     }
 
     /// A new issue of a mark to `p`: who (name, e-mail, party), now, and a
-    /// fresh random mark id.
-    pub(crate) async fn issue_for(&self, p: &Principal) -> Result<mark::Issue, AppError> {
+    /// fresh random mark id. Through a share link the recipient is the link's
+    /// verified recipient (their address in the stamp), or the link itself
+    /// when it is bound to no one; the party is the creator's.
+    pub(crate) async fn issue_for(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+    ) -> Result<mark::Issue, AppError> {
         let mut tx = self.store().read().await?;
         let name = tx
             .get_user(p.user_id)
@@ -955,12 +961,19 @@ impl Files<'_> {
         let issued_at =
             mark::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.now()) * 1_000_000)
                 .map_err(AppError::internal)?;
+        let (name, email) = match &meta.via {
+            None => (name, p.email.clone()),
+            Some(via) => {
+                let name = format!("share link {}", via.link);
+                let email = via
+                    .recipient
+                    .clone()
+                    .unwrap_or_else(|| "no bound recipient".to_owned());
+                (name, email)
+            }
+        };
         Ok(mark::Issue {
-            recipient: mark::Recipient {
-                name,
-                email: p.email.clone(),
-                party,
-            },
+            recipient: mark::Recipient { name, email, party },
             issued_at,
             mark_id: mark::MarkId(u64::from_be_bytes(random::<8>()?)),
         })

@@ -1,8 +1,9 @@
 //! The content use-cases: rooms and who may enter them, the files inside and
-//! how copies leave. Two services over the kernel's [`App`]: [`Rooms`] (rooms,
+//! how copies leave. Three services over the kernel's [`App`]: [`Rooms`] (rooms,
 //! grants, a room's delivery and data-loss policies, the quarantine review,
-//! the custom data-loss rules) and [`Files`] (uploads, listings, versions,
-//! deletion, downloads, the viewer's pages, orphaned blobs). Every use-case
+//! the custom data-loss rules), [`Files`] (uploads, listings, versions,
+//! deletion, downloads, the viewer's pages, orphaned blobs) and [`Links`]
+//! (share links, `links`). Every use-case
 //! that reads or changes protected state takes the seam's proof
 //! (`kernel::Authorized`) for its action; content streams through the vault
 //! in constant memory and is scanned by the data-loss inspector (`inspect`)
@@ -12,6 +13,7 @@ pub mod delivery;
 pub mod dlp_policy;
 mod files;
 mod inspect;
+pub mod links;
 mod orphans;
 mod rooms;
 pub mod viewer;
@@ -19,6 +21,7 @@ pub mod viewer;
 use kernel::App;
 
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
+pub use links::{CreatedLink, LinkPage, LinkStep, NewLink};
 pub use rooms::{NewGrant, PartyGrant, RoomPatch};
 
 /// Rooms and access to them: rooms, grants, a room's delivery and data-loss
@@ -39,6 +42,19 @@ impl std::ops::Deref for Rooms<'_> {
 pub struct Files<'a>(pub &'a App);
 
 impl std::ops::Deref for Files<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+/// Share links: made, listed and revoked by the room's people under the
+/// seam's proofs; opened by whoever holds one, each access decided as its
+/// creator.
+#[derive(Clone, Copy)]
+pub struct Links<'a>(pub &'a App);
+
+impl std::ops::Deref for Links<'_> {
     type Target = App;
     fn deref(&self) -> &App {
         self.0

@@ -318,7 +318,7 @@ impl Files<'_> {
             Ok(sizes) => sizes,
             Err(e) => return Err(self.refused(meta, p, (&file, &v), None, e).await),
         };
-        let issue = self.issue_for(p).await?;
+        let issue = self.issue_for(meta, p).await?;
         let mark_id = issue.mark_id.to_string();
         let id = ViewId::from_random(random::<16>()?);
         let pages = u32::try_from(sizes.len()).unwrap_or(u32::MAX);

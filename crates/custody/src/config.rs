@@ -79,6 +79,28 @@ pub struct ConfigFile {
     pub pdf_viewer: Option<bool>,
     /// Memory, in MiB, that the viewer keeps open views' pages (and the files they show) in. Default 256. Env `CUSTODY_VIEWER_CACHE_MIB`.
     pub viewer_cache_mib: Option<u64>,
+    /// SMTP server that sends the platform's e-mail; none: no e-mail is sent (and links bound to recipients cannot be made). Env `CUSTODY_SMTP_HOST`.
+    pub smtp_host: Option<String>,
+    /// Its port. Default 587 (`starttls`), 465 (`tls`), 25 (`none`). Env `CUSTODY_SMTP_PORT`.
+    pub smtp_port: Option<u16>,
+    /// `starttls` (required), `tls` (implicit) or `none`. Default `starttls`. Env `CUSTODY_SMTP_SECURITY`.
+    pub smtp_security: Option<String>,
+    /// User name for SMTP AUTH; with `smtp_password_file`. Env `CUSTODY_SMTP_USERNAME`.
+    pub smtp_username: Option<String>,
+    /// File holding the SMTP password (mode 0600; refused when readable by others). Env `CUSTODY_SMTP_PASSWORD_FILE`.
+    pub smtp_password_file: Option<PathBuf>,
+    /// The sender of every message, e.g. `Custody <custody@example.com>`. Needed with `smtp_host`. Env `CUSTODY_SMTP_FROM`.
+    pub smtp_from: Option<String>,
+    /// PEM CA certificates trusted for the SMTP server beside the system's. Env `CUSTODY_SMTP_CA_FILE`.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Seconds one SMTP command may take. Default 30. Env `CUSTODY_SMTP_TIMEOUT_SECONDS`.
+    pub smtp_timeout_seconds: Option<u64>,
+    /// Seconds before the second attempt at a message; each failure doubles it, up to an hour. Default 30. Env `CUSTODY_MAIL_RETRY_SECONDS`.
+    pub mail_retry_seconds: Option<u64>,
+    /// Seconds between passes of the mail worker over the outbox. Default 5. Env `CUSTODY_MAIL_POLL_SECONDS`.
+    pub mail_poll_seconds: Option<u64>,
+    /// The longest a share link may live, in days, whatever its creator asks (it never outlives the room or the creator's grant either). Default 30. Env `CUSTODY_LINK_MAX_DAYS`.
+    pub link_max_days: Option<i64>,
 }
 
 /// Checked settings the server runs with.
@@ -95,6 +117,16 @@ pub struct Config {
     pub expiry_sweep: std::time::Duration,
     /// The connection limits of the HTTPS edge.
     pub edge: server::Limits,
+    /// The SMTP server, when e-mail is configured.
+    pub mail: Option<MailConfig>,
+}
+
+/// The SMTP server and the mail worker's pace.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub smtp: app::notify::SmtpSettings,
+    pub retry: app::notify::RetryPolicy,
+    pub poll: std::time::Duration,
 }
 
 macro_rules! env_override {
@@ -172,6 +204,17 @@ impl ConfigFile {
         env_override!(file, pdftoppm, "CUSTODY_PDFTOPPM");
         env_override!(file, pdf_viewer, "CUSTODY_PDF_VIEWER");
         env_override!(file, viewer_cache_mib, "CUSTODY_VIEWER_CACHE_MIB");
+        env_override!(file, smtp_host, "CUSTODY_SMTP_HOST");
+        env_override!(file, smtp_port, "CUSTODY_SMTP_PORT");
+        env_override!(file, smtp_security, "CUSTODY_SMTP_SECURITY");
+        env_override!(file, smtp_username, "CUSTODY_SMTP_USERNAME");
+        env_override!(file, smtp_password_file, "CUSTODY_SMTP_PASSWORD_FILE");
+        env_override!(file, smtp_from, "CUSTODY_SMTP_FROM");
+        env_override!(file, smtp_ca_file, "CUSTODY_SMTP_CA_FILE");
+        env_override!(file, smtp_timeout_seconds, "CUSTODY_SMTP_TIMEOUT_SECONDS");
+        env_override!(file, mail_retry_seconds, "CUSTODY_MAIL_RETRY_SECONDS");
+        env_override!(file, mail_poll_seconds, "CUSTODY_MAIL_POLL_SECONDS");
+        env_override!(file, link_max_days, "CUSTODY_LINK_MAX_DAYS");
         Ok(file)
     }
 
@@ -232,7 +275,28 @@ impl ConfigFile {
             max_upload_bytes: self.max_upload_bytes.unwrap_or(defaults.max_upload_bytes),
             chunk_size,
             viewer: viewer_settings(self.pdftoppm, self.pdf_viewer, self.viewer_cache_mib)?,
+            mail_enabled: self.smtp_host.is_some(),
+            links: app::LinkSettings {
+                max_lifetime_ms: match self.link_max_days {
+                    None => defaults.links.max_lifetime_ms,
+                    Some(d) if (1..=3650).contains(&d) => d * 24 * 3600 * 1000,
+                    Some(d) => bail!("`link_max_days` must be from 1 to 3650, not `{d}`"),
+                },
+                ..defaults.links
+            },
         };
+        let mail = mail_config(MailFile {
+            host: self.smtp_host,
+            port: self.smtp_port,
+            security: self.smtp_security,
+            username: self.smtp_username,
+            password_file: self.smtp_password_file,
+            from: self.smtp_from,
+            ca_file: self.smtp_ca_file,
+            timeout_seconds: self.smtp_timeout_seconds,
+            retry_seconds: self.mail_retry_seconds,
+            poll_seconds: self.mail_poll_seconds,
+        })?;
         let client_address_header = proxy_header(self.client_address_header)?;
         let trusted_proxies: Vec<model::Cidr> = self
             .trusted_proxies
@@ -291,8 +355,104 @@ impl ConfigFile {
             owner_name,
             settings,
             siem,
+            mail,
         })
     }
+}
+
+/// The mail settings as written.
+struct MailFile {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    from: Option<String>,
+    ca_file: Option<PathBuf>,
+    timeout_seconds: Option<u64>,
+    retry_seconds: Option<u64>,
+    poll_seconds: Option<u64>,
+}
+
+/// Checks the mail settings: none without `smtp_host`; with it a sender, a
+/// known security, a username and password file together (the file private).
+fn mail_config(f: MailFile) -> anyhow::Result<Option<MailConfig>> {
+    use app::notify::{RetryPolicy, Secret, Security, SmtpSettings};
+    let Some(host) = f.host else {
+        if f.from.is_some() || f.username.is_some() || f.password_file.is_some() {
+            bail!("`smtp_from`, `smtp_username` and `smtp_password_file` need `smtp_host`");
+        }
+        return Ok(None);
+    };
+    let raw = f.security.as_deref().unwrap_or("starttls");
+    let Some(security) = Security::parse(raw) else {
+        bail!("`smtp_security` must be `starttls`, `tls` or `none`, not `{raw}`");
+    };
+    let port = f.port.unwrap_or(match security {
+        Security::StartTls => 587,
+        Security::Tls => 465,
+        Security::None => 25,
+    });
+    let Some(from) = f.from else {
+        bail!("`smtp_host` needs `smtp_from`, the sender of every message");
+    };
+    let from = model::MailAddress::parse(&from)
+        .map_err(|e| anyhow::anyhow!("`smtp_from` is not an address: {e}"))?;
+    let credentials = match (f.username, f.password_file) {
+        (None, None) => None,
+        (Some(user), Some(path)) => Some((user, Secret::new(read_private(&path)?))),
+        _ => bail!("`smtp_username` and `smtp_password_file` go together"),
+    };
+    let ca_pem = f
+        .ca_file
+        .map(|p| {
+            std::fs::read(&p)
+                .with_context(|| format!("cannot read `smtp_ca_file` `{}`", p.display()))
+        })
+        .transpose()?;
+    let seconds = |v: Option<u64>, default: u64, field: &str| match v {
+        None => Ok(std::time::Duration::from_secs(default)),
+        Some(n) if (1..=3600).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+        Some(n) => bail!("`{field}` must be from 1 to 3600, not `{n}`"),
+    };
+    let timeout = seconds(f.timeout_seconds, 30, "smtp_timeout_seconds")?;
+    let retry = RetryPolicy {
+        first_delay: seconds(f.retry_seconds, 30, "mail_retry_seconds")?,
+        // A claimed message is held well past the longest conversation
+        // (a handful of commands, each within the timeout).
+        lease: timeout * 10,
+        ..RetryPolicy::default()
+    };
+    Ok(Some(MailConfig {
+        smtp: SmtpSettings {
+            host,
+            port,
+            security,
+            credentials,
+            from,
+            ca_pem,
+            timeout,
+        },
+        retry,
+        poll: seconds(f.poll_seconds, 5, "mail_poll_seconds")?,
+    }))
+}
+
+/// A secret file's text without its final line break; refused when group or
+/// others may read it.
+fn read_private(path: &Path) -> anyhow::Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read `smtp_password_file` `{}`", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "`smtp_password_file` `{}` is readable by group or others: chmod 600 it",
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `smtp_password_file` `{}`", path.display()))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// The connection limits: timeouts of 1 to 3600 seconds, caps of at least 1
@@ -487,6 +647,17 @@ mod tests {
             pdftoppm: _,
             pdf_viewer: _,
             viewer_cache_mib: _,
+            smtp_host: _,
+            smtp_port: _,
+            smtp_security: _,
+            smtp_username: _,
+            smtp_password_file: _,
+            smtp_from: _,
+            smtp_ca_file: _,
+            smtp_timeout_seconds: _,
+            mail_retry_seconds: _,
+            mail_poll_seconds: _,
+            link_max_days: _,
         } = ConfigFile::default();
         let keys = [
             "data_dir",
@@ -522,6 +693,17 @@ mod tests {
             "pdftoppm",
             "pdf_viewer",
             "viewer_cache_mib",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_username",
+            "smtp_password_file",
+            "smtp_from",
+            "smtp_ca_file",
+            "smtp_timeout_seconds",
+            "mail_retry_seconds",
+            "mail_poll_seconds",
+            "link_max_days",
         ];
         let docs = include_str!("../../../docs/configuration.md");
         for key in keys {
@@ -651,6 +833,25 @@ mod tests {
             ("pdftoppm = \"\"", Err("`pdftoppm` must name a program")),
             ("viewer_cache_mib = 8", Err("`viewer_cache_mib` must be")),
             ("pdf_viewer = false\npdftoppm = \"\"", Ok("127.0.0.1:8443")),
+            (
+                "smtp_host = \"mail.example\"\nsmtp_from = \"Custody <c@owner.example>\"",
+                Ok("127.0.0.1:8443"),
+            ),
+            ("smtp_host = \"mail.example\"", Err("needs `smtp_from`")),
+            ("smtp_from = \"c@owner.example\"", Err("need `smtp_host`")),
+            (
+                "smtp_host = \"m.example\"\nsmtp_from = \"c@owner.example\"\nsmtp_security = \"ssl\"",
+                Err("`smtp_security` must be"),
+            ),
+            (
+                "smtp_host = \"m.example\"\nsmtp_from = \"c@o.example\\r\\nBcc: x@e.example\"",
+                Err("`smtp_from` is not an address"),
+            ),
+            (
+                "smtp_host = \"m.example\"\nsmtp_from = \"c@o.example\"\nsmtp_username = \"u\"",
+                Err("go together"),
+            ),
+            ("link_max_days = 0", Err("`link_max_days` must be")),
         ];
         for (text, want) in table {
             check(text, want);

@@ -180,6 +180,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
     let _policies = app::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
     let _sweeper = app::spawn_sweeper(opened.app.clone(), config.expiry_sweep);
+    let _mailer = match &config.mail {
+        Some(mail) => {
+            let mailer = app::notify::Mailer::new(&mail.smtp)
+                .map_err(|e| anyhow::anyhow!("cannot set up the smtp client: {e}"))?;
+            tracing::info!(host = %mail.smtp.host, port = mail.smtp.port, "e-mail through smtp");
+            Some(app::notify::spawn_mailer(
+                opened.app.clone(),
+                mailer,
+                mail.retry,
+                mail.poll,
+            ))
+        }
+        None => None,
+    };
     let options = app::siem::ForwarderOptions::default();
     let _siem = app::siem::spawn(
         &opened.app,

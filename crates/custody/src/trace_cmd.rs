@@ -7,7 +7,8 @@
 //! to the server (`POST /api/v1/trace`, as a security officer, auditor or
 //! admin), which reads the mark with its own key and looks the mark id up in
 //! the ledger: it prints who received the copy (the download or page view
-//! that issued it), checks the evidence bundle of those events here (each
+//! that issued it; through a share link, the link and its verified
+//! recipient), checks the evidence bundle of those events here (each
 //! event's inclusion proof against the signed checkpoint and its key) and
 //! writes it with `--evidence`.
 
@@ -108,7 +109,15 @@ async fn online(args: &TraceArgs) -> anyhow::Result<()> {
     let recipients = report["recipients"].as_array().cloned().unwrap_or_default();
     for (n, event) in issued.iter().enumerate() {
         let who = recipients.get(n).unwrap_or(&serde_json::Value::Null);
-        if who.is_object() {
+        // A copy taken through a share link went to the link's verified
+        // recipient (or whoever held it); its user is the link's creator.
+        if let Some(link) = event["detail"]["link"].as_str() {
+            let to = event["detail"]["recipient"]
+                .as_str()
+                .unwrap_or("whoever held the link (bound to no one)");
+            let by = who["email"].as_str().unwrap_or("-");
+            println!("recipient:  {to} through share link {link} (shared by {by})");
+        } else if who.is_object() {
             let text = |field: &str| who[field].as_str().unwrap_or("-").to_owned();
             println!(
                 "recipient:  {} <{}> of {}",

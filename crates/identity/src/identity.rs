@@ -12,8 +12,8 @@ use kernel::secrets::{base32, ct_eq, new_token, random, sha256};
 use kernel::{Action, AppError, EventName};
 
 use crate::lockout::UnknownAccounts;
-use crate::passwords::LoginAdmission;
 use crate::{Identity, passwords, recovery, totp};
+use kernel::passwords::LoginAdmission;
 
 /// A successful sign-in: the bearer secret is shown once.
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 //! party, the caller's own included (the `self.*` policies); sign-in,
 //! authentication, invitation acceptance and the first start come before
 //! any caller exists and take none. Passwords are hashed with argon2id off
-//! the async threads (`passwords`); the per-application sign-in state
+//! the async threads (`kernel::passwords`); the per-application sign-in state
 //! (unknown addresses' lockout, admission to the hashers) is a slot of the
 //! [`App`]. A second service, [`Accounts`], keeps accounts safe: a user's
 //! own sessions and API tokens, their recovery codes (`recovery`: made at
@@ -18,7 +18,8 @@ mod accounts;
 mod bootstrap;
 mod identity;
 mod lockout;
-mod passwords;
+/// Password hashing and rules live in the kernel (share links use them too).
+use kernel::passwords;
 mod recovery;
 pub mod totp;
 

@@ -175,6 +175,12 @@ actions! {
     /// Recording a course a user completed elsewhere, with evidence (the
     /// owner's admins and security officers).
     CourseRecord => "course.record",
+    /// Making a share link to a file of a room (the owner's users who may
+    /// download in it), and listing and revoking one's own links.
+    LinkCreate => "link.create",
+    /// Listing and revoking every share link of a room (its managers on the
+    /// owner's side, the owner's admins).
+    LinkManage => "link.manage",
 }
 
 impl Action {

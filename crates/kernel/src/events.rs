@@ -25,6 +25,18 @@ pub struct RequestMeta {
     pub source_addr: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// Set when the request comes through a share link: every event it causes
+    /// names the link and the verified recipient in its detail.
+    pub via: Option<Via>,
+}
+
+/// A share link a request comes through, and its verified recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Via {
+    pub link: model::LinkId,
+    /// The address the recipient proved with a mailed code; `None` for a link
+    /// bound to no one.
+    pub recipient: Option<String>,
 }
 
 /// One event about to be recorded.
@@ -115,8 +127,22 @@ fn event_of(meta: &RequestMeta, now_ms: i64, fact: Fact<'_>) -> Event {
         user_agent: meta.user_agent.clone(),
         request_id: meta.request_id.clone(),
         mark_id: fact.mark_id,
-        detail: fact.detail,
+        detail: with_via(fact.detail, meta.via.as_ref()),
     }
+}
+
+/// `detail` with the link and recipient of `via` added (`link`, `recipient`);
+/// a detail that is not an object is kept under `detail`.
+fn with_via(detail: serde_json::Value, via: Option<&Via>) -> serde_json::Value {
+    let Some(via) = via else { return detail };
+    let mut out = match detail {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => serde_json::Map::from_iter([("detail".to_owned(), other)]),
+    };
+    out.insert("link".into(), serde_json::json!(via.link.to_string()));
+    out.insert("recipient".into(), serde_json::json!(via.recipient));
+    serde_json::Value::Object(out)
 }
 
 /// Appends the event and its ledger leaf inside `tx`; both commit or roll back

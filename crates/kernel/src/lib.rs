@@ -14,6 +14,8 @@ pub mod events;
 pub mod facts;
 mod keys;
 pub mod ledger;
+pub mod outbox;
+pub mod passwords;
 mod seam;
 pub mod secrets;
 
@@ -81,6 +83,33 @@ pub struct Settings {
     pub chunk_size: u32,
     /// The view-only viewer's renderer and page cache.
     pub viewer: ViewerSettings,
+    /// Whether an SMTP server is configured: without one, nothing that needs
+    /// an e-mail (a recipient-bound link's code) is offered, and notifications
+    /// stay in the pages only.
+    pub mail_enabled: bool,
+    /// Share links' limits.
+    pub links: LinkSettings,
+}
+
+/// Share links' limits, set by the admin.
+#[derive(Clone, Debug)]
+pub struct LinkSettings {
+    /// The longest a link may live from its creation, whatever its creator asks.
+    pub max_lifetime_ms: i64,
+    /// How long a one-time code mailed to a link's recipient stays valid.
+    pub code_ttl_ms: i64,
+    /// How long a recipient's verified session on a link lasts.
+    pub session_ttl_ms: i64,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        LinkSettings {
+            max_lifetime_ms: 30 * 24 * 3600 * 1000,
+            code_ttl_ms: 15 * 60 * 1000,
+            session_ttl_ms: 8 * 3600 * 1000,
+        }
+    }
 }
 
 /// The view-only viewer's tunables.
@@ -116,6 +145,8 @@ impl Default for Settings {
             max_upload_bytes: 64 * 1024 * 1024 * 1024,
             chunk_size: vault::DEFAULT_CHUNK_SIZE,
             viewer: ViewerSettings::default(),
+            mail_enabled: false,
+            links: LinkSettings::default(),
         }
     }
 }

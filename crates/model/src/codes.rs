@@ -149,6 +149,17 @@ codes! {
     RenderUnavailable = "render_unavailable", Unavailable, "the server has no renderer for this kind of file (poppler's `pdftoppm` for PDFs); its operator must install it";
     ViewExpired = "view_expired", Conflict, "the viewer's session of this file has ended (idle too long, or the file has a newer version); open the file again";
 
+    // Share links (content) and e-mail (notify).
+    LinkInvalid = "link_invalid", BadRequest, "a share link's settings are out of range (download limit, recipients, mode)";
+    LinkRevoked = "link_revoked", Forbidden, "the share link was revoked";
+    LinkExpired = "link_expired", Forbidden, "the share link has expired";
+    LinkExhausted = "link_exhausted", Forbidden, "the share link's downloads are used up";
+    LinkPassword = "link_password", Forbidden, "the share link needs its password, and none or a wrong one was given";
+    LinkCode = "link_code", Forbidden, "the share link is bound to recipients: the browser must first be verified with the code mailed to one of them (none, a wrong or an expired code was given)";
+    LinkUnavailable = "link_unavailable", NotFound, "the share link's file was deleted or is held for review";
+    LinkViewOnly = "link_view_only", Forbidden, "the share link lets its file be viewed, not downloaded";
+    MailUnavailable = "mail_unavailable", Unprocessable, "the action needs e-mail, and no SMTP server is configured";
+
     // Data-loss prevention (content).
     DlpBlocked = "dlp_blocked", Unprocessable, "data-loss prevention refused the content (a finding the room's policy blocks)";
     DlpJustificationRequired = "dlp_justification_required", Unprocessable, "data-loss prevention needs a justification for the content";

@@ -74,6 +74,14 @@ typed_id!(
     CompletionId,
     /// One quiz attempt at a course.
     AttemptId,
+    /// One e-mail in the outbox.
+    MailId,
+    /// One attempt to hand an e-mail to the SMTP server (never reused).
+    MailAttemptId,
+    /// A share link.
+    LinkId,
+    /// A one-time code mailed to a share link's recipient (and the session it verifies).
+    LinkCodeId,
 );
 
 #[cfg(test)]

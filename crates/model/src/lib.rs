@@ -9,6 +9,8 @@ mod courses;
 pub mod diligence;
 mod ids;
 mod inputs;
+mod links;
+pub mod mail;
 mod path;
 mod types;
 
@@ -29,5 +31,7 @@ pub use courses::{
 };
 pub use ids::*;
 pub use inputs::{BadJustification, ByteRange, Justification, MAX_JUSTIFICATION, Unsatisfiable};
+pub use links::{Link, LinkClosed, LinkMode, MAX_LINK_DOWNLOADS, MAX_LINK_RECIPIENTS, link_end};
+pub use mail::{MailAddress, MailTemplate, RenderedMail};
 pub use path::{FilePath, PathError, invisible};
 pub use types::*;

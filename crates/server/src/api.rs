@@ -13,6 +13,7 @@ mod dlp;
 mod events;
 mod files;
 mod ledger;
+mod links;
 mod marks;
 mod openapi;
 
@@ -141,6 +142,9 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(files::get_content))
         .routes(routes!(files::list_versions))
         .routes(routes!(files::restore_version))
+        .routes(routes!(links::create_link))
+        .routes(routes!(links::list_links))
+        .routes(routes!(links::revoke_link))
         .routes(routes!(events::list_events))
         .routes(routes!(events::redact_event))
         .routes(routes!(ledger::checkpoint))

@@ -170,5 +170,6 @@ fn meta_of(parts: &Parts, settings: &ClientAddressing) -> RequestMeta {
         source_addr,
         user_agent,
         request_id,
+        via: None,
     }
 }

@@ -568,6 +568,7 @@ pub struct AdminReason {
 #[derive(Serialize, ToSchema)]
 pub struct OffboardedDto {
     pub grants: u64,
+    pub links: u64,
     pub sessions: u64,
     pub invitations: u64,
     pub agreements: u64,
@@ -578,6 +579,7 @@ impl From<&app::Offboarded> for OffboardedDto {
     fn from(o: &app::Offboarded) -> Self {
         OffboardedDto {
             grants: o.grants,
+            links: o.links,
             sessions: o.sessions,
             invitations: o.invitations,
             agreements: o.agreements,

@@ -21,6 +21,7 @@ mod certifications;
 mod courses;
 mod files;
 mod layout;
+mod links;
 mod policies;
 mod quarantine;
 mod rooms;
@@ -84,6 +85,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(account::router())
         .merge(viewer::router())
         .merge(assessments::router())
+        .merge(links::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -68,6 +68,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "courses",
         include_str!("../migrations/sqlite/0012_courses.sql"),
     ),
+    (
+        14,
+        "outbox",
+        include_str!("../migrations/sqlite/0014_outbox.sql"),
+    ),
+    (
+        16,
+        "links",
+        include_str!("../migrations/sqlite/0016_links.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -132,6 +142,16 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "courses",
         include_str!("../migrations/postgres/0012_courses.sql"),
+    ),
+    (
+        14,
+        "outbox",
+        include_str!("../migrations/postgres/0014_outbox.sql"),
+    ),
+    (
+        16,
+        "links",
+        include_str!("../migrations/postgres/0016_links.sql"),
     ),
 ];
 

@@ -15,6 +15,8 @@ mod files;
 mod import;
 mod labels;
 mod ledger;
+mod links;
+mod outbox;
 mod policies;
 mod rooms;
 mod search;
@@ -37,6 +39,8 @@ pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};
 pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};
+pub use links::LinkCode;
+pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry};
 pub use policies::PolicyVersion as StoredPolicyVersion;
 
 /// An open transaction. All reads and writes go through it.

@@ -116,11 +116,12 @@ pub const IMPURE: &[&str] = &[
     "content",
     "governance",
     "audit",
+    "notify",
 ];
 
 /// The domain crates of the use-cases: each depends on the kernel and on the
 /// libraries below it, never on another domain nor on anything above.
-pub const DOMAINS: &[&str] = &["identity", "content", "governance", "audit"];
+pub const DOMAINS: &[&str] = &["identity", "content", "governance", "audit", "notify"];
 
 /// What a domain crate (and the kernel) must not depend on: the other domains
 /// and every layer above them.
@@ -129,6 +130,7 @@ pub const ABOVE_DOMAINS: &[&str] = &[
     "content",
     "governance",
     "audit",
+    "notify",
     "app",
     "server",
     "client",

@@ -36,6 +36,23 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ("remove_orphans", "start-up maintenance, on no one's behalf"),
     ("sweep_expiries", "the expiry sweep, on no one's behalf"),
     ("step", "the SIEM forwarder, on no one's behalf"),
+    ("drain_outbox", "the mail worker, on no one's behalf"),
+    (
+        "link_page",
+        "a share link's secret is the permission to ask; access is decided as its creator",
+    ),
+    (
+        "link_send_code",
+        "a share link's secret is the permission to ask for a code to a bound address",
+    ),
+    (
+        "link_verify_code",
+        "a share link's secret and the browser's session are the permission to try a code",
+    ),
+    (
+        "link_download",
+        "a share link's secret is the permission to ask; the download is decided as its creator",
+    ),
     ("run", "the SIEM forwarder, on no one's behalf"),
     (
         "audit_ledger",

@@ -79,6 +79,7 @@ async fn record_events(app: &App, n: usize) {
             source_addr: Some("192.0.2.1".into()),
             user_agent: None,
             request_id: Some(format!("r{i}")),
+            via: None,
         };
         let fact = Fact::allowed(Some(&actor), Action::FileView, format!("thing:{i}"))
             .with(serde_json::json!({"z": i, "a": [i, "x"]}));

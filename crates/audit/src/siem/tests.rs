@@ -85,6 +85,7 @@ async fn record_event(app: &App, i: i64) {
         source_addr: Some("192.0.2.7".into()),
         user_agent: Some("agent ]\"\\".into()),
         request_id: Some(format!("req-{i}")),
+        via: None,
     };
     let mut tx = app.store().begin().await.unwrap();
     record(&mut tx, &meta, T0 + (i - 1) * 1001, fact)

@@ -12,9 +12,14 @@ mod diskfull;
 mod dlp_cli;
 mod keydir;
 mod ledger_kill;
+mod mail_kill;
 mod memory;
 mod policy;
 mod scan;
+// The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.
+#[allow(dead_code, reason = "these tests use part of the helpers")]
+#[path = "../../../notify/tests/it/smtp_server.rs"]
+mod smtp_server;
 mod trace_online;
 mod util;
 mod viewer;

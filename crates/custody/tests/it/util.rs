@@ -75,7 +75,12 @@ impl Scratch {
 
     /// Starts `custody serve` on `data/`; its log goes to `server-N.log`.
     pub fn serve(&self) -> Server {
-        Server::start(&self.data(), self.dir.path())
+        Server::start(&self.data(), self.dir.path(), &[])
+    }
+
+    /// [`Scratch::serve`] with `CUSTODY_*` settings in its environment.
+    pub fn serve_with(&self, env: &[(&str, String)]) -> Server {
+        Server::start(&self.data(), self.dir.path(), env)
     }
 
     /// Runs the CLI with this test's profile and `env`; returns its output.
@@ -175,12 +180,16 @@ pub fn serve_command(data: &Path) -> Command {
 }
 
 impl Server {
-    fn start(data: &Path, logs: &Path) -> Server {
+    fn start(data: &Path, logs: &Path, env: &[(&str, String)]) -> Server {
         let log = logs.join(format!(
             "server-{}.log",
             STARTS.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut child = serve_command(data)
+        let mut serve = serve_command(data);
+        for (k, v) in env {
+            serve.env(k, v);
+        }
+        let mut child = serve
             .stdout(Stdio::piped())
             .stderr(fs::File::create(&log).unwrap())
             .spawn()

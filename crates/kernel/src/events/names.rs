@@ -132,6 +132,11 @@ event_names! {
     CourseRequirements = "course.requirements", Allowed, "the courses a classification or a room requires of external users were set";
     CourseReminder = "course.reminder", Allowed, "a user's course completion ends within 30 or 7 days: the user and their party's sponsor were told (recorded once per threshold, by the expiry sweep)";
     CourseExpire = "course.expire", Allowed, "a user's course completion reached its end (recorded once, by the expiry sweep; the target is the completion)";
+    LinkOpen = "link.open", Both, "a share link was opened by its secret (the detail names the link and the verified recipient); refused when it is revoked, expired, used up, or its password or code was wrong";
+    LinkCode = "link.code", Allowed, "a one-time code was mailed to a share link's recipient, who asked for it from a browser";
+    LinkVerify = "link.verify", Both, "a share link's recipient typed the code mailed to them: their browser session is verified; refused for a wrong or expired code";
+    LinkRevoke = "link.revoke", Allowed, "a share link was revoked: it opens no more";
+    MailFail = "mail.fail", Allowed, "the outbox gave up on an e-mail: the SMTP server refused it for good or every attempt failed (the detail holds the template, the attempts and the last error; the target is the message)";
 }
 
 /// What the events of an authorization action mean, and whether a use-case
@@ -216,6 +221,11 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
             "reviewing held uploads and custom detectors (done: `dlp.review_read`, `dlp.release`, `dlp.reject`)",
         ),
         Action::DlpPolicy => (Both, "reading or setting a room's data-loss policy"),
+        Action::LinkCreate => (
+            Both,
+            "making a share link to a file (the detail holds its end, mode, limit, whether a password guards it and its recipients), or revoking one's own",
+        ),
+        Action::LinkManage => (Both, "listing or revoking any share link of a room"),
         Action::Notifications => (Denied, "reading one's notifications"),
         Action::ZoneList => (Denied, "listing the network zones"),
         Action::ZoneUpdate => (Both, "replacing the network zones"),

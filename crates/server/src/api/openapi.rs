@@ -307,6 +307,22 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("delete_file", &[]),
     ("list_versions", &[]),
     ("restore_version", &[&[E::DlpBlocked, E::IntegrityError]]),
+    // share links
+    (
+        "create_link",
+        &[&[
+            NAMES,
+            E::LinkInvalid,
+            E::InvalidEmail,
+            E::InvalidTime,
+            E::ExpiryInPast,
+            E::PasswordTooShort,
+            E::PasswordTooLong,
+            E::MailUnavailable,
+        ]],
+    ),
+    ("list_links", &[]),
+    ("revoke_link", &[]),
     ("get_content", &[OUTBOUND, &[E::RangeNotSatisfiable]]),
     ("pages", &[RENDER, OUTBOUND]),
     (

@@ -208,10 +208,11 @@ pub async fn browse(
         div.titlebar {
             h1 { (info.room.name) }
             (badge(info.room.classification))
-            @if may.settings || may.grants {
+            @if may.settings || may.grants || may.share || may.links {
                 nav.room-admin aria-label="Room administration" {
                     @if may.settings { a #room-settings href=(format!("/rooms/{id}/settings")) { "Settings" } }
                     @if may.grants { a #room-grants href=(format!("/rooms/{id}/grants")) { "Access" } }
+                    @if may.share || may.links { a #room-links href=(format!("/rooms/{id}/links")) { "Share links" } }
                 }
             }
         }
@@ -231,6 +232,9 @@ pub(super) struct Controls {
     pub upload: bool,
     pub settings: bool,
     pub grants: bool,
+    /// Making share links (`link.create`), and managing every one (`link.manage`).
+    pub share: bool,
+    pub links: bool,
 }
 
 impl Controls {
@@ -246,6 +250,8 @@ impl Controls {
             Action::FileUpload,
             Action::RoomUpdate,
             Action::GrantList,
+            Action::LinkCreate,
+            Action::LinkManage,
         ];
         let got = app
             .permits_in_room(meta, &viewer.authed.principal, room, &asked)
@@ -257,6 +263,8 @@ impl Controls {
             upload: at(2),
             settings: at(3),
             grants: at(4),
+            share: at(5),
+            links: at(6),
         })
     }
 }
@@ -313,6 +321,10 @@ fn listing(files: &[FileInfo], room: RoomId, prefix: &str, may: &Controls) -> Ma
                                 }
                                 @if may.download {
                                     a.download href=(format!("/files/{}/download", f.id)) { "Download" }
+                                    " "
+                                }
+                                @if may.share {
+                                    a.share href=(format!("/files/{}/share", f.id)) aria-label=(format!("Share {}", f.path)) { "Share" }
                                     " "
                                 }
                                 a.history href=(format!("/files/{}/versions", f.id)) aria-label=(format!("History of {}", f.path)) { "History" }
@@ -523,7 +535,7 @@ fn justify_page(viewer: &Viewer, id: FileId, message: &str, given: Option<&str>)
 }
 
 /// A download as an attachment named after the file.
-fn attachment(d: app::Download) -> Response {
+pub(super) fn attachment(d: app::Download) -> Response {
     let size = u64::try_from(d.info.size).unwrap_or(0);
     let name = escape(d.info.path.rsplit('/').next().unwrap_or("file"));
     let mut response = (StatusCode::OK, Body::from_stream(d.body)).into_response();

@@ -275,6 +275,13 @@ const TLAPSE: Want = Want(
     Some("risk tier `unassessed` does not allow `confidential` rooms"),
     Some("risk_tier_refused"),
 );
+/// Share links are the owner's side's.
+const LINKOWN: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("owner's side only"),
+    Some("role_forbids"),
+);
 const WIN: Want = Want(
     403,
     Some("forbidden"),
@@ -376,6 +383,11 @@ enum Ep {
     ListVersions,
     RestoreVersion,
     GetContent,
+    /// A share link to the room's file.
+    CreateLink,
+    ListLinks,
+    /// A fresh link the curator made.
+    RevokeLink,
     Pages,
     Page,
     DeleteFile,
@@ -545,6 +557,11 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     // Restoring is uploading the old content again: the upload's rules.
     (Ep::RestoreVersion,      [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     LOW,     NEW,     NEW,     LOW,     HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     (Ep::GetContent,          [NOROLE,  NOROLE,  NOROLE,  HID,     LOW,     OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    // Share links: made by the owner's users who may download in the room,
+    // listed and revoked by its owner managers and the owner's admins.
+    (Ep::CreateLink,          [NOROLE,  NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::ListLinks,           [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::RevokeLink,          [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     // Owner staff see file metadata without a room role, never content: the
     // viewer's pages are `file.view`, refused as `GetContent` is.
     (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
@@ -681,6 +698,9 @@ impl Ep {
             Ep::ListVersions => ("GET", "/files/{id}/versions"),
             Ep::RestoreVersion => ("POST", "/files/{id}/versions/{version}/restore"),
             Ep::GetContent => ("GET", "/files/{id}/content"),
+            Ep::CreateLink => ("POST", "/files/{id}/links"),
+            Ep::ListLinks => ("GET", "/rooms/{id}/links"),
+            Ep::RevokeLink => ("DELETE", "/rooms/{id}/links/{link_id}"),
             Ep::Pages => ("GET", "/files/{id}/pages"),
             Ep::Page => ("GET", "/files/{id}/pages/{page}"),
             Ep::DeleteFile => ("DELETE", "/files/{id}"),
@@ -1536,6 +1556,16 @@ impl World {
                 ("POST", format!("{path}/versions/{version}/restore"), none)
             }
             Ep::GetContent => ("GET", format!("/files/{file}/content"), none),
+            Ep::CreateLink => ("POST", format!("/files/{file}/links"), j(json!({}))),
+            Ep::ListLinks => ("GET", format!("/rooms/{room}/links"), none),
+            Ep::RevokeLink => {
+                let path = format!("/files/{file}/links");
+                let made = ctx
+                    .must(&self.curator.token, "POST", &path, json!({}), 201)
+                    .await;
+                let link = made["id"].as_str().unwrap_or_default();
+                ("DELETE", format!("/rooms/{room}/links/{link}"), none)
+            }
             Ep::Pages => ("GET", format!("/files/{file}/pages"), none),
             Ep::Page => ("GET", format!("/files/{file}/pages/1"), none),
             Ep::DeleteFile => {

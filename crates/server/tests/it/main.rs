@@ -24,6 +24,7 @@ mod files;
 mod hardening;
 mod input;
 mod ledger;
+mod links;
 mod marks;
 mod offboarding;
 mod openapi;

@@ -136,6 +136,40 @@ async fn scenario(ctx: &Ctx) {
         r.text()
     );
 
+    // A staff member who leaves: the share link they made ends with them.
+    let courier = ctx.staff("member").await;
+    ctx.grant(admin, &room, "user", &courier.id, "downloader", None)
+        .await;
+    let link = format!("/files/{file}/links");
+    ctx.must(&courier.token, "POST", &link, json!({}), 201)
+        .await;
+    let why = json!({"reason": "left the company"});
+    let r = ctx
+        .call(
+            admin,
+            "POST",
+            &format!("/users/{}/offboard", courier.id),
+            why,
+        )
+        .await;
+    assert_eq!(r.json()["ended"]["links"], 1, "{}", r.text());
+    let links = ctx
+        .must(
+            admin,
+            "GET",
+            &format!("/rooms/{room}/links"),
+            Value::Null,
+            200,
+        )
+        .await;
+    let open: Vec<&Value> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["revoked_at"].is_null())
+        .collect();
+    assert!(open.is_empty(), "no link left open: {links}");
+
     // Offboarding by a status change is refused: it would end nothing.
     let r = ctx
         .call(

@@ -20,10 +20,15 @@ mod courses;
 mod diligence;
 mod e2e;
 mod http;
+mod links;
 mod offboarding;
 mod onboarding;
 mod pages;
 mod quarantine;
+// The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.
+#[allow(dead_code, reason = "the web tests use part of the helpers")]
+#[path = "../../../notify/tests/it/smtp_server.rs"]
+mod smtp_server;
 mod tls;
 mod util;
 mod viewer;

@@ -40,6 +40,18 @@ impl Site {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// The SHA-256 of the site's certificate (hex), as `CUSTODY_FINGERPRINT` pins it.
+    pub fn fingerprint(&self) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        let pem = std::fs::read_to_string(self._dir.path().join("tls/cert.pem")).unwrap();
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        hex::encode(sha2::Sha256::digest(&der))
+    }
 }
 
 /// RFC 4648 base32 (no padding), as the TOTP secret is shown.
@@ -103,7 +115,7 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
 }
 
-async fn open_app(dir: &std::path::Path) -> app::App {
+async fn open_app(dir: &std::path::Path, settings: app::Settings) -> app::App {
     let url = format!("sqlite://{}", dir.join("custody.db").display());
     let store = store::Store::connect(&url).await.unwrap();
     let key_dir = dir.join("keys");
@@ -118,7 +130,7 @@ async fn open_app(dir: &std::path::Path) -> app::App {
         key_dir,
         Arc::new(blobs),
         Arc::new(app::SystemClock),
-        app::Settings::default(),
+        settings,
     )
 }
 
@@ -154,9 +166,14 @@ async fn prepare(app: &app::App) -> (Vec<u8>, String, RoomId) {
 
 /// Starts a site on a free port of 127.0.0.1; it stops when dropped.
 pub async fn start_site() -> Site {
+    start_site_with(app::Settings::default()).await
+}
+
+/// [`start_site`] with `settings`.
+pub async fn start_site_with(settings: app::Settings) -> Site {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let app = open_app(dir.path()).await;
+    let app = open_app(dir.path(), settings).await;
     let (totp_secret, admin_token, room) = prepare(&app).await;
 
     let tls_dir = dir.path().join("tls");

@@ -513,6 +513,8 @@ impl Tx {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Offboarded {
     pub grants: u64,
+    /// Share links its users created (a link acts as its creator).
+    pub links: u64,
     pub sessions: u64,
     pub invitations: u64,
     pub agreements: u64,
@@ -526,7 +528,7 @@ const OFFBOARDED_USERS: &str = "SELECT u.id FROM users u WHERE u.party_id = $1 O
 impl Tx {
     /// Ends everything `subject` (a party, or one user) holds, at `now_ms`, in
     /// this transaction: every live grant to it (and, for a party, to its
-    /// users), every session and API token, every pending invitation (it
+    /// users), every share link its users created, every session and API token, every pending invitation (it
     /// expires now), every agreement not yet terminated (a party only); its
     /// users are disabled. The caller sets the party's status and records why.
     pub async fn offboard(
@@ -539,6 +541,15 @@ impl Tx {
         let grants = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE grants SET revoked_ms = $2 WHERE revoked_ms IS NULL \
              AND (subject_id = $1 OR subject_id IN ({OFFBOARDED_USERS}))"
+        )))
+        .bind(id.clone())
+        .bind(now_ms)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        let links = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE links SET revoked_ms = $2 WHERE revoked_ms IS NULL \
+             AND created_by IN ({OFFBOARDED_USERS})"
         )))
         .bind(id.clone())
         .bind(now_ms)
@@ -584,6 +595,7 @@ impl Tx {
         .rows_affected();
         Ok(Offboarded {
             grants,
+            links,
             sessions,
             invitations,
             agreements,

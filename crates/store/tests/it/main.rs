@@ -10,6 +10,7 @@ mod conditions;
 mod dlp;
 mod durability;
 mod ledger;
+mod outbox;
 mod policies;
 mod regression;
 mod util;

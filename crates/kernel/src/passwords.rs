@@ -1,5 +1,5 @@
 //! Password hashing with argon2id (PHC strings), run off the async threads,
-//! and the password rules.
+//! and the password rules: for accounts (`identity`) and share links (`content`).
 //!
 //! Each hash needs its parameters' memory (19 MiB at the defaults). Hashes run
 //! at most [`hashers`] at a time — half the cores, at least one and at most
@@ -18,8 +18,8 @@ use std::sync::LazyLock;
 
 use tokio::sync::Semaphore;
 
-use kernel::secrets::random;
-use kernel::{AppError, ErrorCode};
+use crate::secrets::random;
+use crate::{AppError, ErrorCode};
 
 /// Hashes computed at once.
 static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(hashers()));
@@ -32,12 +32,12 @@ fn hashers() -> usize {
 }
 /// Sign-ins that may wait for a hasher at once (per `App`); a sign-in beyond
 /// them is shed with `server_busy` at once rather than queued without end.
-pub(crate) const LOGIN_QUEUE: usize = 32;
+pub const LOGIN_QUEUE: usize = 32;
 
 /// The admission of sign-ins to the hashers (one per `App`): [`hashers`] +
 /// [`LOGIN_QUEUE`] at once.
 #[derive(Debug)]
-pub(crate) struct LoginAdmission(Semaphore);
+pub struct LoginAdmission(Semaphore);
 
 impl Default for LoginAdmission {
     fn default() -> Self {
@@ -72,7 +72,7 @@ pub fn check_rules(password: &str) -> Result<(), AppError> {
 }
 
 /// Hashes `password` with argon2id and a random salt.
-pub(crate) async fn hash(password: String) -> Result<String, AppError> {
+pub async fn hash(password: String) -> Result<String, AppError> {
     let salt = random::<16>()?;
     off_thread(move || {
         let params = Params::default();
@@ -93,7 +93,7 @@ pub(crate) async fn hash(password: String) -> Result<String, AppError> {
 
 /// Whether `password` matches the PHC string. With `None` it still does the
 /// work of one verification so that unknown accounts take as long as known ones.
-pub(crate) async fn verify(password: String, phc: Option<String>) -> Result<bool, AppError> {
+pub async fn verify(password: String, phc: Option<String>) -> Result<bool, AppError> {
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$JtfCm3uq4Rt7N3bfygG0xZwL7qQHMWZcU2vYjVcPzE4";
     off_thread(move || {
         let target = phc.as_deref().unwrap_or(DUMMY);
@@ -104,7 +104,7 @@ pub(crate) async fn verify(password: String, phc: Option<String>) -> Result<bool
 
 /// [`verify`] for a sign-in: shed with [`AppError::Busy`] when [`LOGIN_QUEUE`]
 /// sign-ins already wait for a hasher.
-pub(crate) async fn verify_login(
+pub async fn verify_login(
     admission: &LoginAdmission,
     password: String,
     phc: Option<String>,

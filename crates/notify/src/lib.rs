@@ -1,0 +1,13 @@
+//! Notify: the e-mail the platform sends. Use-cases queue messages through the
+//! kernel's outbox seam (`kernel::outbox::enqueue`, in the transaction of the
+//! change that causes them); this crate hands them to the admin's SMTP server
+//! (`smtp.rs`: STARTTLS or implicit TLS, authentication, through lettre) from a
+//! worker on every node (`worker.rs`: claims by attempt id and lease, retries
+//! with growing delays, gives up after a permanent refusal), so a crash or an
+//! SMTP outage loses nothing and no attempt is sent twice.
+
+pub mod smtp;
+pub mod worker;
+
+pub use smtp::{Mailer, Secret, Security, SendError, SmtpSettings};
+pub use worker::{Drained, RetryPolicy, drain_outbox, spawn_mailer};

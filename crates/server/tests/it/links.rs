@@ -1,0 +1,368 @@
+//! Share links through the API and their public pages, on SQLite and
+//! PostgreSQL: made by who may share (and refused to the rest), capped ends,
+//! passwords, download limits exact under concurrency, revocation at once,
+//! pages that say revoked, expired, used up or wrong password and nothing
+//! more, a link that closes with its creator's access, and every access
+//! recorded with the link.
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::util::*;
+
+const DAY: i64 = 86_400_000;
+
+/// A room with a file, a manager (the admin, granted) and an owner member who
+/// may download (and so share).
+struct Shared {
+    room: String,
+    file: String,
+    sharer: User,
+}
+
+async fn shared(ctx: &Ctx) -> Shared {
+    let room = ctx.room(&ctx.admin, "Drawings").await;
+    let admin_id = ctx
+        .must(&ctx.admin, "GET", "/auth/me", Value::Null, 200)
+        .await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    ctx.grant(&ctx.admin, &room, "user", &admin_id, "manager", None)
+        .await;
+    let file = ctx
+        .upload(&ctx.admin, &room, "bracket.txt", b"bracket drawing v1\n")
+        .await;
+    let sharer = ctx.staff("member").await;
+    ctx.grant(
+        &ctx.admin,
+        &room,
+        "user",
+        &sharer.id,
+        "downloader",
+        Some(ctx.now() + 10 * DAY),
+    )
+    .await;
+    Shared {
+        room,
+        file: file["id"].as_str().unwrap_or_default().to_owned(),
+        sharer,
+    }
+}
+
+/// Makes a link as `who` with `body`; returns the answer.
+async fn make(ctx: &Ctx, who: &str, file: &str, body: Value, want: u16) -> Value {
+    ctx.must(who, "POST", &format!("/files/{file}/links"), body, want)
+        .await
+}
+
+/// Whether `r` is the file as a copy marked for whoever holds the link (the
+/// room's default delivery marks text files: a banner naming the link).
+fn marked(r: &Resp) -> bool {
+    let text = String::from_utf8_lossy(&r.body);
+    text.contains("bracket drawing v1") && text.contains("issued to share link")
+}
+
+/// A public request on a link's page (no credentials).
+async fn public(ctx: &Ctx, method: &'static str, path: &str, form: Option<&str>) -> Resp {
+    let body = match form {
+        Some(f) => Payload::Raw(
+            Some("application/x-www-form-urlencoded"),
+            f.as_bytes().to_vec(),
+        ),
+        None => Payload::None,
+    };
+    ctx.send(&Case {
+        method,
+        path: path.to_owned(),
+        body,
+        ..Case::default()
+    })
+    .await
+}
+
+async fn on_each_backend(test: impl AsyncFn(&Ctx)) {
+    test(&Ctx::new().await).await;
+    match postgres().await {
+        Some(url) => test(&Ctx::on(Backend::Postgres(url)).await).await,
+        None => eprintln!("links: NOT RUN on PostgreSQL"),
+    }
+}
+
+#[tokio::test]
+async fn a_link_opens_downloads_and_closes_on_both_backends() {
+    on_each_backend(async |ctx: &Ctx| {
+        let s = shared(ctx).await;
+        // An outsider and an external user may not share; the sharer may.
+        let outsider = ctx.staff("member").await;
+        let r = ctx
+            .call(
+                &outsider.token,
+                "POST",
+                &format!("/files/{}/links", s.file),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 404, "{}", r.text());
+        // The end asked for is cut to the sharer's grant (10 days).
+        let link = make(
+            ctx,
+            &s.sharer.token,
+            &s.file,
+            json!({"expires_at": rfc3339(ctx.now() + 20 * DAY), "max_downloads": 2}),
+            201,
+        )
+        .await;
+        assert_eq!(link["expires_at"], json!(rfc3339(ctx.now() + 10 * DAY)));
+        let path = link["path"].as_str().unwrap().to_owned();
+        let page = public(ctx, "GET", &path, None).await;
+        assert_eq!(page.status.as_u16(), 200, "{}", page.text());
+        assert!(page.text().contains("bracket.txt"));
+        for _ in 0..2 {
+            let got = public(ctx, "GET", &format!("{path}/download"), None).await;
+            assert_eq!(got.status.as_u16(), 200, "{}", got.text());
+            assert!(marked(&got), "{}", got.text());
+        }
+        let used = public(ctx, "GET", &format!("{path}/download"), None).await;
+        assert_eq!(used.status.as_u16(), 410);
+        assert!(used.text().contains("used up"), "{}", used.text());
+        // Listed for the room's manager (the admin) and for its maker.
+        let all = ctx
+            .must(
+                &ctx.admin,
+                "GET",
+                &format!("/rooms/{}/links", s.room),
+                Value::Null,
+                200,
+            )
+            .await;
+        assert_eq!(all[0]["state"], "exhausted");
+        assert_eq!(all[0]["downloads"], 2);
+        assert!(
+            all[0].get("path").is_none(),
+            "the secret is shown once only"
+        );
+        let own = ctx
+            .must(
+                &s.sharer.token,
+                "GET",
+                &format!("/rooms/{}/links", s.room),
+                Value::Null,
+                200,
+            )
+            .await;
+        assert_eq!(own.as_array().unwrap().len(), 1);
+        // Events name the link for every access.
+        let id = link["id"].as_str().unwrap();
+        let events = ctx.events().await;
+        let downloads = events
+            .iter()
+            .filter(|e| e["action"] == "file.download" && e["detail"]["link"] == id)
+            .count();
+        assert_eq!(downloads, 2);
+        assert!(events.iter().any(|e| e["action"] == "link.open"
+            && e["outcome"] == "denied"
+            && e["reason"] == "link_exhausted"));
+        assert!(
+            events
+                .iter()
+                .any(|e| e["action"] == "link.create" && e["target"] == format!("link:{id}"))
+        );
+    })
+    .await;
+}
+
+/// Each closed or refused link says which, and an unknown one says only
+/// "not available".
+#[tokio::test]
+async fn refused_links_say_which_and_nothing_more() {
+    let ctx = Ctx::new().await;
+    let s = shared(&ctx).await;
+    let mk = async |body: Value| -> (String, String) {
+        let made = make(&ctx, &s.sharer.token, &s.file, body, 201).await;
+        let path = made["path"].as_str().unwrap().to_owned();
+        (made["id"].as_str().unwrap().to_owned(), path)
+    };
+    let (revoked_id, revoked) = mk(json!({})).await;
+    let (_, expired) = mk(json!({"expires_at": rfc3339(ctx.now() + DAY)})).await;
+    let (_, guarded) = mk(json!({"password": "a long link password"})).await;
+    let (_, viewing) = mk(json!({"mode": "view"})).await;
+    let path = format!("/rooms/{}/links/{revoked_id}", s.room);
+    let gone = ctx
+        .must(&s.sharer.token, "DELETE", &path, Value::Null, 200)
+        .await;
+    assert_eq!(gone["state"], "revoked");
+    ctx.advance(DAY + 1);
+    for (label, method, path, form, status, says) in [
+        ("revoked", "GET", revoked.clone(), None, 410, "revoked"),
+        (
+            "revoked download",
+            "GET",
+            format!("{revoked}/download"),
+            None,
+            410,
+            "revoked",
+        ),
+        ("expired", "GET", expired.clone(), None, 410, "expired"),
+        (
+            "no password",
+            "GET",
+            format!("{guarded}/download"),
+            None,
+            403,
+            "password is wrong",
+        ),
+        (
+            "wrong password",
+            "POST",
+            format!("{guarded}/download"),
+            Some("password=guess"),
+            403,
+            "password is wrong",
+        ),
+        (
+            "view only",
+            "GET",
+            format!("{viewing}/download"),
+            None,
+            403,
+            "viewed, not downloaded",
+        ),
+        (
+            "unknown",
+            "GET",
+            "/l/not-a-link".to_owned(),
+            None,
+            404,
+            "not available",
+        ),
+    ] {
+        let r = public(&ctx, method, &path, form).await;
+        assert_eq!(r.status.as_u16(), status, "{label}: {}", r.text());
+        assert!(r.text().contains(says), "{label}: {}", r.text());
+    }
+    let r = public(
+        &ctx,
+        "POST",
+        &format!("{guarded}/download"),
+        Some("password=a+long+link+password"),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    assert!(marked(&r), "{}", r.text());
+    // Bad settings are refused with their codes.
+    for (body, code) in [
+        (json!({"max_downloads": 0}), "link_invalid"),
+        (json!({"password": "short"}), "password_too_short"),
+        (json!({"mode": "print"}), "unknown_name"),
+        (
+            json!({"recipients": ["ana@vendor.example"]}),
+            "mail_unavailable",
+        ),
+        (
+            json!({"recipients": ["ana@vendor.example\r\nBcc: x@evil.example"]}),
+            "invalid_email",
+        ),
+        (
+            json!({"expires_at": rfc3339(ctx.now() - 1000)}),
+            "expiry_in_past",
+        ),
+    ] {
+        let r = ctx
+            .call(
+                &s.sharer.token,
+                "POST",
+                &format!("/files/{}/links", s.file),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(r.json()["error"]["code"], code, "{body}: {}", r.text());
+    }
+}
+
+/// A link never gives more than its creator may still take: when the
+/// creator's grant is revoked, the link's file is "not available".
+#[tokio::test]
+async fn a_link_closes_with_its_creators_access() {
+    let ctx = Ctx::new().await;
+    let s = shared(&ctx).await;
+    let path = make(&ctx, &s.sharer.token, &s.file, json!({}), 201).await["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        public(&ctx, "GET", &format!("{path}/download"), None)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    let grants = ctx
+        .must(
+            &ctx.admin,
+            "GET",
+            &format!("/rooms/{}/grants", s.room),
+            Value::Null,
+            200,
+        )
+        .await;
+    let grant = grants["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["subject_id"] == s.sharer.id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ctx.must(
+        &ctx.admin,
+        "DELETE",
+        &format!("/rooms/{}/grants/{grant}", s.room),
+        Value::Null,
+        204,
+    )
+    .await;
+    let r = public(&ctx, "GET", &format!("{path}/download"), None).await;
+    assert_eq!(r.status.as_u16(), 404, "{}", r.text());
+    assert!(r.text().contains("not available"));
+}
+
+/// 20 concurrent downloads of a link limited to 5 give exactly 5 files and
+/// 15 refusals, on both backends.
+#[tokio::test]
+async fn twenty_concurrent_downloads_of_a_link_limited_to_five() {
+    on_each_backend(async |ctx: &Ctx| {
+        let s = shared(ctx).await;
+        let path = make(
+            ctx,
+            &s.sharer.token,
+            &s.file,
+            json!({"max_downloads": 5}),
+            201,
+        )
+        .await["path"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let url = format!("{path}/download");
+        let all = join_all((0..20).map(|_| public(ctx, "GET", &url, None))).await;
+        let files = all
+            .iter()
+            .filter(|r| r.status.as_u16() == 200 && marked(r))
+            .count();
+        let refused = all.iter().filter(|r| r.status.as_u16() == 410).count();
+        assert_eq!((files, refused), (5, 15));
+        let listed = ctx
+            .must(
+                &ctx.admin,
+                "GET",
+                &format!("/rooms/{}/links", s.room),
+                Value::Null,
+                200,
+            )
+            .await;
+        assert_eq!(listed[0]["downloads"], 5);
+    })
+    .await;
+}
