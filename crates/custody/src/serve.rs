@@ -180,6 +180,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
     let _policies = app::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
     let _sweeper = app::spawn_sweeper(opened.app.clone(), config.expiry_sweep);
+    let _watcher = config
+        .watch
+        .clone()
+        .map(|options| app::alerts::spawn(opened.app.clone(), options));
     let options = app::siem::ForwarderOptions::default();
     let _siem = app::siem::spawn(
         &opened.app,

@@ -165,6 +165,12 @@ actions! {
     /// Recording a course a user completed elsewhere, with evidence (the
     /// owner's admins and security officers).
     CourseRecord => "course.record",
+    /// Reading the alerts the watcher raised (the owner's security officers
+    /// and admins).
+    AlertRead => "alert.read",
+    /// Confirming an alert or dismissing it with a reason (the owner's
+    /// security officers and admins).
+    AlertFeedback => "alert.feedback",
 }
 
 impl Action {

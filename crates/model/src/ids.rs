@@ -74,6 +74,8 @@ typed_id!(
     CompletionId,
     /// One quiz attempt at a course.
     AttemptId,
+    /// An alert the watcher raised.
+    AlertId,
 );
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub use batch::{BuildLeaves, ledger_frontier};
 pub use durability::DurabilityStats;
 pub use error::StoreError;
 pub use reader::LedgerView;
+pub use tx::WatchState;
 pub use tx::{DlpHold, DueCompletionReminder, DueReminder, HoldState, SharedFile, StoredVerdict};
 pub use tx::{
     EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,

@@ -68,6 +68,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "courses",
         include_str!("../migrations/sqlite/0012_courses.sql"),
     ),
+    (
+        13,
+        "alerts",
+        include_str!("../migrations/sqlite/0013_alerts.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -132,6 +137,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "courses",
         include_str!("../migrations/postgres/0012_courses.sql"),
+    ),
+    (
+        13,
+        "alerts",
+        include_str!("../migrations/postgres/0013_alerts.sql"),
     ),
 ];
 

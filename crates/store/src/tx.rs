@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agreements;
+mod alerts;
 mod assessments;
 mod certifications;
 mod conditions;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
+pub use alerts::WatchState;
 pub use certifications::{DueReminder, SharedFile};
 pub use courses::DueCompletionReminder;
 pub use dlp::{DlpHold, HoldState, StoredVerdict};

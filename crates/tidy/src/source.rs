@@ -35,7 +35,14 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ),
     ("remove_orphans", "start-up maintenance, on no one's behalf"),
     ("sweep_expiries", "the expiry sweep, on no one's behalf"),
-    ("step", "the SIEM forwarder, on no one's behalf"),
+    (
+        "step",
+        "the SIEM forwarder and the watcher, on no one's behalf",
+    ),
+    (
+        "resume",
+        "the watcher rebuilt from the recorded events, on no one's behalf",
+    ),
     ("run", "the SIEM forwarder, on no one's behalf"),
     (
         "audit_ledger",

@@ -132,6 +132,7 @@ event_names! {
     CourseRequirements = "course.requirements", Allowed, "the courses a classification or a room requires of external users were set";
     CourseReminder = "course.reminder", Allowed, "a user's course completion ends within 30 or 7 days: the user and their party's sponsor were told (recorded once per threshold, by the expiry sweep)";
     CourseExpire = "course.expire", Allowed, "a user's course completion reached its end (recorded once, by the expiry sweep; the target is the completion)";
+    WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
 
 /// What the events of an authorization action mean, and whether a use-case
@@ -279,6 +280,11 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::RiskUpdate => (
             Both,
             "changing the sharing risk matrix or the re-assessment periods",
+        ),
+        Action::AlertRead => (Denied, "reading the alerts the watcher raised"),
+        Action::AlertFeedback => (
+            Both,
+            "confirming an alert, or dismissing it with a reason (kept for evaluation)",
         ),
     }
 }
