@@ -8,7 +8,9 @@
 //!   (the default) records a download-like event through the events seam
 //!   (`App::record_alone`); `refused` makes a request the policy refuses (a
 //!   member asking for the ledger's verifier key), so each event also costs a
-//!   Cedar decision;
+//!   Cedar decision; `watched` is `direct` with the server's watcher
+//!   (`app::alerts::Scorer`) scoring the events as they are recorded, as
+//!   `custody serve` runs it, and prints how many it scored;
 //! - `proofs DIR SIZE COUNT`: bulk-loads the stored nodes of a tree of `SIZE`
 //!   synthetic leaves (computed with the `ledger` crate's own append), then
 //!   times `COUNT` inclusion proofs of random leaves through the app, first
@@ -45,18 +47,19 @@ fn main() {
         .unwrap();
     match arg(0) {
         "appends" => {
-            let refused = match arg(4) {
-                "" | "direct" => false,
-                "refused" => true,
+            let (refused, watched) = match arg(4) {
+                "" | "direct" => (false, false),
+                "refused" => (true, false),
+                "watched" => (false, true),
                 other => panic!("unknown appends mode `{other}`"),
             };
-            runtime.block_on(appends(Path::new(arg(1)), num(2), num(3), refused));
+            runtime.block_on(appends(Path::new(arg(1)), num(2), num(3), refused, watched));
         }
         "proofs" => runtime.block_on(proofs(Path::new(arg(1)), num(2), num(3))),
         "export" => export(Path::new(arg(1)), num(2)),
         _ => {
             eprintln!(
-                "usage: ledger_bench appends DIR SECONDS WRITERS [direct|refused] | proofs DIR SIZE COUNT | export DIR SIZE"
+                "usage: ledger_bench appends DIR SECONDS WRITERS [direct|refused|watched] | proofs DIR SIZE COUNT | export DIR SIZE"
             );
             std::process::exit(2);
         }
@@ -124,8 +127,28 @@ async fn one_event(app: &App, member: &Principal, meta: &RequestMeta, refused: b
     }
 }
 
-async fn appends(dir: &Path, seconds: u64, writers: u64, refused: bool) {
+/// The server's watcher on `app`, counting the events it scored.
+fn watcher(app: &App, scored: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let options = app::alerts::WatchOptions::default();
+        let period = options.period;
+        let mut scorer = app::alerts::Scorer::resume(&app, options).await.unwrap();
+        loop {
+            match scorer.step().await.unwrap() {
+                0 => tokio::time::sleep(period).await,
+                n => {
+                    scored.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            }
+        }
+    })
+}
+
+async fn appends(dir: &Path, seconds: u64, writers: u64, refused: bool, watched: bool) {
     let app = app(dir).await;
+    let scored = Arc::new(AtomicU64::new(0));
+    let watching = watched.then(|| watcher(&app, scored.clone()));
     let done = Arc::new(AtomicU64::new(0));
     let warmup = Duration::from_secs(1);
     let start = Instant::now();
@@ -173,7 +196,16 @@ async fn appends(dir: &Path, seconds: u64, writers: u64, refused: bool) {
     let events = Audit(&app).list_events(auth, 0, 1).await.unwrap();
     assert!(!events.is_empty());
     println!("writers {writers}");
-    println!("mode {}", if refused { "refused" } else { "direct" });
+    let mode = match (refused, watched) {
+        (true, _) => "refused",
+        (_, true) => "watched",
+        _ => "direct",
+    };
+    println!("mode {mode}");
+    if let Some(task) = watching {
+        println!("scored {}", scored.load(Ordering::Relaxed));
+        task.abort();
+    }
     println!("appends {n}");
     println!("seconds {:.3}", elapsed.as_secs_f64());
     println!("appends_per_sec {:.0}", n as f64 / elapsed.as_secs_f64());

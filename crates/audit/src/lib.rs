@@ -11,6 +11,7 @@
 //! against the stored nodes) stay in the kernel (`kernel::ledger`), because
 //! every domain records events.
 
+pub mod alerts;
 mod explore;
 mod ledger;
 mod search;
@@ -19,6 +20,7 @@ mod trace;
 
 use kernel::App;
 
+pub use alerts::{Alerts, Feedback, NamedAlert};
 pub use explore::{ExploreQuery, Explored, ExploredEvent};
 pub use ledger::{CheckedCheckpoint, CheckpointReport};
 pub use trace::{Recipient, TracePermit, TraceReport};

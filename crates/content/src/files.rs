@@ -517,7 +517,7 @@ impl Files<'_> {
             .await?;
         let version = tx.insert_version(file_id, &new).await?;
         let target = format!("file:{file_id}");
-        let mut detail = json!({"path": path.as_str(), "version": version.number, "size": size, "sha256": hex::encode(sha)});
+        let mut detail = json!({"path": path.as_str(), "room": room, "version": version.number, "size": size, "sha256": hex::encode(sha)});
         if let Some(n) = restored_from {
             detail["restored_from"] = json!(n);
         }
@@ -823,7 +823,7 @@ impl Files<'_> {
             Some(Err(e)) => return Err(integrity_event(self, meta, p, &file, &v, e).await),
             None => None,
         };
-        let mut detail = json!({"version": v.number, "range": range.map(|(a, b)| format!("{a}-{b}")), "sha256": hex::encode(&v.sha256), "delivery": "original"});
+        let mut detail = json!({"version": v.number, "room": file.room_id, "size": v.size, "range": range.map(|(a, b)| format!("{a}-{b}")), "sha256": hex::encode(&v.sha256), "delivery": "original"});
         if let Some(why) = unmarked {
             detail["unmarkable"] = json!(why);
         }
@@ -888,7 +888,8 @@ impl Files<'_> {
         };
         let sha256 = kernel::secrets::sha256(&bytes);
         let detail = json!({
-            "version": v.number, "sha256": hex::encode(&v.sha256), "delivery": "marked",
+            "version": v.number, "room": file.room_id, "size": v.size,
+            "sha256": hex::encode(&v.sha256), "delivery": "marked",
             "marked_sha256": hex::encode(&sha256),
         });
         let fact = Fact::allowed(Some(p), Action::FileDownload, target)

@@ -323,7 +323,8 @@ impl Files<'_> {
         let id = ViewId::from_random(random::<16>()?);
         let pages = u32::try_from(sizes.len()).unwrap_or(u32::MAX);
         let detail = serde_json::json!({
-            "version": v.number, "pages": pages, "sha256": hex::encode(&v.sha256), "view": id,
+            "version": v.number, "room": file.room_id, "pages": pages,
+            "sha256": hex::encode(&v.sha256), "view": id,
         });
         let fact = Fact::allowed(Some(p), Action::FileView, format!("file:{}", file.id))
             .with(detail)

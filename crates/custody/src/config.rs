@@ -61,6 +61,10 @@ pub struct ConfigFile {
     pub trusted_proxies: Option<Vec<String>>,
     /// Seconds between sweeps that record expired agreements, grants, certifications and trainings and notify the people concerned (access ends at the end itself, sweep or not). Default 300. Env `CUSTODY_EXPIRY_SWEEP_SECONDS`.
     pub expiry_sweep_seconds: Option<u64>,
+    /// Whether the server scores events as they are recorded and raises alerts (docs/watch.md). Default true. Env `CUSTODY_WATCH`.
+    pub watch: Option<bool>,
+    /// Seconds the watcher waits for new events when it has caught up: an alert raised at once is stored at most this long after its event. Default 2. Env `CUSTODY_WATCH_PERIOD_SECONDS`.
+    pub watch_period_seconds: Option<u64>,
     /// Seconds a TLS handshake may take. Default 10. Env `CUSTODY_TLS_HANDSHAKE_SECONDS`.
     pub tls_handshake_seconds: Option<u64>,
     /// Seconds a request head may take to arrive. Default 10. Env `CUSTODY_HEADER_READ_SECONDS`.
@@ -115,6 +119,8 @@ pub struct Config {
     pub siem: app::siem::SiemSettings,
     pub ledger_checkpoint: std::time::Duration,
     pub expiry_sweep: std::time::Duration,
+    /// The watcher's pace, when it runs.
+    pub watch: Option<app::alerts::WatchOptions>,
     /// The connection limits of the HTTPS edge.
     pub edge: server::Limits,
     /// The SMTP server, when e-mail is configured.
@@ -191,6 +197,8 @@ impl ConfigFile {
             file.trusted_proxies = Some(raw.split(',').map(|r| r.trim().to_owned()).collect());
         }
         env_override!(file, expiry_sweep_seconds, "CUSTODY_EXPIRY_SWEEP_SECONDS");
+        env_override!(file, watch, "CUSTODY_WATCH");
+        env_override!(file, watch_period_seconds, "CUSTODY_WATCH_PERIOD_SECONDS");
         env_override!(file, tls_handshake_seconds, "CUSTODY_TLS_HANDSHAKE_SECONDS");
         env_override!(file, header_read_seconds, "CUSTODY_HEADER_READ_SECONDS");
         env_override!(file, idle_seconds, "CUSTODY_IDLE_SECONDS");
@@ -318,6 +326,18 @@ impl ConfigFile {
             Some(n) => bail!("`expiry_sweep_seconds` must be from 1 to 86400, not `{n}`"),
         };
         let expiry_sweep = std::time::Duration::from_secs(expiry_sweep);
+        let watch_period = match self.watch_period_seconds {
+            None => 2,
+            Some(n) if (1..=60).contains(&n) => n,
+            Some(n) => bail!("`watch_period_seconds` must be from 1 to 60, not `{n}`"),
+        };
+        let watch = self
+            .watch
+            .unwrap_or(true)
+            .then(|| app::alerts::WatchOptions {
+                period: std::time::Duration::from_secs(watch_period),
+                ..app::alerts::WatchOptions::default()
+            });
         let siem = siem_settings(
             self.siem_json_path,
             self.siem_syslog_url,
@@ -348,6 +368,7 @@ impl ConfigFile {
             edge,
             ledger_checkpoint,
             expiry_sweep,
+            watch,
             data_dir,
             listen,
             database_url,
@@ -638,6 +659,8 @@ mod tests {
             client_address_header: _,
             trusted_proxies: _,
             expiry_sweep_seconds: _,
+            watch: _,
+            watch_period_seconds: _,
             tls_handshake_seconds: _,
             header_read_seconds: _,
             idle_seconds: _,
@@ -684,6 +707,8 @@ mod tests {
             "client_address_header",
             "trusted_proxies",
             "expiry_sweep_seconds",
+            "watch",
+            "watch_period_seconds",
             "tls_handshake_seconds",
             "header_read_seconds",
             "idle_seconds",

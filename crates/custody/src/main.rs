@@ -62,6 +62,8 @@ Settings (TOML key / environment variable, default):
   client_address_header  CUSTODY_CLIENT_ADDRESS_HEADER  none; e.g. x-forwarded-for, read only from trusted_proxies
   trusted_proxies        CUSTODY_TRUSTED_PROXIES        none; CIDR ranges (comma-separated in the environment)
   expiry_sweep_seconds   CUSTODY_EXPIRY_SWEEP_SECONDS   300
+  watch                  CUSTODY_WATCH                  true
+  watch_period_seconds   CUSTODY_WATCH_PERIOD_SECONDS   2
   tls_handshake_seconds  CUSTODY_TLS_HANDSHAKE_SECONDS  10
   header_read_seconds    CUSTODY_HEADER_READ_SECONDS    10
   idle_seconds           CUSTODY_IDLE_SECONDS           60

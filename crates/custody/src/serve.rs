@@ -194,6 +194,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let _watcher = config
+        .watch
+        .clone()
+        .map(|options| app::alerts::spawn(opened.app.clone(), options));
     let options = app::siem::ForwarderOptions::default();
     let _siem = app::siem::spawn(
         &opened.app,

@@ -181,6 +181,12 @@ actions! {
     /// Listing and revoking every share link of a room (its managers on the
     /// owner's side, the owner's admins).
     LinkManage => "link.manage",
+    /// Reading the alerts the watcher raised (the owner's security officers
+    /// and admins).
+    AlertRead => "alert.read",
+    /// Confirming an alert or dismissing it with a reason (the owner's
+    /// security officers and admins).
+    AlertFeedback => "alert.feedback",
 }
 
 impl Action {

@@ -82,6 +82,8 @@ typed_id!(
     LinkId,
     /// A one-time code mailed to a share link's recipient (and the session it verifies).
     LinkCodeId,
+    /// An alert the watcher raised.
+    AlertId,
 );
 
 #[cfg(test)]

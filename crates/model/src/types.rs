@@ -457,3 +457,40 @@ pub struct Expiry {
     pub subject_id: uuid::Uuid,
     pub until_ms: i64,
 }
+
+name_enum!(
+    /// Whom an alert is about.
+    AlertEntity, "alert entity" { User = "user", Party = "party" }
+);
+name_enum!(
+    /// Where an alert stands: open until a security officer confirms it or
+    /// dismisses it with a reason (both kept for evaluation).
+    AlertStatus, "alert status" { Open = "open", Confirmed = "confirmed", Dismissed = "dismissed" }
+);
+
+/// An alert the watcher raised (crates/watch), as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: AlertId,
+    pub entity: AlertEntity,
+    /// The user's or party's id.
+    pub entity_id: uuid::Uuid,
+    /// The user's party, for an alert about a user.
+    pub party_id: Option<PartyId>,
+    /// The day (since the Unix epoch, UTC) it is about.
+    pub day: i64,
+    pub raised_ms: i64,
+    /// `day` for an alert of the day's budget, else the rule raised at once
+    /// (`burst`, `mass_before_end` …).
+    pub kind: String,
+    /// The score in thousandths of a point.
+    pub score_milli: i64,
+    /// The sentence naming the top contributing features and rules.
+    pub sentence: String,
+    /// The contributions, rules and nearby end, as JSON.
+    pub detail: serde_json::Value,
+    pub status: AlertStatus,
+    pub feedback_reason: Option<String>,
+    pub feedback_by: Option<UserId>,
+    pub feedback_ms: Option<i64>,
+}

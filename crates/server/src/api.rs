@@ -4,6 +4,7 @@
 
 mod account;
 mod agreements;
+mod alerts;
 mod assessments;
 mod auth;
 mod certifications;
@@ -134,6 +135,9 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(dlp::reject))
         .routes(routes!(dlp::list_rules, dlp::add_rule))
         .routes(routes!(dlp::remove_rule))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::get_alert))
+        .routes(routes!(alerts::alert_feedback))
         .routes(routes!(marks::trace))
         .routes(routes!(marks::pages))
         .routes(routes!(marks::page))

@@ -14,6 +14,7 @@
 mod account;
 mod admin;
 mod agreements;
+mod alerts;
 mod assessments;
 mod assets;
 mod audit;
@@ -78,6 +79,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/files/{id}/download", get(rooms::download))
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
+        .merge(alerts::router())
         .merge(admin::router())
         .merge(certifications::router())
         .merge(courses::router())

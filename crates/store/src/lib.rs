@@ -34,6 +34,7 @@ pub use batch::{BuildLeaves, ledger_frontier};
 pub use durability::DurabilityStats;
 pub use error::StoreError;
 pub use reader::LedgerView;
+pub use tx::WatchState;
 pub use tx::{AttemptOutcome, ClaimedMail, LinkCode, NewMail, OutboxCounts, OutboxEntry};
 pub use tx::{DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
 pub use tx::{

@@ -69,6 +69,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_courses.sql"),
     ),
     (
+        13,
+        "alerts",
+        include_str!("../migrations/sqlite/0013_alerts.sql"),
+    ),
+    (
         14,
         "outbox",
         include_str!("../migrations/sqlite/0014_outbox.sql"),
@@ -142,6 +147,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "courses",
         include_str!("../migrations/postgres/0012_courses.sql"),
+    ),
+    (
+        13,
+        "alerts",
+        include_str!("../migrations/postgres/0013_alerts.sql"),
     ),
     (
         14,

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agreements;
+mod alerts;
 mod assessments;
 mod certifications;
 mod conditions;
@@ -34,6 +35,7 @@ use crate::durability::Durability;
 use crate::{Backend, StoreError};
 
 pub use accounts::Offboarded;
+pub use alerts::WatchState;
 pub use certifications::{DueReminder, SharedFile};
 pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;

@@ -35,7 +35,6 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ),
     ("remove_orphans", "start-up maintenance, on no one's behalf"),
     ("sweep_expiries", "the expiry sweep, on no one's behalf"),
-    ("step", "the SIEM forwarder, on no one's behalf"),
     ("drain_outbox", "the mail worker, on no one's behalf"),
     (
         "link_page",
@@ -52,6 +51,14 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     (
         "link_download",
         "a share link's secret is the permission to ask; the download is decided as its creator",
+    ),
+    (
+        "step",
+        "the SIEM forwarder and the watcher, on no one's behalf",
+    ),
+    (
+        "resume",
+        "the watcher rebuilt from the recorded events, on no one's behalf",
     ),
     ("run", "the SIEM forwarder, on no one's behalf"),
     (

@@ -179,6 +179,21 @@ pub struct Detail<'a> {
     pub dlp: bool,
 }
 
+impl<'a> Detail<'a> {
+    /// The fields the watcher reads from an event's detail already parsed
+    /// as JSON (as the server holds it), as leniently as from a line: a
+    /// detail that is not an object reads as empty.
+    pub fn from_value(value: &'a serde_json::Value) -> Detail<'a> {
+        if !value.is_object() {
+            // serde would read an array's items as the fields in order.
+            return Detail::default();
+        }
+        RawDetail::deserialize(value)
+            .map(Detail::from)
+            .unwrap_or_default()
+    }
+}
+
 /// One event, its text borrowed from the line where it can be.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event<'a> {
@@ -400,6 +415,26 @@ mod tests {
 
     const SIEM: &str = r#"{"schema":"custody.event/1","seq":42,"ledger_index":41,"time":"2023-11-14T22:13:20.123Z","time_ms":1700000000123,"severity":"warning","action":"file.download","outcome":"allowed","reason":null,"actor":"u1","party":"p1","target":"file:7","request_id":"req-1","source":"192.0.2.7","user_agent":null,"mark_id":"m1","detail":{"version":3,"size":2048,"room":"r1","dlp":{"findings":1}}}"#;
     const LEDGER: &str = r#"{"index":41,"leaf":"AQ==","leaf_hash":"00","event":{"time_ms":1700000000123,"actor_user":"u1","actor_party":"p1","action":"file.download","target":"file:7","outcome":"allowed","reason":null,"source_addr":"192.0.2.7","user_agent":null,"request_id":null,"mark_id":"m1","detail":{"version":3,"size":2048,"room":"r1","dlp":{"findings":1}}}}"#;
+
+    #[test]
+    fn a_detail_held_as_json_reads_like_a_line() {
+        let line = parse_line(SIEM).unwrap().unwrap();
+        let table = [
+            (
+                serde_json::json!({"version":3,"size":2048,"room":"r1","dlp":{"findings":1}}),
+                line.detail.clone(),
+            ),
+            (serde_json::Value::Null, Detail::default()),
+            (serde_json::json!([1, 2]), Detail::default()),
+            (
+                serde_json::json!({"size":"big","room":7}),
+                Detail::default(),
+            ),
+        ];
+        for (value, want) in table {
+            assert_eq!(Detail::from_value(&value), want, "{value}");
+        }
+    }
 
     #[test]
     fn both_exports_read_alike() {

@@ -26,7 +26,7 @@ pub mod replay;
 mod watcher;
 
 pub use baseline::{HISTORY_DAYS, mad, median};
-pub use event::{ADMIN, Event, Kind, ParseError, Parsed, parse_line};
+pub use event::{ADMIN, Detail, Event, Kind, ParseError, Parsed, parse_line};
 pub use features::{Feature, NF};
 pub use watcher::{Alert, Config, Contribution, EndSoon, EntityKind, Geo, RuleHit, Watcher};
 

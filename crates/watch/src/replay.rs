@@ -144,7 +144,9 @@ mod tests {
             (
                 &burst,
                 true,
-                &["2026-01-05 now user u1 score 8.0: user `u1`: 30 downloads and views in 29.0 s"],
+                &[
+                    "2026-01-05 now user u1 score 8.0: user `u1` made 30 downloads, downloaded 30 files and took 30 files never taken before; 30 downloads and views in 29.0 s",
+                ],
                 "replayed 30 events (2 entity-days): 2 alerts, 2 raised at once",
             ),
             (

@@ -764,7 +764,8 @@ impl Watcher {
         let end = self
             .end_soon(ent, time_ms)
             .map(|(days_left, what)| EndSoon { days_left, what });
-        let sentence = explain::sentence(kind, &id, &[], &rules, end.as_ref());
+        let contributions = self.so_far(ent);
+        let sentence = explain::sentence(kind, &id, &contributions, &rules, end.as_ref());
         out.push(Alert {
             day: day_of(time_ms),
             time_ms,
@@ -773,11 +774,46 @@ impl Watcher {
             id,
             party,
             score: rules.iter().map(RuleHit::points).sum(),
-            contributions: Vec::new(),
+            contributions,
             rules,
             end,
             sentence,
         });
+    }
+
+    /// The features of `ent`'s day so far that stand out most, for the
+    /// sentence of a rule raised at once: against its own baseline once it
+    /// is warmed up, else by how many times the feature's floor they are.
+    /// They add no points (the day's close scores the whole day).
+    fn so_far(&self, ent: usize) -> Vec<Contribution> {
+        let Some(x) = self.entities.get(ent) else {
+            return Vec::new();
+        };
+        let v = self.day_values(ent);
+        let warm = x.warm(self.config.warm_up_days);
+        let mut out: Vec<Contribution> = Feature::ALL
+            .iter()
+            .filter_map(|&f| {
+                let value = v.get(f.index()).copied().filter(|v| *v > 0.0)?;
+                let own = warm.then(|| x.history.baseline(f.index()));
+                let z = match own {
+                    Some((m, d)) => (value - m) / (1.4826 * d).max(f.floor()).max(0.25 * m),
+                    None => value / f.floor(),
+                };
+                Some(Contribution {
+                    feature: f,
+                    value,
+                    median: own.map(|o| o.0),
+                    peer_median: None,
+                    z,
+                    points: 0.0,
+                })
+            })
+            .filter(|c| c.z > 1.0)
+            .collect();
+        out.sort_by(|a, b| b.z.total_cmp(&a.z));
+        out.truncate(explain::TOP);
+        out
     }
 
     fn names(&self, ent: usize) -> (String, Option<String>) {
@@ -998,6 +1034,11 @@ impl Watcher {
             + rules.iter().map(RuleHit::points).sum::<f64>();
         if score <= 0.0 {
             return None;
+        }
+        if contributions.is_empty() {
+            // No baseline and no peers yet (a new user, a lone party): the
+            // rules scored it; the sentence still says what the day was.
+            contributions = self.so_far(ent);
         }
         let (id, party) = self.names(ent);
         let end = self

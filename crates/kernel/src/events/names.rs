@@ -137,6 +137,7 @@ event_names! {
     LinkVerify = "link.verify", Both, "a share link's recipient typed the code mailed to them: their browser session is verified; refused for a wrong or expired code";
     LinkRevoke = "link.revoke", Allowed, "a share link was revoked: it opens no more";
     MailFail = "mail.fail", Allowed, "the outbox gave up on an e-mail: the SMTP server refused it for good or every attempt failed (the detail holds the template, the attempts and the last error; the target is the message)";
+    WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
 
 /// What the events of an authorization action mean, and whether a use-case
@@ -301,6 +302,11 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::RiskUpdate => (
             Both,
             "changing the sharing risk matrix or the re-assessment periods",
+        ),
+        Action::AlertRead => (Denied, "reading the alerts the watcher raised"),
+        Action::AlertFeedback => (
+            Both,
+            "confirming an alert, or dismissing it with a reason (kept for evaluation)",
         ),
     }
 }

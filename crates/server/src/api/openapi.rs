@@ -341,6 +341,10 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
             E::MarkBadText,
         ]],
     ),
+    // alerts
+    ("list_alerts", &[&[NAMES]]),
+    ("get_alert", &[]),
+    ("alert_feedback", &[&[NAMES, E::BadReason]]),
     // events and the ledger
     ("list_events", &[&[NAMES, E::BadFilter, E::BadTimeRange]]),
     (

@@ -83,6 +83,11 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::DlpReview),
     },
     NavItem {
+        href: "/alerts",
+        label: "Alerts",
+        action: Some(Action::AlertRead),
+    },
+    NavItem {
         href: "/policies",
         label: "Policies",
         action: Some(Action::PolicyRead),

@@ -436,6 +436,11 @@ enum Ep {
     ListRules,
     AddRule,
     RemoveRule,
+    ListAlerts,
+    /// An alert that does not exist.
+    GetAlert,
+    /// Likewise.
+    AlertFeedback,
     ListQuestionnaires,
     SaveQuestionnaire,
     GetQuestionnaire,
@@ -475,6 +480,9 @@ enum Ep {
     /// spare session ([`World::spare`]) that `Logout` left alone.
     RevokeOwnSessions,
 }
+
+/// An alert id that no alert has.
+const NO_ALERT: &str = "00000000-0000-4000-8000-00000000a1e7";
 
 #[rustfmt::skip]
 const TABLE: &[(Ep, [Want; 26])] = &[
@@ -605,6 +613,9 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListAlerts,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetAlert,            [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::AlertFeedback,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
@@ -757,6 +768,9 @@ impl Ep {
             Ep::ListRules => ("GET", "/dlp/rules"),
             Ep::AddRule => ("POST", "/dlp/rules"),
             Ep::RemoveRule => ("DELETE", "/dlp/rules/{id}"),
+            Ep::ListAlerts => ("GET", "/alerts"),
+            Ep::GetAlert => ("GET", "/alerts/{id}"),
+            Ep::AlertFeedback => ("POST", "/alerts/{id}/feedback"),
             Ep::Logout => ("POST", "/auth/logout"),
         }
     }
@@ -1772,6 +1786,13 @@ impl World {
                 ctx.must(admin, "POST", "/dlp/rules", rule, 201).await;
                 ("DELETE", format!("/dlp/rules/{id}"), none)
             }
+            Ep::ListAlerts => ("GET", "/alerts".into(), none),
+            Ep::GetAlert => ("GET", format!("/alerts/{NO_ALERT}"), none),
+            Ep::AlertFeedback => (
+                "POST",
+                format!("/alerts/{NO_ALERT}/feedback"),
+                j(json!({"verdict": "confirm"})),
+            ),
             Ep::Logout => ("POST", "/auth/logout".into(), none),
         }
     }

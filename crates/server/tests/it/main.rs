@@ -9,6 +9,7 @@
 
 mod account;
 mod agreements;
+mod alerts;
 mod audit;
 mod authz;
 mod certifications;

@@ -14,6 +14,7 @@
 mod a11y;
 mod account;
 mod admin;
+mod alerts;
 mod audit;
 mod browser;
 mod courses;

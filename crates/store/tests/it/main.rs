@@ -5,6 +5,7 @@
 
 mod accounts;
 mod agreements;
+mod alerts;
 mod certifications;
 mod conditions;
 mod dlp;

@@ -379,9 +379,16 @@ fn rules_raise_alerts_at_once() {
             "sign-ins failed for 5 users from `203.0.113.9` within the hour",
         ),
         (
-            mass,
+            mass.clone(),
             "mass_before_end",
             "40 files taken while the party's nda ends in 5 days",
+        ),
+        // A new user has no baseline and no peers: the day's features so
+        // far that stand out are named besides the rule.
+        (
+            mass,
+            "mass_before_end",
+            "user `u1` made 40 downloads, downloaded 40 files and took 40 files never taken before;",
         ),
         (burst, "burst", "30 downloads and views in 29.0 s"),
         (probing, "probing", "15 refusals in 7 min"),

@@ -1,0 +1,496 @@
+//! Alerts: the `watch` library run by the server as events are recorded, and
+//! the security officers' reading of what it raised.
+//!
+//! The [`Scorer`] is a background task (like the SIEM forwarder) that tails
+//! the events table by `seq` and feeds each committed event to one
+//! [`watch::Watcher`]; recording an event never waits for it and cannot fail
+//! because of it. What the watcher raises — a rule at once (a burst, a mass
+//! download before an agreement ends …), or the day's budgeted alerts once the
+//! clock passes midnight UTC — is stored (one alert per entity, day and kind,
+//! whichever node raises it first), recorded as a `watch.alert` event, and
+//! told to the owner's security officers (its admins when it has none) in
+//! their notifications, all in one transaction.
+//!
+//! A restart rebuilds the watcher's state from the events of the last
+//! [`WatchOptions::history_days`] days, seeded with the agreements still
+//! ahead and every user's role and party; alerts of events already scored
+//! (`watch_state.scored_seq`) and of days already closed are not raised again.
+//!
+//! [`Alerts`] holds the use-cases: list, read, and feedback (confirm, or
+//! dismiss with a reason), each taking the seam's proof.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use kernel::events::record;
+use kernel::secrets::random;
+use kernel::{
+    Action, App, AppError, Authorized, ErrorCode, EventName, Fact, RequestMeta, System, act,
+};
+use model::{
+    Alert, AlertEntity, AlertId, AlertStatus, Notification, NotificationId, SystemRole, User,
+};
+use store::WatchState;
+
+/// Most alerts one list answers.
+pub const MAX_ALERTS: i64 = 500;
+/// Longest reason for dismissing an alert, in characters.
+pub const MAX_REASON: usize = 500;
+
+/// The scorer's pace and the watcher's configuration.
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    /// How long to wait when there is nothing new to score: an alert raised
+    /// at once is stored at most this long after its event.
+    pub period: Duration,
+    /// Days of events a restart rebuilds the watcher from.
+    pub history_days: i64,
+    /// Most events read in one batch.
+    pub batch: i64,
+    /// The watcher's own configuration (alert budget, rules' thresholds).
+    pub config: watch::Config,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            period: Duration::from_secs(2),
+            history_days: watch::HISTORY_DAYS as i64,
+            batch: 1000,
+            config: watch::Config::default(),
+        }
+    }
+}
+
+/// The server's watcher: reads the recorded events and stores what it raises.
+pub struct Scorer {
+    app: App,
+    watcher: watch::Watcher,
+    /// The `seq` of the last event observed.
+    cursor: i64,
+    /// What was scored before this scorer started (not raised again).
+    before: WatchState,
+    /// What this scorer has scored.
+    state: WatchState,
+    /// What `watch_state` was last set to by this scorer.
+    saved: WatchState,
+    options: WatchOptions,
+}
+
+impl Scorer {
+    /// A scorer whose watcher is about to be rebuilt from the recent events
+    /// (by the first calls of [`Scorer::step`]), seeded with the agreements
+    /// still ahead and the users' roles and parties.
+    pub async fn resume(app: &App, options: WatchOptions) -> Result<Scorer, AppError> {
+        let now = app.now();
+        let since = now.saturating_sub(options.history_days.saturating_mul(watch::DAY_MS));
+        let mut tx = app.store().read().await?;
+        let saved = tx.watch_state().await?;
+        let mut before = saved;
+        let cursor = tx.seq_before_time(since).await?;
+        if before.scored_seq == 0 {
+            // Never scored: the history builds baselines; it raises nothing.
+            before = WatchState {
+                scored_seq: tx.seq_before_time(i64::MAX).await?,
+                closed_day: watch::day_of(now) - 1,
+            };
+        }
+        let agreements = tx.list_agreements(None).await?;
+        let users = tx.list_users(None).await?;
+        drop(tx);
+        let mut watcher = watch::Watcher::new(options.config.clone());
+        seed(&mut watcher, since, now, &agreements, &users);
+        Ok(Scorer {
+            app: app.clone(),
+            watcher,
+            cursor,
+            before,
+            state: before,
+            saved,
+            options,
+        })
+    }
+
+    /// The `seq` of the last event observed.
+    pub fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    /// Observes the next batch of events, if any, then closes the days the
+    /// clock has passed; stores what was raised. Answers how many events
+    /// were observed.
+    pub async fn step(&mut self) -> Result<usize, AppError> {
+        let events = {
+            let mut tx = self.app.store().read().await?;
+            tx.list_events(self.cursor, self.options.batch).await?
+        };
+        let mut raised = Vec::new();
+        for e in &events {
+            let now = self.watcher.observe(&watch_event(e));
+            let later = e.seq > self.before.scored_seq;
+            raised.extend(now.into_iter().filter(|_| later));
+            let closed = self.watcher.take_closed();
+            raised.extend(
+                closed
+                    .into_iter()
+                    .filter(|a| a.day > self.before.closed_day),
+            );
+            self.cursor = e.seq;
+        }
+        self.state.scored_seq = self.state.scored_seq.max(self.cursor);
+        let today = watch::day_of(self.app.now());
+        if events.len() < usize::try_from(self.options.batch).unwrap_or(usize::MAX) {
+            // Caught up: the days before today are over.
+            let closed = self.watcher.close_day(today - 1);
+            raised.extend(
+                closed
+                    .into_iter()
+                    .filter(|a| a.day > self.before.closed_day),
+            );
+            self.state.closed_day = self.state.closed_day.max(today - 1);
+        }
+        for a in &raised {
+            self.store(a).await?;
+        }
+        if self.state != self.saved {
+            let mut tx = self.app.store().begin().await?;
+            tx.advance_watch_state(self.state).await?;
+            tx.commit().await?;
+            self.saved = self.state;
+        }
+        Ok(events.len())
+    }
+
+    /// Stores one alert; when it is new, records it and tells the security
+    /// officers in the same transaction.
+    async fn store(&self, a: &watch::Alert) -> Result<(), AppError> {
+        let Some(alert) = stored(a, AlertId::from_random(random()?)) else {
+            tracing::warn!(id = %a.id, "an alert about an id that is not a uuid was not stored");
+            return Ok(());
+        };
+        let now = self.app.now();
+        let mut tx = self.app.store().begin().await?;
+        if !tx.insert_alert(&alert).await? {
+            return Ok(());
+        }
+        let target = format!("alert:{}", alert.id);
+        let detail = json!({
+            "entity": alert.entity.as_str(), "id": alert.entity_id, "party": alert.party_id,
+            "day": alert.day, "kind": alert.kind, "score": a.score, "sentence": alert.sentence,
+        });
+        let fact = Fact::allowed(None, EventName::WatchAlert, target.clone()).with(detail);
+        record(&mut tx, &RequestMeta::default(), now, fact).await?;
+        for user in officers(&mut tx).await? {
+            let n = Notification {
+                id: NotificationId::from_random(random()?),
+                user_id: user.id,
+                created_ms: now,
+                kind: EventName::WatchAlert.as_str().to_owned(),
+                subject: target.clone(),
+                message: format!("alert (score {:.1}): {}", a.score, alert.sentence),
+                read_ms: None,
+            };
+            tx.insert_notification(&n).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Runs a scorer until the handle is dropped or aborted: a batch after
+/// another while there are events, else one every `period`; a failure is
+/// logged and retried after a growing pause.
+pub fn spawn(app: App, options: WatchOptions) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = options.period;
+        let mut pause = period;
+        let mut scorer = loop {
+            match Scorer::resume(&app, options.clone()).await {
+                Ok(s) => break s,
+                Err(e) => {
+                    tracing::error!(error = %e, "the watcher cannot start; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(60));
+                }
+            }
+        };
+        pause = period;
+        loop {
+            match scorer.step().await {
+                Ok(n) if n > 0 => {
+                    pause = period;
+                    continue;
+                }
+                Ok(_) => pause = period,
+                Err(e) => {
+                    tracing::error!(error = %e, "the watcher failed a step; retrying");
+                    pause = (pause * 2).min(Duration::from_secs(60));
+                }
+            }
+            tokio::time::sleep(pause).await;
+        }
+    })
+}
+
+/// The owner's active security officers, else its active admins.
+async fn officers(tx: &mut store::Tx) -> Result<Vec<User>, AppError> {
+    let Some(owner) = tx.owner_party().await? else {
+        return Ok(vec![]);
+    };
+    let users: Vec<User> = tx
+        .list_users(Some(owner.id))
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .collect();
+    let of = |role| -> Vec<User> {
+        users
+            .iter()
+            .filter(|u| u.system_role == role)
+            .cloned()
+            .collect()
+    };
+    let officers = of(SystemRole::SecurityOfficer);
+    Ok(if officers.is_empty() {
+        of(SystemRole::Admin)
+    } else {
+        officers
+    })
+}
+
+/// Tells the watcher what the recent events may not say: the ends of the
+/// agreements still ahead (made before `since`), and each user's role and
+/// party.
+fn seed(
+    w: &mut watch::Watcher,
+    since: i64,
+    now: i64,
+    agreements: &[model::Agreement],
+    users: &[User],
+) {
+    for a in agreements {
+        let Some(end) = a.end_ms else { continue };
+        if a.terminated_ms.is_some() || end <= now || a.created_ms >= since {
+            continue;
+        }
+        let (target, party) = (format!("agreement:{}", a.id), a.party_id.to_string());
+        let mut e = synthetic(since, "agreement.create", target);
+        e.detail.party = Some(Cow::Borrowed(&party));
+        e.detail.end_ms = Some(end as f64);
+        e.detail.kind = Some(Cow::Borrowed(a.kind.as_str()));
+        w.observe(&e);
+    }
+    for u in users {
+        let party = u.party_id.to_string();
+        let mut e = synthetic(since, "user.create", format!("user:{}", u.id));
+        e.detail.party = Some(Cow::Borrowed(&party));
+        e.detail.role = Some(Cow::Borrowed(u.system_role.as_str()));
+        w.observe(&e);
+    }
+}
+
+/// An event made up to seed the watcher (never recorded).
+fn synthetic<'a>(time_ms: i64, action: &'static str, target: String) -> watch::Event<'a> {
+    watch::Event {
+        time_ms,
+        action: Cow::Borrowed(action),
+        kind: watch::Kind::of(action, true),
+        allowed: true,
+        reason: None,
+        actor: None,
+        party: None,
+        target: Cow::Owned(target),
+        source: None,
+        mark_id: None,
+        detail: watch::Detail::default(),
+    }
+}
+
+/// A recorded event as the watcher reads it.
+fn watch_event(e: &model::Event) -> watch::Event<'_> {
+    let allowed = e.outcome == model::Outcome::Allowed;
+    watch::Event {
+        time_ms: e.time_ms,
+        action: Cow::Borrowed(&e.action),
+        kind: watch::Kind::of(&e.action, allowed),
+        allowed,
+        reason: e.reason.as_deref().map(Cow::Borrowed),
+        actor: e.actor_user.map(|u| Cow::Owned(u.to_string())),
+        party: e.actor_party.map(|p| Cow::Owned(p.to_string())),
+        target: Cow::Borrowed(&e.target),
+        source: e.source_addr.as_deref().map(Cow::Borrowed),
+        mark_id: e.mark_id.as_deref().map(Cow::Borrowed),
+        detail: watch::Detail::from_value(&e.detail),
+    }
+}
+
+/// The stored form of what the watcher raised; `None` for an id that is not
+/// a uuid (never from recorded events).
+fn stored(a: &watch::Alert, id: AlertId) -> Option<Alert> {
+    let entity = match a.entity {
+        watch::EntityKind::User => AlertEntity::User,
+        watch::EntityKind::Party => AlertEntity::Party,
+    };
+    let kind = match (a.immediate, a.rules.first()) {
+        (true, Some(rule)) => rule.name().to_owned(),
+        _ => "day".to_owned(),
+    };
+    let contributions: Vec<_> = a
+        .contributions
+        .iter()
+        .map(|c| {
+            json!({
+                "feature": c.feature.name(), "value": c.value, "median": c.median,
+                "peer_median": c.peer_median, "z": c.z, "points": c.points,
+            })
+        })
+        .collect();
+    let rules: Vec<_> = a
+        .rules
+        .iter()
+        .map(|r| json!({"rule": r.name(), "points": r.points()}))
+        .collect();
+    let end = a
+        .end
+        .as_ref()
+        .map(|e| json!({"days_left": e.days_left, "what": e.what}));
+    Some(Alert {
+        id,
+        entity,
+        entity_id: a.id.parse().ok()?,
+        party_id: a.party.as_deref().and_then(|p| p.parse().ok()),
+        day: a.day,
+        raised_ms: a.time_ms,
+        kind,
+        score_milli: (a.score * 1000.0).round() as i64,
+        sentence: a.sentence.clone(),
+        detail: json!({"contributions": contributions, "rules": rules, "end": end}),
+        status: AlertStatus::Open,
+        feedback_reason: None,
+        feedback_by: None,
+        feedback_ms: None,
+    })
+}
+
+/// A security officer's word on an alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Feedback {
+    /// It was worth raising.
+    Confirm,
+    /// It was not, and why (1 to [`MAX_REASON`] characters on one line).
+    Dismiss(String),
+}
+
+/// An alert with the name of whom it is about: the user's e-mail, or the
+/// party's name (the id when it is gone).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedAlert {
+    pub alert: Alert,
+    pub who: String,
+}
+
+/// The e-mail or name of whom `a` is about.
+async fn who(tx: &mut store::Tx, a: &Alert) -> Result<String, AppError> {
+    let name = match a.entity {
+        AlertEntity::User => tx
+            .get_user(model::UserId(a.entity_id))
+            .await?
+            .map(|u| u.email),
+        AlertEntity::Party => tx
+            .get_party(model::PartyId(a.entity_id))
+            .await?
+            .map(|p| p.name),
+    };
+    Ok(name.unwrap_or_else(|| a.entity_id.to_string()))
+}
+
+async fn named(tx: &mut store::Tx, alert: Alert) -> Result<NamedAlert, AppError> {
+    let who = who(tx, &alert).await?;
+    Ok(NamedAlert { alert, who })
+}
+
+/// The alerts the watcher raised, as the owner's security officers read them.
+#[derive(Clone, Copy)]
+pub struct Alerts<'a>(pub &'a App);
+
+impl Alerts<'_> {
+    /// The newest alerts (of one status when asked), newest first.
+    pub async fn list(
+        &self,
+        _auth: Authorized<'_, act::AlertRead, System>,
+        status: Option<AlertStatus>,
+        limit: i64,
+    ) -> Result<Vec<NamedAlert>, AppError> {
+        let mut tx = self.0.store().read().await?;
+        let alerts = tx.list_alerts(status, limit.clamp(1, MAX_ALERTS)).await?;
+        let mut out = Vec::with_capacity(alerts.len());
+        for a in alerts {
+            out.push(named(&mut tx, a).await?);
+        }
+        Ok(out)
+    }
+
+    /// One alert.
+    pub async fn get(
+        &self,
+        _auth: Authorized<'_, act::AlertRead, System>,
+        id: AlertId,
+    ) -> Result<NamedAlert, AppError> {
+        let mut tx = self.0.store().read().await?;
+        let alert = tx.get_alert(id).await?.ok_or(AppError::NotFound)?;
+        named(&mut tx, alert).await
+    }
+
+    /// Confirms an alert or dismisses it with a reason (it may be given
+    /// again: the latest word counts, each is recorded as an
+    /// `alert.feedback` event).
+    pub async fn feedback(
+        &self,
+        auth: Authorized<'_, act::AlertFeedback, System>,
+        id: AlertId,
+        feedback: Feedback,
+    ) -> Result<NamedAlert, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let (status, reason) = match feedback {
+            Feedback::Confirm => (AlertStatus::Confirmed, None),
+            Feedback::Dismiss(raw) => (AlertStatus::Dismissed, Some(check_reason(&raw)?)),
+        };
+        let now = self.0.now();
+        let mut tx = self.0.store().begin().await?;
+        let Some(before) = tx.get_alert(id).await? else {
+            return Err(AppError::NotFound);
+        };
+        tx.set_alert_feedback(id, status, reason.as_deref(), p.user_id, now)
+            .await?;
+        let detail = json!({
+            "status": status.as_str(), "reason": reason, "was": before.status.as_str(),
+            "entity": before.entity.as_str(), "id": before.entity_id, "kind": before.kind,
+            "day": before.day,
+        });
+        let fact =
+            Fact::allowed(Some(p), Action::AlertFeedback, format!("alert:{id}")).with(detail);
+        record(&mut tx, meta, now, fact).await?;
+        let after = tx.get_alert(id).await?.ok_or(AppError::NotFound)?;
+        let after = named(&mut tx, after).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}
+
+/// A reason for a dismissal, trimmed: 1 to [`MAX_REASON`] characters, one line.
+fn check_reason(raw: &str) -> Result<String, AppError> {
+    let reason = raw.trim();
+    if reason.is_empty()
+        || reason.chars().count() > MAX_REASON
+        || reason.chars().any(char::is_control)
+    {
+        return Err(AppError::invalid(
+            ErrorCode::BadReason,
+            format!("give a reason of 1 to {MAX_REASON} characters on one line"),
+        ));
+    }
+    Ok(reason.to_owned())
+}
