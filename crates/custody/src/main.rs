@@ -62,6 +62,17 @@ Settings (TOML key / environment variable, default):
   client_address_header  CUSTODY_CLIENT_ADDRESS_HEADER  none; e.g. x-forwarded-for, read only from trusted_proxies
   trusted_proxies        CUSTODY_TRUSTED_PROXIES        none; CIDR ranges (comma-separated in the environment)
   expiry_sweep_seconds   CUSTODY_EXPIRY_SWEEP_SECONDS   300
+  smtp_host              CUSTODY_SMTP_HOST              none; without it no e-mail is sent (docs/mail.md)
+  smtp_port              CUSTODY_SMTP_PORT              587 / 465 / 25, following smtp_security
+  smtp_security          CUSTODY_SMTP_SECURITY          starttls (or tls, none)
+  smtp_username          CUSTODY_SMTP_USERNAME          none; SMTP AUTH with smtp_password_file
+  smtp_password_file     CUSTODY_SMTP_PASSWORD_FILE     none; refused when readable by others, never logged
+  smtp_from              CUSTODY_SMTP_FROM              none; `addr` or `Name <addr>`, needed with smtp_host
+  smtp_ca_file           CUSTODY_SMTP_CA_FILE           none; PEM CAs trusted beside the system's
+  smtp_timeout_seconds   CUSTODY_SMTP_TIMEOUT_SECONDS   30
+  mail_retry_seconds     CUSTODY_MAIL_RETRY_SECONDS     30; doubled per failure, up to an hour
+  mail_poll_seconds      CUSTODY_MAIL_POLL_SECONDS      5
+  link_max_days          CUSTODY_LINK_MAX_DAYS          30; the longest a share link lives
   watch                  CUSTODY_WATCH                  true
   watch_period_seconds   CUSTODY_WATCH_PERIOD_SECONDS   2
   tls_handshake_seconds  CUSTODY_TLS_HANDSHAKE_SECONDS  10
