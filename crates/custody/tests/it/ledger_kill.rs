@@ -34,7 +34,7 @@ async fn acknowledged_events_survive_sigkill_in_the_ledger() {
         3
     };
     let scratch = Scratch::new();
-    let mut server = scratch.serve();
+    let mut server = scratch.serve_with(&quiet());
     let acknowledged = Arc::new(Mutex::new(BTreeSet::<String>::new()));
     let downloads = Arc::new(Mutex::new(BTreeSet::<String>::new()));
     let mut kills = Vec::new();
@@ -77,7 +77,7 @@ async fn acknowledged_events_survive_sigkill_in_the_ledger() {
             downloaded.len() - downloads_at_start,
         ));
 
-        server = scratch.serve();
+        server = scratch.serve_with(&quiet());
         let admin = server.admin().await;
         check_ledger(&server, &admin, &acked, &downloaded, round).await;
     }
@@ -264,4 +264,12 @@ async fn check_ledger(
             .collect();
         ledger::verify_inclusion(&hash, index, size, &hashes, &checkpoint.root).unwrap();
     }
+}
+
+/// The server's settings here: the watcher off. It records `watch.alert`
+/// events of its own a moment after the load that raised them, possibly after
+/// the checkpoint this test compares the events with (regression: a watcher
+/// alert recorded after the checkpoint made 297 events against 296 leaves).
+fn quiet() -> Vec<(&'static str, String)> {
+    vec![("CUSTODY_WATCH", "false".to_owned())]
 }
