@@ -25,14 +25,12 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use kernel::events::record;
+use kernel::events::{notify, record};
 use kernel::secrets::random;
 use kernel::{
     Action, App, AppError, Authorized, ErrorCode, EventName, Fact, RequestMeta, System, act,
 };
-use model::{
-    Alert, AlertEntity, AlertId, AlertStatus, Notification, NotificationId, SystemRole, User,
-};
+use model::{Alert, AlertEntity, AlertId, AlertStatus, SystemRole, User};
 use store::WatchState;
 
 /// Most alerts one list answers.
@@ -184,16 +182,9 @@ impl Scorer {
         let fact = Fact::allowed(None, EventName::WatchAlert, target.clone()).with(detail);
         record(&mut tx, &RequestMeta::default(), now, fact).await?;
         for user in officers(&mut tx).await? {
-            let n = Notification {
-                id: NotificationId::from_random(random()?),
-                user_id: user.id,
-                created_ms: now,
-                kind: EventName::WatchAlert.as_str().to_owned(),
-                subject: target.clone(),
-                message: format!("alert (score {:.1}): {}", a.score, alert.sentence),
-                read_ms: None,
-            };
-            tx.insert_notification(&n).await?;
+            let message = format!("alert (score {:.1}): {}", a.score, alert.sentence);
+            let kind = EventName::WatchAlert.as_str();
+            notify(&mut tx, user.id, now, kind, target.clone(), message).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -11,7 +11,7 @@ use model::diligence::*;
 use model::*;
 use serde_json::json;
 
-use kernel::events::{Fact, record};
+use kernel::events::{Fact, notify, record};
 use kernel::secrets::random;
 use kernel::{Action, App, AppError, Authorized, EventName, System, act};
 
@@ -206,19 +206,13 @@ impl Assessments<'_> {
             ),
         )
         .await?;
-        let note = Notification {
-            id: NotificationId::from_random(random()?),
-            user_id: user.id,
-            created_ms: now,
-            kind: Action::AssessmentSend.as_str().to_owned(),
-            subject: format!("assessment:{}", a.id),
-            message: format!(
-                "{} asks you to answer the questionnaire “{}” for {}",
-                p.email, q.title, target.name
-            ),
-            read_ms: None,
-        };
-        tx.insert_notification(&note).await?;
+        let message = format!(
+            "{} asks you to answer the questionnaire “{}” for {}",
+            p.email, q.title, target.name
+        );
+        let subject = format!("assessment:{}", a.id);
+        let kind = Action::AssessmentSend.as_str();
+        notify(&mut tx, user.id, now, kind, subject, message).await?;
         tx.commit().await?;
         Ok(a)
     }
@@ -571,16 +565,17 @@ impl Assessments<'_> {
             .with(json!({"question": key, "index": a.follow_ups.len() - 1})),
         )
         .await?;
-        let note = Notification {
-            id: NotificationId::from_random(random()?),
-            user_id: a.contact_id,
-            created_ms: now,
-            kind: EventName::AssessmentFollowUp.as_str().to_owned(),
-            subject: format!("assessment:{id}"),
-            message: format!("a reviewer asks a follow-up question about “{key}”"),
-            read_ms: None,
-        };
-        tx.insert_notification(&note).await?;
+        let message = format!("a reviewer asks a follow-up question about “{key}”");
+        let kind = EventName::AssessmentFollowUp.as_str();
+        notify(
+            &mut tx,
+            a.contact_id,
+            now,
+            kind,
+            format!("assessment:{id}"),
+            message,
+        )
+        .await?;
         tx.commit().await?;
         Ok(a)
     }

@@ -17,8 +17,7 @@
 use model::*;
 use serde_json::json;
 
-use kernel::events::{Fact, RequestMeta, record};
-use kernel::secrets::random;
+use kernel::events::{Fact, RequestMeta, notify, record};
 use kernel::{App, AppError, Authorized, EventName, System, act};
 
 use crate::Agreements;
@@ -52,16 +51,8 @@ async fn send(tx: &mut store::Tx, now: i64, notice: Notice) -> Result<(), AppErr
     )
     .await?;
     for (user, message) in notice.tell {
-        let n = Notification {
-            id: NotificationId::from_random(random()?),
-            user_id: user,
-            created_ms: now,
-            kind: notice.action.as_str().to_owned(),
-            subject: notice.target.clone(),
-            message,
-            read_ms: None,
-        };
-        tx.insert_notification(&n).await?;
+        let kind = notice.action.as_str();
+        notify(tx, user, now, kind, notice.target.clone(), message).await?;
     }
     Ok(())
 }

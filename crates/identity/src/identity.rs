@@ -6,7 +6,7 @@ use serde_json::json;
 use store::Offboarded;
 
 use kernel::authz::{Authorized, Principal, System, act};
-use kernel::events::{Fact, RequestMeta, record};
+use kernel::events::{Fact, RequestMeta, notify, record};
 use kernel::facts::principal_for;
 use kernel::secrets::{base32, ct_eq, new_token, random, sha256};
 use kernel::{Action, AppError, EventName};
@@ -903,9 +903,9 @@ impl Identity<'_> {
                 &mut tx,
                 u.id,
                 now,
-                Action::PartyOffboard,
+                Action::PartyOffboard.as_str(),
                 format!("party:{id}"),
-                &message,
+                message.clone(),
             )
             .await?;
         }
@@ -994,9 +994,9 @@ impl Identity<'_> {
                 &mut tx,
                 to,
                 now,
-                Action::UserOffboard,
+                Action::UserOffboard.as_str(),
                 format!("user:{id}"),
-                &message,
+                message.clone(),
             )
             .await?;
         }
@@ -1315,28 +1315,6 @@ fn invalid_recovery_code() -> AppError {
         ErrorCode::InvalidRecoveryCode,
         "the recovery code is wrong or was already used",
     )
-}
-
-/// A notification to `user` about `subject`, in the caller's transaction.
-async fn notify(
-    tx: &mut store::Tx,
-    user: UserId,
-    now: i64,
-    kind: Action,
-    subject: String,
-    message: &str,
-) -> Result<(), AppError> {
-    let n = Notification {
-        id: NotificationId::from_random(random()?),
-        user_id: user,
-        created_ms: now,
-        kind: kind.as_str().to_owned(),
-        subject,
-        message: message.to_owned(),
-        read_ms: None,
-    };
-    tx.insert_notification(&n).await?;
-    Ok(())
 }
 
 #[cfg(test)]

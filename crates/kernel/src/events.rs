@@ -189,3 +189,26 @@ pub fn check_filter(filter: &EventFilter) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// Tells `user` about `subject` (`kind`: the event or action it is about) in
+/// the caller's transaction: one unread notification.
+pub async fn notify(
+    tx: &mut Tx,
+    user: model::UserId,
+    now_ms: i64,
+    kind: &str,
+    subject: String,
+    message: String,
+) -> Result<(), AppError> {
+    let n = model::Notification {
+        id: model::NotificationId::from_random(crate::secrets::random()?),
+        user_id: user,
+        created_ms: now_ms,
+        kind: kind.to_owned(),
+        subject,
+        message,
+        read_ms: None,
+    };
+    tx.insert_notification(&n).await?;
+    Ok(())
+}
