@@ -564,8 +564,8 @@ async fn notice(tx: &mut store::Tx, e: &Expiry) -> Result<Option<Notice>, AppErr
     Ok(Some(notice))
 }
 
-/// Starts the background task that runs [`Agreements::sweep_expiries`] every
-/// `every`. A failure is logged and the next sweep tries again.
+/// Starts the background task that runs [`Agreements::sweep_expiries`] and
+/// [`crate::Reviews::sweep`] every `every`. A failure is logged and the next sweep tries again.
 pub fn spawn_sweeper(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -576,6 +576,11 @@ pub fn spawn_sweeper(app: App, every: std::time::Duration) -> tokio::task::JoinH
                 Ok(0) => {}
                 Ok(n) => tracing::info!(recorded = n, "expiry sweep"),
                 Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+            }
+            match crate::Reviews(&app).sweep().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(campaigns = n, "access-review sweep"),
+                Err(e) => tracing::error!(error = %e, "access-review sweep failed"),
             }
         }
     })

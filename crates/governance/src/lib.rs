@@ -11,6 +11,8 @@
 //! verified, what rooms and classifications require, parties' sponsors).
 //! [`Courses`] (training: courses in versions, quizzes scored on the server,
 //! completions, what rooms and classifications require).
+//! [`Reviews`] (access-review campaigns: scope, reviewers, decisions, the due
+//! date that applies them, recurrence).
 //! Two background tasks take the `App` itself:
 //! [`spawn_sweeper`] and [`spawn_refresher`].
 
@@ -21,6 +23,7 @@ mod conditions;
 mod courses;
 mod expiry;
 mod policies;
+mod reviews;
 mod whatif;
 
 pub use agreements::{Agreements, NewAgreement, NewTemplate};
@@ -36,5 +39,8 @@ pub use expiry::spawn_sweeper;
 pub use policies::{
     Policies, PolicyChange, PolicyProposal, PolicyState, PolicyText, PolicyVersion, Simulation,
     spawn_refresher,
+};
+pub use reviews::{
+    CampaignSummary, CampaignView, NewCampaign, ReviewRow, Reviews, check_justification, report_csv,
 };
 pub use whatif::{DecisionChange, MAX_DAYS, WhatIf, WhatIfDecision};

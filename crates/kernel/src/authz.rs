@@ -187,6 +187,12 @@ actions! {
     /// Confirming an alert or dismissing it with a reason (the owner's
     /// security officers and admins).
     AlertFeedback => "alert.feedback",
+    /// Making access-review campaigns and reading their reports (the owner's
+    /// admins and security officers).
+    ReviewManage => "review.manage",
+    /// Deciding grants under review (the owner's users; the use-case checks
+    /// the caller reviews the grant in the campaign).
+    ReviewDecide => "review.decide",
 }
 
 impl Action {

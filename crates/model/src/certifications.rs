@@ -161,6 +161,19 @@ pub fn utc_date(ms: i64) -> String {
         .unwrap_or_else(|| format!("{ms} ms"))
 }
 
+/// `ms` in UTC to the second, RFC 3339 (`2026-11-30T09:05:00Z`); the number
+/// itself when out of range.
+pub fn utc_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            let f =
+                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+            t.format(&f).ok()
+        })
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

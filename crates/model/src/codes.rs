@@ -228,6 +228,13 @@ codes! {
     AssessmentState = "assessment_state", Conflict, "the assessment is not in a state that allows this (e.g. answers after sign-off)";
     InvalidDecision = "invalid_decision", BadRequest, "a sign-off needs a tier and reasons of 1 to 2000 characters";
     InvalidRiskSettings = "invalid_risk_settings", BadRequest, "the sharing risk matrix or a re-assessment period is malformed";
+
+    // Access reviews (governance).
+    InvalidCampaign = "invalid_campaign", BadRequest, "an access-review campaign is malformed: its name, scope, reviewers, dates or recurrence";
+    NotReviewer = "not_reviewer", Forbidden, "the caller is not a reviewer of that grant in this campaign";
+    ReviewClosed = "review_closed", Conflict, "the campaign takes no decisions: it has not started yet, or its due date came and it was applied";
+    NotUnderReview = "not_under_review", BadRequest, "a grant named is not under review in this campaign";
+    BadJustificationText = "bad_justification_text", BadRequest, "a review decision needs a justification of 1 to 500 characters on one line";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -84,6 +84,8 @@ typed_id!(
     LinkCodeId,
     /// An alert the watcher raised.
     AlertId,
+    /// An access-review campaign.
+    ReviewId,
 );
 
 #[cfg(test)]

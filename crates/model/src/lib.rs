@@ -16,7 +16,7 @@ mod types;
 
 pub use certifications::{
     ANY_STANDARD, CUSTOM_PREFIX, Certification, MAX_CERT_FIELD, MAX_REQUIRED_STANDARDS, STANDARDS,
-    required_standards, standard_key, standard_title, text_field, utc_date,
+    required_standards, standard_key, standard_title, text_field, utc_date, utc_time,
 };
 pub use codes::{ErrorCode, Kind};
 pub use conditions::{

@@ -494,3 +494,77 @@ pub struct Alert {
     pub feedback_by: Option<UserId>,
     pub feedback_ms: Option<i64>,
 }
+
+name_enum!(
+    /// What an access review covers: every grant to an external party or its
+    /// users, the grants to one party and its users, the grants of one room,
+    /// or the grants of the rooms of one classification.
+    ReviewScopeKind, "review scope" {
+        External = "external", Party = "party", Room = "room", Classification = "classification",
+    }
+);
+name_enum!(
+    /// What happens at the due date to a grant nobody reviewed.
+    Unreviewed, "unreviewed outcome" { Remove = "remove", Keep = "keep", Flag = "flag" }
+);
+name_enum!(
+    /// Where a campaign stands: scheduled until its start, open for decisions
+    /// until its due date, then applied (its decisions took effect).
+    ReviewStatus, "review status" { Scheduled = "scheduled", Open = "open", Applied = "applied" }
+);
+name_enum!(
+    /// A reviewer's word on one grant.
+    ReviewDecision, "review decision" { Confirm = "confirm", Revoke = "revoke" }
+);
+name_enum!(
+    /// What the campaign did to a grant at its due date: kept it, ended it,
+    /// kept it flagged for follow-up (unreviewed, under `flag`), or found it
+    /// ended already (revoked, expired or offboarded meanwhile).
+    ReviewOutcome, "review outcome" { Kept = "kept", Ended = "ended", Flagged = "flagged", Gone = "gone" }
+);
+
+/// An access-review campaign, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewCampaign {
+    pub id: ReviewId,
+    pub name: String,
+    pub scope: ReviewScopeKind,
+    /// The party id, room id or classification name the scope names (none
+    /// for `external`).
+    pub scope_value: Option<String>,
+    /// Each room's managers on the owner's side review its grants.
+    pub room_managers: bool,
+    /// Each party's sponsor on the owner's side reviews the grants to it.
+    pub sponsors: bool,
+    /// Named staff who review every grant of the campaign.
+    pub staff: Vec<UserId>,
+    /// Who reviews a grant that no one else would.
+    pub fallback: UserId,
+    pub starts_ms: i64,
+    pub due_ms: i64,
+    pub unreviewed: Unreviewed,
+    /// The next campaign starts this many days after this one did (none: once).
+    pub every_days: Option<i64>,
+    pub status: ReviewStatus,
+    pub created_by: UserId,
+    pub created_ms: i64,
+    pub applied_ms: Option<i64>,
+}
+
+/// One grant under review in a campaign, with its decision and outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub campaign_id: ReviewId,
+    pub grant_id: GrantId,
+    pub room_id: RoomId,
+    pub subject_kind: SubjectKind,
+    pub subject_id: uuid::Uuid,
+    pub role: RoomRole,
+    /// Who may decide it.
+    pub reviewers: Vec<UserId>,
+    pub decision: Option<ReviewDecision>,
+    pub decided_by: Option<UserId>,
+    pub decided_ms: Option<i64>,
+    pub justification: Option<String>,
+    pub outcome: Option<ReviewOutcome>,
+}

@@ -21,7 +21,10 @@ mod openapi;
 pub(crate) use marks::{page_response, view_of};
 mod parties;
 mod policies;
+mod reviews;
 mod rooms;
+
+pub(crate) use reviews::csv_response as review_csv_response;
 
 use std::str::FromStr;
 
@@ -138,6 +141,13 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::alert_feedback))
+        .routes(routes!(reviews::list_reviews, reviews::create_review))
+        .routes(routes!(reviews::assigned_reviews))
+        .routes(routes!(reviews::get_review))
+        .routes(routes!(reviews::my_review))
+        .routes(routes!(reviews::decide_review))
+        .routes(routes!(reviews::review_csv))
+        .routes(routes!(reviews::review_bundle))
         .routes(routes!(marks::trace))
         .routes(routes!(marks::pages))
         .routes(routes!(marks::page))

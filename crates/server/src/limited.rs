@@ -51,6 +51,30 @@ where
     String::from_utf8(bytes).map_err(|_| Short::Failed("a text field is not UTF-8".into()))
 }
 
+/// A multipart field as a stream whose errors say what went wrong: axum's
+/// `MultipartError` displays one generic sentence for every cause, and the
+/// cause (a stalled body, a client that went away, a broken boundary) is what
+/// a user and a log reader need.
+pub fn field(
+    field: axum::extract::multipart::Field<'_>,
+) -> impl Stream<Item = Result<Bytes, String>> + '_ {
+    field.map(|chunk| chunk.map_err(|e| multipart_reason(&e)))
+}
+
+/// What went wrong with a multipart body, in words (see [`field`]).
+pub fn multipart_reason(e: &axum::extract::multipart::MultipartError) -> String {
+    use std::error::Error as _;
+    let mut text = e.body_text();
+    // The parser's own error is `body_text`; below it, the body's.
+    let mut cause = e.source().and_then(|parser| parser.source());
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// The `Content-Length` of a request, when it is a number.
 pub fn declared(headers: &axum::http::HeaderMap) -> Option<u64> {
     headers

@@ -25,6 +25,7 @@ mod layout;
 mod links;
 mod policies;
 mod quarantine;
+mod reviews;
 mod rooms;
 mod search;
 mod session;
@@ -80,6 +81,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
         .merge(alerts::router())
+        .merge(reviews::router())
         .merge(admin::router())
         .merge(certifications::router())
         .merge(courses::router())

@@ -83,6 +83,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "links",
         include_str!("../migrations/sqlite/0016_links.sql"),
     ),
+    (
+        17,
+        "reviews",
+        include_str!("../migrations/sqlite/0017_reviews.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -162,6 +167,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         16,
         "links",
         include_str!("../migrations/postgres/0016_links.sql"),
+    ),
+    (
+        17,
+        "reviews",
+        include_str!("../migrations/postgres/0017_reviews.sql"),
     ),
 ];
 

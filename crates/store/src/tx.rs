@@ -19,6 +19,7 @@ mod ledger;
 mod links;
 mod outbox;
 mod policies;
+mod reviews;
 mod rooms;
 mod search;
 mod siem;
@@ -44,6 +45,7 @@ pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredChec
 pub use links::LinkCode;
 pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry};
 pub use policies::PolicyVersion as StoredPolicyVersion;
+pub use reviews::{RoomActivity, ScopedGrant};
 
 /// An open transaction. All reads and writes go through it.
 ///

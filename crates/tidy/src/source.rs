@@ -35,6 +35,10 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ),
     ("remove_orphans", "start-up maintenance, on no one's behalf"),
     ("sweep_expiries", "the expiry sweep, on no one's behalf"),
+    (
+        "sweep",
+        "the access-review sweep (open, remind, apply), on no one's behalf",
+    ),
     ("drain_outbox", "the mail worker, on no one's behalf"),
     (
         "link_page",

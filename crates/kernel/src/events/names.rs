@@ -137,6 +137,11 @@ event_names! {
     LinkVerify = "link.verify", Both, "a share link's recipient typed the code mailed to them: their browser session is verified; refused for a wrong or expired code";
     LinkRevoke = "link.revoke", Allowed, "a share link was revoked: it opens no more";
     MailFail = "mail.fail", Allowed, "the outbox gave up on an e-mail: the SMTP server refused it for good or every attempt failed (the detail holds the template, the attempts and the last error; the target is the message)";
+    ReviewCreate = "review.create", Allowed, "an access-review campaign was made (the target is the campaign; the detail holds its scope, reviewers, dates, what happens to unreviewed grants and its recurrence); by the sweep for the next of a recurring one";
+    ReviewOpen = "review.open", Allowed, "an access-review campaign started: the grants it covers were gathered with their reviewers, who were told";
+    ReviewRemind = "review.remind", Allowed, "reviewers with grants still undecided two days before a campaign's due date were reminded";
+    ReviewOutcome = "review.outcome", Allowed, "at a campaign's due date, what it did to one grant (kept, ended, flagged, or gone already), with the decision, reviewer and justification it rests on";
+    ReviewApply = "review.apply", Allowed, "an access-review campaign reached its due date and applied itself (the detail counts the grants kept, ended and flagged, and names the next campaign of a recurring one)";
     WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
 
@@ -302,6 +307,14 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::RiskUpdate => (
             Both,
             "changing the sharing risk matrix or the re-assessment periods",
+        ),
+        Action::ReviewManage => (
+            Denied,
+            "making access-review campaigns and reading their reports (done: `review.create`)",
+        ),
+        Action::ReviewDecide => (
+            Both,
+            "a reviewer's decision on a grant under review: confirm or revoke, with a justification (the target is the campaign; the detail names the grant)",
         ),
         Action::AlertRead => (Denied, "reading the alerts the watcher raised"),
         Action::AlertFeedback => (

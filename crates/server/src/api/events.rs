@@ -83,6 +83,7 @@ impl EventQuery {
             party: parsed_id("party", self.party)?,
             room: parsed_id("room", self.room)?,
             file: parsed_id("file", self.file)?,
+            target: None,
             action,
             action_prefix,
             outcome,

@@ -345,6 +345,27 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("list_alerts", &[&[NAMES]]),
     ("get_alert", &[]),
     ("alert_feedback", &[&[NAMES, E::BadReason]]),
+    // access reviews
+    ("list_reviews", &[]),
+    (
+        "create_review",
+        &[&[NAMES, E::InvalidCampaign, E::InvalidTime]],
+    ),
+    ("assigned_reviews", &[]),
+    ("get_review", &[]),
+    ("my_review", &[]),
+    (
+        "decide_review",
+        &[&[
+            NAMES,
+            E::BadJustificationText,
+            E::NotUnderReview,
+            E::NotReviewer,
+            E::ReviewClosed,
+        ]],
+    ),
+    ("review_csv", &[]),
+    ("review_bundle", &[]),
     // events and the ledger
     ("list_events", &[&[NAMES, E::BadFilter, E::BadTimeRange]]),
     (

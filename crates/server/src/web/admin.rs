@@ -202,6 +202,11 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("course-published", "Course published."),
     ("course-requirements-saved", "Required courses saved."),
     (
+        "campaign-created",
+        "Campaign made; when its start has come, its reviewers were told.",
+    ),
+    ("review-decided", "Decision recorded."),
+    (
         "completion-recorded",
         "Completion recorded; it counts like a pass.",
     ),

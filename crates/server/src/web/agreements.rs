@@ -167,6 +167,9 @@ fn subject_link(subject: &str) -> Option<(String, &'static str)> {
         "agreement" if id.parse::<model::AgreementId>().is_ok() => {
             Some((format!("/agreements/{id}"), "Open the agreement"))
         }
+        "review" if id.parse::<model::ReviewId>().is_ok() => {
+            Some((format!("/reviews/{id}"), "Open the access review"))
+        }
         _ => None,
     }
 }
@@ -211,6 +214,11 @@ mod tests {
                 Some(format!("/agreements/{agreement}")),
             ),
             ("agreement:../../admin", None),
+            (
+                "review:6f1c2d3e-0000-4000-8000-000000000004",
+                Some("/reviews/6f1c2d3e-0000-4000-8000-000000000004".to_owned()),
+            ),
+            ("review:../x", None),
             ("grant:6f1c2d3e-0000-4000-8000-000000000003", None),
             ("nonsense", None),
         ] {

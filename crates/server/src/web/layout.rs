@@ -88,6 +88,11 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::AlertRead),
     },
     NavItem {
+        href: "/reviews",
+        label: "Reviews",
+        action: Some(Action::ReviewDecide),
+    },
+    NavItem {
         href: "/policies",
         label: "Policies",
         action: Some(Action::PolicyRead),

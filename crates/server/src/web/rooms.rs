@@ -379,12 +379,17 @@ pub async fn upload(
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
         match field.name().unwrap_or_default() {
             "csrf" => {
-                let value = limited::text(field).await.map_err(short)?;
+                let value = limited::text(limited::field(field)).await.map_err(short)?;
                 check_csrf(&authed.session, &value)?;
                 csrf_ok = true;
             }
-            "prefix" => prefix = normalize_prefix(&limited::text(field).await.map_err(short)?),
-            "justification" => justification = limited::text(field).await.map_err(short)?,
+            "prefix" => {
+                prefix =
+                    normalize_prefix(&limited::text(limited::field(field)).await.map_err(short)?)
+            }
+            "justification" => {
+                justification = limited::text(limited::field(field)).await.map_err(short)?
+            }
             "file" if csrf_ok => {
                 let name = field.file_name().unwrap_or_default();
                 let name = name.rsplit(['/', '\\']).next().unwrap_or_default();
@@ -417,7 +422,10 @@ pub async fn upload(
 fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
     AppError::invalid(
         ErrorCode::InvalidForm,
-        format!("the upload form is malformed: {e}"),
+        format!(
+            "the upload form is malformed: {}",
+            limited::multipart_reason(&e)
+        ),
     )
     .into()
 }

@@ -49,7 +49,7 @@ pub async fn trace(
     if field.name() != Some("csrf") {
         return Err(WebError::Csrf);
     }
-    let token = limited::text(field).await.map_err(short)?;
+    let token = limited::text(limited::field(field)).await.map_err(short)?;
     check_csrf(&viewer.authed.session, &token)?;
     let auth = app
         .system(&meta, &viewer.authed.principal, act::EventRead)
@@ -63,10 +63,12 @@ pub async fn trace(
     }
     let content = match form.next_field().await.map_err(bad_form)? {
         Some(field) if field.name() == Some("file") => {
-            limited::read(field, None, max).await.map_err(|s| match s {
-                limited::Short::TooLarge => too_large(),
-                other => short(other),
-            })?
+            limited::read(limited::field(field), None, max)
+                .await
+                .map_err(|s| match s {
+                    limited::Short::TooLarge => too_large(),
+                    other => short(other),
+                })?
         }
         Some(_) => return Err(WebError::Csrf),
         None => {
@@ -88,7 +90,10 @@ pub async fn trace(
 fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
     AppError::invalid(
         ErrorCode::InvalidForm,
-        format!("the trace form is malformed: {e}"),
+        format!(
+            "the trace form is malformed: {}",
+            limited::multipart_reason(&e)
+        ),
     )
     .into()
 }

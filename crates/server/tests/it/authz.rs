@@ -441,6 +441,20 @@ enum Ep {
     GetAlert,
     /// Likewise.
     AlertFeedback,
+    ListReviews,
+    /// A campaign of every external grant, opened at once.
+    CreateReview,
+    AssignedReviews,
+    /// A campaign that does not exist.
+    GetReview,
+    /// Likewise.
+    MyReview,
+    /// Likewise.
+    DecideReview,
+    /// Likewise.
+    ReviewCsv,
+    /// Likewise.
+    ReviewBundle,
     ListQuestionnaires,
     SaveQuestionnaire,
     GetQuestionnaire,
@@ -483,6 +497,8 @@ enum Ep {
 
 /// An alert id that no alert has.
 const NO_ALERT: &str = "00000000-0000-4000-8000-00000000a1e7";
+/// A campaign id that no access review has.
+const NO_REVIEW: &str = "00000000-0000-4000-8000-0000000e1e77";
 
 #[rustfmt::skip]
 const TABLE: &[(Ep, [Want; 26])] = &[
@@ -616,6 +632,17 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::ListAlerts,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetAlert,            [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::AlertFeedback,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // Access reviews: the owner's admins and security officers run
+    // campaigns; the owner's users decide what they review (the use-case
+    // admits a grant's reviewers only); an external party never reviews.
+    (Ep::ListReviews,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateReview,        [NEW,     NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::AssignedReviews,     [OK,      OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetReview,           [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::MyReview,            [NF,      NF,      NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::DecideReview,        [NF,      NF,      NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ReviewCsv,           [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ReviewBundle,        [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
@@ -771,6 +798,14 @@ impl Ep {
             Ep::ListAlerts => ("GET", "/alerts"),
             Ep::GetAlert => ("GET", "/alerts/{id}"),
             Ep::AlertFeedback => ("POST", "/alerts/{id}/feedback"),
+            Ep::ListReviews => ("GET", "/reviews"),
+            Ep::CreateReview => ("POST", "/reviews"),
+            Ep::AssignedReviews => ("GET", "/reviews/assigned"),
+            Ep::GetReview => ("GET", "/reviews/{id}"),
+            Ep::MyReview => ("GET", "/reviews/{id}/mine"),
+            Ep::DecideReview => ("POST", "/reviews/{id}/decisions"),
+            Ep::ReviewCsv => ("GET", "/reviews/{id}/report.csv"),
+            Ep::ReviewBundle => ("GET", "/reviews/{id}/bundle"),
             Ep::Logout => ("POST", "/auth/logout"),
         }
     }
@@ -1793,6 +1828,25 @@ impl World {
                 format!("/alerts/{NO_ALERT}/feedback"),
                 j(json!({"verdict": "confirm"})),
             ),
+            Ep::ListReviews => ("GET", "/reviews".into(), none),
+            Ep::CreateReview => (
+                "POST",
+                "/reviews".into(),
+                j(
+                    json!({"name": format!("Matrix review {n}"), "scope": "external",
+                    "fallback": self.users[&Admin].id, "due_at": "2999-01-01T00:00:00Z"}),
+                ),
+            ),
+            Ep::AssignedReviews => ("GET", "/reviews/assigned".into(), none),
+            Ep::GetReview => ("GET", format!("/reviews/{NO_REVIEW}"), none),
+            Ep::MyReview => ("GET", format!("/reviews/{NO_REVIEW}/mine"), none),
+            Ep::DecideReview => (
+                "POST",
+                format!("/reviews/{NO_REVIEW}/decisions"),
+                j(json!({"grants": [NO_REVIEW], "decision": "confirm", "justification": "matrix"})),
+            ),
+            Ep::ReviewCsv => ("GET", format!("/reviews/{NO_REVIEW}/report.csv"), none),
+            Ep::ReviewBundle => ("GET", format!("/reviews/{NO_REVIEW}/bundle"), none),
             Ep::Logout => ("POST", "/auth/logout".into(), none),
         }
     }

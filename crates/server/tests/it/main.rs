@@ -30,6 +30,7 @@ mod marks;
 mod offboarding;
 mod openapi;
 mod policies_admin;
+mod reviews;
 mod signin;
 mod ui_map;
 mod util;

@@ -1,6 +1,6 @@
 //! The shared fixture of the web tests: a real server over HTTPS (self-signed
 //! TLS, a fresh SQLite store, key ring and blob directory in a temporary
-//! directory, the system clock) whose admin has enrolled TOTP and owns one room;
+//! directory, the system clock that a test may move forward) whose admin has enrolled TOTP and owns one room;
 //! and the one-time codes the tests type.
 
 use std::path::PathBuf;
@@ -23,11 +23,43 @@ pub struct Site {
     /// An API token of the admin (multi-factor), to check results through the use-cases.
     pub admin_token: String,
     pub room: RoomId,
+    /// The server's clock: the system's, moved forward by [`Site::advance`].
+    pub clock: Arc<Skew>,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// The system clock plus an offset a test moves forward (a due date reached
+/// without waiting for it).
+#[derive(Default)]
+pub struct Skew(std::sync::atomic::AtomicI64);
+
+impl Clock for Skew {
+    fn now_ms(&self) -> i64 {
+        app::SystemClock.now_ms() + self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 impl Site {
+    /// The server's time.
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Moves the server's clock forward by `ms`.
+    pub fn advance(&self, ms: i64) {
+        self.clock
+            .0
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// A one-time code of the admin's that the server, on its own clock,
+    /// accepts now (the next step, as [`next_code`]).
+    pub fn admin_code(&self) -> String {
+        let step = app::totp::step_of(self.clock.now_ms()) + 1;
+        format!("{:06}", app::totp::code_at(&self.totp_secret, step, 6))
+    }
+
     /// The admin as a principal, for calling use-cases directly.
     pub async fn admin(&self) -> app::authz::Principal {
         app::Identity(&self.app)
@@ -115,7 +147,7 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
 }
 
-async fn open_app(dir: &std::path::Path, settings: app::Settings) -> app::App {
+async fn open_app(dir: &std::path::Path, settings: app::Settings, clock: Arc<Skew>) -> app::App {
     let url = format!("sqlite://{}", dir.join("custody.db").display());
     let store = store::Store::connect(&url).await.unwrap();
     let key_dir = dir.join("keys");
@@ -124,14 +156,7 @@ async fn open_app(dir: &std::path::Path, settings: app::Settings) -> app::App {
     let blobs = vault::DiskBlobs::open(&dir.join("blobs"), app::blocking_pool())
         .await
         .unwrap();
-    app::App::new(
-        store,
-        ring,
-        key_dir,
-        Arc::new(blobs),
-        Arc::new(app::SystemClock),
-        settings,
-    )
+    app::App::new(store, ring, key_dir, Arc::new(blobs), clock, settings)
 }
 
 /// Bootstraps the admin, enrols TOTP for it, and creates the room; returns
@@ -173,7 +198,8 @@ pub async fn start_site() -> Site {
 pub async fn start_site_with(settings: app::Settings) -> Site {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let app = open_app(dir.path(), settings).await;
+    let clock = Arc::new(Skew::default());
+    let app = open_app(dir.path(), settings, clock.clone()).await;
     let (totp_secret, admin_token, room) = prepare(&app).await;
 
     let tls_dir = dir.path().join("tls");
@@ -201,6 +227,7 @@ pub async fn start_site_with(settings: app::Settings) -> Site {
         app,
         admin_token,
         room,
+        clock,
         _dir: dir,
         _stop: stop,
     }

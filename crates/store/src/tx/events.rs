@@ -65,6 +65,8 @@ pub struct EventFilter {
     pub room: Option<RoomId>,
     /// Events about the file.
     pub file: Option<FileId>,
+    /// Events whose target is exactly this (e.g. `review:<id>`).
+    pub target: Option<String>,
     /// The exact action name.
     pub action: Option<String>,
     /// Actions starting with this text (e.g. `file.`).
@@ -248,6 +250,9 @@ impl Tx {
         }
         if let Some(file) = filter.file {
             q.push(" AND target = ?", vec![Text(format!("file:{file}"))]);
+        }
+        if let Some(target) = &filter.target {
+            q.push(" AND target = ?", vec![Text(target.clone())]);
         }
         if let Some(action) = &filter.action {
             q.push(" AND action = ?", vec![Text(action.clone())]);

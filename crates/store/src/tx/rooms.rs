@@ -41,7 +41,7 @@ fn room_conditions(room: &Room) -> Result<(String, Option<String>), StoreError> 
     Ok((tags, window))
 }
 
-fn grant(row: &AnyRow) -> Result<Grant, StoreError> {
+pub(super) fn grant(row: &AnyRow) -> Result<Grant, StoreError> {
     Ok(Grant {
         id: row.parsed("id")?,
         room_id: row.parsed("room_id")?,

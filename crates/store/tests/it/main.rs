@@ -14,6 +14,7 @@ mod ledger;
 mod outbox;
 mod policies;
 mod regression;
+mod reviews;
 mod util;
 
 use model::*;
