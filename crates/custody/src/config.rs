@@ -105,6 +105,8 @@ pub struct ConfigFile {
     pub mail_poll_seconds: Option<u64>,
     /// The longest a share link may live, in days, whatever its creator asks (it never outlives the room or the creator's grant either). Default 30. Env `CUSTODY_LINK_MAX_DAYS`.
     pub link_max_days: Option<i64>,
+    /// Address of a plain-HTTP listener serving only `GET /metrics` (Prometheus text format), e.g. `127.0.0.1:9464`: keep it on a private interface. Default none (no metrics listener). Env `CUSTODY_METRICS_LISTEN`.
+    pub metrics_listen: Option<String>,
 }
 
 /// Checked settings the server runs with.
@@ -112,6 +114,8 @@ pub struct ConfigFile {
 pub struct Config {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// The metrics listener's address, when there is one.
+    pub metrics_listen: Option<SocketAddr>,
     pub database_url: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub owner_name: String,
@@ -223,6 +227,7 @@ impl ConfigFile {
         env_override!(file, mail_retry_seconds, "CUSTODY_MAIL_RETRY_SECONDS");
         env_override!(file, mail_poll_seconds, "CUSTODY_MAIL_POLL_SECONDS");
         env_override!(file, link_max_days, "CUSTODY_LINK_MAX_DAYS");
+        env_override!(file, metrics_listen, "CUSTODY_METRICS_LISTEN");
         Ok(file)
     }
 
@@ -233,6 +238,15 @@ impl ConfigFile {
         let listen: SocketAddr = listen.parse().with_context(|| {
             format!("`listen` must be an address like `127.0.0.1:8443`, not `{listen}`")
         })?;
+        let metrics_listen = match self.metrics_listen.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(raw.parse::<SocketAddr>().with_context(|| {
+                format!("`metrics_listen` must be an address like `127.0.0.1:9464`, not `{raw}`")
+            })?),
+        };
+        if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
+            bail!("`metrics_listen` must differ from `listen`");
+        }
         let database_url = self
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("custody.db").display()));
@@ -371,6 +385,7 @@ impl ConfigFile {
             watch,
             data_dir,
             listen,
+            metrics_listen,
             database_url,
             tls,
             owner_name,
@@ -681,6 +696,7 @@ mod tests {
             mail_retry_seconds: _,
             mail_poll_seconds: _,
             link_max_days: _,
+            metrics_listen: _,
         } = ConfigFile::default();
         let keys = [
             "data_dir",
@@ -729,6 +745,7 @@ mod tests {
             "mail_retry_seconds",
             "mail_poll_seconds",
             "link_max_days",
+            "metrics_listen",
         ];
         let docs = include_str!("../../../docs/configuration.md");
         for key in keys {
@@ -877,6 +894,14 @@ mod tests {
                 Err("go together"),
             ),
             ("link_max_days = 0", Err("`link_max_days` must be")),
+            (
+                "metrics_listen = \"nowhere\"",
+                Err("`metrics_listen` must be an address"),
+            ),
+            (
+                "metrics_listen = \"127.0.0.1:8443\"",
+                Err("`metrics_listen` must differ"),
+            ),
         ];
         for (text, want) in table {
             check(text, want);

@@ -211,6 +211,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on `{}`", config.listen))?;
     listener.set_nonblocking(true)?;
     let shutdown = shutdown_signal()?;
+    let _metrics = match config.metrics_listen {
+        Some(addr) => {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on `{addr}`"))?;
+            println!("metrics on http://{}/metrics", metrics.local_addr()?);
+            let app = opened.app.clone();
+            Some(tokio::spawn(async move {
+                if let Err(e) = server::ops::serve_metrics(app, metrics).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            }))
+        }
+        None => None,
+    };
     println!("listening on https://{}", listener.local_addr()?);
     server::serve_listener_with(opened.app, listener, tls, config.edge.clone(), shutdown)
         .await

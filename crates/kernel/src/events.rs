@@ -113,7 +113,31 @@ impl<'a> Fact<'a> {
 }
 
 /// The event `fact` describes, as of `now_ms`.
+/// Events made in this process, by action group (the action's name before its
+/// first dot: `file`, `dlp`, `auth` …) and outcome: the process's metrics
+/// (`/metrics`). Counted when the event is made, so an event whose
+/// transaction then rolls back is counted too.
+static MADE: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The events made so far in this process: (action group, outcome, count).
+pub fn made_counts() -> Vec<(String, &'static str, u64)> {
+    let made = MADE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    made.iter().map(|((g, o), n)| (g.clone(), *o, *n)).collect()
+}
+
+fn count(action: &str, outcome: model::Outcome) {
+    let group = action.split('.').next().unwrap_or(action).to_owned();
+    let mut made = MADE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *made.entry((group, outcome.as_str())).or_default() += 1;
+}
+
 fn event_of(meta: &RequestMeta, now_ms: i64, fact: Fact<'_>) -> Event {
+    count(fact.action.as_str(), fact.outcome);
     Event {
         seq: 0,
         time_ms: now_ms,

@@ -10,6 +10,7 @@ mod edge;
 mod error;
 mod limited;
 mod middleware;
+pub mod ops;
 pub mod throttle;
 pub mod tls;
 mod web;
@@ -40,13 +41,18 @@ pub fn router(app: App) -> Router {
 pub fn router_with(app: App, addressing: auth::ClientAddressing) -> Router {
     let (api, openapi) = api::router();
     let openapi = Arc::new(openapi);
-    let api = api.route(
-        "/openapi.json",
-        get(move || async move { axum::Json(openapi.as_ref().clone()) }),
-    );
+    // Counted after routing, so by route template (`ops::count`).
+    let api = api
+        .route(
+            "/openapi.json",
+            get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+        )
+        .route_layer(axum::middleware::from_fn(ops::count));
     Router::new()
         .nest("/api/v1", api)
-        .merge(web::router(&app))
+        .merge(web::router(&app).route_layer(axum::middleware::from_fn(ops::count)))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(axum::Extension(

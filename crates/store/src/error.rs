@@ -23,6 +23,14 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer Custody (its schema has a
+    /// migration this binary does not know): an older binary never runs on a
+    /// newer schema.
+    #[error(
+        "the database's schema is newer than this binary: migration {0} was applied by a newer \
+         Custody; run that version or a later one (never downgrade a database)"
+    )]
+    SchemaNewer(i64),
     /// Another writer held the write lock for too long.
     #[error("the database stayed locked by another writer")]
     Busy,
@@ -41,6 +49,7 @@ impl StoreError {
             StoreError::Full(_) => "store_full",
             StoreError::Database(_) | StoreError::Native(_) => "store_database",
             StoreError::Migrate(_) => "store_migrate",
+            StoreError::SchemaNewer(_) => "store_schema_newer",
             StoreError::Busy => "store_busy",
             StoreError::Durability(_) => "store_durability",
         }

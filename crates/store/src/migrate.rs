@@ -196,7 +196,11 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
     let mut conn = pool.acquire().await?;
     Migrator::with_migrations(migrations)
         .run_direct(None, &mut *conn, false)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::SchemaNewer(v),
+            other => other.into(),
+        })?;
     tracing::debug!(?backend, "metadata schema up to date");
     Ok(())
 }

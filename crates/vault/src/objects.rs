@@ -64,6 +64,12 @@ pub trait Blobs: Send + Sync {
     /// left behind and returns how many leftovers it removed; committed blobs are
     /// untouched. Call it only when no sink is open (at startup).
     fn clean_partial(&self) -> BlobFuture<'_, usize>;
+
+    /// Whether the store answers now (a readiness check): by default, whether a
+    /// listing does. A backend that can also tell whether it takes writes says so.
+    fn ready(&self) -> BlobFuture<'_, ()> {
+        Box::pin(async move { self.list_page(None, 1).await.map(|_| ()) })
+    }
 }
 
 /// A blob being written. Dropping it without `commit` discards what was written

@@ -14,6 +14,7 @@ mod keydir;
 mod ledger_kill;
 mod mail_kill;
 mod memory;
+mod ops;
 mod policy;
 mod scan;
 // The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.

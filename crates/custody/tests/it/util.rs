@@ -160,6 +160,8 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub fingerprint: String,
+    /// `http://ADDR/metrics`, when the server was started with a metrics listener.
+    pub metrics: Option<String>,
     pub data: PathBuf,
     pub log: PathBuf,
 }
@@ -201,7 +203,7 @@ impl Server {
                 let _test_done = tx.send(line);
             }
         });
-        let (mut url, mut fingerprint) = (None, None);
+        let (mut url, mut fingerprint, mut metrics) = (None, None, None);
         let deadline = Instant::now() + STARTUP;
         while url.is_none() || fingerprint.is_none() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -212,6 +214,9 @@ impl Server {
                     fs::read_to_string(&log).unwrap_or_default()
                 );
             };
+            if let Some(rest) = line.strip_prefix("metrics on ") {
+                metrics = Some(rest.trim().to_owned());
+            }
             if let Some(rest) = line.strip_prefix("listening on ") {
                 url = Some(rest.trim().to_owned());
             }
@@ -223,6 +228,7 @@ impl Server {
             child: Some(child),
             url: url.unwrap(),
             fingerprint: fingerprint.unwrap(),
+            metrics,
             data: data.to_owned(),
             log,
         }

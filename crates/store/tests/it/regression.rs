@@ -178,3 +178,34 @@ async fn regression_failed_commit_never_returns_a_connection_mid_transaction() {
     drop(tx);
     store.close().await;
 }
+
+/// An older binary once ran on a schema a newer one had migrated, with no
+/// word but sqlx's "previously applied but missing": it is refused with
+/// `SchemaNewer`, on both backends, and the data stay untouched.
+#[tokio::test]
+async fn regression_an_older_binary_refuses_a_newer_schema() {
+    crate::util::for_each_backend_url(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        store.close().await;
+        // A migration from the future, as a newer Custody would have left it.
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (9999, 'from the future', TRUE, $1, 0)",
+        )
+        .bind(vec![0u8; 48])
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::Connection::close(conn).await.unwrap();
+        match Store::connect(&url).await {
+            Err(store::StoreError::SchemaNewer(9999)) => {}
+            Err(other) => panic!("refused, but not as a newer schema: {other}"),
+            Ok(_) => panic!("an older binary ran on a newer schema"),
+        }
+    })
+    .await;
+}

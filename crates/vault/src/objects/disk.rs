@@ -171,6 +171,24 @@ impl Blobs for DiskBlobs {
         let tmp = self.root.join(TMP_DIR);
         Box::pin(self.run(move || clean_tmp(&tmp)))
     }
+
+    /// The directory of partial writes takes a file: one is made and removed.
+    fn ready(&self) -> BlobFuture<'_, ()> {
+        let tmp = self.root.join(TMP_DIR);
+        Box::pin(self.run(move || {
+            static PROBES: AtomicU64 = AtomicU64::new(0);
+            let n = PROBES.fetch_add(1, Ordering::Relaxed);
+            let probe = tmp.join(format!("ready-{}-{n}.probe", std::process::id()));
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)?;
+            let written = file.write_all(b"r");
+            drop(file);
+            fs::remove_file(&probe)?;
+            Ok(written?)
+        }))
+    }
 }
 
 /// Where a committed blob goes.
