@@ -25,6 +25,7 @@ use model::*;
 use serde_json::json;
 
 use crate::files::Download;
+use crate::guesses;
 use crate::{Files, Links};
 
 /// Attempts at one mailed code before it is spent.
@@ -468,6 +469,11 @@ impl Links<'_> {
         code: &str,
     ) -> Result<String, AppError> {
         let link = self.open(meta, token).await?;
+        let address = guesses::address_key(meta.source_addr.as_deref());
+        if let Err(e) = guesses::check(self.0, link.id, &address, false).await {
+            self.refuse(meta, &link, None, "link_throttled").await?;
+            return Err(e);
+        }
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let row = tx
@@ -492,7 +498,13 @@ impl Links<'_> {
         };
         record(&mut tx, meta, now, fact.with(detail)).await?;
         tx.commit().await?;
-        if ok { Ok(row.recipient) } else { Err(wrong()) }
+        if ok {
+            guesses::succeed(self.0, link.id, &address).await?;
+            Ok(row.recipient)
+        } else {
+            guesses::fail(self.0, link.id, &address, false).await?;
+            Err(wrong())
+        }
     }
 
     /// The file of the link, for the browser holding `session` (a verified
@@ -523,8 +535,17 @@ impl Links<'_> {
             }
         };
         if let Some(hash) = &link.password_hash {
+            // Wrong guesses wait, counted in the database (guesses.rs).
+            let address = guesses::address_key(meta.source_addr.as_deref());
+            let verified = recipient.is_some();
+            if let Err(e) = guesses::check(self.0, link.id, &address, verified).await {
+                self.refuse(meta, &link, recipient.as_deref(), "link_throttled")
+                    .await?;
+                return Err(e);
+            }
             let given = password.unwrap_or_default();
             if !kernel::passwords::verify(given, Some(hash.clone())).await? {
+                guesses::fail(self.0, link.id, &address, verified).await?;
                 self.refuse(meta, &link, recipient.as_deref(), "link_password")
                     .await?;
                 return Err(AppError::invalid(
@@ -532,6 +553,7 @@ impl Links<'_> {
                     "the password is wrong",
                 ));
             }
+            guesses::succeed(self.0, link.id, &address).await?;
         }
         if link.mode == LinkMode::View {
             self.refuse(meta, &link, recipient.as_deref(), "link_view_only")

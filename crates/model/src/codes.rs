@@ -155,6 +155,7 @@ codes! {
     LinkExpired = "link_expired", Forbidden, "the share link has expired";
     LinkExhausted = "link_exhausted", Forbidden, "the share link's downloads are used up";
     LinkPassword = "link_password", Forbidden, "the share link needs its password, and none or a wrong one was given";
+    LinkThrottled = "link_throttled", TooManyRequests, "too many wrong passwords or codes were tried at this share link from this address (or at it from everywhere): the message says how many seconds to wait";
     LinkCode = "link_code", Forbidden, "the share link is bound to recipients: the browser must first be verified with the code mailed to one of them (none, a wrong or an expired code was given)";
     LinkUnavailable = "link_unavailable", NotFound, "the share link's file was deleted or is held for review";
     LinkViewOnly = "link_view_only", Forbidden, "the share link lets its file be viewed, not downloaded";

@@ -88,6 +88,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "reviews",
         include_str!("../migrations/sqlite/0017_reviews.sql"),
     ),
+    (
+        18,
+        "guesses",
+        include_str!("../migrations/sqlite/0018_guesses.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -172,6 +177,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         17,
         "reviews",
         include_str!("../migrations/postgres/0017_reviews.sql"),
+    ),
+    (
+        18,
+        "guesses",
+        include_str!("../migrations/postgres/0018_guesses.sql"),
     ),
 ];
 

@@ -13,6 +13,7 @@ mod delivery;
 mod dlp;
 mod events;
 mod files;
+mod guesses;
 mod import;
 mod labels;
 mod ledger;

@@ -325,6 +325,12 @@ fn public(status: StatusCode, title: &str, body: Markup) -> Response {
 /// What a refused link says: which of revoked, expired, used up, wrong
 /// password or code, not available — nothing more.
 fn refused(e: AppError) -> Response {
+    if e.code() == ErrorCode::LinkThrottled {
+        // The message says how long to wait, and nothing about the link.
+        let text = e.to_string();
+        let body = html! { h1 { "Too many tries" } p #link-state role="alert" { (text) } };
+        return public(StatusCode::TOO_MANY_REQUESTS, "Too many tries", body);
+    }
     let (status, title, text) = match e.code() {
         ErrorCode::LinkRevoked => (
             StatusCode::GONE,
@@ -571,6 +577,7 @@ mod tests {
             (ErrorCode::LinkExhausted, StatusCode::GONE),
             (ErrorCode::LinkPassword, StatusCode::FORBIDDEN),
             (ErrorCode::LinkCode, StatusCode::FORBIDDEN),
+            (ErrorCode::LinkThrottled, StatusCode::TOO_MANY_REQUESTS),
             (ErrorCode::LinkUnavailable, StatusCode::NOT_FOUND),
             (ErrorCode::NotFound, StatusCode::NOT_FOUND),
         ] {

@@ -366,3 +366,101 @@ async fn twenty_concurrent_downloads_of_a_link_limited_to_five() {
     })
     .await;
 }
+
+/// A wrong-password POST or the right one, from `peer`.
+async fn guess(ctx: &Ctx, path: &str, password: &str, peer: &str) -> Resp {
+    ctx.send(&Case {
+        method: "POST",
+        path: format!("{path}/download"),
+        body: Payload::Raw(
+            Some("application/x-www-form-urlencoded"),
+            format!("password={password}").into_bytes(),
+        ),
+        peer: Some(peer.parse().unwrap()),
+        ..Case::default()
+    })
+    .await
+}
+
+/// The seconds a throttled answer says to wait.
+fn wait_of(r: &Resp) -> i64 {
+    let text = r.text();
+    let at = text
+        .find("wait ")
+        .unwrap_or_else(|| panic!("no wait in {text}"));
+    text[at + 5..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in {text}"))
+}
+
+/// 1,000 wrong passwords at one link from one address are throttled with
+/// growing waits — only the first few are even checked — while the right
+/// password from another address opens the link at once; the waits are kept
+/// in the database (both backends).
+#[tokio::test]
+async fn a_thousand_wrong_passwords_wait_while_another_address_gets_in() {
+    on_each_backend(async |ctx: &Ctx| {
+        let s = shared(ctx).await;
+        let made = make(
+            ctx,
+            &s.sharer.token,
+            &s.file,
+            json!({"password": "a long link password"}),
+            201,
+        )
+        .await;
+        let path = made["path"].as_str().unwrap().to_owned();
+        let attacker = "203.0.113.66:50000";
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        let mut waits = Vec::new();
+        for _ in 0..1_000 {
+            let r = guess(ctx, &path, "guess", attacker).await;
+            *statuses.entry(r.status.as_u16()).or_default() += 1;
+            if r.status.as_u16() == 429 {
+                waits.push(wait_of(&r));
+            }
+        }
+        // Five free failures were checked; every other guess waited.
+        assert_eq!(statuses.get(&403), Some(&5), "{statuses:?}");
+        assert_eq!(statuses.get(&429), Some(&995), "{statuses:?}");
+        assert!(
+            waits.iter().all(|w| *w == 1),
+            "the clock stood still: {:?}",
+            &waits[..3]
+        );
+        // Each wait over, one more guess is checked and the next wait doubles.
+        let mut expected = 1;
+        for _ in 0..5 {
+            ctx.advance(expected * 1_000);
+            let r = guess(ctx, &path, "guess", attacker).await;
+            assert_eq!(
+                r.status.as_u16(),
+                403,
+                "checked after the wait: {}",
+                r.text()
+            );
+            let r = guess(ctx, &path, "guess", attacker).await;
+            assert_eq!(r.status.as_u16(), 429, "{}", r.text());
+            expected *= 2;
+            assert_eq!(wait_of(&r), expected, "doubled");
+        }
+        // Even the right password waits from the guesser's address…
+        let r = guess(ctx, &path, "a+long+link+password", attacker).await;
+        assert_eq!(r.status.as_u16(), 429, "{}", r.text());
+        // …while another address gets in at once.
+        let r = guess(ctx, &path, "a+long+link+password", "198.51.100.20:40000").await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+        assert!(marked(&r), "{}", r.text());
+        // The throttled tries are recorded as refusals of their own.
+        let events = ctx.events().await;
+        let throttled = events
+            .iter()
+            .filter(|e| e["action"] == "link.open" && e["reason"] == "link_throttled")
+            .count();
+        assert_eq!(throttled, 1_001);
+    })
+    .await;
+}
