@@ -34,7 +34,7 @@ const FREE: [(&str, i64); 3] = [("link_address", 5), ("link", 50), ("address", 1
 
 /// The wait after the `failures`-th failure of a scope with `free` free
 /// failures: none before the `free`-th, then one second, doubling with each.
-pub fn wait_after(failures: i64, free: i64) -> i64 {
+pub(crate) fn wait_after(failures: i64, free: i64) -> i64 {
     if failures < free {
         return 0;
     }
@@ -43,7 +43,7 @@ pub fn wait_after(failures: i64, free: i64) -> i64 {
 }
 
 /// The address a guess is counted by: the IP, an IPv6 one by its /64.
-pub fn address_key(source: Option<&str>) -> String {
+pub(crate) fn address_key(source: Option<&str>) -> String {
     match source.and_then(|s| s.parse::<IpAddr>().ok()) {
         Some(IpAddr::V6(v6)) => {
             let s = v6.segments();
@@ -65,7 +65,12 @@ fn keys(link: LinkId, address: &str, verified: bool) -> Vec<(&'static str, Strin
 }
 
 /// Refuses a guess that must still wait.
-pub async fn check(app: &App, link: LinkId, address: &str, verified: bool) -> Result<(), AppError> {
+pub(crate) async fn check(
+    app: &App,
+    link: LinkId,
+    address: &str,
+    verified: bool,
+) -> Result<(), AppError> {
     let now = app.now();
     let mut tx = app.store().read().await?;
     let mut until = 0;
@@ -85,7 +90,12 @@ pub async fn check(app: &App, link: LinkId, address: &str, verified: bool) -> Re
 }
 
 /// Counts a wrong guess; the waits it sets apply from the next guess.
-pub async fn fail(app: &App, link: LinkId, address: &str, verified: bool) -> Result<(), AppError> {
+pub(crate) async fn fail(
+    app: &App,
+    link: LinkId,
+    address: &str,
+    verified: bool,
+) -> Result<(), AppError> {
     let now = app.now();
     let mut tx = app.store().begin().await?;
     for (scope, key) in keys(link, address, verified) {
@@ -105,7 +115,7 @@ pub async fn fail(app: &App, link: LinkId, address: &str, verified: bool) -> Res
 }
 
 /// A right guess: the (link, address) count starts again.
-pub async fn succeed(app: &App, link: LinkId, address: &str) -> Result<(), AppError> {
+pub(crate) async fn succeed(app: &App, link: LinkId, address: &str) -> Result<(), AppError> {
     let mut tx = app.store().begin().await?;
     tx.guess_clear("link_address", &format!("{link}/{address}"))
         .await?;

@@ -12,7 +12,7 @@
 pub mod delivery;
 pub mod dlp_policy;
 mod files;
-pub mod guesses;
+mod guesses;
 mod inspect;
 pub mod links;
 mod orphans;

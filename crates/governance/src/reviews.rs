@@ -220,15 +220,15 @@ async fn check(tx: &mut Tx, new: &NewCampaign, now: i64) -> Result<ReviewCampaig
         .await?
         .ok_or_else(|| AppError::internal("no owner party"))?
         .id;
+    if new.staff.len() > MAX_STAFF {
+        return Err(invalid(format!("name at most {MAX_STAFF} staff reviewers")));
+    }
     let mut staff = Vec::new();
     for id in &new.staff {
         if !staff.contains(id) {
             staff_user(tx, *id, owner, "reviewer").await?;
             staff.push(*id);
         }
-    }
-    if staff.len() > MAX_STAFF {
-        return Err(invalid(format!("name at most {MAX_STAFF} staff reviewers")));
     }
     staff_user(tx, new.fallback, owner, "fallback reviewer").await?;
     if new.due_ms <= new.starts_ms {
@@ -704,6 +704,21 @@ impl Reviews<'_> {
         let out = summary(&mut tx, c, p.user_id).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// The campaigns that review grants of `party`, newest due date first:
+    /// the party page's section.
+    pub async fn of_party(
+        &self,
+        _auth: Authorized<'_, act::ReviewManage, System>,
+        party: PartyId,
+    ) -> Result<Vec<store::PartyReview>, AppError> {
+        Ok(self
+            .store()
+            .read()
+            .await?
+            .party_reviews(party, MAX_LISTED)
+            .await?)
     }
 
     /// Every campaign, newest start first.

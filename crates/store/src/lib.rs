@@ -41,7 +41,7 @@ pub use tx::{
     EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,
     StoredCheckpoint, StoredPolicyVersion, Tx,
 };
-pub use tx::{RoomActivity, ScopedGrant};
+pub use tx::{PartyReview, RoomActivity, ScopedGrant};
 
 /// Which database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,7 +46,7 @@ pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredChec
 pub use links::LinkCode;
 pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry};
 pub use policies::PolicyVersion as StoredPolicyVersion;
-pub use reviews::{RoomActivity, ScopedGrant};
+pub use reviews::{PartyReview, RoomActivity, ScopedGrant};
 
 /// An open transaction. All reads and writes go through it.
 ///

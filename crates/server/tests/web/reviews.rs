@@ -237,6 +237,23 @@ async fn two_reviewers_confirm_and_revoke_and_the_due_date_ends_the_rest() {
         assert_eq!(outcome, want, "grant {g}");
     }
     a.assert_accessible("an applied campaign").await;
+    // The party's page shows the campaign and what it did to the party's grants.
+    a.goto(&site.url(&format!("/admin/parties/{}", party.id)))
+        .await;
+    wait_for(&a, "the party's reviews", "#party-reviews").await;
+    let row = a.text(&a.find("#party-reviews tbody tr").await).await;
+    assert!(row.starts_with("Q4 external access applied"), "{row}");
+    let counts: Vec<String> = [".grants", ".decided", ".ended"]
+        .iter()
+        .map(|c| format!("#party-reviews tbody tr {c}"))
+        .collect();
+    let mut got = Vec::new();
+    for css in &counts {
+        got.push(a.text(&a.find(css).await).await);
+    }
+    assert_eq!(got, ["3", "2", "2"], "three grants, two decided, two ended");
+    a.goto(&site.url(&format!("/reviews/{campaign}"))).await;
+    wait_for(&a, "the report", "#review-items").await;
     a.click(&a.find("#export-csv").await).await;
     let csv =
         webdriver::wait_for_download(scratch.path(), &format!("access-review-{campaign}.csv"))

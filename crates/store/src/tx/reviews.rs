@@ -83,6 +83,20 @@ fn item(row: &AnyRow) -> Result<ReviewItem, StoreError> {
     })
 }
 
+/// A campaign as it concerns one party: its grants under review in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyReview {
+    pub campaign: ReviewId,
+    pub name: String,
+    pub status: ReviewStatus,
+    pub due_ms: i64,
+    /// The party's grants (to it or its users) under review.
+    pub grants: i64,
+    pub decided: i64,
+    /// Ended at the due date (revoked or unreviewed under `remove`).
+    pub ended: i64,
+}
+
 /// The live grants (not revoked, not expired, of rooms not deleted) with the
 /// party of their subject; each scope adds one condition on `$2`.
 macro_rules! scoped {
@@ -337,6 +351,42 @@ impl Tx {
         .await?
         .iter()
         .map(item)
+        .collect()
+    }
+
+    /// The campaigns that review grants of `party` (to it or its users),
+    /// newest due date first, at most `limit`.
+    pub async fn party_reviews(
+        &mut self,
+        party: PartyId,
+        limit: i64,
+    ) -> Result<Vec<PartyReview>, StoreError> {
+        sql(
+            "SELECT c.id, c.name, c.status, c.due_ms, COUNT(*) AS grants, \
+             SUM(CASE WHEN i.decision IS NULL THEN 0 ELSE 1 END) AS decided, \
+             SUM(CASE WHEN i.outcome = 'ended' THEN 1 ELSE 0 END) AS ended \
+             FROM review_items i JOIN review_campaigns c ON c.id = i.campaign_id \
+             LEFT JOIN users u ON i.subject_kind = 'user' AND u.id = i.subject_id \
+             WHERE (i.subject_kind = 'party' AND i.subject_id = $1) OR u.party_id = $1 \
+             GROUP BY c.id, c.name, c.status, c.due_ms \
+             ORDER BY c.due_ms DESC, c.id LIMIT $2",
+        )
+        .bind(party.to_string())
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(PartyReview {
+                campaign: row.parsed("id")?,
+                name: row.text("name")?,
+                status: row.name("status", ReviewStatus::parse)?,
+                due_ms: row.int("due_ms")?,
+                grants: row.int("grants")?,
+                decided: row.opt_int("decided")?.unwrap_or(0),
+                ended: row.opt_int("ended")?.unwrap_or(0),
+            })
+        })
         .collect()
     }
 

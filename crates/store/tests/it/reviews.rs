@@ -306,6 +306,21 @@ async fn campaigns_cover_their_scope_and_take_decisions_only_while_open() {
             (ReviewStatus::Applied, Some(5_000))
         );
         assert_eq!(tx.list_review_campaigns(10).await.unwrap().len(), 1);
+        let of_party = tx.party_reviews(w.party.id, 10).await.unwrap();
+        assert_eq!(of_party.len(), 1);
+        assert_eq!(
+            (
+                of_party[0].campaign,
+                of_party[0].grants,
+                of_party[0].decided,
+                of_party[0].ended
+            ),
+            (c.id, 1, 1, 1)
+        );
+        assert!(
+            tx.party_reviews(owner.id, 10).await.unwrap().is_empty(),
+            "no owner grant in it"
+        );
         assert_eq!(tx.grant_revoked_ms(revoked.id).await.unwrap(), Some(20));
         assert_eq!(tx.grant_revoked_ms(to_user.id).await.unwrap(), None);
         tx.commit().await.unwrap();

@@ -182,6 +182,12 @@ async fn render_party(
     let cert_name = held.map(Certification::title).unwrap_or_default();
     let cert_until = held.map(|c| c.valid_until_ms);
     let overview = super::overview::sections(app, meta, viewer, &party, &users).await?;
+    let reviews = if may(app, meta, viewer, Action::ReviewManage) {
+        let auth = app.system(meta, p, act::ReviewManage).await?;
+        Some(app::Reviews(app).of_party(auth, id).await?)
+    } else {
+        None
+    };
     let auth = app.system(meta, p, act::CourseList).await?;
     let courses = app::Courses(app).party_statuses(auth, id).await?;
     let body = html! {
@@ -277,6 +283,30 @@ async fn render_party(
             (users_table(&users, &courses, now))
         }
         (overview)
+        @if let Some(reviews) = &reviews {
+            section.card #party-reviews {
+                h2 { "Access reviews" }
+                @if reviews.is_empty() {
+                    p.muted { "No access review has covered this party's grants yet. " a href="/reviews" { "Start one" } "." }
+                } @else {
+                    table {
+                        thead { tr { th { "Campaign" } th { "Status" } th { "Due" } th { "Grants" } th { "Decided" } th { "Ended" } } }
+                        tbody {
+                            @for r in reviews {
+                                tr {
+                                    td { a href=(format!("/reviews/{}", r.campaign)) { (r.name) } }
+                                    td.status { (r.status.as_str()) }
+                                    td { (layout::time(r.due_ms)) }
+                                    td.grants { (r.grants) }
+                                    td.decided { (r.decided) }
+                                    td.ended { (r.ended) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     };
     Ok(layout::page(&party.name, Some(viewer.header()), body))
 }
