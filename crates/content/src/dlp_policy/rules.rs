@@ -84,6 +84,8 @@ fn rule_error(e: dlp::DlpError) -> AppError {
         dlp::DlpError::RegexTooLarge { .. } => ErrorCode::DlpRegexTooLarge,
         dlp::DlpError::BadRuleId(_) => ErrorCode::DlpBadRuleId,
         dlp::DlpError::EmptyRule(_) => ErrorCode::DlpEmptyRule,
+        dlp::DlpError::BadPatternRule { .. } => ErrorCode::DlpBadPatternRule,
+        dlp::DlpError::BadGitleaksConfig(_) => ErrorCode::DlpBadGitleaksConfig,
         dlp::DlpError::DuplicateRule(_)
         | dlp::DlpError::BadSeverity(_)
         | dlp::DlpError::DuplicateDocument(_) => {
@@ -114,5 +116,10 @@ mod tests {
         });
         check(dlp::DlpError::BadRuleId("R".into()));
         check(dlp::DlpError::EmptyRule("r".into()));
+        check(dlp::DlpError::BadPatternRule {
+            rule: "r".into(),
+            reason: "x".into(),
+        });
+        check(dlp::DlpError::BadGitleaksConfig("x".into()));
     }
 }

@@ -11,7 +11,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use app::authz::Action;
-use app::dlp_policy::{CustomKind, CustomRule, Severity};
+use app::dlp_policy::{CustomKind, CustomRule, PatternRule, Severity};
 use app::events::{EventFilter, MAX_SEARCH};
 use app::{App, AppError, Audit, ErrorCode, Policies, RequestMeta, Rooms, act};
 use model::{Cidr, Event, NetworkZone};
@@ -237,7 +237,32 @@ fn rule_kind(r: &CustomRule) -> String {
             format!("{min_distinct} of the terms: {}", terms.join(", "))
         }
         CustomKind::Regex(re) => format!("regular expression: {re}"),
+        CustomKind::Pattern(p) => pattern_kind(p),
     }
+}
+
+/// A pattern rule in one line: its expression and what narrows it.
+fn pattern_kind(p: &PatternRule) -> String {
+    let mut parts = Vec::new();
+    if let Some(re) = &p.regex {
+        parts.push(format!("pattern: {re}"));
+    }
+    if p.secret_group > 0 {
+        parts.push(format!("secret group {}", p.secret_group));
+    }
+    if p.entropy > 0.0 {
+        parts.push(format!("entropy at least {}", p.entropy));
+    }
+    if !p.keywords.is_empty() {
+        parts.push(format!("keywords: {}", p.keywords.join(", ")));
+    }
+    if let Some(path) = &p.path {
+        parts.push(format!("paths matching {path}"));
+    }
+    if !p.allowlists.is_empty() {
+        parts.push(format!("{} allowlists", p.allowlists.len()));
+    }
+    parts.join("; ")
 }
 
 fn rules_section(
