@@ -32,8 +32,10 @@ use serde_json::json;
 use crate::Rooms;
 use crate::inspect::{Inspector, Scanned, TOO_LARGE, place};
 
-pub use dlp::{CustomKind, CustomRule, Severity};
+pub use dlp::gitleaks::{Import, Skipped, Unsupported};
+pub use dlp::{CustomKind, CustomRule, PatternRule, Severity};
 pub use review::{HeldUpload, Review};
+pub use rules::{ImportMode, Imported};
 
 pub use model::MAX_JUSTIFICATION;
 

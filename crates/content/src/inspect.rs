@@ -231,6 +231,18 @@ impl Inspector {
         if self.buf.len() > self.scanned {
             self.scan()?;
         }
+        // Rules on file paths alone (the stream's pieces leave them out).
+        let named = self.scanner.scan_path(&self.name);
+        if named.total > 0 {
+            let mut found = Scanned::default();
+            for (id, n) in &named.counts {
+                found.count(id, *n);
+            }
+            if let Some(f) = &named.worst {
+                found.consider(f, None, 0);
+            }
+            self.found.merge(found);
+        }
         if let Some(whole) = self.whole.take()
             && (self.document == Some(true) || is_document(&self.name, &whole))
         {

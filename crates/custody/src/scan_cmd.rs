@@ -1,9 +1,11 @@
 //! `custody scan PATH…`: DLP scanning without a server. Files are read,
 //! directories walked recursively, every file's text extracted (archives,
-//! Office, PDF, e-mail) and scanned by the `dlp` crate. Results as text, JSON
-//! or SARIF 2.1.0 (members of archives named `archive.zip!/member`). Exit
-//! status 0 when nothing at or above `--fail-on` was found, 1 when something
-//! was, 2 on a usage or I/O error.
+//! Office, PDF, e-mail) and scanned by the `dlp` crate, with the rules of a
+//! gitleaks configuration too (`--gitleaks FILE`). Results as text, JSON or
+//! SARIF 2.1.0 (members of archives named `archive.zip!/member`; in SARIF the
+//! artifact is the file scanned, a member or page its logical location).
+//! Exit status 0 when nothing at or above `--fail-on` was found, 1 when
+//! something was, 2 on a usage or I/O error.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,13 @@ pub struct ScanArgs {
     /// Exit with status 1 when a finding of this severity or higher is found.
     #[arg(long, value_enum, default_value_t = Level::High)]
     fail_on: Level,
+    /// Also run the rules of this gitleaks configuration (TOML); what it
+    /// holds that cannot be honoured is listed on standard error.
+    #[arg(long, value_name = "FILE")]
+    gitleaks: Option<PathBuf>,
+    /// The severity of the gitleaks rules' findings.
+    #[arg(long, value_enum, default_value_t = Level::High)]
+    gitleaks_severity: Level,
 }
 
 /// Output formats.
@@ -75,7 +84,15 @@ pub fn run(args: ScanArgs) -> ! {
 /// Scans every path and prints the report; true when something at or above
 /// the threshold was found.
 fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
-    let scanner = Scanner::new(ScanConfig::default()).context("cannot set up the scanner")?;
+    let custom = match &args.gitleaks {
+        Some(file) => gitleaks_rules(file, args.gitleaks_severity.into())?,
+        None => Vec::new(),
+    };
+    let scanner = Scanner::new(ScanConfig {
+        custom,
+        ..ScanConfig::default()
+    })
+    .context("cannot set up the scanner")?;
     let mut files = Vec::new();
     for path in &args.paths {
         collect(path, &mut files)?;
@@ -88,21 +105,45 @@ fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
     for file in &files {
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
-        let report = scanner.scan(&file.to_string_lossy(), &bytes);
+        let name = file.to_string_lossy();
+        let report = scanner.scan(&name, &bytes);
         unlisted += report.truncated;
         worst = worst.max(report.max_severity());
-        findings.extend(report.findings);
+        findings.extend(report.findings.into_iter().map(|f| (name.to_string(), f)));
     }
     let threshold = Severity::from(args.fail_on);
     let out = match args.format {
         Format::Text => text(&findings, files.len(), unlisted),
-        Format::Json => serde_json::to_string_pretty(
-            &json!({ "files": files.len(), "findings": findings, "unlisted": unlisted }),
-        )?,
+        Format::Json => {
+            let findings: Vec<&Finding> = findings.iter().map(|(_, f)| f).collect();
+            serde_json::to_string_pretty(
+                &json!({ "files": files.len(), "findings": findings, "unlisted": unlisted }),
+            )?
+        }
         Format::Sarif => serde_json::to_string_pretty(&sarif(&scanner.detectors(), &findings))?,
     };
     println!("{out}");
     Ok(worst.is_some_and(|w| w >= threshold))
+}
+
+/// The rules of the gitleaks configuration in `file`; what they hold that
+/// cannot be honoured is said on standard error.
+fn gitleaks_rules(file: &Path, severity: Severity) -> anyhow::Result<Vec<dlp::CustomRule>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    let import = dlp::gitleaks::import(&text, severity)
+        .with_context(|| format!("cannot import `{}`", file.display()))?;
+    for s in &import.skipped {
+        eprintln!("gitleaks: rule `{}` skipped: {}", s.rule, s.reason);
+    }
+    for u in &import.unsupported {
+        match &u.rule {
+            Some(rule) => eprintln!("gitleaks: rule `{rule}`: `{}`: {}", u.feature, u.detail),
+            None => eprintln!("gitleaks: `{}`: {}", u.feature, u.detail),
+        }
+    }
+    eprintln!("gitleaks: {} rules imported", import.rules.len());
+    Ok(import.rules)
 }
 
 /// The files under `path`, in name order.
@@ -125,8 +166,8 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn text(findings: &[Finding], files: usize, unlisted: u64) -> String {
-    let mut lines: Vec<String> = findings.iter().map(ToString::to_string).collect();
+fn text(findings: &[(String, Finding)], files: usize, unlisted: u64) -> String {
+    let mut lines: Vec<String> = findings.iter().map(|(_, f)| f.to_string()).collect();
     let mut summary = format!("scanned {files} files: {} findings", findings.len());
     if unlisted > 0 {
         summary.push_str(&format!(
@@ -146,12 +187,12 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// A relative URI reference for an item path: characters outside the URI
-/// grammar are percent-encoded; `/`, `!` and the `#page=N` fragment are kept.
+/// A relative URI reference for a file path: characters outside the URI
+/// path grammar (and `#`, `?`, `%`) are percent-encoded; `/` is kept.
 fn uri(path: &str) -> String {
     let mut out = String::new();
     for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/!#=:@+,;$&'()*".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-._~/!=:@+,;$&'()*".contains(&b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -160,8 +201,45 @@ fn uri(path: &str) -> String {
     out
 }
 
-/// The SARIF 2.1.0 log of a scan.
-fn sarif(detectors: &[DetectorInfo], findings: &[Finding]) -> Value {
+/// Where a finding is, in SARIF: the artifact is the file scanned (`file`);
+/// a finding in the file's own text has a region, one in a member of a
+/// container or a page of a document has a logical location naming it
+/// (`bundle.zip!/dir/a.txt`, `report.pdf#page=2`, kind `member` or `page`),
+/// its line and column in that item's text as properties.
+fn location(file: &str, f: &Finding) -> Value {
+    let mut physical = json!({ "artifactLocation": { "uri": uri(file) } });
+    let path = &f.location.path;
+    let inner = path.strip_prefix(file).filter(|rest| !rest.is_empty());
+    let Some(inner) = inner else {
+        if f.location.line > 0 {
+            physical["region"] =
+                json!({ "startLine": f.location.line, "startColumn": f.location.column.max(1) });
+        }
+        return json!({ "physicalLocation": physical });
+    };
+    let page = path
+        .rsplit_once("#page=")
+        .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let (name, kind) = match page {
+        Some((_, n)) => (format!("page {n}"), "page"),
+        None => (
+            path.rsplit_once("!/").map_or(inner, |m| m.1).to_owned(),
+            "member",
+        ),
+    };
+    let mut out = json!({
+        "physicalLocation": physical,
+        "logicalLocations": [{ "name": name, "fullyQualifiedName": path, "kind": kind }],
+    });
+    if f.location.line > 0 {
+        out["properties"] =
+            json!({ "itemLine": f.location.line, "itemColumn": f.location.column.max(1) });
+    }
+    out
+}
+
+/// The SARIF 2.1.0 log of a scan: each finding with the file it was found in.
+fn sarif(detectors: &[DetectorInfo], findings: &[(String, Finding)]) -> Value {
     let rules: Vec<Value> = detectors
         .iter()
         .map(|d| {
@@ -175,16 +253,17 @@ fn sarif(detectors: &[DetectorInfo], findings: &[Finding]) -> Value {
         .collect();
     let results: Vec<Value> = findings
         .iter()
-        .map(|f| {
-            let mut physical = json!({ "artifactLocation": { "uri": uri(&f.location.path) } });
-            if f.location.line > 0 {
-                physical["region"] = json!({ "startLine": f.location.line, "startColumn": f.location.column.max(1) });
-            }
+        .map(|(file, f)| {
+            let text = if f.snippet.is_empty() {
+                f.message.clone()
+            } else {
+                format!("{} ({})", f.message, f.snippet)
+            };
             let mut result = json!({
                 "ruleId": f.detector,
                 "level": level(f.severity),
-                "message": { "text": format!("{} ({})", f.message, f.snippet) },
-                "locations": [{ "physicalLocation": physical }],
+                "message": { "text": text },
+                "locations": [location(file, f)],
                 "properties": { "severity": f.severity.as_str(), "confidence": f.confidence },
             });
             if let Some(index) = detectors.iter().position(|d| d.id == f.detector) {
@@ -250,23 +329,46 @@ mod tests {
             "cfg/app env.txt",
             format!("x\ntoken = {secret}\n").as_bytes(),
         );
-        let mut findings = scanner.scan("bundle.zip", &zip).findings;
+        let of = |name: &str, bytes: &[u8]| -> Vec<(String, Finding)> {
+            let found = scanner.scan(name, bytes).findings;
+            found.into_iter().map(|f| (name.to_owned(), f)).collect()
+        };
+        let mut findings = of("bundle.zip", &zip);
         zip.truncate(10);
-        findings.extend(scanner.scan("broken.zip", &zip).findings);
+        findings.extend(of("broken.zip", &zip));
+        findings.extend(of(
+            "plain #1.txt",
+            format!("\n token = {secret}").as_bytes(),
+        ));
         let log = sarif(&scanner.detectors(), &findings);
         check_sarif(&log);
         let results = log["runs"][0]["results"].as_array().unwrap();
-        let gh = results
+        let gh: Vec<&Value> = results
             .iter()
-            .find(|r| r["ruleId"] == "github.classic_pat")
-            .unwrap();
-        let loc = &gh["locations"][0]["physicalLocation"];
+            .filter(|r| r["ruleId"] == "github.classic_pat")
+            .collect();
+        // In a member: the artifact is the zip, the member a logical location.
+        let member = &gh[0]["locations"][0];
         assert_eq!(
-            loc["artifactLocation"]["uri"],
-            "bundle.zip!/cfg/app%20env.txt"
+            member["physicalLocation"]["artifactLocation"]["uri"],
+            "bundle.zip"
         );
-        assert_eq!(loc["region"]["startLine"], 2);
-        assert_eq!(gh["level"], "error");
+        assert!(member["physicalLocation"].get("region").is_none());
+        assert_eq!(
+            member["logicalLocations"][0],
+            json!({ "name": "cfg/app env.txt", "fullyQualifiedName": "bundle.zip!/cfg/app env.txt", "kind": "member" })
+        );
+        assert_eq!(member["properties"]["itemLine"], 2);
+        assert_eq!(gh[0]["level"], "error");
+        // In the file's own text: a region.
+        let plain = &gh[1]["locations"][0];
+        assert_eq!(
+            plain["physicalLocation"]["artifactLocation"]["uri"],
+            "plain%20%231.txt"
+        );
+        assert_eq!(plain["physicalLocation"]["region"]["startLine"], 2);
+        assert_eq!(plain["physicalLocation"]["region"]["startColumn"], 10);
+        assert!(plain.get("logicalLocations").is_none());
         assert!(!log.to_string().contains(&secret));
         let corrupt = results
             .iter()
@@ -324,11 +426,57 @@ mod tests {
         !crc
     }
 
+    /// A finding on a page of a PDF was once written as the artifact
+    /// `report.pdf#page=1`: code-scanning tools read that as a file that
+    /// does not exist. The artifact is the PDF, the page a logical location.
+    #[test]
+    fn regression_a_pdf_page_was_written_into_the_artifact_uri() {
+        let check = |file: &str, item: &str, uri: &str, logical: Value| {
+            let f = Finding {
+                detector: "d".into(),
+                severity: Severity::High,
+                confidence: 1.0,
+                location: dlp::Location {
+                    path: item.into(),
+                    line: 3,
+                    column: 4,
+                },
+                message: "m".into(),
+                snippet: String::new(),
+            };
+            let loc = location(file, &f);
+            assert_eq!(
+                loc["physicalLocation"]["artifactLocation"]["uri"], uri,
+                "{item}"
+            );
+            assert_eq!(loc["logicalLocations"][0], logical, "{item}");
+        };
+        check(
+            "docs/report.pdf",
+            "docs/report.pdf#page=1",
+            "docs/report.pdf",
+            json!({ "name": "page 1", "fullyQualifiedName": "docs/report.pdf#page=1", "kind": "page" }),
+        );
+        check(
+            "b.zip",
+            "b.zip!/in/r.pdf#page=12",
+            "b.zip",
+            json!({ "name": "page 12", "fullyQualifiedName": "b.zip!/in/r.pdf#page=12", "kind": "page" }),
+        );
+        check(
+            "b.zip",
+            "b.zip!/in/a.zip!/x.txt",
+            "b.zip",
+            json!({ "name": "x.txt", "fullyQualifiedName": "b.zip!/in/a.zip!/x.txt", "kind": "member" }),
+        );
+        check("notes.txt", "notes.txt", "notes.txt", Value::Null);
+    }
+
     #[test]
     fn uris_keep_member_separators_and_escape_the_rest() {
         let check = |path: &str, expected: &str| assert_eq!(uri(path), expected);
         check("a.zip!/dir/m.txt", "a.zip!/dir/m.txt");
-        check("r.pdf#page=2", "r.pdf#page=2");
+        check("r#2.pdf", "r%232.pdf");
         check("my file%.txt", "my%20file%25.txt");
         check("café.txt", "caf%C3%A9.txt");
     }

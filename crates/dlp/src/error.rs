@@ -1,6 +1,6 @@
 //! The one error type of the dlp crate: what can be wrong with a rule an
-//! administrator defines (a keyword list, a dictionary, a regular expression)
-//! or with a registry operation, each with a stable machine-readable code.
+//! administrator defines (a keyword list, a dictionary, a regular expression,
+//! a pattern rule, a gitleaks configuration) or with a registry operation, each with a stable machine-readable code.
 //!
 //! Problems met while extracting text from untrusted content (a zip bomb, a
 //! corrupt archive, an encrypted member) are not errors: they are reported as
@@ -44,6 +44,18 @@ pub enum DlpError {
     /// A document id was registered twice.
     #[error("document `{0}` is already registered")]
     DuplicateDocument(String),
+    /// A pattern rule cannot be honoured as written (no expression and no
+    /// path, a secret group the expression lacks, an entropy out of range).
+    #[error("rule `{rule}`: {reason}")]
+    BadPatternRule {
+        /// The rule id.
+        rule: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A gitleaks configuration is not TOML, or not shaped as one.
+    #[error("invalid gitleaks configuration: {0}")]
+    BadGitleaksConfig(String),
 }
 
 impl DlpError {
@@ -57,6 +69,8 @@ impl DlpError {
             Self::EmptyRule(_) => "dlp_empty_rule",
             Self::BadSeverity(_) => "dlp_bad_severity",
             Self::DuplicateDocument(_) => "dlp_duplicate_document",
+            Self::BadPatternRule { .. } => "dlp_bad_pattern_rule",
+            Self::BadGitleaksConfig(_) => "dlp_bad_gitleaks_config",
         }
     }
 }
@@ -81,6 +95,11 @@ mod tests {
             DlpError::EmptyRule("r".into()),
             DlpError::BadSeverity("x".into()),
             DlpError::DuplicateDocument("d".into()),
+            DlpError::BadPatternRule {
+                rule: "r".into(),
+                reason: "x".into(),
+            },
+            DlpError::BadGitleaksConfig("x".into()),
         ];
         for e in &all {
             let msg = e.to_string();

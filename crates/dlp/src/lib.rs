@@ -1,6 +1,7 @@
 //! Data-loss prevention for Custody: text extraction from untrusted files
 //! and archives with limits of its own, detectors for credentials, personal
-//! data, classification markings and administrator-defined terms, and
+//! data, classification markings and administrator-defined terms and
+//! patterns (gitleaks configurations imported, see [`gitleaks`]), and
 //! fingerprints of registered documents to recognise excerpts of them.
 //!
 //! Pure: no clock, no randomness, no I/O except the bytes the caller passes.
@@ -13,11 +14,16 @@ mod error;
 mod extract;
 mod finding;
 mod fingerprint;
+pub mod gitleaks;
+mod pattern;
 mod rules;
 mod scanner;
 
 pub use checks::iban_countries;
-pub use custom::{CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
+pub use custom::{
+    Allowlist, Condition, CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT, PatternRule,
+    RegexTarget,
+};
 pub use error::DlpError;
 pub use extract::{
     Extraction, Item, Limits, Problem, ProblemKind, decode_text, extract, extract_each,

@@ -29,6 +29,7 @@ use crate::checks;
 use crate::custom::{self, CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
 use crate::extract::{self, Limits};
 use crate::finding::{Finding, Location, Severity, redact};
+use crate::pattern::{self, Pattern};
 use crate::rules::{Check, RULES, Rule, Trigger};
 
 /// The least number of digits in a cluster that wakes the numeric detectors.
@@ -139,6 +140,9 @@ enum CustomMatcher {
     Keywords,
     Dictionary(usize),
     Regex(Regex),
+    /// A pattern rule, and whether it has keywords (it runs only on text
+    /// holding one).
+    Pattern(Box<Pattern>, bool),
 }
 
 struct Custom {
@@ -160,6 +164,10 @@ pub struct Scanner {
     custom: Vec<Custom>,
     /// Keyword and dictionary terms of the custom rules, and the rule of each.
     terms: Option<Terms>,
+    /// The keywords of the pattern rules, and the rule of each.
+    keywords: Option<Terms>,
+    /// The pattern rules on paths alone.
+    path_rules: Vec<usize>,
     limits: Limits,
     max_item_findings: usize,
     max_findings: usize,
@@ -234,7 +242,13 @@ impl Scanner {
             reason: e.to_string(),
         })?;
 
-        let (custom, terms) = compile_custom(&config, rules.len())?;
+        let (custom, terms, keywords) = compile_custom(&config)?;
+        let path_rules = custom
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(&c.matcher, CustomMatcher::Pattern(p, _) if p.path_only()))
+            .map(|(i, _)| i)
+            .collect();
         let or_default = |n: usize, default: usize| if n == 0 { default } else { n };
         Ok(Self {
             rules,
@@ -244,6 +258,8 @@ impl Scanner {
             at_rules,
             custom,
             terms,
+            keywords,
+            path_rules,
             limits: config.limits,
             max_item_findings: or_default(config.max_item_findings, DEFAULT_MAX_ITEM_FINDINGS),
             max_findings: or_default(config.max_findings, DEFAULT_MAX_FINDINGS),
@@ -277,24 +293,82 @@ impl Scanner {
     pub fn scan(&self, name: &str, bytes: &[u8]) -> Report {
         let mut tally = self.tally(self.max_findings);
         let mut items = 0;
+        // The files whose paths the path rules have seen (pages are in their file).
+        let mut files: Vec<String> = Vec::new();
         let problems = extract::extract_each(name, bytes, &self.limits, &mut |item| {
             items += 1;
+            let file = custom::strip_page(&item.path);
+            let named = !self.path_rules.is_empty() && !files.iter().any(|f| f == file);
+            if named {
+                files.push(file.to_owned());
+            }
             self.scan_item(
                 &item.path,
                 &item.text,
                 &mut tally,
                 self.max_item_findings,
                 &[],
+                named,
             );
         });
+        if !self.path_rules.is_empty() && !files.iter().any(|f| f == name) {
+            self.scan_path_into(name, &mut tally);
+        }
         self.report(tally, items, &problems)
+    }
+
+    /// The findings of the rules on paths alone for a file at `path` (for
+    /// callers that stream its text through [`Scanner::scan_piece`], which
+    /// leaves them out).
+    pub fn scan_path(&self, path: &str) -> Report {
+        let mut tally = self.tally(self.max_item_findings);
+        self.scan_path_into(path, &mut tally);
+        self.report(tally, 0, &[])
+    }
+
+    /// Counts and keeps the findings of the path rules on `path`.
+    fn scan_path_into(&self, path: &str, tally: &mut Tally) {
+        let base = self.rules.len();
+        for &i in &self.path_rules {
+            let found = match self.custom.get(i).map(|c| &c.matcher) {
+                Some(CustomMatcher::Pattern(p, _)) => p.finds_path(path),
+                _ => false,
+            };
+            let Some(count) = tally.counts.get_mut(base + i).filter(|_| found) else {
+                continue;
+            };
+            *count += 1;
+            tally.total += 1;
+            let Some((id, message, severity)) = self.detector(base + i) else {
+                continue;
+            };
+            let f = Finding {
+                detector: id.to_owned(),
+                severity,
+                confidence: 0.9,
+                location: Location {
+                    path: path.to_owned(),
+                    line: 0,
+                    column: 0,
+                },
+                message: message.to_owned(),
+                snippet: String::new(),
+            };
+            if tally.worst.as_ref().is_none_or(|w| severity > w.severity) {
+                tally.worst = Some(f.clone());
+            }
+            if tally.kept < tally.cap {
+                tally.kept += 1;
+                tally.findings.push(f);
+            }
+        }
     }
 
     /// Scans one text item, found at `path`, and returns every finding (none
     /// is dropped: the caller bounds the text).
     pub fn scan_text(&self, path: &str, text: &str) -> Vec<Finding> {
         let mut tally = self.tally(usize::MAX);
-        self.scan_item(path, text, &mut tally, usize::MAX, &[]);
+        self.scan_item(path, text, &mut tally, usize::MAX, &[], true);
         tally.findings
     }
 
@@ -306,7 +380,7 @@ impl Scanner {
     /// both once).
     pub fn scan_piece(&self, path: &str, text: &str, whole: &[Range<usize>]) -> Report {
         let mut tally = self.tally(self.max_item_findings);
-        self.scan_item(path, text, &mut tally, self.max_item_findings, whole);
+        self.scan_item(path, text, &mut tally, self.max_item_findings, whole, false);
         self.report(tally, 1, &[])
     }
 
@@ -364,7 +438,8 @@ impl Scanner {
     }
 
     /// Scans one item a segment at a time into `tally`, keeping its first
-    /// `item_cap` findings and those whose value starts in `whole`.
+    /// `item_cap` findings and those whose value starts in `whole`; `named`:
+    /// with the findings of the rules on its path alone.
     fn scan_item(
         &self,
         path: &str,
@@ -372,7 +447,11 @@ impl Scanner {
         tally: &mut Tally,
         item_cap: usize,
         whole: &[Range<usize>],
+        named: bool,
     ) {
+        if named && !self.path_rules.is_empty() {
+            self.scan_path_into(custom::strip_page(path), tally);
+        }
         let mut lines = LineCounter::new(text);
         let mut kept = 0;
         for (own, view) in segments(text) {
@@ -381,7 +460,7 @@ impl Scanner {
             };
             let last = own.end == text.len();
             let mut hits: Vec<Hit> = self
-                .hits(slice)
+                .hits(slice, path)
                 .into_iter()
                 .map(|h| h.shifted(view.start))
                 .filter(|h| h.value.0 >= own.start && (h.value.0 < own.end || last))
@@ -419,11 +498,13 @@ impl Scanner {
         }
     }
 
-    /// The confirmed, non-overlapping matches in `text`.
-    fn hits(&self, text: &str) -> Vec<Hit> {
+    /// The confirmed, non-overlapping matches in `text`, of the item at `path`.
+    fn hits(&self, text: &str, path: &str) -> Vec<Hit> {
         let windows = self.triggers(text.as_bytes(), BLOCK);
         let mut hits = self.confirm(text, windows);
-        hits.extend(self.custom_hits(text));
+        if !self.custom.is_empty() {
+            hits.extend(self.custom_hits(text, path));
+        }
         resolve_overlaps(hits)
     }
 
@@ -520,8 +601,8 @@ impl Scanner {
         hits
     }
 
-    /// Matches of the administrator's rules.
-    fn custom_hits(&self, text: &str) -> Vec<Hit> {
+    /// Matches of the administrator's rules in `text`, of the item at `path`.
+    fn custom_hits(&self, text: &str, path: &str) -> Vec<Hit> {
         let bytes = text.as_bytes();
         let base = self.rules.len();
         let mut hits = Vec::new();
@@ -578,21 +659,72 @@ impl Scanner {
                 });
             }
         }
+        let keyworded = self.keyworded(bytes);
         for (owner, c) in self.custom.iter().enumerate() {
-            if let CustomMatcher::Regex(re) = &c.matcher {
-                for m in re.find_iter(bytes) {
-                    let (s, e) = (floor_char(text, m.start()), ceil_char(text, m.end()));
-                    hits.push(Hit {
-                        detector: base + owner,
-                        start: s,
-                        end: e,
-                        value: (s, e),
-                        rank: 0,
+            match &c.matcher {
+                CustomMatcher::Regex(re) => {
+                    for m in re.find_iter(bytes) {
+                        let (s, e) = (floor_char(text, m.start()), ceil_char(text, m.end()));
+                        hits.push(Hit {
+                            detector: base + owner,
+                            start: s,
+                            end: e,
+                            value: (s, e),
+                            rank: 0,
+                        });
+                    }
+                }
+                CustomMatcher::Pattern(p, keywords) => {
+                    let on = !keywords || keyworded.get(owner).is_some_and(|&k| k);
+                    if !on || p.path_only() || !p.applies_to(path) {
+                        continue;
+                    }
+                    p.matches(text, path, |m| {
+                        hits.push(Hit {
+                            detector: base + owner,
+                            start: floor_char(text, m.whole.start),
+                            end: ceil_char(text, m.whole.end),
+                            value: (
+                                floor_char(text, m.secret.start),
+                                ceil_char(text, m.secret.end),
+                            ),
+                            rank: 0,
+                        });
                     });
                 }
+                CustomMatcher::Keywords | CustomMatcher::Dictionary(_) => {}
             }
         }
         hits
+    }
+
+    /// Which custom rules have a keyword in `bytes` (ASCII case-insensitive).
+    fn keyworded(&self, bytes: &[u8]) -> Vec<bool> {
+        let mut on = Vec::new();
+        let Some((ac, owners)) = &self.keywords else {
+            return on;
+        };
+        on.resize(self.custom.len(), false);
+        let mut left = owners.clone();
+        left.sort_unstable();
+        left.dedup();
+        let mut left = left.len();
+        for m in ac.find_overlapping_iter(bytes) {
+            let Some(slot) = owners
+                .get(m.pattern().as_usize())
+                .and_then(|&o| on.get_mut(o))
+            else {
+                continue;
+            };
+            if !*slot {
+                *slot = true;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        on
     }
 
     /// A hit as a finding: position, message, redacted value. `lines` has
@@ -928,10 +1060,16 @@ fn variants(anchor: &str) -> Vec<String> {
     }
 }
 
-fn compile_custom(
-    config: &ScanConfig,
-    builtin: usize,
-) -> Result<(Vec<Custom>, Option<Terms>), DlpError> {
+/// Whether `id` is taken by a built-in detector or an extraction problem.
+pub(crate) fn is_reserved(id: &str) -> bool {
+    RULES.iter().any(|r| r.id == id) || PROBLEM_KINDS.iter().any(|k| k.detector() == id)
+}
+
+/// The custom rules compiled, the automaton of their keyword and dictionary
+/// terms, and that of the pattern rules' keywords.
+type CompiledCustom = (Vec<Custom>, Option<Terms>, Option<Terms>);
+
+fn compile_custom(config: &ScanConfig) -> Result<CompiledCustom, DlpError> {
     let limit = if config.regex_size_limit == 0 {
         DEFAULT_REGEX_SIZE_LIMIT
     } else {
@@ -941,6 +1079,7 @@ fn compile_custom(
     seen.extend(PROBLEM_KINDS.iter().map(|k| k.detector()));
     let mut custom = Vec::new();
     let (mut terms, mut owners) = (Vec::new(), Vec::new());
+    let (mut keywords, mut keyword_owners) = (Vec::new(), Vec::new());
     for (i, rule) in config.custom.iter().enumerate() {
         custom::check_id(&rule.id)?;
         if seen.contains(&rule.id.as_str()) {
@@ -966,27 +1105,49 @@ fn compile_custom(
                 CustomMatcher::Dictionary((*min_distinct).max(1))
             }
             CustomKind::Regex(p) => CustomMatcher::Regex(custom::compile(&rule.id, p, limit)?),
+            CustomKind::Pattern(p) => {
+                let compiled = pattern::compile(&rule.id, p, limit)?;
+                let before = keywords.len();
+                for k in p
+                    .keywords
+                    .iter()
+                    .map(|k| k.trim())
+                    .filter(|k| !k.is_empty())
+                {
+                    keywords.push(k.to_owned());
+                    keyword_owners.push(i);
+                }
+                CustomMatcher::Pattern(Box::new(compiled), keywords.len() > before)
+            }
         };
         custom.push(Custom {
             rule: rule.clone(),
             matcher,
         });
     }
-    let _ = builtin;
-    let ac = if terms.is_empty() {
-        None
-    } else {
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&terms)
-            .map_err(|e| DlpError::BadRegex {
-                rule: "keywords".to_owned(),
-                reason: e.to_string(),
-            })?;
-        Some((ac, owners))
-    };
-    Ok((custom, ac))
+    let terms = automaton(terms, owners, MatchKind::LeftmostLongest)?;
+    let keywords = automaton(keywords, keyword_owners, MatchKind::Standard)?;
+    Ok((custom, terms, keywords))
+}
+
+/// An ASCII case-insensitive automaton of `terms`, none when there are none.
+fn automaton(
+    terms: Vec<String>,
+    owners: Vec<usize>,
+    kind: MatchKind,
+) -> Result<Option<Terms>, DlpError> {
+    if terms.is_empty() {
+        return Ok(None);
+    }
+    let ac = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(kind)
+        .build(&terms)
+        .map_err(|e| DlpError::BadRegex {
+            rule: "keywords".to_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(Some((ac, owners)))
 }
 
 const PROBLEM_KINDS: [extract::ProblemKind; 7] = [

@@ -171,6 +171,8 @@ codes! {
     DlpRegexTooLarge = "dlp_regex_too_large", BadRequest, "a custom detector's regular expression compiles too large";
     DlpBadRuleId = "dlp_bad_rule_id", BadRequest, "a custom detector's id is malformed";
     DlpEmptyRule = "dlp_empty_rule", BadRequest, "a custom detector has no usable term";
+    DlpBadPatternRule = "dlp_bad_pattern_rule", BadRequest, "a custom pattern rule cannot be honoured (no expression and no path, a secret group its expression lacks, an entropy out of range)";
+    DlpBadGitleaksConfig = "dlp_bad_gitleaks_config", BadRequest, "a gitleaks configuration is not TOML, or not shaped as one";
 
     // Agreements, conditions, policies (governance).
     InvalidField = "invalid_field", BadRequest, "a text field is empty, too long or holds control characters";

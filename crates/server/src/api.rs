@@ -138,6 +138,7 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(dlp::reject))
         .routes(routes!(dlp::list_rules, dlp::add_rule))
         .routes(routes!(dlp::remove_rule))
+        .routes(routes!(dlp::import_rules))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::alert_feedback))

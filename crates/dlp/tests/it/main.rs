@@ -11,5 +11,6 @@ mod bounds;
 mod code;
 mod corpus;
 mod fuzz_regressions;
+mod gitleaks;
 mod scan;
 mod util;

@@ -236,6 +236,7 @@ fn corpus_meets_targets_and_writes_report() {
         "on plain text with the full ruleset and the excerpt lookup time against 10,000 documents."
     )
     .unwrap();
+    md.push_str(include_str!("gitleaks_import.md"));
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/DLP.md");
     std::fs::write(&path, &md).unwrap();
 

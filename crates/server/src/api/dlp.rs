@@ -3,7 +3,7 @@
 //! with its review, and the administrators' custom detectors.
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use app::dlp_policy::{
-    CustomRule, DirectionPolicy, DlpAction, DlpPolicy, HeldUpload, Review, RoomDlp,
+    CustomRule, DirectionPolicy, DlpAction, DlpPolicy, HeldUpload, ImportMode, Review, RoomDlp,
+    Severity, Skipped, Unsupported,
 };
-use app::{App, AppError, Rooms, act};
+
+use app::{App, AppError, ErrorCode, Rooms, act};
 use model::{RoomId, VersionId};
 
 use super::id;
@@ -278,7 +280,10 @@ pub async fn reject(
 #[derive(Serialize, ToSchema)]
 pub struct RuleList {
     /// Each `{id, message, severity, kind}`, `kind` one of `{"keywords": [..]}`,
-    /// `{"dictionary": {"terms": [..], "min_distinct": n}}`, `{"regex": ".."}`.
+    /// `{"dictionary": {"terms": [..], "min_distinct": n}}`, `{"regex": ".."}`,
+    /// `{"pattern": {regex, secret_group, entropy, keywords, path, tags,
+    /// allowlists: [{description, condition, regexes, regex_target, stopwords,
+    /// paths}]}}` (docs/DLP.md).
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<CustomRule>,
 }
@@ -320,4 +325,69 @@ pub async fn remove_rule(
     let auth = app.system(&meta, &a.principal, act::PolicyApply).await?;
     Rooms(&app).remove_dlp_rule(auth, &raw).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How an import treats the stored rules, and its rules' severity.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `merge` (the default): the imported rules replace the stored rules
+    /// of the same ids, the others stay; `replace`: they replace every
+    /// stored custom rule.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// The severity of the imported rules' findings: `low`, `medium`,
+    /// `high` (the default) or `critical`.
+    #[serde(default)]
+    pub severity: Option<String>,
+}
+
+/// What an import did.
+#[derive(Serialize, ToSchema)]
+pub struct ImportDto {
+    /// The ids of the rules imported, in the configuration's order.
+    pub imported: Vec<String>,
+    /// The rules left out, each `{rule, reason}`.
+    #[schema(value_type = Vec<Object>)]
+    pub skipped: Vec<Skipped>,
+    /// The settings not honoured, each `{rule, feature, detail}` (`rule`
+    /// null for the configuration itself, e.g. `extend.useDefault`).
+    #[schema(value_type = Vec<Object>)]
+    pub unsupported: Vec<Unsupported>,
+    /// The stored rules removed: replaced by an imported rule of the same
+    /// id, or all of them with `mode=replace`.
+    pub removed: Vec<String>,
+}
+
+/// Imports a gitleaks configuration (the body, TOML) as custom pattern
+/// rules (admins); each rule added or removed is recorded as
+/// `dlp.rule_add` or `dlp.rule_remove`.
+#[utoipa::path(post, path = "/dlp/rules/import", tag = "dlp", security(("bearer" = [])), params(ImportQuery), request_body(content = String, content_type = "application/toml", description = "a gitleaks configuration"), responses((status = 200, body = ImportDto), (status = 400, body = ErrorBody, description = "dlp_bad_gitleaks_config, …"), (status = 403, body = ErrorBody)))]
+pub async fn import_rules(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: Bytes,
+) -> Result<Json<ImportDto>, ApiError> {
+    let mode = ImportMode::parse(q.mode.as_deref().unwrap_or("merge"))?;
+    let severity = Severity::parse(q.severity.as_deref().unwrap_or("high"))
+        .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e.to_string()))?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        AppError::invalid(
+            ErrorCode::DlpBadGitleaksConfig,
+            "the configuration is not UTF-8 text",
+        )
+    })?;
+    let auth = app.system(&meta, &a.principal, act::PolicyApply).await?;
+    let done = Rooms(&app)
+        .import_gitleaks(auth, text, mode, severity)
+        .await?;
+    Ok(Json(ImportDto {
+        imported: done.import.rules.iter().map(|r| r.id.clone()).collect(),
+        skipped: done.import.skipped,
+        unsupported: done.import.unsupported,
+        removed: done.removed,
+    }))
 }

@@ -290,6 +290,18 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
         ]],
     ),
     ("remove_rule", &[]),
+    (
+        "import_rules",
+        &[&[
+            E::DlpBadGitleaksConfig,
+            E::DlpBadPatternRule,
+            E::DlpBadRuleId,
+            E::DlpBadRegex,
+            E::DlpRegexTooLarge,
+            E::DlpEmptyRule,
+            E::InvalidField,
+        ]],
+    ),
     // files
     ("list_files", &[]),
     (

@@ -66,6 +66,7 @@ pub fn router() -> Router<App> {
         .route("/admin/templates", post(agreements::put_template))
         .route("/admin/settings/zones", post(settings::zones))
         .route("/admin/settings/rules", post(settings::add_rule))
+        .route("/admin/settings/rules/import", post(settings::import_rules))
         .route(
             "/admin/settings/rules/{id}/remove",
             post(settings::remove_rule),

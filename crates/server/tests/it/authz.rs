@@ -436,6 +436,7 @@ enum Ep {
     ListRules,
     AddRule,
     RemoveRule,
+    ImportRules,
     ListAlerts,
     /// An alert that does not exist.
     GetAlert,
@@ -628,6 +629,7 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::Reject,              [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ListRules,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::AddRule,             [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ImportRules,         [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::RemoveRule,          [GONE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ListAlerts,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetAlert,            [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
@@ -795,6 +797,7 @@ impl Ep {
             Ep::ListRules => ("GET", "/dlp/rules"),
             Ep::AddRule => ("POST", "/dlp/rules"),
             Ep::RemoveRule => ("DELETE", "/dlp/rules/{id}"),
+            Ep::ImportRules => ("POST", "/dlp/rules/import"),
             Ep::ListAlerts => ("GET", "/alerts"),
             Ep::GetAlert => ("GET", "/alerts/{id}"),
             Ep::AlertFeedback => ("POST", "/alerts/{id}/feedback"),
@@ -1812,6 +1815,15 @@ impl World {
                 j(
                     json!({"id": format!("matrix.a{n}"), "message": "a code name",
                     "severity": "low", "kind": {"keywords": [format!("zqxjv{n}")]}}),
+                ),
+            ),
+            Ep::ImportRules => (
+                "POST",
+                "/dlp/rules/import".into(),
+                Payload::Raw(
+                    Some("application/toml"),
+                    format!("[[rules]]\nid = \"matrix.i{n}\"\nregex = '''zqxjy{n}[0-9]{{4}}'''\n")
+                        .into_bytes(),
                 ),
             ),
             Ep::RemoveRule => {

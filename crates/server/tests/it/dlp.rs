@@ -982,3 +982,192 @@ async fn sharing_a_room_externally_is_an_outbound_decision() {
     assert_eq!(justified[0]["detail"]["justification"], "tool support");
     assert_eq!(justified[0]["detail"]["via"], "grant.create");
 }
+
+// ---- gitleaks configurations imported as rules
+
+/// A gitleaks configuration: a custom rule with keywords and a secret
+/// group, a rule on paths alone, a global allowlist, and settings that
+/// cannot be honoured.
+const GITLEAKS: &str = r#"
+[extend]
+useDefault = true
+
+[allowlist]
+description = "documented examples"
+regexes = ['''^ACME-EXAMPLE''']
+
+[[rules]]
+id = "acme-deploy-token"
+description = "Acme deploy token"
+regex = '''\b(ACME-[A-Z0-9]{16})\b'''
+secretGroup = 1
+keywords = ["acme-"]
+
+[[rules]]
+id = "keystore-file"
+description = "a Java keystore"
+path = '''\.jks$'''
+
+[[rules]]
+id = "composite"
+regex = "x{3}"
+[[rules.required]]
+id = "acme-deploy-token"
+"#;
+
+/// `POST /dlp/rules/import` with `query`, as `who`, a TOML body.
+fn import(who: &str, query: &str, toml: &str, status: u16, code: Option<&'static str>) -> Case {
+    Case {
+        label: format!("import {query}"),
+        who: Some(who.to_owned()),
+        method: "POST",
+        path: format!("{V1}/dlp/rules/import{query}"),
+        body: Payload::Raw(Some("application/toml"), toml.as_bytes().to_vec()),
+        want_status: status,
+        want_code: code,
+        ..Case::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitleaks_configuration_imports_and_holds_what_its_rules_find() {
+    let ctx = Ctx::new().await;
+    add_rule(&ctx, "acme.zebra", "zebracorn", "high").await;
+    let got = check(&ctx, import(&ctx.admin, "", GITLEAKS, 200, None))
+        .await
+        .json();
+    assert_eq!(
+        got["imported"],
+        json!(["acme-deploy-token", "keystore-file"]),
+        "{got}"
+    );
+    assert_eq!(got["skipped"][0]["rule"], "composite", "{got}");
+    assert_eq!(
+        got["unsupported"][0]["feature"], "extend.useDefault",
+        "{got}"
+    );
+    assert_eq!(got["unsupported"][0]["rule"], Value::Null, "{got}");
+    assert_eq!(got["removed"], json!([]), "{got}");
+    let rules = ctx
+        .must(&ctx.admin, "GET", "/dlp/rules", Value::Null, 200)
+        .await;
+    let ids: Vec<&str> = rules["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["acme-deploy-token", "acme.zebra", "keystore-file"]);
+    let added = events_of(&ctx, "dlp.rule_add").await;
+    assert_eq!(added.len(), 3, "{added:?}");
+    assert_eq!(added[2]["detail"]["import"], "gitleaks");
+
+    // Uploads into a room shared externally, high findings held.
+    let room = shared_room(&ctx, "Imported").await;
+    set_policy(
+        &ctx,
+        &room,
+        direction("quarantine", "allow"),
+        direction("allow", "allow"),
+    )
+    .await;
+    let table: [(&str, &[u8], u16); 3] = [
+        ("ci/deploy.txt", b"token ACME-7QX2LP9RT4YB8NC3\n", 202),
+        // Allowed by the configuration's allowlist.
+        ("docs/example.txt", b"example ACME-EXAMPLE0000000\n", 201),
+        // Found by its name alone.
+        ("keys/store.jks", b"\xfe\xed\xfe\xed\x00\x00\x00\x02", 202),
+    ];
+    for (path, content, status) in table {
+        let mut case = put(&room, path, content.to_vec(), status, None);
+        case.who = Some(ctx.admin.clone());
+        check(&ctx, case).await;
+    }
+    let held = ctx
+        .must(&ctx.admin, "GET", "/dlp/quarantine", Value::Null, 200)
+        .await;
+    let mut reasons: Vec<(String, Value)> = held["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["path"].as_str().unwrap_or("").to_owned(),
+                h["reason"]["detectors"].clone(),
+            )
+        })
+        .collect();
+    reasons.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(reasons[0].0, "ci/deploy.txt");
+    assert_eq!(reasons[0].1["acme-deploy-token"], 1, "{reasons:?}");
+    assert_eq!(reasons[1].1["keystore-file"], 1, "{reasons:?}");
+    assert!(!held.to_string().contains("ACME-7QX2LP9RT4YB8NC3"));
+
+    // Merge replaces rules of the same id; replace removes the others.
+    let second = "[[rules]]\nid = \"acme-deploy-token\"\nregex = '''ACME2-[A-Z0-9]{16}'''\n";
+    let got = check(
+        &ctx,
+        import(&ctx.admin, "?mode=merge&severity=low", second, 200, None),
+    )
+    .await
+    .json();
+    assert_eq!(got["removed"], json!(["acme-deploy-token"]), "{got}");
+    let got = check(&ctx, import(&ctx.admin, "?mode=replace", second, 200, None))
+        .await
+        .json();
+    assert_eq!(
+        got["removed"],
+        json!(["acme-deploy-token", "acme.zebra", "keystore-file"]),
+        "{got}"
+    );
+    let rules = ctx
+        .must(&ctx.admin, "GET", "/dlp/rules", Value::Null, 200)
+        .await;
+    assert_eq!(rules["items"].as_array().map(Vec::len), Some(1), "{rules}");
+    assert_eq!(rules["items"][0]["severity"], "high", "{rules}");
+
+    // Refusals: bad TOML, bad options, other roles; nothing changes.
+    let officer = ctx.staff("security_officer").await.token;
+    let table = [
+        import(
+            &ctx.admin,
+            "",
+            "[[rules]\n",
+            400,
+            Some("dlp_bad_gitleaks_config"),
+        ),
+        import(
+            &ctx.admin,
+            "",
+            "rules = 1\n",
+            400,
+            Some("dlp_bad_gitleaks_config"),
+        ),
+        import(
+            &ctx.admin,
+            "?mode=append",
+            second,
+            400,
+            Some("invalid_field"),
+        ),
+        import(
+            &ctx.admin,
+            "?severity=severe",
+            second,
+            400,
+            Some("invalid_field"),
+        ),
+        import(&officer, "", second, 403, Some("forbidden")),
+    ];
+    for case in table {
+        check(&ctx, case).await;
+    }
+    let mut not_utf8 = import(&ctx.admin, "", "", 400, Some("dlp_bad_gitleaks_config"));
+    not_utf8.body = Payload::Raw(Some("application/toml"), vec![0xff, 0xfe]);
+    check(&ctx, not_utf8).await;
+    let after = ctx
+        .must(&ctx.admin, "GET", "/dlp/rules", Value::Null, 200)
+        .await;
+    assert_eq!(after, rules);
+}

@@ -69,6 +69,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/dlp/rules", "GET"),
     ("/dlp/rules", "POST"),
     ("/dlp/rules/{id}", "DELETE"),
+    ("/dlp/rules/import", "POST"),
     ("/rooms/{id}/files", "GET"),
     ("/rooms/{id}/files/{path}", "PUT"),
     ("/files/{id}", "GET"),
@@ -370,6 +371,7 @@ async fn ledger_entries_with_a_malformed_from_is_400() {
         }
         let method = match method {
             "get" => "GET",
+            "post" => "POST",
             other => panic!("a query parameter on `{other} {path}`: extend this table"),
         };
         cases.push(query_case(&ctx, &path, method, "colour=red".into()));

@@ -20,6 +20,7 @@ mod browser;
 mod courses;
 mod diligence;
 mod e2e;
+mod gitleaks;
 mod http;
 mod links;
 mod offboarding;

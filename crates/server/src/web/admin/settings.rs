@@ -1,5 +1,7 @@
 //! The platform's settings: the network zones requests are placed in (one
-//! zone a line), the administrators' custom DLP rules, and what the platform
+//! zone a line), the administrators' custom DLP rules (added one by one or
+//! imported from a gitleaks configuration, the import's report shown on
+//! the page it answers with), and what the platform
 //! knows of its keys (the key-encryption key in force, the last rotation as
 //! recorded in the ledger, the ledger's verifier key), with links to the
 //! policies and the quarantine. Staff who may only read see the lists; the
@@ -7,11 +9,11 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use maud::{Markup, html};
 
 use app::authz::Action;
-use app::dlp_policy::{CustomKind, CustomRule, Severity};
+use app::dlp_policy::{CustomKind, CustomRule, ImportMode, Imported, PatternRule, Severity};
 use app::events::{EventFilter, MAX_SEARCH};
 use app::{App, AppError, Audit, ErrorCode, Policies, RequestMeta, Rooms, act};
 use model::{Cidr, Event, NetworkZone};
@@ -174,16 +176,23 @@ pub async fn page(
     Query(ok): Query<Done>,
 ) -> Result<Markup, WebError> {
     let page = page_of(&app, &meta, &viewer).await?;
-    Ok(render(&viewer, &page, &ok, None))
+    Ok(render(&viewer, &page, &ok, None, None))
 }
 
-fn render(viewer: &Viewer, page: &Page, ok: &Done, failed: Option<&Failed<'_>>) -> Markup {
+fn render(
+    viewer: &Viewer,
+    page: &Page,
+    ok: &Done,
+    failed: Option<&Failed<'_>>,
+    imported: Option<&Imported>,
+) -> Markup {
     let body = html! {
         section.card {
             h1 { "Settings" }
             (ok.notice())
             p { "Also: " a #policies-link href="/policies" { "policies" } " · " a #quarantine-link href="/quarantine" { "quarantine" } " · " a href="/admin/templates" { "agreement templates" } }
         }
+        @if let Some(done) = imported { (import_report(done)) }
         (zones_section(viewer, page, failed))
         @if let Some(rules) = &page.rules { (rules_section(viewer, rules, page.may_rules, failed)) }
         (keys_section(&page.keys))
@@ -237,6 +246,71 @@ fn rule_kind(r: &CustomRule) -> String {
             format!("{min_distinct} of the terms: {}", terms.join(", "))
         }
         CustomKind::Regex(re) => format!("regular expression: {re}"),
+        CustomKind::Pattern(p) => pattern_kind(p),
+    }
+}
+
+/// A pattern rule in one line: its expression and what narrows it.
+fn pattern_kind(p: &PatternRule) -> String {
+    let mut parts = Vec::new();
+    if let Some(re) = &p.regex {
+        parts.push(format!("pattern: {re}"));
+    }
+    if p.secret_group > 0 {
+        parts.push(format!("secret group {}", p.secret_group));
+    }
+    if p.entropy > 0.0 {
+        parts.push(format!("entropy at least {}", p.entropy));
+    }
+    if !p.keywords.is_empty() {
+        parts.push(format!("keywords: {}", p.keywords.join(", ")));
+    }
+    if let Some(path) = &p.path {
+        parts.push(format!("paths matching {path}"));
+    }
+    if !p.allowlists.is_empty() {
+        parts.push(format!("{} allowlists", p.allowlists.len()));
+    }
+    parts.join("; ")
+}
+
+/// What an import did: the rules imported, skipped, and not honoured.
+fn import_report(done: &Imported) -> Markup {
+    let i = &done.import;
+    html! {
+        section.card #import-report {
+            h2 { "Imported from the gitleaks configuration" }
+            p #import-summary {
+                (i.rules.len()) " rules imported, " (i.skipped.len()) " skipped, "
+                (i.unsupported.len()) " settings not honoured"
+                @if !done.removed.is_empty() { "; removed or replaced: " (done.removed.join(", ")) }
+            }
+            @if !i.rules.is_empty() {
+                ul #imported-rules { @for r in &i.rules { li { code { (r.id) } } } }
+            }
+            @if !i.skipped.is_empty() {
+                h3 { "Rules skipped" }
+                table.listing #import-skipped {
+                    thead { tr { th { "Rule" } th { "Why" } } }
+                    tbody { @for s in &i.skipped { tr { td { code { (s.rule) } } td { (s.reason) } } } }
+                }
+            }
+            @if !i.unsupported.is_empty() {
+                h3 { "Settings not honoured" }
+                table.listing #import-unsupported {
+                    thead { tr { th { "Rule" } th { "Setting" } th { "What was done" } } }
+                    tbody {
+                        @for u in &i.unsupported {
+                            tr {
+                                td { @if let Some(r) = &u.rule { code { (r) } } @else { "the configuration" } }
+                                td { code { (u.feature) } }
+                                td { (u.detail) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -301,6 +375,16 @@ fn rules_section(
                     label { "Keywords, terms or the expression" textarea #rule-pattern name="pattern" rows="4" spellcheck="false" required { (v("pattern", "")) } }
                     label { "Distinct terms that make a finding (dictionary)" input #rule-min-distinct type="number" name="min_distinct" min="1" value=(v("min_distinct", "2")); }
                     div { button.primary #rule-add type="submit" { "Add rule" } }
+                }
+                h3 { "Import a gitleaks configuration" }
+                p.muted { "Its rules (expression, secret group, entropy, keywords, path, allowlists) become rules here; what cannot be honoured is listed after the import." }
+                (Failed::alert_for(failed, "import-form"))
+                form.stack #import-form method="post" action="/admin/settings/rules/import" {
+                    (csrf_field(&viewer.csrf))
+                    label { "Configuration (TOML)" textarea #import-config name="config" rows="10" spellcheck="false" required { (Failed::value(failed, "import-form", "config", "")) } }
+                    label { "Severity of their findings" (select("import-severity", "severity", &severities, &Failed::value(failed, "import-form", "severity", "high"))) }
+                    label { "Rules already here" (select("import-mode", "mode", &IMPORT_MODES, &Failed::value(failed, "import-form", "mode", "merge"))) }
+                    div { button.primary #import-rules type="submit" { "Import" } }
                 }
             }
         }
@@ -425,6 +509,44 @@ pub async fn add_rule(
     .await
 }
 
+/// What an import does with the rules already stored.
+const IMPORT_MODES: [(&str, &str); 2] = [
+    (
+        "merge",
+        "keep them; imported rules replace those of the same id",
+    ),
+    ("replace", "replace them all with the imported rules"),
+];
+
+/// `POST /admin/settings/rules/import`: answers the page with the import's report.
+pub async fn import_rules(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let imported = async {
+        let mode = ImportMode::parse(f.get("mode"))?;
+        let severity = Severity::parse(f.get("severity"))
+            .map_err(|e| AppError::invalid(ErrorCode::InvalidField, e.to_string()))?;
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::PolicyApply)
+            .await?;
+        Rooms(&app)
+            .import_gitleaks(auth, f.get("config"), mode, severity)
+            .await
+    }
+    .await;
+    match imported {
+        Ok(done) => {
+            let page = page_of(&app, &meta, &viewer).await?;
+            Ok(render(&viewer, &page, &Done::default(), None, Some(&done)).into_response())
+        }
+        Err(e) => finish(&app, &meta, &viewer, Err(e), "import-form", &f).await,
+    }
+}
+
 /// `POST /admin/settings/rules/{id}/remove`.
 pub async fn remove_rule(
     State(app): State<App>,
@@ -468,7 +590,7 @@ async fn finish(
             let page = page_of(app, meta, viewer).await?;
             Ok(again(
                 failed.refusal.status,
-                render(viewer, &page, &Done::default(), Some(&failed)),
+                render(viewer, &page, &Done::default(), Some(&failed), None),
             ))
         }
     }
