@@ -363,7 +363,7 @@ pub struct ImportDto {
 /// Imports a gitleaks configuration (the body, TOML) as custom pattern
 /// rules (admins); each rule added or removed is recorded as
 /// `dlp.rule_add` or `dlp.rule_remove`.
-#[utoipa::path(post, path = "/dlp/rules/import", tag = "dlp", security(("bearer" = [])), params(ImportQuery), request_body(content = String, content_type = "application/toml", description = "a gitleaks configuration"), responses((status = 200, body = ImportDto), (status = 400, body = ErrorBody, description = "dlp_bad_gitleaks_config, …"), (status = 403, body = ErrorBody)))]
+#[utoipa::path(post, path = "/dlp/rules/import", tag = "dlp", security(("bearer" = [])), params(ImportQuery), request_body(content = String, content_type = "text/plain", description = "a gitleaks configuration (TOML); any content type is read as UTF-8 text"), responses((status = 200, body = ImportDto), (status = 400, body = ErrorBody, description = "dlp_bad_gitleaks_config, …"), (status = 403, body = ErrorBody)))]
 pub async fn import_rules(
     State(app): State<App>,
     Meta(meta): Meta,

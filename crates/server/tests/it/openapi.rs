@@ -427,3 +427,32 @@ async fn ledger_entries_with_a_malformed_from_is_400() {
         failures.join("\n")
     );
 }
+
+/// The gitleaks import once documented its body as `application/toml`, which
+/// no generic client (schemathesis among them) can produce from the schema:
+/// every request body is of a media type clients serialize.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_every_request_body_has_a_media_type_clients_serialize() {
+    const KNOWN: [&str; 5] = [
+        "application/json",
+        "text/plain",
+        "application/octet-stream",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+    ];
+    let ctx = Ctx::new().await;
+    let doc = document(&ctx).await;
+    let mut odd = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                for media in content.keys() {
+                    if !KNOWN.contains(&media.as_str()) {
+                        odd.push(format!("{method} {path}: {media}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(odd.is_empty(), "{odd:?}");
+}
