@@ -550,12 +550,13 @@ async fn scope_label(tx: &mut Tx, c: &ReviewCampaign) -> Result<String, AppError
     })
 }
 
+/// A campaign with its counts, from its items (read once by the caller).
 async fn summary(
     tx: &mut Tx,
     c: ReviewCampaign,
+    items: &[ReviewItem],
     caller: UserId,
 ) -> Result<CampaignSummary, AppError> {
-    let items = tx.review_items(c.id).await?;
     let decided = items.iter().filter(|i| i.decision.is_some()).count();
     let pending_for_caller = items
         .iter()
@@ -701,7 +702,8 @@ impl Reviews<'_> {
             .get_review_campaign(c.id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let out = summary(&mut tx, c, p.user_id).await?;
+        let items = tx.review_items(c.id).await?;
+        let out = summary(&mut tx, c, &items, p.user_id).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -721,6 +723,20 @@ impl Reviews<'_> {
             .await?)
     }
 
+    /// One campaign as stored (no grants, no helpers).
+    pub async fn campaign(
+        &self,
+        _auth: Authorized<'_, act::ReviewManage, System>,
+        id: ReviewId,
+    ) -> Result<ReviewCampaign, AppError> {
+        self.store()
+            .read()
+            .await?
+            .get_review_campaign(id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
     /// Every campaign, newest start first.
     pub async fn list(
         &self,
@@ -730,7 +746,8 @@ impl Reviews<'_> {
         let mut tx = self.store().read().await?;
         let mut out = Vec::new();
         for c in tx.list_review_campaigns(MAX_LISTED).await? {
-            out.push(summary(&mut tx, c, caller).await?);
+            let items = tx.review_items(c.id).await?;
+            out.push(summary(&mut tx, c, &items, caller).await?);
         }
         Ok(out)
     }
@@ -749,7 +766,7 @@ impl Reviews<'_> {
             }
             let items = tx.review_items(c.id).await?;
             if items.iter().any(|i| i.reviewers.contains(&caller)) {
-                out.push(summary(&mut tx, c, caller).await?);
+                out.push(summary(&mut tx, c, &items, caller).await?);
             }
         }
         Ok(out)
@@ -793,10 +810,11 @@ impl Reviews<'_> {
             .get_review_campaign(id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let items = tx.review_items(id).await?;
         let mut rows = Vec::new();
-        for item in tx.review_items(id).await? {
+        for item in &items {
             if all || item.reviewers.contains(&caller) {
-                rows.push(row(&mut tx, &c, item, caller, now).await?);
+                rows.push(row(&mut tx, &c, item.clone(), caller, now).await?);
             }
         }
         let fallback_label = label_of(&mut tx, c.fallback).await?;
@@ -805,7 +823,7 @@ impl Reviews<'_> {
             staff_labels.push(label_of(&mut tx, *s).await?);
         }
         Ok(CampaignView {
-            summary: summary(&mut tx, c, caller).await?,
+            summary: summary(&mut tx, c, &items, caller).await?,
             fallback_label,
             staff_labels,
             rows,

@@ -460,7 +460,7 @@ pub(crate) async fn bundle(
 ) -> Result<Bundle, app::AppError> {
     let auth = app.system(meta, p, act::ReviewManage).await?;
     // The campaign must exist (and the caller may report on it).
-    Reviews(app).report(auth, review).await?;
+    Reviews(app).campaign(auth, review).await?;
     let auth = app.system(meta, p, act::EventRead).await?;
     let filter = app::events::EventFilter {
         target: Some(format!("review:{review}")),
