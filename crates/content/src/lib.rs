@@ -22,7 +22,7 @@ pub mod viewer;
 use kernel::App;
 
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
-pub use links::{CreatedLink, LinkPage, LinkStep, NewLink};
+pub use links::{CreatedLink, LinkAgreement, LinkPage, LinkStep, NewLink};
 pub use rooms::{NewGrant, PartyGrant, RoomPatch};
 
 /// Rooms and access to them: rooms, grants, a room's delivery and data-loss

@@ -32,6 +32,6 @@ pub use courses::{
 pub use ids::*;
 pub use inputs::{BadJustification, ByteRange, Justification, MAX_JUSTIFICATION, Unsatisfiable};
 pub use links::{Link, LinkClosed, LinkMode, MAX_LINK_DOWNLOADS, MAX_LINK_RECIPIENTS, link_end};
-pub use mail::{MailAddress, MailTemplate, RenderedMail};
+pub use mail::{MailAddress, MailDigest, MailTemplate, RenderedMail};
 pub use path::{FilePath, PathError, invisible};
 pub use types::*;

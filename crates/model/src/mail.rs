@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Longest address accepted (RFC 5321's path limit less the brackets).
 pub const MAX_ADDRESS: usize = 254;
 /// Longest display name kept.
@@ -171,6 +173,17 @@ pub enum MailTemplate {
         /// Minutes the code stays valid.
         minutes: i64,
     },
+    /// An invitation to an account: the link to accept it.
+    Invitation {
+        /// Who invites (their name).
+        inviter: String,
+        /// The organization the account belongs to.
+        party: String,
+        /// The address of the invitation's page (`https://…/invite/<secret>`).
+        link: String,
+        /// Days the invitation stays open.
+        days: i64,
+    },
     /// One of the notifications the platform already shows in its pages.
     Notification {
         /// What it is about, short.
@@ -178,11 +191,50 @@ pub enum MailTemplate {
         /// The sentence shown on the notifications page.
         message: String,
     },
+    /// The notifications of a day that are not security-critical, for a user
+    /// who asked for a daily digest.
+    Digest {
+        /// Each notification's subject and sentence, oldest first.
+        items: Vec<(String, String)>,
+    },
     /// A test message an admin sends to check the SMTP settings.
     Test {
         /// Who asked for it.
         requested_by: String,
     },
+}
+
+/// How a user wants the notifications that are not security-critical
+/// mailed to them (security-critical ones are always mailed at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailDigest {
+    /// Each one as it is made.
+    Immediate,
+    /// At most one digest a day.
+    Daily,
+}
+
+impl MailDigest {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailDigest::Immediate => "immediate",
+            MailDigest::Daily => "daily",
+        }
+    }
+
+    /// The choice of a stable name.
+    pub fn parse(s: &str) -> Result<MailDigest, crate::UnknownName> {
+        match s {
+            "immediate" => Ok(MailDigest::Immediate),
+            "daily" => Ok(MailDigest::Daily),
+            _ => Err(crate::UnknownName {
+                kind: "mail digest",
+                value: s.to_owned(),
+            }),
+        }
+    }
 }
 
 /// A message rendered from its template: what the outbox stores and sends.
@@ -203,7 +255,9 @@ impl MailTemplate {
     pub fn kind(&self) -> &'static str {
         match self {
             MailTemplate::LinkCode { .. } => "link.code",
+            MailTemplate::Invitation { .. } => "invitation",
             MailTemplate::Notification { .. } => "notification",
+            MailTemplate::Digest { .. } => "digest",
             MailTemplate::Test { .. } => "test",
         }
     }
@@ -227,8 +281,44 @@ impl MailTemplate {
                     ),
                 ],
             ),
+            MailTemplate::Invitation {
+                inviter,
+                party,
+                link,
+                days,
+            } => (
+                format!("{inviter} invites you to Custody"),
+                vec![
+                    format!(
+                        "{inviter} invites you to an account of {party} on Custody, where files are shared under control."
+                    ),
+                    format!("Open this link to set your password: {link}"),
+                    format!(
+                        "It works once, for {days} days. If you did not expect it, ignore this message."
+                    ),
+                ],
+            ),
             MailTemplate::Notification { subject, message } => {
                 (subject.clone(), vec![message.clone()])
+            }
+            MailTemplate::Digest { items } => {
+                let mut paragraphs = vec![format!(
+                    "{} notification(s) since your last digest:",
+                    items.len()
+                )];
+                paragraphs.extend(
+                    items
+                        .iter()
+                        .map(|(subject, message)| format!("{subject}: {message}")),
+                );
+                paragraphs.push(
+                    "You chose a daily digest on your account page; security notices still come at once."
+                        .to_owned(),
+                );
+                (
+                    "Your Custody notifications of the day".to_owned(),
+                    paragraphs,
+                )
             }
             MailTemplate::Test { requested_by } => (
                 "Custody test message".to_owned(),

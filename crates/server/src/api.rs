@@ -104,6 +104,10 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::totp_enrol))
         .routes(routes!(auth::totp_confirm))
+        .routes(routes!(
+            account::get_mail_preference,
+            account::put_mail_preference
+        ))
         .routes(routes!(account::list_sessions))
         .routes(routes!(account::end_session))
         .routes(routes!(account::end_other_sessions))

@@ -93,6 +93,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "guesses",
         include_str!("../migrations/sqlite/0018_guesses.sql"),
     ),
+    (
+        21,
+        "link_signatures",
+        include_str!("../migrations/sqlite/0021_link_signatures.sql"),
+    ),
+    (
+        22,
+        "notification_mail",
+        include_str!("../migrations/sqlite/0022_notification_mail.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -182,6 +192,16 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         18,
         "guesses",
         include_str!("../migrations/postgres/0018_guesses.sql"),
+    ),
+    (
+        21,
+        "link_signatures",
+        include_str!("../migrations/postgres/0021_link_signatures.sql"),
+    ),
+    (
+        22,
+        "notification_mail",
+        include_str!("../migrations/postgres/0022_notification_mail.sql"),
     ),
 ];
 

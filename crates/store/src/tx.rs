@@ -43,7 +43,7 @@ pub use dlp::{DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};
 pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};
-pub use links::LinkCode;
+pub use links::{LinkCode, LinkSignature};
 pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry};
 pub use policies::PolicyVersion as StoredPolicyVersion;
 pub use reviews::{PartyReview, RoomActivity, ScopedGrant};

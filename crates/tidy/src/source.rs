@@ -41,6 +41,10 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ),
     ("drain_outbox", "the mail worker, on no one's behalf"),
     (
+        "mail_notifications",
+        "the mail worker queueing notifications, on no one's behalf",
+    ),
+    (
         "link_page",
         "a share link's secret is the permission to ask; access is decided as its creator",
     ),
@@ -55,6 +59,18 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     (
         "link_download",
         "a share link's secret is the permission to ask; the download is decided as its creator",
+    ),
+    (
+        "link_sign",
+        "a share link's secret and the verified recipient's session are the permission to sign",
+    ),
+    (
+        "link_open_view",
+        "a share link's secret is the permission to ask; the view is decided as its creator",
+    ),
+    (
+        "link_view_page",
+        "a share link's secret and its view's id are the permission to ask; decided as its creator",
     ),
     (
         "step",

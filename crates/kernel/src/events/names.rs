@@ -135,6 +135,8 @@ event_names! {
     LinkOpen = "link.open", Both, "a share link was opened by its secret (the detail names the link and the verified recipient); refused when it is revoked, expired, used up, or its password or code was wrong";
     LinkCode = "link.code", Allowed, "a one-time code was mailed to a share link's recipient, who asked for it from a browser";
     LinkVerify = "link.verify", Both, "a share link's recipient typed the code mailed to them: their browser session is verified; refused for a wrong or expired code";
+    AccountMail = "account.mail", Allowed, "a user chose how notifications that are not security-critical are mailed to them: each at once, or a daily digest (the detail holds the choice)";
+    LinkSign = "link.sign", Both, "a share link's verified recipient signed one of the room's required agreements, click-through, before the first byte (the detail names the link, the recipient, the requirement, the template and the text's SHA-256; the text is kept with the link); refused when the text shown is not the text in force";
     LinkRevoke = "link.revoke", Allowed, "a share link was revoked: it opens no more";
     MailFail = "mail.fail", Allowed, "the outbox gave up on an e-mail: the SMTP server refused it for good or every attempt failed (the detail holds the template, the attempts and the last error; the target is the message)";
     ReviewCreate = "review.create", Allowed, "an access-review campaign was made (the target is the campaign; the detail holds its scope, reviewers, dates, what happens to unreviewed grants and its recurrence); by the sweep for the next of a recurring one";

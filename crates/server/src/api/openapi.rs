@@ -155,6 +155,8 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("totp_confirm", &[&[E::InvalidTotp, E::TotpNotPending]]),
     // one's own account, and an admin's remedies
     ("list_sessions", &[]),
+    ("get_mail_preference", &[]),
+    ("put_mail_preference", &[&[NAMES]]),
     ("end_session", &[]),
     ("end_other_sessions", &[]),
     (

@@ -299,6 +299,8 @@ enum Ep {
     /// Confirming enrolment with a wrong code.
     TotpConfirm,
     ListSessions,
+    GetMailPreference,
+    PutMailPreference,
     /// The bystander's session: not the caller's to end.
     EndSession,
     CreateToken,
@@ -512,6 +514,8 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::TotpConfirm,         [NOTPEND, NOTPEND, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,     OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND]),
     // One's own sessions stay open before enrolment; a token needs the factor the account must use.
     (Ep::ListSessions,        [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::GetMailPreference,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PutMailPreference,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
     (Ep::EndSession,          [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
     (Ep::CreateToken,         [NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     OFF,     OUT,     MFA,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW]),
     (Ep::RenewRecoveryCodes,  [OK,      OK,      NOMFA,   NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
@@ -678,6 +682,8 @@ impl Ep {
             Ep::TotpBegin => ("POST", "/auth/totp"),
             Ep::TotpConfirm => ("POST", "/auth/totp/confirm"),
             Ep::ListSessions => ("GET", "/auth/sessions"),
+            Ep::GetMailPreference => ("GET", "/auth/mail-preference"),
+            Ep::PutMailPreference => ("PUT", "/auth/mail-preference"),
             Ep::EndSession => ("DELETE", "/auth/sessions/{id}"),
             Ep::EndOtherSessions => ("POST", "/auth/sessions/end-others"),
             Ep::CreateToken => ("POST", "/auth/tokens"),
@@ -1148,6 +1154,10 @@ impl World {
         let nda = json!({"kind": "nda", "title": "Matrix NDA", "text": NDA_TEXT});
         let path = "/agreement-templates/matrix-nda";
         ctx.must(&ctx.admin, "PUT", path, nda, 200).await;
+        // What a share link's recipient signs in the rooms requiring a licence.
+        let licence = json!({"kind": "licence", "title": "Matrix licence", "text": NDA_TEXT});
+        let path = "/agreement-templates/matrix-licence";
+        ctx.must(&ctx.admin, "PUT", path, licence, 200).await;
 
         let mut w = World {
             users,
@@ -1384,6 +1394,12 @@ impl World {
                 j(json!({"code": "000000"})),
             ),
             Ep::ListSessions => ("GET", "/auth/sessions".into(), none),
+            Ep::GetMailPreference => ("GET", "/auth/mail-preference".into(), none),
+            Ep::PutMailPreference => (
+                "PUT",
+                "/auth/mail-preference".into(),
+                j(json!({"digest": "daily"})),
+            ),
             Ep::EndSession => (
                 "DELETE",
                 format!("/auth/sessions/{}", self.bystander_session),
@@ -1608,12 +1624,17 @@ impl World {
                 ("POST", format!("{path}/versions/{version}/restore"), none)
             }
             Ep::GetContent => ("GET", format!("/files/{file}/content"), none),
-            Ep::CreateLink => ("POST", format!("/files/{file}/links"), j(json!({}))),
+            Ep::CreateLink => (
+                "POST",
+                format!("/files/{file}/links"),
+                j(json!({"recipients": ["matrix@vendor.example"]})),
+            ),
             Ep::ListLinks => ("GET", format!("/rooms/{room}/links"), none),
             Ep::RevokeLink => {
                 let path = format!("/files/{file}/links");
+                let bound = json!({"recipients": ["matrix@vendor.example"]});
                 let made = ctx
-                    .must(&self.curator.token, "POST", &path, json!({}), 201)
+                    .must(&self.curator.token, "POST", &path, bound, 201)
                     .await;
                 let link = made["id"].as_str().unwrap_or_default();
                 ("DELETE", format!("/rooms/{room}/links/{link}"), none)
@@ -2049,12 +2070,12 @@ async fn matrix_covers_every_route() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_sqlite() {
-    run_matrix(&Ctx::new().await).await;
+    run_matrix(&Ctx::with(Backend::Sqlite, |s| s.mail_enabled = true).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_postgres() {
     if let Some(url) = postgres().await {
-        run_matrix(&Ctx::on(Backend::Postgres(url)).await).await;
+        run_matrix(&Ctx::with(Backend::Postgres(url), |s| s.mail_enabled = true).await).await;
     }
 }

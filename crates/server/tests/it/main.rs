@@ -26,6 +26,7 @@ mod hardening;
 mod input;
 mod ledger;
 mod links;
+mod mail_digest;
 mod marks;
 mod offboarding;
 mod openapi;

@@ -19,6 +19,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("/auth/totp", "POST"),
     ("/auth/totp/confirm", "POST"),
     ("/auth/sessions", "GET"),
+    ("/auth/mail-preference", "GET"),
+    ("/auth/mail-preference", "PUT"),
     ("/auth/sessions/{id}", "DELETE"),
     ("/auth/sessions/end-others", "POST"),
     ("/auth/tokens", "POST"),
