@@ -1,6 +1,8 @@
 //! Back-off for wrong guesses at a share link's secrets (its password, the
-//! codes mailed to its recipients), kept in the database so every node sees
-//! it (`guess_failures`). Three counts, each over an hour:
+//! codes mailed to its recipients) and at an upload request's codes, kept in
+//! the database so every node sees it (`guess_failures`). A link and an
+//! upload request are both keyed by their id (`link` below); the per-address
+//! count is shared by both. Three counts, each over an hour:
 //!
 //! | scope | key | wrong guesses before the first wait | then |
 //! |---|---|---|---|
@@ -19,8 +21,9 @@
 
 use std::net::IpAddr;
 
+use std::fmt::Display;
+
 use kernel::{App, AppError, ErrorCode};
-use model::LinkId;
 
 /// The window failures are counted over.
 pub const WINDOW_MS: i64 = 3_600_000;
@@ -55,7 +58,7 @@ pub(crate) fn address_key(source: Option<&str>) -> String {
 }
 
 /// The (scope, key) pairs a guess at `link` from `address` counts in.
-fn keys(link: LinkId, address: &str, verified: bool) -> Vec<(&'static str, String)> {
+fn keys(link: impl Display, address: &str, verified: bool) -> Vec<(&'static str, String)> {
     let mut out = vec![("link_address", format!("{link}/{address}"))];
     if !verified {
         out.push(("link", link.to_string()));
@@ -67,7 +70,7 @@ fn keys(link: LinkId, address: &str, verified: bool) -> Vec<(&'static str, Strin
 /// Refuses a guess that must still wait.
 pub(crate) async fn check(
     app: &App,
-    link: LinkId,
+    link: impl Display,
     address: &str,
     verified: bool,
 ) -> Result<(), AppError> {
@@ -92,7 +95,7 @@ pub(crate) async fn check(
 /// Counts a wrong guess; the waits it sets apply from the next guess.
 pub(crate) async fn fail(
     app: &App,
-    link: LinkId,
+    link: impl Display,
     address: &str,
     verified: bool,
 ) -> Result<(), AppError> {
@@ -115,7 +118,7 @@ pub(crate) async fn fail(
 }
 
 /// A right guess: the (link, address) count starts again.
-pub(crate) async fn succeed(app: &App, link: LinkId, address: &str) -> Result<(), AppError> {
+pub(crate) async fn succeed(app: &App, link: impl Display, address: &str) -> Result<(), AppError> {
     let mut tx = app.store().begin().await?;
     tx.guess_clear("link_address", &format!("{link}/{address}"))
         .await?;

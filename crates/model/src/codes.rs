@@ -159,6 +159,13 @@ codes! {
     LinkCode = "link_code", Forbidden, "the share link is bound to recipients: the browser must first be verified with the code mailed to one of them (none, a wrong or an expired code was given)";
     LinkUnavailable = "link_unavailable", NotFound, "the share link's file was deleted or is held for review";
     LinkViewOnly = "link_view_only", Forbidden, "the share link lets its file be viewed, not downloaded";
+    UploadRequestInvalid = "upload_request_invalid", BadRequest, "an upload request's settings are out of range (folder, recipients, size or file limit, message)";
+    UploadRequestRevoked = "upload_request_revoked", Forbidden, "the upload request was revoked";
+    UploadRequestExpired = "upload_request_expired", Forbidden, "the upload request has expired";
+    UploadRequestFull = "upload_request_full", Forbidden, "the upload request has taken all the files it allows";
+    UploadRequestCode = "upload_request_code", Forbidden, "the upload request is for named recipients: the browser must first be verified with the code mailed to one of them (none, a wrong or an expired code was given)";
+    UploadRequestThrottled = "upload_request_throttled", TooManyRequests, "too many wrong codes were tried at this upload request from this address (or at it from everywhere): the message says how many seconds to wait";
+    UploadRequestUnavailable = "upload_request_unavailable", NotFound, "the upload request's folder can no longer be uploaded into (its creator lost access to the room)";
     MailUnavailable = "mail_unavailable", Unprocessable, "the action needs e-mail, and no SMTP server is configured";
 
     // Data-loss prevention (content).
