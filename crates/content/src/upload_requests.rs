@@ -780,13 +780,9 @@ impl UploadRequests<'_> {
         // Decided as the creator, now: a refusal is recorded by the seam
         // (with the request and recipient), and the recipient is told only
         // "not available".
+        let (meta, creator) = (batch.meta.clone(), batch.creator.clone());
         let auth = match self
-            .room(
-                &batch.meta,
-                &batch.creator,
-                request.room_id,
-                act::FileUpload,
-            )
+            .room(&meta, &creator, request.room_id, act::FileUpload)
             .await
         {
             Ok(auth) => auth,
@@ -806,7 +802,16 @@ impl UploadRequests<'_> {
                 .and_then(|r| r.closed(self.now()))
                 .unwrap_or(RequestClosed::Full);
             let e = closed_error(now_closed);
-            self.received(batch, &name, None, Err(&e)).await?;
+            // Recorded, but not a file of the batch: a closed request sends
+            // no digest.
+            let fact = Fact::denied(
+                None,
+                EventName::UploadRequestUpload,
+                format!("upload_request:{}", request.id),
+                now_closed.reason(),
+            )
+            .with(json!({"name": name}));
+            self.record_alone(&batch.meta, fact).await?;
             return Err(e);
         }
         let limit = u64::try_from(request.max_file_bytes).unwrap_or(0);

@@ -133,6 +133,8 @@ async fn code_in_outbox(ctx: &Ctx, to: &str) -> String {
 
 /// Asks for a code as `address` on `path`: the session cookie.
 async fn ask_code(ctx: &Ctx, path: &str, address: &str) -> String {
+    // Each code is the newest by its time.
+    ctx.advance(1);
     let r = public(
         ctx,
         "POST",
@@ -287,10 +289,15 @@ async fn files_arrive_in_the_folder_under_fresh_names_on_both_backends() {
                 200,
             )
             .await;
-        let uploads = own["items"].as_array().unwrap();
+        let uploads: Vec<&Value> = own["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["outcome"] == "allowed")
+            .collect();
         assert_eq!(uploads.len(), 4, "{own}");
         // The drops' uploads name the request and the recipient.
-        let via: Vec<&Value> = uploads
+        let via: Vec<&&Value> = uploads
             .iter()
             .filter(|e| e["detail"]["upload_request"] == json!(id))
             .collect();
@@ -737,6 +744,5 @@ async fn a_batch_of_three_files_sends_one_digest_that_names_the_held_one() {
     );
     assert!(digest.contains("one.txt: stored"), "{digest}");
     assert!(digest.contains("three.txt: held for review"), "{digest}");
-    assert!(digest.contains("&lt;two&gt;.txt"), "{digest}");
-    assert!(!digest.contains("<two>.txt: stored</p>"), "{digest}");
+    assert!(digest.contains("- <two>.txt: stored"), "{digest}");
 }
