@@ -1,5 +1,6 @@
 //! Back-off for wrong guesses at a share link's secrets (its password, the
-//! codes mailed to its recipients), in the kernel's database-kept counts
+//! codes mailed to its recipients) and at an upload request's codes (keyed
+//! by the request as a link is), in the kernel's database-kept counts
 //! (`kernel::guesses`). Three counts, each over an hour:
 //!
 //! | scope | key | wrong guesses before the first wait | then |
@@ -19,12 +20,12 @@
 
 use kernel::guesses::Count;
 use kernel::{App, AppError, ErrorCode};
-use model::LinkId;
+use std::fmt::Display;
 
 pub(crate) use kernel::guesses::address_key;
 
 /// The counts a guess at `link` from `address` is made in.
-fn counts(link: LinkId, address: &str, verified: bool) -> Vec<Count> {
+fn counts(link: impl Display, address: &str, verified: bool) -> Vec<Count> {
     let mut out = vec![Count {
         scope: "link_address",
         key: format!("{link}/{address}"),
@@ -48,7 +49,7 @@ fn counts(link: LinkId, address: &str, verified: bool) -> Vec<Count> {
 /// Refuses a guess that must still wait.
 pub(crate) async fn check(
     app: &App,
-    link: LinkId,
+    link: impl Display,
     address: &str,
     verified: bool,
 ) -> Result<(), AppError> {
@@ -68,7 +69,7 @@ pub(crate) async fn check(
 /// Counts a wrong guess; the waits it sets apply from the next guess.
 pub(crate) async fn fail(
     app: &App,
-    link: LinkId,
+    link: impl Display,
     address: &str,
     verified: bool,
 ) -> Result<(), AppError> {
@@ -76,6 +77,6 @@ pub(crate) async fn fail(
 }
 
 /// A right guess: the (link, address) count starts again.
-pub(crate) async fn succeed(app: &App, link: LinkId, address: &str) -> Result<(), AppError> {
+pub(crate) async fn succeed(app: &App, link: impl Display, address: &str) -> Result<(), AppError> {
     kernel::guesses::clear(app, "link_address", &format!("{link}/{address}")).await
 }

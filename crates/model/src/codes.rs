@@ -162,6 +162,13 @@ codes! {
     LinkAgreement = "link_agreement", Forbidden, "the share link's room requires agreements its recipient has not signed on this link yet: they are signed, click-through, on the link's page before the first byte";
     LinkRecipientsRequired = "link_recipients_required", BadRequest, "the room requires agreements of those who take its content: a share link to it must be bound to recipients, who sign them before the first byte";
     LinkAgreementUnavailable = "link_agreement_unavailable", BadRequest, "the room requires an agreement kind that no template has, so a link's recipient could not be shown its text: write a template of that kind first";
+    UploadRequestInvalid = "upload_request_invalid", BadRequest, "an upload request's settings are out of range (folder, recipients, size or file limit, message)";
+    UploadRequestRevoked = "upload_request_revoked", Forbidden, "the upload request was revoked";
+    UploadRequestExpired = "upload_request_expired", Forbidden, "the upload request has expired";
+    UploadRequestFull = "upload_request_full", Forbidden, "the upload request has taken all the files it allows";
+    UploadRequestCode = "upload_request_code", Forbidden, "the upload request is for named recipients: the browser must first be verified with the code mailed to one of them (none, a wrong or an expired code was given)";
+    UploadRequestThrottled = "upload_request_throttled", TooManyRequests, "too many wrong codes were tried at this upload request from this address (or at it from everywhere): the message says how many seconds to wait";
+    UploadRequestUnavailable = "upload_request_unavailable", NotFound, "the upload request's folder can no longer be uploaded into (its creator lost access to the room)";
     MailUnavailable = "mail_unavailable", Unprocessable, "the action needs e-mail, and no SMTP server is configured";
 
     // Data-loss prevention (content).

@@ -184,6 +184,28 @@ pub enum MailTemplate {
         /// Days the invitation stays open.
         days: i64,
     },
+    /// The one-time code that proves an upload request's recipient holds the address.
+    UploadCode {
+        /// Who asked for the files (their name, as the platform knows it).
+        sender: String,
+        /// The room the files go into.
+        room: String,
+        /// The code to type.
+        code: String,
+        /// Minutes the code stays valid.
+        minutes: i64,
+    },
+    /// What one submission through an upload request brought: one message per
+    /// batch, to the person who asked for the files.
+    UploadDigest {
+        /// The verified recipient who sent them.
+        sender: String,
+        /// The room and folder they went into (`Room / folder/`).
+        place: String,
+        /// Each file's name (as stored, or as sent when refused) and outcome
+        /// (`stored`, `held`, `refused`).
+        files: Vec<(String, String)>,
+    },
     /// One of the notifications the platform already shows in its pages.
     Notification {
         /// What it is about, short.
@@ -256,6 +278,8 @@ impl MailTemplate {
         match self {
             MailTemplate::LinkCode { .. } => "link.code",
             MailTemplate::Invitation { .. } => "invitation",
+            MailTemplate::UploadCode { .. } => "upload_request.code",
+            MailTemplate::UploadDigest { .. } => "upload_request.digest",
             MailTemplate::Notification { .. } => "notification",
             MailTemplate::Digest { .. } => "digest",
             MailTemplate::Test { .. } => "test",
@@ -298,6 +322,44 @@ impl MailTemplate {
                     ),
                 ],
             ),
+            MailTemplate::UploadCode {
+                sender,
+                room,
+                code,
+                minutes,
+            } => (
+                format!("Your code to send files to {sender}"),
+                vec![
+                    format!("{sender} asked you to send files into {room} through Custody."),
+                    format!("Your code: {code}"),
+                    format!(
+                        "Type it on the page of the request within {minutes} minutes. \
+                         If you did not ask for it, ignore this message."
+                    ),
+                ],
+            ),
+            MailTemplate::UploadDigest {
+                sender,
+                place,
+                files,
+            } => {
+                let mut lines = vec![format!(
+                    "{sender} sent {} through your upload request into {place}:",
+                    match files.len() {
+                        1 => "1 file".to_owned(),
+                        n => format!("{n} files"),
+                    }
+                )];
+                lines.extend(files.iter().map(|(name, outcome)| {
+                    let said = match outcome.as_str() {
+                        "stored" => "stored",
+                        "held" => "held for review",
+                        _ => "refused",
+                    };
+                    format!("- {name}: {said}")
+                }));
+                (format!("Files received from {sender}"), lines)
+            }
             MailTemplate::Notification { subject, message } => {
                 (subject.clone(), vec![message.clone()])
             }
@@ -423,6 +485,28 @@ mod tests {
         assert!(mail.html.contains("&lt;script&gt;"));
         assert!(mail.text.contains("Your code: 123456"));
         assert!(mail.html.contains("Your code: 123456"));
+    }
+
+    #[test]
+    fn a_digest_lists_every_file_escaped_in_one_message() {
+        let mail = MailTemplate::UploadDigest {
+            sender: "ana@vendor.example\r\nBcc: x@evil.example".into(),
+            place: "Quotes / 2025/".into(),
+            files: vec![
+                ("a.pdf".into(), "stored".into()),
+                ("<img src=x onerror=alert(1)>.txt".into(), "held".into()),
+                ("c.exe".into(), "refused".into()),
+            ],
+        }
+        .render();
+        assert_eq!(mail.kind, "upload_request.digest");
+        assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
+        assert!(mail.text.contains("sent 3 files"), "{}", mail.text);
+        assert!(mail.text.contains("- a.pdf: stored"));
+        assert!(mail.text.contains(": held for review"));
+        assert!(mail.text.contains("- c.exe: refused"));
+        assert!(!mail.html.contains("<img"), "{}", mail.html);
+        assert!(mail.html.contains("&lt;img src=x"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod parties;
 mod policies;
 mod reviews;
 mod rooms;
+mod upload_requests;
 
 pub(crate) use reviews::csv_response as review_csv_response;
 
@@ -164,6 +165,12 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(links::create_link))
         .routes(routes!(links::list_links))
         .routes(routes!(links::revoke_link))
+        .routes(routes!(
+            upload_requests::list_upload_requests,
+            upload_requests::create_upload_request
+        ))
+        .routes(routes!(upload_requests::get_upload_request))
+        .routes(routes!(upload_requests::revoke_upload_request))
         .routes(routes!(events::list_events))
         .routes(routes!(events::redact_event))
         .routes(routes!(ledger::checkpoint))

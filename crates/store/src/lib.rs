@@ -37,6 +37,7 @@ pub use reader::LedgerView;
 pub use tx::WatchState;
 pub use tx::{
     AttemptOutcome, ClaimedMail, LinkCode, LinkSignature, NewMail, OutboxCounts, OutboxEntry,
+    ReceivedFile, UploadCode,
 };
 pub use tx::{DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
 pub use tx::{

@@ -94,6 +94,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0018_guesses.sql"),
     ),
     (
+        20,
+        "upload requests",
+        include_str!("../migrations/sqlite/0020_upload_requests.sql"),
+    ),
+    (
         21,
         "link_signatures",
         include_str!("../migrations/sqlite/0021_link_signatures.sql"),
@@ -192,6 +197,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         18,
         "guesses",
         include_str!("../migrations/postgres/0018_guesses.sql"),
+    ),
+    (
+        20,
+        "upload requests",
+        include_str!("../migrations/postgres/0020_upload_requests.sql"),
     ),
     (
         21,

@@ -24,6 +24,7 @@ mod reviews;
 mod rooms;
 mod search;
 mod siem;
+mod upload_requests;
 
 use model::*;
 use sqlx::AnyConnection;
@@ -47,6 +48,7 @@ pub use links::{LinkCode, LinkSignature};
 pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry};
 pub use policies::PolicyVersion as StoredPolicyVersion;
 pub use reviews::{PartyReview, RoomActivity, ScopedGrant};
+pub use upload_requests::{ReceivedFile, UploadCode};
 
 /// An open transaction. All reads and writes go through it.
 ///

@@ -73,6 +73,30 @@ pub const NO_PROOF: &[(&str, &str)] = &[
         "a share link's secret and its view's id are the permission to ask; decided as its creator",
     ),
     (
+        "request_page",
+        "an upload request's secret is the permission to ask; uploads are decided as its creator",
+    ),
+    (
+        "request_send_code",
+        "an upload request's secret is the permission to ask for a code to a named address",
+    ),
+    (
+        "request_verify_code",
+        "an upload request's secret and the browser's session are the permission to try a code",
+    ),
+    (
+        "open_batch",
+        "an upload request's secret and a verified session are the permission to send files",
+    ),
+    (
+        "drop_file",
+        "a batch opened by a verified recipient; each file is decided as the request's creator",
+    ),
+    (
+        "finish_batch",
+        "the digest of a batch opened by a verified recipient, to the request's creator",
+    ),
+    (
         "step",
         "the SIEM forwarder and the watcher, on no one's behalf",
     ),

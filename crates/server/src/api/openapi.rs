@@ -337,6 +337,23 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ),
     ("list_links", &[]),
     ("revoke_link", &[]),
+    // upload requests
+    (
+        "create_upload_request",
+        &[
+            PATH,
+            &[
+                E::UploadRequestInvalid,
+                E::InvalidEmail,
+                E::InvalidTime,
+                E::ExpiryInPast,
+                E::MailUnavailable,
+            ],
+        ],
+    ),
+    ("list_upload_requests", &[]),
+    ("get_upload_request", &[]),
+    ("revoke_upload_request", &[]),
     ("get_content", &[OUTBOUND, &[E::RangeNotSatisfiable]]),
     ("pages", &[RENDER, OUTBOUND]),
     (

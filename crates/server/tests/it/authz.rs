@@ -390,6 +390,12 @@ enum Ep {
     ListLinks,
     /// A fresh link the curator made.
     RevokeLink,
+    /// An upload request into the room.
+    CreateUploadRequest,
+    ListUploadRequests,
+    /// A fresh upload request the curator made.
+    GetUploadRequest,
+    RevokeUploadRequest,
     Pages,
     Page,
     DeleteFile,
@@ -591,6 +597,12 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::CreateLink,          [NOROLE,  NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     (Ep::ListLinks,           [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     (Ep::RevokeLink,          [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    // Upload requests: made by the owner's users who may upload in the room,
+    // listed, read and revoked by its owner managers and the owner's admins.
+    (Ep::CreateUploadRequest, [NOROLE,  NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::ListUploadRequests,  [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::GetUploadRequest,    [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::RevokeUploadRequest, [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     // Owner staff see file metadata without a room role, never content: the
     // viewer's pages are `file.view`, refused as `GetContent` is.
     (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
@@ -747,6 +759,10 @@ impl Ep {
             Ep::CreateLink => ("POST", "/files/{id}/links"),
             Ep::ListLinks => ("GET", "/rooms/{id}/links"),
             Ep::RevokeLink => ("DELETE", "/rooms/{id}/links/{link_id}"),
+            Ep::CreateUploadRequest => ("POST", "/rooms/{id}/upload-requests"),
+            Ep::ListUploadRequests => ("GET", "/rooms/{id}/upload-requests"),
+            Ep::GetUploadRequest => ("GET", "/rooms/{id}/upload-requests/{request_id}"),
+            Ep::RevokeUploadRequest => ("POST", "/rooms/{id}/upload-requests/{request_id}/revoke"),
             Ep::Pages => ("GET", "/files/{id}/pages"),
             Ep::Page => ("GET", "/files/{id}/pages/{page}"),
             Ep::DeleteFile => ("DELETE", "/files/{id}"),
@@ -1639,6 +1655,24 @@ impl World {
                 let link = made["id"].as_str().unwrap_or_default();
                 ("DELETE", format!("/rooms/{room}/links/{link}"), none)
             }
+            Ep::CreateUploadRequest => (
+                "POST",
+                format!("/rooms/{room}/upload-requests"),
+                j(json!({"recipients": ["ana@vendor.example"]})),
+            ),
+            Ep::ListUploadRequests => ("GET", format!("/rooms/{room}/upload-requests"), none),
+            Ep::GetUploadRequest | Ep::RevokeUploadRequest => {
+                let path = format!("/rooms/{room}/upload-requests");
+                let body = json!({"recipients": ["ana@vendor.example"]});
+                let made = ctx
+                    .must(&self.curator.token, "POST", &path, body, 201)
+                    .await;
+                let id = made["id"].as_str().unwrap_or_default();
+                match ep {
+                    Ep::GetUploadRequest => ("GET", format!("{path}/{id}"), none),
+                    _ => ("POST", format!("{path}/{id}/revoke"), none),
+                }
+            }
             Ep::Pages => ("GET", format!("/files/{file}/pages"), none),
             Ep::Page => ("GET", format!("/files/{file}/pages/1"), none),
             Ep::DeleteFile => {
@@ -2070,12 +2104,15 @@ async fn matrix_covers_every_route() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_sqlite() {
+    // Mail on: recipient-bound links and upload requests need it (nothing is
+    // sent without a mailer).
     run_matrix(&Ctx::with(Backend::Sqlite, |s| s.mail_enabled = true).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_postgres() {
     if let Some(url) = postgres().await {
+        // Mail on, as on SQLite.
         run_matrix(&Ctx::with(Backend::Postgres(url), |s| s.mail_enabled = true).await).await;
     }
 }
