@@ -24,7 +24,7 @@ pub mod viewer;
 use kernel::App;
 
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
-pub use links::{CreatedLink, LinkAgreement, LinkPage, LinkStep, NewLink};
+pub use links::{CreatedLink, LinkAgreement, LinkFile, LinkPage, LinkStep, NewLink};
 pub use rooms::{NewGrant, PartyGrant, RoomPatch};
 pub use upload_requests::{
     CreatedUploadRequest, DropBatch, DropPage, DropStep, Dropped, NewUploadRequest,

@@ -90,11 +90,26 @@ pub struct LinkAgreement {
 #[derive(Clone, Debug)]
 pub struct LinkPage {
     pub link: Link,
-    /// The file's name (its last path segment).
+    /// The file's name (its last path segment), or the folder's path.
     pub name: String,
+    /// The file's size (a folder link: the files' total).
     pub size: i64,
+    /// A folder link's files now, in path order (a file link: none).
+    pub files: Vec<LinkFile>,
     pub step: LinkStep,
 }
+
+/// A file under a folder link's folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkFile {
+    pub id: FileId,
+    /// Its path below the folder (`sub/part.pdf`).
+    pub name: String,
+    pub size: i64,
+}
+
+/// Most files a folder link's page lists.
+pub const MAX_FOLDER_FILES: i64 = 500;
 
 /// The browser's verification state on a recipient-bound link.
 enum Session {
@@ -138,6 +153,37 @@ impl Links<'_> {
         new: NewLink,
     ) -> Result<CreatedLink, AppError> {
         let (meta, p, access) = auth.into_parts();
+        let target = (access.file.room_id, Some(access.file.id), None);
+        self.make(meta, p, target, new).await
+    }
+
+    /// Makes a share link to `folder` (a folder's path, with or without its
+    /// final `/`) in the room of `auth`: whoever holds it sees the files
+    /// under the folder as they are at each access, and takes each as the
+    /// link allows; recorded as `link.create`.
+    pub async fn create_folder_link(
+        &self,
+        auth: Authorized<'_, act::LinkCreate, RoomInfo>,
+        folder: &str,
+        new: NewLink,
+    ) -> Result<CreatedLink, AppError> {
+        let (meta, p, info) = auth.into_parts();
+        let trimmed = folder.trim().trim_end_matches('/');
+        let path = FilePath::parse(trimmed).map_err(|_| {
+            bad("`folder` must be the path of a folder in the room, like `drawings/`")
+        })?;
+        let target = (info.room.id, None, Some(format!("{}/", path.as_str())));
+        self.make(meta, p, target, new).await
+    }
+
+    /// Makes a link to `target` (the room, and its file or its folder).
+    async fn make(
+        &self,
+        meta: &RequestMeta,
+        p: &kernel::Principal,
+        (room_id, file_id, folder): (RoomId, Option<FileId>, Option<String>),
+        new: NewLink,
+    ) -> Result<CreatedLink, AppError> {
         if new
             .max_downloads
             .is_some_and(|n| !(1..=MAX_LINK_DOWNLOADS).contains(&n))
@@ -159,7 +205,7 @@ impl Links<'_> {
         }
         {
             let mut tx = self.store().read().await?;
-            let required = tx.room_requirements(access.file.room_id).await?;
+            let required = tx.room_requirements(room_id).await?;
             if !required.is_empty() && new.recipients.is_empty() {
                 return Err(AppError::invalid(
                     ErrorCode::LinkRecipientsRequired,
@@ -185,7 +231,7 @@ impl Links<'_> {
             _ => None,
         };
         let now = self.now();
-        let grant_end = self.grant_end(p, access.file.room_id, now).await?;
+        let grant_end = self.grant_end(p, room_id, now).await?;
         let Some(expires_ms) = link_end(
             now,
             new.expires_ms,
@@ -205,8 +251,9 @@ impl Links<'_> {
         let link = Link {
             id: LinkId::from_random(random()?),
             token_sha256,
-            room_id: access.file.room_id,
-            file_id: access.file.id,
+            room_id,
+            file_id,
+            folder,
             created_by: p.user_id,
             created_mfa: p.mfa,
             created_ms: now,
@@ -222,7 +269,8 @@ impl Links<'_> {
         let mut tx = self.store().begin().await?;
         tx.insert_link(&link).await?;
         let detail = json!({
-            "file": link.file_id.to_string(), "room": link.room_id.to_string(),
+            "file": link.file_id.map(|f| f.to_string()), "folder": link.folder,
+            "room": link.room_id.to_string(),
             "expires_ms": link.expires_ms, "mode": link.mode.as_str(),
             "max_downloads": link.max_downloads, "password": link.password_hash.is_some(),
             "recipients": link.recipients,
@@ -388,18 +436,28 @@ impl Links<'_> {
         session: Option<&str>,
     ) -> Result<LinkPage, AppError> {
         let link = self.open(meta, token).await?;
-        let file = self
-            .store()
-            .read()
-            .await?
-            .get_file(link.file_id)
-            .await?
-            .filter(|f| f.current.is_some());
-        let Some(file) = file else {
-            self.refuse(meta, &link, None, "link_unavailable").await?;
-            return Err(unavailable());
+        let (name, size, files) = match (link.file_id, &link.folder) {
+            (Some(id), _) => {
+                let file = self
+                    .store()
+                    .read()
+                    .await?
+                    .get_file(id)
+                    .await?
+                    .filter(|f| f.current.is_some());
+                let Some(file) = file else {
+                    self.refuse(meta, &link, None, "link_unavailable").await?;
+                    return Err(unavailable());
+                };
+                let size = file.current.as_ref().map_or(0, |v| v.size);
+                (file_name(&file.path), size, Vec::new())
+            }
+            (None, Some(folder)) => {
+                let files = self.folder_files(&link, folder).await?;
+                (folder.clone(), files.iter().map(|f| f.size).sum(), files)
+            }
+            (None, None) => return Err(unavailable()),
         };
-        let size = file.current.as_ref().map_or(0, |v| v.size);
         let step = if link.recipients.is_empty() {
             self.unbound_agreements(meta, &link).await?;
             LinkStep::Ready { recipient: None }
@@ -436,11 +494,66 @@ impl Links<'_> {
             .with(json!({"link": link.id.to_string(), "recipient": recipient, "page": true}));
         self.record_alone(meta, fact).await?;
         Ok(LinkPage {
-            name: file_name(&file.path),
+            name,
             size,
+            files,
             link,
             step,
         })
+    }
+
+    /// The files under a folder link's folder now (current versions only),
+    /// in path order, at most [`MAX_FOLDER_FILES`].
+    async fn folder_files(&self, link: &Link, folder: &str) -> Result<Vec<LinkFile>, AppError> {
+        let mut tx = self.store().read().await?;
+        let page = tx
+            .list_files_page(link.room_id, Some(folder), MAX_FOLDER_FILES)
+            .await?;
+        Ok(page
+            .into_iter()
+            .take_while(|f| f.path.starts_with(folder))
+            .filter_map(|f| {
+                let size = f.current.as_ref()?.size;
+                Some(LinkFile {
+                    id: f.id,
+                    name: f.path[folder.len()..].to_owned(),
+                    size,
+                })
+            })
+            .collect())
+    }
+
+    /// The file a request on `link` takes: a file link's own (`file` absent
+    /// or the same), or one under a folder link's folder; anything else is
+    /// "not available" (recorded).
+    async fn target(
+        &self,
+        meta: &RequestMeta,
+        link: &Link,
+        recipient: Option<&str>,
+        file: Option<FileId>,
+    ) -> Result<FileId, AppError> {
+        let found = match (link.file_id, &link.folder, file) {
+            (Some(own), _, None) => Some(own),
+            (Some(own), _, Some(asked)) => (own == asked).then_some(own),
+            (None, Some(folder), Some(asked)) => self
+                .store()
+                .read()
+                .await?
+                .get_file(asked)
+                .await?
+                .filter(|f| f.room_id == link.room_id && f.path.starts_with(folder.as_str()))
+                .map(|f| f.id),
+            (None, _, None) | (None, None, Some(_)) => None,
+        };
+        match found {
+            Some(id) => Ok(id),
+            None => {
+                self.refuse(meta, link, recipient, "link_unavailable")
+                    .await?;
+                Err(unavailable())
+            }
+        }
     }
 
     /// The room's required agreements `recipient` has not signed on `link`
@@ -649,11 +762,14 @@ impl Links<'_> {
             .await?
             .map(|u| u.display_name)
             .unwrap_or_default();
-        let file = tx
-            .get_file(link.file_id)
-            .await?
-            .map(|f| file_name(&f.path))
-            .unwrap_or_default();
+        let file = match (link.file_id, &link.folder) {
+            (Some(id), _) => tx
+                .get_file(id)
+                .await?
+                .map(|f| file_name(&f.path))
+                .unwrap_or_default(),
+            (None, folder) => format!("the folder {}", folder.as_deref().unwrap_or_default()),
+        };
         Ok((sender, file))
     }
 
@@ -717,9 +833,11 @@ impl Links<'_> {
         token: &str,
         session: Option<&str>,
         password: Option<String>,
+        file: Option<FileId>,
     ) -> Result<Download, AppError> {
         let link = self.open(meta, token).await?;
         let recipient = self.admitted(meta, &link, session).await?;
+        let file = self.target(meta, &link, recipient.as_deref(), file).await?;
         self.check_password(meta, &link, recipient.as_deref(), password)
             .await?;
         if link.mode == LinkMode::View {
@@ -731,10 +849,7 @@ impl Links<'_> {
             ));
         }
         let (via, creator) = self.creator(meta, &link, recipient.clone()).await?;
-        let auth = as_holder(
-            self.file(&via, &creator, link.file_id, act::FileDownload)
-                .await,
-        )?;
+        let auth = as_holder(self.file(&via, &creator, file, act::FileDownload).await)?;
         let mut tx = self.store().begin().await?;
         let taken = tx.take_link_download(link.id, self.now()).await?;
         tx.commit().await?;
@@ -757,13 +872,15 @@ impl Links<'_> {
         token: &str,
         session: Option<&str>,
         password: Option<String>,
+        file: Option<FileId>,
     ) -> Result<OpenedView, AppError> {
         let link = self.open(meta, token).await?;
         let recipient = self.admitted(meta, &link, session).await?;
+        let file = self.target(meta, &link, recipient.as_deref(), file).await?;
         self.check_password(meta, &link, recipient.as_deref(), password)
             .await?;
         let (via, creator) = self.creator(meta, &link, recipient).await?;
-        let auth = as_holder(self.file(&via, &creator, link.file_id, act::FileView).await)?;
+        let auth = as_holder(self.file(&via, &creator, file, act::FileView).await)?;
         Files(self.0).open_view(auth).await
     }
 
@@ -775,13 +892,14 @@ impl Links<'_> {
         meta: &RequestMeta,
         token: &str,
         session: Option<&str>,
-        view: ViewId,
-        page: u32,
+        file: Option<FileId>,
+        (view, page): (ViewId, u32),
     ) -> Result<PageImage, AppError> {
         let link = self.open(meta, token).await?;
         let recipient = self.admitted(meta, &link, session).await?;
+        let file = self.target(meta, &link, recipient.as_deref(), file).await?;
         let (via, creator) = self.creator(meta, &link, recipient).await?;
-        let auth = as_holder(self.file(&via, &creator, link.file_id, act::FileView).await)?;
+        let auth = as_holder(self.file(&via, &creator, file, act::FileView).await)?;
         Files(self.0).view_page(auth, Some(view), page).await
     }
 

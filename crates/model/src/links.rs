@@ -50,7 +50,11 @@ pub struct Link {
     pub id: LinkId,
     pub token_sha256: Vec<u8>,
     pub room_id: RoomId,
-    pub file_id: FileId,
+    /// The file of a file link; `None` for a folder link.
+    pub file_id: Option<FileId>,
+    /// The folder of a folder link (a path prefix ending in `/`, e.g.
+    /// `drawings/`); `None` for a file link. Exactly one of the two is set.
+    pub folder: Option<String>,
     pub created_by: UserId,
     pub created_mfa: bool,
     pub created_ms: i64,
@@ -146,7 +150,8 @@ mod tests {
             id: LinkId::from_random([1; 16]),
             token_sha256: vec![],
             room_id: RoomId::from_random([2; 16]),
-            file_id: FileId::from_random([3; 16]),
+            file_id: Some(FileId::from_random([3; 16])),
+            folder: None,
             created_by: UserId::from_random([4; 16]),
             created_mfa: false,
             created_ms: 0,

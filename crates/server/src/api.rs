@@ -163,7 +163,7 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(files::list_versions))
         .routes(routes!(files::restore_version))
         .routes(routes!(links::create_link))
-        .routes(routes!(links::list_links))
+        .routes(routes!(links::create_folder_link, links::list_links))
         .routes(routes!(links::revoke_link))
         .routes(routes!(
             upload_requests::list_upload_requests,

@@ -108,6 +108,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "notification_mail",
         include_str!("../migrations/sqlite/0022_notification_mail.sql"),
     ),
+    (
+        23,
+        "folder_links",
+        include_str!("../migrations/sqlite/0023_folder_links.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -213,6 +218,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "notification_mail",
         include_str!("../migrations/postgres/0022_notification_mail.sql"),
     ),
+    (
+        23,
+        "folder_links",
+        include_str!("../migrations/postgres/0023_folder_links.sql"),
+    ),
 ];
 
 /// Applies the migrations of `backend` that the database has not seen yet.
@@ -229,7 +239,9 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
                 Cow::Borrowed(description),
                 MigrationType::Simple,
                 sqlx::SqlSafeStr::into_sql_str(sql),
-                false,
+                // A migration that manages its own transaction (to turn
+                // SQLite's foreign keys off around a table rebuild) says so.
+                sql.starts_with("-- no-transaction"),
             )
         })
         .collect();

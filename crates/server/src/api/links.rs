@@ -45,7 +45,10 @@ pub struct CreateLink {
 pub struct LinkDto {
     pub id: String,
     pub room_id: String,
-    pub file_id: String,
+    /// The file of a file link (absent for a folder link).
+    pub file_id: Option<String>,
+    /// The folder of a folder link (`drawings/`; absent for a file link).
+    pub folder: Option<String>,
     pub created_by: String,
     pub created_at: String,
     pub expires_at: String,
@@ -68,7 +71,8 @@ impl LinkDto {
         LinkDto {
             id: l.id.to_string(),
             room_id: l.room_id.to_string(),
-            file_id: l.file_id.to_string(),
+            file_id: l.file_id.map(|f| f.to_string()),
+            folder: l.folder.clone(),
             created_by: l.created_by.to_string(),
             created_at: rfc3339(l.created_ms),
             expires_at: rfc3339(l.expires_ms),
@@ -90,7 +94,7 @@ impl LinkDto {
 /// Makes a share link to a file (the owner's users who may download in its
 /// room); recorded as `link.create`. The answer holds the link's path once.
 #[utoipa::path(post, path = "/files/{id}/links", tag = "links", security(("bearer" = [])), params(("id" = String, Path)), request_body = CreateLink,
-    responses((status = 201, body = LinkDto), (status = 400, body = ErrorBody, description = "link_invalid, invalid_email, password_too_short, expiry_in_past"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "mail_unavailable")))]
+    responses((status = 201, body = LinkDto), (status = 400, body = ErrorBody, description = "link_invalid, invalid_email, password_too_short, expiry_in_past, link_recipients_required, link_agreement_unavailable"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "mail_unavailable")))]
 pub async fn create_link(
     State(app): State<App>,
     Meta(meta): Meta,
@@ -98,6 +102,76 @@ pub async fn create_link(
     ApiPath(raw): ApiPath<String>,
     ApiJson(req): ApiJson<CreateLink>,
 ) -> Result<(StatusCode, Json<LinkDto>), ApiError> {
+    let new = new_link(req)?;
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::LinkCreate)
+        .await?;
+    let made = Links(&app).create_link(auth, new).await?;
+    let path = format!("/l/{}", made.token);
+    Ok((
+        StatusCode::CREATED,
+        Json(LinkDto::of(&made.link, app.now_ms(), Some(path))),
+    ))
+}
+
+/// A new share link to a folder.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFolderLink {
+    /// The folder's path in the room (`drawings/` or `drawings`).
+    pub folder: String,
+    /// As for a file's link.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// As for a file's link.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// 1 to 10000, counted over every file of the folder; absent: no limit.
+    #[serde(default)]
+    pub max_downloads: Option<i64>,
+    /// `download` (default) or `view`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// As for a file's link.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+}
+
+/// Makes a share link to a folder of a room (the owner's users who may
+/// download in it): whoever holds it sees the files under the folder as they
+/// are at each access and takes each as the link allows (one download each
+/// from the limit); recorded as `link.create`. The answer holds the link's
+/// path once.
+#[utoipa::path(post, path = "/rooms/{id}/links", tag = "links", security(("bearer" = [])), params(("id" = String, Path)), request_body = CreateFolderLink,
+    responses((status = 201, body = LinkDto), (status = 400, body = ErrorBody, description = "link_invalid, invalid_email, password_too_short, expiry_in_past, link_recipients_required, link_agreement_unavailable"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "mail_unavailable")))]
+pub async fn create_folder_link(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(req): ApiJson<CreateFolderLink>,
+) -> Result<(StatusCode, Json<LinkDto>), ApiError> {
+    let new = new_link(CreateLink {
+        expires_at: req.expires_at,
+        password: req.password,
+        max_downloads: req.max_downloads,
+        mode: req.mode,
+        recipients: req.recipients,
+    })?;
+    let folder = req.folder;
+    let auth = app
+        .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::LinkCreate)
+        .await?;
+    let made = Links(&app).create_folder_link(auth, &folder, new).await?;
+    let path = format!("/l/{}", made.token);
+    Ok((
+        StatusCode::CREATED,
+        Json(LinkDto::of(&made.link, app.now_ms(), Some(path))),
+    ))
+}
+
+/// The settings of a new link, checked.
+fn new_link(req: CreateLink) -> Result<NewLink, ApiError> {
     let expires_ms = req
         .expires_at
         .as_deref()
@@ -119,22 +193,13 @@ pub async fn create_link(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let new = NewLink {
+    Ok(NewLink {
         expires_ms,
         password: req.password,
         max_downloads: req.max_downloads,
         mode,
         recipients,
-    };
-    let auth = app
-        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::LinkCreate)
-        .await?;
-    let made = Links(&app).create_link(auth, new).await?;
-    let path = format!("/l/{}", made.token);
-    Ok((
-        StatusCode::CREATED,
-        Json(LinkDto::of(&made.link, app.now_ms(), Some(path))),
-    ))
+    })
 }
 
 /// Whether the caller manages every link of the room (else: their own).

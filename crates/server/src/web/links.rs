@@ -32,10 +32,12 @@ const LINK_COOKIE: &str = "custody_link";
 pub fn router() -> Router<App> {
     let forms = Router::new()
         .route("/files/{id}/share", post(create))
+        .route("/rooms/{id}/share", post(create_folder))
         .route("/rooms/{id}/links/{link}/revoke", post(revoke))
         .layer(Extension(FormCsrf));
     Router::new()
         .route("/files/{id}/share", get(share_page))
+        .route("/rooms/{id}/share", get(share_folder_page))
         .route("/rooms/{id}/links", get(list))
         .route("/l/{token}", get(public_page))
         .route("/l/{token}/address", post(public_address))
@@ -63,14 +65,24 @@ fn when(ms: i64) -> String {
 }
 
 /// The share form of a file, with the refusal of a failed post.
-fn share_form(viewer: &Viewer, id: FileId, name: &str, failed: Option<&Failed<'_>>) -> Markup {
+fn share_form(
+    viewer: &Viewer,
+    action: &str,
+    (name, folder): (&str, Option<&str>),
+    failed: Option<&Failed<'_>>,
+) -> Markup {
     let v = |field: &str, current: &str| Failed::value(failed, "share", field, current);
     html! {
         h1 { "Share " (name) }
-        p { "A link opens this file for people without an account. It ends on the date you set (at the latest when the administrator's maximum or your own access ends), and cannot be extended." }
+        @if folder.is_some() {
+            p { "A link opens this folder for people without an account: they see the files under it as they are when they open the link, and take each as the link allows. It ends on the date you set (at the latest when the administrator's maximum or your own access ends), and cannot be extended." }
+        } @else {
+            p { "A link opens this file for people without an account. It ends on the date you set (at the latest when the administrator's maximum or your own access ends), and cannot be extended." }
+        }
         (Failed::alert_for(failed, "share"))
-        form #share method="post" action=(format!("/files/{id}/share")) {
+        form #share method="post" action=(action) {
             (csrf_field(&viewer.csrf))
+            @if let Some(folder) = folder { input type="hidden" name="folder" value=(folder); }
             p {
                 label for="share-expires" { "Ends on (YYYY-MM-DD, empty: the maximum)" }
                 input #share-expires type="date" name="expires" value=(v("expires", ""));
@@ -129,7 +141,8 @@ pub async fn share_page(
 ) -> Result<Response, WebError> {
     let id: FileId = path_id(&raw)?;
     let (name, _) = file_of(&app, &meta, &viewer, id).await?;
-    let body = share_form(&viewer, id, &name, None);
+    let action = format!("/files/{id}/share");
+    let body = share_form(&viewer, &action, (&name, None), None);
     Ok(layout::page("Share a file", Some(viewer.header()), body).into_response())
 }
 
@@ -193,14 +206,26 @@ pub async fn create(
                 refusal,
                 fields: &fields,
             };
-            let body = share_form(&viewer, id, &name, Some(&failed));
+            let action = format!("/files/{id}/share");
+            let body = share_form(&viewer, &action, (&name, None), Some(&failed));
             return Ok(again(
                 status,
                 layout::page("Share a file", Some(viewer.header()), body),
             ));
         }
     };
-    let url = site_url(&headers, &uri, &format!("/l/{}", made.token));
+    Ok(made_page(&viewer, (&headers, &uri), &made, &name, room))
+}
+
+/// The page of a link just made: its address, shown once.
+fn made_page(
+    viewer: &Viewer,
+    (headers, uri): (&HeaderMap, &Uri),
+    made: &app::CreatedLink,
+    name: &str,
+    room: RoomId,
+) -> Response {
+    let url = site_url(headers, uri, &format!("/l/{}", made.token));
     let body = html! {
         h1 { "Link to " (name) }
         p.notice #confirmation role="status" { "The link was made. Copy it now: it is not shown again." }
@@ -208,11 +233,79 @@ pub async fn create(
         (link_facts(&made.link))
         p { a href=(format!("/rooms/{room}/links")) { "The room's links" } }
     };
-    Ok((
+    (
         StatusCode::CREATED,
         layout::page("Link made", Some(viewer.header()), body),
     )
-        .into_response())
+        .into_response()
+}
+
+/// Which folder a folder's share form is for.
+#[derive(serde::Deserialize)]
+pub struct FolderQuery {
+    #[serde(default)]
+    folder: String,
+}
+
+/// `GET /rooms/{id}/share?folder=…`: the share form of a folder.
+pub async fn share_folder_page(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<FolderQuery>,
+) -> Result<Response, WebError> {
+    let room: RoomId = path_id(&raw)?;
+    let auth = app
+        .room(&meta, &viewer.authed.principal, room, act::LinkCreate)
+        .await?;
+    let (_, _, info) = auth.into_parts();
+    let action = format!("/rooms/{room}/share");
+    let title = format!("{} / {}", info.room.name, q.folder);
+    let body = share_form(&viewer, &action, (&title, Some(&q.folder)), None);
+    Ok(layout::page("Share a folder", Some(viewer.header()), body).into_response())
+}
+
+/// `POST /rooms/{id}/share`: makes a folder's link and shows it once.
+pub async fn create_folder(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    axum::Form(fields): axum::Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, fields.csrf())?;
+    let room: RoomId = path_id(&raw)?;
+    let folder = fields.get("folder").to_owned();
+    let made = match new_link(&fields) {
+        Ok(new) => {
+            let auth = app
+                .room(&meta, &viewer.authed.principal, room, act::LinkCreate)
+                .await?;
+            Links(&app).create_folder_link(auth, &folder, new).await
+        }
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(made) => Ok(made_page(&viewer, (&headers, &uri), &made, &folder, room)),
+        Err(e) => {
+            let refusal = refusal(e)?;
+            let status = refusal.status;
+            let failed = Failed {
+                form: "share",
+                refusal,
+                fields: &fields,
+            };
+            let action = format!("/rooms/{room}/share");
+            let body = share_form(&viewer, &action, (&folder, Some(&folder)), Some(&failed));
+            Ok(again(
+                status,
+                layout::page("Share a folder", Some(viewer.header()), body),
+            ))
+        }
+    }
 }
 
 /// A link's settings as a short list.
@@ -414,6 +507,30 @@ fn refused(e: AppError) -> Response {
     public(status, title, body)
 }
 
+/// Which file of a folder link a request is for.
+#[derive(serde::Deserialize, Default)]
+pub struct FileQuery {
+    #[serde(default)]
+    file: Option<String>,
+}
+
+/// The file a query or a form names (none: the link's own file); a
+/// malformed id is a file no link has.
+fn file_param(raw: Option<&str>) -> Result<Option<FileId>, AppError> {
+    match raw.filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => r
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::invalid(ErrorCode::LinkUnavailable, "no such file")),
+    }
+}
+
+/// `?file=<id>` for a folder link's file, else nothing.
+fn file_suffix(file: Option<FileId>) -> String {
+    file.map(|f| format!("?file={f}")).unwrap_or_default()
+}
+
 /// `GET /l/{token}`: the next step for this browser.
 pub async fn public_page(
     State(app): State<App>,
@@ -477,6 +594,12 @@ fn step_page(token: &str, page: &LinkPage) -> Response {
             LinkStep::Password { recipient } => {
                 @if let Some(r) = recipient { p { "Verified as " (r) "." } }
                 form #password method="post" action=(format!("{base}/view")) {
+                    @if page.link.folder.is_some() {
+                        label for="link-file" { "File" }
+                        select #link-file name="file" {
+                            @for f in &page.files { option value=(f.id) { (f.name) } }
+                        }
+                    }
                     label for="link-password" { "Password" }
                     input #link-password type="password" name="password" required autocomplete="current-password";
                     button #link-view type="submit" { "View" }
@@ -488,11 +611,37 @@ fn step_page(token: &str, page: &LinkPage) -> Response {
             }
             LinkStep::Ready { recipient } => {
                 @if let Some(r) = recipient { p { "Verified as " (r) "." } }
-                p { a #link-view href=(format!("{base}/view")) { "View " (page.name) } }
-                @if page.link.mode == LinkMode::View {
-                    p { "This link lets the file be viewed only." }
+                @if page.link.folder.is_some() {
+                    @if page.link.mode == LinkMode::View { p { "This link lets the files be viewed only." } }
+                    @if page.files.is_empty() {
+                        p.empty #link-no-files { "The folder holds no files now." }
+                    } @else {
+                        table #link-files {
+                            thead { tr { th scope="col" { "File" } th scope="col" { "Size" } th scope="col" { "Take" } } }
+                            tbody {
+                                @for f in &page.files {
+                                    tr id=(format!("link-file-{}", f.id)) {
+                                        td { (f.name) }
+                                        td { (f.size) " bytes" }
+                                        td {
+                                            a.view href=(format!("{base}/view?file={}", f.id)) { "View" span.visually-hidden { " " (f.name) } }
+                                            @if page.link.mode == LinkMode::Download {
+                                                " · "
+                                                a.download href=(format!("{base}/download?file={}", f.id)) { "Download" span.visually-hidden { " " (f.name) } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 } @else {
-                    p { a #link-download href=(format!("{base}/download")) { "Download " (page.name) } }
+                    p { a #link-view href=(format!("{base}/view")) { "View " (page.name) } }
+                    @if page.link.mode == LinkMode::View {
+                        p { "This link lets the file be viewed only." }
+                    } @else {
+                        p { a #link-download href=(format!("{base}/download")) { "Download " (page.name) } }
+                    }
                 }
             }
         }
@@ -605,14 +754,19 @@ pub async fn public_view(
     State(app): State<App>,
     Meta(meta): Meta,
     Path(token): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<FileQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let file = match file_param(q.file.as_deref()) {
+        Ok(file) => file,
+        Err(e) => return refused(e),
+    };
     let session = session_of(&headers);
     match Links(&app)
-        .link_open_view(&meta, &token, session.as_deref(), None)
+        .link_open_view(&meta, &token, session.as_deref(), None, file)
         .await
     {
-        Ok(opened) => viewer_page(&token, &opened),
+        Ok(opened) => viewer_page(&token, &opened, file),
         Err(e) => refused(e),
     }
 }
@@ -629,20 +783,24 @@ pub async fn public_view_form(
     if let Some(refusal) = from_elsewhere(&headers, &uri) {
         return refusal;
     }
+    let file = match file_param(fields.opt("file")) {
+        Ok(file) => file,
+        Err(e) => return refused(e),
+    };
     let session = session_of(&headers);
     let password = Some(fields.get("password").to_owned());
     match Links(&app)
-        .link_open_view(&meta, &token, session.as_deref(), password)
+        .link_open_view(&meta, &token, session.as_deref(), password, file)
         .await
     {
-        Ok(opened) => viewer_page(&token, &opened),
+        Ok(opened) => viewer_page(&token, &opened, file),
         Err(e) => refused(e),
     }
 }
 
 /// The viewer of a link's file: its pages, each drawn and marked for the
 /// link's recipient on the server.
-fn viewer_page(token: &str, opened: &app::viewer::OpenedView) -> Response {
+fn viewer_page(token: &str, opened: &app::viewer::OpenedView, file: Option<FileId>) -> Response {
     let name = opened
         .file
         .path
@@ -664,7 +822,7 @@ fn viewer_page(token: &str, opened: &app::viewer::OpenedView) -> Response {
             @for (n, (w, h)) in (1..).zip(&opened.sizes) {
                 img.page #(format!("page-{n}")) loading="lazy" alt=(format!("Page {n} of {name}"))
                     width=(w) height=(h)
-                    src=(format!("/l/{token}/view/{}/pages/{n}", opened.view));
+                    src=(format!("/l/{token}/view/{}/pages/{n}{}", opened.view, file_suffix(file)));
             }
         }
     };
@@ -677,8 +835,13 @@ pub async fn public_page_image(
     State(app): State<App>,
     Meta(meta): Meta,
     Path((token, view, page)): Path<(String, String, String)>,
+    axum::extract::Query(q): axum::extract::Query<FileQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let file = match file_param(q.file.as_deref()) {
+        Ok(file) => file,
+        Err(e) => return refused(e),
+    };
     let session = session_of(&headers);
     let page: u32 = page.parse().unwrap_or(0);
     let view = match crate::api::view_of(Some(&view)) {
@@ -686,7 +849,7 @@ pub async fn public_page_image(
         Ok(None) | Err(_) => return refused(AppError::NotFound),
     };
     match Links(&app)
-        .link_view_page(&meta, &token, session.as_deref(), view, page)
+        .link_view_page(&meta, &token, session.as_deref(), file, (view, page))
         .await
     {
         Ok(image) => crate::api::page_response(image),
@@ -699,11 +862,16 @@ pub async fn public_download(
     State(app): State<App>,
     Meta(meta): Meta,
     Path(token): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<FileQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let file = match file_param(q.file.as_deref()) {
+        Ok(file) => file,
+        Err(e) => return refused(e),
+    };
     let session = session_of(&headers);
     match Links(&app)
-        .link_download(&meta, &token, session.as_deref(), None)
+        .link_download(&meta, &token, session.as_deref(), None, file)
         .await
     {
         Ok(d) => super::rooms::attachment(d),
@@ -723,10 +891,14 @@ pub async fn public_download_form(
     if let Some(refusal) = from_elsewhere(&headers, &uri) {
         return refusal;
     }
+    let file = match file_param(fields.opt("file")) {
+        Ok(file) => file,
+        Err(e) => return refused(e),
+    };
     let session = session_of(&headers);
     let password = Some(fields.get("password").to_owned());
     match Links(&app)
-        .link_download(&meta, &token, session.as_deref(), password)
+        .link_download(&meta, &token, session.as_deref(), password, file)
         .await
     {
         Ok(d) => super::rooms::attachment(d),

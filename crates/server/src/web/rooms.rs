@@ -314,7 +314,13 @@ fn listing(files: &[FileInfo], room: RoomId, prefix: &str, may: &Controls) -> Ma
                     @for folder in &folders {
                         tr.folder {
                             td { a href=(room_href(room, &format!("{prefix}{folder}/"))) { span.icon { "▸" } (folder) "/" } }
-                            td {} td {} td {} td {}
+                            td {} td {} td {}
+                            td.actions {
+                                @if may.share {
+                                    @let path = format!("{prefix}{folder}/");
+                                    a.share href=(format!("/rooms/{room}/share?folder={}", escape(&path))) aria-label=(format!("Share the folder {path}")) { "Share" }
+                                }
+                            }
                         }
                     }
                     @for f in &here {

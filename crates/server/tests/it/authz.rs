@@ -387,6 +387,7 @@ enum Ep {
     GetContent,
     /// A share link to the room's file.
     CreateLink,
+    CreateFolderLink,
     ListLinks,
     /// A fresh link the curator made.
     RevokeLink,
@@ -595,6 +596,7 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     // Share links: made by the owner's users who may download in the room,
     // listed and revoked by its owner managers and the owner's admins.
     (Ep::CreateLink,          [NOROLE,  NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::CreateFolderLink,    [NOROLE,  NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     (Ep::ListLinks,           [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     (Ep::RevokeLink,          [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     // Upload requests: made by the owner's users who may upload in the room,
@@ -757,6 +759,7 @@ impl Ep {
             Ep::RestoreVersion => ("POST", "/files/{id}/versions/{version}/restore"),
             Ep::GetContent => ("GET", "/files/{id}/content"),
             Ep::CreateLink => ("POST", "/files/{id}/links"),
+            Ep::CreateFolderLink => ("POST", "/rooms/{id}/links"),
             Ep::ListLinks => ("GET", "/rooms/{id}/links"),
             Ep::RevokeLink => ("DELETE", "/rooms/{id}/links/{link_id}"),
             Ep::CreateUploadRequest => ("POST", "/rooms/{id}/upload-requests"),
@@ -1644,6 +1647,11 @@ impl World {
                 "POST",
                 format!("/files/{file}/links"),
                 j(json!({"recipients": ["matrix@vendor.example"]})),
+            ),
+            Ep::CreateFolderLink => (
+                "POST",
+                format!("/rooms/{room}/links"),
+                j(json!({"folder": "up/", "recipients": ["matrix@vendor.example"]})),
             ),
             Ep::ListLinks => ("GET", format!("/rooms/{room}/links"), none),
             Ep::RevokeLink => {

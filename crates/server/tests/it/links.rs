@@ -745,3 +745,144 @@ async fn recipients_sign_first(ctx: &Ctx) {
             .any(|k| k.text == "Keep it secret.\n\nReturn it.")
     );
 }
+
+/// A link to a folder, on both backends: its page lists the files under the
+/// folder as they are at each access (a file added later too, none from
+/// elsewhere), each is viewed or downloaded through the link (one download
+/// each from the limit), and a file outside the folder — asked by its id — is
+/// "not available".
+#[tokio::test]
+async fn a_folder_link_hands_out_the_files_under_its_folder() {
+    on_each_backend(async |ctx: &Ctx| {
+        let s = shared(ctx).await;
+        let inside = ctx
+            .upload(
+                &ctx.admin,
+                &s.room,
+                "drawings/a.txt",
+                b"bracket drawing v1\n",
+            )
+            .await;
+        let deeper = ctx
+            .upload(
+                &ctx.admin,
+                &s.room,
+                "drawings/sub/b.txt",
+                b"bracket drawing v1 b\n",
+            )
+            .await;
+        let body = json!({"folder": "drawings", "max_downloads": 2});
+        let made = ctx
+            .must(
+                &s.sharer.token,
+                "POST",
+                &format!("/rooms/{}/links", s.room),
+                body,
+                201,
+            )
+            .await;
+        assert_eq!(made["folder"], "drawings/");
+        assert_eq!(made["file_id"], Value::Null);
+        let path = made["path"].as_str().unwrap().to_owned();
+        let page = public(ctx, "GET", &path, None).await;
+        assert_eq!(page.status.as_u16(), 200, "{}", page.text());
+        let html = String::from_utf8_lossy(&page.body).into_owned();
+        assert!(
+            html.contains("a.txt") && html.contains("sub/b.txt"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("bracket.txt"),
+            "a file outside the folder: {html}"
+        );
+        // A file added later is there at the next access.
+        let later = ctx
+            .upload(
+                &ctx.admin,
+                &s.room,
+                "drawings/c.txt",
+                b"bracket drawing v1 c\n",
+            )
+            .await;
+        let page = public(ctx, "GET", &path, None).await;
+        assert!(String::from_utf8_lossy(&page.body).contains("c.txt"));
+        let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+        let r = public(
+            ctx,
+            "GET",
+            &format!("{path}/view?file={}", id(&later)),
+            None,
+        )
+        .await;
+        assert_eq!(
+            r.status.as_u16(),
+            200,
+            "views take no download: {}",
+            r.text()
+        );
+        for file in [id(&inside), id(&deeper)] {
+            let r = public(ctx, "GET", &format!("{path}/download?file={file}"), None).await;
+            assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+            assert!(marked(&r), "{}", r.text());
+        }
+        let r = public(
+            ctx,
+            "GET",
+            &format!("{path}/download?file={}", id(&later)),
+            None,
+        )
+        .await;
+        assert_eq!(
+            r.status.as_u16(),
+            410,
+            "the limit counts every file: {}",
+            r.text()
+        );
+        // A second link to the folder: what is not under it is not available.
+        let body = json!({"folder": "drawings/"});
+        let other = ctx
+            .must(
+                &s.sharer.token,
+                "POST",
+                &format!("/rooms/{}/links", s.room),
+                body,
+                201,
+            )
+            .await;
+        let path = other["path"].as_str().unwrap().to_owned();
+        for (tail, status) in [
+            (format!("/download?file={}", s.file), 404),
+            (format!("/view?file={}", s.file), 404),
+            ("/download".to_owned(), 404),
+            ("/download?file=not-an-id".to_owned(), 404),
+        ] {
+            let r = public(ctx, "GET", &format!("{path}{tail}"), None).await;
+            assert_eq!(r.status.as_u16(), status, "{tail}: {}", r.text());
+            assert!(r.text().contains("not available"), "{tail}: {}", r.text());
+        }
+        // Bad folders are refused with their code.
+        for folder in ["", "/", "../x", "a//b"] {
+            let r = ctx
+                .call(
+                    &s.sharer.token,
+                    "POST",
+                    &format!("/rooms/{}/links", s.room),
+                    json!({"folder": folder}),
+                )
+                .await;
+            assert_eq!(
+                r.json()["error"]["code"],
+                "link_invalid",
+                "{folder}: {}",
+                r.text()
+            );
+        }
+        let events = ctx.events().await;
+        let downloads = events
+            .iter()
+            .filter(|e| e["action"] == "file.download" && e["detail"]["link"] == made["id"])
+            .count();
+        assert_eq!(downloads, 2);
+    })
+    .await;
+}

@@ -46,6 +46,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/rooms/{id}/grants", "GET"),
     ("/rooms/{id}/grants", "POST"),
     ("/rooms/{id}/grants/{grant_id}", "DELETE"),
+    ("/rooms/{id}/links", "POST"),
     ("/files/{id}/links", "POST"),
     ("/rooms/{id}/links", "GET"),
     ("/rooms/{id}/links/{link_id}", "DELETE"),

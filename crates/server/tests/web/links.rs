@@ -316,3 +316,91 @@ fn trace_online(site: &util::Site, copy: &std::path::Path, link: &str) {
         "{said}"
     );
 }
+
+/// A folder shared from its row on the room page: the share form makes the
+/// link, and whoever holds it sees the folder's files and views one, in
+/// Chromium with axe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_is_shared_from_the_room_page_and_its_files_are_viewed() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let (meta, admin) = (RequestMeta::default(), site.admin().await);
+    let grant = NewGrant {
+        subject_kind: SubjectKind::User,
+        subject_id: admin.user_id.0,
+        role: RoomRole::Manager,
+        expires_ms: None,
+        reason: "shares the specs".into(),
+    };
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::GrantCreate)
+        .await
+        .unwrap();
+    app::Rooms(&site.app)
+        .create_grant(auth, grant)
+        .await
+        .unwrap();
+    for name in ["specs/bracket.pdf", "specs/hinge.pdf", "other/secret.pdf"] {
+        let auth = site
+            .app
+            .room(&meta, &admin, site.room, app::act::FileUpload)
+            .await
+            .unwrap();
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(
+            drawing_pdf(),
+        ))]);
+        let path = model::FilePath::parse(name).unwrap();
+        app::Files(&site.app)
+            .upload_with(auth, &path, None, body, None)
+            .await
+            .unwrap();
+    }
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+    let b = scratch.browser(&driver).await;
+    b.goto(&site.url("/login")).await;
+    b.type_into(&b.find("#email").await, util::EMAIL).await;
+    b.type_into(&b.find("#password").await, util::PASSWORD)
+        .await;
+    b.type_into(&b.find("#totp").await, &util::next_code(&site.totp_secret))
+        .await;
+    b.click(&b.find("#sign-in").await).await;
+    wait_for(&b, "the rooms list", "#rooms").await;
+    b.goto(&site.url(&format!("/rooms/{}", site.room))).await;
+    wait_for(&b, "the folders' share links", "tr.folder a.share").await;
+    b.script(
+        r#"[...document.querySelectorAll("tr.folder a.share")].find(a => a.getAttribute("aria-label") === "Share the folder specs/").click()"#,
+    )
+    .await;
+    wait_for(&b, "the share form", "#share").await;
+    b.assert_accessible("a folder's share form").await;
+    b.click(&b.find("#share button").await).await;
+    wait_for(&b, "the link", "#link-url").await;
+    let url = b
+        .script("return document.querySelector('#link-url').value")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let other = Scratch::new();
+    let holder = other.browser(&driver).await;
+    holder.goto(&url).await;
+    wait_for(&holder, "the folder's files", "#link-files").await;
+    holder.assert_accessible("a folder link's page").await;
+    let listed = holder.text(&holder.find("#link-files").await).await;
+    assert!(
+        listed.contains("bracket.pdf") && listed.contains("hinge.pdf"),
+        "{listed}"
+    );
+    assert!(!listed.contains("secret.pdf"), "{listed}");
+    holder.click(&holder.find("#link-files a.view").await).await;
+    holder
+        .wait_until(
+            "the first page to load",
+            "const i = document.querySelector('img.page'); return i !== null && i.complete && i.naturalWidth > 0",
+        )
+        .await;
+    holder.assert_accessible("a folder link's viewer").await;
+}

@@ -62,7 +62,8 @@ fn link(row: &AnyRow) -> Result<Link, StoreError> {
         id: row.parsed("id")?,
         token_sha256: row.bytes("token_sha256")?,
         room_id: row.parsed("room_id")?,
-        file_id: row.parsed("file_id")?,
+        file_id: row.opt_parsed("file_id")?,
+        folder: row.opt_text("folder")?,
         created_by: row.parsed("created_by")?,
         created_mfa: row.flag("created_mfa")?,
         created_ms: row.int("created_ms")?,
@@ -98,15 +99,16 @@ impl Tx {
         let recipients = serde_json::to_string(&l.recipients)
             .map_err(|e| StoreError::Corrupt(format!("recipients: {e}")))?;
         sql(
-            "INSERT INTO links (id, token_sha256, room_id, file_id, created_by, created_mfa, \
-             created_ms, expires_ms, password_hash, mode, max_downloads, downloads, recipients, \
-             revoked_ms, revoked_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            "INSERT INTO links (id, token_sha256, room_id, file_id, folder, created_by, \
+             created_mfa, created_ms, expires_ms, password_hash, mode, max_downloads, downloads, \
+             recipients, revoked_ms, revoked_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(l.id.to_string())
         .bind(l.token_sha256.clone())
         .bind(l.room_id.to_string())
-        .bind(l.file_id.to_string())
+        .bind(l.file_id.map(|f| f.to_string()))
+        .bind(l.folder.clone())
         .bind(l.created_by.to_string())
         .bind(flag(l.created_mfa))
         .bind(l.created_ms)
