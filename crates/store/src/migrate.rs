@@ -231,6 +231,14 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
     };
+    run_table(pool, table).await
+}
+
+/// Applies the migrations of `table` that the database has not seen yet.
+async fn run_table(
+    pool: &AnyPool,
+    table: &[(i64, &'static str, &'static str)],
+) -> Result<(), StoreError> {
     let migrations = table
         .iter()
         .map(|&(version, description, sql)| {
@@ -253,6 +261,72 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
             sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::SchemaNewer(v),
             other => other.into(),
         })?;
-    tracing::debug!(?backend, "metadata schema up to date");
+    tracing::debug!(migrations = table.len(), "metadata schema up to date");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row;
+
+    /// Migration 0023 rebuilds SQLite's `links` table: links made before it
+    /// keep their ids and files (and get no folder), the codes and
+    /// signatures pointing at them still do, and foreign keys are on again.
+    #[tokio::test]
+    async fn the_folder_links_rebuild_keeps_existing_links() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+        let pool = AnyPool::connect(&url).await.expect("connect");
+        let before: Vec<_> = SQLITE.iter().copied().filter(|m| m.0 < 23).collect();
+        run_table(&pool, &before).await.expect("up to 22");
+        let mut conn = pool.acquire().await.expect("conn");
+        // Rows without their parents (rooms, files, users): foreign keys off.
+        for sql in [
+            "PRAGMA foreign_keys = OFF",
+            "INSERT INTO links (id, token_sha256, room_id, file_id, created_by, created_mfa, \
+             created_ms, expires_ms, password_hash, mode, max_downloads, downloads, recipients, \
+             revoked_ms, revoked_by) VALUES ('l1', x'01', 'r1', 'f1', 'u1', 0, 1, 2, NULL, \
+             'download', 5, 3, '[\"a@b.example\"]', NULL, NULL)",
+            "INSERT INTO link_codes (id, link_id, recipient, session_sha256, code_sha256, \
+             created_ms, expires_ms, attempts, verified_ms) \
+             VALUES ('c1', 'l1', 'a@b.example', x'02', x'03', 1, 2, 0, NULL)",
+            "PRAGMA foreign_keys = ON",
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+                .expect(sql);
+        }
+        drop(conn);
+        run_table(&pool, SQLITE).await.expect("0023");
+        let mut conn = pool.acquire().await.expect("conn");
+        let row = sqlx::query(
+            "SELECT l.file_id, l.folder, l.downloads, c.id AS code FROM links l \
+             JOIN link_codes c ON c.link_id = l.id WHERE l.id = 'l1'",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .expect("the link and its code");
+        assert_eq!(row.get::<String, _>("file_id"), "f1");
+        assert_eq!(row.get::<Option<String>, _>("folder"), None);
+        assert_eq!(row.get::<i64, _>("downloads"), 3);
+        assert_eq!(row.get::<String, _>("code"), "c1");
+        let on: i64 = sqlx::query("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("pragma")
+            .get(0);
+        assert_eq!(on, 1, "foreign keys are on again");
+        // Exactly one of a file and a folder.
+        let both = sqlx::raw_sql(sqlx::AssertSqlSafe(
+            "INSERT INTO links (id, token_sha256, room_id, file_id, folder, created_by, \
+             created_mfa, created_ms, expires_ms, mode, downloads, recipients) \
+             VALUES ('l2', x'04', 'r1', NULL, NULL, 'u1', 0, 1, 2, 'view', 0, '[]')",
+        ))
+        .execute(&mut *conn)
+        .await;
+        assert!(both.is_err(), "a link with neither a file nor a folder");
+    }
 }
