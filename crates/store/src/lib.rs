@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use reader::LedgerView;
 pub use tx::WatchState;
 pub use tx::{AttemptOutcome, ClaimedMail, LinkCode, NewMail, OutboxCounts, OutboxEntry};
-pub use tx::{DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
+pub use tx::{AvVerdict, DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
 pub use tx::{
     EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,
     StoredCheckpoint, StoredPolicyVersion, Tx,

@@ -93,6 +93,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "guesses",
         include_str!("../migrations/sqlite/0018_guesses.sql"),
     ),
+    (
+        19,
+        "antivirus",
+        include_str!("../migrations/sqlite/0019_antivirus.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -182,6 +187,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         18,
         "guesses",
         include_str!("../migrations/postgres/0018_guesses.sql"),
+    ),
+    (
+        19,
+        "antivirus",
+        include_str!("../migrations/postgres/0019_antivirus.sql"),
     ),
 ];
 

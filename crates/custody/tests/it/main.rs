@@ -8,6 +8,7 @@
     reason = "test helpers outside #[test] functions may unwrap"
 )]
 
+mod antivirus;
 mod diskfull;
 mod dlp_cli;
 mod keydir;
