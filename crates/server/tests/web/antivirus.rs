@@ -43,7 +43,18 @@ async fn an_external_eicar_upload_shows_its_signature_in_quarantine() {
     let site = util::start_site_with(settings).await;
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
 
-    // A supplier who may upload into the room, and a security officer.
+    // An internal room, a supplier who may upload into it, and a security officer.
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::RoomCreate)
+        .await
+        .unwrap();
+    let room = app::Rooms(&site.app)
+        .create_room(auth, "Supplier quotes", model::Classification::Internal)
+        .await
+        .unwrap()
+        .room
+        .id;
     let supplier = "quotes@supplier.example";
     let (_, user) = external_user(&site, "Supplier Ltd", supplier, "Supplier Sales").await;
     let grant = NewGrant {
@@ -55,7 +66,7 @@ async fn an_external_eicar_upload_shows_its_signature_in_quarantine() {
     };
     let auth = site
         .app
-        .room(&meta, &admin, site.room, app::act::GrantCreate)
+        .room(&meta, &admin, room, app::act::GrantCreate)
         .await
         .unwrap();
     app::Rooms(&site.app)
@@ -98,7 +109,7 @@ async fn an_external_eicar_upload_shows_its_signature_in_quarantine() {
     let b = scratch.browser(&driver).await;
     sign_in(&b, &site, supplier, "").await;
     wait_for(&b, "the rooms list", "#rooms").await;
-    b.goto(&site.url(&format!("/rooms/{}", site.room))).await;
+    b.goto(&site.url(&format!("/rooms/{room}"))).await;
     wait_for(&b, "the room page", "#upload-form").await;
     let local = scratch.dir().join("quote.com");
     let eicar = format!(
