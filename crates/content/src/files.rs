@@ -92,8 +92,9 @@ struct Source<'a> {
 pub enum Uploaded {
     /// Stored as the file's newest version.
     Stored(FileInfo),
-    /// Stored, but held for review by the room's data-loss policy.
-    Held(HeldUpload),
+    /// Stored, but held for review by the room's data-loss policy (or as
+    /// infected).
+    Held(Box<HeldUpload>),
 }
 
 /// The data-loss and antivirus outcome of an upload that was scanned.
@@ -610,7 +611,7 @@ impl Files<'_> {
                 .hold_version(meta, p, &mut tx, room, path, &new, ib)
                 .await?;
             tx.commit().await?;
-            return Ok(Uploaded::Held(held));
+            return Ok(Uploaded::Held(Box::new(held)));
         }
         let file_id = tx
             .ensure_file(room, path.as_str(), FileId::from_random(random()?), now)

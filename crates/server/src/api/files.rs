@@ -72,9 +72,11 @@ pub async fn put_file(
         app::Uploaded::Stored(file) => {
             (StatusCode::CREATED, Json(FileDto::from(&file))).into_response()
         }
-        app::Uploaded::Held(held) => {
-            (StatusCode::ACCEPTED, Json(super::dlp::HeldDto::from(&held))).into_response()
-        }
+        app::Uploaded::Held(held) => (
+            StatusCode::ACCEPTED,
+            Json(super::dlp::HeldDto::from(&*held)),
+        )
+            .into_response(),
     })
 }
 
@@ -181,9 +183,11 @@ pub async fn restore_version(
         app::Uploaded::Stored(file) => {
             (StatusCode::CREATED, Json(FileDto::from(&file))).into_response()
         }
-        app::Uploaded::Held(held) => {
-            (StatusCode::ACCEPTED, Json(super::dlp::HeldDto::from(&held))).into_response()
-        }
+        app::Uploaded::Held(held) => (
+            StatusCode::ACCEPTED,
+            Json(super::dlp::HeldDto::from(&*held)),
+        )
+            .into_response(),
     })
 }
 
