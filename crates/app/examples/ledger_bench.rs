@@ -162,6 +162,7 @@ async fn appends(dir: &Path, seconds: u64, writers: u64, refused: bool, watched:
                     user_agent: Some("ledger_bench".into()),
                     request_id: Some(format!("w{w}")),
                     via: None,
+                    upload_via: None,
                 };
                 while start.elapsed() < warmup {
                     one_event(&app, &member, &meta, refused).await;

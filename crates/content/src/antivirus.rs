@@ -345,7 +345,8 @@ async fn officers(tx: &mut store::Tx) -> Result<Vec<User>, AppError> {
 
 /// Records `av.infected` in `tx` and tells the security officers (else the
 /// admins) of the owner party: a notification each, and an e-mail through
-/// the outbox when mail is configured.
+/// the outbox at once when mail is configured (the notification marked
+/// mailed, so the mail worker does not send it again).
 pub(crate) async fn report_infected(
     app: &App,
     tx: &mut store::Tx,
@@ -390,13 +391,18 @@ pub(crate) async fn report_infected(
     let mail = app.settings().mail_enabled;
     for officer in officers(tx).await? {
         let kind = EventName::AvInfected.as_str();
-        kernel::events::notify(tx, officer.id, now, kind, target.clone(), message.clone()).await?;
+        let note =
+            kernel::events::notify(tx, officer.id, now, kind, target.clone(), message.clone())
+                .await?;
+        // Mailed at once, in this transaction: the mail worker's pass over
+        // notifications then leaves this one alone.
         if mail && let Ok(to) = MailAddress::parse(&officer.email) {
             let template = MailTemplate::Notification {
                 subject: subject.clone(),
                 message: message.clone(),
             };
             kernel::outbox::enqueue(tx, now, &to, &template).await?;
+            tx.mark_notification_mailed(note, now).await?;
         }
     }
     Ok(())

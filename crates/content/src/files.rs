@@ -85,6 +85,10 @@ struct Source<'a> {
     justification: Option<&'a Justification>,
     /// The number of the earlier version being restored.
     restored_from: Option<i64>,
+    /// An upload request's: a new file under a name no live file holds
+    /// (`name (2)` …), never a version of a file already there, and no
+    /// larger than the request allows.
+    drop_limit: Option<u64>,
 }
 
 /// What became of an upload.
@@ -339,6 +343,32 @@ impl Files<'_> {
             declared_len,
             justification,
             restored_from: None,
+            drop_limit: None,
+        };
+        self.store_stream(meta, p, &info, path, body, source).await
+    }
+
+    /// Stores `body` as a new file at `path` or, when a live file holds that
+    /// name, at the first free `name (n)`: an upload request's file, never a
+    /// version of another. At most `limit` bytes (and the server's limit);
+    /// through the room's inbound policy like any upload.
+    pub(crate) async fn upload_new_file<S, E>(
+        &self,
+        auth: Authorized<'_, act::FileUpload, RoomInfo>,
+        path: &FilePath,
+        limit: u64,
+        body: S,
+    ) -> Result<Uploaded, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        let (meta, p, info) = auth.into_parts();
+        let source = Source {
+            declared_len: None,
+            justification: None,
+            restored_from: None,
+            drop_limit: Some(limit),
         };
         self.store_stream(meta, p, &info, path, body, source).await
     }
@@ -382,6 +412,7 @@ impl Files<'_> {
             declared_len: Some(size),
             justification: None,
             restored_from: Some(old.number),
+            drop_limit: None,
         };
         self.store_stream(meta, p, &room, &path, body, source).await
     }
@@ -405,10 +436,13 @@ impl Files<'_> {
             declared_len,
             justification,
             restored_from,
+            drop_limit,
         } = source;
         let room = info.room.id;
         let justification = justification.map(Justification::to_string);
-        let limit = self.settings().max_upload_bytes;
+        let limit = drop_limit.map_or(self.settings().max_upload_bytes, |l| {
+            l.min(self.settings().max_upload_bytes)
+        });
         let target = format!("room:{room}/{path}");
         if declared_len.is_some_and(|n| n > limit) {
             return Err(self
@@ -473,6 +507,7 @@ impl Files<'_> {
                 (size, sha),
                 inbound,
                 restored_from,
+                drop_limit.is_some(),
             )
             .await;
         if result.is_err() {
@@ -586,6 +621,7 @@ impl Files<'_> {
         (size, sha): (u64, [u8; 32]),
         inbound: Option<Inbound>,
         restored_from: Option<i64>,
+        fresh_name: bool,
     ) -> Result<Uploaded, AppError> {
         let (wrapped_key, kek_id) = {
             let ring = self.keyring()?;
@@ -607,15 +643,30 @@ impl Files<'_> {
             .as_ref()
             .filter(|i| i.action == DlpAction::Quarantine)
         {
+            let free;
+            let path = if fresh_name {
+                free = crate::upload_requests::free_name(&mut tx, room, path).await?;
+                &free
+            } else {
+                path
+            };
             let held = self
                 .hold_version(meta, p, &mut tx, room, path, &new, ib)
                 .await?;
             tx.commit().await?;
             return Ok(Uploaded::Held(Box::new(held)));
         }
-        let file_id = tx
-            .ensure_file(room, path.as_str(), FileId::from_random(random()?), now)
-            .await?;
+        let fresh;
+        let (path, file_id) = if fresh_name {
+            let (free, id) = crate::upload_requests::new_file(&mut tx, room, path, now).await?;
+            fresh = free;
+            (&fresh, id)
+        } else {
+            let id = tx
+                .ensure_file(room, path.as_str(), FileId::from_random(random()?), now)
+                .await?;
+            (path, id)
+        };
         let version = tx.insert_version(file_id, &new).await?;
         let target = format!("file:{file_id}");
         let mut detail = json!({"path": path.as_str(), "room": room, "version": version.number, "size": size, "sha256": hex::encode(sha)});

@@ -2,8 +2,9 @@
 //! how copies leave. Three services over the kernel's [`App`]: [`Rooms`] (rooms,
 //! grants, a room's delivery and data-loss policies, the quarantine review,
 //! the custom data-loss rules), [`Files`] (uploads, listings, versions,
-//! deletion, downloads, the viewer's pages, orphaned blobs) and [`Links`]
-//! (share links, `links`). Every use-case
+//! deletion, downloads, the viewer's pages, orphaned blobs), [`Links`]
+//! (share links, `links`) and [`UploadRequests`] (file drops,
+//! `upload_requests`). Every use-case
 //! that reads or changes protected state takes the seam's proof
 //! (`kernel::Authorized`) for its action; content streams through the vault
 //! in constant memory and is scanned by the data-loss inspector (`inspect`)
@@ -18,13 +19,18 @@ mod inspect;
 pub mod links;
 mod orphans;
 mod rooms;
+pub mod upload_requests;
 pub mod viewer;
 
 use kernel::App;
 
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
-pub use links::{CreatedLink, LinkPage, LinkStep, NewLink};
+pub use links::{CreatedLink, LinkAgreement, LinkPage, LinkStep, NewLink};
 pub use rooms::{NewGrant, PartyGrant, RoomPatch};
+pub use upload_requests::{
+    CreatedUploadRequest, DropBatch, DropPage, DropStep, Dropped, NewUploadRequest,
+    RequestWithFiles,
+};
 
 /// Rooms and access to them: rooms, grants, a room's delivery and data-loss
 /// policies, the quarantine review and the custom data-loss rules.
@@ -57,6 +63,19 @@ impl std::ops::Deref for Files<'_> {
 pub struct Links<'a>(pub &'a App);
 
 impl std::ops::Deref for Links<'_> {
+    type Target = App;
+    fn deref(&self) -> &App {
+        self.0
+    }
+}
+
+/// Upload requests (file drops): made, listed and revoked by the room's
+/// people under the seam's proofs; used by their verified recipients, each
+/// file decided as the request's creator.
+#[derive(Clone, Copy)]
+pub struct UploadRequests<'a>(pub &'a App);
+
+impl std::ops::Deref for UploadRequests<'_> {
     type Target = App;
     fn deref(&self) -> &App {
         self.0

@@ -26,6 +26,7 @@ use serde_json::json;
 
 use crate::files::Download;
 use crate::guesses;
+use crate::viewer::{OpenedView, PageImage};
 use crate::{Files, Links};
 
 /// Attempts at one mailed code before it is spent.
@@ -57,10 +58,32 @@ pub enum LinkStep {
     Address,
     /// The code mailed to `recipient` (a session waiting for its code).
     Code { recipient: String },
-    /// The password (asked with the download itself).
+    /// One of the room's required agreements, to be signed click-through
+    /// by the verified recipient before the first byte (`left` counts it).
+    Agreement {
+        recipient: String,
+        agreement: LinkAgreement,
+        left: usize,
+    },
+    /// The password (asked with the download or the view itself).
     Password { recipient: Option<String> },
     /// Nothing more: the file may be taken.
     Ready { recipient: Option<String> },
+}
+
+/// A room's required agreement as a link's recipient is shown it: a
+/// requirement naming a template is that template; one naming a kind is the
+/// most recently updated template of that kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkAgreement {
+    /// The room's requirement (an agreement kind or a template name).
+    pub requirement: String,
+    /// The template whose text is shown.
+    pub template: String,
+    pub title: String,
+    pub text: String,
+    /// Lowercase hex SHA-256 of `text`: the browser sends it back to sign.
+    pub text_sha256: String,
 }
 
 /// The page of an open link.
@@ -133,6 +156,26 @@ impl Links<'_> {
                 ErrorCode::MailUnavailable,
                 "binding a link to recipients needs e-mail, and no SMTP server is configured",
             ));
+        }
+        {
+            let mut tx = self.store().read().await?;
+            let required = tx.room_requirements(access.file.room_id).await?;
+            if !required.is_empty() && new.recipients.is_empty() {
+                return Err(AppError::invalid(
+                    ErrorCode::LinkRecipientsRequired,
+                    "this room requires agreements of those who take its content: \
+                     bind the link to recipients, who sign them before the first byte",
+                ));
+            }
+            if let Err(missing) = shown_agreements(&mut tx, &required).await? {
+                return Err(AppError::invalid(
+                    ErrorCode::LinkAgreementUnavailable,
+                    format!(
+                        "the room requires `{missing}`, and no agreement template of that kind \
+                         exists to show a link's recipient: write one first"
+                    ),
+                ));
+            }
         }
         let password_hash = match new.password {
             Some(pw) if !pw.is_empty() => {
@@ -358,12 +401,24 @@ impl Links<'_> {
         };
         let size = file.current.as_ref().map_or(0, |v| v.size);
         let step = if link.recipients.is_empty() {
+            self.unbound_agreements(meta, &link).await?;
             LinkStep::Ready { recipient: None }
         } else {
             match self.session(&link, session).await? {
                 Session::None => LinkStep::Address,
                 Session::Waiting(r) => LinkStep::Code { recipient: r },
-                Session::Verified(r) => LinkStep::Ready { recipient: Some(r) },
+                Session::Verified(r) => {
+                    let mut unsigned = self.unsigned(meta, &link, &r).await?;
+                    if unsigned.is_empty() {
+                        LinkStep::Ready { recipient: Some(r) }
+                    } else {
+                        LinkStep::Agreement {
+                            recipient: r,
+                            left: unsigned.len(),
+                            agreement: unsigned.swap_remove(0),
+                        }
+                    }
+                }
             }
         };
         let step = match step {
@@ -374,6 +429,7 @@ impl Links<'_> {
         };
         let recipient = match &step {
             LinkStep::Ready { recipient } | LinkStep::Password { recipient } => recipient.clone(),
+            LinkStep::Agreement { recipient, .. } => Some(recipient.clone()),
             LinkStep::Address | LinkStep::Code { .. } => None,
         };
         let fact = Fact::allowed(None, EventName::LinkOpen, format!("link:{}", link.id))
@@ -385,6 +441,148 @@ impl Links<'_> {
             link,
             step,
         })
+    }
+
+    /// The room's required agreements `recipient` has not signed on `link`
+    /// yet, in the room's order. A requirement no template can show closes
+    /// the link (recorded, "not available").
+    async fn unsigned(
+        &self,
+        meta: &RequestMeta,
+        link: &Link,
+        recipient: &str,
+    ) -> Result<Vec<LinkAgreement>, AppError> {
+        let mut tx = self.store().read().await?;
+        let required = tx.room_requirements(link.room_id).await?;
+        if required.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shown = shown_agreements(&mut tx, &required).await?;
+        let signed = tx
+            .link_signatures(link.id, &recipient_key(recipient))
+            .await?;
+        drop(tx);
+        let Ok(mut shown) = shown else {
+            self.refuse(meta, link, Some(recipient), "link_agreement")
+                .await?;
+            return Err(unavailable());
+        };
+        shown.retain(|a| !signed.iter().any(|s| s.requirement == a.requirement));
+        Ok(shown)
+    }
+
+    /// Refuses (and records) a link bound to nobody in a room that requires
+    /// agreements: nobody could sign them (the room's requirements were set
+    /// after the link was made).
+    async fn unbound_agreements(&self, meta: &RequestMeta, link: &Link) -> Result<(), AppError> {
+        let required = self
+            .store()
+            .read()
+            .await?
+            .room_requirements(link.room_id)
+            .await?;
+        if required.is_empty() {
+            return Ok(());
+        }
+        self.refuse(meta, link, None, "link_agreement").await?;
+        Err(AppError::invalid(
+            ErrorCode::LinkAgreement,
+            "the room of this link now requires agreements, which only named recipients \
+             can sign: ask the sender for a link bound to your address",
+        ))
+    }
+
+    /// The verified recipient of the browser holding `session`, with every
+    /// agreement the room requires signed on this link (`None` for a link
+    /// bound to nobody); refused (and recorded) otherwise.
+    async fn admitted(
+        &self,
+        meta: &RequestMeta,
+        link: &Link,
+        session: Option<&str>,
+    ) -> Result<Option<String>, AppError> {
+        if link.recipients.is_empty() {
+            self.unbound_agreements(meta, link).await?;
+            return Ok(None);
+        }
+        let Session::Verified(recipient) = self.session(link, session).await? else {
+            self.refuse(meta, link, None, "link_code").await?;
+            return Err(AppError::invalid(
+                ErrorCode::LinkCode,
+                "this link is for named recipients: verify your address first",
+            ));
+        };
+        if !self.unsigned(meta, link, &recipient).await?.is_empty() {
+            self.refuse(meta, link, Some(&recipient), "link_agreement")
+                .await?;
+            return Err(AppError::invalid(
+                ErrorCode::LinkAgreement,
+                "the room requires agreements you have not signed yet: sign them on the link's page first",
+            ));
+        }
+        Ok(Some(recipient))
+    }
+
+    /// Signs `requirement`, one of the room's required agreements, for the
+    /// verified recipient of the browser holding `session`: `text_sha256`
+    /// must be the SHA-256 of the text shown. The signature keeps the text,
+    /// the time and the address; recorded as `link.sign`.
+    pub async fn link_sign(
+        &self,
+        meta: &RequestMeta,
+        token: &str,
+        session: Option<&str>,
+        requirement: &str,
+        text_sha256: &str,
+    ) -> Result<(), AppError> {
+        let link = self.open(meta, token).await?;
+        let Session::Verified(recipient) = self.session(&link, session).await? else {
+            self.refuse(meta, &link, None, "link_code").await?;
+            return Err(AppError::invalid(
+                ErrorCode::LinkCode,
+                "verify your address with the code mailed to it before signing",
+            ));
+        };
+        let unsigned = self.unsigned(meta, &link, &recipient).await?;
+        let Some(agreement) = unsigned.into_iter().find(|a| a.requirement == requirement) else {
+            // Signed already, or not required: nothing to sign.
+            return Ok(());
+        };
+        let target = format!("link:{}", link.id);
+        let shown = text_sha256.trim().to_ascii_lowercase();
+        let mut detail = json!({
+            "link": link.id.to_string(), "recipient": recipient,
+            "requirement": agreement.requirement, "template": agreement.template,
+            "title": agreement.title, "text_sha256": agreement.text_sha256,
+        });
+        if !ct_eq(shown.as_bytes(), agreement.text_sha256.as_bytes()) {
+            let fact = Fact::denied(None, EventName::LinkSign, target, "text_mismatch");
+            self.record_alone(meta, fact.with(detail)).await?;
+            return Err(AppError::invalid(
+                ErrorCode::TextMismatch,
+                "the agreement's text changed since it was shown: read it again",
+            ));
+        }
+        let now = self.now();
+        let row = store::LinkSignature {
+            link_id: link.id,
+            recipient: recipient_key(&recipient),
+            requirement: agreement.requirement,
+            template: agreement.template,
+            title: agreement.title,
+            text: agreement.text,
+            text_sha256: agreement.text_sha256,
+            signed_ms: now,
+            source_addr: meta.source_addr.clone(),
+        };
+        let mut tx = self.store().begin().await?;
+        if tx.insert_link_signature(&row).await? {
+            detail["source_addr"] = json!(meta.source_addr);
+            let fact = Fact::allowed(None, EventName::LinkSign, target).with(detail);
+            record(&mut tx, meta, now, fact).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Mails a one-time code to `address` if it is one of the link's
@@ -508,10 +706,11 @@ impl Links<'_> {
     }
 
     /// The file of the link, for the browser holding `session` (a verified
-    /// recipient's, when the link is bound) with `password` when it has one:
-    /// one of the link's downloads is taken, then the file is downloaded as
-    /// its creator would take it now, the event naming the link and the
-    /// recipient, a marked copy marked for the recipient.
+    /// recipient's who signed what the room requires, when the link is
+    /// bound) with `password` when it has one: one of the link's downloads
+    /// is taken, then the file is downloaded as its creator would take it
+    /// now, the event naming the link and the recipient, a marked copy
+    /// marked for the recipient.
     pub async fn link_download(
         &self,
         meta: &RequestMeta,
@@ -520,41 +719,9 @@ impl Links<'_> {
         password: Option<String>,
     ) -> Result<Download, AppError> {
         let link = self.open(meta, token).await?;
-        let recipient = if link.recipients.is_empty() {
-            None
-        } else {
-            match self.session(&link, session).await? {
-                Session::Verified(r) => Some(r),
-                Session::None | Session::Waiting(_) => {
-                    self.refuse(meta, &link, None, "link_code").await?;
-                    return Err(AppError::invalid(
-                        ErrorCode::LinkCode,
-                        "this link is for named recipients: verify your address first",
-                    ));
-                }
-            }
-        };
-        if let Some(hash) = &link.password_hash {
-            // Wrong guesses wait, counted in the database (guesses.rs).
-            let address = guesses::address_key(meta.source_addr.as_deref());
-            let verified = recipient.is_some();
-            if let Err(e) = guesses::check(self.0, link.id, &address, verified).await {
-                self.refuse(meta, &link, recipient.as_deref(), "link_throttled")
-                    .await?;
-                return Err(e);
-            }
-            let given = password.unwrap_or_default();
-            if !kernel::passwords::verify(given, Some(hash.clone())).await? {
-                guesses::fail(self.0, link.id, &address, verified).await?;
-                self.refuse(meta, &link, recipient.as_deref(), "link_password")
-                    .await?;
-                return Err(AppError::invalid(
-                    ErrorCode::LinkPassword,
-                    "the password is wrong",
-                ));
-            }
-            guesses::succeed(self.0, link.id, &address).await?;
-        }
+        let recipient = self.admitted(meta, &link, session).await?;
+        self.check_password(meta, &link, recipient.as_deref(), password)
+            .await?;
         if link.mode == LinkMode::View {
             self.refuse(meta, &link, recipient.as_deref(), "link_view_only")
                 .await?;
@@ -563,35 +730,11 @@ impl Links<'_> {
                 "this link lets the file be viewed, not downloaded",
             ));
         }
-        let via = RequestMeta {
-            via: Some(Via {
-                link: link.id,
-                recipient: recipient.clone(),
-            }),
-            ..meta.clone()
-        };
-        let creator = {
-            let mut tx = self.store().read().await?;
-            match tx.get_user(link.created_by).await? {
-                Some(user) => Some(principal_for(&mut tx, &user, link.created_mfa).await?),
-                None => None,
-            }
-        };
-        let Some(creator) = creator else {
-            self.refuse(meta, &link, recipient.as_deref(), "link_unavailable")
-                .await?;
-            return Err(unavailable());
-        };
-        // Decided as the creator, now: a refusal is recorded by the seam
-        // (with the link and recipient), and the link says only "not available".
-        let auth = match self
-            .file(&via, &creator, link.file_id, act::FileDownload)
-            .await
-        {
-            Ok(auth) => auth,
-            Err(AppError::NotFound | AppError::Forbidden { .. }) => return Err(unavailable()),
-            Err(e) => return Err(e),
-        };
+        let (via, creator) = self.creator(meta, &link, recipient.clone()).await?;
+        let auth = as_holder(
+            self.file(&via, &creator, link.file_id, act::FileDownload)
+                .await,
+        )?;
         let mut tx = self.store().begin().await?;
         let taken = tx.take_link_download(link.id, self.now()).await?;
         tx.commit().await?;
@@ -602,4 +745,153 @@ impl Links<'_> {
         }
         Files(self.0).download(auth, None, None).await
     }
+
+    /// Opens the link's file in the viewer for the browser holding `session`
+    /// (admitted as for a download, with `password` when the link has one),
+    /// decided as its creator would view it now: every page is marked for
+    /// the recipient, the `file.view` event names the link and the recipient.
+    /// A view takes none of the link's downloads.
+    pub async fn link_open_view(
+        &self,
+        meta: &RequestMeta,
+        token: &str,
+        session: Option<&str>,
+        password: Option<String>,
+    ) -> Result<OpenedView, AppError> {
+        let link = self.open(meta, token).await?;
+        let recipient = self.admitted(meta, &link, session).await?;
+        self.check_password(meta, &link, recipient.as_deref(), password)
+            .await?;
+        let (via, creator) = self.creator(meta, &link, recipient).await?;
+        let auth = as_holder(self.file(&via, &creator, link.file_id, act::FileView).await)?;
+        Files(self.0).open_view(auth).await
+    }
+
+    /// Page `page` of `view`, a view this link opened (its id, handed only
+    /// to the browser that passed the link's password, is the permission),
+    /// for the browser holding `session`, decided again as the creator.
+    pub async fn link_view_page(
+        &self,
+        meta: &RequestMeta,
+        token: &str,
+        session: Option<&str>,
+        view: ViewId,
+        page: u32,
+    ) -> Result<PageImage, AppError> {
+        let link = self.open(meta, token).await?;
+        let recipient = self.admitted(meta, &link, session).await?;
+        let (via, creator) = self.creator(meta, &link, recipient).await?;
+        let auth = as_holder(self.file(&via, &creator, link.file_id, act::FileView).await)?;
+        Files(self.0).view_page(auth, Some(view), page).await
+    }
+
+    /// Checks the link's password, when it has one; wrong guesses wait,
+    /// counted in the database (guesses.rs).
+    async fn check_password(
+        &self,
+        meta: &RequestMeta,
+        link: &Link,
+        recipient: Option<&str>,
+        password: Option<String>,
+    ) -> Result<(), AppError> {
+        let Some(hash) = &link.password_hash else {
+            return Ok(());
+        };
+        let address = guesses::address_key(meta.source_addr.as_deref());
+        let verified = recipient.is_some();
+        if let Err(e) = guesses::check(self.0, link.id, &address, verified).await {
+            self.refuse(meta, link, recipient, "link_throttled").await?;
+            return Err(e);
+        }
+        let given = password.unwrap_or_default();
+        if !kernel::passwords::verify(given, Some(hash.clone())).await? {
+            guesses::fail(self.0, link.id, &address, verified).await?;
+            self.refuse(meta, link, recipient, "link_password").await?;
+            return Err(AppError::invalid(
+                ErrorCode::LinkPassword,
+                "the password is wrong",
+            ));
+        }
+        guesses::succeed(self.0, link.id, &address).await?;
+        Ok(())
+    }
+
+    /// The request as the link's creator makes it now, naming the link and
+    /// `recipient` (its `Via`), and the creator; refused (recorded, "not
+    /// available") when the creator is gone.
+    async fn creator(
+        &self,
+        meta: &RequestMeta,
+        link: &Link,
+        recipient: Option<String>,
+    ) -> Result<(RequestMeta, kernel::Principal), AppError> {
+        let creator = {
+            let mut tx = self.store().read().await?;
+            match tx.get_user(link.created_by).await? {
+                Some(user) => Some(principal_for(&mut tx, &user, link.created_mfa).await?),
+                None => None,
+            }
+        };
+        let Some(creator) = creator else {
+            self.refuse(meta, link, recipient.as_deref(), "link_unavailable")
+                .await?;
+            return Err(unavailable());
+        };
+        let via = RequestMeta {
+            via: Some(Via {
+                link: link.id,
+                recipient,
+            }),
+            ..meta.clone()
+        };
+        Ok((via, creator))
+    }
+}
+
+/// The seam's decision as a link's holder sees it: a refusal (recorded by
+/// the seam, with the link and the recipient) is only "not available".
+fn as_holder<T>(decided: Result<T, AppError>) -> Result<T, AppError> {
+    match decided {
+        Err(AppError::NotFound | AppError::Forbidden { .. }) => Err(unavailable()),
+        other => other,
+    }
+}
+
+/// How a recipient's address is kept with their signatures.
+fn recipient_key(recipient: &str) -> String {
+    recipient.to_ascii_lowercase()
+}
+
+/// The room's required agreements as a link's recipient is shown them, in
+/// the room's order; `Err(requirement)` for the first that no template can
+/// show.
+async fn shown_agreements(
+    tx: &mut store::Tx,
+    required: &[String],
+) -> Result<Result<Vec<LinkAgreement>, String>, AppError> {
+    if required.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let templates = tx.list_templates().await?;
+    let mut shown = Vec::with_capacity(required.len());
+    for requirement in required {
+        let template = match AgreementKind::parse(requirement) {
+            Ok(kind) => templates
+                .iter()
+                .filter(|t| t.kind == kind)
+                .max_by(|a, b| a.updated_ms.cmp(&b.updated_ms).then(b.name.cmp(&a.name))),
+            Err(_) => templates.iter().find(|t| &t.name == requirement),
+        };
+        let Some(t) = template else {
+            return Ok(Err(requirement.clone()));
+        };
+        shown.push(LinkAgreement {
+            requirement: requirement.clone(),
+            template: t.name.clone(),
+            title: t.title.clone(),
+            text: t.text.clone(),
+            text_sha256: hex::encode(sha256(t.text.as_bytes())),
+        });
+    }
+    Ok(Ok(shown))
 }

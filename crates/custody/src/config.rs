@@ -105,6 +105,8 @@ pub struct ConfigFile {
     pub mail_poll_seconds: Option<u64>,
     /// The longest a share link may live, in days, whatever its creator asks (it never outlives the room or the creator's grant either). Default 30. Env `CUSTODY_LINK_MAX_DAYS`.
     pub link_max_days: Option<i64>,
+    /// The address people reach this server at, e.g. `https://custody.example.com` (https, a host and maybe a port, no path): the links in e-mail (invitations) start with it. Default none: invitations are not mailed, the admin hands their links over. Env `CUSTODY_PUBLIC_URL`.
+    pub public_url: Option<String>,
     /// Address of a plain-HTTP listener serving only `GET /metrics` (Prometheus text format), e.g. `127.0.0.1:9464`: keep it on a private interface. Default none (no metrics listener). Env `CUSTODY_METRICS_LISTEN`.
     pub metrics_listen: Option<String>,
     /// clamd, to which every inbound file is streamed while it is sealed: its socket's absolute path (`/run/clamav/clamd.ctl`, or `unix:/path`) or `host:port`. Default none: no antivirus, uploads are stored without a malware verdict. When set, `serve` refuses to start unless clamd answers PING. Env `CUSTODY_CLAMD_ADDRESS`.
@@ -231,6 +233,7 @@ impl ConfigFile {
         env_override!(file, link_max_days, "CUSTODY_LINK_MAX_DAYS");
         env_override!(file, metrics_listen, "CUSTODY_METRICS_LISTEN");
         env_override!(file, clamd_address, "CUSTODY_CLAMD_ADDRESS");
+        env_override!(file, public_url, "CUSTODY_PUBLIC_URL");
         Ok(file)
     }
 
@@ -301,6 +304,7 @@ impl ConfigFile {
             chunk_size,
             viewer: viewer_settings(self.pdftoppm, self.pdf_viewer, self.viewer_cache_mib)?,
             mail_enabled: self.smtp_host.is_some(),
+            public_url: self.public_url.as_deref().map(public_url).transpose()?,
             links: app::LinkSettings {
                 max_lifetime_ms: match self.link_max_days {
                     None => defaults.links.max_lifetime_ms,
@@ -418,6 +422,32 @@ struct MailFile {
     timeout_seconds: Option<u64>,
     retry_seconds: Option<u64>,
     poll_seconds: Option<u64>,
+}
+
+/// Checks `public_url`: `https://`, a host name (and maybe a port), nothing
+/// after it but a final `/`, which is dropped.
+fn public_url(raw: &str) -> anyhow::Result<String> {
+    let refuse = || {
+        anyhow::anyhow!(
+            "`public_url` must be like `https://custody.example.com` (https, a host, maybe a port, no path), not `{raw}`"
+        )
+    };
+    let rest = raw.trim().strip_prefix("https://").ok_or_else(refuse)?;
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    let (name, port) = match host.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if !name_ok || !port_ok {
+        return Err(refuse());
+    }
+    Ok(format!("https://{host}"))
 }
 
 /// Checks the mail settings: none without `smtp_host`; with it a sender, a
@@ -708,6 +738,7 @@ mod tests {
             link_max_days: _,
             metrics_listen: _,
             clamd_address: _,
+            public_url: _,
         } = ConfigFile::default();
         let keys = [
             "data_dir",
@@ -758,6 +789,7 @@ mod tests {
             "link_max_days",
             "metrics_listen",
             "clamd_address",
+            "public_url",
         ];
         let docs = include_str!("../../../docs/configuration.md");
         for key in keys {

@@ -207,6 +207,9 @@ impl Agreements<'_> {
             Fact::allowed(Some(p), Action::AgreementCreate, target).with(detail),
         )
         .await?;
+        if agreement.status == AgreementStatus::AwaitingSignature {
+            tell_party(&mut tx, &agreement, now).await?;
+        }
         tx.commit().await?;
         Ok(agreement)
     }
@@ -360,6 +363,7 @@ impl Agreements<'_> {
             .with(json!({"party": agreement.party_id, "title": agreement.title})),
         )
         .await?;
+        tell_party(&mut tx, &agreement, now).await?;
         tx.commit().await?;
         agreement.status = AgreementStatus::AwaitingSignature;
         Ok(agreement)
@@ -505,4 +509,28 @@ fn resource(a: &Agreement) -> Resource {
         kind: a.kind.as_str().to_owned(),
         status: a.status.as_str().to_owned(),
     }
+}
+
+/// Tells every active user of the agreement's party that it awaits their
+/// signature (a notification, mailed when mail is on).
+async fn tell_party(tx: &mut store::Tx, agreement: &Agreement, now: i64) -> Result<(), AppError> {
+    let message = format!(
+        "\u{201c}{}\u{201d} awaits your organization's signature: read and sign it on the Agreements page.",
+        agreement.title
+    );
+    for user in tx.list_users(Some(agreement.party_id)).await? {
+        if user.disabled {
+            continue;
+        }
+        kernel::events::notify(
+            tx,
+            user.id,
+            now,
+            EventName::AgreementOffer.as_str(),
+            format!("agreement:{}", agreement.id),
+            message.clone(),
+        )
+        .await?;
+    }
+    Ok(())
 }

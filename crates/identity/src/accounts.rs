@@ -3,7 +3,7 @@
 //! with its lifetime), their recovery codes (made again on request), and the
 //! admin's remedies for an account in trouble — removing its second factor so
 //! that it enrols again, unlocking it after failed sign-ins — each recorded
-//! with the admin's reason. One service over the kernel's [`App`],
+//! with the admin's reason — and their choice of mail for notifications. One service over the kernel's [`App`],
 //! [`Accounts`].
 
 use model::*;
@@ -97,6 +97,39 @@ impl Accounts<'_> {
 
     /// The caller's sessions and API tokens that are neither ended nor
     /// expired, newest first.
+    /// The caller's choice of mail for the notifications that are not
+    /// security-critical (those always come at once).
+    pub async fn mail_preference(
+        &self,
+        auth: Authorized<'_, act::SessionSelf, System>,
+    ) -> Result<MailDigest, AppError> {
+        let (_, p, _) = auth.into_parts();
+        let mut tx = self.store().read().await?;
+        Ok(tx.mail_preference(p.user_id).await?.0)
+    }
+
+    /// Sets the caller's choice of mail for notifications; recorded as
+    /// `account.mail`.
+    pub async fn set_mail_preference(
+        &self,
+        auth: Authorized<'_, act::SessionSelf, System>,
+        digest: MailDigest,
+    ) -> Result<MailDigest, AppError> {
+        let (meta, p, _) = auth.into_parts();
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.set_mail_preference(p.user_id, digest).await?;
+        let fact = Fact::allowed(
+            Some(p),
+            EventName::AccountMail,
+            format!("user:{}", p.user_id),
+        )
+        .with(json!({"digest": digest.as_str()}));
+        record(&mut tx, meta, now, fact).await?;
+        tx.commit().await?;
+        Ok(digest)
+    }
+
     pub async fn sessions(
         &self,
         auth: Authorized<'_, act::SessionSelf, System>,

@@ -132,6 +132,37 @@ struct SignIns {
 /// The least time a refused sign-in takes to answer.
 pub const REFUSAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// Failed sign-ins an address may make in an hour before each further one
+/// waits (one second, doubling up to five minutes), counted in the database
+/// so every node sees them (`kernel::guesses`); the per-account lockout
+/// comes on top.
+pub const SIGNIN_FREE_FAILURES: i64 = 30;
+
+/// The count a sign-in from `meta`'s address is made in; none when the
+/// address is unknown (a request without a socket, as in tests).
+fn signin_address(meta: &RequestMeta) -> Option<kernel::guesses::Count> {
+    let source = meta.source_addr.as_deref()?;
+    source.parse::<std::net::IpAddr>().ok()?;
+    Some(kernel::guesses::Count {
+        scope: "signin_address",
+        key: kernel::guesses::address_key(Some(source)),
+        free: SIGNIN_FREE_FAILURES,
+    })
+}
+
+/// Whether a refused sign-in guessed a secret wrong (and counts against its address).
+fn wrong_secret(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::InvalidCredentials
+            | AppError::InvalidTotp
+            | AppError::Invalid {
+                code: ErrorCode::InvalidRecoveryCode,
+                ..
+            }
+    )
+}
+
 fn normalize_email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
@@ -268,11 +299,48 @@ impl Identity<'_> {
         kind: SessionKind,
     ) -> Result<Login, AppError> {
         let arrived = tokio::time::Instant::now();
-        let result = self.login_now(meta, email, password, factor, kind).await;
+        let address = signin_address(meta);
+        let result = match self.address_wait(meta, address.as_ref()).await {
+            Ok(()) => self.login_now(meta, email, password, factor, kind).await,
+            Err(e) => Err(e),
+        };
+        if let (Err(e), Some(count)) = (&result, &address)
+            && wrong_secret(e)
+        {
+            kernel::guesses::fail(self.0, std::slice::from_ref(count)).await?;
+        }
         if result.is_err() {
             tokio::time::sleep_until(arrived + REFUSAL_FLOOR).await;
         }
         result
+    }
+
+    /// Refuses (and records) a sign-in from an address that failed too often
+    /// and must still wait, before anything is looked at.
+    async fn address_wait(
+        &self,
+        meta: &RequestMeta,
+        address: Option<&kernel::guesses::Count>,
+    ) -> Result<(), AppError> {
+        let Some(count) = address else {
+            return Ok(());
+        };
+        let wait = kernel::guesses::wait_ms(self.0, std::slice::from_ref(count)).await?;
+        if wait == 0 {
+            return Ok(());
+        }
+        let fact = Fact::denied(
+            None,
+            EventName::AuthLogin,
+            format!("address:{}", count.key),
+            "signin_throttled",
+        );
+        self.record_alone(meta, fact).await?;
+        let seconds = (wait + 999) / 1000;
+        Err(AppError::invalid(
+            ErrorCode::TooManyAttempts,
+            format!("too many failed sign-ins from this address: wait {seconds} s before the next"),
+        ))
     }
 
     async fn login_now(
@@ -1212,6 +1280,29 @@ impl Identity<'_> {
             return Err(AppError::Conflict("a user with this e-mail"));
         }
         tx.insert_invitation(&inv).await?;
+        // Mailed only to a link built from the configured address, never
+        // from a request's `Host`, which the client chooses.
+        let mailed = match (&self.settings().public_url, self.settings().mail_enabled) {
+            (Some(base), true) => {
+                let inviter = tx
+                    .get_user(p.user_id)
+                    .await?
+                    .map(|u| u.display_name)
+                    .unwrap_or_default();
+                let to = MailAddress::parse(&inv.email).map_err(|e| {
+                    AppError::invalid(ErrorCode::InvalidEmail, format!("`email`: {e}"))
+                })?;
+                let template = MailTemplate::Invitation {
+                    inviter,
+                    party: party.name.clone(),
+                    link: format!("{base}/invite/{token}"),
+                    days: self.settings().invitation_ttl_ms / 86_400_000,
+                };
+                kernel::outbox::enqueue(&mut tx, now, &to, &template).await?;
+                true
+            }
+            _ => false,
+        };
         record(
             &mut tx,
             meta,
@@ -1221,7 +1312,7 @@ impl Identity<'_> {
                 Action::InvitationCreate,
                 format!("invitation:{}", inv.id),
             )
-            .with(json!({"email": inv.email, "party": party_id})),
+            .with(json!({"email": inv.email, "party": party_id, "mailed": mailed})),
         )
         .await?;
         tx.commit().await?;

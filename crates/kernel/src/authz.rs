@@ -181,6 +181,13 @@ actions! {
     /// Listing and revoking every share link of a room (its managers on the
     /// owner's side, the owner's admins).
     LinkManage => "link.manage",
+    /// Asking named recipients for files into a folder of a room (the
+    /// owner's users who may upload in it), and listing and revoking one's
+    /// own upload requests.
+    UploadRequestCreate => "upload_request.create",
+    /// Listing and revoking every upload request of a room (its managers on
+    /// the owner's side, the owner's admins).
+    UploadRequestManage => "upload_request.manage",
     /// Reading the alerts the watcher raised (the owner's security officers
     /// and admins).
     AlertRead => "alert.read",

@@ -28,6 +28,9 @@ pub struct RequestMeta {
     /// Set when the request comes through a share link: every event it causes
     /// names the link and the verified recipient in its detail.
     pub via: Option<Via>,
+    /// Set when the request comes through an upload request: every event it
+    /// causes names the request and the verified recipient in its detail.
+    pub upload_via: Option<UploadVia>,
 }
 
 /// A share link a request comes through, and its verified recipient.
@@ -37,6 +40,16 @@ pub struct Via {
     /// The address the recipient proved with a mailed code; `None` for a link
     /// bound to no one.
     pub recipient: Option<String>,
+}
+
+/// An upload request a request comes through, and its verified recipient
+/// (a sibling of [`Via`], kept apart so a share link's events and an upload
+/// request's never mix their names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadVia {
+    pub request: model::UploadRequestId,
+    /// The address the recipient proved with a mailed code.
+    pub recipient: String,
 }
 
 /// One event about to be recorded.
@@ -151,7 +164,10 @@ fn event_of(meta: &RequestMeta, now_ms: i64, fact: Fact<'_>) -> Event {
         user_agent: meta.user_agent.clone(),
         request_id: meta.request_id.clone(),
         mark_id: fact.mark_id,
-        detail: with_via(fact.detail, meta.via.as_ref()),
+        detail: with_upload_via(
+            with_via(fact.detail, meta.via.as_ref()),
+            meta.upload_via.as_ref(),
+        ),
     }
 }
 
@@ -165,6 +181,24 @@ fn with_via(detail: serde_json::Value, via: Option<&Via>) -> serde_json::Value {
         other => serde_json::Map::from_iter([("detail".to_owned(), other)]),
     };
     out.insert("link".into(), serde_json::json!(via.link.to_string()));
+    out.insert("recipient".into(), serde_json::json!(via.recipient));
+    serde_json::Value::Object(out)
+}
+
+/// `detail` with the upload request and recipient of `via` added
+/// (`upload_request`, `recipient`); a detail that is not an object is kept
+/// under `detail`.
+fn with_upload_via(detail: serde_json::Value, via: Option<&UploadVia>) -> serde_json::Value {
+    let Some(via) = via else { return detail };
+    let mut out = match detail {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => serde_json::Map::from_iter([("detail".to_owned(), other)]),
+    };
+    out.insert(
+        "upload_request".into(),
+        serde_json::json!(via.request.to_string()),
+    );
     out.insert("recipient".into(), serde_json::json!(via.recipient));
     serde_json::Value::Object(out)
 }
@@ -223,7 +257,7 @@ pub async fn notify(
     kind: &str,
     subject: String,
     message: String,
-) -> Result<(), AppError> {
+) -> Result<model::NotificationId, AppError> {
     let n = model::Notification {
         id: model::NotificationId::from_random(crate::secrets::random()?),
         user_id: user,
@@ -234,5 +268,5 @@ pub async fn notify(
         read_ms: None,
     };
     tx.insert_notification(&n).await?;
-    Ok(())
+    Ok(n.id)
 }

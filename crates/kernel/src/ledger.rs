@@ -646,6 +646,7 @@ mod tests {
                 user_agent: None,
                 request_id: Some(format!("r{i}")),
                 via: None,
+                upload_via: None,
             };
             let fact = Fact::allowed(Some(&actor), Action::FileView, format!("thing:{i}"))
                 .with(serde_json::json!({"z": i, "a": [i, "x"]}));

@@ -12,6 +12,7 @@ mod blobs;
 mod error;
 pub mod events;
 pub mod facts;
+pub mod guesses;
 mod keys;
 pub mod ledger;
 pub mod outbox;
@@ -87,6 +88,10 @@ pub struct Settings {
     /// an e-mail (a recipient-bound link's code) is offered, and notifications
     /// stay in the pages only.
     pub mail_enabled: bool,
+    /// The address people reach this server at (`https://custody.example.com`),
+    /// for the links in e-mail (an invitation's); none: invitations are not
+    /// mailed, the admin hands their links over.
+    pub public_url: Option<String>,
     /// Share links' limits.
     pub links: LinkSettings,
     /// The clamd every inbound file is streamed to; `None`: no antivirus
@@ -206,6 +211,7 @@ impl Default for Settings {
             chunk_size: vault::DEFAULT_CHUNK_SIZE,
             viewer: ViewerSettings::default(),
             mail_enabled: false,
+            public_url: None,
             links: LinkSettings::default(),
             antivirus: None,
         }

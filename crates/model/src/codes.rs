@@ -76,7 +76,7 @@ codes! {
     InvalidTotp = "invalid_totp", Unauthenticated, "the one-time code is wrong or was already used";
     InvalidRecoveryCode = "invalid_recovery_code", Unauthenticated, "the recovery code is wrong or was already used";
     AccountLocked = "account_locked", TooManyRequests, "too many failed sign-ins; the account is locked for a while";
-    TooManyAttempts = "too_many_attempts", TooManyRequests, "too many sign-in attempts from this address; retry in a minute";
+    TooManyAttempts = "too_many_attempts", TooManyRequests, "too many sign-in attempts from this address in a minute, or too many failed ones in an hour (counted by every node): the message says how long to wait";
     CsrfFailed = "csrf_failed", Forbidden, "a request with the session cookie lacks a valid CSRF token";
     Forbidden = "forbidden", Forbidden, "the policies refuse the action; the message names the unmet condition";
     NotFound = "not_found", NotFound, "nothing there, or nothing the caller may see";
@@ -159,6 +159,16 @@ codes! {
     LinkCode = "link_code", Forbidden, "the share link is bound to recipients: the browser must first be verified with the code mailed to one of them (none, a wrong or an expired code was given)";
     LinkUnavailable = "link_unavailable", NotFound, "the share link's file was deleted or is held for review";
     LinkViewOnly = "link_view_only", Forbidden, "the share link lets its file be viewed, not downloaded";
+    LinkAgreement = "link_agreement", Forbidden, "the share link's room requires agreements its recipient has not signed on this link yet: they are signed, click-through, on the link's page before the first byte";
+    LinkRecipientsRequired = "link_recipients_required", BadRequest, "the room requires agreements of those who take its content: a share link to it must be bound to recipients, who sign them before the first byte";
+    LinkAgreementUnavailable = "link_agreement_unavailable", BadRequest, "the room requires an agreement kind that no template has, so a link's recipient could not be shown its text: write a template of that kind first";
+    UploadRequestInvalid = "upload_request_invalid", BadRequest, "an upload request's settings are out of range (folder, recipients, size or file limit, message)";
+    UploadRequestRevoked = "upload_request_revoked", Forbidden, "the upload request was revoked";
+    UploadRequestExpired = "upload_request_expired", Forbidden, "the upload request has expired";
+    UploadRequestFull = "upload_request_full", Forbidden, "the upload request has taken all the files it allows";
+    UploadRequestCode = "upload_request_code", Forbidden, "the upload request is for named recipients: the browser must first be verified with the code mailed to one of them (none, a wrong or an expired code was given)";
+    UploadRequestThrottled = "upload_request_throttled", TooManyRequests, "too many wrong codes were tried at this upload request from this address (or at it from everywhere): the message says how many seconds to wait";
+    UploadRequestUnavailable = "upload_request_unavailable", NotFound, "the upload request's folder can no longer be uploaded into (its creator lost access to the room)";
     MailUnavailable = "mail_unavailable", Unprocessable, "the action needs e-mail, and no SMTP server is configured";
 
     // Data-loss prevention (content).

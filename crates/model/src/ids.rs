@@ -86,6 +86,12 @@ typed_id!(
     AlertId,
     /// An access-review campaign.
     ReviewId,
+    /// An upload request (a file drop).
+    UploadRequestId,
+    /// A one-time code mailed to an upload request's recipient (and the session it verifies).
+    UploadCodeId,
+    /// One submission of files through an upload request (its digest's batch).
+    UploadBatchId,
 );
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod links;
 pub mod mail;
 mod path;
 mod types;
+mod upload_requests;
 
 pub use certifications::{
     ANY_STANDARD, CUSTOM_PREFIX, Certification, MAX_CERT_FIELD, MAX_REQUIRED_STANDARDS, STANDARDS,
@@ -32,6 +33,10 @@ pub use courses::{
 pub use ids::*;
 pub use inputs::{BadJustification, ByteRange, Justification, MAX_JUSTIFICATION, Unsatisfiable};
 pub use links::{Link, LinkClosed, LinkMode, MAX_LINK_DOWNLOADS, MAX_LINK_RECIPIENTS, link_end};
-pub use mail::{MailAddress, MailTemplate, RenderedMail};
+pub use mail::{MailAddress, MailDigest, MailTemplate, RenderedMail};
 pub use path::{FilePath, PathError, invisible};
 pub use types::*;
+pub use upload_requests::{
+    DropOutcome, MAX_NAME_TRIES, MAX_REQUEST_FILES, MAX_REQUEST_MESSAGE, RequestClosed,
+    UploadRequest, folder_prefix, numbered_name,
+};

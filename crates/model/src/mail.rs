@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Longest address accepted (RFC 5321's path limit less the brackets).
 pub const MAX_ADDRESS: usize = 254;
 /// Longest display name kept.
@@ -171,6 +173,39 @@ pub enum MailTemplate {
         /// Minutes the code stays valid.
         minutes: i64,
     },
+    /// An invitation to an account: the link to accept it.
+    Invitation {
+        /// Who invites (their name).
+        inviter: String,
+        /// The organization the account belongs to.
+        party: String,
+        /// The address of the invitation's page (`https://…/invite/<secret>`).
+        link: String,
+        /// Days the invitation stays open.
+        days: i64,
+    },
+    /// The one-time code that proves an upload request's recipient holds the address.
+    UploadCode {
+        /// Who asked for the files (their name, as the platform knows it).
+        sender: String,
+        /// The room the files go into.
+        room: String,
+        /// The code to type.
+        code: String,
+        /// Minutes the code stays valid.
+        minutes: i64,
+    },
+    /// What one submission through an upload request brought: one message per
+    /// batch, to the person who asked for the files.
+    UploadDigest {
+        /// The verified recipient who sent them.
+        sender: String,
+        /// The room and folder they went into (`Room / folder/`).
+        place: String,
+        /// Each file's name (as stored, or as sent when refused) and outcome
+        /// (`stored`, `held`, `refused`).
+        files: Vec<(String, String)>,
+    },
     /// One of the notifications the platform already shows in its pages.
     Notification {
         /// What it is about, short.
@@ -178,11 +213,50 @@ pub enum MailTemplate {
         /// The sentence shown on the notifications page.
         message: String,
     },
+    /// The notifications of a day that are not security-critical, for a user
+    /// who asked for a daily digest.
+    Digest {
+        /// Each notification's subject and sentence, oldest first.
+        items: Vec<(String, String)>,
+    },
     /// A test message an admin sends to check the SMTP settings.
     Test {
         /// Who asked for it.
         requested_by: String,
     },
+}
+
+/// How a user wants the notifications that are not security-critical
+/// mailed to them (security-critical ones are always mailed at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailDigest {
+    /// Each one as it is made.
+    Immediate,
+    /// At most one digest a day.
+    Daily,
+}
+
+impl MailDigest {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailDigest::Immediate => "immediate",
+            MailDigest::Daily => "daily",
+        }
+    }
+
+    /// The choice of a stable name.
+    pub fn parse(s: &str) -> Result<MailDigest, crate::UnknownName> {
+        match s {
+            "immediate" => Ok(MailDigest::Immediate),
+            "daily" => Ok(MailDigest::Daily),
+            _ => Err(crate::UnknownName {
+                kind: "mail digest",
+                value: s.to_owned(),
+            }),
+        }
+    }
 }
 
 /// A message rendered from its template: what the outbox stores and sends.
@@ -203,7 +277,11 @@ impl MailTemplate {
     pub fn kind(&self) -> &'static str {
         match self {
             MailTemplate::LinkCode { .. } => "link.code",
+            MailTemplate::Invitation { .. } => "invitation",
+            MailTemplate::UploadCode { .. } => "upload_request.code",
+            MailTemplate::UploadDigest { .. } => "upload_request.digest",
             MailTemplate::Notification { .. } => "notification",
+            MailTemplate::Digest { .. } => "digest",
             MailTemplate::Test { .. } => "test",
         }
     }
@@ -227,8 +305,82 @@ impl MailTemplate {
                     ),
                 ],
             ),
+            MailTemplate::Invitation {
+                inviter,
+                party,
+                link,
+                days,
+            } => (
+                format!("{inviter} invites you to Custody"),
+                vec![
+                    format!(
+                        "{inviter} invites you to an account of {party} on Custody, where files are shared under control."
+                    ),
+                    format!("Open this link to set your password: {link}"),
+                    format!(
+                        "It works once, for {days} days. If you did not expect it, ignore this message."
+                    ),
+                ],
+            ),
+            MailTemplate::UploadCode {
+                sender,
+                room,
+                code,
+                minutes,
+            } => (
+                format!("Your code to send files to {sender}"),
+                vec![
+                    format!("{sender} asked you to send files into {room} through Custody."),
+                    format!("Your code: {code}"),
+                    format!(
+                        "Type it on the page of the request within {minutes} minutes. \
+                         If you did not ask for it, ignore this message."
+                    ),
+                ],
+            ),
+            MailTemplate::UploadDigest {
+                sender,
+                place,
+                files,
+            } => {
+                let mut lines = vec![format!(
+                    "{sender} sent {} through your upload request into {place}:",
+                    match files.len() {
+                        1 => "1 file".to_owned(),
+                        n => format!("{n} files"),
+                    }
+                )];
+                lines.extend(files.iter().map(|(name, outcome)| {
+                    let said = match outcome.as_str() {
+                        "stored" => "stored",
+                        "held" => "held for review",
+                        _ => "refused",
+                    };
+                    format!("- {name}: {said}")
+                }));
+                (format!("Files received from {sender}"), lines)
+            }
             MailTemplate::Notification { subject, message } => {
                 (subject.clone(), vec![message.clone()])
+            }
+            MailTemplate::Digest { items } => {
+                let mut paragraphs = vec![format!(
+                    "{} notification(s) since your last digest:",
+                    items.len()
+                )];
+                paragraphs.extend(
+                    items
+                        .iter()
+                        .map(|(subject, message)| format!("{subject}: {message}")),
+                );
+                paragraphs.push(
+                    "You chose a daily digest on your account page; security notices still come at once."
+                        .to_owned(),
+                );
+                (
+                    "Your Custody notifications of the day".to_owned(),
+                    paragraphs,
+                )
             }
             MailTemplate::Test { requested_by } => (
                 "Custody test message".to_owned(),
@@ -333,6 +485,28 @@ mod tests {
         assert!(mail.html.contains("&lt;script&gt;"));
         assert!(mail.text.contains("Your code: 123456"));
         assert!(mail.html.contains("Your code: 123456"));
+    }
+
+    #[test]
+    fn a_digest_lists_every_file_escaped_in_one_message() {
+        let mail = MailTemplate::UploadDigest {
+            sender: "ana@vendor.example\r\nBcc: x@evil.example".into(),
+            place: "Quotes / 2025/".into(),
+            files: vec![
+                ("a.pdf".into(), "stored".into()),
+                ("<img src=x onerror=alert(1)>.txt".into(), "held".into()),
+                ("c.exe".into(), "refused".into()),
+            ],
+        }
+        .render();
+        assert_eq!(mail.kind, "upload_request.digest");
+        assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
+        assert!(mail.text.contains("sent 3 files"), "{}", mail.text);
+        assert!(mail.text.contains("- a.pdf: stored"));
+        assert!(mail.text.contains(": held for review"));
+        assert!(mail.text.contains("- c.exe: refused"));
+        assert!(!mail.html.contains("<img"), "{}", mail.html);
+        assert!(mail.html.contains("&lt;img src=x"));
     }
 
     #[test]

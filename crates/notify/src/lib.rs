@@ -4,10 +4,14 @@
 //! (`smtp.rs`: STARTTLS or implicit TLS, authentication, through lettre) from a
 //! worker on every node (`worker.rs`: claims by attempt id and lease, retries
 //! with growing delays, gives up after a permanent refusal), so a crash or an
-//! SMTP outage loses nothing and no attempt is sent twice.
+//! SMTP outage loses nothing and no attempt is sent twice. The same worker
+//! mails the notifications the platform makes (`digest.rs`: at once, or in a
+//! daily digest by the user's choice; security notices always at once).
 
+pub mod digest;
 pub mod smtp;
 pub mod worker;
 
+pub use digest::{Queued, mail_notifications};
 pub use smtp::{Mailer, Secret, Security, SendError, SmtpSettings};
 pub use worker::{Drained, RetryPolicy, drain_outbox, spawn_mailer};

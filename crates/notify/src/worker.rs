@@ -143,7 +143,8 @@ async fn finish(
     Ok(())
 }
 
-/// Starts the task that drains the outbox every `every` (and logs what failed;
+/// Starts the task that, every `every`, hands the notifications due for mail
+/// to the outbox (`digest.rs`) and drains the outbox (and logs what failed;
 /// the next pass tries again).
 pub fn spawn_mailer(
     app: App,
@@ -156,6 +157,16 @@ pub fn spawn_mailer(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            match crate::digest::mail_notifications(&app).await {
+                Ok(q) if q == crate::digest::Queued::default() => {}
+                Ok(q) => tracing::info!(
+                    single = q.single,
+                    digests = q.digests,
+                    skipped = q.skipped,
+                    "notifications queued for mail"
+                ),
+                Err(e) => tracing::error!(error = %e, "queueing notifications for mail failed"),
+            }
             match drain_outbox(&app, &mailer, &policy).await {
                 Ok(d) if d == Drained::default() => {}
                 Ok(d) => tracing::info!(

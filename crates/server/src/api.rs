@@ -23,6 +23,7 @@ mod parties;
 mod policies;
 mod reviews;
 mod rooms;
+mod upload_requests;
 
 pub(crate) use reviews::csv_response as review_csv_response;
 
@@ -104,6 +105,10 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::totp_enrol))
         .routes(routes!(auth::totp_confirm))
+        .routes(routes!(
+            account::get_mail_preference,
+            account::put_mail_preference
+        ))
         .routes(routes!(account::list_sessions))
         .routes(routes!(account::end_session))
         .routes(routes!(account::end_other_sessions))
@@ -160,6 +165,12 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(links::create_link))
         .routes(routes!(links::list_links))
         .routes(routes!(links::revoke_link))
+        .routes(routes!(
+            upload_requests::list_upload_requests,
+            upload_requests::create_upload_request
+        ))
+        .routes(routes!(upload_requests::get_upload_request))
+        .routes(routes!(upload_requests::revoke_upload_request))
         .routes(routes!(events::list_events))
         .routes(routes!(events::redact_event))
         .routes(routes!(ledger::checkpoint))

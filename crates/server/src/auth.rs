@@ -171,5 +171,6 @@ fn meta_of(parts: &Parts, settings: &ClientAddressing) -> RequestMeta {
         user_agent,
         request_id,
         via: None,
+        upload_via: None,
     }
 }

@@ -529,6 +529,15 @@ impl SessionDto {
     }
 }
 
+/// How the caller's notifications that are not security-critical are mailed
+/// (security notices always come at once).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MailPreferenceDto {
+    /// `immediate` (each at once) or `daily` (one digest a day).
+    #[schema(example = "daily")]
+    pub digest: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SessionsEnded {
     /// How many sessions and tokens were ended.

@@ -30,6 +30,7 @@ mod rooms;
 mod search;
 mod session;
 mod trace;
+mod upload_requests;
 mod viewer;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -90,6 +91,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(viewer::router())
         .merge(assessments::router())
         .merge(links::router())
+        .merge(upload_requests::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -35,7 +35,10 @@ pub use durability::DurabilityStats;
 pub use error::StoreError;
 pub use reader::LedgerView;
 pub use tx::WatchState;
-pub use tx::{AttemptOutcome, ClaimedMail, LinkCode, NewMail, OutboxCounts, OutboxEntry};
+pub use tx::{
+    AttemptOutcome, ClaimedMail, LinkCode, LinkSignature, NewMail, OutboxCounts, OutboxEntry,
+    ReceivedFile, UploadCode,
+};
 pub use tx::{AvVerdict, DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
 pub use tx::{
     EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,

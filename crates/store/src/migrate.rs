@@ -98,6 +98,21 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "antivirus",
         include_str!("../migrations/sqlite/0019_antivirus.sql"),
     ),
+    (
+        20,
+        "upload requests",
+        include_str!("../migrations/sqlite/0020_upload_requests.sql"),
+    ),
+    (
+        21,
+        "link_signatures",
+        include_str!("../migrations/sqlite/0021_link_signatures.sql"),
+    ),
+    (
+        22,
+        "notification_mail",
+        include_str!("../migrations/sqlite/0022_notification_mail.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -192,6 +207,21 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         19,
         "antivirus",
         include_str!("../migrations/postgres/0019_antivirus.sql"),
+    ),
+    (
+        20,
+        "upload requests",
+        include_str!("../migrations/postgres/0020_upload_requests.sql"),
+    ),
+    (
+        21,
+        "link_signatures",
+        include_str!("../migrations/postgres/0021_link_signatures.sql"),
+    ),
+    (
+        22,
+        "notification_mail",
+        include_str!("../migrations/postgres/0022_notification_mail.sql"),
     ),
 ];
 

@@ -24,6 +24,7 @@ mod reviews;
 mod rooms;
 mod search;
 mod siem;
+mod upload_requests;
 
 use model::*;
 use sqlx::AnyConnection;
@@ -43,10 +44,11 @@ pub use dlp::{AvVerdict, DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};
 pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};
-pub use links::LinkCode;
+pub use links::{LinkCode, LinkSignature};
 pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry};
 pub use policies::PolicyVersion as StoredPolicyVersion;
 pub use reviews::{PartyReview, RoomActivity, ScopedGrant};
+pub use upload_requests::{ReceivedFile, UploadCode};
 
 /// An open transaction. All reads and writes go through it.
 ///

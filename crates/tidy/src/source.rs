@@ -41,6 +41,10 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ),
     ("drain_outbox", "the mail worker, on no one's behalf"),
     (
+        "mail_notifications",
+        "the mail worker queueing notifications, on no one's behalf",
+    ),
+    (
         "link_page",
         "a share link's secret is the permission to ask; access is decided as its creator",
     ),
@@ -55,6 +59,42 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     (
         "link_download",
         "a share link's secret is the permission to ask; the download is decided as its creator",
+    ),
+    (
+        "link_sign",
+        "a share link's secret and the verified recipient's session are the permission to sign",
+    ),
+    (
+        "link_open_view",
+        "a share link's secret is the permission to ask; the view is decided as its creator",
+    ),
+    (
+        "link_view_page",
+        "a share link's secret and its view's id are the permission to ask; decided as its creator",
+    ),
+    (
+        "request_page",
+        "an upload request's secret is the permission to ask; uploads are decided as its creator",
+    ),
+    (
+        "request_send_code",
+        "an upload request's secret is the permission to ask for a code to a named address",
+    ),
+    (
+        "request_verify_code",
+        "an upload request's secret and the browser's session are the permission to try a code",
+    ),
+    (
+        "open_batch",
+        "an upload request's secret and a verified session are the permission to send files",
+    ),
+    (
+        "drop_file",
+        "a batch opened by a verified recipient; each file is decided as the request's creator",
+    ),
+    (
+        "finish_batch",
+        "the digest of a batch opened by a verified recipient, to the request's creator",
     ),
     (
         "step",

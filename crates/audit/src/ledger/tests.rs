@@ -80,6 +80,7 @@ async fn record_events(app: &App, n: usize) {
             user_agent: None,
             request_id: Some(format!("r{i}")),
             via: None,
+            upload_via: None,
         };
         let fact = Fact::allowed(Some(&actor), Action::FileView, format!("thing:{i}"))
             .with(serde_json::json!({"z": i, "a": [i, "x"]}));

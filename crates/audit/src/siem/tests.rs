@@ -86,6 +86,7 @@ async fn record_event(app: &App, i: i64) {
         user_agent: Some("agent ]\"\\".into()),
         request_id: Some(format!("req-{i}")),
         via: None,
+        upload_via: None,
     };
     let mut tx = app.store().begin().await.unwrap();
     record(&mut tx, &meta, T0 + (i - 1) * 1001, fact)

@@ -137,7 +137,14 @@ event_names! {
     LinkOpen = "link.open", Both, "a share link was opened by its secret (the detail names the link and the verified recipient); refused when it is revoked, expired, used up, or its password or code was wrong";
     LinkCode = "link.code", Allowed, "a one-time code was mailed to a share link's recipient, who asked for it from a browser";
     LinkVerify = "link.verify", Both, "a share link's recipient typed the code mailed to them: their browser session is verified; refused for a wrong or expired code";
+    AccountMail = "account.mail", Allowed, "a user chose how notifications that are not security-critical are mailed to them: each at once, or a daily digest (the detail holds the choice)";
+    LinkSign = "link.sign", Both, "a share link's verified recipient signed one of the room's required agreements, click-through, before the first byte (the detail names the link, the recipient, the requirement, the template and the text's SHA-256; the text is kept with the link); refused when the text shown is not the text in force";
     LinkRevoke = "link.revoke", Allowed, "a share link was revoked: it opens no more";
+    UploadRequestOpen = "upload_request.open", Both, "an upload request's page was opened by its secret (the detail names the request and the verified recipient); refused when it is revoked, expired, full or no longer available";
+    UploadRequestCode = "upload_request.code", Allowed, "a one-time code was mailed to an upload request's recipient, who asked for it from a browser";
+    UploadRequestVerify = "upload_request.verify", Both, "an upload request's recipient typed the code mailed to them: their browser session is verified; refused for a wrong or expired code";
+    UploadRequestUpload = "upload_request.upload", Both, "a file arrived through an upload request (the detail names the request, the recipient, the name it was stored under and its outcome: stored or held); refused when the request was closed or full, the file too large, or the room's inbound policy refused it";
+    UploadRequestRevoke = "upload_request.revoke", Allowed, "an upload request was revoked: it takes no more files";
     MailFail = "mail.fail", Allowed, "the outbox gave up on an e-mail: the SMTP server refused it for good or every attempt failed (the detail holds the template, the attempts and the last error; the target is the message)";
     ReviewCreate = "review.create", Allowed, "an access-review campaign was made (the target is the campaign; the detail holds its scope, reviewers, dates, what happens to unreviewed grants and its recurrence); by the sweep for the next of a recurring one";
     ReviewOpen = "review.open", Allowed, "an access-review campaign started: the grants it covers were gathered with their reviewers, who were told";
@@ -234,6 +241,11 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
             "making a share link to a file (the detail holds its end, mode, limit, whether a password guards it and its recipients), or revoking one's own",
         ),
         Action::LinkManage => (Both, "listing or revoking any share link of a room"),
+        Action::UploadRequestCreate => (
+            Both,
+            "asking named recipients for files into a folder of a room (the detail holds the folder, end, limits and recipients), or listing and revoking one's own requests",
+        ),
+        Action::UploadRequestManage => (Both, "listing or revoking any upload request of a room"),
         Action::Notifications => (Denied, "reading one's notifications"),
         Action::ZoneList => (Denied, "listing the network zones"),
         Action::ZoneUpdate => (Both, "replacing the network zones"),

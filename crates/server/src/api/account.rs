@@ -32,6 +32,37 @@ pub async fn list_sessions(
     }))
 }
 
+/// How the caller's notifications that are not security-critical are mailed.
+#[utoipa::path(get, path = "/auth/mail-preference", tag = "auth", security(("bearer" = [])), responses((status = 200, body = MailPreferenceDto), (status = 401, body = ErrorBody)))]
+pub async fn get_mail_preference(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<MailPreferenceDto>, ApiError> {
+    let auth = app.system(&meta, &a.principal, act::SessionSelf).await?;
+    let digest = Accounts(&app).mail_preference(auth).await?;
+    Ok(Json(MailPreferenceDto {
+        digest: digest.as_str().to_owned(),
+    }))
+}
+
+/// Chooses how the caller's notifications that are not security-critical are
+/// mailed: each at once, or one digest a day.
+#[utoipa::path(put, path = "/auth/mail-preference", tag = "auth", security(("bearer" = [])), request_body = MailPreferenceDto, responses((status = 200, body = MailPreferenceDto), (status = 400, body = ErrorBody, description = "unknown_name"), (status = 401, body = ErrorBody)))]
+pub async fn put_mail_preference(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(body): ApiJson<MailPreferenceDto>,
+) -> Result<Json<MailPreferenceDto>, ApiError> {
+    let digest = super::name(model::MailDigest::parse, &body.digest)?;
+    let auth = app.system(&meta, &a.principal, act::SessionSelf).await?;
+    let digest = Accounts(&app).set_mail_preference(auth, digest).await?;
+    Ok(Json(MailPreferenceDto {
+        digest: digest.as_str().to_owned(),
+    }))
+}
+
 /// Ends one of the caller's sessions or API tokens (the current one too).
 #[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn end_session(

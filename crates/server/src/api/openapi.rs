@@ -158,6 +158,8 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("totp_confirm", &[&[E::InvalidTotp, E::TotpNotPending]]),
     // one's own account, and an admin's remedies
     ("list_sessions", &[]),
+    ("get_mail_preference", &[]),
+    ("put_mail_preference", &[&[NAMES]]),
     ("end_session", &[]),
     ("end_other_sessions", &[]),
     (
@@ -352,6 +354,23 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ),
     ("list_links", &[]),
     ("revoke_link", &[]),
+    // upload requests
+    (
+        "create_upload_request",
+        &[
+            PATH,
+            &[
+                E::UploadRequestInvalid,
+                E::InvalidEmail,
+                E::InvalidTime,
+                E::ExpiryInPast,
+                E::MailUnavailable,
+            ],
+        ],
+    ),
+    ("list_upload_requests", &[]),
+    ("get_upload_request", &[]),
+    ("revoke_upload_request", &[]),
     ("get_content", &[OUTBOUND, &[E::RangeNotSatisfiable]]),
     ("pages", &[RENDER, OUTBOUND]),
     (

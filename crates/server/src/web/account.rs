@@ -4,7 +4,8 @@
 //! when their account must use one. The recovery codes shown once at
 //! enrolment and when the user makes new ones. The user's own account page
 //! (`/account`): their sessions and API tokens, each ended from there, a named
-//! token made with its lifetime (its secret shown once), new recovery codes.
+//! token made with its lifetime (its secret shown once), new recovery codes,
+//! how notifications are mailed (each at once, or a daily digest).
 //! And an admin's page for someone else's account
 //! (`/admin/users/{id}/security`): remove their second factor, unlock their
 //! account, each for a reason that the event records.
@@ -22,7 +23,7 @@ use app::{
     Accounts, App, AppError, ErrorCode, Identity, InvitationState, InvitationView, NewToken,
     RequestMeta, SecurityState, act,
 };
-use model::{Session, SessionId, SessionKind, UserId};
+use model::{MailDigest, Session, SessionId, SessionKind, UserId};
 
 use super::layout::{self, Header};
 use super::{Viewer, WebError, check_csrf, session, session_cookies};
@@ -35,6 +36,7 @@ pub fn router() -> Router<App> {
         .route("/account/sessions/end-others", post(end_others))
         .route("/account/tokens", post(create_token))
         .route("/account/recovery-codes", post(renew_recovery_codes))
+        .route("/account/mail", post(set_mail))
         .route("/admin/users/{id}/mfa/reset", post(reset_mfa))
         .route("/admin/users/{id}/unlock", post(unlock))
         .layer(Extension(FormCsrf));
@@ -285,6 +287,8 @@ async fn account_page(
     let state = Accounts(app).security(auth).await?;
     let auth = app.system(meta, p, act::SessionSelf).await?;
     let sessions = Accounts(app).sessions(auth).await?;
+    let auth = app.system(meta, p, act::SessionSelf).await?;
+    let digest = Accounts(app).mail_preference(auth).await?;
     let may_make_tokens = app
         .permits_system(meta, p, &[Action::TokenCreate])
         .first()
@@ -320,6 +324,29 @@ async fn account_page(
                     input type="hidden" name="csrf" value=(csrf);
                     button.secondary #end-others type="submit" { "End every other session and token" }
                 }
+            }
+        }
+        section.card #mail {
+            h2 { "Notifications by e-mail" }
+            @if app.settings().mail_enabled {
+                p.muted { "Security notices (alerts, holds, offboarding) are always mailed at once. For the rest, choose:" }
+            } @else {
+                p.muted { "This server sends no e-mail yet; your choice applies once it does." }
+            }
+            form.stack #mail-form method="post" action="/account/mail" {
+                input type="hidden" name="csrf" value=(csrf);
+                fieldset {
+                    legend { "Mail me the other notifications" }
+                    label.check {
+                        input #mail-immediate type="radio" name="digest" value="immediate" checked[digest == MailDigest::Immediate];
+                        " each at once"
+                    }
+                    label.check {
+                        input #mail-daily type="radio" name="digest" value="daily" checked[digest == MailDigest::Daily];
+                        " in one digest a day"
+                    }
+                }
+                button.secondary #mail-save type="submit" { "Save" }
             }
         }
         section.card #tokens {
@@ -453,6 +480,31 @@ async fn end_others(
         .end_other_sessions(auth, &viewer.authed.session)
         .await?;
     Ok(Redirect::to("/account"))
+}
+
+/// The mail form.
+#[derive(Deserialize)]
+struct MailForm {
+    csrf: String,
+    #[serde(default)]
+    digest: String,
+}
+
+/// `POST /account/mail`: the caller's choice of mail for notifications.
+async fn set_mail(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Form(form): Form<MailForm>,
+) -> Result<Redirect, WebError> {
+    check_csrf(&viewer.authed.session, &form.csrf)?;
+    let digest = MailDigest::parse(&form.digest)
+        .map_err(|e| WebError::App(AppError::invalid(ErrorCode::UnknownName, e.to_string())))?;
+    let auth = app
+        .system(&meta, &viewer.authed.principal, act::SessionSelf)
+        .await?;
+    Accounts(&app).set_mail_preference(auth, digest).await?;
+    Ok(Redirect::to("/account#mail"))
 }
 
 /// `POST /account/tokens`: the account page, with the new token shown once.

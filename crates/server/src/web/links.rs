@@ -4,7 +4,8 @@
 //! (`/rooms/{id}/links`: every link for its managers and the owner's admins,
 //! one's own for the others who may share; revoke). For whoever holds a
 //! link, the public pages under `/l/{token}`: the address to mail a code to,
-//! the code, the password, the download — and pages that say a link is
+//! the code, the room's required agreements (signed click-through before the
+//! first byte), the password, the viewer and the download — and pages that say a link is
 //! revoked, expired, used up or its file not available, and nothing more.
 //! The recipient's verified browser session is a cookie scoped to the
 //! link's path. Public forms posted from another site are refused, as the
@@ -39,6 +40,12 @@ pub fn router() -> Router<App> {
         .route("/l/{token}", get(public_page))
         .route("/l/{token}/address", post(public_address))
         .route("/l/{token}/code", post(public_code))
+        .route("/l/{token}/sign", post(public_sign))
+        .route("/l/{token}/view", get(public_view).post(public_view_form))
+        .route(
+            "/l/{token}/view/{view}/pages/{page}",
+            get(public_page_image),
+        )
         .route(
             "/l/{token}/download",
             get(public_download).post(public_download_form),
@@ -358,6 +365,30 @@ fn refused(e: AppError) -> Response {
             "View only",
             "This link lets the file be viewed, not downloaded.",
         ),
+        ErrorCode::LinkAgreement => (
+            StatusCode::FORBIDDEN,
+            "Agreement needed",
+            "The owner of this file asks its recipients to accept agreements first. Open the link again to read and accept them.",
+        ),
+        ErrorCode::TextMismatch => (
+            StatusCode::CONFLICT,
+            "The agreement changed",
+            "The agreement's text changed since it was shown. Open the link again to read it.",
+        ),
+        ErrorCode::RenderUnsupported
+        | ErrorCode::RenderEncrypted
+        | ErrorCode::RenderMalformed
+        | ErrorCode::RenderTooLarge
+        | ErrorCode::TooLargeToView => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Cannot be shown",
+            "This file cannot be shown in the viewer.",
+        ),
+        ErrorCode::ViewExpired => (
+            StatusCode::CONFLICT,
+            "View ended",
+            "This view of the file has ended. Open the link again.",
+        ),
         ErrorCode::ServerBusy => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Busy",
@@ -424,16 +455,40 @@ fn step_page(token: &str, page: &LinkPage) -> Response {
                     button type="submit" { "Verify" }
                 }
             }
+            LinkStep::Agreement { recipient, agreement, left } => {
+                p { "Verified as " (recipient) "." }
+                p #link-agreements role="status" {
+                    "Before the first byte, the owner of this file asks you to accept "
+                    @if *left == 1 { "one agreement" } @else { (left) " agreements, one at a time" }
+                    ". Your acceptance is recorded with the text, the time and your address."
+                }
+                h2 #agreement-title { (agreement.title) }
+                pre.agreement-text #agreement-text tabindex="0" aria-labelledby="agreement-title" { (agreement.text) }
+                form #sign method="post" action=(format!("{base}/sign")) {
+                    input type="hidden" name="requirement" value=(agreement.requirement);
+                    input type="hidden" name="text_sha256" value=(agreement.text_sha256);
+                    label.check {
+                        input #link-accept type="checkbox" name="accept" value="yes" required;
+                        " I have read " (agreement.title) " and accept it as " (recipient)
+                    }
+                    button #link-sign type="submit" { "Accept and continue" }
+                }
+            }
             LinkStep::Password { recipient } => {
                 @if let Some(r) = recipient { p { "Verified as " (r) "." } }
-                form #password method="post" action=(format!("{base}/download")) {
+                form #password method="post" action=(format!("{base}/view")) {
                     label for="link-password" { "Password" }
                     input #link-password type="password" name="password" required autocomplete="current-password";
-                    button type="submit" { "Download" }
+                    button #link-view type="submit" { "View" }
+                    @if page.link.mode == LinkMode::Download {
+                        " "
+                        button #link-download type="submit" formaction=(format!("{base}/download")) { "Download" }
+                    }
                 }
             }
             LinkStep::Ready { recipient } => {
                 @if let Some(r) = recipient { p { "Verified as " (r) "." } }
+                p { a #link-view href=(format!("{base}/view")) { "View " (page.name) } }
                 @if page.link.mode == LinkMode::View {
                     p { "This link lets the file be viewed only." }
                 } @else {
@@ -508,6 +563,133 @@ pub async fn public_code(
         .await
     {
         Ok(_) => Redirect::to(&format!("/l/{token}")).into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+/// `POST /l/{token}/sign`: the verified recipient accepts one of the room's
+/// required agreements (the box ticked, the text's SHA-256 sent back).
+pub async fn public_sign(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    axum::Form(fields): axum::Form<Fields>,
+) -> Response {
+    if let Some(refusal) = from_elsewhere(&headers, &uri) {
+        return refusal;
+    }
+    if fields.get("accept") != "yes" {
+        let body = html! { h1 { "Not accepted" } p role="alert" { "Tick the box to accept the agreement." } p { a href=(format!("/l/{token}")) { "Back to the agreement" } } };
+        return public(StatusCode::BAD_REQUEST, "Not accepted", body);
+    }
+    let session = session_of(&headers);
+    match Links(&app)
+        .link_sign(
+            &meta,
+            &token,
+            session.as_deref(),
+            fields.get("requirement"),
+            fields.get("text_sha256"),
+        )
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/l/{token}")).into_response(),
+        Err(e) => refused(e),
+    }
+}
+
+/// `GET /l/{token}/view`: the viewer, for a link with no password.
+pub async fn public_view(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let session = session_of(&headers);
+    match Links(&app)
+        .link_open_view(&meta, &token, session.as_deref(), None)
+        .await
+    {
+        Ok(opened) => viewer_page(&token, &opened),
+        Err(e) => refused(e),
+    }
+}
+
+/// `POST /l/{token}/view`: the viewer, with the link's password.
+pub async fn public_view_form(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    axum::Form(fields): axum::Form<Fields>,
+) -> Response {
+    if let Some(refusal) = from_elsewhere(&headers, &uri) {
+        return refusal;
+    }
+    let session = session_of(&headers);
+    let password = Some(fields.get("password").to_owned());
+    match Links(&app)
+        .link_open_view(&meta, &token, session.as_deref(), password)
+        .await
+    {
+        Ok(opened) => viewer_page(&token, &opened),
+        Err(e) => refused(e),
+    }
+}
+
+/// The viewer of a link's file: its pages, each drawn and marked for the
+/// link's recipient on the server.
+fn viewer_page(token: &str, opened: &app::viewer::OpenedView) -> Response {
+    let name = opened
+        .file
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("file")
+        .to_owned();
+    let body = html! {
+        div.titlebar {
+            h1 #viewer-title { (name) }
+            span.muted { "view only · " (opened.pages()) " page(s)" }
+        }
+        p.muted { "Every page is marked for you and every view is recorded." }
+        p { a href=(format!("/l/{token}")) { "Back to the link" } }
+        (super::viewer::toolbar())
+        p.notice #viewer-status role="status" hidden {}
+        div #pages role="region" tabindex="0" aria-label=(format!("Pages of {name}"))
+            data-pages=(opened.pages()) data-view=(opened.view) {
+            @for (n, (w, h)) in (1..).zip(&opened.sizes) {
+                img.page #(format!("page-{n}")) loading="lazy" alt=(format!("Page {n} of {name}"))
+                    width=(w) height=(h)
+                    src=(format!("/l/{token}/view/{}/pages/{n}", opened.view));
+            }
+        }
+    };
+    let page = layout::page_with(&name, None, &["viewer.js"], body);
+    (StatusCode::OK, page).into_response()
+}
+
+/// `GET /l/{token}/view/{view}/pages/{page}`: one page of a link's view.
+pub async fn public_page_image(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    Path((token, view, page)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let session = session_of(&headers);
+    let page: u32 = page.parse().unwrap_or(0);
+    let view = match crate::api::view_of(Some(&view)) {
+        Ok(Some(view)) => view,
+        Ok(None) | Err(_) => return refused(AppError::NotFound),
+    };
+    match Links(&app)
+        .link_view_page(&meta, &token, session.as_deref(), view, page)
+        .await
+    {
+        Ok(image) => crate::api::page_response(image),
         Err(e) => refused(e),
     }
 }

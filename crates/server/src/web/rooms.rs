@@ -208,11 +208,12 @@ pub async fn browse(
         div.titlebar {
             h1 { (info.room.name) }
             (badge(info.room.classification))
-            @if may.settings || may.grants || may.share || may.links {
+            @if may.settings || may.grants || may.share || may.links || may.request || may.requests {
                 nav.room-admin aria-label="Room administration" {
                     @if may.settings { a #room-settings href=(format!("/rooms/{id}/settings")) { "Settings" } }
                     @if may.grants { a #room-grants href=(format!("/rooms/{id}/grants")) { "Access" } }
                     @if may.share || may.links { a #room-links href=(format!("/rooms/{id}/links")) { "Share links" } }
+                    @if may.request || may.requests { a #room-requests href=(format!("/rooms/{id}/upload-requests")) { "Request files" } }
                 }
             }
         }
@@ -235,6 +236,10 @@ pub(super) struct Controls {
     /// Making share links (`link.create`), and managing every one (`link.manage`).
     pub share: bool,
     pub links: bool,
+    /// Asking for files (`upload_request.create`), and managing every
+    /// request (`upload_request.manage`).
+    pub request: bool,
+    pub requests: bool,
 }
 
 impl Controls {
@@ -252,6 +257,8 @@ impl Controls {
             Action::GrantList,
             Action::LinkCreate,
             Action::LinkManage,
+            Action::UploadRequestCreate,
+            Action::UploadRequestManage,
         ];
         let got = app
             .permits_in_room(meta, &viewer.authed.principal, room, &asked)
@@ -265,6 +272,8 @@ impl Controls {
             grants: at(4),
             share: at(5),
             links: at(6),
+            request: at(7),
+            requests: at(8),
         })
     }
 }

@@ -104,6 +104,13 @@ fn login_refusal(e: &AppError) -> Option<(StatusCode, &'static str)> {
             StatusCode::UNAUTHORIZED,
             "The recovery code is wrong or was already used: each code works once.",
         )),
+        AppError::Invalid {
+            code: ErrorCode::TooManyAttempts,
+            ..
+        } => Some((
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins from this address. Wait a few minutes and try again.",
+        )),
         AppError::AccountLocked => Some((
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed sign-ins: the account is locked for a while.",

@@ -109,7 +109,7 @@ fn breadcrumbs(opened: &OpenedView, name: &str) -> Markup {
 
 /// The zoom controls: hidden until `viewer.js` runs (the pages fit the
 /// width without it).
-fn toolbar() -> Markup {
+pub(super) fn toolbar() -> Markup {
     html! {
         div.viewer-tools #viewer-tools role="toolbar" aria-label="Zoom" aria-controls="pages" hidden {
             button #zoom-out type="button" aria-keyshortcuts="-" { "Zoom out" }

@@ -212,6 +212,22 @@ async fn infected_scenario(ctx: &Ctx) {
         .filter(|m| m.recipient == officer.email && m.subject.contains("Malware"))
         .collect();
     assert_eq!(mailed.len(), 1, "{outbox:?}");
+    // The mail worker's pass over notifications does not mail it again.
+    app::notify::mail_notifications(&ctx.app).await.unwrap();
+    let outbox = ctx
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .list_outbox(100)
+        .await
+        .unwrap();
+    let to_officer = outbox
+        .iter()
+        .filter(|m| m.recipient == officer.email)
+        .count();
+    assert_eq!(to_officer, 1, "{outbox:?}");
 
     // A room that blocks malware refuses the custom signature; nothing stored.
     let strict = ctx.room(&ctx.admin, "Strict").await;
@@ -405,4 +421,175 @@ async fn uninspectable_scenario(ctx: &Ctx, why: &str) {
     assert_eq!(noted.len(), 1, "{why}");
     assert_eq!(noted[0]["detail"]["reason"], why);
     assert!(events_named(&events, "av.infected").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_request_holds_an_eicar_drop_sqlite() {
+    if let Some(av) = clamd() {
+        drop_scenario(&ctx_with(Backend::Sqlite, av).await).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_request_holds_an_eicar_drop_postgres() {
+    if let Some(av) = clamd()
+        && let Some(url) = postgres().await
+    {
+        drop_scenario(&ctx_with(Backend::Postgres(url), av).await).await;
+    }
+}
+
+/// A form body.
+fn form(text: &str) -> Payload {
+    Payload::Raw(
+        Some("application/x-www-form-urlencoded"),
+        text.as_bytes().to_vec(),
+    )
+}
+
+/// A public request (no credentials) with an optional cookie.
+async fn public(ctx: &Ctx, path: &str, cookie: Option<&str>, body: Payload) -> Resp {
+    let headers = cookie
+        .map(|c| vec![("cookie", c.to_owned())])
+        .unwrap_or_default();
+    ctx.send(&Case {
+        method: "POST",
+        path: path.to_owned(),
+        body,
+        headers,
+        ..Case::default()
+    })
+    .await
+}
+
+/// An upload request's recipient drops the EICAR file beside a clean one:
+/// the clean one is stored, EICAR is held with its signature and nobody can
+/// read it, and the security officer is notified and mailed.
+async fn drop_scenario(ctx: &Ctx) {
+    const RECIPIENT: &str = "quotes@vendor.example";
+    let officer = ctx.staff("security_officer").await;
+    let room = ctx.room(&ctx.admin, "Quotes").await;
+    let requester = ctx.staff("member").await;
+    ctx.grant(
+        &ctx.admin,
+        &room,
+        "user",
+        &requester.id,
+        "contributor",
+        None,
+    )
+    .await;
+    let made = ctx
+        .must(
+            &requester.token,
+            "POST",
+            &format!("/rooms/{room}/upload-requests"),
+            json!({"recipients": [RECIPIENT]}),
+            201,
+        )
+        .await;
+    let path = made["path"].as_str().unwrap_or_default().to_owned();
+    let r = public(
+        ctx,
+        &format!("{path}/address"),
+        None,
+        form(&format!("email={RECIPIENT}")),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text());
+    let cookie = r
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let code = {
+        let mut tx = ctx.app.store().read().await.unwrap();
+        let entries = tx.list_outbox(100).await.unwrap();
+        let entry = entries
+            .iter()
+            .find(|e| e.kind == "upload_request.code" && e.recipient == RECIPIENT)
+            .expect("a code in the outbox");
+        let mail = tx.get_mail(entry.id).await.unwrap().unwrap();
+        mail.body_text
+            .split("Your code: ")
+            .nth(1)
+            .map(|rest| rest.chars().take(6).collect::<String>())
+            .unwrap_or_default()
+    };
+    let r = public(
+        ctx,
+        &format!("{path}/code"),
+        Some(&cookie),
+        form(&format!("code={code}")),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text());
+    let mut body = Vec::new();
+    for (name, content) in [
+        ("quote.txt", b"a plain quote\n".to_vec()),
+        ("quote.com", eicar()),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--XbOuNdArY\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XbOuNdArY--\r\n");
+    let files = Payload::Raw(Some("multipart/form-data; boundary=XbOuNdArY"), body);
+    let r = public(ctx, &format!("{path}/files"), Some(&cookie), files).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    assert_eq!(paths(ctx, &room).await, ["quote.txt"]);
+
+    let list = ctx
+        .must(&officer.token, "GET", "/dlp/quarantine", Value::Null, 200)
+        .await;
+    let held: Vec<&Value> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|h| h["path"] == "quote.com")
+        .collect();
+    assert_eq!(held.len(), 1, "{list}");
+    let signature = held[0]["signature"].as_str().unwrap_or_default();
+    assert!(signature.starts_with("Eicar-Test-Signature"), "{list}");
+    let version = held[0]["version_id"].as_str().unwrap_or_default();
+    let r = ctx
+        .call(
+            &officer.token,
+            "GET",
+            &format!("/dlp/quarantine/{version}/content"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.json()["error"]["code"], "av_infected", "{}", r.text());
+
+    let notes = ctx
+        .must(&officer.token, "GET", "/notifications", Value::Null, 200)
+        .await;
+    let told = notes["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["kind"] == "av.infected")
+        .count();
+    assert_eq!(told, 1, "{notes}");
+    let outbox = ctx
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .list_outbox(100)
+        .await
+        .unwrap();
+    assert!(
+        outbox
+            .iter()
+            .any(|m| m.recipient == officer.email && m.subject.contains("Malware")),
+        "{outbox:?}"
+    );
 }

@@ -299,6 +299,8 @@ enum Ep {
     /// Confirming enrolment with a wrong code.
     TotpConfirm,
     ListSessions,
+    GetMailPreference,
+    PutMailPreference,
     /// The bystander's session: not the caller's to end.
     EndSession,
     CreateToken,
@@ -388,6 +390,12 @@ enum Ep {
     ListLinks,
     /// A fresh link the curator made.
     RevokeLink,
+    /// An upload request into the room.
+    CreateUploadRequest,
+    ListUploadRequests,
+    /// A fresh upload request the curator made.
+    GetUploadRequest,
+    RevokeUploadRequest,
     Pages,
     Page,
     DeleteFile,
@@ -512,6 +520,8 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::TotpConfirm,         [NOTPEND, NOTPEND, BADCODE, BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, OFF,     OUT,     BADCODE, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND, NOTPEND]),
     // One's own sessions stay open before enrolment; a token needs the factor the account must use.
     (Ep::ListSessions,        [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::GetMailPreference,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
+    (Ep::PutMailPreference,   [OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
     (Ep::EndSession,          [NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      OFF,     OUT,     NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF,      NF]),
     (Ep::CreateToken,         [NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     OFF,     OUT,     MFA,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW,     NEW]),
     (Ep::RenewRecoveryCodes,  [OK,      OK,      NOMFA,   NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OFF,     OUT,     NOMFA,   OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK,      OK]),
@@ -587,6 +597,12 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::CreateLink,          [NOROLE,  NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     (Ep::ListLinks,           [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     (Ep::RevokeLink,          [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    // Upload requests: made by the owner's users who may upload in the room,
+    // listed, read and revoked by its owner managers and the owner's admins.
+    (Ep::CreateUploadRequest, [NOROLE,  NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::ListUploadRequests,  [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::GetUploadRequest,    [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
+    (Ep::RevokeUploadRequest, [OK,      NOROLE,  NOROLE,  HID,     LINKOWN, LINKOWN, LINKOWN, LINKOWN, LINKOWN, HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
     // Owner staff see file metadata without a room role, never content: the
     // viewer's pages are `file.view`, refused as `GetContent` is.
     (Ep::Pages,               [NOROLE,  NOROLE,  NOROLE,  HID,     OK,      OK,      OK,      OK,      OK,      HID,     GEXP,    OFF,     OUT,     MFA,     AGR,     LAPSED,  TAGS,    TERR,    TRAIN,   CERT,    CEXP,    WIN,     COURSE,  CLAPSE,  TIER,    TLAPSE]),
@@ -678,6 +694,8 @@ impl Ep {
             Ep::TotpBegin => ("POST", "/auth/totp"),
             Ep::TotpConfirm => ("POST", "/auth/totp/confirm"),
             Ep::ListSessions => ("GET", "/auth/sessions"),
+            Ep::GetMailPreference => ("GET", "/auth/mail-preference"),
+            Ep::PutMailPreference => ("PUT", "/auth/mail-preference"),
             Ep::EndSession => ("DELETE", "/auth/sessions/{id}"),
             Ep::EndOtherSessions => ("POST", "/auth/sessions/end-others"),
             Ep::CreateToken => ("POST", "/auth/tokens"),
@@ -741,6 +759,10 @@ impl Ep {
             Ep::CreateLink => ("POST", "/files/{id}/links"),
             Ep::ListLinks => ("GET", "/rooms/{id}/links"),
             Ep::RevokeLink => ("DELETE", "/rooms/{id}/links/{link_id}"),
+            Ep::CreateUploadRequest => ("POST", "/rooms/{id}/upload-requests"),
+            Ep::ListUploadRequests => ("GET", "/rooms/{id}/upload-requests"),
+            Ep::GetUploadRequest => ("GET", "/rooms/{id}/upload-requests/{request_id}"),
+            Ep::RevokeUploadRequest => ("POST", "/rooms/{id}/upload-requests/{request_id}/revoke"),
             Ep::Pages => ("GET", "/files/{id}/pages"),
             Ep::Page => ("GET", "/files/{id}/pages/{page}"),
             Ep::DeleteFile => ("DELETE", "/files/{id}"),
@@ -1148,6 +1170,10 @@ impl World {
         let nda = json!({"kind": "nda", "title": "Matrix NDA", "text": NDA_TEXT});
         let path = "/agreement-templates/matrix-nda";
         ctx.must(&ctx.admin, "PUT", path, nda, 200).await;
+        // What a share link's recipient signs in the rooms requiring a licence.
+        let licence = json!({"kind": "licence", "title": "Matrix licence", "text": NDA_TEXT});
+        let path = "/agreement-templates/matrix-licence";
+        ctx.must(&ctx.admin, "PUT", path, licence, 200).await;
 
         let mut w = World {
             users,
@@ -1384,6 +1410,12 @@ impl World {
                 j(json!({"code": "000000"})),
             ),
             Ep::ListSessions => ("GET", "/auth/sessions".into(), none),
+            Ep::GetMailPreference => ("GET", "/auth/mail-preference".into(), none),
+            Ep::PutMailPreference => (
+                "PUT",
+                "/auth/mail-preference".into(),
+                j(json!({"digest": "daily"})),
+            ),
             Ep::EndSession => (
                 "DELETE",
                 format!("/auth/sessions/{}", self.bystander_session),
@@ -1608,15 +1640,38 @@ impl World {
                 ("POST", format!("{path}/versions/{version}/restore"), none)
             }
             Ep::GetContent => ("GET", format!("/files/{file}/content"), none),
-            Ep::CreateLink => ("POST", format!("/files/{file}/links"), j(json!({}))),
+            Ep::CreateLink => (
+                "POST",
+                format!("/files/{file}/links"),
+                j(json!({"recipients": ["matrix@vendor.example"]})),
+            ),
             Ep::ListLinks => ("GET", format!("/rooms/{room}/links"), none),
             Ep::RevokeLink => {
                 let path = format!("/files/{file}/links");
+                let bound = json!({"recipients": ["matrix@vendor.example"]});
                 let made = ctx
-                    .must(&self.curator.token, "POST", &path, json!({}), 201)
+                    .must(&self.curator.token, "POST", &path, bound, 201)
                     .await;
                 let link = made["id"].as_str().unwrap_or_default();
                 ("DELETE", format!("/rooms/{room}/links/{link}"), none)
+            }
+            Ep::CreateUploadRequest => (
+                "POST",
+                format!("/rooms/{room}/upload-requests"),
+                j(json!({"recipients": ["ana@vendor.example"]})),
+            ),
+            Ep::ListUploadRequests => ("GET", format!("/rooms/{room}/upload-requests"), none),
+            Ep::GetUploadRequest | Ep::RevokeUploadRequest => {
+                let path = format!("/rooms/{room}/upload-requests");
+                let body = json!({"recipients": ["ana@vendor.example"]});
+                let made = ctx
+                    .must(&self.curator.token, "POST", &path, body, 201)
+                    .await;
+                let id = made["id"].as_str().unwrap_or_default();
+                match ep {
+                    Ep::GetUploadRequest => ("GET", format!("{path}/{id}"), none),
+                    _ => ("POST", format!("{path}/{id}/revoke"), none),
+                }
             }
             Ep::Pages => ("GET", format!("/files/{file}/pages"), none),
             Ep::Page => ("GET", format!("/files/{file}/pages/1"), none),
@@ -2049,12 +2104,15 @@ async fn matrix_covers_every_route() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_sqlite() {
-    run_matrix(&Ctx::new().await).await;
+    // Mail on: recipient-bound links and upload requests need it (nothing is
+    // sent without a mailer).
+    run_matrix(&Ctx::with(Backend::Sqlite, |s| s.mail_enabled = true).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_postgres() {
     if let Some(url) = postgres().await {
-        run_matrix(&Ctx::on(Backend::Postgres(url)).await).await;
+        // Mail on, as on SQLite.
+        run_matrix(&Ctx::with(Backend::Postgres(url), |s| s.mail_enabled = true).await).await;
     }
 }

@@ -87,6 +87,70 @@ async fn regression_web_login_has_a_per_address_throttle() {
     assert_eq!(api.status.as_u16(), 429, "{}", api.text());
 }
 
+/// Failed sign-ins from one address are counted in the database, so another
+/// node (a second router over the same store, with its own in-memory
+/// throttle) makes the address wait too, while another address signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_from_one_address_wait_on_every_node() {
+    let ctx = Ctx::new().await;
+    let member = ctx.staff("member").await;
+    for n in 0..30 {
+        let email = format!("nobody{n}@acme.example");
+        ctx.send(&web_login(&email, "wrong password", "192.0.2.50:5000", 401))
+            .await;
+    }
+    let other_node = server::router(ctx.app.clone());
+    let api_login = |email: &str, password: &str, peer: &str| {
+        axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("{V1}/auth/login"))
+            .header("content-type", "application/json")
+            .extension(axum::extract::ConnectInfo(
+                peer.parse::<SocketAddr>().unwrap(),
+            ))
+            .body(axum::body::Body::from(
+                json!({"email": email, "password": password}).to_string(),
+            ))
+            .unwrap()
+    };
+    use tower::ServiceExt;
+    let r = other_node
+        .clone()
+        .oneshot(api_login(&member.email, PASSWORD, "192.0.2.50:6000"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429, "the right password waits too");
+    let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("too_many_attempts") && body.contains("wait 1 s"),
+        "{body}"
+    );
+    let r = other_node
+        .clone()
+        .oneshot(api_login(&member.email, PASSWORD, "192.0.2.51:6000"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "another address signs in at once");
+    ctx.advance(1_000);
+    let r = other_node
+        .oneshot(api_login(&member.email, PASSWORD, "192.0.2.50:6001"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "after the wait, the right password gets in"
+    );
+    let throttled = ctx
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "auth.login" && e["reason"] == "signin_throttled")
+        .count();
+    assert_eq!(throttled, 1);
+}
+
 /// Unknown and known addresses lock after the same number of failures with
 /// the same answer, so the lockout does not tell which accounts exist.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

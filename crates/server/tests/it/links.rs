@@ -250,6 +250,15 @@ async fn refused_links_say_which_and_nothing_more() {
     .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text());
     assert!(marked(&r), "{}", r.text());
+    // A view-only link opens its viewer; a password link's viewer needs the password.
+    let r = public(&ctx, "GET", &format!("{viewing}/view"), None).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    assert!(String::from_utf8_lossy(&r.body).contains("view only · 1 page(s)"));
+    let r = public(&ctx, "GET", &format!("{guarded}/view"), None).await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text());
+    let form = Some("password=a+long+link+password");
+    let r = public(&ctx, "POST", &format!("{guarded}/view"), form).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
     // Bad settings are refused with their codes.
     for (body, code) in [
         (json!({"max_downloads": 0}), "link_invalid"),
@@ -463,4 +472,276 @@ async fn a_thousand_wrong_passwords_wait_while_another_address_gets_in() {
         assert_eq!(throttled, 1_001);
     })
     .await;
+}
+
+/// A browser without an account holding a link: its cookie, once a code was asked.
+struct Holder<'a> {
+    ctx: &'a Ctx,
+    path: String,
+    cookie: Option<String>,
+}
+
+impl Holder<'_> {
+    async fn send(&self, method: &'static str, tail: &str, form: Option<&str>) -> Resp {
+        let body = match form {
+            Some(f) => Payload::Raw(
+                Some("application/x-www-form-urlencoded"),
+                f.as_bytes().to_vec(),
+            ),
+            None => Payload::None,
+        };
+        let headers = self.cookie.iter().map(|c| ("cookie", c.clone())).collect();
+        self.ctx
+            .send(&Case {
+                method,
+                path: format!("{}{tail}", self.path),
+                body,
+                headers,
+                ..Case::default()
+            })
+            .await
+    }
+
+    /// Proves `address` with the code mailed to it (read from the outbox).
+    async fn verify(&mut self, address: &str) {
+        let r = self
+            .send("POST", "/address", Some(&format!("email={address}")))
+            .await;
+        assert_eq!(r.status.as_u16(), 303, "{}", r.text());
+        let cookie = r.header("set-cookie").unwrap_or_default();
+        self.cookie = Some(cookie.split(';').next().unwrap_or_default().to_owned());
+        let code = mailed_code(self.ctx, address).await;
+        let r = self
+            .send("POST", "/code", Some(&format!("code={code}")))
+            .await;
+        assert_eq!(r.status.as_u16(), 303, "{}", r.text());
+    }
+}
+
+/// The code in the newest message to `address` in the outbox.
+async fn mailed_code(ctx: &Ctx, address: &str) -> String {
+    let mut tx = ctx.app.store().read().await.unwrap();
+    let mut codes = Vec::new();
+    for id in tx.due_mail(ctx.now() + DAY, 1000).await.unwrap() {
+        let mail = tx.get_mail(id).await.unwrap().unwrap();
+        if mail.recipient == address
+            && let Some(rest) = mail.body_text.split("Your code: ").nth(1)
+        {
+            codes.push(rest.chars().take(6).collect::<String>());
+        }
+    }
+    codes.pop().expect("a code was mailed")
+}
+
+/// A room that requires agreements hands its files through links only to
+/// named recipients, each of whom signs every requirement, click-through,
+/// on the link before the first byte — the newest template of a required
+/// kind, a named template as it is — with the text's hash checked, the
+/// signature kept with the text and recorded; on both backends.
+#[tokio::test]
+async fn a_recipient_signs_the_rooms_agreements_before_the_first_byte() {
+    let mut backends = vec![Backend::Sqlite];
+    match postgres().await {
+        Some(url) => backends.push(Backend::Postgres(url)),
+        None => eprintln!("links: NOT RUN on PostgreSQL"),
+    }
+    for backend in backends {
+        let ctx = Ctx::with(backend, |s| s.mail_enabled = true).await;
+        recipients_sign_first(&ctx).await;
+    }
+}
+
+async fn recipients_sign_first(ctx: &Ctx) {
+    let s = shared(ctx).await;
+    let (ana, bob) = ("ana@vendor.example", "bob@vendor.example");
+    let bound = json!({"recipients": [ana, bob]});
+    // A link bound to nobody, made before the room required anything.
+    let anyone = make(ctx, &s.sharer.token, &s.file, json!({}), 201).await["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let room = format!("/rooms/{}", s.room);
+    let required = json!({"required_agreements": ["nda", "export-terms"]});
+    ctx.must(&ctx.admin, "PATCH", &room, required, 200).await;
+    // No template can show the requirements yet; nobody could sign a link bound to nobody.
+    for (body, code) in [
+        (bound.clone(), "link_agreement_unavailable"),
+        (json!({}), "link_recipients_required"),
+    ] {
+        let path = format!("/files/{}/links", s.file);
+        let r = ctx.call(&s.sharer.token, "POST", &path, body).await;
+        assert_eq!(r.status.as_u16(), 400, "{}", r.text());
+        assert_eq!(r.json()["error"]["code"], code, "{}", r.text());
+    }
+    let r = public(ctx, "GET", &format!("{anyone}/download"), None).await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text());
+    assert!(r.text().contains("accept agreements first"), "{}", r.text());
+
+    let templates = [
+        ("old-nda", "nda", "Old NDA", "The old words."),
+        (
+            "visitor-nda",
+            "nda",
+            "Visitor NDA",
+            "Keep it secret.\n\nReturn it.",
+        ),
+        ("export-terms", "licence", "Export terms", "No re-export."),
+    ];
+    for (name, kind, title, text) in templates {
+        let t = json!({"kind": kind, "title": title, "text": text});
+        let path = format!("/agreement-templates/{name}");
+        ctx.must(&ctx.admin, "PUT", &path, t, 200).await;
+        ctx.advance(1000);
+    }
+    let made = make(ctx, &s.sharer.token, &s.file, bound, 201).await;
+    let link_id = made["id"].as_str().unwrap().to_owned();
+    let mut holder = Holder {
+        ctx,
+        path: made["path"].as_str().unwrap().to_owned(),
+        cookie: None,
+    };
+    holder.verify(ana).await;
+
+    // The newest NDA first; nothing is handed out before both are signed.
+    let page = holder.send("GET", "", None).await;
+    assert_eq!(page.status.as_u16(), 200);
+    let text = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(
+        text.contains("Visitor NDA") && text.contains("2 agreements"),
+        "{text}"
+    );
+    assert!(!text.contains("The old words."), "{text}");
+    for tail in ["/download", "/view"] {
+        let r = holder.send("GET", tail, None).await;
+        assert_eq!(r.status.as_u16(), 403, "{tail}: {}", r.text());
+        assert!(
+            r.text().contains("Agreement needed"),
+            "{tail}: {}",
+            r.text()
+        );
+    }
+    let sha = |text: &str| hex::encode(sha256(text.as_bytes()));
+    let sign = |requirement: &str, hash: String| {
+        format!("requirement={requirement}&text_sha256={hash}&accept=yes")
+    };
+    // The text shown must be the text in force; an unticked box signs nothing.
+    let r = holder
+        .send("POST", "/sign", Some(&sign("nda", sha("The old words."))))
+        .await;
+    assert_eq!(r.status.as_u16(), 409, "{}", r.text());
+    let unticked = format!(
+        "requirement=nda&text_sha256={}",
+        sha("Keep it secret.\n\nReturn it.")
+    );
+    let r = holder.send("POST", "/sign", Some(&unticked)).await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.text());
+    let r = holder
+        .send(
+            "POST",
+            "/sign",
+            Some(&sign("nda", sha("Keep it secret.\n\nReturn it."))),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text());
+    let page = holder.send("GET", "", None).await;
+    let text = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(
+        text.contains("No re-export.") && text.contains("one agreement"),
+        "{text}"
+    );
+    assert_eq!(
+        holder.send("GET", "/download", None).await.status.as_u16(),
+        403
+    );
+    let r = holder
+        .send(
+            "POST",
+            "/sign",
+            Some(&sign("export-terms", sha("No re-export."))),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text());
+
+    // Signed: the viewer's pages and the download, marked for the recipient.
+    let view = holder.send("GET", "/view", None).await;
+    assert_eq!(view.status.as_u16(), 200, "{}", view.text());
+    let html = String::from_utf8_lossy(&view.body).into_owned();
+    let src = html
+        .split("src=\"")
+        .find_map(|rest| rest.split('"').next().filter(|s| s.contains("/pages/1")))
+        .expect("the first page's image")
+        .to_owned();
+    let tail = src.strip_prefix(&holder.path).unwrap().to_owned();
+    let image = holder.send("GET", &tail, None).await;
+    assert_eq!(image.status.as_u16(), 200, "{}", image.text());
+    assert!(
+        image
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("image/")
+    );
+    let page_mark = image
+        .header("custody-mark-id")
+        .unwrap_or_default()
+        .to_owned();
+    let copy = holder.send("GET", "/download", None).await;
+    assert_eq!(copy.status.as_u16(), 200, "{}", copy.text());
+    assert!(marked(&copy), "{}", copy.text());
+    assert!(String::from_utf8_lossy(&copy.body).contains(ana));
+
+    // Bob signs for himself.
+    let mut other = Holder {
+        ctx,
+        path: holder.path.clone(),
+        cookie: None,
+    };
+    other.verify(bob).await;
+    let page = other.send("GET", "", None).await;
+    assert!(String::from_utf8_lossy(&page.body).contains("2 agreements"));
+    assert_eq!(
+        other.send("GET", "/download", None).await.status.as_u16(),
+        403
+    );
+
+    // The ledger: each signature once, the refused one, the view's page mark.
+    let events = ctx.events().await;
+    let of = |action: &str, outcome: &str| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == outcome)
+            .collect()
+    };
+    let signed = of("link.sign", "allowed");
+    let mut names: Vec<&str> = signed
+        .iter()
+        .map(|e| e["detail"]["template"].as_str().unwrap_or_default())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["export-terms", "visitor-nda"], "{signed:?}");
+    assert!(
+        signed
+            .iter()
+            .all(|e| e["detail"]["link"] == link_id.as_str() && e["detail"]["recipient"] == ana)
+    );
+    let refused = of("link.sign", "denied");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["reason"], "text_mismatch");
+    let views = of("file.view", "allowed");
+    let view = views
+        .iter()
+        .find(|e| e["mark_id"] == page_mark.as_str())
+        .expect("the view's event carries the page's mark id");
+    assert_eq!(view["detail"]["link"], link_id.as_str());
+    assert_eq!(view["detail"]["recipient"], ana);
+    // The signature keeps the text the recipient accepted.
+    let mut tx = ctx.app.store().read().await.unwrap();
+    let kept = tx
+        .link_signatures(link_id.parse().unwrap(), ana)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept.iter()
+            .any(|k| k.text == "Keep it secret.\n\nReturn it.")
+    );
 }

@@ -27,12 +27,18 @@ mod hardening;
 mod input;
 mod ledger;
 mod links;
+mod mail_digest;
 mod marks;
 mod offboarding;
 mod openapi;
 mod policies_admin;
 mod reviews;
 mod signin;
+// The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.
+#[allow(dead_code, reason = "these tests use part of the helpers")]
+#[path = "../../../notify/tests/it/smtp_server.rs"]
+mod smtp_server;
 mod ui_map;
+mod upload_requests;
 mod util;
 mod viewer;

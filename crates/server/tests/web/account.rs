@@ -8,7 +8,7 @@
 //! page visited passes axe-core's WCAG 2.1 AA rules.
 
 use app::{Identity, NewGrant, RequestMeta, act};
-use model::{PartyId, RoomRole, SessionKind, SubjectKind, SystemRole, UserId};
+use model::{MailDigest, PartyId, RoomRole, SessionKind, SubjectKind, SystemRole, UserId};
 use reqwest::StatusCode;
 
 use crate::util::{self, EMAIL, PASSWORD, ROOM, Site};
@@ -563,4 +563,28 @@ async fn a_user_ends_another_session_and_manages_tokens() {
     )
     .await;
     assert!(id.authenticate(&third.token).await.is_err());
+
+    // Notifications by e-mail: a daily digest instead of each at once.
+    let user = user_of(&site, email).await;
+    let mut tx = site.app.store().read().await.unwrap();
+    assert_eq!(
+        tx.mail_preference(user).await.unwrap().0,
+        MailDigest::Immediate
+    );
+    drop(tx);
+    assert_eq!(
+        b.script("return document.querySelector('#mail-immediate').checked")
+            .await,
+        true
+    );
+    b.click(&b.find("#mail-daily").await).await;
+    b.click(&b.find("#mail-save").await).await;
+    b.wait_until(
+        "the choice saved",
+        "return location.hash === '#mail' && document.querySelector('#mail-daily').checked",
+    )
+    .await;
+    b.assert_accessible("the account page's mail choice").await;
+    let mut tx = site.app.store().read().await.unwrap();
+    assert_eq!(tx.mail_preference(user).await.unwrap().0, MailDigest::Daily);
 }

@@ -2,10 +2,12 @@
 //! with a real SMTP server (aiosmtpd) on the loopback: the owner admin makes
 //! the link to a drawing in a room that hands out marked copies; the recipient
 //! opens it without an account, asks for a code, reads it from the message the
-//! SMTP server received, types it, and downloads a copy marked for them; the
-//! download's ledger event names the link and the recipient with the copy's
-//! mark id, and `custody trace --online` on the copy names them too. Every
-//! page passes axe.
+//! SMTP server received, types it, signs the NDA the room requires
+//! (click-through, before the first byte), views the drawing in the link's
+//! viewer and downloads a copy marked for them; the view's and the
+//! download's ledger events name the link and the recipient with their mark
+//! ids, and `custody trace --online` on a screenshot of the viewer and on the
+//! copy names them too. Every page passes axe.
 
 use std::time::Duration;
 
@@ -19,6 +21,8 @@ use crate::util;
 use crate::webdriver::{self, Driver};
 
 const RECIPIENT: &str = "ana+drawings@vendor.example";
+const NDA: &str =
+    "The recipient keeps the drawings confidential.\n\nThey are returned or destroyed on request.";
 
 /// The code in the one message received so far, once it has arrived.
 async fn mailed_code(server: &SmtpServer) -> String {
@@ -111,6 +115,37 @@ async fn a_recipient_bound_link_mails_a_code_and_hands_out_a_marked_copy() {
         .set_room_delivery(auth, marked)
         .await
         .unwrap();
+    // The room requires an NDA: the newest template of that kind is shown.
+    let auth = site
+        .app
+        .system(&meta, &admin, app::act::TemplateUpdate)
+        .await
+        .unwrap();
+    let nda = app::NewTemplate {
+        name: "visitor-nda".into(),
+        kind: model::AgreementKind::Nda,
+        title: "Visitor NDA".into(),
+        text: NDA.into(),
+        terms: model::AgreementTerms::default(),
+        duration_days: None,
+    };
+    app::Agreements(&site.app)
+        .put_template(auth, nda)
+        .await
+        .unwrap();
+    let auth = site
+        .app
+        .room(&meta, &admin, site.room, app::act::RoomUpdate)
+        .await
+        .unwrap();
+    let patch = app::RoomPatch {
+        required_agreements: Some(vec!["nda".into()]),
+        ..app::RoomPatch::default()
+    };
+    app::Rooms(&site.app)
+        .update_room(auth, patch)
+        .await
+        .unwrap();
     let body =
         futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(drawing_pdf()))]);
     let path = model::FilePath::parse("bracket.pdf").unwrap();
@@ -163,9 +198,68 @@ async fn a_recipient_bound_link_mails_a_code_and_hands_out_a_marked_copy() {
     let code = mailed_code(&server).await;
     b.type_into(&b.find("#link-code").await, &code).await;
     b.click(&b.find("#code button").await).await;
+
+    // The NDA comes before the first byte: the viewer and the file wait.
+    wait_for(&b, "the agreement", "#link-accept").await;
+    b.assert_accessible("the link's agreement page").await;
+    assert!(
+        b.source()
+            .await
+            .contains("They are returned or destroyed on request.")
+    );
+    for refused in ["download", "view"] {
+        b.goto(&format!("{link_url}/{refused}")).await;
+        assert!(
+            b.source().await.contains("Agreement needed"),
+            "{refused}: {}",
+            b.source().await
+        );
+    }
+    b.goto(&link_url).await;
+    wait_for(&b, "the agreement", "#link-accept").await;
+    b.click(&b.find("#link-accept").await).await;
+    b.click(&b.find("#link-sign").await).await;
     wait_for(&b, "the download link", "#link-download").await;
     b.assert_accessible("the link's download page").await;
     assert!(b.source().await.contains(RECIPIENT));
+    let signed = events_of(&site, "link.sign").await;
+    assert_eq!(signed.len(), 1, "{signed:?}");
+    assert_eq!(signed[0].detail["recipient"], RECIPIENT);
+    assert_eq!(signed[0].detail["template"], "visitor-nda");
+    assert_eq!(
+        signed[0].detail["text_sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(NDA.as_bytes()))
+    );
+
+    // The viewer: a screenshot of the page traces to the link and the recipient.
+    b.set_window(1400, 2100).await;
+    b.click(&b.find("#link-view").await).await;
+    b.wait_until(
+        "the first page to load",
+        "const i = document.querySelector('img.page'); return i !== null && i.complete && i.naturalWidth > 0",
+    )
+    .await;
+    b.assert_accessible("the link's viewer").await;
+    let shot = scratch.dir().join("viewer-screenshot.png");
+    std::fs::write(&shot, b.screenshot().await).unwrap();
+    let found = mark::trace(
+        &std::fs::read(&shot).unwrap(),
+        Some(site.app.mark_key().unwrap()),
+        &mark::Limits::default(),
+    )
+    .unwrap()
+    .expect("the screenshot carries a readable mark");
+    let viewed = events_of(&site, "file.view").await;
+    let view = viewed
+        .iter()
+        .find(|e| e.mark_id.as_deref() == Some(found.mark_id.to_string().as_str()))
+        .expect("a view event with the screenshot's mark id");
+    assert_eq!(view.detail["link"], made.link.id.to_string());
+    assert_eq!(view.detail["recipient"], RECIPIENT);
+    trace_online(&site, &shot, &made.link.id.to_string());
+
+    b.goto(&link_url).await;
+    wait_for(&b, "the download link", "#link-download").await;
     b.click(&b.find("#link-download").await).await;
     let copy = webdriver::wait_for_download(&scratch.downloads(), "bracket.pdf").await;
     let bytes = std::fs::read(&copy).unwrap();
@@ -176,14 +270,7 @@ async fn a_recipient_bound_link_mails_a_code_and_hands_out_a_marked_copy() {
     let traced = mark::trace(&bytes, None, &mark::Limits::default())
         .unwrap()
         .expect("the copy carries a mark");
-    let filter = app::events::EventFilter {
-        action: Some("file.download".into()),
-        limit: 10,
-        ..Default::default()
-    };
-    let mut tx = site.app.store().read().await.unwrap();
-    let events = tx.search_events(&filter).await.unwrap();
-    drop(tx);
+    let events = events_of(&site, "file.download").await;
     let event = events
         .iter()
         .find(|e| e.mark_id.as_deref() == Some(traced.mark_id.to_string().as_str()))
@@ -192,9 +279,25 @@ async fn a_recipient_bound_link_mails_a_code_and_hands_out_a_marked_copy() {
     assert_eq!(event.detail["recipient"], RECIPIENT);
 
     // `custody trace --online` names them too.
+    trace_online(&site, &copy, &made.link.id.to_string());
+}
+
+/// The newest events of `action`.
+async fn events_of(site: &util::Site, action: &str) -> Vec<model::Event> {
+    let filter = app::events::EventFilter {
+        action: Some(action.into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let mut tx = site.app.store().read().await.unwrap();
+    tx.search_events(&filter).await.unwrap()
+}
+
+/// `custody trace --online` on `copy` names the recipient and the link.
+fn trace_online(site: &util::Site, copy: &std::path::Path, link: &str) {
     let out = std::process::Command::new(custody_binary())
         .args(["trace", "--online"])
-        .arg(&copy)
+        .arg(copy)
         .env("CUSTODY_URL", &site.base)
         .env("CUSTODY_TOKEN", &site.admin_token)
         .env("CUSTODY_FINGERPRINT", site.fingerprint())
@@ -208,8 +311,7 @@ async fn a_recipient_bound_link_mails_a_code_and_hands_out_a_marked_copy() {
     );
     assert!(
         said.contains(&format!(
-            "recipient:  {RECIPIENT} through share link {}",
-            made.link.id
+            "recipient:  {RECIPIENT} through share link {link}"
         )),
         "{said}"
     );

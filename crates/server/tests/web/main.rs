@@ -34,6 +34,7 @@ mod reviews;
 #[path = "../../../notify/tests/it/smtp_server.rs"]
 mod smtp_server;
 mod tls;
+mod upload_requests;
 mod util;
 mod viewer;
 mod webdriver;

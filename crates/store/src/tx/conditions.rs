@@ -34,7 +34,7 @@ fn template(row: &AnyRow) -> Result<AgreementTemplate, StoreError> {
     })
 }
 
-fn notification(row: &AnyRow) -> Result<Notification, StoreError> {
+pub(super) fn notification(row: &AnyRow) -> Result<Notification, StoreError> {
     Ok(Notification {
         id: row.parsed("id")?,
         user_id: row.parsed("user_id")?,

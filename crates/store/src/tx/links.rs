@@ -24,6 +24,38 @@ pub struct LinkCode {
     pub verified_ms: Option<i64>,
 }
 
+/// An agreement a link's verified recipient signed before the first byte.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkSignature {
+    pub link_id: LinkId,
+    /// The verified address, lowercase.
+    pub recipient: String,
+    /// The room's requirement it meets (an agreement kind or a template name).
+    pub requirement: String,
+    /// The template whose text was shown.
+    pub template: String,
+    pub title: String,
+    pub text: String,
+    /// Lowercase hex SHA-256 of `text`.
+    pub text_sha256: String,
+    pub signed_ms: i64,
+    pub source_addr: Option<String>,
+}
+
+fn signature(row: &AnyRow) -> Result<LinkSignature, StoreError> {
+    Ok(LinkSignature {
+        link_id: row.parsed("link_id")?,
+        recipient: row.text("recipient")?,
+        requirement: row.text("requirement")?,
+        template: row.text("template")?,
+        title: row.text("title")?,
+        text: row.text("text")?,
+        text_sha256: row.text("text_sha256")?,
+        signed_ms: row.int("signed_ms")?,
+        source_addr: row.opt_text("source_addr")?,
+    })
+}
+
 fn link(row: &AnyRow) -> Result<Link, StoreError> {
     let recipients = row.text("recipients")?;
     Ok(Link {
@@ -227,5 +259,47 @@ impl Tx {
                 .await?
         };
         touched(done.rows_affected())
+    }
+
+    /// Records `s`; false when the recipient already signed that requirement
+    /// on that link (the first signature is kept).
+    pub async fn insert_link_signature(&mut self, s: &LinkSignature) -> Result<bool, StoreError> {
+        let done = sql(
+            "INSERT INTO link_signatures (link_id, recipient, requirement, template, title, \
+             text, text_sha256, signed_ms, source_addr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (link_id, recipient, requirement) DO NOTHING",
+        )
+        .bind(s.link_id.to_string())
+        .bind(s.recipient.clone())
+        .bind(s.requirement.clone())
+        .bind(s.template.clone())
+        .bind(s.title.clone())
+        .bind(s.text.clone())
+        .bind(s.text_sha256.clone())
+        .bind(s.signed_ms)
+        .bind(s.source_addr.clone())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// What `recipient` signed on link `link`, by requirement.
+    pub async fn link_signatures(
+        &mut self,
+        link: LinkId,
+        recipient: &str,
+    ) -> Result<Vec<LinkSignature>, StoreError> {
+        sql(
+            "SELECT * FROM link_signatures WHERE link_id = $1 AND recipient = $2 \
+             ORDER BY requirement",
+        )
+        .bind(link.to_string())
+        .bind(recipient.to_owned())
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(signature)
+        .collect()
     }
 }

@@ -277,4 +277,104 @@ impl Tx {
             .map(|row| Ok((row.parsed("id")?, row.opt_text("outcome")?)))
             .collect()
     }
+
+    // ---- notifications by e-mail
+
+    /// Users with notifications not yet handed to the outbox, the longest
+    /// waiting first; at most `limit`.
+    pub async fn users_with_unmailed(&mut self, limit: i64) -> Result<Vec<UserId>, StoreError> {
+        sql(
+            "SELECT user_id, MIN(created_ms) AS first FROM notifications \
+             WHERE mailed_ms IS NULL GROUP BY user_id ORDER BY first, user_id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|row| row.parsed("user_id"))
+        .collect()
+    }
+
+    /// The notifications of `user` not yet handed to the outbox, oldest first.
+    pub async fn unmailed_notifications(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<Notification>, StoreError> {
+        sql(
+            "SELECT * FROM notifications WHERE user_id = $1 AND mailed_ms IS NULL \
+             ORDER BY created_ms, id",
+        )
+        .bind(user.to_string())
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(super::conditions::notification)
+        .collect()
+    }
+
+    /// Marks notification `id` handed to the outbox at `now`; false when it
+    /// already was (another node's worker took it).
+    pub async fn mark_notification_mailed(
+        &mut self,
+        id: NotificationId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sql("UPDATE notifications SET mailed_ms = $1 WHERE id = $2 AND mailed_ms IS NULL")
+                .bind(now)
+                .bind(id.to_string())
+                .execute(self.conn())
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `user`'s choice of mail for notifications that are not
+    /// security-critical, and when their last daily digest was queued.
+    pub async fn mail_preference(
+        &mut self,
+        user: UserId,
+    ) -> Result<(MailDigest, Option<i64>), StoreError> {
+        let row = sql("SELECT digest, last_digest_ms FROM mail_preferences WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_optional(self.conn())
+            .await?;
+        match row {
+            Some(row) => Ok((
+                row.name("digest", MailDigest::parse)?,
+                row.opt_int("last_digest_ms")?,
+            )),
+            None => Ok((MailDigest::Immediate, None)),
+        }
+    }
+
+    /// Sets `user`'s choice of mail (the time of the last digest kept).
+    pub async fn set_mail_preference(
+        &mut self,
+        user: UserId,
+        digest: MailDigest,
+    ) -> Result<(), StoreError> {
+        sql(
+            "INSERT INTO mail_preferences (user_id, digest, last_digest_ms) VALUES ($1, $2, NULL) \
+             ON CONFLICT (user_id) DO UPDATE SET digest = excluded.digest",
+        )
+        .bind(user.to_string())
+        .bind(digest.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Records that `user`'s daily digest was queued at `now`.
+    pub async fn set_last_digest(&mut self, user: UserId, now: i64) -> Result<(), StoreError> {
+        sql(
+            "INSERT INTO mail_preferences (user_id, digest, last_digest_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET last_digest_ms = excluded.last_digest_ms",
+        )
+        .bind(user.to_string())
+        .bind(MailDigest::Daily.as_str())
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
 }

@@ -197,6 +197,8 @@ struct Made {
     email: String,
     link: String,
     expires_ms: i64,
+    /// Whether the link was e-mailed too (mail and `public_url` are set).
+    mailed: bool,
 }
 
 async fn render_invite(
@@ -220,7 +222,11 @@ async fn render_invite(
             h1 { "Invite a user" }
             @if let Some(m) = made {
                 div #invitation role="status" {
-                    p.notice { "Invitation created for " strong { (m.email) } ". Send them this link; it is shown only now and works once, until " (layout::time(m.expires_ms)) "." }
+                    @if m.mailed {
+                        p.notice #invitation-mailed { "Invitation created for " strong { (m.email) } " and e-mailed to them. The link below is shown only now and works once, until " (layout::time(m.expires_ms)) "." }
+                    } @else {
+                        p.notice { "Invitation created for " strong { (m.email) } ". Send them this link; it is shown only now and works once, until " (layout::time(m.expires_ms)) "." }
+                    }
                     label { "Invitation link"
                         input #invitation-link type="text" readonly value=(m.link);
                     }
@@ -269,8 +275,12 @@ pub async fn invite(
         Ok((inv, token)) => {
             let made = Made {
                 email: inv.email,
-                link: super::site_url(&headers, &uri, &format!("/invite/{token}")),
+                link: match &app.settings().public_url {
+                    Some(base) => format!("{base}/invite/{token}"),
+                    None => super::site_url(&headers, &uri, &format!("/invite/{token}")),
+                },
                 expires_ms: inv.expires_ms,
+                mailed: app.settings().mail_enabled && app.settings().public_url.is_some(),
             };
             let party = inv.party_id.to_string();
             let page = render_invite(
