@@ -144,6 +144,16 @@ pub struct DlpPolicy {
     pub inbound: DirectionPolicy,
     /// Downloads and views out of the room.
     pub outbound: DirectionPolicy,
+    /// Inbound files the antivirus finds infected: `quarantine` (held for a
+    /// security officer, who may only reject them; the default) or `block`
+    /// (refused, nothing stored). Files it cannot scan take `inbound`'s
+    /// `uninspectable` action.
+    #[serde(default = "quarantine")]
+    pub infected: DlpAction,
+}
+
+fn quarantine() -> DlpAction {
+    DlpAction::Quarantine
 }
 
 impl DlpPolicy {
@@ -167,6 +177,7 @@ impl DlpPolicy {
                     critical: Block,
                     uninspectable: Notify,
                 },
+                infected: Quarantine,
             }
         } else {
             let d = DirectionPolicy {
@@ -179,6 +190,7 @@ impl DlpPolicy {
             DlpPolicy {
                 inbound: d.clone(),
                 outbound: d,
+                infected: Quarantine,
             }
         }
     }
@@ -207,6 +219,16 @@ impl DlpPolicy {
                     ));
                 }
             }
+        }
+        if !matches!(self.infected, DlpAction::Quarantine | DlpAction::Block) {
+            return Err(AppError::invalid(
+                kernel::ErrorCode::DlpBadPolicy,
+                format!(
+                    "`infected` cannot be `{}`: malware is held for review (`quarantine`) or \
+                     refused (`block`)",
+                    self.infected.as_str()
+                ),
+            ));
         }
         let o = &self.outbound;
         let outbound = [o.low, o.medium, o.high, o.critical, o.uninspectable];
@@ -652,7 +674,12 @@ mod tests {
             outbound: dir([Allow, Allow, Allow, Block, Quarantine]),
             ..ok.clone()
         };
-        let cases: [(&DlpPolicy, Option<&str>); 4] = [
+        let infected_allowed = DlpPolicy {
+            infected: Notify,
+            ..ok.clone()
+        };
+        let cases: [(&DlpPolicy, Option<&str>); 5] = [
+            (&infected_allowed, Some("`infected` cannot be `notify`")),
             (&ok, None),
             (&DlpPolicy::default_for(false), None),
             (

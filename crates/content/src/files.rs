@@ -19,6 +19,7 @@ use serde_json::json;
 use vault::{BlobSink, Blobs, ChunkCipher, DataKey, Header, Layout, StreamSealer, VaultError};
 
 use crate::Files;
+use crate::antivirus::{self, Scan, Verdict};
 use crate::dlp_policy::{DlpAction, HeldUpload, scan_detail};
 use crate::inspect::{Background, Gate, Inspector, Scanned};
 
@@ -95,16 +96,36 @@ struct Source<'a> {
 pub enum Uploaded {
     /// Stored as the file's newest version.
     Stored(FileInfo),
-    /// Stored, but held for review by the room's data-loss policy.
-    Held(HeldUpload),
+    /// Stored, but held for review by the room's data-loss policy (or as
+    /// infected).
+    Held(Box<HeldUpload>),
 }
 
-/// The data-loss outcome of an upload that was scanned.
+/// The data-loss and antivirus outcome of an upload that was scanned.
 struct Inbound {
-    found: Scanned,
+    /// What data-loss prevention found (`None`: the room's policy allows all).
+    found: Option<Scanned>,
     digest: String,
+    /// The strictest action the findings and the antivirus verdict call for.
     action: DlpAction,
     justification: Option<String>,
+    /// clamd's verdict (`None`: no antivirus configured).
+    av: Option<Verdict>,
+}
+
+impl Inbound {
+    /// The event detail of the outcome: data-loss findings and action, and
+    /// the antivirus verdict.
+    fn detail(&self) -> serde_json::Value {
+        let mut detail = match &self.found {
+            Some(found) => scan_detail(found, &self.digest, self.action),
+            None => json!({"action": self.action.as_str()}),
+        };
+        if let Some(av) = &self.av {
+            detail["antivirus"] = av.detail();
+        }
+        detail
+    }
 }
 
 /// A marked copy, or why the original goes out instead.
@@ -166,8 +187,15 @@ where
     Ok(())
 }
 
-/// A written blob: (size, SHA-256, what the inspector found).
-type Written = (u64, [u8; 32], Option<Scanned>);
+/// A written blob: (size, SHA-256, what the inspector found, clamd's verdict
+/// with the action it calls for).
+type Written = (u64, [u8; 32], Option<Scanned>, Option<(Verdict, DlpAction)>);
+
+/// What looks at an upload as it is sealed.
+struct Checks {
+    dlp: Option<Inspector>,
+    av: Option<antivirus::Gate>,
+}
 
 /// The writing side of an upload, a blob worker (the blob store's file work runs
 /// on its thread): hash, seal and write (while the inspector, when given one,
@@ -180,10 +208,10 @@ fn seal_and_write(
     blob_id: [u8; 16],
     sealer: StreamSealer,
     pieces: tokio::sync::mpsc::Receiver<Piece>,
-    inspector: Option<Inspector>,
+    checks: Checks,
 ) -> Result<Written, AppError> {
     let mut sink = worker.wait(blobs.create(blob_id))?;
-    match seal_into(worker, &mut *sink, sealer, pieces, inspector) {
+    match seal_into(worker, &mut *sink, sealer, pieces, checks) {
         Ok(written) => {
             worker.wait(sink.commit())?;
             Ok(written)
@@ -197,15 +225,21 @@ fn seal_and_write(
 }
 
 /// Seals what arrives into `sink` until `End`, and returns it once the
-/// inspector's verdict is in.
+/// inspector's and clamd's verdicts are in (clamd's first: malware is
+/// refused or held whatever the data-loss findings).
 fn seal_into(
     worker: &BlobWorker,
     sink: &mut dyn BlobSink,
     mut sealer: StreamSealer,
     mut pieces: tokio::sync::mpsc::Receiver<Piece>,
-    inspector: Option<Inspector>,
+    checks: Checks,
 ) -> Result<Written, AppError> {
-    let mut inspector = inspector
+    let Checks { dlp, av } = checks;
+    let mut scan = av
+        .as_ref()
+        .map(|gate| Scan::start(gate.settings.clone(), PIPELINE_DEPTH))
+        .transpose()?;
+    let mut inspector = dlp
         .map(|ins| Background::start(ins, PIPELINE_DEPTH))
         .transpose()?;
     let mut out = Vec::with_capacity(WRITE_BATCH + (2 << 20));
@@ -213,6 +247,9 @@ fn seal_into(
     loop {
         match pieces.blocking_recv() {
             Some(Piece::Data(piece)) => {
+                if let Some(scan) = scan.as_mut() {
+                    scan.push(piece.clone());
+                }
                 if let Some(ins) = inspector.as_mut() {
                     ins.push(piece.clone())?;
                 }
@@ -222,10 +259,18 @@ fn seal_into(
                 }
             }
             Some(Piece::End) => {
+                let verdict = match (scan.take(), &av) {
+                    (Some(scan), Some(gate)) => {
+                        let verdict = scan.finish()?;
+                        let action = gate.decide(&verdict)?;
+                        Some((verdict, action))
+                    }
+                    _ => None,
+                };
                 let found = inspector.take().map(Background::finish).transpose()?;
                 let (size, sha) = sealer.finish(&mut out)?;
                 write_batch(worker, sink, out)?;
-                return Ok((size, sha, found));
+                return Ok((size, sha, found, verdict));
             }
             None => return Err(AppError::BodyAborted("the upload was abandoned".into())),
         }
@@ -404,11 +449,20 @@ impl Files<'_> {
                 .upload_refused(meta, p, target, AppError::TooLarge { limit })
                 .await);
         }
-        // Rooms whose inbound policy allows everything are not inspected.
-        let policy = crate::dlp_policy::dlp_policy_of(self, room)
-            .await?
-            .policy
-            .inbound;
+        // Rooms whose inbound policy allows everything are not inspected for
+        // data loss; every upload goes to clamd when it is configured.
+        let set = crate::dlp_policy::dlp_policy_of(self, room).await?.policy;
+        let policy = set.inbound.clone();
+        let av = self
+            .settings()
+            .antivirus
+            .clone()
+            .map(|settings| antivirus::Gate {
+                settings,
+                infected: set.infected,
+                uninspectable: policy.uninspectable,
+                justified: justification.is_some(),
+            });
         let (inspector, digest) = if policy.allows_all() {
             (None, String::new())
         } else {
@@ -421,16 +475,26 @@ impl Files<'_> {
             (Some(ins), rules.digest)
         };
         let (blob_id, key) = (random::<16>()?, DataKey::from_bytes(random()?));
-        let (size, sha, found) = match self.write_blob(blob_id, &key, body, limit, inspector).await
+        let checks = Checks { dlp: inspector, av };
+        let (size, sha, found, av) = match self.write_blob(blob_id, &key, body, limit, checks).await
         {
             Ok(w) => w,
-            Err(e) => return Err(self.upload_refused(meta, p, target, e).await),
+            Err(e) => {
+                return Err(self.upload_refused_in(meta, p, info, path, target, e).await);
+            }
         };
-        let inbound = found.map(|found| Inbound {
-            action: policy.decide(found.max_severity, found.uninspectable.is_some()),
-            found,
-            digest,
-            justification,
+        let inbound = (found.is_some() || av.is_some()).then(|| {
+            let by_dlp = found.as_ref().map_or(DlpAction::Allow, |f| {
+                policy.decide(f.max_severity, f.uninspectable.is_some())
+            });
+            let by_av = av.as_ref().map_or(DlpAction::Allow, |(_, a)| *a);
+            Inbound {
+                action: by_dlp.max(by_av),
+                found,
+                digest,
+                justification,
+                av: av.map(|(v, _)| v),
+            }
         });
         let result = self
             .record_version(
@@ -450,6 +514,43 @@ impl Files<'_> {
             let _ = self.blobs().remove(blob_id).await;
         }
         result
+    }
+
+    /// [`Self::upload_refused`], and for an infected upload the antivirus's
+    /// report in the same transaction (`av.infected`, the security officers told).
+    async fn upload_refused_in(
+        &self,
+        meta: &RequestMeta,
+        p: &Principal,
+        info: &RoomInfo,
+        path: &FilePath,
+        target: String,
+        error: AppError,
+    ) -> AppError {
+        let AppError::Infected { signature, .. } = &error else {
+            return self.upload_refused(meta, p, target, error).await;
+        };
+        let reported = async {
+            let now = self.now();
+            let mut tx = self.store().begin().await?;
+            let detail = json!({"antivirus": {"verdict": "infected", "signature": signature}});
+            let fact = Fact::denied(Some(p), Action::FileUpload, target, error.code().as_str());
+            record(&mut tx, meta, now, fact.with(detail)).await?;
+            let infected = antivirus::Infected {
+                room: info.room.id,
+                path: path.as_str(),
+                signature,
+                uploader: p,
+                held: None,
+            };
+            antivirus::report_infected(self, &mut tx, meta, now, &infected).await?;
+            tx.commit().await?;
+            Ok::<(), AppError>(())
+        };
+        match reported.await {
+            Ok(()) => error,
+            Err(e) => e,
+        }
     }
 
     async fn upload_refused(
@@ -478,7 +579,7 @@ impl Files<'_> {
         key: &DataKey,
         mut body: S,
         limit: u64,
-        inspector: Option<Inspector>,
+        checks: Checks,
     ) -> Result<Written, AppError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
@@ -492,7 +593,7 @@ impl Files<'_> {
         let blobs = self.blobs();
         let (feed, pieces) = tokio::sync::mpsc::channel::<Piece>(PIPELINE_DEPTH);
         let worker = kernel::spawn_blob_worker(move |worker| {
-            seal_and_write(worker, &*blobs, blob_id, sealer, pieces, inspector)
+            seal_and_write(worker, &*blobs, blob_id, sealer, pieces, checks)
         })?;
         let fed = feed_pieces(&mut body, &feed, limit).await;
         if fed.is_ok() {
@@ -553,7 +654,7 @@ impl Files<'_> {
                 .hold_version(meta, p, &mut tx, room, path, &new, ib)
                 .await?;
             tx.commit().await?;
-            return Ok(Uploaded::Held(held));
+            return Ok(Uploaded::Held(Box::new(held)));
         }
         let fresh;
         let (path, file_id) = if fresh_name {
@@ -573,15 +674,27 @@ impl Files<'_> {
             detail["restored_from"] = json!(n);
         }
         if let Some(ib) = &inbound {
-            let verdict = crate::dlp_policy::stored(&version, &ib.found, &ib.digest, now);
-            tx.put_dlp_verdict(&verdict).await?;
-            detail["dlp"] = scan_detail(&ib.found, &ib.digest, ib.action);
+            if let Some(found) = &ib.found {
+                let verdict = crate::dlp_policy::stored(&version, found, &ib.digest, now);
+                tx.put_dlp_verdict(&verdict).await?;
+                detail["dlp"] = scan_detail(found, &ib.digest, ib.action);
+            }
+            if let Some(av) = &ib.av {
+                tx.put_av_verdict(&av.stored(version.id, now)).await?;
+                detail["antivirus"] = av.detail();
+            }
         }
         let upload = Fact::allowed(Some(p), Action::FileUpload, target.clone()).with(detail);
         record(&mut tx, meta, now, upload).await?;
         if let Some(ib) = &inbound {
-            let mut detail = scan_detail(&ib.found, &ib.digest, ib.action);
+            let mut detail = ib.detail();
             detail["version"] = json!(version.number);
+            if let Some(Verdict::Uninspectable(why)) = &ib.av {
+                let av = json!({"version": version.number, "reason": why,
+                    "action": ib.action.as_str(), "path": path.as_str()});
+                let fact = Fact::allowed(Some(p), EventName::AvUninspectable, target.clone());
+                record(&mut tx, meta, now, fact.with(av)).await?;
+            }
             detail["direction"] = json!("inbound");
             let decision = match (ib.action, &ib.justification) {
                 (DlpAction::Notify, _) => {
@@ -625,25 +738,40 @@ impl Files<'_> {
         ib: &Inbound,
     ) -> Result<HeldUpload, AppError> {
         let now = new.created_ms;
-        let scan = scan_detail(&ib.found, &ib.digest, ib.action);
+        let scan = ib.detail();
         let reason = serde_json::to_string(&scan).map_err(AppError::internal)?;
         let hidden = FileId::from_random(random()?);
         let version = tx
             .insert_held_version(room, path.as_str(), hidden, new, &reason)
             .await?;
-        let verdict = crate::dlp_policy::stored(&version, &ib.found, &ib.digest, now);
-        tx.put_dlp_verdict(&verdict).await?;
+        if let Some(found) = &ib.found {
+            let verdict = crate::dlp_policy::stored(&version, found, &ib.digest, now);
+            tx.put_dlp_verdict(&verdict).await?;
+        }
+        if let Some(av) = &ib.av {
+            tx.put_av_verdict(&av.stored(version.id, now)).await?;
+        }
         let detail = json!({
             "path": path.as_str(), "size": new.size, "sha256": hex::encode(&new.sha256),
             "held": true, "version_id": new.id.to_string(), "dlp": scan,
         });
         let upload = Fact::allowed(Some(p), Action::FileUpload, format!("room:{room}/{path}"));
         record(tx, meta, now, upload.with(detail)).await?;
-        let mut hold = scan_detail(&ib.found, &ib.digest, ib.action);
+        let mut hold = ib.detail();
         hold["room"] = json!(room.to_string());
         hold["path"] = json!(path.as_str());
         let fact = Fact::allowed(Some(p), EventName::DlpHold, format!("version:{}", new.id));
         record(tx, meta, now, fact.with(hold)).await?;
+        if let Some(Verdict::Infected(signature)) = &ib.av {
+            let infected = antivirus::Infected {
+                room,
+                path: path.as_str(),
+                signature,
+                uploader: p,
+                held: Some(new.id),
+            };
+            antivirus::report_infected(self, tx, meta, now, &infected).await?;
+        }
         let hold = tx
             .get_hold(new.id)
             .await?

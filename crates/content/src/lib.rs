@@ -10,6 +10,7 @@
 //! in constant memory and is scanned by the data-loss inspector (`inspect`)
 //! on its way in and out.
 
+pub mod antivirus;
 pub mod delivery;
 pub mod dlp_policy;
 mod files;

@@ -836,6 +836,7 @@ impl UploadRequests<'_> {
                 match e {
                     AppError::TooLarge { .. }
                     | AppError::Blocked { .. }
+                    | AppError::Infected { .. }
                     | AppError::JustificationRequired { .. }
                     | AppError::Path(_)
                     | AppError::Invalid { .. } => self.received(batch, &name, None, Err(&e)).await,

@@ -109,6 +109,8 @@ pub struct ConfigFile {
     pub public_url: Option<String>,
     /// Address of a plain-HTTP listener serving only `GET /metrics` (Prometheus text format), e.g. `127.0.0.1:9464`: keep it on a private interface. Default none (no metrics listener). Env `CUSTODY_METRICS_LISTEN`.
     pub metrics_listen: Option<String>,
+    /// clamd, to which every inbound file is streamed while it is sealed: its socket's absolute path (`/run/clamav/clamd.ctl`, or `unix:/path`) or `host:port`. Default none: no antivirus, uploads are stored without a malware verdict. When set, `serve` refuses to start unless clamd answers PING. Env `CUSTODY_CLAMD_ADDRESS`.
+    pub clamd_address: Option<String>,
 }
 
 /// Checked settings the server runs with.
@@ -230,6 +232,7 @@ impl ConfigFile {
         env_override!(file, mail_poll_seconds, "CUSTODY_MAIL_POLL_SECONDS");
         env_override!(file, link_max_days, "CUSTODY_LINK_MAX_DAYS");
         env_override!(file, metrics_listen, "CUSTODY_METRICS_LISTEN");
+        env_override!(file, clamd_address, "CUSTODY_CLAMD_ADDRESS");
         env_override!(file, public_url, "CUSTODY_PUBLIC_URL");
         Ok(file)
     }
@@ -309,6 +312,13 @@ impl ConfigFile {
                     Some(d) => bail!("`link_max_days` must be from 1 to 3650, not `{d}`"),
                 },
                 ..defaults.links
+            },
+            antivirus: match self.clamd_address.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(raw) => Some(app::AntivirusSettings::new(
+                    app::ClamdAddress::parse(raw)
+                        .map_err(|e| anyhow::anyhow!("`clamd_address`: {e}"))?,
+                )),
             },
         };
         let mail = mail_config(MailFile {
@@ -727,6 +737,7 @@ mod tests {
             mail_poll_seconds: _,
             link_max_days: _,
             metrics_listen: _,
+            clamd_address: _,
             public_url: _,
         } = ConfigFile::default();
         let keys = [
@@ -777,6 +788,7 @@ mod tests {
             "mail_poll_seconds",
             "link_max_days",
             "metrics_listen",
+            "clamd_address",
             "public_url",
         ];
         let docs = include_str!("../../../docs/configuration.md");

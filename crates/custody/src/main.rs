@@ -74,6 +74,7 @@ Settings (TOML key / environment variable, default):
   mail_poll_seconds      CUSTODY_MAIL_POLL_SECONDS      5
   link_max_days          CUSTODY_LINK_MAX_DAYS          30; the longest a share link lives
   metrics_listen         CUSTODY_METRICS_LISTEN         none; plain-HTTP address serving GET /metrics only (keep it private)
+  clamd_address          CUSTODY_CLAMD_ADDRESS          none (no antivirus); clamd's socket path or host:port, PING checked at start
   public_url             CUSTODY_PUBLIC_URL             none; https://host[:port] people reach; invitations are mailed with it
   watch                  CUSTODY_WATCH                  true
   watch_period_seconds   CUSTODY_WATCH_PERIOD_SECONDS   2

@@ -164,9 +164,34 @@ async fn check_viewer(settings: &app::ViewerSettings) -> anyhow::Result<()> {
     }
 }
 
+/// Checks that clamd answers PING when antivirus is configured; says so when it is not.
+async fn check_antivirus(settings: Option<&app::AntivirusSettings>) -> anyhow::Result<()> {
+    let Some(av) = settings.cloned() else {
+        println!(
+            "antivirus: off (no `clamd_address`): uploads are stored without a malware verdict"
+        );
+        return Ok(());
+    };
+    let at = av.clamd.to_string();
+    let pinged = tokio::task::spawn_blocking(move || app::antivirus::ping(&av)).await?;
+    match pinged {
+        Ok(()) => {
+            println!("antivirus: every inbound file is streamed to clamd at {at}");
+            Ok(())
+        }
+        Err(e) => bail!(
+            "antivirus is configured but clamd does not answer PING: {e}; start clamd (Debian, \
+             Ubuntu: `apt-get install clamav-daemon`), point `clamd_address` \
+             (CUSTODY_CLAMD_ADDRESS) at its socket, or remove `clamd_address` to run without \
+             antivirus"
+        ),
+    }
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     check_viewer(&config.settings.viewer).await?;
+    check_antivirus(config.settings.antivirus.as_ref()).await?;
     let opened = open(&config).await?;
     let removed = app::Files(&opened.app)
         .remove_orphans()

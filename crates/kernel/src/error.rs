@@ -58,6 +58,11 @@ pub enum AppError {
          contains; a security officer will release or reject it"
     )]
     Quarantined,
+    /// The antivirus found malware (clamd's signature `signature`): an
+    /// upload the room's policy blocks, or a held infected file someone
+    /// tried to read or release.
+    #[error("{message}")]
+    Infected { signature: String, message: String },
     #[error("the server is busy; try again in a moment")]
     Busy,
     #[error("stored content failed its integrity check")]
@@ -90,6 +95,7 @@ impl AppError {
             AppError::Blocked { .. } => ErrorCode::DlpBlocked,
             AppError::JustificationRequired { .. } => ErrorCode::DlpJustificationRequired,
             AppError::Quarantined => ErrorCode::DlpQuarantined,
+            AppError::Infected { .. } => ErrorCode::AvInfected,
             AppError::Busy => ErrorCode::ServerBusy,
             AppError::Integrity => ErrorCode::IntegrityError,
             AppError::StorageFull => ErrorCode::StorageFull,

@@ -94,6 +94,66 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Share links' limits.
     pub links: LinkSettings,
+    /// The clamd every inbound file is streamed to; `None`: no antivirus
+    /// (uploads are stored without a malware verdict, as before it existed).
+    pub antivirus: Option<AntivirusSettings>,
+}
+
+/// Where clamd listens and how long to wait for it.
+#[derive(Clone, Debug)]
+pub struct AntivirusSettings {
+    pub clamd: ClamdAddress,
+    /// Longest wait to connect, and for each write and the reply.
+    pub timeout: std::time::Duration,
+}
+
+impl AntivirusSettings {
+    /// clamd at `clamd`, with the default timeout (60 s).
+    pub fn new(clamd: ClamdAddress) -> Self {
+        AntivirusSettings {
+            clamd,
+            timeout: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+/// clamd's address: its local (Unix) socket, or `host:port` over TCP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClamdAddress {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+impl ClamdAddress {
+    /// `/path`, `unix:/path` or `host:port` (`tcp://host:port`).
+    pub fn parse(text: &str) -> Result<ClamdAddress, String> {
+        let text = text.trim();
+        if let Some(path) = text.strip_prefix("unix:") {
+            return Ok(ClamdAddress::Unix(PathBuf::from(path)));
+        }
+        if text.starts_with('/') {
+            return Ok(ClamdAddress::Unix(PathBuf::from(text)));
+        }
+        let hostport = text.strip_prefix("tcp://").unwrap_or(text);
+        match hostport.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+                Ok(ClamdAddress::Tcp(hostport.to_owned()))
+            }
+            _ => Err(format!(
+                "`{text}` is not a clamd address: give its socket's absolute path \
+                 (`/run/clamav/clamd.ctl`) or `host:port`"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ClamdAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClamdAddress::Unix(p) => write!(f, "unix:{}", p.display()),
+            ClamdAddress::Tcp(a) => write!(f, "tcp://{a}"),
+        }
+    }
 }
 
 /// Share links' limits, set by the admin.
@@ -153,6 +213,7 @@ impl Default for Settings {
             mail_enabled: false,
             public_url: None,
             links: LinkSettings::default(),
+            antivirus: None,
         }
     }
 }

@@ -175,6 +175,10 @@ codes! {
     DlpBlocked = "dlp_blocked", Unprocessable, "data-loss prevention refused the content (a finding the room's policy blocks)";
     DlpJustificationRequired = "dlp_justification_required", Unprocessable, "data-loss prevention needs a justification for the content";
     DlpQuarantined = "dlp_quarantined", Unprocessable, "the upload is held for review by the room's data-loss policy";
+    // Antivirus (content).
+    AvInfected = "av_infected", Unprocessable, "antivirus (clamd) found malware in the file (the signature is named); the room's policy refuses it, and a held infected upload is never read";
+    AvUninspectable = "av_uninspectable", Unprocessable, "the upload could not be scanned for malware (clamd unreachable, timed out, or the file beyond its stream limit) and the room's policy blocks what it cannot inspect";
+    AvNotReleasable = "av_not_releasable", Conflict, "a held upload found infected cannot be released, only rejected";
     BadJustification = "bad_justification", BadRequest, "the justification is empty, too long or not printable text";
     DlpBadPolicy = "dlp_bad_policy", BadRequest, "a room's data-loss policy is malformed";
     DlpBadRegex = "dlp_bad_regex", BadRequest, "a custom detector's regular expression does not compile";

@@ -52,7 +52,15 @@ function setupUpload(form) {
       if (xhr.status === 202) {
         // Stored, but held by the room's data-loss policy: not listed yet.
         bar.value = 100;
-        status.textContent = file.name + " is held for review by a security officer before anyone can use it.";
+        let signature = null;
+        try {
+          signature = JSON.parse(xhr.responseText).signature;
+        } catch (_) {
+          signature = null;
+        }
+        status.textContent = signature
+          ? file.name + " is held in quarantine: the antivirus found malware in it (" + signature + "). The security officers were told; nobody can open it."
+          : file.name + " is held for review by a security officer before anyone can use it.";
         button.disabled = false;
         return;
       }

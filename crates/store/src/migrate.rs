@@ -94,6 +94,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0018_guesses.sql"),
     ),
     (
+        19,
+        "antivirus",
+        include_str!("../migrations/sqlite/0019_antivirus.sql"),
+    ),
+    (
         20,
         "upload requests",
         include_str!("../migrations/sqlite/0020_upload_requests.sql"),
@@ -202,6 +207,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         18,
         "guesses",
         include_str!("../migrations/postgres/0018_guesses.sql"),
+    ),
+    (
+        19,
+        "antivirus",
+        include_str!("../migrations/postgres/0019_antivirus.sql"),
     ),
     (
         20,

@@ -40,7 +40,7 @@ use crate::{Backend, StoreError};
 pub use accounts::Offboarded;
 pub use alerts::WatchState;
 pub use certifications::{DueReminder, SharedFile};
-pub use dlp::{DlpHold, HoldState, StoredVerdict};
+pub use dlp::{AvVerdict, DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;
 pub use labels::{LabelIds, Labels};
 pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredCheckpoint};

@@ -4,11 +4,16 @@
 //! stays encrypted at rest for the record, like a deleted file's versions,
 //! and is never shown). Each decision is taken once and recorded
 //! (`dlp.release`, `dlp.reject`) with the decision in one transaction.
+//!
+//! A version held because the antivirus found malware in it is never read by
+//! anyone, its reviewer included (`av_infected`), and cannot be released
+//! (`av_not_releasable`): it can only be rejected. A false positive is
+//! settled by correcting clamd's signatures and uploading the file again.
 
 use futures_util::StreamExt;
 use kernel::events::{Fact, record};
 use kernel::secrets::random;
-use kernel::{AppError, Authorized, EventName, System, act};
+use kernel::{AppError, Authorized, ErrorCode, EventName, System, act};
 use model::{File, FileId, RoomId, UserId, VersionId};
 use store::{DlpHold, HoldState};
 
@@ -38,6 +43,8 @@ pub struct HeldUpload {
     pub decided_by: Option<UserId>,
     pub decided_ms: Option<i64>,
     pub note: Option<String>,
+    /// The malware signature clamd found, when it is held as infected.
+    pub signature: Option<String>,
 }
 
 impl From<DlpHold> for HeldUpload {
@@ -57,6 +64,7 @@ impl From<DlpHold> for HeldUpload {
             decided_by: h.decided_by,
             decided_ms: h.decided_ms,
             note: h.note,
+            signature: h.signature,
         }
     }
 }
@@ -99,6 +107,9 @@ impl Rooms<'_> {
         let Some(hold) = hold.filter(|h| h.state == HoldState::Held) else {
             return Err(AppError::NotFound);
         };
+        if let Some(signature) = hold.signature {
+            return Err(infected_unreadable(signature));
+        }
         let v = hold.version;
         let file = File {
             id: v.file_id,
@@ -152,6 +163,15 @@ impl Rooms<'_> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let hold = tx.get_hold(version).await?.ok_or(AppError::NotFound)?;
+        if let (Review::Release, Some(signature)) = (review, &hold.signature) {
+            return Err(AppError::invalid(
+                ErrorCode::AvNotReleasable,
+                format!(
+                    "this upload cannot be released: the antivirus found malware in it \
+                     (`{signature}`); reject it"
+                ),
+            ));
+        }
         let state = match review {
             Review::Release => HoldState::Released,
             Review::Reject => HoldState::Rejected,
@@ -179,5 +199,16 @@ impl Rooms<'_> {
         let decided = tx.get_hold(version).await?.ok_or(AppError::NotFound)?;
         tx.commit().await?;
         Ok(decided.into())
+    }
+}
+
+/// The refusal to read a held infected version.
+pub(crate) fn infected_unreadable(signature: String) -> AppError {
+    AppError::Infected {
+        message: format!(
+            "this upload is held because the antivirus found malware in it (`{signature}`); \
+             nobody may read it, and it can only be rejected"
+        ),
+        signature,
     }
 }

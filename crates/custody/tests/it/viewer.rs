@@ -12,7 +12,7 @@ use crate::util::*;
 /// Runs `custody serve` with `env` until it exits or prints its address;
 /// returns whether it listened, its standard output so far and (if it
 /// exited) its standard error.
-fn serve_with(scratch: &Scratch, env: &[(&str, &str)]) -> (bool, String, String) {
+pub(crate) fn serve_with(scratch: &Scratch, env: &[(&str, &str)]) -> (bool, String, String) {
     let mut cmd = serve_command(&scratch.data());
     for (k, v) in env {
         cmd.env(k, v);

@@ -113,6 +113,8 @@ event_names! {
     DlpReviewRead = "dlp.review_read", Allowed, "a reviewer read a held upload's content";
     DlpRelease = "dlp.release", Allowed, "a held upload was released and became its file's newest version";
     DlpReject = "dlp.reject", Allowed, "a held upload was rejected";
+    AvInfected = "av.infected", Allowed, "antivirus found an inbound file infected (the signature named); the room's policy held or refused it and the security officers were told";
+    AvUninspectable = "av.uninspectable", Allowed, "an inbound file could not be scanned for malware (clamd unreachable, timed out, or the file beyond its stream limit); the room's uninspectable action applied";
     DlpRuleAdd = "dlp.rule_add", Allowed, "a custom detector was added";
     DlpRuleRemove = "dlp.rule_remove", Allowed, "a custom detector was removed";
     MarkTrace = "mark.trace", Both, "a leaked copy was traced by its mark; refused when it carries none that can be read";

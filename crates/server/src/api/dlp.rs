@@ -44,6 +44,10 @@ pub struct DlpPolicyDto {
     pub inbound: DirectionDto,
     /// Downloads and views out of the room.
     pub outbound: DirectionDto,
+    /// Uploads the antivirus finds infected: `quarantine` (the default; held,
+    /// never readable, only rejected) or `block`.
+    #[serde(default)]
+    pub infected: Option<String>,
 }
 
 /// A room's DLP policy and where it comes from.
@@ -84,6 +88,7 @@ impl From<RoomDlp> for RoomDlpDto {
             policy: DlpPolicyDto {
                 inbound: (&r.policy.inbound).into(),
                 outbound: (&r.policy.outbound).into(),
+                infected: Some(r.policy.infected.as_str().into()),
             },
             source: if r.set { "room" } else { "default" }.into(),
         }
@@ -117,6 +122,10 @@ pub async fn put_room_dlp(
     let policy = DlpPolicy {
         inbound: req.inbound.policy()?,
         outbound: req.outbound.policy()?,
+        infected: match &req.infected {
+            Some(a) => DlpAction::parse(a)?,
+            None => DlpAction::Quarantine,
+        },
     };
     let auth = app
         .room(&meta, &a.principal, id::<RoomId>(&raw)?, act::DlpPolicy)
@@ -144,6 +153,9 @@ pub struct HeldDto {
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
     pub note: Option<String>,
+    /// The malware signature the antivirus found, when it is held as
+    /// infected (it can then only be rejected, and nobody may read it).
+    pub signature: Option<String>,
 }
 
 impl From<&HeldUpload> for HeldDto {
@@ -161,6 +173,7 @@ impl From<&HeldUpload> for HeldDto {
             decided_by: h.decided_by.map(|u| u.to_string()),
             decided_at: h.decided_ms.map(rfc3339),
             note: h.note.clone(),
+            signature: h.signature.clone(),
         }
     }
 }

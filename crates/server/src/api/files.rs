@@ -47,7 +47,7 @@ pub async fn list_files(
 #[utoipa::path(put, path = "/rooms/{id}/files/{path}", tag = "files", security(("bearer" = [])),
     params(("id" = String, Path), ("path" = String, Path, description = "room-relative path; segments percent-encoded, `/` kept")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = FileDto), (status = 202, body = super::dlp::HeldDto, description = "stored but held for review by the room's data-loss policy"), (status = 400, body = ErrorBody, description = "path_traversal, path_absolute, path_control_character…"), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "dlp_blocked, dlp_justification_required (give `Custody-Justification`)")))]
+    responses((status = 201, body = FileDto), (status = 202, body = super::dlp::HeldDto, description = "stored but held for review by the room's data-loss policy"), (status = 400, body = ErrorBody, description = "path_traversal, path_absolute, path_control_character…"), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "dlp_blocked, dlp_justification_required (give `Custody-Justification`), av_infected, av_uninspectable")))]
 pub async fn put_file(
     State(app): State<App>,
     Meta(meta): Meta,
@@ -72,9 +72,11 @@ pub async fn put_file(
         app::Uploaded::Stored(file) => {
             (StatusCode::CREATED, Json(FileDto::from(&file))).into_response()
         }
-        app::Uploaded::Held(held) => {
-            (StatusCode::ACCEPTED, Json(super::dlp::HeldDto::from(&held))).into_response()
-        }
+        app::Uploaded::Held(held) => (
+            StatusCode::ACCEPTED,
+            Json(super::dlp::HeldDto::from(&*held)),
+        )
+            .into_response(),
     })
 }
 
@@ -181,9 +183,11 @@ pub async fn restore_version(
         app::Uploaded::Stored(file) => {
             (StatusCode::CREATED, Json(FileDto::from(&file))).into_response()
         }
-        app::Uploaded::Held(held) => {
-            (StatusCode::ACCEPTED, Json(super::dlp::HeldDto::from(&held))).into_response()
-        }
+        app::Uploaded::Held(held) => (
+            StatusCode::ACCEPTED,
+            Json(super::dlp::HeldDto::from(&*held)),
+        )
+            .into_response(),
     })
 }
 

@@ -107,6 +107,9 @@ const OUTBOUND: &[ErrorCode] = &[
     E::IntegrityError,
 ];
 
+/// What the antivirus may refuse an inbound file for.
+const INBOUND_AV: &[ErrorCode] = &[E::AvInfected, E::AvUninspectable];
+
 /// Why the viewer may not show a page.
 const RENDER: &[ErrorCode] = &[
     E::TooLargeToView,
@@ -277,8 +280,11 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("get_room_dlp", &[]),
     ("put_room_dlp", &[&[E::DlpBadPolicy]]),
     ("list_quarantine", &[]),
-    ("held_content", &[&[E::IntegrityError]]),
-    ("release", &[&[E::BadJustification, E::Conflict]]),
+    ("held_content", &[&[E::IntegrityError, E::AvInfected]]),
+    (
+        "release",
+        &[&[E::BadJustification, E::Conflict, E::AvNotReleasable]],
+    ),
     ("reject", &[&[E::BadJustification, E::Conflict]]),
     ("list_rules", &[]),
     (
@@ -315,12 +321,23 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
                 E::DlpBlocked,
                 E::DlpJustificationRequired,
             ],
+            INBOUND_AV,
         ],
     ),
     ("get_file", &[]),
     ("delete_file", &[]),
     ("list_versions", &[]),
-    ("restore_version", &[&[E::DlpBlocked, E::IntegrityError]]),
+    (
+        "restore_version",
+        &[
+            &[
+                E::DlpBlocked,
+                E::DlpJustificationRequired,
+                E::IntegrityError,
+            ],
+            INBOUND_AV,
+        ],
+    ),
     // share links
     (
         "create_link",

@@ -270,6 +270,7 @@ pub fn refusal(e: AppError) -> Result<Refusal, WebError> {
         | AppError::Path(_)
         | AppError::Conflict(_)
         | AppError::Blocked { .. }
+        | AppError::Infected { .. }
         | AppError::JustificationRequired { .. } => true,
         AppError::Forbidden { reason, .. } => *reason != "mfa_enrollment_required",
         _ => false,

@@ -2,7 +2,9 @@
 //! uploads a room's data-loss policy holds for review, each with its room's
 //! name, its path, who uploaded it and when, the findings' redacted summary, a
 //! link to read the held content, and two buttons, release (the version becomes the newest
-//! of its file) and reject (never shown). Whether the caller may review is the
+//! of its file) and reject (never shown). An upload the antivirus found
+//! infected shows the signature clamd named, and neither the link nor the
+//! release: it can only be rejected (docs/antivirus.md). Whether the caller may review is the
 //! seam's decision (`dlp.review`) before `Rooms::list_quarantine` and
 //! `Rooms::review_held`.
 
@@ -102,22 +104,24 @@ fn render(viewer: &Viewer, held: &[HeldUpload]) -> Markup {
     let body = html! {
         section.card {
             h1 { "Quarantine" }
-            p { "Uploads that a room's data-loss policy holds for review. Release one to make it the newest version of its file; reject it to keep it from everyone (it stays encrypted for the record)." }
+            p { "Uploads that a room's data-loss policy holds for review. Release one to make it the newest version of its file; reject it to keep it from everyone (it stays encrypted for the record). An upload the antivirus found infected can only be rejected, and nobody may read it." }
             @if held.is_empty() {
                 p #quarantine-empty { "Nothing is waiting for review." }
             } @else {
                 table #quarantine {
-                    thead { tr { th { "File" } th { "Room" } th { "Uploaded by" } th { "Size" } th { "Held" } th { "Severity" } th { "Findings" } th { "Decision" } } }
+                    thead { tr { th { "File" } th { "Room" } th { "Uploaded by" } th { "Size" } th { "Held" } th { "Severity" } th { "Findings" } th { "Malware" } th { "Decision" } } }
                     tbody {
                         @for h in held {
                             @let v = h.version_id;
                             tr id=(format!("held-{v}")) {
                                 td.path {
                                     code { (h.path) }
-                                    " "
-                                    a.held-content href=(format!("/api/v1/dlp/quarantine/{v}/content")) download
-                                        aria-label=(format!("Review content of {}", h.path)) {
-                                        "Review content"
+                                    @if h.signature.is_none() {
+                                        " "
+                                        a.held-content href=(format!("/api/v1/dlp/quarantine/{v}/content")) download
+                                            aria-label=(format!("Review content of {}", h.path)) {
+                                            "Review content"
+                                        }
                                     }
                                 }
                                 td.room { (h.room_name) }
@@ -126,7 +130,23 @@ fn render(viewer: &Viewer, held: &[HeldUpload]) -> Markup {
                                 td { (layout::time(h.created_ms)) }
                                 td { (h.reason["max_severity"].as_str().unwrap_or("-")) }
                                 td.findings { (findings(h)) }
+                                td.malware {
+                                    @if let Some(signature) = &h.signature {
+                                        strong.signature { (signature) }
+                                    } @else {
+                                        "-"
+                                    }
+                                }
                                 td {
+                                    @if h.signature.is_some() {
+                                        form.inline method="post" action=(format!("/quarantine/{v}/reject")) {
+                                            input type="hidden" name="csrf" value=(viewer.csrf);
+                                            label for=(format!("note-{v}")) { "Note" }
+                                            " "
+                                            input id=(format!("note-{v}")) type="text" name="note" maxlength="1000";
+                                            button.reject type="submit" { "Reject" }
+                                        }
+                                    } @else {
                                     form.inline method="post" action=(format!("/quarantine/{v}/release")) {
                                         input type="hidden" name="csrf" value=(viewer.csrf);
                                         label for=(format!("note-{v}")) { "Note" }
@@ -138,6 +158,7 @@ fn render(viewer: &Viewer, held: &[HeldUpload]) -> Markup {
                                         input type="hidden" name="csrf" value=(viewer.csrf);
                                         input type="hidden" name="note" value="";
                                         button.reject type="submit" { "Reject" }
+                                    }
                                     }
                                 }
                             }

@@ -420,10 +420,15 @@ pub async fn upload(
                 let uploaded = app::Files(&app)
                     .upload_with(auth, &path, None, Box::pin(field), why.as_ref())
                     .await?;
-                if let app::Uploaded::Held(_) = uploaded {
-                    let message = format!(
-                        "`{name}` was stored but is held for review by the room's data-loss policy: a security officer must release it before anyone can use it"
-                    );
+                if let app::Uploaded::Held(held) = uploaded {
+                    let message = match &held.signature {
+                        Some(signature) => format!(
+                            "`{name}` is held in quarantine: the antivirus found malware in it ({signature}); the security officers were told, and nobody can open it"
+                        ),
+                        None => format!(
+                            "`{name}` was stored but is held for review by the room's data-loss policy: a security officer must release it before anyone can use it"
+                        ),
+                    };
                     return Err(AppError::invalid(ErrorCode::DlpQuarantined, message).into());
                 }
                 return Ok(Redirect::to(&room_href(id, &prefix)).into_response());

@@ -10,6 +10,7 @@
 mod account;
 mod agreements;
 mod alerts;
+mod antivirus;
 mod audit;
 mod authz;
 mod certifications;

@@ -53,6 +53,7 @@ async fn an_imported_gitleaks_rule_holds_uploads_and_its_allowlist_lets_examples
     let policy = DlpPolicy {
         inbound: direction(DlpAction::Quarantine),
         outbound: direction(DlpAction::Allow),
+        infected: DlpAction::Quarantine,
     };
     rooms.set_room_dlp(auth, policy).await.unwrap();
 

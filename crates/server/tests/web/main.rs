@@ -15,6 +15,7 @@ mod a11y;
 mod account;
 mod admin;
 mod alerts;
+mod antivirus;
 mod audit;
 mod browser;
 mod courses;

@@ -40,6 +40,7 @@ async fn a_held_upload_is_released_from_the_quarantine_page() {
     let policy = DlpPolicy {
         inbound: direction(DlpAction::Quarantine),
         outbound: direction(DlpAction::Allow),
+        infected: DlpAction::Quarantine,
     };
     let auth = site
         .app

@@ -33,6 +33,19 @@ pub struct StoredVerdict {
     pub scanned_ms: i64,
 }
 
+/// clamd's verdict on one inbound version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvVerdict {
+    pub version_id: VersionId,
+    /// `clean`, `infected` or `uninspectable`.
+    pub verdict: String,
+    /// The signature clamd named, when infected.
+    pub signature: Option<String>,
+    /// Why it could not be scanned, when uninspectable.
+    pub reason: Option<String>,
+    pub scanned_ms: i64,
+}
+
 /// Where a held version stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HoldState {
@@ -78,6 +91,8 @@ pub struct DlpHold {
     pub decided_by: Option<UserId>,
     pub decided_ms: Option<i64>,
     pub note: Option<String>,
+    /// The malware signature clamd found in it, when it is held as infected.
+    pub signature: Option<String>,
 }
 
 fn version(row: &AnyRow) -> Result<Version, StoreError> {
@@ -108,6 +123,7 @@ fn hold(row: &AnyRow) -> Result<DlpHold, StoreError> {
         decided_by: row.opt_parsed("h_decided_by")?,
         decided_ms: row.opt_int("h_decided_ms")?,
         note: row.opt_text("h_note")?,
+        signature: row.opt_text("h_signature")?,
     })
 }
 
@@ -119,9 +135,11 @@ macro_rules! select_holds {
             "SELECT v.*, h.room_id AS h_room_id, h.path AS h_path, h.reason AS h_reason, \
              h.created_ms AS h_created_ms, h.state AS h_state, h.decided_by AS h_decided_by, \
              h.decided_ms AS h_decided_ms, h.note AS h_note, r.name AS h_room_name, \
-             u.email AS h_uploader_email \
+             u.email AS h_uploader_email, a.signature AS h_signature \
              FROM dlp_holds h JOIN versions v ON v.id = h.version_id \
-             JOIN rooms r ON r.id = h.room_id JOIN users u ON u.id = h.uploaded_by WHERE ",
+             JOIN rooms r ON r.id = h.room_id JOIN users u ON u.id = h.uploaded_by \
+             LEFT JOIN av_verdicts a ON a.version_id = h.version_id AND a.verdict = 'infected' \
+             WHERE ",
             $condition
         )
     };
@@ -192,6 +210,45 @@ impl Tx {
         .bind(detectors)
         .bind(v.uninspectable.clone())
         .bind(v.ruleset.clone())
+        .bind(v.scanned_ms)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// clamd's verdict on a version, if it was scanned.
+    pub async fn av_verdict(
+        &mut self,
+        version: VersionId,
+    ) -> Result<Option<AvVerdict>, StoreError> {
+        sql("SELECT * FROM av_verdicts WHERE version_id = $1")
+            .bind(version.to_string())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(|row| {
+                Ok(AvVerdict {
+                    version_id: row.parsed("version_id")?,
+                    verdict: row.text("verdict")?,
+                    signature: row.opt_text("signature")?,
+                    reason: row.opt_text("reason")?,
+                    scanned_ms: row.int("scanned_ms")?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Records clamd's verdict on a version (once: a version is scanned as it
+    /// is sealed).
+    pub async fn put_av_verdict(&mut self, v: &AvVerdict) -> Result<(), StoreError> {
+        sql(
+            "INSERT INTO av_verdicts (version_id, verdict, signature, reason, scanned_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(v.version_id.to_string())
+        .bind(v.verdict.clone())
+        .bind(v.signature.clone())
+        .bind(v.reason.clone())
         .bind(v.scanned_ms)
         .execute(self.conn())
         .await?;

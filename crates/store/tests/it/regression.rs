@@ -19,7 +19,7 @@ use model::*;
 use store::{LedgerNode, NewLeaf, Store};
 
 /// The size of the tmpfs under the database.
-const TMPFS_SIZE: &str = "8m";
+const TMPFS_SIZE: &str = "16m";
 
 /// A tmpfs mounted on a temporary directory, unmounted when dropped.
 struct Tmpfs {

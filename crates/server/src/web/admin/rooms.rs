@@ -498,6 +498,7 @@ fn dlp_form(viewer: &Viewer, id: RoomId, dlp: &RoomDlp, failed: Option<&Failed<'
         .copied()
         .filter(|(a, _)| *a != "quarantine")
         .collect();
+    let infected = [("quarantine", "quarantine"), ("block", "block")];
     let directions = [
         (
             "inbound",
@@ -532,6 +533,11 @@ fn dlp_form(viewer: &Viewer, id: RoomId, dlp: &RoomDlp, failed: Option<&Failed<'
                             }
                         }
                     }
+                }
+                fieldset #dlp-antivirus {
+                    legend { "Malware (antivirus)" }
+                    label { "Uploads found infected are" (select("dlp-infected", "infected", &infected, &Failed::value(failed, form, "infected", dlp.policy.infected.as_str()))) }
+                    p.muted { "Held uploads found infected can only be rejected. Uploads that cannot be scanned take the inbound uninspectable action." }
                 }
                 div { button.primary #dlp-save type="submit" { "Save data-loss policy" } }
             }
@@ -695,6 +701,10 @@ pub async fn dlp(
         let policy = DlpPolicy {
             inbound: direction_of(&f, "inbound")?,
             outbound: direction_of(&f, "outbound")?,
+            infected: match f.opt("infected") {
+                Some(a) => DlpAction::parse(a)?,
+                None => DlpAction::Quarantine,
+            },
         };
         let auth = app
             .room(&meta, &viewer.authed.principal, id, act::DlpPolicy)
