@@ -318,7 +318,7 @@ pub(crate) struct Infected<'a> {
 }
 
 /// The owner's active security officers, else its active admins.
-async fn officers(tx: &mut store::Tx) -> Result<Vec<User>, AppError> {
+pub(crate) async fn officers(tx: &mut store::Tx) -> Result<Vec<User>, AppError> {
     let Some(owner) = tx.owner_party().await? else {
         return Ok(vec![]);
     };

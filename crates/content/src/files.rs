@@ -771,6 +771,8 @@ impl Files<'_> {
                 held: Some(new.id),
             };
             antivirus::report_infected(self, tx, meta, now, &infected).await?;
+        } else {
+            tell_officers_of_hold(tx, meta, p, (room, path.as_str()), now).await?;
         }
         let hold = tx
             .get_hold(new.id)
@@ -1443,6 +1445,41 @@ impl Cutter {
             .min(plain.len() as u64) as usize;
         plain.slice(from..to.max(from))
     }
+}
+
+/// Tells the owner's security officers (else its admins) that an upload to
+/// `room` is held for review (`dlp.hold`, a security notice: mailed at once
+/// when mail is on), naming who sent it — through an upload request, its
+/// recipient.
+async fn tell_officers_of_hold(
+    tx: &mut store::Tx,
+    meta: &RequestMeta,
+    p: &Principal,
+    (room, path): (RoomId, &str),
+    now: i64,
+) -> Result<(), AppError> {
+    let room_name = tx.get_room(room).await?.map(|r| r.name).unwrap_or_default();
+    let sender = match &meta.upload_via {
+        Some(via) => format!("{} through an upload request", via.recipient),
+        None => p.email.clone(),
+    };
+    let message = format!(
+        "An upload to {room_name} is held for review by data-loss prevention: {path}, sent by \
+         {sender}. Review it on the Quarantine page."
+    );
+    let kind = EventName::DlpHold.as_str();
+    for officer in antivirus::officers(tx).await? {
+        kernel::events::notify(
+            tx,
+            officer.id,
+            now,
+            kind,
+            format!("room:{room}"),
+            message.clone(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -310,6 +310,22 @@ async fn each_inbound_action_does_what_it_says() {
         "{held}"
     );
     assert_eq!(held["items"][0]["reason"]["max_severity"], "high", "{held}");
+    // The owner's admin (no security officer here) is told of the hold.
+    let notes = ctx
+        .must(&ctx.admin, "GET", "/notifications", Value::Null, 200)
+        .await;
+    let holds: Vec<&Value> = notes["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["kind"] == "dlp.hold")
+        .collect();
+    assert_eq!(holds.len(), 1, "{notes}");
+    let said = holds[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("held for review") && said.contains("Quarantine"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -728,7 +728,9 @@ async fn a_batch_of_three_files_sends_one_digest_that_names_the_held_one() {
     )
     .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text());
-    let all = received(&server, 2).await;
+    // The code, the digest, and the held file's notice to the owner's admin
+    // (a security notice, mailed at once).
+    let all = received(&server, 3).await;
     // Give a second digest, were there one, time to arrive.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let all = if server.messages().len() > all.len() {
@@ -736,6 +738,11 @@ async fn a_batch_of_three_files_sends_one_digest_that_names_the_held_one() {
     } else {
         all
     };
+    let (notices, all): (Vec<String>, Vec<String>) = all
+        .into_iter()
+        .partition(|m| smtp_server::headers(m, "X-Envelope-To") == [ADMIN_EMAIL]);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("held for review"), "{}", notices[0]);
     assert_eq!(all.len(), 2, "{all:?}");
     let digest = &all[1];
     assert_eq!(
