@@ -205,6 +205,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
     let _policies = app::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
     let _sweeper = app::spawn_sweeper(opened.app.clone(), config.expiry_sweep);
+    let _attestations = app::spawn_attestation_sweeper(opened.app.clone(), config.expiry_sweep);
     let _mailer = match &config.mail {
         Some(mail) => {
             let mailer = app::notify::Mailer::new(&mail.smtp)

@@ -908,15 +908,18 @@ impl Identity<'_> {
     /// Offboards a party in one transaction: every grant to it and its users,
     /// every session and API token, every pending invitation end; its
     /// agreements are terminated; its users are disabled; the party is
-    /// `offboarded` and stays so until it is re-onboarded. The owner's admins,
-    /// the party's sponsor and the party's users are notified. A request
+    /// `offboarded` and stays so until it is re-onboarded; a destruction
+    /// attestation request is opened to the party (`attestation`: its officer
+    /// and time to sign). The owner's admins, the party's sponsor and the
+    /// party's users are notified. A request
     /// decided before the commit completes; one decided after is refused.
     pub async fn offboard_party(
         &self,
         auth: Authorized<'_, act::PartyOffboard, System>,
         id: PartyId,
         reason: &str,
-    ) -> Result<(Party, Offboarded), AppError> {
+        attestation: crate::AttestationRequest,
+    ) -> Result<(Party, Offboarded, AttestationId), AppError> {
         let (meta, p, _) = auth.into_parts();
         let reason = crate::accounts::check_reason(reason)?;
         let now = self.now();
@@ -945,6 +948,8 @@ impl Identity<'_> {
                 .with(json!({"reason": reason, "ended": ended})),
         )
         .await?;
+        let attested =
+            crate::attestations::open(self.0, &mut tx, meta, p, &party, attestation).await?;
         let mut tell = tx.list_users(Some(id)).await?;
         if let Some(owner) = tx.owner_party().await? {
             tell.extend(
@@ -978,7 +983,7 @@ impl Identity<'_> {
             .await?;
         }
         tx.commit().await?;
-        Ok((party, ended))
+        Ok((party, ended, attested))
     }
 
     /// Starts an offboarded party's onboarding again: it becomes

@@ -12,9 +12,12 @@
 //! [`App`]. A second service, [`Accounts`], keeps accounts safe: a user's
 //! own sessions and API tokens, their recovery codes (`recovery`: made at
 //! enrolment, each good for one sign-in in place of a one-time code), and an
-//! admin's reset of a second factor and unlock of a locked account.
+//! admin's reset of a second factor and unlock of a locked account. A third,
+//! [`Attestations`], holds the destruction attestations that offboarding a
+//! party opens (docs/attestations.md).
 
 mod accounts;
+mod attestations;
 mod bootstrap;
 mod identity;
 mod lockout;
@@ -27,6 +30,10 @@ use kernel::App;
 
 pub use accounts::{
     Accounts, MAX_REASON as MAX_ADMIN_REASON, NewToken, SEEN_EVERY_MS, SecurityState,
+};
+pub use attestations::{
+    AttestationPage, AttestationRequest, AttestationStep, Attestations, SignedAttestation, Signing,
+    signed_attestations, spawn_attestation_sweeper,
 };
 pub use bootstrap::Bootstrap;
 pub use identity::{

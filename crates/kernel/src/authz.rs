@@ -200,6 +200,12 @@ actions! {
     /// Deciding grants under review (the owner's users; the use-case checks
     /// the caller reviews the grant in the campaign).
     ReviewDecide => "review.decide",
+    /// Reading the destruction attestations asked of offboarded parties (the
+    /// owner's admins, security officers and auditors).
+    AttestationRead => "attestation.read",
+    /// Sending an attestation request to its officer again, with a fresh
+    /// link (the owner's admins).
+    AttestationSend => "attestation.send",
 }
 
 impl Action {

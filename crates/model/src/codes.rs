@@ -252,6 +252,12 @@ codes! {
     ReviewClosed = "review_closed", Conflict, "the campaign takes no decisions: it has not started yet, or its due date came and it was applied";
     NotUnderReview = "not_under_review", BadRequest, "a grant named is not under review in this campaign";
     BadJustificationText = "bad_justification_text", BadRequest, "a review decision needs a justification of 1 to 500 characters on one line";
+    AttestationCode = "attestation_code", Forbidden, "the attestation's signing page needs the browser verified first with the code mailed to the officer's address (none, a wrong or an expired code was given)";
+    AttestationThrottled = "attestation_throttled", TooManyRequests, "too many wrong codes were tried at this attestation from this address (or at it from everywhere): the message says how many seconds to wait";
+    AttestationSigned = "attestation_signed", Conflict, "the attestation is signed already: a signature is final";
+    BadAttestation = "bad_attestation", BadRequest, "an attestation signature needs the signer's name (1 to 200 characters, one line) and the declaration's box ticked";
+    AttestationOfficer = "attestation_officer", BadRequest, "the attestation has no officer address to mail: give one";
+    BadAttestationDays = "bad_attestation_days", BadRequest, "an attestation's time to sign is 1 to 365 days";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -92,6 +92,10 @@ typed_id!(
     UploadCodeId,
     /// One submission of files through an upload request (its digest's batch).
     UploadBatchId,
+    /// A destruction attestation requested of an offboarded party.
+    AttestationId,
+    /// A one-time code mailed to an attestation's officer (and the session it verifies).
+    AttestationCodeId,
 );
 
 #[cfg(test)]

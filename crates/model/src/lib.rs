@@ -2,6 +2,7 @@
 //! (roles, classifications, statuses, actions, error codes) and validated
 //! values such as file paths. No I/O, no clock, no randomness.
 
+mod attestations;
 mod certifications;
 mod codes;
 mod conditions;
@@ -15,6 +16,11 @@ mod path;
 mod types;
 mod upload_requests;
 
+pub use attestations::{
+    ATTESTATION_PERIOD_MS, Attestation, AttestationSignature, AttestationState, CopyKind,
+    DEFAULT_ATTESTATION_DAYS, DEFAULT_DECLARATION, MAX_ATTESTATION_DAYS, MAX_SIGNER_NAME,
+    ReceivedCopy, attestation_text, signer_name,
+};
 pub use certifications::{
     ANY_STANDARD, CUSTOM_PREFIX, Certification, MAX_CERT_FIELD, MAX_REQUIRED_STANDARDS, STANDARDS,
     required_standards, standard_key, standard_title, text_field, utc_date, utc_time,

@@ -219,6 +219,31 @@ pub enum MailTemplate {
         /// Each notification's subject and sentence, oldest first.
         items: Vec<(String, String)>,
     },
+    /// A destruction attestation asked of an offboarded party's officer:
+    /// the link to the signing page (sent again, as a reminder, when overdue).
+    AttestationRequest {
+        /// The party asked to sign.
+        party: String,
+        /// The owner organization that asks.
+        owner: String,
+        /// The signing page (`https://…/a/<secret>`).
+        link: String,
+        /// The due date (`2026-11-30`).
+        due: String,
+        /// Copies listed.
+        copies: usize,
+        /// Whether this is a reminder of an overdue request.
+        reminder: bool,
+    },
+    /// The one-time code that proves an attestation's officer holds the address.
+    AttestationCode {
+        /// The party asked to sign.
+        party: String,
+        /// The code to type.
+        code: String,
+        /// Minutes the code stays valid.
+        minutes: i64,
+    },
     /// A test message an admin sends to check the SMTP settings.
     Test {
         /// Who asked for it.
@@ -282,6 +307,8 @@ impl MailTemplate {
             MailTemplate::UploadDigest { .. } => "upload_request.digest",
             MailTemplate::Notification { .. } => "notification",
             MailTemplate::Digest { .. } => "digest",
+            MailTemplate::AttestationRequest { .. } => "attestation.request",
+            MailTemplate::AttestationCode { .. } => "attestation.code",
             MailTemplate::Test { .. } => "test",
         }
     }
@@ -382,6 +409,54 @@ impl MailTemplate {
                     paragraphs,
                 )
             }
+            MailTemplate::AttestationRequest {
+                party,
+                owner,
+                link,
+                due,
+                copies,
+                reminder,
+            } => (
+                if *reminder {
+                    format!("Reminder: {owner} awaits {party}'s declaration of destruction")
+                } else {
+                    format!(
+                        "{owner} asks {party} to declare the return or destruction of its copies"
+                    )
+                },
+                vec![
+                    format!(
+                        "{party}'s access to {owner}'s files through Custody has ended. {owner} asks you, as {party}'s officer, to declare that every copy {party} received ({copies} listed) has been returned or destroyed, with any copy made from them."
+                    ),
+                    format!("Read the declaration and the list, and sign, here: {link}"),
+                    if *reminder {
+                        format!(
+                            "The declaration was due on {due} and is overdue; {owner}'s security officers have been told."
+                        )
+                    } else {
+                        format!(
+                            "Please sign by {due}. The page asks for a code that it mails to this address."
+                        )
+                    },
+                ],
+            ),
+            MailTemplate::AttestationCode {
+                party,
+                code,
+                minutes,
+            } => (
+                format!("Your code to sign {party}'s declaration"),
+                vec![
+                    format!(
+                        "A code was asked to sign {party}'s declaration of destruction on Custody."
+                    ),
+                    format!("Your code: {code}"),
+                    format!(
+                        "Type it on the signing page within {minutes} minutes. \
+                         If you did not ask for it, ignore this message."
+                    ),
+                ],
+            ),
             MailTemplate::Test { requested_by } => (
                 "Custody test message".to_owned(),
                 vec![format!(

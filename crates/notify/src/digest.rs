@@ -6,7 +6,7 @@
 //! so none is lost and none is mailed twice.
 //!
 //! Security-critical notifications (alerts, data-loss and antivirus holds,
-//! offboarding, incidents) are mailed at once. The rest follow the user's
+//! offboarding, overdue attestations, incidents) are mailed at once. The rest follow the user's
 //! choice ([`MailDigest`]): each at once (the default), or one digest a day
 //! listing everything since the last. Notifications of a disabled user, of a
 //! user whose address cannot take mail, and those older than two days when a
@@ -24,7 +24,14 @@ const USERS_PER_PASS: i64 = 200;
 
 /// Whether notifications of `kind` are mailed at once whatever the user chose.
 pub fn critical(kind: &str) -> bool {
-    const PREFIXES: [&str; 5] = ["watch.", "dlp.", "av.", "incident.", "hold."];
+    const PREFIXES: [&str; 6] = [
+        "watch.",
+        "dlp.",
+        "av.",
+        "incident.",
+        "hold.",
+        "attestation.",
+    ];
     const KINDS: [&str; 4] = [
         "party.offboard",
         "user.offboard",
@@ -136,6 +143,7 @@ mod tests {
             ("dlp.hold", true),
             ("party.offboard", true),
             ("user.offboard", true),
+            ("attestation.escalate", true),
             ("review.remind", false),
             ("agreement.reminder", false),
             ("course.reminder", false),

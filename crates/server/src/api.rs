@@ -6,6 +6,7 @@ mod account;
 mod agreements;
 mod alerts;
 mod assessments;
+mod attestations;
 mod auth;
 mod certifications;
 mod conditions;
@@ -154,6 +155,9 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(reviews::decide_review))
         .routes(routes!(reviews::review_csv))
         .routes(routes!(reviews::review_bundle))
+        .routes(routes!(attestations::list_attestations))
+        .routes(routes!(attestations::get_attestation))
+        .routes(routes!(attestations::send_attestation))
         .routes(routes!(marks::trace))
         .routes(routes!(marks::pages))
         .routes(routes!(marks::page))

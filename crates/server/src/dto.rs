@@ -602,6 +602,23 @@ impl From<&app::Offboarded> for OffboardedDto {
 pub struct PartyOffboarded {
     pub party: PartyDto,
     pub ended: OffboardedDto,
+    /// The destruction attestation opened to the party (`GET /attestations/{id}`).
+    pub attestation: String,
+}
+
+/// Offboarding a party.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardParty {
+    /// Why (1 to 500 characters, one line); recorded with the event.
+    pub reason: String,
+    /// The party's officer asked to sign its destruction attestation (none:
+    /// its first admin or security officer, else its first user).
+    #[serde(default)]
+    pub officer_email: Option<String>,
+    /// Days the party has to sign (1 to 365; default 30).
+    #[serde(default)]
+    pub attestation_days: Option<i64>,
 }
 
 /// A user offboarded, and what ended.

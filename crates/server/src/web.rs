@@ -17,6 +17,7 @@ mod agreements;
 mod alerts;
 mod assessments;
 mod assets;
+mod attestations;
 mod audit;
 mod certifications;
 mod courses;
@@ -92,6 +93,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(assessments::router())
         .merge(links::router())
         .merge(upload_requests::router())
+        .merge(attestations::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

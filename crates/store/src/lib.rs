@@ -39,6 +39,7 @@ pub use tx::{
     AttemptOutcome, ClaimedMail, LinkCode, LinkSignature, NewMail, OutboxCounts, OutboxEntry,
     ReceivedFile, UploadCode,
 };
+pub use tx::{AttestationCode, FilePlace};
 pub use tx::{AvVerdict, DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
 pub use tx::{
     EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,

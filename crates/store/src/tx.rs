@@ -6,6 +6,7 @@ mod accounts;
 mod agreements;
 mod alerts;
 mod assessments;
+mod attestations;
 mod certifications;
 mod conditions;
 mod courses;
@@ -39,6 +40,7 @@ use crate::{Backend, StoreError};
 
 pub use accounts::Offboarded;
 pub use alerts::WatchState;
+pub use attestations::{AttestationCode, FilePlace};
 pub use certifications::{DueReminder, SharedFile};
 pub use dlp::{AvVerdict, DlpHold, HoldState, StoredVerdict};
 pub use events::EventFilter;

@@ -41,6 +41,30 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ),
     ("drain_outbox", "the mail worker, on no one's behalf"),
     (
+        "sweep_attestations",
+        "the attestation sweep (remind, escalate), on no one's behalf",
+    ),
+    (
+        "signed_attestations",
+        "reads in the transaction of a caller whose own use-case holds the proof",
+    ),
+    (
+        "attestation_page",
+        "an attestation page's secret is the permission to ask",
+    ),
+    (
+        "attestation_send_code",
+        "an attestation page's secret is the permission to ask for a code to its officer",
+    ),
+    (
+        "attestation_verify_code",
+        "an attestation page's secret and the browser's session are the permission to try a code",
+    ),
+    (
+        "attestation_sign",
+        "an attestation page's secret and the verified officer's session are the permission to sign",
+    ),
+    (
         "mail_notifications",
         "the mail worker queueing notifications, on no one's behalf",
     ),

@@ -151,6 +151,13 @@ event_names! {
     ReviewRemind = "review.remind", Allowed, "reviewers with grants still undecided two days before a campaign's due date were reminded";
     ReviewOutcome = "review.outcome", Allowed, "at a campaign's due date, what it did to one grant (kept, ended, flagged, or gone already), with the decision, reviewer and justification it rests on";
     ReviewApply = "review.apply", Allowed, "an access-review campaign reached its due date and applied itself (the detail counts the grants kept, ended and flagged, and names the next campaign of a recurring one)";
+    AttestationOpen = "attestation.open", Allowed, "an offboarding opened a destruction attestation request to the party: the copies it received, frozen with the declaration into the text to sign (the detail holds the officer's address, the due date, the copies counted and the text's SHA-256)";
+    AttestationMail = "attestation.mail", Allowed, "an admin sent an attestation request to its officer again, with a fresh signing link (the old one stops working); the detail names the address";
+    AttestationCode = "attestation.code", Allowed, "a one-time code was mailed to an attestation's officer, who asked for it on the signing page";
+    AttestationVerify = "attestation.verify", Both, "an attestation's officer typed the code mailed to them: their browser session is verified; refused for a wrong or expired code";
+    AttestationSign = "attestation.sign", Both, "the party's officer signed the destruction attestation, click-through (the detail names the signer, the address, the text's SHA-256 and the copies counted; the text is kept with the request); refused when the hash sent is not the text's";
+    AttestationRemind = "attestation.remind", Allowed, "an overdue attestation request was mailed again to its officer (at most once a week)";
+    AttestationEscalate = "attestation.escalate", Allowed, "an overdue attestation request was escalated to the owner's security officers (else its admins), told and mailed (at most once a week)";
     WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
 
@@ -331,6 +338,14 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
             "a reviewer's decision on a grant under review: confirm or revoke, with a justification (the target is the campaign; the detail names the grant)",
         ),
         Action::AlertRead => (Denied, "reading the alerts the watcher raised"),
+        Action::AttestationRead => (
+            Denied,
+            "reading the destruction attestations asked of offboarded parties",
+        ),
+        Action::AttestationSend => (
+            Denied,
+            "sending an attestation request to its officer again (done: `attestation.mail`)",
+        ),
         Action::AlertFeedback => (
             Both,
             "confirming an alert, or dismissing it with a reason (kept for evaluation)",

@@ -185,7 +185,13 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ),
     (
         "offboard_party",
-        &[&[E::BadReason, E::OwnerPartyStatus, E::PartyOffboarded]],
+        &[&[
+            E::BadReason,
+            E::OwnerPartyStatus,
+            E::PartyOffboarded,
+            E::InvalidEmail,
+            E::BadAttestationDays,
+        ]],
     ),
     ("reonboard_party", &[&[E::BadReason, E::ActivationRequired]]),
     ("offboard_user", &[&[E::BadReason, E::CannotDisableSelf]]),
@@ -431,6 +437,13 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ),
     ("review_csv", &[]),
     ("review_bundle", &[]),
+    // destruction attestations
+    ("list_attestations", &[]),
+    ("get_attestation", &[]),
+    (
+        "send_attestation",
+        &[&[E::InvalidEmail, E::AttestationOfficer, E::AttestationSigned]],
+    ),
     // events and the ledger
     ("list_events", &[&[NAMES, E::BadFilter, E::BadTimeRange]]),
     (

@@ -106,20 +106,29 @@ pub async fn activate_party(
 /// Offboards a party in one transaction: every grant to it and its users,
 /// every session, API token and pending invitation ends, its agreements are
 /// terminated and its users disabled; it stays offboarded until re-onboarded.
-#[utoipa::path(post, path = "/parties/{id}/offboard", request_body = AdminReason, tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyOffboarded), (status = 400, body = ErrorBody, description = "bad_reason, owner_party_status"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "already offboarded")))]
+/// A destruction attestation request is opened to the party in the same
+/// transaction (docs/attestations.md).
+#[utoipa::path(post, path = "/parties/{id}/offboard", request_body = OffboardParty, tag = "parties", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = PartyOffboarded), (status = 400, body = ErrorBody, description = "bad_reason, owner_party_status, invalid_email, bad_attestation_days"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "already offboarded")))]
 pub async fn offboard_party(
     State(app): State<App>,
     Meta(meta): Meta,
     a: Authed,
     ApiPath(raw): ApiPath<String>,
-    ApiJson(req): ApiJson<AdminReason>,
+    ApiJson(req): ApiJson<OffboardParty>,
 ) -> Result<Json<PartyOffboarded>, ApiError> {
     let id = id::<PartyId>(&raw)?;
+    let attestation = app::AttestationRequest {
+        officer: super::attestations::officer(req.officer_email.as_deref())?,
+        due_days: req.attestation_days,
+    };
     let auth = app.system(&meta, &a.principal, act::PartyOffboard).await?;
-    let (party, ended) = Identity(&app).offboard_party(auth, id, &req.reason).await?;
+    let (party, ended, attested) = Identity(&app)
+        .offboard_party(auth, id, &req.reason, attestation)
+        .await?;
     Ok(Json(PartyOffboarded {
         party: PartyDto::from(&party),
         ended: OffboardedDto::from(&ended),
+        attestation: attested.to_string(),
     }))
 }
 

@@ -93,6 +93,11 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::ReviewDecide),
     },
     NavItem {
+        href: "/attestations",
+        label: "Attestations",
+        action: Some(Action::AttestationRead),
+    },
+    NavItem {
         href: "/policies",
         label: "Policies",
         action: Some(Action::PolicyRead),

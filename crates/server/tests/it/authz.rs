@@ -465,6 +465,11 @@ enum Ep {
     ReviewCsv,
     /// Likewise.
     ReviewBundle,
+    ListAttestations,
+    /// An attestation that does not exist.
+    GetAttestation,
+    /// Likewise.
+    SendAttestation,
     ListQuestionnaires,
     SaveQuestionnaire,
     GetQuestionnaire,
@@ -509,6 +514,8 @@ enum Ep {
 const NO_ALERT: &str = "00000000-0000-4000-8000-00000000a1e7";
 /// A campaign id that no access review has.
 const NO_REVIEW: &str = "00000000-0000-4000-8000-0000000e1e77";
+/// An attestation id that no attestation has.
+const NO_ATTESTATION: &str = "00000000-0000-4000-8000-00000a77e570";
 
 #[rustfmt::skip]
 const TABLE: &[(Ep, [Want; 26])] = &[
@@ -663,6 +670,11 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::DecideReview,        [NF,      NF,      NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ReviewCsv,           [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ReviewBundle,        [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // Destruction attestations: read by the owner's admins, security
+    // officers and auditors; sent again by its admins.
+    (Ep::ListAttestations,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetAttestation,      [NF,      NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::SendAttestation,     [NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ListQuestionnaires,  [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::SaveQuestionnaire,   [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetQuestionnaire,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
@@ -834,6 +846,9 @@ impl Ep {
             Ep::DecideReview => ("POST", "/reviews/{id}/decisions"),
             Ep::ReviewCsv => ("GET", "/reviews/{id}/report.csv"),
             Ep::ReviewBundle => ("GET", "/reviews/{id}/bundle"),
+            Ep::ListAttestations => ("GET", "/attestations"),
+            Ep::GetAttestation => ("GET", "/attestations/{id}"),
+            Ep::SendAttestation => ("POST", "/attestations/{id}/send"),
             Ep::Logout => ("POST", "/auth/logout"),
         }
     }
@@ -1922,6 +1937,13 @@ impl World {
             ),
             Ep::ReviewCsv => ("GET", format!("/reviews/{NO_REVIEW}/report.csv"), none),
             Ep::ReviewBundle => ("GET", format!("/reviews/{NO_REVIEW}/bundle"), none),
+            Ep::ListAttestations => ("GET", "/attestations".into(), none),
+            Ep::GetAttestation => ("GET", format!("/attestations/{NO_ATTESTATION}"), none),
+            Ep::SendAttestation => (
+                "POST",
+                format!("/attestations/{NO_ATTESTATION}/send"),
+                j(json!({})),
+            ),
             Ep::Logout => ("POST", "/auth/logout".into(), none),
         }
     }

@@ -11,6 +11,7 @@ mod account;
 mod agreements;
 mod alerts;
 mod antivirus;
+mod attestations;
 mod audit;
 mod authz;
 mod certifications;

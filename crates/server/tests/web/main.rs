@@ -16,6 +16,7 @@ mod account;
 mod admin;
 mod alerts;
 mod antivirus;
+mod attestations;
 mod audit;
 mod browser;
 mod courses;

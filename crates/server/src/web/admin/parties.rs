@@ -172,6 +172,7 @@ async fn render_party(
         && !offboarded
         && may(app, meta, viewer, Action::PartyOffboard);
     let may_reonboard = offboarded && may(app, meta, viewer, Action::PartyReonboard);
+    let may_attestations = may(app, meta, viewer, Action::AttestationRead);
     let v = |form: &str, name: &str, current: &str| Failed::value(failed, form, name, current);
     let country = party.country.clone().unwrap_or_default();
     let status = v("party-edit", "status", party.status.as_str());
@@ -223,9 +224,22 @@ async fn render_party(
                     label { "Reason (recorded and sent to those notified)"
                         input #party-offboard-reason type="text" name="reason" required maxlength="500" value=(v("party-offboard", "reason", ""));
                     }
+                    label { "The party's officer, asked to sign the declaration of return or destruction (empty: its first admin or security officer, else its first user)"
+                        input #party-offboard-officer type="email" name="officer_email" value=(v("party-offboard", "officer_email", ""));
+                    }
+                    label { "Days to sign"
+                        input #party-offboard-days type="number" name="attestation_days" min="1" max="365" value=(v("party-offboard", "attestation_days", "30"));
+                    }
                     label.check { input #party-offboard-confirm type="checkbox" name="confirm" value="yes" required; "I understand that this ends all access of " (party.name) " at once." }
                     div { button.danger #party-offboard-submit type="submit" { "Offboard party" } }
                 }
+            }
+        }
+        @if offboarded && may_attestations {
+            section.card #party-attestations {
+                h2 { "Return or destruction" }
+                p.muted { "The offboarding asked the party's officer to declare that every copy it received was returned or destroyed." }
+                p { a #party-attestations-link href=(format!("/attestations?party={id}")) { "Its destruction attestations" } }
             }
         }
         @if may_reonboard {
@@ -444,8 +458,28 @@ pub async fn offboard(
         let auth = app
             .system(&meta, &viewer.authed.principal, act::PartyOffboard)
             .await?;
+        let officer = match f.get("officer_email").trim() {
+            "" => None,
+            raw => Some(
+                model::MailAddress::parse(raw)
+                    .map(|a| a.bare())
+                    .map_err(|e| {
+                        AppError::invalid(ErrorCode::InvalidEmail, format!("`officer_email`: {e}"))
+                    })?,
+            ),
+        };
+        let due_days = match f.get("attestation_days").trim() {
+            "" => None,
+            raw => Some(raw.parse::<i64>().map_err(|_| {
+                AppError::invalid(
+                    ErrorCode::BadAttestationDays,
+                    "give the party a number of days to sign",
+                )
+            })?),
+        };
+        let attestation = app::AttestationRequest { officer, due_days };
         Identity(&app)
-            .offboard_party(auth, id, f.get("reason"))
+            .offboard_party(auth, id, f.get("reason"), attestation)
             .await
     }
     .await;
