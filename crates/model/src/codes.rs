@@ -252,6 +252,15 @@ codes! {
     ReviewClosed = "review_closed", Conflict, "the campaign takes no decisions: it has not started yet, or its due date came and it was applied";
     NotUnderReview = "not_under_review", BadRequest, "a grant named is not under review in this campaign";
     BadJustificationText = "bad_justification_text", BadRequest, "a review decision needs a justification of 1 to 500 characters on one line";
+    // Destruction, crypto-shredding and legal holds.
+    RoomKeyMissing = "room_key_missing", Unavailable, "the room's key is not in the key directory: it was destroyed (the room was crypto-shredded) or the key directory is incomplete, and the content cannot be decrypted";
+    LegalHold = "legal_hold", Conflict, "a legal hold covers this content: it cannot be destroyed, purged or redacted until a security officer releases the hold";
+    FourEyes = "four_eyes", Forbidden, "a destruction needs the approval of a second person: whoever requested it cannot approve it";
+    DestructionState = "destruction_state", Conflict, "the destruction request is not in a state that allows this (already approved, executed, rejected or cancelled)";
+    DestructionPending = "destruction_pending", Conflict, "the room has a destruction request that is not yet executed, rejected or cancelled";
+    ContentDestroyed = "content_destroyed", NotFound, "the content was destroyed: its key no longer exists";
+    BadRetention = "bad_retention", BadRequest, "a retention period is a whole number of days from 1 to 36500";
+    BadCertificate = "bad_certificate", BadRequest, "the certificate of destruction is not well-formed";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -20,6 +20,7 @@ mod assets;
 mod audit;
 mod certifications;
 mod courses;
+mod destruction;
 mod files;
 mod layout;
 mod links;
@@ -83,6 +84,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(files::router())
         .merge(alerts::router())
         .merge(reviews::router())
+        .merge(destruction::router())
         .merge(admin::router())
         .merge(certifications::router())
         .merge(courses::router())

@@ -40,6 +40,7 @@ pub use tx::{
     ReceivedFile, UploadCode,
 };
 pub use tx::{AvVerdict, DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
+pub use tx::{Destruction, LegalHold, RoomVersion};
 pub use tx::{
     EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,
     StoredCheckpoint, StoredPolicyVersion, Tx,

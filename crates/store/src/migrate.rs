@@ -118,6 +118,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "folder_links",
         include_str!("../migrations/sqlite/0023_folder_links.sql"),
     ),
+    (
+        24,
+        "destruction",
+        include_str!("../migrations/sqlite/0024_destruction.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -232,6 +237,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         23,
         "folder_links",
         include_str!("../migrations/postgres/0023_folder_links.sql"),
+    ),
+    (
+        24,
+        "destruction",
+        include_str!("../migrations/postgres/0024_destruction.sql"),
     ),
 ];
 

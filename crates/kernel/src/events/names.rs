@@ -151,6 +151,10 @@ event_names! {
     ReviewRemind = "review.remind", Allowed, "reviewers with grants still undecided two days before a campaign's due date were reminded";
     ReviewOutcome = "review.outcome", Allowed, "at a campaign's due date, what it did to one grant (kept, ended, flagged, or gone already), with the decision, reviewer and justification it rests on";
     ReviewApply = "review.apply", Allowed, "an access-review campaign reached its due date and applied itself (the detail counts the grants kept, ended and flagged, and names the next campaign of a recurring one)";
+    RoomDestroyStart = "room.destroy_start", Allowed, "a room's destruction started: the room is closed to every access and its key is about to be destroyed (the detail names the request and the SHA-256 of what will be destroyed); a restart finishes what a crash interrupted";
+    RoomDestroyed = "room.destroyed", Allowed, "a room was destroyed: its key is gone, so every copy of its content, in the data directory and in every backup, is unreadable (the detail names the request, the key ids, every version by digest and the SHA-256 of the statement its certificate of destruction carries); refused by a legal hold";
+    RoomRetention = "room.retention", Allowed, "a room's retention period ended: a destruction was requested for it (or it was destroyed, at or below `internal`)";
+    LegalHoldRelease = "legal_hold.release", Allowed, "a legal hold was released (the detail holds the reason)";
     WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
 
@@ -329,6 +333,22 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::ReviewDecide => (
             Both,
             "a reviewer's decision on a grant under review: confirm or revoke, with a justification (the target is the campaign; the detail names the grant)",
+        ),
+        Action::RoomDestroy => (
+            Both,
+            "asking for a room's destruction (crypto-shredding): the request lists every version that would be destroyed; or setting a room's retention period",
+        ),
+        Action::DestructionRead => (
+            Denied,
+            "reading destruction requests and certificates of destruction",
+        ),
+        Action::DestructionDecide => (
+            Both,
+            "approving a destruction (it then runs: `room.destroy_start`, `room.destroyed`) or rejecting it; refused to its requester (four eyes)",
+        ),
+        Action::LegalHoldManage => (
+            Both,
+            "setting or releasing a legal hold on a room or a party (the detail holds the reason)",
         ),
         Action::AlertRead => (Denied, "reading the alerts the watcher raised"),
         Action::AlertFeedback => (

@@ -93,6 +93,16 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::ReviewDecide),
     },
     NavItem {
+        href: "/destructions",
+        label: "Destruction",
+        action: Some(Action::DestructionRead),
+    },
+    NavItem {
+        href: "/legal-holds",
+        label: "Legal holds",
+        action: Some(Action::LegalHoldManage),
+    },
+    NavItem {
         href: "/policies",
         label: "Policies",
         action: Some(Action::PolicyRead),

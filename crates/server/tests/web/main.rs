@@ -19,6 +19,7 @@ mod antivirus;
 mod audit;
 mod browser;
 mod courses;
+mod destruction;
 mod diligence;
 mod e2e;
 mod gitleaks;
