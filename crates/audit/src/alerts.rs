@@ -27,16 +27,15 @@ use tokio::task::JoinHandle;
 
 use kernel::events::{notify, record};
 use kernel::secrets::random;
-use kernel::{
-    Action, App, AppError, Authorized, ErrorCode, EventName, Fact, RequestMeta, System, act,
-};
+use kernel::{Action, App, AppError, Authorized, EventName, Fact, RequestMeta, System, act};
 use model::{Alert, AlertEntity, AlertId, AlertStatus, SystemRole, User};
 use store::WatchState;
 
 /// Most alerts one list answers.
 pub const MAX_ALERTS: i64 = 500;
 /// Longest reason for dismissing an alert, in characters.
-pub const MAX_REASON: usize = 500;
+pub use kernel::MAX_REASON;
+use kernel::check_reason;
 
 /// The scorer's pace and the watcher's configuration.
 #[derive(Clone, Debug)]
@@ -469,19 +468,4 @@ impl Alerts<'_> {
         tx.commit().await?;
         Ok(after)
     }
-}
-
-/// A reason for a dismissal, trimmed: 1 to [`MAX_REASON`] characters, one line.
-fn check_reason(raw: &str) -> Result<String, AppError> {
-    let reason = raw.trim();
-    if reason.is_empty()
-        || reason.chars().count() > MAX_REASON
-        || reason.chars().any(char::is_control)
-    {
-        return Err(AppError::invalid(
-            ErrorCode::BadReason,
-            format!("give a reason of 1 to {MAX_REASON} characters on one line"),
-        ));
-    }
-    Ok(reason.to_owned())
 }

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kernel::authz::{Authorized, System, act};
 use kernel::events::{EventFilter, Fact, check_filter};
-use kernel::ledger::{BUNDLE_FORMAT, Bundle, BundleEntry, MAX_ENTRIES, StoredCheckpoint};
+use kernel::ledger::{Bundle, BundleEntry, MAX_ENTRIES, StoredCheckpoint};
 use kernel::{AppError, ConsistencyProof, ErrorCode, EventName, InclusionProof};
 
 use crate::Audit;
@@ -223,40 +223,21 @@ impl Audit<'_> {
             .iter()
             .map(|e| e.seq)
             .collect();
-        let rows = tx.ledger_leaves_of_events(&seqs).await?;
         drop(tx);
-        // Signed after the search: every selected leaf is below its size.
-        let note = self.sign_checkpoint().await?;
-        let verifier = self.ledger_signer()?.verifier();
-        let checkpoint =
-            Checkpoint::parse(&verifier.verify(&note).map_err(internal)?).map_err(internal)?;
-        let size = checkpoint.size;
-        let indices: Vec<u64> = rows.iter().map(|row| row.index).collect();
-        let proofs = self
-            .prove(size, move |s: &dyn HashStore| {
-                indices
-                    .iter()
-                    .map(|&index| ::ledger::inclusion_proof(s, index, size))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for (row, proof) in rows.iter().zip(proofs) {
-            ::ledger::verify_inclusion(&row.leaf_hash, row.index, size, &proof, &checkpoint.root)
-                .map_err(|e| internal(format!("entry {}: {e}", row.index)))?;
-            let mut entry = BundleEntry::of_row(row)?;
-            entry.proof = Some(proof.iter().map(|h| STANDARD.encode(h)).collect());
-            entries.push(entry);
-        }
-        let detail = serde_json::json!({"entries": entries.len(), "size": size});
+        let bundle = self.evidence_of(&seqs).await?;
+        let size = Checkpoint::parse(
+            &self
+                .ledger_signer()?
+                .verifier()
+                .verify(&bundle.checkpoint)
+                .map_err(internal)?,
+        )
+        .map_err(internal)?
+        .size;
+        let detail = serde_json::json!({"entries": bundle.entries.len(), "size": size});
         let fact = Fact::allowed(Some(p), EventName::LedgerExport, "system".into()).with(detail);
         self.record_alone(meta, fact).await?;
-        Ok(Bundle {
-            format: BUNDLE_FORMAT.to_owned(),
-            verifier_key: verifier.to_key_text(),
-            checkpoint: note,
-            entries,
-        })
+        Ok(bundle)
     }
 }
 

@@ -623,10 +623,7 @@ impl Files<'_> {
         restored_from: Option<i64>,
         fresh_name: bool,
     ) -> Result<Uploaded, AppError> {
-        let (wrapped_key, kek_id) = {
-            let ring = self.keyring()?;
-            (ring.wrap(key, random()?)?, ring.current_id().to_owned())
-        };
+        let (wrapped_key, kek_id) = self.wrap_data_key(room, key)?;
         let now = self.now();
         let new = store::NewVersion {
             id: VersionId::from_random(random()?),
@@ -1312,14 +1309,7 @@ async fn open_blob(app: &App, v: &Version, size: u64) -> Result<Blob, AppError> 
 }
 
 fn unwrap_key(app: &App, v: &Version) -> Result<DataKey, AppError> {
-    let first = app.keyring()?.unwrap(&v.kek_id, &v.wrapped_key);
-    match first {
-        Err(vault::VaultError::UnknownKek(_)) => {
-            app.reload_keys()?;
-            Ok(app.keyring()?.unwrap(&v.kek_id, &v.wrapped_key)?)
-        }
-        other => Ok(other?),
-    }
+    app.unwrap_data_key(&v.kek_id, &v.wrapped_key)
 }
 
 /// Reads and decrypts the chunks of one blob for one byte range, a window of

@@ -12,6 +12,7 @@
 
 pub mod antivirus;
 pub mod delivery;
+pub mod destruction;
 pub mod dlp_policy;
 mod files;
 mod guesses;
@@ -27,6 +28,7 @@ use kernel::App;
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
 pub use links::{CreatedLink, LinkAgreement, LinkFile, LinkPage, LinkStep, NewLink};
 pub use rooms::{NewGrant, PartyGrant, RoomPatch};
+pub use store::Destruction;
 pub use upload_requests::{
     CreatedUploadRequest, DropBatch, DropPage, DropStep, Dropped, NewUploadRequest,
     RequestWithFiles,

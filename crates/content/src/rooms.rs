@@ -142,6 +142,8 @@ impl Rooms<'_> {
             reason: "room creator".into(),
             created_ms: now,
         };
+        // The key first: a room row never exists without its key.
+        self.create_room_key(room.id)?;
         let mut tx = self.store().begin().await?;
         tx.insert_room(&room).await?;
         tx.insert_grant(&grant).await?;

@@ -2,6 +2,7 @@
 //! data key; the client commands (`login`, `rooms`, `ls`, `put`, `get`) speak to
 //! a server over HTTPS.
 
+mod certificate_cmd;
 mod cli;
 mod config;
 mod keydir;
@@ -116,6 +117,11 @@ enum Command {
         #[command(subcommand)]
         command: ledger_cmd::LedgerCommand,
     },
+    /// Certificates of destruction: verify one offline.
+    Certificate {
+        #[command(subcommand)]
+        command: certificate_cmd::CertificateCommand,
+    },
     /// The authorization policies of a server (admins): list, show, what-if, apply.
     Policy {
         #[command(subcommand)]
@@ -168,12 +174,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("key rotation failed: {e}"))?;
             println!(
-                "new key-encryption key `{}`: re-wrapped {} data keys and {} secrets",
-                r.new_kek_id, r.rewrapped_keys, r.resealed_secrets
+                "new key-encryption key `{}`: re-wrapped {} data keys, {} room keys and {} secrets",
+                r.new_kek_id, r.rewrapped_keys, r.rewrapped_room_keys, r.resealed_secrets
             );
             Ok(())
         }
         Command::Ledger { command } => ledger_cmd::run(command).await,
+        Command::Certificate { command } => certificate_cmd::run(command),
         Command::Policy { command } => policy_cmd::run(command).await,
         Command::Trace(args) => trace_cmd::run(args).await,
         Command::Scan(args) => scan_cmd::run(args),

@@ -78,6 +78,11 @@ pub async fn open(config: &Config) -> anyhow::Result<Opened> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot read the risk matrix")?;
+    let now = app::Clock::now_ms(&app::SystemClock);
+    app::adopt_room_keys(&app, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot give every room its key")?;
     Ok(Opened { app, store })
 }
 
@@ -200,12 +205,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if removed > 0 {
         tracing::warn!(removed, "removed blobs left by interrupted uploads");
     }
+    let finished = app::destruction::resume_destructions(&opened.app)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot finish an interrupted destruction: {e}"))?;
+    if finished > 0 {
+        tracing::warn!(finished, "finished destructions a crash interrupted");
+    }
     bootstrap(&opened.app, &config.owner_name).await?;
     let _checkpointer =
         app::ledger::spawn_checkpointer(opened.app.clone(), config.ledger_checkpoint);
     let _policies = app::spawn_refresher(opened.app.clone(), POLICY_REFRESH);
     let _sweeper = app::spawn_sweeper(opened.app.clone(), config.expiry_sweep);
     let _attestations = app::spawn_attestation_sweeper(opened.app.clone(), config.expiry_sweep);
+    let _retention = app::destruction::spawn_retention(opened.app.clone(), config.expiry_sweep);
     let _mailer = match &config.mail {
         Some(mail) => {
             let mailer = app::notify::Mailer::new(&mail.smtp)

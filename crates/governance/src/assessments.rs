@@ -241,6 +241,7 @@ impl Assessments<'_> {
                     tags: vec![],
                     access_window: None,
                 };
+                self.create_room_key(room.id)?;
                 tx.insert_room(&room).await?;
                 tx.set_evidence_room(party.id, room.id).await?;
                 record(

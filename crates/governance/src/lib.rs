@@ -22,6 +22,7 @@ mod certifications;
 mod conditions;
 mod courses;
 mod expiry;
+mod holds;
 mod policies;
 mod reviews;
 mod whatif;
@@ -36,6 +37,7 @@ pub use courses::{
     MAX_LISTED_COMPLETIONS, UserCourse, status_of,
 };
 pub use expiry::spawn_sweeper;
+pub use holds::{HoldScope, Holds};
 pub use policies::{
     Policies, PolicyChange, PolicyProposal, PolicyState, PolicyText, PolicyVersion, Simulation,
     spawn_refresher,
@@ -43,4 +45,5 @@ pub use policies::{
 pub use reviews::{
     CampaignSummary, CampaignView, NewCampaign, ReviewRow, Reviews, check_justification, report_csv,
 };
+pub use store::LegalHold;
 pub use whatif::{DecisionChange, MAX_DAYS, WhatIf, WhatIfDecision};

@@ -33,7 +33,8 @@ impl std::ops::Deref for Accounts<'_> {
 pub const SEEN_EVERY_MS: i64 = 60_000;
 
 /// Longest accepted reason of an admin, in characters.
-pub const MAX_REASON: usize = 500;
+pub use kernel::MAX_REASON;
+pub(crate) use kernel::check_reason;
 
 /// The protection of one account, as its user or the owner's staff see it.
 #[derive(Clone, Debug)]
@@ -50,21 +51,6 @@ pub struct SecurityState {
 pub struct NewToken {
     pub token: String,
     pub session: Session,
-}
-
-/// An admin's reason, trimmed: 1 to [`MAX_REASON`] characters, one line.
-pub(crate) fn check_reason(raw: &str) -> Result<String, AppError> {
-    let reason = raw.trim();
-    if reason.is_empty()
-        || reason.chars().count() > MAX_REASON
-        || reason.chars().any(char::is_control)
-    {
-        return Err(AppError::invalid(
-            ErrorCode::BadReason,
-            format!("give a reason of 1 to {MAX_REASON} characters on one line"),
-        ));
-    }
-    Ok(reason.to_owned())
 }
 
 impl Accounts<'_> {

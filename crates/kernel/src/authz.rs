@@ -206,6 +206,19 @@ actions! {
     /// Sending an attestation request to its officer again, with a fresh
     /// link (the owner's admins).
     AttestationSend => "attestation.send",
+    /// Asking for a room's destruction (crypto-shredding) and setting its
+    /// retention, and confirming the destruction of a room at or below
+    /// `internal`: the room's managers on the owner's side and the owner's admins.
+    RoomDestroy => "room.destroy",
+    /// Reading destruction requests and certificates of destruction: the
+    /// owner's admins, security officers and auditors.
+    DestructionRead => "destruction.read",
+    /// Approving (the destruction then runs) or rejecting the destruction of
+    /// a room: the owner's admins and security officers, never the requester.
+    DestructionDecide => "destruction.decide",
+    /// Setting, listing and releasing legal holds: the owner's security
+    /// officers and admins.
+    LegalHoldManage => "legal_hold.manage",
 }
 
 impl Action {

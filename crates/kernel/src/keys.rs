@@ -6,8 +6,10 @@
 use std::path::Path;
 
 use serde_json::json;
+use std::sync::Arc;
 use store::Store;
-use vault::Keyring;
+
+use vault::{DataKey, Keyring, RoomKey};
 
 use crate::MARK_KEY_FILE;
 use crate::events::{EventName, Fact, RequestMeta, record};
@@ -22,7 +24,10 @@ const BATCH: usize = 500;
 #[derive(Debug)]
 pub struct Rotation {
     pub new_kek_id: String,
+    /// Data keys re-wrapped (only those stored before rooms had keys).
     pub rewrapped_keys: usize,
+    /// Room key files re-wrapped under the new KEK.
+    pub rewrapped_room_keys: usize,
     pub resealed_secrets: usize,
 }
 
@@ -33,9 +38,15 @@ pub async fn rotate_keys(store: &Store, key_dir: &Path, now_ms: i64) -> Result<R
     let id = format!("k{}-{}", now_ms / 1000, hex::encode(random::<3>()?));
     ring.rotate(key_dir, &id, random()?)?;
     let rewrapped_keys = rewrap_all(store, &ring, now_ms).await?;
+    let mut rewrapped_room_keys = 0;
+    for room in vault::roomkeys::list(key_dir)? {
+        rewrapped_room_keys +=
+            usize::from(vault::roomkeys::rewrap(key_dir, &ring, &room, random()?)?);
+    }
     let resealed_secrets = reseal_secrets(store, &ring, now_ms).await?;
     let mut tx = store.begin().await?;
-    let detail = json!({"kek_id": id, "rewrapped_keys": rewrapped_keys, "resealed_secrets": resealed_secrets});
+    let detail = json!({"kek_id": id, "rewrapped_keys": rewrapped_keys,
+        "rewrapped_room_keys": rewrapped_room_keys, "resealed_secrets": resealed_secrets});
     record(
         &mut tx,
         &RequestMeta::default(),
@@ -47,8 +58,63 @@ pub async fn rotate_keys(store: &Store, key_dir: &Path, now_ms: i64) -> Result<R
     Ok(Rotation {
         new_kek_id: id,
         rewrapped_keys,
+        rewrapped_room_keys,
         resealed_secrets,
     })
+}
+
+/// Gives every room without a key file one — unless data keys are already
+/// wrapped under the room's key, which then was destroyed (or lost): such a
+/// room stays unreadable (`room_key_missing`) — then re-wraps under its room's
+/// key every data key still wrapped directly by a KEK (stored before rooms had
+/// keys), a batch per transaction with its `keys.rewrap` event. Run at every
+/// start before serving; it does nothing once every room has its key.
+pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> {
+    let rooms = app.store().read().await?.all_room_ids().await?;
+    let have = vault::roomkeys::list(&app.inner.key_dir)?;
+    for room in rooms {
+        if have.contains(&room_name(room)) {
+            continue;
+        }
+        let versions = app.store().read().await?.room_versions(room).await?;
+        if versions
+            .iter()
+            .any(|v| vault::roomkeys::room_of_key_id(&v.key_id).is_some())
+        {
+            tracing::error!(%room, "the room's key is missing: its content cannot be decrypted");
+            continue;
+        }
+        app.create_room_key(room)?;
+    }
+    let mut total = 0;
+    loop {
+        let batch = app
+            .store()
+            .read()
+            .await?
+            .kek_wrapped_versions(i64::try_from(BATCH).unwrap_or(500))
+            .await?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        let mut tx = app.store().begin().await?;
+        let mut versions = Vec::with_capacity(batch.len());
+        let mut from: Vec<&str> = Vec::new();
+        for (version, room, wrapped, kek) in &batch {
+            let key = app.unwrap_data_key(kek, wrapped)?;
+            let (rewrapped, key_id) = app.wrap_data_key(*room, &key)?;
+            tx.set_wrapped_key(*version, &rewrapped, &key_id).await?;
+            versions.push(version.to_string());
+            if !from.contains(&kek.as_str()) {
+                from.push(kek);
+            }
+        }
+        let detail = json!({"room_keys": true, "from": from, "versions": versions});
+        let fact = Fact::allowed(None, EventName::KeysRewrap, "rooms".to_owned()).with(detail);
+        record(&mut tx, &RequestMeta::default(), now_ms, fact).await?;
+        tx.commit().await?;
+        total += batch.len();
+    }
 }
 
 /// Re-wraps every data key not yet under the current KEK, a batch per
@@ -105,7 +171,127 @@ async fn reseal_secrets(store: &Store, ring: &Keyring, now_ms: i64) -> Result<us
     Ok(count)
 }
 
+/// The room keys unwrapped so far, by room (`App::room_key`).
+pub(crate) type RoomKeyMap = std::collections::HashMap<model::RoomId, Arc<RoomKey>>;
+
+fn missing_room_key(room: model::RoomId) -> AppError {
+    tracing::error!(%room, "the room's key is not in the key directory");
+    AppError::invalid(
+        crate::ErrorCode::RoomKeyMissing,
+        "the room's key is not in the key directory: its content cannot be decrypted",
+    )
+}
+
+fn room_name(room: model::RoomId) -> String {
+    room.0.to_string()
+}
+
 impl App {
+    /// Makes room `room`'s key, a file of the key directory wrapped under the
+    /// current KEK (`vault::roomkeys`), before the room's row commits. A room key
+    /// left by a creation that failed later wraps nothing and is harmless.
+    pub fn create_room_key(&self, room: model::RoomId) -> Result<Arc<RoomKey>, AppError> {
+        let key = {
+            let ring = self.keyring()?;
+            vault::roomkeys::create(
+                &self.inner.key_dir,
+                &ring,
+                &room_name(room),
+                random()?,
+                random()?,
+            )?
+        };
+        let key = Arc::new(key);
+        self.room_keys_write()?.insert(room, key.clone());
+        Ok(key)
+    }
+
+    /// Room `room`'s key: from memory, else loaded from its file (the KEKs reloaded
+    /// once if the file is wrapped under one this process has not loaded). A room
+    /// without a key file is `room_key_missing`.
+    pub fn room_key(&self, room: model::RoomId) -> Result<Arc<RoomKey>, AppError> {
+        if let Some(key) = self
+            .inner
+            .room_keys
+            .read()
+            .map_err(|_| AppError::internal("room keys lock poisoned"))?
+            .get(&room)
+        {
+            return Ok(key.clone());
+        }
+        let load = || {
+            let ring = self.keyring()?;
+            Ok::<_, AppError>(vault::roomkeys::load(
+                &self.inner.key_dir,
+                &ring,
+                &room_name(room),
+            )?)
+        };
+        let loaded = match load() {
+            Err(_) => {
+                self.reload_keys()?;
+                load()?
+            }
+            ok => ok?,
+        };
+        let key = Arc::new(loaded.ok_or_else(|| missing_room_key(room))?);
+        self.room_keys_write()?.insert(room, key.clone());
+        Ok(key)
+    }
+
+    /// Destroys room `room`'s key (`vault::roomkeys::destroy`): forgotten in
+    /// memory, then its file overwritten and unlinked. Returns whether it existed.
+    pub fn destroy_room_key(&self, room: model::RoomId) -> Result<bool, AppError> {
+        self.room_keys_write()?.remove(&room);
+        Ok(vault::roomkeys::destroy(
+            &self.inner.key_dir,
+            &room_name(room),
+        )?)
+    }
+
+    /// Whether room `room` has a key file.
+    pub fn has_room_key(&self, room: model::RoomId) -> Result<bool, AppError> {
+        Ok(vault::roomkeys::list(&self.inner.key_dir)?.contains(&room_name(room)))
+    }
+
+    /// Wraps a fresh data key for a blob of room `room`: the wrapped key and the
+    /// id stored beside it (the room key's).
+    pub fn wrap_data_key(
+        &self,
+        room: model::RoomId,
+        key: &DataKey,
+    ) -> Result<(Vec<u8>, String), AppError> {
+        let room_key = self.room_key(room)?;
+        Ok((room_key.wrap(key, random()?)?, room_key.id().to_owned()))
+    }
+
+    /// Unwraps a stored data key: under its room's key when `key_id` names one,
+    /// else under the KEK `key_id` (data keys stored before room keys existed).
+    pub fn unwrap_data_key(&self, key_id: &str, wrapped: &[u8]) -> Result<DataKey, AppError> {
+        if let Some(name) = vault::roomkeys::room_of_key_id(key_id) {
+            let room = model::RoomId(
+                name.parse()
+                    .map_err(|_| AppError::internal(format!("bad room key id `{key_id}`")))?,
+            );
+            return Ok(self.room_key(room)?.unwrap(wrapped)?);
+        }
+        let first = self.keyring()?.unwrap(key_id, wrapped);
+        match first {
+            Err(vault::VaultError::UnknownKek(_)) => {
+                self.reload_keys()?;
+                Ok(self.keyring()?.unwrap(key_id, wrapped)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    fn room_keys_write(&self) -> Result<std::sync::RwLockWriteGuard<'_, RoomKeyMap>, AppError> {
+        self.inner
+            .room_keys
+            .write()
+            .map_err(|_| AppError::internal("room keys lock poisoned"))
+    }
+
     /// The key files the application keeps in the key directory beside the
     /// key-encryption keys: the ledger signer and the mark key.
     pub const KEY_FILES: [&'static str; 2] = [SIGNER_KEY_FILE, MARK_KEY_FILE];

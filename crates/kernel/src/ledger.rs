@@ -527,6 +527,46 @@ impl App {
         with_nodes(&mut tx, proof).await
     }
 
+    /// An evidence bundle of the events `seqs` (each must be in the ledger):
+    /// each entry with its inclusion proof against a checkpoint signed now.
+    pub async fn evidence_of(&self, seqs: &[i64]) -> Result<Bundle, AppError> {
+        let rows = self
+            .store()
+            .read()
+            .await?
+            .ledger_leaves_of_events(seqs)
+            .await?;
+        // Signed after the read: every selected leaf is below its size.
+        let note = self.sign_checkpoint().await?;
+        let verifier = self.ledger_signer()?.verifier();
+        let checkpoint =
+            Checkpoint::parse(&verifier.verify(&note).map_err(internal)?).map_err(internal)?;
+        let size = checkpoint.size;
+        let indices: Vec<u64> = rows.iter().map(|row| row.index).collect();
+        let proofs = self
+            .prove(size, move |s: &dyn HashStore| {
+                indices
+                    .iter()
+                    .map(|&index| ::ledger::inclusion_proof(s, index, size))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for (row, proof) in rows.iter().zip(proofs) {
+            ::ledger::verify_inclusion(&row.leaf_hash, row.index, size, &proof, &checkpoint.root)
+                .map_err(|e| internal(format!("entry {}: {e}", row.index)))?;
+            let mut entry = BundleEntry::of_row(row)?;
+            entry.proof = Some(proof.iter().map(|h| STANDARD.encode(h)).collect());
+            entries.push(entry);
+        }
+        Ok(Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            verifier_key: verifier.to_key_text(),
+            checkpoint: note,
+            entries,
+        })
+    }
+
     /// Signs and stores a checkpoint when the log grew since the latest stored
     /// one (see [`App::sign_checkpoint`]); returns the new size, if any.
     pub async fn checkpoint_if_grown(&self) -> Result<Option<u64>, AppError> {

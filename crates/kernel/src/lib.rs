@@ -9,6 +9,7 @@
 
 pub mod authz;
 mod blobs;
+pub mod certificate;
 mod error;
 pub mod events;
 pub mod facts;
@@ -30,8 +31,41 @@ pub use blobs::{BlobWorker, blocking_pool, spawn_blob_worker};
 pub use error::{AppError, ErrorCode, Kind};
 pub use events::{EventAction, EventName, Fact, RequestMeta};
 pub use facts::SimTarget;
-pub use keys::{Rotation, rotate_keys};
+pub use keys::{Rotation, adopt_room_keys, rotate_keys};
 pub use seam::{FileAccess, RoomInfo};
+
+/// Longest reason a person gives for a decision (an offboarding, a dismissal,
+/// a destruction, a legal hold …), in characters.
+pub const MAX_REASON: usize = 500;
+
+/// A person's reason for a decision, trimmed: 1 to [`MAX_REASON`] characters
+/// on one line (no control character), else `bad_reason`.
+pub fn check_reason(raw: &str) -> Result<String, AppError> {
+    let reason = raw.trim();
+    if reason.is_empty()
+        || reason.chars().count() > MAX_REASON
+        || reason.chars().any(char::is_control)
+    {
+        return Err(AppError::invalid(
+            ErrorCode::BadReason,
+            format!("give a reason of 1 to {MAX_REASON} characters on one line"),
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// A hook for crash tests: when the environment variable `CUSTODY_PAUSE_AT`
+/// names `point`, the process says so on standard error and stops there for
+/// good, so that a test can SIGKILL it at exactly that step. Unset (as in
+/// production), it does nothing.
+pub fn pause_point(point: &str) {
+    if std::env::var_os("CUSTODY_PAUSE_AT").is_some_and(|v| v == point) {
+        eprintln!("custody: paused at {point}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -227,6 +261,8 @@ pub struct App {
 struct Inner {
     store: store::Store,
     keyring: RwLock<Keyring>,
+    /// The room keys unwrapped so far (`keys.rs`).
+    room_keys: RwLock<keys::RoomKeyMap>,
     key_dir: PathBuf,
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
@@ -267,6 +303,7 @@ impl App {
         let inner = Inner {
             store,
             keyring: RwLock::new(keyring),
+            room_keys: RwLock::new(Default::default()),
             key_dir,
             blobs,
             clock,

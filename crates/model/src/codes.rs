@@ -258,6 +258,15 @@ codes! {
     BadAttestation = "bad_attestation", BadRequest, "an attestation signature needs the signer's name (1 to 200 characters, one line) and the declaration's box ticked";
     AttestationOfficer = "attestation_officer", BadRequest, "the attestation has no officer address to mail: give one";
     BadAttestationDays = "bad_attestation_days", BadRequest, "an attestation's time to sign is 1 to 365 days";
+    // Destruction, crypto-shredding and legal holds.
+    RoomKeyMissing = "room_key_missing", Unavailable, "the room's key is not in the key directory: it was destroyed (the room was crypto-shredded) or the key directory is incomplete, and the content cannot be decrypted";
+    LegalHold = "legal_hold", Conflict, "a legal hold covers this content: it cannot be destroyed, purged or redacted until a security officer releases the hold";
+    FourEyes = "four_eyes", Forbidden, "a destruction needs the approval of a second person: whoever requested it cannot approve it";
+    DestructionState = "destruction_state", Conflict, "the destruction request is not in a state that allows this (already approved, executed, rejected or cancelled)";
+    DestructionPending = "destruction_pending", Conflict, "the room has a destruction request that is not yet executed, rejected or cancelled";
+    ContentDestroyed = "content_destroyed", NotFound, "the content was destroyed: its key no longer exists";
+    BadRetention = "bad_retention", BadRequest, "a retention period is a whole number of days from 1 to 36500";
+    BadCertificate = "bad_certificate", BadRequest, "the certificate of destruction is not well-formed";
 }
 
 impl std::fmt::Display for ErrorCode {

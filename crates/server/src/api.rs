@@ -11,6 +11,7 @@ mod auth;
 mod certifications;
 mod conditions;
 mod courses;
+mod destruction;
 mod dlp;
 mod events;
 mod files;
@@ -26,6 +27,7 @@ mod reviews;
 mod rooms;
 mod upload_requests;
 
+pub(crate) use destruction::hold_scope;
 pub(crate) use reviews::csv_response as review_csv_response;
 
 use std::str::FromStr;
@@ -175,6 +177,16 @@ fn routes() -> OpenApiRouter<App> {
         ))
         .routes(routes!(upload_requests::get_upload_request))
         .routes(routes!(upload_requests::revoke_upload_request))
+        .routes(routes!(destruction::request_destruction))
+        .routes(routes!(destruction::confirm_destruction))
+        .routes(routes!(destruction::put_retention))
+        .routes(routes!(destruction::list_destructions))
+        .routes(routes!(destruction::get_destruction))
+        .routes(routes!(destruction::approve_destruction))
+        .routes(routes!(destruction::reject_destruction))
+        .routes(routes!(destruction::certificate))
+        .routes(routes!(destruction::list_holds, destruction::set_hold))
+        .routes(routes!(destruction::release_hold))
         .routes(routes!(events::list_events))
         .routes(routes!(events::redact_event))
         .routes(routes!(ledger::checkpoint))

@@ -21,6 +21,7 @@ mod attestations;
 mod audit;
 mod certifications;
 mod courses;
+mod destruction;
 mod files;
 mod layout;
 mod links;
@@ -84,6 +85,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(files::router())
         .merge(alerts::router())
         .merge(reviews::router())
+        .merge(destruction::router())
         .merge(admin::router())
         .merge(certifications::router())
         .merge(courses::router())

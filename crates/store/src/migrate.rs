@@ -119,6 +119,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0023_folder_links.sql"),
     ),
     (
+        24,
+        "destruction",
+        include_str!("../migrations/sqlite/0024_destruction.sql"),
+    ),
+    (
         25,
         "attestations",
         include_str!("../migrations/sqlite/0025_attestations.sql"),
@@ -237,6 +242,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         23,
         "folder_links",
         include_str!("../migrations/postgres/0023_folder_links.sql"),
+    ),
+    (
+        24,
+        "destruction",
+        include_str!("../migrations/postgres/0024_destruction.sql"),
     ),
     (
         25,

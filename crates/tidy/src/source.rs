@@ -34,6 +34,14 @@ pub const NO_PROOF: &[(&str, &str)] = &[
         "creates the first administrator of an empty store",
     ),
     ("remove_orphans", "start-up maintenance, on no one's behalf"),
+    (
+        "resume_destructions",
+        "start-up: finishes destructions decided and started before a crash, on no one's behalf",
+    ),
+    (
+        "retention_sweep",
+        "the retention sweep, on behalf of whoever set each room's retention period",
+    ),
     ("sweep_expiries", "the expiry sweep, on no one's behalf"),
     (
         "sweep",

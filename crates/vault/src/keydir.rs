@@ -104,6 +104,11 @@ fn scan(dir: &Path, others: Others<'_>) -> Result<Scan, VaultError> {
         if name.starts_with('.') && name.ends_with(".tmp") {
             continue; // left by an interrupted write; never key material in use
         }
+        if name == crate::roomkeys::ROOM_KEYS_DIR {
+            // the room keys, each loaded when its room is used (`roomkeys.rs`)
+            crate::roomkeys::check_dir(&path)?;
+            continue;
+        }
         if let Some(id) = keys::kek_id_of_file(&name) {
             keys::check_id(id)
                 .map_err(|_| keys::bad_file(&path, "file name holds an invalid key id"))?;

@@ -29,7 +29,7 @@ pub const SECRET_VERSION: u8 = 1;
 pub const SECRET_LABEL: &[u8] = b"custody/vault/sealed-secret/v1\0";
 
 pub(crate) const KEY_LEN: usize = 32;
-const NONCE_LEN: usize = 12;
+pub(crate) const NONCE_LEN: usize = 12;
 const MAX_ID_LEN: usize = 64;
 
 /// A 256-bit data key that encrypts one blob. Zeroized on drop, never printed.
@@ -58,7 +58,7 @@ impl fmt::Debug for DataKey {
     }
 }
 
-fn aead_key(bytes: &[u8; KEY_LEN]) -> Result<LessSafeKey, VaultError> {
+pub(crate) fn aead_key(bytes: &[u8; KEY_LEN]) -> Result<LessSafeKey, VaultError> {
     let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| VaultError::Crypto)?;
     Ok(LessSafeKey::new(unbound))
 }
@@ -147,32 +147,12 @@ impl Keyring {
     /// Wraps a data key under the current KEK: `version || nonce || ciphertext || tag`,
     /// AAD = `WRAP_LABEL || kek id`. The nonce must never repeat under one KEK.
     pub fn wrap(&self, key: &DataKey, nonce: [u8; NONCE_LEN]) -> Result<Vec<u8>, VaultError> {
-        let aad = wrap_aad(&self.current);
-        let mut out = Vec::with_capacity(WRAPPED_KEY_LEN);
-        out.push(WRAP_VERSION);
-        out.extend_from_slice(&nonce);
-        seal_append(self.kek(&self.current)?, nonce, &aad, &key.0, &mut out)?;
-        Ok(out)
+        wrap_under(self.kek(&self.current)?, &self.current, key, nonce)
     }
 
     /// Unwraps a data key wrapped under KEK `kek_id`.
     pub fn unwrap(&self, kek_id: &str, wrapped: &[u8]) -> Result<DataKey, VaultError> {
-        let kek = self.kek(kek_id)?;
-        let [version, rest @ ..]: &[u8; WRAPPED_KEY_LEN] = wrapped
-            .try_into()
-            .map_err(|_| VaultError::Malformed("wrapped key"))?;
-        if *version != WRAP_VERSION {
-            return Err(VaultError::Malformed("wrapped key"));
-        }
-        let (nonce, sealed) = split_nonce(rest)?;
-        let (ciphertext, tag) = sealed
-            .split_at_checked(KEY_LEN)
-            .ok_or(VaultError::Malformed("wrapped key"))?;
-        let mut key = DataKey([0; KEY_LEN]);
-        let aad = Aad::from(wrap_aad(kek_id));
-        kek.open_separate_gather(nonce, aad, ciphertext, tag, &mut key.0)
-            .map_err(|_| VaultError::Crypto)?;
-        Ok(key)
+        unwrap_under(self.kek(kek_id)?, kek_id, wrapped)
     }
 
     /// Seals a small secret under the current KEK, binding `context` as AAD:
@@ -224,6 +204,45 @@ impl Keyring {
     }
 }
 
+/// Wraps `key` under the wrapping key `wrapper` whose id is `id` (§4 of the format).
+pub(crate) fn wrap_under(
+    wrapper: &LessSafeKey,
+    id: &str,
+    key: &DataKey,
+    nonce: [u8; NONCE_LEN],
+) -> Result<Vec<u8>, VaultError> {
+    let aad = wrap_aad(id);
+    let mut out = Vec::with_capacity(WRAPPED_KEY_LEN);
+    out.push(WRAP_VERSION);
+    out.extend_from_slice(&nonce);
+    seal_append(wrapper, nonce, &aad, &key.0, &mut out)?;
+    Ok(out)
+}
+
+/// Unwraps a key wrapped by [`wrap_under`] with the same wrapping key and id.
+pub(crate) fn unwrap_under(
+    wrapper: &LessSafeKey,
+    id: &str,
+    wrapped: &[u8],
+) -> Result<DataKey, VaultError> {
+    let [version, rest @ ..]: &[u8; WRAPPED_KEY_LEN] = wrapped
+        .try_into()
+        .map_err(|_| VaultError::Malformed("wrapped key"))?;
+    if *version != WRAP_VERSION {
+        return Err(VaultError::Malformed("wrapped key"));
+    }
+    let (nonce, sealed) = split_nonce(rest)?;
+    let (ciphertext, tag) = sealed
+        .split_at_checked(KEY_LEN)
+        .ok_or(VaultError::Malformed("wrapped key"))?;
+    let mut key = DataKey([0; KEY_LEN]);
+    let aad = Aad::from(wrap_aad(id));
+    wrapper
+        .open_separate_gather(nonce, aad, ciphertext, tag, &mut key.0)
+        .map_err(|_| VaultError::Crypto)?;
+    Ok(key)
+}
+
 /// AES-256-GCM seals `plaintext` and appends `ciphertext || tag` to `out`.
 fn seal_append(
     key: &LessSafeKey,
@@ -259,10 +278,13 @@ fn secret_aad(prefix: &[u8], context: &[u8]) -> Vec<u8> {
     [SECRET_LABEL, prefix, context].concat()
 }
 
-/// Refuses ids outside `[a-z0-9-]{1,64}`.
+/// Refuses KEK ids outside `[a-z0-9-]{1,64}`, and those of room keys (`room-…`).
 pub(crate) fn check_id(id: &str) -> Result<(), VaultError> {
     let allowed = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
-    if (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| allowed(&b)) {
+    if (1..=MAX_ID_LEN).contains(&id.len())
+        && id.bytes().all(|b| allowed(&b))
+        && !id.starts_with(crate::roomkeys::ROOM_KEY_PREFIX)
+    {
         Ok(())
     } else {
         Err(VaultError::InvalidKeyId(id.to_owned()))
@@ -514,6 +536,8 @@ mod tests {
             ("K1", false),
             ("a/b", false),
             ("a.b", false),
+            ("room-1", false),
+            ("rooms", true),
         ] {
             assert_eq!(check_id(id).is_ok(), ok, "{id}");
         }

@@ -18,6 +18,7 @@ pub mod format;
 pub mod keydir;
 pub mod keys;
 pub mod objects;
+pub mod roomkeys;
 pub mod sealed;
 pub mod stream;
 
@@ -26,4 +27,5 @@ pub use format::{DEFAULT_CHUNK_SIZE, FORMAT_VERSION, HEADER_LEN, Header, Layout,
 pub use keydir::KeyDir;
 pub use keys::{DataKey, Keyring};
 pub use objects::{BlobFuture, BlobSink, Blobs, ByteStream, DiskBlobs, Offload, check_range};
+pub use roomkeys::RoomKey;
 pub use stream::{ChunkCipher, StreamSealer};

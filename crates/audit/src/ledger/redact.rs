@@ -36,6 +36,7 @@ impl Audit<'_> {
         }
         let mut tx = self.store().begin().await?;
         let event = tx.event(seq).await?.ok_or(AppError::NotFound)?;
+        refuse_if_held(&mut tx, &event).await?;
         let row = tx
             .ledger_leaves_of_events(&[seq])
             .await?
@@ -71,4 +72,34 @@ impl Audit<'_> {
             redaction_seq,
         })
     }
+}
+
+/// Refuses with `legal_hold` to redact an event a legal hold in force covers:
+/// one on its room (the room or file it targets), or on its actor's party.
+async fn refuse_if_held(tx: &mut store::Tx, event: &model::Event) -> Result<(), AppError> {
+    let room = match event.target.split_once(':') {
+        Some(("room", id)) => id.parse().ok(),
+        Some(("file", id)) => match id.parse() {
+            Ok(file) => tx.file_room(file).await?,
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let mut holds = match room {
+        Some(room) => tx.holds_on_room(room).await?,
+        None => vec![],
+    };
+    if let Some(party) = event.actor_party {
+        holds.extend(tx.holds_on_party(party).await?);
+    }
+    if let Some(hold) = holds.first() {
+        return Err(AppError::invalid(
+            ErrorCode::LegalHold,
+            format!(
+                "a legal hold covers this event (set for: {}); it cannot be redacted until a security officer releases the hold",
+                hold.reason
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@
 )]
 
 mod antivirus;
+mod destruction;
 mod diskfull;
 mod dlp_cli;
 mod keydir;
@@ -549,7 +550,13 @@ async fn keys_rotate_rewraps_without_rewriting_content() {
         .unwrap();
     assert_success(&out, &["keys", "rotate"]);
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("re-wrapped 1 data keys"), "{said}");
+    // The data keys are under the room's key, which alone is re-wrapped.
+    assert!(
+        said.contains("re-wrapped 0 data keys, 1 room keys"),
+        "{said}"
+    );
+    let room_key =
+        std::fs::read_to_string(data.join("keys/rooms").join(format!("{}.key", room.id))).unwrap();
     assert_eq!(hash_blobs(&data), before, "the blobs are untouched");
     let keks = files_under(&data.join("keys"))
         .into_iter()
@@ -569,9 +576,8 @@ async fn keys_rotate_rewraps_without_rewriting_content() {
         .unwrap();
     assert_eq!(sha256_file(&back), sha256_file(&local));
 
-    // Each re-wrapped batch was recorded in the transaction that re-wrapped it,
-    // before the rotation's own event: the ledger names every version moved,
-    // and the admin's sealed TOTP secret re-sealed.
+    // The rotation is recorded after the re-sealing of the admin's TOTP secret;
+    // the room key file names the new KEK.
     let bundle = admin
         .ledger_bundle(&[("action".into(), "keys.".into())])
         .await
@@ -587,19 +593,15 @@ async fn keys_rotate_rewraps_without_rewriting_content() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        actions,
-        ["keys.rewrap", "keys.reseal", "keys.rotate"],
-        "{bundle}"
-    );
-    let rewrap = &events[0]["detail"];
-    let reseal = &events[1]["detail"];
-    let rotate = &events[2]["detail"];
+    assert_eq!(actions, ["keys.reseal", "keys.rotate"], "{bundle}");
+    let reseal = &events[0]["detail"];
+    let rotate = &events[1]["detail"];
     assert_eq!(reseal["users"].as_array().unwrap().len(), 1, "{reseal}");
     assert_eq!(reseal["kek_id"], rotate["kek_id"], "{reseal} {rotate}");
-    assert_eq!(rewrap["versions"].as_array().unwrap().len(), 1, "{rewrap}");
-    assert_eq!(rewrap["kek_id"], rotate["kek_id"], "{rewrap} {rotate}");
-    assert_eq!(rotate["rewrapped_keys"], 1, "{rotate}");
+    assert_eq!(rotate["rewrapped_keys"], 0, "{rotate}");
+    assert_eq!(rotate["rewrapped_room_keys"], 1, "{rotate}");
+    let kek = rotate["kek_id"].as_str().unwrap();
+    assert!(room_key.contains(&format!("\nkek {kek}\n")), "{room_key}");
 }
 
 fn hash_blobs(data: &Path) -> Vec<(std::path::PathBuf, String)> {

@@ -182,6 +182,12 @@ pub fn serve_command(data: &Path) -> Command {
 }
 
 impl Server {
+    /// Starts `custody serve` on another data directory `data` (a restored
+    /// backup, say); its log goes beside the others in `logs`.
+    pub fn start_on(data: &Path, logs: &Path) -> Server {
+        Server::start(data, logs, &[])
+    }
+
     fn start(data: &Path, logs: &Path, env: &[(&str, String)]) -> Server {
         let log = logs.join(format!(
             "server-{}.log",

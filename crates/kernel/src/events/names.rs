@@ -158,6 +158,10 @@ event_names! {
     AttestationSign = "attestation.sign", Both, "the party's officer signed the destruction attestation, click-through (the detail names the signer, the address, the text's SHA-256 and the copies counted; the text is kept with the request); refused when the hash sent is not the text's";
     AttestationRemind = "attestation.remind", Allowed, "an overdue attestation request was mailed again to its officer (at most once a week)";
     AttestationEscalate = "attestation.escalate", Allowed, "an overdue attestation request was escalated to the owner's security officers (else its admins), told and mailed (at most once a week)";
+    RoomDestroyStart = "room.destroy_start", Allowed, "a room's destruction started: the room is closed to every access and its key is about to be destroyed (the detail names the request and the SHA-256 of what will be destroyed); a restart finishes what a crash interrupted";
+    RoomDestroyed = "room.destroyed", Allowed, "a room was destroyed: its key is gone, so every copy of its content, in the data directory and in every backup, is unreadable (the detail names the request, the key ids, every version by digest and the SHA-256 of the statement its certificate of destruction carries); refused by a legal hold";
+    RoomRetention = "room.retention", Allowed, "a room's retention period ended: a destruction was requested for it (or it was destroyed, at or below `internal`)";
+    LegalHoldRelease = "legal_hold.release", Allowed, "a legal hold was released (the detail holds the reason)";
     WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
 
@@ -336,6 +340,22 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::ReviewDecide => (
             Both,
             "a reviewer's decision on a grant under review: confirm or revoke, with a justification (the target is the campaign; the detail names the grant)",
+        ),
+        Action::RoomDestroy => (
+            Both,
+            "asking for a room's destruction (crypto-shredding): the request lists every version that would be destroyed; or setting a room's retention period",
+        ),
+        Action::DestructionRead => (
+            Denied,
+            "reading destruction requests and certificates of destruction",
+        ),
+        Action::DestructionDecide => (
+            Both,
+            "approving a destruction (it then runs: `room.destroy_start`, `room.destroyed`) or rejecting it; refused to its requester (four eyes)",
+        ),
+        Action::LegalHoldManage => (
+            Both,
+            "setting or releasing a legal hold on a room or a party (the detail holds the reason)",
         ),
         Action::AlertRead => (Denied, "reading the alerts the watcher raised"),
         Action::AttestationRead => (

@@ -444,11 +444,35 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
         "send_attestation",
         &[&[E::InvalidEmail, E::AttestationOfficer, E::AttestationSigned]],
     ),
+    // destruction, retention and legal holds
+    (
+        "request_destruction",
+        &[&[E::BadReason, E::LegalHold, E::DestructionPending]],
+    ),
+    (
+        "confirm_destruction",
+        &[&[E::FourEyes, E::LegalHold, E::DestructionState]],
+    ),
+    ("put_retention", &[&[E::BadRetention]]),
+    ("list_destructions", &[]),
+    ("get_destruction", &[]),
+    (
+        "approve_destruction",
+        &[&[E::FourEyes, E::LegalHold, E::DestructionState]],
+    ),
+    (
+        "reject_destruction",
+        &[&[E::BadReason, E::DestructionState]],
+    ),
+    ("certificate", &[&[E::DestructionState]]),
+    ("list_holds", &[]),
+    ("set_hold", &[&[NAMES, E::BadReason, E::NotFound]]),
+    ("release_hold", &[&[E::BadReason, E::Conflict]]),
     // events and the ledger
     ("list_events", &[&[NAMES, E::BadFilter, E::BadTimeRange]]),
     (
         "redact_event",
-        &[&[E::BadReason, E::EventNotInLedger, E::Conflict]],
+        &[&[E::BadReason, E::EventNotInLedger, E::Conflict, E::LegalHold]],
     ),
     ("checkpoint", &[]),
     ("verifier_key", &[]),

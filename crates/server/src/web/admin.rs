@@ -208,6 +208,18 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ),
     ("review-decided", "Decision recorded."),
     (
+        "destruction-requested",
+        "Destruction requested: check what would be destroyed below.",
+    ),
+    ("retention-saved", "Retention period saved."),
+    (
+        "room-destroyed",
+        "The room was destroyed: its key is gone for good.",
+    ),
+    ("destruction-rejected", "Destruction rejected."),
+    ("hold-set", "Legal hold set."),
+    ("hold-released", "Legal hold released."),
+    (
         "completion-recorded",
         "Completion recorded; it counts like a pass.",
     ),

@@ -96,6 +96,14 @@ pub const NAV: &[NavItem] = &[
         href: "/attestations",
         label: "Attestations",
         action: Some(Action::AttestationRead),
+        href: "/destructions",
+        label: "Destruction",
+        action: Some(Action::DestructionRead),
+    },
+    NavItem {
+        href: "/legal-holds",
+        label: "Legal holds",
+        action: Some(Action::LegalHoldManage),
     },
     NavItem {
         href: "/policies",

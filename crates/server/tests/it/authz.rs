@@ -193,6 +193,17 @@ const MFA: Want = Want(
     Some("mfa_enrollment_required"),
 );
 const OUT: Want = Want(401, Some("unauthenticated"), None, None);
+/// Allowed, with a reason the use-case refuses.
+const BADR: Want = Want(400, Some("bad_reason"), None, None);
+/// Allowed, with a retention period the use-case refuses.
+const BADRET: Want = Want(400, Some("bad_retention"), None, None);
+/// A room's destruction is the owner's side's to ask for.
+const DOWN: Want = Want(
+    403,
+    Some("forbidden"),
+    Some("destroy this room"),
+    Some("role_forbids"),
+);
 const TOTP_ON: Want = Want(400, Some("totp_already_enabled"), None, None);
 /// Signing in without the one-time code of an enrolled account.
 const CODE: Want = Want(401, Some("mfa_required"), None, None);
@@ -451,6 +462,22 @@ enum Ep {
     GetAlert,
     /// Likewise.
     AlertFeedback,
+    /// With an empty reason: refused for it when allowed.
+    RequestDestruction,
+    /// A destruction that does not exist.
+    ConfirmDestruction,
+    /// With zero days: refused for it when allowed.
+    PutRetention,
+    ListDestructions,
+    GetDestruction,
+    ApproveDestruction,
+    RejectDestruction,
+    Certificate,
+    ListHolds,
+    /// With an empty reason.
+    SetHold,
+    /// A hold that does not exist.
+    ReleaseHold,
     ListReviews,
     /// A campaign of every external grant, opened at once.
     CreateReview,
@@ -659,6 +686,19 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::ListAlerts,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetAlert,            [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::AlertFeedback,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // Destruction: asked for by the room's owner side; read by the owner's
+    // staff; decided, and legal holds set, by admins and security officers.
+    (Ep::RequestDestruction,  [BADR,    NOROLE,  NOROLE,  HID,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    HID,     GEXP,    OFF,     OUT,     MFA,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN]),
+    (Ep::ConfirmDestruction,  [NF,      NOROLE,  NOROLE,  HID,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    HID,     GEXP,    OFF,     OUT,     MFA,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN]),
+    (Ep::PutRetention,        [BADRET,  NOROLE,  NOROLE,  HID,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    HID,     GEXP,    OFF,     OUT,     MFA,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN]),
+    (Ep::ListDestructions,    [OK,      OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetDestruction,      [NF,      NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ApproveDestruction,  [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RejectDestruction,   [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::Certificate,         [NF,      NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListHolds,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::SetHold,             [BADR,    BADR,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ReleaseHold,         [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Access reviews: the owner's admins and security officers run
     // campaigns; the owner's users decide what they review (the use-case
     // admits a grant's reviewers only); an external party never reviews.
@@ -838,6 +878,17 @@ impl Ep {
             Ep::ListAlerts => ("GET", "/alerts"),
             Ep::GetAlert => ("GET", "/alerts/{id}"),
             Ep::AlertFeedback => ("POST", "/alerts/{id}/feedback"),
+            Ep::RequestDestruction => ("POST", "/rooms/{id}/destructions"),
+            Ep::ConfirmDestruction => ("POST", "/rooms/{id}/destructions/{destruction}/confirm"),
+            Ep::PutRetention => ("PUT", "/rooms/{id}/retention"),
+            Ep::ListDestructions => ("GET", "/destructions"),
+            Ep::GetDestruction => ("GET", "/destructions/{id}"),
+            Ep::ApproveDestruction => ("POST", "/destructions/{id}/approve"),
+            Ep::RejectDestruction => ("POST", "/destructions/{id}/reject"),
+            Ep::Certificate => ("GET", "/destructions/{id}/certificate"),
+            Ep::ListHolds => ("GET", "/legal-holds"),
+            Ep::SetHold => ("POST", "/legal-holds"),
+            Ep::ReleaseHold => ("POST", "/legal-holds/{id}/release"),
             Ep::ListReviews => ("GET", "/reviews"),
             Ep::CreateReview => ("POST", "/reviews"),
             Ep::AssignedReviews => ("GET", "/reviews/assigned"),
@@ -1917,6 +1968,49 @@ impl World {
                 "POST",
                 format!("/alerts/{NO_ALERT}/feedback"),
                 j(json!({"verdict": "confirm"})),
+            ),
+            Ep::RequestDestruction => (
+                "POST",
+                format!("/rooms/{room}/destructions"),
+                j(json!({"reason": " "})),
+            ),
+            Ep::ConfirmDestruction => (
+                "POST",
+                format!("/rooms/{room}/destructions/{NO_REVIEW}/confirm"),
+                j(json!({"manifest_sha256": "00"})),
+            ),
+            Ep::PutRetention => (
+                "PUT",
+                format!("/rooms/{room}/retention"),
+                j(json!({"days": 0})),
+            ),
+            Ep::ListDestructions => ("GET", "/destructions".into(), none),
+            Ep::GetDestruction => ("GET", format!("/destructions/{NO_REVIEW}"), none),
+            Ep::ApproveDestruction => (
+                "POST",
+                format!("/destructions/{NO_REVIEW}/approve"),
+                j(json!({"manifest_sha256": "00"})),
+            ),
+            Ep::RejectDestruction => (
+                "POST",
+                format!("/destructions/{NO_REVIEW}/reject"),
+                j(json!({"reason": "matrix"})),
+            ),
+            Ep::Certificate => (
+                "GET",
+                format!("/destructions/{NO_REVIEW}/certificate"),
+                none,
+            ),
+            Ep::ListHolds => ("GET", "/legal-holds".into(), none),
+            Ep::SetHold => (
+                "POST",
+                "/legal-holds".into(),
+                j(json!({"scope": "room", "target": room, "reason": ""})),
+            ),
+            Ep::ReleaseHold => (
+                "POST",
+                format!("/legal-holds/{NO_REVIEW}/release"),
+                j(json!({"reason": "matrix"})),
             ),
             Ep::ListReviews => ("GET", "/reviews".into(), none),
             Ep::CreateReview => (

@@ -19,6 +19,7 @@ mod conditions;
 mod courses;
 mod cross_party;
 mod csrf;
+mod destruction;
 mod diligence;
 mod dlp;
 mod edge;

@@ -24,7 +24,7 @@ const PATH: &str = "drawings/blade-root-notes.txt";
 
 /// Signs `email` in through the API with TOTP enrolled (as the web tests'
 /// admin is); returns the secret and the principal with its second factor.
-async fn enrolled(site: &Site, email: &str) -> (Vec<u8>, app::authz::Principal) {
+pub(crate) async fn enrolled(site: &Site, email: &str) -> (Vec<u8>, app::authz::Principal) {
     let id = app::Identity(&site.app);
     let meta = RequestMeta::default();
     let login = id
@@ -50,7 +50,7 @@ async fn enrolled(site: &Site, email: &str) -> (Vec<u8>, app::authz::Principal) 
     (secret, id.authenticate(&login.token).await.unwrap().0)
 }
 
-async fn new_user(
+pub(crate) async fn new_user(
     site: &Site,
     party: model::PartyId,
     email: &str,

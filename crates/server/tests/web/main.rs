@@ -20,6 +20,7 @@ mod attestations;
 mod audit;
 mod browser;
 mod courses;
+mod destruction;
 mod diligence;
 mod e2e;
 mod gitleaks;

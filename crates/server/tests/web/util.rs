@@ -69,6 +69,11 @@ impl Site {
             .0
     }
 
+    /// The site's data directory (its `keys/`, `blobs/` …).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -273,23 +273,66 @@ impl Tx {
             .collect()
     }
 
-    /// `(version, wrapped_key, kek_id)` of every version not wrapped by `except_kek`.
+    /// `(version, wrapped_key, kek_id)` of every version whose data key is wrapped
+    /// directly by a KEK other than `except_kek` (none wrapped by a room key, none
+    /// of a destroyed room).
     pub async fn wrapped_keys(
         &mut self,
         except_kek: &str,
     ) -> Result<Vec<(VersionId, Vec<u8>, String)>, StoreError> {
-        sql("SELECT id, wrapped_key, kek_id FROM versions WHERE kek_id <> $1 ORDER BY id")
-            .bind(except_kek.to_owned())
+        sql(
+            "SELECT id, wrapped_key, kek_id FROM versions WHERE kek_id <> $1 \
+             AND kek_id NOT LIKE 'room-%' AND wrapped_key <> $2 ORDER BY id",
+        )
+        .bind(except_kek.to_owned())
+        .bind(Vec::<u8>::new())
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.parsed("id")?,
+                row.bytes("wrapped_key")?,
+                row.text("kek_id")?,
+            ))
+        })
+        .collect()
+    }
+
+    /// `(version, room, wrapped_key, kek_id)` of every version whose data key is
+    /// still wrapped directly by a KEK (stored before rooms had keys), at most `limit`.
+    pub async fn kek_wrapped_versions(
+        &mut self,
+        limit: i64,
+    ) -> Result<Vec<(VersionId, RoomId, Vec<u8>, String)>, StoreError> {
+        sql(
+            "SELECT v.id, f.room_id, v.wrapped_key, v.kek_id FROM versions v \
+             JOIN files f ON f.id = v.file_id \
+             WHERE v.kek_id NOT LIKE 'room-%' AND v.wrapped_key <> $1 ORDER BY v.id LIMIT $2",
+        )
+        .bind(Vec::<u8>::new())
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.parsed("id")?,
+                row.parsed("room_id")?,
+                row.bytes("wrapped_key")?,
+                row.text("kek_id")?,
+            ))
+        })
+        .collect()
+    }
+
+    /// Every room's id, deleted or not.
+    pub async fn all_room_ids(&mut self) -> Result<Vec<RoomId>, StoreError> {
+        sql("SELECT id FROM rooms WHERE destroyed_ms IS NULL ORDER BY id")
             .fetch_all(self.conn())
             .await?
             .iter()
-            .map(|row| {
-                Ok((
-                    row.parsed("id")?,
-                    row.bytes("wrapped_key")?,
-                    row.text("kek_id")?,
-                ))
-            })
+            .map(|row| row.parsed("id"))
             .collect()
     }
 

@@ -7,7 +7,7 @@ use crate::StoreError;
 use crate::row::RowExt;
 use model::*;
 
-fn room(row: &AnyRow) -> Result<Room, StoreError> {
+pub(super) fn room(row: &AnyRow) -> Result<Room, StoreError> {
     let tags: Vec<String> = serde_json::from_str(&row.text("tags")?)
         .map_err(|e| StoreError::Corrupt(format!("column `tags`: {e}")))?;
     let access_window = match row.opt_text("access_window")? {

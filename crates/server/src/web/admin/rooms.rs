@@ -105,6 +105,7 @@ struct Settings {
     delivery: DeliveryPolicy,
     dlp: Option<RoomDlp>,
     may_delete: bool,
+    may_destroy: bool,
     /// Requirement keys to offer: the kinds, the templates the caller may
     /// read, and what the room requires already.
     requirements: Vec<(String, String)>,
@@ -144,7 +145,12 @@ async fn settings_of(
         }
     }
     let shown = app
-        .permits_in_room(meta, p, id, &[Action::DlpPolicy, Action::RoomDelete])
+        .permits_in_room(
+            meta,
+            p,
+            id,
+            &[Action::DlpPolicy, Action::RoomDelete, Action::RoomDestroy],
+        )
         .await?;
     let dlp = if shown.first() == Some(&true) {
         let auth = app.room(meta, p, id, act::DlpPolicy).await?;
@@ -172,6 +178,7 @@ async fn settings_of(
         delivery,
         dlp,
         may_delete: shown.get(1) == Some(&true),
+        may_destroy: shown.get(2) == Some(&true),
         requirements,
         certifications,
         courses,
@@ -222,6 +229,13 @@ fn render_settings(
         (courses_form(viewer, s, failed))
         (delivery_form(viewer, s, failed))
         @if let Some(dlp) = &s.dlp { (dlp_form(viewer, id, dlp, failed)) }
+        @if s.may_destroy {
+            section.card {
+                h2 { "Retention and destruction" }
+                p { "Destroying the room destroys its key: its content can never be decrypted again, in any backup either, and a certificate of destruction records it." }
+                p { a #room-destroy-link href=(format!("/rooms/{id}/destroy")) { "Retention and destruction…" } }
+            }
+        }
         @if s.may_delete {
             section.card {
                 h2 { "Delete the room" }

@@ -1,0 +1,161 @@
+//! A room's destruction in the browser: the admin (its manager) sets a
+//! retention period and asks for the destruction of the confidential room,
+//! and sees exactly what would be destroyed; a security officer puts the room
+//! under a legal hold, is refused the approval while it holds (the page says
+//! why), releases it, approves — the room's key is gone — and downloads the
+//! certificate of destruction, which `custody certificate verify` accepts.
+//! Each page checked by axe-core.
+
+use model::SystemRole;
+
+use crate::admin::{sign_in, submit_and_confirm, wait_for};
+use crate::audit::{custody_binary, enrolled, new_user};
+use crate::browser::Scratch;
+use crate::util::{self, EMAIL};
+use crate::webdriver::{self, Driver};
+
+const OFFICER: &str = "olga@owner.example";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_is_destroyed_with_four_eyes_past_a_legal_hold_and_certified() {
+    webdriver::require_browser();
+    let custody = custody_binary();
+    let site = util::start_site().await;
+    let admin = site.admin().await;
+    new_user(&site, admin.party_id, OFFICER, SystemRole::SecurityOfficer).await;
+    let (officer_secret, _) = enrolled(&site, OFFICER).await;
+    let room = site.room;
+    let key = site.dir().join("keys/rooms").join(format!("{room}.key"));
+    assert!(key.is_file());
+
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+
+    // The admin asks for the destruction from the room's settings.
+    let a = scratch.browser(&driver).await;
+    a.set_window(1400, 2200).await;
+    sign_in(&a, &site, EMAIL, Some(&util::next_code(&site.totp_secret))).await;
+    a.goto(&site.url(&format!("/rooms/{room}/settings"))).await;
+    wait_for(&a, "the settings", "#room-destroy-link").await;
+    a.click(&a.find("#room-destroy-link").await).await;
+    wait_for(&a, "the destruction page", "#destroy-form").await;
+    a.assert_accessible("a room's destruction page").await;
+    assert!(
+        a.text(&a.find("#four-eyes-note").await)
+            .await
+            .contains("confidential")
+    );
+    a.type_into(&a.find("#retention-days").await, "3650").await;
+    submit_and_confirm(&a, "#retention-save", "Retention period saved.").await;
+    assert!(
+        a.text(&a.find("#retention-current").await)
+            .await
+            .contains("3650 days")
+    );
+    a.type_into(
+        &a.find("#destroy-reason").await,
+        "the bracket programme ended",
+    )
+    .await;
+    submit_and_confirm(
+        &a,
+        "#destroy-request",
+        "Destruction requested: check what would be destroyed below.",
+    )
+    .await;
+    wait_for(&a, "the manifest", "#open-destruction").await;
+    assert!(
+        a.text(&a.find("#awaiting-approval").await)
+            .await
+            .contains("other than the requester")
+    );
+    let digest = a.text(&a.find("#manifest-sha").await).await;
+    assert_eq!(digest.len(), 64, "{digest}");
+    a.assert_accessible("a requested destruction").await;
+    let d = {
+        let mut tx = site.app.store().read().await.unwrap();
+        tx.list_destructions(Some(room), None)
+            .await
+            .unwrap()
+            .remove(0)
+    };
+    assert_eq!(
+        (d.state.as_str(), d.manifest_sha256.as_str()),
+        ("requested", digest.as_str())
+    );
+
+    // The officer holds the room, is refused, releases it and approves.
+    let officer_scratch = Scratch::new();
+    let o = officer_scratch.browser(&driver).await;
+    o.set_window(1400, 2200).await;
+    sign_in(&o, &site, OFFICER, Some(&util::next_code(&officer_secret))).await;
+    o.goto(&site.url("/legal-holds")).await;
+    wait_for(&o, "the hold form", "#hold-form").await;
+    o.assert_accessible("the legal holds page").await;
+    o.click(
+        &o.find(&format!("#hold-room option[value=\"{room}\"]"))
+            .await,
+    )
+    .await;
+    o.type_into(&o.find("#hold-reason").await, "dispute with the supplier")
+        .await;
+    submit_and_confirm(&o, "#hold-set", "Legal hold set.").await;
+    o.click(&o.find("nav.pages a[href=\"/destructions\"]").await)
+        .await;
+    wait_for(&o, "the requests", "#destructions").await;
+    o.assert_accessible("the destruction requests").await;
+    o.goto(&site.url(&format!("/destructions/{}", d.id))).await;
+    wait_for(&o, "the approval form", "#approve-form").await;
+    o.click(&o.find("#destruction-approve").await).await;
+    wait_for(&o, "the refusal", "#approve-form-error").await;
+    let refusal = o.text(&o.find("#approve-form-error").await).await;
+    assert!(refusal.contains("legal hold"), "{refusal}");
+    assert!(key.is_file(), "nothing destroyed under the hold");
+    o.assert_accessible("an approval refused by a legal hold")
+        .await;
+    o.goto(&site.url("/legal-holds")).await;
+    wait_for(&o, "the holds", "#holds").await;
+    o.type_into(
+        &o.find("#holds input[name=\"reason\"]").await,
+        "dispute settled",
+    )
+    .await;
+    submit_and_confirm(&o, "#holds button.release", "Legal hold released.").await;
+    o.goto(&site.url(&format!("/destructions/{}", d.id))).await;
+    wait_for(&o, "the approval form", "#approve-form").await;
+    submit_and_confirm(
+        &o,
+        "#destruction-approve",
+        "The room was destroyed: its key is gone for good.",
+    )
+    .await;
+    assert_eq!(
+        o.text(&o.find("#destruction-state").await).await,
+        "destroyed"
+    );
+    assert!(!key.exists(), "the room's key is destroyed");
+    o.assert_accessible("a destroyed room's request").await;
+
+    // The certificate, downloaded by the browser, passes the real verifier.
+    let downloads = officer_scratch.downloads();
+    o.click(&o.find("#certificate-link").await).await;
+    let name = format!("certificate-of-destruction-{}.json", d.id);
+    let cert = webdriver::wait_for_download(&downloads, &name).await;
+    let verifier = site.app.ledger_signer().unwrap().verifier().to_key_text();
+    let out = std::process::Command::new(custody)
+        .args(["certificate", "verify"])
+        .arg(&cert)
+        .args(["--key", &verifier])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(OFFICER) && said.contains(EMAIL),
+        "approver and requester: {said}"
+    );
+}
