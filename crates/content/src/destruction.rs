@@ -337,6 +337,7 @@ impl Rooms<'_> {
         let (Some(statement), Some(seq)) = (d.statement.clone(), d.event_seq) else {
             return Err(not_requested(&d));
         };
+        let declarations = declarations_of(self, d.room_id).await?;
         let evidence = self.evidence_of(&[seq]).await?;
         let index = evidence
             .entries
@@ -345,7 +346,7 @@ impl Rooms<'_> {
             .ok_or_else(|| AppError::internal("the destruction event is not in the ledger"))?;
         let body = CertificateBody {
             statement,
-            declarations: vec![],
+            declarations,
             ledger_index: index,
         };
         let text = serde_json::to_string(&body).map_err(AppError::internal)? + "\n";
@@ -373,6 +374,35 @@ impl Rooms<'_> {
         }
         Ok(d)
     }
+}
+
+/// The declarations of return or destruction signed so far by the parties
+/// that had access to the room (docs/attestations.md), oldest first: each with
+/// the whole text signed, its SHA-256, the signer and when.
+async fn declarations_of(app: &App, room: RoomId) -> Result<Vec<serde_json::Value>, AppError> {
+    let mut tx = app.store().read().await?;
+    let owner = tx.owner_party().await?.map(|p| p.id);
+    let mut out = Vec::new();
+    for party in tx.room_parties(room).await? {
+        if Some(party) == owner {
+            continue;
+        }
+        let mut signed = tx.list_attestations(Some(party)).await?;
+        signed.reverse();
+        for a in signed {
+            if let Some(s) = a.signature {
+                out.push(json!({
+                    "attestation": a.id.to_string(),
+                    "party": {"id": a.party_id.to_string(), "name": a.party_name},
+                    "text": a.text,
+                    "text_sha256": a.text_sha256,
+                    "signed_by": {"name": s.name, "email": s.email},
+                    "signed_ms": s.signed_ms,
+                }));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn not_requested(d: &Destruction) -> AppError {

@@ -393,6 +393,22 @@ impl Tx {
         .collect()
     }
 
+    /// The parties that have or had a grant in room `room`, to themselves or
+    /// to one of their users (revoked and expired grants too), by id.
+    pub async fn room_parties(&mut self, room: RoomId) -> Result<Vec<PartyId>, StoreError> {
+        sql(
+            "SELECT subject_id AS party FROM grants WHERE room_id = $1 AND subject_kind = 'party' \
+             UNION SELECT u.party_id AS party FROM grants g JOIN users u ON u.id = g.subject_id \
+             WHERE g.room_id = $1 AND g.subject_kind = 'user' ORDER BY party",
+        )
+        .bind(room.to_string())
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|row| row.parsed("party"))
+        .collect()
+    }
+
     /// The holds in force on party `party` itself.
     pub async fn holds_on_party(&mut self, party: PartyId) -> Result<Vec<LegalHold>, StoreError> {
         sql(
