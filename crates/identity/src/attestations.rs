@@ -187,11 +187,13 @@ async fn gather(tx: &mut store::Tx, party: PartyId) -> Result<Vec<ReceivedCopy>,
             (_, false, false) => CopyKind::Download,
             (_, false, true) => CopyKind::LinkDownload,
         };
-        if !places.contains_key(&file_id) {
-            let place = tx.file_place(file_id).await?;
-            places.insert(file_id, place);
-        }
-        let place = places.get(&file_id).and_then(Option::as_ref);
+        let place = match places.entry(file_id) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(tx.file_place(file_id).await?)
+            }
+        };
+        let place = place.as_ref();
         out.push(ReceivedCopy {
             seq: e.seq,
             kind,

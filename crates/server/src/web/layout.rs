@@ -96,6 +96,8 @@ pub const NAV: &[NavItem] = &[
         href: "/attestations",
         label: "Attestations",
         action: Some(Action::AttestationRead),
+    },
+    NavItem {
         href: "/destructions",
         label: "Destruction",
         action: Some(Action::DestructionRead),

@@ -440,6 +440,30 @@ async fn offboarding_opens_an_attestation_the_officer_signs() {
             "{}",
             r.text()
         );
+        drop(tx);
+
+        // Destroying a room the party had access to: its certificate carries
+        // the party's signed declaration, text and digest.
+        let file = ctx
+            .must(admin, "GET", &format!("/files/{blade}"), Value::Null, 200)
+            .await;
+        let room = file["room_id"].as_str().unwrap().to_owned();
+        let path = format!("/rooms/{room}/destructions");
+        let reason = json!({"reason": "Bladeworks offboarded"});
+        let d = ctx.must(admin, "POST", &path, reason, 201).await;
+        let did = d["id"].as_str().unwrap().to_owned();
+        let path = format!("/rooms/{room}/destructions/{did}/confirm");
+        let shown = json!({"manifest_sha256": d["manifest_sha256"]});
+        ctx.must(admin, "POST", &path, shown, 200).await;
+        let path = format!("/destructions/{did}/certificate");
+        let cert = ctx.must(admin, "GET", &path, Value::Null, 200).await;
+        let note = cert["note"].as_str().unwrap();
+        let body: Value = serde_json::from_str(note.split("\n\n").next().unwrap()).unwrap();
+        let declarations = body["declarations"].as_array().unwrap();
+        assert_eq!(declarations.len(), 1, "{body}");
+        assert_eq!(declarations[0]["text"], text.as_str());
+        assert_eq!(declarations[0]["text_sha256"], sha.as_str());
+        assert_eq!(declarations[0]["signed_by"]["email"], officer);
     })
     .await;
 }
