@@ -301,7 +301,9 @@ impl Rooms<'_> {
         d.decided_by = Some(p.user_id);
         d.decided_ms = Some(now);
         d.decision_note = Some(note.clone());
-        tx.update_destruction(&d).await?;
+        if !tx.update_destruction(&d, state::REQUESTED).await? {
+            return Err(not_requested(&d));
+        }
         record(
             &mut tx,
             meta,
@@ -517,7 +519,9 @@ async fn execute(
         d.decided_by = Some(p.user_id);
         d.decided_ms = Some(now);
     }
-    tx.update_destruction(&d).await?;
+    if !tx.update_destruction(&d, state::REQUESTED).await? {
+        return Err(not_requested(&d));
+    }
     tx.delete_room(d.room_id, now).await?;
     let action: kernel::EventAction = if approval {
         Action::DestructionDecide.into()
@@ -599,7 +603,10 @@ async fn finish(app: &App, d: Destruction) -> Result<Destruction, AppError> {
     d.destroyed_ms = Some(now);
     d.statement = Some(text);
     d.event_seq = Some(seq);
-    tx.update_destruction(&d).await?;
+    if !tx.update_destruction(&d, state::DESTROYING).await? {
+        // Another node finished it first: nothing of this transaction is kept.
+        return Ok(d);
+    }
     tx.commit().await?;
     kernel::pause_point("destruction:recorded");
     let store = app.blobs();
@@ -680,7 +687,9 @@ pub async fn retention_sweep(app: &App) -> Result<usize, AppError> {
         d.state = state::DESTROYING.to_owned();
         d.executed_by = Some(setter);
         d.started_ms = Some(now);
-        tx.update_destruction(&d).await?;
+        if !tx.update_destruction(&d, state::REQUESTED).await? {
+            continue;
+        }
         tx.delete_room(room_id, now).await?;
         let fact = Fact::allowed(None, EventName::RoomDestroyStart, format!("room:{room_id}"))
             .with(json!({"destruction": d.id, "manifest_sha256": d.manifest_sha256, "decision": "retention"}));

@@ -262,11 +262,9 @@ codes! {
     RoomKeyMissing = "room_key_missing", Unavailable, "the room's key is not in the key directory: it was destroyed (the room was crypto-shredded) or the key directory is incomplete, and the content cannot be decrypted";
     LegalHold = "legal_hold", Conflict, "a legal hold covers this content: it cannot be destroyed, purged or redacted until a security officer releases the hold";
     FourEyes = "four_eyes", Forbidden, "a destruction needs the approval of a second person: whoever requested it cannot approve it";
-    DestructionState = "destruction_state", Conflict, "the destruction request is not in a state that allows this (already approved, executed, rejected or cancelled)";
-    DestructionPending = "destruction_pending", Conflict, "the room has a destruction request that is not yet executed, rejected or cancelled";
-    ContentDestroyed = "content_destroyed", NotFound, "the content was destroyed: its key no longer exists";
+    DestructionState = "destruction_state", Conflict, "the destruction request is not in a state that allows this (it runs, ran or was rejected), or what would be destroyed is not what was shown (the manifest's digest differs)";
+    DestructionPending = "destruction_pending", Conflict, "the room has a destruction request that is neither executed nor rejected";
     BadRetention = "bad_retention", BadRequest, "a retention period is a whole number of days from 1 to 36500";
-    BadCertificate = "bad_certificate", BadRequest, "the certificate of destruction is not well-formed";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -41,6 +41,17 @@ use app::{App, ErrorCode};
 use crate::error::ApiError;
 
 /// Parses an id from the path; a malformed id is simply not found.
+/// An optional id filter of a list (`?room=`): absent or empty is no filter;
+/// a malformed one is `bad_filter` (a filter names nothing it could hide).
+pub(crate) fn filter_id<T: FromStr>(name: &str, raw: Option<&str>) -> Result<Option<T>, ApiError> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(|_| {
+            ApiError::new(ErrorCode::BadFilter, format!("`{name}` is not a valid id"))
+        }),
+    }
+}
+
 pub(crate) fn id<T: FromStr>(raw: &str) -> Result<T, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::new(ErrorCode::NotFound, "not found"))

@@ -185,10 +185,7 @@ pub async fn list_attestations(
     a: Authed,
     ApiQuery(q): ApiQuery<AttestationQuery>,
 ) -> Result<Json<AttestationList>, ApiError> {
-    let party = match q.party.as_deref() {
-        Some(raw) => Some(id::<PartyId>(raw)?),
-        None => None,
-    };
+    let party = super::filter_id::<PartyId>("party", q.party.as_deref())?;
     let auth = app
         .system(&meta, &a.principal, act::AttestationRead)
         .await?;

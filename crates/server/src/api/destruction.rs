@@ -170,7 +170,7 @@ pub async fn list_destructions(
     a: Authed,
     ApiQuery(q): ApiQuery<DestructionQuery>,
 ) -> Result<Json<DestructionList>, ApiError> {
-    let room = q.room.as_deref().map(id::<RoomId>).transpose()?;
+    let room = super::filter_id::<RoomId>("room", q.room.as_deref())?;
     let auth = app
         .system(&meta, &a.principal, act::DestructionRead)
         .await?;

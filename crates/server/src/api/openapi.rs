@@ -438,7 +438,7 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("review_csv", &[]),
     ("review_bundle", &[]),
     // destruction attestations
-    ("list_attestations", &[]),
+    ("list_attestations", &[&[E::BadFilter]]),
     ("get_attestation", &[]),
     (
         "send_attestation",
@@ -454,7 +454,7 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
         &[&[E::FourEyes, E::LegalHold, E::DestructionState]],
     ),
     ("put_retention", &[&[E::BadRetention]]),
-    ("list_destructions", &[]),
+    ("list_destructions", &[&[E::BadFilter]]),
     ("get_destruction", &[]),
     (
         "approve_destruction",

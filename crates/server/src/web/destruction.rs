@@ -28,8 +28,7 @@ pub fn router() -> Router<App> {
         .route("/rooms/{id}/destroy", post(request))
         .route("/rooms/{id}/retention", post(retention))
         .route("/rooms/{id}/destroy/{did}/confirm", post(confirm))
-        .route("/destructions/{id}/approve", post(approve))
-        .route("/destructions/{id}/reject", post(reject))
+        .route("/destructions/{id}/{decision}", post(decide))
         .route("/legal-holds", post(set_hold))
         .route("/legal-holds/{id}/release", post(release_hold))
         .layer(Extension(FormCsrf));
@@ -395,89 +394,49 @@ async fn render_show(
     Ok(layout::page("Destruction", Some(viewer.header()), body))
 }
 
-/// The request's page after a decision: `(form, confirmation)` name the form
-/// that was posted and what to confirm when it went through.
-async fn decided(
-    app: &App,
-    meta: &app::RequestMeta,
-    viewer: &Viewer,
-    id: &str,
-    f: &Fields,
-    (form, key): (&'static str, &str),
-    result: Result<Destruction, AppError>,
+/// `POST /destructions/{id}/approve` (the destruction then runs) and
+/// `POST /destructions/{id}/reject`: back to the request, or its page again
+/// with the refusal above the form that was posted.
+pub async fn decide(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path((id, decision)): Path<(String, String)>,
+    Form(f): Form<Fields>,
 ) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let (form, key) = match decision.as_str() {
+        "approve" => ("approve-form", "room-destroyed"),
+        "reject" => ("reject-form", "destruction-rejected"),
+        _ => return Err(WebError::App(AppError::NotFound)),
+    };
+    let result = async {
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::DestructionDecide)
+            .await?;
+        let rooms = Rooms(&app);
+        if decision == "approve" {
+            rooms
+                .approve_destruction(auth, &id, f.get("manifest_sha256"))
+                .await
+        } else {
+            rooms.reject_destruction(auth, &id, f.get("reason")).await
+        }
+    }
+    .await;
     match result {
         Ok(d) => Ok(done(&format!("/destructions/{}", d.id), key)),
         Err(e) => {
             let failed = Failed {
                 form,
                 refusal: refusal(e)?,
-                fields: f,
+                fields: &f,
             };
-            let page = render_show(app, meta, viewer, id, &Done::default(), Some(&failed)).await?;
+            let page =
+                render_show(&app, &meta, &viewer, &id, &Done::default(), Some(&failed)).await?;
             Ok(again(failed.refusal.status, page))
         }
     }
-}
-
-/// `POST /destructions/{id}/approve`.
-pub async fn approve(
-    State(app): State<App>,
-    Meta(meta): Meta,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, f.csrf())?;
-    let result = async {
-        let auth = app
-            .system(&meta, &viewer.authed.principal, act::DestructionDecide)
-            .await?;
-        Rooms(&app)
-            .approve_destruction(auth, &id, f.get("manifest_sha256"))
-            .await
-    }
-    .await;
-    decided(
-        &app,
-        &meta,
-        &viewer,
-        &id,
-        &f,
-        ("approve-form", "room-destroyed"),
-        result,
-    )
-    .await
-}
-
-/// `POST /destructions/{id}/reject`.
-pub async fn reject(
-    State(app): State<App>,
-    Meta(meta): Meta,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, f.csrf())?;
-    let result = async {
-        let auth = app
-            .system(&meta, &viewer.authed.principal, act::DestructionDecide)
-            .await?;
-        Rooms(&app)
-            .reject_destruction(auth, &id, f.get("reason"))
-            .await
-    }
-    .await;
-    decided(
-        &app,
-        &meta,
-        &viewer,
-        &id,
-        &f,
-        ("reject-form", "destruction-rejected"),
-        result,
-    )
-    .await
 }
 
 /// `GET /destructions/{id}/certificate.json`.

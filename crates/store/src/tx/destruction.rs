@@ -125,13 +125,19 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes every changeable column of a request.
-    pub async fn update_destruction(&mut self, d: &Destruction) -> Result<(), StoreError> {
+    /// Writes every changeable column of a request that is still in state
+    /// `from` (a conditional update: of two deciders racing, one wins);
+    /// returns whether it was.
+    pub async fn update_destruction(
+        &mut self,
+        d: &Destruction,
+        from: &str,
+    ) -> Result<bool, StoreError> {
         let done = sql(
             "UPDATE destructions SET state = $2, decided_by = $3, decided_ms = $4, \
              decision_note = $5, executed_by = $6, started_ms = $7, destroyed_ms = $8, \
              manifest = $9, manifest_sha256 = $10, statement = $11, event_seq = $12 \
-             WHERE id = $1",
+             WHERE id = $1 AND state = $13",
         )
         .bind(d.id.clone())
         .bind(d.state.clone())
@@ -145,9 +151,10 @@ impl Tx {
         .bind(d.manifest_sha256.clone())
         .bind(d.statement.clone())
         .bind(d.event_seq)
+        .bind(from.to_owned())
         .execute(self.conn())
         .await?;
-        touched(done.rows_affected())
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn get_destruction(&mut self, id: &str) -> Result<Option<Destruction>, StoreError> {
