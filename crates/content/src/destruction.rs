@@ -40,6 +40,9 @@ use store::{Destruction, Tx};
 
 use crate::Rooms;
 
+/// The kind of a request that destroys a whole room.
+pub const KIND_ROOM: &str = "room";
+
 /// Longest retention period, in days (a hundred years).
 pub const MAX_RETENTION_DAYS: i64 = 36_500;
 
@@ -59,13 +62,8 @@ struct Manifest<'a> {
     versions: &'a [DestroyedVersion],
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(kernel::secrets::sha256(bytes))
-}
-
-/// The id of room `room`'s key.
-fn key_id(room: RoomId) -> String {
-    vault::roomkeys::key_id_of_room(&room.0.to_string())
 }
 
 /// The room, key ids and versions a destruction of `room` destroys now, and
@@ -102,7 +100,8 @@ async fn manifest_of(
         name: room.name.clone(),
         classification: room.classification.as_str().to_owned(),
     };
-    let key_ids = vec![key_id(room.id)];
+    let generation = tx.room_key_generation(room.id).await?.unwrap_or(0);
+    let key_ids = vec![kernel::room_key_id(room.id, generation)];
     let text = serde_json::to_string(&Manifest {
         room: &shown,
         key_ids: &key_ids,
@@ -114,7 +113,7 @@ async fn manifest_of(
 }
 
 /// Refuses with `legal_hold` when a hold in force covers the room.
-async fn refuse_if_held(tx: &mut Tx, room: RoomId) -> Result<(), AppError> {
+pub(crate) async fn refuse_if_held(tx: &mut Tx, room: RoomId) -> Result<(), AppError> {
     if let Some(hold) = tx.holds_on_room(room).await?.into_iter().next() {
         return Err(AppError::invalid(
             ErrorCode::LegalHold,
@@ -127,7 +126,7 @@ async fn refuse_if_held(tx: &mut Tx, room: RoomId) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn person(tx: &mut Tx, id: UserId) -> Result<Person, AppError> {
+pub(crate) async fn person(tx: &mut Tx, id: UserId) -> Result<Person, AppError> {
     let email = tx.get_user(id).await?.map(|u| u.email).unwrap_or_default();
     Ok(Person {
         id: id.to_string(),
@@ -407,7 +406,7 @@ async fn declarations_of(app: &App, room: RoomId) -> Result<Vec<serde_json::Valu
     Ok(out)
 }
 
-fn not_requested(d: &Destruction) -> AppError {
+pub(crate) fn not_requested(d: &Destruction) -> AppError {
     AppError::invalid(
         ErrorCode::DestructionState,
         format!("the destruction request is `{}`", d.state),
@@ -430,6 +429,7 @@ async fn open_request(
     let d = Destruction {
         id: uuid::Uuid::from_bytes(random()?).to_string(),
         room_id: room.id,
+        kind: KIND_ROOM.to_owned(),
         reason: reason.to_owned(),
         state: state::REQUESTED.to_owned(),
         needs_approval: room.classification > Classification::Internal,
@@ -495,6 +495,9 @@ async fn execute(
     shown: &str,
     approval: bool,
 ) -> Result<Destruction, AppError> {
+    if d.kind == crate::purge::KIND {
+        return crate::purge::execute(app, meta, p, d, shown).await;
+    }
     let now = app.now();
     let mut tx = app.store().begin().await?;
     let mut d = tx.get_destruction(&d.id).await?.ok_or(AppError::NotFound)?;
@@ -547,6 +550,9 @@ async fn execute(
 
 /// Steps 2 to 4 of a destruction that started (and perhaps crashed).
 async fn finish(app: &App, d: Destruction) -> Result<Destruction, AppError> {
+    if d.kind == crate::purge::KIND {
+        return crate::purge::finish_purge(app, d).await;
+    }
     kernel::pause_point("destruction:started");
     app.destroy_room_key(d.room_id)?;
     kernel::pause_point("destruction:key-destroyed");
@@ -583,6 +589,7 @@ async fn finish(app: &App, d: Destruction) -> Result<Destruction, AppError> {
         executed_by: person(&mut tx, d.executed_by.unwrap_or(d.requested_by)).await?,
         started_ms: d.started_ms.unwrap_or(now),
         destroyed_ms: now,
+        rekeyed_to: None,
     };
     let text = serde_json::to_string(&statement).map_err(AppError::internal)?;
     let detail = json!({
@@ -701,7 +708,8 @@ pub async fn retention_sweep(app: &App) -> Result<usize, AppError> {
     Ok(opened)
 }
 
-/// Starts the retention sweep: every `every`, [`retention_sweep`]. Failures
+/// Starts the retention sweep: every `every`, [`retention_sweep`] then the
+/// purge of files ([`crate::purge::purge_sweep`]). Failures
 /// are logged and retried at the next tick.
 pub fn spawn_retention(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -713,6 +721,11 @@ pub fn spawn_retention(app: App, every: std::time::Duration) -> tokio::task::Joi
                 Ok(0) => {}
                 Ok(n) => tracing::info!(requests = n, "retention sweep"),
                 Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+            }
+            match crate::purge::purge_sweep(&app).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purges = n, "purge sweep"),
+                Err(e) => tracing::error!(error = %e, "purge sweep failed"),
             }
         }
     })

@@ -623,8 +623,12 @@ impl Files<'_> {
         restored_from: Option<i64>,
         fresh_name: bool,
     ) -> Result<Uploaded, AppError> {
-        let (wrapped_key, kek_id) = self.wrap_data_key(room, key)?;
         let now = self.now();
+        let mut tx = self.store().begin().await?;
+        // Under the generation of the room's key current at commit: a purge
+        // re-keying the room waits for this transaction, or this one sees it.
+        let generation = tx.lock_room_key_generation(room).await?;
+        let (wrapped_key, kek_id) = self.wrap_data_key(room, generation, key)?;
         let new = store::NewVersion {
             id: VersionId::from_random(random()?),
             blob_id: BlobId(uuid::Uuid::from_bytes(blob_id)),
@@ -635,7 +639,6 @@ impl Files<'_> {
             uploaded_by: p.user_id,
             created_ms: now,
         };
-        let mut tx = self.store().begin().await?;
         if let Some(ib) = inbound
             .as_ref()
             .filter(|i| i.action == DlpAction::Quarantine)

@@ -19,6 +19,7 @@ mod guesses;
 mod inspect;
 pub mod links;
 mod orphans;
+pub mod purge;
 mod rooms;
 pub mod upload_requests;
 pub mod viewer;
@@ -27,6 +28,7 @@ use kernel::App;
 
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
 pub use links::{CreatedLink, LinkAgreement, LinkFile, LinkPage, LinkStep, NewLink};
+pub use purge::Purges;
 pub use rooms::{NewGrant, PartyGrant, RoomPatch};
 pub use store::Destruction;
 pub use upload_requests::{

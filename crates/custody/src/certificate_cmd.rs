@@ -70,11 +70,18 @@ impl std::fmt::Display for Verified {
             "ok: certificate of destruction {} verifies against checkpoint of size {} signed by {}",
             s.destruction, self.checkpoint_size, self.verifier_key
         )?;
-        writeln!(
-            f,
-            "room `{}` ({}, {}) destroyed at {} ms; ledger index {}",
-            s.room.name, s.room.id, s.room.classification, s.destroyed_ms, self.ledger_index
-        )?;
+        match &s.rekeyed_to {
+            None => writeln!(
+                f,
+                "room `{}` ({}, {}) destroyed at {} ms; ledger index {}",
+                s.room.name, s.room.id, s.room.classification, s.destroyed_ms, self.ledger_index
+            )?,
+            Some(key) => writeln!(
+                f,
+                "files of room `{}` ({}, {}) purged at {} ms; ledger index {}; the rest of the room re-keyed under {key}",
+                s.room.name, s.room.id, s.room.classification, s.destroyed_ms, self.ledger_index
+            )?,
+        }
         writeln!(f, "keys destroyed: {}", s.key_ids.join(", "))?;
         writeln!(
             f,
@@ -155,9 +162,14 @@ pub fn verify(text: &str, key: Option<&str>) -> anyhow::Result<Verified> {
         );
     }
     let event = &entry.event;
-    if event["action"] != "room.destroyed" {
+    let expected = if statement.rekeyed_to.is_some() {
+        "file.purged"
+    } else {
+        "room.destroyed"
+    };
+    if event["action"] != expected {
         bail!(
-            "the evidence is a `{}` event, not `room.destroyed`",
+            "the evidence is a `{}` event, not `{expected}`",
             event["action"]
         );
     }

@@ -219,6 +219,9 @@ actions! {
     /// Setting, listing and releasing legal holds: the owner's security
     /// officers and admins.
     LegalHoldManage => "legal_hold.manage",
+    /// Reading and setting the grace period after which deleted files are
+    /// purged (admins).
+    RetentionManage => "retention.manage",
 }
 
 impl Action {

@@ -94,4 +94,10 @@ pub struct Statement {
     pub executed_by: Person,
     pub started_ms: i64,
     pub destroyed_ms: i64,
+    /// Set when only some files of the room were destroyed (a purge): the id
+    /// of the new generation of the room's key, under which everything else
+    /// in the room was re-wrapped before `key_ids` were destroyed. The event
+    /// is then `file.purged`, not `room.destroyed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekeyed_to: Option<String>,
 }

@@ -70,10 +70,10 @@ pub async fn rotate_keys(store: &Store, key_dir: &Path, now_ms: i64) -> Result<R
 /// keys), a batch per transaction with its `keys.rewrap` event. Run at every
 /// start before serving; it does nothing once every room has its key.
 pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> {
-    let rooms = app.store().read().await?.all_room_ids().await?;
+    let rooms = app.store().read().await?.room_key_generations().await?;
     let have = vault::roomkeys::list(&app.inner.key_dir)?;
-    for room in rooms {
-        if have.contains(&room_name(room)) {
+    for (room, generation) in rooms {
+        if have.iter().any(|name| room_of_name(name) == Some(room)) {
             continue;
         }
         let versions = app.store().read().await?.room_versions(room).await?;
@@ -84,7 +84,7 @@ pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> 
             tracing::error!(%room, "the room's key is missing: its content cannot be decrypted");
             continue;
         }
-        app.create_room_key(room)?;
+        app.create_room_key_generation(room, generation)?;
     }
     let mut total = 0;
     loop {
@@ -102,7 +102,8 @@ pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> 
         let mut from: Vec<&str> = Vec::new();
         for (version, room, wrapped, kek) in &batch {
             let key = app.unwrap_data_key(kek, wrapped)?;
-            let (rewrapped, key_id) = app.wrap_data_key(*room, &key)?;
+            let generation = tx.lock_room_key_generation(*room).await?;
+            let (rewrapped, key_id) = app.wrap_data_key(*room, generation, &key)?;
             tx.set_wrapped_key(*version, &rewrapped, &key_id).await?;
             versions.push(version.to_string());
             if !from.contains(&kek.as_str()) {
@@ -171,61 +172,98 @@ async fn reseal_secrets(store: &Store, ring: &Keyring, now_ms: i64) -> Result<us
     Ok(count)
 }
 
-/// The room keys unwrapped so far, by room (`App::room_key`).
-pub(crate) type RoomKeyMap = std::collections::HashMap<model::RoomId, Arc<RoomKey>>;
+/// The room keys unwrapped so far, by key file name (`App::room_key`).
+pub(crate) type RoomKeyMap = std::collections::HashMap<String, Arc<RoomKey>>;
 
-fn missing_room_key(room: model::RoomId) -> AppError {
-    tracing::error!(%room, "the room's key is not in the key directory");
+fn missing_room_key(name: &str) -> AppError {
+    tracing::error!(key = name, "the room's key is not in the key directory");
     AppError::invalid(
         crate::ErrorCode::RoomKeyMissing,
         "the room's key is not in the key directory: its content cannot be decrypted",
     )
 }
 
-fn room_name(room: model::RoomId) -> String {
-    room.0.to_string()
+/// The name of the key file of generation `generation` of room `room`'s key:
+/// `<room>` for the first, `<room>-g<n>` for the n-th re-keying (a purge of
+/// some of its files, content/src/purge.rs).
+pub fn room_key_name(room: model::RoomId, generation: i64) -> String {
+    if generation == 0 {
+        room.0.to_string()
+    } else {
+        format!("{}-g{generation}", room.0)
+    }
+}
+
+/// The id of generation `generation` of room `room`'s key (`room-<name>`),
+/// as stored beside the data keys it wraps.
+pub fn room_key_id(room: model::RoomId, generation: i64) -> String {
+    vault::roomkeys::key_id_of_room(&room_key_name(room, generation))
+}
+
+/// The room of a room key file name, of any generation.
+fn room_of_name(name: &str) -> Option<model::RoomId> {
+    let uuid = name.get(..36)?;
+    let rest = &name[36..];
+    let generation_ok = rest.is_empty()
+        || rest
+            .strip_prefix("-g")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if !generation_ok {
+        return None;
+    }
+    uuid.parse().ok().map(model::RoomId)
 }
 
 impl App {
-    /// Makes room `room`'s key, a file of the key directory wrapped under the
-    /// current KEK (`vault::roomkeys`), before the room's row commits. A room key
-    /// left by a creation that failed later wraps nothing and is harmless.
+    /// Makes room `room`'s first key, a file of the key directory wrapped under
+    /// the current KEK (`vault::roomkeys`), before the room's row commits. A room
+    /// key left by a creation that failed later wraps nothing and is harmless.
     pub fn create_room_key(&self, room: model::RoomId) -> Result<Arc<RoomKey>, AppError> {
-        let key = {
+        self.create_room_key_generation(room, 0)
+    }
+
+    /// Makes generation `generation` of room `room`'s key; when its file exists
+    /// already (a re-keying that a crash interrupted), loads it instead.
+    pub fn create_room_key_generation(
+        &self,
+        room: model::RoomId,
+        generation: i64,
+    ) -> Result<Arc<RoomKey>, AppError> {
+        let name = room_key_name(room, generation);
+        let made = {
             let ring = self.keyring()?;
-            vault::roomkeys::create(
-                &self.inner.key_dir,
-                &ring,
-                &room_name(room),
-                random()?,
-                random()?,
-            )?
+            vault::roomkeys::create(&self.inner.key_dir, &ring, &name, random()?, random()?)
         };
-        let key = Arc::new(key);
-        self.room_keys_write()?.insert(room, key.clone());
+        let key = match made {
+            Err(vault::VaultError::KeyFileExists { .. }) => return self.room_key_named(&name),
+            other => Arc::new(other?),
+        };
+        self.room_keys_write()?.insert(name, key.clone());
         Ok(key)
     }
 
-    /// Room `room`'s key: from memory, else loaded from its file (the KEKs reloaded
-    /// once if the file is wrapped under one this process has not loaded). A room
-    /// without a key file is `room_key_missing`.
-    pub fn room_key(&self, room: model::RoomId) -> Result<Arc<RoomKey>, AppError> {
+    /// Generation `generation` of room `room`'s key. A room without that key
+    /// file is `room_key_missing`.
+    pub fn room_key(&self, room: model::RoomId, generation: i64) -> Result<Arc<RoomKey>, AppError> {
+        self.room_key_named(&room_key_name(room, generation))
+    }
+
+    /// The room key of file name `name`: from memory, else loaded from its file
+    /// (the KEKs reloaded once if the file is wrapped under one this process has
+    /// not loaded).
+    fn room_key_named(&self, name: &str) -> Result<Arc<RoomKey>, AppError> {
         if let Some(key) = self
             .inner
             .room_keys
             .read()
             .map_err(|_| AppError::internal("room keys lock poisoned"))?
-            .get(&room)
+            .get(name)
         {
             return Ok(key.clone());
         }
         let load = || {
             let ring = self.keyring()?;
-            Ok::<_, AppError>(vault::roomkeys::load(
-                &self.inner.key_dir,
-                &ring,
-                &room_name(room),
-            )?)
+            Ok::<_, AppError>(vault::roomkeys::load(&self.inner.key_dir, &ring, name)?)
         };
         let loaded = match load() {
             Err(_) => {
@@ -234,46 +272,74 @@ impl App {
             }
             ok => ok?,
         };
-        let key = Arc::new(loaded.ok_or_else(|| missing_room_key(room))?);
-        self.room_keys_write()?.insert(room, key.clone());
+        let key = Arc::new(loaded.ok_or_else(|| missing_room_key(name))?);
+        self.room_keys_write()?.insert(name.to_owned(), key.clone());
         Ok(key)
     }
 
-    /// Destroys room `room`'s key (`vault::roomkeys::destroy`): forgotten in
-    /// memory, then its file overwritten and unlinked. Returns whether it existed.
+    /// Destroys every generation of room `room`'s key
+    /// (`vault::roomkeys::destroy`): forgotten in memory, then each file
+    /// overwritten and unlinked. Returns whether one existed.
     pub fn destroy_room_key(&self, room: model::RoomId) -> Result<bool, AppError> {
-        self.room_keys_write()?.remove(&room);
-        Ok(vault::roomkeys::destroy(
-            &self.inner.key_dir,
-            &room_name(room),
-        )?)
+        let mut any = false;
+        for name in vault::roomkeys::list(&self.inner.key_dir)? {
+            if room_of_name(&name) == Some(room) {
+                any |= self.destroy_room_key_named(&name)?;
+            }
+        }
+        Ok(any)
     }
 
-    /// Whether room `room` has a key file.
+    /// Destroys generation `generation` of room `room`'s key only (a purge,
+    /// once every data key that stays is wrapped under a later generation).
+    pub fn destroy_room_key_generation(
+        &self,
+        room: model::RoomId,
+        generation: i64,
+    ) -> Result<bool, AppError> {
+        self.destroy_room_key_named(&room_key_name(room, generation))
+    }
+
+    fn destroy_room_key_named(&self, name: &str) -> Result<bool, AppError> {
+        self.room_keys_write()?.remove(name);
+        Ok(vault::roomkeys::destroy(&self.inner.key_dir, name)?)
+    }
+
+    /// Whether room `room` has a key file (of any generation).
     pub fn has_room_key(&self, room: model::RoomId) -> Result<bool, AppError> {
-        Ok(vault::roomkeys::list(&self.inner.key_dir)?.contains(&room_name(room)))
+        Ok(vault::roomkeys::list(&self.inner.key_dir)?
+            .iter()
+            .any(|name| room_of_name(name) == Some(room)))
     }
 
-    /// Wraps a fresh data key for a blob of room `room`: the wrapped key and the
-    /// id stored beside it (the room key's).
+    /// Whether generation `generation` of room `room`'s key has a file.
+    pub fn has_room_key_generation(
+        &self,
+        room: model::RoomId,
+        generation: i64,
+    ) -> Result<bool, AppError> {
+        Ok(vault::roomkeys::list(&self.inner.key_dir)?.contains(&room_key_name(room, generation)))
+    }
+
+    /// Wraps a data key for a blob of room `room` under generation
+    /// `generation` of its key (read with the room's row locked,
+    /// `Tx::lock_room_key_generation`): the wrapped key and the id stored
+    /// beside it (the room key's).
     pub fn wrap_data_key(
         &self,
         room: model::RoomId,
+        generation: i64,
         key: &DataKey,
     ) -> Result<(Vec<u8>, String), AppError> {
-        let room_key = self.room_key(room)?;
+        let room_key = self.room_key(room, generation)?;
         Ok((room_key.wrap(key, random()?)?, room_key.id().to_owned()))
     }
 
-    /// Unwraps a stored data key: under its room's key when `key_id` names one,
-    /// else under the KEK `key_id` (data keys stored before room keys existed).
+    /// Unwraps a stored data key: under the room key `key_id` names, else
+    /// under the KEK `key_id` (data keys stored before room keys existed).
     pub fn unwrap_data_key(&self, key_id: &str, wrapped: &[u8]) -> Result<DataKey, AppError> {
         if let Some(name) = vault::roomkeys::room_of_key_id(key_id) {
-            let room = model::RoomId(
-                name.parse()
-                    .map_err(|_| AppError::internal(format!("bad room key id `{key_id}`")))?,
-            );
-            return Ok(self.room_key(room)?.unwrap(wrapped)?);
+            return Ok(self.room_key_named(name)?.unwrap(wrapped)?);
         }
         let first = self.keyring()?.unwrap(key_id, wrapped);
         match first {

@@ -31,7 +31,7 @@ pub use blobs::{BlobWorker, blocking_pool, spawn_blob_worker};
 pub use error::{AppError, ErrorCode, Kind};
 pub use events::{EventAction, EventName, Fact, RequestMeta};
 pub use facts::SimTarget;
-pub use keys::{Rotation, adopt_room_keys, rotate_keys};
+pub use keys::{Rotation, adopt_room_keys, room_key_id, room_key_name, rotate_keys};
 pub use seam::{FileAccess, RoomInfo};
 
 /// Longest reason a person gives for a decision (an offboarding, a dismissal,

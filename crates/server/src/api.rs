@@ -191,6 +191,14 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(destruction::request_destruction))
         .routes(routes!(destruction::confirm_destruction))
         .routes(routes!(destruction::put_retention))
+        .routes(routes!(
+            destruction::get_file_retention,
+            destruction::put_file_retention
+        ))
+        .routes(routes!(
+            destruction::get_purge_settings,
+            destruction::put_purge_settings
+        ))
         .routes(routes!(destruction::list_destructions))
         .routes(routes!(destruction::get_destruction))
         .routes(routes!(destruction::approve_destruction))

@@ -41,7 +41,7 @@ pub use tx::{
 };
 pub use tx::{AttestationCode, FilePlace};
 pub use tx::{AvVerdict, DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
-pub use tx::{Destruction, LegalHold, RoomVersion};
+pub use tx::{Destruction, LegalHold, PurgeCandidate, PurgeSettings, RoomVersion};
 pub use tx::{
     EventFilter, LabelIds, Labels, LeafRow, LedgerLeaf, LedgerNode, NewLeaf, NewVersion, Redaction,
     StoredCheckpoint, StoredPolicyVersion, Tx,

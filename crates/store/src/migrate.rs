@@ -128,6 +128,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "attestations",
         include_str!("../migrations/sqlite/0025_attestations.sql"),
     ),
+    (
+        26,
+        "purge",
+        include_str!("../migrations/sqlite/0026_purge.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -252,6 +257,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         25,
         "attestations",
         include_str!("../migrations/postgres/0025_attestations.sql"),
+    ),
+    (
+        26,
+        "purge",
+        include_str!("../migrations/postgres/0026_purge.sql"),
     ),
 ];
 

@@ -22,6 +22,7 @@ mod ledger;
 mod links;
 mod outbox;
 mod policies;
+mod purge;
 mod reviews;
 mod rooms;
 mod search;
@@ -51,6 +52,7 @@ pub use ledger::{LeafRow, LedgerLeaf, LedgerNode, NewLeaf, Redaction, StoredChec
 pub use links::{LinkCode, LinkSignature};
 pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry};
 pub use policies::PolicyVersion as StoredPolicyVersion;
+pub use purge::{PurgeCandidate, PurgeSettings};
 pub use reviews::{PartyReview, RoomActivity, ScopedGrant};
 pub use upload_requests::{ReceivedFile, UploadCode};
 

@@ -42,6 +42,10 @@ pub const NO_PROOF: &[(&str, &str)] = &[
         "retention_sweep",
         "the retention sweep, on behalf of whoever set each room's retention period",
     ),
+    (
+        "purge_sweep",
+        "the purge sweep, on behalf of the admin who set the grace period or whoever set each file's retention",
+    ),
     ("sweep_expiries", "the expiry sweep, on no one's behalf"),
     (
         "sweep",

@@ -20,11 +20,18 @@ use serde_json::{Value, json};
 use crate::util::*;
 
 /// Calls the API as `token`; the status and the JSON body.
-async fn api(server: &Server, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn api(
+    server: &Server,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let url = format!("{}/api/v1{path}", server.url);
     let req = match method {
         "GET" => raw_http().get(url),
         "PUT" => raw_http().put(url).json(&body),
+        "DELETE" => raw_http().delete(url),
         _ => raw_http().post(url).json(&body),
     };
     let r = req.bearer_auth(token).send().await.unwrap();
@@ -38,7 +45,7 @@ async fn api(server: &Server, token: &str, method: &str, path: &str, body: Value
 
 /// Copies a SQLite database while the server may run: Python's binding of
 /// SQLite's online backup API, as the `sqlite3` shell's `.backup` does.
-fn backup_database(from: &Path, to: &Path) {
+pub(crate) fn backup_database(from: &Path, to: &Path) {
     let script = "import sqlite3, sys\nsrc = sqlite3.connect(sys.argv[1])\ndst = sqlite3.connect(sys.argv[2])\nsrc.backup(dst)\ndst.close()\n";
     let out = std::process::Command::new("python3")
         .args(["-c", script])
@@ -54,7 +61,7 @@ fn backup_database(from: &Path, to: &Path) {
 }
 
 /// One value of the database, read with Python's SQLite binding.
-fn query(db: &Path, sql: &str) -> String {
+pub(crate) fn query(db: &Path, sql: &str) -> String {
     let script = "import sqlite3, sys\nrow = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()\nprint('' if row is None else row[0])\n";
     let out = std::process::Command::new("python3")
         .args(["-c", script])
@@ -72,12 +79,12 @@ fn query(db: &Path, sql: &str) -> String {
 
 /// Makes `to` a copy of `from` that follows it (`rsync -a --delete`): files
 /// gone from `from` leave `to` too; modes are kept.
-fn mirror(from: &Path, to: &Path) {
+pub(crate) fn mirror(from: &Path, to: &Path) {
     let _ = fs::remove_dir_all(to);
     copy_tree(from, to);
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     fs::set_permissions(to, fs::metadata(from).unwrap().permissions()).unwrap();
     for entry in fs::read_dir(from).unwrap() {
@@ -115,7 +122,7 @@ async fn destroy(server: &Server, token: &str, room: &str) -> Value {
     done
 }
 
-fn verify_cli(scratch: &Scratch, cert: &Path, key: &str) -> std::process::Output {
+pub(crate) fn verify_cli(scratch: &Scratch, cert: &Path, key: &str) -> std::process::Output {
     command()
         .args(["certificate", "verify"])
         .arg(cert)
@@ -397,7 +404,7 @@ async fn sigkill_at_each_step_of_a_destruction_never_leaves_readable_destroyed_c
     }
 }
 
-async fn wait_for_log(log: &PathBuf, line: &str) {
+pub(crate) async fn wait_for_log(log: &PathBuf, line: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if fs::read_to_string(log).unwrap_or_default().contains(line) {

@@ -18,6 +18,7 @@ mod mail_kill;
 mod memory;
 mod ops;
 mod policy;
+mod purge;
 mod scan;
 // The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.
 #[allow(dead_code, reason = "these tests use part of the helpers")]

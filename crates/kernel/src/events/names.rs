@@ -160,7 +160,9 @@ event_names! {
     AttestationEscalate = "attestation.escalate", Allowed, "an overdue attestation request was escalated to the owner's security officers (else its admins), told and mailed (at most once a week)";
     RoomDestroyStart = "room.destroy_start", Allowed, "a room's destruction started: the room is closed to every access and its key is about to be destroyed (the detail names the request and the SHA-256 of what will be destroyed); a restart finishes what a crash interrupted";
     RoomDestroyed = "room.destroyed", Allowed, "a room was destroyed: its key is gone, so every copy of its content, in the data directory and in every backup, is unreadable (the detail names the request, the key ids, every version by digest and the SHA-256 of the statement its certificate of destruction carries); refused by a legal hold";
-    RoomRetention = "room.retention", Allowed, "a room's retention period ended: a destruction was requested for it (or it was destroyed, at or below `internal`)";
+    RoomRetention = "room.retention", Allowed, "a room's retention period ended, or that of some of its files: a destruction or a purge was requested for it, which a second person must approve (the room is above `internal`); at or below, it was destroyed or purged at once";
+    FilePurgeStart = "file.purge_start", Allowed, "a purge of some of a room's files started (deleted files past the admin's grace period, or files past their own retention period): they are closed to every access, and the room is about to be re-keyed (the detail names the request, the versions and the key generations)";
+    FilePurged = "file.purged", Allowed, "files of a room were purged: what stays in the room was re-keyed under a new generation of the room's key and the old generation was destroyed, so the purged versions are unreadable in the data directory and in every backup (the detail names the request, the destroyed key id, every version by digest and the SHA-256 of the statement its certificate carries)";
     LegalHoldRelease = "legal_hold.release", Allowed, "a legal hold was released (the detail holds the reason)";
     WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
@@ -352,6 +354,10 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::DestructionDecide => (
             Both,
             "approving a destruction (it then runs: `room.destroy_start`, `room.destroyed`) or rejecting it; refused to its requester (four eyes)",
+        ),
+        Action::RetentionManage => (
+            Both,
+            "reading or setting the grace period after which deleted files are purged (the detail holds the days)",
         ),
         Action::LegalHoldManage => (
             Both,

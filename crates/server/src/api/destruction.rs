@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use app::certificate::Certificate;
-use app::{App, HoldScope, Holds, Rooms, act};
-use model::{PartyId, RoomId};
+use app::{App, Files, HoldScope, Holds, Rooms, act};
+use model::{FileId, PartyId, RoomId};
 
 use super::id;
 use crate::auth::{Authed, Meta};
@@ -21,6 +21,9 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 pub struct DestructionDto {
     pub id: String,
     pub room_id: String,
+    /// `room` (the whole room is destroyed) or `files` (some of its files are
+    /// purged: the room is re-keyed and the old generation of its key destroyed).
+    pub kind: String,
     pub reason: String,
     /// `requested`, `rejected`, `destroying` or `destroyed`.
     pub state: String,
@@ -49,6 +52,7 @@ impl From<&app::Destruction> for DestructionDto {
         DestructionDto {
             id: d.id.clone(),
             room_id: d.room_id.to_string(),
+            kind: d.kind.clone(),
             reason: d.reason.clone(),
             state: d.state.clone(),
             needs_approval: d.needs_approval,
@@ -160,6 +164,83 @@ pub async fn put_retention(
         .await?;
     Rooms(&app).set_retention(auth, req.days).await?;
     Ok(Json(req))
+}
+
+/// A file's retention period.
+#[utoipa::path(get, path = "/files/{id}/retention", tag = "destruction", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = Retention), (status = 404, body = ErrorBody)))]
+pub async fn get_file_retention(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<Retention>, ApiError> {
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::RoomDestroy)
+        .await?;
+    let days = Files(&app).file_retention(auth).await?;
+    Ok(Json(Retention { days }))
+}
+
+/// Sets or clears a file's retention period: when it ends, every version of
+/// the file is purged (at once at or below `internal`, after a second
+/// person's approval above).
+#[utoipa::path(put, path = "/files/{id}/retention", request_body = Retention, tag = "destruction", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = Retention), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_file_retention(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiPath(raw): ApiPath<String>,
+    ApiJson(req): ApiJson<Retention>,
+) -> Result<Json<Retention>, ApiError> {
+    let auth = app
+        .file(&meta, &a.principal, id::<FileId>(&raw)?, act::RoomDestroy)
+        .await?;
+    Files(&app).set_file_retention(auth, req.days).await?;
+    Ok(Json(req))
+}
+
+/// The grace period after which deleted files are purged.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeGraceDto {
+    /// Days after a file's deletion when it is purged; `null`: deleted files are kept.
+    pub grace_days: Option<i64>,
+}
+
+/// The grace period after which deleted files are purged (admins).
+#[utoipa::path(get, path = "/purge-settings", tag = "destruction", security(("bearer" = [])), responses((status = 200, body = PurgeGraceDto), (status = 403, body = ErrorBody)))]
+pub async fn get_purge_settings(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+) -> Result<Json<PurgeGraceDto>, ApiError> {
+    let auth = app
+        .system(&meta, &a.principal, act::RetentionManage)
+        .await?;
+    let grace = app::Purges(&app).purge_grace(auth).await?;
+    Ok(Json(PurgeGraceDto {
+        grace_days: grace.days,
+    }))
+}
+
+/// Sets or clears the grace period after which deleted files are purged
+/// (admins; 0 to 36,500 days).
+#[utoipa::path(put, path = "/purge-settings", request_body = PurgeGraceDto, tag = "destruction", security(("bearer" = [])), responses((status = 200, body = PurgeGraceDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn put_purge_settings(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    a: Authed,
+    ApiJson(req): ApiJson<PurgeGraceDto>,
+) -> Result<Json<PurgeGraceDto>, ApiError> {
+    let auth = app
+        .system(&meta, &a.principal, act::RetentionManage)
+        .await?;
+    let grace = app::Purges(&app)
+        .set_purge_grace(auth, req.grace_days)
+        .await?;
+    Ok(Json(PurgeGraceDto {
+        grace_days: grace.days,
+    }))
 }
 
 /// Destruction requests, newest first.

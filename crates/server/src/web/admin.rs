@@ -216,6 +216,11 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
         "room-destroyed",
         "The room was destroyed: its key is gone for good.",
     ),
+    (
+        "destruction-approved",
+        "Approved: the destruction ran, and its key is gone for good.",
+    ),
+    ("grace-saved", "Grace period of deleted files saved."),
     ("destruction-rejected", "Destruction rejected."),
     ("hold-set", "Legal hold set."),
     ("hold-released", "Legal hold released."),

@@ -30,6 +30,7 @@ pub fn router() -> Router<App> {
         .route("/rooms/{id}/destroy/{did}/confirm", post(confirm))
         .route("/destructions/{id}/{decision}", post(decide))
         .route("/legal-holds", post(set_hold))
+        .route("/purge-settings", post(grace))
         .route("/legal-holds/{id}/release", post(release_hold))
         .layer(Extension(FormCsrf));
     Router::new()
@@ -60,6 +61,9 @@ fn manifest_table(d: &Destruction) -> Markup {
             strong #destruction-count { (versions.len()) } " file versions; key "
             code { (keys.join(", ")) } " will be destroyed. Digest of this list: "
             code #manifest-sha { (d.manifest_sha256) }
+        }
+        @if let Some(to) = manifest["rekeyed_to"].as_str() {
+            p #purge-rekey { "A purge of these files only: everything else in the room is first re-wrapped under the room's new key " code { (to) } "." }
         }
         @if versions.is_empty() {
             p.muted { "The room holds no file." }
@@ -294,20 +298,29 @@ pub async fn list_page(
         .system(&meta, &viewer.authed.principal, act::DestructionRead)
         .await?;
     let items = Rooms(&app).list_destructions(auth, None).await?;
+    let grace = if may(&app, &meta, &viewer, Action::RetentionManage) {
+        let auth = app
+            .system(&meta, &viewer.authed.principal, act::RetentionManage)
+            .await?;
+        Some(app::Purges(&app).purge_grace(auth).await?)
+    } else {
+        None
+    };
     let body = html! {
         section.card {
             h1 { "Destruction" }
             (ok.notice())
-            p { "Requests to destroy rooms (crypto-shredding), newest first. A room above " code { "internal" } " is destroyed only once a second person approves; a legal hold refuses it." }
+            p { "Requests to destroy rooms, and purges of files (crypto-shredding), newest first. A room above " code { "internal" } " is destroyed only once a second person approves; a legal hold refuses it." }
             @if items.is_empty() {
                 p #destructions-empty { "No destruction was requested." }
             } @else {
                 table #destructions {
-                    thead { tr { th { "Room" } th { "State" } th { "Requested" } th { "Reason" } th { "Approval" } } }
+                    thead { tr { th { "Room" } th { "What" } th { "State" } th { "Requested" } th { "Reason" } th { "Approval" } } }
                     tbody {
                         @for d in &items {
                             tr id=(format!("destruction-{}", d.id)) {
                                 td { a href=(format!("/destructions/{}", d.id)) { (room_name(d)) } }
+                                td.kind { @if d.kind == app::purge::KIND { "files purged" } @else { "whole room" } }
                                 td.state { (d.state) }
                                 td { (layout::time(d.requested_ms)) }
                                 td { (d.reason) }
@@ -319,7 +332,52 @@ pub async fn list_page(
             }
         }
     };
+    let body = html! {
+        (body)
+        @if let Some(g) = grace {
+            section.card #purge-grace {
+                h2 { "Purge of deleted files" }
+                p #purge-grace-current {
+                    @match g.days {
+                        Some(d) => { "Deleted files are purged " (d) " days after their deletion: their room is re-keyed and the old key destroyed, so no copy, here or in a backup, can be decrypted again." }
+                        None => { "Deleted files are kept (encrypted, out of every listing) until their room is destroyed." }
+                    }
+                    @if let Some(at) = g.set_ms { " Set " (layout::time(at)) "." }
+                }
+                form.stack #purge-grace-form method="post" action="/purge-settings" {
+                    (csrf_field(&viewer.csrf))
+                    label for="purge-grace-days" { "Days after deletion (empty: keep deleted files)" }
+                    input #purge-grace-days type="number" name="days" min="0" max="36500" value=(g.days.map(|d| d.to_string()).unwrap_or_default());
+                    button #purge-grace-save type="submit" { "Save the grace period" }
+                }
+            }
+        }
+    };
     Ok(layout::page("Destruction", Some(viewer.header()), body))
+}
+
+/// `POST /purge-settings`: the grace period of deleted files (admins).
+pub async fn grace(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, f.csrf())?;
+    let days = match f.opt("days") {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
+            AppError::invalid(
+                model::ErrorCode::BadRetention,
+                "a grace period is a whole number of days",
+            )
+        })?),
+    };
+    let auth = app
+        .system(&meta, &viewer.authed.principal, act::RetentionManage)
+        .await?;
+    app::Purges(&app).set_purge_grace(auth, days).await?;
+    Ok(done("/destructions", "grace-saved"))
 }
 
 fn room_name(d: &Destruction) -> String {
@@ -406,7 +464,7 @@ pub async fn decide(
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, f.csrf())?;
     let (form, key) = match decision.as_str() {
-        "approve" => ("approve-form", "room-destroyed"),
+        "approve" => ("approve-form", "destruction-approved"),
         "reject" => ("reject-form", "destruction-rejected"),
         _ => return Err(WebError::App(AppError::NotFound)),
     };

@@ -23,6 +23,7 @@ pub fn router() -> Router<App> {
     let forms = Router::new()
         .route("/files/{id}/versions/{version}/restore", post(restore))
         .route("/files/{id}/delete", post(delete))
+        .route("/files/{id}/retention", post(retention))
         .layer(Extension(FormCsrf));
     Router::new()
         .route("/files/{id}/versions", get(versions))
@@ -54,12 +55,24 @@ pub async fn versions(
     let versions = app::Files(&app).list_versions(auth).await?;
     let room_auth = app.room(&meta, p, file.room_id, app::act::RoomView).await?;
     let room = app::Rooms(&app).get_room(room_auth).await?;
-    let asked = [Action::FileUpload, Action::FileDelete];
+    let asked = [Action::FileUpload, Action::FileDelete, Action::RoomDestroy];
     let may = app.permits_in_room(&meta, p, file.room_id, &asked).await?;
-    let (may_restore, may_delete) = (
+    let (may_restore, may_delete, may_retain) = (
         may.first().copied().unwrap_or(false),
         may.get(1).copied().unwrap_or(false),
+        may.get(2).copied().unwrap_or(false),
     );
+    let created = versions
+        .iter()
+        .map(|v| v.created_ms)
+        .min()
+        .unwrap_or_default();
+    let retention = if may_retain {
+        let auth = app.file(&meta, p, id, app::act::RoomDestroy).await?;
+        Some(app::Files(&app).file_retention(auth).await?)
+    } else {
+        None
+    };
     let may_see_users = app
         .permits_system(&meta, p, &[Action::UserList])
         .first()
@@ -132,10 +145,30 @@ pub async fn versions(
                 }
             }
         }
+        @if let Some(days) = retention {
+            section.card #file-retention {
+                h2 { "Retention" }
+                p #file-retention-current {
+                    @match days {
+                        Some(d) => { "Every version of this file is purged " (d) " days after its creation (" (layout::time(created + d * 86_400_000)) "): the room is re-keyed and the old key destroyed, so no copy, here or in a backup, can be decrypted again." }
+                        None => { "No retention period: the file is kept until it is deleted (deleted files are purged after the grace period an admin sets)." }
+                    }
+                }
+                @if room.room.classification > model::Classification::Internal {
+                    p.muted { "This room is " (room.room.classification.as_str()) ": when the period ends, a second person (an admin or security officer) must approve the purge." }
+                }
+                form.stack #file-retention-form method="post" action=(format!("/files/{}/retention", file.id)) {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    label for="file-retention-days" { "Days after creation (empty: keep)" }
+                    input #file-retention-days type="number" name="days" min="1" max="36500" value=(days.map(|d| d.to_string()).unwrap_or_default());
+                    button #file-retention-save type="submit" { "Save the retention period" }
+                }
+            }
+        }
         @if may_delete {
             section.card.danger-zone {
                 h2 { "Delete this file" }
-                p { "The file leaves the room's listing for everyone. Its versions stay encrypted at rest, and the deletion is recorded in the audit log." }
+                p { "The file leaves the room's listing for everyone. Its versions stay encrypted at rest until the grace period an admin sets for deleted files ends; then they are purged for good. The deletion is recorded in the audit log." }
                 form method="post" action=(format!("/files/{}/delete", file.id)) {
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     button.danger #delete-file type="submit" { "Delete " (file.path) }
@@ -192,4 +225,38 @@ pub async fn delete(
     let auth = app.file(&meta, p, id, app::act::FileDelete).await?;
     app::Files(&app).delete_file(auth).await?;
     Ok(Redirect::to(&format!("/rooms/{room}")).into_response())
+}
+
+/// The retention form: its CSRF token and the days (empty: keep).
+#[derive(Deserialize)]
+pub struct RetentionForm {
+    csrf: String,
+    #[serde(default)]
+    days: String,
+}
+
+/// `POST /files/{id}/retention`: back to the file's history.
+pub async fn retention(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+    Form(form): Form<RetentionForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&viewer.authed.session, &form.csrf)?;
+    let id: FileId = parse(&raw)?;
+    let days = match form.days.trim() {
+        "" => None,
+        raw => Some(raw.parse::<i64>().map_err(|_| {
+            AppError::invalid(
+                app::ErrorCode::BadRetention,
+                "a retention period is a whole number of days",
+            )
+        })?),
+    };
+    let auth = app
+        .file(&meta, &viewer.authed.principal, id, app::act::RoomDestroy)
+        .await?;
+    app::Files(&app).set_file_retention(auth, days).await?;
+    Ok(Redirect::to(&format!("/files/{id}/versions")).into_response())
 }

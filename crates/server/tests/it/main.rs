@@ -34,6 +34,7 @@ mod marks;
 mod offboarding;
 mod openapi;
 mod policies_admin;
+mod purge;
 mod reviews;
 mod signin;
 // The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.

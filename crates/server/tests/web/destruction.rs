@@ -126,7 +126,7 @@ async fn a_room_is_destroyed_with_four_eyes_past_a_legal_hold_and_certified() {
     submit_and_confirm(
         &o,
         "#destruction-approve",
-        "The room was destroyed: its key is gone for good.",
+        "Approved: the destruction ran, and its key is gone for good.",
     )
     .await;
     assert_eq!(
@@ -158,4 +158,131 @@ async fn a_room_is_destroyed_with_four_eyes_past_a_legal_hold_and_certified() {
         said.contains(OFFICER) && said.contains(EMAIL),
         "approver and requester: {said}"
     );
+}
+
+/// The names of room `room`'s key files, sorted.
+fn key_files(site: &util::Site, room: model::RoomId) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(site.dir().join("keys/rooms"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(&room.to_string()))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Files purged from the browser: the admin sets the grace period of deleted
+/// files and a file's retention period, and deletes another file; at the due
+/// date the deleted file is purged at once (the room re-keyed) and the
+/// confidential room's retention purge waits for the security officer, who
+/// sees what it purges and approves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_purged_after_the_grace_period_and_their_retention() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let admin = site.admin().await;
+    new_user(&site, admin.party_id, OFFICER, SystemRole::SecurityOfficer).await;
+    let (officer_secret, _) = enrolled(&site, OFFICER).await;
+    let room = site.room;
+    let expiring = crate::pages::upload(&site, room, "expiring.txt", b"for a day").await;
+    let deleted = crate::pages::upload(&site, room, "deleted.txt", b"superseded").await;
+    let kept = crate::pages::upload(&site, room, "kept.txt", b"kept").await;
+
+    let scratch = Scratch::new();
+    let driver = Driver::start().await;
+    let a = scratch.browser(&driver).await;
+    a.set_window(1400, 2200).await;
+    sign_in(&a, &site, EMAIL, Some(&util::next_code(&site.totp_secret))).await;
+    a.goto(&site.url("/destructions")).await;
+    wait_for(&a, "the grace form", "#purge-grace-form").await;
+    a.assert_accessible("the destruction page with the grace period")
+        .await;
+    a.type_into(&a.find("#purge-grace-days").await, "0").await;
+    submit_and_confirm(
+        &a,
+        "#purge-grace-save",
+        "Grace period of deleted files saved.",
+    )
+    .await;
+    assert!(
+        a.text(&a.find("#purge-grace-current").await)
+            .await
+            .contains("purged 0 days after their deletion")
+    );
+    a.goto(&site.url(&format!("/files/{}/versions", expiring.id)))
+        .await;
+    wait_for(&a, "the retention form", "#file-retention-form").await;
+    a.assert_accessible("a file's history with its retention")
+        .await;
+    a.type_into(&a.find("#file-retention-days").await, "1")
+        .await;
+    a.click(&a.find("#file-retention-save").await).await;
+    a.wait_until(
+        "the saved retention",
+        "const p = document.querySelector('#file-retention-current'); \
+         return p && p.textContent.includes('purged 1 days after its creation');",
+    )
+    .await;
+    a.goto(&site.url(&format!("/files/{}/versions", deleted.id)))
+        .await;
+    wait_for(&a, "the delete button", "#delete-file").await;
+    a.click(&a.find("#delete-file").await).await;
+    wait_for(&a, "the room", "#files").await;
+
+    // The due date: the deleted file is purged at once, the retention of a
+    // file in this confidential room waits for a second person.
+    site.advance(86_400_000 + 1);
+    assert_eq!(app::purge::purge_sweep(&site.app).await.unwrap(), 2);
+    assert_eq!(key_files(&site, room), [format!("{room}-g1.key")]);
+    let o_scratch = Scratch::new();
+    let o = o_scratch.browser(&driver).await;
+    o.set_window(1400, 2200).await;
+    // The server's clock moved a day on: the officer's code is of its time.
+    let step = app::totp::step_of(site.clock_now()) + 1;
+    let code = format!("{:06}", app::totp::code_at(&officer_secret, step, 6));
+    sign_in(&o, &site, OFFICER, Some(&code)).await;
+    o.goto(&site.url("/destructions")).await;
+    wait_for(&o, "the requests", "#destructions").await;
+    let kinds = o.text(&o.find("#destructions").await).await;
+    assert_eq!(kinds.matches("files purged").count(), 2, "{kinds}");
+    let pending = {
+        let mut tx = site.app.store().read().await.unwrap();
+        tx.list_destructions(Some(room), Some("requested"))
+            .await
+            .unwrap()
+            .remove(0)
+    };
+    o.goto(&site.url(&format!("/destructions/{}", pending.id)))
+        .await;
+    wait_for(&o, "the approval form", "#approve-form").await;
+    assert!(
+        o.text(&o.find("#purge-rekey").await)
+            .await
+            .contains(&format!("room-{room}-g2"))
+    );
+    assert!(
+        o.text(&o.find("#destruction-manifest").await)
+            .await
+            .contains("expiring.txt")
+    );
+    o.assert_accessible("a requested purge").await;
+    submit_and_confirm(
+        &o,
+        "#destruction-approve",
+        "Approved: the destruction ran, and its key is gone for good.",
+    )
+    .await;
+    assert_eq!(
+        o.text(&o.find("#destruction-state").await).await,
+        "destroyed"
+    );
+    assert_eq!(key_files(&site, room), [format!("{room}-g2.key")]);
+    // What stays reads back; what was purged is gone.
+    let files = {
+        let mut tx = site.app.store().read().await.unwrap();
+        tx.list_files(room).await.unwrap()
+    };
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["kept.txt"]);
+    assert_eq!(files[0].id, kept.id);
 }

@@ -30,7 +30,12 @@ async fn api(site: &Site, method: reqwest::Method, path: &str, body: Value) -> (
 }
 
 /// Stores `bytes` at `path` in `room` as the admin.
-async fn upload(site: &Site, room: model::RoomId, path: &str, bytes: &[u8]) -> app::FileInfo {
+pub(crate) async fn upload(
+    site: &Site,
+    room: model::RoomId,
+    path: &str,
+    bytes: &[u8],
+) -> app::FileInfo {
     let (meta, admin) = (RequestMeta::default(), site.admin().await);
     let auth = site
         .app

@@ -15,6 +15,8 @@ use model::*;
 pub struct Destruction {
     pub id: String,
     pub room_id: RoomId,
+    /// `room` (the whole room) or `files` (a purge of some of its files).
+    pub kind: String,
     pub reason: String,
     /// `requested`, `approved`, `rejected`, `cancelled`, `destroying`, `destroyed`.
     pub state: String,
@@ -69,6 +71,7 @@ fn destruction(row: &AnyRow) -> Result<Destruction, StoreError> {
     Ok(Destruction {
         id: row.text("id")?,
         room_id: row.parsed("room_id")?,
+        kind: row.text("kind")?,
         reason: row.text("reason")?,
         state: row.text("state")?,
         needs_approval: row.int("needs_approval")? != 0,
@@ -107,8 +110,8 @@ impl Tx {
     pub async fn insert_destruction(&mut self, d: &Destruction) -> Result<(), StoreError> {
         let query = sql(
             "INSERT INTO destructions (id, room_id, reason, state, needs_approval, requested_by, \
-             requested_ms, manifest, manifest_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             requested_ms, manifest, manifest_sha256, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(d.id.clone())
         .bind(d.room_id.to_string())
@@ -118,7 +121,8 @@ impl Tx {
         .bind(d.requested_by.to_string())
         .bind(d.requested_ms)
         .bind(d.manifest.clone())
-        .bind(d.manifest_sha256.clone());
+        .bind(d.manifest_sha256.clone())
+        .bind(d.kind.clone());
         self.execute_guarded(query)
             .await
             .map_err(|e| unique(e, &[("", "destruction")]))?;
