@@ -638,6 +638,19 @@ log "writing $DOC"
         "still misses, the mark's period did not rank among the best four (the host has a strong period of its own near" \
         "the mark's, such as the ruled grid of a line drawing whose comb hides or shifts the mark's peak, or other" \
         "structure of the capture outranks it), or the payload does not check at a found sync."
+    echo "- Custody, geometric attacks: after the scale candidates, the detector estimates the lattice of the mark's tiles" \
+        "in the copy (crates/mark/src/image/forensic/lattice.rs): the 2-D autocorrelation of the clipped residual of the" \
+        "central 640×640 pixels (and of the central 1280×1280 averaged 2×2) peaks at the two vectors along which the" \
+        "256-pixel tile repeats, which give rotation, scale, aspect and shear at once; the copy is resampled on that" \
+        "lattice's cells and folded as at a scale. Where it misses, it is one of three things. The mark is too weak for" \
+        "the pixels left: a text page (mostly white paper, where the mark is halved by clipping at 255) shrunk to a third" \
+        "or a quarter (a 640×480 page becomes 213×160 pixels, under one tile), or blurred with noise added, finds the" \
+        "sync at best near the threshold and its payload does not check. The lattice is outranked: the host's own" \
+        "periodic structure (text lines, a table's rules, a drawing's grid) gives autocorrelation peaks stronger than the" \
+        "mark's, so the right lattice is not among the four tried. Or the copy is not affine: a perspective's scale" \
+        "changes across the image, so one affine map (estimated at the centre) holds over the central square only, which" \
+        "on a text page holds too little of the mark; a full homography (a lattice estimated in each quadrant) is not" \
+        "done yet."
     echo "- Custody, brightness +10 %: × 1.1 sends every value from 232 up to 255, which erases the mark on white and" \
         "near-white paper; no invisible mark on paper survives that. The detector therefore also reads a page whose" \
         "background is saturated (30 % of its pixels or more at 255) from its ink alone: ink has one level on such a page," \
@@ -662,6 +675,15 @@ log "writing $DOC"
         "viewing areas (900×600 to 1720×980), up or down, which gives arbitrary scales ($(awk '{print $3}' "$W/scales.txt" |
             sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f to %.2f", lo, hi}') here)."
     echo
+    echo "Geometric attacks (issue 18): rotation \`-virtual-pixel edge -distort SRT ±2|±5\` (same size, corners filled" \
+        "with the edge's pixels); scale \`-resize 25%|33.333%|200%\`; aspect \`-resize 110%x100%!\` (and 90 % wide," \
+        "110 % high); crop to 70.7 % of each side at (10 %, 20 %) of the image; print \`-blur 0xσ -attenuate a" \
+        "+noise Gaussian\` (ImageMagick's Gaussian noise, whose spread grows with the attenuation); screen photo" \
+        "\`-distort Perspective\` moving the four corners by up to 2 % or 4 % of the side (a keystone with the right edge" \
+        "4 % or 8 % shorter than the left, plus a slight turn and shift: a camera a few degrees off the screen's axis)," \
+        "saved as JPEG q85. Null trials: the unmarked originals turned by 5° and read with the run's key (the lattice" \
+        "stage runs in full on them), and the marked copies as issued and turned by 5° read with a fresh key."
+    echo
     echo "## Embed and detect time, 1920×1080 (\`$T_IMG\`, median of $RUNS runs)"
     echo
     echo "| step | Custody | dwtDct |"
@@ -676,7 +698,11 @@ log "writing $DOC"
     echo "Custody's figures are Rust in process (\`mark_robust time\`: the forensic embed alone, then" \
         "\`mark::mark\` with the visible stamp and PNG encoding); dwtDct's are Python with OpenCV and PyWavelets" \
         "(\`encode\`/\`decode\`, then with \`cv2.imread\`/\`cv2.imwrite\`). A marked image's detect stops at the first" \
-        "grid that reads; an unmarked one goes through the whole search, the scale estimation included (see docs/BENCHMARKS.md)."
+        "grid that reads; an unmarked one goes through the whole search, the scale estimation included (see docs/BENCHMARKS.md)." \
+        "A turned or stretched copy goes through the scale search first, then the lattice stage until a lattice reads:" \
+        "the third row; the fourth is the worst case, every grid of both. The detector's false-positive bound counts" \
+        "$(tget "$T_CUSTODY" offsets) offsets (352 grids of 128×128): 1.1e-10 per image (sync threshold 7.0 and CRC-16)."
+
 } >"$W/doc.md"
 mkdir -p docs
 mv "$W/doc.md" "$DOC"
