@@ -181,6 +181,11 @@ fn marked_copies_are_traced_after_geometric_attacks() {
             generate("gradient", 768, 576, 20),
             Jpeg(&Perspective(-3.0, 2.0, -1.0), 85),
         ),
+        (
+            "scene",
+            generate("scene", 1024, 768, 21),
+            Perspective(-4.5, 0.0, 0.5),
+        ),
     ]
     .into_iter()
     .flat_map(|(name, original, geo)| check(name, original, geo))

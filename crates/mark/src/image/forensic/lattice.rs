@@ -66,6 +66,8 @@ impl Lattice {
 const PASSES: [(usize, usize, f32, f32); 2] = [(640, 1, 52.0, 300.0), (1280, 2, 52.0, 290.0)];
 /// Local maxima of the autocorrelation kept per pass.
 const PEAKS: usize = 32;
+/// Strongest peaks of one axis from which the other is also sought square to it.
+const SQUARED: usize = 3;
 /// Cap of the power spectrum, in medians.
 const POWER_CAP: f32 = 4.0;
 /// Largest angle between a tile axis and the image axis (degrees).
@@ -329,14 +331,29 @@ impl Autocorrelation {
             };
             (off.abs() <= turn).then_some(q)
         };
-        let xs: Vec<(f32, [f32; 2])> = peaks
+        let mut xs: Vec<(f32, [f32; 2])> = peaks
             .iter()
             .filter_map(|&(v, p)| towards(p, 0).map(|q| (v, q)))
             .collect();
-        let ys: Vec<(f32, [f32; 2])> = peaks
+        let mut ys: Vec<(f32, [f32; 2])> = peaks
             .iter()
             .filter_map(|&(v, p)| towards(p, 1).map(|q| (v, q)))
             .collect();
+        // An axis smeared below the peaks (a perspective changes the period
+        // along it across the window) is also sought square to the other
+        // axis's strongest peaks; the fit then moves it onto its points.
+        let square = |axes: &[(f32, [f32; 2])], to_x: bool| -> Vec<(f32, [f32; 2])> {
+            axes.iter()
+                .take(SQUARED)
+                .map(|&(_, a)| {
+                    let q = if to_x { [a[1], -a[0]] } else { [-a[1], a[0]] };
+                    (self.near(q), q)
+                })
+                .collect()
+        };
+        let (from_y, from_x) = (square(&ys, true), square(&xs, false));
+        xs.extend(from_y);
+        ys.extend(from_x);
         let mut out = Vec::new();
         for &(vx, ax) in &xs {
             for &(vy, ay) in &ys {
