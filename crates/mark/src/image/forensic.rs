@@ -38,8 +38,9 @@
 //! is taken as its local affine map at the centre), and the copy is
 //! resampled bilinearly at the centres of that lattice's cells (after a box
 //! average of about a cell) and folded as above. The best [`LATTICES`]
-//! lattices are tried, each over the whole copy and over a central square of
-//! about two tiles a side (where a perspective's local map holds), at both
+//! lattices are tried, each over the whole copy (at most 1,024 cells, eight
+//! tiles, a side about its centre) and over a central square of about two
+//! tiles a side (where a perspective's local map holds), at both
 //! half-cell phases in both directions; a lattice whose sync comes within
 //! reach ([`LATTICE_PROMISING`]) without its payload checking is also tried
 //! turned by ±0.08° and stretched by ±0.15 % ([`LATTICE_REFINE`]). Last, on
@@ -138,6 +139,8 @@ const LATTICE_REFINE: [(f32, f32, f32); 8] = [
 const EXTENTS: usize = 2;
 const CENTRE_TILES: f32 = 2.2;
 const CENTRE_MIN: f32 = 400.0;
+/// Most cells a side of a lattice's fold (8 tiles), about the centre.
+const FOLD_CELLS: f32 = 1024.0;
 
 /// The key-derived layout: for each slot, its owner (a bit index or sync) and chip.
 struct Layout {
@@ -539,7 +542,12 @@ impl<'a> Search<'a> {
             let half = (CENTRE_TILES * 128.0 * lat.scale()).max(CENTRE_MIN / 2.0);
             let (hx, hy) = (half.min(w / 2.0), half.min(h / 2.0));
             let centre = [w / 2.0 - hx, h / 2.0 - hy, w / 2.0 + hx, h / 2.0 + hy];
-            let extents = [[0.0, 0.0, w, h], centre];
+            // At most FOLD_CELLS cells a side: a lattice of a small scale on a
+            // large image would otherwise resample millions of cells.
+            let reach = FOLD_CELLS / 2.0 * CELL * lat.scale();
+            let (rx, ry) = (reach.min(w / 2.0), reach.min(h / 2.0));
+            let whole = [w / 2.0 - rx, h / 2.0 - ry, w / 2.0 + rx, h / 2.0 + ry];
+            let extents = [whole, centre];
             // Cells of about `f` pixels: averaged over a box of that width first.
             let f = CELL * lat.scale();
             let k = if f >= 1.5 { f.round() as usize } else { 1 };
@@ -548,7 +556,7 @@ impl<'a> Search<'a> {
             }
             let Some((_, src)) = &blurred else { continue };
             for (i, extent) in extents.into_iter().enumerate() {
-                if i > 0 && hx >= w / 2.0 - 8.0 && hy >= h / 2.0 - 8.0 {
+                if i > 0 && hx >= rx - 8.0 && hy >= ry - 8.0 {
                     break;
                 }
                 self.scale_peak = f32::NEG_INFINITY;

@@ -101,19 +101,30 @@ pub(super) fn candidates(y: &[f32], w: usize, h: usize, n: usize) -> Vec<Lattice
             .filter(|v| v.abs() >= RESIDUAL_CLIP)
             .for_each(|v| *v = 0.0);
         remove_lines(&mut edgeless, pw, ph);
-        for mut r in [clipped, edgeless] {
+        // The two residuals side by side (a second thread: the transforms
+        // are most of the time).
+        let search = |mut r: Vec<f32>, planner: &mut FftPlanner<f32>| {
             remove_periodic(&mut r, pw, ph, grid);
-            let Some(ac) = Autocorrelation::new(&r, pw, ph, rmax, &mut planner) else {
-                continue;
+            Autocorrelation::new(&r, pw, ph, rmax, planner)
+                .map(|ac| ac.lattices(rmin, rmax))
+                .unwrap_or_default()
+        };
+        let (a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| search(edgeless, &mut FftPlanner::new()));
+            let mine = search(clipped, &mut planner);
+            // A panic of the other thread is the search's own: pass it on.
+            let theirs = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (mine, theirs)
+        });
+        for (score, lat) in a.into_iter().chain(b) {
+            let k = factor as f32;
+            let lat = Lattice {
+                ax: [lat.ax[0] * k, lat.ax[1] * k],
+                ay: [lat.ay[0] * k, lat.ay[1] * k],
             };
-            for (score, lat) in ac.lattices(rmin, rmax) {
-                let k = factor as f32;
-                let lat = Lattice {
-                    ax: [lat.ax[0] * k, lat.ax[1] * k],
-                    ay: [lat.ay[0] * k, lat.ay[1] * k],
-                };
-                found.push((score, lat));
-            }
+            found.push((score, lat));
         }
     }
     found.sort_by(|a, b| b.0.total_cmp(&a.0));
