@@ -28,7 +28,7 @@ RUNS=${ROBUST_RUNS:-5}
 JOBS=${ROBUST_JOBS:-2}
 VENV=${ROBUST_VENV:-/var/tmp/custody-robust-venv}
 DOC=docs/ROBUSTNESS.md
-EX=$ROOT/target/release/examples/mark_robust
+EX=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/mark_robust
 IM=/usr/bin/convert
 TARGET=95
 IWM_VERSION=0.2.0
@@ -177,7 +177,28 @@ declare -A DESC=(
     [screenshot-step-jpeg]="screenshot at a zoom step, JPEG q85"
     [screenshot-fit-png]="screenshot fitted to the viewer, PNG"
     [screenshot-fit-jpeg]="screenshot fitted to the viewer, JPEG q85"
+    [rot+2]="rotated +2° (\`-distort SRT 2\`, same size)"
+    [rot-2]="rotated −2°"
+    [rot+5]="rotated +5°"
+    [rot-5]="rotated −5°"
+    [rot+5-jpeg]="rotated +5°, then JPEG q75"
+    [scale-25]="scaled to 25 %"
+    [scale-33]="scaled to 33 %"
+    [scale-200]="scaled to 200 %"
+    [scale-33-jpeg]="scaled to 33 %, then JPEG q75"
+    [aspect-x+10]="width × 1.10, height kept (aspect +10 %)"
+    [aspect-x-10]="width × 0.90, height kept (aspect −10 %)"
+    [aspect-y+10]="height × 1.10, width kept"
+    [crop-50]="cropped to 50 % of the area (70.7 % of each side, off-centre)"
+    [print-light]="print quality: blur σ 0.7 px, Gaussian noise (attenuate 0.3)"
+    [print-heavy]="print quality: blur σ 1.2 px, Gaussian noise (attenuate 0.6), JPEG q85"
+    [persp-2]="screen photo: homography moving the corners by up to 2 % of the side (about 2° of tilt), JPEG q85"
+    [persp-4]="screen photo: homography moving the corners by up to 4 % of the side (about 4° of tilt), JPEG q85"
 )
+# The geometric attacks of issue 18 (Custody only: dwtDct has no synchronisation
+# and already fails a plain rescale, see below).
+GEO_ATTACKS=(rot+2 rot-2 rot+5 rot-5 rot+5-jpeg scale-25 scale-33 scale-200 scale-33-jpeg
+    aspect-x+10 aspect-x-10 aspect-y+10 crop-50 print-light print-heavy persp-2 persp-4)
 # The scale of a screenshot: a zoom step of a browser or viewer other than 100 %
 # (image i gets step i mod 10), or the image fitted to a viewer area (area i mod 7).
 awk '
@@ -260,6 +281,34 @@ attack() {
         mkdir -p "$d-png" "$d-jpeg"
         screenshot "$in" "$d-png/$n.png" "$i" "$s" && "$IM" "$d-png/$n.png" -quality 85 "$d-jpeg/$n.jpg"
         ;;
+    rot[+-][25]) "$IM" "$in" -virtual-pixel edge -distort SRT "${a#rot}" $PNG_OUT "$d/$n.png" ;;
+    rot+5-jpeg) "$IM" "$in" -virtual-pixel edge -distort SRT 5 -quality 75 "$d/$n.jpg" ;;
+    scale-25) "$IM" "$in" -resize 25% $PNG_OUT "$d/$n.png" ;;
+    scale-33) "$IM" "$in" -resize 33.333% $PNG_OUT "$d/$n.png" ;;
+    scale-200) "$IM" "$in" -resize 200% $PNG_OUT "$d/$n.png" ;;
+    scale-33-jpeg) "$IM" "$in" -resize 33.333% -quality 75 "$d/$n.jpg" ;;
+    aspect-x+10) "$IM" "$in" -resize '110%x100%!' $PNG_OUT "$d/$n.png" ;;
+    aspect-x-10) "$IM" "$in" -resize '90%x100%!' $PNG_OUT "$d/$n.png" ;;
+    aspect-y+10) "$IM" "$in" -resize '100%x110%!' $PNG_OUT "$d/$n.png" ;;
+    crop-50)
+        read -r w h < <(identify -format '%w %h\n' "$in" | head -1)
+        "$IM" "$in" -crop "$((w * 707 / 1000))x$((h * 707 / 1000))+$((w / 10 + 3))+$((h * 2 / 10 + 1))" +repage $PNG_OUT "$d/$n.png"
+        ;;
+    print-light) "$IM" "$in" -blur 0x0.7 -seed "$i" -attenuate 0.3 +noise Gaussian $PNG_OUT "$d/$n.png" ;;
+    print-heavy) "$IM" "$in" -blur 0x1.2 -seed "$i" -attenuate 0.6 +noise Gaussian -quality 85 "$d/$n.jpg" ;;
+    persp-2 | persp-4)
+        # A keystone (the right edge shorter), a slight turn and a shift: the
+        # view of a screen photographed a few degrees off its axis.
+        read -r w h < <(identify -format '%w %h\n' "$in" | head -1)
+        local k=${a#persp-}
+        local c
+        c=$(awk -v w="$w" -v h="$h" -v k="$k" 'BEGIN {
+            f = k / 100; W = w - 1; H = h - 1
+            printf "0,0 %.1f,%.1f  %d,0 %.1f,%.1f  %d,%d %.1f,%.1f  0,%d %.1f,%.1f",
+                0.3 * f * w, 0.2 * f * h,  W, W - 0.5 * f * w, f * h,
+                W, H, W - 0.6 * f * w, H - f * h,  H, 0.2 * f * w, H - 0.3 * f * h }')
+        "$IM" "$in" -virtual-pixel edge -distort Perspective "$c" -quality 85 "$d/$n.jpg"
+        ;;
     *) echo "unknown attack $a" >&2 && return 1 ;;
     esac
 }
@@ -286,11 +335,18 @@ for m in custody iwm; do
         esac
     done
 done | xargs -P "$JOBS" -L 1 bash -c 'attack_or_log "$@"' _
+log "geometric attacks: $N_IMG marked images, ${#GEO_ATTACKS[@]} attacks each, and the unmarked originals turned by 5°"
+mkdir -p "$W/marked/plain"
+for f in "$W"/img/*.png; do ln -s "$f" "$W/marked/plain/$(basename "$f")"; done
+for a in "${GEO_ATTACKS[@]}"; do
+    awk -v a="$a" '{print "custody", $1, a, 1}' "$W/scales.txt"
+done | cat - <(awk '{print "plain", $1, "rot+5", 1}' "$W/scales.txt") |
+    xargs -P "$JOBS" -L 1 bash -c 'attack_or_log "$@"' _
 
 # ATTACK NAME FILE ID for every attacked file of METHOD, and for the unmarked originals.
 att_files() {
     local a f n
-    for a in "${IMAGE_ATTACKS[@]}"; do
+    for a in "${IMAGE_ATTACKS[@]}" ${2:+"${GEO_ATTACKS[@]}"}; do
         for f in "$W/att/$1/$a"/*; do
             [ -e "$f" ] || continue
             n=$(basename "${f%.*}")
@@ -300,7 +356,18 @@ att_files() {
     awk -v w="$W" '{print "unmarked", $1, w "/img/" $1 ".png", $2}' "$W/ids.txt"
 }
 log "detecting: Custody"
-att_files custody | xargs -P "$JOBS" -L 1 bash -c 'detect_custody "$@"' _ >"$W/res/custody.txt"
+att_files custody geo | xargs -P "$JOBS" -L 1 bash -c 'detect_custody "$@"' _ >"$W/res/custody.txt"
+# The null distribution beyond the unmarked originals: the originals turned by
+# 5° (the lattice stage runs in full on them), and the marked copies as issued
+# and turned by 5° read with a fresh key.
+log "detecting: null trials (unmarked turned, fresh key)"
+KEY2=$(printf 'bench/robustness.sh fresh key' | sha256sum | cut -c1-64)
+awk -v w="$W" '{print "null-unmarked-rot+5", $1, w "/att/plain/rot+5/" $1 ".png", $2}' "$W/ids.txt" |
+    xargs -P "$JOBS" -L 1 bash -c 'detect_custody "$@"' _ >"$W/res/null.txt"
+{
+    awk -v w="$W" '{print "null-key-none", $1, w "/att/custody/none/" $1 ".png", $2}' "$W/ids.txt"
+    awk -v w="$W" '{print "null-key-rot+5", $1, w "/att/custody/rot+5/" $1 ".png", $2}' "$W/ids.txt"
+} | KEY=$KEY2 xargs -P "$JOBS" -L 1 bash -c 'detect_custody "$@"' _ >>"$W/res/null.txt"
 log "detecting: dwtDct"
 att_files iwm | xargs -P "$JOBS" -n 192 "$PY" "$W/iwm.py" detect >"$W/res/iwm.txt"
 
@@ -393,7 +460,7 @@ table() {
 
 # by_kind FILE: traced/attacked per attack (rows) and kind of image (columns).
 by_kind() {
-    awk -v order="${IMAGE_ATTACKS[*]}" '
+    awk -v order="${ORDER:-${IMAGE_ATTACKS[*]}}" '
         NR == FNR {kind[$1] = $3; next}
         {
             delete kv
@@ -448,6 +515,26 @@ unmarked_line() { # FILE: what each method reads on the unmarked originals
               if (max != "") printf ", highest sync score %.2f (threshold 7.0)", max }' "$1"
 }
 
+null_line() { # FILE: the null trials, by kind of trial
+    awk '
+        {
+            delete kv
+            for (i = 4; i <= NF; i++) { split($i, p, "="); kv[p[1]] = p[2] }
+            n[$1]++; if (kv["found"] == 1) found[$1]++
+            if (kv["score"] != "" && (!($1 in max) || kv["score"] + 0 > max[$1])) max[$1] = kv["score"] + 0
+            if (kv["score"] != "" && (all == "" || kv["score"] + 0 > all)) all = kv["score"] + 0
+        }
+        END {
+            split("null-unmarked-rot+5 null-key-none null-key-rot+5", ks, " ")
+            split("unmarked originals turned by 5° read with the key|marked copies as issued read with a fresh key|marked copies turned by 5° read with a fresh key", ds, "|")
+            for (j = 1; j <= 3; j++) {
+                k = ks[j]
+                printf "%s%s: %d images, %d ids read, highest sync score %.2f", (j > 1 ? "; " : ""), ds[j], n[k], found[k] + 0, max[k]
+            }
+            printf " (threshold 7.0; highest of all %.2f)", all
+        }' "$1"
+}
+
 IMAGE_HEAD='| attack | images attacked | traced | trace success | mean BER | false id reads | target | result |
 |---|---:|---:|---:|---:|---:|---:|---|'
 PDF_HEAD='| attack | PDFs attacked | traced | trace success | false id reads | read from | target | result |
@@ -458,6 +545,7 @@ pyver() { "$PY" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/d
 FAILS=$(wc -l <"$W/fail.txt")
 
 table "$W/res/custody.txt" "${IMAGE_ATTACKS[@]}" >"$W/t-custody.md"
+table "$W/res/custody.txt" "${GEO_ATTACKS[@]}" >"$W/t-geo.md"
 table "$W/res/iwm.txt" "${IMAGE_ATTACKS[@]}" >"$W/t-iwm.md"
 PDF_TABLE=1 table "$W/res/pdf.txt" "${PDF_ATTACKS[@]}" >"$W/t-pdf.md"
 passes() { grep -v '^| none' "$1" | grep -c '| PASS |' || true; }
@@ -487,7 +575,8 @@ log "writing $DOC"
         "read with \`WatermarkDecoder('bytes', 64).decode(img, 'dwtDct')\`."
     [ "$FAILS" = 0 ] || echo "- $FAILS attack runs failed (ImageMagick, qpdf or Ghostscript errors); those files are not counted."
     echo
-    echo "- Result: Custody reaches the $TARGET % target on $(passes "$W/t-custody.md") of the $N_ATT image attacks," \
+    echo "- Result: Custody reaches the $TARGET % target on $(passes "$W/t-custody.md") of the $N_ATT image attacks" \
+        "and on $(passes "$W/t-geo.md") of the ${#GEO_ATTACKS[@]} geometric ones (issue 18)," \
         "dwtDct on $(passes "$W/t-iwm.md"); Custody's PDF token survives $(passes "$W/t-pdf.md") of the $((${#PDF_ATTACKS[@]} - 1))" \
         "PDF attacks. Details and causes below."
     echo
@@ -506,6 +595,19 @@ log "writing $DOC"
     echo "- Screenshots: $(screenshot_scales "$W/res/custody.txt")."
     echo
     by_kind "$W/res/custody.txt"
+    echo
+    echo "## Images: Custody after geometric attacks (issue 18)"
+    echo
+    echo "The same marked files; ImageMagick attacks as described under Attacks below. The detector estimates the"
+    echo "lattice of the mark's tiles (rotation, scale, aspect, shear) from the copy itself when its scale candidates"
+    echo "do not read (crates/mark/src/image/forensic/lattice.rs)."
+    echo
+    echo "$IMAGE_HEAD"
+    cat "$W/t-geo.md"
+    echo
+    echo "- Null trials (no id may be read): $(null_line "$W/res/null.txt")."
+    echo
+    ORDER="${GEO_ATTACKS[*]}" by_kind "$W/res/custody.txt"
     echo
     echo "## Images: invisible-watermark dwtDct (same images, same attacks, same run)"
     echo
@@ -536,6 +638,19 @@ log "writing $DOC"
         "still misses, the mark's period did not rank among the best four (the host has a strong period of its own near" \
         "the mark's, such as the ruled grid of a line drawing whose comb hides or shifts the mark's peak, or other" \
         "structure of the capture outranks it), or the payload does not check at a found sync."
+    echo "- Custody, geometric attacks: after the scale candidates, the detector estimates the lattice of the mark's tiles" \
+        "in the copy (crates/mark/src/image/forensic/lattice.rs): the 2-D autocorrelation of the clipped residual of the" \
+        "central 640×640 pixels (and of the central 1280×1280 averaged 2×2) peaks at the two vectors along which the" \
+        "256-pixel tile repeats, which give rotation, scale, aspect and shear at once; the copy is resampled on that" \
+        "lattice's cells and folded as at a scale. Where it misses, it is one of three things. The mark is too weak for" \
+        "the pixels left: a text page (mostly white paper, where the mark is halved by clipping at 255) shrunk to a third" \
+        "or a quarter (a 640×480 page becomes 213×160 pixels, under one tile), or blurred with noise added, finds the" \
+        "sync at best near the threshold and its payload does not check. The lattice is outranked: the host's own" \
+        "periodic structure (text lines, a table's rules, a drawing's grid) gives autocorrelation peaks stronger than the" \
+        "mark's, so the right lattice is not among the four tried. Or the copy is not affine: a perspective's scale" \
+        "changes across the image, so one affine map (estimated at the centre) holds over the central square only, which" \
+        "on a text page holds too little of the mark; a full homography (a lattice estimated in each quadrant) is not" \
+        "done yet."
     echo "- Custody, brightness +10 %: × 1.1 sends every value from 232 up to 255, which erases the mark on white and" \
         "near-white paper; no invisible mark on paper survives that. The detector therefore also reads a page whose" \
         "background is saturated (30 % of its pixels or more at 255) from its ink alone: ink has one level on such a page," \
@@ -560,19 +675,34 @@ log "writing $DOC"
         "viewing areas (900×600 to 1720×980), up or down, which gives arbitrary scales ($(awk '{print $3}' "$W/scales.txt" |
             sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f to %.2f", lo, hi}') here)."
     echo
+    echo "Geometric attacks (issue 18): rotation \`-virtual-pixel edge -distort SRT ±2|±5\` (same size, corners filled" \
+        "with the edge's pixels); scale \`-resize 25%|33.333%|200%\`; aspect \`-resize 110%x100%!\` (and 90 % wide," \
+        "110 % high); crop to 70.7 % of each side at (10 %, 20 %) of the image; print \`-blur 0xσ -attenuate a" \
+        "+noise Gaussian\` (ImageMagick's Gaussian noise, whose spread grows with the attenuation); screen photo" \
+        "\`-distort Perspective\` moving the four corners by up to 2 % or 4 % of the side (a keystone with the right edge" \
+        "4 % or 8 % shorter than the left, plus a slight turn and shift: a camera a few degrees off the screen's axis)," \
+        "saved as JPEG q85. Null trials: the unmarked originals turned by 5° and read with the run's key (the lattice" \
+        "stage runs in full on them), and the marked copies as issued and turned by 5° read with a fresh key."
+    echo
     echo "## Embed and detect time, 1920×1080 (\`$T_IMG\`, median of $RUNS runs)"
     echo
     echo "| step | Custody | dwtDct |"
     echo "|---|---:|---:|"
     echo "| embed, pixels in memory | $(tget "$T_CUSTODY" embed_ms) ms | $(tget "$T_IWM" embed_ms) ms |"
     echo "| detect, pixels in memory (read back: $(tget "$T_CUSTODY" detect_ok) / $(tget "$T_IWM" detect_ok)) | $(tget "$T_CUSTODY" detect_ms) ms | $(tget "$T_IWM" detect_ms) ms |"
+    echo "| detect, marked pixels turned by 3° and scaled by 0.9 (read back: $(tget "$T_CUSTODY" detect_geo_ok)) | $(tget "$T_CUSTODY" detect_geo_ms) ms | – |"
+    echo "| detect, unmarked pixels (the whole search, lattice stage included) | $(tget "$T_CUSTODY" detect_unmarked_ms) ms | – |"
     echo "| embed, PNG file to PNG file | $(tget "$T_CUSTODY" file_embed_ms) ms | $(tget "$T_IWM" file_embed_ms) ms |"
     echo "| detect, PNG file | $(tget "$T_CUSTODY" file_detect_ms) ms | $(tget "$T_IWM" file_detect_ms) ms |"
     echo
     echo "Custody's figures are Rust in process (\`mark_robust time\`: the forensic embed alone, then" \
         "\`mark::mark\` with the visible stamp and PNG encoding); dwtDct's are Python with OpenCV and PyWavelets" \
         "(\`encode\`/\`decode\`, then with \`cv2.imread\`/\`cv2.imwrite\`). A marked image's detect stops at the first" \
-        "grid that reads; an unmarked one goes through the whole search, the scale estimation included (see docs/BENCHMARKS.md)."
+        "grid that reads; an unmarked one goes through the whole search, the scale estimation included (see docs/BENCHMARKS.md)." \
+        "A turned or stretched copy goes through the scale search first, then the lattice stage until a lattice reads:" \
+        "the third row; the fourth is the worst case, every grid of both. The detector's false-positive bound counts" \
+        "$(tget "$T_CUSTODY" offsets) offsets (352 grids of 128×128): 1.1e-10 per image (sync threshold 7.0 and CRC-16)."
+
 } >"$W/doc.md"
 mkdir -p docs
 mv "$W/doc.md" "$DOC"

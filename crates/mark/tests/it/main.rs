@@ -11,6 +11,7 @@
 mod attacks;
 mod formats;
 mod fuzz_regressions;
+mod geometry;
 mod images;
 mod limits;
 mod pdf;

@@ -92,7 +92,7 @@ pub(super) fn candidates(y: &[f32], w: usize, h: usize, n: usize) -> Vec<f32> {
 }
 
 /// The centre of the plane, at most `max`×`max` pixels.
-fn centre(y: &[f32], w: usize, h: usize, max: usize) -> (Vec<f32>, usize, usize) {
+pub(super) fn centre(y: &[f32], w: usize, h: usize, max: usize) -> (Vec<f32>, usize, usize) {
     let (cw, ch) = (w.min(max), h.min(max));
     let (x0, y0) = ((w - cw) / 2, (h - ch) / 2);
     let mut out = Vec::with_capacity(cw * ch);
@@ -104,7 +104,7 @@ fn centre(y: &[f32], w: usize, h: usize, max: usize) -> (Vec<f32>, usize, usize)
 }
 
 /// The plane averaged over 2×2 pixels.
-fn downsample(y: &[f32], w: usize, h: usize) -> Vec<f32> {
+pub(super) fn downsample(y: &[f32], w: usize, h: usize) -> Vec<f32> {
     let (hw, hh) = (w / 2, h / 2);
     let mut out = vec![0f32; hw * hh];
     for (oy, dst) in out.chunks_exact_mut(hw.max(1)).enumerate() {
@@ -124,7 +124,7 @@ fn downsample(y: &[f32], w: usize, h: usize) -> Vec<f32> {
 }
 
 /// The 3×3 mean-subtracted residual, clipped (zero on the border).
-fn residual(y: &[f32], w: usize, h: usize) -> Vec<f32> {
+pub(super) fn residual(y: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut h3 = vec![0f32; w * h];
     for (src, dst) in y.chunks_exact(w).zip(h3.chunks_exact_mut(w)) {
         for (d, win) in dst.iter_mut().skip(1).zip(src.windows(3)) {
