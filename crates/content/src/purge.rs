@@ -19,7 +19,10 @@
 //! 3. the room moves to the new generation (its row updated: every upload
 //!    committing later wraps under it, one committing earlier is seen next);
 //! 4. every version of the room under the old generation that is not purged is
-//!    re-wrapped under the new one, a batch per transaction (`keys.rewrap`);
+//!    re-wrapped under the new one, a batch per transaction (`keys.rewrap`), and
+//!    the room's carry file written: every kept version's data key under the
+//!    new generation, so that a backup older than the purge still opens what
+//!    was kept (`kernel::adopt_room_keys` heals a restored database from it);
 //! 5. the old generation's key file is overwritten and unlinked;
 //! 6. one transaction: the purged versions' wrapped keys are forgotten, the
 //!    request `destroyed` with its statement, and `file.purged` recorded;
@@ -493,6 +496,18 @@ pub(crate) async fn finish_purge(app: &App, d: Destruction) -> Result<Destructio
             record(&mut tx, &RequestMeta::default(), now, fact.with(detail)).await?;
             tx.commit().await?;
         }
+        // What a backup older than this purge needs to open what stays: the
+        // kept versions' data keys under the new generation, by version.
+        let kept: Vec<(String, Vec<u8>)> = app
+            .store()
+            .read()
+            .await?
+            .room_versions_under(room, &m.rekeyed_to)
+            .await?
+            .into_iter()
+            .map(|(v, w)| (v.to_string(), w))
+            .collect();
+        app.write_carry(room, m.to_generation, &kept)?;
         kernel::pause_point("purge:rekeyed");
         app.destroy_room_key_generation(room, m.from_generation)?;
     }

@@ -86,6 +86,7 @@ pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> 
         }
         app.create_room_key_generation(room, generation)?;
     }
+    heal_from_carry(app, now_ms).await?;
     let mut total = 0;
     loop {
         let batch = app
@@ -116,6 +117,80 @@ pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> 
         tx.commit().await?;
         total += batch.len();
     }
+}
+
+/// The generations of room `room`'s key that have a key file.
+fn generations_present(names: &[String], room: model::RoomId) -> Vec<i64> {
+    let base = room.0.to_string();
+    names
+        .iter()
+        .filter(|n| room_of_name(n) == Some(room))
+        .filter_map(|n| match n.strip_prefix(&base)? {
+            "" => Some(0),
+            rest => rest.strip_prefix("-g")?.parse().ok(),
+        })
+        .collect()
+}
+
+/// After a restore of a database older than a purge (docs/destruction.md,
+/// "Files"): a room whose current generation's key file is gone while a later
+/// one exists gets its kept versions back from its carry file — each re-wrapped
+/// under the later generation, a batch per transaction with its `keys.rewrap`
+/// event — and moves to that generation. Versions the carry file does not
+/// hold were purged and stay unreadable.
+async fn heal_from_carry(app: &App, now_ms: i64) -> Result<(), AppError> {
+    let names = vault::roomkeys::list(&app.inner.key_dir)?;
+    let rooms = app.store().read().await?.room_key_generations().await?;
+    for (room, generation) in rooms {
+        let present = generations_present(&names, room);
+        let Some(&latest) = present.iter().max() else {
+            continue;
+        };
+        if present.contains(&generation) || latest < generation {
+            continue;
+        }
+        let Some(carry) = vault::roomkeys::read_carry(&app.inner.key_dir, &room_key_name(room, 0))?
+        else {
+            tracing::error!(%room, "the room's key generation is gone and it has no carry file");
+            continue;
+        };
+        if carry.to != room_key_id(room, latest) {
+            tracing::error!(%room, to = %carry.to, "the room's carry file is not for its latest key");
+            continue;
+        }
+        let gone: Vec<String> = (0..latest)
+            .filter(|g| !present.contains(g))
+            .map(|g| room_key_id(room, g))
+            .collect();
+        let versions = app.store().read().await?.room_versions(room).await?;
+        let stale: Vec<_> = versions
+            .iter()
+            .filter(|v| gone.contains(&v.key_id))
+            .filter_map(|v| {
+                carry
+                    .keys
+                    .get(&v.version_id.to_string())
+                    .map(|w| (v.version_id, w))
+            })
+            .collect();
+        for batch in stale.chunks(BATCH) {
+            let mut tx = app.store().begin().await?;
+            for (version, wrapped) in batch {
+                tx.set_wrapped_key(*version, wrapped, &carry.to).await?;
+            }
+            let names: Vec<String> = batch.iter().map(|(v, _)| v.to_string()).collect();
+            let detail = json!({"room_key": {"from": gone, "to": carry.to}, "carry": true,
+                "versions": names});
+            let fact = Fact::allowed(None, EventName::KeysRewrap, format!("room:{room}"));
+            record(&mut tx, &RequestMeta::default(), now_ms, fact.with(detail)).await?;
+            tx.commit().await?;
+        }
+        let mut tx = app.store().begin().await?;
+        tx.set_room_key_generation(room, generation, latest).await?;
+        tx.commit().await?;
+        tracing::warn!(%room, versions = stale.len(), "a restored room's kept versions were re-keyed from its carry file");
+    }
+    Ok(())
 }
 
 /// Re-wraps every data key not yet under the current KEK, a batch per
@@ -287,7 +362,26 @@ impl App {
                 any |= self.destroy_room_key_named(&name)?;
             }
         }
+        vault::roomkeys::destroy_carry(&self.inner.key_dir, &room_key_name(room, 0))?;
         Ok(any)
+    }
+
+    /// Writes room `room`'s carry file (`vault::roomkeys::write_carry`): the
+    /// data keys of the versions a re-keying kept, wrapped under generation
+    /// `generation`, so that a backup whose rows still name an older
+    /// generation opens them once that generation is destroyed.
+    pub fn write_carry(
+        &self,
+        room: model::RoomId,
+        generation: i64,
+        keys: &[(String, Vec<u8>)],
+    ) -> Result<(), AppError> {
+        Ok(vault::roomkeys::write_carry(
+            &self.inner.key_dir,
+            &room_key_name(room, 0),
+            &room_key_id(room, generation),
+            keys,
+        )?)
     }
 
     /// Destroys generation `generation` of room `room`'s key only (a purge,

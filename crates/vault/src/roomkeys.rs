@@ -270,6 +270,111 @@ pub fn list(key_dir: &Path) -> Result<Vec<String>, VaultError> {
     Ok(names)
 }
 
+/// First line of a room's carry file. Do not change.
+pub const CARRY_MAGIC: &str = "custody-room-carry v1";
+/// Largest carry file read (about 700,000 versions).
+const MAX_CARRY_LEN: usize = 64 << 20;
+/// Longest version name in a carry file.
+const MAX_VERSION_LEN: usize = 64;
+
+/// A room's carry file, read: the data keys of the versions a re-keying kept,
+/// wrapped under the room key `to`, by version. A backup whose rows still name
+/// an older generation of the room's key (destroyed since) opens its kept
+/// versions through it; a purged version is not in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Carry {
+    pub to: String,
+    pub keys: std::collections::HashMap<String, Vec<u8>>,
+}
+
+fn carry_name(room: &str) -> String {
+    format!("{room}.carry")
+}
+
+/// Writes room `room`'s carry file (`rooms/<room>.carry`, mode 0600, replaced
+/// atomically): each `(version, data key wrapped under room key `to`)`.
+pub fn write_carry(
+    key_dir: &Path,
+    room: &str,
+    to: &str,
+    keys: &[(String, Vec<u8>)],
+) -> Result<(), VaultError> {
+    check_name(room)?;
+    let name = room_of_key_id(to).ok_or_else(|| VaultError::InvalidKeyId(to.to_owned()))?;
+    check_name(name)?;
+    let mut text = format!("{CARRY_MAGIC}\nto {to}\n");
+    for (version, wrapped) in keys {
+        if !valid_version(version) || wrapped.len() != WRAPPED_KEY_LEN {
+            return Err(VaultError::InvalidKeyId(version.clone()));
+        }
+        let hex: String = wrapped.iter().map(|b| format!("{b:02x}")).collect();
+        text.push_str(&format!("{version} {hex}\n"));
+    }
+    let dir = ensure_dir(key_dir)?;
+    durable::write_file_atomic(&dir, &carry_name(room), text.as_bytes())?;
+    Ok(())
+}
+
+fn valid_version(v: &str) -> bool {
+    (1..=MAX_VERSION_LEN).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Room `room`'s carry file, or `None` when it has none. A file that is not
+/// private or is malformed is an error.
+pub fn read_carry(key_dir: &Path, room: &str) -> Result<Option<Carry>, VaultError> {
+    check_name(room)?;
+    let path = dir_of(key_dir).join(carry_name(room));
+    let bytes = match keys::read_private(&path, MAX_CARRY_LEN) {
+        Err(VaultError::Io(err)) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        other => Zeroizing::new(other?),
+    };
+    let bad = |why: &str| keys::bad_file(&path, why);
+    if bytes.len() > MAX_CARRY_LEN {
+        return Err(bad("too long"));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad("not utf-8"))?;
+    let body = text
+        .strip_suffix('\n')
+        .ok_or_else(|| bad("no final line break"))?;
+    let mut lines = body.split('\n');
+    if lines.next() != Some(CARRY_MAGIC) {
+        return Err(bad("not a carry file"));
+    }
+    let to = lines
+        .next()
+        .and_then(|l| l.strip_prefix("to "))
+        .filter(|to| room_of_key_id(to).is_some())
+        .ok_or_else(|| bad("no `to` line naming a room key"))?;
+    let mut keys = std::collections::HashMap::new();
+    for line in lines {
+        let (version, hex) = line
+            .split_once(' ')
+            .ok_or_else(|| bad("a malformed line"))?;
+        let wrapped = decode_hex(hex).ok_or_else(|| bad("a wrapped key is not hex"))?;
+        if !valid_version(version) || wrapped.len() != WRAPPED_KEY_LEN {
+            return Err(bad("a malformed line"));
+        }
+        keys.insert(version.to_owned(), wrapped);
+    }
+    Ok(Some(Carry {
+        to: to.to_owned(),
+        keys,
+    }))
+}
+
+/// Removes room `room`'s carry file, if any (the room destroyed).
+pub fn destroy_carry(key_dir: &Path, room: &str) -> Result<(), VaultError> {
+    check_name(room)?;
+    let dir = dir_of(key_dir);
+    durable::remove_if_present(&dir.join(carry_name(room)))?;
+    if dir.is_dir() {
+        durable::sync_dir(&dir)?;
+    }
+    Ok(())
+}
+
 /// Refuses a `rooms` entry of the key directory that is not a private directory.
 pub(crate) fn check_dir(path: &Path) -> Result<(), VaultError> {
     let meta = fs::symlink_metadata(path)?;
@@ -326,6 +431,51 @@ mod tests {
             create(&keys, &ring, "r2", [1; 32], [1; 12]),
             Err(VaultError::KeyFileExists { .. })
         ));
+    }
+
+    #[test]
+    fn a_carry_file_reads_back_and_bad_ones_are_refused() {
+        let dir = ScratchDir::new("carry");
+        let keys = vec![
+            ("0b5e-1".to_owned(), vec![1; WRAPPED_KEY_LEN]),
+            ("0b5e-2".to_owned(), vec![2; WRAPPED_KEY_LEN]),
+        ];
+        assert_eq!(read_carry(&dir.0, "r1").unwrap(), None);
+        write_carry(&dir.0, "r1", "room-r1-g1", &keys).unwrap();
+        let carry = read_carry(&dir.0, "r1").unwrap().unwrap();
+        assert_eq!(carry.to, "room-r1-g1");
+        assert_eq!(carry.keys.len(), 2);
+        assert_eq!(carry.keys["0b5e-2"], vec![2; WRAPPED_KEY_LEN]);
+        assert_eq!(mode_of(&dir.0.join("rooms/r1.carry")), 0o600);
+        assert!(write_carry(&dir.0, "r1", "kek-1", &keys).is_err());
+        let short = vec![("v".to_owned(), vec![1; 3])];
+        assert!(write_carry(&dir.0, "r1", "room-r1-g1", &short).is_err());
+        let path = &dir.0.join("rooms/r1.carry");
+        let good = format!(
+            "{CARRY_MAGIC}\nto room-r1-g1\nv1 {}\n",
+            "ab".repeat(WRAPPED_KEY_LEN)
+        );
+        for bad in [
+            "something else\n".to_owned(),
+            format!("{CARRY_MAGIC}\nto kek-1\n"),
+            format!("{CARRY_MAGIC}\nto room-r1-g1\nv1 zz\n"),
+            format!("{CARRY_MAGIC}\nto room-r1-g1\nv1 abab\n"),
+            format!(
+                "{CARRY_MAGIC}\nto room-r1-g1\nV1 {}\n",
+                "ab".repeat(WRAPPED_KEY_LEN)
+            ),
+            good.trim_end().to_owned(),
+        ] {
+            fs::write(path, &bad).unwrap();
+            assert!(
+                matches!(read_carry(&dir.0, "r1"), Err(VaultError::BadKeyFile { .. })),
+                "{bad}"
+            );
+        }
+        fs::write(path, &good).unwrap();
+        assert_eq!(read_carry(&dir.0, "r1").unwrap().unwrap().keys.len(), 1);
+        destroy_carry(&dir.0, "r1").unwrap();
+        assert_eq!(read_carry(&dir.0, "r1").unwrap(), None);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! - a backup made as docs/operations.md says, then the grace period of
 //!   deleted files set and the file purged by the server's own sweep (the room
 //!   re-keyed), the key mirror brought up to date and the backup restored into
-//!   a fresh server: the purged version's key generation is gone, so it cannot
-//!   be decrypted (nor, as docs/destruction.md says, anything else of that
-//!   room in that older backup), another room's content reads back whole; the
-//!   certificate verifies offline with `custody certificate verify`;
+//!   a fresh server: the purged version's key generation is gone and the
+//!   room's carry file does not hold it, so it cannot be decrypted, while the
+//!   kept version is re-keyed from the carry file at start and reads back
+//!   whole, as does another room's content; the certificate verifies offline
+//!   with `custody certificate verify`;
 //! - SIGKILL at each step of a purge, then a restart: never a record of the
 //!   purge while the old key exists, never a kept version whose key is gone,
 //!   and the purge finished at start.
@@ -166,26 +167,50 @@ async fn a_purged_file_stays_unreadable_in_a_restored_backup() {
     fs::copy(backup.join("custody.db"), restored.join("custody.db")).unwrap();
     copy_tree(&backup.join("blobs"), &restored.join("blobs"));
     copy_tree(&key_mirror, &restored.join("keys"));
-    let wrapped_under = query(
-        &restored.join("custody.db"),
-        &format!(
-            "SELECT v.kek_id FROM versions v WHERE v.file_id = '{}'",
-            gone.id
-        ),
+    let db = restored.join("custody.db");
+    let version_of = |file: &str| {
+        query(
+            &db,
+            &format!("SELECT id FROM versions WHERE file_id = '{file}'"),
+        )
+    };
+    let (gone_version, kept_version) = (
+        version_of(&gone.id.to_string()),
+        version_of(&kept.id.to_string()),
     );
-    assert_eq!(wrapped_under, format!("room-{}", room.id));
+    let wrapped_under = |version: &str| {
+        query(
+            &db,
+            &format!("SELECT kek_id FROM versions WHERE id = '{version}'"),
+        )
+    };
+    assert_eq!(wrapped_under(&gone_version), format!("room-{}", room.id));
+    assert_eq!(wrapped_under(&kept_version), format!("room-{}", room.id));
+    // The carry file holds the kept version's data key under the new
+    // generation, and nothing of the purged one.
+    let carry = fs::read_to_string(restored.join(format!("keys/rooms/{}.carry", room.id))).unwrap();
+    assert!(carry.contains(&format!("\n{kept_version} ")), "{carry}");
+    assert!(!carry.contains(&gone_version), "{carry}");
     let again = Server::start_on(&restored, scratch.dir.path());
     let admin = again.admin().await;
     let token = admin.token().unwrap().to_owned();
-    // The same key id wraps the kept file in this older backup: the server
-    // cannot open it (the documented price), so it cannot open the purged one.
-    let path = format!("/files/{}/content", kept.id);
-    let (status, body) = api(&again, &token, "GET", &path, Value::Null).await;
+    // At start the kept version moved to the generation that exists; the
+    // purged one stays under the destroyed one, which nothing can open.
+    assert_eq!(wrapped_under(&kept_version), format!("room-{}-g1", room.id));
+    assert_eq!(wrapped_under(&gone_version), format!("room-{}", room.id));
+    let back = scratch.path("jig.restored");
+    admin
+        .get_file(&kept.id, &back, Progress::Hidden)
+        .await
+        .unwrap();
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (503, Some("room_key_missing")),
-        "{body}"
+        sha256_file(&back),
+        sha256_file(&kept_file),
+        "kept, restored"
     );
+    let path = format!("/files/{}/content", gone.id);
+    let (status, _) = api(&again, &token, "GET", &path, Value::Null).await;
+    assert_eq!(status, 404, "deleted");
     let back = scratch.path("flyer.back");
     admin
         .get_file(&flyer.id, &back, Progress::Hidden)
