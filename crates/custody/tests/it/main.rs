@@ -19,6 +19,7 @@ mod memory;
 mod ops;
 mod policy;
 mod purge;
+mod restore;
 mod scan;
 // The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.
 #[allow(dead_code, reason = "these tests use part of the helpers")]

@@ -188,6 +188,11 @@ impl Server {
         Server::start(data, logs, &[])
     }
 
+    /// [`Server::start_on`] with `CUSTODY_*` settings in its environment.
+    pub fn start_on_with(data: &Path, logs: &Path, env: &[(&str, String)]) -> Server {
+        Server::start(data, logs, env)
+    }
+
     fn start(data: &Path, logs: &Path, env: &[(&str, String)]) -> Server {
         let log = logs.join(format!(
             "server-{}.log",
