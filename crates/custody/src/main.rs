@@ -189,15 +189,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Logs to stderr, filtered by `CUSTODY_LOG` (default `info`), as text or —
+/// with `CUSTODY_LOG_FORMAT=json` — one JSON object per line (docs/operations.md).
+fn init_logs(format: Option<&str>) -> Result<(), String> {
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG").unwrap_or_else(|_| "info".into())
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr);
+    match format {
+        None | Some("" | "text") => logs.init(),
+        Some("json") => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+        Some(other) => {
+            return Err(format!(
+                "CUSTODY_LOG_FORMAT is `text` or `json`, not `{other}`"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = init_logs(std::env::var("CUSTODY_LOG_FORMAT").ok().as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::util::{Scratch, raw_http};
+use crate::util::{ADMIN_EMAIL, Scratch, raw_http, serve_command};
 
 /// The interpreter of the venv holding prometheus-client (scripts/test makes it).
 fn python() -> Option<PathBuf> {
@@ -213,4 +213,52 @@ async fn health_readiness_and_metrics_tell_an_operator_what_the_server_does() {
     );
     assert_eq!(sample(&parsed, "custody_database_up", &[]), Some(1.0));
     server.stop().await;
+}
+
+/// `CUSTODY_LOG_FORMAT=json`: every line the server logs is one JSON object
+/// with a time, a level and a message (a failed sign-in among them, with no
+/// secret in it); an unknown format is refused before anything starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_and_a_bad_format_is_refused() {
+    let scratch = Scratch::new();
+    let server = scratch.serve_with(&[
+        ("CUSTODY_LOG_FORMAT", "json".into()),
+        (
+            "CUSTODY_LOG",
+            "debug,hyper=info,rustls=info,sqlx=info,h2=info".into(),
+        ),
+    ]);
+    let r = raw_http()
+        .post(format!("{}/api/v1/auth/login", server.url))
+        .json(&serde_json::json!({"email": ADMIN_EMAIL, "password": "not the password 77"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let log = server.log.clone();
+    server.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let entry: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}"));
+        for field in ["timestamp", "level", "target"] {
+            assert!(entry[field].is_string(), "{field} in {line}");
+        }
+        lines += 1;
+    }
+    assert!(lines >= 2, "{text}");
+    assert!(text.contains("\"message\""), "a message is logged: {text}");
+    assert!(!text.contains("not the password 77"), "a secret logged");
+
+    let out = serve_command(&scratch.path("other"))
+        .env("CUSTODY_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("CUSTODY_LOG_FORMAT is `text` or `json`, not `xml`"),
+        "{said}"
+    );
 }
