@@ -717,12 +717,16 @@ pub fn spawn_retention(app: App, every: std::time::Duration) -> tokio::task::Joi
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match retention_sweep(&app).await {
+            let swept = retention_sweep(&app).await;
+            kernel::jobs::ran("retention_sweep", &swept);
+            match swept {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(requests = n, "retention sweep"),
                 Err(e) => tracing::error!(error = %e, "retention sweep failed"),
             }
-            match crate::purge::purge_sweep(&app).await {
+            let swept = crate::purge::purge_sweep(&app).await;
+            kernel::jobs::ran("purge_sweep", &swept);
+            match swept {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purges = n, "purge sweep"),
                 Err(e) => tracing::error!(error = %e, "purge sweep failed"),

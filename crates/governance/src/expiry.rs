@@ -572,12 +572,16 @@ pub fn spawn_sweeper(app: App, every: std::time::Duration) -> tokio::task::JoinH
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match Agreements(&app).sweep_expiries().await {
+            let swept = Agreements(&app).sweep_expiries().await;
+            kernel::jobs::ran("expiry_sweep", &swept);
+            match swept {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(recorded = n, "expiry sweep"),
                 Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
             }
-            match crate::Reviews(&app).sweep().await {
+            let swept = crate::Reviews(&app).sweep().await;
+            kernel::jobs::ran("review_sweep", &swept);
+            match swept {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(campaigns = n, "access-review sweep"),
                 Err(e) => tracing::error!(error = %e, "access-review sweep failed"),

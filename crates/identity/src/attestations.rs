@@ -729,7 +729,9 @@ pub fn spawn_attestation_sweeper(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match Attestations(&app).sweep_attestations().await {
+            let swept = Attestations(&app).sweep_attestations().await;
+            kernel::jobs::ran("attestation_sweep", &swept);
+            match swept {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(recorded = n, "attestation sweep"),
                 Err(e) => tracing::error!(error = %e, "attestation sweep failed"),

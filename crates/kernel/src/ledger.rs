@@ -601,7 +601,9 @@ pub fn spawn_checkpointer(app: App, every: std::time::Duration) -> tokio::task::
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match app.checkpoint_if_grown().await {
+            let signed = app.checkpoint_if_grown().await;
+            crate::jobs::ran("ledger_checkpoint", &signed);
+            match signed {
                 Ok(Some(size)) => tracing::debug!(size, "signed a ledger checkpoint"),
                 Ok(None) => {}
                 Err(AppError::Internal(detail)) => {

@@ -14,6 +14,7 @@ mod error;
 pub mod events;
 pub mod facts;
 pub mod guesses;
+pub mod jobs;
 mod keys;
 pub mod ledger;
 pub mod outbox;

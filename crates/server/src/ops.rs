@@ -265,6 +265,14 @@ async fn scrape(app: &App, metrics: &Metrics) -> Response {
             label(&group)
         );
     }
+    out.push_str("# HELP custody_job_runs_total Runs of the background jobs in this process (sweeps, checkpoint signing), by job and outcome.\n");
+    out.push_str("# TYPE custody_job_runs_total counter\n");
+    for (job, outcome, n) in app::jobs::run_counts() {
+        let _ = writeln!(
+            out,
+            "custody_job_runs_total{{job=\"{job}\",outcome=\"{outcome}\"}} {n}"
+        );
+    }
     // Gauges read from the database: shared by every node.
     let gauges = async {
         let mut tx = app.store().read().await?;

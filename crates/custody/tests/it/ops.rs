@@ -158,8 +158,30 @@ async fn health_readiness_and_metrics_tell_an_operator_what_the_server_does() {
         ("custody_ledger_entries", "gauge"),
         ("custody_outbox_messages", "gauge"),
         ("custody_database_up", "gauge"),
+        ("custody_job_runs", "counter"),
     ] {
         assert_eq!(types[family], kind, "{family}: {types}");
+    }
+    // Every job ran once at start (their first tick is immediate), and did not fail.
+    for job in [
+        "expiry_sweep",
+        "review_sweep",
+        "attestation_sweep",
+        "retention_sweep",
+        "purge_sweep",
+        "ledger_checkpoint",
+    ] {
+        let ok = [("job", job), ("outcome", "ok")];
+        let failed = [("job", job), ("outcome", "failed")];
+        assert!(
+            sample(&parsed, "custody_job_runs_total", &ok) >= Some(1.0),
+            "{job}: {text}"
+        );
+        assert_eq!(
+            sample(&parsed, "custody_job_runs_total", &failed),
+            None,
+            "{job}: {text}"
+        );
     }
     let login = [
         ("route", "/api/v1/auth/login"),
