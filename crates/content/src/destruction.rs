@@ -573,59 +573,93 @@ async fn finish(app: &App, d: Destruction) -> Result<Destruction, AppError> {
         .into_iter()
         .map(|v| v.blob_id)
         .collect();
-    let statement = Statement {
-        format: STATEMENT_FORMAT.to_owned(),
-        destruction: d.id.clone(),
-        room: shown,
-        key_ids: key_ids.clone(),
-        versions,
-        reason: d.reason.clone(),
-        requested_by: person(&mut tx, d.requested_by).await?,
-        requested_ms: d.requested_ms,
-        approved_by: match (d.needs_approval, d.decided_by) {
-            (true, Some(by)) => Some(person(&mut tx, by).await?),
-            _ => None,
-        },
-        executed_by: person(&mut tx, d.executed_by.unwrap_or(d.requested_by)).await?,
-        started_ms: d.started_ms.unwrap_or(now),
-        destroyed_ms: now,
-        rekeyed_to: None,
-    };
-    let text = serde_json::to_string(&statement).map_err(AppError::internal)?;
-    let detail = json!({
-        "destruction": d.id,
-        "key_ids": key_ids,
-        "versions": statement.versions.iter().map(|v| json!({"version": v.version, "sha256": v.sha256})).collect::<Vec<_>>(),
-        "statement_sha256": sha256_hex(text.as_bytes()),
-    });
     tx.mark_room_destroyed(d.room_id, now).await?;
-    let fact = Fact::allowed(
-        None,
-        EventName::RoomDestroyed,
-        format!("room:{}", d.room_id),
-    )
-    .with(detail);
-    let seq = record(&mut tx, &RequestMeta::default(), now, fact).await?;
-    d.state = state::DESTROYED.to_owned();
-    d.destroyed_ms = Some(now);
-    d.statement = Some(text);
-    d.event_seq = Some(seq);
-    if !tx.update_destruction(&d, state::DESTROYING).await? {
+    let what = Destroyed {
+        room: shown,
+        key_ids,
+        versions,
+        rekeyed_to: None,
+        event: EventName::RoomDestroyed,
+    };
+    if !record_destroyed(&mut tx, &mut d, what, now).await? {
         // Another node finished it first: nothing of this transaction is kept.
         return Ok(d);
     }
     tx.commit().await?;
     kernel::pause_point("destruction:recorded");
+    remove_blobs(app, blobs).await;
+    Ok(d)
+}
+
+/// What a destruction (or a purge) destroyed, as its statement names it.
+pub(crate) struct Destroyed {
+    pub room: DestroyedRoom,
+    pub key_ids: Vec<String>,
+    pub versions: Vec<DestroyedVersion>,
+    /// The key generation that wraps what stays (a purge).
+    pub rekeyed_to: Option<String>,
+    /// `room.destroyed` or `file.purged`.
+    pub event: EventName,
+}
+
+/// Records, in `tx`, that request `d` destroyed `what` now that its key is
+/// gone: the statement its certificate carries (with whose decision it was),
+/// the event holding the statement's SHA-256, and the request `destroyed`.
+/// Returns false when another node recorded it first (then nothing of `tx`
+/// may be kept).
+pub(crate) async fn record_destroyed(
+    tx: &mut Tx,
+    d: &mut Destruction,
+    what: Destroyed,
+    now: i64,
+) -> Result<bool, AppError> {
+    let statement = Statement {
+        format: STATEMENT_FORMAT.to_owned(),
+        destruction: d.id.clone(),
+        room: what.room,
+        key_ids: what.key_ids,
+        versions: what.versions,
+        reason: d.reason.clone(),
+        requested_by: person(tx, d.requested_by).await?,
+        requested_ms: d.requested_ms,
+        approved_by: match (d.needs_approval, d.decided_by) {
+            (true, Some(by)) => Some(person(tx, by).await?),
+            _ => None,
+        },
+        executed_by: person(tx, d.executed_by.unwrap_or(d.requested_by)).await?,
+        started_ms: d.started_ms.unwrap_or(now),
+        destroyed_ms: now,
+        rekeyed_to: what.rekeyed_to,
+    };
+    let text = serde_json::to_string(&statement).map_err(AppError::internal)?;
+    let mut detail = json!({
+        "destruction": d.id,
+        "key_ids": statement.key_ids,
+        "versions": statement.versions.iter().map(|v| json!({"version": v.version, "sha256": v.sha256})).collect::<Vec<_>>(),
+        "statement_sha256": sha256_hex(text.as_bytes()),
+    });
+    if let Some(to) = &statement.rekeyed_to {
+        detail["rekeyed_to"] = json!(to);
+    }
+    let fact = Fact::allowed(None, what.event, format!("room:{}", d.room_id)).with(detail);
+    let seq = record(tx, &RequestMeta::default(), now, fact).await?;
+    d.state = state::DESTROYED.to_owned();
+    d.destroyed_ms = Some(now);
+    d.statement = Some(text);
+    d.event_seq = Some(seq);
+    Ok(tx.update_destruction(d, state::DESTROYING).await?)
+}
+
+/// Removes destroyed content's blobs (housekeeping: they are unreadable
+/// already); one that cannot be removed is logged and stays.
+pub(crate) async fn remove_blobs(app: &App, blobs: Vec<BlobId>) {
     let store = app.blobs();
     for blob in blobs {
         match store.remove(*blob.0.as_bytes()).await {
             Ok(()) | Err(vault::VaultError::NotFound) => {}
-            Err(e) => {
-                tracing::warn!(%blob, error = %e, "a destroyed room's blob stays (unreadable)")
-            }
+            Err(e) => tracing::warn!(%blob, error = %e, "a destroyed blob stays (unreadable)"),
         }
     }
-    Ok(d)
 }
 
 /// At start: finishes every destruction a crash interrupted (steps 2 to 4).

@@ -36,7 +36,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use kernel::authz::{Principal, System};
-use kernel::certificate::{DestroyedRoom, DestroyedVersion, STATEMENT_FORMAT, Statement};
+use kernel::certificate::{DestroyedRoom, DestroyedVersion};
 use kernel::events::{Fact, RequestMeta, notify, record};
 use kernel::secrets::random;
 use kernel::{Action, App, AppError, Authorized, ErrorCode, EventName, FileAccess, act};
@@ -46,7 +46,9 @@ use serde_json::json;
 use store::{Destruction, PurgeSettings, Tx};
 
 use crate::Files;
-use crate::destruction::{MAX_RETENTION_DAYS, not_requested, person, sha256_hex, state};
+use crate::destruction::{
+    Destroyed, MAX_RETENTION_DAYS, not_requested, record_destroyed, remove_blobs, sha256_hex, state,
+};
 
 /// The kind of a request that purges files (a room's destruction is `room`).
 pub const KIND: &str = "files";
@@ -531,51 +533,18 @@ pub(crate) async fn finish_purge(app: &App, d: Destruction) -> Result<Destructio
         .map(|v| v.blob_id)
         .collect();
     tx.forget_purged_versions(&ids, now).await?;
-    let statement = Statement {
-        format: STATEMENT_FORMAT.to_owned(),
-        destruction: d.id.clone(),
+    let what = Destroyed {
         room: m.room.clone(),
         key_ids: m.key_ids.clone(),
         versions: m.versions.clone(),
-        reason: d.reason.clone(),
-        requested_by: person(&mut tx, d.requested_by).await?,
-        requested_ms: d.requested_ms,
-        approved_by: match (d.needs_approval, d.decided_by) {
-            (true, Some(by)) => Some(person(&mut tx, by).await?),
-            _ => None,
-        },
-        executed_by: person(&mut tx, d.executed_by.unwrap_or(d.requested_by)).await?,
-        started_ms: d.started_ms.unwrap_or(now),
-        destroyed_ms: now,
         rekeyed_to: Some(m.rekeyed_to.clone()),
+        event: EventName::FilePurged,
     };
-    let text = serde_json::to_string(&statement).map_err(AppError::internal)?;
-    let detail = json!({
-        "destruction": d.id,
-        "key_ids": m.key_ids,
-        "rekeyed_to": m.rekeyed_to,
-        "versions": m.versions.iter().map(|v| json!({"version": v.version, "sha256": v.sha256})).collect::<Vec<_>>(),
-        "statement_sha256": sha256_hex(text.as_bytes()),
-    });
-    let fact = Fact::allowed(None, EventName::FilePurged, format!("room:{room}")).with(detail);
-    let seq = record(&mut tx, &RequestMeta::default(), now, fact).await?;
-    d.state = state::DESTROYED.to_owned();
-    d.destroyed_ms = Some(now);
-    d.statement = Some(text);
-    d.event_seq = Some(seq);
-    if !tx.update_destruction(&d, state::DESTROYING).await? {
+    if !record_destroyed(&mut tx, &mut d, what, now).await? {
         return Ok(d);
     }
     tx.commit().await?;
     kernel::pause_point("purge:recorded");
-    let store = app.blobs();
-    for blob in blobs {
-        match store.remove(*blob.0.as_bytes()).await {
-            Ok(()) | Err(vault::VaultError::NotFound) => {}
-            Err(e) => {
-                tracing::warn!(%blob, error = %e, "a purged blob stays (unreadable)")
-            }
-        }
-    }
+    remove_blobs(app, blobs).await;
     Ok(d)
 }

@@ -77,6 +77,51 @@ pub(crate) fn query(db: &Path, sql: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// A backup as docs/operations.md says: a directory for the metadata and the
+/// blobs, and the key directory's mirror kept apart.
+pub(crate) struct Backup {
+    pub dir: PathBuf,
+    pub keys: PathBuf,
+}
+
+impl Backup {
+    pub fn new(scratch: &Scratch) -> Backup {
+        let dir = scratch.path("backup");
+        fs::create_dir_all(&dir).unwrap();
+        Backup {
+            dir,
+            keys: scratch.path("keymirror"),
+        }
+    }
+
+    /// After the metadata: the blobs (without `tmp/`), and the keys' mirror.
+    pub fn files_and_keys(&self, data: &Path) {
+        copy_tree(&data.join("blobs"), &self.dir.join("blobs"));
+        let _ = fs::remove_dir_all(self.dir.join("blobs/tmp"));
+        self.follow_keys(data);
+    }
+
+    /// Brings the keys' mirror up to date (`rsync -a --delete`).
+    pub fn follow_keys(&self, data: &Path) {
+        mirror(&data.join("keys"), &self.keys);
+    }
+
+    /// A fresh data directory (mode 0700) with the blobs and the keys put
+    /// back; the caller puts the metadata back.
+    pub fn restore(&self, scratch: &Scratch) -> PathBuf {
+        let restored = scratch.path("restored");
+        fs::create_dir_all(&restored).unwrap();
+        fs::set_permissions(
+            &restored,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        copy_tree(&self.dir.join("blobs"), &restored.join("blobs"));
+        copy_tree(&self.keys, &restored.join("keys"));
+        restored
+    }
+}
+
 /// Makes `to` a copy of `from` that follows it (`rsync -a --delete`): files
 /// gone from `from` leave `to` too; modes are kept.
 pub(crate) fn mirror(from: &Path, to: &Path) {
@@ -153,14 +198,11 @@ async fn a_destroyed_room_stays_unreadable_in_a_restored_backup() {
         .unwrap();
 
     // The backup, as docs/operations.md says, while the server runs.
-    let backup = scratch.path("backup");
-    fs::create_dir_all(&backup).unwrap();
     let data = scratch.data();
-    backup_database(&data.join("custody.db"), &backup.join("custody.db"));
-    copy_tree(&data.join("blobs"), &backup.join("blobs"));
-    let _ = fs::remove_dir_all(backup.join("blobs/tmp"));
-    let key_mirror = scratch.path("keymirror");
-    mirror(&data.join("keys"), &key_mirror);
+    let backup = Backup::new(&scratch);
+    backup_database(&data.join("custody.db"), &backup.dir.join("custody.db"));
+    backup.files_and_keys(&data);
+    let key_mirror = backup.keys.clone();
     assert!(
         key_mirror
             .join(format!("rooms/{}.key", doomed.id))
@@ -190,20 +232,12 @@ async fn a_destroyed_room_stays_unreadable_in_a_restored_backup() {
         .trim()
         .to_owned();
     // The key directory's mirror follows the destruction.
-    mirror(&data.join("keys"), &key_mirror);
+    backup.follow_keys(&data);
     server.stop().await;
 
     // Restored into a fresh data directory.
-    let restored = scratch.path("restored");
-    fs::create_dir_all(&restored).unwrap();
-    fs::set_permissions(
-        &restored,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
-    fs::copy(backup.join("custody.db"), restored.join("custody.db")).unwrap();
-    copy_tree(&backup.join("blobs"), &restored.join("blobs"));
-    copy_tree(&key_mirror, &restored.join("keys"));
+    let restored = backup.restore(&scratch);
+    fs::copy(backup.dir.join("custody.db"), restored.join("custody.db")).unwrap();
     let again = Server::start_on(&restored, scratch.dir.path());
     let admin = again.admin().await;
     let token = admin.token().unwrap().to_owned();

@@ -18,9 +18,7 @@ use std::time::{Duration, Instant};
 use client::Progress;
 use serde_json::{Value, json};
 
-use crate::destruction::{
-    api, backup_database, copy_tree, mirror, query, verify_cli, wait_for_log,
-};
+use crate::destruction::{Backup, api, backup_database, query, verify_cli, wait_for_log};
 use crate::util::*;
 
 /// Waits until the room has a purge in state `destroyed`; returns it.
@@ -102,14 +100,11 @@ async fn a_purged_file_stays_unreadable_in_a_restored_backup() {
     delete(&server, &token, &gone.id.to_string()).await;
 
     // The backup holds the deleted file's version, wrapped under the room's key.
-    let backup = scratch.path("backup");
-    fs::create_dir_all(&backup).unwrap();
     let data = scratch.data();
-    backup_database(&data.join("custody.db"), &backup.join("custody.db"));
-    copy_tree(&data.join("blobs"), &backup.join("blobs"));
-    let _ = fs::remove_dir_all(backup.join("blobs/tmp"));
-    let key_mirror = scratch.path("keymirror");
-    mirror(&data.join("keys"), &key_mirror);
+    let backup = Backup::new(&scratch);
+    backup_database(&data.join("custody.db"), &backup.dir.join("custody.db"));
+    backup.files_and_keys(&data);
+    let key_mirror = backup.keys.clone();
 
     // Grace period 0: the next sweep purges it and re-keys the room.
     set_grace(&server, &token, 0).await;
@@ -146,7 +141,7 @@ async fn a_purged_file_stays_unreadable_in_a_restored_backup() {
         .unwrap()
         .trim()
         .to_owned();
-    mirror(&data.join("keys"), &key_mirror);
+    backup.follow_keys(&data);
     server.stop().await;
     assert!(!key_mirror.join(format!("rooms/{}.key", room.id)).exists());
     assert!(
@@ -157,16 +152,8 @@ async fn a_purged_file_stays_unreadable_in_a_restored_backup() {
 
     // Restored: the purged version is wrapped under a generation no key
     // directory holds any more.
-    let restored = scratch.path("restored");
-    fs::create_dir_all(&restored).unwrap();
-    fs::set_permissions(
-        &restored,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
-    fs::copy(backup.join("custody.db"), restored.join("custody.db")).unwrap();
-    copy_tree(&backup.join("blobs"), &restored.join("blobs"));
-    copy_tree(&key_mirror, &restored.join("keys"));
+    let restored = backup.restore(&scratch);
+    fs::copy(backup.dir.join("custody.db"), restored.join("custody.db")).unwrap();
     let db = restored.join("custody.db");
     let version_of = |file: &str| {
         query(

@@ -14,7 +14,7 @@ use std::process::Command;
 use client::Progress;
 use serde_json::Value;
 
-use crate::destruction::{api, copy_tree, mirror};
+use crate::destruction::{Backup, api};
 use crate::util::*;
 
 /// Runs a program; panics with its output when it fails.
@@ -158,27 +158,15 @@ async fn drill(meta: Meta) {
     let (status, key) = text(&server, &token, "/ledger/verifier-key").await;
     assert_eq!(status, 200, "{key}");
     let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
-    let backup = scratch.path("backup");
-    fs::create_dir_all(&backup).unwrap();
     let data = scratch.data();
-    meta.backup(&data, &backup);
-    copy_tree(&data.join("blobs"), &backup.join("blobs"));
-    let _ = fs::remove_dir_all(backup.join("blobs/tmp"));
-    let key_mirror = scratch.path("keymirror");
-    mirror(&data.join("keys"), &key_mirror);
+    let backup = Backup::new(&scratch);
+    meta.backup(&data, &backup.dir);
+    backup.files_and_keys(&data);
     server.kill();
 
     // Restored into fresh places.
-    let restored = scratch.path("restored");
-    fs::create_dir_all(&restored).unwrap();
-    fs::set_permissions(
-        &restored,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
-    copy_tree(&key_mirror, &restored.join("keys"));
-    copy_tree(&backup.join("blobs"), &restored.join("blobs"));
-    let database = meta.restore(&backup, &restored);
+    let restored = backup.restore(&scratch);
+    let database = meta.restore(&backup.dir, &restored);
     let again = Server::start_on_with(&restored, scratch.dir.path(), &meta.url(&database));
     let admin = again.admin().await;
     let token = admin.token().unwrap().to_owned();

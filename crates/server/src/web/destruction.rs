@@ -42,6 +42,20 @@ pub fn router() -> Router<App> {
         .merge(forms)
 }
 
+/// A form's number of days (empty: none); anything else is `bad_retention`
+/// naming `what` ("a retention period").
+pub(crate) fn days_field(raw: Option<&str>, what: &str) -> Result<Option<i64>, AppError> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    raw.parse().map(Some).map_err(|_| {
+        AppError::invalid(
+            model::ErrorCode::BadRetention,
+            format!("{what} is a whole number of days"),
+        )
+    })
+}
+
 /// The manifest of a request as a table: what is (to be) destroyed.
 fn manifest_table(d: &Destruction) -> Markup {
     let manifest: serde_json::Value = serde_json::from_str(&d.manifest).unwrap_or_default();
@@ -243,15 +257,7 @@ pub async fn retention(
     check_csrf(&viewer.authed.session, f.csrf())?;
     let id: RoomId = path_id(&raw)?;
     let result = async {
-        let days = match f.opt("days") {
-            None => None,
-            Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
-                AppError::invalid(
-                    model::ErrorCode::BadRetention,
-                    "a retention period is a whole number of days",
-                )
-            })?),
-        };
+        let days = days_field(f.opt("days"), "a retention period")?;
         let auth = app
             .room(&meta, &viewer.authed.principal, id, act::RoomDestroy)
             .await?;
@@ -364,15 +370,7 @@ pub async fn grace(
     Form(f): Form<Fields>,
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, f.csrf())?;
-    let days = match f.opt("days") {
-        None => None,
-        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
-            AppError::invalid(
-                model::ErrorCode::BadRetention,
-                "a grace period is a whole number of days",
-            )
-        })?),
-    };
+    let days = days_field(f.opt("days"), "a grace period")?;
     let auth = app
         .system(&meta, &viewer.authed.principal, act::RetentionManage)
         .await?;

@@ -245,15 +245,7 @@ pub async fn retention(
 ) -> Result<Response, WebError> {
     check_csrf(&viewer.authed.session, &form.csrf)?;
     let id: FileId = parse(&raw)?;
-    let days = match form.days.trim() {
-        "" => None,
-        raw => Some(raw.parse::<i64>().map_err(|_| {
-            AppError::invalid(
-                app::ErrorCode::BadRetention,
-                "a retention period is a whole number of days",
-            )
-        })?),
-    };
+    let days = super::destruction::days_field(Some(&form.days), "a retention period")?;
     let auth = app
         .file(&meta, &viewer.authed.principal, id, app::act::RoomDestroy)
         .await?;

@@ -160,12 +160,12 @@ async fn a_room_is_destroyed_with_four_eyes_past_a_legal_hold_and_certified() {
     );
 }
 
-/// The names of room `room`'s key files, sorted.
+/// The names of room `room`'s key files (not its carry file), sorted.
 fn key_files(site: &util::Site, room: model::RoomId) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(site.dir().join("keys/rooms"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with(&room.to_string()))
+        .filter(|n| n.starts_with(&room.to_string()) && n.ends_with(".key"))
         .collect();
     names.sort();
     names
