@@ -40,6 +40,18 @@ use store::{Destruction, Tx};
 
 use crate::Rooms;
 
+/// Refuses a retention period (of a room or a file) outside 1 to
+/// [`MAX_RETENTION_DAYS`] days with `bad_retention`.
+pub(crate) fn check_retention(days: Option<i64>) -> Result<(), AppError> {
+    match days {
+        Some(d) if !(1..=MAX_RETENTION_DAYS).contains(&d) => Err(AppError::invalid(
+            ErrorCode::BadRetention,
+            format!("a retention period is 1 to {MAX_RETENTION_DAYS} days"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The kind of a request that destroys a whole room.
 pub const KIND_ROOM: &str = "room";
 
@@ -169,14 +181,7 @@ impl Rooms<'_> {
         days: Option<i64>,
     ) -> Result<(), AppError> {
         let (meta, p, info) = auth.into_parts();
-        if let Some(d) = days
-            && !(1..=MAX_RETENTION_DAYS).contains(&d)
-        {
-            return Err(AppError::invalid(
-                ErrorCode::BadRetention,
-                format!("a retention period is 1 to {MAX_RETENTION_DAYS} days"),
-            ));
-        }
+        check_retention(days)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         tx.set_room_retention(info.room.id, days, p.user_id).await?;

@@ -47,7 +47,7 @@ use store::{Destruction, PurgeSettings, Tx};
 
 use crate::Files;
 use crate::destruction::{
-    Destroyed, MAX_RETENTION_DAYS, not_requested, record_destroyed, remove_blobs, sha256_hex, state,
+    Destroyed, check_retention, not_requested, record_destroyed, remove_blobs, sha256_hex, state,
 };
 
 /// The kind of a request that purges files (a room's destruction is `room`).
@@ -151,14 +151,7 @@ impl Files<'_> {
         days: Option<i64>,
     ) -> Result<(), AppError> {
         let (meta, p, access) = auth.into_parts();
-        if let Some(d) = days
-            && !(1..=MAX_RETENTION_DAYS).contains(&d)
-        {
-            return Err(AppError::invalid(
-                ErrorCode::BadRetention,
-                format!("a retention period is 1 to {MAX_RETENTION_DAYS} days"),
-            ));
-        }
+        check_retention(days)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         tx.set_file_retention(access.file.id, days, p.user_id)

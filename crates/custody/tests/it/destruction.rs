@@ -167,6 +167,26 @@ async fn destroy(server: &Server, token: &str, room: &str) -> Value {
     done
 }
 
+/// The certificate of destruction `id` and the ledger's verifier key, as
+/// `token` reads them.
+pub(crate) async fn certificate_and_key(server: &Server, token: &str, id: &str) -> (Value, String) {
+    let path = format!("/destructions/{id}/certificate");
+    let (status, cert) = api(server, token, "GET", &path, Value::Null).await;
+    assert_eq!(status, 200, "{cert}");
+    let key = raw_http()
+        .get(format!("{}/api/v1/ledger/verifier-key", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_owned();
+    (cert, key)
+}
+
 pub(crate) fn verify_cli(scratch: &Scratch, cert: &Path, key: &str) -> std::process::Output {
     command()
         .args(["certificate", "verify"])
@@ -211,26 +231,7 @@ async fn a_destroyed_room_stays_unreadable_in_a_restored_backup() {
 
     let done = destroy(&server, &token, &doomed.id.to_string()).await;
     let id = done["id"].as_str().unwrap();
-    let (status, cert) = api(
-        &server,
-        &token,
-        "GET",
-        &format!("/destructions/{id}/certificate"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(status, 200, "{cert}");
-    let key = raw_http()
-        .get(format!("{}/api/v1/ledger/verifier-key", server.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (cert, key) = certificate_and_key(&server, &token, id).await;
     // The key directory's mirror follows the destruction.
     backup.follow_keys(&data);
     server.stop().await;

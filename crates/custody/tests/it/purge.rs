@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use client::Progress;
 use serde_json::{Value, json};
 
-use crate::destruction::{Backup, api, backup_database, query, verify_cli, wait_for_log};
+use crate::destruction::{
+    Backup, api, backup_database, certificate_and_key, query, verify_cli, wait_for_log,
+};
 use crate::util::*;
 
 /// Waits until the room has a purge in state `destroyed`; returns it.
@@ -121,26 +123,7 @@ async fn a_purged_file_stays_unreadable_in_a_restored_backup() {
         .await
         .unwrap();
     assert_eq!(sha256_file(&back), sha256_file(&kept_file), "kept, live");
-    let (status, cert) = api(
-        &server,
-        &token,
-        "GET",
-        &format!("/destructions/{id}/certificate"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(status, 200, "{cert}");
-    let key = raw_http()
-        .get(format!("{}/api/v1/ledger/verifier-key", server.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (cert, key) = certificate_and_key(&server, &token, id).await;
     backup.follow_keys(&data);
     server.stop().await;
     assert!(!key_mirror.join(format!("rooms/{}.key", room.id)).exists());
