@@ -185,7 +185,7 @@ pub fn mark(
     style.validate()?;
     limits.check_input(content.len())?;
     match Format::sniff(content) {
-        Some(Format::Pdf) => pdf::stamp_pdf(content, issue, style, limits),
+        Some(Format::Pdf) => pdf::mark_pdf(content, issue, style, key, limits),
         Some(Format::Image(_)) => image::mark_image(content, issue, style, key, limits),
         Some(Format::Text) | None => formats::mark_registered(content, file_name, issue),
     }

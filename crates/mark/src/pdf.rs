@@ -26,7 +26,7 @@ use lopdf::{Dictionary, Object, Stream, StringFormat, dictionary};
 /// A parsed PDF and the id of one of its objects, as [`load`] gives them.
 pub use lopdf::{Document, ObjectId};
 
-use crate::{Issue, Limits, MarkError, MarkId, Placement, Style, glyphs};
+use crate::{Issue, Limits, MarkError, MarkId, MarkKey, Placement, Style, glyphs};
 use pdfload::Refused;
 
 /// The information-dictionary key carrying the mark token. Do not change.
@@ -91,14 +91,129 @@ pub fn stamp_pdf(
     style: &Style,
     limits: &Limits,
 ) -> Result<Vec<u8>, MarkError> {
+    mark_pdf_with(bytes, issue, style, None, limits)
+}
+
+/// [`stamp_pdf`], and the forensic image mark of `key` drawn over every page
+/// as a faint tiling pattern, so that a page rasterised (printed to an image,
+/// a screenshot of a reader) still traces (see [`PIXEL_TILE_PT`]).
+pub fn mark_pdf(
+    bytes: &[u8],
+    issue: &Issue,
+    style: &Style,
+    key: &MarkKey,
+    limits: &Limits,
+) -> Result<Vec<u8>, MarkError> {
+    mark_pdf_with(bytes, issue, style, Some(key), limits)
+}
+
+/// The pixel mark's tile, in points: the forensic mark's tile (128 × 128 cells
+/// of 2 × 2 pixels) as 256 device pixels at 150 dpi, so a page rendered at
+/// 150 dpi shows it at the detector's first scale; renderings from about
+/// 60 to 300 dpi fall within its scale search. Do not change (issued copies
+/// depend on it).
+pub const PIXEL_TILE_PT: f32 = 256.0 * 72.0 / 150.0;
+/// The pattern's grey level before the mark is added; drawn with the blend
+/// mode `Multiply`, it darkens the page by about 2 % (black stays black).
+const PIXEL_BASE: u8 = 250;
+/// The forensic strength on the flat tile: ±4 grey levels (the activity gain
+/// of a flat block is half the strength).
+const PIXEL_STRENGTH: f32 = 8.0;
+const PIXEL_CELLS: usize = 128;
+
+/// The tile of the pixel mark of `id`: one grey sample per cell.
+fn pixel_tile(key: &MarkKey, id: MarkId) -> Vec<u8> {
+    let n = 2 * PIXEL_CELLS;
+    let mut px = vec![PIXEL_BASE; n * n * 3];
+    crate::image::forensic::embed(&mut px, n, n, 3, key, id, PIXEL_STRENGTH);
+    (0..PIXEL_CELLS)
+        .flat_map(|y| (0..PIXEL_CELLS).map(move |x| (2 * y * n + 2 * x) * 3))
+        .map(|i| px.get(i).copied().unwrap_or(PIXEL_BASE))
+        .collect()
+}
+
+/// The pixel mark's objects: a tiling pattern per page rotation (0, 90, 180,
+/// 270: each turned so that the tile reads upright on screen, as the detector
+/// expects), and the graphics state that multiplies it into the page.
+fn pixel_objects(
+    doc: &mut Document,
+    key: &MarkKey,
+    id: MarkId,
+) -> Result<([ObjectId; 4], ObjectId), MarkError> {
+    let cells = i64::try_from(PIXEL_CELLS).unwrap_or(128);
+    let mut image = Stream::new(
+        dictionary! {
+            "Type" => "XObject",
+            "Subtype" => "Image",
+            "Width" => cells,
+            "Height" => cells,
+            "ColorSpace" => "DeviceGray",
+            "BitsPerComponent" => 8,
+            "Interpolate" => false,
+        },
+        pixel_tile(key, id),
+    );
+    image.compress().map_err(bad)?;
+    let image_id = doc.add_object(image);
+    let t = PIXEL_TILE_PT;
+    let mut patterns = [image_id; 4];
+    for (quarter, slot) in patterns.iter_mut().enumerate() {
+        // A page turned clockwise by `/Rotate` shows user space turned so: the
+        // pattern is turned back the other way.
+        let (c, s): (i64, i64) = match quarter {
+            0 => (1, 0),
+            1 => (0, 1),
+            2 => (-1, 0),
+            _ => (0, -1),
+        };
+        let matrix: Vec<Object> = vec![
+            c.into(),
+            s.into(),
+            (-s).into(),
+            c.into(),
+            0.into(),
+            0.into(),
+        ];
+        let pattern = Stream::new(
+            dictionary! {
+                "Type" => "Pattern",
+                "PatternType" => 1,
+                "PaintType" => 1,
+                "TilingType" => 1,
+                "BBox" => vec![0.into(), 0.into(), t.into(), t.into()],
+                "XStep" => t,
+                "YStep" => t,
+                "Matrix" => matrix,
+                "Resources" => dictionary! {
+                    "XObject" => dictionary! { "CustodyPxTile" => Object::Reference(image_id) },
+                },
+            },
+            format!("q {t:.4} 0 0 {t:.4} 0 0 cm /CustodyPxTile Do Q\n").into_bytes(),
+        );
+        *slot = doc.add_object(pattern);
+    }
+    let gs_id = doc.add_object(dictionary! { "Type" => "ExtGState", "BM" => "Multiply" });
+    Ok((patterns, gs_id))
+}
+
+fn mark_pdf_with(
+    bytes: &[u8],
+    issue: &Issue,
+    style: &Style,
+    key: Option<&MarkKey>,
+    limits: &Limits,
+) -> Result<Vec<u8>, MarkError> {
     style.validate()?;
     let mut doc = load(bytes, limits)?;
     let (form, w, h) = stamp_form(issue, style)?;
     let form_id = doc.add_object(form);
     let open_id = doc.add_object(Stream::new(Dictionary::new(), b"q\n".to_vec()));
+    let pixel = key
+        .map(|k| pixel_objects(&mut doc, k, issue.mark_id))
+        .transpose()?;
     let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
     for page in pages {
-        stamp_page(&mut doc, page, form_id, open_id, (w, h), style)?;
+        stamp_page(&mut doc, page, form_id, open_id, (w, h), style, pixel)?;
     }
     set_info(&mut doc, issue.mark_id)?;
     let mut out = Vec::with_capacity(bytes.len() + 16 * 1024);
@@ -264,6 +379,7 @@ fn stamp_page(
     open: ObjectId,
     size: (f32, f32),
     style: &Style,
+    pixel: Option<([ObjectId; 4], ObjectId)>,
 ) -> Result<(), MarkError> {
     let (bx, rot) = geometry(doc, page);
     // Effective resources, copied into the page with the form added.
@@ -282,6 +398,29 @@ fn stamp_page(
     xobjects.set(name.as_bytes(), Object::Reference(form));
     resources.set("XObject", xobjects);
     let mut tail = String::from("\nQ\n");
+    if let Some((patterns, gs)) = pixel {
+        let quarter = usize::try_from(rot.rem_euclid(360) / 90).unwrap_or(0);
+        let pattern = patterns.get(quarter).copied().unwrap_or(patterns[0]);
+        for (kind, id) in [("Pattern", pattern), ("ExtGState", gs)] {
+            let mut dict = match resources
+                .get(kind.as_bytes())
+                .ok()
+                .map(|o| doc.dereference(o))
+            {
+                Some(Ok((_, Object::Dictionary(d)))) => d.clone(),
+                _ => Dictionary::new(),
+            };
+            dict.set("CustodyPx", Object::Reference(id));
+            resources.set(kind, dict);
+        }
+        let [x0, y0, x1, y1] = bx;
+        let _ = writeln!(
+            tail,
+            "q /CustodyPx gs /Pattern cs /CustodyPx scn {x0:.2} {y0:.2} {:.2} {:.2} re f Q",
+            x1 - x0,
+            y1 - y0
+        );
+    }
     for m in placements(bx, rot, size, style) {
         let _ = writeln!(
             tail,

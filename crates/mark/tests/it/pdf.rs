@@ -183,3 +183,64 @@ fn token_survives_qpdf_and_ghostscript_resaving() {
         assert!(text.contains(&id.token()), "{file}: {text}");
     }
 }
+
+/// A marked PDF's pages rendered by poppler at 100, 150 and 300 dpi and saved
+/// as JPEG at quality 75 (a page printed to an image, a screenshot of a
+/// reader): each page image traces to the copy's id, the unmarked document's
+/// pages do not, the text stays extractable, and the file grows by the
+/// pattern's few kilobytes only.
+#[test]
+fn pages_rasterised_and_saved_as_jpeg_trace() {
+    let original = pdf(4);
+    let id = 0x5eed_0fc0_ffee_0042;
+    let key = crate::util::key(9);
+    let marked = mark::pdf::mark_pdf(
+        &original,
+        &issue(id),
+        &Style::default(),
+        &key,
+        &Limits::default(),
+    )
+    .unwrap();
+    let plain = stamp(&original, &Style::default());
+    assert!(
+        marked.len() < plain.len() + 24 * 1024,
+        "{} bytes more than the stamped file",
+        marked.len() - plain.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [("marked", &marked), ("plain", &original)] {
+        let path = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(&path, bytes).unwrap();
+        let text = run("pdftotext", &[path.to_str().unwrap(), "-"]);
+        assert!(String::from_utf8_lossy(&text.stdout).contains("Secret design page 3"));
+        for dpi in ["100", "150", "300"] {
+            let prefix = dir.path().join(format!("{name}-{dpi}"));
+            run(
+                "pdftoppm",
+                &[
+                    "-r",
+                    dpi,
+                    "-gray",
+                    "-png",
+                    path.to_str().unwrap(),
+                    prefix.to_str().unwrap(),
+                ],
+            );
+            for page in 1..=4 {
+                let png = std::fs::read(format!("{}-{page}.png", prefix.display())).unwrap();
+                let img = image::load_from_memory(&png).unwrap().to_rgb8();
+                let mut jpeg = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 75)
+                    .encode_image(&img)
+                    .unwrap();
+                let reading = mark::image::detect_image(&jpeg, &key, &Limits::default()).unwrap();
+                let want = (name == "marked").then_some(MarkId(id));
+                assert_eq!(
+                    reading.mark_id, want,
+                    "{name} page {page} at {dpi} dpi: {reading:?}"
+                );
+            }
+        }
+    }
+}
