@@ -570,3 +570,78 @@ async fn external_user_signs_the_nda_the_room_page_shows_instead_of_an_error() {
     assert_eq!(signature.text_sha256, nda.text_sha256);
     assert_eq!(signature.source_addr.as_deref(), Some("127.0.0.1"));
 }
+
+/// A marked PDF download, one page printed to an image (rendered by poppler
+/// at 150 dpi, saved as JPEG 75), traced on the web UI's trace page: the
+/// report names who downloaded it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_a_marked_pdf_printed_to_an_image_traces_in_the_browser() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let policy = serde_json::json!({"downloader": "marked", "contributor": "marked",
+        "manager": "marked", "unmarkable": "deny"});
+    let path = format!("/rooms/{}/delivery", site.room);
+    let (status, body) = crate::pages::api(&site, reqwest::Method::PUT, &path, policy).await;
+    assert_eq!(status, 200, "{body}");
+    let file = crate::pages::upload(&site, site.room, "drawings/bracket.pdf", &drawing_pdf()).await;
+    let copy = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
+        .get(site.url(&format!("/api/v1/files/{}/content", file.id)))
+        .bearer_auth(&site.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(copy.starts_with(b"%PDF"), "a PDF copy");
+
+    // Printed to an image: poppler at 150 dpi, saved as JPEG 75.
+    let scratch = Scratch::new();
+    let pdf = scratch.dir.path().join("copy.pdf");
+    std::fs::write(&pdf, &copy).unwrap();
+    let prefix = scratch.dir.path().join("printed-page");
+    let out = std::process::Command::new("pdftoppm")
+        .args([
+            "-r",
+            "150",
+            "-jpeg",
+            "-jpegopt",
+            "quality=75",
+            "-singlefile",
+        ])
+        .arg(&pdf)
+        .arg(&prefix)
+        .output()
+        .expect("pdftoppm (poppler-utils, which scripts/test installs)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let leaked = prefix.with_extension("jpg");
+    assert!(leaked.is_file());
+
+    let driver = Driver::start().await;
+    let b = scratch.browser(&driver).await;
+    b.set_window(1400, 2100).await;
+    sign_in(&b, &site, util::EMAIL, &util::next_code(&site.totp_secret)).await;
+    wait_for(&b, "the rooms list", "#rooms").await;
+    b.goto(&site.url("/trace")).await;
+    wait_for(&b, "the trace form", "#trace-file").await;
+    b.type_into(&b.find("#trace-file").await, &leaked.display().to_string())
+        .await;
+    b.click(&b.find("#trace-button").await).await;
+    wait_for(&b, "the trace report", "#trace-result").await;
+    let issues = b.text(&b.find("#trace-issues tbody").await).await;
+    for want in [util::EMAIL, "file.download", &file.id.to_string()] {
+        assert!(
+            issues.contains(want),
+            "`{want}` missing from the report: {issues}"
+        );
+    }
+    b.assert_accessible("the trace report of a printed page")
+        .await;
+}

@@ -13,7 +13,12 @@ use crate::util::{self, EMAIL, PASSWORD, Site};
 use crate::webdriver::{self, Browser, Driver};
 
 /// One API call as the admin (for setting up what the page then shows).
-async fn api(site: &Site, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn api(
+    site: &Site,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .build()
