@@ -15,9 +15,6 @@ use store::Redaction;
 use super::internal;
 use crate::Audit;
 
-/// Longest accepted reason, in characters.
-pub const MAX_REASON: usize = 500;
-
 impl Audit<'_> {
     /// Redacts event `seq` for `reason`.
     pub async fn redact_event(
@@ -27,13 +24,8 @@ impl Audit<'_> {
         reason: &str,
     ) -> Result<RedactionDone, AppError> {
         let (meta, p, _) = auth.into_parts();
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON {
-            return Err(AppError::invalid(
-                ErrorCode::BadReason,
-                format!("give a reason of 1 to {MAX_REASON} characters"),
-            ));
-        }
+        let reason = kernel::check_reason(reason)?;
+        let reason = reason.as_str();
         let mut tx = self.store().begin().await?;
         let event = tx.event(seq).await?.ok_or(AppError::NotFound)?;
         refuse_if_held(&mut tx, &event).await?;

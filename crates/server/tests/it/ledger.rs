@@ -419,6 +419,15 @@ async fn redaction_removes_personal_data_and_keeps_the_tree() {
         },
     )
     .await;
+    // One line only: a line break could forge rows in exports of the log.
+    check(
+        ctx,
+        Case {
+            want_code: Some("bad_reason"),
+            ..redact(&ctx.admin, seq, "erasure\nsecond line", 400)
+        },
+    )
+    .await;
     check(ctx, redact(&ctx.admin, 999_999, erasure, 404)).await;
     let done = check(ctx, redact(&ctx.admin, seq, erasure, 200))
         .await
