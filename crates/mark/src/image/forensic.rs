@@ -834,9 +834,17 @@ fn fold_affine(
             }
             let (ix, iy) = (px as usize, py as usize);
             let (fx, fy) = (px - ix as f32, py - iy as f32);
-            let at = |x: usize, yy: usize| y.get(yy * w + x).copied().unwrap_or(f32::NAN);
-            let top = at(ix, iy) * (1.0 - fx) + at(ix + 1, iy) * fx;
-            let bottom = at(ix, iy + 1) * (1.0 - fx) + at(ix + 1, iy + 1) * fx;
+            let at = iy * w + ix;
+            let (Some(&[t0, t1]), Some(&[b0, b1])) = (
+                y.get(at..at + 2)
+                    .and_then(|s| <&[f32; 2]>::try_from(s).ok()),
+                y.get(at + w..at + w + 2)
+                    .and_then(|s| <&[f32; 2]>::try_from(s).ok()),
+            ) else {
+                continue;
+            };
+            let top = t0 * (1.0 - fx) + t1 * fx;
+            let bottom = b0 * (1.0 - fx) + b1 * fx;
             *c = top * (1.0 - fy) + bottom * fy;
         }
     }

@@ -268,13 +268,7 @@ impl Autocorrelation {
         // strong short periods (text lines, strokes, a texture) are a few
         // strong lines of it, the mark's lattice many weak points.
         for p in [&mut p1, &mut p2] {
-            let mut sorted = p.clone();
-            let mid = sorted.len() / 2;
-            let cap = if sorted.is_empty() {
-                0.0
-            } else {
-                POWER_CAP * *sorted.select_nth_unstable_by(mid, f32::total_cmp).1
-            };
+            let cap = POWER_CAP * nth(p, p.len() / 2).unwrap_or(0.0);
             p.iter_mut().for_each(|v| *v = v.min(cap));
         }
         // Both powers are real and even: their inverse transforms are real,
@@ -322,13 +316,8 @@ impl Autocorrelation {
             }
         }
         // Noise units: the robust spread of the scores over all lags.
-        let mut mags: Vec<f32> = z.iter().map(|v| v.abs()).filter(|v| *v > 0.0).collect();
-        let mid = mags.len() / 2;
-        let spread = if mags.is_empty() {
-            1.0
-        } else {
-            1.4826 * *mags.select_nth_unstable_by(mid, f32::total_cmp).1
-        };
+        let mags: Vec<f32> = z.iter().map(|v| v.abs()).filter(|v| *v > 0.0).collect();
+        let spread = nth(&mags, mags.len() / 2).map_or(1.0, |m| 1.4826 * m);
         z.iter_mut().for_each(|v| *v /= spread.max(1e-9));
         Some(Autocorrelation { z, r: ri })
     }
@@ -535,6 +524,46 @@ impl Autocorrelation {
     }
 }
 
+/// The `k`-th smallest of `v` in the order of `f32::total_cmp` (what
+/// `select_nth_unstable_by` would put at `k`), without reordering `v`: a
+/// histogram of the values' upper 16 bits finds the bucket that holds it,
+/// and only that bucket is sorted.
+fn nth(v: &[f32], k: usize) -> Option<f32> {
+    if k >= v.len() {
+        return None;
+    }
+    // Bits that order as total_cmp orders the floats.
+    let key = |x: f32| {
+        let b = x.to_bits();
+        if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+    };
+    let mut hist = vec![0usize; 1 << 16];
+    for &x in v {
+        if let Some(n) = hist.get_mut((key(x) >> 16) as usize) {
+            *n += 1;
+        }
+    }
+    let mut below = 0;
+    let mut bucket = 0;
+    for (i, &n) in hist.iter().enumerate() {
+        if below + n > k {
+            bucket = i as u32;
+            break;
+        }
+        below += n;
+    }
+    let mut inside: Vec<f32> = v
+        .iter()
+        .copied()
+        .filter(|&x| key(x) >> 16 == bucket)
+        .collect();
+    let at = k - below;
+    if at >= inside.len() {
+        return None;
+    }
+    Some(*inside.select_nth_unstable_by(at, f32::total_cmp).1)
+}
+
 /// The FFT length used for `n` samples: a multiple of 64 (sizes with small factors).
 fn pad(n: usize) -> usize {
     n.div_ceil(64) * 64
@@ -559,6 +588,33 @@ fn columns(a: &mut [Complex32], w: usize, h: usize, fft: &dyn rustfft::Fft<f32>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nth_is_what_sorting_puts_there() {
+        let mut seed = 11u64;
+        let mut v: Vec<f32> = (0..5000)
+            .map(|i| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let x = ((seed >> 40) as f32 / 16_777_216.0 - 0.3) * 1e3;
+                // Repeated values, zeros of both signs, a wide range of magnitudes.
+                match i % 7 {
+                    0 => 2.5,
+                    1 => 0.0,
+                    2 => -0.0,
+                    3 => x * 1e-6,
+                    _ => x,
+                }
+            })
+            .collect();
+        let cases = [0, 1, 777, 2500, 4998, 4999];
+        let got: Vec<Option<f32>> = cases.iter().map(|&k| nth(&v, k)).collect();
+        v.sort_by(f32::total_cmp);
+        for (&k, g) in cases.iter().zip(got) {
+            assert_eq!(g.map(f32::to_bits), v.get(k).map(|x| x.to_bits()), "k {k}");
+        }
+        assert_eq!(nth(&v, 5000), None);
+        assert_eq!(nth(&[], 0), None);
+    }
 
     #[test]
     fn perturbing_by_nothing_keeps_the_lattice() {
