@@ -207,10 +207,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("null_images={null_images}");
     println!("null_offsets={}", null_images * forensic::offsets_tried());
     // The per-image bound at the threshold 7.0: n · Q(7), Q(7) = 1.28e-12;
-    // with the CRC-16, times 2^-16.
+    // with the CRC-16 (two checks per grid found: its own bits, the pool's),
+    // times 2 · 2^-16.
     let sync_bound = forensic::offsets_tried() as f64 * 1.28e-12;
     println!("null_bound_sync={sync_bound:.1e}");
-    println!("null_bound_crc={:.1e}", sync_bound / 65536.0);
+    println!("null_bound_crc={:.1e}", 2.0 * sync_bound / 65536.0);
     println!("null_max_score={max:.2}");
     println!("null_ids_read={false_ids}");
     println!("null_seconds={:.1}", t.elapsed().as_secs_f64());
