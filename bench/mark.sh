@@ -22,7 +22,7 @@ ROOT=$PWD
 RUNS=${BENCH_RUNS:-5}
 NULL=${BENCH_NULL:-2000}
 DOC=docs/BENCHMARKS.md
-EX=$ROOT/target/release/examples/mark_bench
+EX=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/mark_bench
 VENV=${ROBUST_VENV:-/var/tmp/custody-robust-venv}
 IWM_VERSION=0.2.0
 
@@ -127,11 +127,11 @@ tmp="$W/section.md"
     echo "| (a) whole PNG file: decode, trace | $(get file_trace_png_ms) ms | | | | |"
     echo "| (c) stamp a 100-page PDF (load, stamp, save; in process) | $(get pdf_stamp_100_ms) ms | $QPDF_MS ms \`qpdf --overlay\` (process) | ${PDF_RATIO}× | ≤ 1.0× | $(verdict_le "$PDF_RATIO" 1.0) |"
     echo
-    echo "- (a) Both methods on the same generated 1920×1080 scene, pixels in memory (dwtDct: a NumPy array from \`cv2.imread\`; its embed includes its colour conversions, as its \`encode\` does them). An unmarked image is searched at every scale Custody tries (the scale estimation and its candidates included); dwtDct's decode does the same work either way."
+    echo "- (a) Both methods on the same generated 1920×1080 scene, pixels in memory (dwtDct: a NumPy array from \`cv2.imread\`; its embed includes its colour conversions, as its \`encode\` does them). An unmarked image is searched at every scale Custody tries (the scale estimation and its candidates included) and on every lattice its lattice stage estimates (the estimate included); dwtDct's decode does the same work either way."
     echo "- (b) Null distribution: $(get null_images) unmarked 512×512 generated scenes, a different key each," \
         "at most $(get null_offsets) (grid, offset) hypotheses: highest sync score $(get null_max_score) against the threshold 7.0;" \
         "ids read: $(get null_ids_read) ($(get null_seconds) s; for 10⁹ independent N(0, 1) values the expected maximum is about 6.0);" \
-        "the per-image bound at 7.0 is 1.3e-6 from the sync alone and 2.0e-11 with the CRC-16."
+        "the per-image bound at 7.0 is $(get null_bound_sync) from the sync alone and $(get null_bound_crc) with the CRC-16 (every grid of the search counted, the lattice stage's included)."
     echo "- (c) The PDF has 50 lines of text per page ($(get pdf_plain_bytes) bytes; stamped $(get pdf_stamped_bytes) bytes)." \
         "Custody's figure is in process from bytes to bytes; qpdf's is a whole process run with file I/O, so it includes start-up."
     echo "- (d) After \`qpdf --object-streams=generate\`: \`$SURV_QPDF\`; after Ghostscript \`pdfwrite\`: \`$SURV_GS\`" \

@@ -168,7 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let detect = best_ms(5, || reading = Some(forensic::detect(&luma, w, h, &key)));
     let reading = reading.ok_or("no reading")?;
     let plain_luma = forensic::luma(&original, 3);
-    let detect_unmarked = best_ms(3, || {
+    let detect_unmarked = best_ms(5, || {
         let _ = forensic::detect(&plain_luma, w, h, &key);
     });
     let img = image::RgbImage::from_raw(w as u32, h as u32, original.clone()).ok_or("size")?;
@@ -206,6 +206,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("null_images={null_images}");
     println!("null_offsets={}", null_images * forensic::offsets_tried());
+    // The per-image bound at the threshold 7.0: n · Q(7), Q(7) = 1.28e-12;
+    // with the CRC-16 (two checks per grid found: its own bits, the pool's),
+    // times 2 · 2^-16.
+    let sync_bound = forensic::offsets_tried() as f64 * 1.28e-12;
+    println!("null_bound_sync={sync_bound:.1e}");
+    println!("null_bound_crc={:.1e}", 2.0 * sync_bound / 65536.0);
     println!("null_max_score={max:.2}");
     println!("null_ids_read={false_ids}");
     println!("null_seconds={:.1}", t.elapsed().as_secs_f64());

@@ -21,7 +21,11 @@
 //! 16,384 offsets at once). The peak is scored as `z = peak / σ` with σ the
 //! standard deviation over all offsets; the soft values of the coded bits
 //! read at the peak go through the Viterbi decoder (at every grid whose peak
-//! reaches [`THRESHOLD`], until one checks). Because the DCT is orthonormal,
+//! reaches [`THRESHOLD`], until one checks). The soft values of the grids
+//! whose sync reached the threshold without their payload checking are also
+//! pooled (weighted by their scores: the same coded bits seen through other
+//! phases, extents, scales or lattices), and the pool is decoded each time a
+//! grid joins it (from the second on). Because the DCT is orthonormal,
 //! the coefficients read back from the aligned fold are the correlations with
 //! each basis function, so the same fold decodes the bits.
 //!
@@ -38,12 +42,17 @@
 //! is taken as its local affine map at the centre), and the copy is
 //! resampled bilinearly at the centres of that lattice's cells (after a box
 //! average of about a cell) and folded as above. The best [`LATTICES`]
-//! lattices are tried, each over the whole copy (at most 1,024 cells, eight
-//! tiles, a side about its centre) and over a central square of about two
-//! tiles a side (where a perspective's local map holds), at both
-//! half-cell phases in both directions; a lattice whose sync comes within
-//! reach ([`LATTICE_PROMISING`]) without its payload checking is also tried
-//! turned by ±0.08° and stretched by ±0.15 % ([`LATTICE_REFINE`]). Last, on
+//! lattices are tried (two threads, each taking every other one in rank
+//! order), each over the whole copy (at most 1,024 cells, eight tiles, a
+//! side about its centre) and over a central square of about two tiles a
+//! side (where a perspective's local map holds), at both half-cell phases in
+//! both directions; over the whole copy, the phases after the first only
+//! when the first's sync reaches [`LATTICE_HINT`] (a half-cell off keeps
+//! about four fifths of a mark's sync, and an unmarked fold rarely gets
+//! there: most of an unmarked image's time went into those folds). A lattice
+//! whose sync comes within reach ([`LATTICE_PROMISING`]) without its payload
+//! checking is also tried turned by ±0.08° and stretched by ±0.15 %
+//! ([`LATTICE_REFINE`]). Last, on
 //! a page whose background is saturated (brightened paper: everything from
 //! 232 up becomes 255 under × 1.1 and the mark there is gone), the ink alone
 //! at scale 1: its pixels' offsets from the ink's own level carry the mark
@@ -55,11 +64,13 @@
 //! of the `n` offsets tried reaches z is at most `n · Q(z)`. With at most 352
 //! grids (12 fixed, 48 estimated, 4 of ink; 288 of the lattice stage: 4
 //! lattices × 2 extents × 4 phases × 9 for the lattice and its 8
-//! refinements) there are 5,767,168 offsets, and with [`THRESHOLD`] = 7.0
+//! refinements; a phase skipped for want of a hint only lowers the count,
+//! which is kept as the bound) there are 5,767,168 offsets, and with [`THRESHOLD`] = 7.0
 //! that is 5,767,168 × 1.28e-12 = 7.4e-6 per image from the sync test
-//! alone; the payload must then also pass its CRC-16 (2^-16), for a bound of
-//! 1.1e-10 per image (the bound reported with a reading is computed from the
-//! same count). The tests check the null distribution on unmarked images of
+//! alone; the payload must then also pass its CRC-16 (2^-16), by its own
+//! bits or by the pool's it joins (two checks per grid that reaches the
+//! threshold), for a bound of 2 × 7.4e-6 × 2^-16 = 2.3e-10 per image (the
+//! bound reported with a reading is computed from the same count). The tests check the null distribution on unmarked images of
 //! four kinds, on unmarked copies after every geometric attack and on wrong
 //! keys; `bench/mark.sh` runs thousands more in release, and
 //! `bench/robustness.sh` unmarked images turned by 5° and marked copies read
@@ -69,6 +80,7 @@ mod lattice;
 mod scale;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use rustfft::FftPlanner;
@@ -121,6 +133,9 @@ const LATTICES: usize = 4;
 const LATTICE_SIDE: usize = 2048;
 /// Sync score of a lattice's grids from which the lattice is refined.
 const LATTICE_PROMISING: f32 = 5.0;
+/// Sync score of a lattice's first phase over the whole suspect from which
+/// its other phases are tried there.
+const LATTICE_HINT: f32 = 4.5;
 /// Perturbations (degrees turned, stretch along the tile's x and y) tried
 /// about a promising lattice whose payload does not check.
 const LATTICE_REFINE: [(f32, f32, f32); 8] = [
@@ -342,6 +357,7 @@ pub fn detect(y: &[f32], w: usize, h: usize, key: &MarkKey) -> ImageReading {
         inv: inv.as_ref(),
         best: ImageReading::nothing(),
         scale_peak: f32::NEG_INFINITY,
+        pooled: (Vec::new(), 0),
     };
     // The scale of the file as issued first, then the estimated scales, then
     // the other fixed ones, as if in that order: a read at an estimated scale
@@ -498,15 +514,26 @@ struct Search<'a> {
     best: ImageReading,
     /// The highest sync score of the last [`Search::scale`].
     scale_peak: f32,
+    /// The soft payload values of the grids whose sync reached
+    /// [`THRESHOLD`] without their payload checking, each weighted by its
+    /// score, summed; and how many.
+    pooled: (Vec<f32>, usize),
 }
 
 impl<'a> Search<'a> {
     /// A search of the same image and key with nothing found yet.
     fn fork(&self) -> Search<'a> {
         Search {
+            y: self.y,
+            w: self.w,
+            h: self.h,
+            layout: self.layout,
+            sync_f: self.sync_f,
+            fwd: self.fwd,
+            inv: self.inv,
             best: ImageReading::nothing(),
             scale_peak: f32::NEG_INFINITY,
-            ..*self
+            pooled: (Vec::new(), 0),
         }
     }
 
@@ -534,60 +561,134 @@ impl<'a> Search<'a> {
     /// Tries the grids of the lattices estimated from the suspect; true once an id is read.
     fn lattices(&mut self) -> bool {
         let found = lattice::candidates(self.y, self.w, self.h, LATTICES);
-        let mut blurred: Option<(usize, Vec<f32>)> = None;
-        let (w, h) = (self.w as f32, self.h as f32);
-        for lat in found {
-            // The whole suspect, then a central square of about two tiles a
-            // side (where a perspective copy's local affine map holds).
-            let half = (CENTRE_TILES * 128.0 * lat.scale()).max(CENTRE_MIN / 2.0);
-            let (hx, hy) = (half.min(w / 2.0), half.min(h / 2.0));
-            let centre = [w / 2.0 - hx, h / 2.0 - hy, w / 2.0 + hx, h / 2.0 + hy];
-            // At most FOLD_CELLS cells a side: a lattice of a small scale on a
-            // large image would otherwise resample millions of cells.
-            let reach = FOLD_CELLS / 2.0 * CELL * lat.scale();
-            let (rx, ry) = (reach.min(w / 2.0), reach.min(h / 2.0));
-            let whole = [w / 2.0 - rx, h / 2.0 - ry, w / 2.0 + rx, h / 2.0 + ry];
-            let extents = [whole, centre];
-            // Cells of about `f` pixels: averaged over a box of that width first.
+        // Cells of about `f` pixels: the suspect averaged over a box of that
+        // width first (once per width).
+        let width = |lat: &lattice::Lattice| {
             let f = CELL * lat.scale();
-            let k = if f >= 1.5 { f.round() as usize } else { 1 };
-            if blurred.as_ref().is_none_or(|(bk, _)| *bk != k) {
-                blurred = Some((k, box_blur(self.y, self.w, self.h, k)));
+            if f >= 1.5 { f.round() as usize } else { 1 }
+        };
+        let mut blurred: Vec<(usize, Vec<f32>)> = Vec::new();
+        for lat in &found {
+            let k = width(lat);
+            if blurred.iter().all(|(bk, _)| *bk != k) {
+                blurred.push((k, box_blur(self.y, self.w, self.h, k)));
             }
-            let Some((_, src)) = &blurred else { continue };
-            for (i, extent) in extents.into_iter().enumerate() {
-                if i > 0 && hx >= rx - 8.0 && hy >= ry - 8.0 {
-                    break;
+        }
+        // The lattices shared out between two threads, each in order of
+        // rank; a lattice ranked after one that has read is skipped, so the
+        // reading kept is the best ranked's whatever the threads' timing.
+        let first_read = AtomicUsize::new(usize::MAX);
+        let try_lattice = |near: &mut Search<'_>, rank: usize| {
+            let Some(lat) = found.get(rank) else {
+                return;
+            };
+            let k = width(lat);
+            let Some((_, src)) = blurred.iter().find(|(bk, _)| *bk == k) else {
+                return;
+            };
+            if first_read.load(Ordering::Relaxed) > rank && near.lattice(src, lat) {
+                first_read.fetch_min(rank, Ordering::Relaxed);
+            }
+        };
+        let results = std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                let mut near = self.fork();
+                let mut read = Vec::new();
+                for rank in (1..found.len()).step_by(2) {
+                    try_lattice(&mut near, rank);
+                    read.push((rank, near.best.clone()));
                 }
-                self.scale_peak = f32::NEG_INFINITY;
-                if self.affine(src, &lat, extent) {
-                    return true;
-                }
-                if self.scale_peak >= LATTICE_PROMISING
-                    && LATTICE_REFINE
-                        .iter()
-                        .any(|&(d, sx, sy)| self.affine(src, &lat.perturbed(d, sx, sy), extent))
-                {
-                    return true;
-                }
+                read
+            });
+            let mut near = self.fork();
+            let mut read = Vec::new();
+            for rank in (0..found.len()).step_by(2) {
+                try_lattice(&mut near, rank);
+                read.push((rank, near.best.clone()));
+            }
+            // A panic of the other thread is the search's own: pass it on.
+            read.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            read
+        });
+        let first = first_read.into_inner();
+        for (rank, reading) in results {
+            if rank == first && reading.mark_id.is_some() {
+                self.best = reading;
+                return true;
+            }
+            if reading.mark_id.is_none() && reading.score > self.best.score {
+                self.best = reading;
+            }
+        }
+        false
+    }
+
+    /// Tries the grids of one lattice on `src` (the suspect, averaged): over
+    /// the whole suspect, then over a central square of about two tiles a
+    /// side (where a perspective copy's local affine map holds); true once an
+    /// id is read.
+    fn lattice(&mut self, src: &[f32], lat: &lattice::Lattice) -> bool {
+        let (w, h) = (self.w as f32, self.h as f32);
+        let half = (CENTRE_TILES * 128.0 * lat.scale()).max(CENTRE_MIN / 2.0);
+        let (hx, hy) = (half.min(w / 2.0), half.min(h / 2.0));
+        let centre = [w / 2.0 - hx, h / 2.0 - hy, w / 2.0 + hx, h / 2.0 + hy];
+        // At most FOLD_CELLS cells a side: a lattice of a small scale on a
+        // large image would otherwise resample millions of cells.
+        let reach = FOLD_CELLS / 2.0 * CELL * lat.scale();
+        let (rx, ry) = (reach.min(w / 2.0), reach.min(h / 2.0));
+        let whole = [w / 2.0 - rx, h / 2.0 - ry, w / 2.0 + rx, h / 2.0 + ry];
+        for (i, extent) in [whole, centre].into_iter().enumerate() {
+            if i > 0 && hx >= rx - 8.0 && hy >= ry - 8.0 {
+                break;
+            }
+            // Over the whole suspect the other phases only after a hint at
+            // the first (the fold there is large and a half-cell off keeps
+            // most of a mark's sync).
+            let hinted = i == 0;
+            self.scale_peak = f32::NEG_INFINITY;
+            if self.affine(src, lat, extent, hinted) {
+                return true;
+            }
+            if self.scale_peak >= LATTICE_PROMISING
+                && LATTICE_REFINE
+                    .iter()
+                    .any(|&(d, sx, sy)| self.affine(src, &lat.perturbed(d, sx, sy), extent, false))
+            {
+                return true;
             }
         }
         false
     }
 
     /// Tries the grids of one lattice on `src` (the suspect, averaged) within
-    /// `extent`; true once an id is read.
-    fn affine(&mut self, src: &[f32], lat: &lattice::Lattice, extent: [f32; 4]) -> bool {
+    /// `extent`; true once an id is read. When `hinted`, the phases after the
+    /// first only if its sync reaches [`LATTICE_HINT`].
+    fn affine(
+        &mut self,
+        src: &[f32],
+        lat: &lattice::Lattice,
+        extent: [f32; 4],
+        hinted: bool,
+    ) -> bool {
         let s = lat.scale();
         let phases = phases(s);
-        for &px in phases {
-            for &py in phases {
-                let Some(acc) = fold_affine(src, self.w, self.h, lat, (px, py), extent) else {
-                    continue;
-                };
-                if self.grid(&acc, s) {
-                    return true;
-                }
+        for (n, (&px, &py)) in phases
+            .iter()
+            .flat_map(|px| phases.iter().map(move |py| (px, py)))
+            .enumerate()
+        {
+            if hinted && n == 1 && self.scale_peak < LATTICE_HINT {
+                return false;
+            }
+            let Some(acc) = fold_affine(src, self.w, self.h, lat, (px, py), extent) else {
+                continue;
+            };
+            if self.grid(&acc, s) {
+                return true;
             }
         }
         false
@@ -611,12 +712,33 @@ impl<'a> Search<'a> {
         let soft = decode(acc, shift, self.layout);
         let norm = soft.iter().map(|v| v.abs()).sum::<f32>() / soft.len() as f32;
         let soft: Vec<f32> = soft.iter().map(|v| v / norm.max(1e-12)).collect();
-        let bits = ecc::decode(&soft, PAYLOAD_BITS);
-        let mark_id = if z >= THRESHOLD {
+        let mut bits = ecc::decode(&soft, PAYLOAD_BITS);
+        let mut mark_id = if z >= THRESHOLD {
             decode_payload(&bits)
         } else {
             None
         };
+        // A grid whose sync is found but whose payload does not check: its
+        // soft values pooled with those of the others so far (the same bits
+        // seen through other phases, extents, scales or lattices), and the
+        // pool decoded once there are two.
+        if mark_id.is_none() && z >= THRESHOLD {
+            let (sum, n) = &mut self.pooled;
+            if sum.is_empty() {
+                sum.resize(soft.len(), 0.0);
+            }
+            sum.iter_mut().zip(&soft).for_each(|(p, v)| *p += z * v);
+            *n += 1;
+            if *n >= 2 {
+                let norm = sum.iter().map(|v| v.abs()).sum::<f32>() / sum.len().max(1) as f32;
+                let pooled: Vec<f32> = sum.iter().map(|v| v / norm.max(1e-12)).collect();
+                let pooled_bits = ecc::decode(&pooled, PAYLOAD_BITS);
+                if let Some(id) = decode_payload(&pooled_bits) {
+                    mark_id = Some(id);
+                    bits = pooled_bits;
+                }
+            }
+        }
         if mark_id.is_some() || z > self.best.score {
             self.best = ImageReading {
                 mark_id,
@@ -647,19 +769,19 @@ pub fn offsets_tried() -> usize {
 
 /// The plane averaged over a `k`×`k` box about each pixel (a copy when `k` ≤ 1).
 fn box_blur(y: &[f32], w: usize, h: usize, k: usize) -> Vec<f32> {
-    if k <= 1 || w == 0 {
+    if k <= 1 || w == 0 || h == 0 {
         return y.to_vec();
     }
     let (lo, hi) = (k / 2, k - k / 2);
-    // Running sums along rows, then along columns; the box is cut at the borders.
+    // Running sums along each row, then (row by row, so that memory is read
+    // in order) sums of `k` rows; the box is cut at the borders.
     let mut rows = vec![0f32; w * h];
-    let mut prefix = vec![0f32; w.max(h) + 1];
+    let mut prefix = vec![0f32; w + 1];
     for (src, dst) in y.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
-        for (i, v) in src.iter().enumerate() {
-            let p = prefix.get(i).copied().unwrap_or(0.0);
-            if let Some(n) = prefix.get_mut(i + 1) {
-                *n = p + v;
-            }
+        let mut run = 0.0;
+        for (p, v) in prefix.iter_mut().skip(1).zip(src) {
+            run += v;
+            *p = run;
         }
         for (x, d) in dst.iter_mut().enumerate() {
             let (a, b) = (x.saturating_sub(lo), (x + hi).min(w));
@@ -668,21 +790,13 @@ fn box_blur(y: &[f32], w: usize, h: usize, k: usize) -> Vec<f32> {
         }
     }
     let mut out = vec![0f32; w * h];
-    for x in 0..w {
-        for yy in 0..h {
-            let p = prefix.get(yy).copied().unwrap_or(0.0);
-            let v = rows.get(yy * w + x).copied().unwrap_or(0.0);
-            if let Some(n) = prefix.get_mut(yy + 1) {
-                *n = p + v;
-            }
+    for (yy, dst) in out.chunks_exact_mut(w).enumerate() {
+        let (a, b) = (yy.saturating_sub(lo), (yy + hi).min(h));
+        for src in rows.get(a * w..b * w).unwrap_or_default().chunks_exact(w) {
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
         }
-        for yy in 0..h {
-            let (a, b) = (yy.saturating_sub(lo), (yy + hi).min(h));
-            let sum = prefix.get(b).copied().unwrap_or(0.0) - prefix.get(a).copied().unwrap_or(0.0);
-            if let Some(o) = out.get_mut(yy * w + x) {
-                *o = sum / (b - a).max(1) as f32;
-            }
-        }
+        let inv = 1.0 / (b - a).max(1) as f32;
+        dst.iter_mut().for_each(|d| *d *= inv);
     }
     out
 }
@@ -758,9 +872,17 @@ fn fold_affine(
             }
             let (ix, iy) = (px as usize, py as usize);
             let (fx, fy) = (px - ix as f32, py - iy as f32);
-            let at = |x: usize, yy: usize| y.get(yy * w + x).copied().unwrap_or(f32::NAN);
-            let top = at(ix, iy) * (1.0 - fx) + at(ix + 1, iy) * fx;
-            let bottom = at(ix, iy + 1) * (1.0 - fx) + at(ix + 1, iy + 1) * fx;
+            let at = iy * w + ix;
+            let (Some(&[t0, t1]), Some(&[b0, b1])) = (
+                y.get(at..at + 2)
+                    .and_then(|s| <&[f32; 2]>::try_from(s).ok()),
+                y.get(at + w..at + w + 2)
+                    .and_then(|s| <&[f32; 2]>::try_from(s).ok()),
+            ) else {
+                continue;
+            };
+            let top = t0 * (1.0 - fx) + t1 * fx;
+            let bottom = b0 * (1.0 - fx) + b1 * fx;
             *c = top * (1.0 - fy) + bottom * fy;
         }
     }
@@ -799,10 +921,11 @@ fn fold_affine(
     Some(acc)
 }
 
-/// `n · Q(z) · 2^-16`: the chance that any of `n` null offsets reaches z and its bits pass the CRC.
+/// `2 · n · Q(z) · 2^-16`: the chance that any of `n` null offsets reaches z
+/// and bits pass the CRC (its own, or the pool's it joins: two checks).
 fn bound(z: f32, n: usize) -> f64 {
     let q = 0.5 * erfc(f64::from(z) / std::f64::consts::SQRT_2);
-    (n as f64 * q / 65536.0).min(1.0)
+    (2.0 * n as f64 * q / 65536.0).min(1.0)
 }
 
 /// erfc with fractional error below 1.2e-7 (Numerical Recipes' Chebyshev fit).
@@ -1024,9 +1147,42 @@ mod tests {
     fn search_size_matches_the_documented_bound() {
         // 64 grids of the scale search and 288 of the lattice stage.
         assert_eq!(offsets_tried(), 352 * 16_384);
-        // Sync alone below 7.4 in a million; with the CRC-16 about 1.1e-10.
-        assert!(bound(THRESHOLD, offsets_tried()) * 65536.0 < 7.4e-6);
-        assert!(bound(THRESHOLD, offsets_tried()) < 1.2e-10);
+        // Sync alone below 7.4 in a million; with two CRC-16 checks per
+        // grid that reaches the threshold (its own bits, the pool's) 2.3e-10.
+        assert!(bound(THRESHOLD, offsets_tried()) * 65536.0 / 2.0 < 7.4e-6);
+        assert!(bound(THRESHOLD, offsets_tried()) < 2.3e-10);
+    }
+
+    #[test]
+    fn box_blur_is_the_mean_over_the_box() {
+        // A 7×5 ramp with a spike, against the mean over the box cut at the borders.
+        let (w, h) = (7, 5);
+        let y: Vec<f32> = (0..w * h)
+            .map(|i| {
+                if i == 17 {
+                    90.0
+                } else {
+                    (i % w * 3 + i / w) as f32
+                }
+            })
+            .collect();
+        for k in [1, 2, 3, 4] {
+            let got = box_blur(&y, w, h, k);
+            let (lo, hi) = (k / 2, k - k / 2);
+            for yy in 0..h {
+                for x in 0..w {
+                    let (mut s, mut n) = (0.0, 0.0);
+                    for by in yy.saturating_sub(lo)..(yy + hi.max(1)).min(h) {
+                        for bx in x.saturating_sub(lo)..(x + hi.max(1)).min(w) {
+                            s += y[by * w + bx];
+                            n += 1.0;
+                        }
+                    }
+                    let want = if k == 1 { y[yy * w + x] } else { s / n };
+                    assert!((got[yy * w + x] - want).abs() < 1e-4, "k {k} at {x},{yy}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -77,56 +77,20 @@ const MAX_RATIO: f32 = 1.33;
 
 /// Up to `n` candidate lattices, best first.
 pub(super) fn candidates(y: &[f32], w: usize, h: usize, n: usize) -> Vec<Lattice> {
-    let mut planner = FftPlanner::<f32>::new();
-    let mut found: Vec<(f32, Lattice)> = Vec::new();
-    for (side, factor, rmin, rmax) in PASSES {
-        let (plane, pw, ph) = centre(y, w, h, side);
-        let (plane, pw, ph) = if factor == 2 {
-            (downsample(&plane, pw, ph), pw / 2, ph / 2)
-        } else {
-            (plane, pw, ph)
-        };
-        // A window too small for two periods of the shortest lag is not searched.
-        if pw < 2 * rmin as usize || ph < 2 * rmin as usize {
-            continue;
-        }
-        let grid = 8 / factor;
-        let clipped = residual(&plane, pw, ph);
-        // A clipped residual is mostly a host's edge (a stroke, a line), not
-        // the mark: the residual is searched as it is, and without them and
-        // without straight lines along its rows and columns.
-        let mut edgeless = clipped.clone();
-        edgeless
-            .iter_mut()
-            .filter(|v| v.abs() >= RESIDUAL_CLIP)
-            .for_each(|v| *v = 0.0);
-        remove_lines(&mut edgeless, pw, ph);
-        // The two residuals side by side (a second thread: the transforms
-        // are most of the time).
-        let search = |mut r: Vec<f32>, planner: &mut FftPlanner<f32>| {
-            remove_periodic(&mut r, pw, ph, grid);
-            Autocorrelation::new(&r, pw, ph, rmax, planner)
-                .map(|ac| ac.lattices(rmin, rmax))
-                .unwrap_or_default()
-        };
-        let (a, b) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| search(edgeless, &mut FftPlanner::new()));
-            let mine = search(clipped, &mut planner);
-            // A panic of the other thread is the search's own: pass it on.
-            let theirs = other
+    // The two passes side by side (a second thread: the transforms are most
+    // of the time).
+    let [first, second] = PASSES;
+    let mut found = std::thread::scope(|scope| {
+        let other = scope.spawn(|| pass(y, w, h, second));
+        let mut found = pass(y, w, h, first);
+        // A panic of the other thread is the search's own: pass it on.
+        found.extend(
+            other
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (mine, theirs)
-        });
-        for (score, lat) in a.into_iter().chain(b) {
-            let k = factor as f32;
-            let lat = Lattice {
-                ax: [lat.ax[0] * k, lat.ax[1] * k],
-                ay: [lat.ay[0] * k, lat.ay[1] * k],
-            };
-            found.push((score, lat));
-        }
-    }
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        found
+    });
     found.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut out: Vec<Lattice> = Vec::with_capacity(n);
     for (_, lat) in found {
@@ -140,6 +104,52 @@ pub(super) fn candidates(y: &[f32], w: usize, h: usize, n: usize) -> Vec<Lattice
     out
 }
 
+/// The scored lattices of one pass (window side, averaging factor, range of
+/// lag lengths), in the suspect's pixels.
+fn pass(
+    y: &[f32],
+    w: usize,
+    h: usize,
+    (side, factor, rmin, rmax): (usize, usize, f32, f32),
+) -> Vec<(f32, Lattice)> {
+    let (plane, pw, ph) = centre(y, w, h, side);
+    let (plane, pw, ph) = if factor == 2 {
+        (downsample(&plane, pw, ph), pw / 2, ph / 2)
+    } else {
+        (plane, pw, ph)
+    };
+    // A window too small for two periods of the shortest lag is not searched.
+    if pw < 2 * rmin as usize || ph < 2 * rmin as usize {
+        return Vec::new();
+    }
+    let grid = 8 / factor;
+    let mut clipped = residual(&plane, pw, ph);
+    // A clipped residual is mostly a host's edge (a stroke, a line), not
+    // the mark: the residual is searched as it is, and without them and
+    // without straight lines along its rows and columns.
+    let mut edgeless = clipped.clone();
+    edgeless
+        .iter_mut()
+        .filter(|v| v.abs() >= RESIDUAL_CLIP)
+        .for_each(|v| *v = 0.0);
+    remove_lines(&mut edgeless, pw, ph);
+    remove_periodic(&mut clipped, pw, ph, grid);
+    remove_periodic(&mut edgeless, pw, ph, grid);
+    let k = factor as f32;
+    Autocorrelation::pair(&clipped, &edgeless, pw, ph, rmax)
+        .into_iter()
+        .flatten()
+        .flat_map(|ac| ac.lattices(rmin, rmax))
+        .map(|(score, lat)| {
+            let lat = Lattice {
+                ax: [lat.ax[0] * k, lat.ax[1] * k],
+                ay: [lat.ay[0] * k, lat.ay[1] * k],
+            };
+            (score, lat)
+        })
+        .collect()
+}
+
 /// Subtracts from the residual its mean over each class of `(x mod g, y mod g)`:
 /// what repeats every `g` pixels in both directions (a JPEG's blocks).
 fn remove_periodic(r: &mut [f32], w: usize, h: usize, g: usize) {
@@ -149,20 +159,29 @@ fn remove_periodic(r: &mut [f32], w: usize, h: usize, g: usize) {
     let mut sum = vec![0f32; g * g];
     let mut count = vec![0f32; g * g];
     for (yy, row) in r.chunks_exact(w).enumerate().take(h) {
-        for (xx, v) in row.iter().enumerate() {
-            let c = (yy % g) * g + xx % g;
-            if let (Some(s), Some(n)) = (sum.get_mut(c), count.get_mut(c)) {
+        let c = (yy % g) * g;
+        let (Some(s), Some(n)) = (sum.get_mut(c..c + g), count.get_mut(c..c + g)) else {
+            continue;
+        };
+        for run in row.chunks(g) {
+            for ((s, n), v) in s.iter_mut().zip(n.iter_mut()).zip(run) {
                 *s += v;
                 *n += 1.0;
             }
         }
     }
+    let mean: Vec<f32> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, n)| s / n.max(1.0))
+        .collect();
     for (yy, row) in r.chunks_exact_mut(w).enumerate().take(h) {
-        for (xx, v) in row.iter_mut().enumerate() {
-            let c = (yy % g) * g + xx % g;
-            if let (Some(s), Some(n)) = (sum.get(c), count.get(c)) {
-                *v -= s / n.max(1.0);
-            }
+        let c = (yy % g) * g;
+        let Some(m) = mean.get(c..c + g) else {
+            continue;
+        };
+        for run in row.chunks_mut(g) {
+            run.iter_mut().zip(m).for_each(|(v, m)| *v -= m);
         }
     }
 }
@@ -197,36 +216,82 @@ struct Autocorrelation {
 }
 
 impl Autocorrelation {
-    fn new(
-        res: &[f32],
+    /// The autocorrelations of two windows of the same size, both from one
+    /// complex transform (the first window as its real part, the second as
+    /// its imaginary part) and one inverse.
+    fn pair(
+        one: &[f32],
+        two: &[f32],
         w: usize,
         h: usize,
         rmax: f32,
-        planner: &mut FftPlanner<f32>,
-    ) -> Option<Autocorrelation> {
+    ) -> [Option<Autocorrelation>; 2] {
         let r = rmax.ceil() as usize + 2;
         let (fw, fh) = (pad(w + r), pad(h + r));
         let mut a = vec![Complex32::new(0.0, 0.0); fw * fh];
-        for (row, src) in a.chunks_exact_mut(fw).zip(res.chunks_exact(w)) {
-            row.iter_mut().zip(src).for_each(|(c, &v)| c.re = v);
+        for ((row, s1), s2) in a
+            .chunks_exact_mut(fw)
+            .zip(one.chunks_exact(w))
+            .zip(two.chunks_exact(w))
+        {
+            row.iter_mut()
+                .zip(s1.iter().zip(s2))
+                .for_each(|(c, (&u, &v))| *c = Complex32::new(u, v));
         }
+        let mut planner = FftPlanner::<f32>::new();
         let (rows_f, cols_f) = (planner.plan_fft_forward(fw), planner.plan_fft_forward(fh));
         let (rows_i, cols_i) = (planner.plan_fft_inverse(fw), planner.plan_fft_inverse(fh));
-        fft2(&mut a, fw, fh, rows_f.as_ref(), cols_f.as_ref());
-        // The power spectrum, capped at a few times its median: a host's
+        // Rows from `h` on are zero (their transforms too): only the first
+        // `h` rows are transformed, then every column.
+        rows_f.process(a.get_mut(..h * fw).unwrap_or_default());
+        columns(&mut a, fw, fh, cols_f.as_ref());
+        // The two spectra: U(k) = (A(k) + A*(−k)) / 2, V(k) = (A(k) − A*(−k)) / 2i;
+        // their powers.
+        let mut p1 = vec![0f32; fw * fh];
+        let mut p2 = vec![0f32; fw * fh];
+        for ky in 0..fh {
+            let my = (fh - ky) % fh;
+            for kx in 0..fw {
+                let mx = (fw - kx) % fw;
+                let (Some(&x), Some(&m)) = (a.get(ky * fw + kx), a.get(my * fw + mx)) else {
+                    continue;
+                };
+                let m = m.conj();
+                let (u, v) = ((x + m) * 0.5, (x - m) * 0.5);
+                if let (Some(o1), Some(o2)) = (p1.get_mut(ky * fw + kx), p2.get_mut(ky * fw + kx)) {
+                    *o1 = u.norm_sqr();
+                    *o2 = v.norm_sqr();
+                }
+            }
+        }
+        // Each power spectrum capped at a few times its median: a host's
         // strong short periods (text lines, strokes, a texture) are a few
         // strong lines of it, the mark's lattice many weak points.
-        let mut power: Vec<f32> = a.iter().map(|c| c.norm_sqr()).collect();
-        let mid = power.len() / 2;
-        let cap = if power.is_empty() {
-            0.0
-        } else {
-            POWER_CAP * *power.select_nth_unstable_by(mid, f32::total_cmp).1
-        };
+        for p in [&mut p1, &mut p2] {
+            let cap = POWER_CAP * nth(p, p.len() / 2).unwrap_or(0.0);
+            p.iter_mut().for_each(|v| *v = v.min(cap));
+        }
+        // Both powers are real and even: their inverse transforms are real,
+        // so one inverse carries both.
         a.iter_mut()
-            .for_each(|c| *c = Complex32::new(c.norm_sqr().min(cap), 0.0));
-        fft2(&mut a, fw, fh, rows_i.as_ref(), cols_i.as_ref());
-        let zero = a.first()?.re;
+            .zip(p1.iter().zip(&p2))
+            .for_each(|(c, (&u, &v))| *c = Complex32::new(u, v));
+        // Only lags dy ≤ r are read: every column, then the first r + 1 rows.
+        columns(&mut a, fw, fh, cols_i.as_ref());
+        let lags = a.get_mut(..(r + 1).min(fh) * fw).unwrap_or_default();
+        rows_i.process(lags);
+        let real: Vec<f32> = lags.iter().map(|c| c.re).collect();
+        let imag: Vec<f32> = lags.iter().map(|c| c.im).collect();
+        [
+            Autocorrelation::scored(&real, w, h, fw, r),
+            Autocorrelation::scored(&imag, w, h, fw, r),
+        ]
+    }
+
+    /// Scores in noise units from the inverse transform `ac` (rows of `fw`) of
+    /// a `w`×`h` window's power spectrum, for lags up to `r`.
+    fn scored(ac: &[f32], w: usize, h: usize, fw: usize, r: usize) -> Option<Autocorrelation> {
+        let zero = *ac.first()?;
         if zero <= 1e-9 {
             return None;
         }
@@ -242,7 +307,7 @@ impl Autocorrelation {
                 }
                 let overlap = (ox * oy) as f32;
                 let ix = dx.rem_euclid(fw as isize) as usize;
-                let v = a.get(dy as usize * fw + ix).map_or(0.0, |c| c.re);
+                let v = ac.get(dy as usize * fw + ix).copied().unwrap_or(0.0);
                 // Normalised correlation at this lag, times √overlap: ≈ N(0, c) under the null.
                 let corr = v / zero * n / overlap;
                 if let Some(o) = z.get_mut(dy as usize * side + (dx + ri) as usize) {
@@ -251,13 +316,8 @@ impl Autocorrelation {
             }
         }
         // Noise units: the robust spread of the scores over all lags.
-        let mut mags: Vec<f32> = z.iter().map(|v| v.abs()).filter(|v| *v > 0.0).collect();
-        let mid = mags.len() / 2;
-        let spread = if mags.is_empty() {
-            1.0
-        } else {
-            1.4826 * *mags.select_nth_unstable_by(mid, f32::total_cmp).1
-        };
+        let mags: Vec<f32> = z.iter().map(|v| v.abs()).filter(|v| *v > 0.0).collect();
+        let spread = nth(&mags, mags.len() / 2).map_or(1.0, |m| 1.4826 * m);
         z.iter_mut().for_each(|v| *v /= spread.max(1e-9));
         Some(Autocorrelation { z, r: ri })
     }
@@ -464,26 +524,59 @@ impl Autocorrelation {
     }
 }
 
+/// The `k`-th smallest of `v` in the order of `f32::total_cmp` (what
+/// `select_nth_unstable_by` would put at `k`), without reordering `v`: a
+/// histogram of the values' upper 16 bits finds the bucket that holds it,
+/// and only that bucket is sorted.
+fn nth(v: &[f32], k: usize) -> Option<f32> {
+    if k >= v.len() {
+        return None;
+    }
+    // Bits that order as total_cmp orders the floats.
+    let key = |x: f32| {
+        let b = x.to_bits();
+        if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+    };
+    let mut hist = vec![0usize; 1 << 16];
+    for &x in v {
+        if let Some(n) = hist.get_mut((key(x) >> 16) as usize) {
+            *n += 1;
+        }
+    }
+    let mut below = 0;
+    let mut bucket = 0;
+    for (i, &n) in hist.iter().enumerate() {
+        if below + n > k {
+            bucket = i as u32;
+            break;
+        }
+        below += n;
+    }
+    let mut inside: Vec<f32> = v
+        .iter()
+        .copied()
+        .filter(|&x| key(x) >> 16 == bucket)
+        .collect();
+    let at = k - below;
+    if at >= inside.len() {
+        return None;
+    }
+    Some(*inside.select_nth_unstable_by(at, f32::total_cmp).1)
+}
+
 /// The FFT length used for `n` samples: a multiple of 64 (sizes with small factors).
 fn pad(n: usize) -> usize {
     n.div_ceil(64) * 64
 }
 
-/// 2-D FFT in place of a `w`×`h` array (rows, then columns).
-fn fft2(
-    a: &mut [Complex32],
-    w: usize,
-    h: usize,
-    rows: &dyn rustfft::Fft<f32>,
-    cols: &dyn rustfft::Fft<f32>,
-) {
-    rows.process(a);
+/// The FFT of every column of a `w`×`h` array, in place.
+fn columns(a: &mut [Complex32], w: usize, h: usize, fft: &dyn rustfft::Fft<f32>) {
     let mut col = vec![Complex32::new(0.0, 0.0); h];
     for x in 0..w {
         for (yy, c) in col.iter_mut().enumerate() {
             *c = a.get(yy * w + x).copied().unwrap_or_default();
         }
-        cols.process(&mut col);
+        fft.process(&mut col);
         for (yy, c) in col.iter().enumerate() {
             if let Some(v) = a.get_mut(yy * w + x) {
                 *v = *c;
@@ -495,6 +588,33 @@ fn fft2(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nth_is_what_sorting_puts_there() {
+        let mut seed = 11u64;
+        let mut v: Vec<f32> = (0..5000)
+            .map(|i| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let x = ((seed >> 40) as f32 / 16_777_216.0 - 0.3) * 1e3;
+                // Repeated values, zeros of both signs, a wide range of magnitudes.
+                match i % 7 {
+                    0 => 2.5,
+                    1 => 0.0,
+                    2 => -0.0,
+                    3 => x * 1e-6,
+                    _ => x,
+                }
+            })
+            .collect();
+        let cases = [0, 1, 777, 2500, 4998, 4999];
+        let got: Vec<Option<f32>> = cases.iter().map(|&k| nth(&v, k)).collect();
+        v.sort_by(f32::total_cmp);
+        for (&k, g) in cases.iter().zip(got) {
+            assert_eq!(g.map(f32::to_bits), v.get(k).map(|x| x.to_bits()), "k {k}");
+        }
+        assert_eq!(nth(&v, 5000), None);
+        assert_eq!(nth(&[], 0), None);
+    }
 
     #[test]
     fn perturbing_by_nothing_keeps_the_lattice() {
