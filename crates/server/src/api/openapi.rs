@@ -454,6 +454,10 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
         &[&[E::FourEyes, E::LegalHold, E::DestructionState]],
     ),
     ("put_retention", &[&[E::BadRetention]]),
+    ("get_file_retention", &[]),
+    ("put_file_retention", &[&[E::BadRetention]]),
+    ("get_purge_settings", &[]),
+    ("put_purge_settings", &[&[E::BadRetention]]),
     ("list_destructions", &[&[E::BadFilter]]),
     ("get_destruction", &[]),
     (
