@@ -40,6 +40,19 @@ use store::{Destruction, Tx};
 
 use crate::Rooms;
 
+/// A stored version as a statement of destruction names it.
+pub(crate) fn destroyed_version(v: store::RoomVersion) -> DestroyedVersion {
+    DestroyedVersion {
+        file: v.path,
+        file_id: v.file_id.to_string(),
+        version: v.version_id.to_string(),
+        number: v.number,
+        sha256: hex::encode(&v.sha256),
+        size: v.size,
+        deleted: v.file_deleted,
+    }
+}
+
 /// Refuses a retention period (of a room or a file) outside 1 to
 /// [`MAX_RETENTION_DAYS`] days with `bad_retention`.
 pub(crate) fn check_retention(days: Option<i64>) -> Result<(), AppError> {
@@ -97,15 +110,7 @@ async fn manifest_of(
         .room_versions(room.id)
         .await?
         .into_iter()
-        .map(|v| DestroyedVersion {
-            file: v.path,
-            file_id: v.file_id.to_string(),
-            version: v.version_id.to_string(),
-            number: v.number,
-            sha256: hex::encode(&v.sha256),
-            size: v.size,
-            deleted: v.file_deleted,
-        })
+        .map(destroyed_version)
         .collect();
     let shown = DestroyedRoom {
         id: room.id.to_string(),

@@ -47,7 +47,8 @@ use store::{Destruction, PurgeSettings, Tx};
 
 use crate::Files;
 use crate::destruction::{
-    Destroyed, check_retention, not_requested, record_destroyed, remove_blobs, sha256_hex, state,
+    Destroyed, check_retention, destroyed_version, not_requested, record_destroyed, remove_blobs,
+    sha256_hex, state,
 };
 
 /// The kind of a request that purges files (a room's destruction is `room`).
@@ -370,15 +371,7 @@ async fn manifest_of(
         .await?
         .into_iter()
         .filter(|v| wanted.contains(&v.version_id.to_string()))
-        .map(|v| DestroyedVersion {
-            file: v.path,
-            file_id: v.file_id.to_string(),
-            version: v.version_id.to_string(),
-            number: v.number,
-            sha256: hex::encode(&v.sha256),
-            size: v.size,
-            deleted: v.file_deleted,
-        })
+        .map(destroyed_version)
         .collect();
     let manifest = Manifest {
         room: DestroyedRoom {

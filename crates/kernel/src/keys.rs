@@ -71,9 +71,9 @@ pub async fn rotate_keys(store: &Store, key_dir: &Path, now_ms: i64) -> Result<R
 /// start before serving; it does nothing once every room has its key.
 pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> {
     let rooms = app.store().read().await?.room_key_generations().await?;
-    let have = vault::roomkeys::list(&app.inner.key_dir)?;
+    let have = generations_by_room(&vault::roomkeys::list(&app.inner.key_dir)?);
     for (room, generation) in rooms {
-        if have.iter().any(|name| room_of_name(name) == Some(room)) {
+        if have.contains_key(&room) {
             continue;
         }
         let versions = app.store().read().await?.room_versions(room).await?;
@@ -119,17 +119,15 @@ pub async fn adopt_room_keys(app: &App, now_ms: i64) -> Result<usize, AppError> 
     }
 }
 
-/// The generations of room `room`'s key that have a key file.
-fn generations_present(names: &[String], room: model::RoomId) -> Vec<i64> {
-    let base = room.0.to_string();
-    names
-        .iter()
-        .filter(|n| room_of_name(n) == Some(room))
-        .filter_map(|n| match n.strip_prefix(&base)? {
-            "" => Some(0),
-            rest => rest.strip_prefix("-g")?.parse().ok(),
-        })
-        .collect()
+/// The generations of each room's key that have a key file, from the key
+/// directory's room key names (each parsed once).
+fn generations_by_room(names: &[String]) -> std::collections::HashMap<model::RoomId, Vec<i64>> {
+    let mut by_room: std::collections::HashMap<model::RoomId, Vec<i64>> =
+        std::collections::HashMap::new();
+    for (room, generation) in names.iter().filter_map(|n| room_and_generation(n)) {
+        by_room.entry(room).or_default().push(generation);
+    }
+    by_room
 }
 
 /// After a restore of a database older than a purge (docs/destruction.md,
@@ -139,10 +137,12 @@ fn generations_present(names: &[String], room: model::RoomId) -> Vec<i64> {
 /// event — and moves to that generation. Versions the carry file does not
 /// hold were purged and stay unreadable.
 async fn heal_from_carry(app: &App, now_ms: i64) -> Result<(), AppError> {
-    let names = vault::roomkeys::list(&app.inner.key_dir)?;
+    let by_room = generations_by_room(&vault::roomkeys::list(&app.inner.key_dir)?);
     let rooms = app.store().read().await?.room_key_generations().await?;
     for (room, generation) in rooms {
-        let present = generations_present(&names, room);
+        let Some(present) = by_room.get(&room) else {
+            continue;
+        };
         let Some(&latest) = present.iter().max() else {
             continue;
         };
@@ -275,18 +275,26 @@ pub fn room_key_id(room: model::RoomId, generation: i64) -> String {
     vault::roomkeys::key_id_of_room(&room_key_name(room, generation))
 }
 
+/// The room and generation of a room key file name (`<room>` is generation
+/// 0, `<room>-g<n>` generation n).
+fn room_and_generation(name: &str) -> Option<(model::RoomId, i64)> {
+    let room = name.get(..36)?.parse().ok().map(model::RoomId)?;
+    let generation = match &name[36..] {
+        "" => 0,
+        rest => {
+            let n = rest.strip_prefix("-g")?;
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            n.parse().ok()?
+        }
+    };
+    Some((room, generation))
+}
+
 /// The room of a room key file name, of any generation.
 fn room_of_name(name: &str) -> Option<model::RoomId> {
-    let uuid = name.get(..36)?;
-    let rest = &name[36..];
-    let generation_ok = rest.is_empty()
-        || rest
-            .strip_prefix("-g")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    if !generation_ok {
-        return None;
-    }
-    uuid.parse().ok().map(model::RoomId)
+    room_and_generation(name).map(|(room, _)| room)
 }
 
 impl App {
