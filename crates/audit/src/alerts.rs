@@ -28,7 +28,7 @@ use tokio::task::JoinHandle;
 use kernel::events::{notify, record};
 use kernel::secrets::random;
 use kernel::{Action, App, AppError, Authorized, EventName, Fact, RequestMeta, System, act};
-use model::{Alert, AlertEntity, AlertId, AlertStatus, SystemRole, User};
+use model::{Alert, AlertEntity, AlertId, AlertStatus, User};
 use store::WatchState;
 
 /// Most alerts one list answers.
@@ -180,7 +180,7 @@ impl Scorer {
         });
         let fact = Fact::allowed(None, EventName::WatchAlert, target.clone()).with(detail);
         record(&mut tx, &RequestMeta::default(), now, fact).await?;
-        for user in officers(&mut tx).await? {
+        for user in kernel::events::officers(&mut tx).await? {
             let message = format!("alert (score {:.1}): {}", a.score, alert.sentence);
             let kind = EventName::WatchAlert.as_str();
             notify(&mut tx, user.id, now, kind, target.clone(), message).await?;
@@ -222,32 +222,6 @@ pub fn spawn(app: App, options: WatchOptions) -> JoinHandle<()> {
             }
             tokio::time::sleep(pause).await;
         }
-    })
-}
-
-/// The owner's active security officers, else its active admins.
-async fn officers(tx: &mut store::Tx) -> Result<Vec<User>, AppError> {
-    let Some(owner) = tx.owner_party().await? else {
-        return Ok(vec![]);
-    };
-    let users: Vec<User> = tx
-        .list_users(Some(owner.id))
-        .await?
-        .into_iter()
-        .filter(|u| !u.disabled)
-        .collect();
-    let of = |role| -> Vec<User> {
-        users
-            .iter()
-            .filter(|u| u.system_role == role)
-            .cloned()
-            .collect()
-    };
-    let officers = of(SystemRole::SecurityOfficer);
-    Ok(if officers.is_empty() {
-        of(SystemRole::Admin)
-    } else {
-        officers
     })
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use kernel::authz::Principal;
 use kernel::events::{Fact, RequestMeta, record};
 use kernel::{AntivirusSettings, App, AppError, ClamdAddress, EventName};
-use model::{MailAddress, MailTemplate, RoomId, SystemRole, User, VersionId};
+use model::{MailAddress, MailTemplate, RoomId, VersionId};
 use serde_json::json;
 
 use crate::dlp_policy::DlpAction;
@@ -317,32 +317,6 @@ pub(crate) struct Infected<'a> {
     pub held: Option<VersionId>,
 }
 
-/// The owner's active security officers, else its active admins.
-pub(crate) async fn officers(tx: &mut store::Tx) -> Result<Vec<User>, AppError> {
-    let Some(owner) = tx.owner_party().await? else {
-        return Ok(vec![]);
-    };
-    let users: Vec<User> = tx
-        .list_users(Some(owner.id))
-        .await?
-        .into_iter()
-        .filter(|u| !u.disabled)
-        .collect();
-    let of = |role| -> Vec<User> {
-        users
-            .iter()
-            .filter(|u| u.system_role == role)
-            .cloned()
-            .collect()
-    };
-    let found = of(SystemRole::SecurityOfficer);
-    Ok(if found.is_empty() {
-        of(SystemRole::Admin)
-    } else {
-        found
-    })
-}
-
 /// Records `av.infected` in `tx` and tells the security officers (else the
 /// admins) of the owner party: a notification each, and an e-mail through
 /// the outbox at once when mail is configured (the notification marked
@@ -389,7 +363,7 @@ pub(crate) async fn report_infected(
         path = i.path,
     );
     let mail = app.settings().mail_enabled;
-    for officer in officers(tx).await? {
+    for officer in kernel::events::officers(tx).await? {
         let kind = EventName::AvInfected.as_str();
         let note =
             kernel::events::notify(tx, officer.id, now, kind, target.clone(), message.clone())

@@ -479,7 +479,7 @@ async fn open_request(
             room.classification,
             versions.len()
         );
-        for officer in crate::antivirus::officers(tx).await? {
+        for officer in kernel::events::officers(tx).await? {
             if officer.id != requester {
                 notify(
                     tx,

@@ -1461,7 +1461,7 @@ async fn tell_officers_of_hold(
          {sender}. Review it on the Quarantine page."
     );
     let kind = EventName::DlpHold.as_str();
-    for officer in antivirus::officers(tx).await? {
+    for officer in kernel::events::officers(tx).await? {
         kernel::events::notify(
             tx,
             officer.id,

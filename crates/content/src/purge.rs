@@ -320,7 +320,7 @@ async fn open_purge(
             room.name,
             room.classification
         );
-        for officer in crate::antivirus::officers(&mut tx).await? {
+        for officer in kernel::events::officers(&mut tx).await? {
             if officer.id != requester {
                 notify(
                     &mut tx,

@@ -44,39 +44,7 @@ impl Holds<'_> {
         let reason = check_reason(reason)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let (kind, target) = match scope {
-            HoldScope::Room(id) => {
-                tx.room_any(id)
-                    .await?
-                    .filter(|(_, _, destroyed)| destroyed.is_none())
-                    .ok_or(AppError::NotFound)?;
-                ("room", id.to_string())
-            }
-            HoldScope::Party(id) => {
-                tx.get_party(id).await?.ok_or(AppError::NotFound)?;
-                ("party", id.to_string())
-            }
-        };
-        let hold = LegalHold {
-            id: uuid::Uuid::from_bytes(random()?).to_string(),
-            scope: kind.to_owned(),
-            target_id: target.clone(),
-            reason: reason.clone(),
-            set_by: p.user_id,
-            set_ms: now,
-            released_by: None,
-            released_ms: None,
-            release_reason: None,
-        };
-        tx.insert_legal_hold(&hold).await?;
-        record(
-            &mut tx,
-            meta,
-            now,
-            Fact::allowed(Some(p), Action::LegalHoldManage, format!("{kind}:{target}"))
-                .with(json!({"hold": hold.id, "reason": reason})),
-        )
-        .await?;
+        let hold = put_hold(&mut tx, meta, p, now, scope, &reason).await?;
         tx.commit().await?;
         Ok(hold)
     }
@@ -126,4 +94,51 @@ impl Holds<'_> {
         tx.commit().await?;
         Ok(released)
     }
+}
+
+/// Puts `scope` under a legal hold for `reason` (checked) in the caller's
+/// transaction, recorded as `legal_hold.manage`: for [`Holds::set_hold`] and
+/// the holds an incident case sets.
+pub(crate) async fn put_hold(
+    tx: &mut store::Tx,
+    meta: &kernel::RequestMeta,
+    p: &kernel::Principal,
+    now: i64,
+    scope: HoldScope,
+    reason: &str,
+) -> Result<LegalHold, AppError> {
+    let (kind, target) = match scope {
+        HoldScope::Room(id) => {
+            tx.room_any(id)
+                .await?
+                .filter(|(_, _, destroyed)| destroyed.is_none())
+                .ok_or(AppError::NotFound)?;
+            ("room", id.to_string())
+        }
+        HoldScope::Party(id) => {
+            tx.get_party(id).await?.ok_or(AppError::NotFound)?;
+            ("party", id.to_string())
+        }
+    };
+    let hold = LegalHold {
+        id: uuid::Uuid::from_bytes(random()?).to_string(),
+        scope: kind.to_owned(),
+        target_id: target.clone(),
+        reason: reason.to_owned(),
+        set_by: p.user_id,
+        set_ms: now,
+        released_by: None,
+        released_ms: None,
+        release_reason: None,
+    };
+    tx.insert_legal_hold(&hold).await?;
+    record(
+        tx,
+        meta,
+        now,
+        Fact::allowed(Some(p), Action::LegalHoldManage, format!("{kind}:{target}"))
+            .with(json!({"hold": hold.id, "reason": reason})),
+    )
+    .await?;
+    Ok(hold)
 }

@@ -12,7 +12,8 @@
 //! [`Courses`] (training: courses in versions, quizzes scored on the server,
 //! completions, what rooms and classifications require).
 //! [`Reviews`] (access-review campaigns: scope, reviewers, decisions, the due
-//! date that applies them, recurrence).
+//! date that applies them, recurrence). [`Holds`] (legal holds) and
+//! [`Incidents`] (incident cases from detection to lessons learned).
 //! Two background tasks take the `App` itself:
 //! [`spawn_sweeper`] and [`spawn_refresher`].
 
@@ -23,6 +24,7 @@ mod conditions;
 mod courses;
 mod expiry;
 mod holds;
+mod incidents;
 mod policies;
 mod reviews;
 mod whatif;
@@ -38,6 +40,9 @@ pub use courses::{
 };
 pub use expiry::spawn_sweeper;
 pub use holds::{HoldScope, Holds};
+pub use incidents::{
+    IncidentView, Incidents, MAX_TIMELINE, MessageTemplate, NewIncident, TraceResult,
+};
 pub use policies::{
     Policies, PolicyChange, PolicyProposal, PolicyState, PolicyText, PolicyVersion, Simulation,
     spawn_refresher,

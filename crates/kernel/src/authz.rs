@@ -194,6 +194,15 @@ actions! {
     /// Confirming an alert or dismissing it with a reason (the owner's
     /// security officers and admins).
     AlertFeedback => "alert.feedback",
+    /// Reading incident cases, their timelines and evidence (the owner's
+    /// security officers and admins).
+    IncidentRead => "incident.read",
+    /// Opening and running incident cases: assessment, owners, tasks and
+    /// notes, containment, traces, holds, notifications, messages, closing;
+    /// and the notification clock (the owner's security officers and admins).
+    IncidentManage => "incident.manage",
+    /// Reporting a suspected leak (everyone).
+    IncidentReport => "incident.report",
     /// Making access-review campaigns and reading their reports (the owner's
     /// admins and security officers).
     ReviewManage => "review.manage",

@@ -248,6 +248,33 @@ pub fn check_filter(filter: &EventFilter) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The owner's active security officers, else its active admins: whom
+/// security notices (alerts, incidents, held uploads, destructions) go to.
+pub async fn officers(tx: &mut Tx) -> Result<Vec<model::User>, AppError> {
+    let Some(owner) = tx.owner_party().await? else {
+        return Ok(vec![]);
+    };
+    let users: Vec<model::User> = tx
+        .list_users(Some(owner.id))
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .collect();
+    let of = |role| -> Vec<model::User> {
+        users
+            .iter()
+            .filter(|u| u.system_role == role)
+            .cloned()
+            .collect()
+    };
+    let found = of(model::SystemRole::SecurityOfficer);
+    Ok(if found.is_empty() {
+        of(model::SystemRole::Admin)
+    } else {
+        found
+    })
+}
+
 /// Tells `user` about `subject` (`kind`: the event or action it is about) in
 /// the caller's transaction: one unread notification.
 pub async fn notify(

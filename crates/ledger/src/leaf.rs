@@ -476,6 +476,33 @@ mod tests {
         }
     }
 
+    /// A detail with fractional numbers (an alert's score, a trace's
+    /// confidence) decodes: the canonical text is the shortest that reads
+    /// back as the same number, so parsing it must be exact (serde_json's
+    /// `float_roundtrip`), or the leaf would not decode and no bundle holding
+    /// it would verify.
+    #[test]
+    fn regression_float_details_decode() {
+        for number in [
+            0.1 + 0.2,
+            0.9999999997671694,
+            0.9999847412109375,
+            7.123456789012345,
+            1e-300,
+            2.5e20,
+            -0.0001234567890123,
+            123456.78901234567,
+        ] {
+            let value = serde_json::json!({"confidence": number, "score": [number, 1.5]});
+            let leaf = EventLeaf {
+                detail_json: canonical_json(&value).unwrap(),
+                ..example()
+            };
+            let bytes = leaf.encode().unwrap();
+            assert_eq!(EventLeaf::decode(&bytes).unwrap(), leaf, "{number:e}");
+        }
+    }
+
     #[test]
     fn canonical_json_sorts_and_compacts() {
         let check = |input: &str, want: &str| {

@@ -265,6 +265,12 @@ codes! {
     DestructionState = "destruction_state", Conflict, "the destruction request is not in a state that allows this (it runs, ran or was rejected), or what would be destroyed is not what was shown (the manifest's digest differs)";
     DestructionPending = "destruction_pending", Conflict, "the room has a destruction request that is neither executed nor rejected";
     BadRetention = "bad_retention", BadRequest, "a retention period is a whole number of days from 1 to 36500";
+    // Incident cases.
+    IncidentClosed = "incident_closed", Conflict, "the incident case is closed (its lessons learned are recorded): it takes no more changes";
+    IncidentNoSubject = "incident_no_subject", BadRequest, "the incident case names no user, party or room this action could apply to: name one first";
+    BadIncidentText = "bad_incident_text", BadRequest, "an incident's title is 1 to 200 characters on one line; a summary, note, task, message or lessons learned 1 to 10000 characters";
+    BadNotifyHours = "bad_notify_hours", BadRequest, "the notification deadline is a whole number of hours from 1 to 8760, or none";
+    NotStaff = "not_staff", BadRequest, "a stage's owner, a task's assignee and a message's recipient are active users of the owner's party";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -84,6 +84,10 @@ typed_id!(
     LinkCodeId,
     /// An alert the watcher raised.
     AlertId,
+    /// An incident case.
+    IncidentId,
+    /// One entry of an incident case (a note, a task, an action taken …).
+    IncidentEntryId,
     /// An access-review campaign.
     ReviewId,
     /// An upload request (a file drop).

@@ -496,6 +496,112 @@ pub struct Alert {
 }
 
 name_enum!(
+    /// The stages an incident case runs through, in order (docs/incidents.md):
+    /// the last, the lessons learned, closes it.
+    IncidentStage, "incident stage" {
+        Identification = "identification", ResponseTeam = "response_team",
+        Assessment = "assessment", Containment = "containment",
+        Investigation = "investigation", Legal = "legal",
+        Communication = "communication", Remediation = "remediation",
+        LessonsLearned = "lessons_learned",
+    }
+);
+
+impl IncidentStage {
+    /// The stage's name as people read it.
+    pub fn title(self) -> &'static str {
+        match self {
+            IncidentStage::Identification => "Identification and reporting",
+            IncidentStage::ResponseTeam => "Response team",
+            IncidentStage::Assessment => "Assessment and classification",
+            IncidentStage::Containment => "Containment",
+            IncidentStage::Investigation => "Forensic investigation",
+            IncidentStage::Legal => "Legal and regulatory obligations",
+            IncidentStage::Communication => "Communication",
+            IncidentStage::Remediation => "Remediation and recovery",
+            IncidentStage::LessonsLearned => "Lessons learned",
+        }
+    }
+}
+
+name_enum!(
+    /// How grave an incident is, once assessed.
+    IncidentSeverity, "incident severity" { Low = "low", Medium = "medium", High = "high", Critical = "critical" }
+);
+name_enum!(
+    /// Where an incident case came from.
+    IncidentSource, "incident source" {
+        Alert = "alert", Trace = "trace", Dlp = "dlp", Report = "report", Manual = "manual",
+    }
+);
+name_enum!(
+    /// What an incident case is about, once classified.
+    IncidentCategory, "incident category" {
+        Leak = "leak", Exfiltration = "exfiltration", AccountCompromise = "account_compromise",
+        UnauthorisedAccess = "unauthorised_access", PolicyViolation = "policy_violation",
+        Other = "other",
+    }
+);
+name_enum!(
+    /// One entry of an incident case.
+    IncidentEntryKind, "incident entry kind" {
+        Note = "note", Task = "task", Containment = "containment", Trace = "trace",
+        Hold = "hold", Notification = "notification", Message = "message", Stage = "stage",
+        Owner = "owner", Assessment = "assessment",
+    }
+);
+name_enum!(
+    /// The one-click containment actions of an incident case; each is
+    /// recorded as the case's entry and as an event.
+    ContainAction, "containment action" {
+        SuspendUser = "suspend_user", SuspendParty = "suspend_party",
+        RevokeAccess = "revoke_access", FreezeRoom = "freeze_room",
+        RequireReverification = "require_reverification",
+    }
+);
+
+/// An incident case as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub title: String,
+    pub summary: String,
+    pub source: IncidentSource,
+    /// What the source names: an alert's id, an event's seq, a mark id.
+    pub source_ref: Option<String>,
+    pub stage: IncidentStage,
+    pub severity: Option<IncidentSeverity>,
+    pub category: Option<IncidentCategory>,
+    pub opened_by: UserId,
+    pub opened_ms: i64,
+    pub party_id: Option<PartyId>,
+    pub user_id: Option<UserId>,
+    pub room_id: Option<RoomId>,
+    /// When notification (of a regulator, a customer) is due by.
+    pub notify_due_ms: Option<i64>,
+    pub notified_ms: Option<i64>,
+    /// The legal holds the case set.
+    pub holds: Vec<String>,
+    pub closed_ms: Option<i64>,
+    pub lessons: Option<String>,
+}
+
+/// One entry of an incident case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentEntry {
+    pub id: IncidentEntryId,
+    pub incident_id: IncidentId,
+    pub stage: IncidentStage,
+    pub kind: IncidentEntryKind,
+    pub body: String,
+    pub detail: serde_json::Value,
+    pub author: UserId,
+    pub created_ms: i64,
+    pub assignee: Option<UserId>,
+    pub done_ms: Option<i64>,
+}
+
+name_enum!(
     /// What an access review covers: every grant to an external party or its
     /// users, the grants to one party and its users, the grants of one room,
     /// or the grants of the rooms of one classification.

@@ -144,6 +144,8 @@ mod tests {
             ("party.offboard", true),
             ("user.offboard", true),
             ("attestation.escalate", true),
+            ("incident.open", true),
+            ("incident.message", true),
             ("review.remind", false),
             ("agreement.reminder", false),
             ("course.reminder", false),

@@ -15,6 +15,7 @@ mod destruction;
 mod dlp;
 mod events;
 mod files;
+mod incidents;
 mod ledger;
 mod links;
 mod marks;
@@ -28,6 +29,7 @@ mod rooms;
 mod upload_requests;
 
 pub(crate) use destruction::hold_scope;
+pub(crate) use incidents::trace_of;
 pub(crate) use reviews::csv_response as review_csv_response;
 
 use std::str::FromStr;
@@ -161,6 +163,25 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::alert_feedback))
+        .routes(routes!(incidents::list_incidents, incidents::open_incident))
+        .routes(routes!(incidents::get_incident))
+        .routes(routes!(incidents::assess_incident))
+        .routes(routes!(incidents::set_incident_stage))
+        .routes(routes!(incidents::add_incident_entry))
+        .routes(routes!(incidents::finish_incident_task))
+        .routes(routes!(incidents::contain_incident))
+        .routes(routes!(incidents::trace_into_incident))
+        .routes(routes!(incidents::hold_incident))
+        .routes(routes!(incidents::incident_notified))
+        .routes(routes!(incidents::incident_message))
+        .routes(routes!(incidents::close_incident))
+        .routes(routes!(incidents::incident_timeline))
+        .routes(routes!(incidents::incident_bundle))
+        .routes(routes!(incidents::report_leak))
+        .routes(routes!(
+            incidents::get_incident_settings,
+            incidents::put_incident_settings
+        ))
         .routes(routes!(reviews::list_reviews, reviews::create_review))
         .routes(routes!(reviews::assigned_reviews))
         .routes(routes!(reviews::get_review))

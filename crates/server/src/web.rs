@@ -23,6 +23,7 @@ mod certifications;
 mod courses;
 mod destruction;
 mod files;
+mod incidents;
 mod layout;
 mod links;
 mod policies;
@@ -84,6 +85,7 @@ pub fn router(app: &App) -> Router<App> {
         .route("/assets/{name}", get(assets::asset))
         .merge(files::router())
         .merge(alerts::router())
+        .merge(incidents::router())
         .merge(reviews::router())
         .merge(destruction::router())
         .merge(admin::router())

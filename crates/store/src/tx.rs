@@ -17,6 +17,7 @@ mod events;
 mod files;
 mod guesses;
 mod import;
+mod incidents;
 mod labels;
 mod ledger;
 mod links;

@@ -164,6 +164,17 @@ event_names! {
     FilePurgeStart = "file.purge_start", Allowed, "a purge of some of a room's files started (deleted files past the admin's grace period, or files past their own retention period): they are closed to every access, and the room is about to be re-keyed (the detail names the request, the versions and the key generations)";
     FilePurged = "file.purged", Allowed, "files of a room were purged: what stays in the room was re-keyed under a new generation of the room's key and the old generation was destroyed, so the purged versions are unreadable in the data directory and in every backup (the detail names the request, the destroyed key id, every version by digest and the SHA-256 of the statement its certificate carries)";
     LegalHoldRelease = "legal_hold.release", Allowed, "a legal hold was released (the detail holds the reason)";
+    IncidentOpen = "incident.open", Allowed, "an incident case was opened (the target is the case; the detail names its source — an alert, a trace, a DLP event, a report or by hand — and whom it is about); the owner's security officers were told";
+    IncidentAssess = "incident.assess", Allowed, "an incident case was assessed and classified (the detail holds the severity and the category)";
+    IncidentStage = "incident.stage", Allowed, "an incident case moved to another stage, or a stage got its owner (the detail names the stage and the owner)";
+    IncidentNote = "incident.note", Allowed, "a note or a task was added to an incident case, or a task was done (the detail names the stage, the kind and the assignee)";
+    IncidentContain = "incident.contain", Allowed, "a containment action of an incident case was taken: a user or a party suspended, their links and sessions ended, a room frozen to view-only, or a user made to verify again (the detail names the action, its target and what it ended)";
+    IncidentTrace = "incident.trace", Allowed, "a trace result was added to an incident case: the leaked copy's SHA-256 and size, the mark read, and its recipients";
+    IncidentHold = "incident.hold", Allowed, "legal holds were set on everything an incident case covers (the detail names the holds, the party and the room)";
+    IncidentNotified = "incident.notified", Allowed, "the notification an incident case required was made (the detail names to whom, and the deadline)";
+    IncidentMessage = "incident.message", Allowed, "a message from a template was sent about an incident case to internal stakeholders (notifications, and e-mail through the outbox where mail is set up)";
+    IncidentClose = "incident.close", Allowed, "an incident case was closed with its lessons learned";
+    IncidentExport = "incident.export", Allowed, "an incident case's evidence bundle was exported (the detail counts its entries and names the checkpoint's size)";
     WatchAlert = "watch.alert", Allowed, "the watcher raised an alert on a user or a party (the target is the alert; the detail names whom, the score and the sentence); the owner's security officers were told";
 }
 
@@ -371,6 +382,18 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::AttestationSend => (
             Denied,
             "sending an attestation request to its officer again (done: `attestation.mail`)",
+        ),
+        Action::IncidentRead => (
+            Denied,
+            "reading incident cases, their timelines and evidence",
+        ),
+        Action::IncidentManage => (
+            Both,
+            "running an incident case, or setting the hours from a case's opening to its notification deadline (done: the `incident.` events)",
+        ),
+        Action::IncidentReport => (
+            Both,
+            "reporting a suspected leak: a case is opened for the owner's security officers (the detail names the reporter's party)",
         ),
         Action::AlertFeedback => (
             Both,

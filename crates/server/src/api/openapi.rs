@@ -416,6 +416,70 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("list_alerts", &[&[NAMES]]),
     ("get_alert", &[]),
     ("alert_feedback", &[&[NAMES, E::BadReason]]),
+    // incident cases
+    ("list_incidents", &[]),
+    (
+        "open_incident",
+        &[&[NAMES, E::BadIncidentText, E::BadFilter, E::NotFound]],
+    ),
+    ("get_incident", &[]),
+    ("assess_incident", &[&[NAMES, E::IncidentClosed]]),
+    (
+        "set_incident_stage",
+        &[&[NAMES, E::NotStaff, E::InvalidRequest, E::IncidentClosed]],
+    ),
+    (
+        "add_incident_entry",
+        &[&[NAMES, E::BadIncidentText, E::NotStaff, E::IncidentClosed]],
+    ),
+    ("finish_incident_task", &[&[E::IncidentClosed]]),
+    (
+        "contain_incident",
+        &[&[
+            NAMES,
+            E::IncidentNoSubject,
+            E::OwnerPartyStatus,
+            E::CannotDisableSelf,
+            E::IncidentClosed,
+        ]],
+    ),
+    (
+        "trace_into_incident",
+        &[&[
+            E::NoMark,
+            E::MarkUnsupported,
+            E::MarkTooLarge,
+            E::MarkBadImage,
+            E::MarkBadPdf,
+            E::MarkEncryptedPdf,
+            E::MarkBadText,
+            E::IncidentClosed,
+        ]],
+    ),
+    (
+        "hold_incident",
+        &[&[E::IncidentNoSubject, E::IncidentClosed]],
+    ),
+    (
+        "incident_notified",
+        &[&[E::BadIncidentText, E::IncidentClosed]],
+    ),
+    (
+        "incident_message",
+        &[&[NAMES, E::NotStaff, E::BadIncidentText, E::IncidentClosed]],
+    ),
+    (
+        "close_incident",
+        &[&[E::BadIncidentText, E::IncidentClosed]],
+    ),
+    ("incident_timeline", &[]),
+    ("incident_bundle", &[]),
+    (
+        "report_leak",
+        &[&[E::BadIncidentText, E::BadFilter, E::NotFound]],
+    ),
+    ("get_incident_settings", &[]),
+    ("put_incident_settings", &[&[E::BadNotifyHours]]),
     // access reviews
     ("list_reviews", &[]),
     (

@@ -46,12 +46,14 @@ pub async fn page(
         .system(&meta, &viewer.authed.principal, app::act::AlertRead)
         .await?;
     let alerts = app::Alerts(&app).list(auth, None, 200).await?;
-    let may_decide = app
-        .permits_system(&meta, &viewer.authed.principal, &[Action::AlertFeedback])
-        .first()
-        .copied()
-        .unwrap_or(false);
-    Ok(render(&viewer, &alerts, may_decide))
+    let may = app.permits_system(
+        &meta,
+        &viewer.authed.principal,
+        &[Action::AlertFeedback, Action::IncidentManage],
+    );
+    let may_decide = may.first().copied().unwrap_or(false);
+    let may_open = may.get(1).copied().unwrap_or(false);
+    Ok(render(&viewer, &alerts, may_decide, may_open))
 }
 
 /// `POST /alerts/{id}/confirm`.
@@ -122,7 +124,7 @@ fn features(a: &model::Alert) -> Vec<String> {
     out
 }
 
-fn render(viewer: &Viewer, alerts: &[NamedAlert], may_decide: bool) -> Markup {
+fn render(viewer: &Viewer, alerts: &[NamedAlert], may_decide: bool, may_open: bool) -> Markup {
     let header = viewer.header();
     let body = html! {
         section.card {
@@ -132,7 +134,7 @@ fn render(viewer: &Viewer, alerts: &[NamedAlert], may_decide: bool) -> Markup {
                 p #alerts-empty { "No alert has been raised." }
             } @else {
                 table #alerts {
-                    thead { tr { th { "Raised" } th { "Score" } th { "Whom" } th { "Explanation" } th { "Status" } @if may_decide { th { "Feedback" } } } }
+                    thead { tr { th { "Raised" } th { "Score" } th { "Whom" } th { "Explanation" } th { "Status" } @if may_decide { th { "Feedback" } } @if may_open { th { "Case" } } } }
                     tbody {
                         @for named in alerts {
                             @let a = &named.alert;
@@ -167,6 +169,14 @@ fn render(viewer: &Viewer, alerts: &[NamedAlert], may_decide: bool) -> Markup {
                                                 input id=(format!("reason-{id}")) type="text" name="reason" maxlength="500" required;
                                                 button.dismiss type="submit" { "Dismiss" }
                                             }
+                                        }
+                                    }
+                                }
+                                @if may_open {
+                                    td {
+                                        form.inline method="post" action=(format!("/alerts/{id}/case")) {
+                                            input type="hidden" name="csrf" value=(viewer.csrf);
+                                            button.open-case type="submit" { "Open a case" }
                                         }
                                     }
                                 }

@@ -88,6 +88,11 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::AlertRead),
     },
     NavItem {
+        href: "/incidents",
+        label: "Incidents",
+        action: Some(Action::IncidentRead),
+    },
+    NavItem {
         href: "/reviews",
         label: "Reviews",
         action: Some(Action::ReviewDecide),
@@ -111,6 +116,11 @@ pub const NAV: &[NavItem] = &[
         href: "/policies",
         label: "Policies",
         action: Some(Action::PolicyRead),
+    },
+    NavItem {
+        href: "/report",
+        label: "Report a leak",
+        action: Some(Action::IncidentReport),
     },
     NavItem {
         href: "/notifications",

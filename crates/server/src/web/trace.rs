@@ -87,7 +87,7 @@ pub async fn trace(
     }
 }
 
-fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
+pub(super) fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
     AppError::invalid(
         ErrorCode::InvalidForm,
         format!(
@@ -98,7 +98,7 @@ fn bad_form(e: axum::extract::multipart::MultipartError) -> WebError {
     .into()
 }
 
-fn short(s: limited::Short) -> WebError {
+pub(super) fn short(s: limited::Short) -> WebError {
     match s {
         limited::Short::TooLarge => AppError::invalid(
             ErrorCode::FormFieldTooLarge,

@@ -197,6 +197,10 @@ const OUT: Want = Want(401, Some("unauthenticated"), None, None);
 const BADR: Want = Want(400, Some("bad_reason"), None, None);
 /// Allowed, with a retention period the use-case refuses.
 const BADRET: Want = Want(400, Some("bad_retention"), None, None);
+/// Allowed, with an incident's text the use-case refuses.
+const BADTXT: Want = Want(400, Some("bad_incident_text"), None, None);
+/// Allowed, with a notification clock the use-case refuses.
+const BADHRS: Want = Want(400, Some("bad_notify_hours"), None, None);
 /// A room's destruction is the owner's side's to ask for.
 const DOWN: Want = Want(
     403,
@@ -462,6 +466,28 @@ enum Ep {
     GetAlert,
     /// Likewise.
     AlertFeedback,
+    ListIncidents,
+    /// With a blank title: refused for it when allowed.
+    OpenIncident,
+    /// The incident operations below name a case that does not exist.
+    GetIncident,
+    AssessIncident,
+    IncidentStage,
+    IncidentEntry,
+    IncidentTaskDone,
+    ContainIncident,
+    TraceIncident,
+    HoldIncident,
+    IncidentNotified,
+    IncidentMessage,
+    CloseIncident,
+    IncidentTimeline,
+    IncidentBundle,
+    /// With a blank summary line: refused for it when allowed (everyone).
+    ReportLeak,
+    GetIncidentSettings,
+    /// With zero hours: refused for them when allowed.
+    PutIncidentSettings,
     /// With an empty reason: refused for it when allowed.
     RequestDestruction,
     /// A destruction that does not exist.
@@ -543,6 +569,8 @@ enum Ep {
     RevokeOwnSessions,
 }
 
+/// An incident id that no case has.
+const NO_INCIDENT: &str = "00000000-0000-4000-8000-000000c0ffee";
 /// An alert id that no alert has.
 const NO_ALERT: &str = "00000000-0000-4000-8000-00000000a1e7";
 /// A campaign id that no access review has.
@@ -692,6 +720,25 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::ListAlerts,          [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::GetAlert,            [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::AlertFeedback,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // Incident cases: the owner's security officers and admins; reporting a leak: everyone.
+    (Ep::ListIncidents,       [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::OpenIncident,        [BADTXT,  BADTXT,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::GetIncident,         [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::AssessIncident,      [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IncidentStage,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IncidentEntry,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IncidentTaskDone,    [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ContainIncident,     [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::TraceIncident,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::HoldIncident,        [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IncidentNotified,    [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IncidentMessage,     [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CloseIncident,       [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IncidentTimeline,    [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::IncidentBundle,      [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ReportLeak,          [BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  OFF,     OUT,     MFA,     BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT,  BADTXT]),
+    (Ep::GetIncidentSettings, [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::PutIncidentSettings, [BADHRS,  BADHRS,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Destruction: asked for by the room's owner side; read by the owner's
     // staff; decided, and legal holds set, by admins and security officers.
     (Ep::RequestDestruction,  [BADR,    NOROLE,  NOROLE,  HID,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    HID,     GEXP,    OFF,     OUT,     MFA,     DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN,    DOWN]),
@@ -888,6 +935,24 @@ impl Ep {
             Ep::ListAlerts => ("GET", "/alerts"),
             Ep::GetAlert => ("GET", "/alerts/{id}"),
             Ep::AlertFeedback => ("POST", "/alerts/{id}/feedback"),
+            Ep::ListIncidents => ("GET", "/incidents"),
+            Ep::OpenIncident => ("POST", "/incidents"),
+            Ep::GetIncident => ("GET", "/incidents/{id}"),
+            Ep::AssessIncident => ("POST", "/incidents/{id}/assessment"),
+            Ep::IncidentStage => ("POST", "/incidents/{id}/stage"),
+            Ep::IncidentEntry => ("POST", "/incidents/{id}/entries"),
+            Ep::IncidentTaskDone => ("POST", "/incidents/{id}/tasks/{task}/done"),
+            Ep::ContainIncident => ("POST", "/incidents/{id}/containment"),
+            Ep::TraceIncident => ("POST", "/incidents/{id}/traces"),
+            Ep::HoldIncident => ("POST", "/incidents/{id}/hold"),
+            Ep::IncidentNotified => ("POST", "/incidents/{id}/notification"),
+            Ep::IncidentMessage => ("POST", "/incidents/{id}/messages"),
+            Ep::CloseIncident => ("POST", "/incidents/{id}/close"),
+            Ep::IncidentTimeline => ("GET", "/incidents/{id}/timeline"),
+            Ep::IncidentBundle => ("GET", "/incidents/{id}/bundle"),
+            Ep::ReportLeak => ("POST", "/leak-reports"),
+            Ep::GetIncidentSettings => ("GET", "/incident-settings"),
+            Ep::PutIncidentSettings => ("PUT", "/incident-settings"),
             Ep::RequestDestruction => ("POST", "/rooms/{id}/destructions"),
             Ep::ConfirmDestruction => ("POST", "/rooms/{id}/destructions/{destruction}/confirm"),
             Ep::PutRetention => ("PUT", "/rooms/{id}/retention"),
@@ -1982,6 +2047,72 @@ impl World {
                 "POST",
                 format!("/alerts/{NO_ALERT}/feedback"),
                 j(json!({"verdict": "confirm"})),
+            ),
+            Ep::ListIncidents => ("GET", "/incidents".into(), none),
+            Ep::OpenIncident => (
+                "POST",
+                "/incidents".into(),
+                j(json!({"title": " ", "summary": "a matrix case"})),
+            ),
+            Ep::GetIncident => ("GET", format!("/incidents/{NO_INCIDENT}"), none),
+            Ep::AssessIncident => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/assessment"),
+                j(json!({"severity": "high", "category": "leak"})),
+            ),
+            Ep::IncidentStage => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/stage"),
+                j(json!({"stage": "containment"})),
+            ),
+            Ep::IncidentEntry => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/entries"),
+                j(json!({"kind": "note", "text": "a note"})),
+            ),
+            Ep::IncidentTaskDone => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/tasks/{NO_ALERT}/done"),
+                none,
+            ),
+            Ep::ContainIncident => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/containment"),
+                j(json!({"action": "suspend_party"})),
+            ),
+            Ep::TraceIncident => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/traces"),
+                Payload::Raw(Some("application/octet-stream"), b"no mark here".to_vec()),
+            ),
+            Ep::HoldIncident => ("POST", format!("/incidents/{NO_INCIDENT}/hold"), none),
+            Ep::IncidentNotified => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/notification"),
+                j(json!({"to": "the regulator", "text": "told"})),
+            ),
+            Ep::IncidentMessage => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/messages"),
+                j(json!({"template": "status_update", "to": [NO_ALERT]})),
+            ),
+            Ep::CloseIncident => (
+                "POST",
+                format!("/incidents/{NO_INCIDENT}/close"),
+                j(json!({"lessons": "learned"})),
+            ),
+            Ep::IncidentTimeline => ("GET", format!("/incidents/{NO_INCIDENT}/timeline"), none),
+            Ep::IncidentBundle => ("GET", format!("/incidents/{NO_INCIDENT}/bundle"), none),
+            Ep::ReportLeak => (
+                "POST",
+                "/leak-reports".into(),
+                j(json!({"what": " ", "details": "a matrix report"})),
+            ),
+            Ep::GetIncidentSettings => ("GET", "/incident-settings".into(), none),
+            Ep::PutIncidentSettings => (
+                "PUT",
+                "/incident-settings".into(),
+                j(json!({"notify_hours": 0})),
             ),
             Ep::RequestDestruction => (
                 "POST",

@@ -26,6 +26,7 @@ mod edge;
 mod events;
 mod files;
 mod hardening;
+mod incidents;
 mod input;
 mod ledger;
 mod links;

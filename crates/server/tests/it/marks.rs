@@ -12,7 +12,7 @@ use crate::util::*;
 
 /// A PDF of `pages` pages, each with one line of text, assembled by hand
 /// (objects, then a cross-reference table with their byte offsets).
-fn pdf(pages: usize) -> Vec<u8> {
+pub(crate) fn pdf(pages: usize) -> Vec<u8> {
     let mut objects = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
         String::new(),

@@ -19,7 +19,7 @@ const OFFICER: &str = "officer@owner.example";
 const ENGINEER: &str = "engineer@departing.example";
 const FILES: usize = 40;
 
-fn client() -> Client {
+pub(crate) fn client() -> Client {
     Client::builder()
         .danger_accept_invalid_certs(true)
         .build()
@@ -27,7 +27,14 @@ fn client() -> Client {
 }
 
 /// `METHOD /api/v1{path}` with `token`; asserts the status, answers the JSON.
-async fn call(site: &Site, token: &str, method: &str, path: &str, body: Value, want: u16) -> Value {
+pub(crate) async fn call(
+    site: &Site,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+    want: u16,
+) -> Value {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = client().request(method, site.url(&format!("/api/v1{path}")));
     if !token.is_empty() {
@@ -45,7 +52,12 @@ async fn call(site: &Site, token: &str, method: &str, path: &str, body: Value, w
 
 /// Creates a user through the API and enrols their authenticator app;
 /// answers the user's id, the secret and a multi-factor API token.
-async fn user(site: &Site, party: &str, email: &str, role: &str) -> (String, Vec<u8>, String) {
+pub(crate) async fn user(
+    site: &Site,
+    party: &str,
+    email: &str,
+    role: &str,
+) -> (String, Vec<u8>, String) {
     let body = json!({"email": email, "display_name": email, "party_id": party,
         "system_role": role, "password": PASSWORD});
     let made = call(site, &site.admin_token, "POST", "/users", body, 201).await;

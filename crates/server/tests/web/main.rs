@@ -25,6 +25,7 @@ mod diligence;
 mod e2e;
 mod gitleaks;
 mod http;
+mod incidents;
 mod links;
 mod offboarding;
 mod onboarding;
