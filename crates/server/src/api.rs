@@ -15,6 +15,7 @@ mod destruction;
 mod dlp;
 mod events;
 mod files;
+mod jewels;
 mod ledger;
 mod links;
 mod marks;
@@ -28,6 +29,7 @@ mod rooms;
 mod upload_requests;
 
 pub(crate) use destruction::hold_scope;
+pub(crate) use jewels::export_response as jewels_export_response;
 pub(crate) use reviews::csv_response as review_csv_response;
 
 use std::str::FromStr;
@@ -158,6 +160,12 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(dlp::list_rules, dlp::add_rule))
         .routes(routes!(dlp::remove_rule))
         .routes(routes!(dlp::import_rules))
+        .routes(routes!(jewels::list_jewels))
+        .routes(routes!(jewels::export_jewels))
+        .routes(routes!(jewels::register_file))
+        .routes(routes!(jewels::register_tree))
+        .routes(routes!(jewels::register_upload))
+        .routes(routes!(jewels::unregister_jewel))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::alert_feedback))

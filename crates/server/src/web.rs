@@ -23,6 +23,7 @@ mod certifications;
 mod courses;
 mod destruction;
 mod files;
+mod jewels;
 mod layout;
 mod links;
 mod policies;
@@ -96,6 +97,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(links::router())
         .merge(upload_requests::router())
         .merge(attestations::router())
+        .merge(jewels::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

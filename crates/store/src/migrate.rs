@@ -133,6 +133,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "purge",
         include_str!("../migrations/sqlite/0026_purge.sql"),
     ),
+    (
+        27,
+        "crown jewels",
+        include_str!("../migrations/sqlite/0027_crown_jewels.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -262,6 +267,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         26,
         "purge",
         include_str!("../migrations/postgres/0026_purge.sql"),
+    ),
+    (
+        27,
+        "crown jewels",
+        include_str!("../migrations/postgres/0027_crown_jewels.sql"),
     ),
 ];
 

@@ -27,6 +27,7 @@ mod events;
 mod files;
 mod hardening;
 mod input;
+mod jewels;
 mod ledger;
 mod links;
 mod mail_digest;

@@ -25,6 +25,7 @@ mod diligence;
 mod e2e;
 mod gitleaks;
 mod http;
+mod jewels;
 mod links;
 mod offboarding;
 mod onboarding;
