@@ -150,7 +150,9 @@ fn held_reason(reason: &serde_json::Value) -> String {
     for j in reason["crown_jewels"].as_array().into_iter().flatten() {
         let share = j["share"].as_f64().unwrap_or(0.0) * 100.0;
         let name = j["name"].as_str().unwrap_or("?");
-        detectors.push(format!("an excerpt of the crown jewel `{name}` ({share:.0} %)"));
+        detectors.push(format!(
+            "an excerpt of the crown jewel `{name}` ({share:.0} %)"
+        ));
     }
     match reason["max_severity"].as_str() {
         Some(severity) if !detectors.is_empty() => {

@@ -191,11 +191,8 @@ impl Scanned {
                 None => self.jewels.push(hit),
             }
         }
-        self.jewels.sort_by(|a, b| {
-            b.share
-                .total_cmp(&a.share)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        self.jewels
+            .sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.id.cmp(&b.id)));
     }
 
     /// Folds in the findings of the extracted text: counts per detector are

@@ -347,7 +347,9 @@ impl Jewels<'_> {
             let mut tx = self.store().read().await?;
             tx.get_room(room).await?.ok_or(AppError::NotFound)?;
             let files = tx.list_files(room).await?;
-            files.into_iter().find(|f| !path.is_empty() && f.path == path)
+            files
+                .into_iter()
+                .find(|f| !path.is_empty() && f.path == path)
         };
         let Some(file) = file else {
             let done = self.register_tree(auth, room, Some(path)).await?;
@@ -443,7 +445,9 @@ impl Jewels<'_> {
             });
         }
         if size == 0 {
-            return Err(prints_of(&file.path, &[]).err().unwrap_or(AppError::NotFound));
+            return Err(prints_of(&file.path, &[])
+                .err()
+                .unwrap_or(AppError::NotFound));
         }
         if let Some(known) = self
             .store()
@@ -542,14 +546,29 @@ mod tests {
                 b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0".repeat(40),
                 Err(ErrorCode::JewelNotText),
             ),
-            ("tiny.rs", b"fn main() {}".to_vec(), Err(ErrorCode::JewelTooSmall)),
+            (
+                "tiny.rs",
+                b"fn main() {}".to_vec(),
+                Err(ErrorCode::JewelTooSmall),
+            ),
             ("step.rs", code.clone().into_bytes(), Ok(())),
             (
                 "step16.rs",
-                [&b"\xff\xfe"[..], &code.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>()].concat(),
+                [
+                    &b"\xff\xfe"[..],
+                    &code
+                        .encode_utf16()
+                        .flat_map(u16::to_le_bytes)
+                        .collect::<Vec<u8>>(),
+                ]
+                .concat(),
                 Ok(()),
             ),
-            ("blank.txt", b"   \n\n  ".to_vec(), Err(ErrorCode::JewelNotText)),
+            (
+                "blank.txt",
+                b"   \n\n  ".to_vec(),
+                Err(ErrorCode::JewelNotText),
+            ),
         ];
         for (name, bytes, want) in cases {
             let got = prints_of(name, &bytes).map(|_| ()).map_err(|e| e.code());

@@ -678,7 +678,9 @@ mod tests {
     fn fingerprints_survive_their_encoding_and_nothing_else_decodes() {
         let r = Registry::new(FingerprintConfig::default());
         let text: String = (0..40)
-            .map(|i| format!("fn step_{i}(count: u32) -> u32 {{ let total = count * {i} + 7; total }}\n"))
+            .map(|i| {
+                format!("fn step_{i}(count: u32) -> u32 {{ let total = count * {i} + 7; total }}\n")
+            })
             .collect();
         let prints = r.fingerprint(&text);
         assert!(prints.len() > 10, "{}", prints.len());
@@ -711,7 +713,10 @@ mod tests {
         let mut b = Registry::new(FingerprintConfig::default());
         b.register("d1", "main.rs", &text).unwrap();
         assert_eq!(a.matches(&text), b.matches(&text));
-        assert_eq!(a.matches(&text).first().map(|m| m.name.as_str()), Some("main.rs"));
+        assert_eq!(
+            a.matches(&text).first().map(|m| m.name.as_str()),
+            Some("main.rs")
+        );
         // Prints of other parameters are refused.
         let mut c = Registry::new(FingerprintConfig {
             window: 4,

@@ -173,8 +173,14 @@ mod tests {
         let json = file.to_json();
         let cases = [
             ("not json", "{".to_owned()),
-            ("other format", json.replace(REGISTRY_FORMAT, "something-else")),
-            ("other version", json.replace("\"version\": 1", "\"version\": 2")),
+            (
+                "other format",
+                json.replace(REGISTRY_FORMAT, "something-else"),
+            ),
+            (
+                "other version",
+                json.replace("\"version\": 1", "\"version\": 2"),
+            ),
             (
                 "damaged prints",
                 json.replace(&file.documents[0].prints, "AAAA"),

@@ -309,7 +309,11 @@ impl Scanner {
             message: CROWN_JEWEL_MESSAGE.to_owned(),
             severity: CROWN_JEWEL_SEVERITY,
         });
-        builtin.chain(custom).chain(jewels).chain(problems).collect()
+        builtin
+            .chain(custom)
+            .chain(jewels)
+            .chain(problems)
+            .collect()
     }
 
     /// Extracts the text of `bytes` (named `name`) and scans every item as

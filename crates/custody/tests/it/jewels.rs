@@ -15,7 +15,13 @@ const EXCERPT: &str =
     include_str!("../../../dlp/tests/corpus/crown-jewel/blade_scheduler_excerpt.rs.txt");
 const NAME: &str = "src/blade_scheduler.rs";
 
-async fn api(server: &Server, token: &str, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+async fn api(
+    server: &Server,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let r = raw_http()
         .request(method, format!("{}/api/v1{path}", server.url))
         .bearer_auth(token)
@@ -47,7 +53,13 @@ async fn the_registry_survives_a_restart_and_scans_offline_from_its_export() {
     assert_eq!(jewel["name"], NAME, "{jewel}");
 
     // A room shared with an external party.
-    let created = scratch.cli_ok(&["rooms", "create", "Supplier drop", "--classification", "internal"]);
+    let created = scratch.cli_ok(&[
+        "rooms",
+        "create",
+        "Supplier drop",
+        "--classification",
+        "internal",
+    ]);
     let room = field(&created, "room");
     let body = json!({"name": "Blade Supplier", "active_reason": "a test fixture, onboarded before the test"});
     let (status, party) = api(&server, &token, reqwest::Method::POST, "/parties", body).await;
@@ -70,11 +82,21 @@ async fn the_registry_survives_a_restart_and_scans_offline_from_its_export() {
     // an excerpt uploaded after the restart.
     server.stop().await;
     let server = scratch.serve();
-    let (status, list) = api(&server, &token, reqwest::Method::GET, "/jewels", Value::Null).await;
+    let (status, list) = api(
+        &server,
+        &token,
+        reqwest::Method::GET,
+        "/jewels",
+        Value::Null,
+    )
+    .await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["items"][0]["name"], NAME, "{list}");
     let r = raw_http()
-        .put(format!("{}/api/v1/rooms/{room}/files/vendor/again.rs", server.url))
+        .put(format!(
+            "{}/api/v1/rooms/{room}/files/vendor/again.rs",
+            server.url
+        ))
         .bearer_auth(&token)
         .body(EXCERPT)
         .send()
@@ -102,7 +124,11 @@ async fn the_registry_survives_a_restart_and_scans_offline_from_its_export() {
     let drop_dir = scratch.path("vendor-drop");
     fs::create_dir_all(&drop_dir).unwrap();
     fs::copy(&excerpt, drop_dir.join("planner.rs")).unwrap();
-    fs::write(drop_dir.join("notes.txt"), "delivery notes, nothing of note\n").unwrap();
+    fs::write(
+        drop_dir.join("notes.txt"),
+        "delivery notes, nothing of note\n",
+    )
+    .unwrap();
     let run = |args: &[&str]| {
         let out = command().arg("scan").args(args).output().unwrap();
         (
@@ -120,7 +146,10 @@ async fn the_registry_survives_a_restart_and_scans_offline_from_its_export() {
         .lines()
         .find(|l| l.contains("fingerprint.crown_jewel"))
         .unwrap_or_default();
-    assert!(line.contains("planner.rs") && line.contains(NAME), "{stdout}");
+    assert!(
+        line.contains("planner.rs") && line.contains(NAME),
+        "{stdout}"
+    );
     // JSON names it too; without the registry the excerpt is just code.
     let (_, json_out, _) = run(&["--registry", reg, "--format", "json", dir]);
     let report: Value = serde_json::from_str(&json_out).unwrap();
@@ -131,12 +160,18 @@ async fn the_registry_survives_a_restart_and_scans_offline_from_its_export() {
         .find(|f| f["detector"] == "fingerprint.crown_jewel")
         .cloned()
         .unwrap();
-    assert!(finding["message"].as_str().unwrap().contains(NAME), "{finding}");
+    assert!(
+        finding["message"].as_str().unwrap().contains(NAME),
+        "{finding}"
+    );
     let (code, stdout, _) = run(&[dir]);
     assert_eq!(code, Some(0), "{stdout}");
     // A damaged registry is a usage error, not a clean scan.
     fs::write(&registry, export.replace("custody-crown-jewels", "other")).unwrap();
     let (code, _, stderr) = run(&["--registry", reg, dir]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("not an exported crown-jewel registry"), "{stderr}");
+    assert!(
+        stderr.contains("not an exported crown-jewel registry"),
+        "{stderr}"
+    );
 }

@@ -30,7 +30,11 @@ fn registered() -> Registry {
 /// The identifiers of `text`, in order.
 fn words(text: &str) -> Vec<&str> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| w.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_'))
+        .filter(|w| {
+            w.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
         .collect()
 }
 
@@ -56,13 +60,14 @@ fn the_excerpt_fixture_is_the_source_renamed() {
 fn a_renamed_excerpt_is_found_and_named() {
     let s = scanner(registered());
     let zipped = crate::util::zip(&[("vendor/planner.rs", EXCERPT.as_bytes())]);
-    let cases: [(&str, &[u8]); 2] = [
-        ("planner.rs", EXCERPT.as_bytes()),
-        ("bundle.zip", &zipped),
-    ];
+    let cases: [(&str, &[u8]); 2] = [("planner.rs", EXCERPT.as_bytes()), ("bundle.zip", &zipped)];
     for (name, bytes) in cases {
         let report = s.scan(name, bytes);
-        assert_eq!(report.counts.get(CROWN_JEWEL), Some(&1), "{name}: {report:?}");
+        assert_eq!(
+            report.counts.get(CROWN_JEWEL),
+            Some(&1),
+            "{name}: {report:?}"
+        );
         let f = report
             .findings
             .iter()
@@ -81,7 +86,12 @@ fn a_renamed_excerpt_is_found_and_named() {
     let plain = Scanner::new(ScanConfig::default()).unwrap();
     assert!(plain.detectors().iter().all(|d| d.id != CROWN_JEWEL));
     assert!(s.detectors().iter().any(|d| d.id == CROWN_JEWEL));
-    assert!(plain.scan("planner.rs", EXCERPT.as_bytes()).jewels.is_empty());
+    assert!(
+        plain
+            .scan("planner.rs", EXCERPT.as_bytes())
+            .jewels
+            .is_empty()
+    );
 }
 
 #[test]
@@ -90,12 +100,20 @@ fn an_exported_registry_finds_the_excerpt() {
     let prints = r.fingerprint(SOURCE);
     let doc = dlp::ExportedDocument::new("j1", NAME, SOURCE.len() as u64, "00", &prints);
     let file = RegistryFile::new(r.config(), vec![doc]);
-    let back = RegistryFile::parse(&file.to_json()).unwrap().registry().unwrap();
+    let back = RegistryFile::parse(&file.to_json())
+        .unwrap()
+        .registry()
+        .unwrap();
     let found = scanner(back).scan("planner.rs", EXCERPT.as_bytes());
     assert_eq!(found.jewels.first().map(|j| j.name.as_str()), Some(NAME));
     // The export holds no line of the source.
     let json = file.to_json();
-    assert!(SOURCE.lines().filter(|l| l.len() > 20).all(|l| !json.contains(l.trim())));
+    assert!(
+        SOURCE
+            .lines()
+            .filter(|l| l.len() > 20)
+            .all(|l| !json.contains(l.trim()))
+    );
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -122,8 +140,20 @@ fn no_source_file_of_this_workspace_is_taken_for_the_registered_one() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap_or_default();
         if let Some(m) = r.matches(&text).first() {
-            taken.push(format!("{} ({:.2}, {} of {}, run {})", f.display(), m.share, m.matched, text.len(), m.run));
+            taken.push(format!(
+                "{} ({:.2}, {} of {}, run {})",
+                f.display(),
+                m.share,
+                m.matched,
+                text.len(),
+                m.run
+            ));
         }
     }
-    assert!(taken.is_empty(), "{} of {}: {taken:?}", taken.len(), files.len());
+    assert!(
+        taken.is_empty(),
+        "{} of {}: {taken:?}",
+        taken.len(),
+        files.len()
+    );
 }

@@ -195,9 +195,7 @@ pub async fn register_upload(
         ),
         limited::Short::Failed(e) => app::AppError::BodyAborted(e).into(),
     })?;
-    let jewel = Jewels(&app)
-        .register_upload(auth, &q.name, content)
-        .await?;
+    let jewel = Jewels(&app).register_upload(auth, &q.name, content).await?;
     Ok((StatusCode::CREATED, Json(JewelDto::from(&jewel))))
 }
 

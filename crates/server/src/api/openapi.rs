@@ -326,7 +326,10 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ),
     // crown jewels
     ("list_jewels", &[]),
-    ("register_file", &[JEWEL, &[E::PayloadTooLarge, E::IntegrityError]]),
+    (
+        "register_file",
+        &[JEWEL, &[E::PayloadTooLarge, E::IntegrityError]],
+    ),
     ("register_tree", &[&[E::IntegrityError]]),
     ("register_upload", &[JEWEL, &[E::JewelBadName]]),
     ("unregister_jewel", &[]),

@@ -2065,11 +2065,7 @@ impl World {
             ),
             Ep::ListJewels => ("GET", "/jewels".into(), none),
             Ep::RegisterJewelFile => ("POST", format!("/jewels/files/{NO_REVIEW}"), none),
-            Ep::RegisterJewelTree => (
-                "POST",
-                format!("/jewels/rooms/{NO_REVIEW}"),
-                j(json!({})),
-            ),
+            Ep::RegisterJewelTree => ("POST", format!("/jewels/rooms/{NO_REVIEW}"), j(json!({}))),
             Ep::RegisterJewelUpload => (
                 "POST",
                 "/jewels/uploads?name=engine.rs".into(),

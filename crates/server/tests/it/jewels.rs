@@ -16,7 +16,13 @@ const EXCERPT: &str =
     include_str!("../../../dlp/tests/corpus/crown-jewel/blade_scheduler_excerpt.rs.txt");
 
 /// `POST /jewels/uploads?name=…` of `content`, as `who`.
-fn register_upload(who: &str, name: &str, content: &[u8], status: u16, code: Option<&'static str>) -> Case {
+fn register_upload(
+    who: &str,
+    name: &str,
+    content: &[u8],
+    status: u16,
+    code: Option<&'static str>,
+) -> Case {
     Case {
         label: format!("register {name} ({} bytes)", content.len()),
         who: Some(who.to_owned()),
@@ -29,7 +35,13 @@ fn register_upload(who: &str, name: &str, content: &[u8], status: u16, code: Opt
     }
 }
 
-fn call(who: &str, method: &'static str, path: String, status: u16, code: Option<&'static str>) -> Case {
+fn call(
+    who: &str,
+    method: &'static str,
+    path: String,
+    status: u16,
+    code: Option<&'static str>,
+) -> Case {
     Case {
         label: format!("{method} {path}"),
         who: Some(who.to_owned()),
@@ -67,22 +79,36 @@ async fn an_excerpt_of_a_registered_upload_is_held_naming_the_document() {
 
     // A security officer registers the source uploaded for registration only.
     let name = "src/blade_scheduler.rs";
-    let r = check(&ctx, register_upload(&officer.token, name, SOURCE.as_bytes(), 201, None)).await;
+    let r = check(
+        &ctx,
+        register_upload(&officer.token, name, SOURCE.as_bytes(), 201, None),
+    )
+    .await;
     let jewel = r.json();
     assert_eq!(jewel["name"], name, "{jewel}");
     assert_eq!(jewel["source"], "upload");
     assert_eq!(jewel["size"], SOURCE.len());
     assert!(jewel["prints"].as_i64().unwrap_or(0) > 100, "{jewel}");
     let id = jewel["id"].as_str().unwrap_or_default().to_owned();
-    let list = ctx.must(&ctx.admin, "GET", "/jewels", Value::Null, 200).await;
+    let list = ctx
+        .must(&ctx.admin, "GET", "/jewels", Value::Null, 200)
+        .await;
     assert_eq!(list["items"][0]["id"], id.as_str(), "{list}");
-    assert_eq!(list["items"][0]["registered_by_email"], officer.email.as_str());
+    assert_eq!(
+        list["items"][0]["registered_by_email"],
+        officer.email.as_str()
+    );
     // It is not stored anywhere as content: no room holds it, no blob was written.
     assert_eq!(committed_blobs(ctx.dir.path()), 0);
 
     // The renamed excerpt, uploaded into the shared room: held, naming it.
     let r = ctx
-        .put(&ctx.admin, &shared, "vendor/planner.rs", EXCERPT.as_bytes().to_vec())
+        .put(
+            &ctx.admin,
+            &shared,
+            "vendor/planner.rs",
+            EXCERPT.as_bytes().to_vec(),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 202, "{}", r.text());
     let held = r.json();
@@ -111,7 +137,11 @@ async fn an_excerpt_of_a_registered_upload_is_held_naming_the_document() {
         .await;
 
     // Exported: the fingerprints and the name, no line of the source.
-    let r = check(&ctx, call(&officer.token, "GET", "/jewels/export".into(), 200, None)).await;
+    let r = check(
+        &ctx,
+        call(&officer.token, "GET", "/jewels/export".into(), 200, None),
+    )
+    .await;
     assert_eq!(r.header("content-type"), Some("application/json"));
     let text = String::from_utf8_lossy(&r.body).into_owned();
     let export: Value = serde_json::from_str(&text).unwrap_or_default();
@@ -124,9 +154,18 @@ async fn an_excerpt_of_a_registered_upload_is_held_naming_the_document() {
     assert_eq!(events_named(&ctx.events().await, "jewel.export").len(), 1);
 
     // Removed: the excerpt is just code again.
-    check(&ctx, call(&officer.token, "DELETE", format!("/jewels/{id}"), 204, None)).await;
+    check(
+        &ctx,
+        call(&officer.token, "DELETE", format!("/jewels/{id}"), 204, None),
+    )
+    .await;
     let r = ctx
-        .put(&ctx.admin, &shared, "vendor/planner2.rs", EXCERPT.as_bytes().to_vec())
+        .put(
+            &ctx.admin,
+            &shared,
+            "vendor/planner2.rs",
+            EXCERPT.as_bytes().to_vec(),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.text());
     let gone = events_named(&ctx.events().await, "jewel.unregister").len();
@@ -153,21 +192,51 @@ async fn files_in_rooms_are_registered_and_checked_on_their_way_out() {
         .upload(&ctx.admin, &shared, "drop/planner.rs", EXCERPT.as_bytes())
         .await;
     let copy = copy["id"].as_str().unwrap_or_default().to_owned();
-    check(&ctx, call(&ctx.admin, "GET", format!("/files/{copy}/content"), 200, None)).await;
+    check(
+        &ctx,
+        call(
+            &ctx.admin,
+            "GET",
+            format!("/files/{copy}/content"),
+            200,
+            None,
+        ),
+    )
+    .await;
 
     // The source lives in an internal room, with an image and a stub.
     let sources = ctx.room(&ctx.admin, "Sources").await;
     let file = ctx
-        .upload(&ctx.admin, &sources, "src/blade_scheduler.rs", SOURCE.as_bytes())
+        .upload(
+            &ctx.admin,
+            &sources,
+            "src/blade_scheduler.rs",
+            SOURCE.as_bytes(),
+        )
         .await;
     let file = file["id"].as_str().unwrap_or_default().to_owned();
     let png = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 600]].concat();
     ctx.upload(&ctx.admin, &sources, "src/logo.png", &png).await;
     ctx.upload(&ctx.admin, &sources, "src/empty.rs", b"").await;
-    ctx.upload(&ctx.admin, &sources, "docs/readme.txt", SOURCE.to_uppercase().as_bytes())
-        .await;
+    ctx.upload(
+        &ctx.admin,
+        &sources,
+        "docs/readme.txt",
+        SOURCE.to_uppercase().as_bytes(),
+    )
+    .await;
 
-    let r = check(&ctx, call(&ctx.admin, "POST", format!("/jewels/files/{file}"), 201, None)).await;
+    let r = check(
+        &ctx,
+        call(
+            &ctx.admin,
+            "POST",
+            format!("/jewels/files/{file}"),
+            201,
+            None,
+        ),
+    )
+    .await;
     let jewel = r.json();
     assert_eq!(jewel["name"], "src/blade_scheduler.rs", "{jewel}");
     assert_eq!(jewel["source"], "file");
@@ -187,17 +256,30 @@ async fn files_in_rooms_are_registered_and_checked_on_their_way_out() {
         ),
     )
     .await;
-    let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(message.contains("src/blade_scheduler.rs"), "{message}");
-    let mut justified = call(&ctx.admin, "GET", format!("/files/{copy}/content"), 200, None);
-    justified
-        .headers
-        .push(("custody-justification", "sent to the supplier's auditor".into()));
+    let mut justified = call(
+        &ctx.admin,
+        "GET",
+        format!("/files/{copy}/content"),
+        200,
+        None,
+    );
+    justified.headers.push((
+        "custody-justification",
+        "sent to the supplier's auditor".into(),
+    ));
     check(&ctx, justified).await;
     let events = ctx.events().await;
     let last = events_named(&events, "dlp.justified");
     let last = last.last().copied().cloned().unwrap_or_default();
-    assert_eq!(last["detail"]["crown_jewels"][0]["name"], "src/blade_scheduler.rs", "{last}");
+    assert_eq!(
+        last["detail"]["crown_jewels"][0]["name"], "src/blade_scheduler.rs",
+        "{last}"
+    );
     let rescans = events_named(&events, "dlp.scan");
     assert!(!rescans.is_empty(), "no rescan after the registration");
 
@@ -225,7 +307,10 @@ async fn files_in_rooms_are_registered_and_checked_on_their_way_out() {
     assert_eq!(
         skipped,
         [
-            ("src/blade_scheduler.rs".to_owned(), "jewel_duplicate".to_owned()),
+            (
+                "src/blade_scheduler.rs".to_owned(),
+                "jewel_duplicate".to_owned()
+            ),
             ("src/empty.rs".to_owned(), "jewel_empty".to_owned()),
             ("src/logo.png".to_owned(), "jewel_not_text".to_owned()),
         ],
@@ -234,7 +319,13 @@ async fn files_in_rooms_are_registered_and_checked_on_their_way_out() {
     assert_eq!(r["registered"].as_array().map(Vec::len), Some(0), "{r}");
     // The whole room: the readme is registered too.
     let r = ctx
-        .must(&ctx.admin, "POST", &format!("/jewels/rooms/{sources}"), json!({}), 200)
+        .must(
+            &ctx.admin,
+            "POST",
+            &format!("/jewels/rooms/{sources}"),
+            json!({}),
+            200,
+        )
         .await;
     let names: Vec<&str> = r["registered"]
         .as_array()
@@ -243,7 +334,9 @@ async fn files_in_rooms_are_registered_and_checked_on_their_way_out() {
         .filter_map(|j| j["name"].as_str())
         .collect();
     assert_eq!(names, ["docs/readme.txt"], "{r}");
-    let list = ctx.must(&ctx.admin, "GET", "/jewels", Value::Null, 200).await;
+    let list = ctx
+        .must(&ctx.admin, "GET", "/jewels", Value::Null, 200)
+        .await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
 }
 
@@ -255,26 +348,100 @@ async fn bad_documents_and_callers_who_may_not_are_refused() {
     let partner = ctx.party("Partner").await;
     let external = ctx.external(&partner).await;
     let admin = ctx.admin.clone();
-    let binary: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let binary: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let too_large = vec![b'a'; (32 << 20) + 1];
     const NO_SUCH: &str = "00000000-0000-4000-8000-00000000beef";
     let cases = vec![
         register_upload(&admin, "blade.rs", SOURCE.as_bytes(), 201, None),
         register_upload(&admin, "empty.rs", b"", 400, Some("jewel_empty")),
         register_upload(&admin, "firmware.bin", &binary, 422, Some("jewel_not_text")),
-        register_upload(&admin, "tiny.rs", b"fn main() {}\n", 422, Some("jewel_too_small")),
-        register_upload(&admin, "again.rs", SOURCE.as_bytes(), 409, Some("jewel_duplicate")),
+        register_upload(
+            &admin,
+            "tiny.rs",
+            b"fn main() {}\n",
+            422,
+            Some("jewel_too_small"),
+        ),
+        register_upload(
+            &admin,
+            "again.rs",
+            SOURCE.as_bytes(),
+            409,
+            Some("jewel_duplicate"),
+        ),
         register_upload(&admin, " ", SOURCE.as_bytes(), 400, Some("jewel_bad_name")),
-        register_upload(&admin, "huge.txt", &too_large, 413, Some("payload_too_large")),
-        call(&admin, "POST", format!("/jewels/files/{NO_SUCH}"), 404, Some("not_found")),
-        call(&admin, "POST", "/jewels/files/not-an-id".into(), 404, Some("not_found")),
-        call(&admin, "POST", format!("/jewels/rooms/{NO_SUCH}"), 404, Some("not_found")),
-        call(&admin, "DELETE", format!("/jewels/{NO_SUCH}"), 404, Some("not_found")),
-        register_upload(&auditor.token, "a.rs", SOURCE.as_bytes(), 403, Some("forbidden")),
-        register_upload(&member.token, "a.rs", SOURCE.as_bytes(), 403, Some("forbidden")),
-        register_upload(&external.token, "a.rs", SOURCE.as_bytes(), 403, Some("forbidden")),
-        call(&auditor.token, "GET", "/jewels".into(), 403, Some("forbidden")),
-        call(&external.token, "GET", "/jewels/export".into(), 403, Some("forbidden")),
+        register_upload(
+            &admin,
+            "huge.txt",
+            &too_large,
+            413,
+            Some("payload_too_large"),
+        ),
+        call(
+            &admin,
+            "POST",
+            format!("/jewels/files/{NO_SUCH}"),
+            404,
+            Some("not_found"),
+        ),
+        call(
+            &admin,
+            "POST",
+            "/jewels/files/not-an-id".into(),
+            404,
+            Some("not_found"),
+        ),
+        call(
+            &admin,
+            "POST",
+            format!("/jewels/rooms/{NO_SUCH}"),
+            404,
+            Some("not_found"),
+        ),
+        call(
+            &admin,
+            "DELETE",
+            format!("/jewels/{NO_SUCH}"),
+            404,
+            Some("not_found"),
+        ),
+        register_upload(
+            &auditor.token,
+            "a.rs",
+            SOURCE.as_bytes(),
+            403,
+            Some("forbidden"),
+        ),
+        register_upload(
+            &member.token,
+            "a.rs",
+            SOURCE.as_bytes(),
+            403,
+            Some("forbidden"),
+        ),
+        register_upload(
+            &external.token,
+            "a.rs",
+            SOURCE.as_bytes(),
+            403,
+            Some("forbidden"),
+        ),
+        call(
+            &auditor.token,
+            "GET",
+            "/jewels".into(),
+            403,
+            Some("forbidden"),
+        ),
+        call(
+            &external.token,
+            "GET",
+            "/jewels/export".into(),
+            403,
+            Some("forbidden"),
+        ),
     ];
     for case in cases {
         check(&ctx, case).await;

@@ -136,7 +136,9 @@ async fn a_file_registered_on_the_page_holds_its_renamed_excerpt_uploaded_throug
     let row = format!("#held-{}", held["version_id"].as_str().unwrap_or_default());
     let text = b.text(&b.find(&row).await).await;
     assert!(
-        text.contains("vendor/planner.rs") && text.contains("fingerprint.crown_jewel") && text.contains(NAME),
+        text.contains("vendor/planner.rs")
+            && text.contains("fingerprint.crown_jewel")
+            && text.contains(NAME),
         "row: {text}"
     );
 

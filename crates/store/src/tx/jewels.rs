@@ -128,8 +128,10 @@ impl Tx {
     }
 
     async fn bump_crown_jewels(&mut self) -> Result<i64, StoreError> {
-        sql("UPDATE crown_jewel_state SET generation = generation + 1 WHERE id = 1 \
-             RETURNING generation")
+        sql(
+            "UPDATE crown_jewel_state SET generation = generation + 1 WHERE id = 1 \
+             RETURNING generation",
+        )
         .fetch_one(self.conn())
         .await?
         .int("generation")

@@ -219,7 +219,10 @@ async fn crown_jewels_are_registered_once_and_move_the_generation() {
         let mut tx = store.begin().await.unwrap();
         let same_content = tx.insert_crown_jewel(&jewel("c", 1)).await;
         assert!(
-            matches!(same_content, Err(store::StoreError::Conflict("crown jewel"))),
+            matches!(
+                same_content,
+                Err(store::StoreError::Conflict("crown jewel"))
+            ),
             "{same_content:?}"
         );
         drop(tx);
