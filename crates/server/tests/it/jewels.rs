@@ -118,7 +118,7 @@ async fn an_excerpt_of_a_registered_upload_is_held_naming_the_document() {
     assert_eq!(reason["crown_jewels"][0]["name"], name, "{held}");
     assert_eq!(reason["crown_jewels"][0]["id"], id.as_str(), "{held}");
     let share = reason["crown_jewels"][0]["share"].as_f64().unwrap_or(0.0);
-    assert!(share >= 0.5 && share <= 1.0, "share {share}");
+    assert!((0.5..=1.0).contains(&share), "share {share}");
     let events = ctx.events().await;
     let holds = events_named(&events, "dlp.hold");
     assert_eq!(holds.len(), 1);
