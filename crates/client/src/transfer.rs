@@ -142,10 +142,18 @@ fn held_reason(reason: &serde_json::Value) -> String {
     if let Some(why) = reason["uninspectable"].as_str() {
         return format!("it could not be inspected: {why}");
     }
-    let detectors: Vec<String> = reason["detectors"]
+    let mut detectors: Vec<String> = reason["detectors"]
         .as_object()
         .map(|m| m.iter().map(|(id, n)| format!("{id} x{n}")).collect())
         .unwrap_or_default();
+    // Crown jewels are named: the registered document and the share.
+    for j in reason["crown_jewels"].as_array().into_iter().flatten() {
+        let share = j["share"].as_f64().unwrap_or(0.0) * 100.0;
+        let name = j["name"].as_str().unwrap_or("?");
+        detectors.push(format!(
+            "an excerpt of the crown jewel `{name}` ({share:.0} %)"
+        ));
+    }
     match reason["max_severity"].as_str() {
         Some(severity) if !detectors.is_empty() => {
             format!("{severity} findings: {}", detectors.join(", "))

@@ -11,8 +11,10 @@
 //! was scanned with; outbound actions use it while the digest matches the
 //! current scanner's, and rescan the stored content otherwise. The ruleset is
 //! the built-in detectors, the administrators' custom rules (in the store,
-//! changed at runtime) and the extraction limits; there is no fingerprint
-//! registry yet, so its version is a constant in the digest.
+//! changed at runtime), the extraction limits and the crown-jewel registry
+//! (`jewels`: its generation in the store, which every registration and
+//! removal moves, is in the digest; each node reloads its copy of the
+//! registry when it sees the generation move).
 //!
 //! Quarantine review and the custom rules' administration are in
 //! `dlp_policy/review.rs` and `dlp_policy/rules.rs`.
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::Rooms;
-use crate::inspect::{Inspector, Scanned, TOO_LARGE, place};
+use crate::inspect::{Inspector, JewelHit, Scanned, TOO_LARGE, place};
 
 pub use dlp::gitleaks::{Import, Skipped, Unsupported};
 pub use dlp::{CustomKind, CustomRule, PatternRule, Severity};
@@ -38,9 +40,6 @@ pub use review::{HeldUpload, Review};
 pub use rules::{ImportMode, Imported};
 
 pub use model::MAX_JUSTIFICATION;
-
-/// Version of the (absent) fingerprint registry, part of the ruleset digest.
-const FINGERPRINTS_VERSION: &str = "none";
 
 /// What happens to content with a finding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -259,6 +258,8 @@ pub(crate) struct Ruleset {
     pub digest: String,
     /// The stored custom rules it was compiled from.
     source: Vec<(String, String)>,
+    /// The generation of the crown-jewel registry it holds.
+    jewels: i64,
 }
 
 /// The scanner in use, recompiled when the stored custom rules change; kept
@@ -267,8 +268,9 @@ pub(crate) struct Ruleset {
 pub(crate) struct Scanners(Mutex<Option<Ruleset>>);
 
 /// The digest of a scanner's ruleset: its detectors, the custom rules'
-/// definitions, the extraction limits and the fingerprint registry's version.
-fn ruleset_digest(scanner: &dlp::Scanner, source: &[(String, String)]) -> String {
+/// definitions, the extraction limits and the crown-jewel registry's
+/// generation (`none` while it is empty).
+fn ruleset_digest(scanner: &dlp::Scanner, source: &[(String, String)], jewels: &str) -> String {
     let mut text = String::from("custody dlp ruleset v1\n");
     for d in scanner.detectors() {
         text.push_str(&format!("{}\t{}\t{}\n", d.id, d.severity, d.message));
@@ -277,7 +279,7 @@ fn ruleset_digest(scanner: &dlp::Scanner, source: &[(String, String)]) -> String
         text.push_str(&format!("custom\t{id}\t{rule}\n"));
     }
     text.push_str(&format!(
-        "limits {:?}\nextract cap {}\nfingerprints {FINGERPRINTS_VERSION}\n",
+        "limits {:?}\nextract cap {}\nfingerprints {jewels}\n",
         dlp::Limits::default(),
         crate::inspect::EXTRACT_CAP
     ));
@@ -298,6 +300,8 @@ pub(crate) fn stored(
         uninspectable: found.uninspectable.clone(),
         ruleset: digest.to_owned(),
         scanned_ms: now,
+        jewels: (!found.jewels.is_empty())
+            .then(|| serde_json::to_string(&found.jewels).unwrap_or_default()),
     }
 }
 
@@ -311,6 +315,11 @@ fn scanned_of(v: &store::StoredVerdict) -> Scanned {
         detectors: v.detectors.clone(),
         uninspectable: v.uninspectable.clone(),
         top: None,
+        jewels: v
+            .jewels
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<Vec<JewelHit>>(j).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -321,6 +330,13 @@ pub(crate) fn summary(found: &Scanned) -> String {
         .iter()
         .map(|(id, n)| format!("`{id}` ×{n}"))
         .collect();
+    for j in &found.jewels {
+        parts.push(format!(
+            "an excerpt of the crown jewel `{}` ({:.0} % of its fingerprints)",
+            j.name,
+            j.share * 100.0
+        ));
+    }
     if found.uninspectable.as_deref() == Some(TOO_LARGE) {
         parts.push("too large to inspect".to_owned());
     }
@@ -333,13 +349,17 @@ pub(crate) fn summary(found: &Scanned) -> String {
 
 /// The event detail of a scan outcome.
 pub(crate) fn scan_detail(found: &Scanned, digest: &str, action: DlpAction) -> serde_json::Value {
-    json!({
+    let mut detail = json!({
         "max_severity": found.max_severity.map(Severity::as_str),
         "detectors": found.detectors,
         "uninspectable": found.uninspectable,
         "ruleset": digest,
         "action": action.as_str(),
-    })
+    });
+    if !found.jewels.is_empty() {
+        detail["crown_jewels"] = json!(found.jewels);
+    }
+    detail
 }
 
 /// Checks and trims a justification given as text (a grant's reason).
@@ -383,16 +403,24 @@ fn outbound_blocked(found: &Scanned) -> AppError {
     }
 }
 
-/// The scanner with the custom rules in force (recompiled when they changed).
+/// The scanner with the custom rules and the crown jewels in force
+/// (recompiled when either changed: one cheap read of each per call).
 pub(crate) async fn ruleset(app: &App) -> Result<Ruleset, AppError> {
-    let source = app.store().read().await?.dlp_rules().await?;
+    let (source, generation) = {
+        let mut tx = app.store().read().await?;
+        (tx.dlp_rules().await?, tx.crown_jewel_generation().await?)
+    };
     let scanners = app.slot::<Scanners>();
     {
         let cached = scanners.0.lock().map_err(AppError::internal)?;
-        if let Some(r) = cached.as_ref().filter(|r| r.source == source) {
+        if let Some(r) = cached
+            .as_ref()
+            .filter(|r| r.source == source && r.jewels == generation)
+        {
             return Ok(r.clone());
         }
     }
+    let (generation, registry) = crate::jewels::registry(app).await?;
     let custom = source
         .iter()
         .map(|(id, text)| {
@@ -400,16 +428,23 @@ pub(crate) async fn ruleset(app: &App) -> Result<Ruleset, AppError> {
                 .map_err(|e| AppError::internal(format!("custom rule `{id}`: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let jewels = if registry.is_empty() {
+        "none".to_owned()
+    } else {
+        format!("g{generation} v{}", dlp::PRINTS_VERSION)
+    };
     let config = dlp::ScanConfig {
         custom,
+        fingerprints: Some(registry),
         ..dlp::ScanConfig::default()
     };
     let scanner = Arc::new(dlp::Scanner::new(config).map_err(AppError::internal)?);
-    let digest = ruleset_digest(&scanner, &source);
+    let digest = ruleset_digest(&scanner, &source, &jewels);
     let fresh = Ruleset {
         scanner,
         digest,
         source,
+        jewels: generation,
     };
     *scanners.0.lock().map_err(AppError::internal)? = Some(fresh.clone());
     Ok(fresh)

@@ -23,7 +23,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use dlp::{Finding, Scanner, Severity};
+use dlp::{DocMatch, Finding, Scanner, Severity};
+use serde::{Deserialize, Serialize};
 
 use crate::dlp_policy::{DirectionPolicy, DlpAction};
 use kernel::AppError;
@@ -116,8 +117,30 @@ pub struct Top {
     pub line: u64,
 }
 
+/// A registered crown jewel that content overlaps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JewelHit {
+    /// The registered document's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The share of the content's fingerprints that are the document's
+    /// (0 to 1, three decimals).
+    pub share: f64,
+}
+
+impl From<&DocMatch> for JewelHit {
+    fn from(m: &DocMatch) -> Self {
+        JewelHit {
+            id: m.doc_id.clone(),
+            name: m.name.clone(),
+            share: (m.share * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
 /// What one inspection found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scanned {
     /// The highest severity of the content's findings (extraction problems
     /// aside).
@@ -129,6 +152,9 @@ pub struct Scanned {
     pub uninspectable: Option<String>,
     /// The first finding of the highest severity.
     pub top: Option<Top>,
+    /// The crown jewels the content overlaps, each once with its largest
+    /// share, largest first.
+    pub jewels: Vec<JewelHit>,
 }
 
 impl Scanned {
@@ -155,9 +181,36 @@ impl Scanned {
         }
     }
 
+    /// Notes the crown jewels a report names.
+    fn jewels_of(&mut self, found: &[DocMatch]) {
+        for m in found {
+            let hit = JewelHit::from(m);
+            match self.jewels.iter_mut().find(|j| j.id == hit.id) {
+                Some(j) if j.share < hit.share => *j = hit,
+                Some(_) => {}
+                None => self.jewels.push(hit),
+            }
+        }
+        self.jewels
+            .sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.id.cmp(&b.id)));
+    }
+
     /// Folds in the findings of the extracted text: counts per detector are
     /// the larger of the two passes (the stream saw some of the same text).
     fn merge(&mut self, other: Scanned) {
+        let jewels: Vec<DocMatch> = other
+            .jewels
+            .iter()
+            .map(|j| DocMatch {
+                doc_id: j.id.clone(),
+                name: j.name.clone(),
+                matched: 0,
+                share: j.share,
+                doc_share: 0.0,
+                run: 0,
+            })
+            .collect();
+        self.jewels_of(&jewels);
         for (id, n) in other.detectors {
             let mine = self.detectors.entry(id).or_default();
             *mine = (*mine).max(n);
@@ -255,6 +308,7 @@ impl Inspector {
             for (id, n) in &report.counts {
                 extracted.count(id, *n);
             }
+            extracted.jewels_of(&report.jewels);
             extracted.uninspectable = report
                 .findings
                 .iter()
@@ -346,6 +400,7 @@ impl Inspector {
         for (id, n) in &counts {
             self.found.count(id, *n);
         }
+        self.found.jewels_of(&report.jewels);
         if let Some(f) = &report.worst {
             let line = self.lines_before + u64::from(f.location.line);
             self.found.consider(f, None, line);
@@ -422,9 +477,11 @@ impl Background {
 
 /// Where a finding is, for a person: `line 4`, or `line 4 of `a.zip!/b.txt``.
 pub(crate) fn place(top: &Top) -> String {
-    match &top.item {
-        Some(item) => format!("line {} of `{item}`", top.line),
-        None => format!("line {}", top.line),
+    match (&top.item, top.line) {
+        (Some(item), 0) => format!("in `{item}`"),
+        (None, 0) => "in the file as a whole".to_owned(),
+        (Some(item), line) => format!("line {line} of `{item}`"),
+        (None, line) => format!("line {line}"),
     }
 }
 

@@ -3,8 +3,9 @@
 //! grants, a room's delivery and data-loss policies, the quarantine review,
 //! the custom data-loss rules), [`Files`] (uploads, listings, versions,
 //! deletion, downloads, the viewer's pages, orphaned blobs), [`Links`]
-//! (share links, `links`) and [`UploadRequests`] (file drops,
-//! `upload_requests`). Every use-case
+//! (share links, `links`), [`UploadRequests`] (file drops,
+//! `upload_requests`) and [`Jewels`] (the crown-jewel registry, `jewels`).
+//! Every use-case
 //! that reads or changes protected state takes the seam's proof
 //! (`kernel::Authorized`) for its action; content streams through the vault
 //! in constant memory and is scanned by the data-loss inspector (`inspect`)
@@ -17,6 +18,7 @@ pub mod dlp_policy;
 mod files;
 mod guesses;
 mod inspect;
+pub mod jewels;
 pub mod links;
 mod orphans;
 pub mod purge;
@@ -27,6 +29,7 @@ pub mod viewer;
 use kernel::App;
 
 pub use files::{Download, FileInfo, MAX_PAGE, Uploaded, VersionInfo};
+pub use jewels::Jewels;
 pub use links::{CreatedLink, LinkAgreement, LinkFile, LinkPage, LinkStep, NewLink};
 pub use purge::Purges;
 pub use rooms::{NewGrant, PartyGrant, RoomPatch};

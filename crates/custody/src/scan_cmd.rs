@@ -1,7 +1,11 @@
 //! `custody scan PATH…`: DLP scanning without a server. Files are read,
 //! directories walked recursively, every file's text extracted (archives,
 //! Office, PDF, e-mail) and scanned by the `dlp` crate, with the rules of a
-//! gitleaks configuration too (`--gitleaks FILE`). Results as text, JSON or
+//! gitleaks configuration too (`--gitleaks FILE`), and against the crown
+//! jewels of a registry exported by a server (`--registry FILE`: excerpts of
+//! a registered document, even with identifiers renamed, are
+//! `fingerprint.crown_jewel` findings naming it; docs/crown-jewels.md).
+//! Results as text, JSON or
 //! SARIF 2.1.0 (members of archives named `archive.zip!/member`; in SARIF the
 //! artifact is the file scanned, a member or page its logical location).
 //! Exit status 0 when nothing at or above `--fail-on` was found, 1 when
@@ -34,6 +38,10 @@ pub struct ScanArgs {
     /// The severity of the gitleaks rules' findings.
     #[arg(long, value_enum, default_value_t = Level::High)]
     gitleaks_severity: Level,
+    /// Also look for excerpts of the crown jewels of this exported registry
+    /// (`GET /api/v1/jewels/export`, or Export on the Crown jewels page).
+    #[arg(long, value_name = "FILE")]
+    registry: Option<PathBuf>,
 }
 
 /// Output formats.
@@ -88,8 +96,13 @@ fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
         Some(file) => gitleaks_rules(file, args.gitleaks_severity.into())?,
         None => Vec::new(),
     };
+    let fingerprints = match &args.registry {
+        Some(file) => Some(std::sync::Arc::new(registry(file)?)),
+        None => None,
+    };
     let scanner = Scanner::new(ScanConfig {
         custom,
+        fingerprints,
         ..ScanConfig::default()
     })
     .context("cannot set up the scanner")?;
@@ -144,6 +157,17 @@ fn gitleaks_rules(file: &Path, severity: Severity) -> anyhow::Result<Vec<dlp::Cu
     }
     eprintln!("gitleaks: {} rules imported", import.rules.len());
     Ok(import.rules)
+}
+
+/// The crown-jewel registry exported to `file`.
+fn registry(file: &Path) -> anyhow::Result<dlp::Registry> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    let registry = dlp::RegistryFile::parse(&text)
+        .and_then(|f| f.registry())
+        .with_context(|| format!("cannot read the registry `{}`", file.display()))?;
+    eprintln!("registry: {} crown jewels", registry.len());
+    Ok(registry)
 }
 
 /// The files under `path`, in name order.

@@ -56,6 +56,10 @@ pub enum DlpError {
     /// A gitleaks configuration is not TOML, or not shaped as one.
     #[error("invalid gitleaks configuration: {0}")]
     BadGitleaksConfig(String),
+    /// Encoded fingerprints or an exported registry cannot be read (another
+    /// format or version, damaged, or computed with other parameters).
+    #[error("unreadable fingerprints: {0}")]
+    BadFingerprints(String),
 }
 
 impl DlpError {
@@ -71,6 +75,7 @@ impl DlpError {
             Self::DuplicateDocument(_) => "dlp_duplicate_document",
             Self::BadPatternRule { .. } => "dlp_bad_pattern_rule",
             Self::BadGitleaksConfig(_) => "dlp_bad_gitleaks_config",
+            Self::BadFingerprints(_) => "dlp_bad_fingerprints",
         }
     }
 }
@@ -100,6 +105,7 @@ mod tests {
                 reason: "x".into(),
             },
             DlpError::BadGitleaksConfig("x".into()),
+            DlpError::BadFingerprints("x".into()),
         ];
         for e in &all {
             let msg = e.to_string();

@@ -7,7 +7,12 @@
 //! strings are replaced by placeholders, so renaming does not hide an excerpt.
 //!
 //! The registry keeps only fingerprints (never the content) in an inverted
-//! index from fingerprint to documents.
+//! index from fingerprint to documents. A document's fingerprints are a
+//! [`DocPrints`]: computed once ([`Registry::fingerprint`]), stored in a
+//! versioned compact encoding ([`DocPrints::encode`]), and inserted into any
+//! registry of the same parameters ([`Registry::insert`]) — so a server keeps
+//! them in its database and `custody scan --registry` reads an export of
+//! them (`crate::registry_file`), neither ever holding the documents.
 
 use std::collections::{HashMap, HashSet};
 
@@ -29,6 +34,11 @@ pub struct FingerprintConfig {
     pub min_matched: usize,
     /// Fingerprints shared by more documents than this are too common to count.
     pub max_postings: usize,
+    /// And in every case at least this many consecutive fingerprints of the
+    /// content (in the order they occur) must be the document's: an excerpt
+    /// is a run of them, while the generic shapes that unrelated code shares
+    /// (`let I = I.I(I)?;`) match here and there.
+    pub min_run: usize,
 }
 
 impl Default for FingerprintConfig {
@@ -40,6 +50,7 @@ impl Default for FingerprintConfig {
             min_share: 0.3,
             min_matched: 40,
             max_postings: 50,
+            min_run: 20,
         }
     }
 }
@@ -58,12 +69,118 @@ pub struct DocMatch {
     pub share: f64,
     /// The share of the document's fingerprints found in the content.
     pub doc_share: f64,
+    /// The longest run of consecutive fingerprints of the content (in either
+    /// stream, in the order they occur) that are all the document's.
+    pub run: usize,
 }
 
 struct Doc {
     id: String,
     name: String,
     prints: usize,
+}
+
+/// The magic of an encoded [`DocPrints`].
+const PRINTS_MAGIC: &[u8; 4] = b"CJFP";
+/// The version of the encoding [`DocPrints::encode`] writes.
+pub const PRINTS_VERSION: u8 = 1;
+/// Bytes before the fingerprints: magic, version, three parameters, count.
+const PRINTS_HEADER: usize = 4 + 1 + 2 * 3 + 4;
+
+/// One document's fingerprints (both streams, as one sorted set) and the
+/// parameters they were computed with. Holds no content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocPrints {
+    text_k: u16,
+    code_k: u16,
+    window: u16,
+    prints: Vec<u64>,
+}
+
+impl DocPrints {
+    /// How many fingerprints.
+    pub fn len(&self) -> usize {
+        self.prints.len()
+    }
+
+    /// Whether there are none (the content was too short to fingerprint).
+    pub fn is_empty(&self) -> bool {
+        self.prints.is_empty()
+    }
+
+    /// The encoding, version [`PRINTS_VERSION`]: `CJFP`, the version byte,
+    /// `text_k`, `code_k` and `window` as little-endian u16, the count as a
+    /// little-endian u32, then each fingerprint as a little-endian u64 in
+    /// increasing order (docs/crown-jewels.md).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(PRINTS_HEADER + 8 * self.prints.len());
+        out.extend_from_slice(PRINTS_MAGIC);
+        out.push(PRINTS_VERSION);
+        for v in [self.text_k, self.code_k, self.window] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        let count = u32::try_from(self.prints.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&count.to_le_bytes());
+        for p in self.prints.iter().take(count as usize) {
+            out.extend_from_slice(&p.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`DocPrints::encode`]'s bytes back; anything else (another
+    /// magic or version, a wrong length, fingerprints out of order) is
+    /// [`DlpError::BadFingerprints`].
+    pub fn decode(bytes: &[u8]) -> Result<DocPrints, DlpError> {
+        let bad = |why: &str| DlpError::BadFingerprints(why.to_owned());
+        let header = bytes
+            .get(..PRINTS_HEADER)
+            .ok_or_else(|| bad("shorter than its header"))?;
+        if header.get(..4) != Some(PRINTS_MAGIC.as_slice()) {
+            return Err(bad("not an encoded fingerprint set"));
+        }
+        if header.get(4) != Some(&PRINTS_VERSION) {
+            return Err(bad("an encoding version this build does not read"));
+        }
+        let u16_at = |i: usize| {
+            header
+                .get(i..i + 2)
+                .and_then(|b| b.try_into().ok())
+                .map(u16::from_le_bytes)
+                .unwrap_or(0)
+        };
+        let count = header
+            .get(11..15)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .unwrap_or(0) as usize;
+        let body = bytes.get(PRINTS_HEADER..).unwrap_or_default();
+        if body.len() != count.saturating_mul(8) {
+            return Err(bad("its length does not match its count"));
+        }
+        let prints: Vec<u64> = body
+            .chunks_exact(8)
+            .filter_map(|c| c.try_into().ok().map(u64::from_le_bytes))
+            .collect();
+        if prints.windows(2).any(|w| w.first() >= w.get(1)) {
+            return Err(bad("its fingerprints are not in increasing order"));
+        }
+        Ok(DocPrints {
+            text_k: u16_at(5),
+            code_k: u16_at(7),
+            window: u16_at(9),
+            prints,
+        })
+    }
+
+    /// The parameters as a configuration with the default thresholds.
+    pub fn config(&self) -> FingerprintConfig {
+        FingerprintConfig {
+            text_k: usize::from(self.text_k),
+            code_k: usize::from(self.code_k),
+            window: usize::from(self.window),
+            ..FingerprintConfig::default()
+        }
+    }
 }
 
 /// The registered documents' fingerprints.
@@ -74,10 +191,23 @@ pub struct Registry {
     index: HashMap<u64, Vec<u32>>,
 }
 
-/// Fingerprints of one content, per stream.
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("config", &self.config)
+            .field("documents", &self.docs.len())
+            .field("fingerprints", &self.index.len())
+            .finish()
+    }
+}
+
+/// Fingerprints of one content, per stream: as a set, and in the order
+/// they occur.
 struct Prints {
     text: Vec<u64>,
     code: Vec<u64>,
+    text_seq: Vec<u64>,
+    code_seq: Vec<u64>,
 }
 
 impl Registry {
@@ -101,21 +231,60 @@ impl Registry {
         self.docs.is_empty()
     }
 
+    /// The parameters and thresholds.
+    pub fn config(&self) -> &FingerprintConfig {
+        &self.config
+    }
+
+    /// The registered documents' ids and names, in registration order.
+    pub fn documents(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.docs.iter().map(|d| (d.id.as_str(), d.name.as_str()))
+    }
+
     /// Registers a document's fingerprints (its content is not kept).
     pub fn register(&mut self, doc_id: &str, name: &str, content: &str) -> Result<(), DlpError> {
+        let prints = self.fingerprint(content);
+        self.insert(doc_id, name, &prints)
+    }
+
+    /// The fingerprints of `content` under this registry's parameters, to
+    /// store and [`Registry::insert`] later (here or in another registry).
+    pub fn fingerprint(&self, content: &str) -> DocPrints {
+        let prints = self.prints(content);
+        let mut all: Vec<u64> = prints.text.into_iter().chain(prints.code).collect();
+        all.sort_unstable();
+        all.dedup();
+        let p = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        DocPrints {
+            text_k: p(self.config.text_k),
+            code_k: p(self.config.code_k),
+            window: p(self.config.window),
+            prints: all,
+        }
+    }
+
+    /// Registers a document by its fingerprints, computed with this
+    /// registry's parameters (else [`DlpError::BadFingerprints`]).
+    pub fn insert(&mut self, doc_id: &str, name: &str, prints: &DocPrints) -> Result<(), DlpError> {
+        let theirs = prints.config();
+        let c = &self.config;
+        if (theirs.text_k, theirs.code_k, theirs.window) != (c.text_k, c.code_k, c.window) {
+            return Err(DlpError::BadFingerprints(format!(
+                "document `{doc_id}` was fingerprinted with other parameters (k {}/{}, window {})",
+                theirs.text_k, theirs.code_k, theirs.window
+            )));
+        }
         if !self.ids.insert(doc_id.to_owned()) {
             return Err(DlpError::DuplicateDocument(doc_id.to_owned()));
         }
         let number = u32::try_from(self.docs.len()).unwrap_or(u32::MAX);
-        let prints = self.prints(content);
-        let all: HashSet<u64> = prints.text.iter().chain(&prints.code).copied().collect();
-        for &fp in &all {
+        for &fp in &prints.prints {
             self.index.entry(fp).or_default().push(number);
         }
         self.docs.push(Doc {
             id: doc_id.to_owned(),
             name: name.to_owned(),
-            prints: all.len(),
+            prints: prints.prints.len(),
         });
         Ok(())
     }
@@ -126,6 +295,11 @@ impl Registry {
         let prints = self.prints(content);
         let text_hits = self.count(&prints.text);
         let code_hits = self.count(&prints.code);
+        let mut runs = self.runs(&prints.text_seq);
+        for (d, r) in self.runs(&prints.code_seq) {
+            let best = runs.entry(d).or_default();
+            *best = (*best).max(r);
+        }
         let (nt, nc) = (
             prints.text.len().max(1) as f64,
             prints.code.len().max(1) as f64,
@@ -141,14 +315,15 @@ impl Registry {
                 let share = (t as f64 / nt).max(c as f64 / nc);
                 let matched = t.max(c);
                 let doc = self.docs.get(usize::try_from(d).ok()?)?;
-                (share >= self.config.min_share || matched >= self.config.min_matched).then(|| {
-                    DocMatch {
-                        doc_id: doc.id.clone(),
-                        name: doc.name.clone(),
-                        matched,
-                        share,
-                        doc_share: (t + c) as f64 / doc.prints.max(1) as f64,
-                    }
+                let run = runs.get(&d).copied().unwrap_or(0);
+                let enough = share >= self.config.min_share || matched >= self.config.min_matched;
+                (enough && run >= self.config.min_run).then(|| DocMatch {
+                    doc_id: doc.id.clone(),
+                    name: doc.name.clone(),
+                    matched,
+                    share,
+                    doc_share: (t + c) as f64 / doc.prints.max(1) as f64,
+                    run,
                 })
             })
             .collect();
@@ -158,6 +333,33 @@ impl Registry {
                 .then_with(|| a.doc_id.cmp(&b.doc_id))
         });
         out
+    }
+
+    /// Per document, the longest run of consecutive fingerprints of `seq`
+    /// (winnowed, in position order, each at its first occurrence only: a
+    /// pattern repeated over and over is one run of one) that are all the
+    /// document's.
+    fn runs(&self, seq: &[u64]) -> HashMap<u32, usize> {
+        let mut seen = HashSet::with_capacity(seq.len());
+        let firsts: Vec<u64> = seq.iter().copied().filter(|fp| seen.insert(*fp)).collect();
+        // (current run, its last position, best run)
+        let mut at: HashMap<u32, (usize, usize, usize)> = HashMap::new();
+        for (i, fp) in firsts.iter().enumerate() {
+            let Some(docs) = self
+                .index
+                .get(fp)
+                .filter(|d| d.len() <= self.config.max_postings)
+            else {
+                continue;
+            };
+            for &d in docs {
+                let e = at.entry(d).or_insert((0, usize::MAX, 0));
+                e.0 = if e.1.wrapping_add(1) == i { e.0 + 1 } else { 1 };
+                e.1 = i;
+                e.2 = e.2.max(e.0);
+            }
+        }
+        at.into_iter().map(|(d, (_, _, best))| (d, best)).collect()
     }
 
     fn count(&self, prints: &[u64]) -> HashMap<u32, usize> {
@@ -176,19 +378,24 @@ impl Registry {
 
     fn prints(&self, content: &str) -> Prints {
         let c = &self.config;
-        let text = dedup(winnow(
+        let text_seq = winnow(
             &kgram_hashes(&normalised(content), c.text_k, TEXT_DOMAIN),
             c.window,
-        ));
-        let code = if looks_like_code(content) {
-            dedup(winnow(
+        );
+        let code_seq = if looks_like_code(content) {
+            winnow(
                 &kgram_hashes(&code_tokens(content), c.code_k, CODE_DOMAIN),
                 c.window,
-            ))
+            )
         } else {
             Vec::new()
         };
-        Prints { text, code }
+        Prints {
+            text: dedup(text_seq.clone()),
+            code: dedup(code_seq.clone()),
+            text_seq,
+            code_seq,
+        }
     }
 }
 
@@ -465,6 +672,60 @@ mod tests {
     #[test]
     fn normalisation_ignores_case_spacing_and_punctuation() {
         assert_eq!(normalised("Hello,  World!"), normalised("hello world"));
+    }
+
+    #[test]
+    fn fingerprints_survive_their_encoding_and_nothing_else_decodes() {
+        let r = Registry::new(FingerprintConfig::default());
+        let text: String = (0..40)
+            .map(|i| {
+                format!("fn step_{i}(count: u32) -> u32 {{ let total = count * {i} + 7; total }}\n")
+            })
+            .collect();
+        let prints = r.fingerprint(&text);
+        assert!(prints.len() > 10, "{}", prints.len());
+        let bytes = prints.encode();
+        assert_eq!(bytes.len(), PRINTS_HEADER + 8 * prints.len());
+        assert_eq!(DocPrints::decode(&bytes), Ok(prints.clone()));
+        let mut unordered = bytes.clone();
+        unordered.extend_from_slice(&0u64.to_le_bytes());
+        let count = u32::try_from(prints.len() + 1).unwrap();
+        unordered.splice(11..15, count.to_le_bytes());
+        let mut other_version = bytes.clone();
+        other_version[4] = 9;
+        let cases: [(&str, Vec<u8>); 5] = [
+            ("empty", Vec::new()),
+            ("truncated", bytes[..bytes.len() - 3].to_vec()),
+            ("other magic", [b"XXXX", &bytes[4..]].concat()),
+            ("other version", other_version),
+            ("out of order", unordered),
+        ];
+        for (label, bytes) in cases {
+            assert_eq!(
+                DocPrints::decode(&bytes).map_err(|e| e.code()),
+                Err("dlp_bad_fingerprints"),
+                "{label}"
+            );
+        }
+        // Inserted prints match as registered content does.
+        let mut a = Registry::new(FingerprintConfig::default());
+        a.insert("d1", "main.rs", &prints).unwrap();
+        let mut b = Registry::new(FingerprintConfig::default());
+        b.register("d1", "main.rs", &text).unwrap();
+        assert_eq!(a.matches(&text), b.matches(&text));
+        assert_eq!(
+            a.matches(&text).first().map(|m| m.name.as_str()),
+            Some("main.rs")
+        );
+        // Prints of other parameters are refused.
+        let mut c = Registry::new(FingerprintConfig {
+            window: 4,
+            ..FingerprintConfig::default()
+        });
+        assert_eq!(
+            c.insert("d1", "main.rs", &prints).map_err(|e| e.code()),
+            Err("dlp_bad_fingerprints")
+        );
     }
 
     #[test]

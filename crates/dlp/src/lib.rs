@@ -16,6 +16,7 @@ mod finding;
 mod fingerprint;
 pub mod gitleaks;
 mod pattern;
+pub mod registry_file;
 mod rules;
 mod scanner;
 
@@ -30,8 +31,10 @@ pub use extract::{
     is_container, stream_text,
 };
 pub use finding::{Finding, Location, Severity, redact};
-pub use fingerprint::{DocMatch, FingerprintConfig, Registry};
+pub use fingerprint::{DocMatch, DocPrints, FingerprintConfig, PRINTS_VERSION, Registry};
+pub use registry_file::{ExportedDocument, RegistryFile};
 pub use rules::{BuiltinPattern, builtin_patterns};
 pub use scanner::{
-    DEFAULT_MAX_FINDINGS, DEFAULT_MAX_ITEM_FINDINGS, DetectorInfo, Report, ScanConfig, Scanner,
+    CROWN_JEWEL, CROWN_JEWEL_SEVERITY, DEFAULT_MAX_FINDINGS, DEFAULT_MAX_ITEM_FINDINGS,
+    DetectorInfo, Report, ScanConfig, Scanner,
 };

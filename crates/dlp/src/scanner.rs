@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
@@ -29,6 +30,7 @@ use crate::checks;
 use crate::custom::{self, CustomKind, CustomRule, DEFAULT_REGEX_SIZE_LIMIT};
 use crate::extract::{self, Limits};
 use crate::finding::{Finding, Location, Severity, redact};
+use crate::fingerprint::{DocMatch, Registry};
 use crate::pattern::{self, Pattern};
 use crate::rules::{Check, RULES, Rule, Trigger};
 
@@ -75,7 +77,17 @@ pub struct ScanConfig {
     /// Findings kept with their location per scan (0: the default,
     /// [`DEFAULT_MAX_FINDINGS`]).
     pub max_findings: usize,
+    /// The crown jewels' fingerprints: every item (and every piece of a
+    /// stream) that overlaps a registered document beyond the registry's
+    /// thresholds is a [`CROWN_JEWEL`] finding naming it.
+    pub fingerprints: Option<Arc<Registry>>,
 }
+
+/// The detector id of an excerpt of a registered crown-jewel document.
+pub const CROWN_JEWEL: &str = "fingerprint.crown_jewel";
+/// The severity of a [`CROWN_JEWEL`] finding.
+pub const CROWN_JEWEL_SEVERITY: Severity = Severity::High;
+const CROWN_JEWEL_MESSAGE: &str = "an excerpt of a registered crown-jewel document";
 
 /// A detector, as listed for reports (SARIF `rules`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +118,9 @@ pub struct Report {
     /// The first finding of the highest severity of the detectors
     /// (extraction problems aside), kept or not.
     pub worst: Option<Finding>,
+    /// The registered documents the content overlaps, each once with the
+    /// largest share any item or piece had, largest first.
+    pub jewels: Vec<DocMatch>,
 }
 
 impl Report {
@@ -126,6 +141,9 @@ struct Tally {
     /// Findings kept under the cap (not those kept for their place).
     kept: usize,
     cap: usize,
+    /// Crown-jewel findings, and the documents they name.
+    jewel_count: u64,
+    jewels: Vec<DocMatch>,
 }
 
 struct Compiled {
@@ -171,6 +189,7 @@ pub struct Scanner {
     limits: Limits,
     max_item_findings: usize,
     max_findings: usize,
+    fingerprints: Option<Arc<Registry>>,
 }
 
 /// A confirmed match before it becomes a finding.
@@ -263,6 +282,7 @@ impl Scanner {
             limits: config.limits,
             max_item_findings: or_default(config.max_item_findings, DEFAULT_MAX_ITEM_FINDINGS),
             max_findings: or_default(config.max_findings, DEFAULT_MAX_FINDINGS),
+            fingerprints: config.fingerprints.filter(|r| !r.is_empty()),
         })
     }
 
@@ -284,7 +304,16 @@ impl Scanner {
             message: problem_message(*k).to_owned(),
             severity: problem_severity(*k),
         });
-        builtin.chain(custom).chain(problems).collect()
+        let jewels = self.fingerprints.iter().map(|_| DetectorInfo {
+            id: CROWN_JEWEL.to_owned(),
+            message: CROWN_JEWEL_MESSAGE.to_owned(),
+            severity: CROWN_JEWEL_SEVERITY,
+        });
+        builtin
+            .chain(custom)
+            .chain(jewels)
+            .chain(problems)
+            .collect()
     }
 
     /// Extracts the text of `bytes` (named `name`) and scans every item as
@@ -310,6 +339,7 @@ impl Scanner {
                 &[],
                 named,
             );
+            self.jewels_into(&item.path, &item.text, &mut tally);
         });
         if !self.path_rules.is_empty() && !files.iter().any(|f| f == name) {
             self.scan_path_into(name, &mut tally);
@@ -381,6 +411,7 @@ impl Scanner {
     pub fn scan_piece(&self, path: &str, text: &str, whole: &[Range<usize>]) -> Report {
         let mut tally = self.tally(self.max_item_findings);
         self.scan_item(path, text, &mut tally, self.max_item_findings, whole, false);
+        self.jewels_into(path, text, &mut tally);
         self.report(tally, 1, &[])
     }
 
@@ -392,6 +423,57 @@ impl Scanner {
             total: 0,
             kept: 0,
             cap,
+            jewel_count: 0,
+            jewels: Vec::new(),
+        }
+    }
+
+    /// The crown-jewel findings of `text` (the item at `path`): one for each
+    /// registered document it overlaps, naming it and the share. A long item
+    /// is matched a [`SEGMENT`] at a time (fingerprinting holds some 16
+    /// bytes per character of what it reads).
+    fn jewels_into(&self, path: &str, text: &str, tally: &mut Tally) {
+        let Some(registry) = &self.fingerprints else {
+            return;
+        };
+        let mut start = 0;
+        while start < text.len() {
+            let end = floor_char(text, start.saturating_add(SEGMENT).min(text.len()));
+            let end = if end <= start { text.len() } else { end };
+            let piece = text.get(start..end).unwrap_or_default();
+            self.jewels_of(registry, path, piece, tally);
+            start = end;
+        }
+    }
+
+    fn jewels_of(&self, registry: &Registry, path: &str, text: &str, tally: &mut Tally) {
+        for m in registry.matches(text) {
+            tally.jewel_count += 1;
+            tally.total += 1;
+            let f = Finding {
+                detector: CROWN_JEWEL.to_owned(),
+                severity: CROWN_JEWEL_SEVERITY,
+                confidence: m.share.clamp(0.0, 1.0) as f32,
+                location: Location {
+                    path: path.to_owned(),
+                    line: 0,
+                    column: 0,
+                },
+                message: jewel_message(&m),
+                snippet: String::new(),
+            };
+            if tally.worst.as_ref().is_none_or(|w| f.severity > w.severity) {
+                tally.worst = Some(f.clone());
+            }
+            if tally.kept < tally.cap {
+                tally.kept += 1;
+                tally.findings.push(f);
+            }
+            match tally.jewels.iter_mut().find(|j| j.doc_id == m.doc_id) {
+                Some(j) if j.share < m.share => *j = m,
+                Some(_) => {}
+                None => tally.jewels.push(m),
+            }
         }
     }
 
@@ -402,9 +484,19 @@ impl Scanner {
             mut findings,
             worst,
             mut total,
+            jewel_count,
+            mut jewels,
             ..
         } = tally;
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        if jewel_count > 0 {
+            counts.insert(CROWN_JEWEL.to_owned(), jewel_count);
+        }
+        jewels.sort_by(|a, b| {
+            b.share
+                .total_cmp(&a.share)
+                .then_with(|| a.doc_id.cmp(&b.doc_id))
+        });
         for (i, n) in by_index.into_iter().enumerate() {
             if let (true, Some((id, _, _))) = (n > 0, self.detector(i)) {
                 *counts.entry(id.to_owned()).or_default() += n;
@@ -434,6 +526,7 @@ impl Scanner {
             total,
             truncated,
             worst,
+            jewels,
         }
     }
 
@@ -772,6 +865,17 @@ impl Hit {
 
 /// The segments an item is scanned in: the part each owns (the findings whose
 /// value starts there) and the part it reads (with the overlap either side).
+/// A crown-jewel finding's message: the document and the overlap.
+fn jewel_message(m: &DocMatch) -> String {
+    format!(
+        "{CROWN_JEWEL_MESSAGE}: `{}` ({:.0} % of this text's fingerprints are the document's, \
+         covering {:.0} % of it)",
+        m.name,
+        m.share * 100.0,
+        (m.doc_share * 100.0).min(100.0)
+    )
+}
+
 fn segments(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
     let len = text.len();
     let mut out = Vec::with_capacity(len / SEGMENT + 1);

@@ -231,6 +231,9 @@ actions! {
     /// Reading and setting the grace period after which deleted files are
     /// purged (admins).
     RetentionManage => "retention.manage",
+    /// Registering crown-jewel documents (as fingerprints), listing,
+    /// removing and exporting them: the owner's admins and security officers.
+    JewelsManage => "jewels.manage",
 }
 
 impl Action {

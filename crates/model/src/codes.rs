@@ -187,6 +187,11 @@ codes! {
     DlpEmptyRule = "dlp_empty_rule", BadRequest, "a custom detector has no usable term";
     DlpBadPatternRule = "dlp_bad_pattern_rule", BadRequest, "a custom pattern rule cannot be honoured (no expression and no path, a secret group its expression lacks, an entropy out of range)";
     DlpBadGitleaksConfig = "dlp_bad_gitleaks_config", BadRequest, "a gitleaks configuration is not TOML, or not shaped as one";
+    JewelEmpty = "jewel_empty", BadRequest, "a crown jewel to register is empty";
+    JewelNotText = "jewel_not_text", Unprocessable, "a crown jewel to register is neither text nor a document whose text can be extracted (an image, an executable, an encrypted archive)";
+    JewelTooSmall = "jewel_too_small", Unprocessable, "a crown jewel to register has too little text to be recognised (fewer fingerprints than the registry needs)";
+    JewelDuplicate = "jewel_duplicate", Conflict, "the same content is registered as a crown jewel already";
+    JewelBadName = "jewel_bad_name", BadRequest, "a crown jewel's name is empty, longer than 200 characters or holds control characters";
 
     // Agreements, conditions, policies (governance).
     InvalidField = "invalid_field", BadRequest, "a text field is empty, too long or holds control characters";

@@ -16,6 +16,7 @@ mod dlp;
 mod events;
 mod files;
 mod incidents;
+mod jewels;
 mod ledger;
 mod links;
 mod marks;
@@ -30,6 +31,7 @@ mod upload_requests;
 
 pub(crate) use destruction::hold_scope;
 pub(crate) use incidents::trace_of;
+pub(crate) use jewels::export_response as jewels_export_response;
 pub(crate) use reviews::csv_response as review_csv_response;
 
 use std::str::FromStr;
@@ -160,6 +162,12 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(dlp::list_rules, dlp::add_rule))
         .routes(routes!(dlp::remove_rule))
         .routes(routes!(dlp::import_rules))
+        .routes(routes!(jewels::list_jewels))
+        .routes(routes!(jewels::export_jewels))
+        .routes(routes!(jewels::register_file))
+        .routes(routes!(jewels::register_tree))
+        .routes(routes!(jewels::register_upload))
+        .routes(routes!(jewels::unregister_jewel))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::alert_feedback))

@@ -24,6 +24,7 @@ mod courses;
 mod destruction;
 mod files;
 mod incidents;
+mod jewels;
 mod layout;
 mod links;
 mod policies;
@@ -98,6 +99,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(links::router())
         .merge(upload_requests::router())
         .merge(attestations::router())
+        .merge(jewels::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

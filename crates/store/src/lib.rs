@@ -39,7 +39,7 @@ pub use tx::{
     AttemptOutcome, ClaimedMail, LinkCode, LinkSignature, NewMail, OutboxCounts, OutboxEntry,
     ReceivedFile, UploadCode,
 };
-pub use tx::{AttestationCode, FilePlace};
+pub use tx::{AttestationCode, CrownJewel, FilePlace};
 pub use tx::{AvVerdict, DlpHold, DueReminder, HoldState, Offboarded, SharedFile, StoredVerdict};
 pub use tx::{Destruction, LegalHold, PurgeCandidate, PurgeSettings, RoomVersion};
 pub use tx::{

@@ -134,6 +134,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0026_purge.sql"),
     ),
     (
+        27,
+        "crown jewels",
+        include_str!("../migrations/sqlite/0027_crown_jewels.sql"),
+    ),
+    (
         28,
         "incidents",
         include_str!("../migrations/sqlite/0028_incidents.sql"),
@@ -267,6 +272,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         26,
         "purge",
         include_str!("../migrations/postgres/0026_purge.sql"),
+    ),
+    (
+        27,
+        "crown jewels",
+        include_str!("../migrations/postgres/0027_crown_jewels.sql"),
     ),
     (
         28,

@@ -180,7 +180,8 @@ fn rule_error(e: dlp::DlpError) -> AppError {
         dlp::DlpError::BadGitleaksConfig(_) => ErrorCode::DlpBadGitleaksConfig,
         dlp::DlpError::DuplicateRule(_)
         | dlp::DlpError::BadSeverity(_)
-        | dlp::DlpError::DuplicateDocument(_) => {
+        | dlp::DlpError::DuplicateDocument(_)
+        | dlp::DlpError::BadFingerprints(_) => {
             return AppError::internal(format!("custom rule: {e}"));
         }
     };

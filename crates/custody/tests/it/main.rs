@@ -12,6 +12,7 @@ mod antivirus;
 mod destruction;
 mod diskfull;
 mod dlp_cli;
+mod jewels;
 mod keydir;
 mod ledger_kill;
 mod mail_kill;

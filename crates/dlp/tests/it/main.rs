@@ -12,5 +12,6 @@ mod code;
 mod corpus;
 mod fuzz_regressions;
 mod gitleaks;
+mod jewels;
 mod scan;
 mod util;

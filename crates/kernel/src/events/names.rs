@@ -117,6 +117,9 @@ event_names! {
     AvUninspectable = "av.uninspectable", Allowed, "an inbound file could not be scanned for malware (clamd unreachable, timed out, or the file beyond its stream limit); the room's uninspectable action applied";
     DlpRuleAdd = "dlp.rule_add", Allowed, "a custom detector was added";
     DlpRuleRemove = "dlp.rule_remove", Allowed, "a custom detector was removed";
+    JewelRegister = "jewel.register", Allowed, "a crown-jewel document was registered as its fingerprints (from a file in a room, or uploaded for registration only; its content is not kept); the detail names it, its size, SHA-256 and number of fingerprints";
+    JewelUnregister = "jewel.unregister", Allowed, "a crown-jewel document was removed from the registry";
+    JewelExport = "jewel.export", Allowed, "the crown-jewel registry (fingerprints only) was exported, for `custody scan --registry`; the detail holds how many documents";
     MarkTrace = "mark.trace", Both, "a leaked copy was traced by its mark; refused when it carries none that can be read";
     LedgerExport = "ledger.export", Allowed, "an evidence bundle of ledger entries with their proofs was issued";
     KeysRotate = "keys.rotate", Allowed, "a new key-encryption key was made current";
@@ -369,6 +372,10 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::RetentionManage => (
             Both,
             "reading or setting the grace period after which deleted files are purged (the detail holds the days)",
+        ),
+        Action::JewelsManage => (
+            Denied,
+            "registering, listing, removing or exporting crown-jewel documents (done: `jewel.register`, `jewel.unregister`, `jewel.export`)",
         ),
         Action::LegalHoldManage => (
             Both,

@@ -121,6 +121,14 @@ const RENDER: &[ErrorCode] = &[
     E::RenderUnavailable,
 ];
 
+/// Why a document is not registered as a crown jewel.
+const JEWEL: &[ErrorCode] = &[
+    E::JewelEmpty,
+    E::JewelNotText,
+    E::JewelTooSmall,
+    E::JewelDuplicate,
+];
+
 /// Why a policy set may be refused.
 const POLICY_SET: &[ErrorCode] = &[E::PolicyInvalid, E::PolicyDisableInvalid, E::PolicyLockout];
 
@@ -316,6 +324,16 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
             E::InvalidField,
         ]],
     ),
+    // crown jewels
+    ("list_jewels", &[]),
+    (
+        "register_file",
+        &[JEWEL, &[E::PayloadTooLarge, E::IntegrityError]],
+    ),
+    ("register_tree", &[&[E::IntegrityError]]),
+    ("register_upload", &[JEWEL, &[E::JewelBadName]]),
+    ("unregister_jewel", &[]),
+    ("export_jewels", &[]),
     // files
     ("list_files", &[]),
     (

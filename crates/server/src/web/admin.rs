@@ -224,6 +224,7 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("destruction-rejected", "Destruction rejected."),
     ("hold-set", "Legal hold set."),
     ("hold-released", "Legal hold released."),
+    ("jewel-removed", "Crown jewel removed from the registry."),
     (
         "completion-recorded",
         "Completion recorded; it counts like a pass.",

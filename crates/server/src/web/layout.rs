@@ -83,6 +83,11 @@ pub const NAV: &[NavItem] = &[
         action: Some(Action::DlpReview),
     },
     NavItem {
+        href: "/jewels",
+        label: "Crown jewels",
+        action: Some(Action::JewelsManage),
+    },
+    NavItem {
         href: "/alerts",
         label: "Alerts",
         action: Some(Action::AlertRead),

@@ -93,6 +93,13 @@ fn findings(h: &HeldUpload) -> String {
         .flatten()
         .map(|(id, n)| format!("{id} ×{n}"))
         .collect();
+    for j in h.reason["crown_jewels"].as_array().into_iter().flatten() {
+        let share = j["share"].as_f64().unwrap_or(0.0) * 100.0;
+        let name = j["name"].as_str().unwrap_or("?");
+        parts.push(format!(
+            "an excerpt of the crown jewel {name} ({share:.0} %)"
+        ));
+    }
     if let Some(why) = h.reason["uninspectable"].as_str() {
         parts.push(format!("uninspectable: {why}"));
     }

@@ -221,6 +221,8 @@ const NOMFA: Want = Want(403, Some("mfa_session_required"), None, None);
 const BADCODE: Want = Want(401, Some("invalid_totp"), None, None);
 /// Activating a party whose due diligence is not signed off.
 const UNASSD: Want = Want(409, Some("party_not_assessed"), None, None);
+/// Registering an empty crown jewel (allowed, but nothing to register).
+const JEMPTY: Want = Want(400, Some("jewel_empty"), None, None);
 /// Tracing a file that carries no mark (allowed, but nothing to find).
 const NOMARK: Want = Want(400, Some("no_mark"), None, None);
 // The unmet conditions, each with its reason.
@@ -510,6 +512,16 @@ enum Ep {
     SetHold,
     /// A hold that does not exist.
     ReleaseHold,
+    ListJewels,
+    /// A file that does not exist.
+    RegisterJewelFile,
+    /// A room that does not exist.
+    RegisterJewelTree,
+    /// An empty document: refused for it when allowed.
+    RegisterJewelUpload,
+    /// A crown jewel that does not exist.
+    UnregisterJewel,
+    ExportJewels,
     ListReviews,
     /// A campaign of every external grant, opened at once.
     CreateReview,
@@ -756,6 +768,13 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::ListHolds,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::SetHold,             [BADR,    BADR,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ReleaseHold,         [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // Crown jewels: the owner's admins and security officers only.
+    (Ep::ListJewels,           [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RegisterJewelFile,    [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RegisterJewelTree,    [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RegisterJewelUpload,  [JEMPTY,  JEMPTY,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::UnregisterJewel,      [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ExportJewels,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Access reviews: the owner's admins and security officers run
     // campaigns; the owner's users decide what they review (the use-case
     // admits a grant's reviewers only); an external party never reviews.
@@ -968,6 +987,12 @@ impl Ep {
             Ep::ListHolds => ("GET", "/legal-holds"),
             Ep::SetHold => ("POST", "/legal-holds"),
             Ep::ReleaseHold => ("POST", "/legal-holds/{id}/release"),
+            Ep::ListJewels => ("GET", "/jewels"),
+            Ep::RegisterJewelFile => ("POST", "/jewels/files/{id}"),
+            Ep::RegisterJewelTree => ("POST", "/jewels/rooms/{id}"),
+            Ep::RegisterJewelUpload => ("POST", "/jewels/uploads"),
+            Ep::UnregisterJewel => ("DELETE", "/jewels/{id}"),
+            Ep::ExportJewels => ("GET", "/jewels/export"),
             Ep::ListReviews => ("GET", "/reviews"),
             Ep::CreateReview => ("POST", "/reviews"),
             Ep::AssignedReviews => ("GET", "/reviews/assigned"),
@@ -2169,6 +2194,16 @@ impl World {
                 format!("/legal-holds/{NO_REVIEW}/release"),
                 j(json!({"reason": "matrix"})),
             ),
+            Ep::ListJewels => ("GET", "/jewels".into(), none),
+            Ep::RegisterJewelFile => ("POST", format!("/jewels/files/{NO_REVIEW}"), none),
+            Ep::RegisterJewelTree => ("POST", format!("/jewels/rooms/{NO_REVIEW}"), j(json!({}))),
+            Ep::RegisterJewelUpload => (
+                "POST",
+                "/jewels/uploads?name=engine.rs".into(),
+                Payload::Raw(Some("application/octet-stream"), Vec::new()),
+            ),
+            Ep::UnregisterJewel => ("DELETE", format!("/jewels/{NO_REVIEW}"), none),
+            Ep::ExportJewels => ("GET", "/jewels/export".into(), none),
             Ep::ListReviews => ("GET", "/reviews".into(), none),
             Ep::CreateReview => (
                 "POST",

@@ -28,6 +28,7 @@ mod files;
 mod hardening;
 mod incidents;
 mod input;
+mod jewels;
 mod ledger;
 mod links;
 mod mail_digest;

@@ -26,6 +26,7 @@ mod e2e;
 mod gitleaks;
 mod http;
 mod incidents;
+mod jewels;
 mod links;
 mod offboarding;
 mod onboarding;

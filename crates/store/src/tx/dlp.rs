@@ -31,6 +31,8 @@ pub struct StoredVerdict {
     /// Hex SHA-256 of the ruleset the scan ran under.
     pub ruleset: String,
     pub scanned_ms: i64,
+    /// The crown jewels the content overlaps (JSON written by the caller).
+    pub jewels: Option<String>,
 }
 
 /// clamd's verdict on one inbound version.
@@ -156,6 +158,7 @@ fn verdict(row: &AnyRow) -> Result<StoredVerdict, StoreError> {
         uninspectable: row.opt_text("uninspectable")?,
         ruleset: row.text("ruleset")?,
         scanned_ms: row.int("scanned_ms")?,
+        jewels: row.opt_text("jewels")?,
     })
 }
 
@@ -200,17 +203,19 @@ impl Tx {
         let detectors = serde_json::to_string(&v.detectors)
             .map_err(|e| StoreError::Corrupt(format!("verdict detectors: {e}")))?;
         sql("INSERT INTO dlp_verdicts \
-             (version_id, max_severity, detectors, uninspectable, ruleset, scanned_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+             (version_id, max_severity, detectors, uninspectable, ruleset, scanned_ms, jewels) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (version_id) DO UPDATE SET max_severity = excluded.max_severity, \
              detectors = excluded.detectors, uninspectable = excluded.uninspectable, \
-             ruleset = excluded.ruleset, scanned_ms = excluded.scanned_ms")
+             ruleset = excluded.ruleset, scanned_ms = excluded.scanned_ms, \
+             jewels = excluded.jewels")
         .bind(v.version_id.to_string())
         .bind(v.max_severity.clone())
         .bind(detectors)
         .bind(v.uninspectable.clone())
         .bind(v.ruleset.clone())
         .bind(v.scanned_ms)
+        .bind(v.jewels.clone())
         .execute(self.conn())
         .await?;
         Ok(())

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use model::*;
-use store::{HoldState, StoredVerdict};
+use store::{CrownJewel, HoldState, StoredVerdict};
 
 use crate::util::*;
 
@@ -38,6 +38,7 @@ async fn room_policies_and_verdicts_round_trip() {
             uninspectable: None,
             ruleset: "aa".into(),
             scanned_ms: 5,
+            jewels: None,
         };
         let rescanned = StoredVerdict {
             max_severity: None,
@@ -45,6 +46,7 @@ async fn room_policies_and_verdicts_round_trip() {
             uninspectable: Some("extract.encrypted".into()),
             ruleset: "bb".into(),
             scanned_ms: 6,
+            jewels: Some("[{\"id\":\"j1\"}]".into()),
             ..first.clone()
         };
         for verdict in [&first, &rescanned] {
@@ -186,6 +188,57 @@ async fn custom_rules_round_trip() {
             tx.dlp_rules().await.unwrap(),
             vec![("b.rule".to_owned(), "{\"b\":1}".to_owned())]
         );
+        tx.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn crown_jewels_are_registered_once_and_move_the_generation() {
+    for_each_backend(|store| async move {
+        let w = world(&store).await;
+        let jewel = |id: &str, sha: u8| CrownJewel {
+            id: id.into(),
+            name: format!("src/{id}.rs"),
+            source: "upload".into(),
+            room_id: None,
+            file_id: None,
+            version_id: None,
+            size: 10,
+            sha256: vec![sha; 32],
+            prints: b"CJFP\x01".to_vec(),
+            print_count: 0,
+            registered_by: w.user.id,
+            registered_ms: 7,
+        };
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.crown_jewel_generation().await.unwrap(), 0);
+        assert_eq!(tx.insert_crown_jewel(&jewel("a", 1)).await.unwrap(), 1);
+        assert_eq!(tx.insert_crown_jewel(&jewel("b", 2)).await.unwrap(), 2);
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let same_content = tx.insert_crown_jewel(&jewel("c", 1)).await;
+        assert!(
+            matches!(
+                same_content,
+                Err(store::StoreError::Conflict("crown jewel"))
+            ),
+            "{same_content:?}"
+        );
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        let listed = tx.crown_jewels(true).await.unwrap();
+        assert_eq!(listed, vec![jewel("a", 1), jewel("b", 2)]);
+        let bare = tx.crown_jewels(false).await.unwrap();
+        assert!(bare.iter().all(|j| j.prints.is_empty()));
+        let found = tx.crown_jewel_by_sha256(&[2; 32]).await.unwrap();
+        assert_eq!(found.map(|j| j.id), Some("b".to_owned()));
+        assert_eq!(
+            tx.delete_crown_jewel("a").await.unwrap().map(|j| j.name),
+            Some("src/a.rs".to_owned())
+        );
+        assert_eq!(tx.delete_crown_jewel("a").await.unwrap(), None);
+        assert_eq!(tx.crown_jewel_generation().await.unwrap(), 3);
         tx.commit().await.unwrap();
     })
     .await;
