@@ -71,6 +71,16 @@ fn verify_bundle(bundle: &Value) -> Vec<Value> {
     events
 }
 
+/// A row of bad input: its label, the method, the path, the body, and the
+/// status and code it must answer.
+type BadRow = (
+    &'static str,
+    &'static str,
+    String,
+    Value,
+    (u16, &'static str),
+);
+
 fn entries(case: &Value) -> Vec<Value> {
     case["entries"].as_array().cloned().unwrap_or_default()
 }
@@ -495,7 +505,7 @@ async fn bad_incident_input_is_refused_with_a_stable_code() {
     let id = bare["id"].as_str().unwrap().to_owned();
     let case = |tail: &str| format!("/incidents/{id}{tail}");
     let long = "x".repeat(201);
-    let rows: Vec<(&str, &'static str, String, Value, (u16, &str))> = vec![
+    let rows: Vec<BadRow> = vec![
         (
             "blank title",
             "POST",

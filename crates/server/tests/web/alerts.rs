@@ -15,9 +15,9 @@ use crate::browser::{Scratch, sign_in};
 use crate::util::{self, PASSWORD, Site};
 use crate::webdriver::{self, Driver};
 
-const OFFICER: &str = "officer@owner.example";
-const ENGINEER: &str = "engineer@departing.example";
-const FILES: usize = 40;
+pub(crate) const OFFICER: &str = "officer@owner.example";
+pub(crate) const ENGINEER: &str = "engineer@departing.example";
+pub(crate) const FILES: usize = 40;
 
 pub(crate) fn client() -> Client {
     Client::builder()
@@ -74,40 +74,39 @@ pub(crate) async fn user(
     (id, secret, confirmed["token"].as_str().unwrap().to_owned())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_before_the_nda_ends_is_alerted_and_the_officer_responds() {
-    webdriver::require_browser();
-    let site = util::start_site().await;
-    let options = app::alerts::WatchOptions {
-        period: Duration::from_millis(200),
-        ..Default::default()
-    };
-    let _watcher = app::alerts::spawn(site.app.clone(), options);
+/// What [`departing`] set up.
+pub(crate) struct Departing {
+    pub officer_secret: Vec<u8>,
+    pub officer_token: String,
+    pub engineer_id: String,
+    pub engineer_secret: Vec<u8>,
+    pub engineer: String,
+    pub room: String,
+    pub files: Vec<String>,
+}
+
+/// A security officer; the party "Departing Vendor" whose NDA ends in five
+/// days, with its engineer (a downloader of the room "Blade root redesign");
+/// and [`FILES`] files in that room, the `i`-th named and made by `file(i)`.
+pub(crate) async fn departing(site: &Site, file: impl Fn(usize) -> (String, Vec<u8>)) -> Departing {
     let admin = site.admin().await;
     let owner = admin.party_id.to_string();
-    let (_, officer_secret, officer_token) = user(&site, &owner, OFFICER, "security_officer").await;
-    let party = call(
-        &site,
-        &site.admin_token,
-        "POST",
-        "/parties",
-        json!({"name": "Departing Vendor", "active_reason": "a test fixture, onboarded before the test"}),
-        201,
-    )
-    .await["id"]
+    let (_, officer_secret, officer_token) = user(site, &owner, OFFICER, "security_officer").await;
+    let body = json!({"name": "Departing Vendor", "active_reason": "a test fixture, onboarded before the test"});
+    let party = call(site, &site.admin_token, "POST", "/parties", body, 201).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (engineer_id, _, engineer) = user(&site, &party, ENGINEER, "member").await;
+    let (engineer_id, engineer_secret, engineer) = user(site, &party, ENGINEER, "member").await;
     let room = json!({"name": "Blade root redesign", "classification": "internal"});
-    let room = call(&site, &site.admin_token, "POST", "/rooms", room, 201).await["id"]
+    let room = call(site, &site.admin_token, "POST", "/rooms", room, 201).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let grant = json!({"subject_kind": "user", "subject_id": engineer_id,
         "role": "downloader", "reason": "the redesign"});
     call(
-        &site,
+        site,
         &site.admin_token,
         "POST",
         &format!("/rooms/{room}/grants"),
@@ -121,14 +120,15 @@ async fn a_burst_before_the_nda_ends_is_alerted_and_the_officer_responds() {
         .unwrap();
     let nda = json!({"party_id": party, "kind": "nda", "template": "mutual-nda-2026",
         "title": "Mutual NDA", "text": "Mutual NDA.", "end_at": end});
-    call(&site, &site.admin_token, "POST", "/agreements", nda, 201).await;
+    call(site, &site.admin_token, "POST", "/agreements", nda, 201).await;
     let mut files = Vec::new();
     for i in 0..FILES {
+        let (name, bytes) = file(i);
         let resp = client()
-            .put(site.url(&format!("/api/v1/rooms/{room}/files/parts/part-{i}.txt")))
+            .put(site.url(&format!("/api/v1/rooms/{room}/files/parts/{name}")))
             .bearer_auth(&site.admin_token)
             .header("content-type", "application/octet-stream")
-            .body(format!("part {i} of the blade root design\n"))
+            .body(bytes)
             .send()
             .await
             .unwrap();
@@ -136,6 +136,35 @@ async fn a_burst_before_the_nda_ends_is_alerted_and_the_officer_responds() {
         let v: Value = resp.json().await.unwrap();
         files.push(v["id"].as_str().unwrap().to_owned());
     }
+    Departing {
+        officer_secret,
+        officer_token,
+        engineer_id,
+        engineer_secret,
+        engineer,
+        room,
+        files,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_before_the_nda_ends_is_alerted_and_the_officer_responds() {
+    webdriver::require_browser();
+    let site = util::start_site().await;
+    let options = app::alerts::WatchOptions {
+        period: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let _watcher = app::alerts::spawn(site.app.clone(), options);
+    let d = departing(&site, |i| {
+        (
+            format!("part-{i}.txt"),
+            format!("part {i} of the blade root design\n").into_bytes(),
+        )
+    })
+    .await;
+    let (officer_secret, officer_token, engineer, files) =
+        (d.officer_secret, d.officer_token, d.engineer, d.files);
 
     // The burst, over HTTPS as the engineer; an alert within a minute.
     let started = Instant::now();

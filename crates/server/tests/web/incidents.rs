@@ -14,16 +14,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::alerts::{call, client, user};
+use crate::alerts::{ENGINEER, OFFICER, call, client, departing, user};
 use crate::audit::{custody_binary, verify_bundle};
 use crate::browser::{Scratch, drawing_pdf, sign_in, wait_for};
 use crate::util::{self, Site};
 use crate::webdriver::{self, Browser, Driver};
 
-const OFFICER: &str = "officer@owner.example";
-const ENGINEER: &str = "engineer@departing.example";
 const WITNESS: &str = "witness@departing.example";
-const FILES: usize = 40;
 
 /// Clicks the first element matching `css` and waits for the case page's
 /// record to show `want`.
@@ -47,60 +44,20 @@ async fn an_alerted_burst_becomes_a_contained_case_with_evidence_that_verifies()
         ..Default::default()
     };
     let _watcher = app::alerts::spawn(site.app.clone(), options);
-    let admin = site.admin().await;
-    let owner = admin.party_id.to_string();
-    let (_, officer_secret, officer_token) = user(&site, &owner, OFFICER, "security_officer").await;
-    let body = json!({"name": "Departing Vendor", "active_reason": "a test fixture, onboarded before the test"});
-    let party = call(&site, &site.admin_token, "POST", "/parties", body, 201).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (engineer_id, engineer_secret, engineer) = user(&site, &party, ENGINEER, "member").await;
-    let room = json!({"name": "Blade root redesign", "classification": "internal"});
-    let room = call(&site, &site.admin_token, "POST", "/rooms", room, 201).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let grant = json!({"subject_kind": "user", "subject_id": engineer_id,
-        "role": "downloader", "reason": "the redesign"});
-    call(
-        &site,
-        &site.admin_token,
-        "POST",
-        &format!("/rooms/{room}/grants"),
-        grant,
-        201,
-    )
-    .await;
-    let end = time::OffsetDateTime::now_utc() + time::Duration::days(5);
-    let end = end
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let nda = json!({"party_id": party, "kind": "nda", "template": "mutual-nda-2026",
-        "title": "Mutual NDA", "text": "Mutual NDA.", "end_at": end});
-    call(&site, &site.admin_token, "POST", "/agreements", nda, 201).await;
-    let mut files = Vec::new();
-    for i in 0..FILES {
-        let (name, bytes) = if i == 0 {
+    let d = departing(&site, |i| {
+        if i == 0 {
             ("drawing.pdf".to_owned(), drawing_pdf())
         } else {
             (
                 format!("part-{i}.txt"),
                 format!("part {i} of the blade root design\n").into_bytes(),
             )
-        };
-        let resp = client()
-            .put(site.url(&format!("/api/v1/rooms/{room}/files/parts/{name}")))
-            .bearer_auth(&site.admin_token)
-            .header("content-type", "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 201);
-        let v: Value = resp.json().await.unwrap();
-        files.push(v["id"].as_str().unwrap().to_owned());
-    }
+        }
+    })
+    .await;
+    let (officer_secret, officer_token) = (d.officer_secret, d.officer_token);
+    let (engineer_id, engineer_secret, engineer) = (d.engineer_id, d.engineer_secret, d.engineer);
+    let (room, files) = (d.room, d.files);
 
     // The burst, over HTTPS as the engineer; the marked drawing is the leaked copy.
     let started = Instant::now();

@@ -523,7 +523,8 @@ pub struct Offboarded {
 
 /// The users an offboarding covers: `$1` is a party (all its users) or a
 /// user (that one).
-const OFFBOARDED_USERS: &str = "SELECT u.id FROM users u WHERE u.party_id = $1 OR u.id = $1";
+pub(super) const OFFBOARDED_USERS: &str =
+    "SELECT u.id FROM users u WHERE u.party_id = $1 OR u.id = $1";
 
 impl Tx {
     /// Ends everything `subject` (a party, or one user) holds, at `now_ms`, in
@@ -547,22 +548,7 @@ impl Tx {
         .execute(self.conn())
         .await?
         .rows_affected();
-        let links = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE links SET revoked_ms = $2 WHERE revoked_ms IS NULL \
-             AND created_by IN ({OFFBOARDED_USERS})"
-        )))
-        .bind(id.clone())
-        .bind(now_ms)
-        .execute(self.conn())
-        .await?
-        .rows_affected();
-        let sessions = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE sessions SET revoked = 1 WHERE revoked = 0 AND user_id IN ({OFFBOARDED_USERS})"
-        )))
-        .bind(id.clone())
-        .execute(self.conn())
-        .await?
-        .rows_affected();
+        let (links, sessions) = self.end_links_and_sessions(subject, now_ms).await?;
         let invitations = if party {
             sql("UPDATE invitations SET expires_ms = $2 \
                  WHERE party_id = $1 AND accepted_ms IS NULL AND expires_ms > $2")

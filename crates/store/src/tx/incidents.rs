@@ -3,6 +3,7 @@
 
 use sqlx::any::AnyRow;
 
+use super::accounts::OFFBOARDED_USERS as COVERED_USERS;
 use super::{Tx, sql};
 use crate::StoreError;
 use crate::row::RowExt;
@@ -65,9 +66,6 @@ fn entry(row: &AnyRow) -> Result<IncidentEntry, StoreError> {
         done_ms: row.opt_int("done_ms")?,
     })
 }
-
-/// The users a containment covers: `$1` is a party (all its users) or a user.
-const COVERED_USERS: &str = "SELECT u.id FROM users u WHERE u.party_id = $1 OR u.id = $1";
 
 impl Tx {
     /// Stores a new case.
@@ -299,7 +297,8 @@ impl Tx {
     }
 
     /// Ends every share link the users of `subject` (a party, or one user)
-    /// made and every session and API token they hold; answers (links, sessions).
+    /// made and every session and API token they hold; answers (links,
+    /// sessions). Containment and offboarding both end them this way.
     pub async fn end_links_and_sessions(
         &mut self,
         subject: uuid::Uuid,
