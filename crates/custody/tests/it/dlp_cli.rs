@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use crate::util::*;
 
 /// Sends one API request as `token`; returns the status and the JSON body.
-async fn api(
+/// `METHOD /api/v1{path}` with `token` and a JSON body: the status and the JSON answer.
+pub(crate) async fn api(
     server: &Server,
     token: &str,
     method: reqwest::Method,

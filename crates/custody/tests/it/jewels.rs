@@ -8,30 +8,13 @@ use std::fs;
 
 use serde_json::{Value, json};
 
+use crate::dlp_cli::api;
 use crate::util::*;
 
 const SOURCE: &str = include_str!("../../../dlp/tests/corpus/crown-jewel/blade_scheduler.rs.txt");
 const EXCERPT: &str =
     include_str!("../../../dlp/tests/corpus/crown-jewel/blade_scheduler_excerpt.rs.txt");
 const NAME: &str = "src/blade_scheduler.rs";
-
-async fn api(
-    server: &Server,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let r = raw_http()
-        .request(method, format!("{}/api/v1{path}", server.url))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn the_registry_survives_a_restart_and_scans_offline_from_its_export() {

@@ -18,8 +18,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use app::{
-    Action, App, AppError, Audit, ErrorCode, IncidentView, Incidents, MessageTemplate, NewIncident,
-    act,
+    Action, App, AppError, Audit, Authorized, ErrorCode, IncidentView, Incidents, MessageTemplate,
+    NewIncident, System, act,
 };
 use model::*;
 
@@ -60,6 +60,23 @@ pub fn router() -> Router<App> {
 
 fn case_id(raw: &str) -> Result<IncidentId, WebError> {
     raw.parse().map_err(|_| AppError::NotFound.into())
+}
+
+/// The case `raw` names, and the proof that the viewer may run cases, after
+/// the form's CSRF token `csrf` is checked.
+async fn running<'a>(
+    app: &App,
+    meta: &'a app::RequestMeta,
+    viewer: &'a Viewer,
+    csrf: &str,
+    raw: &str,
+) -> Result<(IncidentId, Authorized<'a, act::IncidentManage, System>), WebError> {
+    check_csrf(&viewer.authed.session, csrf)?;
+    let id = case_id(raw)?;
+    let auth = app
+        .system(meta, &viewer.authed.principal, act::IncidentManage)
+        .await?;
+    Ok((id, auth))
 }
 
 fn to_case(id: IncidentId, anchor: &str) -> Response {
@@ -562,13 +579,9 @@ pub async fn assess(
     Path(raw): Path<String>,
     Form(form): Form<AssessForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     let severity = parsed(IncidentSeverity::parse, &form.severity)?;
     let category = parsed(IncidentCategory::parse, &form.category)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
     Incidents(&app).assess(auth, id, severity, category).await?;
     Ok(to_case(id, "assessment"))
 }
@@ -590,8 +603,7 @@ pub async fn stage(
     Path(raw): Path<String>,
     Form(form): Form<StageForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     let stage = parsed(IncidentStage::parse, &form.stage)?;
     if stage == IncidentStage::LessonsLearned {
         return Err(AppError::invalid(
@@ -601,9 +613,6 @@ pub async fn stage(
         .into());
     }
     let owner = opt_id(&form.owner_id)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
     Incidents(&app).set_stage(auth, id, stage, owner).await?;
     Ok(to_case(id, "stages"))
 }
@@ -626,13 +635,9 @@ pub async fn entry(
     Path(raw): Path<String>,
     Form(form): Form<EntryForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     let task = form.kind == "task";
     let assignee = opt_id(&form.assignee_id)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
     Incidents(&app)
         .add_note(auth, id, &form.text, task, assignee)
         .await?;
@@ -647,12 +652,8 @@ pub async fn task_done(
     Path((raw, task)): Path<(String, String)>,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     let task: IncidentEntryId = task.parse().map_err(|_| AppError::NotFound)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
     Incidents(&app).finish_task(auth, id, task).await?;
     Ok(to_case(id, "tasks"))
 }
@@ -672,12 +673,8 @@ pub async fn contain(
     Path(raw): Path<String>,
     Form(form): Form<ContainForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     let action = parsed(ContainAction::parse, &form.action)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
     Incidents(&app).contain(auth, id, action).await?;
     Ok(to_case(id, "entries"))
 }
@@ -690,11 +687,7 @@ pub async fn hold(
     Path(raw): Path<String>,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     Incidents(&app).hold(auth, id).await?;
     Ok(to_case(id, "case"))
 }
@@ -715,11 +708,7 @@ pub async fn notified(
     Path(raw): Path<String>,
     Form(form): Form<NotifiedForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     Incidents(&app)
         .notified(auth, id, &form.to, &form.text)
         .await?;
@@ -772,11 +761,7 @@ pub async fn close(
     Path(raw): Path<String>,
     Form(form): Form<CloseForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&viewer.authed.session, &form.csrf)?;
-    let id = case_id(&raw)?;
-    let auth = app
-        .system(&meta, &viewer.authed.principal, act::IncidentManage)
-        .await?;
+    let (id, auth) = running(&app, &meta, &viewer, &form.csrf, &raw).await?;
     Incidents(&app).close(auth, id, &form.lessons).await?;
     Ok(to_case(id, "case"))
 }

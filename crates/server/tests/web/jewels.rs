@@ -8,7 +8,8 @@
 use app::{NewGrant, RequestMeta, Uploaded};
 use model::{RoomRole, SubjectKind};
 
-use crate::util::{self, EMAIL, PASSWORD};
+use crate::browser::{Scratch, sign_in, wait_for};
+use crate::util::{self, EMAIL};
 use crate::webdriver::{self, Driver};
 
 const SOURCE: &str = include_str!("../../../dlp/tests/corpus/crown-jewel/blade_scheduler.rs.txt");
@@ -62,22 +63,11 @@ async fn a_file_registered_on_the_page_holds_its_renamed_excerpt_uploaded_throug
         .unwrap();
 
     // The admin registers it on the Crown jewels page.
-    let scratch = tempfile::tempdir().unwrap();
+    let scratch = Scratch::new();
     let driver = Driver::start().await;
-    let b = driver
-        .session(&scratch.path().join("profile"), scratch.path())
-        .await;
-    b.goto(&site.url("/login")).await;
-    b.type_into(&b.find("#email").await, EMAIL).await;
-    b.type_into(&b.find("#password").await, PASSWORD).await;
-    b.type_into(&b.find("#totp").await, &util::next_code(&site.totp_secret))
-        .await;
-    b.click(&b.find("#sign-in").await).await;
-    b.wait_until(
-        "the rooms list",
-        "return document.querySelector('#rooms') !== null",
-    )
-    .await;
+    let b = scratch.browser(&driver).await;
+    sign_in(&b, &site, EMAIL, &util::next_code(&site.totp_secret)).await;
+    wait_for(&b, "the rooms list", "#rooms").await;
     b.click(&b.find("nav a[href='/jewels']").await).await;
     b.wait_until(
         "the crown jewels page",
