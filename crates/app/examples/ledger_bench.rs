@@ -134,9 +134,10 @@ fn watcher(app: &App, scored: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
         let options = app::alerts::WatchOptions::default();
         let period = options.period;
         let mut scorer = app::alerts::Scorer::resume(&app, options).await.unwrap();
+        scorer.poll_every(period);
         loop {
             match scorer.step().await.unwrap() {
-                0 => tokio::time::sleep(period).await,
+                0 => scorer.wait(period).await,
                 n => {
                     scored.fetch_add(n as u64, Ordering::Relaxed);
                 }

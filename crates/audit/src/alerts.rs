@@ -1,11 +1,18 @@
 //! Alerts: the `watch` library run by the server as events are recorded, and
 //! the security officers' reading of what it raised.
 //!
-//! The [`Scorer`] is a background task (like the SIEM forwarder) that tails
-//! the events table by `seq` and feeds each committed event to one
-//! [`watch::Watcher`]; recording an event never waits for it and cannot fail
-//! because of it. What the watcher raises — a rule at once (a burst, a mass
-//! download before an agreement ends …), or the day's budgeted alerts once the
+//! The [`Scorer`] is a background task (like the SIEM forwarder) that feeds
+//! each committed event, in `seq` order, to one [`watch::Watcher`]; recording
+//! an event never waits for it and cannot fail because of it. It takes the
+//! batches the events recorder commits from the recorder's tap, in memory
+//! ([`App::tap_recorded`]), and reads the events table by `seq` for the rest:
+//! the events recorded in transactions that also change state (the gaps
+//! between the batches it was handed), batches the tap could not hold, and the
+//! history a restart rebuilds from. Reading every event back from the table
+//! cost the recorder a fifth of its rate (docs/watch.md).
+//!
+//! What the watcher raises — a rule at once (a burst, a mass download before
+//! an agreement ends …), or the day's budgeted alerts once the
 //! clock passes midnight UTC — is stored (one alert per entity, day and kind,
 //! whichever node raises it first), recorded as a `watch.alert` event, and
 //! told to the owner's security officers (its admins when it has none) in
@@ -20,9 +27,12 @@
 //! dismiss with a reason), each taking the seam's proof.
 
 use std::borrow::Cow;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use kernel::events::{notify, record};
@@ -62,6 +72,15 @@ impl Default for WatchOptions {
     }
 }
 
+/// Committed batches the recorder's tap holds for the scorer, at most.
+const TAP_BATCHES: usize = 1024;
+/// Events handed over in memory and kept for later, at most (beyond, they
+/// are dropped and read from the table when their turn comes).
+const MAX_WAITING: usize = 200_000;
+/// How long a gap before the batches handed over may be filled by a batch
+/// still on its way (two commit at once) before the table is read for it.
+const GAP_WAIT: Duration = Duration::from_millis(50);
+
 /// The server's watcher: reads the recorded events and stores what it raises.
 pub struct Scorer {
     app: App,
@@ -75,6 +94,37 @@ pub struct Scorer {
     /// What `watch_state` was last set to by this scorer.
     saved: WatchState,
     options: WatchOptions,
+    /// The recorder's committed batches, as they commit.
+    tap: mpsc::Receiver<Arc<Vec<model::Event>>>,
+    /// Whether the tap still delivers.
+    tapped: bool,
+    /// Batches taken from the tap and not yet observed, by first `seq`.
+    waiting: BTreeMap<i64, Arc<Vec<model::Event>>>,
+    /// How many events `waiting` holds.
+    waiting_events: usize,
+    /// Since when the first batch waiting has had a gap before it.
+    gap_since: Option<Instant>,
+    /// When the table was last read, and whether that read was a full batch
+    /// (more to read at once).
+    read_at: Option<Instant>,
+    behind: bool,
+    /// How often the table is read when nothing waits; zero: at every step.
+    poll: Duration,
+    /// Events observed from memory and from the table.
+    counts: (u64, u64),
+}
+
+/// The events to observe next (batches in `seq` order), whether they reach
+/// the newest event known, and whether they were read from the table.
+type Next = (Vec<Arc<Vec<model::Event>>>, bool, bool);
+
+/// Where the events a scorer observed came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// Handed over by the recorder's tap.
+    pub memory: u64,
+    /// Read back from the events table.
+    pub table: u64,
 }
 
 impl Scorer {
@@ -108,7 +158,148 @@ impl Scorer {
             state: before,
             saved,
             options,
+            tap: app.tap_recorded(TAP_BATCHES),
+            tapped: true,
+            waiting: BTreeMap::new(),
+            waiting_events: 0,
+            gap_since: None,
+            read_at: None,
+            behind: true,
+            poll: Duration::ZERO,
+            counts: (0, 0),
         })
+    }
+
+    /// Reads the table for what the tap did not bring at most once per
+    /// `poll` while nothing waits in memory (gaps, a tap that fell behind and
+    /// catching up are read at once). By default the table is read at every
+    /// step that finds nothing to observe in memory.
+    pub fn poll_every(&mut self, poll: Duration) {
+        self.poll = poll;
+    }
+
+    /// How many events were observed from memory and from the table.
+    pub fn sources(&self) -> Sources {
+        Sources {
+            memory: self.counts.0,
+            table: self.counts.1,
+        }
+    }
+
+    /// Waits up to `period` (less while a gap waits to be filled) for the
+    /// recorder's next batch.
+    pub async fn wait(&mut self, period: Duration) {
+        let limit = if self.waiting.is_empty() {
+            period
+        } else {
+            period.min(GAP_WAIT)
+        };
+        if !self.tapped {
+            tokio::time::sleep(limit).await;
+            return;
+        }
+        match tokio::time::timeout(limit, self.tap.recv()).await {
+            Ok(Some(batch)) => self.keep(batch),
+            Ok(None) => self.tapped = false,
+            Err(_) => {}
+        }
+    }
+
+    /// Keeps a batch handed over for its turn (unless observed already, or
+    /// too much waits).
+    fn keep(&mut self, batch: Arc<Vec<model::Event>>) {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return;
+        };
+        if last.seq <= self.cursor {
+            return;
+        }
+        if self.waiting_events + batch.len() > MAX_WAITING {
+            // The table has them: drop the newest, keep what comes first.
+            if self
+                .waiting
+                .keys()
+                .next_back()
+                .is_some_and(|k| *k > first.seq)
+            {
+                self.waiting.clear();
+                self.waiting_events = 0;
+            } else {
+                return;
+            }
+        }
+        self.waiting_events += batch.len();
+        self.waiting.insert(first.seq, batch);
+    }
+
+    /// Takes every batch the tap holds.
+    fn drain_tap(&mut self) {
+        while self.tapped {
+            match self.tap.try_recv() {
+                Ok(batch) => self.keep(batch),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => self.tapped = false,
+            }
+        }
+    }
+
+    /// The events to observe next, in `seq` order from the cursor on (from
+    /// memory when what waits there follows the cursor, else from the
+    /// table), and whether that reaches the newest event known.
+    async fn next_events(&mut self) -> Result<Next, AppError> {
+        self.drain_tap();
+        // Forget what was observed meanwhile (through the table).
+        while let Some(entry) = self.waiting.first_entry() {
+            if entry.get().last().is_some_and(|e| e.seq > self.cursor) {
+                break;
+            }
+            self.waiting_events -= entry.get().len();
+            entry.remove();
+        }
+        let batch = usize::try_from(self.options.batch).unwrap_or(usize::MAX);
+        let mut next = self.cursor + 1;
+        let mut taken = Vec::new();
+        let mut count = 0;
+        while count < batch
+            && let Some(entry) = self.waiting.first_entry()
+            && *entry.key() <= next
+        {
+            let events = entry.remove();
+            self.waiting_events -= events.len();
+            next = events.last().map_or(next, |e| e.seq + 1);
+            count += events.len();
+            taken.push(events);
+        }
+        if !taken.is_empty() {
+            self.gap_since = None;
+            return Ok((taken, self.waiting.is_empty(), false));
+        }
+        let limit = match self.waiting.keys().next() {
+            Some(first) => {
+                let since = *self.gap_since.get_or_insert_with(Instant::now);
+                if !self.poll.is_zero() && since.elapsed() < GAP_WAIT {
+                    return Ok((vec![], false, false));
+                }
+                (*first - next).clamp(1, self.options.batch)
+            }
+            None => {
+                let due = self.read_at.is_none_or(|at| at.elapsed() >= self.poll);
+                if !(self.behind || due || !self.tapped) {
+                    return Ok((vec![], true, false));
+                }
+                self.options.batch
+            }
+        };
+        let events = {
+            let mut tx = self.app.store().read().await?;
+            tx.list_events(self.cursor, limit).await?
+        };
+        self.read_at = Some(Instant::now());
+        self.gap_since = None;
+        let full = i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit;
+        self.behind = full && self.waiting.is_empty();
+        let caught_up = !full && self.waiting.is_empty();
+        Ok((vec![Arc::new(events)], caught_up, true))
     }
 
     /// The `seq` of the last event observed.
@@ -120,12 +311,14 @@ impl Scorer {
     /// clock has passed; stores what was raised. Answers how many events
     /// were observed.
     pub async fn step(&mut self) -> Result<usize, AppError> {
-        let events = {
-            let mut tx = self.app.store().read().await?;
-            tx.list_events(self.cursor, self.options.batch).await?
-        };
+        let (batches, caught_up, from_table) = self.next_events().await?;
+        let mut observed = 0;
         let mut raised = Vec::new();
-        for e in &events {
+        for e in batches.iter().flat_map(|b| b.iter()) {
+            if e.seq <= self.cursor {
+                continue;
+            }
+            observed += 1;
             let now = self.watcher.observe(&watch_event(e));
             let later = e.seq > self.before.scored_seq;
             raised.extend(now.into_iter().filter(|_| later));
@@ -137,9 +330,14 @@ impl Scorer {
             );
             self.cursor = e.seq;
         }
+        if from_table {
+            self.counts.1 += observed as u64;
+        } else {
+            self.counts.0 += observed as u64;
+        }
         self.state.scored_seq = self.state.scored_seq.max(self.cursor);
         let today = watch::day_of(self.app.now());
-        if events.len() < usize::try_from(self.options.batch).unwrap_or(usize::MAX) {
+        if caught_up {
             // Caught up: the days before today are over.
             let closed = self.watcher.close_day(today - 1);
             raised.extend(
@@ -158,7 +356,7 @@ impl Scorer {
             tx.commit().await?;
             self.saved = self.state;
         }
-        Ok(events.len())
+        Ok(observed)
     }
 
     /// Stores one alert; when it is new, records it and tells the security
@@ -191,8 +389,9 @@ impl Scorer {
 }
 
 /// Runs a scorer until the handle is dropped or aborted: a batch after
-/// another while there are events, else one every `period`; a failure is
-/// logged and retried after a growing pause.
+/// another while there are events, else waiting for the recorder's next batch
+/// (the table read at least every `period`); a failure is logged and retried
+/// after a growing pause.
 pub fn spawn(app: App, options: WatchOptions) -> JoinHandle<()> {
     tokio::spawn(async move {
         let period = options.period;
@@ -207,20 +406,18 @@ pub fn spawn(app: App, options: WatchOptions) -> JoinHandle<()> {
                 }
             }
         };
+        scorer.poll_every(period);
         pause = period;
         loop {
             match scorer.step().await {
-                Ok(n) if n > 0 => {
-                    pause = period;
-                    continue;
-                }
-                Ok(_) => pause = period,
+                Ok(n) if n > 0 => pause = period,
+                Ok(_) => scorer.wait(period).await,
                 Err(e) => {
                     tracing::error!(error = %e, "the watcher failed a step; retrying");
                     pause = (pause * 2).min(Duration::from_secs(60));
+                    tokio::time::sleep(pause).await;
                 }
             }
-            tokio::time::sleep(pause).await;
         }
     })
 }

@@ -227,6 +227,19 @@ impl crate::App {
         let event = event_of(meta, self.now(), fact);
         self.inner.recorder.record(self.store(), event).await
     }
+
+    /// The events the recorder commits from now on, one batch (in `seq`
+    /// order, with the `seq`s) per message, for a reader of the log in this
+    /// process that would otherwise read them back from the table. At most
+    /// `batches` wait; beyond that, and for every event recorded in a
+    /// transaction that also changes state, the reader goes to the table. A
+    /// new tap replaces the one before.
+    pub fn tap_recorded(
+        &self,
+        batches: usize,
+    ) -> tokio::sync::mpsc::Receiver<std::sync::Arc<Vec<model::Event>>> {
+        self.inner.recorder.tap(batches)
+    }
 }
 
 /// Refuses a filter that can match nothing for a reason the caller should know.

@@ -16,8 +16,14 @@
 //! A batch fails as a whole (a full disk, a lost database): every caller in it
 //! gets the error and none of its events is in the log. Leaves are encoded
 //! before an event joins a batch, so one bad event cannot fail the others.
+//!
+//! A reader of the log in the same process (the watcher's scorer) can tap the
+//! committed batches ([`crate::App::tap_recorded`]) instead of reading them
+//! back from the events table: each committed batch, with its `seq`s, is
+//! offered to the tap without waiting. A tap that is full or gone misses the
+//! batch, which stays in the table for its reader to find there.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ::ledger::Hash;
 use model::Event;
@@ -36,6 +42,9 @@ const IN_FLIGHT: usize = 2;
 /// Events waiting for a batch, at most (callers wait for room beyond it).
 const QUEUE: usize = 8192;
 
+/// Where committed batches are offered, if anyone listens.
+type Tap = mpsc::Sender<Arc<Vec<Event>>>;
+
 /// One event waiting to be recorded, and where its `seq` goes.
 struct Pending {
     event: Event,
@@ -49,16 +58,26 @@ struct Pending {
 #[derive(Default)]
 pub(crate) struct Recorder {
     queue: OnceLock<mpsc::Sender<Pending>>,
+    /// The tap committed batches are offered to, set by [`Recorder::tap`].
+    tap: Arc<Mutex<Option<Tap>>>,
 }
 
 impl Recorder {
+    /// A new tap holding up to `batches` committed batches; it replaces the
+    /// one before (whose receiver then sees the end of its stream).
+    pub(crate) fn tap(&self, batches: usize) -> mpsc::Receiver<Arc<Vec<Event>>> {
+        let (sender, receiver) = mpsc::channel(batches.max(1));
+        *self.tap.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
+        receiver
+    }
+
     /// Records `event` in its own (shared) transaction; returns its `seq` once
     /// it is durable.
     pub(crate) async fn record(&self, store: &store::Store, event: Event) -> Result<i64, AppError> {
         let (leaf, hash) = crate::ledger::encode_leaf(&event)?;
         let queue = self.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE);
-            tokio::spawn(run(store.clone(), receiver));
+            tokio::spawn(run(store.clone(), receiver, self.tap.clone()));
             sender
         });
         let (reply, answer) = oneshot::channel();
@@ -101,7 +120,11 @@ async fn record_alone(
 /// is gone. Up to [`IN_FLIGHT`] batches run at once: while one waits for its
 /// WAL sync the next can already write (the store's write lock keeps their
 /// commits in order), and events keep queueing meanwhile.
-async fn run(store: store::Store, mut receiver: mpsc::Receiver<Pending>) {
+async fn run(
+    store: store::Store,
+    mut receiver: mpsc::Receiver<Pending>,
+    tap: Arc<Mutex<Option<Tap>>>,
+) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -112,15 +135,22 @@ async fn run(store: store::Store, mut receiver: mpsc::Receiver<Pending>) {
             return;
         }
         let store = store.clone();
+        let tap = tap
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|t| !t.is_closed())
+            .cloned();
         tokio::spawn(async move {
-            write_and_answer(&store, batch).await;
+            write_and_answer(&store, batch, tap).await;
             drop(slot);
         });
     }
 }
 
-/// Writes one batch and answers every caller in it.
-async fn write_and_answer(store: &store::Store, batch: Vec<Pending>) {
+/// Writes one batch, answers every caller in it, and offers the committed
+/// events to `tap`.
+async fn write_and_answer(store: &store::Store, batch: Vec<Pending>, tap: Option<Tap>) {
     let mut replies = Vec::with_capacity(batch.len());
     let mut items = Vec::with_capacity(batch.len());
     let mut events = Vec::with_capacity(batch.len());
@@ -130,8 +160,16 @@ async fn write_and_answer(store: &store::Store, batch: Vec<Pending>) {
         events.push(p.event);
     }
     let count = events.len();
+    let copies = tap.as_ref().map(|_| events.clone());
     match write(store, events, items).await {
         Ok(seqs) => {
+            if let (Some(tap), Some(mut copies)) = (tap, copies) {
+                for (e, seq) in copies.iter_mut().zip(&seqs) {
+                    e.seq = *seq;
+                }
+                // Full or gone: its reader finds the batch in the table.
+                let _ = tap.try_send(Arc::new(copies));
+            }
             for (reply, seq) in replies.into_iter().zip(seqs) {
                 // A caller that gave up no longer needs its answer.
                 let _ = reply.send(Ok(seq));

@@ -229,3 +229,77 @@ async fn burst_scenario(ctx: &Ctx) {
         day[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scorer_takes_committed_batches_in_memory_and_reads_only_the_rest_sqlite() {
+    handoff_scenario(&Ctx::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scorer_takes_committed_batches_in_memory_and_reads_only_the_rest_postgres() {
+    if let Some(url) = postgres().await {
+        handoff_scenario(&Ctx::on(Backend::Postgres(url)).await).await;
+    }
+}
+
+/// Events recorded alone (the recorder's batches) reach the scorer from the
+/// recorder's tap; those of transactions that change state (rooms made
+/// between them) from the table; each is observed once, in `seq` order.
+async fn handoff_scenario(ctx: &Ctx) {
+    let member = ctx.staff("member").await;
+    let mut scorer = app::alerts::Scorer::resume(&ctx.app, Default::default())
+        .await
+        .expect("scorer");
+    // Idle polls of the table never come due: only gaps are read there.
+    scorer.poll_every(std::time::Duration::from_secs(3600));
+    drain(&mut scorer).await;
+    let start = scorer.cursor();
+    let before = scorer.sources();
+    let alone = 400;
+    let writers: Vec<_> = (0..alone)
+        .map(|i| {
+            let app = ctx.app.clone();
+            tokio::spawn(async move {
+                let fact = app::events::Fact::allowed(
+                    None,
+                    app::Action::FileDownload,
+                    format!("file:handoff-{i}"),
+                );
+                app.record_alone(&Default::default(), fact).await
+            })
+        })
+        .collect();
+    for i in 0..3 {
+        ctx.room(&member.token, &format!("Between {i}")).await;
+    }
+    for w in writers {
+        w.await.expect("writer").expect("recorded");
+    }
+    let newest = {
+        let mut tx = ctx.app.store().read().await.expect("read");
+        let all = tx.list_events(start, 100_000).await.expect("events");
+        all.last().map_or(start, |e| e.seq)
+    };
+    let total = u64::try_from(newest - start).expect("seq");
+    assert!(total >= alone + 3, "{total} events after {start}");
+    // A guard against a hang, not a timing assertion.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while scorer.cursor() < newest {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scorer stopped at {}",
+            scorer.cursor()
+        );
+        if scorer.step().await.expect("scoring") == 0 {
+            scorer.wait(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    let after = scorer.sources();
+    let (memory, table) = (after.memory - before.memory, after.table - before.table);
+    assert_eq!(memory + table, total, "each event observed once: {after:?}");
+    assert!(memory > 0, "nothing came from memory: {after:?}");
+    assert!(
+        table >= 3,
+        "the rooms' events come from the table: {after:?}"
+    );
+}
