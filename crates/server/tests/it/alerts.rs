@@ -250,8 +250,8 @@ async fn handoff_scenario(ctx: &Ctx) {
     let mut scorer = app::alerts::Scorer::resume(&ctx.app, Default::default())
         .await
         .expect("scorer");
-    // Idle polls of the table never come due: only gaps are read there.
-    scorer.poll_every(std::time::Duration::from_secs(3600));
+    // As the server runs it: the table read for gaps, and when idle.
+    scorer.poll_every(std::time::Duration::from_millis(500));
     drain(&mut scorer).await;
     let start = scorer.cursor();
     let before = scorer.sources();
