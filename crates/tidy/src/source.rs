@@ -142,6 +142,10 @@ pub const NO_PROOF: &[(&str, &str)] = &[
     ),
     ("run", "the SIEM forwarder, on no one's behalf"),
     (
+        "wait",
+        "the watcher waiting for the recorder's next batch, on no one's behalf",
+    ),
+    (
         "audit_ledger",
         "`custody ledger check`: the operator's offline check of the data directory",
     ),
