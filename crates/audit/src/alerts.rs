@@ -78,8 +78,16 @@ const TAP_BATCHES: usize = 1024;
 /// are dropped and read from the table when their turn comes).
 const MAX_WAITING: usize = 200_000;
 /// How long a gap before the batches handed over may be filled by a batch
-/// still on its way (two commit at once) before the table is read for it.
+/// still on its way (two commit at once) before the table is read for it,
+/// counted from the arrival of the first batch after the gap. A batch that
+/// waited in the tap while the scorer was busy counts as arrived when the
+/// scorer last looked: once behind, a gap is read at once.
 const GAP_WAIT: Duration = Duration::from_millis(50);
+/// How often, at most, the scoring's marks are saved while events keep
+/// coming (they are saved at once when a step raises an alert or finds
+/// nothing new); a restart scores again what came after the marks, and the
+/// alerts it raises again are already stored.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// The server's watcher: reads the recorded events and stores what it raises.
 pub struct Scorer {
@@ -98,12 +106,15 @@ pub struct Scorer {
     tap: mpsc::Receiver<Arc<Vec<model::Event>>>,
     /// Whether the tap still delivers.
     tapped: bool,
-    /// Batches taken from the tap and not yet observed, by first `seq`.
-    waiting: BTreeMap<i64, Arc<Vec<model::Event>>>,
+    /// Batches taken from the tap and not yet observed, by first `seq`,
+    /// with when they arrived.
+    waiting: BTreeMap<i64, (Instant, Arc<Vec<model::Event>>)>,
     /// How many events `waiting` holds.
     waiting_events: usize,
-    /// Since when the first batch waiting has had a gap before it.
-    gap_since: Option<Instant>,
+    /// When `watch_state` was last saved.
+    saved_at: Instant,
+    /// When the tap was last emptied or waited on.
+    looked_at: Instant,
     /// When the table was last read, and whether that read was a full batch
     /// (more to read at once).
     read_at: Option<Instant>,
@@ -111,7 +122,7 @@ pub struct Scorer {
     /// How often the table is read when nothing waits; zero: at every step.
     poll: Duration,
     /// Events observed from memory and from the table.
-    counts: (u64, u64),
+    sources: Sources,
 }
 
 /// The events to observe next (batches in `seq` order), whether they reach
@@ -162,11 +173,12 @@ impl Scorer {
             tapped: true,
             waiting: BTreeMap::new(),
             waiting_events: 0,
-            gap_since: None,
+            saved_at: Instant::now(),
+            looked_at: Instant::now(),
             read_at: None,
             behind: true,
             poll: Duration::ZERO,
-            counts: (0, 0),
+            sources: Sources::default(),
         })
     }
 
@@ -180,10 +192,7 @@ impl Scorer {
 
     /// How many events were observed from memory and from the table.
     pub fn sources(&self) -> Sources {
-        Sources {
-            memory: self.counts.0,
-            table: self.counts.1,
-        }
+        self.sources
     }
 
     /// Waits up to `period` (less while a gap waits to be filled) for the
@@ -198,16 +207,18 @@ impl Scorer {
             tokio::time::sleep(limit).await;
             return;
         }
-        match tokio::time::timeout(limit, self.tap.recv()).await {
-            Ok(Some(batch)) => self.keep(batch),
+        let received = tokio::time::timeout(limit, self.tap.recv()).await;
+        self.looked_at = Instant::now();
+        match received {
+            Ok(Some(batch)) => self.keep(batch, self.looked_at),
             Ok(None) => self.tapped = false,
             Err(_) => {}
         }
     }
 
-    /// Keeps a batch handed over for its turn (unless observed already, or
-    /// too much waits).
-    fn keep(&mut self, batch: Arc<Vec<model::Event>>) {
+    /// Keeps a batch handed over (by `arrived`) for its turn (unless
+    /// observed already, or too much waits).
+    fn keep(&mut self, batch: Arc<Vec<model::Event>>, arrived: Instant) {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return;
         };
@@ -229,14 +240,16 @@ impl Scorer {
             }
         }
         self.waiting_events += batch.len();
-        self.waiting.insert(first.seq, batch);
+        self.waiting.insert(first.seq, (arrived, batch));
     }
 
-    /// Takes every batch the tap holds.
+    /// Takes every batch the tap holds (each arrived after the scorer last
+    /// looked).
     fn drain_tap(&mut self) {
+        let since = std::mem::replace(&mut self.looked_at, Instant::now());
         while self.tapped {
             match self.tap.try_recv() {
-                Ok(batch) => self.keep(batch),
+                Ok(batch) => self.keep(batch, since),
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => self.tapped = false,
             }
@@ -250,10 +263,10 @@ impl Scorer {
         self.drain_tap();
         // Forget what was observed meanwhile (through the table).
         while let Some(entry) = self.waiting.first_entry() {
-            if entry.get().last().is_some_and(|e| e.seq > self.cursor) {
+            if entry.get().1.last().is_some_and(|e| e.seq > self.cursor) {
                 break;
             }
-            self.waiting_events -= entry.get().len();
+            self.waiting_events -= entry.get().1.len();
             entry.remove();
         }
         let batch = usize::try_from(self.options.batch).unwrap_or(usize::MAX);
@@ -264,20 +277,18 @@ impl Scorer {
             && let Some(entry) = self.waiting.first_entry()
             && *entry.key() <= next
         {
-            let events = entry.remove();
+            let (_, events) = entry.remove();
             self.waiting_events -= events.len();
             next = events.last().map_or(next, |e| e.seq + 1);
             count += events.len();
             taken.push(events);
         }
         if !taken.is_empty() {
-            self.gap_since = None;
             return Ok((taken, self.waiting.is_empty(), false));
         }
-        let limit = match self.waiting.keys().next() {
-            Some(first) => {
-                let since = *self.gap_since.get_or_insert_with(Instant::now);
-                if !self.poll.is_zero() && since.elapsed() < GAP_WAIT {
+        let limit = match self.waiting.iter().next() {
+            Some((first, (arrived, _))) => {
+                if !self.poll.is_zero() && arrived.elapsed() < GAP_WAIT {
                     return Ok((vec![], false, false));
                 }
                 (*first - next).clamp(1, self.options.batch)
@@ -295,7 +306,6 @@ impl Scorer {
             tx.list_events(self.cursor, limit).await?
         };
         self.read_at = Some(Instant::now());
-        self.gap_since = None;
         let full = i64::try_from(events.len()).unwrap_or(i64::MAX) >= limit;
         self.behind = full && self.waiting.is_empty();
         let caught_up = !full && self.waiting.is_empty();
@@ -331,9 +341,9 @@ impl Scorer {
             self.cursor = e.seq;
         }
         if from_table {
-            self.counts.1 += observed as u64;
+            self.sources.table += observed as u64;
         } else {
-            self.counts.0 += observed as u64;
+            self.sources.memory += observed as u64;
         }
         self.state.scored_seq = self.state.scored_seq.max(self.cursor);
         let today = watch::day_of(self.app.now());
@@ -350,11 +360,13 @@ impl Scorer {
         for a in &raised {
             self.store(a).await?;
         }
-        if self.state != self.saved {
+        let due = observed == 0 || !raised.is_empty() || self.saved_at.elapsed() >= SAVE_EVERY;
+        if self.state != self.saved && due {
             let mut tx = self.app.store().begin().await?;
             tx.advance_watch_state(self.state).await?;
             tx.commit().await?;
             self.saved = self.state;
+            self.saved_at = Instant::now();
         }
         Ok(observed)
     }

@@ -166,14 +166,15 @@ fn db_index(n: u64) -> Result<i64, StoreError> {
 
 impl Store {
     /// Appends `events` and their ledger leaves in one write transaction and
-    /// returns the events' `seq`s, in order, once the transaction is durable.
+    /// gives the events back, in order and each with its `seq`, once the
+    /// transaction is durable.
     /// `build` computes the leaves and nodes (see [`BuildLeaves`]). The batch
     /// fails as a whole: then none of its events is in the log.
     pub async fn append_batch(
         &self,
         events: Vec<Event>,
         build: BuildLeaves,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<Event>, StoreError> {
         if events.is_empty() {
             return Err(StoreError::Corrupt("append_batch: empty batch".into()));
         }
@@ -188,14 +189,16 @@ impl Store {
         let committed = self
             .writer
             .run(path, move |conn, ()| {
-                write(conn, &events, build, &durability)
+                let committed = write(conn, &events, build, &durability);
+                (committed, events)
             })
             .await;
         // The next writer may start once `COMMIT` has returned (or failed).
         drop(gate);
-        let Committed { seqs, ticket } = committed??;
+        let (committed, events) = committed?;
+        let Committed { seqs, ticket } = committed?;
         group.durability.wait(ticket).await?;
-        Ok(seqs)
+        Ok(with_seqs(events, &seqs))
     }
 
     /// [`Store::append_batch`] as an ordinary transaction.
@@ -203,7 +206,7 @@ impl Store {
         &self,
         events: Vec<Event>,
         build: BuildLeaves,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<Event>, StoreError> {
         let mut tx = self.begin().await?;
         let seqs = tx.append_events(&events).await?;
         let n = u64::try_from(events.len())
@@ -213,6 +216,14 @@ impl Store {
         let (leaves, nodes) = build(&seqs, first, &frontier).map_err(StoreError::Corrupt)?;
         tx.ledger_insert_many(&leaves, &nodes).await?;
         tx.commit().await?;
-        Ok(seqs)
+        Ok(with_seqs(events, &seqs))
     }
+}
+
+/// `events`, each given its `seq`.
+fn with_seqs(mut events: Vec<Event>, seqs: &[i64]) -> Vec<Event> {
+    for (e, seq) in events.iter_mut().zip(seqs) {
+        e.seq = *seq;
+    }
+    events
 }

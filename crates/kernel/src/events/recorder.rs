@@ -160,15 +160,12 @@ async fn write_and_answer(store: &store::Store, batch: Vec<Pending>, tap: Option
         events.push(p.event);
     }
     let count = events.len();
-    let copies = tap.as_ref().map(|_| events.clone());
     match write(store, events, items).await {
-        Ok(seqs) => {
-            if let (Some(tap), Some(mut copies)) = (tap, copies) {
-                for (e, seq) in copies.iter_mut().zip(&seqs) {
-                    e.seq = *seq;
-                }
+        Ok(committed) => {
+            let seqs: Vec<i64> = committed.iter().map(|e| e.seq).collect();
+            if let Some(tap) = tap {
                 // Full or gone: its reader finds the batch in the table.
-                let _ = tap.try_send(Arc::new(copies));
+                let _ = tap.try_send(Arc::new(committed));
             }
             for (reply, seq) in replies.into_iter().zip(seqs) {
                 // A caller that gave up no longer needs its answer.
@@ -186,12 +183,12 @@ async fn write_and_answer(store: &store::Store, batch: Vec<Pending>, tap: Option
 }
 
 /// The batch's transaction (`store::Store::append_batch`): every event row,
-/// then every leaf; returns the `seq`s in batch order.
+/// then every leaf; gives the events back with their `seq`s, in batch order.
 async fn write(
     store: &store::Store,
     events: Vec<Event>,
     items: Vec<(Vec<u8>, Hash)>,
-) -> Result<Vec<i64>, AppError> {
+) -> Result<Vec<Event>, AppError> {
     let build: store::BuildLeaves = Box::new(move |seqs, first, frontier| {
         crate::ledger::batch_leaves(seqs, first, frontier, items).map_err(|e| e.to_string())
     });

@@ -242,6 +242,52 @@ async fn the_scorer_takes_committed_batches_in_memory_and_reads_only_the_rest_po
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_gap_before_a_batch_that_waited_in_the_tap_is_read_at_once_sqlite() {
+    waited_gap_scenario(&Ctx::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_gap_before_a_batch_that_waited_in_the_tap_is_read_at_once_postgres() {
+    if let Some(url) = postgres().await {
+        waited_gap_scenario(&Ctx::on(Backend::Postgres(url)).await).await;
+    }
+}
+
+/// Issue 19: a scorer that fell behind found, at each step, a gap (events of
+/// a transaction that changed state) before batches that had long waited in
+/// the tap, and waited 50 ms for a batch still on its way that was not
+/// coming, so it never caught up. A batch that waited while the scorer was
+/// busy no longer makes the gap wait: the first step reads it.
+async fn waited_gap_scenario(ctx: &Ctx) {
+    let member = ctx.staff("member").await;
+    let mut scorer = app::alerts::Scorer::resume(&ctx.app, Default::default())
+        .await
+        .expect("scorer");
+    scorer.poll_every(std::time::Duration::from_secs(60));
+    drain(&mut scorer).await;
+    let start = scorer.cursor();
+    // The gap: a room made (its events are in the table only) …
+    ctx.room(&member.token, "Gap").await;
+    // … then an event recorded alone, handed over in memory.
+    let fact = app::events::Fact::allowed(None, app::Action::FileDownload, "file:after-gap".into());
+    let seq = ctx
+        .app
+        .record_alone(&Default::default(), fact)
+        .await
+        .expect("recorded");
+    // The scorer was busy meanwhile (longer than a batch on its way takes).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let first = scorer.step().await.expect("scoring");
+    assert!(first > 0, "the first step waited for the gap before {seq}");
+    drain(&mut scorer).await;
+    assert!(
+        scorer.cursor() >= seq,
+        "{} < {seq} after {start}",
+        scorer.cursor()
+    );
+}
+
 /// Events recorded alone (the recorder's batches) reach the scorer from the
 /// recorder's tap; those of transactions that change state (rooms made
 /// between them) from the table; each is observed once, in `seq` order.

@@ -494,7 +494,7 @@ async fn ledger_append_batch_matches_single_ones() {
                 assert_eq!(tx.ledger_size().await.unwrap(), next, "nothing reserved");
                 continue;
             }
-            let seqs = outcome.unwrap();
+            let seqs: Vec<i64> = outcome.unwrap().iter().map(|e| e.seq).collect();
             assert_eq!(seqs.len(), events.len());
             assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
             for index in next..next + batch {
