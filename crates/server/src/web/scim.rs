@@ -239,7 +239,7 @@ pub async fn create_token(
                 &viewer,
                 id,
                 &Done::default(),
-                Some(&secret),
+                Some(secret.as_str()),
                 None,
             )
             .await?;
