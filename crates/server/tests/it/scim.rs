@@ -338,7 +338,7 @@ async fn okta(ctx: &Ctx) {
         "{event}"
     );
     let r = ctx.login(&email, PASSWORD, None).await;
-    assert_eq!(r.status.as_u16(), 401, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "invalid_credentials", "{}", r.text());
     // Reactivated, the account signs in again.
     let on = idp
         .must(
@@ -353,7 +353,9 @@ async fn okta(ctx: &Ctx) {
         newest(ctx, "scim.user_reactivate").await["target"],
         format!("user:{id}")
     );
-    assert_eq!(ctx.login(&email, PASSWORD, None).await.status.as_u16(), 200);
+    // (The password is right again: the enrolled account asks for its code.)
+    let r = ctx.login(&email, PASSWORD, None).await;
+    assert_eq!(r.json()["error"]["code"], "mfa_required", "{}", r.text());
 
     // A group mapped to a room role: joining grants it, leaving revokes it.
     let room = ctx
