@@ -933,6 +933,16 @@ impl Scim<'_> {
                 members.push(user.id);
             }
         }
+        if let Some(input) = &input {
+            let own = existing.as_ref().map(|(g, _)| g.id.as_str());
+            let taken = tx.scim_groups(c.party).await?.into_iter().any(|g| {
+                Some(g.id.as_str()) != own && names_match(&g.display_name, &input.display_name)
+            });
+            if taken {
+                let name = format!("`displayName` `{}`", input.display_name);
+                return Err(uniqueness(&name).into());
+            }
+        }
         let before = existing
             .as_ref()
             .map(|(g, m)| (g.display_name.clone(), m.clone()));
