@@ -163,7 +163,7 @@ fn wrong_secret(e: &AppError) -> bool {
     )
 }
 
-fn normalize_email(raw: &str) -> Result<String, AppError> {
+pub(crate) fn normalize_email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
         && email
@@ -195,7 +195,7 @@ pub(crate) fn must_use_mfa(settings: &kernel::Settings, kind: PartyKind, role: S
 
 /// Only the owner party's users may hold a system role other than member
 /// (admin, security officer, auditor are the owner's own functions).
-fn check_role_for(party: &Party, role: SystemRole) -> Result<(), AppError> {
+pub(crate) fn check_role_for(party: &Party, role: SystemRole) -> Result<(), AppError> {
     if party.kind == PartyKind::External && role != SystemRole::Member {
         return Err(AppError::invalid(
             ErrorCode::RoleNotAllowed,

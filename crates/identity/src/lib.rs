@@ -14,7 +14,9 @@
 //! enrolment, each good for one sign-in in place of a one-time code), and an
 //! admin's reset of a second factor and unlock of a locked account. A third,
 //! [`Attestations`], holds the destruction attestations that offboarding a
-//! party opens (docs/attestations.md).
+//! party opens (docs/attestations.md). Two more, [`ScimAdmin`] and [`Scim`],
+//! provision a party's users and groups from its identity provider (SCIM
+//! 2.0, docs/scim.md).
 
 mod accounts;
 mod attestations;
@@ -24,6 +26,7 @@ mod lockout;
 /// Password hashing and rules live in the kernel (share links use them too).
 use kernel::passwords;
 mod recovery;
+mod scim;
 pub mod totp;
 
 use kernel::App;
@@ -42,7 +45,14 @@ pub use identity::{
 };
 pub use passwords::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 pub use recovery::RECOVERY_CODES;
+pub use scim::{
+    ENTERPRISE_SCHEMA, ERROR_SCHEMA, Filter as ScimFilter, FilterError as ScimFilterError,
+    GROUP_SCHEMA, LIST_SCHEMA, MAX_PAGE as SCIM_MAX_PAGE, MappedRole, NewMapping, PATCH_SCHEMA,
+    Page as ScimPage, RoomRoleChange, Scim, ScimAdmin, ScimCaller, USER_SCHEMA, Written,
+    etag as scim_etag, parse_filter as parse_scim_filter,
+};
 pub use store::Offboarded;
+pub use store::{ScimMapping, ScimToken};
 
 /// Parties, users, sign-in, sessions, TOTP enrolment, invitations and the
 /// first start.

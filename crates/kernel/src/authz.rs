@@ -234,6 +234,9 @@ actions! {
     /// Registering crown-jewel documents (as fingerprints), listing,
     /// removing and exporting them: the owner's admins and security officers.
     JewelsManage => "jewels.manage",
+    /// Making, listing and revoking a party's SCIM tokens and mapping its
+    /// groups to room roles or system roles: the owner's admins, for any party.
+    ScimManage => "scim.manage",
 }
 
 impl Action {

@@ -14,6 +14,8 @@ pub enum Kind {
     /// The path is known, the method is not (HTTP 405).
     MethodNotAllowed,
     Conflict,
+    /// The resource changed since the version the request names (HTTP 412).
+    PreconditionFailed,
     PayloadTooLarge,
     /// The body's content type is not one the operation takes (HTTP 415).
     UnsupportedMediaType,
@@ -192,6 +194,18 @@ codes! {
     JewelTooSmall = "jewel_too_small", Unprocessable, "a crown jewel to register has too little text to be recognised (fewer fingerprints than the registry needs)";
     JewelDuplicate = "jewel_duplicate", Conflict, "the same content is registered as a crown jewel already";
     JewelBadName = "jewel_bad_name", BadRequest, "a crown jewel's name is empty, longer than 200 characters or holds control characters";
+
+    // SCIM provisioning (identity/src/scim.rs, docs/scim.md).
+    ScimInvalidFilter = "scim_invalid_filter", BadRequest, "a SCIM filter does not parse or compares what cannot be compared (SCIM `invalidFilter`)";
+    ScimInvalidPath = "scim_invalid_path", BadRequest, "a SCIM PATCH path does not parse or names no attribute that can be changed (SCIM `invalidPath`)";
+    ScimInvalidValue = "scim_invalid_value", BadRequest, "a SCIM attribute is missing, of the wrong type or not a value the platform takes (SCIM `invalidValue`)";
+    ScimInvalidSyntax = "scim_invalid_syntax", BadRequest, "a SCIM request body is not JSON of the resource or PATCH request it must be (SCIM `invalidSyntax`)";
+    ScimNoTarget = "scim_no_target", BadRequest, "a SCIM PATCH removal names no path, or its filter matches nothing (SCIM `noTarget`)";
+    ScimMutability = "scim_mutability", BadRequest, "a SCIM request changes an attribute that cannot change, such as `id` (SCIM `mutability`)";
+    ScimUniqueness = "scim_uniqueness", Conflict, "a SCIM user's `userName` or a group's `displayName` is taken (SCIM `uniqueness`)";
+    ScimVersionMismatch = "scim_version_mismatch", PreconditionFailed, "the SCIM resource changed since the version named in `If-Match`";
+    ScimRoleNotAllowed = "scim_role_not_allowed", BadRequest, "a group of an external party maps only to room roles or the member system role";
+    ScimMappingInvalid = "scim_mapping_invalid", BadRequest, "a group mapping names a group and either a room with a room role or a system role";
 
     // Agreements, conditions, policies (governance).
     InvalidField = "invalid_field", BadRequest, "a text field is empty, too long or holds control characters";

@@ -27,6 +27,7 @@ mod parties;
 mod policies;
 mod reviews;
 mod rooms;
+mod scim;
 mod upload_requests;
 
 pub(crate) use destruction::hold_scope;
@@ -168,6 +169,10 @@ fn routes() -> OpenApiRouter<App> {
         .routes(routes!(jewels::register_tree))
         .routes(routes!(jewels::register_upload))
         .routes(routes!(jewels::unregister_jewel))
+        .routes(routes!(scim::list_scim_tokens, scim::create_scim_token))
+        .routes(routes!(scim::revoke_scim_token))
+        .routes(routes!(scim::list_scim_mappings, scim::create_scim_mapping))
+        .routes(routes!(scim::delete_scim_mapping))
         .routes(routes!(alerts::list_alerts))
         .routes(routes!(alerts::get_alert))
         .routes(routes!(alerts::alert_feedback))

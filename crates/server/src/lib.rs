@@ -1,5 +1,5 @@
 //! The HTTP edge of Custody: the REST API under `/api/v1` with its OpenAPI
-//! description, the server-rendered web UI, and HTTPS. **The only crate that
+//! description, SCIM 2.0 under `/scim/v2`, the server-rendered web UI, and HTTPS. **The only crate that
 //! knows HTTP.** It maps requests to `app` use-cases and failures to stable
 //! error codes; it holds no business rule of its own.
 
@@ -11,6 +11,7 @@ mod error;
 mod limited;
 mod middleware;
 pub mod ops;
+pub mod scim;
 pub mod throttle;
 pub mod tls;
 mod web;
@@ -50,6 +51,10 @@ pub fn router_with(app: App, addressing: auth::ClientAddressing) -> Router {
         .route_layer(axum::middleware::from_fn(ops::count));
     Router::new()
         .nest("/api/v1", api)
+        .nest(
+            "/scim/v2",
+            scim::router().route_layer(axum::middleware::from_fn(ops::count)),
+        )
         .merge(web::router(&app).route_layer(axum::middleware::from_fn(ops::count)))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

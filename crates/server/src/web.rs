@@ -31,6 +31,7 @@ mod policies;
 mod quarantine;
 mod reviews;
 mod rooms;
+mod scim;
 mod search;
 mod session;
 mod trace;
@@ -100,6 +101,7 @@ pub fn router(app: &App) -> Router<App> {
         .merge(upload_requests::router())
         .merge(attestations::router())
         .merge(jewels::router())
+        .merge(scim::router())
         .merge(forms)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

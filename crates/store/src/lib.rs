@@ -47,6 +47,7 @@ pub use tx::{
     StoredCheckpoint, StoredPolicyVersion, Tx,
 };
 pub use tx::{PartyReview, RoomActivity, ScopedGrant};
+pub use tx::{ScimGroup, ScimMapping, ScimToken, ScimUser};
 
 /// Which database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

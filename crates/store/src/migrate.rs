@@ -143,6 +143,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "incidents",
         include_str!("../migrations/sqlite/0028_incidents.sql"),
     ),
+    (
+        30,
+        "scim",
+        include_str!("../migrations/sqlite/0030_scim.sql"),
+    ),
 ];
 
 /// `(version, description, sql)` of every PostgreSQL migration, in order. Do not
@@ -282,6 +287,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         28,
         "incidents",
         include_str!("../migrations/postgres/0028_incidents.sql"),
+    ),
+    (
+        30,
+        "scim",
+        include_str!("../migrations/postgres/0030_scim.sql"),
     ),
 ];
 

@@ -27,6 +27,7 @@ mod policies;
 mod purge;
 mod reviews;
 mod rooms;
+mod scim;
 mod search;
 mod siem;
 mod upload_requests;
@@ -57,6 +58,7 @@ pub use outbox::{AttemptOutcome, ClaimedMail, NewMail, OutboxCounts, OutboxEntry
 pub use policies::PolicyVersion as StoredPolicyVersion;
 pub use purge::{PurgeCandidate, PurgeSettings};
 pub use reviews::{PartyReview, RoomActivity, ScopedGrant};
+pub use scim::{ScimGroup, ScimMapping, ScimToken, ScimUser};
 pub use upload_requests::{ReceivedFile, UploadCode};
 
 /// An open transaction. All reads and writes go through it.

@@ -83,6 +83,13 @@ event_names! {
     SystemBootstrap = "system.bootstrap", Allowed, "the first admin and the owner party were created";
     AuthLogin = "auth.login", Both, "a sign-in; a refusal names its reason (`invalid_credentials`, `account_locked` …)";
     AuthLogout = "auth.logout", Allowed, "a session was ended by its user";
+    ScimUserCreate = "scim.user_create", Allowed, "a party's identity provider created a user through SCIM (the detail names the token)";
+    ScimUserUpdate = "scim.user_update", Allowed, "a party's identity provider changed a user through SCIM (name, e-mail, external id)";
+    ScimUserDeprovision = "scim.user_deprovision", Allowed, "a party's identity provider deactivated (`active=false`) or deleted a user through SCIM: the user is disabled and every session, API token, share link and grant ended in the same transaction (the detail counts them)";
+    ScimUserReactivate = "scim.user_reactivate", Allowed, "a party's identity provider reactivated a deactivated user through SCIM (`active=true`)";
+    ScimGroupChange = "scim.group_change", Allowed, "a party's identity provider created, renamed, deleted a group or changed its members through SCIM (the detail lists who joined and left)";
+    ScimRoleChange = "scim.role_change", Both, "a group mapping gave or took a system role or a room role as a member joined or left the group; refused when the grant code refused it (the reason says why)";
+    ScimRefused = "scim.refused", Denied, "a SCIM request was refused: a wrong or revoked token, a resource of another party, invalid input (the reason is the error code)";
     AuthTotpBegin = "auth.totp_begin", Allowed, "a user began enrolling an authenticator app";
     AuthTotpConfirm = "auth.totp_confirm", Denied, "a wrong one-time code while confirming an authenticator app";
     AuthTotpEnabled = "auth.totp_enabled", Allowed, "a user's authenticator app was confirmed and is required from now on";
@@ -372,6 +379,10 @@ const fn action_doc(action: Action) -> (Outcomes, &'static str) {
         Action::RetentionManage => (
             Both,
             "reading or setting the grace period after which deleted files are purged (the detail holds the days)",
+        ),
+        Action::ScimManage => (
+            Both,
+            "making or revoking a party's SCIM token, or mapping a group to a role or removing the mapping (the detail says which)",
         ),
         Action::JewelsManage => (
             Denied,

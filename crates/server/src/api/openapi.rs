@@ -334,6 +334,24 @@ const OPERATION_CODES: &[(&str, &[&[ErrorCode]])] = &[
     ("register_upload", &[JEWEL, &[E::JewelBadName]]),
     ("unregister_jewel", &[]),
     ("export_jewels", &[]),
+    // SCIM provisioning, administered
+    ("list_scim_tokens", &[]),
+    (
+        "create_scim_token",
+        &[&[E::InvalidName, E::PartyOffboarded]],
+    ),
+    ("revoke_scim_token", &[]),
+    ("list_scim_mappings", &[]),
+    (
+        "create_scim_mapping",
+        &[&[
+            E::InvalidName,
+            E::PartyOffboarded,
+            E::ScimMappingInvalid,
+            E::ScimRoleNotAllowed,
+        ]],
+    ),
+    ("delete_scim_mapping", &[]),
     // files
     ("list_files", &[]),
     (

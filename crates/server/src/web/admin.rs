@@ -226,6 +226,18 @@ const CONFIRMATIONS: &[(&str, &str)] = &[
     ("hold-released", "Legal hold released."),
     ("jewel-removed", "Crown jewel removed from the registry."),
     (
+        "scim-token-revoked",
+        "SCIM token revoked: its next request is refused.",
+    ),
+    (
+        "scim-mapped",
+        "Group mapped; its current members have what it gives.",
+    ),
+    (
+        "scim-unmapped",
+        "Mapping removed; the group's members lost what it gave.",
+    ),
+    (
         "completion-recorded",
         "Completion recorded; it counts like a pass.",
     ),

@@ -223,6 +223,9 @@ const BADCODE: Want = Want(401, Some("invalid_totp"), None, None);
 const UNASSD: Want = Want(409, Some("party_not_assessed"), None, None);
 /// Registering an empty crown jewel (allowed, but nothing to register).
 const JEMPTY: Want = Want(400, Some("jewel_empty"), None, None);
+/// Mapping an external party's group to an owner's system role (allowed,
+/// refused by the use-case).
+const SCIMROLE: Want = Want(400, Some("scim_role_not_allowed"), None, None);
 /// Tracing a file that carries no mark (allowed, but nothing to find).
 const NOMARK: Want = Want(400, Some("no_mark"), None, None);
 // The unmet conditions, each with its reason.
@@ -522,6 +525,12 @@ enum Ep {
     /// A crown jewel that does not exist.
     UnregisterJewel,
     ExportJewels,
+    ListScimTokens,
+    CreateScimToken,
+    RevokeScimToken,
+    ListScimMappings,
+    CreateScimMapping,
+    DeleteScimMapping,
     ListReviews,
     /// A campaign of every external grant, opened at once.
     CreateReview,
@@ -775,6 +784,13 @@ const TABLE: &[(Ep, [Want; 26])] = &[
     (Ep::RegisterJewelUpload,  [JEMPTY,  JEMPTY,  ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::UnregisterJewel,      [NF,      NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     (Ep::ExportJewels,         [OK,      OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    // SCIM provisioning, administered: the owner's admins only.
+    (Ep::ListScimTokens,      [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateScimToken,     [NEW,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::RevokeScimToken,     [NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::ListScimMappings,    [OK,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::CreateScimMapping,   [SCIMROLE,ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
+    (Ep::DeleteScimMapping,   [NF,      ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    OFF,     OUT,     MFA,     ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE,    ROLE]),
     // Access reviews: the owner's admins and security officers run
     // campaigns; the owner's users decide what they review (the use-case
     // admits a grant's reviewers only); an external party never reviews.
@@ -993,6 +1009,12 @@ impl Ep {
             Ep::RegisterJewelUpload => ("POST", "/jewels/uploads"),
             Ep::UnregisterJewel => ("DELETE", "/jewels/{id}"),
             Ep::ExportJewels => ("GET", "/jewels/export"),
+            Ep::ListScimTokens => ("GET", "/parties/{id}/scim/tokens"),
+            Ep::CreateScimToken => ("POST", "/parties/{id}/scim/tokens"),
+            Ep::RevokeScimToken => ("DELETE", "/parties/{id}/scim/tokens/{token_id}"),
+            Ep::ListScimMappings => ("GET", "/parties/{id}/scim/mappings"),
+            Ep::CreateScimMapping => ("POST", "/parties/{id}/scim/mappings"),
+            Ep::DeleteScimMapping => ("DELETE", "/parties/{id}/scim/mappings/{mapping_id}"),
             Ep::ListReviews => ("GET", "/reviews"),
             Ep::CreateReview => ("POST", "/reviews"),
             Ep::AssignedReviews => ("GET", "/reviews/assigned"),
@@ -2204,6 +2226,39 @@ impl World {
             ),
             Ep::UnregisterJewel => ("DELETE", format!("/jewels/{NO_REVIEW}"), none),
             Ep::ExportJewels => ("GET", "/jewels/export".into(), none),
+            Ep::ListScimTokens => (
+                "GET",
+                format!("/parties/{}/scim/tokens", self.bystander.party),
+                none,
+            ),
+            Ep::CreateScimToken => (
+                "POST",
+                format!("/parties/{}/scim/tokens", self.bystander.party),
+                j(json!({"name": format!("Matrix IdP {n}")})),
+            ),
+            Ep::RevokeScimToken => (
+                "DELETE",
+                format!("/parties/{}/scim/tokens/{NO_REVIEW}", self.bystander.party),
+                none,
+            ),
+            Ep::ListScimMappings => (
+                "GET",
+                format!("/parties/{}/scim/mappings", self.bystander.party),
+                none,
+            ),
+            Ep::CreateScimMapping => (
+                "POST",
+                format!("/parties/{}/scim/mappings", self.bystander.party),
+                j(json!({"group": "Matrix admins", "system_role": "admin"})),
+            ),
+            Ep::DeleteScimMapping => (
+                "DELETE",
+                format!(
+                    "/parties/{}/scim/mappings/{NO_REVIEW}",
+                    self.bystander.party
+                ),
+                none,
+            ),
             Ep::ListReviews => ("GET", "/reviews".into(), none),
             Ep::CreateReview => (
                 "POST",
@@ -2344,12 +2399,104 @@ async fn run_matrix(ctx: &Ctx) {
         }
     }
     assert_eq!(count, TABLE.len() * WHO.len());
+    failures.extend(scim_callers(ctx, &w).await);
     assert!(
         failures.is_empty(),
         "{} of {count} matrix cells failed:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The SCIM token as a kind of caller: every API route answers it as it
+/// answers the `Disabled` column's dead credential (it is no session nor API
+/// token); and every SCIM route refuses every other caller's token (401 in
+/// the SCIM error format), the admin's included.
+async fn scim_callers(ctx: &Ctx, w: &World) -> Vec<String> {
+    let mut failures = Vec::new();
+    let made = ctx
+        .must(
+            &ctx.admin,
+            "POST",
+            &format!("/parties/{}/scim/tokens", w.bystander.party),
+            json!({"name": "Matrix SCIM"}),
+            201,
+        )
+        .await;
+    let secret = made["secret"].as_str().unwrap_or_default().to_owned();
+    let disabled = WHO.iter().position(|w| *w == Disabled).unwrap_or_default();
+    for (ep, wants) in TABLE {
+        let want = wants[disabled];
+        let (method, path, body) = w.request(ctx, *ep, Disabled).await;
+        let case = Case {
+            label: format!("a SCIM token ({ep:?})"),
+            who: Some(secret.clone()),
+            method,
+            path: format!("{V1}{path}"),
+            body,
+            peer: PARIS.parse::<SocketAddr>().ok(),
+            want_status: want.0,
+            want_code: want.1,
+            ..Case::default()
+        };
+        if let Err(e) = try_check(ctx, &case).await {
+            failures.push(e);
+        }
+    }
+    let user = &w.bystander.id;
+    let routes = [
+        ("GET", "/ServiceProviderConfig".to_owned()),
+        ("GET", "/ResourceTypes".to_owned()),
+        ("GET", "/ResourceTypes/User".to_owned()),
+        ("GET", "/Schemas".to_owned()),
+        (
+            "GET",
+            format!("/Schemas/{}", "urn:ietf:params:scim:schemas:core:2.0:User"),
+        ),
+        ("GET", "/Users".to_owned()),
+        ("POST", "/Users".to_owned()),
+        ("GET", format!("/Users/{user}")),
+        ("PUT", format!("/Users/{user}")),
+        ("PATCH", format!("/Users/{user}")),
+        ("DELETE", format!("/Users/{user}")),
+        ("GET", "/Groups".to_owned()),
+        ("POST", "/Groups".to_owned()),
+        ("GET", format!("/Groups/{NO_REVIEW}")),
+        ("PUT", format!("/Groups/{NO_REVIEW}")),
+        ("PATCH", format!("/Groups/{NO_REVIEW}")),
+        ("DELETE", format!("/Groups/{NO_REVIEW}")),
+    ];
+    let mut tokens: Vec<(String, String)> = WHO
+        .iter()
+        .map(|who| (format!("{who:?}"), w.users[who].token.clone()))
+        .collect();
+    tokens.push(("the bootstrap admin".into(), ctx.admin.clone()));
+    for (label, token) in &tokens {
+        for (method, path) in &routes {
+            let r = ctx
+                .send(&Case {
+                    who: Some(token.clone()),
+                    method: *method,
+                    path: format!("/scim/v2{path}"),
+                    body: Payload::Raw(Some("application/scim+json"), b"{}".to_vec()),
+                    ..Case::default()
+                })
+                .await;
+            let body = r.json();
+            if r.status.as_u16() != 401
+                || body["code"] != "unauthenticated"
+                || body["status"] != "401"
+                || r.header("content-type") != Some("application/scim+json")
+            {
+                failures.push(format!(
+                    "{method} /scim/v2{path} as {label}: {} {}",
+                    r.status,
+                    r.text()
+                ));
+            }
+        }
+    }
+    failures
 }
 
 /// `GET /rooms` lists the room exactly for those who may see it, with their

@@ -38,6 +38,7 @@ mod openapi;
 mod policies_admin;
 mod purge;
 mod reviews;
+mod scim;
 mod signin;
 // The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.
 #[allow(dead_code, reason = "these tests use part of the helpers")]

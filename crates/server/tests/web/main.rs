@@ -33,6 +33,7 @@ mod onboarding;
 mod pages;
 mod quarantine;
 mod reviews;
+mod scim;
 // The SMTP test server of the mail tests (aiosmtpd), shared with `notify`.
 #[allow(dead_code, reason = "the web tests use part of the helpers")]
 #[path = "../../../notify/tests/it/smtp_server.rs"]

@@ -162,6 +162,7 @@ async fn render_party(
     let may_activate =
         party.status == PartyStatus::Prospective && may(app, meta, viewer, Action::PartyActivate);
     let may_invite = may(app, meta, viewer, Action::InvitationCreate);
+    let may_scim = may(app, meta, viewer, Action::ScimManage);
     // Offboarding and onboarding are actions of their own, not a status to pick.
     let statuses: Vec<_> = names(PartyStatus::ALL, PartyStatus::as_str)
         .into_iter()
@@ -200,6 +201,9 @@ async fn render_party(
                 (party.kind.as_str()) " party · status " span #party-status { (party.status.as_str()) }
                 " · certification: " span #party-certification { (certified(&certs, now)) }
                 " · " a #party-certifications href=(format!("/admin/parties/{id}/certifications")) { "certifications and sponsor" }
+                @if may_scim {
+                    " · " a #party-scim href=(format!("/admin/parties/{id}/scim")) { "SCIM provisioning" }
+                }
             }
         }
         (crate::web::assessments::party_section(&party, app.now()))
