@@ -135,7 +135,7 @@ bench_appends() {
         done
         pairs+=("$(awk -v a="$w" -v b="$u" 'BEGIN {printf "%.3f", a/b}') $w $u")
     done
-    WATCH_PAIRS=$(printf '%s\n' "${pairs[@]}" | awk '{printf "%s%.2f× (%d/%d)", NR > 1 ? ", " : "", $1, $2, $3}')
+    WATCH_PAIRS=$(printf '%s\n' "${pairs[@]}" | awk '{printf "%s%.2f× (%d/%d)", (NR > 1 ? ", " : ""), $1, $2, $3}')
     read -r WATCH_RATIO WATCHED_RATE UNWATCHED_RATE < <(printf '%s\n' "${pairs[@]}" | sort -g | sed -n 2p)
     SYNC_AFTER=$(disk_sync_ms)
 }
