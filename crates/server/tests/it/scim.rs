@@ -338,7 +338,12 @@ async fn okta(ctx: &Ctx) {
         "{event}"
     );
     let r = ctx.login(&email, PASSWORD, None).await;
-    assert_eq!(r.json()["error"]["code"], "invalid_credentials", "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["code"],
+        "invalid_credentials",
+        "{}",
+        r.text()
+    );
     // Reactivated, the account signs in again.
     let on = idp
         .must(
