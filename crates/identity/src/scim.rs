@@ -1030,7 +1030,7 @@ impl Scim<'_> {
         }
         let maps = tx.scim_mappings(c.party).await?;
         let before_ref = before.as_ref().map(|(n, m)| (n.as_str(), m.as_slice()));
-        let after = (!deleted).then(|| (group.display_name.as_str(), members.as_slice()));
+        let after = (!deleted).then_some((group.display_name.as_str(), members.as_slice()));
         let roles = room_changes(&maps, before_ref, after);
         let resource = if deleted {
             Value::Null
@@ -1050,7 +1050,7 @@ impl Scim<'_> {
     pub async fn mapping_principal(&self, m: &ScimMapping) -> Result<Principal, AppError> {
         let mut tx = self.0.store().read().await?;
         let user = tx.get_user(m.created_by).await?.ok_or(AppError::NotFound)?;
-        Ok(principal_for(&mut tx, &user, true).await?)
+        principal_for(&mut tx, &user, true).await
     }
 
     /// Notes the grant a mapping made to a user (to revoke it when they leave).

@@ -2477,7 +2477,7 @@ async fn scim_callers(ctx: &Ctx, w: &World) -> Vec<String> {
             let r = ctx
                 .send(&Case {
                     who: Some(token.clone()),
-                    method: *method,
+                    method,
                     path: format!("/scim/v2{path}"),
                     body: Payload::Raw(Some("application/scim+json"), b"{}".to_vec()),
                     ..Case::default()

@@ -828,7 +828,7 @@ async fn check_bad(ctx: &Ctx, idp: &Idp<'_>, row: Bad) -> Result<(), String> {
         ));
     }
     let shaped = body["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:Error"
-        && body["status"] == row.status.to_string()
+        && body["status"].as_str() == Some(row.status.to_string().as_str())
         && body["detail"].is_string()
         && r.header("content-type") == Some("application/scim+json")
         && body["request_id"].as_str() == r.header("x-request-id");
